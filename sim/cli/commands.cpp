@@ -1,0 +1,144 @@
+#include "cli/commands.hpp"
+
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "scenario/scenario.hpp"
+#include "scenario/units.hpp"
+#include "topology/graph.hpp"
+
+namespace trainsim::cli {
+namespace {
+
+void print_warnings(const Scenario& sc) {
+  for (const auto& w : sc.warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
+}
+
+void write_output(const std::string& text, const std::string& out_file) {
+  if (out_file.empty()) {
+    std::cout << text;
+    return;
+  }
+  // Write beside the target, then rename: an interrupted export never leaves half a file.
+  const std::string partial = out_file + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary);
+    if (!out) throw InputError({out_file, 0, 0}, "", "cannot write the file");
+    out << text;
+    if (!out.flush()) throw std::runtime_error("writing " + out_file + " failed");
+  }
+  if (std::rename(partial.c_str(), out_file.c_str()) != 0) throw std::runtime_error("cannot rename to " + out_file);
+}
+
+ClusterGraph checked_graph(const TopologySpec& spec, int nodes = 0) {
+  ClusterGraph graph = build_cluster_graph(spec, nodes);
+  if (const auto missing = unreachable_gpus(graph); !missing.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < missing.size() && i < 16; ++i) list += (i ? ", " : "") + std::to_string(missing[i]);
+    if (missing.size() > 16) list += ", ... (" + std::to_string(missing.size()) + " in all)";
+    throw InputError({spec.file, 0, 0}, "network",
+                     "GPUs unreachable from GPU 0: " + list + " (is the network missing or cut?)");
+  }
+  return graph;
+}
+
+}  // namespace
+
+int predict(const PredictOptions& options) {
+  const Scenario sc = load_scenario(options.scenario);
+  print_warnings(sc);
+  checked_graph(sc.cluster.topology, (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) /
+                                         sc.cluster.topology.gpus_per_node);
+  const auto& m = sc.model;
+  const auto& p = sc.plan;
+  const double tokens = double(p.global_batch) * m.seq_len;
+  const double flops = model_flops_per_token(m) * tokens;
+  if (options.json) {
+    nlohmann::json j = {{"scenario", sc.name},
+                        {"gpus", sc.cluster.gpus},
+                        {"parameters", total_parameters(m)},
+                        {"model_flops_per_step", flops},
+                        {"tokens_per_step", tokens}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "scenario   " << sc.name << "\n"
+            << "model      " << m.name << " (" << arch_name(m.arch) << "): " << units::format_count(total_parameters(m))
+            << " parameters, " << m.layers << " layers, hidden " << m.hidden << ", seq " << m.seq_len << "\n"
+            << "cluster    " << sc.cluster.gpus << " x " << sc.cluster.topology.gpu.name << " on "
+            << sc.cluster.topology.name << "\n"
+            << "plan       tp " << p.tp << ", pp " << p.pp << ", dp " << p.dp << ", cp " << p.cp << ", ep " << p.ep
+            << "; micro-batch " << p.micro_batch << ", global batch " << p.global_batch << " ("
+            << p.micro_batches() << " micro-batches), " << schedule_name(p.schedule) << ", zero " << p.zero
+            << ", recompute " << recompute_name(p.recompute) << ", " << precision_name(p.precision) << "\n"
+            << "work       " << units::format_count(flops) << "FLOP per step (model FLOPs)\n";
+  return 0;
+}
+
+int topology_show(const std::string& name_or_path, bool json) {
+  const TopologySpec spec = load_topology(name_or_path);
+  const ClusterGraph graph = checked_graph(spec);
+  const GraphSummary s = summarize(graph);
+  if (json) {
+    nlohmann::json j = {{"name", spec.name},
+                        {"gpu", spec.gpu.name},
+                        {"gpus", s.gpus},
+                        {"nodes", s.nodes},
+                        {"gpus_per_node", spec.gpus_per_node},
+                        {"switches", s.switches},
+                        {"links", s.links},
+                        {"fabric", fabric_name(spec.fabric)},
+                        {"diameter_hops", s.diameter_hops},
+                        {"diameter_latency_s", s.diameter_latency},
+                        {"bisection_bandwidth_Bps", s.bisection_bandwidth},
+                        {"nic_bandwidth_Bps", spec.nic_bandwidth},
+                        {"nvlink_bandwidth_Bps", spec.gpu.nvlink_bandwidth}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << spec.name << ": " << spec.description << "\n\n"
+            << "  GPUs            " << s.gpus << " x " << spec.gpu.name << " (" << spec.gpus_per_node << " per node)\n"
+            << "  nodes           " << s.nodes << "\n"
+            << "  fabric          " << fabric_name(spec.fabric) << "\n"
+            << "  switches        " << s.switches << " (modelled: node switches, leaves, spine layer, routers)\n"
+            << "  links           " << s.links << "\n"
+            << "  NVLink / GPU    " << units::format_bandwidth(spec.gpu.nvlink_bandwidth) << " each way\n"
+            << "  NIC / GPU       " << units::format_bandwidth(spec.nic_bandwidth) << " each way\n"
+            << "  diameter        " << s.diameter_hops << " links, " << units::format_duration(s.diameter_latency)
+            << "\n"
+            << "  bisection       " << units::format_bandwidth(s.bisection_bandwidth) << " each way\n"
+            << "  source          " << spec.source << "\n";
+  return 0;
+}
+
+int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file) {
+  const TopologySpec spec = load_topology(name_or_path);
+  const ClusterGraph graph = checked_graph(spec);
+  if (format == "dot") {
+    write_output(to_dot(graph), out_file);
+    return 0;
+  }
+  throw InputError({}, "--format", "simgrid-xml export is not available yet");
+}
+
+int list_presets(bool json) {
+  if (json) {
+    nlohmann::json j = {
+        {"gpus", gpu_preset_names()}, {"models", model_preset_names()}, {"topologies", topology_preset_names()}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  auto print = [](const char* title, const std::vector<std::string>& names) {
+    std::cout << title << ":";
+    for (const auto& n : names) std::cout << " " << n;
+    std::cout << "\n";
+  };
+  print("gpus", gpu_preset_names());
+  print("models", model_preset_names());
+  print("topologies", topology_preset_names());
+  return 0;
+}
+
+}  // namespace trainsim::cli

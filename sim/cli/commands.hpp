@@ -1,0 +1,20 @@
+#pragma once
+// The trainsim commands. Each returns the process exit code: 0 done, 1 failed at run time,
+// 2 bad input (InputError propagates to main(), which prints it and returns 2).
+#include <optional>
+#include <string>
+
+namespace trainsim::cli {
+
+struct PredictOptions {
+  std::string scenario;
+  bool json = false;
+  std::string trace_file;
+};
+int predict(const PredictOptions& options);
+
+int topology_show(const std::string& name_or_path, bool json);
+int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
+int list_presets(bool json);
+
+}  // namespace trainsim::cli

@@ -1,0 +1,59 @@
+// trainsim: predict the step time, memory and time to train of a distributed training plan.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "scenario/errors.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"trainsim: predict how long distributed training takes on a described cluster"};
+  app.set_version_flag("--version", std::string("trainsim ") + TRAINSIM_VERSION);
+  app.require_subcommand(1);
+
+  trainsim::cli::PredictOptions predict;
+  auto* predict_cmd = app.add_subcommand("predict", "Simulate one training step of a scenario and report it");
+  predict_cmd->add_option("scenario", predict.scenario, "Scenario file (YAML)")->required();
+  predict_cmd->add_flag("--json", predict.json, "Print one JSON object instead of the table");
+  predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
+
+  auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
+  topology_cmd->require_subcommand(1);
+  std::string topology_name;
+  bool topology_json = false;
+  auto* show_cmd = topology_cmd->add_subcommand("show", "GPUs, nodes, switches, links, diameter, bisection");
+  show_cmd->add_option("topology", topology_name, "Preset name or topology file")->required();
+  show_cmd->add_flag("--json", topology_json, "Print JSON");
+  std::string export_format = "dot";
+  std::string export_out;
+  auto* export_cmd = topology_cmd->add_subcommand("export", "Write the topology as a SimGrid platform or Graphviz");
+  export_cmd->add_option("topology", topology_name, "Preset name or topology file")->required();
+  export_cmd->add_option("--format", export_format, "simgrid-xml or dot")
+      ->check(CLI::IsMember({"simgrid-xml", "dot"}));
+  export_cmd->add_option("-o,--output", export_out, "Output file (default: standard output)");
+
+  bool presets_json = false;
+  auto* presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
+  presets_cmd->add_flag("--json", presets_json, "Print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // usage errors are bad input
+  }
+
+  try {
+    if (*predict_cmd) return trainsim::cli::predict(predict);
+    if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
+    if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
+    if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
+  } catch (const trainsim::InputError& e) {
+    std::cerr << "trainsim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "trainsim: failed: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,56 @@
+#include "scenario/errors.hpp"
+
+#include <algorithm>
+
+namespace trainsim {
+namespace {
+
+std::string format(const SourceLocation& where, const std::string& key, const std::string& problem) {
+  std::string text;
+  if (!where.file.empty()) {
+    text += where.file;
+    if (where.line > 0) text += ":" + std::to_string(where.line);
+    if (where.column > 0) text += ":" + std::to_string(where.column);
+    text += ": ";
+  }
+  if (!key.empty()) text += "'" + key + "': ";
+  return text + problem;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+InputError::InputError(SourceLocation where, std::string key, std::string problem)
+    : std::runtime_error(format(where, key, problem)),
+      where_(std::move(where)),
+      key_(std::move(key)),
+      problem_(std::move(problem)) {}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = 4;
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace trainsim

@@ -1,0 +1,32 @@
+#pragma once
+// Input errors: everything a person wrote wrong gets one of these, which the CLI turns into a
+// message naming the file, line and key, and exit code 2.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace trainsim {
+
+struct SourceLocation {
+  std::string file;  // "" when the value did not come from a file
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+};
+
+class InputError : public std::runtime_error {
+ public:
+  InputError(SourceLocation where, std::string key, std::string problem);
+  const SourceLocation& where() const { return where_; }
+  const std::string& key() const { return key_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  SourceLocation where_;
+  std::string key_;
+  std::string problem_;
+};
+
+// The closest of `candidates` to `word` (edit distance at most 3), or "" when none is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace trainsim

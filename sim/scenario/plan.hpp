@@ -1,0 +1,46 @@
+#pragma once
+// The plan: how a job is split over GPUs. Independent of model and cluster; check_plan() in
+// scenario.hpp checks it against both.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scenario/hardware.hpp"
+
+namespace trainsim {
+
+enum class Schedule { gpipe, one_f_one_b, interleaved };
+enum class Recompute { none, selective, full };
+enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical };
+
+const char* schedule_name(Schedule s);
+const char* recompute_name(Recompute r);
+const char* algorithm_name(CollectiveAlgorithm a);
+
+// The four axes ranks are laid along, innermost (fastest varying, closest in the network) first.
+enum class Axis { tp, cp, pp, dp };
+const char* axis_name(Axis a);
+
+struct PlanSpec {
+  int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1;
+  int micro_batch = 1;
+  std::int64_t global_batch = 1;  // sequences per optimizer step
+  Schedule schedule = Schedule::one_f_one_b;
+  int virtual_stages = 1;
+  bool sequence_parallel = false;
+  int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
+  Recompute recompute = Recompute::none;
+  Precision precision = Precision::bf16;
+  std::vector<int> layers_per_stage;  // empty: even split
+  std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
+  CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;
+  CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
+  double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
+  bool overlap_grad_reduce = true;
+  bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights
+
+  int gpus() const { return tp * pp * dp * cp; }
+  std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
+};
+
+}  // namespace trainsim

@@ -1,0 +1,96 @@
+// Built-in presets: sim/presets/*.yaml and topologies/*.yaml, embedded at build time
+// (cmake/EmbedFiles.cmake) so trainsim runs from any directory.
+#include <algorithm>
+#include <filesystem>
+
+#include "scenario/scenario.hpp"
+#include "scenario/yaml_reader.hpp"
+#include "scenario/parse.hpp"
+
+namespace trainsim::embedded {
+const std::map<std::string, std::string>& preset_files();
+const std::map<std::string, std::string>& topology_files();
+}  // namespace trainsim::embedded
+
+namespace trainsim {
+namespace {
+
+const YAML::Node& preset_document(const std::string& which) {
+  static const YAML::Node gpus = load_yaml_text(embedded::preset_files().at("gpus"), "preset:gpus.yaml");
+  static const YAML::Node models = load_yaml_text(embedded::preset_files().at("models"), "preset:models.yaml");
+  return which == "gpus" ? gpus : models;
+}
+
+std::vector<std::string> keys_of(const YAML::Node& map) {
+  std::vector<std::string> names;
+  for (const auto& entry : map) names.push_back(entry.first.Scalar());
+  return names;
+}
+
+std::string unknown_preset(const char* kind, const std::string& name, const std::vector<std::string>& names) {
+  std::string problem = std::string("no ") + kind + " preset named \"" + name + "\"";
+  if (const auto hint = did_you_mean(name, names); !hint.empty()) return problem + " (did you mean " + hint + "?)";
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return problem + "; presets: " + list;
+}
+
+}  // namespace
+
+std::vector<std::string> gpu_preset_names() { return keys_of(preset_document("gpus")); }
+std::vector<std::string> model_preset_names() { return keys_of(preset_document("models")); }
+std::vector<std::string> topology_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, text] : embedded::topology_files()) names.push_back(name);
+  return names;
+}
+
+bool has_gpu_preset(const std::string& name) { return static_cast<bool>(preset_document("gpus")[name]); }
+
+GpuSpec gpu_preset(const std::string& name) {
+  const YAML::Node node = preset_document("gpus")[name];
+  if (!node) throw InputError({}, "gpu", unknown_preset("GPU", name, gpu_preset_names()));
+  MapReader reader(node, "preset:gpus.yaml", name);
+  GpuSpec gpu;
+  gpu.name = name;
+  read_gpu_fields(reader, gpu);
+  reader.finish();
+  return gpu;
+}
+
+std::optional<YAML::Node> model_preset_node(const std::string& name) {
+  YAML::Node node = preset_document("models")[name];
+  if (!node) return std::nullopt;
+  return node;
+}
+
+ModelSpec model_preset(const std::string& name) {
+  const auto node = model_preset_node(name);
+  if (!node) throw InputError({}, "model.preset", unknown_preset("model", name, model_preset_names()));
+  MapReader reader(*node, "preset:models.yaml", name);
+  ModelSpec model;
+  model.name = name;
+  read_model_fields(reader, model);
+  reader.finish();
+  complete_model(model, reader);
+  return model;
+}
+
+TopologySpec load_topology(const std::string& name_or_path) {
+  const auto& presets = embedded::topology_files();
+  if (const auto it = presets.find(name_or_path); it != presets.end()) {
+    return parse_topology(load_yaml_text(it->second, "preset:topologies/" + name_or_path + ".yaml"),
+                          "preset:topologies/" + name_or_path + ".yaml");
+  }
+  const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                               name_or_path.find(".yaml") != std::string::npos ||
+                               name_or_path.find(".yml") != std::string::npos;
+  if (!looks_like_path || !std::filesystem::exists(name_or_path)) {
+    throw InputError({}, "cluster.topology",
+                     looks_like_path ? "no topology file at \"" + name_or_path + "\""
+                                     : unknown_preset("topology", name_or_path, topology_preset_names()));
+  }
+  return parse_topology(load_yaml_file(name_or_path), name_or_path);
+}
+
+}  // namespace trainsim

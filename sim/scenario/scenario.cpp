@@ -1,0 +1,535 @@
+#include "scenario/scenario.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario/parse.hpp"
+
+namespace trainsim {
+
+// ---- GPUs and models -------------------------------------------------------------------------
+
+void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
+  if (auto v = r.string("source")) gpu.source = *v;
+  if (auto v = r.bytes("memory")) gpu.memory_bytes = *v;
+  if (auto v = r.bandwidth("memory_bandwidth")) gpu.memory_bandwidth = *v;
+  if (auto peak = r.map("peak")) {
+    if (auto v = peak->rate("fp32")) gpu.peak_fp32 = *v;
+    if (auto v = peak->rate("tf32")) gpu.peak_tf32 = *v;
+    if (auto v = peak->rate("bf16")) gpu.peak_bf16 = *v;
+    if (auto v = peak->rate("fp16")) gpu.peak_fp16 = *v;
+    if (auto v = peak->rate("fp8")) gpu.peak_fp8 = *v;
+    peak->finish();
+  }
+  if (auto v = r.bandwidth("nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
+  if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
+  if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
+  if (auto v = r.duration("kernel_overhead")) gpu.kernel_overhead_s = *v;
+  if (gpu.peak_bf16 <= 0 || gpu.memory_bytes <= 0 || gpu.memory_bandwidth <= 0) {
+    r.fail("peak", "a GPU needs at least peak.bf16, memory and memory_bandwidth");
+  }
+}
+
+void read_model_fields(MapReader& r, ModelSpec& m) {
+  if (auto v = r.choice("arch", {"gpt", "llama", "bert"})) {
+    m.arch = *v == "gpt" ? Arch::gpt : *v == "llama" ? Arch::llama : Arch::bert;
+  }
+  if (auto v = r.integer("layers", 1, 4096)) m.layers = static_cast<int>(*v);
+  if (auto v = r.integer("hidden", 1, 1 << 20)) m.hidden = static_cast<int>(*v);
+  if (auto v = r.integer("heads", 1, 65536)) m.heads = static_cast<int>(*v);
+  if (auto v = r.integer("kv_heads", 1, 65536)) m.kv_heads = static_cast<int>(*v);
+  if (auto v = r.integer("ffn_hidden", 1, 1 << 22)) m.ffn_hidden = static_cast<int>(*v);
+  if (auto v = r.integer("vocab", 1, 16'000'000)) m.vocab = static_cast<int>(*v);
+  if (auto v = r.integer("seq_len", 1, 16'000'000)) m.seq_len = static_cast<int>(*v);
+  if (auto v = r.string("source")) m.source = *v;
+  if (auto moe = r.map("moe")) {
+    m.experts = static_cast<int>(moe->integer("experts", 1, 65536).value_or(0));
+    m.top_k = static_cast<int>(moe->integer("top_k", 1, 65536).value_or(0));
+    if (m.experts == 0 || m.top_k == 0) moe->fail("experts", "moe needs both experts and top_k");
+    if (m.top_k > m.experts) moe->fail("top_k", "top_k must not exceed experts");
+    moe->finish();
+  }
+}
+
+void complete_model(ModelSpec& m, const MapReader& r) {
+  for (const auto& [key, value] : {std::pair{"layers", m.layers}, {"hidden", m.hidden}, {"heads", m.heads},
+                                   {"vocab", m.vocab}, {"seq_len", m.seq_len}}) {
+    if (value <= 0) r.fail(key, std::string("the model needs '") + key + "' (give a preset or the field)");
+  }
+  if (m.kv_heads == 0) m.kv_heads = m.heads;
+  if (m.ffn_hidden == 0) {
+    // SwiGLU keeps the MLP's parameters at 8h^2 with a 2/3 width, rounded up to 256 (Llama).
+    m.ffn_hidden = m.swiglu() ? (8 * m.hidden / 3 + 255) / 256 * 256 : 4 * m.hidden;
+  }
+  if (m.hidden % m.heads != 0) {
+    r.fail("heads", "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" +
+                        std::to_string(m.heads) + ")");
+  }
+  if (m.heads % m.kv_heads != 0) {
+    r.fail("kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
+                           std::to_string(m.kv_heads) + ")");
+  }
+}
+
+// ---- Hugging Face config.json ----------------------------------------------------------------
+
+namespace {
+
+int line_of_offset(const std::string& text, std::size_t offset) {
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n'));
+}
+
+}  // namespace
+
+ModelSpec load_hf_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError({path, 0, 0}, "", "cannot open the Hugging Face config.json");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError({path, line_of_offset(text, e.byte), 0}, "", std::string("JSON syntax error: ") + e.what());
+  }
+  if (!config.is_object()) throw InputError({path, 1, 0}, "", "expected a JSON object");
+  const std::string type = config.value("model_type", "");
+  auto integer = [&](std::initializer_list<const char*> names, bool required) -> int {
+    for (const char* name : names) {
+      if (config.contains(name)) {
+        const auto& v = config[name];
+        if (!v.is_number_integer() || v.get<std::int64_t>() <= 0 || v.get<std::int64_t>() > (1 << 24)) {
+          throw InputError({path, 0, 0}, name, "expected a positive integer, found " + v.dump());
+        }
+        return v.get<int>();
+      }
+    }
+    if (required) throw InputError({path, 0, 0}, *names.begin(), "missing from the config (model_type " + type + ")");
+    return 0;
+  };
+  ModelSpec m;
+  m.name = std::filesystem::path(path).parent_path().filename().string();
+  if (m.name.empty()) m.name = type;
+  m.source = "Hugging Face config.json: " + path;
+  if (type == "gpt2") {
+    m.arch = Arch::gpt;
+    m.layers = integer({"n_layer"}, true);
+    m.hidden = integer({"n_embd"}, true);
+    m.heads = integer({"n_head"}, true);
+    m.ffn_hidden = integer({"n_inner"}, false);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"n_positions", "n_ctx"}, true);
+  } else if (type == "llama" || type == "mistral" || type == "mixtral") {
+    m.arch = Arch::llama;
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.kv_heads = integer({"num_key_value_heads"}, false);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+    if (type == "mixtral") {
+      m.experts = integer({"num_local_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+    }
+  } else if (type == "bert") {
+    m.arch = Arch::bert;
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+  } else {
+    throw InputError({path, 0, 0}, "model_type",
+                     "expected gpt2, llama, mistral, mixtral or bert, found \"" + type + "\"");
+  }
+  if (m.kv_heads == 0) m.kv_heads = m.heads;
+  if (m.hidden % m.heads != 0 || m.heads % m.kv_heads != 0) {
+    throw InputError({path, 0, 0}, "num_attention_heads", "heads must divide hidden and be divisible by kv heads");
+  }
+  return m;
+}
+
+// ---- Topologies ------------------------------------------------------------------------------
+
+TopologySpec parse_topology(const YAML::Node& document, const std::string& file) {
+  MapReader r(document, file, "");
+  TopologySpec t;
+  t.file = file;
+  t.name = r.string("name").value_or(std::filesystem::path(file).stem().string());
+  t.description = r.string("description").value_or("");
+  t.source = r.string("source").value_or("");
+  const auto gpu = r.string("gpu");
+  if (!gpu) r.fail("gpu", "a topology needs 'gpu' (a GPU preset: a100-80gb-sxm, h100-sxm-80gb, ...)");
+  if (!has_gpu_preset(*gpu)) {
+    std::string problem = "no GPU preset named \"" + *gpu + "\"";
+    if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+    r.fail("gpu", problem);
+  }
+  t.gpu = gpu_preset(*gpu);
+  t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, 64).value_or(1));
+  t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
+  if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
+    r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
+  }
+  if (auto node = r.map("node")) {
+    if (auto v = node->bandwidth("nvlink_bandwidth")) t.gpu.nvlink_bandwidth = *v;
+    if (auto v = node->duration("latency")) t.intra_latency = *v;
+    node->finish();
+  }
+  if (auto net = r.map("network")) {
+    const auto kind = net->choice("kind", {"none", "fat-tree", "rail-optimized", "torus", "dragonfly"});
+    if (kind == "fat-tree") t.fabric = FabricKind::fat_tree;
+    if (kind == "rail-optimized") t.fabric = FabricKind::rail_optimized;
+    if (kind == "torus") t.fabric = FabricKind::torus;
+    if (kind == "dragonfly") t.fabric = FabricKind::dragonfly;
+    if (auto v = net->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
+    if (auto v = net->duration("nic_latency")) t.nic_latency = *v;
+    if (auto v = net->duration("switch_latency")) t.switch_latency = *v;
+    if (auto v = net->number("oversubscription", 1, 64)) t.oversubscription = *v;
+    if (auto v = net->integer("nodes_per_leaf", 1, 4096)) t.nodes_per_leaf = static_cast<int>(*v);
+    if (auto torus = net->map("torus")) {
+      if (auto dims = torus->integer_list("dims", 1, 4096)) t.torus_dims.assign(dims->begin(), dims->end());
+      if (auto v = torus->bandwidth("link_bandwidth")) t.torus_link_bandwidth = *v;
+      torus->finish();
+    }
+    if (auto df = net->map("dragonfly")) {
+      t.dragonfly_groups = static_cast<int>(df->integer("groups", 1, 4096).value_or(0));
+      t.dragonfly_routers_per_group = static_cast<int>(df->integer("routers_per_group", 1, 4096).value_or(0));
+      t.dragonfly_nodes_per_router = static_cast<int>(df->integer("nodes_per_router", 1, 4096).value_or(0));
+      if (auto v = df->bandwidth("global_bandwidth")) t.dragonfly_global_bandwidth = *v;
+      df->finish();
+    }
+    net->finish();
+    if (t.fabric != FabricKind::none && t.nic_bandwidth <= 0) {
+      net->fail("nic_bandwidth", "a network needs nic_bandwidth (per GPU), such as 200Gb/s");
+    }
+    if (t.fabric == FabricKind::torus) {
+      const std::int64_t product = std::accumulate(t.torus_dims.begin(), t.torus_dims.end(), std::int64_t{1},
+                                                   std::multiplies<>());
+      if (t.torus_dims.empty() || product != t.nodes) {
+        net->fail("torus", "torus.dims must multiply to the number of nodes (" + std::to_string(t.nodes) + ")");
+      }
+      if (t.torus_link_bandwidth <= 0) net->fail("torus", "torus needs link_bandwidth");
+    }
+    if (t.fabric == FabricKind::dragonfly) {
+      const std::int64_t capacity =
+          std::int64_t(t.dragonfly_groups) * t.dragonfly_routers_per_group * t.dragonfly_nodes_per_router;
+      if (capacity != t.nodes) {
+        net->fail("dragonfly", "groups * routers_per_group * nodes_per_router must equal nodes (" +
+                                   std::to_string(t.nodes) + "), found " + std::to_string(capacity));
+      }
+      if (t.dragonfly_global_bandwidth <= 0) net->fail("dragonfly", "dragonfly needs global_bandwidth");
+    }
+  }
+  if (auto cost = r.map("cost")) {
+    if (auto v = cost->number("gpu_hour", 0, 1e6)) t.price_per_gpu_hour = *v;
+    cost->finish();
+  }
+  if (auto power = r.map("power")) {
+    if (auto v = power->number("gpu", 0, 1e5)) t.gpu.power_watts = *v;
+    if (auto v = power->number("nic", 0, 1e5)) t.nic_power_watts = *v;
+    if (auto v = power->number("switch", 0, 1e6)) t.switch_power_watts = *v;
+    power->finish();
+  }
+  if (auto storage = r.map("storage")) {
+    if (auto v = storage->bandwidth("bandwidth")) t.storage_bandwidth = *v;
+    storage->finish();
+  }
+  r.finish();
+  return t;
+}
+
+// ---- Plan checks -----------------------------------------------------------------------------
+
+std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const PlanSpec& p) {
+  std::vector<Finding> errors;
+  std::vector<Finding> warnings;
+  auto error = [&](const std::string& key, const std::string& message) {
+    errors.push_back({Finding::Severity::error, key, message});
+  };
+  auto warn = [&](const std::string& key, const std::string& message) {
+    warnings.push_back({Finding::Severity::warning, key, message});
+  };
+  const auto s = [](auto v) { return std::to_string(v); };
+
+  if (std::int64_t(p.tp) * p.pp * p.dp * p.cp != c.gpus) {
+    error("plan.dp", "tp*pp*dp*cp = " + s(p.tp) + "*" + s(p.pp) + "*" + s(p.dp) + "*" + s(p.cp) + " = " +
+                         s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs");
+  }
+  if (c.gpus > c.topology.total_gpus()) {
+    error("cluster.gpus", "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " +
+                              s(c.topology.total_gpus()));
+  }
+  if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
+  if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
+    error("plan.tp", "kv_heads (" + s(m.kv_heads) + ") and tp (" + s(p.tp) + ") must divide one another");
+  }
+  if (m.ffn_hidden % p.tp != 0) {
+    error("plan.tp", "ffn_hidden (" + s(m.ffn_hidden) + ") must be divisible by tp (" + s(p.tp) + ")");
+  }
+  if (p.tp > c.topology.gpus_per_node) {
+    warn("plan.tp", "tp " + s(p.tp) + " spans nodes (" + s(c.topology.gpus_per_node) +
+                        " GPUs per node): its all-reduces cross the network");
+  }
+  const int chunks = p.pp * p.virtual_stages;
+  if (!p.layers_per_stage.empty()) {
+    if (static_cast<int>(p.layers_per_stage.size()) != p.pp) {
+      error("plan.layers_per_stage", "needs one entry per pipeline stage (" + s(p.pp) + "), found " +
+                                         s(p.layers_per_stage.size()));
+    } else if (std::accumulate(p.layers_per_stage.begin(), p.layers_per_stage.end(), 0) != m.layers) {
+      error("plan.layers_per_stage", "must add up to the model's layers (" + s(m.layers) + ")");
+    }
+    if (p.virtual_stages > 1) error("plan.layers_per_stage", "an uneven split cannot be combined with virtual_stages");
+  } else if (m.layers % chunks != 0) {
+    error("plan.pp", "layers (" + s(m.layers) + ") must be divisible by pp*virtual_stages (" + s(chunks) +
+                         "); or give layers_per_stage");
+  }
+  if (p.pp > m.layers) error("plan.pp", "pp (" + s(p.pp) + ") exceeds the layers (" + s(m.layers) + ")");
+  if (p.global_batch % (std::int64_t(p.micro_batch) * p.dp) != 0) {
+    error("plan.global_batch", "global_batch (" + s(p.global_batch) + ") must be divisible by micro_batch*dp (" +
+                                   s(std::int64_t(p.micro_batch) * p.dp) + ")");
+  }
+  const std::int64_t m_batches = p.micro_batches();
+  if (p.schedule == Schedule::interleaved) {
+    if (p.virtual_stages < 2) error("plan.virtual_stages", "the interleaved schedule needs virtual_stages >= 2");
+    if (p.pp < 2) error("plan.schedule", "the interleaved schedule needs pp >= 2");
+    if (p.pp > 1 && m_batches % p.pp != 0) {
+      error("plan.global_batch", "the interleaved schedule needs the micro-batches per step (" + s(m_batches) +
+                                     ") divisible by pp (" + s(p.pp) + ")");
+    }
+  } else if (p.virtual_stages > 1) {
+    error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
+  }
+  if (p.pp > 1 && m_batches < p.pp) {
+    warn("plan.global_batch", "only " + s(m_batches) + " micro-batches for " + s(p.pp) +
+                                  " pipeline stages: most of the step is bubble");
+  }
+  if (p.cp > 1 && m.seq_len % (2 * p.cp) != 0) {
+    error("plan.cp", "seq_len (" + s(m.seq_len) + ") must be divisible by 2*cp (" + s(2 * p.cp) +
+                         ") for load-balanced ring attention");
+  }
+  if (p.ep > 1) {
+    if (!m.moe()) error("plan.ep", "ep > 1 needs a mixture-of-experts model (model.moe)");
+    else if (m.experts % p.ep != 0) {
+      error("plan.ep", "experts (" + s(m.experts) + ") must be divisible by ep (" + s(p.ep) + ")");
+    }
+    if ((std::int64_t(p.dp) * p.cp) % p.ep != 0) {
+      error("plan.ep", "ep (" + s(p.ep) + ") must divide dp*cp (" + s(std::int64_t(p.dp) * p.cp) +
+                           "): experts are spread over data-parallel ranks");
+    }
+  }
+  if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
+  if (p.zero > 0 && p.dp * p.cp == 1) warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
+  if (p.precision == Precision::fp8 && c.topology.gpu.peak_fp8 <= 0) {
+    error("plan.precision", "fp8 is not supported by " + c.topology.gpu.name);
+  }
+  if (p.precision == Precision::tf32 && c.topology.gpu.peak_tf32 <= 0) {
+    error("plan.precision", "tf32 is not supported by " + c.topology.gpu.name);
+  }
+  errors.insert(errors.end(), warnings.begin(), warnings.end());
+  return errors;
+}
+
+// ---- Scenarios -------------------------------------------------------------------------------
+
+namespace {
+
+void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<std::string, SourceLocation>& where) {
+  const std::int64_t max_gpus = kMaxGpus;
+  auto note = [&](const char* key) {
+    if (r.has(key)) where[std::string("plan.") + key] = r.location_of(key);
+  };
+  for (const char* key : {"tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "schedule", "virtual_stages",
+                          "sequence_parallel", "zero", "recompute", "precision", "layers_per_stage", "placement"}) {
+    note(key);
+  }
+  p.tp = static_cast<int>(r.integer("tp", 1, max_gpus).value_or(1));
+  p.pp = static_cast<int>(r.integer("pp", 1, 4096).value_or(1));
+  p.cp = static_cast<int>(r.integer("cp", 1, max_gpus).value_or(1));
+  p.ep = static_cast<int>(r.integer("ep", 1, max_gpus).value_or(1));
+  const auto dp = r.integer("dp", 1, max_gpus);
+  const std::int64_t others = std::int64_t(p.tp) * p.pp * p.cp;
+  if (dp) {
+    p.dp = static_cast<int>(*dp);
+  } else {
+    // dp defaults to what the other axes leave of the job's GPUs.
+    if (cluster.gpus % others != 0) {
+      r.fail("tp", "tp*pp*cp = " + std::to_string(others) + " does not divide the job's " +
+                       std::to_string(cluster.gpus) + " GPUs; set dp or change the plan");
+    }
+    p.dp = static_cast<int>(cluster.gpus / others);
+  }
+  p.micro_batch = static_cast<int>(r.integer("micro_batch", 1, 1 << 20).value_or(1));
+  p.global_batch = r.integer("global_batch", 1, kMaxGlobalBatch).value_or(std::int64_t(p.micro_batch) * p.dp);
+  if (auto v = r.choice("schedule", {"gpipe", "1f1b", "interleaved"})) {
+    p.schedule = *v == "gpipe" ? Schedule::gpipe : *v == "1f1b" ? Schedule::one_f_one_b : Schedule::interleaved;
+  }
+  p.virtual_stages = static_cast<int>(r.integer("virtual_stages", 1, 1024).value_or(1));
+  if (p.schedule != Schedule::interleaved && !r.has("schedule") && p.virtual_stages > 1) {
+    p.schedule = Schedule::interleaved;  // virtual stages imply the interleaved schedule
+  }
+  p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
+  p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
+  if (auto v = r.choice("recompute", {"none", "selective", "full"})) {
+    p.recompute = *v == "none" ? Recompute::none : *v == "selective" ? Recompute::selective : Recompute::full;
+  }
+  if (auto v = r.choice("precision", {"fp32", "tf32", "bf16", "fp16", "fp8"})) {
+    static const std::map<std::string, Precision> names = {{"fp32", Precision::fp32}, {"tf32", Precision::tf32},
+                                                           {"bf16", Precision::bf16}, {"fp16", Precision::fp16},
+                                                           {"fp8", Precision::fp8}};
+    p.precision = names.at(*v);
+  }
+  if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
+  r.accept("placement");  // a list, read by read_placement()
+  auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
+    const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical"});
+    if (!v || *v == "auto") return CollectiveAlgorithm::automatic;
+    if (*v == "ring") return CollectiveAlgorithm::ring;
+    if (*v == "tree") return CollectiveAlgorithm::tree;
+    if (*v == "halving-doubling") return CollectiveAlgorithm::halving_doubling;
+    return CollectiveAlgorithm::hierarchical;
+  };
+  p.dp_algorithm = algorithm("dp_algorithm");
+  p.tp_algorithm = algorithm("tp_algorithm");
+  if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
+  if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
+  if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
+}
+
+std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file) {
+  const auto fail = [&](const YAML::Node& at) {
+    throw InputError(location_of(at, file), "plan.placement",
+                     "expected a list of the four axes tp, cp, pp, dp, innermost first, found " + describe(at));
+  };
+  if (!node.IsSequence() || node.size() != 4) fail(node);
+  std::vector<Axis> axes;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) fail(item);
+    const std::string& name = item.Scalar();
+    const Axis axis = name == "tp" ? Axis::tp : name == "cp" ? Axis::cp : name == "pp" ? Axis::pp
+                    : name == "dp" ? Axis::dp : (fail(item), Axis::dp);
+    if (std::find(axes.begin(), axes.end(), axis) != axes.end()) fail(item);
+    axes.push_back(axis);
+  }
+  return axes;
+}
+
+Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base) {
+  MapReader r(document, file, "");
+  Scenario sc;
+  sc.file = file;
+  sc.name = r.string("name").value_or(std::filesystem::path(file).stem().string());
+
+  // Model: preset, then hf_config, then fields on top.
+  auto model = r.map("model");
+  if (!model) r.fail("model", "a scenario needs a 'model' (preset, hf_config, or the fields)");
+  if (auto preset = model->string("preset")) {
+    if (!model_preset_node(*preset)) {
+      std::string problem = "no model preset named \"" + *preset + "\"";
+      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      model->fail("preset", problem);
+    }
+    sc.model = model_preset(*preset);
+  }
+  if (auto hf = model->string("hf_config")) {
+    if (model->has("preset")) model->fail("hf_config", "give either preset or hf_config, not both");
+    const auto path = std::filesystem::path(*hf).is_absolute() ? std::filesystem::path(*hf) : base / *hf;
+    sc.model = load_hf_config(path.string());
+  }
+  const int preset_ffn = sc.model.ffn_hidden;
+  const int preset_kv = sc.model.kv_heads;
+  const int preset_hidden = sc.model.hidden;
+  const int preset_heads = sc.model.heads;
+  read_model_fields(*model, sc.model);
+  // A changed width invalidates derived defaults the preset filled in.
+  if (sc.model.hidden != preset_hidden && !model->has("ffn_hidden") && preset_ffn != 0) sc.model.ffn_hidden = 0;
+  if (sc.model.heads != preset_heads && !model->has("kv_heads") && preset_kv == preset_heads) sc.model.kv_heads = 0;
+  if (sc.model.name.empty()) sc.model.name = "custom";
+  model->finish();
+  complete_model(sc.model, *model);
+
+  // Cluster: a topology, then overrides.
+  auto cluster = r.map("cluster");
+  if (!cluster) r.fail("cluster", "a scenario needs a 'cluster' (topology and gpus)");
+  const auto topology = cluster->string("topology");
+  if (!topology) cluster->fail("topology", "the cluster needs a 'topology' (a preset name or a file path)");
+  try {
+    const bool is_path = topology->find('/') != std::string::npos || topology->find(".y") != std::string::npos;
+    const auto target = is_path && std::filesystem::path(*topology).is_relative() ? (base / *topology).string() : *topology;
+    sc.cluster.topology = load_topology(target);
+  } catch (const InputError& e) {
+    if (!e.where().file.empty()) throw;  // an error inside the topology file keeps its own location
+    cluster->fail("topology", e.problem());
+  }
+  TopologySpec& t = sc.cluster.topology;
+  if (auto gpu = cluster->string("gpu")) {
+    if (!has_gpu_preset(*gpu)) {
+      std::string problem = "no GPU preset named \"" + *gpu + "\"";
+      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      cluster->fail("gpu", problem);
+    }
+    t.gpu = gpu_preset(*gpu);
+  }
+  if (auto v = cluster->integer("gpus_per_node", 1, 64)) {
+    const std::int64_t total = t.total_gpus();
+    t.gpus_per_node = static_cast<int>(*v);
+    t.nodes = static_cast<int>((total + *v - 1) / *v);
+  }
+  if (auto v = cluster->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
+  if (auto v = cluster->choice("network", {"fat-tree", "rail-optimized"})) {
+    t.fabric = *v == "fat-tree" ? FabricKind::fat_tree : FabricKind::rail_optimized;
+  }
+  if (auto v = cluster->number("oversubscription", 1, 64)) t.oversubscription = *v;
+  if (auto v = cluster->number("price_per_gpu_hour", 0, 1e6)) t.price_per_gpu_hour = *v;
+  sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));
+  if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
+  cluster->finish();
+  sc.locations["cluster"] = r.location_of("cluster");
+
+  auto plan = r.map("plan");
+  if (!plan) r.fail("plan", "a scenario needs a 'plan' (tp, pp, dp, micro_batch, global_batch, ...)");
+  read_plan(*plan, sc.cluster, sc.plan, sc.locations);
+  if (plan->has("placement")) sc.plan.placement = read_placement(document["plan"]["placement"], file);
+  plan->finish();
+  sc.locations["plan"] = r.location_of("plan");
+
+  if (auto training = r.map("training")) {
+    sc.training.tokens = training->count("tokens", 1, 1e18);
+    training->finish();
+  }
+  r.finish();
+
+  for (const auto& finding : check_plan(sc.model, sc.cluster, sc.plan)) {
+    if (finding.severity == Finding::Severity::warning) {
+      sc.warnings.push_back(finding);
+      continue;
+    }
+    const auto it = sc.locations.find(finding.key);
+    const SourceLocation where = it != sc.locations.end() ? it->second
+                                 : sc.locations.count(finding.key.substr(0, finding.key.find('.')))
+                                     ? sc.locations.at(finding.key.substr(0, finding.key.find('.')))
+                                     : SourceLocation{file, 0, 0};
+    throw InputError(where, finding.key, finding.message);
+  }
+  return sc;
+}
+
+}  // namespace
+
+Scenario load_scenario(const std::string& path) {
+  return parse_scenario(load_yaml_file(path), path, std::filesystem::path(path).parent_path());
+}
+
+Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir) {
+  return parse_scenario(load_yaml_text(text, name), name, base_dir);
+}
+
+}  // namespace trainsim

@@ -1,0 +1,60 @@
+#pragma once
+// A scenario = model + cluster + plan (+ training goal): the one input every tool reads.
+// load_scenario() parses and validates it; every problem is an InputError naming file, line, key.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenario/hardware.hpp"
+#include "scenario/model.hpp"
+#include "scenario/plan.hpp"
+#include "scenario/errors.hpp"
+
+namespace trainsim {
+
+struct ClusterSpec {
+  TopologySpec topology;
+  int gpus = 0;  // GPUs the job uses
+};
+
+struct TrainingSpec {
+  std::optional<double> tokens;  // tokens to train on
+};
+
+struct Finding {
+  enum class Severity { error, warning } severity;
+  std::string key;  // "plan.tp"
+  std::string message;
+};
+
+struct Scenario {
+  std::string name;
+  std::string file;
+  ModelSpec model;
+  ClusterSpec cluster;
+  PlanSpec plan;
+  TrainingSpec training;
+  std::map<std::string, SourceLocation> locations;  // "plan.tp" -> where it was written
+  std::vector<Finding> warnings;
+};
+
+// Reads a scenario file. Throws InputError on malformed input or an impossible plan.
+Scenario load_scenario(const std::string& path);
+Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir = ".");
+
+// Checks the plan against model and cluster; errors first. The GUI and the search use this
+// directly; load_scenario throws on the first error.
+std::vector<Finding> check_plan(const ModelSpec& model, const ClusterSpec& cluster, const PlanSpec& plan);
+
+// Topologies, models and GPUs by preset name or file path.
+TopologySpec load_topology(const std::string& name_or_path);
+std::vector<std::string> topology_preset_names();
+std::vector<std::string> model_preset_names();
+std::vector<std::string> gpu_preset_names();
+ModelSpec model_preset(const std::string& name);
+GpuSpec gpu_preset(const std::string& name);
+// A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, BERT).
+ModelSpec load_hf_config(const std::string& path);
+
+}  // namespace trainsim

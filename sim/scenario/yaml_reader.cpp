@@ -1,0 +1,236 @@
+#include "scenario/yaml_reader.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "scenario/units.hpp"
+
+namespace trainsim {
+namespace {
+
+// Hand-written files stay small; anything bigger is a mistake, refused before parsing.
+constexpr std::size_t kMaxInputBytes = 4 << 20;
+
+YAML::Node parse(const std::string& text, const std::string& name) {
+  if (text.size() > kMaxInputBytes) {
+    throw InputError({name, 0, 0}, "", "file is " + std::to_string(text.size()) +
+                                           " bytes; scenario and topology files are limited to 4 MiB");
+  }
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError({name, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+  }
+}
+
+std::string quoted(const std::string& s) {
+  constexpr std::size_t kShown = 60;
+  return "\"" + (s.size() > kShown ? s.substr(0, kShown) + "..." : s) + "\"";
+}
+
+}  // namespace
+
+YAML::Node load_yaml_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError({path, 0, 0}, "", "cannot open the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+YAML::Node load_yaml_text(const std::string& text, const std::string& name) { return parse(text, name); }
+
+SourceLocation location_of(const YAML::Node& node, const std::string& file) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return quoted(node.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "an undefined value";
+  }
+}
+
+MapReader::MapReader(YAML::Node node, std::string file, std::string path)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+  if (!node_.IsMap()) {
+    throw InputError(trainsim::location_of(node_, file_), path_, "expected a map of keys, found " + describe(node_));
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : node_) {
+    if (!entry.first.IsScalar()) {
+      throw InputError(trainsim::location_of(entry.first, file_), path_, "keys must be plain words");
+    }
+    if (!seen.insert(entry.first.Scalar()).second) {
+      throw InputError(trainsim::location_of(entry.first, file_), key_path(entry.first.Scalar()),
+                       "key appears twice in the same map");
+    }
+  }
+}
+
+std::string MapReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+SourceLocation MapReader::location_of(const std::string& key) const {
+  for (const auto& entry : node_) {
+    if (entry.first.Scalar() == key) return trainsim::location_of(entry.second, file_);
+  }
+  return trainsim::location_of(node_, file_);
+}
+
+void MapReader::fail(const std::string& key, const std::string& problem) const {
+  throw InputError(location_of(key), key_path(key), problem);
+}
+
+bool MapReader::has(const std::string& key) const { return static_cast<bool>(node_[key]); }
+
+void MapReader::accept(const std::string& key) { known_.insert(key); }
+
+YAML::Node MapReader::scalar_node(const std::string& key, const char* expected) {
+  known_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value) return value;
+  if (!value.IsScalar()) fail(key, std::string("expected ") + expected + ", found " + describe(value));
+  return value;
+}
+
+std::optional<std::int64_t> MapReader::integer(const std::string& key, std::int64_t min, std::int64_t max) {
+  const auto expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  const YAML::Node value = scalar_node(key, expected.c_str());
+  if (!value) return std::nullopt;
+  // Accept "1e3" and "2K" too, as long as the value is a whole number.
+  const auto parsed = units::parse_count(value.Scalar());
+  if (!parsed || *parsed != std::floor(*parsed) || *parsed < static_cast<double>(min) ||
+      *parsed > static_cast<double>(max)) {
+    fail(key, "expected " + expected + ", found " + describe(value));
+  }
+  return static_cast<std::int64_t>(*parsed);
+}
+
+std::optional<double> MapReader::number(const std::string& key, double min, double max) {
+  const YAML::Node value = scalar_node(key, "a number");
+  if (!value) return std::nullopt;
+  const auto parsed = units::parse_count(value.Scalar());
+  if (!parsed || *parsed < min || *parsed > max) {
+    std::ostringstream expected;
+    expected << "expected a number from " << min << " to " << max << ", found " << describe(value);
+    fail(key, expected.str());
+  }
+  return parsed;
+}
+
+std::optional<std::string> MapReader::string(const std::string& key) {
+  const YAML::Node value = scalar_node(key, "a text");
+  if (!value) return std::nullopt;
+  return value.Scalar();
+}
+
+std::optional<bool> MapReader::boolean(const std::string& key) {
+  const YAML::Node value = scalar_node(key, "true or false");
+  if (!value) return std::nullopt;
+  const std::string& s = value.Scalar();
+  if (s == "true" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "no" || s == "off") return false;
+  fail(key, "expected true or false, found " + describe(value));
+}
+
+std::optional<std::string> MapReader::choice(const std::string& key, const std::vector<std::string>& allowed) {
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  const YAML::Node value = scalar_node(key, ("one of " + list).c_str());
+  if (!value) return std::nullopt;
+  for (const auto& a : allowed) {
+    if (value.Scalar() == a) return a;
+  }
+  std::string problem = "expected one of " + list + ", found " + describe(value);
+  if (const auto hint = did_you_mean(value.Scalar(), allowed); !hint.empty()) problem += " (did you mean " + hint + "?)";
+  fail(key, problem);
+}
+
+namespace {
+template <typename Parse>
+std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, const std::string& key, Parse parse,
+                                const char* expected) {
+  if (!value) return std::nullopt;
+  const auto parsed = parse(value.Scalar());
+  if (!parsed) reader.fail(key, std::string("expected ") + expected + ", found " + describe(value));
+  return parsed;
+}
+}  // namespace
+
+std::optional<double> MapReader::bytes(const std::string& key) {
+  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB");
+}
+std::optional<double> MapReader::bandwidth(const std::string& key) {
+  return read_unit(*this, scalar_node(key, "a bandwidth"), key, units::parse_bandwidth,
+                   "a bandwidth such as 400Gb/s or 50GB/s");
+}
+std::optional<double> MapReader::duration(const std::string& key) {
+  return read_unit(*this, scalar_node(key, "a duration"), key, units::parse_duration,
+                   "a duration such as 2us, 1.5ms or 3h");
+}
+std::optional<double> MapReader::rate(const std::string& key) {
+  return read_unit(*this, scalar_node(key, "a rate"), key, units::parse_rate, "a rate such as 312TFLOP/s or 989e12");
+}
+std::optional<double> MapReader::count(const std::string& key, double min, double max) {
+  const auto value = read_unit(*this, scalar_node(key, "a count"), key, units::parse_count,
+                               "a count such as 300e9, 1.2T or 300B");
+  if (value && (*value < min || *value > max)) {
+    std::ostringstream problem;
+    problem << "expected a count from " << min << " to " << max << ", found " << *value;
+    fail(key, problem.str());
+  }
+  return value;
+}
+
+std::optional<MapReader> MapReader::map(const std::string& key) {
+  known_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value) return std::nullopt;
+  if (!value.IsMap()) fail(key, "expected a map of keys, found " + describe(value));
+  return MapReader(value, file_, key_path(key));
+}
+
+std::optional<std::vector<std::int64_t>> MapReader::integer_list(const std::string& key, std::int64_t min,
+                                                                 std::int64_t max) {
+  known_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value) return std::nullopt;
+  const auto expected = "a list of integers from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!value.IsSequence()) fail(key, "expected " + expected + ", found " + describe(value));
+  std::vector<std::int64_t> out;
+  for (const auto& item : value) {
+    const auto parsed = item.IsScalar() ? units::parse_count(item.Scalar()) : std::nullopt;
+    if (!parsed || *parsed != std::floor(*parsed) || *parsed < static_cast<double>(min) ||
+        *parsed > static_cast<double>(max)) {
+      throw InputError(trainsim::location_of(item, file_), key_path(key),
+                       "expected " + expected + ", found " + describe(item));
+    }
+    out.push_back(static_cast<std::int64_t>(*parsed));
+  }
+  return out;
+}
+
+void MapReader::finish() const {
+  const std::vector<std::string> known(known_.begin(), known_.end());
+  for (const auto& entry : node_) {
+    const std::string& key = entry.first.Scalar();
+    if (known_.count(key)) continue;
+    std::string problem = "unknown key";
+    if (const auto hint = did_you_mean(key, known); !hint.empty()) {
+      problem += " (did you mean '" + hint + "'?)";
+    } else {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      problem += "; known keys here: " + list;
+    }
+    throw InputError(trainsim::location_of(entry.first, file_), key_path(key), problem);
+  }
+}
+
+}  // namespace trainsim

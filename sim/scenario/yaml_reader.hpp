@@ -1,0 +1,62 @@
+#pragma once
+// Reading hand-written YAML maps strictly: each value is checked for its kind and range, each
+// error names file, line, key, what was expected and what was found, and every key the reader
+// was not asked for is an error with a did-you-mean hint (finish()).
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "scenario/errors.hpp"
+
+namespace trainsim {
+
+// Parses a whole YAML file or text; syntax errors become InputError with the line.
+YAML::Node load_yaml_file(const std::string& path);
+YAML::Node load_yaml_text(const std::string& text, const std::string& name);
+
+class MapReader {
+ public:
+  // `path` is the dotted key of this map in the document ("plan", "cluster.network").
+  MapReader(YAML::Node node, std::string file, std::string path);
+
+  bool has(const std::string& key) const;
+  std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max);
+  std::optional<double> number(const std::string& key, double min, double max);
+  std::optional<std::string> string(const std::string& key);
+  std::optional<bool> boolean(const std::string& key);
+  std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& allowed);
+  std::optional<double> bytes(const std::string& key);
+  std::optional<double> bandwidth(const std::string& key);
+  std::optional<double> duration(const std::string& key);
+  std::optional<double> count(const std::string& key, double min, double max);
+  std::optional<double> rate(const std::string& key);
+  std::optional<MapReader> map(const std::string& key);
+  std::optional<std::vector<std::int64_t>> integer_list(const std::string& key, std::int64_t min,
+                                                        std::int64_t max);
+  // Marks a key as known without reading it (read by someone else).
+  void accept(const std::string& key);
+
+  // Errors on any key not read or accepted, suggesting the nearest known key.
+  void finish() const;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+  SourceLocation location_of(const std::string& key) const;
+  const std::string& file() const { return file_; }
+  std::string key_path(const std::string& key) const;
+
+ private:
+  YAML::Node scalar_node(const std::string& key, const char* expected);
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+SourceLocation location_of(const YAML::Node& node, const std::string& file);
+std::string describe(const YAML::Node& node);  // "the text \"abc\"", "a list", "a map"
+
+}  // namespace trainsim
