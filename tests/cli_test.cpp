@@ -1,0 +1,66 @@
+// The trainsim binary as a user runs it: exit codes and messages.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace {
+
+struct CommandResult {
+  int code;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult run(const std::string& arguments) {
+  const std::string command = std::string(TRAINSIM_BINARY) + " " + arguments + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  std::string output;
+  std::array<char, 4096> buffer{};
+  while (const auto n = fread(buffer.data(), 1, buffer.size(), pipe.get())) output.append(buffer.data(), n);
+  const int status = pclose(pipe.release());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+const std::string kSource = TRAINSIM_SOURCE_DIR;
+
+}  // namespace
+
+TEST(Cli, HelpAndVersion) {
+  EXPECT_EQ(run("--help").code, 0);
+  const CommandResult version = run("--version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_NE(version.output.find("trainsim"), std::string::npos);
+  EXPECT_EQ(run("predict --help").code, 0);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("predict").code, 2);
+}
+
+TEST(Cli, BadScenarioExitsTwoWithFileLineAndKey) {
+  const CommandResult r = run("predict " + kSource + "/tests/data/bad/scenario.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("scenario.yaml:5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("'plan.micro_batch'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("expected an integer"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MissingFileExitsTwo) {
+  const CommandResult r = run("predict /nonexistent/scenario.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("cannot open"), std::string::npos);
+}
+
+TEST(Cli, TopologyShowAndExport) {
+  const CommandResult show = run("topology show dgx-a100-superpod --json");
+  EXPECT_EQ(show.code, 0);
+  EXPECT_NE(show.output.find("\"gpus\": 1120"), std::string::npos) << show.output;
+  EXPECT_EQ(run("topology show no-such-topology").code, 2);
+  const CommandResult dot = run("topology export torus-3d-h100 --format dot");
+  EXPECT_EQ(dot.code, 0);
+  EXPECT_EQ(dot.output.rfind("graph", 0), 0u);
+}

@@ -1,0 +1,230 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "scenario/scenario.hpp"
+
+using namespace trainsim;
+
+namespace {
+const std::string kSource = TRAINSIM_SOURCE_DIR;
+
+const char* kGood = R"(name: good
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {tp: 2, pp: 2, micro_batch: 2, global_batch: 64}
+)";
+}  // namespace
+
+TEST(Scenario, EveryShippedScenarioLoads) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kSource + "/scenarios")) {
+    if (entry.path().extension() != ".yaml") continue;
+    EXPECT_NO_THROW(load_scenario(entry.path().string())) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 5);
+}
+
+TEST(Scenario, DefaultIsGpt3On1024A100WithMegatronPlan) {
+  const Scenario sc = load_scenario(kSource + "/scenarios/default.yaml");
+  EXPECT_EQ(sc.model.name, "gpt3-175b");
+  EXPECT_EQ(sc.cluster.gpus, 1024);
+  EXPECT_EQ(sc.cluster.topology.gpu.name, "a100-80gb-sxm");
+  EXPECT_EQ(sc.plan.tp, 8);
+  EXPECT_EQ(sc.plan.pp, 16);
+  EXPECT_EQ(sc.plan.dp, 8);
+  EXPECT_EQ(sc.plan.micro_batches(), 192);
+  ASSERT_TRUE(sc.training.tokens);
+  EXPECT_DOUBLE_EQ(*sc.training.tokens, 300e9);
+}
+
+TEST(Scenario, DpIsDerivedFromGpus) {
+  const Scenario sc = load_scenario_text(kGood, "good.yaml");
+  EXPECT_EQ(sc.plan.dp, 4);
+  EXPECT_EQ(sc.plan.micro_batches(), 8);
+}
+
+TEST(Scenario, FieldsOverrideAPreset) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b, layers: 4, seq_len: 1024}
+cluster: {topology: single-h200}
+plan: {}
+)", "o.yaml");
+  EXPECT_EQ(sc.model.layers, 4);
+  EXPECT_EQ(sc.model.seq_len, 1024);
+  EXPECT_EQ(sc.model.ffn_hidden, 11008);
+  EXPECT_EQ(sc.model.arch, Arch::llama);
+}
+
+TEST(Scenario, ClusterOverridesTopology) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64, gpu: a100-40gb-sxm, nic_bandwidth: 100Gb/s, oversubscription: 2}
+plan: {}
+)", "o.yaml");
+  EXPECT_EQ(sc.cluster.topology.gpu.name, "a100-40gb-sxm");
+  EXPECT_DOUBLE_EQ(sc.cluster.topology.nic_bandwidth, 12.5e9);
+  EXPECT_DOUBLE_EQ(sc.cluster.topology.oversubscription, 2);
+}
+
+TEST(Scenario, HuggingFaceConfigs) {
+  for (const char* name : {"gpt2", "llama", "mixtral", "bert"}) {
+    const std::string text = std::string("model: {hf_config: hf/") + name + ".json}\n"
+                             "cluster: {topology: single-h200}\nplan: {}\n";
+    const Scenario sc = load_scenario_text(text, "hf.yaml", kSource + "/tests/data");
+    EXPECT_GT(total_parameters(sc.model), 1e6) << name;
+  }
+  const Scenario mixtral = load_scenario_text("model: {hf_config: hf/mixtral.json}\ncluster: {topology: single-h200}\nplan: {}\n",
+                                              "hf.yaml", kSource + "/tests/data");
+  EXPECT_EQ(mixtral.model.experts, 8);
+  EXPECT_EQ(mixtral.model.top_k, 2);
+  EXPECT_EQ(mixtral.model.kv_heads, 8);
+}
+
+TEST(Scenario, WarningsDoNotStopTheLoad) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {tp: 16, micro_batch: 1, global_batch: 8, sequence_parallel: true}
+)", "w.yaml");
+  ASSERT_FALSE(sc.warnings.empty());
+  EXPECT_EQ(sc.warnings.front().key, "plan.tp");
+}
+
+// ---- Malformed input: each case names the key, the line and what was expected. ----------------
+
+struct BadCase {
+  const char* name;
+  const char* yaml;
+  const char* key;      // expected key in the error ("" for syntax errors)
+  int line;             // expected line (0: do not check)
+  const char* message;  // a piece of the expected message
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+class MalformedScenario : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(MalformedScenario, IsAnInputErrorNamingKeyAndLine) {
+  const BadCase& c = GetParam();
+  try {
+    load_scenario_text(c.yaml, "bad.yaml", kSource + "/tests/data");
+    FAIL() << c.name << ": no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), c.key) << e.what();
+    if (c.line > 0) EXPECT_EQ(e.where().line, c.line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    EXPECT_FALSE(e.where().file.empty()) << e.what();
+  }
+}
+
+const BadCase kBadCases[] = {
+    {"syntax", "model: {preset: gpt2\ncluster: x\n", "", 0, "YAML syntax error"},
+    {"not_a_map", "- a\n- b\n", "", 1, "expected a map"},
+    {"no_model", "cluster: {topology: single-h200}\nplan: {}\n", "model", 0, "needs a 'model'"},
+    {"no_cluster", "model: {preset: gpt2}\nplan: {}\n", "cluster", 0, "needs a 'cluster'"},
+    {"no_plan", "model: {preset: gpt2}\ncluster: {topology: single-h200}\n", "plan", 0, "needs a 'plan'"},
+    {"unknown_top_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\nplam: {}\n", "plam", 4,
+     "did you mean 'plan'"},
+    {"unknown_plan_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tpp: 2\n", "plan.tpp", 4,
+     "did you mean"},
+    {"unknown_model_preset", "model: {preset: gpt3-175}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.preset", 1, "did you mean gpt3-175b"},
+    {"unknown_topology", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpot}\nplan: {}\n",
+     "cluster.topology", 2, "did you mean dgx-a100-superpod"},
+    {"missing_topology_file", "model: {preset: gpt2}\ncluster: {topology: nowhere/x.yaml}\nplan: {}\n",
+     "cluster.topology", 2, "no topology file"},
+    {"unknown_gpu", "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: h100}\nplan: {}\n", "cluster.gpu", 2,
+     "no GPU preset"},
+    {"tp_not_integer", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tp: two\n", "plan.tp", 4,
+     "expected an integer"},
+    {"tp_zero", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: 0}\n", "plan.tp", 3,
+     "from 1 to"},
+    {"tp_fraction", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: 1.5}\n", "plan.tp", 3,
+     "expected an integer"},
+    {"tp_list", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: [1, 2]}\n", "plan.tp", 3,
+     "found a list"},
+    {"product_mismatch",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan:\n  tp: 2\n  pp: 2\n  dp: 2\n",
+     "plan.dp", 6, "tp*pp*dp*cp"},
+    {"gpus_do_not_divide", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 12}\nplan: {tp: 8}\n",
+     "plan.tp", 3, "does not divide"},
+    {"too_many_gpus", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2048}\nplan: {}\n",
+     "cluster.gpus", 2, "has 1120"},
+    {"heads_not_divisible", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {tp: 8}\n",
+     "plan.tp", 3, "heads (12)"},
+    {"layers_not_divisible",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 5}\nplan: {pp: 5, global_batch: 10}\n",
+     "plan.pp", 3, "layers (24)"},
+    {"batch_not_divisible",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {micro_batch: 2, global_batch: 20}\n",
+     "plan.global_batch", 3, "micro_batch*dp"},
+    {"interleaved_without_stages",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: interleaved, global_batch: 16}\n",
+     "plan.virtual_stages", 3, "virtual_stages >= 2"},
+    {"virtual_without_interleaved",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: 1f1b, virtual_stages: 2, global_batch: 16}\n",
+     "plan.virtual_stages", 3, "needs schedule: interleaved"},
+    {"interleaved_microbatches",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, virtual_stages: 2, global_batch: 6}\n",
+     "plan.global_batch", 3, "divisible by pp"},
+    {"bad_schedule", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {schedule: 1f1f}\n",
+     "plan.schedule", 3, "did you mean 1f1b"},
+    {"bad_precision", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {precision: bf32}\n",
+     "plan.precision", 3, "one of fp32"},
+    {"fp8_on_a100", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 1}\nplan: {precision: fp8}\n",
+     "plan.precision", 3, "not supported"},
+    {"zero_out_of_range", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {zero: 4}\n", "plan.zero", 3,
+     "from 0 to 3"},
+    {"bad_recompute", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {recompute: partial}\n",
+     "plan.recompute", 3, "none, selective, full"},
+    {"bad_bool", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {sequence_parallel: maybe}\n",
+     "plan.sequence_parallel", 3, "true or false"},
+    {"ep_without_moe", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\nplan: {ep: 2}\n",
+     "plan.ep", 3, "mixture-of-experts"},
+    {"ep_not_dividing_experts",
+     "model: {preset: mixtral-8x7b}\ncluster: {topology: dgx-a100-superpod, gpus: 3}\nplan: {ep: 3, global_batch: 3}\n",
+     "plan.ep", 3, "experts (8)"},
+    {"cp_sequence", "model: {preset: gpt2, seq_len: 1000}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan: {cp: 16}\n",
+     "plan.cp", 3, "2*cp"},
+    {"hidden_heads", "model: {arch: gpt, layers: 2, hidden: 100, heads: 3, vocab: 10, seq_len: 8}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.heads", 1, "divisible by heads"},
+    {"model_missing_field", "model: {arch: gpt, layers: 2, hidden: 64, vocab: 10, seq_len: 8}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.heads", 1, "needs 'heads'"},
+    {"moe_top_k", "model: {preset: gpt2, moe: {experts: 2, top_k: 3}}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.moe.top_k", 1, "must not exceed"},
+    {"duplicate_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tp: 1\n  tp: 1\n", "plan.tp", 5,
+     "twice"},
+    {"bad_bandwidth", "model: {preset: gpt2}\ncluster: {topology: single-h200, nic_bandwidth: 400Gbit}\nplan: {}\n",
+     "cluster.nic_bandwidth", 2, "400Gb/s"},
+    {"bad_tokens", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining: {tokens: lots}\n",
+     "training.tokens", 4, "300e9"},
+    {"huge_batch", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {global_batch: 1e12}\n",
+     "plan.global_batch", 3, "from 1 to"},
+    {"huge_gpus", "model: {preset: gpt2}\ncluster: {topology: single-h200, gpus: 1000000}\nplan: {}\n", "cluster.gpus",
+     2, "from 1 to"},
+    {"placement_bad", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {placement: [tp, tp, pp, dp]}\n",
+     "plan.placement", 3, "four axes"},
+    {"uneven_split_sum",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\nplan: {pp: 2, layers_per_stage: [10, 10], global_batch: 2}\n",
+     "plan.layers_per_stage", 3, "add up"},
+    {"hf_both", "model: {preset: gpt2, hf_config: hf/gpt2.json}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.hf_config", 1, "not both"},
+    {"hf_broken_json", "model: {hf_config: hf/broken.json}\ncluster: {topology: single-h200}\nplan: {}\n", "", 3,
+     "JSON syntax error"},
+    {"hf_unknown_type", "model: {hf_config: hf/t5.json}\ncluster: {topology: single-h200}\nplan: {}\n", "model_type",
+     0, "found \"t5\""},
+    {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",
+     "network.nic_bandwidth", 0, "400Gb/s"},
+    {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus", 0,
+     "multiply"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Scenario, AtLeastThirtyMalformedInputsAreCovered) {
+  EXPECT_GE(std::size(kBadCases), 30u);
+}

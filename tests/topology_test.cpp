@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "scenario/scenario.hpp"
+#include "topology/graph.hpp"
+
+using namespace trainsim;
+
+TEST(Topology, EveryPresetLoadsAndIsConnected) {
+  for (const auto& name : topology_preset_names()) {
+    const TopologySpec spec = load_topology(name);
+    const ClusterGraph graph = build_cluster_graph(spec, std::min(spec.nodes, 64));
+    EXPECT_TRUE(unreachable_gpus(graph).empty()) << name;
+  }
+  EXPECT_GE(topology_preset_names().size(), 8u);
+}
+
+TEST(Topology, FatTreeBisectionIsHalfTheGpusTimesNic) {
+  const TopologySpec spec = load_topology("dgx-a100-superpod");
+  const GraphSummary s = summarize(build_cluster_graph(spec, 32));
+  EXPECT_EQ(s.gpus, 256);
+  EXPECT_NEAR(s.bisection_bandwidth, 128 * 25e9, 1e6);  // non-blocking: 128 GPUs x 200 Gb/s
+  EXPECT_EQ(s.diameter_hops, 4);                        // GPU - leaf - spine - leaf - GPU
+}
+
+TEST(Topology, OversubscriptionHalvesBisection) {
+  TopologySpec spec = load_topology("roce-a100-cluster");
+  const double full = summarize(build_cluster_graph(spec)).bisection_bandwidth;
+  EXPECT_NEAR(full, 32 * 8 * 25e9 / 2, 1e6);  // 2:1 preset
+  spec.oversubscription = 1;
+  EXPECT_NEAR(summarize(build_cluster_graph(spec)).bisection_bandwidth, 2 * full, 1e6);
+}
+
+TEST(Topology, TorusBisectionCountsWrapLinks) {
+  const TopologySpec spec = load_topology("torus-3d-h100");
+  const GraphSummary s = summarize(build_cluster_graph(spec));
+  // Cutting a 4x4x4 torus in half severs 2 x 16 links of 100 GB/s.
+  EXPECT_NEAR(s.bisection_bandwidth, 32 * 100e9, 1e6);
+  EXPECT_EQ(s.diameter_hops, 2 + 6);  // NIC hops plus 2+2+2 torus hops
+}
+
+TEST(Topology, SingleNodeHasNoNetwork) {
+  const GraphSummary s = summarize(build_cluster_graph(load_topology("cpu-loopback")));
+  EXPECT_EQ(s.gpus, 8);
+  EXPECT_EQ(s.nodes, 1);
+  EXPECT_EQ(s.diameter_hops, 2);
+  EXPECT_DOUBLE_EQ(s.bisection_bandwidth, 0);
+}
+
+TEST(Topology, NodesWithoutANetworkAreNamedUnreachable) {
+  TopologySpec spec = load_topology("dgx-a100-superpod");
+  spec.fabric = FabricKind::none;
+  const auto missing = unreachable_gpus(build_cluster_graph(spec, 2));
+  ASSERT_EQ(missing.size(), 8u);
+  EXPECT_EQ(missing.front(), 8);
+  EXPECT_EQ(missing.back(), 15);
+}
+
+TEST(Topology, DotExportNamesEveryVertex) {
+  const std::string dot = to_dot(build_cluster_graph(load_topology("dgx-a100-superpod"), 2));
+  EXPECT_NE(dot.find("gpu15"), std::string::npos);
+  EXPECT_NE(dot.find("kind=nic"), std::string::npos);
+}
