@@ -8,6 +8,8 @@
 #include "scenario/scenario.hpp"
 #include "scenario/units.hpp"
 #include "topology/graph.hpp"
+#include "network/platform.hpp"
+#include "report/prediction.hpp"
 
 namespace trainsim::cli {
 namespace {
@@ -51,29 +53,16 @@ int predict(const PredictOptions& options) {
   print_warnings(sc);
   checked_graph(sc.cluster.topology, (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) /
                                          sc.cluster.topology.gpus_per_node);
-  const auto& m = sc.model;
-  const auto& p = sc.plan;
-  const double tokens = double(p.global_batch) * m.seq_len;
-  const double flops = model_flops_per_token(m) * tokens;
+  SimulationOptions sim;
+  sim.record_trace = !options.trace_file.empty();
+  if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
+  const Prediction p = trainsim::predict(sc, sim);
+  if (!options.trace_file.empty()) write_output(chrome_trace(p), options.trace_file);
   if (options.json) {
-    nlohmann::json j = {{"scenario", sc.name},
-                        {"gpus", sc.cluster.gpus},
-                        {"parameters", total_parameters(m)},
-                        {"model_flops_per_step", flops},
-                        {"tokens_per_step", tokens}};
-    std::cout << j.dump(2) << "\n";
-    return 0;
+    std::cout << prediction_json(p).dump(2) << "\n";
+  } else {
+    std::cout << prediction_table(p, sc);
   }
-  std::cout << "scenario   " << sc.name << "\n"
-            << "model      " << m.name << " (" << arch_name(m.arch) << "): " << units::format_count(total_parameters(m))
-            << " parameters, " << m.layers << " layers, hidden " << m.hidden << ", seq " << m.seq_len << "\n"
-            << "cluster    " << sc.cluster.gpus << " x " << sc.cluster.topology.gpu.name << " on "
-            << sc.cluster.topology.name << "\n"
-            << "plan       tp " << p.tp << ", pp " << p.pp << ", dp " << p.dp << ", cp " << p.cp << ", ep " << p.ep
-            << "; micro-batch " << p.micro_batch << ", global batch " << p.global_batch << " ("
-            << p.micro_batches() << " micro-batches), " << schedule_name(p.schedule) << ", zero " << p.zero
-            << ", recompute " << recompute_name(p.recompute) << ", " << precision_name(p.precision) << "\n"
-            << "work       " << units::format_count(flops) << "FLOP per step (model FLOPs)\n";
   return 0;
 }
 
@@ -120,7 +109,8 @@ int topology_export(const std::string& name_or_path, const std::string& format, 
     write_output(to_dot(graph), out_file);
     return 0;
   }
-  throw InputError({}, "--format", "simgrid-xml export is not available yet");
+  write_output(platform_xml(graph), out_file);
+  return 0;
 }
 
 int list_presets(bool json) {

@@ -10,6 +10,7 @@ struct PredictOptions {
   std::string scenario;
   bool json = false;
   std::string trace_file;
+  std::string profile;  // calibration profile (JSON)
 };
 int predict(const PredictOptions& options);
 

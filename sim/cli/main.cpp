@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("scenario", predict.scenario, "Scenario file (YAML)")->required();
   predict_cmd->add_flag("--json", predict.json, "Print one JSON object instead of the table");
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
+  predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
 
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);

@@ -11,13 +11,14 @@ const char* arch_name(Arch arch) {
   return "?";
 }
 
-namespace {
 double mlp_parameters(const ModelSpec& m) {
   const double h = m.hidden;
   const double f = m.ffn_hidden;
   if (m.swiglu()) return 3 * h * f;  // gate, up, down; no biases in Llama
   return 2 * h * f + (m.biases() ? f + h : 0);
 }
+
+namespace {
 double attention_parameters(const ModelSpec& m) {
   const double h = m.hidden;
   const double kv = m.kv_hidden();

@@ -34,6 +34,8 @@ struct ModelSpec {
 
 const char* arch_name(Arch arch);
 
+// Parameters of one MLP (one expert of a mixture).
+double mlp_parameters(const ModelSpec& m);
 // Parameters of one transformer layer (attention, MLP or all experts with router, norms).
 double layer_parameters(const ModelSpec& m);
 // Parameters of one layer that one token uses (MoE: top_k experts).

@@ -1,0 +1,60 @@
+#pragma once
+// How long one kernel takes on one GPU: a roofline (FLOPs at an achievable rate, or bytes at
+// achievable memory bandwidth, whichever is slower) plus a fixed per-kernel gap. The achievable
+// GEMM rate depends on shape: wave quantization over the SMs and an efficiency that grows with K.
+// The defaults were fitted to ../shared/calibration (H200, PyTorch 2.11, bf16) and are applied to
+// other GPUs relative to their datasheet peaks; a calibration profile file replaces them with a
+// device's own measurements (see docs/compute-model.md).
+#include <map>
+#include <optional>
+#include <string>
+
+#include "scenario/hardware.hpp"
+
+namespace trainsim {
+
+struct GemmShape {
+  double m = 0, n = 0, k = 0;  // C[m,n] = A[m,k] * B[k,n]
+  double batch = 1;
+};
+
+struct CalibrationProfile {
+  std::string name = "default (fitted to H200 measurements, ../shared/calibration)";
+  double gemm_max_efficiency = 0.84;  // of datasheet peak, for large well-shaped GEMMs
+  double gemm_k_half = 300;           // K at which the K-efficiency term is 1/2
+  int gemm_tile_m = 128, gemm_tile_n = 256;
+  double attention_max_efficiency = 1.0;  // flash attention: eff = max * s/(s+s0) * d/(d+d0)
+  double attention_s0 = 1700, attention_d0 = 60;
+  double memory_efficiency = 0.886;    // achieved / datasheet bandwidth (H200 copy: 4253/4800)
+  std::optional<double> kernel_overhead_s;  // overrides the GPU preset's
+  // Measured GEMM rates by "MxNxK" (FLOP/s); a shape found here is used as measured.
+  std::map<std::string, double> gemm_measured;
+};
+
+// Reads a profile written by `trainsim-exec calibrate` (JSON). Throws InputError.
+CalibrationProfile load_calibration(const std::string& path);
+
+class CostModel {
+ public:
+  CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile = {});
+
+  double gemm_efficiency(const GemmShape& shape) const;
+  double gemm_time(const GemmShape& shape) const;
+  // Flash-style attention over `batch_heads` heads of query length sq, key length sk, head dim d.
+  double attention_time(double flops, double seq, double head_dim) const;
+  // Memory-bound kernels: element-wise, norms, softmax, optimizer.
+  double memory_time(double bytes) const;
+  double kernel_overhead() const { return overhead_; }
+  double peak() const { return peak_; }
+  const GpuSpec& gpu() const { return gpu_; }
+  const CalibrationProfile& profile() const { return profile_; }
+
+ private:
+  GpuSpec gpu_;
+  Precision precision_;
+  CalibrationProfile profile_;
+  double peak_;
+  double overhead_;
+};
+
+}  // namespace trainsim

@@ -1,0 +1,534 @@
+#include "engine/simulation.hpp"
+
+#include <simgrid/s4u.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "engine/schedule.hpp"
+#include "network/collectives.hpp"
+#include "network/platform.hpp"
+#include "topology/graph.hpp"
+#include "workload/work.hpp"
+#include "engine/isolated.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace trainsim {
+
+double StepBreakdown::exposed_total() const {
+  double total = 0;
+  for (const auto& [kind, seconds] : exposed_comm) total += seconds;
+  return total;
+}
+
+int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
+  int index = 0, stride = 1;
+  for (const Axis axis : p.placement) {
+    switch (axis) {
+      case Axis::tp: index += tp * stride; stride *= p.tp; break;
+      case Axis::cp: index += cp * stride; stride *= p.cp; break;
+      case Axis::pp: index += pp * stride; stride *= p.pp; break;
+      case Axis::dp: index += dp * stride; stride *= p.dp; break;
+    }
+  }
+  return index;
+}
+
+namespace {
+
+// A gradient bucket handed from a stage to its data-parallel stream; bytes < 0 ends the step.
+struct Bucket {
+  double bytes;
+};
+
+struct StageState {
+  StepBreakdown breakdown;
+  double flops = 0;
+  double finish = 0;
+  std::deque<Bucket> buckets;
+  int buckets_done = 0, buckets_sent = 0;
+  sg4::MutexPtr mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr changed = sg4::ConditionVariable::create();
+};
+
+class StepSimulation {
+ public:
+  StepSimulation(const Scenario& sc, const Workload& w, const Platform& platform, bool trace)
+      : sc_(sc), p_(sc.plan), w_(w), platform_(platform), trace_enabled_(trace), stages_(p_.pp) {
+    layers_ = layers_per_stage(sc.model, p_);
+    micro_batches_ = static_cast<int>(p_.micro_batches());
+  }
+
+  void start() {
+    for (int s = 0; s < p_.pp; ++s) {
+      sg4::Actor::create("stage" + std::to_string(s), platform_.gpu(gpu(0, 0, s, 0)), [this, s] { run_stage(s); });
+      if (data_parallel()) {
+        sg4::Actor::create("dp" + std::to_string(s), platform_.gpu(gpu(0, 0, s, 0)), [this, s] { run_dp_stream(s); });
+      }
+    }
+  }
+
+  StepResult result() const {
+    StepResult r;
+    for (int s = 0; s < p_.pp; ++s) {
+      r.stage_finish.push_back(stages_[s].finish);
+      if (stages_[s].finish > r.step_time) {
+        r.step_time = stages_[s].finish;
+        r.critical_stage = s;
+      }
+    }
+    const StageState& critical = stages_[r.critical_stage];
+    r.breakdown = critical.breakdown;
+    r.hardware_flops_per_gpu = critical.flops;
+    r.trace = trace_;
+    std::pair<std::string, double> largest{"compute", r.breakdown.compute};
+    if (r.breakdown.bubble > largest.second) largest = {"pipeline bubble", r.breakdown.bubble};
+    if (r.breakdown.optimizer > largest.second) largest = {"optimizer", r.breakdown.optimizer};
+    for (const auto& [kind, seconds] : r.breakdown.exposed_comm) {
+      if (seconds > largest.second) largest = {kind + " communication", seconds};
+    }
+    r.bound_by = largest.first;
+    return r;
+  }
+
+ private:
+  int gpu(int tp, int cp, int pp, int dp) const { return gpu_of(p_, tp, cp, pp, dp); }
+  bool data_parallel() const { return p_.dp * p_.cp > 1; }
+  int chunk_layers(int stage) const { return layers_[stage] / p_.virtual_stages; }
+  int virtual_stages() const { return p_.pp * p_.virtual_stages; }
+  double gradient_bytes_per_element() const { return bytes_per_element(p_.precision) >= 4 ? 4 : 2; }
+
+  void record(int stage, const char* stream, const std::string& name, double start) {
+    if (!trace_enabled_) return;
+    trace_.push_back({gpu(0, 0, stage, 0), stream, name, start, sg4::Engine::get_clock()});
+  }
+
+  void compute(int stage, const Block& block, const std::string& label) {
+    const double t = block.time();
+    if (t <= 0) return;
+    const double start = sg4::Engine::get_clock();
+    sg4::this_actor::sleep_for(t);
+    stages_[stage].breakdown.compute += t;
+    stages_[stage].flops += block.flops();
+    record(stage, "compute", label, start);
+  }
+
+  // Groups of GPUs for one collective of `axis`, for every sibling group that runs it at once.
+  std::vector<std::vector<int>> tp_groups(int stage) const {
+    std::vector<int> g;
+    for (int t = 0; t < p_.tp; ++t) g.push_back(gpu(t, 0, stage, 0));
+    return {g};
+  }
+  std::vector<std::vector<int>> cp_groups(int stage) const {
+    std::vector<std::vector<int>> groups;
+    for (int t = 0; t < p_.tp; ++t) {
+      std::vector<int> g;
+      for (int c = 0; c < p_.cp; ++c) g.push_back(gpu(t, c, stage, 0));
+      groups.push_back(g);
+    }
+    return groups;
+  }
+  std::vector<std::vector<int>> ep_groups(int stage) const {
+    std::vector<std::vector<int>> groups;
+    for (int t = 0; t < p_.tp; ++t) {
+      std::vector<int> g;
+      for (int d = 0; d < p_.ep; ++d) g.push_back(gpu(t, 0, stage, d));
+      groups.push_back(g);
+    }
+    return groups;
+  }
+  std::vector<std::vector<int>> dp_groups(int stage) const {
+    std::vector<std::vector<int>> groups;
+    for (int t = 0; t < p_.tp; ++t) {
+      std::vector<int> g;
+      for (int c = 0; c < p_.cp; ++c) {
+        for (int d = 0; d < p_.dp; ++d) g.push_back(gpu(t, c, stage, d));
+      }
+      groups.push_back(g);
+    }
+    return groups;
+  }
+
+  void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
+    const double start = sg4::Engine::get_clock();
+    const double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+    if (took <= 0) return;
+    stages_[stage].breakdown.exposed_comm[kind] += took;
+    record(stage, kind, label, start);
+  }
+
+  // Tensor-parallel exchange after (or, with sequence parallelism, around) a block.
+  void tp_exchange(int stage, const std::string& label) {
+    if (p_.tp < 2) return;
+    Collective c;
+    c.bytes = w_.comm.tp_bytes;
+    c.groups = tp_groups(stage);
+    c.algorithm = p_.tp_algorithm;
+    if (p_.sequence_parallel) {
+      // All-gather before the block and reduce-scatter after it: the same bytes as one
+      // all-reduce, split in two collectives.
+      c.kind = CollectiveKind::reduce_scatter;
+      blocking(stage, "tp", c, label + " reduce-scatter");
+      c.kind = CollectiveKind::all_gather;
+      blocking(stage, "tp", c, label + " all-gather");
+    } else {
+      c.kind = CollectiveKind::all_reduce;
+      blocking(stage, "tp", c, label + " all-reduce");
+    }
+  }
+
+  void ep_exchange(int stage, const std::string& label) {
+    if (p_.ep < 2 || !sc_.model.moe()) return;
+    Collective c;
+    c.kind = CollectiveKind::all_to_all;
+    c.bytes = w_.comm.ep_bytes;
+    c.groups = ep_groups(stage);
+    blocking(stage, "ep", c, label);
+  }
+
+  // Attention with context parallelism: K/V blocks travel the ring while the block computes.
+  void attention(int stage, const Block& block, const std::string& label, int passes) {
+    if (p_.cp < 2) {
+      compute(stage, block, label);
+      return;
+    }
+    auto done = sg4::Semaphore::create(0);
+    Collective ring;
+    ring.kind = CollectiveKind::all_gather;
+    ring.bytes = passes * w_.comm.cp_bytes_per_step * p_.cp;
+    ring.groups = cp_groups(stage);
+    const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
+    sg4::Actor::create("cp-ring", platform_.gpu(gpu(0, 0, stage, 0)), [this, ring, done, gpus_per_node] {
+      run_collective(platform_, ring, gpus_per_node);
+      done->release();
+    });
+    compute(stage, block, label);
+    const double start = sg4::Engine::get_clock();
+    done->acquire();
+    const double waited = sg4::Engine::get_clock() - start;
+    if (waited > 0) {
+      stages_[stage].breakdown.exposed_comm["cp"] += waited;
+      record(stage, "cp", "ring attention exchange", start);
+    }
+  }
+
+  // ZeRO-3 / FSDP: each layer's weights are gathered before use. With prefetch the gather of
+  // the next layer runs while this one computes; only the part it does not cover is exposed.
+  void zero3_gather(int stage, const std::string& label) {
+    if (p_.zero < 3 || !data_parallel()) return;
+    Collective c;
+    c.kind = CollectiveKind::all_gather;
+    c.bytes = w_.layer.parameters * bytes_per_element(p_.precision);
+    c.groups = dp_groups(stage);
+    if (!p_.overlap_param_gather) {
+      blocking(stage, "dp", c, label);
+      return;
+    }
+    auto& in_flight = prefetch_[stage];
+    if (!in_flight) in_flight = start_async(stage, c);  // nothing prefetched: the first layer
+    const double start = sg4::Engine::get_clock();
+    in_flight->acquire();
+    const double waited = sg4::Engine::get_clock() - start;
+    if (waited > 0) {
+      stages_[stage].breakdown.exposed_comm["dp"] += waited;
+      record(stage, "dp", label, start);
+    }
+    in_flight = start_async(stage, c);  // the next layer's weights
+  }
+
+  sg4::SemaphorePtr start_async(int stage, const Collective& c) {
+    auto done = sg4::Semaphore::create(0);
+    const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
+    sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, c, done, gpus_per_node] {
+      run_collective(platform_, c, gpus_per_node);
+      done->release();
+    });
+    return done;
+  }
+
+  void receive(int stage, const std::string& mailbox, const char* what) {
+    const double start = sg4::Engine::get_clock();
+    sg4::Mailbox::by_name(mailbox)->get<int>();
+    const double waited = sg4::Engine::get_clock() - start;
+    // The transfer itself is pipeline communication; the rest of the wait is bubble.
+    const double transfer = std::min(waited, pp_transfer_time_);
+    stages_[stage].breakdown.exposed_comm["pp"] += transfer;
+    stages_[stage].breakdown.bubble += waited - transfer;
+    if (waited > 0) record(stage, "pp", std::string("wait ") + what, start);
+  }
+
+  void send(int stage, int to_stage, const std::string& mailbox) {
+    static int token = 0;
+    sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes))->detach();
+    // The other TP ranks send their slices at the same time, to their peers.
+    for (int t = 1; t < p_.tp; ++t) {
+      pending_[stage].push_back(sg4::Comm::sendto_async(platform_.gpu(gpu(t, 0, stage, 0)), platform_.gpu(gpu(t, 0, to_stage, 0)),
+                                                 static_cast<std::uint64_t>(w_.comm.pp_bytes)));
+    }
+  }
+
+  static std::string box(const char* kind, int virtual_stage, int micro_batch) {
+    return std::string(kind) + std::to_string(virtual_stage) + "-" + std::to_string(micro_batch);
+  }
+
+  void forward(int s, const PipelineTask& task) {
+    const int vs = task.chunk * p_.pp + s;
+    const std::string mb = " mb" + std::to_string(task.micro_batch);
+    if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
+    if (vs == 0) compute(s, w_.extras.embedding_forward, "embedding" + mb);
+    for (int l = 0; l < chunk_layers(s); ++l) {
+      zero3_gather(s, "gather layer");
+      attention(s, w_.layer.attention_forward, "attention" + mb, 1);
+      tp_exchange(s, "attention");
+      ep_exchange(s, "dispatch");
+      compute(s, w_.layer.mlp_forward, "mlp" + mb);
+      ep_exchange(s, "combine");
+      tp_exchange(s, "mlp");
+    }
+    if (vs == virtual_stages() - 1) {
+      compute(s, w_.extras.head_forward, "lm head + loss" + mb);
+    } else {
+      send(s, (vs + 1) % p_.pp, box("act", vs + 1, task.micro_batch));
+    }
+  }
+
+  void backward(int s, const PipelineTask& task, bool last_of_chunk) {
+    const int vs = task.chunk * p_.pp + s;
+    const std::string mb = " mb" + std::to_string(task.micro_batch);
+    if (vs < virtual_stages() - 1) receive(s, box("grad", vs, task.micro_batch), "gradient");
+    else compute(s, w_.extras.head_backward, "lm head backward" + mb);
+    double ready_bytes = 0;
+    for (int l = 0; l < chunk_layers(s); ++l) {
+      zero3_gather(s, "gather layer");
+      if (p_.recompute == Recompute::full) {
+        attention(s, w_.layer.attention_forward, "recompute attention" + mb, 1);
+        tp_exchange(s, "recompute attention");
+        compute(s, w_.layer.mlp_forward, "recompute mlp" + mb);
+        tp_exchange(s, "recompute mlp");
+      } else if (p_.recompute == Recompute::selective) {
+        compute(s, w_.layer.recompute, "recompute attention core" + mb);
+      }
+      tp_exchange(s, "mlp backward");
+      ep_exchange(s, "combine backward");
+      compute(s, w_.layer.mlp_backward, "mlp backward" + mb);
+      ep_exchange(s, "dispatch backward");
+      tp_exchange(s, "attention backward");
+      attention(s, w_.layer.attention_backward, "attention backward" + mb, 2);
+      if (last_of_chunk && data_parallel()) {
+        ready_bytes += w_.layer.parameters * gradient_bytes_per_element();
+        if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes >= p_.bucket_bytes)) {
+          push_bucket(s, ready_bytes);
+          ready_bytes = 0;
+        }
+      }
+    }
+    if (vs == 0) compute(s, w_.extras.embedding_backward, "embedding backward" + mb);
+    if (last_of_chunk && data_parallel()) {
+      if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
+      if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
+      if (ready_bytes > 0) push_bucket(s, ready_bytes);
+    }
+    if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1, task.micro_batch));
+  }
+
+  void push_bucket(int s, double bytes) {
+    StageState& st = stages_[s];
+    const sg4::MutexPtr mutex = st.mutex;
+    std::unique_lock lock(*mutex);
+    st.buckets.push_back({bytes});
+    ++st.buckets_sent;
+    st.changed->notify_all();
+  }
+
+  void run_stage(int s) {
+    const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    std::vector<int> backwards_done(p_.virtual_stages, 0);
+    for (const auto& task : tasks) {
+      if (task.forward) {
+        forward(s, task);
+      } else {
+        const bool last = ++backwards_done[task.chunk] == micro_batches_;
+        backward(s, task, last);
+      }
+    }
+    for (auto& comm : pending_[s]) comm->wait();
+    if (auto it = prefetch_.find(s); it != prefetch_.end() && it->second) it->second->acquire();  // last prefetch
+    StageState& st = stages_[s];
+    if (data_parallel()) {
+      // Without overlap the buckets only leave now; either way the optimizer waits for them.
+      const double start = sg4::Engine::get_clock();
+      {
+        std::unique_lock lock(*st.mutex);
+        st.buckets.push_back({-1});
+        st.changed->notify_all();
+        while (st.buckets_done < st.buckets_sent) st.changed->wait(lock);
+      }
+      const double waited = sg4::Engine::get_clock() - start;
+      st.breakdown.exposed_comm["dp"] += waited;
+      if (waited > 0) record(s, "dp", "wait for gradient buckets", start);
+    }
+    optimizer_step(s);
+    st.finish = sg4::Engine::get_clock();
+  }
+
+  void run_dp_stream(int s) {
+    StageState& st = stages_[s];
+    const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
+    for (;;) {
+      Bucket bucket{};
+      {
+        std::unique_lock lock(*st.mutex);
+        while (st.buckets.empty()) st.changed->wait(lock);
+        bucket = st.buckets.front();
+        st.buckets.pop_front();
+      }
+      if (bucket.bytes < 0) return;
+      Collective c;
+      c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+      c.bytes = bucket.bytes;
+      c.groups = dp_groups(s);
+      c.algorithm = p_.dp_algorithm;
+      const double start = sg4::Engine::get_clock();
+      run_collective(platform_, c, gpus_per_node);
+      if (trace_enabled_) trace_.push_back({gpu(0, 0, s, 0), "dp", std::string("gradient ") + collective_name(c.kind), start,
+                                           sg4::Engine::get_clock()});
+      std::unique_lock lock(*st.mutex);
+      ++st.buckets_done;
+      st.changed->notify_all();
+    }
+  }
+
+  void optimizer_step(int s) {
+    StageState& st = stages_[s];
+    const double start = sg4::Engine::get_clock();
+    double params = layers_[s] * w_.layer.parameters;
+    if (s == 0) params += w_.extras.embedding_parameters;
+    if (s == p_.pp - 1) params += w_.extras.head_parameters;
+    const double shard = p_.zero >= 1 ? double(p_.dp) * p_.cp : 1.0;
+    // Fused Adam reads and writes fp32 master weights, m and v, reads the gradient and writes
+    // the 16-bit weights: about 36 bytes per parameter of its shard.
+    const double bytes = params / shard * 36.0;
+    const double t = bytes / (sc_.cluster.topology.gpu.memory_bandwidth * 0.886) + sc_.cluster.topology.gpu.kernel_overhead_s;
+    sg4::this_actor::sleep_for(t);
+    st.breakdown.optimizer += t;
+    record(s, "optimizer", "optimizer step", start);
+    if (p_.zero >= 1 && p_.zero < 3 && data_parallel()) {
+      // The distributed optimizer gathers the updated 16-bit weights.
+      Collective c;
+      c.kind = CollectiveKind::all_gather;
+      c.bytes = params * bytes_per_element(p_.precision);
+      c.groups = dp_groups(s);
+      const double gather_start = sg4::Engine::get_clock();
+      const double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+      st.breakdown.exposed_comm["dp"] += took;
+      record(s, "dp", "parameter all-gather", gather_start);
+    }
+  }
+
+ public:
+  double pp_transfer_time_ = 0;
+
+ private:
+  const Scenario& sc_;
+  const PlanSpec& p_;
+  const Workload& w_;
+  const Platform& platform_;
+  bool trace_enabled_;
+  std::vector<StageState> stages_;
+  std::vector<int> layers_;
+  int micro_batches_ = 0;
+  std::vector<TraceEvent> trace_;
+  std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
+  std::map<int, sg4::SemaphorePtr> prefetch_;
+};
+
+nlohmann::json to_json(const StepResult& r) {
+  nlohmann::json trace = nlohmann::json::array();
+  for (const auto& e : r.trace) trace.push_back({e.gpu, e.stream, e.name, e.start, e.end});
+  return {{"step_time", r.step_time},
+          {"critical_stage", r.critical_stage},
+          {"compute", r.breakdown.compute},
+          {"bubble", r.breakdown.bubble},
+          {"optimizer", r.breakdown.optimizer},
+          {"exposed", r.breakdown.exposed_comm},
+          {"stage_finish", r.stage_finish},
+          {"flops", r.hardware_flops_per_gpu},
+          {"bound_by", r.bound_by},
+          {"trace", trace}};
+}
+
+StepResult from_json(const nlohmann::json& j) {
+  StepResult r;
+  r.step_time = j.at("step_time");
+  r.critical_stage = j.at("critical_stage");
+  r.breakdown.compute = j.at("compute");
+  r.breakdown.bubble = j.at("bubble");
+  r.breakdown.optimizer = j.at("optimizer");
+  r.breakdown.exposed_comm = j.at("exposed").get<std::map<std::string, double>>();
+  r.stage_finish = j.at("stage_finish").get<std::vector<double>>();
+  r.hardware_flops_per_gpu = j.at("flops");
+  r.bound_by = j.at("bound_by");
+  for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
+  return r;
+}
+
+StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
+  int argc = 2;
+  char arg0[] = "trainsim";
+  char arg1[] = "--log=root.thres:critical";
+  char* argv[] = {arg0, arg1, nullptr};
+  sg4::Engine engine(&argc, argv);
+  configure_simgrid(engine);
+  const auto& topology = sc.cluster.topology;
+  const int nodes = (sc.cluster.gpus + topology.gpus_per_node - 1) / topology.gpus_per_node;
+  const ClusterGraph graph = build_cluster_graph(topology, nodes);
+  const Platform platform(engine, graph);
+  const CostModel cost(topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
+  const Workload work = build_workload(sc.model, sc.plan, cost);
+  StepSimulation simulation(sc, work, platform, options.record_trace);
+  if (sc.plan.pp > 1) {
+    const int a = gpu_of(sc.plan, 0, 0, 0, 0);
+    const int b = gpu_of(sc.plan, 0, 0, 1, 0);
+    simulation.pp_transfer_time_ = work.comm.pp_bytes / platform.bandwidth(a, b) + platform.latency(a, b);
+  }
+  simulation.start();
+  engine.run();
+  return simulation.result();
+}
+
+}  // namespace
+
+StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, options)); }));
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return r;
+}
+
+double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective) {
+  const auto result = run_isolated([&] {
+    int argc = 2;
+    char arg0[] = "trainsim";
+    char arg1[] = "--log=root.thres:critical";
+    char* argv[] = {arg0, arg1, nullptr};
+    sg4::Engine engine(&argc, argv);
+    configure_simgrid(engine);
+    const ClusterGraph graph = build_cluster_graph(topology, nodes);
+    const Platform platform(engine, graph);
+    double took = 0;
+    sg4::Actor::create("collective", platform.gpu(0), [&] {
+      took = run_collective(platform, collective, topology.gpus_per_node);
+    });
+    engine.run();
+    return nlohmann::json{{"seconds", took}};
+  });
+  return result.at("seconds");
+}
+
+}  // namespace trainsim

@@ -1,0 +1,66 @@
+#pragma once
+// One training step simulated on SimGrid. One actor per pipeline stage runs the stage's schedule
+// (engine/schedule.hpp) kernel block by kernel block; tensor-, context- and expert-parallel
+// collectives block it as they do in Megatron-LM; pipeline sends go over the network to the next
+// stage's actor; a second actor per stage runs the data-parallel gradient buckets as they become
+// ready, overlapped with the rest of the backward pass.
+//
+// Symmetry, exact where the cluster is symmetric: the TP ranks of a stage, the CP ranks and the
+// DP replicas do the same work at the same time, so only one of each (tp 0, cp 0, dp 0) computes;
+// collectives still move bytes on every GPU they involve (all TP ranks' DP rings, for instance),
+// so links are shared as in the full job. Pipeline traffic of the other replicas is not simulated:
+// in the non-blocking fabrics here it uses links no other simulated flow needs.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compute/cost_model.hpp"
+#include "scenario/scenario.hpp"
+
+namespace trainsim {
+
+struct TraceEvent {
+  int gpu = 0;
+  std::string stream;  // "compute", "tp", "cp", "ep", "pp", "dp", "optimizer"
+  std::string name;
+  double start = 0, end = 0;
+};
+
+struct StepBreakdown {
+  double compute = 0;
+  double bubble = 0;
+  double optimizer = 0;
+  std::map<std::string, double> exposed_comm;  // by kind: tp, cp, ep, pp, dp
+  double exposed_total() const;
+};
+
+struct StepResult {
+  double step_time = 0;
+  int critical_stage = 0;
+  StepBreakdown breakdown;             // of the critical stage; adds up to step_time
+  std::vector<double> stage_finish;    // per stage
+  double hardware_flops_per_gpu = 0;   // FLOPs one GPU of the critical stage executed
+  std::string bound_by;                // the largest part of the critical stage's time
+  std::vector<TraceEvent> trace;       // when asked for
+  double simulated_activities = 0;
+  double wall_seconds = 0;
+};
+
+struct SimulationOptions {
+  bool record_trace = false;
+  std::optional<CalibrationProfile> profile;
+};
+
+// Runs the simulation in a child process (SimGrid allows one engine per process), so it can be
+// called any number of times. Throws std::runtime_error if the simulation fails.
+StepResult simulate_step(const Scenario& scenario, const SimulationOptions& options = {});
+
+// Runs one collective alone on the first `nodes` nodes of a topology; returns its duration.
+struct Collective;
+double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective);
+
+// GPU index of a rank with these coordinates under the plan's placement.
+int gpu_of(const PlanSpec& plan, int tp, int cp, int pp, int dp);
+
+}  // namespace trainsim

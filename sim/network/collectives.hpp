@@ -1,0 +1,41 @@
+#pragma once
+// Collectives decomposed into point-to-point flows on the SimGrid platform, by algorithm, as
+// NCCL runs them (one channel, pipelined):
+//   ring:             n flows, one per ring edge, each carrying the ring's whole per-edge volume
+//                     (2(n-1)/n S for all-reduce, (n-1)/n S for all-gather / reduce-scatter),
+//                     plus the latency of the 2(n-1) (or n-1) steps;
+//   tree:             NCCL's double binary tree, S/2 up and down each tree's edges, 2 log2(n) steps;
+//   halving-doubling: Rabenseifner's all-reduce, log2(n) rounds of pairwise exchanges each way;
+//   hierarchical:     reduce-scatter inside each node, all-reduce across nodes, all-gather inside;
+//   all-to-all:       every pair exchanges directly.
+// Every group passed is run at once, so concurrent identical groups (the other TP ranks' DP
+// rings, say) share links and contention shows. Must be called from inside a SimGrid actor.
+#include <vector>
+
+#include "network/platform.hpp"
+#include "scenario/plan.hpp"
+
+namespace trainsim {
+
+enum class CollectiveKind { all_reduce, all_gather, reduce_scatter, all_to_all };
+const char* collective_name(CollectiveKind k);
+
+struct Collective {
+  CollectiveKind kind = CollectiveKind::all_reduce;
+  // bytes: all-reduce, the buffer; all-gather, the gathered output; reduce-scatter, the input;
+  // all-to-all, what one rank sends in all.
+  double bytes = 0;
+  std::vector<std::vector<int>> groups;  // GPU indices; groups run concurrently
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::automatic;
+};
+
+// The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.
+CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node);
+
+// Runs the collective to completion (blocking the calling actor); returns its duration.
+double run_collective(const Platform& platform, const Collective& c, int gpus_per_node);
+
+// The alpha-beta closed form of a ring all-reduce on one group: 2(n-1)/n S/B + 2(n-1) alpha.
+double ring_all_reduce_estimate(double bytes, int n, double bandwidth, double latency);
+
+}  // namespace trainsim

@@ -1,0 +1,183 @@
+#include "network/platform.hpp"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+namespace sg4 = simgrid::s4u;
+
+namespace trainsim {
+
+void configure_simgrid(sg4::Engine& engine) {
+  engine.set_config("network/model:CM02");
+  engine.set_config("network/crosstraffic:0");
+  engine.set_config("network/TCP-gamma:0");
+  engine.set_config("network/optim:Lazy");
+  engine.set_config("host/model:compound");
+  engine.set_config("cpu/optim:Lazy");
+}
+
+namespace {
+// Zero-latency, practically unlimited link joining a node's gateway to its switch: the NIC
+// links inside the node carry the real limits. (SimGrid needs a link on every zone route.)
+constexpr double kJoinBandwidth = 1e18;
+}  // namespace
+
+Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
+  (void)engine;
+  const Graph& g = c.graph;
+  auto* root = sg4::create_dijkstra_zone("cluster", true);
+  const int per_node = c.spec.gpus_per_node;
+  hosts_.resize(c.gpus.size());
+  std::vector<simgrid::kernel::routing::NetPoint*> node_gateway(c.nodes);
+  std::vector<sg4::NetZone*> node_zone(c.nodes);
+  // Which network vertex each node's NICs attach to (the same for all GPUs of a node).
+  std::vector<Vertex> node_attachment(c.nodes, boost::graph_traits<Graph>::null_vertex());
+
+  for (int n = 0; n < c.nodes; ++n) {
+    auto* zone = sg4::create_full_zone("node" + std::to_string(n));
+    zone->set_parent(root);
+    auto* gateway = zone->create_router("node" + std::to_string(n) + "-gw");
+    std::vector<sg4::Link*> nvlink(per_node, nullptr), nic(per_node, nullptr);
+    for (int local = 0; local < per_node; ++local) {
+      const int index = n * per_node + local;
+      const Vertex v = c.gpus[index];
+      hosts_[index] = zone->create_host("gpu" + std::to_string(index), 1e9);
+      for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
+        const LinkInfo& info = g[*e];
+        const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);
+        auto* link = zone->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
+        if (info.kind == LinkKind::nvlink) {
+          nvlink[local] = link;
+        } else {
+          nic[local] = link;
+          node_attachment[n] = boost::target(*e, g);
+        }
+      }
+    }
+    using Dir = sg4::LinkInRoute::Direction;
+    for (int a = 0; a < per_node; ++a) {
+      for (int b = a + 1; b < per_node && nvlink[a]; ++b) {
+        zone->add_route(hosts_[n * per_node + a]->get_netpoint(), hosts_[n * per_node + b]->get_netpoint(), nullptr,
+                        nullptr, {{nvlink[a], Dir::UP}, {nvlink[b], Dir::DOWN}}, true);
+      }
+      if (nic[a]) {
+        zone->add_route(hosts_[n * per_node + a]->get_netpoint(), gateway, nullptr, nullptr, {{nic[a], Dir::UP}}, true);
+      }
+    }
+    zone->seal();
+    node_gateway[n] = gateway;
+    node_zone[n] = zone;
+  }
+
+  // Network switches: one zone with one router each.
+  std::map<Vertex, std::pair<sg4::NetZone*, simgrid::kernel::routing::NetPoint*>> switch_zone;
+  for (auto [v, end] = boost::vertices(g); v != end; ++v) {
+    const VertexKind kind = g[*v].kind;
+    if (kind == VertexKind::gpu || kind == VertexKind::node_switch) continue;
+    auto* zone = sg4::create_full_zone(g[*v].name);
+    zone->set_parent(root);
+    auto* router = zone->create_router(g[*v].name + "-router");
+    zone->seal();
+    switch_zone[*v] = {zone, router};
+  }
+  for (int n = 0; n < c.nodes; ++n) {
+    if (node_attachment[n] == boost::graph_traits<Graph>::null_vertex()) continue;
+    const auto& [zone, router] = switch_zone.at(node_attachment[n]);
+    auto* join = root->create_link("node" + std::to_string(n) + "-join", kJoinBandwidth)->set_latency(0)->seal();
+    root->add_route(node_zone[n]->get_netpoint(), zone->get_netpoint(), node_gateway[n], router,
+                    {sg4::LinkInRoute(join)}, true);
+  }
+  for (auto [e, end] = boost::edges(g); e != end; ++e) {
+    const Vertex a = boost::source(*e, g);
+    const Vertex b = boost::target(*e, g);
+    if (!switch_zone.count(a) || !switch_zone.count(b)) continue;
+    const LinkInfo& info = g[*e];
+    const std::string name = g[a].name + "-" + g[b].name;
+    auto* link = root->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
+    const auto& [za, ra] = switch_zone.at(a);
+    const auto& [zb, rb] = switch_zone.at(b);
+    root->add_route(za->get_netpoint(), zb->get_netpoint(), ra, rb,
+                    {sg4::LinkInRoute(link, sg4::LinkInRoute::Direction::UP)}, true);
+  }
+  root->seal();
+}
+
+double Platform::latency(int a, int b) const {
+  std::vector<sg4::Link*> links;
+  double latency = 0;
+  hosts_.at(a)->route_to(hosts_.at(b), links, &latency);
+  return latency;
+}
+
+double Platform::bandwidth(int a, int b) const {
+  std::vector<sg4::Link*> links;
+  double latency = 0;
+  hosts_.at(a)->route_to(hosts_.at(b), links, &latency);
+  double narrowest = 1e30;
+  for (const auto* link : links) narrowest = std::min(narrowest, link->get_bandwidth());
+  return links.empty() ? 1e30 : narrowest;
+}
+
+std::string platform_xml(const ClusterGraph& c) {
+  const Graph& g = c.graph;
+  std::ostringstream x;
+  x << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+    << "<!-- trainsim platform for topology " << c.spec.name << ": SimGrid 3.32, network/model CM02, "
+    << "crosstraffic 0, TCP-gamma 0 -->\n<platform version=\"4.1\">\n<zone id=\"cluster\" routing=\"DijkstraCache\">\n";
+  const int per_node = c.spec.gpus_per_node;
+  std::vector<std::string> attachment(c.nodes);
+  for (int n = 0; n < c.nodes; ++n) {
+    x << "  <zone id=\"node" << n << "\" routing=\"Full\">\n";
+    for (int local = 0; local < per_node; ++local) {
+      const int index = n * per_node + local;
+      x << "    <host id=\"gpu" << index << "\" speed=\"1Gf\"/>\n";
+      for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
+        const LinkInfo& info = g[*e];
+        x << "    <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << info.bandwidth
+          << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
+        if (info.kind != LinkKind::nvlink) attachment[n] = g[boost::target(*e, g)].name;
+      }
+    }
+    x << "    <router id=\"node" << n << "-gw\"/>\n";
+    for (int a = 0; a < per_node; ++a) {
+      const int ia = n * per_node + a;
+      for (int b = a + 1; b < per_node; ++b) {
+        const int ib = n * per_node + b;
+        x << "    <route src=\"gpu" << ia << "\" dst=\"gpu" << ib << "\"><link_ctn id=\"gpu" << ia
+          << "-nvlink\" direction=\"UP\"/><link_ctn id=\"gpu" << ib << "-nvlink\" direction=\"DOWN\"/></route>\n";
+      }
+      if (!attachment[n].empty()) {
+        x << "    <route src=\"gpu" << ia << "\" dst=\"node" << n << "-gw\"><link_ctn id=\"gpu" << ia
+          << "-nic\" direction=\"UP\"/></route>\n";
+      }
+    }
+    x << "  </zone>\n";
+  }
+  for (auto [v, end] = boost::vertices(g); v != end; ++v) {
+    const VertexKind kind = g[*v].kind;
+    if (kind == VertexKind::gpu || kind == VertexKind::node_switch) continue;
+    x << "  <zone id=\"" << g[*v].name << "\" routing=\"Full\"><router id=\"" << g[*v].name << "-router\"/></zone>\n";
+  }
+  for (int n = 0; n < c.nodes; ++n) {
+    if (attachment[n].empty()) continue;
+    x << "  <link id=\"node" << n << "-join\" bandwidth=\"" << kJoinBandwidth << "Bps\" latency=\"0s\"/>\n"
+      << "  <zoneRoute src=\"node" << n << "\" dst=\"" << attachment[n] << "\" gw_src=\"node" << n
+      << "-gw\" gw_dst=\"" << attachment[n] << "-router\"><link_ctn id=\"node" << n << "-join\"/></zoneRoute>\n";
+  }
+  for (auto [e, end] = boost::edges(g); e != end; ++e) {
+    const auto& a = g[boost::source(*e, g)];
+    const auto& b = g[boost::target(*e, g)];
+    if (a.kind == VertexKind::gpu || b.kind == VertexKind::gpu) continue;
+    if (a.kind == VertexKind::node_switch || b.kind == VertexKind::node_switch) continue;
+    const LinkInfo& info = g[*e];
+    x << "  <link id=\"" << a.name << "-" << b.name << "\" bandwidth=\"" << info.bandwidth << "Bps\" latency=\""
+      << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n"
+      << "  <zoneRoute src=\"" << a.name << "\" dst=\"" << b.name << "\" gw_src=\"" << a.name << "-router\" gw_dst=\""
+      << b.name << "-router\"><link_ctn id=\"" << a.name << "-" << b.name << "\" direction=\"UP\"/></zoneRoute>\n";
+  }
+  x << "</zone>\n</platform>\n";
+  return x.str();
+}
+
+}  // namespace trainsim

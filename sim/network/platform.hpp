@@ -1,0 +1,38 @@
+#pragma once
+// The cluster graph as a SimGrid platform. Each node is a full zone of GPU hosts whose routes use
+// the GPU's NVLink port (to another GPU) or its NIC (to the node's gateway); each network switch
+// is a one-router zone; the root is a Dijkstra zone over nodes and switches, so routes are
+// computed on demand and cached, which keeps 16K-GPU platforms small.
+//
+// SimGrid settings are pinned here (see docs/simulator.md): CM02 network model with
+// crosstraffic and TCP-gamma off (no TCP window cap, no reverse-traffic penalty: NVLink and
+// InfiniBand are credit-based), Lazy update, default precision.
+#include <simgrid/s4u.hpp>
+
+#include <string>
+#include <vector>
+
+#include "topology/graph.hpp"
+
+namespace trainsim {
+
+// Configures a fresh SimGrid engine with the pinned model settings.
+void configure_simgrid(simgrid::s4u::Engine& engine);
+
+class Platform {
+ public:
+  Platform(simgrid::s4u::Engine& engine, const ClusterGraph& cluster);
+  simgrid::s4u::Host* gpu(int index) const { return hosts_.at(index); }
+  int gpus() const { return static_cast<int>(hosts_.size()); }
+  // Latency and narrowest bandwidth of the route between two GPUs.
+  double latency(int a, int b) const;
+  double bandwidth(int a, int b) const;
+
+ private:
+  std::vector<simgrid::s4u::Host*> hosts_;
+};
+
+// The platform as SimGrid XML (platform DTD 4.1), equivalent to what Platform builds.
+std::string platform_xml(const ClusterGraph& cluster);
+
+}  // namespace trainsim

@@ -1,0 +1,136 @@
+#include "report/prediction.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "scenario/units.hpp"
+
+namespace trainsim {
+
+Prediction predict(const Scenario& sc, const SimulationOptions& options) {
+  Prediction p;
+  p.scenario = sc.name;
+  p.gpus = sc.cluster.gpus;
+  p.warnings = sc.warnings;
+  p.step = simulate_step(sc, options);
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
+  const Workload work = build_workload(sc.model, sc.plan, cost);
+  p.memory = peak_memory(sc, work);
+  p.tokens_per_step = double(sc.plan.global_batch) * sc.model.seq_len;
+  p.tokens_per_s = p.tokens_per_step / p.step.step_time;
+  p.model_flops_per_step = model_flops_per_token(sc.model) * p.tokens_per_step;
+  p.model_tflops_per_gpu = p.model_flops_per_step / sc.cluster.gpus / p.step.step_time / 1e12;
+  // Hardware FLOPs of the critical stage's GPU, counted kernel by kernel (recomputation included).
+  p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
+  p.mfu = p.model_tflops_per_gpu * 1e12 / sc.cluster.topology.gpu.peak(sc.plan.precision);
+  if (sc.training.tokens) p.time_to_train_s = *sc.training.tokens / p.tokens_per_step * p.step.step_time;
+  return p;
+}
+
+nlohmann::json prediction_json(const Prediction& p) {
+  nlohmann::json exposed = nlohmann::json::object();
+  for (const char* kind : {"tp", "cp", "ep", "pp", "dp"}) {
+    const auto it = p.step.breakdown.exposed_comm.find(kind);
+    exposed[kind] = it == p.step.breakdown.exposed_comm.end() ? 0.0 : it->second;
+  }
+  nlohmann::json j = {
+      {"scenario", p.scenario},
+      {"gpus", p.gpus},
+      {"step_time_s", p.step.step_time},
+      {"tokens_per_s", p.tokens_per_s},
+      {"mfu", p.mfu},
+      {"model_tflops_per_gpu", p.model_tflops_per_gpu},
+      {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
+      {"breakdown_s",
+       {{"compute", p.step.breakdown.compute},
+        {"exposed_comm", p.step.breakdown.exposed_total()},
+        {"bubble", p.step.breakdown.bubble},
+        {"optimizer", p.step.breakdown.optimizer},
+        {"exposed_comm_by_kind", exposed}}},
+      {"memory_per_gpu_bytes",
+       {{"params", static_cast<std::int64_t>(p.memory.params)},
+        {"grads", static_cast<std::int64_t>(p.memory.grads)},
+        {"optimizer", static_cast<std::int64_t>(p.memory.optimizer)},
+        {"activations", static_cast<std::int64_t>(p.memory.activations)},
+        {"buffers", static_cast<std::int64_t>(p.memory.buffers)},
+        {"peak", static_cast<std::int64_t>(p.memory.peak)},
+        {"capacity", static_cast<std::int64_t>(p.memory.capacity)},
+        {"stage", p.memory.stage}}},
+      {"fits_in_memory", p.memory.fits()},
+      {"bound_by", p.step.bound_by},
+      {"critical_stage", p.step.critical_stage},
+      {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
+  };
+  return j;
+}
+
+std::string prediction_table(const Prediction& p, const Scenario& sc) {
+  std::ostringstream out;
+  const auto& b = p.step.breakdown;
+  auto pct = [&](double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%5.1f%%", 100.0 * seconds / p.step.step_time);
+    return std::string(text);
+  };
+  auto line = [&](const char* label, const std::string& value) { out << "  " << label << value << "\n"; };
+  out << sc.name << ": " << sc.model.name << " on " << p.gpus << " x " << sc.cluster.topology.gpu.name << " ("
+      << sc.cluster.topology.name << ")\n";
+  out << "  plan              tp " << sc.plan.tp << " pp " << sc.plan.pp << " dp " << sc.plan.dp << " cp " << sc.plan.cp
+      << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches()
+      << ", " << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
+      << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n\n";
+  line("step time         ", units::format_duration(p.step.step_time));
+  line("tokens/s          ", units::format_count(p.tokens_per_s));
+  char mfu[64];
+  std::snprintf(mfu, sizeof mfu, "%.1f%% (%.1f model TFLOP/s per GPU; %.1f hardware)", 100 * p.mfu,
+                p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
+  line("MFU               ", mfu);
+  if (p.time_to_train_s) {
+    line("time to train     ", units::format_duration(*p.time_to_train_s) + " for " +
+                                   units::format_count(*sc.training.tokens) + " tokens");
+  }
+  out << "\n  where the time goes (stage " << p.step.critical_stage << ", the last to finish)\n";
+  line("  compute         ", units::format_duration(b.compute) + "  " + pct(b.compute));
+  for (const auto& [kind, seconds] : b.exposed_comm) {
+    if (seconds <= 0) continue;
+    line(("  " + kind + " comm (exposed)").c_str(), " " + units::format_duration(seconds) + "  " + pct(seconds));
+  }
+  line("  pipeline bubble ", units::format_duration(b.bubble) + "  " + pct(b.bubble));
+  line("  optimizer       ", units::format_duration(b.optimizer) + "  " + pct(b.optimizer));
+  line("  bound by        ", p.step.bound_by);
+  const auto& m = p.memory;
+  out << "\n  memory per GPU (stage " << m.stage << ")\n";
+  line("  parameters      ", units::format_bytes(m.params));
+  line("  gradients       ", units::format_bytes(m.grads));
+  line("  optimizer state ", units::format_bytes(m.optimizer));
+  line("  activations     ", units::format_bytes(m.activations));
+  line("  buffers         ", units::format_bytes(m.buffers));
+  line("  peak            ", units::format_bytes(m.peak) + " of " + units::format_bytes(m.capacity) +
+                                 (m.fits() ? "  fits" : "  DOES NOT FIT"));
+  return out.str();
+}
+
+std::string chrome_trace(const Prediction& p) {
+  // Chrome trace event format: one process per GPU, one thread per stream, times in microseconds.
+  static const std::map<std::string, int> stream_ids = {{"compute", 0}, {"tp", 1}, {"cp", 2}, {"ep", 3},
+                                                        {"pp", 4},      {"dp", 5}, {"optimizer", 6}};
+  nlohmann::json events = nlohmann::json::array();
+  std::map<int, bool> named;
+  for (const auto& e : p.step.trace) {
+    const int tid = stream_ids.count(e.stream) ? stream_ids.at(e.stream) : 7;
+    if (!named[e.gpu]) {
+      named[e.gpu] = true;
+      events.push_back({{"ph", "M"}, {"pid", e.gpu}, {"name", "process_name"}, {"args", {{"name", "gpu " + std::to_string(e.gpu)}}}});
+      for (const auto& [stream, id] : stream_ids) {
+        events.push_back({{"ph", "M"}, {"pid", e.gpu}, {"tid", id}, {"name", "thread_name"}, {"args", {{"name", stream}}}});
+      }
+    }
+    events.push_back({{"ph", "X"}, {"pid", e.gpu}, {"tid", tid}, {"name", e.name}, {"cat", e.stream},
+                      {"ts", e.start * 1e6}, {"dur", (e.end - e.start) * 1e6}});
+  }
+  return nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"},
+                        {"otherData", {{"scenario", p.scenario}, {"step_time_s", p.step.step_time}}}}
+      .dump();
+}
+
+}  // namespace trainsim

@@ -1,0 +1,35 @@
+#pragma once
+// A prediction: the simulated step turned into what people ask for (step time, throughput, MFU,
+// memory, time to train) and its three renderings: a table, the JSON contract of
+// `trainsim predict --json`, and a Chrome/Perfetto trace.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/simulation.hpp"
+#include "workload/memory.hpp"
+
+namespace trainsim {
+
+struct Prediction {
+  std::string scenario;
+  int gpus = 0;
+  StepResult step;
+  MemoryBreakdown memory;
+  double tokens_per_step = 0;
+  double tokens_per_s = 0;
+  double model_flops_per_step = 0;  // all GPUs
+  double model_tflops_per_gpu = 0;
+  double hardware_tflops_per_gpu = 0;
+  double mfu = 0;
+  std::optional<double> time_to_train_s;
+  std::vector<Finding> warnings;
+};
+
+Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});
+
+nlohmann::json prediction_json(const Prediction& p);
+std::string prediction_table(const Prediction& p, const Scenario& scenario);
+std::string chrome_trace(const Prediction& p);
+
+}  // namespace trainsim

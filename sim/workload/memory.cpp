@@ -1,0 +1,90 @@
+#include "workload/memory.hpp"
+
+#include <algorithm>
+
+namespace trainsim {
+
+double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool flash_attention) {
+  const double t = p.tp;
+  const double s = double(m.seq_len) / p.cp;
+  const double sbh = s * p.micro_batch * m.hidden;
+  const double e = bytes_per_element(p.precision) / 2.0;  // the formulas count 16-bit activations
+  if (p.recompute == Recompute::full) {
+    // Only the layer's input is kept; the rest is rebuilt one layer at a time.
+    return 2 * sbh * e / (p.sequence_parallel ? t : 1);
+  }
+  // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
+  //   replicated (norm inputs, dropout masks, residuals): 10 sbh, split over tp unless SP keeps 1/t;
+  //   split by tp: QKV input/outputs and projections 8 sbh + the MLP's inner activations;
+  //   attention scores 5 a s^2 b / t, gone with flash attention or selective recomputation.
+  const double inner = m.swiglu() ? 6.0 * m.ffn_hidden / m.hidden : 4.0 * m.ffn_hidden / m.hidden;
+  const double moe_factor = m.moe() ? m.top_k : 1.0;
+  const double replicated = 10 / (p.sequence_parallel ? t : 1.0);
+  const double split = (8 + inner * moe_factor) / t;
+  const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
+  const double scores = keep_scores ? 5.0 * m.heads * s / m.hidden / t : 0.0;
+  return sbh * (replicated + split + scores) * e;
+}
+
+std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload& w) {
+  const auto& m = sc.model;
+  const auto& p = sc.plan;
+  const auto layers = layers_per_stage(m, p);
+  const double shard = double(p.dp) * p.cp;  // ZeRO shards over the data-parallel ranks (with cp)
+  const bool fp32 = p.precision == Precision::fp32 || p.precision == Precision::tf32;
+  const double weight_bytes = fp32 ? 4 : 2;
+  const double grad_bytes = fp32 ? 4 : 2;
+  const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
+  const double micro_batches = double(p.micro_batches());
+  const double per_layer = activation_bytes_per_layer(m, p);
+  std::vector<MemoryBreakdown> stages;
+  for (int stage = 0; stage < p.pp; ++stage) {
+    MemoryBreakdown mb;
+    mb.stage = stage;
+    mb.capacity = sc.cluster.topology.gpu.memory_bytes;
+    double params = layers[stage] * w.layer.parameters;
+    if (stage == 0) params += w.extras.embedding_parameters;
+    if (stage == p.pp - 1) params += w.extras.head_parameters + (p.pp > 1 && m.tied_embeddings() ? w.extras.embedding_parameters : 0);
+    mb.params = params * weight_bytes / (p.zero >= 3 ? shard : 1);
+    mb.grads = params * grad_bytes / (p.zero >= 2 ? shard : 1);
+    mb.optimizer = params * optimizer_bytes / (p.zero >= 1 ? shard : 1);
+    // Micro-batches in flight at this stage's peak (counting in layers of this stage):
+    // GPipe holds all; 1F1B holds pp - stage; interleaved adds (pp-1)/(pp*v) of a stage's layers.
+    double in_flight = 0;
+    switch (p.schedule) {
+      case Schedule::gpipe: in_flight = micro_batches; break;
+      case Schedule::one_f_one_b: in_flight = std::min<double>(micro_batches, p.pp - stage); break;
+      case Schedule::interleaved:
+        in_flight = std::min<double>(micro_batches * p.virtual_stages,
+                                     (p.pp - stage) * (1.0 + double(p.pp - 1) / (p.pp * p.virtual_stages)));
+        break;
+    }
+    mb.in_flight_microbatches = in_flight;
+    double activations = in_flight * layers[stage] * per_layer;
+    if (p.recompute == Recompute::full) {
+      // One layer rebuilt at a time needs its full activations during its backward.
+      PlanSpec no_recompute = p;
+      no_recompute.recompute = Recompute::none;
+      activations += activation_bytes_per_layer(m, no_recompute);
+    }
+    if (stage == p.pp - 1) {
+      // fp32 logits and their gradient for one micro-batch.
+      activations += 2.0 * w.tokens_per_microbatch * w.padded_vocab / p.tp * 4;
+    }
+    mb.activations = activations;
+    // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.
+    mb.buffers = (shard > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
+    if (p.zero >= 3) mb.buffers += 2 * w.layer.parameters * weight_bytes;  // gathered layer + prefetch
+    mb.peak = mb.params + mb.grads + mb.optimizer + mb.activations + mb.buffers;
+    stages.push_back(mb);
+  }
+  return stages;
+}
+
+MemoryBreakdown peak_memory(const Scenario& sc, const Workload& w) {
+  const auto stages = memory_per_stage(sc, w);
+  return *std::max_element(stages.begin(), stages.end(),
+                           [](const auto& a, const auto& b) { return a.peak < b.peak; });
+}
+
+}  // namespace trainsim

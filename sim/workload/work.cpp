@@ -1,0 +1,184 @@
+#include "workload/work.hpp"
+
+#include <numeric>
+
+namespace trainsim {
+
+double Block::time() const {
+  double t = 0;
+  for (const auto& k : kernels) t += k.time;
+  return t;
+}
+
+double Block::flops() const {
+  double f = 0;
+  for (const auto& k : kernels) f += k.flops;
+  return f;
+}
+
+int padded_vocab(int vocab, int tp) {
+  const int multiple = 128 * tp;
+  return (vocab + multiple - 1) / multiple * multiple;
+}
+
+std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
+  if (!plan.layers_per_stage.empty()) return plan.layers_per_stage;
+  return std::vector<int>(plan.pp, model.layers / plan.pp);
+}
+
+namespace {
+
+// Helpers that price one kernel and append it to a block.
+struct BlockBuilder {
+  const CostModel& cost;
+  Block& block;
+  void gemm(const std::string& name, double m, double n, double k, double batch = 1) {
+    const GemmShape shape{m, n, k, batch};
+    block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape)});
+  }
+  void memory(const std::string& name, double bytes, double flops = 0) {
+    block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes)});
+  }
+  void attention(const std::string& name, double flops, double seq, double head_dim) {
+    block.kernels.push_back({name, flops, 0, cost.attention_time(flops, seq, head_dim)});
+  }
+};
+
+}  // namespace
+
+Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost) {
+  Workload w;
+  const double e = bytes_per_element(p.precision);
+  const double t = p.tp;
+  const double b = p.micro_batch;
+  const double s = m.seq_len;
+  const double s_local = s / p.cp;
+  const double tokens = b * s_local;  // tokens this GPU computes per micro-batch
+  const double h = m.hidden;
+  const double kv = m.kv_hidden();
+  const double f = m.ffn_hidden;
+  const double heads_local = m.heads / t;
+  const double d = m.head_dim();
+  // With sequence parallelism, norms and dropouts run on 1/t of the tokens.
+  const double sp = p.sequence_parallel && p.tp > 1 ? t : 1.0;
+  const double causal = m.causal() ? 0.5 : 1.0;
+  w.tokens_per_microbatch = tokens;
+  w.padded_vocab = padded_vocab(m.vocab, p.tp);
+  const double v = w.padded_vocab;
+
+  // ---- one layer, forward ----
+  LayerWork& L = w.layer;
+  {
+    BlockBuilder a{cost, L.attention_forward};
+    L.attention_forward.name = "attention";
+    a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
+    a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
+    // Scores and values: 2 GEMMs of 2*s*d FLOPs per query and head, halved when causal.
+    const double core_flops = 4 * b * heads_local * s_local * s * d * causal;
+    a.attention("flash attention", core_flops, s, d);
+    a.gemm("output projection", tokens, h, h / t);
+    a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
+  }
+  {
+    BlockBuilder mlp{cost, L.mlp_forward};
+    L.mlp_forward.name = "mlp";
+    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
+    const double up_width = (m.swiglu() ? 2 : 1) * f / t;
+    if (m.moe()) {
+      // Router over all experts, then each token's top_k experts; with balanced routing a rank's
+      // local experts see top_k * tokens tokens in all (EP moves them; TP splits each expert).
+      mlp.gemm("router", tokens, m.experts, h);
+      const double local_experts = double(m.experts) / p.ep;
+      const double tokens_per_expert = tokens * m.top_k / local_experts;
+      mlp.gemm("expert up (+gate)", tokens_per_expert, up_width, h, local_experts);
+      mlp.memory("expert activation", 3 * tokens * m.top_k * f / t * e, 8 * tokens * m.top_k * f / t);
+      mlp.gemm("expert down", tokens_per_expert, h, f / t, local_experts);
+    } else {
+      mlp.gemm(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
+      mlp.memory(m.swiglu() ? "silu * gate" : "gelu", (m.swiglu() ? 3 : 2) * tokens * f / t * e, 8 * tokens * f / t);
+      mlp.gemm("down projection", tokens, h, f / t);
+    }
+    mlp.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
+  }
+
+  // ---- backward: each GEMM twice (input and weight gradients), flash attention 2.5x its
+  // forward FLOPs (FlashAttention-2 recomputes scores), element-wise work twice the bytes ----
+  auto backward_of = [&](const Block& forward, Block& backward) {
+    backward.name = forward.name + " backward";
+    for (const auto& k : forward.kernels) {
+      if (k.name == "flash attention") {
+        backward.kernels.push_back({k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, s, d)});
+      } else if (k.bytes > 0) {
+        backward.kernels.push_back({k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes)});
+      } else {
+        backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.time});
+        backward.kernels.push_back({k.name + " wgrad", k.flops, 0, k.time});
+      }
+    }
+  };
+  backward_of(L.attention_forward, L.attention_backward);
+  backward_of(L.mlp_forward, L.mlp_backward);
+
+  // ---- recomputation ----
+  L.recompute.name = "recompute";
+  if (p.recompute == Recompute::full) {
+    for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
+      for (const auto& k : blk->kernels) L.recompute.kernels.push_back(k);
+    }
+  } else if (p.recompute == Recompute::selective) {
+    // Korthikanti et al. 2022: recompute only the attention core (softmax, dropout, scores * V).
+    for (const auto& k : L.attention_forward.kernels) {
+      if (k.name == "flash attention") L.recompute.kernels.push_back(k);
+    }
+  }
+
+  // ---- parameters per GPU ----
+  // Dense weights split over tp; experts split over ep, each expert over tp.
+  const double experts_held = m.moe() ? double(m.experts) / p.ep : 1.0;
+  const double all_mlps = (m.moe() ? m.experts : 1) * mlp_parameters(m);
+  L.parameters = (layer_parameters(m) - all_mlps + experts_held * mlp_parameters(m)) / t;
+
+  // ---- embedding and head ----
+  StageExtras& x = w.extras;
+  {
+    BlockBuilder emb{cost, x.embedding_forward};
+    x.embedding_forward.name = "embedding";
+    emb.memory("token + position embedding", 3 * tokens * h * e / sp);
+    BlockBuilder emb_b{cost, x.embedding_backward};
+    x.embedding_backward.name = "embedding backward";
+    emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
+  }
+  {
+    BlockBuilder head{cost, x.head_forward};
+    x.head_forward.name = "lm head + loss";
+    head.memory("final norm", 2 * tokens * h * e / sp);
+    head.gemm("lm head", tokens, v / t, h);
+    head.memory("cross-entropy", 3 * tokens * v / t * 4, 5 * tokens * v / t);  // fp32 logits
+    BlockBuilder head_b{cost, x.head_backward};
+    x.head_backward.name = "lm head + loss backward";
+    head_b.memory("cross-entropy backward", 2 * tokens * v / t * 4);
+    head_b.gemm("lm head dgrad", tokens, h, v / t);
+    head_b.gemm("lm head wgrad", h, v / t, tokens);
+  }
+  x.embedding_parameters = (v * h + (m.learned_positions() ? s * h : 0)) / t;
+  x.head_parameters = m.tied_embeddings() ? 0 : v * h / t;
+
+  // ---- communication volumes ----
+  Communication& c = w.comm;
+  if (p.tp > 1) {
+    c.tp_bytes = tokens * h * e;
+    c.tp_per_layer = 2;
+  }
+  if (p.cp > 1) {
+    c.cp_bytes_per_step = 2 * tokens * kv / t * e;  // this rank's K and V
+    c.cp_steps = p.cp - 1;
+  }
+  if (p.ep > 1 && m.moe()) c.ep_bytes = tokens * m.top_k * h * e / sp * (p.ep - 1) / p.ep;
+  // Megatron-LM's scatter/gather optimisation (Narayanan et al. SC'21, 4.1): each TP rank sends
+  // 1/t of the activation and the receivers all-gather it over NVLink; with sequence parallelism
+  // the activation is already split.
+  c.pp_bytes = tokens * h * e / t;
+  return w;
+}
+
+}  // namespace trainsim

@@ -1,0 +1,72 @@
+#pragma once
+// Work per GPU: every kernel of one transformer layer, the embedding and the LM head, forward and
+// backward, with its FLOPs, bytes and time on this GPU; and the bytes each parallel dimension
+// moves. One layer's ops are listed once, top to bottom, as in a training step (llm.c style).
+#include <string>
+#include <vector>
+
+#include "compute/cost_model.hpp"
+#include "scenario/model.hpp"
+#include "scenario/plan.hpp"
+
+namespace trainsim {
+
+struct Kernel {
+  std::string name;
+  double flops = 0;
+  double bytes = 0;
+  double time = 0;
+};
+
+// A block is the compute between two tensor-parallel collectives.
+struct Block {
+  std::string name;
+  std::vector<Kernel> kernels;
+  double time() const;
+  double flops() const;
+};
+
+struct LayerWork {
+  Block attention_forward, mlp_forward;
+  Block attention_backward, mlp_backward;
+  Block recompute;  // forward work redone in backward (selective: attention core; full: the layer)
+  double parameters = 0;  // of this layer held by one GPU (after tp and ep sharding)
+};
+
+struct StageExtras {
+  Block embedding_forward, embedding_backward;  // first stage
+  Block head_forward, head_backward;            // last stage: LM head (or BERT head) and the loss
+  double embedding_parameters = 0, head_parameters = 0;
+};
+
+struct Communication {
+  // Tensor parallel: one collective moves a [tokens, hidden] activation; 2 per layer forward and
+  // 2 per layer backward (all-reduce, or all-gather + reduce-scatter with sequence parallel).
+  double tp_bytes = 0;
+  int tp_per_layer = 0;
+  // Context parallel: K and V blocks passed around the ring, per layer forward (twice in backward).
+  double cp_bytes_per_step = 0;
+  int cp_steps = 0;
+  // Expert parallel: bytes one rank sends in one all-to-all (dispatch or combine).
+  double ep_bytes = 0;
+  // Pipeline: activation (or its gradient) per micro-batch, sent by each TP rank.
+  double pp_bytes = 0;
+};
+
+struct Workload {
+  LayerWork layer;
+  StageExtras extras;
+  Communication comm;
+  double tokens_per_microbatch = 0;   // per GPU (after cp)
+  int padded_vocab = 0;
+};
+
+Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost);
+
+// Layers on each pipeline stage (even split, or the plan's layers_per_stage).
+std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
+
+// Megatron-LM pads the vocabulary to a multiple of 128 * tp.
+int padded_vocab(int vocab, int tp);
+
+}  // namespace trainsim
