@@ -1,0 +1,236 @@
+#include <gtest/gtest.h>
+
+#include "engine/schedule.hpp"
+#include "engine/simulation.hpp"
+#include "network/collectives.hpp"
+#include "report/prediction.hpp"
+#include "scenario/scenario.hpp"
+#include "workload/memory.hpp"
+
+using namespace trainsim;
+
+namespace {
+
+// A compute-only pipeline: one node with very fast links, small vocabulary, many equal layers.
+Scenario pipeline_scenario(const std::string& schedule, int virtual_stages, int micro_batches) {
+  std::string text = R"(
+model: {arch: gpt, layers: 32, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 4}
+plan: {pp: 4, micro_batch: 1, schedule: )" + schedule + ", virtual_stages: " + std::to_string(virtual_stages) +
+                     ", global_batch: " + std::to_string(micro_batches) + "}\n";
+  Scenario sc = load_scenario_text(text, "pipeline.yaml");
+  sc.cluster.topology.gpu.nvlink_bandwidth = 1e18;  // make pipeline transfers free
+  sc.cluster.topology.intra_latency = 0;
+  return sc;
+}
+
+}  // namespace
+
+TEST(Collectives, RingAllReduceMatchesAlphaBetaClosedForm) {
+  const TopologySpec topology = load_topology("dgx-a100-superpod");
+  Collective c;
+  c.kind = CollectiveKind::all_reduce;
+  c.algorithm = CollectiveAlgorithm::ring;
+  c.bytes = 1e9;
+  std::vector<int> ring;
+  for (int node = 0; node < 8; ++node) ring.push_back(node * 8);  // GPU 0 of 8 nodes, under one leaf
+  c.groups = {ring};
+  const double simulated = simulate_collective(topology, 8, c);
+  const double alpha = topology.nic_latency + topology.switch_latency;
+  const double expected = ring_all_reduce_estimate(c.bytes, 8, topology.nic_bandwidth, alpha);
+  EXPECT_NEAR(simulated / expected, 1.0, 0.01) << simulated << " vs " << expected;
+}
+
+TEST(Collectives, TwoAllReducesSharingLinksTakeTwiceAsLong) {
+  const TopologySpec topology = load_topology("dgx-a100-superpod");
+  Collective c;
+  c.kind = CollectiveKind::all_reduce;
+  c.algorithm = CollectiveAlgorithm::ring;
+  c.bytes = 1e9;
+  const std::vector<int> ring = {0, 8, 16, 24};
+  c.groups = {ring};
+  const double alone = simulate_collective(topology, 4, c);
+  c.groups = {ring, ring};  // a second all-reduce over the same NICs at the same time
+  const double shared = simulate_collective(topology, 4, c);
+  EXPECT_NEAR(shared / alone, 2.0, 0.05);
+  // Over disjoint NICs (GPU 1 of each node) there is no slowdown.
+  c.groups = {ring, {1, 9, 17, 25}};
+  EXPECT_NEAR(simulate_collective(topology, 4, c) / alone, 1.0, 0.01);
+}
+
+TEST(Collectives, AlgorithmsMoveTheSameResult) {
+  const TopologySpec topology = load_topology("dgx-a100-superpod");
+  Collective c;
+  c.kind = CollectiveKind::all_reduce;
+  c.bytes = 256e6;
+  c.groups = {{0, 8, 16, 24, 32, 40, 48, 56}};
+  double ring_time = 0;
+  for (const auto algorithm : {CollectiveAlgorithm::ring, CollectiveAlgorithm::tree,
+                               CollectiveAlgorithm::halving_doubling}) {
+    c.algorithm = algorithm;
+    const double t = simulate_collective(topology, 8, c);
+    if (algorithm == CollectiveAlgorithm::ring) ring_time = t;
+    // Bandwidth-optimal algorithms all move about 2 S per rank: within 25% of each other.
+    EXPECT_NEAR(t / ring_time, 1.0, 0.25) << algorithm_name(algorithm);
+  }
+  // Small messages on many ranks: the tree's log(n) latency beats the ring's n.
+  c.bytes = 1e3;
+  c.algorithm = CollectiveAlgorithm::ring;
+  const double small_ring = simulate_collective(topology, 8, c);
+  c.algorithm = CollectiveAlgorithm::tree;
+  EXPECT_LT(simulate_collective(topology, 8, c), small_ring);
+}
+
+TEST(Pipeline, OneFOneBBubbleIsPMinusOneOverMPlusPMinusOne) {
+  for (const int m : {4, 8, 16}) {
+    const Scenario sc = pipeline_scenario("1f1b", 1, m);
+    const StepResult r = simulate_step(sc);
+    const double busy_span = r.step_time - r.breakdown.optimizer;
+    const double expected = 3.0 / (m + 3.0);
+    EXPECT_NEAR(r.breakdown.bubble / busy_span, expected, 0.02) << "m = " << m;
+  }
+}
+
+TEST(Pipeline, GPipeHasTheSameBubbleAndInterleavingShrinksIt) {
+  const double one_f_one_b = simulate_step(pipeline_scenario("1f1b", 1, 8)).step_time;
+  const double gpipe = simulate_step(pipeline_scenario("gpipe", 1, 8)).step_time;
+  EXPECT_NEAR(gpipe / one_f_one_b, 1.0, 0.01);
+  const StepResult interleaved = simulate_step(pipeline_scenario("interleaved", 2, 8));
+  EXPECT_LT(interleaved.step_time, one_f_one_b);
+  // (p-1)/(v m) of the ideal time: 3/16 against 3/8.
+  const double ideal = interleaved.step_time - interleaved.breakdown.optimizer - interleaved.breakdown.bubble;
+  EXPECT_NEAR(interleaved.breakdown.bubble / ideal, 3.0 / 16, 0.03);
+}
+
+TEST(Pipeline, SchedulesRunEveryMicroBatchOnceEachWay) {
+  for (const auto& [schedule, v] : {std::pair{Schedule::gpipe, 1}, {Schedule::one_f_one_b, 1}, {Schedule::interleaved, 3}}) {
+    for (int stage = 0; stage < 4; ++stage) {
+      const auto tasks = stage_schedule(schedule, 4, stage, 8, v);
+      ASSERT_EQ(tasks.size(), std::size_t(2 * 8 * v));
+      std::map<std::tuple<bool, int, int>, int> seen;
+      for (const auto& t : tasks) ++seen[{t.forward, t.micro_batch, t.chunk}];
+      EXPECT_EQ(seen.size(), tasks.size());
+    }
+  }
+  // 1F1B: the first stage warms up with p-1 forwards.
+  const auto first = stage_schedule(Schedule::one_f_one_b, 4, 0, 8, 1);
+  EXPECT_TRUE(first[0].forward && first[1].forward && first[2].forward && first[3].forward);
+  EXPECT_FALSE(first[4].forward);
+}
+
+TEST(Workload, FlopsMatchMegatronEq3) {
+  // Eq. 3 counts full (non-causal) attention and a 4h MLP: a BERT-shaped model without
+  // recomputation or with full recomputation must match it to within the element-wise work.
+  for (const bool full : {false, true}) {
+    const Scenario sc = load_scenario_text(std::string(R"(
+model: {arch: bert, layers: 24, hidden: 4096, heads: 32, vocab: 51200, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") + (full ? "full" : "none") + "}\n", "eq3.yaml");
+    const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+    const Workload w = build_workload(sc.model, sc.plan, cost);
+    const auto& L = w.layer;
+    const double per_gpu = sc.model.layers * (L.attention_forward.flops() + L.mlp_forward.flops() +
+                                              L.attention_backward.flops() + L.mlp_backward.flops() +
+                                              L.recompute.flops()) +
+                           w.extras.head_forward.flops() + w.extras.head_backward.flops();
+    const double total = per_gpu * sc.plan.tp;
+    // Eq. 3 has the LM head 3 times (no recompute of it) and our flash backward counts 2.5x: allow 3%.
+    const double eq3 = megatron_eq3_flops(sc.model, 2, full);
+    EXPECT_NEAR(total / eq3, 1.0, 0.03) << (full ? "full" : "none");
+  }
+}
+
+TEST(Memory, ActivationsFollowKorthikanti) {
+  ModelSpec m = model_preset("gpt3-175b");
+  PlanSpec p;
+  p.tp = 8;
+  p.micro_batch = 1;
+  p.precision = Precision::fp16;
+  const double s = m.seq_len, b = 1, h = m.hidden, a = m.heads, t = 8;
+  // Tensor parallel only: sbh (10 + 24/t + 5as/(ht)).
+  EXPECT_NEAR(activation_bytes_per_layer(m, p, false), s * b * h * (10 + 24 / t + 5 * a * s / (h * t)), 1);
+  // With sequence parallelism: sbh/t (34 + 5as/h).
+  p.sequence_parallel = true;
+  EXPECT_NEAR(activation_bytes_per_layer(m, p, false), s * b * h / t * (34 + 5 * a * s / h), 1);
+  // Selective recomputation drops the attention-score term.
+  p.recompute = Recompute::selective;
+  EXPECT_NEAR(activation_bytes_per_layer(m, p, false), s * b * h / t * 34, 1);
+  // Full recomputation keeps only the layer input.
+  p.recompute = Recompute::full;
+  EXPECT_NEAR(activation_bytes_per_layer(m, p, false), 2 * s * b * h / t, 1);
+}
+
+TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 1, global_batch: 8}
+)", "m.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const auto plain = peak_memory(sc, w);
+  const double n = total_parameters(sc.model);
+  EXPECT_NEAR((plain.params + plain.grads + plain.optimizer) / n, 16.0, 0.05);
+  sc.plan.zero = 1;
+  const auto zero1 = peak_memory(sc, w);
+  EXPECT_NEAR((zero1.params + zero1.grads + zero1.optimizer) / n, 4 + 12.0 / 8, 0.05);
+  sc.plan.zero = 3;
+  const auto zero3 = peak_memory(sc, w);
+  EXPECT_NEAR((zero3.params + zero3.grads + zero3.optimizer) / n, 16.0 / 8, 0.05);
+}
+
+TEST(Prediction, DoesNotFitStillPredicts) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-70b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 1}
+)", "big.yaml");
+  const Prediction p = predict(sc);
+  EXPECT_FALSE(p.memory.fits());
+  EXPECT_GT(p.step.step_time, 0);
+  EXPECT_FALSE(prediction_json(p)["fits_in_memory"].get<bool>());
+}
+
+TEST(Prediction, SameInputGivesByteIdenticalOutput) {
+  const Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/llama2-70b-512-h100.yaml");
+  SimulationOptions options;
+  options.record_trace = true;
+  const Prediction a = predict(sc, options);
+  const Prediction b = predict(sc, options);
+  EXPECT_EQ(prediction_json(a).dump(), prediction_json(b).dump());
+  EXPECT_EQ(chrome_trace(a), chrome_trace(b));
+}
+
+TEST(Prediction, JsonHasTheContractKeys) {
+  const Prediction p = predict(load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-single-h200.yaml"));
+  const auto j = prediction_json(p);
+  for (const char* key : {"scenario", "gpus", "step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu",
+                          "hardware_tflops_per_gpu", "breakdown_s", "memory_per_gpu_bytes", "fits_in_memory",
+                          "time_to_train_s"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  for (const char* key : {"compute", "exposed_comm", "bubble", "optimizer"}) EXPECT_TRUE(j["breakdown_s"].contains(key));
+  for (const char* key : {"params", "grads", "optimizer", "activations", "peak"}) {
+    EXPECT_TRUE(j["memory_per_gpu_bytes"].contains(key));
+  }
+  EXPECT_GT(j["mfu"].get<double>(), 0.2);
+  EXPECT_LT(j["mfu"].get<double>(), 0.9);
+  // The breakdown of the critical stage adds up to the step.
+  const auto& b = j["breakdown_s"];
+  EXPECT_NEAR(b["compute"].get<double>() + b["exposed_comm"].get<double>() + b["bubble"].get<double>() +
+                  b["optimizer"].get<double>(),
+              j["step_time_s"].get<double>(), 1e-6);
+}
+
+TEST(Prediction, DataParallelCommunicationShowsOnSlowNetworks) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {tp: 8, micro_batch: 1, global_batch: 8}
+)", "dp.yaml");
+  const double fast = predict(sc).step.step_time;
+  sc.cluster.topology.nic_bandwidth /= 100;
+  const Prediction slow = predict(sc);
+  EXPECT_GT(slow.step.step_time, fast);
+  EXPECT_GT(slow.step.breakdown.exposed_comm.at("dp"), 0);
+}
