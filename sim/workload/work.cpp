@@ -148,17 +148,19 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     x.embedding_backward.name = "embedding backward";
     emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
   }
+  // BERT's masked-LM head predicts only the masked positions: 15% of tokens (Devlin et al. 2019).
+  const double head_tokens = m.arch == Arch::bert ? 0.15 * tokens : tokens;
   {
     BlockBuilder head{cost, x.head_forward};
     x.head_forward.name = "lm head + loss";
     head.memory("final norm", 2 * tokens * h * e / sp);
-    head.gemm("lm head", tokens, v / t, h);
-    head.memory("cross-entropy", 3 * tokens * v / t * 4, 5 * tokens * v / t);  // fp32 logits
+    head.gemm("lm head", head_tokens, v / t, h);
+    head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
     BlockBuilder head_b{cost, x.head_backward};
     x.head_backward.name = "lm head + loss backward";
-    head_b.memory("cross-entropy backward", 2 * tokens * v / t * 4);
-    head_b.gemm("lm head dgrad", tokens, h, v / t);
-    head_b.gemm("lm head wgrad", h, v / t, tokens);
+    head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
+    head_b.gemm("lm head dgrad", head_tokens, h, v / t);
+    head_b.gemm("lm head wgrad", h, v / t, head_tokens);
   }
   x.embedding_parameters = (v * h + (m.learned_positions() ? s * h : 0)) / t;
   x.head_parameters = m.tied_embeddings() ? 0 : v * h / t;
