@@ -64,3 +64,24 @@ TEST(Cli, TopologyShowAndExport) {
   EXPECT_EQ(dot.code, 0);
   EXPECT_EQ(dot.output.rfind("graph", 0), 0u);
 }
+
+TEST(Cli, PredictWritesJsonAndATrace) {
+  const std::string trace = testing::TempDir() + "/trace.json";
+  const CommandResult r = run("predict " + kSource + "/scenarios/llama2-70b-512-h100.yaml --json --trace " + trace);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"step_time_s\""), std::string::npos);
+  std::FILE* f = std::fopen(trace.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text(1 << 16, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  EXPECT_EQ(text.rfind("{\"displayTimeUnit\"", 0), 0u) << text.substr(0, 80);
+  EXPECT_NE(text.find("\"traceEvents\""), std::string::npos);
+}
+
+TEST(Cli, DemoScenarioPredicts) {
+  const CommandResult r = run("predict " + kSource + "/scenarios/default.yaml");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("step time"), std::string::npos);
+  EXPECT_NE(r.output.find("time to train"), std::string::npos);
+}

@@ -1,6 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <simgrid/s4u.hpp>
+
+#include <fstream>
+
+#include "engine/isolated.hpp"
 #include "engine/schedule.hpp"
+#include "network/platform.hpp"
+#include "topology/graph.hpp"
 #include "engine/simulation.hpp"
 #include "network/collectives.hpp"
 #include "report/prediction.hpp"
@@ -131,12 +138,15 @@ plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") + (full ? "full" :
     const auto& L = w.layer;
     const double per_gpu = sc.model.layers * (L.attention_forward.flops() + L.mlp_forward.flops() +
                                               L.attention_backward.flops() + L.mlp_backward.flops() +
-                                              L.recompute.flops()) +
-                           w.extras.head_forward.flops() + w.extras.head_backward.flops();
+                                              L.recompute.flops());
     const double total = per_gpu * sc.plan.tp;
-    // Eq. 3 has the LM head 3 times (no recompute of it) and our flash backward counts 2.5x: allow 3%.
-    const double eq3 = megatron_eq3_flops(sc.model, 2, full);
-    EXPECT_NEAR(total / eq3, 1.0, 0.03) << (full ? "full" : "none");
+    // The transformer layers' part of Eq. 3 (without its V/(16lh) head term, since BERT's head
+    // sees only masked tokens). Ours adds norms and element-wise work and counts the flash
+    // backward at 2.5x its forward: allow 2%.
+    const double s = sc.model.seq_len, h = sc.model.hidden, l = sc.model.layers;
+    const double eq3 = (full ? 96.0 : 72.0) * 2 * s * l * h * h * (1 + s / (6 * h));
+    EXPECT_NEAR(megatron_eq3_flops(sc.model, 2, full) / eq3 - 1, sc.model.vocab / (16 * l * h) / (1 + s / (6 * h)), 1e-9);
+    EXPECT_NEAR(total / eq3, 1.0, 0.02) << (full ? "full" : "none");
   }
 }
 
@@ -233,4 +243,31 @@ plan: {tp: 8, micro_batch: 1, global_batch: 8}
   const Prediction slow = predict(sc);
   EXPECT_GT(slow.step.step_time, fast);
   EXPECT_GT(slow.step.breakdown.exposed_comm.at("dp"), 0);
+}
+
+TEST(Platform, ExportedXmlLoadsInSimGrid) {
+  const TopologySpec topology = load_topology("dgx-a100-superpod");
+  const ClusterGraph graph = build_cluster_graph(topology, 24);
+  const std::string path = testing::TempDir() + "/platform.xml";
+  {
+    std::ofstream out(path);
+    out << platform_xml(graph);
+  }
+  const auto result = run_isolated([&] {
+    int argc = 2;
+    char arg0[] = "test";
+    char arg1[] = "--log=root.thres:critical";
+    char* argv[] = {arg0, arg1, nullptr};
+    simgrid::s4u::Engine engine(&argc, argv);
+    engine.load_platform(path);
+    std::vector<simgrid::s4u::Link*> links;
+    double latency = 0;
+    engine.host_by_name("gpu0")->route_to(engine.host_by_name("gpu7"), links, &latency);
+    return nlohmann::json{{"hosts", engine.get_host_count()}, {"latency", latency}, {"links", links.size()}};
+  });
+  EXPECT_EQ(result["hosts"].get<int>(), 192);
+  // GPU 0 to GPU 7 through the NVSwitch: two NVLink ports. (Routes between nodes of the exported
+  // file do not resolve in SimGrid 3.32's XML loader yet; docs/status.md.)
+  EXPECT_EQ(result["links"].get<int>(), 2);
+  EXPECT_NEAR(result["latency"].get<double>(), topology.intra_latency, 1e-12);
 }

@@ -159,11 +159,13 @@ std::string platform_xml(const ClusterGraph& c) {
     if (kind == VertexKind::gpu || kind == VertexKind::node_switch) continue;
     x << "  <zone id=\"" << g[*v].name << "\" routing=\"Full\"><router id=\"" << g[*v].name << "-router\"/></zone>\n";
   }
+  // SimGrid's DTD wants a zone's links before its routes.
+  std::ostringstream routes;
   for (int n = 0; n < c.nodes; ++n) {
     if (attachment[n].empty()) continue;
-    x << "  <link id=\"node" << n << "-join\" bandwidth=\"" << kJoinBandwidth << "Bps\" latency=\"0s\"/>\n"
-      << "  <zoneRoute src=\"node" << n << "\" dst=\"" << attachment[n] << "\" gw_src=\"node" << n
-      << "-gw\" gw_dst=\"" << attachment[n] << "-router\"><link_ctn id=\"node" << n << "-join\"/></zoneRoute>\n";
+    x << "  <link id=\"node" << n << "-join\" bandwidth=\"" << kJoinBandwidth << "Bps\" latency=\"0s\"/>\n";
+    routes << "  <zoneRoute src=\"node" << n << "\" dst=\"" << attachment[n] << "\" gw_src=\"node" << n
+           << "-gw\" gw_dst=\"" << attachment[n] << "-router\"><link_ctn id=\"node" << n << "-join\"/></zoneRoute>\n";
   }
   for (auto [e, end] = boost::edges(g); e != end; ++e) {
     const auto& a = g[boost::source(*e, g)];
@@ -172,10 +174,12 @@ std::string platform_xml(const ClusterGraph& c) {
     if (a.kind == VertexKind::node_switch || b.kind == VertexKind::node_switch) continue;
     const LinkInfo& info = g[*e];
     x << "  <link id=\"" << a.name << "-" << b.name << "\" bandwidth=\"" << info.bandwidth << "Bps\" latency=\""
-      << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n"
-      << "  <zoneRoute src=\"" << a.name << "\" dst=\"" << b.name << "\" gw_src=\"" << a.name << "-router\" gw_dst=\""
-      << b.name << "-router\"><link_ctn id=\"" << a.name << "-" << b.name << "\" direction=\"UP\"/></zoneRoute>\n";
+      << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
+    routes << "  <zoneRoute src=\"" << a.name << "\" dst=\"" << b.name << "\" gw_src=\"" << a.name
+           << "-router\" gw_dst=\"" << b.name << "-router\"><link_ctn id=\"" << a.name << "-" << b.name
+           << "\" direction=\"UP\"/></zoneRoute>\n";
   }
+  x << routes.str();
   x << "</zone>\n</platform>\n";
   return x.str();
 }
