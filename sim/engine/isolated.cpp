@@ -3,12 +3,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 namespace trainsim {
 
 nlohmann::json run_isolated(const std::function<nlohmann::json()>& work) {
+  // Unwritten output would be inherited by the child and could be written twice.
+  std::fflush(stdout);
+  std::fflush(stderr);
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("cannot create a pipe for the simulation");
   const pid_t child = fork();
