@@ -135,6 +135,12 @@ int main(int argc, char** argv) {
     p.precision = precision.find("TF32") != std::string::npos ? Precision::tf32
                   : precision.find("bf16") != std::string::npos ? Precision::bf16
                   : precision.find("16") != std::string::npos ? Precision::fp16 : Precision::bf16;
+    // What each source's framework did, as its documentation states (not fitted):
+    // Megatron-LM of 2021 (S1) predates flash attention; Composer FSDP's DEFAULT mixed precision
+    // reduces gradients in fp32 (S17); NVIDIA's BERT (S16) uses fused but not flash attention.
+    const std::string framework = get(r, "framework");
+    if (source == "S1" || source == "S16") p.attention = Attention::unfused;
+    if (precision.find("DEFAULT") != std::string::npos) p.gradient_reduce_bytes = 4;
     bool bad = false;
     for (const auto& f : check_plan(m, sc.cluster, p)) {
       if (f.severity == Finding::Severity::error) {

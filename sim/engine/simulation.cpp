@@ -102,7 +102,10 @@ class StepSimulation {
   bool data_parallel() const { return p_.dp * p_.cp > 1; }
   int chunk_layers(int stage) const { return layers_[stage] / p_.virtual_stages; }
   int virtual_stages() const { return p_.pp * p_.virtual_stages; }
-  double gradient_bytes_per_element() const { return bytes_per_element(p_.precision) >= 4 ? 4 : 2; }
+  double gradient_bytes_per_element() const {
+    if (p_.gradient_reduce_bytes > 0) return p_.gradient_reduce_bytes;
+    return bytes_per_element(p_.precision) >= 4 ? 4 : 2;
+  }
 
   void record(int stage, const char* stream, const std::string& name, double start) {
     if (!trace_enabled_) return;
@@ -303,6 +306,9 @@ class StepSimulation {
     const std::string mb = " mb" + std::to_string(task.micro_batch);
     if (vs < virtual_stages() - 1) receive(s, box("grad", vs, task.micro_batch), "gradient");
     else compute(s, w_.extras.head_backward, "lm head backward" + mb);
+    // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
+    // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
+    const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
     double ready_bytes = 0;
     for (int l = 0; l < chunk_layers(s); ++l) {
       zero3_gather(s, "gather layer");
@@ -320,7 +326,7 @@ class StepSimulation {
       ep_exchange(s, "dispatch backward");
       tp_exchange(s, "attention backward");
       attention(s, w_.layer.attention_backward, "attention backward" + mb, 2);
-      if (last_of_chunk && data_parallel()) {
+      if (reduce_now) {
         ready_bytes += w_.layer.parameters * gradient_bytes_per_element();
         if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes >= p_.bucket_bytes)) {
           push_bucket(s, ready_bytes);
@@ -329,7 +335,7 @@ class StepSimulation {
       }
     }
     if (vs == 0) compute(s, w_.extras.embedding_backward, "embedding backward" + mb);
-    if (last_of_chunk && data_parallel()) {
+    if (reduce_now) {
       if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
       if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
       if (ready_bytes > 0) push_bucket(s, ready_bytes);

@@ -11,6 +11,7 @@ namespace trainsim {
 
 enum class Schedule { gpipe, one_f_one_b, interleaved };
 enum class Recompute { none, selective, full };
+enum class Attention { flash, unfused };
 enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical };
 
 const char* schedule_name(Schedule s);
@@ -31,6 +32,11 @@ struct PlanSpec {
   int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
   Recompute recompute = Recompute::none;
   Precision precision = Precision::bf16;
+  // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
+  // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
+  Attention attention = Attention::flash;
+  // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
+  int gradient_reduce_bytes = 0;
   std::vector<int> layers_per_stage;  // empty: even split
   std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
   CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;

@@ -74,8 +74,17 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
     a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
     // Scores and values: 2 GEMMs of 2*s*d FLOPs per query and head, halved when causal.
-    const double core_flops = 4 * b * heads_local * s_local * s * d * causal;
-    a.attention("flash attention", core_flops, s, d);
+    if (p.attention == Attention::flash) {
+      const double core_flops = 4 * b * heads_local * s_local * s * d * causal;
+      a.attention("flash attention", core_flops, s, d);
+    } else {
+      // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
+      // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
+      a.gemm("attention scores", s_local, s, d, b * heads_local);
+      const double scores = b * heads_local * s_local * s;
+      a.memory("softmax + dropout", scores * (4 * e + 1), 5 * scores);
+      a.gemm("attention values", s_local, d, s, b * heads_local);
+    }
     a.gemm("output projection", tokens, h, h / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
@@ -128,7 +137,9 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   } else if (p.recompute == Recompute::selective) {
     // Korthikanti et al. 2022: recompute only the attention core (softmax, dropout, scores * V).
     for (const auto& k : L.attention_forward.kernels) {
-      if (k.name == "flash attention") L.recompute.kernels.push_back(k);
+      if (k.name == "flash attention" || k.name.rfind("attention ", 0) == 0 || k.name == "softmax + dropout") {
+        L.recompute.kernels.push_back(k);
+      }
     }
   }
 
