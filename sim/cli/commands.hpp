@@ -14,6 +14,16 @@ struct PredictOptions {
 };
 int predict(const PredictOptions& options);
 
+struct SearchCliOptions {
+  std::string scenario;
+  int top = 20;
+  int threads = 0;
+  bool json = false;
+  std::string csv_file;
+  bool pareto = false;
+};
+int search(const SearchCliOptions& options);
+
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
 int list_presets(bool json);

@@ -18,6 +18,15 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
 
+  trainsim::cli::SearchCliOptions search;
+  auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
+  search_cmd->add_option("scenario", search.scenario, "Scenario file (YAML)")->required();
+  search_cmd->add_option("--top", search.top, "Plans confirmed by full simulation")->check(CLI::Range(0, 10000));
+  search_cmd->add_option("--threads", search.threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+  search_cmd->add_flag("--json", search.json, "Print every evaluated plan as JSON");
+  search_cmd->add_option("--csv", search.csv_file, "Write every evaluated plan to a CSV file");
+  search_cmd->add_flag("--pareto", search.pareto, "Mark the Pareto front of step time against memory");
+
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
   std::string topology_name;
@@ -46,6 +55,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*predict_cmd) return trainsim::cli::predict(predict);
+    if (*search_cmd) return trainsim::cli::search(search);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);

@@ -426,7 +426,8 @@ std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file
   return axes;
 }
 
-Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base) {
+Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base,
+                        bool check = true) {
   MapReader r(document, file, "");
   Scenario sc;
   sc.file = file;
@@ -510,6 +511,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     training->finish();
   }
   r.finish();
+  if (!check) return sc;
 
   for (const auto& finding : check_plan(sc.model, sc.cluster, sc.plan)) {
     if (finding.severity == Finding::Severity::warning) {
@@ -530,6 +532,10 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
 Scenario load_scenario(const std::string& path) {
   return parse_scenario(load_yaml_file(path), path, std::filesystem::path(path).parent_path());
+}
+
+Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file) {
+  return parse_scenario(document, file, std::filesystem::path(file).parent_path(), false);
 }
 
 Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir) {

@@ -11,6 +11,10 @@
 #include "scenario/plan.hpp"
 #include "scenario/errors.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace trainsim {
 
 struct ClusterSpec {
@@ -42,6 +46,9 @@ struct Scenario {
 // Reads a scenario file. Throws InputError on malformed input or an impossible plan.
 Scenario load_scenario(const std::string& path);
 Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir = ".");
+
+// Parses without checking the plan against model and cluster (the plan search fills it in).
+Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file);
 
 // Checks the plan against model and cluster; errors first. The GUI and the search use this
 // directly; load_scenario throws on the first error.

@@ -1,0 +1,131 @@
+// `trainsim search`: the plan search on the terminal.
+#include <unistd.h>
+
+#include <csignal>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "scenario/units.hpp"
+#include "search/search.hpp"
+
+namespace trainsim::cli {
+namespace {
+
+std::atomic<bool> interrupted{false};
+void on_interrupt(int) { interrupted = true; }
+
+std::string plan_label(const PlanSpec& p) {
+  char text[160];
+  std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s", p.tp, p.pp, p.dp, p.cp, p.ep,
+                p.micro_batch, p.virtual_stages, p.zero, recompute_name(p.recompute), p.sequence_parallel ? "yes" : "no");
+  return text;
+}
+
+// Pareto front of (step time, peak memory): no other plan is both faster and smaller.
+std::vector<bool> pareto_front(const std::vector<PlanCandidate>& plans) {
+  std::vector<bool> front(plans.size(), true);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    for (std::size_t j = 0; j < plans.size() && front[i]; ++j) {
+      const bool faster = plans[j].step_time() <= plans[i].step_time();
+      const bool smaller = plans[j].estimate.memory.peak <= plans[i].estimate.memory.peak;
+      const bool strictly = plans[j].step_time() < plans[i].step_time() ||
+                            plans[j].estimate.memory.peak < plans[i].estimate.memory.peak;
+      if (i != j && faster && smaller && strictly) front[i] = false;
+    }
+  }
+  return front;
+}
+
+nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
+  const auto& p = c.plan;
+  return {{"tp", p.tp}, {"pp", p.pp}, {"dp", p.dp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
+          {"virtual_stages", p.virtual_stages}, {"schedule", schedule_name(p.schedule)}, {"zero", p.zero},
+          {"recompute", recompute_name(p.recompute)}, {"sequence_parallel", p.sequence_parallel},
+          {"estimated_step_time_s", c.estimate.step_time},
+          {"simulated_step_time_s", c.simulated ? nlohmann::json(c.simulated->step_time) : nlohmann::json(nullptr)},
+          {"mfu", c.mfu}, {"peak_memory_bytes", c.estimate.memory.peak},
+          {"bound_by", c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by)}, {"pareto", on_front}};
+}
+
+}  // namespace
+
+int search(const SearchCliOptions& options) {
+  const PlanSpace space = load_plan_space(options.scenario);
+  std::signal(SIGINT, on_interrupt);
+  SearchOptions search_options;
+  search_options.top_k = options.top;
+  search_options.threads = options.threads;
+  search_options.cancel = &interrupted;
+  const bool terminal = isatty(STDERR_FILENO);
+  const auto started = std::chrono::steady_clock::now();
+  if (terminal) {
+    search_options.progress = [started](const char* phase, std::size_t done, std::size_t total) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double eta = done > 0 ? elapsed * (double(total) / done - 1) : 0;
+      const int width = 30;
+      const int filled = total ? int(width * done / total) : width;
+      std::fprintf(stderr, "\r%-10s [%s%s] %zu/%zu  ETA %.0f s   ", phase, std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), done, total, eta);
+      std::fflush(stderr);
+    };
+  }
+  const SearchResult result = search_plans(space, search_options);
+  if (terminal) std::fprintf(stderr, "\r%80s\r", "");
+  std::signal(SIGINT, SIG_DFL);
+  const auto front = pareto_front(result.plans);
+
+  if (!options.csv_file.empty()) {
+    const std::string partial = options.csv_file + ".partial";
+    {
+      std::ofstream out(partial);
+      if (!out) throw InputError({options.csv_file, 0, 0}, "--csv", "cannot write the file");
+      out << "tp,pp,dp,cp,ep,micro_batch,virtual_stages,zero,recompute,sequence_parallel,estimated_step_time_s,"
+             "simulated_step_time_s,mfu,peak_memory_bytes,pareto\n";
+      for (std::size_t i = 0; i < result.plans.size(); ++i) {
+        const auto& c = result.plans[i];
+        const auto& p = c.plan;
+        out << p.tp << ',' << p.pp << ',' << p.dp << ',' << p.cp << ',' << p.ep << ',' << p.micro_batch << ','
+            << p.virtual_stages << ',' << p.zero << ',' << recompute_name(p.recompute) << ','
+            << (p.sequence_parallel ? "true" : "false") << ',' << c.estimate.step_time << ','
+            << (c.simulated ? std::to_string(c.simulated->step_time) : "") << ',' << c.mfu << ','
+            << c.estimate.memory.peak << ',' << (front[i] ? "true" : "false") << "\n";
+      }
+    }
+    std::rename(partial.c_str(), options.csv_file.c_str());
+  }
+  if (options.json) {
+    nlohmann::json plans = nlohmann::json::array();
+    for (std::size_t i = 0; i < result.plans.size(); ++i) plans.push_back(candidate_json(result.plans[i], front[i]));
+    std::cout << nlohmann::json{{"scenario", space.base.name}, {"gpus", space.base.cluster.gpus},
+                                {"enumerated", result.enumerated}, {"invalid", result.invalid},
+                                {"not_fitting", result.not_fitting}, {"cancelled", result.cancelled},
+                                {"plans", plans}}
+                     .dump(2)
+              << "\n";
+    return result.cancelled ? 1 : 0;
+  }
+  std::cout << space.base.name << ": " << result.enumerated << " plans, " << result.invalid << " invalid, "
+            << result.not_fitting << " do not fit, " << result.plans.size() << " ranked"
+            << (result.cancelled ? " (interrupted: best so far)" : "") << "\n\n";
+  std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp   estimate  simulated   MFU   memory      bound by"
+            << (options.pareto ? "  pareto" : "") << "\n";
+  const std::size_t shown = std::min<std::size_t>(result.plans.size(), std::max(options.top, 10));
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& c = result.plans[i];
+    char line[256];
+    std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s%s\n", i + 1, plan_label(c.plan).c_str(),
+                  units::format_duration(c.estimate.step_time).c_str(),
+                  c.simulated ? units::format_duration(c.simulated->step_time).c_str() : "-", 100 * c.mfu,
+                  units::format_bytes(c.estimate.memory.peak).c_str(),
+                  c.simulated ? c.simulated->bound_by.c_str() : c.estimate.bound_by,
+                  options.pareto && front[i] ? "  *" : "");
+    std::cout << line;
+  }
+  return result.cancelled ? 1 : 0;
+}
+
+}  // namespace trainsim::cli

@@ -1,0 +1,19 @@
+#pragma once
+// A closed-form estimate of a plan's step time, microseconds per plan, used to rank thousands of
+// plans before the best are simulated. It prices the same kernels as the simulator
+// (workload/work.hpp) and prices communication with alpha-beta formulas instead of flows.
+#include "scenario/scenario.hpp"
+#include "workload/memory.hpp"
+
+namespace trainsim {
+
+struct Estimate {
+  double step_time = 0;
+  double compute = 0, communication = 0, bubble = 0, optimizer = 0;
+  MemoryBreakdown memory;
+  const char* bound_by = "compute";
+};
+
+Estimate estimate_step(const Scenario& scenario);
+
+}  // namespace trainsim

@@ -1,0 +1,239 @@
+#include "search/search.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "scenario/yaml_reader.hpp"
+
+namespace trainsim {
+namespace {
+
+const std::vector<std::string> kSearchKeys = {"tp", "pp", "cp", "ep", "micro_batch", "virtual_stages",
+                                              "zero", "recompute", "sequence_parallel"};
+
+std::vector<std::string> divisors_up_to(int n, int limit, bool powers_of_two) {
+  std::vector<std::string> out;
+  for (int d = 1; d <= std::min(n, limit); ++d) {
+    if (n % d != 0) continue;
+    if (powers_of_two && (d & (d - 1)) != 0) continue;
+    out.push_back(std::to_string(d));
+  }
+  return out;
+}
+
+std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc) {
+  const auto& m = sc.model;
+  const auto& t = sc.cluster.topology;
+  if (key == "tp") return divisors_up_to(m.heads, t.gpus_per_node, true);
+  if (key == "pp") return divisors_up_to(m.layers, std::min(64, sc.cluster.gpus), false);
+  if (key == "cp") return m.seq_len >= 16384 ? divisors_up_to(16, 16, true) : std::vector<std::string>{"1"};
+  if (key == "ep") return m.moe() ? divisors_up_to(m.experts, m.experts, true) : std::vector<std::string>{"1"};
+  if (key == "micro_batch") return {"1", "2", "4", "8"};
+  if (key == "virtual_stages") return {"1", "2", "3", "4"};
+  if (key == "zero") return {"0", "1", "3"};
+  if (key == "recompute") return {"none", "selective", "full"};
+  if (key == "sequence_parallel") return {"false", "true"};
+  return {};
+}
+
+void apply(PlanSpec& p, const std::string& key, const std::string& value) {
+  if (key == "recompute") {
+    p.recompute = value == "none" ? Recompute::none : value == "selective" ? Recompute::selective : Recompute::full;
+  } else if (key == "sequence_parallel") {
+    p.sequence_parallel = value == "true";
+  } else {
+    const int v = std::stoi(value);
+    if (key == "tp") p.tp = v;
+    if (key == "pp") p.pp = v;
+    if (key == "cp") p.cp = v;
+    if (key == "ep") p.ep = v;
+    if (key == "micro_batch") p.micro_batch = v;
+    if (key == "virtual_stages") p.virtual_stages = v;
+    if (key == "zero") p.zero = v;
+  }
+}
+
+bool has_error(const std::vector<Finding>& findings) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const Finding& f) { return f.severity == Finding::Severity::error; });
+}
+
+}  // namespace
+
+PlanSpace load_plan_space(const std::string& path) {
+  YAML::Node document = load_yaml_file(path);
+  PlanSpace space;
+  std::map<std::string, YAML::Node> searched;
+  if (document.IsMap() && document["plan"] && document["plan"].IsMap()) {
+    YAML::Node plan = document["plan"];
+    for (const auto& key : kSearchKeys) {
+      const YAML::Node value = plan[key];
+      if (!value) continue;
+      if (value.IsSequence() || (value.IsScalar() && value.Scalar() == "auto")) searched[key] = value;
+    }
+    for (const auto& [key, value] : searched) plan.remove(key);
+    if (searched.count("virtual_stages") && !plan["schedule"]) plan["schedule"] = "interleaved";
+  }
+  space.base = load_scenario_unchecked(document, path);
+  for (const auto& key : kSearchKeys) {
+    const auto it = searched.find(key);
+    if (it == searched.end()) continue;
+    std::vector<std::string> values;
+    if (it->second.IsScalar()) {
+      values = expand_auto(key, space.base);
+    } else {
+      PlanSpec probe;
+      for (const auto& item : it->second) {
+        if (!item.IsScalar()) throw InputError(location_of(item, path), "plan." + key, "expected a list of values");
+        try {
+          apply(probe, key, item.Scalar());
+        } catch (const std::exception&) {
+          throw InputError(location_of(item, path), "plan." + key, "expected a number, found " + describe(item));
+        }
+        values.push_back(item.Scalar());
+      }
+    }
+    space.choices[key] = values;
+  }
+  return space;
+}
+
+std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes(space.choices.begin(), space.choices.end());
+  std::vector<PlanSpec> plans;
+  std::size_t rejected = 0;
+  std::vector<std::size_t> index(axes.size(), 0);
+  const bool dp_fixed = false;  // dp always follows the other axes
+  for (;;) {
+    PlanSpec p = space.base.plan;
+    for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
+    const int others = p.tp * p.pp * p.cp;
+    bool ok = space.base.cluster.gpus % others == 0;
+    if (ok && !dp_fixed) p.dp = space.base.cluster.gpus / others;
+    if (p.virtual_stages > 1) p.schedule = Schedule::interleaved;
+    else if (p.schedule == Schedule::interleaved) p.schedule = Schedule::one_f_one_b;
+    if (p.tp == 1 && p.sequence_parallel) ok = false;  // the same plan as without: count it once
+    if (ok && has_error(check_plan(space.base.model, space.base.cluster, p))) ok = false;
+    if (ok) plans.push_back(p);
+    else ++rejected;
+    std::size_t a = 0;
+    while (a < axes.size() && ++index[a] == axes[a].second.size()) index[a++] = 0;
+    if (a == axes.size()) break;
+  }
+  if (invalid) *invalid = rejected;
+  return plans;
+}
+
+double model_mfu(const Scenario& sc, double step_time) {
+  const double flops = model_flops_per_token(sc.model) * double(sc.plan.global_batch) * sc.model.seq_len;
+  return flops / sc.cluster.gpus / step_time / sc.cluster.topology.gpu.peak(sc.plan.precision);
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::size_t n = a.size();
+  if (n < 2 || b.size() != n) return 0;
+  auto ranks = [n](const std::vector<double>& v) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return v[i] < v[j]; });
+    std::vector<double> r(n);
+    for (std::size_t i = 0; i < n;) {  // ties share their mean rank
+      std::size_t j = i;
+      while (j + 1 < n && v[order[j + 1]] == v[order[i]]) ++j;
+      for (std::size_t k = i; k <= j; ++k) r[order[k]] = (i + j) / 2.0;
+      i = j + 1;
+    }
+    return r;
+  };
+  const auto ra = ranks(a), rb = ranks(b);
+  const double mean = (n - 1) / 2.0;
+  double cov = 0, va = 0, vb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    cov += (ra[i] - mean) * (rb[i] - mean);
+    va += (ra[i] - mean) * (ra[i] - mean);
+    vb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return cov / std::sqrt(va * vb);
+}
+
+namespace {
+
+// Runs work(i) for i in [0, n) on `threads` threads; stops early when cancelled.
+void parallel_for(std::size_t n, int threads, const std::atomic<bool>* cancel,
+                  const std::function<void(std::size_t)>& work) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < n;) {
+      if (cancel && cancel->load()) return;
+      work(i);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace
+
+SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) {
+  SearchResult result;
+  std::vector<PlanSpec> all = enumerate_plans(space, &result.invalid);
+  result.enumerated = all.size() + result.invalid;
+  // This process's share of the space (MPI): plans i with i % parts == part.
+  std::vector<PlanSpec> plans;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (int(i % options.parts) == options.part) plans.push_back(all[i]);
+  }
+  const int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<PlanCandidate> candidates(plans.size());
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  parallel_for(plans.size(), threads, options.cancel, [&](std::size_t i) {
+    Scenario sc = space.base;
+    sc.plan = plans[i];
+    candidates[i].plan = plans[i];
+    candidates[i].estimate = estimate_step(sc);
+    candidates[i].mfu = model_mfu(sc, candidates[i].estimate.step_time);
+    const std::size_t finished = ++done;
+    if (options.progress && (finished % 256 == 0 || finished == plans.size())) {
+      std::lock_guard lock(progress_mutex);
+      options.progress("estimating", finished, plans.size());
+    }
+  });
+  std::vector<PlanCandidate> fitting;
+  for (auto& c : candidates) {
+    if (c.estimate.step_time <= 0) continue;  // not reached before a cancel
+    if (c.estimate.memory.fits()) fitting.push_back(std::move(c));
+    else ++result.not_fitting;
+  }
+  // Equal estimates keep the enumeration order, so the result is the same on any thread count.
+  std::stable_sort(fitting.begin(), fitting.end(),
+                   [](const auto& a, const auto& b) { return a.estimate.step_time < b.estimate.step_time; });
+  const std::size_t top = std::min<std::size_t>(fitting.size(), std::max(0, options.top_k));
+  done = 0;
+  parallel_for(top, threads, options.cancel, [&](std::size_t i) {
+    Scenario sc = space.base;
+    sc.plan = fitting[i].plan;
+    fitting[i].simulated = simulate_step(sc);
+    fitting[i].mfu = model_mfu(sc, fitting[i].simulated->step_time);
+    const std::size_t finished = ++done;
+    if (options.progress) {
+      std::lock_guard lock(progress_mutex);
+      options.progress("simulating", finished, top);
+    }
+  });
+  result.cancelled = options.cancel && options.cancel->load();
+  std::stable_sort(fitting.begin(), fitting.end(), [](const PlanCandidate& a, const PlanCandidate& b) {
+    if (a.simulated.has_value() != b.simulated.has_value()) return a.simulated.has_value();
+    return a.step_time() < b.step_time();
+  });
+  result.plans = std::move(fitting);
+  return result;
+}
+
+}  // namespace trainsim

@@ -1,0 +1,56 @@
+#pragma once
+// Plan search: every valid plan of a scenario whose plan fields are `auto` or lists, ranked by
+// the closed-form estimate, the best confirmed by full simulation.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/simulation.hpp"
+#include "search/estimate.hpp"
+
+namespace trainsim {
+
+struct PlanSpace {
+  Scenario base;
+  // Candidate values per plan key, as written or expanded from `auto`:
+  // tp, pp, cp, ep, micro_batch, virtual_stages, zero, recompute, sequence_parallel.
+  std::map<std::string, std::vector<std::string>> choices;
+};
+
+// Reads a scenario whose plan keys may be `auto` or lists. Throws InputError.
+PlanSpace load_plan_space(const std::string& path);
+
+struct PlanCandidate {
+  PlanSpec plan;
+  Estimate estimate;
+  std::optional<StepResult> simulated;
+  double mfu = 0;  // from the simulated step when there is one, else the estimate
+  double step_time() const { return simulated ? simulated->step_time : estimate.step_time; }
+};
+
+struct SearchOptions {
+  int top_k = 20;
+  int threads = 0;  // 0: all cores
+  std::function<void(const char* phase, std::size_t done, std::size_t total)> progress;
+  const std::atomic<bool>* cancel = nullptr;
+  // Split the plan space over `parts` processes (MPI ranks); this one takes every part-th plan.
+  int part = 0, parts = 1;
+};
+
+struct SearchResult {
+  std::vector<PlanCandidate> plans;  // valid and fitting, best first (simulated ones by simulation)
+  std::size_t enumerated = 0, invalid = 0, not_fitting = 0;
+  bool cancelled = false;
+};
+
+std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid = nullptr);
+SearchResult search_plans(const PlanSpace& space, const SearchOptions& options);
+double model_mfu(const Scenario& scenario, double step_time);
+
+// Spearman rank correlation of two equally long samples.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace trainsim
