@@ -59,10 +59,24 @@ struct StageState {
 
 class StepSimulation {
  public:
-  StepSimulation(const Scenario& sc, const Workload& w, const Platform& platform, bool trace)
-      : sc_(sc), p_(sc.plan), w_(w), platform_(platform), trace_enabled_(trace), stages_(p_.pp) {
+  StepSimulation(const Scenario& sc, const Workload& w, const Platform& platform, const SimulationOptions& options)
+      : sc_(sc), p_(sc.plan), w_(w), platform_(platform), trace_enabled_(options.record_trace),
+        skip_data_parallel_(options.skip_data_parallel), stages_(p_.pp) {
     layers_ = layers_per_stage(sc.model, p_);
     micro_batches_ = static_cast<int>(p_.micro_batches());
+    // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
+    slowdown_.assign(p_.pp, 1.0);
+    for (const int node : sc.cluster.slow_nodes) {
+      for (int s = 0; s < p_.pp; ++s) {
+        for (int d = 0; d < p_.dp && slowdown_[s] == 1.0; ++d) {
+          for (int t = 0; t < p_.tp; ++t) {
+            for (int c = 0; c < p_.cp; ++c) {
+              if (gpu(t, c, s, d) / sc.cluster.topology.gpus_per_node == node) slowdown_[s] = sc.cluster.slow_factor;
+            }
+          }
+        }
+      }
+    }
   }
 
   void start() {
@@ -99,7 +113,7 @@ class StepSimulation {
 
  private:
   int gpu(int tp, int cp, int pp, int dp) const { return gpu_of(p_, tp, cp, pp, dp); }
-  bool data_parallel() const { return p_.dp * p_.cp > 1; }
+  bool data_parallel() const { return p_.dp * p_.cp > 1 && !skip_data_parallel_; }
   int chunk_layers(int stage) const { return layers_[stage] / p_.virtual_stages; }
   int virtual_stages() const { return p_.pp * p_.virtual_stages; }
   double gradient_bytes_per_element() const {
@@ -113,7 +127,7 @@ class StepSimulation {
   }
 
   void compute(int stage, const Block& block, const std::string& label) {
-    const double t = block.time();
+    const double t = block.time() * slowdown_[stage];
     if (t <= 0) return;
     const double start = sg4::Engine::get_clock();
     sg4::this_actor::sleep_for(t);
@@ -395,9 +409,14 @@ class StepSimulation {
         st.buckets.pop_front();
       }
       if (bucket.bytes < 0) return;
+      if (p_.gradient_compression != 1) {
+        // Compressing and decompressing: a read and a write of the gradients on the GPU.
+        const double bandwidth = sc_.cluster.topology.gpu.memory_bandwidth * 0.886;
+        sg4::this_actor::sleep_for(2 * bucket.bytes / bandwidth);
+      }
       Collective c;
       c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-      c.bytes = bucket.bytes;
+      c.bytes = bucket.bytes / p_.gradient_compression;
       c.groups = dp_groups(s);
       c.algorithm = p_.dp_algorithm;
       const double start = sg4::Engine::get_clock();
@@ -446,7 +465,9 @@ class StepSimulation {
   const Workload& w_;
   const Platform& platform_;
   bool trace_enabled_;
+  bool skip_data_parallel_;
   std::vector<StageState> stages_;
+  std::vector<double> slowdown_;
   std::vector<int> layers_;
   int micro_batches_ = 0;
   std::vector<TraceEvent> trace_;
@@ -497,7 +518,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const Platform platform(engine, graph);
   const CostModel cost(topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
   const Workload work = build_workload(sc.model, sc.plan, cost);
-  StepSimulation simulation(sc, work, platform, options.record_trace);
+  StepSimulation simulation(sc, work, platform, options);
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);

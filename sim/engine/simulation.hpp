@@ -49,6 +49,7 @@ struct StepResult {
 
 struct SimulationOptions {
   bool record_trace = false;
+  bool skip_data_parallel = false;  // no gradient reduction (local SGD steps, parameter servers)
   std::optional<CalibrationProfile> profile;
 };
 

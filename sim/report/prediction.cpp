@@ -15,6 +15,41 @@ Prediction predict(const Scenario& sc, const SimulationOptions& options) {
   p.step = simulate_step(sc, options);
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
   const Workload work = build_workload(sc.model, sc.plan, cost);
+  const auto& plan = sc.plan;
+  const int shard = plan.dp * plan.cp;
+  const double params_per_gpu = total_parameters(sc.model) / (double(plan.tp) * plan.pp);
+  const double grad_bytes = params_per_gpu * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) /
+                            plan.gradient_compression;
+  p.dp_bytes_per_gpu = shard > 1 ? 2.0 * (shard - 1) / shard * grad_bytes : 0;
+  if (shard > 1 && (plan.sync_every > 1 || plan.parameter_servers > 0)) {
+    SimulationOptions local = options;
+    local.skip_data_parallel = true;
+    local.record_trace = false;
+    const StepResult without = simulate_step(sc, local);
+    if (plan.parameter_servers > 0) {
+      // Every replica pushes its gradients and pulls the weights through the servers' NICs.
+      const auto& t = sc.cluster.topology;
+      const double server_bandwidth = double(plan.parameter_servers) * t.gpus_per_node * t.nic_bandwidth;
+      const double traffic = 2.0 * total_parameters(sc.model) * 2 / plan.gradient_compression * plan.dp;
+      const double ps_time = traffic / server_bandwidth;
+      // With staleness > 0 the exchange overlaps the next steps' compute; with 0 it is serial.
+      const double step = plan.staleness > 0 ? std::max(without.step_time, ps_time) : without.step_time + ps_time;
+      p.step = without;
+      p.step.breakdown.exposed_comm["dp"] += step - without.step_time;
+      p.step.step_time = step;
+      p.dp_bytes_per_gpu = 2.0 * params_per_gpu * 2 / plan.gradient_compression;
+      p.data_parallel_mode = "parameter-server";
+    } else {
+      // Local SGD: k-1 steps without synchronisation, then one with it.
+      const double k = plan.sync_every;
+      const double exposed_sync = p.step.step_time - without.step_time;
+      p.step = without;
+      p.step.step_time = without.step_time + exposed_sync / k;
+      p.step.breakdown.exposed_comm["dp"] += exposed_sync / k;
+      p.dp_bytes_per_gpu /= k;
+      p.data_parallel_mode = "local-sgd";
+    }
+  }
   p.memory = peak_memory(sc, work);
   p.tokens_per_step = double(sc.plan.global_batch) * sc.model.seq_len;
   p.tokens_per_s = p.tokens_per_step / p.step.step_time;
@@ -23,7 +58,26 @@ Prediction predict(const Scenario& sc, const SimulationOptions& options) {
   // Hardware FLOPs of the critical stage's GPU, counted kernel by kernel (recomputation included).
   p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
   p.mfu = p.model_tflops_per_gpu * 1e12 / sc.cluster.topology.gpu.peak(sc.plan.precision);
-  if (sc.training.tokens) p.time_to_train_s = *sc.training.tokens / p.tokens_per_step * p.step.step_time;
+  // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
+  p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
+  if (sc.training.tokens) {
+    const auto& t = sc.cluster.topology;
+    const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    FailureModel failures;
+    if (sc.training.mtbf_per_node_s) failures.mtbf_s = *sc.training.mtbf_per_node_s / nodes;
+    if (sc.training.gpu_failures_per_day && *sc.training.gpu_failures_per_day > 0) {
+      failures.mtbf_s = 86400.0 / (*sc.training.gpu_failures_per_day * sc.cluster.gpus);
+    }
+    failures.restart_s = sc.training.restart_s;
+    // Storage bandwidth from the topology; without one, each node writes to local NVMe at an
+    // assumed 2 GB/s.
+    const double storage = t.storage_bandwidth > 0 ? t.storage_bandwidth : 2e9 * nodes;
+    failures.checkpoint_s = p.checkpoint_bytes / storage;
+    failures.interval_s = sc.training.checkpoint_interval_s;
+    const double solve = *sc.training.tokens / p.tokens_per_step * p.step.step_time;
+    p.training = expected_training_time(solve, failures);
+    p.time_to_train_s = p.training->wall_s;
+  }
   return p;
 }
 
@@ -60,7 +114,14 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"bound_by", p.step.bound_by},
       {"critical_stage", p.step.critical_stage},
       {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
+      {"data_parallel", {{"mode", p.data_parallel_mode}, {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
+      {"checkpoint_bytes", p.checkpoint_bytes},
   };
+  if (p.training) {
+    j["training"] = {{"solve_s", p.training->solve_s}, {"wall_s", p.training->wall_s},
+                     {"goodput", p.training->goodput}, {"checkpoint_interval_s", p.training->interval_s},
+                     {"expected_failures", p.training->expected_failures}};
+  }
   return j;
 }
 
@@ -88,6 +149,12 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   if (p.time_to_train_s) {
     line("time to train     ", units::format_duration(*p.time_to_train_s) + " for " +
                                    units::format_count(*sc.training.tokens) + " tokens");
+    if (p.training && p.training->expected_failures > 0) {
+      char text[160];
+      std::snprintf(text, sizeof text, "%.1f%% (%.0f failures expected; checkpoint every %s)", 100 * p.training->goodput,
+                    p.training->expected_failures, units::format_duration(p.training->interval_s).c_str());
+      line("goodput           ", text);
+    }
   }
   out << "\n  where the time goes (stage " << p.step.critical_stage << ", the last to finish)\n";
   line("  compute         ", units::format_duration(b.compute) + "  " + pct(b.compute));

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/simulation.hpp"
+#include "report/time_to_train.hpp"
 #include "workload/memory.hpp"
 
 namespace trainsim {
@@ -22,7 +23,11 @@ struct Prediction {
   double model_tflops_per_gpu = 0;
   double hardware_tflops_per_gpu = 0;
   double mfu = 0;
-  std::optional<double> time_to_train_s;
+  std::optional<double> time_to_train_s;  // expected wall time, failures included when modelled
+  std::optional<TrainingTime> training;
+  double checkpoint_bytes = 0;
+  double dp_bytes_per_gpu = 0;  // data-parallel traffic one GPU sends per step (averaged over sync_every)
+  std::string data_parallel_mode = "all-reduce";
   std::vector<Finding> warnings;
 };
 

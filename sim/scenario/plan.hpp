@@ -45,6 +45,12 @@ struct PlanSpec {
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights
 
+  // Trading communication for something else (docs/simulator.md):
+  double gradient_compression = 1;  // gradient bytes are divided by this (bf16 of fp32: 2, int8: 4, top-k)
+  int sync_every = 1;               // local SGD: replicas average every k steps
+  int parameter_servers = 0;        // > 0: asynchronous parameter servers on this many nodes
+  int staleness = 0;                // bounded staleness of the parameter-server mode
+
   int gpus() const { return tp * pp * dp * cp; }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
 };

@@ -406,6 +406,21 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
+  if (auto v = r.choice("gradient_compression", {"none", "bf16", "fp16", "int8", "topk"})) {
+    // Relative to the gradient's reduce precision (fp32 unless told otherwise for compression).
+    if (*v == "bf16" || *v == "fp16") p.gradient_compression = 2;
+    if (*v == "int8") p.gradient_compression = 4;
+    if (*v == "topk") {
+      // Top-k sends k of the values and their 32-bit indices: 2k of the dense fp32 bytes.
+      const double k = r.number("topk_fraction", 1e-6, 0.5).value_or(0.01);
+      p.gradient_compression = 1 / (2 * k);
+    }
+    if (*v != "none") p.gradient_reduce_bytes = 4;
+  }
+  r.accept("topk_fraction");
+  if (auto v = r.integer("sync_every", 1, 1000000)) p.sync_every = static_cast<int>(*v);
+  if (auto v = r.integer("parameter_servers", 0, kMaxGpus)) p.parameter_servers = static_cast<int>(*v);
+  if (auto v = r.integer("staleness", 0, 1000000)) p.staleness = static_cast<int>(*v);
 }
 
 std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file) {
@@ -495,6 +510,8 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto v = cluster->number("oversubscription", 1, 64)) t.oversubscription = *v;
   if (auto v = cluster->number("price_per_gpu_hour", 0, 1e6)) t.price_per_gpu_hour = *v;
   sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));
+  if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
+  if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
   cluster->finish();
   sc.locations["cluster"] = r.location_of("cluster");
@@ -508,6 +525,13 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
   if (auto training = r.map("training")) {
     sc.training.tokens = training->count("tokens", 1, 1e18);
+    if (auto failures = training->map("failures")) {
+      sc.training.mtbf_per_node_s = failures->duration("mtbf_per_node");
+      sc.training.gpu_failures_per_day = failures->number("gpu_failures_per_day", 0, 1e3);
+      if (auto v = failures->duration("restart_time")) sc.training.restart_s = *v;
+      failures->finish();
+    }
+    if (auto v = training->duration("checkpoint_interval")) sc.training.checkpoint_interval_s = *v;
     training->finish();
   }
   r.finish();

@@ -20,10 +20,16 @@ namespace trainsim {
 struct ClusterSpec {
   TopologySpec topology;
   int gpus = 0;  // GPUs the job uses
+  std::vector<int> slow_nodes;  // stragglers: these nodes compute slow_factor times slower
+  double slow_factor = 1;
 };
 
 struct TrainingSpec {
   std::optional<double> tokens;  // tokens to train on
+  std::optional<double> mtbf_per_node_s;        // failures: mean time between failures of one node
+  std::optional<double> gpu_failures_per_day;   // or a failure rate per GPU-day
+  double restart_s = 600;                       // detect, reschedule and reload after a failure
+  std::optional<double> checkpoint_interval_s;  // default: Daly's optimum
 };
 
 struct Finding {

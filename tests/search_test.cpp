@@ -1,0 +1,172 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "report/prediction.hpp"
+#include "report/time_to_train.hpp"
+#include "search/search.hpp"
+
+using namespace trainsim;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kSmallSpace = R"(
+name: small-space
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan:
+  tp: [1, 2, 4, 8]
+  pp: [1, 2, 4]
+  micro_batch: [1, 2, 4]
+  zero: [0, 1]
+  global_batch: 64
+)";
+
+}  // namespace
+
+TEST(Search, EnumeratesOnlyValidPlans) {
+  const PlanSpace space = load_plan_space(write_temp("small.yaml", kSmallSpace));
+  std::size_t invalid = 0;
+  const auto plans = enumerate_plans(space, &invalid);
+  EXPECT_EQ(plans.size() + invalid, 4u * 3 * 3 * 2);
+  for (const auto& p : plans) {
+    EXPECT_EQ(p.gpus(), 16);
+    EXPECT_EQ(p.global_batch % (p.micro_batch * p.dp), 0);
+  }
+}
+
+TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
+  const PlanSpace space = load_plan_space(write_temp("small.yaml", kSmallSpace));
+  SearchOptions options;
+  options.top_k = 5;
+  const SearchResult result = search_plans(space, options);
+  ASSERT_FALSE(result.plans.empty());
+  ASSERT_TRUE(result.plans.front().simulated);
+  // Brute force: simulate every fitting plan.
+  double best = 1e30;
+  for (const auto& plan : enumerate_plans(space)) {
+    Scenario sc = space.base;
+    sc.plan = plan;
+    const CostModel cost(sc.cluster.topology.gpu, plan.precision);
+    if (!peak_memory(sc, build_workload(sc.model, plan, cost)).fits()) continue;
+    best = std::min(best, simulate_step(sc).step_time);
+  }
+  EXPECT_DOUBLE_EQ(result.plans.front().simulated->step_time, best);
+}
+
+TEST(Search, EstimateAgreesWithSimulationOnAKnownBestPlan) {
+  // One GPU, nothing to overlap: the estimate and the simulation price the same kernels.
+  const Scenario sc = load_scenario_text("model: {preset: gpt3-1.3b}\ncluster: {topology: single-h200}\n"
+                                         "plan: {micro_batch: 8, global_batch: 8}\n", "one.yaml");
+  EXPECT_NEAR(estimate_step(sc).step_time / simulate_step(sc).step_time, 1.0, 0.02);
+}
+
+TEST(Search, SameResultOnAnyThreadCount) {
+  const PlanSpace space = load_plan_space(write_temp("small.yaml", kSmallSpace));
+  SearchOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  one.top_k = two.top_k = 3;
+  const auto a = search_plans(space, one);
+  const auto b = search_plans(space, two);
+  ASSERT_EQ(a.plans.size(), b.plans.size());
+  for (std::size_t i = 0; i < a.plans.size(); ++i) {
+    EXPECT_EQ(a.plans[i].plan.tp, b.plans[i].plan.tp);
+    EXPECT_EQ(a.plans[i].plan.pp, b.plans[i].plan.pp);
+    EXPECT_EQ(a.plans[i].plan.micro_batch, b.plans[i].plan.micro_batch);
+    EXPECT_DOUBLE_EQ(a.plans[i].step_time(), b.plans[i].step_time());
+  }
+}
+
+TEST(Search, SpearmanOfKnownRankings) {
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+  EXPECT_NEAR(spearman({1, 2, 3, 4, 5}, {2, 1, 4, 3, 5}), 0.8, 1e-12);
+}
+
+TEST(TimeToTrain, WithoutFailuresItIsStepsTimesStepTime) {
+  const TrainingTime t = expected_training_time(1000 * 2.5, FailureModel{});
+  EXPECT_DOUBLE_EQ(t.wall_s, 2500);
+  EXPECT_DOUBLE_EQ(t.goodput, 1);
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 8}
+plan: {micro_batch: 1, global_batch: 64}
+training: {tokens: 1.31072e9}
+)", "t.yaml");
+  const Prediction p = predict(sc);
+  const double steps = 1.31072e9 / (64.0 * 2048);
+  EXPECT_NEAR(*p.time_to_train_s, steps * p.step.step_time, 1e-9 * *p.time_to_train_s);
+}
+
+TEST(TimeToTrain, YoungAndDalyOnATextbookCase) {
+  // A 5-minute checkpoint and a 24-hour MTBF: Young's interval is sqrt(2 * 300 * 86400) = 7200 s.
+  EXPECT_NEAR(young_interval(300, 86400), 7200, 1e-9);
+  // Daly's higher-order estimate: 7200 (1 + x/3 + x^2/9) - 300 with x = sqrt(300 / 172800).
+  const double x = std::sqrt(300.0 / 172800);
+  EXPECT_NEAR(daly_interval(300, 86400), 7200 * (1 + x / 3 + x * x / 9) - 300, 1e-9);
+  // The optimum beats intervals on either side of it.
+  FailureModel f{86400, 600, 300, std::nullopt};
+  const double best = expected_training_time(30 * 86400, f).wall_s;
+  for (const double tau : {1800.0, 20000.0}) {
+    f.interval_s = tau;
+    EXPECT_GT(expected_training_time(30 * 86400, f).wall_s, best);
+  }
+}
+
+TEST(TimeToTrain, FailuresLowerGoodput) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {tp: 8, micro_batch: 1, global_batch: 64}
+training: {tokens: 30e9, failures: {mtbf_per_node: 10d, restart_time: 15min}}
+)", "f.yaml");
+  const Prediction p = predict(sc);
+  ASSERT_TRUE(p.training);
+  EXPECT_LT(p.training->goodput, 1.0);
+  EXPECT_GT(p.training->goodput, 0.5);
+  EXPECT_GT(p.training->expected_failures, 0);
+}
+
+TEST(Tradeoffs, CompressionByKDividesGradientTrafficByK) {
+  const std::string base = R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64, nic_bandwidth: 10Gb/s}
+plan: {tp: 8, micro_batch: 1, global_batch: 64, grad_reduce_precision: fp32)";
+  const Prediction plain = predict(load_scenario_text(base + "}\n", "c.yaml"));
+  const Prediction int8 = predict(load_scenario_text(base + ", gradient_compression: int8}\n", "c.yaml"));
+  EXPECT_NEAR(plain.dp_bytes_per_gpu / int8.dp_bytes_per_gpu, 4.0, 1e-9);
+  EXPECT_LT(int8.step.breakdown.exposed_comm.at("dp"), plain.step.breakdown.exposed_comm.at("dp"));
+}
+
+TEST(Tradeoffs, LocalSgdAmortisesSynchronisation) {
+  const std::string base = R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64, nic_bandwidth: 10Gb/s}
+plan: {tp: 8, micro_batch: 1, global_batch: 64)";
+  const Prediction every = predict(load_scenario_text(base + "}\n", "l.yaml"));
+  const Prediction fourth = predict(load_scenario_text(base + ", sync_every: 4}\n", "l.yaml"));
+  EXPECT_NEAR(fourth.step.breakdown.exposed_comm.at("dp"), every.step.breakdown.exposed_comm.at("dp") / 4,
+              0.05 * every.step.breakdown.exposed_comm.at("dp"));
+  EXPECT_NEAR(fourth.dp_bytes_per_gpu, every.dp_bytes_per_gpu / 4, 1);
+  const Prediction ps = predict(load_scenario_text(base + ", parameter_servers: 2, staleness: 1}\n", "p.yaml"));
+  EXPECT_EQ(ps.data_parallel_mode, "parameter-server");
+  EXPECT_GT(ps.step.step_time, 0);
+}
+
+TEST(Stragglers, ASlowNodeSlowsTheStep) {
+  const std::string base = R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 32)";
+  const char* plan = "}\nplan: {tp: 8, pp: 2, micro_batch: 1, global_batch: 16}\n";
+  const double normal = simulate_step(load_scenario_text(base + plan, "s.yaml")).step_time;
+  const double slow = simulate_step(load_scenario_text(base + ", slow_nodes: [3], slow_factor: 1.5" + plan, "s.yaml")).step_time;
+  EXPECT_GT(slow, 1.3 * normal);
+}
