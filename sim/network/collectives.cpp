@@ -60,7 +60,28 @@ std::pair<double, int> ring_shape(CollectiveKind kind, int n) {
   return {0, 0};
 }
 
-void ring(const Platform& platform, CollectiveKind kind, double bytes, const std::vector<std::vector<int>>& groups) {
+// A group with several ranks in each of several nodes is run, as NCCL does, as `local` rings
+// (channels), each leaving every node through a different GPU and so a different NIC, each
+// carrying 1/local of the bytes. Otherwise: one ring in the group's order.
+std::vector<std::vector<int>> ring_channels(const std::vector<int>& g, int gpus_per_node) {
+  std::map<int, std::vector<int>> by_node;
+  for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+  std::size_t local = by_node.begin()->second.size();
+  for (const auto& [node, members] : by_node) local = std::min(local, members.size());
+  if (by_node.size() < 2 || local < 2) return {g};
+  std::vector<std::vector<int>> channels;
+  for (std::size_t c = 0; c < local; ++c) {
+    std::vector<int> order;
+    for (const auto& [node, members] : by_node) {
+      for (std::size_t k = 0; k < members.size(); ++k) order.push_back(members[(k + c + 1) % members.size()]);
+    }
+    channels.push_back(order);
+  }
+  return channels;
+}
+
+void ring(const Platform& platform, CollectiveKind kind, double bytes, const std::vector<std::vector<int>>& groups,
+          int gpus_per_node) {
   std::vector<Flow> flows;
   int steps = 0;
   for (const auto& g : groups) {
@@ -68,7 +89,10 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
     if (n < 2) continue;
     const auto [factor, group_steps] = ring_shape(kind, n);
     steps = std::max(steps, group_steps);
-    for (int i = 0; i < n; ++i) flows.push_back({g[i], g[(i + 1) % n], factor * bytes});
+    const auto channels = ring_channels(g, gpus_per_node);
+    for (const auto& order : channels) {
+      for (int i = 0; i < n; ++i) flows.push_back({order[i], order[(i + 1) % n], factor * bytes / channels.size()});
+    }
   }
   const double latency = run_flows(platform, flows);
   // The flows paid one route latency; a ring pays one per step.
@@ -148,9 +172,9 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
     }
   }
   const double shard = bytes / double(local.front().size());
-  ring(platform, CollectiveKind::reduce_scatter, bytes, local);
-  ring(platform, CollectiveKind::all_reduce, shard, across);
-  ring(platform, CollectiveKind::all_gather, bytes, local);
+  ring(platform, CollectiveKind::reduce_scatter, bytes, local, gpus_per_node);
+  ring(platform, CollectiveKind::all_reduce, shard, across, gpus_per_node);
+  ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node);
 }
 
 bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_per_node) {
@@ -197,7 +221,7 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
       case CollectiveAlgorithm::tree: tree(platform, c.bytes, c.groups); break;
       case CollectiveAlgorithm::halving_doubling: halving_doubling(platform, c.bytes, c.groups); break;
       case CollectiveAlgorithm::hierarchical: hierarchical(platform, c.bytes, c.groups, gpus_per_node); break;
-      default: ring(platform, c.kind, c.bytes, c.groups); break;
+      default: ring(platform, c.kind, c.bytes, c.groups, gpus_per_node); break;
     }
   }
   return sg4::Engine::get_clock() - start;

@@ -29,6 +29,17 @@ double all_reduce(double bytes, int n, std::pair<double, double> link) {
   return ring_all_reduce_estimate(bytes, n, link.first, link.second);
 }
 
+// An all-reduce over n ranks `stride` apart, as the simulator's automatic choice runs it: one
+// ring when the group stays in a node or has one rank per node, else hierarchical (reduce-scatter
+// in the node, all-reduce across nodes on 1/local of the bytes, all-gather in the node).
+double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
+  const auto& t = sc.cluster.topology;
+  const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
+  if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
+  const double in_node = 2.0 * (local - 1) / local * bytes / t.gpu.nvlink_bandwidth + 2 * (local - 1) * t.intra_latency;
+  return in_node + all_reduce(bytes / local, n / local, {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency});
+}
+
 }  // namespace
 
 Estimate estimate_step(const Scenario& sc) {
@@ -60,14 +71,18 @@ Estimate estimate_step(const Scenario& sc) {
   }
   const double extras = w.extras.embedding_forward.time() + w.extras.embedding_backward.time() +
                         w.extras.head_forward.time() + w.extras.head_backward.time();
-  const double per_microbatch = stage_layers * (layer_compute + layer_comm) + (p.pp == 1 ? extras : extras / 2);
+  // The critical stage carries the heavier of the embedding and the LM head (all of it with pp = 1).
+  const double head = w.extras.head_forward.time() + w.extras.head_backward.time();
+  const double embedding = w.extras.embedding_forward.time() + w.extras.embedding_backward.time();
+  const double stage_extras = p.pp == 1 ? extras : std::max(head, embedding);
+  const double per_microbatch = stage_layers * (layer_compute + layer_comm) + stage_extras;
   double pp_comm = 0;
   if (p.pp > 1) {
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
     pp_comm = 2 * p.virtual_stages * (w.comm.pp_bytes / link.first + link.second);
   }
   e.compute = m * stage_layers * layer_compute;
-  e.communication = m * (stage_layers * layer_comm + pp_comm);
+  e.communication = m * stage_layers * layer_comm + (p.pp > 1 ? 2 * (p.pp - 1) * pp_comm / (2 * p.virtual_stages) : 0);
   // Bubble: (p-1)/v micro-batch times (Narayanan et al. SC'21).
   e.bubble = (p.pp - 1) * (per_microbatch + pp_comm) / p.virtual_stages;
   // Data parallel: gradients reduced once (ZeRO 0-2) or every micro-batch (ZeRO-3), overlapped
@@ -75,21 +90,30 @@ Estimate estimate_step(const Scenario& sc) {
   const int shard = p.dp * p.cp;
   if (shard > 1) {
     const double params = stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
-    const double grad_bytes = params * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2);
-    const auto link = link_for(sc, stride_of(p, Axis::dp), shard);
-    const double reduce = p.zero >= 1 ? all_reduce(grad_bytes, shard, link) / 2 : all_reduce(grad_bytes, shard, link);
-    const double gather = p.zero >= 1 ? all_reduce(params * 2, shard, link) / 2 : 0;
+    const double grad_bytes = params * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2) / p.gradient_compression;
+    const int stride = std::min(stride_of(p, Axis::dp), stride_of(p, Axis::cp));
+    const auto dp_all_reduce = [&](double bytes) { return group_all_reduce(sc, bytes, shard, stride); };
+    const double reduce = p.zero >= 1 ? dp_all_reduce(grad_bytes) / 2 : dp_all_reduce(grad_bytes);
+    const double gather = p.zero >= 1 ? dp_all_reduce(params * 2) / 2 : 0;
     const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
     if (p.zero >= 3) {
-      const double per_mb = reduce + 2 * gather;  // reduce-scatter and two gathers per micro-batch
-      e.communication += m * std::max(0.0, per_mb - per_microbatch);
+      // Per layer and micro-batch: the next layer's weights are gathered during this layer's
+      // forward; in backward a gather and the gradient reduce-scatter share the links.
+      const double layer_gather = dp_all_reduce(L.parameters * 2) / 2;
+      const double layer_reduce = dp_all_reduce(L.parameters * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2)) / 2;
+      const double forward_layer = L.attention_forward.time() + L.mlp_forward.time();
+      const double backward_layer = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time();
+      const double per_mb = stage_layers * (std::max(0.0, layer_gather - forward_layer) +
+                                            std::max(0.0, layer_gather + layer_reduce - backward_layer)) +
+                            2 * layer_gather;  // the first layer of each pass is not prefetched
+      e.communication += m * per_mb + reduce / std::max(1, stage_layers);  // the last bucket drains after backward
     } else {
       e.communication += std::max(0.0, reduce - backward) + gather;
     }
   }
   double params = stage_layers * L.parameters + w.extras.embedding_parameters;
   e.optimizer = params / (p.zero >= 1 ? shard : 1) * 36.0 / (sc.cluster.topology.gpu.memory_bandwidth * 0.886);
-  e.step_time = e.compute + e.communication + e.bubble + e.optimizer + m * (p.pp == 1 ? extras : extras / 2);
+  e.step_time = e.compute + e.communication + e.bubble + e.optimizer + m * stage_extras;
   if (e.communication > e.compute) e.bound_by = "communication";
   else if (e.bubble > e.compute) e.bound_by = "pipeline bubble";
   return e;
