@@ -21,6 +21,7 @@ TEST(Scenario, EveryShippedScenarioLoads) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kSource + "/scenarios")) {
     if (entry.path().extension() != ".yaml") continue;
+    if (entry.path().filename().string().rfind("search-", 0) == 0) continue;  // plan spaces: search_test.cpp
     EXPECT_NO_THROW(load_scenario(entry.path().string())) << entry.path();
     ++count;
   }

@@ -31,6 +31,14 @@ plan:
 
 }  // namespace
 
+TEST(Search, ShippedPlanSpacesLoad) {
+  for (const char* name : {"search-gpt3-175b.yaml", "search-llama2-7b.yaml"}) {
+    const PlanSpace space = load_plan_space(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/" + name);
+    EXPECT_GE(space.choices.size(), 5u) << name;
+    EXPECT_GT(enumerate_plans(space).size(), 100u) << name;
+  }
+}
+
 TEST(Search, EnumeratesOnlyValidPlans) {
   const PlanSpace space = load_plan_space(write_temp("small.yaml", kSmallSpace));
   std::size_t invalid = 0;
