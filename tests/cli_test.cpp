@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -84,4 +86,36 @@ TEST(Cli, DemoScenarioPredicts) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("step time"), std::string::npos);
   EXPECT_NE(r.output.find("time to train"), std::string::npos);
+}
+
+TEST(Cli, CompareWritesTableCsvAndSvg) {
+  const std::string csv = testing::TempDir() + "/compare.csv";
+  const std::string svg = testing::TempDir() + "/compare.svg";
+  const CommandResult r = run("compare " + kSource + "/scenarios/compare-llama2-70b-a100.yaml " + kSource +
+                              "/scenarios/compare-llama2-70b-h100.yaml --top 2 --csv " + csv + " --svg " + svg);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("dgx-h100-superpod"), std::string::npos);
+  std::ifstream csv_in(csv), svg_in(svg);
+  std::string header, first, second;
+  std::getline(csv_in, header);
+  std::getline(csv_in, first);
+  std::getline(csv_in, second);
+  EXPECT_EQ(header.rfind("scenario,topology,gpu,gpus,plan,step_time_s", 0), 0u);
+  EXPECT_NE(first.find("dgx-a100-superpod"), std::string::npos);
+  EXPECT_NE(second.find("dgx-h100-superpod"), std::string::npos);
+  const std::string chart((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(chart.rfind("<svg", 0), 0u);
+  EXPECT_NE(chart.find("days"), std::string::npos);
+}
+
+TEST(Cli, SearchPrintsRankedPlansAndCsv) {
+  const std::string csv = testing::TempDir() + "/search.csv";
+  const CommandResult r = run("search " + kSource + "/scenarios/search-llama2-7b.yaml --top 3 --pareto --csv " + csv);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank"), std::string::npos);
+  EXPECT_NE(r.output.find("  *"), std::string::npos);  // a Pareto-front mark
+  std::ifstream in(csv);
+  std::size_t lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_GT(lines, 100u);
 }

@@ -3,6 +3,7 @@
 // 2 bad input (InputError propagates to main(), which prints it and returns 2).
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace trainsim::cli {
 
@@ -23,6 +24,14 @@ struct SearchCliOptions {
   bool pareto = false;
 };
 int search(const SearchCliOptions& options);
+
+struct CompareOptions {
+  std::vector<std::string> scenarios;
+  int top = 5;
+  std::string csv_file;
+  std::string svg_file;
+};
+int compare(const CompareOptions& options);
 
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);

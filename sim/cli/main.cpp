@@ -27,6 +27,13 @@ int main(int argc, char** argv) {
   search_cmd->add_option("--csv", search.csv_file, "Write every evaluated plan to a CSV file");
   search_cmd->add_flag("--pareto", search.pareto, "Mark the Pareto front of step time against memory");
 
+  trainsim::cli::CompareOptions compare;
+  auto* compare_cmd = app.add_subcommand("compare", "Compare clusters: best plan, time, cost and energy to train");
+  compare_cmd->add_option("scenarios", compare.scenarios, "Scenario files (plans may be 'auto')")->required();
+  compare_cmd->add_option("--top", compare.top, "Plans confirmed by simulation per cluster")->check(CLI::Range(1, 1000));
+  compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
+  compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
+
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
   std::string topology_name;
@@ -56,6 +63,7 @@ int main(int argc, char** argv) {
   try {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
+    if (*compare_cmd) return trainsim::cli::compare(compare);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);

@@ -1,5 +1,6 @@
 #include "engine/simulation.hpp"
 
+#include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +42,10 @@ int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
 }
 
 namespace {
+
+// Every GPU host computes at this many "flops" per second: kernel times are priced by the cost
+// model, and an execution of t * kHostSpeed flops takes t seconds.
+constexpr double kHostSpeed = 1e9;
 
 // A gradient bucket handed from a stage to its data-parallel stream; bytes < 0 ends the step.
 struct Bucket {
@@ -101,6 +106,10 @@ class StepSimulation {
     r.breakdown = critical.breakdown;
     r.hardware_flops_per_gpu = critical.flops;
     r.trace = trace_;
+    // GPU energy of one step: the representative GPU of each stage stands for its tp*cp*dp peers.
+    for (int s = 0; s < p_.pp; ++s) {
+      r.gpu_energy_j += sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) * p_.tp * p_.cp * p_.dp;
+    }
     std::pair<std::string, double> largest{"compute", r.breakdown.compute};
     if (r.breakdown.bubble > largest.second) largest = {"pipeline bubble", r.breakdown.bubble};
     if (r.breakdown.optimizer > largest.second) largest = {"optimizer", r.breakdown.optimizer};
@@ -130,7 +139,8 @@ class StepSimulation {
     const double t = block.time() * slowdown_[stage];
     if (t <= 0) return;
     const double start = sg4::Engine::get_clock();
-    sg4::this_actor::sleep_for(t);
+    // An execution (not a sleep) so that SimGrid's energy plugin sees the GPU busy.
+    sg4::this_actor::execute(t * kHostSpeed);
     stages_[stage].breakdown.compute += t;
     stages_[stage].flops += block.flops();
     record(stage, "compute", label, start);
@@ -440,7 +450,7 @@ class StepSimulation {
     // the 16-bit weights: about 36 bytes per parameter of its shard.
     const double bytes = params / shard * 36.0;
     const double t = bytes / (sc_.cluster.topology.gpu.memory_bandwidth * 0.886) + sc_.cluster.topology.gpu.kernel_overhead_s;
-    sg4::this_actor::sleep_for(t);
+    sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;
     record(s, "optimizer", "optimizer step", start);
     if (p_.zero >= 1 && p_.zero < 3 && data_parallel()) {
@@ -487,6 +497,7 @@ nlohmann::json to_json(const StepResult& r) {
           {"stage_finish", r.stage_finish},
           {"flops", r.hardware_flops_per_gpu},
           {"bound_by", r.bound_by},
+          {"gpu_energy_j", r.gpu_energy_j},
           {"trace", trace}};
 }
 
@@ -501,6 +512,7 @@ StepResult from_json(const nlohmann::json& j) {
   r.stage_finish = j.at("stage_finish").get<std::vector<double>>();
   r.hardware_flops_per_gpu = j.at("flops");
   r.bound_by = j.at("bound_by");
+  r.gpu_energy_j = j.at("gpu_energy_j");
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
 }
@@ -512,6 +524,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   char* argv[] = {arg0, arg1, nullptr};
   sg4::Engine engine(&argc, argv);
   configure_simgrid(engine);
+  sg_host_energy_plugin_init();
   const auto& topology = sc.cluster.topology;
   const int nodes = (sc.cluster.gpus + topology.gpus_per_node - 1) / topology.gpus_per_node;
   const ClusterGraph graph = build_cluster_graph(topology, nodes);

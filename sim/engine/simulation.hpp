@@ -43,6 +43,7 @@ struct StepResult {
   double hardware_flops_per_gpu = 0;   // FLOPs one GPU of the critical stage executed
   std::string bound_by;                // the largest part of the critical stage's time
   std::vector<TraceEvent> trace;       // when asked for
+  double gpu_energy_j = 0;             // all GPUs, one step (SimGrid host energy plugin)
   double simulated_activities = 0;
   double wall_seconds = 0;
 };

@@ -43,6 +43,11 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       const int index = n * per_node + local;
       const Vertex v = c.gpus[index];
       hosts_[index] = zone->create_host("gpu" + std::to_string(index), 1e9);
+      // For the energy plugin: board power when busy (the preset's) and, when idle, an assumed
+      // 20% of it (A100/H100 idle readings of 50-100 W are typical; not measured here).
+      const double busy = c.spec.gpu.power_watts > 0 ? c.spec.gpu.power_watts : 1;
+      hosts_[index]->set_property("wattage_per_state", std::to_string(0.2 * busy) + ":" + std::to_string(busy) + ":" +
+                                                           std::to_string(busy));
       for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
         const LinkInfo& info = g[*e];
         const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "scenario/units.hpp"
+#include "topology/graph.hpp"
 
 namespace trainsim {
 
@@ -78,6 +79,23 @@ Prediction predict(const Scenario& sc, const SimulationOptions& options) {
     p.training = expected_training_time(solve, failures);
     p.time_to_train_s = p.training->wall_s;
   }
+  {
+    // NICs (one per GPU) and network switches draw their power whatever the load.
+    const auto& t = sc.cluster.topology;
+    const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    const ClusterGraph graph = build_cluster_graph(t, nodes);
+    int switches = 0;
+    for (auto [v, end] = boost::vertices(graph.graph); v != end; ++v) {
+      const auto kind = graph.graph[*v].kind;
+      if (kind != VertexKind::gpu && kind != VertexKind::node_switch) ++switches;
+    }
+    const double static_watts = sc.cluster.gpus * t.nic_power_watts + switches * t.switch_power_watts;
+    p.energy_per_step_j = p.step.gpu_energy_j + static_watts * p.step.step_time;
+    if (p.time_to_train_s) {
+      p.energy_to_train_j = p.energy_per_step_j * (*p.time_to_train_s / p.step.step_time);
+      if (t.price_per_gpu_hour > 0) p.cost_to_train = t.price_per_gpu_hour * sc.cluster.gpus * *p.time_to_train_s / 3600;
+    }
+  }
   return p;
 }
 
@@ -116,6 +134,9 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
       {"data_parallel", {{"mode", p.data_parallel_mode}, {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
+      {"energy_per_step_j", p.energy_per_step_j},
+      {"energy_to_train_j", p.energy_to_train_j ? nlohmann::json(*p.energy_to_train_j) : nlohmann::json(nullptr)},
+      {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
   };
   if (p.training) {
     j["training"] = {{"solve_s", p.training->solve_s}, {"wall_s", p.training->wall_s},
@@ -155,6 +176,16 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
                     p.training->expected_failures, units::format_duration(p.training->interval_s).c_str());
       line("goodput           ", text);
     }
+  }
+  if (p.energy_to_train_j) {
+    char text[96];
+    std::snprintf(text, sizeof text, "%.1f MWh", *p.energy_to_train_j / 3.6e9);
+    line("energy to train   ", text);
+  }
+  if (p.cost_to_train) {
+    char text[96];
+    std::snprintf(text, sizeof text, "$%.0f at $%.2f per GPU-hour", *p.cost_to_train, sc.cluster.topology.price_per_gpu_hour);
+    line("cost to train     ", text);
   }
   out << "\n  where the time goes (stage " << p.step.critical_stage << ", the last to finish)\n";
   line("  compute         ", units::format_duration(b.compute) + "  " + pct(b.compute));
