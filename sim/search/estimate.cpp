@@ -101,8 +101,11 @@ Estimate estimate_step(const Scenario& sc) {
       // forward; in backward a gather and the gradient reduce-scatter share the links.
       const double layer_gather = dp_all_reduce(L.parameters * 2) / 2;
       const double layer_reduce = dp_all_reduce(L.parameters * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2)) / 2;
-      const double forward_layer = L.attention_forward.time() + L.mlp_forward.time();
-      const double backward_layer = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time();
+      // The windows a prefetched gather hides behind include the layer's blocking TP traffic.
+      const double tp_share = layer_comm / (p.recompute == Recompute::full ? 3.0 : 2.0);
+      const double forward_layer = L.attention_forward.time() + L.mlp_forward.time() + tp_share;
+      const double backward_layer = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time() +
+                                    layer_comm - tp_share;
       const double per_mb = stage_layers * (std::max(0.0, layer_gather - forward_layer) +
                                             std::max(0.0, layer_gather + layer_reduce - backward_layer)) +
                             2 * layer_gather;  // the first layer of each pass is not prefetched
