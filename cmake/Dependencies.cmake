@@ -20,6 +20,13 @@ if(TRAINSIM_GUI)
   endif()
 endif()
 
+# MPI (Debian's OpenMPI) lets `mpirun -n N trainsim search` split the plan space over ranks.
+find_package(MPI QUIET COMPONENTS CXX)
+set(TRAINSIM_HAVE_MPI ${MPI_CXX_FOUND})
+if(NOT MPI_CXX_FOUND)
+  message(STATUS "trainsim: MPI not found: search runs in one process (run scripts/setup.sh)")
+endif()
+
 set(TRAINSIM_HAVE_TORCH OFF)
 if(TRAINSIM_EXECUTOR)
   find_package(Torch QUIET)

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,10 @@
 #include "cli/commands.hpp"
 #include "scenario/units.hpp"
 #include "search/search.hpp"
+
+#ifdef TRAINSIM_HAVE_MPI
+#include <mpi.h>
+#endif
 
 namespace trainsim::cli {
 namespace {
@@ -51,16 +56,62 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
           {"bound_by", c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by)}, {"pareto", on_front}};
 }
 
+// Under mpirun each rank searches every size-th plan; rank 0 gathers and merges the shares.
+struct MpiSession {
+  int rank = 0, size = 1;
+  MpiSession() {
+    const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+#ifdef TRAINSIM_HAVE_MPI
+    if (launched) {
+      MPI_Init(nullptr, nullptr);
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      MPI_Comm_size(MPI_COMM_WORLD, &size);
+    }
+#else
+    if (launched && std::getenv("OMPI_COMM_WORLD_SIZE") && std::string(std::getenv("OMPI_COMM_WORLD_SIZE")) != "1") {
+      throw std::runtime_error("this trainsim was built without MPI (install libopenmpi-dev and rebuild)");
+    }
+#endif
+  }
+  ~MpiSession() {
+#ifdef TRAINSIM_HAVE_MPI
+    if (size > 1 || std::getenv("OMPI_COMM_WORLD_SIZE")) MPI_Finalize();
+#endif
+  }
+  // Rank 0 gets every rank's text; the others get an empty list.
+  std::vector<std::string> gather(const std::string& text) const {
+#ifdef TRAINSIM_HAVE_MPI
+    int length = static_cast<int>(text.size());
+    std::vector<int> lengths(size);
+    MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+    std::vector<int> offsets(size, 0);
+    for (int r = 1; r < size; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
+    std::string all(rank == 0 ? offsets.back() + lengths.back() : 0, '\0');
+    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+    std::vector<std::string> texts;
+    if (rank == 0) {
+      for (int r = 0; r < size; ++r) texts.push_back(all.substr(offsets[r], lengths[r]));
+    }
+    return texts;
+#else
+    return {text};
+#endif
+  }
+};
+
 }  // namespace
 
 int search(const SearchCliOptions& options) {
   const PlanSpace space = load_plan_space(options.scenario);
+  const MpiSession mpi;
   std::signal(SIGINT, on_interrupt);
   SearchOptions search_options;
   search_options.top_k = options.top;
   search_options.threads = options.threads;
   search_options.cancel = &interrupted;
-  const bool terminal = isatty(STDERR_FILENO);
+  search_options.part = mpi.rank;
+  search_options.parts = mpi.size;
+  const bool terminal = isatty(STDERR_FILENO) && mpi.rank == 0;
   const auto started = std::chrono::steady_clock::now();
   if (terminal) {
     search_options.progress = [started](const char* phase, std::size_t done, std::size_t total) {
@@ -73,7 +124,33 @@ int search(const SearchCliOptions& options) {
       std::fflush(stderr);
     };
   }
-  const SearchResult result = search_plans(space, search_options);
+  SearchResult result = search_plans(space, search_options);
+  if (mpi.size > 1) {
+    nlohmann::json share = {{"enumerated", result.enumerated}, {"invalid", result.invalid},
+                            {"not_fitting", result.not_fitting}, {"cancelled", result.cancelled},
+                            {"plans", nlohmann::json::array()}};
+    for (const auto& c : result.plans) share["plans"].push_back(candidate_to_json(c));
+    const auto texts = mpi.gather(share.dump());
+    if (mpi.rank != 0) return 0;
+    std::vector<SearchResult> shares;
+    for (const auto& text : texts) {
+      const auto j = nlohmann::json::parse(text);
+      SearchResult r;
+      r.enumerated = j["enumerated"];
+      r.invalid = j["invalid"];
+      r.not_fitting = j["not_fitting"];
+      r.cancelled = j["cancelled"];
+      for (const auto& c : j["plans"]) r.plans.push_back(candidate_from_json(c, space.base.plan));
+      shares.push_back(std::move(r));
+    }
+    result = merge_search_results(shares, options.top);
+    for (auto& c : result.plans) {
+      if (c.simulated) continue;
+      Scenario sc = space.base;
+      sc.plan = c.plan;
+      c.mfu = model_mfu(sc, c.estimate.step_time);
+    }
+  }
   if (terminal) std::fprintf(stderr, "\r%80s\r", "");
   std::signal(SIGINT, SIG_DFL);
   const auto front = pareto_front(result.plans);

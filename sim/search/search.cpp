@@ -237,3 +237,95 @@ SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) 
 }
 
 }  // namespace trainsim
+
+namespace trainsim {
+
+nlohmann::json candidate_to_json(const PlanCandidate& c) {
+  const auto& p = c.plan;
+  nlohmann::json j = {{"tp", p.tp}, {"pp", p.pp}, {"dp", p.dp}, {"cp", p.cp}, {"ep", p.ep},
+                      {"micro_batch", p.micro_batch}, {"virtual_stages", p.virtual_stages},
+                      {"schedule", static_cast<int>(p.schedule)}, {"zero", p.zero},
+                      {"recompute", static_cast<int>(p.recompute)}, {"sequence_parallel", p.sequence_parallel},
+                      {"estimate", c.estimate.step_time}, {"compute", c.estimate.compute},
+                      {"communication", c.estimate.communication}, {"bubble", c.estimate.bubble},
+                      {"optimizer", c.estimate.optimizer}, {"memory_peak", c.estimate.memory.peak},
+                      {"memory_capacity", c.estimate.memory.capacity}, {"bound_by", c.estimate.bound_by},
+                      {"mfu", c.mfu}};
+  if (c.simulated) {
+    j["simulated"] = {{"step_time", c.simulated->step_time}, {"bound_by", c.simulated->bound_by},
+                      {"compute", c.simulated->breakdown.compute}, {"bubble", c.simulated->breakdown.bubble},
+                      {"optimizer", c.simulated->breakdown.optimizer}, {"exposed", c.simulated->breakdown.exposed_comm}};
+  }
+  return j;
+}
+
+PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base) {
+  PlanCandidate c;
+  PlanSpec& p = c.plan;
+  p = base;
+  p.tp = j.at("tp");
+  p.pp = j.at("pp");
+  p.dp = j.at("dp");
+  p.cp = j.at("cp");
+  p.ep = j.at("ep");
+  p.micro_batch = j.at("micro_batch");
+  p.virtual_stages = j.at("virtual_stages");
+  p.schedule = static_cast<Schedule>(j.at("schedule").get<int>());
+  p.zero = j.at("zero");
+  p.recompute = static_cast<Recompute>(j.at("recompute").get<int>());
+  p.sequence_parallel = j.at("sequence_parallel");
+  c.estimate.step_time = j.at("estimate");
+  c.estimate.compute = j.at("compute");
+  c.estimate.communication = j.at("communication");
+  c.estimate.bubble = j.at("bubble");
+  c.estimate.optimizer = j.at("optimizer");
+  c.estimate.memory.peak = j.at("memory_peak");
+  c.estimate.memory.capacity = j.at("memory_capacity");
+  static const char* bounds[] = {"compute", "communication", "pipeline bubble"};
+  for (const char* b : bounds) {
+    if (j.at("bound_by") == b) c.estimate.bound_by = b;
+  }
+  c.mfu = j.at("mfu");
+  if (j.contains("simulated")) {
+    StepResult r;
+    const auto& s = j["simulated"];
+    r.step_time = s.at("step_time");
+    r.bound_by = s.at("bound_by");
+    r.breakdown.compute = s.at("compute");
+    r.breakdown.bubble = s.at("bubble");
+    r.breakdown.optimizer = s.at("optimizer");
+    r.breakdown.exposed_comm = s.at("exposed").get<std::map<std::string, double>>();
+    c.simulated = r;
+  }
+  return c;
+}
+
+SearchResult merge_search_results(const std::vector<SearchResult>& shares, int top_k) {
+  SearchResult merged;
+  for (const auto& share : shares) {
+    merged.not_fitting += share.not_fitting;
+    merged.cancelled = merged.cancelled || share.cancelled;
+    merged.plans.insert(merged.plans.end(), share.plans.begin(), share.plans.end());
+  }
+  if (!shares.empty()) {
+    merged.enumerated = shares.front().enumerated;  // every process enumerates the whole space
+    merged.invalid = shares.front().invalid;
+  }
+  // The global top K by estimate were each in their own process's top K, so all are simulated;
+  // simulations of plans outside the global top K are dropped to match a single process.
+  std::stable_sort(merged.plans.begin(), merged.plans.end(),
+                   [](const auto& a, const auto& b) { return a.estimate.step_time < b.estimate.step_time; });
+  for (std::size_t i = std::size_t(std::max(0, top_k)); i < merged.plans.size(); ++i) {
+    if (merged.plans[i].simulated) {
+      merged.plans[i].simulated.reset();
+      merged.plans[i].mfu = 0;
+    }
+  }
+  std::stable_sort(merged.plans.begin(), merged.plans.end(), [](const PlanCandidate& a, const PlanCandidate& b) {
+    if (a.simulated.has_value() != b.simulated.has_value()) return a.simulated.has_value();
+    return a.step_time() < b.step_time();
+  });
+  return merged;
+}
+
+}  // namespace trainsim

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/simulation.hpp"
 #include "search/estimate.hpp"
 
@@ -53,4 +55,12 @@ double model_mfu(const Scenario& scenario, double step_time);
 // Spearman rank correlation of two equally long samples.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
+}  // namespace trainsim
+
+namespace trainsim {
+// Lossless JSON form of a candidate, for gathering results from several processes.
+nlohmann::json candidate_to_json(const PlanCandidate& candidate);
+PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base);
+// Merges the shares of several processes into what one process would have found.
+SearchResult merge_search_results(const std::vector<SearchResult>& shares, int top_k);
 }  // namespace trainsim
