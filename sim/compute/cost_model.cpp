@@ -55,12 +55,19 @@ double CostModel::memory_time(double bytes) const {
 CalibrationProfile load_calibration(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError({path, 0, 0}, "", "cannot open the calibration profile");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_calibration(text.str(), path);
+}
+
+CalibrationProfile parse_calibration(const std::string& text, const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw InputError({path, 0, 0}, "", std::string("JSON error: ") + e.what());
   }
+  if (!j.is_object()) throw InputError({path, 0, 0}, "", "expected a JSON object");
   CalibrationProfile p;
   p.name = path;
   auto number = [&](const char* key, double& into, double lo, double hi) {

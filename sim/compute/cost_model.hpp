@@ -33,6 +33,7 @@ struct CalibrationProfile {
 
 // Reads a profile written by `trainsim-exec calibrate` (JSON). Throws InputError.
 CalibrationProfile load_calibration(const std::string& path);
+CalibrationProfile parse_calibration(const std::string& text, const std::string& name);
 
 class CostModel {
  public:

@@ -91,7 +91,11 @@ ModelSpec load_hf_config(const std::string& path) {
   if (!in) throw InputError({path, 0, 0}, "", "cannot open the Hugging Face config.json");
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  return parse_hf_config(buffer.str(), path);
+}
+
+ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
+  if (text.size() > (4u << 20)) throw InputError({path, 0, 0}, "", "a config.json is limited to 4 MiB");
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(text);
@@ -158,6 +162,10 @@ ModelSpec load_hf_config(const std::string& path) {
 }
 
 // ---- Topologies ------------------------------------------------------------------------------
+
+TopologySpec parse_topology_text(const std::string& text, const std::string& name) {
+  return parse_topology(load_yaml_text(text, name), name);
+}
 
 TopologySpec parse_topology(const YAML::Node& document, const std::string& file) {
   MapReader r(document, file, "");

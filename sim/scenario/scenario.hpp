@@ -69,5 +69,7 @@ ModelSpec model_preset(const std::string& name);
 GpuSpec gpu_preset(const std::string& name);
 // A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, BERT).
 ModelSpec load_hf_config(const std::string& path);
+ModelSpec parse_hf_config(const std::string& text, const std::string& name);
+TopologySpec parse_topology_text(const std::string& text, const std::string& name);
 
 }  // namespace trainsim

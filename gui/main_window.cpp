@@ -1,0 +1,322 @@
+#include "main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QChartView>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QKeySequence>
+#include <QLabel>
+#include <QMenuBar>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QToolBar>
+#include <QtConcurrent>
+#include <fstream>
+
+#include "plans_view.hpp"
+#include "scenario/writer.hpp"
+#include "scenario_editor.hpp"
+#include "summary_view.hpp"
+#include "timeline_view.hpp"
+#include "topology_view.hpp"
+
+namespace trainsim::gui {
+
+namespace {
+
+RunOutcome predict_outcome(const Scenario& sc) {
+  RunOutcome outcome;
+  try {
+    SimulationOptions options;
+    options.record_trace = true;
+    outcome.prediction = predict(sc, options);
+  } catch (const std::exception& e) {
+    outcome.error = QString::fromStdString(e.what());
+  }
+  return outcome;
+}
+
+RunOutcome search_outcome(const Scenario& sc, std::shared_ptr<std::atomic<bool>> cancel,
+                          std::function<void(int)> progress) {
+  RunOutcome outcome;
+  try {
+    // Search the editor's model and cluster over the usual plan axes.
+    PlanSpace space;
+    space.base = sc;
+    for (const char* key : {"tp", "pp", "micro_batch", "zero", "recompute", "sequence_parallel"}) {
+      space.choices[key] = {};
+    }
+    space.choices["tp"] = {"1", "2", "4", "8"};
+    space.choices["pp"] = {"1", "2", "4", "8", "16"};
+    space.choices["micro_batch"] = {"1", "2", "4"};
+    space.choices["zero"] = {"0", "1", "3"};
+    space.choices["recompute"] = {"none", "selective", "full"};
+    space.choices["sequence_parallel"] = {"false", "true"};
+    SearchOptions options;
+    options.top_k = 5;
+    options.cancel = cancel.get();
+    options.progress = [progress](const char*, std::size_t done, std::size_t total) {
+      progress(total ? int(100 * done / total) : 100);
+    };
+    outcome.search = search_plans(space, options);
+  } catch (const std::exception& e) {
+    outcome.error = QString::fromStdString(e.what());
+  }
+  return outcome;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle("trainsim");
+  editor_ = new ScenarioEditor;
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(editor_);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(340);
+  tabs_ = new QTabWidget;
+  summary_ = new SummaryView;
+  timeline_ = new TimelineView;
+  plans_ = new PlansView;
+  topology_ = new TopologyView;
+  auto* timeline_scroll = new QScrollArea;
+  timeline_scroll->setWidget(timeline_);
+  timeline_scroll->setWidgetResizable(true);
+  tabs_->addTab(summary_, tr("Summary"));
+  tabs_->addTab(timeline_scroll, tr("Timeline"));
+  tabs_->addTab(plans_, tr("Plan space"));
+  tabs_->addTab(topology_, tr("Topology"));
+  auto* splitter = new QSplitter;
+  splitter->addWidget(scroll);
+  splitter->addWidget(tabs_);
+  splitter->setStretchFactor(1, 1);
+  setCentralWidget(splitter);
+
+  progress_ = new QProgressBar;
+  progress_->setMaximumWidth(200);
+  progress_->hide();
+  cancel_ = new QPushButton(tr("Cancel"));
+  cancel_->hide();
+  status_ = new QLabel;
+  statusBar()->addWidget(status_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_);
+
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&Open..."), QKeySequence::Open, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open scenario"), QString(), tr("Scenarios (*.yaml *.yml)"));
+    if (!path.isEmpty()) openFile(path);
+  });
+  recent_ = file->addMenu(tr("Open &recent"));
+  file->addAction(tr("&Save"), QKeySequence::Save, this, [this] {
+    QString path = path_;
+    if (path.isEmpty()) path = QFileDialog::getSaveFileName(this, tr("Save scenario"), QString(), tr("Scenarios (*.yaml)"));
+    if (!path.isEmpty()) saveFile(path);
+  });
+  file->addAction(tr("Save &as..."), QKeySequence::SaveAs, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save scenario"), QString(), tr("Scenarios (*.yaml)"));
+    if (!path.isEmpty()) saveFile(path);
+  });
+  file->addAction(tr("&Export view..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportView);
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+  auto* edit = menuBar()->addMenu(tr("&Edit"));
+  edit->addAction(tr("&Undo"), QKeySequence::Undo, this, &MainWindow::undo);
+  auto* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(tr("&Predict"), QKeySequence(Qt::Key_F5), this, &MainWindow::runPrediction);
+  run->addAction(tr("&Search plans"), QKeySequence(Qt::Key_F6), this, &MainWindow::runSearch);
+  run->addAction(tr("&Cancel"), QKeySequence(Qt::Key_Escape), this, [this] {
+    if (cancel_flag_) *cancel_flag_ = true;
+  });
+  auto* toolbar = addToolBar(tr("Run"));
+  toolbar->addAction(tr("Predict (F5)"), this, &MainWindow::runPrediction);
+  toolbar->addAction(tr("Search plans (F6)"), this, &MainWindow::runSearch);
+
+  debounce_ = new QTimer(this);
+  debounce_->setSingleShot(true);
+  debounce_->setInterval(400);
+  connect(debounce_, &QTimer::timeout, this, &MainWindow::runPrediction);
+  connect(editor_, &ScenarioEditor::changed, this, &MainWindow::scenarioChanged);
+  connect(cancel_, &QPushButton::clicked, this, [this] {
+    if (cancel_flag_) *cancel_flag_ = true;
+  });
+  connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this, &MainWindow::finished);
+  connect(plans_, &PlansView::planSelected, this, [this](const PlanSpec& plan) {
+    editor_->setPlan(plan);
+    tabs_->setCurrentWidget(summary_);
+  });
+
+  QSettings settings("trainsim", "trainsim-gui");
+  for (const auto& path : settings.value("recent").toStringList()) {
+    recent_->addAction(path, this, [this, path] { openFile(path); });
+  }
+  resize(1400, 900);
+}
+
+MainWindow::~MainWindow() {
+  if (cancel_flag_) *cancel_flag_ = true;
+  watcher_.waitForFinished();
+}
+
+QString MainWindow::statusText() const { return status_->text(); }
+
+bool MainWindow::openFile(const QString& path) {
+  try {
+    const Scenario sc = load_scenario(path.toStdString());
+    path_ = path;
+    editor_->setScenario(sc);
+    topology_->setTopology(sc.cluster.topology, sc.cluster.gpus);
+    setWindowTitle("trainsim - " + QFileInfo(path).fileName());
+    remember(path);
+    status_->setText(tr("Opened %1").arg(path));
+    return true;
+  } catch (const std::exception& e) {
+    status_->setText(tr("Cannot open: %1").arg(QString::fromStdString(e.what())));
+    return false;
+  }
+}
+
+bool MainWindow::saveFile(const QString& path) {
+  const std::string partial = path.toStdString() + ".partial";
+  {
+    std::ofstream out(partial);
+    if (!out) {
+      status_->setText(tr("Cannot write %1").arg(path));
+      return false;
+    }
+    out << scenario_to_yaml(editor_->scenario());
+  }
+  std::rename(partial.c_str(), path.toStdString().c_str());
+  path_ = path;
+  remember(path);
+  status_->setText(tr("Saved %1").arg(path));
+  return true;
+}
+
+void MainWindow::remember(const QString& path) {
+  QSettings settings("trainsim", "trainsim-gui");
+  QStringList recent = settings.value("recent").toStringList();
+  recent.removeAll(path);
+  recent.prepend(QFileInfo(path).absoluteFilePath());
+  while (recent.size() > 8) recent.removeLast();
+  settings.setValue("recent", recent);
+}
+
+void MainWindow::scenarioChanged() {
+  if (!restoring_) {
+    history_.push_back(editor_->scenario());
+    if (history_.size() > 100) history_.erase(history_.begin());
+  }
+  if (editor_->isValid()) debounce_->start();
+  else status_->setText(tr("The plan is not valid: see the editor."));
+}
+
+void MainWindow::undo() {
+  if (history_.size() < 2) return;
+  history_.pop_back();
+  restoring_ = true;
+  editor_->setScenario(history_.back());
+  restoring_ = false;
+}
+
+void MainWindow::runPrediction() { start(false); }
+void MainWindow::runSearch() { start(true); }
+
+void MainWindow::start(bool search) {
+  if (!editor_->isValid() && !search) {
+    status_->setText(tr("The plan is not valid: see the editor."));
+    return;
+  }
+  if (watcher_.isRunning()) {
+    pending_ = true;  // run again with the latest fields once this one ends
+    return;
+  }
+  const Scenario sc = editor_->scenario();
+  cancel_flag_ = std::make_shared<std::atomic<bool>>(false);
+  progress_->setRange(0, search ? 100 : 0);
+  progress_->setValue(0);
+  progress_->show();
+  cancel_->setVisible(search);
+  status_->setText(search ? tr("Searching plans...") : tr("Simulating one step..."));
+  if (search) {
+    auto flag = cancel_flag_;
+    QPointer<QProgressBar> bar = progress_;
+    watcher_.setFuture(QtConcurrent::run([sc, flag, bar] {
+      return search_outcome(sc, flag, [bar](int percent) {
+        QMetaObject::invokeMethod(bar, [bar, percent] { if (bar) bar->setValue(percent); }, Qt::QueuedConnection);
+      });
+    }));
+  } else {
+    watcher_.setFuture(QtConcurrent::run([sc] { return predict_outcome(sc); }));
+  }
+}
+
+RunOutcome MainWindow::predictNow() { return predict_outcome(editor_->scenario()); }
+
+RunOutcome MainWindow::searchNow() {
+  return search_outcome(editor_->scenario(), std::make_shared<std::atomic<bool>>(false), [](int) {});
+}
+
+void MainWindow::finished() {
+  progress_->hide();
+  cancel_->hide();
+  const RunOutcome outcome = watcher_.result();
+  showOutcome(outcome);
+  if (outcome.search) emit searchFinished();
+  else emit predictionFinished();
+  if (pending_) {
+    pending_ = false;
+    runPrediction();
+  }
+}
+
+void MainWindow::showOutcome(const RunOutcome& outcome) {
+  if (!outcome.error.isEmpty()) {
+    status_->setText(tr("Failed: %1").arg(outcome.error));
+    return;
+  }
+  if (outcome.prediction) {
+    const Prediction& p = *outcome.prediction;
+    summary_->show(p);
+    timeline_->setTrace(p.step.trace, p.step.step_time);
+    status_->setText(tr("Step %1 s, MFU %2%").arg(p.step.step_time, 0, 'f', 3).arg(100 * p.mfu, 0, 'f', 1));
+  }
+  if (outcome.search) {
+    plans_->setPlans(outcome.search->plans);
+    status_->setText(tr("%1 plans ranked%2").arg(outcome.search->plans.size())
+                         .arg(outcome.search->cancelled ? tr(" (cancelled: best so far)") : QString()));
+  }
+  const Scenario sc = editor_->scenario();
+  topology_->setTopology(sc.cluster.topology, sc.cluster.gpus);
+}
+
+QWidget* MainWindow::view(const QString& name) const {
+  if (name == "summary") return summary_;
+  if (name == "timeline") return timeline_;
+  if (name == "plans") return plans_;
+  if (name == "topology") return topology_;
+  if (name == "memory") return summary_->memoryChart();
+  return nullptr;
+}
+
+void MainWindow::showView(const QString& name) {
+  if (name == "summary" || name == "memory") tabs_->setCurrentIndex(0);
+  if (name == "timeline") tabs_->setCurrentIndex(1);
+  if (name == "plans") tabs_->setCurrentIndex(2);
+  if (name == "topology") tabs_->setCurrentIndex(3);
+}
+
+void MainWindow::exportView() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export view"), QString(), tr("PNG (*.png)"));
+  if (path.isEmpty()) return;
+  if (!tabs_->currentWidget()->grab().save(path)) status_->setText(tr("Cannot write %1").arg(path));
+}
+
+}  // namespace trainsim::gui

@@ -1,0 +1,223 @@
+#include "scenario_editor.hpp"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace trainsim::gui {
+
+namespace {
+QComboBox* combo(const std::vector<std::string>& items) {
+  auto* box = new QComboBox;
+  for (const auto& item : items) box->addItem(QString::fromStdString(item));
+  return box;
+}
+}  // namespace
+
+QSpinBox* ScenarioEditor::spin(int minimum, int maximum) {
+  auto* box = new QSpinBox;
+  box->setRange(minimum, maximum);
+  connect(box, &QSpinBox::valueChanged, this, [this] { revalidate(); });
+  return box;
+}
+
+ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+
+  auto* model_box = new QGroupBox(tr("Model"));
+  auto* model_form = new QFormLayout(model_box);
+  std::vector<std::string> presets = {"(custom)"};
+  for (const auto& n : model_preset_names()) presets.push_back(n);
+  model_preset_ = combo(presets);
+  arch_ = combo({"gpt", "llama", "bert"});
+  layers_ = spin(1, 4096);
+  hidden_ = spin(1, 1 << 20);
+  heads_ = spin(1, 65536);
+  kv_heads_ = spin(1, 65536);
+  ffn_ = spin(1, 1 << 22);
+  vocab_ = spin(1, 16'000'000);
+  seq_ = spin(1, 16'000'000);
+  model_form->addRow(tr("Preset"), model_preset_);
+  model_form->addRow(tr("Architecture"), arch_);
+  model_form->addRow(tr("Layers"), layers_);
+  model_form->addRow(tr("Hidden"), hidden_);
+  model_form->addRow(tr("Heads"), heads_);
+  model_form->addRow(tr("KV heads"), kv_heads_);
+  model_form->addRow(tr("FFN hidden"), ffn_);
+  model_form->addRow(tr("Vocabulary"), vocab_);
+  model_form->addRow(tr("Sequence length"), seq_);
+  layout->addWidget(model_box);
+
+  auto* cluster_box = new QGroupBox(tr("Cluster"));
+  auto* cluster_form = new QFormLayout(cluster_box);
+  topology_ = combo(topology_preset_names());
+  gpu_ = combo(gpu_preset_names());
+  gpus_ = spin(1, 262144);
+  cluster_form->addRow(tr("Topology"), topology_);
+  cluster_form->addRow(tr("GPU"), gpu_);
+  cluster_form->addRow(tr("GPUs"), gpus_);
+  layout->addWidget(cluster_box);
+
+  auto* plan_box = new QGroupBox(tr("Plan"));
+  auto* plan_form = new QFormLayout(plan_box);
+  tp_ = spin(1, 4096);
+  pp_ = spin(1, 4096);
+  dp_ = spin(1, 262144);
+  cp_ = spin(1, 4096);
+  ep_ = spin(1, 4096);
+  micro_ = spin(1, 1 << 20);
+  global_batch_ = new QLineEdit;
+  schedule_ = combo({"gpipe", "1f1b", "interleaved"});
+  virtual_ = spin(1, 1024);
+  sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
+  zero_ = spin(0, 3);
+  recompute_ = combo({"none", "selective", "full"});
+  precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
+  plan_form->addRow(tr("TP"), tp_);
+  plan_form->addRow(tr("PP"), pp_);
+  plan_form->addRow(tr("DP"), dp_);
+  plan_form->addRow(tr("CP"), cp_);
+  plan_form->addRow(tr("EP"), ep_);
+  plan_form->addRow(tr("Micro-batch"), micro_);
+  plan_form->addRow(tr("Global batch"), global_batch_);
+  plan_form->addRow(tr("Schedule"), schedule_);
+  plan_form->addRow(tr("Virtual stages"), virtual_);
+  plan_form->addRow(QString(), sequence_parallel_);
+  plan_form->addRow(tr("ZeRO"), zero_);
+  plan_form->addRow(tr("Recompute"), recompute_);
+  plan_form->addRow(tr("Precision"), precision_);
+  layout->addWidget(plan_box);
+
+  status_ = new QLabel;
+  status_->setWordWrap(true);
+  status_->setObjectName("validation");
+  layout->addWidget(status_);
+  layout->addStretch();
+
+  for (QComboBox* box : {arch_, topology_, gpu_, schedule_, recompute_, precision_}) {
+    connect(box, &QComboBox::currentTextChanged, this, [this] { revalidate(); });
+  }
+  connect(model_preset_, &QComboBox::currentTextChanged, this, &ScenarioEditor::loadModelPreset);
+  connect(global_batch_, &QLineEdit::textChanged, this, [this] { revalidate(); });
+  connect(sequence_parallel_, &QCheckBox::toggled, this, [this] { revalidate(); });
+}
+
+void ScenarioEditor::loadModelPreset(const QString& name) {
+  if (updating_ || name == "(custom)") return;
+  Scenario sc = scenario();
+  sc.model = model_preset(name.toStdString());
+  setScenario(sc);
+}
+
+void ScenarioEditor::setScenario(const Scenario& sc) {
+  updating_ = true;
+  base_ = sc;
+  const auto& m = sc.model;
+  const int preset = model_preset_->findText(QString::fromStdString(m.name));
+  model_preset_->setCurrentIndex(preset >= 0 ? preset : 0);
+  arch_->setCurrentText(arch_name(m.arch));
+  layers_->setValue(m.layers);
+  hidden_->setValue(m.hidden);
+  heads_->setValue(m.heads);
+  kv_heads_->setValue(m.kv_heads);
+  ffn_->setValue(m.ffn_hidden);
+  vocab_->setValue(m.vocab);
+  seq_->setValue(m.seq_len);
+  topology_->setCurrentText(QString::fromStdString(sc.cluster.topology.name));
+  gpu_->setCurrentText(QString::fromStdString(sc.cluster.topology.gpu.name));
+  gpus_->setValue(sc.cluster.gpus);
+  updating_ = false;
+  setPlan(sc.plan);
+}
+
+void ScenarioEditor::setPlan(const PlanSpec& p) {
+  updating_ = true;
+  tp_->setValue(p.tp);
+  pp_->setValue(p.pp);
+  dp_->setValue(p.dp);
+  cp_->setValue(p.cp);
+  ep_->setValue(p.ep);
+  micro_->setValue(p.micro_batch);
+  global_batch_->setText(QString::number(p.global_batch));
+  schedule_->setCurrentText(schedule_name(p.schedule));
+  virtual_->setValue(p.virtual_stages);
+  sequence_parallel_->setChecked(p.sequence_parallel);
+  zero_->setValue(p.zero);
+  recompute_->setCurrentText(recompute_name(p.recompute));
+  precision_->setCurrentText(precision_name(p.precision));
+  base_.plan.placement = p.placement;
+  updating_ = false;
+  revalidate();
+}
+
+Scenario ScenarioEditor::scenario() const {
+  Scenario sc = base_;
+  auto& m = sc.model;
+  const QString arch = arch_->currentText();
+  m.arch = arch == "gpt" ? Arch::gpt : arch == "llama" ? Arch::llama : Arch::bert;
+  m.layers = layers_->value();
+  m.hidden = hidden_->value();
+  m.heads = heads_->value();
+  m.kv_heads = kv_heads_->value();
+  m.ffn_hidden = ffn_->value();
+  m.vocab = vocab_->value();
+  m.seq_len = seq_->value();
+  if (model_preset_->currentIndex() == 0) m.name = "custom";
+  const std::string topology = topology_->currentText().toStdString();
+  if (topology != sc.cluster.topology.name) sc.cluster.topology = load_topology(topology);
+  if (gpu_->currentText().toStdString() != sc.cluster.topology.gpu.name) {
+    sc.cluster.topology.gpu = gpu_preset(gpu_->currentText().toStdString());
+  }
+  sc.cluster.gpus = gpus_->value();
+  auto& p = sc.plan;
+  p.tp = tp_->value();
+  p.pp = pp_->value();
+  p.dp = dp_->value();
+  p.cp = cp_->value();
+  p.ep = ep_->value();
+  p.micro_batch = micro_->value();
+  p.global_batch = global_batch_->text().toLongLong();
+  const QString schedule = schedule_->currentText();
+  p.schedule = schedule == "gpipe" ? Schedule::gpipe : schedule == "1f1b" ? Schedule::one_f_one_b : Schedule::interleaved;
+  p.virtual_stages = virtual_->value();
+  p.sequence_parallel = sequence_parallel_->isChecked();
+  p.zero = zero_->value();
+  const QString recompute = recompute_->currentText();
+  p.recompute = recompute == "none" ? Recompute::none : recompute == "selective" ? Recompute::selective : Recompute::full;
+  const std::string precision = precision_->currentText().toStdString();
+  for (const Precision candidate : {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {
+    if (precision == precision_name(candidate)) p.precision = candidate;
+  }
+  return sc;
+}
+
+QString ScenarioEditor::problems() const { return status_->text(); }
+
+void ScenarioEditor::revalidate() {
+  if (updating_) return;
+  QStringList errors, warnings;
+  const Scenario sc = scenario();
+  if (sc.plan.global_batch < 1) errors << tr("plan.global_batch: expected a positive number of sequences");
+  if (sc.model.hidden % sc.model.heads != 0) errors << tr("model.heads: hidden must be divisible by heads");
+  if (sc.model.heads % sc.model.kv_heads != 0) errors << tr("model.kv_heads: heads must be divisible by kv_heads");
+  if (errors.isEmpty()) {
+    for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) {
+      const QString text = QString::fromStdString(f.key + ": " + f.message);
+      (f.severity == Finding::Severity::error ? errors : warnings) << text;
+    }
+  }
+  valid_ = errors.isEmpty();
+  QString html;
+  for (const auto& e : errors) html += "<p style='color:#b00020'>&#10007; " + e.toHtmlEscaped() + "</p>";
+  for (const auto& w : warnings) html += "<p style='color:#8a6d00'>&#9888; " + w.toHtmlEscaped() + "</p>";
+  if (valid_ && warnings.isEmpty()) html = "<p style='color:#1b7f3b'>&#10003; " + tr("plan is valid") + "</p>";
+  status_->setText(html);
+  emit changed();
+}
+
+}  // namespace trainsim::gui

@@ -1,0 +1,48 @@
+#pragma once
+// The left pane: model, cluster and plan of a scenario as form fields. Invalid combinations are
+// shown as you type, with check_plan()'s reason, and make isValid() false.
+#include <QWidget>
+
+#include "scenario/scenario.hpp"
+
+class QComboBox;
+class QSpinBox;
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+
+namespace trainsim::gui {
+
+class ScenarioEditor : public QWidget {
+  Q_OBJECT
+ public:
+  explicit ScenarioEditor(QWidget* parent = nullptr);
+  void setScenario(const Scenario& scenario);
+  // The scenario the fields describe (valid or not; see isValid()).
+  Scenario scenario() const;
+  bool isValid() const { return valid_; }
+  QString problems() const;
+  // For tests and the plan-space view: set one plan field.
+  void setPlan(const PlanSpec& plan);
+  QSpinBox* tpBox() const { return tp_; }
+
+ signals:
+  void changed();
+
+ private:
+  void revalidate();
+  void loadModelPreset(const QString& name);
+  QSpinBox* spin(int minimum, int maximum);
+
+  Scenario base_;
+  bool valid_ = false;
+  bool updating_ = false;
+  QComboBox *model_preset_, *arch_, *topology_, *gpu_, *schedule_, *recompute_, *precision_;
+  QSpinBox *layers_, *hidden_, *heads_, *kv_heads_, *ffn_, *vocab_, *seq_;
+  QSpinBox *gpus_, *tp_, *pp_, *dp_, *cp_, *ep_, *micro_, *virtual_, *zero_;
+  QLineEdit* global_batch_;
+  QCheckBox* sequence_parallel_;
+  QLabel* status_;
+};
+
+}  // namespace trainsim::gui
