@@ -551,6 +551,22 @@ StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   return r;
 }
 
+std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario>& scenarios, int parallel,
+                                                      const std::function<bool()>& stop,
+                                                      const std::function<void(std::size_t)>& on_done) {
+  std::vector<std::function<nlohmann::json()>> work;
+  for (const auto& sc : scenarios) {
+    work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+  }
+  const auto results = run_isolated_batch(work, parallel, stop, on_done);
+  std::vector<std::optional<StepResult>> steps;
+  for (const auto& j : results) {
+    if (j.contains("error")) steps.emplace_back();
+    else steps.emplace_back(from_json(j));
+  }
+  return steps;
+}
+
 double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective) {
   const auto result = run_isolated([&] {
     int argc = 2;

@@ -10,6 +10,7 @@
 // collectives still move bytes on every GPU they involve (all TP ranks' DP rings, for instance),
 // so links are shared as in the full job. Pipeline traffic of the other replicas is not simulated:
 // in the non-blocking fabrics here it uses links no other simulated flow needs.
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ struct SimulationOptions {
 // Runs the simulation in a child process (SimGrid allows one engine per process), so it can be
 // called any number of times. Throws std::runtime_error if the simulation fails.
 StepResult simulate_step(const Scenario& scenario, const SimulationOptions& options = {});
+
+// Simulates several scenarios, up to `parallel` child processes at once, all forked from the
+// calling thread (see run_isolated_batch). A failed simulation leaves its slot empty.
+std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario>& scenarios, int parallel,
+                                                      const std::function<bool()>& stop = {},
+                                                      const std::function<void(std::size_t)>& on_done = {});
 
 // Runs one collective alone on the first `nodes` nodes of a topology; returns its duration.
 struct Collective;

@@ -215,18 +215,24 @@ SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) 
   std::stable_sort(fitting.begin(), fitting.end(),
                    [](const auto& a, const auto& b) { return a.estimate.step_time < b.estimate.step_time; });
   const std::size_t top = std::min<std::size_t>(fitting.size(), std::max(0, options.top_k));
-  done = 0;
-  parallel_for(top, threads, options.cancel, [&](std::size_t i) {
+  // Simulations run in child processes forked from this thread, `threads` at a time (no
+  // worker thread forks: see run_isolated_batch).
+  std::vector<Scenario> to_simulate;
+  for (std::size_t i = 0; i < top; ++i) {
     Scenario sc = space.base;
     sc.plan = fitting[i].plan;
-    fitting[i].simulated = simulate_step(sc);
-    fitting[i].mfu = model_mfu(sc, fitting[i].simulated->step_time);
-    const std::size_t finished = ++done;
-    if (options.progress) {
-      std::lock_guard lock(progress_mutex);
-      options.progress("simulating", finished, top);
-    }
-  });
+    to_simulate.push_back(std::move(sc));
+  }
+  const auto simulated = simulate_steps(
+      to_simulate, threads, [&] { return options.cancel && options.cancel->load(); },
+      [&](std::size_t finished) {
+        if (options.progress) options.progress("simulating", finished, top);
+      });
+  for (std::size_t i = 0; i < top; ++i) {
+    if (!simulated[i]) continue;
+    fitting[i].simulated = simulated[i];
+    fitting[i].mfu = model_mfu(to_simulate[i], simulated[i]->step_time);
+  }
   result.cancelled = options.cancel && options.cancel->load();
   std::stable_sort(fitting.begin(), fitting.end(), [](const PlanCandidate& a, const PlanCandidate& b) {
     if (a.simulated.has_value() != b.simulated.has_value()) return a.simulated.has_value();
