@@ -37,7 +37,7 @@ void TimelineView::setTrace(const std::vector<TraceEvent>& events, double step_t
   for (const auto& e : events_) seen[{e.gpu, e.stream}] = true;
   rows_.clear();
   for (const auto& [key, present] : seen) rows_.push_back(key);
-  setMinimumHeight(kTop + kRowHeight * std::max<int>(4, rows_.size()) + 8);
+  setMinimumHeight(kTop + kRowHeight * std::max<int>(4, rows_.size()) + 32);
   update();
 }
 
@@ -70,6 +70,20 @@ void TimelineView::paintEvent(QPaintEvent*) {
                      QString("GPU %1 %2").arg(rows_[r].first).arg(QString::fromStdString(rows_[r].second)));
     painter.setPen(QColor("#eeeeee"));
     painter.drawLine(kLabelWidth, y + kRowHeight, width(), y + kRowHeight);
+  }
+  // Legend under the rows.
+  const int legend_y = kTop + static_cast<int>(rows_.size()) * kRowHeight + 8;
+  int legend_x = kLabelWidth;
+  for (const auto& [stream, label] : std::vector<std::pair<std::string, QString>>{
+           {"compute", tr("compute")}, {"recompute", tr("recompute")}, {"tp", tr("TP comm")}, {"cp", tr("CP comm")},
+           {"ep", tr("EP comm")}, {"pp", tr("pipeline wait / transfer")}, {"dp", tr("DP comm")},
+           {"optimizer", tr("optimizer")}}) {
+    painter.setPen(Qt::NoPen);
+    painter.setBrush(stream == "recompute" ? colour("compute", "recompute") : colour(stream, ""));
+    painter.drawRect(legend_x, legend_y, 12, 12);
+    painter.setPen(QColor("#444444"));
+    painter.drawText(legend_x + 16, legend_y + 11, label);
+    legend_x += 30 + painter.fontMetrics().horizontalAdvance(label);
   }
   painter.setPen(Qt::NoPen);
   for (const auto& e : events_) {
