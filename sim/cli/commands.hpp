@@ -33,6 +33,8 @@ struct CompareOptions {
 };
 int compare(const CompareOptions& options);
 
+int validate(const std::string& scenario_file, const std::string& measured_file);
+
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
 int list_presets(bool json);

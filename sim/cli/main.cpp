@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
 
+  std::string validate_scenario, validate_measured;
+  auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
+  validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
+  validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
+
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
   std::string topology_name;
@@ -64,6 +69,7 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
+    if (*validate_cmd) return trainsim::cli::validate(validate_scenario, validate_measured);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
