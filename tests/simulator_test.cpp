@@ -245,7 +245,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 8}
   EXPECT_GT(slow.step.breakdown.exposed_comm.at("dp"), 0);
 }
 
-TEST(Platform, ExportedXmlLoadsInSimGrid) {
+TEST(Platform, ExportedXmlLoadsInSimGridWithTheSameRoutes) {
   const TopologySpec topology = load_topology("dgx-a100-superpod");
   const ClusterGraph graph = build_cluster_graph(topology, 24);
   const std::string path = testing::TempDir() + "/platform.xml";
@@ -260,14 +260,24 @@ TEST(Platform, ExportedXmlLoadsInSimGrid) {
     char* argv[] = {arg0, arg1, nullptr};
     simgrid::s4u::Engine engine(&argc, argv);
     engine.load_platform(path);
-    std::vector<simgrid::s4u::Link*> links;
-    double latency = 0;
-    engine.host_by_name("gpu0")->route_to(engine.host_by_name("gpu7"), links, &latency);
-    return nlohmann::json{{"hosts", engine.get_host_count()}, {"latency", latency}, {"links", links.size()}};
+    nlohmann::json out = {{"hosts", engine.get_host_count()}};
+    // Routes resolve once the simulation runs: ask from inside an actor.
+    simgrid::s4u::Actor::create("probe", engine.host_by_name("gpu0"), [&] {
+      for (const char* to : {"gpu7", "gpu191"}) {
+        std::vector<simgrid::s4u::Link*> links;
+        double latency = 0;
+        engine.host_by_name("gpu0")->route_to(engine.host_by_name(to), links, &latency);
+        out[to] = {{"links", links.size()}, {"latency", latency}};
+      }
+    });
+    engine.run();
+    return out;
   });
   EXPECT_EQ(result["hosts"].get<int>(), 192);
-  // GPU 0 to GPU 7 through the NVSwitch: two NVLink ports. (Routes between nodes of the exported
-  // file do not resolve in SimGrid 3.32's XML loader yet; docs/status.md.)
-  EXPECT_EQ(result["links"].get<int>(), 2);
-  EXPECT_NEAR(result["latency"].get<double>(), topology.intra_latency, 1e-12);
+  // GPU 0 to GPU 7 through the NVSwitch: two NVLink ports.
+  EXPECT_EQ(result["gpu7"]["links"].get<int>(), 2);
+  EXPECT_NEAR(result["gpu7"]["latency"].get<double>(), topology.intra_latency, 1e-12);
+  // GPU 0 (node 0, leaf 0) to GPU 191 (node 23, leaf 1): NIC, join, uplink, uplink, join, NIC.
+  EXPECT_EQ(result["gpu191"]["links"].get<int>(), 6);
+  EXPECT_NEAR(result["gpu191"]["latency"].get<double>(), topology.nic_latency + 3 * topology.switch_latency, 1e-12);
 }

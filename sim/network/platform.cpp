@@ -125,52 +125,47 @@ double Platform::bandwidth(int a, int b) const {
 }
 
 std::string platform_xml(const ClusterGraph& c) {
+  // One flat zone with Dijkstra routing over hosts and routers: simpler than the in-memory
+  // hierarchy (SimGrid 3.32's XML loader did not resolve routes between sub-zones there), and
+  // it routes every flow over the same links.
   const Graph& g = c.graph;
-  std::ostringstream x;
-  x << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
-    << "<!-- trainsim platform for topology " << c.spec.name << ": SimGrid 3.32, network/model CM02, "
-    << "crosstraffic 0, TCP-gamma 0 -->\n<platform version=\"4.1\">\n<zone id=\"cluster\" routing=\"DijkstraCache\">\n";
+  std::ostringstream hosts, links, routes;
   const int per_node = c.spec.gpus_per_node;
-  std::vector<std::string> attachment(c.nodes);
   for (int n = 0; n < c.nodes; ++n) {
-    x << "  <zone id=\"node" << n << "\" routing=\"Full\">\n";
+    hosts << "  <router id=\"node" << n << "-gw\"/>\n";
+    bool has_nic = false;
     for (int local = 0; local < per_node; ++local) {
       const int index = n * per_node + local;
-      x << "    <host id=\"gpu" << index << "\" speed=\"1Gf\"/>\n";
+      hosts << "  <host id=\"gpu" << index << "\" speed=\"1Gf\"/>\n";
       for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
         const LinkInfo& info = g[*e];
-        x << "    <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << info.bandwidth
-          << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
-        if (info.kind != LinkKind::nvlink) attachment[n] = g[boost::target(*e, g)].name;
+        links << "  <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << info.bandwidth
+              << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
+        if (info.kind != LinkKind::nvlink) {
+          has_nic = true;
+          routes << "  <route src=\"gpu" << index << "\" dst=\"node" << n << "-gw\"><link_ctn id=\"gpu" << index
+                 << "-nic\" direction=\"UP\"/></route>\n";
+          const auto& to = g[boost::target(*e, g)];
+          if (local == 0) {
+            links << "  <link id=\"node" << n << "-join\" bandwidth=\"" << kJoinBandwidth << "Bps\" latency=\"0s\"/>\n";
+            routes << "  <route src=\"node" << n << "-gw\" dst=\"" << to.name << "\"><link_ctn id=\"node" << n
+                   << "-join\"/></route>\n";
+          }
+        }
       }
     }
-    x << "    <router id=\"node" << n << "-gw\"/>\n";
+    (void)has_nic;
     for (int a = 0; a < per_node; ++a) {
-      const int ia = n * per_node + a;
       for (int b = a + 1; b < per_node; ++b) {
-        const int ib = n * per_node + b;
-        x << "    <route src=\"gpu" << ia << "\" dst=\"gpu" << ib << "\"><link_ctn id=\"gpu" << ia
-          << "-nvlink\" direction=\"UP\"/><link_ctn id=\"gpu" << ib << "-nvlink\" direction=\"DOWN\"/></route>\n";
-      }
-      if (!attachment[n].empty()) {
-        x << "    <route src=\"gpu" << ia << "\" dst=\"node" << n << "-gw\"><link_ctn id=\"gpu" << ia
-          << "-nic\" direction=\"UP\"/></route>\n";
+        const int ia = n * per_node + a, ib = n * per_node + b;
+        routes << "  <route src=\"gpu" << ia << "\" dst=\"gpu" << ib << "\"><link_ctn id=\"gpu" << ia
+               << "-nvlink\" direction=\"UP\"/><link_ctn id=\"gpu" << ib << "-nvlink\" direction=\"DOWN\"/></route>\n";
       }
     }
-    x << "  </zone>\n";
   }
   for (auto [v, end] = boost::vertices(g); v != end; ++v) {
     const VertexKind kind = g[*v].kind;
-    if (kind == VertexKind::gpu || kind == VertexKind::node_switch) continue;
-    x << "  <zone id=\"" << g[*v].name << "\" routing=\"Full\"><router id=\"" << g[*v].name << "-router\"/></zone>\n";
-  }
-  // SimGrid's DTD wants a zone's links before its routes.
-  std::ostringstream routes;
-  for (int n = 0; n < c.nodes; ++n) {
-    if (attachment[n].empty()) continue;
-    x << "  <link id=\"node" << n << "-join\" bandwidth=\"" << kJoinBandwidth << "Bps\" latency=\"0s\"/>\n";
-    routes << "  <zoneRoute src=\"node" << n << "\" dst=\"" << attachment[n] << "\" gw_src=\"node" << n
-           << "-gw\" gw_dst=\"" << attachment[n] << "-router\"><link_ctn id=\"node" << n << "-join\"/></zoneRoute>\n";
+    if (kind != VertexKind::gpu && kind != VertexKind::node_switch) hosts << "  <router id=\"" << g[*v].name << "\"/>\n";
   }
   for (auto [e, end] = boost::edges(g); e != end; ++e) {
     const auto& a = g[boost::source(*e, g)];
@@ -178,14 +173,16 @@ std::string platform_xml(const ClusterGraph& c) {
     if (a.kind == VertexKind::gpu || b.kind == VertexKind::gpu) continue;
     if (a.kind == VertexKind::node_switch || b.kind == VertexKind::node_switch) continue;
     const LinkInfo& info = g[*e];
-    x << "  <link id=\"" << a.name << "-" << b.name << "\" bandwidth=\"" << info.bandwidth << "Bps\" latency=\""
-      << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
-    routes << "  <zoneRoute src=\"" << a.name << "\" dst=\"" << b.name << "\" gw_src=\"" << a.name
-           << "-router\" gw_dst=\"" << b.name << "-router\"><link_ctn id=\"" << a.name << "-" << b.name
-           << "\" direction=\"UP\"/></zoneRoute>\n";
+    links << "  <link id=\"" << a.name << "-" << b.name << "\" bandwidth=\"" << info.bandwidth << "Bps\" latency=\""
+          << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
+    routes << "  <route src=\"" << a.name << "\" dst=\"" << b.name << "\"><link_ctn id=\"" << a.name << "-" << b.name
+           << "\" direction=\"UP\"/></route>\n";
   }
-  x << routes.str();
-  x << "</zone>\n</platform>\n";
+  std::ostringstream x;
+  x << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+    << "<!-- trainsim platform for topology " << c.spec.name << ": SimGrid 3.32, network/model CM02, "
+    << "crosstraffic 0, TCP-gamma 0 -->\n<platform version=\"4.1\">\n<zone id=\"cluster\" routing=\"DijkstraCache\">\n"
+    << hosts.str() << links.str() << routes.str() << "</zone>\n</platform>\n";
   return x.str();
 }
 
