@@ -224,6 +224,9 @@ const BadCase kBadCases[] = {
      "JSON syntax error"},
     {"hf_unknown_type", "model: {hf_config: hf/t5.json}\ncluster: {topology: single-h200}\nplan: {}\n", "model_type",
      0, "found \"t5\""},
+    // Found by bench/fuzz (fuzz_hf_config): a number where the model type should be.
+    {"hf_model_type_not_text", "model: {hf_config: hf/fuzz-model-type-number.json}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model_type", 0, "expected a text"},
     {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",
      "network.nic_bandwidth", 0, "400Gb/s"},
     {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus", 0,

@@ -18,12 +18,12 @@ for target in scenario topology hf_config calibration; do
   for dir in ${seeds[$target]}; do cp -r "$dir"/. "$corpus"/ 2>/dev/null || true; done
   log=$build/findings/$target.log
   set +e
-  $build/bench/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+  $build/bin/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix=$build/findings/$target- >"$log" 2>&1
   status=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$execs" ] || execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#')
-  findings=$(ls $build/findings/$target-* 2>/dev/null | wc -l)
+  execs=$( (grep -o "stat::number_of_executed_units: *[0-9]*" "$log" || true) | grep -o "[0-9]*$" || true)
+  [ -n "$execs" ] || execs=$( (grep -oE '#[0-9]+' "$log" || true) | tail -1 | tr -d '#')
+  findings=$( (ls $build/findings/$target-* 2>/dev/null || true) | wc -l)
   echo "fuzz_$target: ${execs:-?} executions in ${seconds}s, exit $status, $findings findings"
 done

@@ -38,18 +38,20 @@ double CostModel::gemm_time(const GemmShape& s) const {
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
   const double bytes = s.batch * (s.m * s.k + s.k * s.n + s.m * s.n) * bytes_per_element(precision_);
   const double compute = flops / (peak_ * gemm_efficiency(s));
-  return std::max(compute, memory_time(bytes)) + overhead_;
+  return std::max(std::max(compute, bytes / (gpu_.memory_bandwidth * profile_.memory_efficiency)), overhead_);
 }
 
 double CostModel::attention_time(double flops, double seq, double head_dim) const {
   const auto& p = profile_;
   const double efficiency =
       p.attention_max_efficiency * seq / (seq + p.attention_s0) * head_dim / (head_dim + p.attention_d0);
-  return flops / (peak_ * std::max(efficiency, 1e-3)) + overhead_;
+  return std::max(flops / (peak_ * std::max(efficiency, 1e-3)), overhead_);
 }
 
+// A kernel takes its roofline time, but never less than the launch interval: the host issues
+// kernels one after another, so short kernels run at the launch rate, not at their own speed.
 double CostModel::memory_time(double bytes) const {
-  return bytes / (gpu_.memory_bandwidth * profile_.memory_efficiency) + overhead_;
+  return std::max(bytes / (gpu_.memory_bandwidth * profile_.memory_efficiency), overhead_);
 }
 
 CalibrationProfile load_calibration(const std::string& path) {

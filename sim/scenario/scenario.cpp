@@ -103,6 +103,9 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     throw InputError({path, line_of_offset(text, e.byte), 0}, "", std::string("JSON syntax error: ") + e.what());
   }
   if (!config.is_object()) throw InputError({path, 1, 0}, "", "expected a JSON object");
+  if (config.contains("model_type") && !config["model_type"].is_string()) {
+    throw InputError({path, 0, 0}, "model_type", "expected a text such as \"llama\", found " + config["model_type"].dump());
+  }
   const std::string type = config.value("model_type", "");
   auto integer = [&](std::initializer_list<const char*> names, bool required) -> int {
     for (const char* name : names) {
