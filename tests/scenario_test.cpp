@@ -227,6 +227,8 @@ const BadCase kBadCases[] = {
     // Found by bench/fuzz (fuzz_hf_config): a number where the model type should be.
     {"hf_model_type_not_text", "model: {hf_config: hf/fuzz-model-type-number.json}\ncluster: {topology: single-h200}\nplan: {}\n",
      "model_type", 0, "expected a text"},
+    {"hf_number_overflow", "model: {hf_config: hf/fuzz-number-overflow.json}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "", 0, "number overflow"},
     {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",
      "network.nic_bandwidth", 0, "400Gb/s"},
     {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus", 0,

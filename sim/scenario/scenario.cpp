@@ -101,6 +101,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     config = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError({path, line_of_offset(text, e.byte), 0}, "", std::string("JSON syntax error: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // a number too large, say (found by fuzz_hf_config)
+    throw InputError({path, 0, 0}, "", std::string("JSON error: ") + e.what());
   }
   if (!config.is_object()) throw InputError({path, 1, 0}, "", "expected a JSON object");
   if (config.contains("model_type") && !config["model_type"].is_string()) {
