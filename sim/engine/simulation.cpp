@@ -152,35 +152,22 @@ class StepSimulation {
     for (int t = 0; t < p_.tp; ++t) g.push_back(gpu(t, 0, stage, 0));
     return {g};
   }
-  std::vector<std::vector<int>> cp_groups(int stage) const {
+  // One group per TP rank of the stage: the GPUs of the first `cps` CP ranks and `dps` DP
+  // ranks (CP outer, DP inner). All TP ranks run the collective at once, so all are returned.
+  std::vector<std::vector<int>> sibling_groups(int stage, int cps, int dps) const {
     std::vector<std::vector<int>> groups;
     for (int t = 0; t < p_.tp; ++t) {
       std::vector<int> g;
-      for (int c = 0; c < p_.cp; ++c) g.push_back(gpu(t, c, stage, 0));
-      groups.push_back(g);
-    }
-    return groups;
-  }
-  std::vector<std::vector<int>> ep_groups(int stage) const {
-    std::vector<std::vector<int>> groups;
-    for (int t = 0; t < p_.tp; ++t) {
-      std::vector<int> g;
-      for (int d = 0; d < p_.ep; ++d) g.push_back(gpu(t, 0, stage, d));
-      groups.push_back(g);
-    }
-    return groups;
-  }
-  std::vector<std::vector<int>> dp_groups(int stage) const {
-    std::vector<std::vector<int>> groups;
-    for (int t = 0; t < p_.tp; ++t) {
-      std::vector<int> g;
-      for (int c = 0; c < p_.cp; ++c) {
-        for (int d = 0; d < p_.dp; ++d) g.push_back(gpu(t, c, stage, d));
+      for (int c = 0; c < cps; ++c) {
+        for (int d = 0; d < dps; ++d) g.push_back(gpu(t, c, stage, d));
       }
       groups.push_back(g);
     }
     return groups;
   }
+  std::vector<std::vector<int>> cp_groups(int stage) const { return sibling_groups(stage, p_.cp, 1); }
+  std::vector<std::vector<int>> ep_groups(int stage) const { return sibling_groups(stage, 1, p_.ep); }
+  std::vector<std::vector<int>> dp_groups(int stage) const { return sibling_groups(stage, p_.cp, p_.dp); }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
     const double start = sg4::Engine::get_clock();
