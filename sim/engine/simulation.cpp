@@ -472,6 +472,18 @@ class StepSimulation {
   std::map<int, sg4::SemaphorePtr> prefetch_;
 };
 
+// A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist
+// in a process: callers run inside run_isolated's child.
+std::unique_ptr<sg4::Engine> quiet_engine() {
+  static int argc = 2;
+  static char arg0[] = "trainsim";
+  static char arg1[] = "--log=root.thres:critical";
+  static char* argv[] = {arg0, arg1, nullptr};
+  auto engine = std::make_unique<sg4::Engine>(&argc, argv);
+  configure_simgrid(*engine);
+  return engine;
+}
+
 nlohmann::json to_json(const StepResult& r) {
   nlohmann::json trace = nlohmann::json::array();
   for (const auto& e : r.trace) trace.push_back({e.gpu, e.stream, e.name, e.start, e.end});
@@ -505,12 +517,8 @@ StepResult from_json(const nlohmann::json& j) {
 }
 
 StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
-  int argc = 2;
-  char arg0[] = "trainsim";
-  char arg1[] = "--log=root.thres:critical";
-  char* argv[] = {arg0, arg1, nullptr};
-  sg4::Engine engine(&argc, argv);
-  configure_simgrid(engine);
+  const auto engine_holder = quiet_engine();
+  sg4::Engine& engine = *engine_holder;
   sg_host_energy_plugin_init();
   const auto& topology = sc.cluster.topology;
   const int nodes = (sc.cluster.gpus + topology.gpus_per_node - 1) / topology.gpus_per_node;
@@ -556,12 +564,8 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
 
 double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective) {
   const auto result = run_isolated([&] {
-    int argc = 2;
-    char arg0[] = "trainsim";
-    char arg1[] = "--log=root.thres:critical";
-    char* argv[] = {arg0, arg1, nullptr};
-    sg4::Engine engine(&argc, argv);
-    configure_simgrid(engine);
+    const auto engine_holder = quiet_engine();
+    sg4::Engine& engine = *engine_holder;
     const ClusterGraph graph = build_cluster_graph(topology, nodes);
     const Platform platform(engine, graph);
     double took = 0;
