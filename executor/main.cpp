@@ -1,295 +1,416 @@
-// trainsim-exec: runs a scenario's plan for real and measures it in the simulator's terms.
+// trainsim-exec: runs a scenario's plan for real and measures it in the
+// simulator's terms.
 //
-//   trainsim-exec SCENARIO [--nproc N] [--steps S] [--warmup W] [--layers L] [--hidden H]
-//                 [--heads A] [--seq-len T] [--vocab V] [--micro-batch B] [--out run.json]
-//                 [--timeout SECONDS]
+//   trainsim-exec SCENARIO [--nproc N] [options]       train; see --help
+//   trainsim-exec calibrate SCENARIO --out profile.json  measure this device
+//   for the simulator trainsim-exec compare-params DIR_A DIR_B parameters of
+//   two runs, to 1e-5
 //
-// One process per rank, reading RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (torchrun style);
-// --nproc N spawns N local ranks itself. This version runs data parallelism with Gloo on CPU:
-// gradients are averaged with one all-reduce per step (one bucket). Tensor and pipeline
-// parallelism, ZeRO, recomputation, NCCL and calibration are not written yet (docs/status.md).
+// One process per rank, reading RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT (torchrun, SLURM or mpirun style); --nproc N starts N local ranks
+// itself. Gloo on CPU, NCCL on GPUs.
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/torch.h>
-
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <thread>
 
-#include "gpt.hpp"
+#include "calibrate.hpp"
+#include "checkpoint.hpp"
+#include "comm.hpp"
+#include "data.hpp"
+#include "launch.hpp"
+#include "params_io.hpp"
 #include "scenario/scenario.hpp"
+#include "trainer.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using namespace trainsim;
+using namespace trainsim::exec;
 
-struct Options {
-  std::string scenario;
-  int nproc = 0, steps = 8, warmup = 2, timeout_s = 300;
-  std::optional<int> layers, hidden, heads, seq_len, vocab, micro_batch;
-  std::string out;
+struct RunOptions {
+  std::string scenario, out, trace, data = "synthetic", checkpoint_dir, dump_params, device = "cpu";
+  int nproc = 0, steps = 8, warmup = 2, timeout_s = 300, checkpoint_every = 0;
+  bool resume = false;
+  double lr = 1e-3, adam_eps = 1e-8;
+  std::optional<int> layers, hidden, heads, kv_heads, ffn, seq_len, vocab, micro_batch;
+  std::optional<int64_t> global_batch;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "trainsim-exec: " << problem << "\n"
-            << "usage: trainsim-exec SCENARIO [--nproc N] [--steps S] [--warmup W] [--layers L] [--hidden H] "
-               "[--heads A] [--seq-len T] [--vocab V] [--micro-batch B] [--out run.json] [--timeout SECONDS]\n";
-  std::exit(2);
-}
+std::atomic<bool> g_stop{false};
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> int {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      try {
-        const int v = std::stoi(argv[++i]);
-        if (v < 0) throw std::out_of_range("negative");
-        return v;
-      } catch (const std::exception&) {
-        usage(arg + " expects a non-negative integer, found \"" + argv[i] + "\"");
-      }
-    };
-    if (arg == "--nproc") o.nproc = value();
-    else if (arg == "--steps") o.steps = value();
-    else if (arg == "--warmup") o.warmup = value();
-    else if (arg == "--timeout") o.timeout_s = value();
-    else if (arg == "--layers") o.layers = value();
-    else if (arg == "--hidden") o.hidden = value();
-    else if (arg == "--heads") o.heads = value();
-    else if (arg == "--seq-len") o.seq_len = value();
-    else if (arg == "--vocab") o.vocab = value();
-    else if (arg == "--micro-batch") o.micro_batch = value();
-    else if (arg == "--out") {
-      if (i + 1 >= argc) usage("--out needs a file");
-      o.out = argv[++i];
-    } else if (arg == "--help" || arg == "-h") {
-      usage("help");
-    } else if (!arg.empty() && arg[0] == '-') {
-      usage("unknown option " + arg);
-    } else {
-      o.scenario = arg;
-    }
-  }
-  if (o.scenario.empty()) usage("a scenario file is needed");
-  if (o.steps <= o.warmup) usage("--steps must exceed --warmup");
-  return o;
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
+int env_int(const char *name, int fallback) {
+  const char *v = std::getenv(name);
   return v ? std::atoi(v) : fallback;
 }
 
-// Spawns N ranks of this program and waits; one failing or hanging rank stops the others.
-int launch(const Options& o, char** argv) {
-  const int port = 20000 + static_cast<int>(getpid() % 20000);
-  std::vector<pid_t> children;
-  for (int rank = 0; rank < o.nproc; ++rank) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      setenv("RANK", std::to_string(rank).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(o.nproc).c_str(), 1);
-      setenv("MASTER_ADDR", "127.0.0.1", 0);
-      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      setenv("TRAINSIM_EXEC_CHILD", "1", 1);
-      execv("/proc/self/exe", argv);
-      std::perror("trainsim-exec: exec");
-      _exit(127);
-    }
-    children.push_back(pid);
+// Test hook: TRAINSIM_EXEC_FAULT=kill:RANK:STEP (killed mid-step),
+// hang:RANK:STEP (stops responding), exit:RANK:STEP (fails with an error).
+void inject_fault(int rank, int64_t step) {
+  const char *spec = std::getenv("TRAINSIM_EXEC_FAULT");
+  if (!spec) return;
+  char kind[16] = {};
+  int fault_rank = -1;
+  long fault_step = -1;
+  if (std::sscanf(spec, "%15[a-z]:%d:%ld", kind, &fault_rank, &fault_step) != 3) return;
+  if (fault_rank != rank || fault_step != step) return;
+  const std::string k = kind;
+  if (k == "kill") {
+    std::thread([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::raise(SIGKILL);
+    }).detach();
+  } else if (k == "hang") {
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  } else if (k == "exit") {
+    throw std::runtime_error("injected failure at step " + std::to_string(step));
   }
-  int failed_rank = -1, code = 0;
-  const auto start = Clock::now();
-  std::size_t running = children.size();
-  while (running > 0) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      --running;
-      const int rank = int(std::find(children.begin(), children.end(), pid) - children.begin());
-      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && failed_rank < 0) {
-        failed_rank = rank;
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        for (const pid_t other : children) kill(other, SIGTERM);
+}
+
+ModelShape shape_of(const Scenario &sc, const RunOptions &o) {
+  ModelShape s;
+  s.arch = sc.model.arch;
+  s.layers = o.layers.value_or(sc.model.layers);
+  s.hidden = o.hidden.value_or(sc.model.hidden);
+  s.heads = o.heads.value_or(sc.model.heads);
+  s.kv_heads = o.kv_heads.value_or(o.heads ? *o.heads : sc.model.kv_heads);
+  s.ffn = o.ffn.value_or(o.hidden ? (s.arch == Arch::llama ? *o.hidden * 8 / 3 : 4 * *o.hidden) : sc.model.ffn_hidden);
+  s.seq_len = o.seq_len.value_or(sc.model.seq_len);
+  s.vocab = o.vocab.value_or(sc.model.vocab);
+  return s;
+}
+
+ModelSpec model_spec(const ModelShape &s) {
+  ModelSpec m;
+  m.arch = s.arch;
+  m.layers = s.layers;
+  m.hidden = s.hidden;
+  m.heads = s.heads;
+  m.kv_heads = s.kv_heads;
+  m.ffn_hidden = s.ffn;
+  m.vocab = s.vocab;
+  m.seq_len = s.seq_len;
+  return m;
+}
+
+// Reasons this executor cannot run the plan, in the terms of the scenario file.
+std::string unsupported(const ModelShape &s, const PlanSpec &p, int world) {
+  if (p.cp > 1) return "context parallelism (cp " + std::to_string(p.cp) + ") is not implemented in trainsim-exec";
+  if (p.ep > 1) return "expert parallelism (ep) is not implemented in trainsim-exec";
+  if (p.zero > 1) return "ZeRO stage " + std::to_string(p.zero) + " is not implemented (stages 0 and 1 are)";
+  if (world != p.dp * p.tp * p.pp) {
+    return "the plan needs dp*tp*pp = " + std::to_string(p.dp * p.tp * p.pp) + " ranks, but " + std::to_string(world) +
+           " were started";
+  }
+  if (s.hidden % s.heads != 0) return "hidden must be divisible by heads";
+  if (s.heads % s.kv_heads != 0) return "heads must be divisible by kv_heads";
+  if (s.heads % p.tp || s.kv_heads % p.tp || s.ffn % p.tp || s.vocab % p.tp) {
+    return "tp " + std::to_string(p.tp) + " must divide heads, kv_heads, the MLP width and the vocab";
+  }
+  if (p.sequence_parallel && s.seq_len % p.tp) return "sequence parallelism needs seq_len divisible by tp";
+  const int chunks = p.pp * (p.schedule == Schedule::interleaved ? p.virtual_stages : 1);
+  if (p.layers_per_stage.empty() && s.layers % chunks) {
+    return std::to_string(s.layers) + " layers do not split evenly into " + std::to_string(chunks) + " pipeline chunks";
+  }
+  if (p.global_batch % (int64_t(p.micro_batch) * p.dp)) return "global_batch must be a multiple of micro_batch * dp";
+  return "";
+}
+
+int train(const RunOptions &o) {
+  Scenario sc = load_scenario(o.scenario);
+  PlanSpec plan = sc.plan;
+  if (o.micro_batch) plan.micro_batch = *o.micro_batch;
+  if (o.global_batch) plan.global_batch = *o.global_batch;
+  const ModelShape shape = shape_of(sc, o);
+  const int rank = env_int("RANK", 0), world = env_int("WORLD_SIZE", 1);
+  if (const auto why = unsupported(shape, plan, world); !why.empty()) {
+    std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
+    return 2;
+  }
+  const bool cuda = o.device == "cuda";
+#ifndef TRAINSIM_EXEC_CUDA
+  if (cuda) {
+    std::cerr << "trainsim-exec: --device cuda: this build has no CUDA (see "
+                 "executor/gpu-check.sh)\n";
+    return 2;
+  }
+#endif
+  auto data = open_dataset(o.data, shape);
+
+  TrainConfig config;
+  config.shape = shape;
+  config.plan = plan;
+  config.lr = o.lr;
+  config.eps = o.adam_eps;
+  config.bf16 = cuda && plan.precision == Precision::bf16;
+  config.device = cuda ? torch::Device(torch::kCUDA, env_int("LOCAL_RANK", 0)) : torch::Device(torch::kCPU);
+  if (!cuda) torch::set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / std::max(world, 1)));
+  set_autocast_bf16(config.bf16);
+
+  const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
+  const Mesh mesh(rank, {plan.dp, plan.tp, plan.pp}, host, env_int("MASTER_PORT", 29500),
+                  std::chrono::seconds(o.timeout_s), cuda,
+                  std::getenv("TRAINSIM_EXEC_STORE_FILE") ? std::getenv("TRAINSIM_EXEC_STORE_FILE") : "");
+  Trainer trainer(config, mesh, *data);
+
+  int64_t first_step = 0;
+  if (o.resume && !o.checkpoint_dir.empty()) {
+    // Every rank must be able to read its file of the same step; otherwise an
+    // older checkpoint.
+    for (const int64_t step : complete_steps(o.checkpoint_dir)) {
+      std::string problem;
+      auto state = read_rank_file(o.checkpoint_dir, step, rank, trainer.checkpoint_tensors(), problem);
+      auto ok = torch::tensor({state ? 1.0f : 0.0f});
+      mesh.world().all_reduce(ok, c10d::ReduceOp::MIN);
+      if (ok.item<float>() > 0) {
+        trainer.restore(state->tensors, state->step);
+        first_step = state->step;
+        if (rank == 0) std::cerr << "trainsim-exec: resumed from " << step_dir(o.checkpoint_dir, step) << "\n";
+        break;
       }
-      continue;
+      if (!state) std::cerr << "trainsim-exec: rank " << rank << ": " << problem << "; trying an older checkpoint\n";
     }
-    if (seconds_since(start) > o.timeout_s + 60) {
-      std::cerr << "trainsim-exec: ranks still running after " << o.timeout_s + 60 << " s; stopping them\n";
-      for (const pid_t other : children) kill(other, SIGKILL);
-      return 1;
+  }
+
+  std::vector<double> losses, step_times, compute, waits, syncs, updates;
+  std::vector<TraceEvent> trace;
+  for (int64_t step = first_step; step < o.steps && !g_stop; ++step) {
+    inject_fault(rank, step);
+    const bool traced = !o.trace.empty() && step == o.steps - 1;
+    const StepTimes t = trainer.step(step, traced ? &trace : nullptr);
+    losses.push_back(t.loss);
+    step_times.push_back(t.step);
+    compute.push_back(t.compute);
+    waits.push_back(t.pipeline_wait);
+    syncs.push_back(t.grad_sync);
+    updates.push_back(t.optimizer);
+    report_progress(rank, long(step));
+    if (!o.checkpoint_dir.empty() && o.checkpoint_every > 0 && (step + 1) % o.checkpoint_every == 0) {
+      write_rank_file(o.checkpoint_dir, step + 1, rank, {step + 1, trainer.checkpoint_tensors()});
+      mesh.world().barrier();
+      if (rank == 0) mark_complete(o.checkpoint_dir, step + 1);
     }
-    usleep(20000);
   }
-  if (failed_rank >= 0) {
-    std::cerr << "trainsim-exec: rank " << failed_rank << " failed (exit " << code << "); the others were stopped\n";
-    return 1;
+  if (g_stop) {
+    if (rank == 0) std::cerr << "trainsim-exec: stopped by a signal; no measurement written\n";
+    return 130;
   }
+  if (!o.dump_params.empty()) {
+    std::filesystem::create_directories(o.dump_params);
+    trainer.dump_params(o.dump_params);
+    if (rank == 0)
+      write_file_atomically(o.dump_params + "/losses.json", nlohmann::json{{"losses", losses}}.dump() + "\n");
+  }
+
+  // Peak memory: the largest over ranks.
+  double peak = 0;
+#ifdef TRAINSIM_EXEC_CUDA
+  if (cuda) peak = double(cuda_peak_bytes(config.device.index()));
+#endif
+  if (!cuda) {
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    peak = double(usage.ru_maxrss) * 1024;
+  }
+  auto peak_t = torch::tensor({float(peak)});
+  mesh.world().all_reduce(peak_t, c10d::ReduceOp::MAX);
+
+  if (!o.trace.empty()) {
+    nlohmann::json mine = nlohmann::json::array();
+    for (const auto &e : trace) {
+      mine.push_back({{"name", e.name},
+                      {"cat", e.stream},
+                      {"ph", "X"},
+                      {"ts", e.start_us},
+                      {"dur", e.duration_us},
+                      {"pid", rank},
+                      {"tid", e.stream == "compute" ? 0 : 1}});
+    }
+    mesh.store_set("trace/" + std::to_string(rank), mine.dump());
+    if (rank == 0) {
+      nlohmann::json events = nlohmann::json::array();
+      for (int r = 0; r < world; ++r) {
+        const auto theirs = r == 0 ? mine : nlohmann::json::parse(mesh.store_get("trace/" + std::to_string(r)));
+        const int t = r % plan.tp, s = (r / plan.tp) % plan.pp, d = r / (plan.tp * plan.pp);
+        events.push_back({{"name", "process_name"},
+                          {"ph", "M"},
+                          {"pid", r},
+                          {"args",
+                           {{"name", "rank " + std::to_string(r) + " (dp " + std::to_string(d) + ", pp " +
+                                         std::to_string(s) + ", tp " + std::to_string(t) + ")"}}}});
+        for (const auto &e : theirs) events.push_back(e);
+      }
+      write_file_atomically(o.trace, nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() + "\n");
+    }
+    mesh.world().barrier();  // rank 0 has read every rank's events before the
+                             // store goes away
+  }
+
+  if (rank != 0) return 0;
+  const int skip = std::min<int>(o.warmup, int(step_times.size()) - 1);
+  auto median = [&](std::vector<double> v) {
+    v.erase(v.begin(), v.begin() + skip);
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double step_time = median(step_times);
+  const ModelSpec spec = model_spec(shape);
+  const double tokens = double(plan.global_batch) * shape.seq_len;
+  const double tflops = model_flops_per_token(spec) * tokens / world / step_time / 1e12;
+  const Precision precision = config.bf16 ? Precision::bf16 : Precision::fp32;
+  const double peak_rate = sc.cluster.topology.gpu.peak(precision);
+  nlohmann::json run = {{"scenario", sc.name},
+                        {"gpus", world},
+                        {"device", cuda ? "cuda (NCCL)" : "cpu (Gloo)"},
+                        {"step_time_s", step_time},
+                        {"tokens_per_s", tokens / step_time},
+                        {"model_tflops_per_gpu", tflops},
+                        {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 4.0 / 3.0 : 1.0)},
+                        {"mfu", peak_rate > 0 ? tflops * 1e12 / peak_rate : 0.0},
+                        {"breakdown_s",
+                         {{"compute", median(compute)},
+                          {"exposed_comm", median(syncs)},
+                          {"bubble", median(waits)},
+                          {"optimizer", median(updates)}}},
+                        {"memory_per_gpu_bytes", {{"peak", static_cast<std::int64_t>(peak_t.item<float>())}}},
+                        {"losses", losses},
+                        {"first_step", first_step},
+                        {"data", data->describe()},
+                        {"model",
+                         {{"arch", arch_name(shape.arch)},
+                          {"layers", shape.layers},
+                          {"hidden", shape.hidden},
+                          {"heads", shape.heads},
+                          {"kv_heads", shape.kv_heads},
+                          {"ffn_hidden", shape.ffn},
+                          {"seq_len", shape.seq_len},
+                          {"vocab", shape.vocab},
+                          {"parameters", total_parameters(spec)}}},
+                        {"plan",
+                         {{"dp", plan.dp},
+                          {"tp", plan.tp},
+                          {"pp", plan.pp},
+                          {"micro_batch", plan.micro_batch},
+                          {"global_batch", plan.global_batch},
+                          {"schedule", schedule_name(plan.schedule)},
+                          {"virtual_stages", plan.virtual_stages},
+                          {"sequence_parallel", plan.sequence_parallel},
+                          {"zero", plan.zero},
+                          {"recompute", recompute_name(plan.recompute)},
+                          {"precision", config.bf16 ? "bf16" : "fp32"}}},
+                        {"steps", o.steps},
+                        {"warmup", skip},
+                        {"notes",
+                         "compute includes tensor-parallel collectives; exposed_comm is "
+                         "the gradient synchronisation after the last "
+                         "backward; bubble is time waiting on pipeline receives"}};
+  if (o.out.empty())
+    std::cout << run.dump(2) << "\n";
+  else
+    write_file_atomically(o.out, run.dump(2) + "\n");
   return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
-  trainsim::Scenario sc;
+int main(int argc, char **argv) {
+  CLI::App app{
+      "trainsim-exec: run a scenario's plan for real (LibTorch; Gloo "
+      "on CPU, NCCL on GPU) and measure it"};
+  app.require_subcommand(0, 1);
+  RunOptions o;
+  app.add_option("scenario", o.scenario, "Scenario YAML (the file trainsim predict reads)");
+  app.add_option("--nproc", o.nproc, "Start this many local ranks")->check(CLI::Range(0, 1024));
+  app.add_option("--steps", o.steps, "Optimizer steps")->check(CLI::Range(1, 1000000));
+  app.add_option("--warmup", o.warmup, "Steps left out of the timings")->check(CLI::Range(0, 1000000));
+  app.add_option("--timeout", o.timeout_s, "Seconds a collective may wait for a peer")->check(CLI::Range(1, 86400));
+  for (auto [flag, field] : {std::pair{"--layers", &o.layers},
+                             {"--hidden", &o.hidden},
+                             {"--heads", &o.heads},
+                             {"--kv-heads", &o.kv_heads},
+                             {"--ffn", &o.ffn},
+                             {"--seq-len", &o.seq_len},
+                             {"--vocab", &o.vocab},
+                             {"--micro-batch", &o.micro_batch}}) {
+    app.add_option(flag, *field, "Override the scenario's value (scale the model down)")->check(CLI::Range(1, 1 << 24));
+  }
+  app.add_option("--global-batch", o.global_batch, "Override the plan's global batch")->check(CLI::Range(1, 10000000));
+  app.add_option("--data", o.data, "synthetic | text:FILE | tokens:FILE | conll:FILE");
+  app.add_option("--lr", o.lr, "AdamW learning rate")->check(CLI::Range(0.0, 10.0));
+  app.add_option("--adam-eps", o.adam_eps, "AdamW epsilon")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--out", o.out, "Write the measurement (the keys of trainsim predict --json)");
+  app.add_option("--trace", o.trace, "Write the last step as a Chrome trace");
+  app.add_option("--checkpoint-dir", o.checkpoint_dir, "Where checkpoints go");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints")->check(CLI::Range(0, 1000000));
+  app.add_flag("--resume", o.resume, "Continue from the newest intact checkpoint in --checkpoint-dir");
+  app.add_option("--dump-params", o.dump_params, "Write the final parameters here (for compare-params)");
+
+  auto *calibrate_cmd = app.add_subcommand("calibrate", "Measure this device and write a calibration profile");
+  CalibrateOptions cal;
+  calibrate_cmd->add_option("scenario", cal.scenario, "Scenario whose GPU preset gives the datasheet peaks")
+      ->required();
+  calibrate_cmd->add_option("--out", cal.out, "Profile JSON to write")->required();
+  calibrate_cmd->add_option("--device", cal.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  calibrate_cmd->add_option("--nproc", o.nproc, "Also measure all-reduce bandwidth between this many ranks");
+
+  auto *compare_cmd = app.add_subcommand("compare-params", "Compare the parameters two runs wrote with --dump-params");
+  std::string dir_a, dir_b;
+  double rtol = 1e-5;
+  compare_cmd->add_option("a", dir_a)->required();
+  compare_cmd->add_option("b", dir_b)->required();
+  compare_cmd->add_option("--rtol", rtol, "Largest relative difference per tensor");
+
   try {
-    sc = trainsim::load_scenario(o.scenario);
-  } catch (const trainsim::InputError& e) {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    app.exit(e);
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);  // a full disk (or file size limit) is an error
+                                  // to report, not a kill
+  try {
+    if (*compare_cmd) return compare_params(dir_a, dir_b, rtol);
+    if (*calibrate_cmd) {
+      if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);
+      return calibrate(cal);
+    }
+    if (o.scenario.empty()) {
+      std::cerr << "trainsim-exec: a scenario file is needed (see --help)\n";
+      return 2;
+    }
+    if (o.steps <= o.warmup) {
+      std::cerr << "trainsim-exec: --steps must exceed --warmup\n";
+      return 2;
+    }
+    (void)load_scenario(o.scenario);  // bad input is reported once, before any rank starts
+    if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);
+    if (std::getenv("TRAINSIM_EXEC_CHILD")) {
+      std::signal(SIGTERM, [](int) { g_stop = true; });
+      std::signal(SIGINT, [](int) { g_stop = true; });
+    }
+    return train(o);
+  } catch (const InputError &e) {
     std::cerr << "trainsim-exec: error: " << e.what() << "\n";
     return 2;
+  } catch (const c10::Error &e) {  // LibTorch's errors carry a backtrace; the
+                                   // message is enough
+    std::cerr << "trainsim-exec: rank " << env_int("RANK", 0) << ": " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "trainsim-exec: rank " << env_int("RANK", 0) << ": " << e.what() << "\n";
+    return 1;
   }
-  if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch(o, argv);
-
-  const int rank = env_int("RANK", 0);
-  const int world = env_int("WORLD_SIZE", 1);
-  const auto& plan = sc.plan;
-  if (sc.model.arch != trainsim::Arch::gpt || sc.model.moe() || sc.model.kv_heads != sc.model.heads) {
-    std::cerr << "trainsim-exec: this executor builds GPT models only (dense, no grouped-query attention); the "
-              << "scenario's model is " << trainsim::arch_name(sc.model.arch) << "\n";
-    return 2;
-  }
-  if (plan.tp * plan.pp * plan.cp > 1) {
-    std::cerr << "trainsim-exec: this executor runs data parallelism only; the scenario asks for tp " << plan.tp
-              << ", pp " << plan.pp << ", cp " << plan.cp << "\n";
-    return 2;
-  }
-  if (world != plan.dp) {
-    std::cerr << "trainsim-exec: the scenario's dp is " << plan.dp << " but " << world << " ranks were started\n";
-    return 2;
-  }
-  trainsim::exec::GptShape shape;
-  shape.layers = o.layers.value_or(sc.model.layers);
-  shape.hidden = o.hidden.value_or(sc.model.hidden);
-  shape.heads = o.heads.value_or(sc.model.heads);
-  shape.seq_len = o.seq_len.value_or(sc.model.seq_len);
-  shape.vocab = o.vocab.value_or(sc.model.vocab);
-  const int micro_batch = o.micro_batch.value_or(plan.micro_batch);
-  const int global_batch = micro_batch * world;  // one micro-batch per rank per step
-  if (shape.hidden % shape.heads != 0) usage("hidden must be divisible by heads");
-
-  torch::set_num_threads(1);
-  torch::manual_seed(1234);  // the same initial weights on every rank
-  trainsim::exec::Gpt model(shape);
-
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
-  if (world > 1) {
-    const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(env_int("MASTER_PORT", 29500));
-    store_options.isServer = rank == 0;
-    store_options.numWorkers = world;
-    store_options.timeout = std::chrono::seconds(o.timeout_s);
-    auto store = c10::make_intrusive<c10d::TCPStore>(host, store_options);
-    auto options = c10d::ProcessGroupGloo::Options::create();
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
-    options->timeout = std::chrono::seconds(o.timeout_s);
-    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
-  }
-
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.0));
-  std::vector<double> losses, step_times, compute_times, comm_times, optimizer_times;
-  for (int step = 0; step < o.steps; ++step) {
-    // Synthetic tokens from a seed per step: rank r takes sequences [r*b, (r+1)*b) of the batch.
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(1000 + step);
-    const auto batch = torch::randint(shape.vocab, {global_batch, shape.seq_len + 1}, generator, torch::kLong);
-    const auto mine = batch.narrow(0, int64_t(rank) * micro_batch, micro_batch);
-    const auto inputs = mine.narrow(1, 0, shape.seq_len);
-    const auto targets = mine.narrow(1, 1, shape.seq_len);
-
-    const auto start = Clock::now();
-    optimizer.zero_grad();
-    const auto logits = model->forward(inputs);
-    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, shape.vocab}), targets.reshape({-1}));
-    loss.backward();
-    const double compute = seconds_since(start);
-
-    // Data parallel: average the gradients (and the loss, for the log) with one all-reduce.
-    const auto comm_start = Clock::now();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : model->parameters()) grads.push_back(p.grad().reshape({-1}));
-    auto flat = torch::cat(grads);
-    auto loss_value = loss.detach().reshape({1}).clone();
-    if (group) {
-      std::vector<torch::Tensor> buffers{flat};
-      group->allreduce(buffers)->wait();
-      std::vector<torch::Tensor> loss_buffer{loss_value};
-      group->allreduce(loss_buffer)->wait();
-      flat.div_(world);
-      loss_value.div_(world);
-      int64_t offset = 0;
-      for (const auto& p : model->parameters()) {
-        const int64_t n = p.numel();
-        p.mutable_grad().copy_(flat.narrow(0, offset, n).view_as(p));
-        offset += n;
-      }
-    }
-    const double comm = seconds_since(comm_start);
-    const auto optimizer_start = Clock::now();
-    optimizer.step();
-    const double update = seconds_since(optimizer_start);
-    losses.push_back(loss_value.item<double>());
-    step_times.push_back(seconds_since(start));
-    compute_times.push_back(compute);
-    comm_times.push_back(comm);
-    optimizer_times.push_back(update);
-  }
-
-  if (rank == 0) {
-    auto median = [&](std::vector<double> v) {
-      v.erase(v.begin(), v.begin() + o.warmup);
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
-    const double step_time = median(step_times);
-    double parameters = 0;
-    for (const auto& p : model->parameters()) parameters += double(p.numel());
-    const double tokens = double(global_batch) * shape.seq_len;
-    // Model FLOPs as the simulator counts them: 6 N (no input embedding) + 6 l h s per token.
-    const double flops_per_token = 6 * (parameters - double(shape.seq_len) * shape.hidden) +
-                                   6.0 * shape.layers * shape.hidden * shape.seq_len;
-    const double tflops = flops_per_token * tokens / world / step_time / 1e12;
-    struct rusage usage {};
-    getrusage(RUSAGE_SELF, &usage);
-    const double peak = sc.cluster.topology.gpu.peak(trainsim::Precision::fp32);
-    nlohmann::json run = {
-        {"scenario", sc.name},
-        {"gpus", world},
-        {"device", "cpu (Gloo)"},
-        {"step_time_s", step_time},
-        {"tokens_per_s", tokens / step_time},
-        {"model_tflops_per_gpu", tflops},
-        {"hardware_tflops_per_gpu", tflops},
-        {"mfu", peak > 0 ? tflops * 1e12 / peak : 0.0},
-        {"breakdown_s",
-         {{"compute", median(compute_times)}, {"exposed_comm", median(comm_times)}, {"bubble", 0.0},
-          {"optimizer", median(optimizer_times)}}},
-        {"memory_per_gpu_bytes", {{"peak", static_cast<std::int64_t>(usage.ru_maxrss) * 1024}}},
-        {"losses", losses},
-        {"model", {{"arch", "gpt"}, {"layers", shape.layers}, {"hidden", shape.hidden}, {"heads", shape.heads},
-                   {"seq_len", shape.seq_len}, {"vocab", shape.vocab}, {"parameters", parameters}}},
-        {"plan", {{"dp", world}, {"micro_batch", micro_batch}, {"global_batch", global_batch}}},
-        {"steps", o.steps},
-        {"warmup", o.warmup}};
-    if (o.out.empty()) {
-      std::cout << run.dump(2) << "\n";
-    } else {
-      const std::string partial = o.out + ".partial";
-      std::ofstream(partial) << run.dump(2) << "\n";
-      std::rename(partial.c_str(), o.out.c_str());
-    }
-  }
-  return 0;
 }

@@ -33,7 +33,7 @@ struct CompareOptions {
 };
 int compare(const CompareOptions& options);
 
-int validate(const std::string& scenario_file, const std::string& measured_file);
+int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "");
 
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);

@@ -1,0 +1,303 @@
+#include "trainer.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/schedule.hpp"
+
+namespace trainsim::exec {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Global chunk c of C = pp * virtual_stages holds layers [c L / C, (c+1) L /
+// C), unless the plan names its layers per stage; stage s holds chunks s, s +
+// pp, s + 2 pp, ... (Megatron's interleaving).
+struct ChunkLayout {
+  std::vector<std::pair<int, int>> ranges;
+  std::vector<bool> first, last;
+  int total = 1;
+};
+
+int virtual_stages(const PlanSpec &plan) { return plan.schedule == Schedule::interleaved ? plan.virtual_stages : 1; }
+
+ChunkLayout layout(const ModelShape &shape, const PlanSpec &plan, int stage) {
+  ChunkLayout out;
+  const int V = virtual_stages(plan), C = plan.pp * V;
+  out.total = C;
+  std::vector<int> bounds{0};
+  if (!plan.layers_per_stage.empty() && V == 1) {
+    for (const int n : plan.layers_per_stage) bounds.push_back(bounds.back() + n);
+  } else {
+    for (int c = 1; c <= C; ++c) bounds.push_back(int(int64_t(c) * shape.layers / C));
+  }
+  for (int v = 0; v < V; ++v) {
+    const int c = v * plan.pp + stage;
+    out.ranges.emplace_back(bounds[c], bounds[c + 1]);
+    out.first.push_back(c == 0);
+    out.last.push_back(c == C - 1);
+  }
+  return out;
+}
+
+int tag(int64_t micro_batch, int chunk, int chunks, bool backward) {
+  return int((micro_batch * chunks + chunk) * 2 + (backward ? 1 : 0));
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainConfig &config, const Mesh &mesh, const Dataset &data)
+    : config_(config),
+      mesh_(mesh),
+      data_(data),
+      model_(config.shape, mesh, config.plan.sequence_parallel, config.plan.recompute,
+             layout(config.shape, config.plan, mesh.pp_index()).ranges,
+             layout(config.shape, config.plan, mesh.pp_index()).first,
+             layout(config.shape, config.plan, mesh.pp_index()).last, config.device) {
+  const auto &plan = config.plan;
+  micro_batches_ = plan.global_batch / (int64_t(plan.micro_batch) * plan.dp);
+  chunks_total_ = plan.pp * virtual_stages(plan);
+  chunks_here_ = virtual_stages(plan);
+  std::vector<torch::Tensor> values;
+  for (const auto &p : model_.params()) values.push_back(p.value.detach().reshape({-1}));
+  const int64_t n = torch::cat(values).numel();
+  const int dp = mesh.dp().size();
+  padded_ = (n + dp - 1) / dp * dp;
+  flat_ = torch::zeros({padded_}, torch::TensorOptions().dtype(torch::kFloat).device(config.device));
+  flat_.narrow(0, 0, n).copy_(torch::cat(values));
+  // ZeRO-1: this rank keeps the Adam moments of its 1/dp of the flat buffer
+  // only.
+  lo_ = plan.zero >= 1 ? mesh.dp().rank() * (padded_ / dp) : 0;
+  hi_ = plan.zero >= 1 ? lo_ + padded_ / dp : padded_;
+  m_ = torch::zeros({hi_ - lo_}, flat_.options());
+  v_ = torch::zeros({hi_ - lo_}, flat_.options());
+}
+
+double Trainer::parameters_on_rank() const {
+  double n = 0;
+  for (const auto &p : const_cast<Trainer *>(this)->model_.params()) n += double(p.value.numel());
+  return n;
+}
+
+StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
+  const auto &plan = config_.plan;
+  const auto t0 = Clock::now();
+  auto us = [&](Clock::time_point t) { return std::chrono::duration<double, std::micro>(t - t0).count(); };
+  auto span = [&](const std::string &name, const std::string &stream, Clock::time_point from) {
+    if (trace) trace->push_back({name, stream, us(from), us(Clock::now()) - us(from)});
+  };
+  StepTimes times;
+  const auto batch = data_.batch(step, plan.global_batch);
+  const int64_t per_replica = plan.global_batch / plan.dp, mb = plan.micro_batch;
+  const int64_t first_row = int64_t(mesh_.dp_index()) * per_replica;
+  auto micro_batch = [&](int64_t i) {
+    MicroBatch m;
+    const auto rows = [&](const torch::Tensor &t) { return t.narrow(0, first_row + i * mb, mb).to(config_.device); };
+    m.tokens = rows(batch.tokens);
+    m.targets = rows(batch.targets);
+    m.real = rows(batch.real);
+    m.loss_scale = 1.0 / double(std::max<int64_t>(batch.labelled, 1));
+    return m;
+  };
+  for (auto &p : model_.params()) p.value.mutable_grad() = torch::Tensor();
+
+  const Group &pp = mesh_.pp();
+  const int s = pp.rank(), P = pp.size(), C = chunks_total_;
+  std::vector<std::vector<torch::Tensor>> inputs(chunks_here_, std::vector<torch::Tensor>(micro_batches_));
+  auto outputs = inputs;
+  std::vector<c10::intrusive_ptr<Work>> sends;
+  double loss_sum = 0;
+  const auto activation = model_.activation_shape(int(mb));
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(config_.device);
+  for (const auto &task : stage_schedule(plan.schedule, P, s, int(micro_batches_), chunks_here_)) {
+    const int c = task.chunk * P + s;
+    const int64_t i = task.micro_batch;
+    const MicroBatch m = micro_batch(i);
+    const std::string what =
+        " mb " + std::to_string(i) + (chunks_here_ > 1 ? " chunk " + std::to_string(task.chunk) : "");
+    if (task.forward) {
+      torch::Tensor input = m.tokens;
+      if (c > 0) {
+        const auto wait = Clock::now();
+        input = torch::empty(activation, float_options);
+        pp.recv(input, (s - 1 + P) % P, tag(i, c, C, false));
+        input.requires_grad_(true);
+        times.pipeline_wait += std::chrono::duration<double>(Clock::now() - wait).count();
+        span("recv activation" + what, "comm", wait);
+      }
+      const auto start = Clock::now();
+      auto out = model_.forward(task.chunk, input, m);
+      times.compute += std::chrono::duration<double>(Clock::now() - start).count();
+      span("forward" + what, "compute", start);
+      if (c == C - 1)
+        loss_sum += out.detach().item<double>();
+      else
+        sends.push_back(pp.send(out.detach().to(torch::kFloat), (s + 1) % P, tag(i, c + 1, C, false)));
+      inputs[task.chunk][i] = input;
+      outputs[task.chunk][i] = out;
+    } else {
+      auto &out = outputs[task.chunk][i];
+      torch::Tensor grad;
+      if (c < C - 1) {
+        const auto wait = Clock::now();
+        grad = torch::empty(activation, float_options);
+        pp.recv(grad, (s + 1) % P, tag(i, c, C, true));
+        times.pipeline_wait += std::chrono::duration<double>(Clock::now() - wait).count();
+        span("recv gradient" + what, "comm", wait);
+      }
+      const auto start = Clock::now();
+      if (c == C - 1)
+        out.backward();
+      else
+        torch::autograd::backward({out}, {grad.to(out.scalar_type())});
+      times.compute += std::chrono::duration<double>(Clock::now() - start).count();
+      span("backward" + what, "compute", start);
+      if (c > 0)
+        sends.push_back(
+            pp.send(inputs[task.chunk][i].grad().to(torch::kFloat), (s - 1 + P) % P, tag(i, c - 1, C, true)));
+      out = torch::Tensor();
+      inputs[task.chunk][i] = torch::Tensor();
+    }
+  }
+  {
+    const auto wait = Clock::now();
+    for (auto &w : sends) w->wait();
+    times.pipeline_wait += std::chrono::duration<double>(Clock::now() - wait).count();
+  }
+
+  const auto sync = Clock::now();
+  synchronise_gradients(trace, 0);
+  // The loss of the global batch: the last stage's sum over its micro-batches,
+  // over data-parallel replicas (one tensor-parallel rank counts it; they all
+  // hold the same value).
+  auto loss = torch::tensor({model_.holds_head() && mesh_.tp_index() == 0 ? loss_sum : 0.0}, torch::kDouble);
+  if (mesh_.world().size() > 1) {
+    loss = loss.to(torch::kFloat).to(config_.device);
+    mesh_.world().all_reduce(loss);
+  }
+  times.loss = loss.to(torch::kCPU).item<double>();
+  times.grad_sync = std::chrono::duration<double>(Clock::now() - sync).count();
+  span("gradient synchronisation", "comm", sync);
+
+  const auto update = Clock::now();
+  adamw();
+  times.optimizer = std::chrono::duration<double>(Clock::now() - update).count();
+  span("optimizer (AdamW)", "compute", update);
+  times.step = std::chrono::duration<double>(Clock::now() - t0).count();
+  return times;
+}
+
+void Trainer::synchronise_gradients(std::vector<TraceEvent> *, double) {
+  auto &params = model_.params();
+  for (auto &p : params) {
+    if (!p.value.grad().defined()) p.value.mutable_grad() = torch::zeros_like(p.value);
+  }
+  // Sequence parallel: norms, position embeddings and row-parallel biases saw
+  // only this rank's part of the sequence.
+  if (config_.plan.sequence_parallel && mesh_.tp().size() > 1) {
+    for (auto &p : params) {
+      if (p.partial_grad) mesh_.tp().all_reduce(p.value.mutable_grad());
+    }
+  }
+  // gpt ties the LM head to the token embedding: the first and last stage each
+  // hold a copy and add their gradients (the other stages contribute zeros).
+  if (config_.shape.arch == Arch::gpt && mesh_.pp().size() > 1) {
+    torch::Tensor g;
+    for (auto &p : params) {
+      if (p.name == "embedding.wte") g = p.value.mutable_grad();
+    }
+    if (!g.defined()) {
+      g = torch::zeros({config_.shape.vocab / mesh_.tp().size(), config_.shape.hidden}, flat_.options());
+    }
+    mesh_.pp().all_reduce(g);
+  }
+  grad_ = flat_grads();
+  // Data parallel: buckets of plan.bucket_bytes (fp32 here), all in flight at
+  // once.
+  if (mesh_.dp().size() > 1) {
+    const int64_t bucket = std::max<int64_t>(1, int64_t(config_.plan.bucket_bytes / 4));
+    std::vector<torch::Tensor> slices;
+    std::vector<c10::intrusive_ptr<Work>> works;
+    for (int64_t at = 0; at < padded_; at += bucket) {
+      slices.push_back(grad_.narrow(0, at, std::min(bucket, padded_ - at)));
+      works.push_back(mesh_.dp().all_reduce_async(slices.back()));
+    }
+    for (auto &w : works) w->wait();
+  }
+}
+
+torch::Tensor Trainer::flat_grads() const {
+  std::vector<torch::Tensor> grads;
+  for (const auto &p : const_cast<Trainer *>(this)->model_.params())
+    grads.push_back(p.value.grad().reshape({-1}).to(torch::kFloat));
+  auto flat = torch::zeros({padded_}, flat_.options());
+  auto joined = torch::cat(grads);
+  flat.narrow(0, 0, joined.numel()).copy_(joined);
+  return flat;
+}
+
+// AdamW (Loshchilov and Hutter 2019) on [lo_, hi_) of the flat buffer; under
+// ZeRO-1 each data-parallel rank updates its slice and the slices are gathered
+// back.
+void Trainer::adamw() {
+  torch::NoGradGuard no_grad;
+  ++adam_steps_;
+  const auto &c = config_;
+  auto p = flat_.narrow(0, lo_, hi_ - lo_);
+  const auto g = grad_.narrow(0, lo_, hi_ - lo_);
+  m_.mul_(c.beta1).add_(g, 1 - c.beta1);
+  v_.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
+  const double m_hat = 1.0 / (1 - std::pow(c.beta1, double(adam_steps_)));
+  const double v_hat = 1.0 / (1 - std::pow(c.beta2, double(adam_steps_)));
+  if (c.weight_decay > 0) p.mul_(1 - c.lr * c.weight_decay);
+  p.addcdiv_(m_ * m_hat, (v_ * v_hat).sqrt_().add_(c.eps), -c.lr);
+  if (hi_ - lo_ < padded_) flat_ = mesh_.dp().all_gather(p.contiguous(), 0);
+  int64_t at = 0;
+  for (auto &param : model_.params()) {
+    const int64_t n = param.value.numel();
+    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
+    at += n;
+  }
+}
+
+std::vector<torch::Tensor> Trainer::checkpoint_tensors() const {
+  return {flat_, m_, v_, torch::tensor({double(adam_steps_)}, torch::kDouble)};
+}
+
+void Trainer::restore(const std::vector<torch::Tensor> &tensors, int64_t) {
+  torch::NoGradGuard no_grad;
+  flat_.copy_(tensors.at(0));
+  m_.copy_(tensors.at(1));
+  v_.copy_(tensors.at(2));
+  adam_steps_ = int64_t(tensors.at(3).item<double>());
+  int64_t at = 0;
+  for (auto &param : model_.params()) {
+    const int64_t n = param.value.numel();
+    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
+    at += n;
+  }
+}
+
+void Trainer::dump_params(const std::string &dir) const {
+  if (mesh_.dp_index() != 0) return;  // data-parallel replicas hold the same values
+  nlohmann::json meta = nlohmann::json::array();
+  std::vector<float> values;
+  for (const auto &p : const_cast<Trainer *>(this)->model_.params()) {
+    const auto cpu = p.value.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    meta.push_back({{"name", p.name},
+                    {"full_shape", p.full_shape},
+                    {"shape", cpu.sizes().vec()},
+                    {"shard_dim", p.shard_dim},
+                    {"tp_index", mesh_.tp_index()},
+                    {"offset", values.size()}});
+    values.insert(values.end(), cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+  }
+  const std::string base = dir + "/rank-" + std::to_string(mesh_.rank());
+  std::ofstream(base + ".json") << meta.dump(1) << "\n";
+  std::ofstream(base + ".bin", std::ios::binary)
+      .write(reinterpret_cast<const char *>(values.data()), std::streamsize(values.size() * sizeof(float)));
+}
+
+}  // namespace trainsim::exec

@@ -1,0 +1,69 @@
+#pragma once
+// One rank's part of a training run: the pipeline schedule over its model
+// chunks, gradient synchronisation (sequence-parallel partial gradients, the
+// tied embedding across pipeline stages, data-parallel buckets), and AdamW on
+// one flat buffer, its state sharded over data-parallel ranks under ZeRO-1
+// (Rajbhandari et al. 2020).
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "comm.hpp"
+#include "data.hpp"
+#include "model.hpp"
+#include "scenario/plan.hpp"
+
+namespace trainsim::exec {
+
+struct TrainConfig {
+  ModelShape shape;
+  PlanSpec plan;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.0;
+  bool bf16 = false;  // autocast on a GPU
+  torch::Device device = torch::kCPU;
+};
+
+// Wall-clock parts of one step on this rank.
+struct StepTimes {
+  double step = 0, compute = 0, pipeline_wait = 0, grad_sync = 0, optimizer = 0;
+  double loss = 0;  // the global batch's mean loss (same on every rank)
+};
+
+// One span of the step, for --trace.
+struct TraceEvent {
+  std::string name, stream;  // stream: compute | comm
+  double start_us = 0, duration_us = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig &config, const Mesh &mesh, const Dataset &data);
+  StepTimes step(int64_t step, std::vector<TraceEvent> *trace);
+  int64_t micro_batches() const { return micro_batches_; }
+  Model &model() { return model_; }
+  double parameters_on_rank() const;
+  // The state a checkpoint holds: flat parameters, Adam moments (this rank's
+  // shard), step count.
+  std::vector<torch::Tensor> checkpoint_tensors() const;
+  void restore(const std::vector<torch::Tensor> &tensors, int64_t steps_done);
+  // Writes this rank's parameters (with their shard layout) for compare-params.
+  void dump_params(const std::string &dir) const;
+
+ private:
+  void synchronise_gradients(std::vector<TraceEvent> *trace, double t0);
+  void adamw();
+  torch::Tensor flat_grads() const;
+
+  TrainConfig config_;
+  const Mesh &mesh_;
+  const Dataset &data_;
+  Model model_;
+  int64_t micro_batches_ = 1;
+  int chunks_total_ = 1, chunks_here_ = 1;
+  torch::Tensor flat_, grad_, m_,
+      v_;  // flat parameters and gradients; Adam moments of [lo_, hi_)
+  int64_t lo_ = 0, hi_ = 0, padded_ = 0, adam_steps_ = 0;
+};
+
+}  // namespace trainsim::exec
