@@ -21,7 +21,7 @@ namespace trainsim::exec {
 
 namespace {
 
-void sync(const torch::Device &device) {
+void sync(const torch::Device& device) {
 #ifdef TRAINSIM_EXEC_CUDA
   if (device.is_cuda()) torch::cuda::synchronize();
 #endif
@@ -31,7 +31,7 @@ void sync(const torch::Device &device) {
 // Median seconds of fn over repetitions that together take about `budget`
 // seconds.
 template <typename Fn>
-double time_median(const torch::Device &device, Fn &&fn, double budget = 0.3) {
+double time_median(const torch::Device& device, Fn&& fn, double budget = 0.3) {
   using Clock = std::chrono::steady_clock;
   fn();
   sync(device);
@@ -48,14 +48,14 @@ double time_median(const torch::Device &device, Fn &&fn, double budget = 0.3) {
   return samples[samples.size() / 2];
 }
 
-int env_int(const char *name, int fallback) {
-  const char *v = std::getenv(name);
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
   return v ? std::atoi(v) : fallback;
 }
 
 }  // namespace
 
-int calibrate(const CalibrateOptions &o) {
+int calibrate(const CalibrateOptions& o) {
   const Scenario sc = load_scenario(o.scenario);
   const bool cuda = o.device == "cuda";
 #ifndef TRAINSIM_EXEC_CUDA
@@ -69,7 +69,7 @@ int calibrate(const CalibrateOptions &o) {
       cuda ? torch::Device(torch::kCUDA, env_int("LOCAL_RANK", 0)) : torch::Device(torch::kCPU);
   const auto dtype = cuda ? torch::kBFloat16 : torch::kFloat;
   const Precision precision = cuda ? Precision::bf16 : Precision::fp32;
-  const GpuSpec &gpu = sc.cluster.topology.gpu;
+  const GpuSpec& gpu = sc.cluster.topology.gpu;
   const double peak = gpu.peak(precision);
   const auto opts = torch::TensorOptions().dtype(dtype).device(device);
   // One rank is one "device": on a CPU it gets its share of the cores, as in a
@@ -91,7 +91,7 @@ int calibrate(const CalibrateOptions &o) {
                                                    {2048, 256, 1024},  {4096, 512, 512}};
     double best = 0;
     std::vector<std::pair<double, double>> k_and_rate;
-    for (const auto &[m, n, k] : shapes) {
+    for (const auto& [m, n, k] : shapes) {
       const auto a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
       const double t = time_median(device, [&] { (void)torch::mm(a, b); });
       const double rate = 2.0 * m * n * k / t;
@@ -104,7 +104,7 @@ int calibrate(const CalibrateOptions &o) {
     // eff(K) = max K / (K + k_half): each shape gives one estimate of k_half;
     // take the median.
     std::vector<double> halves;
-    for (const auto &[k, rate] : k_and_rate) halves.push_back(std::max(0.0, k * (best / rate - 1)));
+    for (const auto& [k, rate] : k_and_rate) halves.push_back(std::max(0.0, k * (best / rate - 1)));
     std::sort(halves.begin(), halves.end());
     profile["gemm_max_efficiency"] = max_eff;
     profile["gemm_k_half"] = std::min(halves[halves.size() / 2], 1e6);

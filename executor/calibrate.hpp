@@ -12,6 +12,6 @@ struct CalibrateOptions {
   std::string scenario, out, device = "cpu";
 };
 
-int calibrate(const CalibrateOptions &options);
+int calibrate(const CalibrateOptions& options);
 
 }  // namespace trainsim::exec

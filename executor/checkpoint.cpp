@@ -18,14 +18,14 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'S', 'C', 'K', 'P', 'T', '0', '1'};
 
-std::uint64_t fnv1a(const char *data, std::size_t n, std::uint64_t h = 1469598103934665603ULL) {
+std::uint64_t fnv1a(const char* data, std::size_t n, std::uint64_t h = 1469598103934665603ULL) {
   for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
   return h;
 }
 
 // Writes all bytes or throws with the file and the system's reason (ENOSPC,
 // EFBIG, ...).
-void write_all(int fd, const char *data, std::size_t n, const std::string &path) {
+void write_all(int fd, const char* data, std::size_t n, const std::string& path) {
   while (n > 0) {
     const ssize_t w = ::write(fd, data, n);
     if (w < 0 && errno == EINTR) continue;
@@ -37,7 +37,7 @@ void write_all(int fd, const char *data, std::size_t n, const std::string &path)
 
 }  // namespace
 
-void write_file_atomically(const std::string &path, const std::string &bytes) {
+void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
@@ -58,7 +58,7 @@ void write_file_atomically(const std::string &path, const std::string &bytes) {
 
 namespace {
 
-std::string rank_path(const std::string &dir, int64_t step, int rank) {
+std::string rank_path(const std::string& dir, int64_t step, int rank) {
   char name[32];
   std::snprintf(name, sizeof name, "rank-%05d.bin", rank);
   return step_dir(dir, step) + "/" + name;
@@ -66,31 +66,31 @@ std::string rank_path(const std::string &dir, int64_t step, int rank) {
 
 }  // namespace
 
-std::string step_dir(const std::string &dir, int64_t step) {
+std::string step_dir(const std::string& dir, int64_t step) {
   char name[32];
   std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
   return dir + "/" + name;
 }
 
-void write_rank_file(const std::string &dir, int64_t step, int rank, const CheckpointState &state) {
+void write_rank_file(const std::string& dir, int64_t step, int rank, const CheckpointState& state) {
   std::error_code ec;
   fs::create_directories(step_dir(dir, step), ec);
   if (ec) throw std::runtime_error("cannot create " + step_dir(dir, step) + ": " + ec.message());
   std::string bytes(kMagic, sizeof kMagic);
-  auto put = [&](int64_t v) { bytes.append(reinterpret_cast<const char *>(&v), sizeof v); };
+  auto put = [&](int64_t v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(state.step);
   put(int64_t(state.tensors.size()));
-  for (const auto &t : state.tensors) {
+  for (const auto& t : state.tensors) {
     const auto cpu = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
     put(cpu.numel());
-    bytes.append(reinterpret_cast<const char *>(cpu.data_ptr<float>()), std::size_t(cpu.numel()) * sizeof(float));
+    bytes.append(reinterpret_cast<const char*>(cpu.data_ptr<float>()), std::size_t(cpu.numel()) * sizeof(float));
   }
   const std::uint64_t sum = fnv1a(bytes.data(), bytes.size());
-  bytes.append(reinterpret_cast<const char *>(&sum), sizeof sum);
+  bytes.append(reinterpret_cast<const char*>(&sum), sizeof sum);
   write_file_atomically(rank_path(dir, step, rank), bytes);
 }
 
-void mark_complete(const std::string &dir, int64_t step, int keep) {
+void mark_complete(const std::string& dir, int64_t step, int keep) {
   write_file_atomically(step_dir(dir, step) + "/COMPLETE", std::to_string(step) + "\n");
   const auto steps = complete_steps(dir);
   for (std::size_t i = std::size_t(keep); i < steps.size(); ++i) {
@@ -99,23 +99,23 @@ void mark_complete(const std::string &dir, int64_t step, int keep) {
   }
 }
 
-std::vector<int64_t> complete_steps(const std::string &dir) {
+std::vector<int64_t> complete_steps(const std::string& dir) {
   std::vector<int64_t> steps;
   std::error_code ec;
-  for (const auto &entry : fs::directory_iterator(dir, ec)) {
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("step-", 0) != 0 || !fs::exists(entry.path() / "COMPLETE")) continue;
     try {
       steps.push_back(std::stoll(name.substr(5)));
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
     }
   }
   std::sort(steps.rbegin(), steps.rend());
   return steps;
 }
 
-std::optional<CheckpointState> read_rank_file(const std::string &dir, int64_t step, int rank,
-                                              const std::vector<torch::Tensor> &like, std::string &problem) {
+std::optional<CheckpointState> read_rank_file(const std::string& dir, int64_t step, int rank,
+                                              const std::vector<torch::Tensor>& like, std::string& problem) {
   const std::string path = rank_path(dir, step, rank);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -149,7 +149,7 @@ std::optional<CheckpointState> read_rank_file(const std::string &dir, int64_t st
     problem = path + " holds " + std::to_string(count) + " tensors, this run needs " + std::to_string(like.size());
     return std::nullopt;
   }
-  for (const auto &t : like) {
+  for (const auto& t : like) {
     const int64_t n = get();
     if (n != t.numel() || at + std::size_t(n) * sizeof(float) > bytes.size() - sizeof sum) {
       problem = path + " was written by a run of another shape or plan";

@@ -21,18 +21,18 @@ struct CheckpointState {
 
 // Throws std::runtime_error naming the file when it cannot be written
 // completely.
-void write_rank_file(const std::string &dir, int64_t step, int rank, const CheckpointState &state);
+void write_rank_file(const std::string& dir, int64_t step, int rank, const CheckpointState& state);
 // Rank 0, after every rank has written: marks the step complete and drops older
 // checkpoints.
-void mark_complete(const std::string &dir, int64_t step, int keep = 2);
+void mark_complete(const std::string& dir, int64_t step, int keep = 2);
 // Complete checkpoints, newest first.
-std::vector<int64_t> complete_steps(const std::string &dir);
+std::vector<int64_t> complete_steps(const std::string& dir);
 // This rank's state at `step`, or the reason it cannot be used (missing,
 // damaged, wrong shape).
-std::optional<CheckpointState> read_rank_file(const std::string &dir, int64_t step, int rank,
-                                              const std::vector<torch::Tensor> &like, std::string &problem);
-std::string step_dir(const std::string &dir, int64_t step);
+std::optional<CheckpointState> read_rank_file(const std::string& dir, int64_t step, int rank,
+                                              const std::vector<torch::Tensor>& like, std::string& problem);
+std::string step_dir(const std::string& dir, int64_t step);
 // Temporary file, fsync, rename: readers see the old file or the whole new one.
-void write_file_atomically(const std::string &path, const std::string &bytes);
+void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace trainsim::exec

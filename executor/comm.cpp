@@ -1,6 +1,7 @@
 #include "comm.hpp"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -8,11 +9,11 @@ namespace trainsim::exec {
 
 namespace {
 
-std::vector<torch::Tensor> one(const torch::Tensor &t) { return {t}; }
+std::vector<torch::Tensor> one(const torch::Tensor& t) { return {t}; }
 
 }  // namespace
 
-void Group::all_reduce(torch::Tensor &t, c10d::ReduceOp op) const {
+void Group::all_reduce(torch::Tensor& t, c10d::ReduceOp op) const {
   if (size_ == 1) return;
   auto tensors = one(t);
   c10d::AllreduceOptions options;
@@ -20,13 +21,13 @@ void Group::all_reduce(torch::Tensor &t, c10d::ReduceOp op) const {
   backend_->allreduce(tensors, options)->wait();
 }
 
-c10::intrusive_ptr<Work> Group::all_reduce_async(torch::Tensor &t) const {
+c10::intrusive_ptr<Work> Group::all_reduce_async(torch::Tensor& t) const {
   if (size_ == 1) return {};
   auto tensors = one(t);
   return backend_->allreduce(tensors);
 }
 
-torch::Tensor Group::all_gather(const torch::Tensor &t, int64_t dim) const {
+torch::Tensor Group::all_gather(const torch::Tensor& t, int64_t dim) const {
   if (size_ == 1) return t;
   const auto input = t.contiguous();
   std::vector<std::vector<torch::Tensor>> outputs(1);
@@ -36,7 +37,7 @@ torch::Tensor Group::all_gather(const torch::Tensor &t, int64_t dim) const {
   return torch::cat(outputs[0], dim);
 }
 
-torch::Tensor Group::reduce_scatter(const torch::Tensor &t, int64_t dim) const {
+torch::Tensor Group::reduce_scatter(const torch::Tensor& t, int64_t dim) const {
   if (size_ == 1) return t;
   auto sum = t.contiguous().clone();
   all_reduce(sum);
@@ -44,7 +45,7 @@ torch::Tensor Group::reduce_scatter(const torch::Tensor &t, int64_t dim) const {
   return sum.narrow(dim, rank_ * part, part).contiguous();
 }
 
-void Group::broadcast(torch::Tensor &t, int root) const {
+void Group::broadcast(torch::Tensor& t, int root) const {
   if (size_ == 1) return;
   auto tensors = one(t);
   c10d::BroadcastOptions options;
@@ -57,7 +58,7 @@ c10::intrusive_ptr<Work> Group::send(torch::Tensor t, int to, int tag) const {
   return backend_->send(tensors, to, tag);
 }
 
-void Group::recv(torch::Tensor &t, int from, int tag) const {
+void Group::recv(torch::Tensor& t, int from, int tag) const {
   auto tensors = one(t);
   backend_->recv(tensors, from, tag)->wait();
 }
@@ -66,11 +67,23 @@ void Group::barrier() const {
   if (size_ > 1) backend_->barrier()->wait();
 }
 
-Mesh::Mesh(int rank, MeshShape shape, const std::string &host, int port, std::chrono::seconds timeout, bool cuda,
-           const std::string &store_file)
+Mesh::Mesh(int rank, MeshShape shape, const std::string& host, int port, std::chrono::seconds timeout, bool cuda,
+           const std::string& store_file)
     : rank_(rank), shape_(shape) {
   const int world = shape.size();
-  if (world == 1) return;
+  if (world == 1) {
+    // One GPU: the world group still runs on NCCL (the loss all-reduce), so the NCCL path is
+    // exercised on a single-GPU machine.
+    if (cuda) {
+#ifdef TRAINSIM_EXEC_CUDA
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      world_ = Group(c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::HashStore>(), 0, 1, options),
+                     0, 1, {0});
+#endif
+    }
+    return;
+  }
   if (!store_file.empty()) {
     store_ = c10::make_intrusive<c10d::FileStore>(store_file, world);
     store_->setTimeout(timeout);
@@ -85,7 +98,7 @@ Mesh::Mesh(int rank, MeshShape shape, const std::string &host, int port, std::ch
 
   // Every group this rank belongs to, each over its own key prefix of the one
   // store.
-  auto make = [&](const std::string &name, std::vector<int> members) -> Group {
+  auto make = [&](const std::string& name, std::vector<int> members) -> Group {
     const int size = int(members.size());
     const int me = int(std::find(members.begin(), members.end(), rank) - members.begin());
     if (size == 1) return Group({}, 0, 1, members);
@@ -116,12 +129,12 @@ Mesh::Mesh(int rank, MeshShape shape, const std::string &host, int port, std::ch
   dp_ = make("dp/" + std::to_string(pp_index()) + "/" + std::to_string(tp_index()) + "/", dp_members);
 }
 
-void Mesh::store_set(const std::string &key, const std::string &value) const {
+void Mesh::store_set(const std::string& key, const std::string& value) const {
   if (!store_) return;
   store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
 }
 
-std::string Mesh::store_get(const std::string &key) const {
+std::string Mesh::store_get(const std::string& key) const {
   if (!store_) return {};
   const auto bytes = store_->get(key);
   return {bytes.begin(), bytes.end()};
@@ -134,20 +147,20 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-const Group &group_of(AutogradContext *ctx) {
-  return *reinterpret_cast<const Group *>(ctx->saved_data["group"].toInt());
+const Group& group_of(AutogradContext* ctx) {
+  return *reinterpret_cast<const Group*>(ctx->saved_data["group"].toInt());
 }
-void remember(AutogradContext *ctx, const Group *g, int64_t dim = 0) {
+void remember(AutogradContext* ctx, const Group* g, int64_t dim = 0) {
   ctx->saved_data["group"] = reinterpret_cast<int64_t>(g);
   ctx->saved_data["dim"] = dim;
 }
 
 struct CopyToGroup : torch::autograd::Function<CopyToGroup> {
-  static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &x, const Group *g) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const Group* g) {
     remember(ctx, g);
     return x.clone();
   }
-  static variable_list backward(AutogradContext *ctx, variable_list grad) {
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
     auto g = grad[0].contiguous().clone();
     group_of(ctx).all_reduce(g);
     return {g, torch::Tensor()};
@@ -155,24 +168,24 @@ struct CopyToGroup : torch::autograd::Function<CopyToGroup> {
 };
 
 struct ReduceFromGroup : torch::autograd::Function<ReduceFromGroup> {
-  static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &x, const Group *g) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const Group* g) {
     remember(ctx, g);
     auto y = x.contiguous().clone();
     g->all_reduce(y);
     return y;
   }
-  static variable_list backward(AutogradContext *, variable_list grad) { return {grad[0], torch::Tensor()}; }
+  static variable_list backward(AutogradContext*, variable_list grad) { return {grad[0], torch::Tensor()}; }
 };
 
 struct GatherAlong : torch::autograd::Function<GatherAlong> {
-  static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &x, const Group *g, int64_t dim,
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const Group* g, int64_t dim,
                                bool sum_grad) {
     remember(ctx, g, dim);
     ctx->saved_data["sum"] = sum_grad;
     return g->all_gather(x, dim);
   }
-  static variable_list backward(AutogradContext *ctx, variable_list grad) {
-    const Group &g = group_of(ctx);
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    const Group& g = group_of(ctx);
     const int64_t dim = ctx->saved_data["dim"].toInt();
     torch::Tensor dx;
     if (ctx->saved_data["sum"].toBool()) {
@@ -186,27 +199,27 @@ struct GatherAlong : torch::autograd::Function<GatherAlong> {
 };
 
 struct ReduceScatterAlong : torch::autograd::Function<ReduceScatterAlong> {
-  static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &x, const Group *g, int64_t dim) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const Group* g, int64_t dim) {
     remember(ctx, g, dim);
     return g->reduce_scatter(x, dim);
   }
-  static variable_list backward(AutogradContext *ctx, variable_list grad) {
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
     return {group_of(ctx).all_gather(grad[0], ctx->saved_data["dim"].toInt()), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
-torch::Tensor copy_to_group(const torch::Tensor &x, const Group &g) {
+torch::Tensor copy_to_group(const torch::Tensor& x, const Group& g) {
   return g.size() == 1 ? x : CopyToGroup::apply(x, &g);
 }
-torch::Tensor reduce_from_group(const torch::Tensor &x, const Group &g) {
+torch::Tensor reduce_from_group(const torch::Tensor& x, const Group& g) {
   return g.size() == 1 ? x : ReduceFromGroup::apply(x, &g);
 }
-torch::Tensor gather_along(const torch::Tensor &x, const Group &g, int64_t dim, bool sum_grad) {
+torch::Tensor gather_along(const torch::Tensor& x, const Group& g, int64_t dim, bool sum_grad) {
   return g.size() == 1 ? x : GatherAlong::apply(x, &g, dim, sum_grad);
 }
-torch::Tensor reduce_scatter_along(const torch::Tensor &x, const Group &g, int64_t dim) {
+torch::Tensor reduce_scatter_along(const torch::Tensor& x, const Group& g, int64_t dim) {
   return g.size() == 1 ? x : ReduceScatterAlong::apply(x, &g, dim);
 }
 

@@ -3,6 +3,7 @@
 // LibTorch 2.x (the GPU machine's PyTorch wheel), kept in one place.
 #include <torch/version.h>
 
+#include <optional>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #ifdef TRAINSIM_EXEC_CUDA
 #include <ATen/autocast_mode.h>
@@ -21,6 +22,18 @@ using Backend = c10d::Backend;
 using Backend = c10d::ProcessGroup;
 #endif
 using Work = c10d::Work;
+
+// Attention through PyTorch's fused kernel where LibTorch has one (2.x: flash / memory-efficient
+// scaled_dot_product_attention); nullopt on 1.13, where the caller writes it out.
+inline std::optional<at::Tensor> fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                 const std::optional<at::Tensor>& mask, bool causal) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal);
+#else
+  (void)q, (void)k, (void)v, (void)mask, (void)causal;
+  return std::nullopt;
+#endif
+}
 
 // bf16 autocast on CUDA for the forward passes (a no-op without CUDA).
 inline void set_autocast_bf16(bool on) {

@@ -21,7 +21,7 @@ GlobalBatch finish(torch::Tensor tokens, torch::Tensor targets) {
 
 class Synthetic : public Dataset {
  public:
-  explicit Synthetic(const ModelShape &s) : s_(s) {}
+  explicit Synthetic(const ModelShape& s) : s_(s) {}
   GlobalBatch batch(int64_t step, int64_t sequences) const override {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(1000 + step);
     const auto seq = torch::randint(s_.vocab, {sequences, s_.seq_len + 1}, generator, torch::kLong);
@@ -40,7 +40,7 @@ class Synthetic : public Dataset {
 // starts at a fixed stride through the stream, wrapping around.
 class Stream : public Dataset {
  public:
-  Stream(std::vector<int64_t> ids, const ModelShape &s, std::string what)
+  Stream(std::vector<int64_t> ids, const ModelShape& s, std::string what)
       : ids_(std::move(ids)), s_(s), what_(std::move(what)) {}
   GlobalBatch batch(int64_t step, int64_t sequences) const override {
     const int64_t T = s_.seq_len, span = int64_t(ids_.size()) - T - 1;
@@ -63,7 +63,7 @@ class Stream : public Dataset {
   std::string what_;
 };
 
-std::string read_file(const std::string &path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open the data file");
   std::ostringstream text;
@@ -71,7 +71,7 @@ std::string read_file(const std::string &path) {
   return text.str();
 }
 
-std::unique_ptr<Dataset> text_stream(const std::string &path, const ModelShape &s) {
+std::unique_ptr<Dataset> text_stream(const std::string& path, const ModelShape& s) {
   if (s.vocab < 256) throw std::runtime_error(path + ": text is read as bytes; the model's vocab must be at least 256");
   const std::string text = read_file(path);
   if (int64_t(text.size()) < s.seq_len + 2) {
@@ -79,11 +79,11 @@ std::unique_ptr<Dataset> text_stream(const std::string &path, const ModelShape &
                              std::to_string(s.seq_len + 1));
   }
   std::vector<int64_t> ids(text.begin(), text.end());
-  for (auto &id : ids) id = static_cast<unsigned char>(id);
+  for (auto& id : ids) id = static_cast<unsigned char>(id);
   return std::make_unique<Stream>(std::move(ids), s, "bytes of " + path);
 }
 
-std::unique_ptr<Dataset> token_stream(const std::string &path, const ModelShape &s) {
+std::unique_ptr<Dataset> token_stream(const std::string& path, const ModelShape& s) {
   std::string raw = read_file(path);
   std::size_t offset = 0;
   if (raw.size() >= 1024) {  // llm.c's header: 256 int32, magic 20240520, version, token count
@@ -110,7 +110,7 @@ std::unique_ptr<Dataset> token_stream(const std::string &path, const ModelShape 
 // into the vocab (ids 0 and 1 are kept for padding and unknown).
 class Conll : public Dataset {
  public:
-  Conll(const std::string &path, const ModelShape &s) : s_(s), path_(path) {
+  Conll(const std::string& path, const ModelShape& s) : s_(s), path_(path) {
     std::istringstream in(read_file(path));
     std::string line;
     std::vector<std::pair<int64_t, int64_t>> sentence;
@@ -131,7 +131,7 @@ class Conll : public Dataset {
       }
       if (f[0] == "-DOCSTART-") continue;
       if (f.size() < 2) throw std::runtime_error(path + ":" + std::to_string(line_no) + ": expected \"word ... TAG\"");
-      const auto &tags = conll_tags();
+      const auto& tags = conll_tags();
       const auto tag = std::find(tags.begin(), tags.end(), f.back());
       if (tag == tags.end()) {
         throw std::runtime_error(path + ":" + std::to_string(line_no) + ": unknown tag \"" + f.back() +
@@ -156,7 +156,7 @@ class Conll : public Dataset {
     auto tok = tokens.accessor<int64_t, 2>(), tgt = targets.accessor<int64_t, 2>();
     auto re = real.accessor<bool, 2>();
     for (int64_t i = 0; i < sequences; ++i) {
-      const auto &sentence = sentences_[std::size_t((step * sequences + i) % int64_t(sentences_.size()))];
+      const auto& sentence = sentences_[std::size_t((step * sequences + i) % int64_t(sentences_.size()))];
       for (int64_t t = 0; t < std::min<int64_t>(T, int64_t(sentence.size())); ++t) {
         tok[i][t] = sentence[t].first;
         tgt[i][t] = sentence[t].second;
@@ -180,13 +180,13 @@ class Conll : public Dataset {
 
 }  // namespace
 
-const std::vector<std::string> &conll_tags() {
+const std::vector<std::string>& conll_tags() {
   static const std::vector<std::string> tags{"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
                                              "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
   return tags;
 }
 
-std::unique_ptr<Dataset> open_dataset(const std::string &spec, const ModelShape &s) {
+std::unique_ptr<Dataset> open_dataset(const std::string& spec, const ModelShape& s) {
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon), path = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (spec == "synthetic") return std::make_unique<Synthetic>(s);

@@ -32,10 +32,10 @@ class Dataset {
 
 // Throws std::runtime_error naming the file (and line) for unreadable or
 // ill-formed data.
-std::unique_ptr<Dataset> open_dataset(const std::string &spec, const ModelShape &shape);
+std::unique_ptr<Dataset> open_dataset(const std::string& spec, const ModelShape& shape);
 
 // The tag set of CoNLL-2003 (Tjong Kim Sang and De Meulder 2003), in the order
 // of the label ids.
-const std::vector<std::string> &conll_tags();
+const std::vector<std::string>& conll_tags();
 
 }  // namespace trainsim::exec

@@ -25,13 +25,13 @@ void on_signal(int) { g_interrupted = 1; }
 }  // namespace
 
 void report_progress(int rank, long step) {
-  const char *fd_text = std::getenv("TRAINSIM_EXEC_PROGRESS_FD");
+  const char* fd_text = std::getenv("TRAINSIM_EXEC_PROGRESS_FD");
   if (!fd_text) return;
   const std::string line = std::to_string(rank) + " " + std::to_string(step) + "\n";
   [[maybe_unused]] const auto n = ::write(std::atoi(fd_text), line.data(), line.size());
 }
 
-int launch_local_ranks(int nproc, int timeout_s, char **argv) {
+int launch_local_ranks(int nproc, int timeout_s, char** argv) {
   const int port = 20000 + static_cast<int>(getpid() % 20000);
   // Local ranks meet through a file in a private directory: nothing listens on
   // a port.

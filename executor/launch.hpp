@@ -10,7 +10,7 @@ namespace trainsim::exec {
 
 // Returns the exit code for the launcher: 0, 1 (a rank failed or hung), 130
 // (interrupted).
-int launch_local_ranks(int nproc, int timeout_s, char **argv);
+int launch_local_ranks(int nproc, int timeout_s, char** argv);
 // In a rank: tells the launcher (if any) that `step` is finished.
 void report_progress(int rank, long step);
 

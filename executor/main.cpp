@@ -48,15 +48,15 @@ struct RunOptions {
 
 std::atomic<bool> g_stop{false};
 
-int env_int(const char *name, int fallback) {
-  const char *v = std::getenv(name);
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
   return v ? std::atoi(v) : fallback;
 }
 
 // Test hook: TRAINSIM_EXEC_FAULT=kill:RANK:STEP (killed mid-step),
 // hang:RANK:STEP (stops responding), exit:RANK:STEP (fails with an error).
 void inject_fault(int rank, int64_t step) {
-  const char *spec = std::getenv("TRAINSIM_EXEC_FAULT");
+  const char* spec = std::getenv("TRAINSIM_EXEC_FAULT");
   if (!spec) return;
   char kind[16] = {};
   int fault_rank = -1;
@@ -76,7 +76,7 @@ void inject_fault(int rank, int64_t step) {
   }
 }
 
-ModelShape shape_of(const Scenario &sc, const RunOptions &o) {
+ModelShape shape_of(const Scenario& sc, const RunOptions& o) {
   ModelShape s;
   s.arch = sc.model.arch;
   s.layers = o.layers.value_or(sc.model.layers);
@@ -89,7 +89,7 @@ ModelShape shape_of(const Scenario &sc, const RunOptions &o) {
   return s;
 }
 
-ModelSpec model_spec(const ModelShape &s) {
+ModelSpec model_spec(const ModelShape& s) {
   ModelSpec m;
   m.arch = s.arch;
   m.layers = s.layers;
@@ -103,7 +103,7 @@ ModelSpec model_spec(const ModelShape &s) {
 }
 
 // Reasons this executor cannot run the plan, in the terms of the scenario file.
-std::string unsupported(const ModelShape &s, const PlanSpec &p, int world) {
+std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   if (p.cp > 1) return "context parallelism (cp " + std::to_string(p.cp) + ") is not implemented in trainsim-exec";
   if (p.ep > 1) return "expert parallelism (ep) is not implemented in trainsim-exec";
   if (p.zero > 1) return "ZeRO stage " + std::to_string(p.zero) + " is not implemented (stages 0 and 1 are)";
@@ -125,7 +125,7 @@ std::string unsupported(const ModelShape &s, const PlanSpec &p, int world) {
   return "";
 }
 
-int train(const RunOptions &o) {
+int train(const RunOptions& o) {
   Scenario sc = load_scenario(o.scenario);
   PlanSpec plan = sc.plan;
   if (o.micro_batch) plan.micro_batch = *o.micro_batch;
@@ -226,7 +226,7 @@ int train(const RunOptions &o) {
 
   if (!o.trace.empty()) {
     nlohmann::json mine = nlohmann::json::array();
-    for (const auto &e : trace) {
+    for (const auto& e : trace) {
       mine.push_back({{"name", e.name},
                       {"cat", e.stream},
                       {"ph", "X"},
@@ -247,7 +247,7 @@ int train(const RunOptions &o) {
                           {"args",
                            {{"name", "rank " + std::to_string(r) + " (dp " + std::to_string(d) + ", pp " +
                                          std::to_string(s) + ", tp " + std::to_string(t) + ")"}}}});
-        for (const auto &e : theirs) events.push_back(e);
+        for (const auto& e : theirs) events.push_back(e);
       }
       write_file_atomically(o.trace, nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() + "\n");
     }
@@ -322,7 +322,7 @@ int train(const RunOptions &o) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   CLI::App app{
       "trainsim-exec: run a scenario's plan for real (LibTorch; Gloo "
       "on CPU, NCCL on GPU) and measure it"};
@@ -355,7 +355,7 @@ int main(int argc, char **argv) {
   app.add_flag("--resume", o.resume, "Continue from the newest intact checkpoint in --checkpoint-dir");
   app.add_option("--dump-params", o.dump_params, "Write the final parameters here (for compare-params)");
 
-  auto *calibrate_cmd = app.add_subcommand("calibrate", "Measure this device and write a calibration profile");
+  auto* calibrate_cmd = app.add_subcommand("calibrate", "Measure this device and write a calibration profile");
   CalibrateOptions cal;
   calibrate_cmd->add_option("scenario", cal.scenario, "Scenario whose GPU preset gives the datasheet peaks")
       ->required();
@@ -363,7 +363,7 @@ int main(int argc, char **argv) {
   calibrate_cmd->add_option("--device", cal.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   calibrate_cmd->add_option("--nproc", o.nproc, "Also measure all-reduce bandwidth between this many ranks");
 
-  auto *compare_cmd = app.add_subcommand("compare-params", "Compare the parameters two runs wrote with --dump-params");
+  auto* compare_cmd = app.add_subcommand("compare-params", "Compare the parameters two runs wrote with --dump-params");
   std::string dir_a, dir_b;
   double rtol = 1e-5;
   compare_cmd->add_option("a", dir_a)->required();
@@ -372,9 +372,9 @@ int main(int argc, char **argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
   }
@@ -402,14 +402,14 @@ int main(int argc, char **argv) {
       std::signal(SIGINT, [](int) { g_stop = true; });
     }
     return train(o);
-  } catch (const InputError &e) {
+  } catch (const InputError& e) {
     std::cerr << "trainsim-exec: error: " << e.what() << "\n";
     return 2;
-  } catch (const c10::Error &e) {  // LibTorch's errors carry a backtrace; the
+  } catch (const c10::Error& e) {  // LibTorch's errors carry a backtrace; the
                                    // message is enough
     std::cerr << "trainsim-exec: rank " << env_int("RANK", 0) << ": " << e.what_without_backtrace() << "\n";
     return 1;
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "trainsim-exec: rank " << env_int("RANK", 0) << ": " << e.what() << "\n";
     return 1;
   }

@@ -11,28 +11,28 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor> &)>;
+using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // The functions waiting for their backward pass, by id (an autograd context
 // holds only IValues).
-std::map<int64_t, Fn> &pending() {
+std::map<int64_t, Fn>& pending() {
   static thread_local std::map<int64_t, Fn> functions;
   return functions;
 }
 
 struct Recomputed : torch::autograd::Function<Recomputed> {
-  static torch::Tensor forward(AutogradContext *ctx, torch::TensorList inputs, int64_t id) {
+  static torch::Tensor forward(AutogradContext* ctx, torch::TensorList inputs, int64_t id) {
     ctx->save_for_backward(inputs.vec());
     ctx->saved_data["id"] = id;
     c10::List<bool> needs;
-    for (const auto &t : inputs) needs.push_back(t.requires_grad());
+    for (const auto& t : inputs) needs.push_back(t.requires_grad());
     ctx->saved_data["needs"] = needs;
     torch::NoGradGuard no_grad;
     return pending().at(id)(inputs.vec());
   }
-  static variable_list backward(AutogradContext *ctx, variable_list grad) {
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
     const int64_t id = ctx->saved_data["id"].toInt();
     const auto needs = ctx->saved_data["needs"].toBoolList();
     std::vector<torch::Tensor> inputs;
@@ -49,7 +49,7 @@ struct Recomputed : torch::autograd::Function<Recomputed> {
     // normal backward.
     torch::autograd::backward({out}, {grad[0]});
     variable_list result;
-    for (const auto &t : inputs) result.push_back(t.requires_grad() ? t.grad() : torch::Tensor());
+    for (const auto& t : inputs) result.push_back(t.requires_grad() ? t.grad() : torch::Tensor());
     result.emplace_back();
     return result;
   }
@@ -57,7 +57,7 @@ struct Recomputed : torch::autograd::Function<Recomputed> {
 
 }  // namespace
 
-torch::Tensor recomputed(const Fn &fn, const std::vector<torch::Tensor> &inputs) {
+torch::Tensor recomputed(const Fn& fn, const std::vector<torch::Tensor>& inputs) {
   if (!torch::GradMode::is_enabled()) return fn(inputs);
   static thread_local int64_t next_id = 0;
   const int64_t id = next_id++;
@@ -70,17 +70,17 @@ torch::Tensor recomputed(const Fn &fn, const std::vector<torch::Tensor> &inputs)
 
 namespace {
 
-torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {}) {
+torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
   return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
 }
 
-torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w) {
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w) {
   return x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-5) * w;
 }
 
 // Rotary positions (Su et al. 2021) in the half-split layout of GPT-NeoX and
 // Hugging Face Llama.
-torch::Tensor rotary(const torch::Tensor &x) {  // x [B, heads, T, d]
+torch::Tensor rotary(const torch::Tensor& x) {  // x [B, heads, T, d]
   const int64_t T = x.size(2), d = x.size(3);
   const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(x.device());
   const auto inv_freq = torch::pow(10000.0, -torch::arange(0, d, 2, opts) / double(d));
@@ -97,15 +97,15 @@ torch::Tensor rotary(const torch::Tensor &x) {  // x [B, heads, T, d]
 // head.
 class Chunk {
  public:
-  Chunk(Model &m, int first, int last, bool embedding, bool head) : m_(m), embedding_(embedding), head_(head) {
-    const auto &s = m.shape_;
+  Chunk(Model& m, int first, int last, bool embedding, bool head) : m_(m), embedding_(embedding), head_(head) {
+    const auto& s = m.shape_;
     const int h = s.hidden, d = s.head_dim();
     // No key bias: softmax ignores it, so its gradient is zero up to rounding,
     // and Adam would turn that rounding noise into full-size steps that differ
     // between parallel layouts.
     const bool bias = s.arch != Arch::llama;
     const bool sp = m.sp_;
-    auto norm = [&](const std::string &name) {
+    auto norm = [&](const std::string& name) {
       Norm n{m.add(name + ".weight", {h}, -1, "one", sp), {}};
       if (s.arch != Arch::llama) n.b = m.add(name + ".bias", {h}, -1, "zero", sp);
       return n;
@@ -155,11 +155,11 @@ class Chunk {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x, const MicroBatch &mb) {
+  torch::Tensor forward(torch::Tensor x, const MicroBatch& mb) {
     if (embedding_) x = embed(mb.tokens);
-    for (const auto &L : layers_) {
+    for (const auto& L : layers_) {
       if (m_.recompute_ == Recompute::full) {
-        x = recomputed([&](const std::vector<torch::Tensor> &in) { return layer(L, in[0], in[1]); }, {x, mb.real});
+        x = recomputed([&](const std::vector<torch::Tensor>& in) { return layer(L, in[0], in[1]); }, {x, mb.real});
       } else {
         x = layer(L, x, mb.real);
       }
@@ -176,22 +176,22 @@ class Chunk {
     torch::Tensor wq, wk, wv, wo, bq, bv, bo, w_gate, w_up, w_down, b_up, b_down;
   };
 
-  const Group &tp() const { return m_.mesh_.tp(); }
-  torch::Tensor norm(const Norm &n, const torch::Tensor &x) const {
+  const Group& tp() const { return m_.mesh_.tp(); }
+  torch::Tensor norm(const Norm& n, const torch::Tensor& x) const {
     if (!n.b.defined()) return rms_norm(x, n.w);
     return F::layer_norm(x, F::LayerNormFuncOptions({x.size(-1)}).weight(n.w).bias(n.b).eps(1e-5));
   }
   // Into a column-parallel GEMM: the full sequence on every rank of the group.
-  torch::Tensor enter(const torch::Tensor &x) const {
+  torch::Tensor enter(const torch::Tensor& x) const {
     return m_.sp_ ? gather_along(x, tp(), 1) : copy_to_group(x, tp());
   }
   // Out of a row-parallel GEMM: sum the partial products (and split the
   // sequence again).
-  torch::Tensor leave(const torch::Tensor &x) const {
+  torch::Tensor leave(const torch::Tensor& x) const {
     return m_.sp_ ? reduce_scatter_along(x, tp(), 1) : reduce_from_group(x, tp());
   }
   // This rank's part of the sequence dimension under sequence parallelism.
-  torch::Tensor seq_slice(const torch::Tensor &x, int64_t dim) const {
+  torch::Tensor seq_slice(const torch::Tensor& x, int64_t dim) const {
     if (!m_.sp_) return x;
     const int64_t part = x.size(dim) / tp().size();
     return x.narrow(dim, tp().rank() * part, part);
@@ -199,7 +199,7 @@ class Chunk {
 
   // Vocab-parallel lookup: each rank holds rows [v0, v0 + V/t) and contributes
   // zeros elsewhere.
-  torch::Tensor embed(const torch::Tensor &tokens) const {
+  torch::Tensor embed(const torch::Tensor& tokens) const {
     const int64_t rows = wte_.size(0), v0 = tp().rank() * rows;
     const auto mine = (tokens >= v0) & (tokens < v0 + rows);
     auto x = F::embedding((tokens - v0).clamp(0, rows - 1), wte_) * mine.unsqueeze(-1).to(wte_.dtype());
@@ -209,12 +209,19 @@ class Chunk {
     return x;
   }
 
-  torch::Tensor attention_core(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
-                               const torch::Tensor &real) const {
-    const auto &s = m_.shape_;
+  torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& real) const {
+    const auto& s = m_.shape_;
     const int64_t T = q.size(2), group = s.heads / s.kv_heads;
     const auto kk = group > 1 ? k.repeat_interleave(group, 1) : k;
     const auto vv = group > 1 ? v.repeat_interleave(group, 1) : v;
+    // LibTorch 2.x: the fused kernel (never materialises the scores). On CPU the written-out form
+    // below is kept so that the CPU equivalence tests run the same arithmetic on 1.13 and 2.x.
+    if (q.is_cuda()) {
+      std::optional<torch::Tensor> mask;
+      if (s.arch == Arch::bert) mask = real.view({real.size(0), 1, 1, T});
+      if (auto fused = fused_attention(q, kk, vv, mask, s.arch != Arch::bert)) return *fused;
+    }
     auto scores = torch::matmul(q, kk.transpose(-2, -1)) / std::sqrt(double(s.head_dim()));
     if (s.arch == Arch::bert) {
       scores = scores.masked_fill(real.logical_not().view({real.size(0), 1, 1, T}), -1e9);
@@ -225,11 +232,11 @@ class Chunk {
     return torch::matmul(torch::softmax(scores, -1), vv);
   }
 
-  torch::Tensor attention(const Layer &L, const torch::Tensor &x, const torch::Tensor &real) const {
-    const auto &s = m_.shape_;
+  torch::Tensor attention(const Layer& L, const torch::Tensor& x, const torch::Tensor& real) const {
+    const auto& s = m_.shape_;
     const auto a = enter(x);
     const int64_t B = a.size(0), T = a.size(1), d = s.head_dim();
-    auto heads = [&](const torch::Tensor &w, const torch::Tensor &b) {
+    auto heads = [&](const torch::Tensor& w, const torch::Tensor& b) {
       return dense(a, w, b).view({B, T, -1, d}).transpose(1, 2);
     };
     auto q = heads(L.wq, L.bq), k = heads(L.wk, {}), v = heads(L.wv, L.bv);
@@ -243,14 +250,14 @@ class Chunk {
     const auto core =
         m_.recompute_ == Recompute::selective
             ? recomputed(
-                  [&](const std::vector<torch::Tensor> &in) { return attention_core(in[0], in[1], in[2], in[3]); },
+                  [&](const std::vector<torch::Tensor>& in) { return attention_core(in[0], in[1], in[2], in[3]); },
                   {q, k, v, real})
             : attention_core(q, k, v, real);
     auto out = leave(dense(core.transpose(1, 2).reshape({B, T, -1}), L.wo));
     return L.bo.defined() ? out + L.bo : out;
   }
 
-  torch::Tensor mlp(const Layer &L, const torch::Tensor &x) const {
+  torch::Tensor mlp(const Layer& L, const torch::Tensor& x) const {
     const auto a = enter(x);
     torch::Tensor inner;
     if (m_.shape_.arch == Arch::llama)
@@ -263,7 +270,7 @@ class Chunk {
     return L.b_down.defined() ? out + L.b_down : out;
   }
 
-  torch::Tensor layer(const Layer &L, torch::Tensor x, const torch::Tensor &real) const {
+  torch::Tensor layer(const Layer& L, torch::Tensor x, const torch::Tensor& real) const {
     if (m_.shape_.arch == Arch::bert) {  // post-norm (Devlin et al. 2019)
       x = norm(L.norm1, x + attention(L, x, real));
       return norm(L.norm2, x + mlp(L, x));
@@ -272,7 +279,7 @@ class Chunk {
     return x + mlp(L, norm(L.norm2, x));
   }
 
-  torch::Tensor loss(const torch::Tensor &x, const MicroBatch &mb) const {
+  torch::Tensor loss(const torch::Tensor& x, const MicroBatch& mb) const {
     const auto targets = mb.targets.reshape({-1});
     if (m_.shape_.arch == Arch::bert) {
       // Every rank computes the whole (small) classifier, so its input gradient
@@ -289,10 +296,10 @@ class Chunk {
   // Cross-entropy over logits split by vocabulary (Megatron-LM): the max, the
   // sum of exponentials and the target's logit are each one all-reduce of a
   // [tokens] vector, never the full logits.
-  torch::Tensor vocab_parallel_cross_entropy(const torch::Tensor &logits, const torch::Tensor &targets,
+  torch::Tensor vocab_parallel_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
                                              double scale) const;
 
-  Model &m_;
+  Model& m_;
   bool embedding_, head_;
   torch::Tensor wte_, wpe_, lm_head_, classifier_, classifier_b_;
   Norm embedding_norm_, final_norm_;
@@ -302,8 +309,8 @@ class Chunk {
 namespace {
 
 struct VocabParallelCrossEntropy : torch::autograd::Function<VocabParallelCrossEntropy> {
-  static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &logits, const torch::Tensor &targets,
-                               const Group *g, double scale) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& targets,
+                               const Group* g, double scale) {
     const int64_t rows = logits.size(1), v0 = g->rank() * rows;
     const auto x = logits.to(torch::kFloat);
     auto max = std::get<0>(x.max(-1)).contiguous();
@@ -323,7 +330,7 @@ struct VocabParallelCrossEntropy : torch::autograd::Function<VocabParallelCrossE
     ctx->saved_data["dtype"] = static_cast<int64_t>(logits.scalar_type());
     return per_token.sum() * scale;
   }
-  static variable_list backward(AutogradContext *ctx, variable_list grad) {
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
     const auto saved = ctx->get_saved_variables();
     auto d = saved[0].clone();  // softmax
     d.scatter_add_(1, saved[1].unsqueeze(1), -saved[2].to(torch::kFloat).unsqueeze(1));
@@ -335,16 +342,16 @@ struct VocabParallelCrossEntropy : torch::autograd::Function<VocabParallelCrossE
 
 }  // namespace
 
-torch::Tensor Chunk::vocab_parallel_cross_entropy(const torch::Tensor &logits, const torch::Tensor &targets,
+torch::Tensor Chunk::vocab_parallel_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
                                                   double scale) const {
   return VocabParallelCrossEntropy::apply(logits, targets, &tp(), scale);
 }
 
 // ---- Model ----
 
-Model::Model(const ModelShape &shape, const Mesh &mesh, bool sequence_parallel, Recompute recompute,
-             const std::vector<std::pair<int, int>> &layer_ranges, const std::vector<bool> &first,
-             const std::vector<bool> &last, torch::Device device)
+Model::Model(const ModelShape& shape, const Mesh& mesh, bool sequence_parallel, Recompute recompute,
+             const std::vector<std::pair<int, int>>& layer_ranges, const std::vector<bool>& first,
+             const std::vector<bool>& last, torch::Device device)
     : shape_(shape), mesh_(mesh), sp_(sequence_parallel), recompute_(recompute), device_(device) {
   for (std::size_t c = 0; c < layer_ranges.size(); ++c) {
     holds_embedding_ = holds_embedding_ || first[c];
@@ -355,7 +362,7 @@ Model::Model(const ModelShape &shape, const Mesh &mesh, bool sequence_parallel, 
 
 Model::~Model() = default;
 
-torch::Tensor Model::forward(int c, const torch::Tensor &input, const MicroBatch &mb) {
+torch::Tensor Model::forward(int c, const torch::Tensor& input, const MicroBatch& mb) {
   return chunks_.at(c)->forward(input, mb);
 }
 
@@ -364,7 +371,7 @@ std::vector<int64_t> Model::activation_shape(int micro_batch) const {
   return {micro_batch, seq, shape_.hidden};
 }
 
-torch::Tensor Model::add(const std::string &name, std::vector<int64_t> full, int shard_dim, const std::string &init,
+torch::Tensor Model::add(const std::string& name, std::vector<int64_t> full, int shard_dim, const std::string& init,
                          bool partial_grad) {
   if (const auto it = index_.find(name); it != index_.end()) return params_[it->second].value;
   // The full tensor, from a generator seeded by the name (FNV-1a), then this

@@ -61,16 +61,16 @@ class Model {
   // chunks: which model chunks this rank holds (interleaved pipelines hold
   // several), each a range of global layer indices; chunk 0 of the model
   // carries the embedding, the last one the head.
-  Model(const ModelShape &shape, const Mesh &mesh, bool sequence_parallel, Recompute recompute,
-        const std::vector<std::pair<int, int>> &layer_ranges, const std::vector<bool> &first,
-        const std::vector<bool> &last, torch::Device device);
+  Model(const ModelShape& shape, const Mesh& mesh, bool sequence_parallel, Recompute recompute,
+        const std::vector<std::pair<int, int>>& layer_ranges, const std::vector<bool>& first,
+        const std::vector<bool>& last, torch::Device device);
   ~Model();
   // Runs chunk `c` of this rank: input is tokens (first chunk) or hidden
   // states; the last chunk returns the loss of the micro-batch already
   // multiplied by its loss_scale.
-  torch::Tensor forward(int c, const torch::Tensor &input, const MicroBatch &mb);
-  std::vector<Param> &params() { return params_; }
-  const ModelShape &shape() const { return shape_; }
+  torch::Tensor forward(int c, const torch::Tensor& input, const MicroBatch& mb);
+  std::vector<Param>& params() { return params_; }
+  const ModelShape& shape() const { return shape_; }
   // Shape of the hidden states passed between pipeline stages.
   std::vector<int64_t> activation_shape(int micro_batch) const;
   bool holds_embedding() const { return holds_embedding_; }
@@ -78,10 +78,10 @@ class Model {
 
  private:
   friend class Chunk;
-  torch::Tensor add(const std::string &name, std::vector<int64_t> shape, int shard_dim, const std::string &init,
+  torch::Tensor add(const std::string& name, std::vector<int64_t> shape, int shard_dim, const std::string& init,
                     bool partial_grad);
   ModelShape shape_;
-  const Mesh &mesh_;
+  const Mesh& mesh_;
   bool sp_;
   Recompute recompute_;
   torch::Device device_;
@@ -93,7 +93,7 @@ class Model {
 
 // Runs fn(inputs) without keeping its activations, and runs it again in the
 // backward pass (activation recomputation).
-torch::Tensor recomputed(const std::function<torch::Tensor(const std::vector<torch::Tensor> &)> &fn,
-                         const std::vector<torch::Tensor> &inputs);
+torch::Tensor recomputed(const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& fn,
+                         const std::vector<torch::Tensor>& inputs);
 
 }  // namespace trainsim::exec

@@ -21,7 +21,7 @@ struct Full {
 
 // Places a shard of `full` (sliced along shard_dim at tp_index) into the full
 // tensor.
-void place(Full &f, const std::vector<int64_t> &shard_shape, int shard_dim, int tp_index, const float *data) {
+void place(Full& f, const std::vector<int64_t>& shard_shape, int shard_dim, int tp_index, const float* data) {
   const std::size_t dims = f.shape.size();
   std::vector<int64_t> stride(dims, 1);
   for (std::size_t d = dims; d-- > 1;) stride[d - 1] = stride[d] * f.shape[d];
@@ -43,9 +43,9 @@ void place(Full &f, const std::vector<int64_t> &shard_shape, int shard_dim, int 
   }
 }
 
-std::map<std::string, Full> load(const std::string &dir) {
+std::map<std::string, Full> load(const std::string& dir) {
   std::map<std::string, Full> tensors;
-  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".json" || entry.path().filename() == "losses.json") continue;
     std::ifstream meta_in(entry.path());
     const auto meta = nlohmann::json::parse(meta_in);
@@ -53,10 +53,10 @@ std::map<std::string, Full> load(const std::string &dir) {
     bin_path.replace_extension(".bin");
     std::ifstream bin(bin_path, std::ios::binary);
     const std::vector<char> raw((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
-    const auto *data = reinterpret_cast<const float *>(raw.data());
-    for (const auto &t : meta) {
+    const auto* data = reinterpret_cast<const float*>(raw.data());
+    for (const auto& t : meta) {
       const auto name = t.at("name").get<std::string>();
-      auto &f = tensors[name];
+      auto& f = tensors[name];
       if (f.values.empty()) {
         f.shape = t.at("full_shape").get<std::vector<int64_t>>();
         int64_t n = 1;
@@ -80,26 +80,26 @@ std::map<std::string, Full> load(const std::string &dir) {
 
 }  // namespace
 
-int compare_params(const std::string &dir_a, const std::string &dir_b, double rtol) {
+int compare_params(const std::string& dir_a, const std::string& dir_b, double rtol) {
   std::map<std::string, Full> a, b;
   try {
     a = load(dir_a);
     b = load(dir_b);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "trainsim-exec compare-params: %s\n", e.what());
     return 2;
   }
   int bad = 0;
   double worst = 0;
   std::string worst_name;
-  for (const auto &[name, fa] : a) {
+  for (const auto& [name, fa] : a) {
     const auto it = b.find(name);
     if (it == b.end() || it->second.shape != fa.shape) {
       std::printf("%-36s missing or of another shape in %s\n", name.c_str(), dir_b.c_str());
       ++bad;
       continue;
     }
-    const auto &fb = it->second;
+    const auto& fb = it->second;
     // Relative difference of the tensor as a whole, ||a - b|| / ||b||, with
     // ||b|| at least the norm the tensor had at initialisation (0.02 per
     // element): after Adam's first steps an element whose gradient is near zero
@@ -144,7 +144,7 @@ int compare_params(const std::string &dir_a, const std::string &dir_b, double rt
                 same ? "" : (a_losses.size() == b_losses.size() ? " (too large)" : " (step counts differ)"));
     if (!same) ++bad;
   }
-  for (const auto &[name, fb] : b) {
+  for (const auto& [name, fb] : b) {
     if (!a.count(name)) {
       std::printf("%-36s missing in %s\n", name.c_str(), dir_a.c_str());
       ++bad;

@@ -9,6 +9,6 @@ namespace trainsim::exec {
 // Prints the largest relative difference per tensor; returns 0 when every
 // tensor is within rtol, 1 when one is not or a tensor is missing, 2 when a
 // directory cannot be read.
-int compare_params(const std::string &dir_a, const std::string &dir_b, double rtol);
+int compare_params(const std::string& dir_a, const std::string& dir_b, double rtol);
 
 }  // namespace trainsim::exec

@@ -21,9 +21,9 @@ struct ChunkLayout {
   int total = 1;
 };
 
-int virtual_stages(const PlanSpec &plan) { return plan.schedule == Schedule::interleaved ? plan.virtual_stages : 1; }
+int virtual_stages(const PlanSpec& plan) { return plan.schedule == Schedule::interleaved ? plan.virtual_stages : 1; }
 
-ChunkLayout layout(const ModelShape &shape, const PlanSpec &plan, int stage) {
+ChunkLayout layout(const ModelShape& shape, const PlanSpec& plan, int stage) {
   ChunkLayout out;
   const int V = virtual_stages(plan), C = plan.pp * V;
   out.total = C;
@@ -48,7 +48,7 @@ int tag(int64_t micro_batch, int chunk, int chunks, bool backward) {
 
 }  // namespace
 
-Trainer::Trainer(const TrainConfig &config, const Mesh &mesh, const Dataset &data)
+Trainer::Trainer(const TrainConfig& config, const Mesh& mesh, const Dataset& data)
     : config_(config),
       mesh_(mesh),
       data_(data),
@@ -56,12 +56,12 @@ Trainer::Trainer(const TrainConfig &config, const Mesh &mesh, const Dataset &dat
              layout(config.shape, config.plan, mesh.pp_index()).ranges,
              layout(config.shape, config.plan, mesh.pp_index()).first,
              layout(config.shape, config.plan, mesh.pp_index()).last, config.device) {
-  const auto &plan = config.plan;
+  const auto& plan = config.plan;
   micro_batches_ = plan.global_batch / (int64_t(plan.micro_batch) * plan.dp);
   chunks_total_ = plan.pp * virtual_stages(plan);
   chunks_here_ = virtual_stages(plan);
   std::vector<torch::Tensor> values;
-  for (const auto &p : model_.params()) values.push_back(p.value.detach().reshape({-1}));
+  for (const auto& p : model_.params()) values.push_back(p.value.detach().reshape({-1}));
   const int64_t n = torch::cat(values).numel();
   const int dp = mesh.dp().size();
   padded_ = (n + dp - 1) / dp * dp;
@@ -77,15 +77,15 @@ Trainer::Trainer(const TrainConfig &config, const Mesh &mesh, const Dataset &dat
 
 double Trainer::parameters_on_rank() const {
   double n = 0;
-  for (const auto &p : const_cast<Trainer *>(this)->model_.params()) n += double(p.value.numel());
+  for (const auto& p : const_cast<Trainer*>(this)->model_.params()) n += double(p.value.numel());
   return n;
 }
 
-StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
-  const auto &plan = config_.plan;
+StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
+  const auto& plan = config_.plan;
   const auto t0 = Clock::now();
   auto us = [&](Clock::time_point t) { return std::chrono::duration<double, std::micro>(t - t0).count(); };
-  auto span = [&](const std::string &name, const std::string &stream, Clock::time_point from) {
+  auto span = [&](const std::string& name, const std::string& stream, Clock::time_point from) {
     if (trace) trace->push_back({name, stream, us(from), us(Clock::now()) - us(from)});
   };
   StepTimes times;
@@ -94,16 +94,16 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
   const int64_t first_row = int64_t(mesh_.dp_index()) * per_replica;
   auto micro_batch = [&](int64_t i) {
     MicroBatch m;
-    const auto rows = [&](const torch::Tensor &t) { return t.narrow(0, first_row + i * mb, mb).to(config_.device); };
+    const auto rows = [&](const torch::Tensor& t) { return t.narrow(0, first_row + i * mb, mb).to(config_.device); };
     m.tokens = rows(batch.tokens);
     m.targets = rows(batch.targets);
     m.real = rows(batch.real);
     m.loss_scale = 1.0 / double(std::max<int64_t>(batch.labelled, 1));
     return m;
   };
-  for (auto &p : model_.params()) p.value.mutable_grad() = torch::Tensor();
+  for (auto& p : model_.params()) p.value.mutable_grad() = torch::Tensor();
 
-  const Group &pp = mesh_.pp();
+  const Group& pp = mesh_.pp();
   const int s = pp.rank(), P = pp.size(), C = chunks_total_;
   std::vector<std::vector<torch::Tensor>> inputs(chunks_here_, std::vector<torch::Tensor>(micro_batches_));
   auto outputs = inputs;
@@ -111,7 +111,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
   double loss_sum = 0;
   const auto activation = model_.activation_shape(int(mb));
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat).device(config_.device);
-  for (const auto &task : stage_schedule(plan.schedule, P, s, int(micro_batches_), chunks_here_)) {
+  for (const auto& task : stage_schedule(plan.schedule, P, s, int(micro_batches_), chunks_here_)) {
     const int c = task.chunk * P + s;
     const int64_t i = task.micro_batch;
     const MicroBatch m = micro_batch(i);
@@ -138,7 +138,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
       inputs[task.chunk][i] = input;
       outputs[task.chunk][i] = out;
     } else {
-      auto &out = outputs[task.chunk][i];
+      auto& out = outputs[task.chunk][i];
       torch::Tensor grad;
       if (c < C - 1) {
         const auto wait = Clock::now();
@@ -163,7 +163,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
   }
   {
     const auto wait = Clock::now();
-    for (auto &w : sends) w->wait();
+    for (auto& w : sends) w->wait();
     times.pipeline_wait += std::chrono::duration<double>(Clock::now() - wait).count();
   }
 
@@ -189,15 +189,15 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent> *trace) {
   return times;
 }
 
-void Trainer::synchronise_gradients(std::vector<TraceEvent> *, double) {
-  auto &params = model_.params();
-  for (auto &p : params) {
+void Trainer::synchronise_gradients(std::vector<TraceEvent>*, double) {
+  auto& params = model_.params();
+  for (auto& p : params) {
     if (!p.value.grad().defined()) p.value.mutable_grad() = torch::zeros_like(p.value);
   }
   // Sequence parallel: norms, position embeddings and row-parallel biases saw
   // only this rank's part of the sequence.
   if (config_.plan.sequence_parallel && mesh_.tp().size() > 1) {
-    for (auto &p : params) {
+    for (auto& p : params) {
       if (p.partial_grad) mesh_.tp().all_reduce(p.value.mutable_grad());
     }
   }
@@ -205,7 +205,7 @@ void Trainer::synchronise_gradients(std::vector<TraceEvent> *, double) {
   // hold a copy and add their gradients (the other stages contribute zeros).
   if (config_.shape.arch == Arch::gpt && mesh_.pp().size() > 1) {
     torch::Tensor g;
-    for (auto &p : params) {
+    for (auto& p : params) {
       if (p.name == "embedding.wte") g = p.value.mutable_grad();
     }
     if (!g.defined()) {
@@ -224,13 +224,13 @@ void Trainer::synchronise_gradients(std::vector<TraceEvent> *, double) {
       slices.push_back(grad_.narrow(0, at, std::min(bucket, padded_ - at)));
       works.push_back(mesh_.dp().all_reduce_async(slices.back()));
     }
-    for (auto &w : works) w->wait();
+    for (auto& w : works) w->wait();
   }
 }
 
 torch::Tensor Trainer::flat_grads() const {
   std::vector<torch::Tensor> grads;
-  for (const auto &p : const_cast<Trainer *>(this)->model_.params())
+  for (const auto& p : const_cast<Trainer*>(this)->model_.params())
     grads.push_back(p.value.grad().reshape({-1}).to(torch::kFloat));
   auto flat = torch::zeros({padded_}, flat_.options());
   auto joined = torch::cat(grads);
@@ -244,47 +244,62 @@ torch::Tensor Trainer::flat_grads() const {
 void Trainer::adamw() {
   torch::NoGradGuard no_grad;
   ++adam_steps_;
-  const auto &c = config_;
+  [[maybe_unused]] const auto& c = config_;
   auto p = flat_.narrow(0, lo_, hi_ - lo_);
   const auto g = grad_.narrow(0, lo_, hi_ - lo_);
+#if TORCH_VERSION_MAJOR >= 2 && defined(TRAINSIM_EXEC_CUDA)
+  if (p.is_cuda()) {  // PyTorch's fused AdamW kernel: one pass over the buffer
+    if (!step_tensor_.defined()) step_tensor_ = torch::zeros({1}, p.options());
+    step_tensor_.fill_(double(adam_steps_));  // the kernel reads the step count already advanced
+    at::_fused_adamw_({p}, {g}, {m_}, {v_}, {}, {step_tensor_}, c.lr, c.beta1, c.beta2, c.weight_decay, c.eps, false,
+                      false);
+  } else
+#endif
+  {
+    update_adamw(p, g);
+  }
+  if (hi_ - lo_ < padded_) flat_ = mesh_.dp().all_gather(p.contiguous(), 0);
+  int64_t at = 0;
+  for (auto& param : model_.params()) {
+    const int64_t n = param.value.numel();
+    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
+    at += n;
+  }
+}
+
+void Trainer::update_adamw(torch::Tensor& p, const torch::Tensor& g) {
+  const auto& c = config_;
   m_.mul_(c.beta1).add_(g, 1 - c.beta1);
   v_.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
   const double m_hat = 1.0 / (1 - std::pow(c.beta1, double(adam_steps_)));
   const double v_hat = 1.0 / (1 - std::pow(c.beta2, double(adam_steps_)));
   if (c.weight_decay > 0) p.mul_(1 - c.lr * c.weight_decay);
   p.addcdiv_(m_ * m_hat, (v_ * v_hat).sqrt_().add_(c.eps), -c.lr);
-  if (hi_ - lo_ < padded_) flat_ = mesh_.dp().all_gather(p.contiguous(), 0);
-  int64_t at = 0;
-  for (auto &param : model_.params()) {
-    const int64_t n = param.value.numel();
-    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
-    at += n;
-  }
 }
 
 std::vector<torch::Tensor> Trainer::checkpoint_tensors() const {
   return {flat_, m_, v_, torch::tensor({double(adam_steps_)}, torch::kDouble)};
 }
 
-void Trainer::restore(const std::vector<torch::Tensor> &tensors, int64_t) {
+void Trainer::restore(const std::vector<torch::Tensor>& tensors, int64_t) {
   torch::NoGradGuard no_grad;
   flat_.copy_(tensors.at(0));
   m_.copy_(tensors.at(1));
   v_.copy_(tensors.at(2));
   adam_steps_ = int64_t(tensors.at(3).item<double>());
   int64_t at = 0;
-  for (auto &param : model_.params()) {
+  for (auto& param : model_.params()) {
     const int64_t n = param.value.numel();
     param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
     at += n;
   }
 }
 
-void Trainer::dump_params(const std::string &dir) const {
+void Trainer::dump_params(const std::string& dir) const {
   if (mesh_.dp_index() != 0) return;  // data-parallel replicas hold the same values
   nlohmann::json meta = nlohmann::json::array();
   std::vector<float> values;
-  for (const auto &p : const_cast<Trainer *>(this)->model_.params()) {
+  for (const auto& p : const_cast<Trainer*>(this)->model_.params()) {
     const auto cpu = p.value.detach().to(torch::kCPU, torch::kFloat).contiguous();
     meta.push_back({{"name", p.name},
                     {"full_shape", p.full_shape},
@@ -297,7 +312,7 @@ void Trainer::dump_params(const std::string &dir) const {
   const std::string base = dir + "/rank-" + std::to_string(mesh_.rank());
   std::ofstream(base + ".json") << meta.dump(1) << "\n";
   std::ofstream(base + ".bin", std::ios::binary)
-      .write(reinterpret_cast<const char *>(values.data()), std::streamsize(values.size() * sizeof(float)));
+      .write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * sizeof(float)));
 }
 
 }  // namespace trainsim::exec

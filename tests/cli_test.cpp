@@ -119,3 +119,25 @@ TEST(Cli, SearchPrintsRankedPlansAndCsv) {
   for (std::string line; std::getline(in, line);) ++lines;
   EXPECT_GT(lines, 100u);
 }
+
+// Guards on long searches: a time limit keeps the best plans found so far; a memory limit refuses
+// a plan space too large for it before any work starts.
+TEST(Cli, SearchGuards) {
+  const CommandResult limited = run("search " + kSource + "/scenarios/search-gpt3-175b.yaml --top 20 --time-limit 1");
+  EXPECT_EQ(limited.code, 1) << limited.output;
+  EXPECT_NE(limited.output.find("time limit reached: best so far"), std::string::npos) << limited.output;
+  const CommandResult refused = run("search " + kSource + "/scenarios/search-gpt3-175b.yaml --max-memory 1MiB");
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("12672 combinations"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("--max-memory"), std::string::npos) << refused.output;
+}
+
+// Nothing in a scenario names a file to write: an output path smuggled into one is an unknown key.
+TEST(Cli, ScenarioCannotNameFilesToWrite) {
+  const std::string path = testing::TempDir() + "/escape.yaml";
+  std::ofstream(path) << "name: x\nmodel: {preset: gpt3-1.3b}\ncluster: {topology: single-h200, gpus: 1}\n"
+                         "plan: {micro_batch: 1, global_batch: 8}\ntrace: /etc/passwd\n";
+  const CommandResult r = run("predict " + path);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("trace"), std::string::npos) << r.output;
+}

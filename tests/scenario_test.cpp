@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "report/measurement.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/writer.hpp"
 #include "search/search.hpp"
@@ -249,5 +250,51 @@ TEST(Scenario, WrittenYamlReadsBackTheSame) {
     EXPECT_EQ(scenario_to_yaml(again), scenario_to_yaml(original)) << name;
     EXPECT_EQ(again.plan.micro_batches(), original.plan.micro_batches());
     EXPECT_DOUBLE_EQ(total_parameters(again.model), total_parameters(original.model));
+  }
+}
+
+// trainsim-exec's run.json, as `trainsim validate` reads it.
+TEST(Measurement, AppliesTheModelAndPlanTheRunUsed) {
+  auto sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml");
+  const auto run = parse_measurement(
+      R"({"step_time_s": 0.5, "model": {"arch": "llama", "layers": 4, "hidden": 128, "heads": 8, "kv_heads": 2,
+          "ffn_hidden": 256, "seq_len": 64, "vocab": 512},
+          "plan": {"dp": 1, "tp": 2, "pp": 1, "micro_batch": 2, "global_batch": 4, "schedule": "gpipe",
+                   "recompute": "full", "sequence_parallel": true, "precision": "fp32"}})",
+      "run.json");
+  apply_measurement(sc, run, "run.json");
+  EXPECT_EQ(sc.model.arch, Arch::llama);
+  EXPECT_EQ(sc.model.kv_heads, 2);
+  EXPECT_EQ(sc.model.ffn_hidden, 256);
+  EXPECT_EQ(sc.plan.tp, 2);
+  EXPECT_EQ(sc.plan.schedule, Schedule::gpipe);
+  EXPECT_EQ(sc.plan.recompute, Recompute::full);
+  EXPECT_TRUE(sc.plan.sequence_parallel);
+  EXPECT_EQ(sc.cluster.gpus, 2);
+}
+
+TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[1, 2]", ""},
+      {"{\"tokens_per_s\": 3}", "step_time_s"},
+      {"{\"step_time_s\": \"fast\"}", "step_time_s"},
+      {"{\"step_time_s\": -1}", "step_time_s"},
+      {"{\"step_time_s\": 1, \"plan\": 7}", "plan"},
+      {"{\"step_time_s\": 1, \"device\": 7}", "device"},
+      {"{\"step_time_s\": 1,", ""},
+  };
+  for (const auto& [text, key] : cases) {
+    try {
+      (void)parse_measurement(text, "run.json");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("run.json"), std::string::npos) << e.what();
+      if (!key.empty()) EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+  auto sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml");
+  for (const char* bad : {R"({"step_time_s": 1, "plan": {"tp": 1e12}})", R"({"step_time_s": 1, "model": {"layers": 0}})",
+                          R"({"step_time_s": 1, "plan": {"sequence_parallel": 3}})"}) {
+    EXPECT_THROW(apply_measurement(sc, parse_measurement(bad, "run.json"), "run.json"), InputError) << bad;
   }
 }

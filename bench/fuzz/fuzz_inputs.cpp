@@ -6,6 +6,7 @@
 #include <string>
 
 #include "compute/cost_model.hpp"
+#include "report/measurement.hpp"
 #include "scenario/scenario.hpp"
 #include "topology/graph.hpp"
 
@@ -37,6 +38,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_result_or_input_error([&] { (void)trainsim::parse_hf_config(text, "config.json"); });
 #elif defined(TRAINSIM_FUZZ_CALIBRATION)
   expect_result_or_input_error([&] { (void)trainsim::parse_calibration(text, "profile.json"); });
+#elif defined(TRAINSIM_FUZZ_MEASUREMENT)
+  expect_result_or_input_error([&] {
+    const auto run = trainsim::parse_measurement(text, "run.json");
+    auto sc = trainsim::load_scenario_text(
+        "name: f\nmodel: {arch: gpt, layers: 2, hidden: 64, heads: 4, vocab: 256, seq_len: 32}\n"
+        "cluster: {topology: cpu-loopback, gpus: 2}\nplan: {dp: 2, micro_batch: 4, global_batch: 8}\n",
+        "base.yaml");
+    trainsim::apply_measurement(sc, run, "run.json");
+  });
 #endif
   return 0;
 }

@@ -8,11 +8,12 @@ seconds=${1:-60}
 build=build-fuzz
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DTRAINSIM_FUZZ=ON -DTRAINSIM_SANITIZE=ON -DTRAINSIM_GUI=OFF -DTRAINSIM_EXECUTOR=OFF >/dev/null
-cmake --build $build -j "$(nproc)" --target fuzz_scenario fuzz_topology fuzz_hf_config fuzz_calibration >/dev/null
+cmake --build $build -j "$(nproc)" --target fuzz_scenario fuzz_topology fuzz_hf_config fuzz_calibration fuzz_measurement >/dev/null
 declare -A seeds=([scenario]="scenarios tests/data/bad" [topology]="topologies tests/data/bad"
-                  [hf_config]="tests/data/hf" [calibration]="bench/fuzz/corpus/calibration")
+                  [hf_config]="tests/data/hf" [calibration]="bench/fuzz/corpus/calibration"
+                  [measurement]="bench/fuzz/corpus/measurement")
 mkdir -p $build/findings
-for target in scenario topology hf_config calibration; do
+for target in scenario topology hf_config calibration measurement; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   for dir in ${seeds[$target]}; do cp -r "$dir"/. "$corpus"/ 2>/dev/null || true; done

@@ -22,6 +22,8 @@ struct SearchCliOptions {
   bool json = false;
   std::string csv_file;
   bool pareto = false;
+  double time_limit_s = 0;  // 0: none; then the best plans found so far
+  double max_memory = 0;    // bytes; 0: none; a larger plan space is refused up front
 };
 int search(const SearchCliOptions& options);
 

@@ -6,7 +6,7 @@
 #include "cli/commands.hpp"
 #include "scenario/errors.hpp"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   CLI::App app{
       "trainsim: predict how long distributed training takes on a "
       "described cluster"};
@@ -14,14 +14,14 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
 
   trainsim::cli::PredictOptions predict;
-  auto *predict_cmd = app.add_subcommand("predict", "Simulate one training step of a scenario and report it");
+  auto* predict_cmd = app.add_subcommand("predict", "Simulate one training step of a scenario and report it");
   predict_cmd->add_option("scenario", predict.scenario, "Scenario file (YAML)")->required();
   predict_cmd->add_flag("--json", predict.json, "Print one JSON object instead of the table");
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
 
   trainsim::cli::SearchCliOptions search;
-  auto *search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
+  auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
   search_cmd->add_option("scenario", search.scenario, "Scenario file (YAML)")->required();
   search_cmd->add_option("--top", search.top, "Plans confirmed by full simulation")->check(CLI::Range(0, 10000));
   search_cmd->add_option("--threads", search.threads, "Worker threads (default: all cores)")
@@ -29,9 +29,14 @@ int main(int argc, char **argv) {
   search_cmd->add_flag("--json", search.json, "Print every evaluated plan as JSON");
   search_cmd->add_option("--csv", search.csv_file, "Write every evaluated plan to a CSV file");
   search_cmd->add_flag("--pareto", search.pareto, "Mark the Pareto front of step time against memory");
+  search_cmd->add_option("--time-limit", search.time_limit_s, "Stop after this many seconds with the best plans so far")
+      ->check(CLI::Range(0.0, 1e7));
+  search_cmd->add_option("--max-memory", search.max_memory,
+                         "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
+      ->transform(CLI::AsSizeValue(false));
 
   trainsim::cli::CompareOptions compare;
-  auto *compare_cmd = app.add_subcommand("compare", "Compare clusters: best plan, time, cost and energy to train");
+  auto* compare_cmd = app.add_subcommand("compare", "Compare clusters: best plan, time, cost and energy to train");
   compare_cmd->add_option("scenarios", compare.scenarios, "Scenario files (plans may be 'auto')")->required();
   compare_cmd->add_option("--top", compare.top, "Plans confirmed by simulation per cluster")
       ->check(CLI::Range(1, 1000));
@@ -39,33 +44,33 @@ int main(int argc, char **argv) {
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
 
   std::string validate_scenario, validate_measured, validate_profile;
-  auto *validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
+  auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
   validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
   validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
   validate_cmd->add_option("--profile", validate_profile,
                            "Calibration profile (trainsim-exec calibrate) for the prediction");
 
-  auto *topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
+  auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
   std::string topology_name;
   bool topology_json = false;
-  auto *show_cmd = topology_cmd->add_subcommand("show", "GPUs, nodes, switches, links, diameter, bisection");
+  auto* show_cmd = topology_cmd->add_subcommand("show", "GPUs, nodes, switches, links, diameter, bisection");
   show_cmd->add_option("topology", topology_name, "Preset name or topology file")->required();
   show_cmd->add_flag("--json", topology_json, "Print JSON");
   std::string export_format = "dot";
   std::string export_out;
-  auto *export_cmd = topology_cmd->add_subcommand("export", "Write the topology as a SimGrid platform or Graphviz");
+  auto* export_cmd = topology_cmd->add_subcommand("export", "Write the topology as a SimGrid platform or Graphviz");
   export_cmd->add_option("topology", topology_name, "Preset name or topology file")->required();
   export_cmd->add_option("--format", export_format, "simgrid-xml or dot")->check(CLI::IsMember({"simgrid-xml", "dot"}));
   export_cmd->add_option("-o,--output", export_out, "Output file (default: standard output)");
 
   bool presets_json = false;
-  auto *presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
+  auto* presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
   presets_cmd->add_flag("--json", presets_json, "Print JSON");
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // usage errors are bad input
   }
@@ -78,10 +83,10 @@ int main(int argc, char **argv) {
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
-  } catch (const trainsim::InputError &e) {
+  } catch (const trainsim::InputError& e) {
     std::cerr << "trainsim: error: " << e.what() << "\n";
     return 2;
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "trainsim: failed: " << e.what() << "\n";
     return 1;
   }

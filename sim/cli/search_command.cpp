@@ -1,13 +1,14 @@
 // `trainsim search`: the plan search on the terminal.
 #include <unistd.h>
 
-#include <csignal>
-#include <cstdlib>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "scenario/units.hpp"
@@ -26,7 +27,8 @@ void on_interrupt(int) { interrupted = true; }
 std::string plan_label(const PlanSpec& p) {
   char text[160];
   std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s", p.tp, p.pp, p.dp, p.cp, p.ep,
-                p.micro_batch, p.virtual_stages, p.zero, recompute_name(p.recompute), p.sequence_parallel ? "yes" : "no");
+                p.micro_batch, p.virtual_stages, p.zero, recompute_name(p.recompute),
+                p.sequence_parallel ? "yes" : "no");
   return text;
 }
 
@@ -37,8 +39,8 @@ std::vector<bool> pareto_front(const std::vector<PlanCandidate>& plans) {
     for (std::size_t j = 0; j < plans.size() && front[i]; ++j) {
       const bool faster = plans[j].step_time() <= plans[i].step_time();
       const bool smaller = plans[j].estimate.memory.peak <= plans[i].estimate.memory.peak;
-      const bool strictly = plans[j].step_time() < plans[i].step_time() ||
-                            plans[j].estimate.memory.peak < plans[i].estimate.memory.peak;
+      const bool strictly =
+          plans[j].step_time() < plans[i].step_time() || plans[j].estimate.memory.peak < plans[i].estimate.memory.peak;
       if (i != j && faster && smaller && strictly) front[i] = false;
     }
   }
@@ -47,13 +49,23 @@ std::vector<bool> pareto_front(const std::vector<PlanCandidate>& plans) {
 
 nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
   const auto& p = c.plan;
-  return {{"tp", p.tp}, {"pp", p.pp}, {"dp", p.dp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
-          {"virtual_stages", p.virtual_stages}, {"schedule", schedule_name(p.schedule)}, {"zero", p.zero},
-          {"recompute", recompute_name(p.recompute)}, {"sequence_parallel", p.sequence_parallel},
+  return {{"tp", p.tp},
+          {"pp", p.pp},
+          {"dp", p.dp},
+          {"cp", p.cp},
+          {"ep", p.ep},
+          {"micro_batch", p.micro_batch},
+          {"virtual_stages", p.virtual_stages},
+          {"schedule", schedule_name(p.schedule)},
+          {"zero", p.zero},
+          {"recompute", recompute_name(p.recompute)},
+          {"sequence_parallel", p.sequence_parallel},
           {"estimated_step_time_s", c.estimate.step_time},
           {"simulated_step_time_s", c.simulated ? nlohmann::json(c.simulated->step_time) : nlohmann::json(nullptr)},
-          {"mfu", c.mfu}, {"peak_memory_bytes", c.estimate.memory.peak},
-          {"bound_by", c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by)}, {"pareto", on_front}};
+          {"mfu", c.mfu},
+          {"peak_memory_bytes", c.estimate.memory.peak},
+          {"bound_by", c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by)},
+          {"pareto", on_front}};
 }
 
 // Under mpirun each rank searches every size-th plan; rank 0 gathers and merges the shares.
@@ -103,8 +115,43 @@ struct MpiSession {
 
 int search(const SearchCliOptions& options) {
   const PlanSpace space = load_plan_space(options.scenario);
+  if (options.max_memory > 0) {
+    const std::size_t combinations = plan_space_size(space);
+    const double need = double(combinations) * double(kBytesPerPlan);
+    if (need > options.max_memory) {
+      throw InputError({options.scenario, 0, 0}, "plan",
+                       "the plan space has " + std::to_string(combinations) + " combinations, about " +
+                           std::to_string(std::llround(need / 1048576)) + " MiB to evaluate, more than --max-memory " +
+                           std::to_string(std::llround(options.max_memory / 1048576)) +
+                           " MiB allows: narrow the lists or raise the limit");
+    }
+  }
   const MpiSession mpi;
   std::signal(SIGINT, on_interrupt);
+  // --time-limit: the same stop as Ctrl-C, from a watcher thread; the best plans so far are kept.
+  std::atomic<bool> finished{false};
+  std::atomic<bool> timed_out{false};
+  std::thread watcher;
+  if (options.time_limit_s > 0) {
+    watcher = std::thread([&] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.time_limit_s);
+      while (!finished && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (!finished) {
+        timed_out = true;
+        interrupted = true;
+      }
+    });
+  }
+  struct JoinWatcher {
+    std::atomic<bool>& finished;
+    std::thread& watcher;
+    ~JoinWatcher() {
+      finished = true;
+      if (watcher.joinable()) watcher.join();
+    }
+  } join_watcher{finished, watcher};
   SearchOptions search_options;
   search_options.top_k = options.top;
   search_options.threads = options.threads;
@@ -126,8 +173,10 @@ int search(const SearchCliOptions& options) {
   }
   SearchResult result = search_plans(space, search_options);
   if (mpi.size > 1) {
-    nlohmann::json share = {{"enumerated", result.enumerated}, {"invalid", result.invalid},
-                            {"not_fitting", result.not_fitting}, {"cancelled", result.cancelled},
+    nlohmann::json share = {{"enumerated", result.enumerated},
+                            {"invalid", result.invalid},
+                            {"not_fitting", result.not_fitting},
+                            {"cancelled", result.cancelled},
                             {"plans", nlohmann::json::array()}};
     for (const auto& c : result.plans) share["plans"].push_back(candidate_to_json(c));
     const auto texts = mpi.gather(share.dump());
@@ -177,9 +226,12 @@ int search(const SearchCliOptions& options) {
   if (options.json) {
     nlohmann::json plans = nlohmann::json::array();
     for (std::size_t i = 0; i < result.plans.size(); ++i) plans.push_back(candidate_json(result.plans[i], front[i]));
-    std::cout << nlohmann::json{{"scenario", space.base.name}, {"gpus", space.base.cluster.gpus},
-                                {"enumerated", result.enumerated}, {"invalid", result.invalid},
-                                {"not_fitting", result.not_fitting}, {"cancelled", result.cancelled},
+    std::cout << nlohmann::json{{"scenario", space.base.name},
+                                {"gpus", space.base.cluster.gpus},
+                                {"enumerated", result.enumerated},
+                                {"invalid", result.invalid},
+                                {"not_fitting", result.not_fitting},
+                                {"cancelled", result.cancelled},
                                 {"plans", plans}}
                      .dump(2)
               << "\n";
@@ -187,7 +239,9 @@ int search(const SearchCliOptions& options) {
   }
   std::cout << space.base.name << ": " << result.enumerated << " plans, " << result.invalid << " invalid, "
             << result.not_fitting << " do not fit, " << result.plans.size() << " ranked"
-            << (result.cancelled ? " (interrupted: best so far)" : "") << "\n\n";
+            << (result.cancelled ? (timed_out ? " (time limit reached: best so far)" : " (interrupted: best so far)")
+                                 : "")
+            << "\n\n";
   std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp   estimate  simulated   MFU   memory      bound by"
             << (options.pareto ? "  pareto" : "") << "\n";
   const std::size_t shown = std::min<std::size_t>(result.plans.size(), std::max(options.top, 10));

@@ -1,9 +1,10 @@
 #include "engine/isolated.hpp"
 
-#include <sys/wait.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -80,9 +81,21 @@ std::vector<nlohmann::json> run_isolated_batch(const std::vector<std::function<n
       ++next;
     }
     if (running.empty()) break;  // stopped
+    // A stop ends the simulations in flight too (a search's time limit or Ctrl-C answers within
+    // a tenth of a second, not when the slowest running simulation ends).
+    if (stop && stop()) {
+      for (auto& c : running) {
+        kill(c.pid, SIGKILL);
+        close(c.fd);
+        waitpid(c.pid, nullptr, 0);
+        results[c.slot] = nlohmann::json{{"error", "stopped"}};
+      }
+      running.clear();
+      break;
+    }
     std::vector<pollfd> fds;
     for (const auto& c : running) fds.push_back({c.fd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (poll(fds.data(), fds.size(), stop ? 100 : -1) <= 0) continue;
     for (std::size_t i = running.size(); i-- > 0;) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buffer[65536];

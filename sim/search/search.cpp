@@ -128,6 +128,16 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
   return plans;
 }
 
+std::size_t plan_space_size(const PlanSpace& space) {
+  std::size_t n = 1;
+  for (const auto& [key, values] : space.choices) {
+    if (values.empty()) continue;
+    if (n > SIZE_MAX / values.size()) return SIZE_MAX;
+    n *= values.size();
+  }
+  return n;
+}
+
 double model_mfu(const Scenario& sc, double step_time) {
   const double flops = model_flops_per_token(sc.model) * double(sc.plan.global_batch) * sc.model.seq_len;
   return flops / sc.cluster.gpus / step_time / sc.cluster.topology.gpu.peak(sc.plan.precision);

@@ -49,6 +49,11 @@ struct SearchResult {
 };
 
 std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid = nullptr);
+// Combinations the space's lists make (before validity), saturating at SIZE_MAX.
+std::size_t plan_space_size(const PlanSpace& space);
+// What holding one enumerated plan and its evaluation costs, for --max-memory (measured: the
+// PlanSpec and PlanCandidate structs plus their vectors and JSON row, rounded up).
+constexpr std::size_t kBytesPerPlan = 2048;
 SearchResult search_plans(const PlanSpace& space, const SearchOptions& options);
 double model_mfu(const Scenario& scenario, double step_time);
 
