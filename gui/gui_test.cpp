@@ -6,7 +6,9 @@
 
 #include "main_window.hpp"
 #include "scenario_editor.hpp"
+#include "compare_view.hpp"
 #include "summary_view.hpp"
+#include "validation_view.hpp"
 
 using trainsim::gui::MainWindow;
 
@@ -53,6 +55,68 @@ class GuiTest : public QObject {
     QVERIFY(again.openFile(path));
     QCOMPARE(again.editor()->scenario().plan.pp, 16);
     QCOMPARE(again.editor()->scenario().cluster.gpus, 1024);
+  }
+
+  void compareShowsEachScenario() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
+    QSignalSpy done(&window, &MainWindow::compareFinished);
+    window.compareFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-single-h200.yaml");
+    QVERIFY(done.wait(60000));
+    window.compareCurrent();
+    QVERIFY(done.wait(60000));
+    auto* compare = window.compareView();
+    QCOMPARE(compare->rows(), 2);
+    QCOMPARE(compare->cell(0, 1), QString("1"));
+    QCOMPARE(compare->cell(1, 1), QString("32"));
+    QVERIFY(compare->cell(0, 3) != compare->cell(1, 3));  // different step times
+  }
+
+  void validationPutsMeasuredNextToPredicted() {
+    const QString run = QDir::temp().filePath("trainsim-gui-run.json");
+    QFile file(run);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"step_time_s": 0.05, "tokens_per_s": 5000, "mfu": 0.01,
+                   "breakdown_s": {"compute": 0.03, "exposed_comm": 0.01, "bubble": 0, "optimizer": 0.001},
+                   "model": {"arch": "gpt", "layers": 2, "hidden": 64, "heads": 4, "seq_len": 32, "vocab": 256},
+                   "plan": {"dp": 2, "micro_batch": 4, "global_batch": 8}})");
+    file.close();
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml"));
+    QSignalSpy done(&window, &MainWindow::validationFinished);
+    window.loadMeasurement(run);
+    QVERIFY(done.wait(60000));
+    auto* validation = window.validationView();
+    QVERIFY(validation->rows() >= 7);
+    QCOMPARE(validation->cell(0, 0), QString("step_time_s"));
+    QCOMPARE(validation->cell(0, 2), QString("0.05"));
+    QVERIFY(validation->cell(0, 3).endsWith("%"));
+    // A file that is not a measurement is an error in the window.
+    QVERIFY(!window.validateNow(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/default.yaml"));
+    QVERIFY(window.statusText().contains("JSON"));
+  }
+
+  void viewsExportAsSvg() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml"));
+    window.showOutcome(window.predictNow());
+    window.show();
+    const QString path = QDir::temp().filePath("trainsim-gui-summary.svg");
+    QVERIFY(window.exportViewTo(path, window.view("summary")));
+    QFile svg(path);
+    QVERIFY(svg.open(QIODevice::ReadOnly));
+    QVERIFY(svg.readAll().contains("<svg"));
+  }
+
+  void aPredictionCanBeCancelled() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml"));
+    QSignalSpy done(&window, &MainWindow::predictionFinished);
+    window.runPrediction();
+    window.cancel();
+    QVERIFY(window.statusText().contains("Cancelling"));
+    QTRY_VERIFY_WITH_TIMEOUT(window.statusText().contains("cancelled"), 120000);
+    QCOMPARE(done.count(), 0);  // the cancelled result is not shown
   }
 
   void aBrokenFileIsAnErrorInTheWindow() {

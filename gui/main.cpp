@@ -1,4 +1,5 @@
-// trainsim-gui [SCENARIO] [--screenshot FILE.png --view summary|timeline|plans|topology|memory]
+// trainsim-gui [SCENARIO] [--screenshot FILE.png|FILE.svg --view VIEW] [--compare FILE ...] [--measured run.json]
+// VIEW: summary, timeline, plans, topology, memory, compare, validation.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
@@ -14,9 +15,14 @@ int main(int argc, char** argv) {
   parser.addHelpOption();
   parser.addPositionalArgument("scenario", "Scenario file (YAML)");
   QCommandLineOption screenshot("screenshot", "Render a view to FILE.png and exit", "file");
-  QCommandLineOption view("view", "View for --screenshot: summary, timeline, plans, topology, memory", "name", "summary");
+  QCommandLineOption view("view", "View for --screenshot: summary, timeline, plans, topology, memory, compare, validation",
+                          "name", "summary");
+  QCommandLineOption compare("compare", "Add a scenario file to the Compare view (repeatable)", "file");
+  QCommandLineOption measured("measured", "Load a trainsim-exec measurement into the Validation view", "file");
   parser.addOption(screenshot);
   parser.addOption(view);
+  parser.addOption(compare);
+  parser.addOption(measured);
   parser.process(app);
 
   trainsim::gui::MainWindow window;
@@ -32,13 +38,22 @@ int main(int argc, char** argv) {
       return 2;
     }
     window.showOutcome(name == "plans" ? window.searchNow() : window.predictNow());
+    if (parser.isSet(compare) && !window.compareFilesNow(parser.values(compare))) {
+      std::fprintf(stderr, "trainsim-gui: %s\n", window.statusText().toLocal8Bit().constData());
+      return 2;
+    }
+    if (parser.isSet(measured) && !window.validateNow(parser.value(measured))) {
+      std::fprintf(stderr, "trainsim-gui: %s\n", window.statusText().toLocal8Bit().constData());
+      return 2;
+    }
     window.showView(name);
     window.show();
     QApplication::processEvents();
-    const bool saved = window.view(name)->grab().save(parser.value(screenshot));
-    return saved ? 0 : 1;
+    return window.exportViewTo(parser.value(screenshot), window.view(name)) ? 0 : 1;
   }
   window.show();
+  for (const QString& file : parser.values(compare)) window.compareFile(file);
+  if (parser.isSet(measured)) window.loadMeasurement(parser.value(measured));
   if (!files.isEmpty()) QTimer::singleShot(0, &window, &trainsim::gui::MainWindow::runPrediction);
   return app.exec();
 }

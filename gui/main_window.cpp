@@ -21,12 +21,18 @@
 #include <QtConcurrent>
 #include <fstream>
 
+#include <QPainter>
+#include <QSvgGenerator>
+
+#include "compare_view.hpp"
 #include "plans_view.hpp"
+#include "report/measurement.hpp"
 #include "scenario/writer.hpp"
 #include "scenario_editor.hpp"
 #include "summary_view.hpp"
 #include "timeline_view.hpp"
 #include "topology_view.hpp"
+#include "validation_view.hpp"
 
 namespace trainsim::gui {
 
@@ -94,6 +100,24 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(timeline_scroll, tr("Timeline"));
   tabs_->addTab(plans_, tr("Plan space"));
   tabs_->addTab(topology_, tr("Topology"));
+  compare_ = new CompareView;
+  validation_ = new ValidationView;
+  tabs_->addTab(compare_, tr("Compare"));
+  tabs_->addTab(validation_, tr("Validation"));
+  connect(compare_, &CompareView::addCurrentRequested, this, &MainWindow::compareCurrent);
+  connect(compare_, &CompareView::addFileRequested, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Add a scenario to compare"), QString(),
+                                                      tr("Scenarios (*.yaml *.yml)"));
+    if (!path.isEmpty()) compareFile(path);
+  });
+  connect(compare_, &CompareView::clearRequested, this, [this] {
+    compared_.clear();
+    compare_->setRuns(compared_);
+  });
+  connect(validation_, &ValidationView::loadRequested, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
+    if (!path.isEmpty()) loadMeasurement(path);
+  });
   auto* splitter = new QSplitter;
   splitter->addWidget(scroll);
   splitter->addWidget(tabs_);
@@ -126,15 +150,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     if (!path.isEmpty()) saveFile(path);
   });
   file->addAction(tr("&Export view..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportView);
+  file->addAction(tr("Load &measurement..."), QKeySequence(tr("Ctrl+M")), this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
+    if (!path.isEmpty()) loadMeasurement(path);
+  });
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
   auto* edit = menuBar()->addMenu(tr("&Edit"));
   edit->addAction(tr("&Undo"), QKeySequence::Undo, this, &MainWindow::undo);
   auto* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(tr("&Predict"), QKeySequence(Qt::Key_F5), this, &MainWindow::runPrediction);
   run->addAction(tr("&Search plans"), QKeySequence(Qt::Key_F6), this, &MainWindow::runSearch);
-  run->addAction(tr("&Cancel"), QKeySequence(Qt::Key_Escape), this, [this] {
-    if (cancel_flag_) *cancel_flag_ = true;
-  });
+  run->addAction(tr("&Cancel"), QKeySequence(Qt::Key_Escape), this, [this] { cancel(); });
   auto* toolbar = addToolBar(tr("Run"));
   toolbar->addAction(tr("Predict (F5)"), this, &MainWindow::runPrediction);
   toolbar->addAction(tr("Search plans (F6)"), this, &MainWindow::runSearch);
@@ -144,9 +170,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   debounce_->setInterval(400);
   connect(debounce_, &QTimer::timeout, this, &MainWindow::runPrediction);
   connect(editor_, &ScenarioEditor::changed, this, &MainWindow::scenarioChanged);
-  connect(cancel_, &QPushButton::clicked, this, [this] {
-    if (cancel_flag_) *cancel_flag_ = true;
-  });
+  connect(cancel_, &QPushButton::clicked, this, [this] { cancel(); });
   connect(&watcher_, &QFutureWatcher<RunOutcome>::finished, this, &MainWindow::finished);
   connect(plans_, &PlansView::planSelected, this, [this](const PlanSpec& plan) {
     editor_->setPlan(plan);
@@ -243,7 +267,8 @@ void MainWindow::start(bool search) {
   progress_->setRange(0, search ? 100 : 0);
   progress_->setValue(0);
   progress_->show();
-  cancel_->setVisible(search);
+  cancel_->setVisible(true);
+  cancelled_ = false;
   status_->setText(search ? tr("Searching plans...") : tr("Simulating one step..."));
   if (search) {
     auto flag = cancel_flag_;
@@ -268,6 +293,14 @@ void MainWindow::finished() {
   progress_->hide();
   cancel_->hide();
   const RunOutcome outcome = watcher_.result();
+  if (cancelled_ && outcome.prediction) {
+    status_->setText(tr("Prediction cancelled"));
+    if (pending_) {
+      pending_ = false;
+      runPrediction();
+    }
+    return;
+  }
   showOutcome(outcome);
   if (outcome.search) emit searchFinished();
   else emit predictionFinished();
@@ -303,6 +336,8 @@ QWidget* MainWindow::view(const QString& name) const {
   if (name == "plans") return plans_;
   if (name == "topology") return topology_;
   if (name == "memory") return summary_->memoryChart();
+  if (name == "compare") return compare_;
+  if (name == "validation") return validation_;
   return nullptr;
 }
 
@@ -311,12 +346,184 @@ void MainWindow::showView(const QString& name) {
   if (name == "timeline") tabs_->setCurrentIndex(1);
   if (name == "plans") tabs_->setCurrentIndex(2);
   if (name == "topology") tabs_->setCurrentIndex(3);
+  if (name == "compare") tabs_->setCurrentIndex(4);
+  if (name == "validation") tabs_->setCurrentIndex(5);
+}
+
+void MainWindow::cancel() {
+  // A search stops at once (best plans so far); a single simulation cannot be interrupted inside
+  // SimGrid, so its result is dropped and the window is free for the next one.
+  if (cancel_flag_) *cancel_flag_ = true;
+  if (watcher_.isRunning()) {
+    cancelled_ = true;
+    pending_ = false;
+    progress_->hide();
+    cancel_->hide();
+    status_->setText(tr("Cancelling..."));
+  }
 }
 
 void MainWindow::exportView() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export view"), QString(), tr("PNG (*.png)"));
-  if (path.isEmpty()) return;
-  if (!tabs_->currentWidget()->grab().save(path)) status_->setText(tr("Cannot write %1").arg(path));
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Export view"), QString(), tr("PNG image (*.png);;SVG drawing (*.svg)"));
+  if (!path.isEmpty() && !exportViewTo(path)) status_->setText(tr("Cannot write %1").arg(path));
+}
+
+bool MainWindow::exportViewTo(const QString& path, QWidget* widget) {
+  if (!widget) widget = tabs_->currentWidget();
+  if (path.endsWith(".svg", Qt::CaseInsensitive)) {
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(widget->size());
+    svg.setViewBox(QRect(QPoint(0, 0), widget->size()));
+    svg.setTitle(QStringLiteral("trainsim"));
+    QPainter painter;
+    if (!painter.begin(&svg)) return false;
+    widget->render(&painter);
+    return painter.end();
+  }
+  return widget->grab().save(path);
+}
+
+namespace {
+
+std::optional<ComparedRun> compared_run(const QString& label, const Scenario& sc, QString* error) {
+  try {
+    return ComparedRun{label, sc, predict(sc)};
+  } catch (const std::exception& e) {
+    *error = QString::fromStdString(e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+void MainWindow::compareCurrent() {
+  if (!editor_->isValid()) {
+    status_->setText(tr("The plan is not valid: see the editor."));
+    return;
+  }
+  const Scenario sc = editor_->scenario();
+  compareScenario(QString("%1 (tp %2 pp %3 dp %4)")
+                      .arg(QString::fromStdString(sc.name))
+                      .arg(sc.plan.tp)
+                      .arg(sc.plan.pp)
+                      .arg(sc.plan.dp),
+                  sc);
+}
+
+void MainWindow::compareScenario(const QString& label, const Scenario& sc) {
+  status_->setText(tr("Predicting %1 for the comparison...").arg(label));
+  auto* watcher = new QFutureWatcher<std::pair<std::optional<ComparedRun>, QString>>(this);
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher] {
+    const auto [run, error] = watcher->result();
+    watcher->deleteLater();
+    if (!run) {
+      status_->setText(tr("Failed: %1").arg(error));
+      return;
+    }
+    compared_.push_back(*run);
+    compare_->setRuns(compared_);
+    status_->setText(tr("%1 plans compared").arg(compared_.size()));
+    emit compareFinished();
+  });
+  watcher->setFuture(QtConcurrent::run([label, sc] {
+    QString error;
+    auto run = compared_run(label, sc, &error);
+    return std::make_pair(run, error);
+  }));
+}
+
+void MainWindow::compareFile(const QString& path) {
+  Scenario sc;
+  try {
+    sc = load_scenario(path.toStdString());
+  } catch (const InputError& e) {
+    status_->setText(tr("Cannot compare: %1").arg(QString::fromStdString(e.what())));
+    return;
+  }
+  compareScenario(QString::fromStdString(sc.name), sc);
+}
+
+bool MainWindow::compareFilesNow(const QStringList& paths) {
+  for (const QString& path : paths) {
+    QString error;
+    try {
+      const Scenario sc = load_scenario(path.toStdString());
+      auto run = compared_run(QString::fromStdString(sc.name), sc, &error);
+      if (!run) throw std::runtime_error(error.toStdString());
+      compared_.push_back(*run);
+    } catch (const std::exception& e) {
+      status_->setText(tr("Cannot compare %1: %2").arg(path, QString::fromStdString(e.what())));
+      return false;
+    }
+  }
+  compare_->setRuns(compared_);
+  return true;
+}
+
+namespace {
+
+// The prediction for the job a measurement describes, as JSON; throws InputError.
+nlohmann::json validation_prediction(Scenario sc, const nlohmann::json& run, const std::string& path) {
+  apply_measurement(sc, run, path);
+  return prediction_json(predict(sc));
+}
+
+nlohmann::json read_measurement(const QString& path) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) throw InputError({path.toStdString(), 0, 0}, "", "cannot open the measurement");
+  return parse_measurement(file.readAll().toStdString(), path.toStdString());
+}
+
+}  // namespace
+
+void MainWindow::loadMeasurement(const QString& path) {
+  nlohmann::json run;
+  try {
+    run = read_measurement(path);
+  } catch (const InputError& e) {
+    status_->setText(tr("Cannot load the measurement: %1").arg(QString::fromStdString(e.what())));
+    return;
+  }
+  const Scenario sc = editor_->scenario();
+  status_->setText(tr("Predicting the measured job..."));
+  auto* watcher = new QFutureWatcher<std::pair<nlohmann::json, QString>>(this);
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, run, path] {
+    const auto [predicted, error] = watcher->result();
+    watcher->deleteLater();
+    if (!error.isEmpty()) {
+      status_->setText(tr("Cannot validate: %1").arg(error));
+      return;
+    }
+    validation_->setComparison(tr("%1 against %2 (%3)")
+                                   .arg(QString::fromStdString(predicted.value("scenario", std::string())), path,
+                                        QString::fromStdString(run.value("device", std::string("?")))),
+                               predicted, run);
+    tabs_->setCurrentWidget(validation_);
+    status_->setText(tr("Measurement loaded"));
+    emit validationFinished();
+  });
+  watcher->setFuture(QtConcurrent::run([sc, run, path] {
+    try {
+      return std::make_pair(validation_prediction(sc, run, path.toStdString()), QString());
+    } catch (const std::exception& e) {
+      return std::make_pair(nlohmann::json(), QString::fromStdString(e.what()));
+    }
+  }));
+}
+
+bool MainWindow::validateNow(const QString& path) {
+  try {
+    const nlohmann::json run = read_measurement(path);
+    const nlohmann::json predicted = validation_prediction(editor_->scenario(), run, path.toStdString());
+    validation_->setComparison(tr("%1 against %2").arg(QString::fromStdString(predicted.value("scenario", std::string())), path),
+                               predicted, run);
+    return true;
+  } catch (const std::exception& e) {
+    status_->setText(tr("Cannot validate: %1").arg(QString::fromStdString(e.what())));
+    return false;
+  }
 }
 
 }  // namespace trainsim::gui

@@ -23,6 +23,9 @@ class SummaryView;
 class TimelineView;
 class PlansView;
 class TopologyView;
+class CompareView;
+class ValidationView;
+struct ComparedRun;
 
 struct RunOutcome {
   std::optional<Prediction> prediction;
@@ -39,25 +42,42 @@ class MainWindow : public QMainWindow {
   bool saveFile(const QString& path);
   void runPrediction();
   void runSearch();
+  // Stops a search (best plans so far) or drops a running prediction's result.
+  void cancel();
   // For --screenshot and tests: run and wait without an event loop of one's own.
   RunOutcome predictNow();
   RunOutcome searchNow();
   void showOutcome(const RunOutcome& outcome);
-  // View names: summary, timeline, plans, topology, memory.
+  // Compare: adds a prediction of the editor's scenario, or of a scenario file (in the background;
+  // the *Now forms wait, for --screenshot and tests).
+  void compareCurrent();
+  void compareFile(const QString& path);
+  bool compareFilesNow(const QStringList& paths);
+  // Validation: a trainsim-exec measurement against the prediction of the same job.
+  void loadMeasurement(const QString& path);
+  bool validateNow(const QString& path);
+  // View names: summary, timeline, plans, topology, memory, compare, validation.
   QWidget* view(const QString& name) const;
   void showView(const QString& name);
   ScenarioEditor* editor() const { return editor_; }
+  CompareView* compareView() const { return compare_; }
+  ValidationView* validationView() const { return validation_; }
+  // Writes the current view as PNG or SVG (by the file's extension).
+  bool exportViewTo(const QString& path, QWidget* widget = nullptr);
   SummaryView* summary() const { return summary_; }
   QString statusText() const;
 
  signals:
   void predictionFinished();
   void searchFinished();
+  void compareFinished();
+  void validationFinished();
 
  private:
   void start(bool search);
   void finished();
   void exportView();
+  void compareScenario(const QString& label, const Scenario& sc);
   void remember(const QString& path);
   void undo();
   void scenarioChanged();
@@ -68,6 +88,10 @@ class MainWindow : public QMainWindow {
   TimelineView* timeline_;
   PlansView* plans_;
   TopologyView* topology_;
+  CompareView* compare_;
+  ValidationView* validation_;
+  std::vector<ComparedRun> compared_;
+  bool cancelled_ = false;
   QProgressBar* progress_;
   QPushButton* cancel_;
   QLabel* status_;

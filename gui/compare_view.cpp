@@ -1,0 +1,100 @@
+#include "compare_view.hpp"
+
+#include <QBarCategoryAxis>
+#include <QBarSet>
+#include <QChartView>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QHorizontalBarSeries>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+namespace trainsim::gui {
+
+namespace {
+
+QString duration(double seconds) {
+  if (seconds >= 86400) return QString("%1 days").arg(seconds / 86400, 0, 'f', 1);
+  if (seconds >= 3600) return QString("%1 h").arg(seconds / 3600, 0, 'f', 1);
+  return QString("%1 s").arg(seconds, 0, 'f', 3);
+}
+
+}  // namespace
+
+CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* buttons = new QHBoxLayout;
+  auto* add_current = new QPushButton(tr("Add the editor's plan"));
+  auto* add_file = new QPushButton(tr("Add scenario file..."));
+  auto* clear = new QPushButton(tr("Clear"));
+  buttons->addWidget(add_current);
+  buttons->addWidget(add_file);
+  buttons->addWidget(clear);
+  buttons->addStretch();
+  layout->addLayout(buttons);
+  connect(add_current, &QPushButton::clicked, this, &CompareView::addCurrentRequested);
+  connect(add_file, &QPushButton::clicked, this, &CompareView::addFileRequested);
+  connect(clear, &QPushButton::clicked, this, &CompareView::clearRequested);
+  table_ = new QTableWidget(0, 10);
+  table_->setHorizontalHeaderLabels({tr("scenario"), tr("GPUs"), tr("plan (tp pp dp mb)"), tr("step"), tr("tokens/s"),
+                                     tr("MFU"), tr("memory/GPU"), tr("bound by"), tr("time to train"), tr("cost")});
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  layout->addWidget(table_, 1);
+  chart_ = new QChartView;
+  chart_->setRenderHint(QPainter::Antialiasing);
+  chart_->setMinimumHeight(220);
+  layout->addWidget(chart_, 1);
+}
+
+int CompareView::rows() const { return table_->rowCount(); }
+QString CompareView::cell(int row, int column) const {
+  const auto* item = table_->item(row, column);
+  return item ? item->text() : QString();
+}
+
+void CompareView::setRuns(const std::vector<ComparedRun>& runs) {
+  table_->setRowCount(int(runs.size()));
+  auto* set = new QBarSet(tr("step time (s)"));
+  QStringList labels;
+  double longest = 0;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const auto& p = r.prediction;
+    const auto& plan = r.scenario.plan;
+    const QStringList cells = {r.label,
+                               QString::number(p.gpus),
+                               QString("%1 %2 %3 %4").arg(plan.tp).arg(plan.pp).arg(plan.dp).arg(plan.micro_batch),
+                               duration(p.step.step_time),
+                               QString::number(p.tokens_per_s, 'g', 4),
+                               QString("%1%").arg(100 * p.mfu, 0, 'f', 1),
+                               QString("%1 GiB").arg(double(p.memory.peak) / (1 << 30), 0, 'f', 1),
+                               QString::fromStdString(p.step.bound_by),
+                               p.time_to_train_s ? duration(*p.time_to_train_s) : QString("-"),
+                               p.cost_to_train ? QString("$%1").arg(*p.cost_to_train, 0, 'f', 0) : QString("-")};
+    for (int c = 0; c < cells.size(); ++c) table_->setItem(int(i), c, new QTableWidgetItem(cells[c]));
+    *set << p.step.step_time;
+    labels << r.label;
+    longest = std::max(longest, p.step.step_time);
+  }
+  auto* series = new QHorizontalBarSeries;
+  series->append(set);
+  auto* chart = new QChart;
+  chart->addSeries(series);
+  chart->setTitle(tr("Step time, one bar per compared plan"));
+  auto* axis_y = new QBarCategoryAxis;
+  axis_y->append(labels);
+  chart->addAxis(axis_y, Qt::AlignLeft);
+  series->attachAxis(axis_y);
+  auto* axis_x = new QValueAxis;
+  axis_x->setRange(0, longest > 0 ? longest * 1.1 : 1);
+  axis_x->setTitleText(tr("seconds"));
+  chart->addAxis(axis_x, Qt::AlignBottom);
+  series->attachAxis(axis_x);
+  chart->legend()->hide();
+  chart_->setChart(chart);
+}
+
+}  // namespace trainsim::gui
