@@ -4,10 +4,11 @@
 #include <QSpinBox>
 #include <QtTest>
 
+#include "compare_view.hpp"
 #include "main_window.hpp"
 #include "scenario_editor.hpp"
-#include "compare_view.hpp"
 #include "summary_view.hpp"
+#include "topology_view.hpp"
 #include "validation_view.hpp"
 
 using trainsim::gui::MainWindow;
@@ -101,6 +102,9 @@ class GuiTest : public QObject {
     QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml"));
     window.showOutcome(window.predictNow());
     window.show();
+    // The topology is coloured by the simulated link load: the data-parallel ranks' links carried data.
+    QVERIFY(window.topologyView()->busiestLink() > 0);
+    QVERIFY(window.topologyView()->busiestLink() <= 1.0 + 1e-6);
     const QString path = QDir::temp().filePath("trainsim-gui-summary.svg");
     QVERIFY(window.exportViewTo(path, window.view("summary")));
     QFile svg(path);

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   parser.addHelpOption();
   parser.addPositionalArgument("scenario", "Scenario file (YAML)");
   QCommandLineOption screenshot("screenshot", "Render a view to FILE.png and exit", "file");
-  QCommandLineOption view("view", "View for --screenshot: summary, timeline, plans, topology, memory, compare, validation",
+  QCommandLineOption view("view",
+                          "View for --screenshot: summary, timeline, plans, topology, memory, compare, validation",
                           "name", "summary");
   QCommandLineOption compare("compare", "Add a scenario file to the Compare view (repeatable)", "file");
   QCommandLineOption measured("measured", "Load a trainsim-exec measurement into the Validation view", "file");

@@ -9,20 +9,19 @@
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QSvgGenerator>
 #include <QTabWidget>
 #include <QTimer>
 #include <QToolBar>
 #include <QtConcurrent>
 #include <fstream>
-
-#include <QPainter>
-#include <QSvgGenerator>
 
 #include "compare_view.hpp"
 #include "plans_view.hpp"
@@ -43,6 +42,7 @@ RunOutcome predict_outcome(const Scenario& sc) {
   try {
     SimulationOptions options;
     options.record_trace = true;
+    options.record_link_load = true;
     outcome.prediction = predict(sc, options);
   } catch (const std::exception& e) {
     outcome.error = QString::fromStdString(e.what());
@@ -106,8 +106,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(validation_, tr("Validation"));
   connect(compare_, &CompareView::addCurrentRequested, this, &MainWindow::compareCurrent);
   connect(compare_, &CompareView::addFileRequested, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Add a scenario to compare"), QString(),
-                                                      tr("Scenarios (*.yaml *.yml)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Add a scenario to compare"), QString(), tr("Scenarios (*.yaml *.yml)"));
     if (!path.isEmpty()) compareFile(path);
   });
   connect(compare_, &CompareView::clearRequested, this, [this] {
@@ -115,7 +115,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     compare_->setRuns(compared_);
   });
   connect(validation_, &ValidationView::loadRequested, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
     if (!path.isEmpty()) loadMeasurement(path);
   });
   auto* splitter = new QSplitter;
@@ -136,13 +137,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   auto* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("&Open..."), QKeySequence::Open, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open scenario"), QString(), tr("Scenarios (*.yaml *.yml)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open scenario"), QString(), tr("Scenarios (*.yaml *.yml)"));
     if (!path.isEmpty()) openFile(path);
   });
   recent_ = file->addMenu(tr("Open &recent"));
   file->addAction(tr("&Save"), QKeySequence::Save, this, [this] {
     QString path = path_;
-    if (path.isEmpty()) path = QFileDialog::getSaveFileName(this, tr("Save scenario"), QString(), tr("Scenarios (*.yaml)"));
+    if (path.isEmpty())
+      path = QFileDialog::getSaveFileName(this, tr("Save scenario"), QString(), tr("Scenarios (*.yaml)"));
     if (!path.isEmpty()) saveFile(path);
   });
   file->addAction(tr("Save &as..."), QKeySequence::SaveAs, this, [this] {
@@ -151,7 +154,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   file->addAction(tr("&Export view..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportView);
   file->addAction(tr("Load &measurement..."), QKeySequence(tr("Ctrl+M")), this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Load a measurement"), QString(), tr("run.json (*.json)"));
     if (!path.isEmpty()) loadMeasurement(path);
   });
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -238,8 +242,10 @@ void MainWindow::scenarioChanged() {
     history_.push_back(editor_->scenario());
     if (history_.size() > 100) history_.erase(history_.begin());
   }
-  if (editor_->isValid()) debounce_->start();
-  else status_->setText(tr("The plan is not valid: see the editor."));
+  if (editor_->isValid())
+    debounce_->start();
+  else
+    status_->setText(tr("The plan is not valid: see the editor."));
 }
 
 void MainWindow::undo() {
@@ -275,7 +281,12 @@ void MainWindow::start(bool search) {
     QPointer<QProgressBar> bar = progress_;
     watcher_.setFuture(QtConcurrent::run([sc, flag, bar] {
       return search_outcome(sc, flag, [bar](int percent) {
-        QMetaObject::invokeMethod(bar, [bar, percent] { if (bar) bar->setValue(percent); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            bar,
+            [bar, percent] {
+              if (bar) bar->setValue(percent);
+            },
+            Qt::QueuedConnection);
       });
     }));
   } else {
@@ -302,8 +313,10 @@ void MainWindow::finished() {
     return;
   }
   showOutcome(outcome);
-  if (outcome.search) emit searchFinished();
-  else emit predictionFinished();
+  if (outcome.search)
+    emit searchFinished();
+  else
+    emit predictionFinished();
   if (pending_) {
     pending_ = false;
     runPrediction();
@@ -323,11 +336,16 @@ void MainWindow::showOutcome(const RunOutcome& outcome) {
   }
   if (outcome.search) {
     plans_->setPlans(outcome.search->plans);
-    status_->setText(tr("%1 plans ranked%2").arg(outcome.search->plans.size())
+    status_->setText(tr("%1 plans ranked%2")
+                         .arg(outcome.search->plans.size())
                          .arg(outcome.search->cancelled ? tr(" (cancelled: best so far)") : QString()));
   }
   const Scenario sc = editor_->scenario();
-  topology_->setTopology(sc.cluster.topology, sc.cluster.gpus);
+  if (outcome.prediction) {
+    topology_->setTopology(sc.cluster.topology, sc.cluster.gpus, outcome.prediction->step.link_utilisation);
+  } else if (!outcome.search) {
+    topology_->setTopology(sc.cluster.topology, sc.cluster.gpus);
+  }
 }
 
 QWidget* MainWindow::view(const QString& name) const {
@@ -517,8 +535,9 @@ bool MainWindow::validateNow(const QString& path) {
   try {
     const nlohmann::json run = read_measurement(path);
     const nlohmann::json predicted = validation_prediction(editor_->scenario(), run, path.toStdString());
-    validation_->setComparison(tr("%1 against %2").arg(QString::fromStdString(predicted.value("scenario", std::string())), path),
-                               predicted, run);
+    validation_->setComparison(
+        tr("%1 against %2").arg(QString::fromStdString(predicted.value("scenario", std::string())), path), predicted,
+        run);
     return true;
   } catch (const std::exception& e) {
     status_->setText(tr("Cannot validate: %1").arg(QString::fromStdString(e.what())));

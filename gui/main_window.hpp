@@ -61,6 +61,7 @@ class MainWindow : public QMainWindow {
   void showView(const QString& name);
   ScenarioEditor* editor() const { return editor_; }
   CompareView* compareView() const { return compare_; }
+  TopologyView* topologyView() const { return topology_; }
   ValidationView* validationView() const { return validation_; }
   // Writes the current view as PNG or SVG (by the file's extension).
   bool exportViewTo(const QString& path, QWidget* widget = nullptr);

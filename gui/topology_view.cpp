@@ -1,12 +1,11 @@
 #include "topology_view.hpp"
 
-#include <boost/graph/fruchterman_reingold.hpp>
-#include <boost/graph/random_layout.hpp>
-#include <boost/graph/topology.hpp>
-
 #include <QGraphicsEllipseItem>
 #include <QGraphicsScene>
 #include <QGraphicsTextItem>
+#include <boost/graph/fruchterman_reingold.hpp>
+#include <boost/graph/random_layout.hpp>
+#include <boost/graph/topology.hpp>
 #include <map>
 #include <random>
 
@@ -20,7 +19,8 @@ TopologyView::TopologyView(QWidget* parent) : QGraphicsView(parent) {
   setDragMode(QGraphicsView::ScrollHandDrag);
 }
 
-void TopologyView::setTopology(const TopologySpec& topology, int gpus) {
+void TopologyView::setTopology(const TopologySpec& topology, int gpus,
+                               const std::map<std::string, double>& utilisation) {
   scene()->clear();
   const int nodes = std::max(1, (gpus + topology.gpus_per_node - 1) / topology.gpus_per_node);
   const ClusterGraph cluster = build_cluster_graph(topology, std::min(nodes, 256));
@@ -47,11 +47,37 @@ void TopologyView::setTopology(const TopologySpec& topology, int gpus) {
     }
     return id;
   };
-  std::vector<std::tuple<int, int, double>> edges;
+  // The SimGrid link of a graph edge (names from network/platform.cpp): a GPU's own link is
+  // "gpu<index>-<kind>", a link between switches "<source>-<target>".
+  std::map<Vertex, int> gpu_index;
+  for (std::size_t i = 0; i < cluster.gpus.size(); ++i) gpu_index[cluster.gpus[i]] = int(i);
+  auto load_of = [&](const boost::graph_traits<Graph>::edge_descriptor& e) -> double {
+    const Vertex s = boost::source(e, cluster.graph), t = boost::target(e, cluster.graph);
+    std::string name;
+    if (gpu_index.count(s))
+      name = "gpu" + std::to_string(gpu_index[s]) + "-" + link_kind_name(cluster.graph[e].kind);
+    else if (gpu_index.count(t))
+      name = "gpu" + std::to_string(gpu_index[t]) + "-" + link_kind_name(cluster.graph[e].kind);
+    else
+      name = cluster.graph[s].name + "-" + cluster.graph[t].name;
+    const auto it = utilisation.find(name);
+    return it == utilisation.end() ? 0.0 : it->second;
+  };
+  // Collapsed vertices merge edges: keep the widest bandwidth and the busiest utilisation.
+  std::map<std::pair<int, int>, std::pair<double, double>> merged;
   for (auto [e, end] = boost::edges(cluster.graph); e != end; ++e) {
     const int a = vertex_of(boost::source(*e, cluster.graph));
     const int b = vertex_of(boost::target(*e, cluster.graph));
-    if (a != b) edges.emplace_back(a, b, cluster.graph[*e].bandwidth);
+    if (a == b) continue;
+    auto& [bw, load] = merged[{std::min(a, b), std::max(a, b)}];
+    bw = std::max(bw, cluster.graph[*e].bandwidth);
+    load = std::max(load, load_of(*e));
+  }
+  std::vector<std::tuple<int, int, double>> edges;
+  std::vector<double> loads;
+  for (const auto& [ends, value] : merged) {
+    edges.emplace_back(ends.first, ends.second, value.first);
+    loads.push_back(value.second);
   }
   for (const Vertex gpu : cluster.gpus) vertex_of(gpu);
   Layout layout(labels.size());
@@ -65,9 +91,16 @@ void TopologyView::setTopology(const TopologySpec& topology, int gpus) {
   boost::fruchterman_reingold_force_directed_layout(layout, position_map, square);
   double max_bw = 1;
   for (const auto& [a, b, bw] : edges) max_bw = std::max(max_bw, bw);
-  for (const auto& [a, b, bw] : edges) {
+  const bool by_load = !utilisation.empty();
+  busiest_ = 0;
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    const auto& [a, b, bw] = edges[i];
     const double share = bw / max_bw;
-    QPen pen(QColor::fromHsvF(0.6 - 0.6 * share, 0.8, 0.8));
+    const double load = std::min(1.0, loads[i]);
+    busiest_ = std::max(busiest_, loads[i]);
+    // Blue (idle) to red (saturated); grey for links that carried nothing in the simulated step.
+    QPen pen(by_load ? (loads[i] > 0 ? QColor::fromHsvF(0.6 - 0.6 * load, 0.85, 0.85) : QColor("#c0c0c0"))
+                     : QColor::fromHsvF(0.6 - 0.6 * share, 0.8, 0.8));
     pen.setWidthF(0.5 + 2.5 * share);
     scene()->addLine(positions[a][0], positions[a][1], positions[b][0], positions[b][1], pen);
   }
@@ -80,10 +113,17 @@ void TopologyView::setTopology(const TopologySpec& topology, int gpus) {
     }
   }
   const QRectF drawn = scene()->itemsBoundingRect();
-  auto* title = scene()->addText(QString("%1: %2 GPUs%3; link colour and width: bandwidth (red = fastest)")
+  const QString legend =
+      by_load ? QString(
+                    "colour: simulated utilisation over one step (blue idle, red saturated, grey unused; busiest "
+                    "%1%), width: bandwidth")
+                    .arg(100 * busiest_, 0, 'f', 1)
+              : QString("link colour and width: bandwidth (red = fastest)");
+  auto* title = scene()->addText(QString("%1: %2 GPUs%3; %4")
                                      .arg(QString::fromStdString(topology.name))
                                      .arg(cluster.gpus.size())
-                                     .arg(collapse ? ", one vertex per node" : ""));
+                                     .arg(collapse ? ", one vertex per node" : "")
+                                     .arg(legend));
   title->setPos(drawn.left(), drawn.top() - 30);
   vertices_ = static_cast<int>(labels.size());
   fitInView(scene()->itemsBoundingRect(), Qt::KeepAspectRatio);

@@ -281,3 +281,23 @@ TEST(Platform, ExportedXmlLoadsInSimGridWithTheSameRoutes) {
   EXPECT_EQ(result["gpu191"]["links"].get<int>(), 6);
   EXPECT_NEAR(result["gpu191"]["latency"].get<double>(), topology.nic_latency + 3 * topology.switch_latency, 1e-12);
 }
+
+// SimGrid's link load plugin: every link that carried data reports a utilisation in (0, 1]; the
+// NICs carry the data-parallel traffic, NVLink the tensor-parallel traffic.
+TEST(Simulator, LinkUtilisationIsRecordedWhenAsked) {
+  const Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml");
+  SimulationOptions options;
+  options.record_link_load = true;
+  const StepResult with = simulate_step(sc, options);
+  ASSERT_FALSE(with.link_utilisation.empty());
+  bool nic = false, nvlink = false;
+  for (const auto& [name, u] : with.link_utilisation) {
+    EXPECT_GT(u, 0) << name;
+    EXPECT_LE(u, 1.0 + 1e-6) << name;
+    nic = nic || name.find("-nic") != std::string::npos;
+    nvlink = nvlink || name.find("-nvlink") != std::string::npos;
+  }
+  EXPECT_TRUE(nic);
+  EXPECT_TRUE(nvlink || sc.plan.tp == 1);
+  EXPECT_TRUE(simulate_step(sc).link_utilisation.empty());  // off by default: the search does not pay for it
+}

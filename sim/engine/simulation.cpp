@@ -1,6 +1,7 @@
 #include "engine/simulation.hpp"
 
 #include <simgrid/plugins/energy.h>
+#include <simgrid/plugins/load.h>
 #include <simgrid/s4u.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -497,6 +498,7 @@ nlohmann::json to_json(const StepResult& r) {
           {"flops", r.hardware_flops_per_gpu},
           {"bound_by", r.bound_by},
           {"gpu_energy_j", r.gpu_energy_j},
+          {"links", r.link_utilisation},
           {"trace", trace}};
 }
 
@@ -512,6 +514,7 @@ StepResult from_json(const nlohmann::json& j) {
   r.hardware_flops_per_gpu = j.at("flops");
   r.bound_by = j.at("bound_by");
   r.gpu_energy_j = j.at("gpu_energy_j");
+  r.link_utilisation = j.at("links").get<std::map<std::string, double>>();
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
 }
@@ -520,6 +523,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const auto engine_holder = quiet_engine();
   sg4::Engine& engine = *engine_holder;
   sg_host_energy_plugin_init();
+  if (options.record_link_load) sg_link_load_plugin_init();
   const auto& topology = sc.cluster.topology;
   const int nodes = (sc.cluster.gpus + topology.gpus_per_node - 1) / topology.gpus_per_node;
   const ClusterGraph graph = build_cluster_graph(topology, nodes);
@@ -532,9 +536,25 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);
     simulation.pp_transfer_time_ = work.comm.pp_bytes / platform.bandwidth(a, b) + platform.latency(a, b);
   }
+  if (options.record_link_load) {
+    for (const auto* link : engine.get_all_links()) sg_link_load_track(link);
+  }
   simulation.start();
   engine.run();
-  return simulation.result();
+  StepResult result = simulation.result();
+  if (options.record_link_load && result.step_time > 0) {
+    for (const auto* link : engine.get_all_links()) {
+      const double bytes = sg_link_get_cum_load(link);
+      if (bytes <= 0) continue;
+      std::string name = link->get_name();
+      for (const char* suffix : {"_UP", "_DOWN"}) {
+        if (name.size() > std::strlen(suffix) && name.ends_with(suffix)) name.resize(name.size() - std::strlen(suffix));
+      }
+      double& u = result.link_utilisation[name];
+      u = std::max(u, bytes / (link->get_bandwidth() * result.step_time));
+    }
+  }
+  return result;
 }
 
 }  // namespace

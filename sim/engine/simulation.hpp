@@ -46,11 +46,16 @@ struct StepResult {
   std::vector<TraceEvent> trace;       // when asked for
   double gpu_energy_j = 0;             // all GPUs, one step (SimGrid host energy plugin)
   double simulated_activities = 0;
+  // With record_link_load: bytes each link carried over the step / (bandwidth x step time), per
+  // link name (the busier direction of a duplex link), links that carried nothing left out.
+  // Under the simulation's symmetry only representative ranks move data: read the busiest links.
+  std::map<std::string, double> link_utilisation;
   double wall_seconds = 0;
 };
 
 struct SimulationOptions {
   bool record_trace = false;
+  bool record_link_load = false;  // SimGrid's link load plugin (the GUI's topology colours)
   bool skip_data_parallel = false;  // no gradient reduction (local SGD steps, parameter servers)
   std::optional<CalibrationProfile> profile;
 };
