@@ -2,14 +2,14 @@
 # Correctness of the parallel plans on CPU (Gloo, fp32): each run's losses and final parameters
 # must equal one process training on the same global batch, to 1e-5 relative.
 #   parallel_check.sh TRAINSIM_EXEC SOURCE_DIR [CASE ...]
-# Cases: dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved tp2xpp2 dp2xtp2 zero1 recompute-full
-#        recompute-selective llama-tp2 bert-dp2 (default: all)
+# Cases: dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
+#        recompute-full recompute-selective llama-tp2 bert-dp2 (default: all)
 set -euo pipefail
 exec_bin=$1
 source_dir=$2
 shift 2
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved tp2xpp2 dp2xtp2 zero1
+[ ${#cases[@]} -gt 0 ] || cases=(dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
                                  recompute-full recompute-selective llama-tp2 bert-dp2)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +52,7 @@ gpt="{arch: gpt, layers: 4, hidden: 64, heads: 4, vocab: 256, seq_len: 32}"
 llama="{arch: llama, layers: 2, hidden: 64, heads: 4, kv_heads: 2, ffn_hidden: 128, vocab: 256, seq_len: 32}"
 fp32="precision: fp32, global_batch: 8"
 need_one=false
-for c in "${cases[@]}"; do case $c in llama-tp2|bert-dp2) ;; *) need_one=true ;; esac; done
+for c in "${cases[@]}"; do case $c in llama-tp2|bert-dp2|pp2-uneven) ;; *) need_one=true ;; esac; done
 $need_one && run one "$gpt" "{dp: 1, micro_batch: 8, $fp32}"
 
 for c in "${cases[@]}"; do
@@ -73,6 +73,10 @@ for c in "${cases[@]}"; do
                 run full "$gpt" "{dp: 1, micro_batch: 8, recompute: full, $fp32}"; same one full ;;
     recompute-selective)
                 run selective "$gpt" "{dp: 1, micro_batch: 8, recompute: selective, $fp32}"; same one selective ;;
+    pp2-uneven) # 3 layers over 2 stages: the simulator's uneven split (scenario/plan.hpp)
+                gpt3="{arch: gpt, layers: 3, hidden: 64, heads: 4, vocab: 256, seq_len: 32}"
+                run one3 "$gpt3" "{dp: 1, micro_batch: 8, $fp32}"
+                run ppuneven "$gpt3" "{pp: 2, micro_batch: 2, $fp32}"; same one3 ppuneven ;;
     llama-tp2)  run llama1 "$llama" "{dp: 1, micro_batch: 8, $fp32}"
                 run llama2 "$llama" "{tp: 2, sequence_parallel: true, micro_batch: 4, $fp32}"; same llama1 llama2 ;;
     bert-dp2)

@@ -28,8 +28,8 @@ ChunkLayout layout(const ModelShape& shape, const PlanSpec& plan, int stage) {
   const int V = virtual_stages(plan), C = plan.pp * V;
   out.total = C;
   std::vector<int> bounds{0};
-  if (!plan.layers_per_stage.empty() && V == 1) {
-    for (const int n : plan.layers_per_stage) bounds.push_back(bounds.back() + n);
+  if (V == 1) {  // the simulator's split, even or not (scenario/plan.hpp)
+    for (const int n : stage_layers(shape.layers, plan)) bounds.push_back(bounds.back() + n);
   } else {
     for (int c = 1; c <= C; ++c) bounds.push_back(int(int64_t(c) * shape.layers / C));
   }

@@ -164,8 +164,9 @@ const BadCase kBadCases[] = {
      "cluster.gpus", 2, "has 1120"},
     {"heads_not_divisible", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {tp: 8}\n",
      "plan.tp", 3, "heads (12)"},
-    {"layers_not_divisible",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 5}\nplan: {pp: 5, global_batch: 10}\n",
+    {"layers_not_divisible",  // allowed with an uneven split, but not when interleaved
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 5}\n"
+     "plan: {pp: 5, schedule: interleaved, virtual_stages: 2, global_batch: 10}\n",
      "plan.pp", 3, "layers (24)"},
     {"batch_not_divisible",
      "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {micro_batch: 2, global_batch: 20}\n",
@@ -297,4 +298,32 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
                           R"({"step_time_s": 1, "plan": {"sequence_parallel": 3}})"}) {
     EXPECT_THROW(apply_measurement(sc, parse_measurement(bad, "run.json"), "run.json"), InputError) << bad;
   }
+}
+
+// Layers that do not divide by pp: the remainder goes to the middle stages, then the first, then
+// the last (which also runs the LM head), and the plan is valid with a warning.
+TEST(Plan, UnevenPipelineSplitIsBalancedAndAllowed) {
+  PlanSpec p;
+  p.pp = 4;
+  EXPECT_EQ(stage_layers(30, p), (std::vector<int>{7, 8, 8, 7}));
+  EXPECT_EQ(stage_layers(31, p), (std::vector<int>{8, 8, 8, 7}));
+  EXPECT_EQ(stage_layers(32, p), (std::vector<int>{8, 8, 8, 8}));
+  p.pp = 2;
+  EXPECT_EQ(stage_layers(5, p), (std::vector<int>{3, 2}));
+  p.layers_per_stage = {1, 4};
+  EXPECT_EQ(stage_layers(5, p), (std::vector<int>{1, 4}));
+
+  auto sc = load_scenario(kSource + "/scenarios/gpt3-1.3b-32xa100.yaml");  // 24 layers, pp 4
+  sc.model.layers = 26;
+  bool warned = false;
+  for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) {
+    EXPECT_NE(f.severity, Finding::Severity::error) << f.message;
+    warned = warned || f.message.find("uneven split 6, 7, 7, 6") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  sc.plan.schedule = Schedule::interleaved;
+  sc.plan.virtual_stages = 2;
+  bool refused = false;
+  for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) refused = refused || f.severity == Finding::Severity::error;
+  EXPECT_TRUE(refused);
 }

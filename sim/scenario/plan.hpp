@@ -37,7 +37,7 @@ struct PlanSpec {
   Attention attention = Attention::flash;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;
-  std::vector<int> layers_per_stage;  // empty: even split
+  std::vector<int> layers_per_stage;  // empty: even split (or the balanced one of stage_layers)
   std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
   CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;
   CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
@@ -54,5 +54,11 @@ struct PlanSpec {
   int gpus() const { return tp * pp * dp * cp; }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
 };
+
+// Layers on each pipeline stage: the plan's layers_per_stage when given; an even split when the
+// layers divide by pp; otherwise the remainder goes one layer each to the middle stages first,
+// then the first, then the last stage, since the first stage also runs the embedding and the last
+// the LM head and loss (the heuristic of Narayanan et al. 2021 and Megatron-LM's uneven splits).
+std::vector<int> stage_layers(int layers, const PlanSpec& plan);
 
 }  // namespace trainsim

@@ -302,8 +302,15 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     }
     if (p.virtual_stages > 1) error("plan.layers_per_stage", "an uneven split cannot be combined with virtual_stages");
   } else if (m.layers % chunks != 0) {
-    error("plan.pp", "layers (" + s(m.layers) + ") must be divisible by pp*virtual_stages (" + s(chunks) +
-                         "); or give layers_per_stage");
+    if (p.virtual_stages > 1) {
+      error("plan.pp", "layers (" + s(m.layers) + ") must be divisible by pp*virtual_stages (" + s(chunks) +
+                           ") with interleaving");
+    } else {
+      std::string split;
+      for (const int n : stage_layers(m.layers, p)) split += (split.empty() ? "" : ", ") + s(n);
+      warn("plan.pp", "layers (" + s(m.layers) + ") do not divide by pp (" + s(p.pp) + "): uneven split " + split +
+                          " (middle stages first; or give layers_per_stage)");
+    }
   }
   if (p.pp > m.layers) error("plan.pp", "pp (" + s(p.pp) + ") exceeds the layers (" + s(m.layers) + ")");
   if (p.global_batch % (std::int64_t(p.micro_batch) * p.dp) != 0) {

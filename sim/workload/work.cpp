@@ -22,8 +22,7 @@ int padded_vocab(int vocab, int tp) {
 }
 
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
-  if (!plan.layers_per_stage.empty()) return plan.layers_per_stage;
-  return std::vector<int>(plan.pp, model.layers / plan.pp);
+  return stage_layers(model.layers, plan);
 }
 
 namespace {

@@ -63,7 +63,7 @@ struct Workload {
 
 Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost);
 
-// Layers on each pipeline stage (even split, or the plan's layers_per_stage).
+// Layers on each pipeline stage (scenario/plan.hpp's stage_layers).
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
 
 // Megatron-LM pads the vocabulary to a multiple of 128 * tp.
