@@ -1,6 +1,6 @@
 // bench/accuracy: predicts every row of ../shared/validation/public_runs.csv that has a measured
 // (or derived) iteration time and prints the error per row, per source, overall, and whether the
-// error trends with micro-batch size. Usage: bench_accuracy [public_runs.csv] [--limit N]
+// error trends with micro-batch size. Usage: bench_accuracy [public_runs.csv] [--from ROW] [--limit N]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -80,10 +80,11 @@ struct RowResult {
 
 int main(int argc, char** argv) {
   std::string path = std::string(TRAINSIM_SOURCE_DIR) + "/../shared/validation/public_runs.csv";
-  int limit = 1 << 30;
+  int limit = 1 << 30, from = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--limit" && i + 1 < argc) limit = std::stoi(argv[++i]);
+    else if (arg == "--from" && i + 1 < argc) from = std::stoi(argv[++i]);
     else path = arg;
   }
   const auto rows = read_csv(path);
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   int skipped = 0;
   for (std::size_t i = 1; i < rows.size() && int(results.size()) < limit; ++i) {
     const auto& r = rows[i];
-    if (r.size() != rows.front().size()) continue;
+    if (r.size() != rows.front().size() || leading_int(r.at(col.at("row_id")), 0) < from) continue;
     if (get(r, "iteration_time_basis") == "n/a" || get(r, "iteration_time_s") == "unknown") {
       ++skipped;
       continue;
