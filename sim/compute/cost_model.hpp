@@ -26,6 +26,7 @@ struct CalibrationProfile {
   int gemm_tile_m = 128, gemm_tile_n = 256;
   double attention_max_efficiency = 1.0;  // flash attention: eff = max * s/(s+s0) * d/(d+d0)
   double attention_s0 = 1700, attention_d0 = 60;
+  double attention_s_max = 4096;  // longest measured sequence; the fit is not extrapolated beyond it
   double memory_efficiency = 0.886;    // achieved / datasheet bandwidth (H200 copy: 4253/4800)
   std::optional<double> kernel_overhead_s;  // overrides the GPU preset's
   // Measured GEMM rates by "MxNxK" (FLOP/s); a shape found here is used as measured.
