@@ -1,4 +1,5 @@
 // Qt Test, under QT_QPA_PLATFORM=offscreen: drive the editor as a person would.
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -121,6 +122,19 @@ class GuiTest : public QObject {
     QVERIFY(window.statusText().contains("Cancelling"));
     QTRY_VERIFY_WITH_TIMEOUT(window.statusText().contains("cancelled"), 120000);
     QCOMPARE(done.count(), 0);  // the cancelled result is not shown
+  }
+
+  void modelFromHfConfigAndNetworkKnobs() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
+    auto* editor = window.editor();
+    QVERIFY(editor->loadHfConfig(QString(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/llama.json"));
+    QCOMPARE(editor->scenario().model.arch, trainsim::Arch::llama);
+    QVERIFY(!editor->loadHfConfig(QString(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/broken.json"));
+    QVERIFY(editor->problems().contains("broken.json"));
+    // The NIC knob (Gbit/s) sets the topology's NIC bandwidth (bytes/s) of the scenario.
+    editor->nicBandwidthBox()->setValue(100);
+    QCOMPARE(editor->scenario().cluster.topology.nic_bandwidth, 100e9 / 8);
   }
 
   void aBrokenFileIsAnErrorInTheWindow() {

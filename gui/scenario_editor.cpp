@@ -2,10 +2,14 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -43,6 +47,13 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   vocab_ = spin(1, 16'000'000);
   seq_ = spin(1, 16'000'000);
   model_form->addRow(tr("Preset"), model_preset_);
+  auto* hf = new QPushButton(tr("From config.json..."));
+  connect(hf, &QPushButton::clicked, this, [this] {
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Hugging Face config.json"), QString(), tr("config.json (*.json)"));
+    if (!path.isEmpty()) loadHfConfig(path);
+  });
+  model_form->addRow(QString(), hf);
   model_form->addRow(tr("Architecture"), arch_);
   model_form->addRow(tr("Layers"), layers_);
   model_form->addRow(tr("Hidden"), hidden_);
@@ -61,6 +72,20 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   cluster_form->addRow(tr("Topology"), topology_);
   cluster_form->addRow(tr("GPU"), gpu_);
   cluster_form->addRow(tr("GPUs"), gpus_);
+  // Network knobs over the topology preset: NIC speed, NIC latency, leaf oversubscription.
+  auto real = [](double minimum, double maximum, int decimals, const QString& suffix) {
+    auto* box = new QDoubleSpinBox;
+    box->setRange(minimum, maximum);
+    box->setDecimals(decimals);
+    box->setSuffix(suffix);
+    return box;
+  };
+  nic_gbps_ = real(0, 100000, 0, " Gbit/s");
+  nic_latency_us_ = real(0, 1000, 2, " us");
+  oversubscription_ = real(1, 64, 2, " : 1");
+  cluster_form->addRow(tr("NIC bandwidth"), nic_gbps_);
+  cluster_form->addRow(tr("NIC latency"), nic_latency_us_);
+  cluster_form->addRow(tr("Oversubscription"), oversubscription_);
   layout->addWidget(cluster_box);
 
   auto* plan_box = new QGroupBox(tr("Plan"));
@@ -103,6 +128,17 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
     connect(box, &QComboBox::currentTextChanged, this, [this] { revalidate(); });
   }
   connect(model_preset_, &QComboBox::currentTextChanged, this, &ScenarioEditor::loadModelPreset);
+  for (QDoubleSpinBox* box : {nic_gbps_, nic_latency_us_, oversubscription_}) {
+    connect(box, &QDoubleSpinBox::valueChanged, this, [this] { revalidate(); });
+  }
+  // A new topology brings its own network values.
+  connect(topology_, &QComboBox::currentTextChanged, this, [this](const QString& name) {
+    if (updating_) return;
+    try {
+      showNetwork(load_topology(name.toStdString()));
+    } catch (const std::exception&) {
+    }
+  });
   connect(global_batch_, &QLineEdit::textChanged, this, [this] { revalidate(); });
   connect(sequence_parallel_, &QCheckBox::toggled, this, [this] { revalidate(); });
 }
@@ -112,6 +148,30 @@ void ScenarioEditor::loadModelPreset(const QString& name) {
   Scenario sc = scenario();
   sc.model = model_preset(name.toStdString());
   setScenario(sc);
+}
+
+void ScenarioEditor::showNetwork(const TopologySpec& t) {
+  const bool was = updating_;
+  updating_ = true;
+  nic_gbps_->setValue(t.nic_bandwidth * 8 / 1e9);
+  nic_latency_us_->setValue(t.nic_latency * 1e6);
+  oversubscription_->setValue(t.oversubscription);
+  updating_ = was;
+}
+
+bool ScenarioEditor::loadHfConfig(const QString& path) {
+  QFile file(path);
+  try {
+    if (!file.open(QIODevice::ReadOnly)) throw InputError({path.toStdString(), 0, 0}, "", "cannot open");
+    Scenario sc = scenario();
+    sc.model = parse_hf_config(file.readAll().toStdString(), path.toStdString());
+    setScenario(sc);
+    return true;
+  } catch (const InputError& e) {
+    status_->setText(tr("config.json: %1").arg(QString::fromStdString(e.what())));
+    status_->setStyleSheet("color: #b00020");
+    return false;
+  }
 }
 
 void ScenarioEditor::setScenario(const Scenario& sc) {
@@ -131,6 +191,7 @@ void ScenarioEditor::setScenario(const Scenario& sc) {
   topology_->setCurrentText(QString::fromStdString(sc.cluster.topology.name));
   gpu_->setCurrentText(QString::fromStdString(sc.cluster.topology.gpu.name));
   gpus_->setValue(sc.cluster.gpus);
+  showNetwork(sc.cluster.topology);
   updating_ = false;
   setPlan(sc.plan);
 }
@@ -174,6 +235,9 @@ Scenario ScenarioEditor::scenario() const {
     sc.cluster.topology.gpu = gpu_preset(gpu_->currentText().toStdString());
   }
   sc.cluster.gpus = gpus_->value();
+  sc.cluster.topology.nic_bandwidth = nic_gbps_->value() * 1e9 / 8;
+  sc.cluster.topology.nic_latency = nic_latency_us_->value() * 1e-6;
+  sc.cluster.topology.oversubscription = oversubscription_->value();
   auto& p = sc.plan;
   p.tp = tp_->value();
   p.pp = pp_->value();
@@ -183,14 +247,19 @@ Scenario ScenarioEditor::scenario() const {
   p.micro_batch = micro_->value();
   p.global_batch = global_batch_->text().toLongLong();
   const QString schedule = schedule_->currentText();
-  p.schedule = schedule == "gpipe" ? Schedule::gpipe : schedule == "1f1b" ? Schedule::one_f_one_b : Schedule::interleaved;
+  p.schedule = schedule == "gpipe"  ? Schedule::gpipe
+               : schedule == "1f1b" ? Schedule::one_f_one_b
+                                    : Schedule::interleaved;
   p.virtual_stages = virtual_->value();
   p.sequence_parallel = sequence_parallel_->isChecked();
   p.zero = zero_->value();
   const QString recompute = recompute_->currentText();
-  p.recompute = recompute == "none" ? Recompute::none : recompute == "selective" ? Recompute::selective : Recompute::full;
+  p.recompute = recompute == "none"        ? Recompute::none
+                : recompute == "selective" ? Recompute::selective
+                                           : Recompute::full;
   const std::string precision = precision_->currentText().toStdString();
-  for (const Precision candidate : {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {
+  for (const Precision candidate :
+       {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {
     if (precision == precision_name(candidate)) p.precision = candidate;
   }
   return sc;

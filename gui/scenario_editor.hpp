@@ -10,6 +10,7 @@ class QSpinBox;
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QDoubleSpinBox;
 
 namespace trainsim::gui {
 
@@ -25,6 +26,9 @@ class ScenarioEditor : public QWidget {
   // For tests and the plan-space view: set one plan field.
   void setPlan(const PlanSpec& plan);
   QSpinBox* tpBox() const { return tp_; }
+  // Model fields from a Hugging Face config.json; false (reason in problems()) when unreadable.
+  bool loadHfConfig(const QString& path);
+  QDoubleSpinBox* nicBandwidthBox() const { return nic_gbps_; }
 
  signals:
   void changed();
@@ -32,6 +36,7 @@ class ScenarioEditor : public QWidget {
  private:
   void revalidate();
   void loadModelPreset(const QString& name);
+  void showNetwork(const TopologySpec& topology);
   QSpinBox* spin(int minimum, int maximum);
 
   Scenario base_;
@@ -41,6 +46,7 @@ class ScenarioEditor : public QWidget {
   QSpinBox *layers_, *hidden_, *heads_, *kv_heads_, *ffn_, *vocab_, *seq_;
   QSpinBox *gpus_, *tp_, *pp_, *dp_, *cp_, *ep_, *micro_, *virtual_, *zero_;
   QLineEdit* global_batch_;
+  QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_;
   QCheckBox* sequence_parallel_;
   QLabel* status_;
 };
