@@ -11,6 +11,8 @@
 #include <QVBoxLayout>
 #include <QValueAxis>
 
+#include "table_chart.hpp"
+
 namespace trainsim::gui {
 
 namespace {
@@ -37,23 +39,17 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   connect(add_current, &QPushButton::clicked, this, &CompareView::addCurrentRequested);
   connect(add_file, &QPushButton::clicked, this, &CompareView::addFileRequested);
   connect(clear, &QPushButton::clicked, this, &CompareView::clearRequested);
-  table_ = new QTableWidget(0, 10);
-  table_->setHorizontalHeaderLabels({tr("scenario"), tr("GPUs"), tr("plan (tp pp dp mb)"), tr("step"), tr("tokens/s"),
-                                     tr("MFU"), tr("memory/GPU"), tr("bound by"), tr("time to train"), tr("cost")});
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  layout->addWidget(table_, 1);
-  chart_ = new QChartView;
-  chart_->setRenderHint(QPainter::Antialiasing);
-  chart_->setMinimumHeight(220);
-  layout->addWidget(chart_, 1);
+  const auto parts =
+      add_table_and_chart(layout,
+                          {tr("scenario"), tr("GPUs"), tr("plan (tp pp dp mb)"), tr("step"), tr("tokens/s"), tr("MFU"),
+                           tr("memory/GPU"), tr("bound by"), tr("time to train"), tr("cost")},
+                          QHeaderView::ResizeToContents);
+  table_ = parts.table;
+  chart_ = parts.chart;
 }
 
 int CompareView::rows() const { return table_->rowCount(); }
-QString CompareView::cell(int row, int column) const {
-  const auto* item = table_->item(row, column);
-  return item ? item->text() : QString();
-}
+QString CompareView::cell(int row, int column) const { return cell_text(table_, row, column); }
 
 void CompareView::setRuns(const std::vector<ComparedRun>& runs) {
   table_->setRowCount(int(runs.size()));

@@ -11,6 +11,8 @@
 #include <QVBoxLayout>
 #include <QValueAxis>
 
+#include "table_chart.hpp"
+
 namespace trainsim::gui {
 
 ValidationView::ValidationView(QWidget* parent) : QWidget(parent) {
@@ -21,22 +23,14 @@ ValidationView::ValidationView(QWidget* parent) : QWidget(parent) {
   title_ = new QLabel(tr("No measurement loaded: run trainsim-exec SCENARIO --out run.json, then load it here."));
   title_->setWordWrap(true);
   layout->addWidget(title_);
-  table_ = new QTableWidget(0, 4);
-  table_->setHorizontalHeaderLabels({tr("field"), tr("predicted"), tr("measured"), tr("error")});
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  layout->addWidget(table_, 1);
-  chart_ = new QChartView;
-  chart_->setRenderHint(QPainter::Antialiasing);
-  chart_->setMinimumHeight(220);
-  layout->addWidget(chart_, 1);
+  const auto parts =
+      add_table_and_chart(layout, {tr("field"), tr("predicted"), tr("measured"), tr("error")}, QHeaderView::Stretch);
+  table_ = parts.table;
+  chart_ = parts.chart;
 }
 
 int ValidationView::rows() const { return table_->rowCount(); }
-QString ValidationView::cell(int row, int column) const {
-  const auto* item = table_->item(row, column);
-  return item ? item->text() : QString();
-}
+QString ValidationView::cell(int row, int column) const { return cell_text(table_, row, column); }
 
 void ValidationView::setComparison(const QString& title, const nlohmann::json& predicted,
                                    const nlohmann::json& measured) {
