@@ -11,6 +11,7 @@
 
 #include "checkpoint.hpp"
 #include "comm.hpp"
+#include "launch.hpp"
 #include "scenario/scenario.hpp"
 
 #ifdef TRAINSIM_EXEC_CUDA
@@ -165,7 +166,7 @@ int calibrate(const CalibrateOptions& o) {
   if (world > 1) {
     const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
     const Mesh mesh(rank, {world, 1, 1}, host, env_int("MASTER_PORT", 29500), std::chrono::seconds(120), cuda,
-                    std::getenv("TRAINSIM_EXEC_STORE_FILE") ? std::getenv("TRAINSIM_EXEC_STORE_FILE") : "");
+                    rendezvous_file());
     auto buffer = torch::ones({int64_t(1) << 22}, torch::TensorOptions().dtype(torch::kFloat).device(device));
     const double t = time_median(device, [&] { mesh.world().all_reduce(buffer); });
     const double bus = 2.0 * (world - 1) / world * double(buffer.nbytes()) / t;

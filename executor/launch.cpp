@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -23,6 +25,20 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_signal(int) { g_interrupted = 1; }
 
 }  // namespace
+
+std::string rendezvous_file() {
+  if (const char* file = std::getenv("TRAINSIM_EXEC_STORE_FILE")) return file;
+  const char* world = std::getenv("WORLD_SIZE");
+  if (!world || std::atoi(world) <= 1) return "";
+  const std::string addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
+  if (addr != "127.0.0.1" && addr != "localhost" && addr != "::1") return "";
+  const std::string dir = "/tmp/trainsim-exec-" + std::to_string(getuid());
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return "";
+  struct stat info {};
+  if (stat(dir.c_str(), &info) != 0 || info.st_uid != getuid() || (info.st_mode & 077) != 0) return "";  // not ours
+  const char* port = std::getenv("MASTER_PORT");
+  return dir + "/store-" + std::to_string(getppid()) + "-" + (port ? port : "29500");
+}
 
 void report_progress(int rank, long step) {
   const char* fd_text = std::getenv("TRAINSIM_EXEC_PROGRESS_FD");

@@ -158,8 +158,7 @@ int train(const RunOptions& o) {
 
   const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
   const Mesh mesh(rank, {plan.dp, plan.tp, plan.pp}, host, env_int("MASTER_PORT", 29500),
-                  std::chrono::seconds(o.timeout_s), cuda,
-                  std::getenv("TRAINSIM_EXEC_STORE_FILE") ? std::getenv("TRAINSIM_EXEC_STORE_FILE") : "");
+                  std::chrono::seconds(o.timeout_s), cuda, rendezvous_file());
   Trainer trainer(config, mesh, *data);
 
   int64_t first_step = 0;
