@@ -49,11 +49,6 @@ double time_median(const torch::Device& device, Fn&& fn, double budget = 0.3) {
   return samples[samples.size() / 2];
 }
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
 }  // namespace
 
 int calibrate(const CalibrateOptions& o) {

@@ -26,6 +26,11 @@ void on_signal(int) { g_interrupted = 1; }
 
 }  // namespace
 
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
 std::string rendezvous_file() {
   if (const char* file = std::getenv("TRAINSIM_EXEC_STORE_FILE")) return file;
   const char* world = std::getenv("WORLD_SIZE");

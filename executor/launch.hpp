@@ -17,6 +17,8 @@ int launch_local_ranks(int nproc, int timeout_s, char** argv);
 // process, so they meet in a private directory keyed by that parent and MASTER_PORT, and nothing
 // listens on a port. A non-loopback MASTER_ADDR means the user asked for the network.
 std::string rendezvous_file();
+// An integer from the environment (RANK, WORLD_SIZE, ...), or `fallback` when unset.
+int env_int(const char* name, int fallback);
 // In a rank: tells the launcher (if any) that `step` is finished.
 void report_progress(int rank, long step);
 

@@ -48,11 +48,6 @@ struct RunOptions {
 
 std::atomic<bool> g_stop{false};
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
 // Test hook: TRAINSIM_EXEC_FAULT=kill:RANK:STEP (killed mid-step),
 // hang:RANK:STEP (stops responding), exit:RANK:STEP (fails with an error).
 void inject_fault(int rank, int64_t step) {
@@ -125,8 +120,7 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   return "";
 }
 
-int train(const RunOptions& o) {
-  Scenario sc = load_scenario(o.scenario);
+int train(const RunOptions& o, const Scenario& sc) {
   PlanSpec plan = sc.plan;
   if (o.micro_batch) plan.micro_batch = *o.micro_batch;
   if (o.global_batch) plan.global_batch = *o.global_batch;
@@ -171,7 +165,7 @@ int train(const RunOptions& o) {
       auto ok = torch::tensor({state ? 1.0f : 0.0f});
       mesh.world().all_reduce(ok, c10d::ReduceOp::MIN);
       if (ok.item<float>() > 0) {
-        trainer.restore(state->tensors, state->step);
+        trainer.restore(state->tensors);
         first_step = state->step;
         if (rank == 0) std::cerr << "trainsim-exec: resumed from " << step_dir(o.checkpoint_dir, step) << "\n";
         break;
@@ -394,13 +388,13 @@ int main(int argc, char** argv) {
       std::cerr << "trainsim-exec: --steps must exceed --warmup\n";
       return 2;
     }
-    (void)load_scenario(o.scenario);  // bad input is reported once, before any rank starts
+    const Scenario sc = load_scenario(o.scenario);  // bad input is reported once, before any rank starts
     if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);
     if (std::getenv("TRAINSIM_EXEC_CHILD")) {
       std::signal(SIGTERM, [](int) { g_stop = true; });
       std::signal(SIGINT, [](int) { g_stop = true; });
     }
-    return train(o);
+    return train(o, sc);
   } catch (const InputError& e) {
     std::cerr << "trainsim-exec: error: " << e.what() << "\n";
     return 2;

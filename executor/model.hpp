@@ -70,6 +70,7 @@ class Model {
   // multiplied by its loss_scale.
   torch::Tensor forward(int c, const torch::Tensor& input, const MicroBatch& mb);
   std::vector<Param>& params() { return params_; }
+  const std::vector<Param>& params() const { return params_; }
   const ModelShape& shape() const { return shape_; }
   // Shape of the hidden states passed between pipeline stages.
   std::vector<int64_t> activation_shape(int micro_batch) const;

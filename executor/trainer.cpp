@@ -42,6 +42,12 @@ ChunkLayout layout(const ModelShape& shape, const PlanSpec& plan, int stage) {
   return out;
 }
 
+Model build_model(const TrainConfig& config, const Mesh& mesh) {
+  const ChunkLayout chunks = layout(config.shape, config.plan, mesh.pp_index());
+  return Model(config.shape, mesh, config.plan.sequence_parallel, config.plan.recompute, chunks.ranges, chunks.first,
+               chunks.last, config.device);
+}
+
 int tag(int64_t micro_batch, int chunk, int chunks, bool backward) {
   return int((micro_batch * chunks + chunk) * 2 + (backward ? 1 : 0));
 }
@@ -62,23 +68,18 @@ Trainer::Trainer(const TrainConfig& config, const Mesh& mesh, const Dataset& dat
   chunks_here_ = virtual_stages(plan);
   std::vector<torch::Tensor> values;
   for (const auto& p : model_.params()) values.push_back(p.value.detach().reshape({-1}));
-  const int64_t n = torch::cat(values).numel();
+  const auto joined = torch::cat(values);
+  const int64_t n = joined.numel();
   const int dp = mesh.dp().size();
   padded_ = (n + dp - 1) / dp * dp;
   flat_ = torch::zeros({padded_}, torch::TensorOptions().dtype(torch::kFloat).device(config.device));
-  flat_.narrow(0, 0, n).copy_(torch::cat(values));
+  flat_.narrow(0, 0, n).copy_(joined);
   // ZeRO-1: this rank keeps the Adam moments of its 1/dp of the flat buffer
   // only.
   lo_ = plan.zero >= 1 ? mesh.dp().rank() * (padded_ / dp) : 0;
   hi_ = plan.zero >= 1 ? lo_ + padded_ / dp : padded_;
   m_ = torch::zeros({hi_ - lo_}, flat_.options());
   v_ = torch::zeros({hi_ - lo_}, flat_.options());
-}
-
-double Trainer::parameters_on_rank() const {
-  double n = 0;
-  for (const auto& p : const_cast<Trainer*>(this)->model_.params()) n += double(p.value.numel());
-  return n;
 }
 
 StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
@@ -168,7 +169,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
   }
 
   const auto sync = Clock::now();
-  synchronise_gradients(trace, 0);
+  synchronise_gradients();
   // The loss of the global batch: the last stage's sum over its micro-batches,
   // over data-parallel replicas (one tensor-parallel rank counts it; they all
   // hold the same value).
@@ -189,7 +190,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
   return times;
 }
 
-void Trainer::synchronise_gradients(std::vector<TraceEvent>*, double) {
+void Trainer::synchronise_gradients() {
   auto& params = model_.params();
   for (auto& p : params) {
     if (!p.value.grad().defined()) p.value.mutable_grad() = torch::zeros_like(p.value);
@@ -230,8 +231,7 @@ void Trainer::synchronise_gradients(std::vector<TraceEvent>*, double) {
 
 torch::Tensor Trainer::flat_grads() const {
   std::vector<torch::Tensor> grads;
-  for (const auto& p : const_cast<Trainer*>(this)->model_.params())
-    grads.push_back(p.value.grad().reshape({-1}).to(torch::kFloat));
+  for (const auto& p : model_.params()) grads.push_back(p.value.grad().reshape({-1}).to(torch::kFloat));
   auto flat = torch::zeros({padded_}, flat_.options());
   auto joined = torch::cat(grads);
   flat.narrow(0, 0, joined.numel()).copy_(joined);
@@ -259,6 +259,11 @@ void Trainer::adamw() {
     update_adamw(p, g);
   }
   if (hi_ - lo_ < padded_) flat_ = mesh_.dp().all_gather(p.contiguous(), 0);
+  unflatten_parameters();
+}
+
+void Trainer::unflatten_parameters() {
+  torch::NoGradGuard no_grad;
   int64_t at = 0;
   for (auto& param : model_.params()) {
     const int64_t n = param.value.numel();
@@ -281,25 +286,20 @@ std::vector<torch::Tensor> Trainer::checkpoint_tensors() const {
   return {flat_, m_, v_, torch::tensor({double(adam_steps_)}, torch::kDouble)};
 }
 
-void Trainer::restore(const std::vector<torch::Tensor>& tensors, int64_t) {
+void Trainer::restore(const std::vector<torch::Tensor>& tensors) {
   torch::NoGradGuard no_grad;
   flat_.copy_(tensors.at(0));
   m_.copy_(tensors.at(1));
   v_.copy_(tensors.at(2));
   adam_steps_ = int64_t(tensors.at(3).item<double>());
-  int64_t at = 0;
-  for (auto& param : model_.params()) {
-    const int64_t n = param.value.numel();
-    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
-    at += n;
-  }
+  unflatten_parameters();
 }
 
 void Trainer::dump_params(const std::string& dir) const {
   if (mesh_.dp_index() != 0) return;  // data-parallel replicas hold the same values
   nlohmann::json meta = nlohmann::json::array();
   std::vector<float> values;
-  for (const auto& p : const_cast<Trainer*>(this)->model_.params()) {
+  for (const auto& p : model_.params()) {
     const auto cpu = p.value.detach().to(torch::kCPU, torch::kFloat).contiguous();
     meta.push_back({{"name", p.name},
                     {"full_shape", p.full_shape},

@@ -42,16 +42,17 @@ class Trainer {
   StepTimes step(int64_t step, std::vector<TraceEvent>* trace);
   int64_t micro_batches() const { return micro_batches_; }
   Model& model() { return model_; }
-  double parameters_on_rank() const;
   // The state a checkpoint holds: flat parameters, Adam moments (this rank's
   // shard), step count.
   std::vector<torch::Tensor> checkpoint_tensors() const;
-  void restore(const std::vector<torch::Tensor>& tensors, int64_t steps_done);
+  void restore(const std::vector<torch::Tensor>& tensors);
   // Writes this rank's parameters (with their shard layout) for compare-params.
   void dump_params(const std::string& dir) const;
 
  private:
-  void synchronise_gradients(std::vector<TraceEvent>* trace, double t0);
+  void synchronise_gradients();
+  // Copies the flat parameter buffer back into the model's tensors.
+  void unflatten_parameters();
   void adamw();
   void update_adamw(torch::Tensor& p, const torch::Tensor& g);
   torch::Tensor flat_grads() const;
