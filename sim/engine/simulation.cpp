@@ -16,6 +16,7 @@
 #include "network/collectives.hpp"
 #include "network/platform.hpp"
 #include "topology/graph.hpp"
+#include "workload/stages.hpp"
 #include "workload/work.hpp"
 #include "engine/isolated.hpp"
 
@@ -65,10 +66,10 @@ struct StageState {
 
 class StepSimulation {
  public:
-  StepSimulation(const Scenario& sc, const Workload& w, const Platform& platform, const SimulationOptions& options)
-      : sc_(sc), p_(sc.plan), w_(w), platform_(platform), trace_enabled_(options.record_trace),
-        skip_data_parallel_(options.skip_data_parallel), stages_(p_.pp) {
-    layers_ = layers_per_stage(sc.model, p_);
+  StepSimulation(const Scenario& sc, const StageSetup& setup, const Platform& platform, const SimulationOptions& options)
+      : sc_(sc), p_(sc.plan), setup_(setup), w_(setup.work.front()), platform_(platform),
+        trace_enabled_(options.record_trace), skip_data_parallel_(options.skip_data_parallel), stages_(p_.pp) {
+    layers_ = setup.layers;
     micro_batches_ = static_cast<int>(p_.micro_batches());
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
     slowdown_.assign(p_.pp, 1.0);
@@ -296,18 +297,18 @@ class StepSimulation {
     const int vs = task.chunk * p_.pp + s;
     const std::string mb = " mb" + std::to_string(task.micro_batch);
     if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
-    if (vs == 0) compute(s, w_.extras.embedding_forward, "embedding" + mb);
+    if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
     for (int l = 0; l < chunk_layers(s); ++l) {
       zero3_gather(s, "gather layer");
-      attention(s, w_.layer.attention_forward, "attention" + mb, 1);
+      attention(s, setup_.work[s].layer.attention_forward, "attention" + mb, 1);
       tp_exchange(s, "attention");
       ep_exchange(s, "dispatch");
-      compute(s, w_.layer.mlp_forward, "mlp" + mb);
+      compute(s, setup_.work[s].layer.mlp_forward, "mlp" + mb);
       ep_exchange(s, "combine");
       tp_exchange(s, "mlp");
     }
     if (vs == virtual_stages() - 1) {
-      compute(s, w_.extras.head_forward, "lm head + loss" + mb);
+      compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
     } else {
       send(s, (vs + 1) % p_.pp, box("act", vs + 1, task.micro_batch));
     }
@@ -317,7 +318,7 @@ class StepSimulation {
     const int vs = task.chunk * p_.pp + s;
     const std::string mb = " mb" + std::to_string(task.micro_batch);
     if (vs < virtual_stages() - 1) receive(s, box("grad", vs, task.micro_batch), "gradient");
-    else compute(s, w_.extras.head_backward, "lm head backward" + mb);
+    else compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
     // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
     const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
@@ -325,19 +326,19 @@ class StepSimulation {
     for (int l = 0; l < chunk_layers(s); ++l) {
       zero3_gather(s, "gather layer");
       if (p_.recompute == Recompute::full) {
-        attention(s, w_.layer.attention_forward, "recompute attention" + mb, 1);
+        attention(s, setup_.work[s].layer.attention_forward, "recompute attention" + mb, 1);
         tp_exchange(s, "recompute attention");
-        compute(s, w_.layer.mlp_forward, "recompute mlp" + mb);
+        compute(s, setup_.work[s].layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp");
       } else if (p_.recompute == Recompute::selective) {
-        compute(s, w_.layer.recompute, "recompute attention core" + mb);
+        compute(s, setup_.work[s].layer.recompute, "recompute attention core" + mb);
       }
       tp_exchange(s, "mlp backward");
       ep_exchange(s, "combine backward");
-      compute(s, w_.layer.mlp_backward, "mlp backward" + mb);
+      compute(s, setup_.work[s].layer.mlp_backward, "mlp backward" + mb);
       ep_exchange(s, "dispatch backward");
       tp_exchange(s, "attention backward");
-      attention(s, w_.layer.attention_backward, "attention backward" + mb, 2);
+      attention(s, setup_.work[s].layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
         ready_bytes += w_.layer.parameters * gradient_bytes_per_element();
         if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes >= p_.bucket_bytes)) {
@@ -346,7 +347,7 @@ class StepSimulation {
         }
       }
     }
-    if (vs == 0) compute(s, w_.extras.embedding_backward, "embedding backward" + mb);
+    if (vs == 0) compute(s, setup_.work[s].extras.embedding_backward, "embedding backward" + mb);
     if (reduce_now) {
       if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
       if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
@@ -409,7 +410,7 @@ class StepSimulation {
       if (bucket.bytes < 0) return;
       if (p_.gradient_compression != 1) {
         // Compressing and decompressing: a read and a write of the gradients on the GPU.
-        const double bandwidth = sc_.cluster.topology.gpu.memory_bandwidth * 0.886;
+        const double bandwidth = setup_.gpu[s].memory_bandwidth * 0.886;
         sg4::this_actor::sleep_for(2 * bucket.bytes / bandwidth);
       }
       Collective c;
@@ -437,7 +438,7 @@ class StepSimulation {
     // Fused Adam reads and writes fp32 master weights, m and v, reads the gradient and writes
     // the 16-bit weights: about 36 bytes per parameter of its shard.
     const double bytes = params / shard * 36.0;
-    const double t = bytes / (sc_.cluster.topology.gpu.memory_bandwidth * 0.886) + sc_.cluster.topology.gpu.kernel_overhead_s;
+    const double t = bytes / (setup_.gpu[s].memory_bandwidth * 0.886) + setup_.gpu[s].kernel_overhead_s;
     sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;
     record(s, "optimizer", "optimizer step", start);
@@ -460,7 +461,8 @@ class StepSimulation {
  private:
   const Scenario& sc_;
   const PlanSpec& p_;
-  const Workload& w_;
+  const StageSetup& setup_;
+  const Workload& w_;  // communication volumes and parameter counts: the same on every GPU kind
   const Platform& platform_;
   bool trace_enabled_;
   bool skip_data_parallel_;
@@ -498,6 +500,7 @@ nlohmann::json to_json(const StepResult& r) {
           {"flops", r.hardware_flops_per_gpu},
           {"bound_by", r.bound_by},
           {"gpu_energy_j", r.gpu_energy_j},
+          {"network_energy_j", r.network_energy_j},
           {"links", r.link_utilisation},
           {"trace", trace}};
 }
@@ -514,6 +517,7 @@ StepResult from_json(const nlohmann::json& j) {
   r.hardware_flops_per_gpu = j.at("flops");
   r.bound_by = j.at("bound_by");
   r.gpu_energy_j = j.at("gpu_energy_j");
+  r.network_energy_j = j.at("network_energy_j");
   r.link_utilisation = j.at("links").get<std::map<std::string, double>>();
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
@@ -523,14 +527,15 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const auto engine_holder = quiet_engine();
   sg4::Engine& engine = *engine_holder;
   sg_host_energy_plugin_init();
+  sg_link_energy_plugin_init();
   if (options.record_link_load) sg_link_load_plugin_init();
   const auto& topology = sc.cluster.topology;
   const int nodes = (sc.cluster.gpus + topology.gpus_per_node - 1) / topology.gpus_per_node;
   const ClusterGraph graph = build_cluster_graph(topology, nodes);
   const Platform platform(engine, graph);
-  const CostModel cost(topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
-  const Workload work = build_workload(sc.model, sc.plan, cost);
-  StepSimulation simulation(sc, work, platform, options);
+  const StageSetup setup = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
+  const Workload& work = setup.work.front();
+  StepSimulation simulation(sc, setup, platform, options);
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);
@@ -542,6 +547,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   simulation.start();
   engine.run();
   StepResult result = simulation.result();
+  for (const auto* link : engine.get_all_links()) result.network_energy_j += sg_link_get_consumed_energy(link);
   if (options.record_link_load && result.step_time > 0) {
     for (const auto* link : engine.get_all_links()) {
       const double bytes = sg_link_get_cum_load(link);

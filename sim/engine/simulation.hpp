@@ -45,6 +45,10 @@ struct StepResult {
   std::string bound_by;                // the largest part of the critical stage's time
   std::vector<TraceEvent> trace;       // when asked for
   double gpu_energy_j = 0;             // all GPUs, one step (SimGrid host energy plugin)
+  // NICs and switches, one step (SimGrid link energy plugin; network/platform.cpp gives each
+  // link its share of their power). Links only the non-simulated replicas would load are
+  // counted idle, which is at most (1 - idle share) of their power too low.
+  double network_energy_j = 0;
   double simulated_activities = 0;
   // With record_link_load: bytes each link carried over the step / (bandwidth x step time), per
   // link name (the busier direction of a duplex link), links that carried nothing left out.

@@ -21,6 +21,35 @@ namespace {
 // Zero-latency, practically unlimited link joining a node's gateway to its switch: the NIC
 // links inside the node carry the real limits. (SimGrid needs a link on every zone route.)
 constexpr double kJoinBandwidth = 1e18;
+
+// Network power for SimGrid's link energy plugin. A NIC's power goes to its link; a switch's
+// power is spread evenly over the links that leave it. Idle, a link draws kIdleShare of that:
+// switches and NICs draw most of their power whatever the traffic (Heller et al., ElasticTree,
+// NSDI 2010, measured switch power that hardly changes with load); the share is assumed.
+constexpr double kIdleShare = 0.9;
+
+bool is_switch(const Graph& g, Vertex v) {
+  const VertexKind kind = g[v].kind;
+  return kind != VertexKind::gpu && kind != VertexKind::node_switch;
+}
+
+double edge_watts(const ClusterGraph& c, const Graph::edge_descriptor& e) {
+  const Graph& g = c.graph;
+  double watts = g[e].kind == LinkKind::nic ? c.spec.nic_power_watts : 0;
+  for (const Vertex v : {boost::source(e, g), boost::target(e, g)}) {
+    if (is_switch(g, v)) watts += c.spec.switch_power_watts / double(boost::out_degree(v, g));
+  }
+  return watts;
+}
+
+// Both directions of a split-duplex link share its power.
+void set_link_power(const std::string& name, double watts) {
+  if (watts <= 0) return;
+  const std::string range = std::to_string(kIdleShare * watts / 2) + ":" + std::to_string(watts / 2);
+  for (const char* direction : {"_UP", "_DOWN"}) {
+    if (auto* link = sg4::Link::by_name_or_null(name + direction)) link->set_property("wattage_range", range);
+  }
+}
 }  // namespace
 
 Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
@@ -45,13 +74,15 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       hosts_[index] = zone->create_host("gpu" + std::to_string(index), 1e9);
       // For the energy plugin: board power when busy (the preset's) and, when idle, an assumed
       // 20% of it (A100/H100 idle readings of 50-100 W are typical; not measured here).
-      const double busy = c.spec.gpu.power_watts > 0 ? c.spec.gpu.power_watts : 1;
+      const double board = c.spec.gpu_of_node(n).power_watts;
+      const double busy = board > 0 ? board : 1;
       hosts_[index]->set_property("wattage_per_state", std::to_string(0.2 * busy) + ":" + std::to_string(busy) + ":" +
                                                            std::to_string(busy));
       for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
         const LinkInfo& info = g[*e];
         const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);
         auto* link = zone->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
+        set_link_power(name, edge_watts(c, *e));
         if (info.kind == LinkKind::nvlink) {
           nvlink[local] = link;
         } else {
@@ -100,6 +131,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
     const LinkInfo& info = g[*e];
     const std::string name = g[a].name + "-" + g[b].name;
     auto* link = root->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
+    set_link_power(name, edge_watts(c, *e));
     const auto& [za, ra] = switch_zone.at(a);
     const auto& [zb, rb] = switch_zone.at(b);
     root->add_route(za->get_netpoint(), zb->get_netpoint(), ra, rb,

@@ -1,14 +1,19 @@
 #include "report/prediction.hpp"
 
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "scenario/units.hpp"
 #include "topology/graph.hpp"
+#include "workload/stages.hpp"
 
 namespace trainsim {
 
-Prediction predict(const Scenario& sc, const SimulationOptions& options) {
+Prediction predict(const Scenario& input, const SimulationOptions& options) {
+  // On a cluster that mixes GPU kinds the pipeline split follows the stages' speeds; the split is
+  // fixed here once so that the simulation, the memory model and the report share it.
+  const Scenario sc = with_stage_split(input, options.profile.value_or(CalibrationProfile{}));
   Prediction p;
   p.scenario = sc.name;
   p.gpus = sc.cluster.gpus;
@@ -52,13 +57,18 @@ Prediction predict(const Scenario& sc, const SimulationOptions& options) {
     }
   }
   p.memory = peak_memory(sc, work);
+  {
+    const StageSetup stages = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
+    p.stage_layers = stages.layers;
+    for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
+  }
   p.tokens_per_step = double(sc.plan.global_batch) * sc.model.seq_len;
   p.tokens_per_s = p.tokens_per_step / p.step.step_time;
   p.model_flops_per_step = model_flops_per_token(sc.model) * p.tokens_per_step;
   p.model_tflops_per_gpu = p.model_flops_per_step / sc.cluster.gpus / p.step.step_time / 1e12;
   // Hardware FLOPs of the critical stage's GPU, counted kernel by kernel (recomputation included).
   p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
-  p.mfu = p.model_tflops_per_gpu * 1e12 / sc.cluster.topology.gpu.peak(sc.plan.precision);
+  p.mfu = p.model_tflops_per_gpu * 1e12 / mean_peak(sc.cluster, sc.plan.precision);
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
   if (sc.training.tokens) {
@@ -80,17 +90,8 @@ Prediction predict(const Scenario& sc, const SimulationOptions& options) {
     p.time_to_train_s = p.training->wall_s;
   }
   {
-    // NICs (one per GPU) and network switches draw their power whatever the load.
     const auto& t = sc.cluster.topology;
-    const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
-    const ClusterGraph graph = build_cluster_graph(t, nodes);
-    int switches = 0;
-    for (auto [v, end] = boost::vertices(graph.graph); v != end; ++v) {
-      const auto kind = graph.graph[*v].kind;
-      if (kind != VertexKind::gpu && kind != VertexKind::node_switch) ++switches;
-    }
-    const double static_watts = sc.cluster.gpus * t.nic_power_watts + switches * t.switch_power_watts;
-    p.energy_per_step_j = p.step.gpu_energy_j + static_watts * p.step.step_time;
+    p.energy_per_step_j = p.step.gpu_energy_j + p.step.network_energy_j;
     if (p.time_to_train_s) {
       p.energy_to_train_j = p.energy_per_step_j * (*p.time_to_train_s / p.step.step_time);
       if (t.price_per_gpu_hour > 0) p.cost_to_train = t.price_per_gpu_hour * sc.cluster.gpus * *p.time_to_train_s / 3600;
@@ -135,8 +136,10 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"data_parallel", {{"mode", p.data_parallel_mode}, {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
       {"energy_per_step_j", p.energy_per_step_j},
+      {"network_energy_per_step_j", p.step.network_energy_j},
       {"energy_to_train_j", p.energy_to_train_j ? nlohmann::json(*p.energy_to_train_j) : nlohmann::json(nullptr)},
       {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
+      {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
   };
   if (p.training) {
     j["training"] = {{"solve_s", p.training->solve_s}, {"wall_s", p.training->wall_s},
@@ -155,12 +158,33 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
     return std::string(text);
   };
   auto line = [&](const char* label, const std::string& value) { out << "  " << label << value << "\n"; };
-  out << sc.name << ": " << sc.model.name << " on " << p.gpus << " x " << sc.cluster.topology.gpu.name << " ("
-      << sc.cluster.topology.name << ")\n";
+  const auto& topology = sc.cluster.topology;
+  out << sc.name << ": " << sc.model.name << " on ";
+  if (topology.mixed(p.gpus)) {
+    std::map<std::string, int> count;  // GPUs of each kind in the job
+    for (int g = 0; g < p.gpus; ++g) ++count[topology.gpu_of_node(g / topology.gpus_per_node).name];
+    const char* plus = "";
+    for (const auto& [name, n] : count) {
+      out << plus << n << " x " << name;
+      plus = " + ";
+    }
+  } else {
+    out << p.gpus << " x " << topology.gpu.name;
+  }
+  out << " (" << topology.name << ")\n";
   out << "  plan              tp " << sc.plan.tp << " pp " << sc.plan.pp << " dp " << sc.plan.dp << " cp " << sc.plan.cp
       << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches()
       << ", " << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
-      << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n\n";
+      << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n";
+  if (sc.plan.pp > 1) {
+    out << "  layers per stage ";
+    for (std::size_t s = 0; s < p.stage_layers.size(); ++s) {
+      out << " " << p.stage_layers[s];
+      if (topology.mixed(p.gpus) && s < p.stage_gpus.size()) out << " (" << p.stage_gpus[s] << ")";
+    }
+    out << "\n";
+  }
+  out << "\n";
   line("step time         ", units::format_duration(p.step.step_time));
   line("tokens/s          ", units::format_count(p.tokens_per_s));
   char mfu[64];

@@ -28,10 +28,12 @@ struct Prediction {
   double checkpoint_bytes = 0;
   double dp_bytes_per_gpu = 0;  // data-parallel traffic one GPU sends per step (averaged over sync_every)
   std::string data_parallel_mode = "all-reduce";
-  double energy_per_step_j = 0;     // GPUs (SimGrid energy plugin) + NICs and switches (static power)
+  double energy_per_step_j = 0;     // GPUs (SimGrid host energy plugin) + NICs and switches (link energy plugin)
   std::optional<double> energy_to_train_j;
   std::optional<double> cost_to_train;  // price_per_gpu_hour x GPUs x hours, when the topology has a price
   std::vector<Finding> warnings;
+  std::vector<int> stage_layers;         // layers per pipeline stage
+  std::vector<std::string> stage_gpus;   // the GPU whose pace each stage has
 };
 
 Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});

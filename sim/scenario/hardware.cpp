@@ -33,6 +33,23 @@ double GpuSpec::peak(Precision p) const {
   return 0;
 }
 
+const GpuSpec& TopologySpec::gpu_of_node(int node) const {
+  int first = 0;
+  for (const auto& group : node_groups) {
+    first += group.nodes;
+    if (node < first) return group.gpu;
+  }
+  return gpu;
+}
+
+bool TopologySpec::mixed(int gpus) const {
+  const int nodes_used = (gpus + gpus_per_node - 1) / gpus_per_node;
+  for (int n = 1; n < nodes_used; ++n) {
+    if (gpu_of_node(n).name != gpu_of_node(0).name) return true;
+  }
+  return false;
+}
+
 const char* fabric_name(FabricKind k) {
   switch (k) {
     case FabricKind::none: return "none";

@@ -28,6 +28,12 @@ struct GpuSpec {
 };
 
 enum class FabricKind { none, fat_tree, rail_optimized, torus, dragonfly };
+
+// A run of consecutive nodes that carry one kind of GPU, for clusters that mix GPU generations.
+struct NodeGroup {
+  int nodes = 0;
+  GpuSpec gpu;
+};
 const char* fabric_name(FabricKind k);
 
 struct TopologySpec {
@@ -56,8 +62,14 @@ struct TopologySpec {
   double price_per_gpu_hour = 0;
   double nic_power_watts = 0, switch_power_watts = 0;
   double storage_bandwidth = 0;  // bytes/s, aggregate, for checkpoints
+  // Empty: every node carries `gpu`. Otherwise the groups cover the nodes in order (their sizes
+  // add up to `nodes`) and `gpu` is the first group's.
+  std::vector<NodeGroup> node_groups;
 
   int total_gpus() const { return gpus_per_node * nodes; }
+  const GpuSpec& gpu_of_node(int node) const;
+  // Whether the first `gpus` GPUs (a job's) are not all of one kind.
+  bool mixed(int gpus) const;
 };
 
 }  // namespace trainsim

@@ -179,21 +179,53 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   t.name = r.string("name").value_or(std::filesystem::path(file).stem().string());
   t.description = r.string("description").value_or("");
   t.source = r.string("source").value_or("");
-  const auto gpu = r.string("gpu");
-  if (!gpu) r.fail("gpu", "a topology needs 'gpu' (a GPU preset: a100-80gb-sxm, h100-sxm-80gb, ...)");
-  if (!has_gpu_preset(*gpu)) {
-    std::string problem = "no GPU preset named \"" + *gpu + "\"";
-    if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
-    r.fail("gpu", problem);
-  }
-  t.gpu = gpu_preset(*gpu);
+  auto preset = [](MapReader& reader, const std::string& key) {
+    const auto gpu = reader.string(key);
+    if (!gpu) return std::optional<GpuSpec>{};
+    if (!has_gpu_preset(*gpu)) {
+      std::string problem = "no GPU preset named \"" + *gpu + "\"";
+      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      reader.fail(key, problem);
+    }
+    return std::optional<GpuSpec>(gpu_preset(*gpu));
+  };
+  const auto gpu = preset(r, "gpu");
   t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, 64).value_or(1));
   t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
     r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
   }
+  if (auto groups = r.map_list("node_groups")) {
+    int covered = 0;
+    for (auto& g : *groups) {
+      NodeGroup group;
+      group.nodes = static_cast<int>(g.integer("nodes", 1, kMaxGpus).value_or(0));
+      if (group.nodes == 0) g.fail("nodes", "each node group needs 'nodes' (how many consecutive nodes)");
+      const auto group_gpu = preset(g, "gpu");
+      if (!group_gpu) g.fail("gpu", "each node group needs 'gpu' (a GPU preset)");
+      group.gpu = *group_gpu;
+      g.finish();
+      covered += group.nodes;
+      t.node_groups.push_back(group);
+    }
+    if (t.node_groups.empty()) r.fail("node_groups", "expected at least one group");
+    if (covered != t.nodes) {
+      r.fail("node_groups", "the groups cover " + std::to_string(covered) + " nodes, but the topology has " +
+                                std::to_string(t.nodes));
+    }
+  }
+  if (gpu) {
+    t.gpu = *gpu;
+  } else if (!t.node_groups.empty()) {
+    t.gpu = t.node_groups.front().gpu;
+  } else {
+    r.fail("gpu", "a topology needs 'gpu' (a GPU preset: a100-80gb-sxm, h100-sxm-80gb, ...) or 'node_groups'");
+  }
   if (auto node = r.map("node")) {
-    if (auto v = node->bandwidth("nvlink_bandwidth")) t.gpu.nvlink_bandwidth = *v;
+    if (auto v = node->bandwidth("nvlink_bandwidth")) {
+      t.gpu.nvlink_bandwidth = *v;
+      for (auto& group : t.node_groups) group.gpu.nvlink_bandwidth = *v;
+    }
     if (auto v = node->duration("latency")) t.intra_latency = *v;
     node->finish();
   }
@@ -258,6 +290,14 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   }
   r.finish();
   return t;
+}
+
+double mean_peak(const ClusterSpec& c, Precision precision) {
+  const TopologySpec& t = c.topology;
+  if (t.node_groups.empty() || c.gpus <= 0) return t.gpu.peak(precision);
+  double sum = 0;
+  for (int g = 0; g < c.gpus; ++g) sum += t.gpu_of_node(g / t.gpus_per_node).peak(precision);
+  return sum / c.gpus;
 }
 
 // ---- Plan checks -----------------------------------------------------------------------------
@@ -517,8 +557,12 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
       cluster->fail("gpu", problem);
     }
     t.gpu = gpu_preset(*gpu);
+    t.node_groups.clear();  // one kind of GPU for the whole cluster
   }
   if (auto v = cluster->integer("gpus_per_node", 1, 64)) {
+    if (!t.node_groups.empty()) {
+      cluster->fail("gpus_per_node", "topology " + t.name + " has node_groups; change gpus_per_node in the topology");
+    }
     const std::int64_t total = t.total_gpus();
     t.gpus_per_node = static_cast<int>(*v);
     t.nodes = static_cast<int>((total + *v - 1) / *v);

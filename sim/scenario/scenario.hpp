@@ -24,6 +24,9 @@ struct ClusterSpec {
   double slow_factor = 1;
 };
 
+// Dense peak FLOP/s averaged over the job's GPUs (the MFU denominator on mixed clusters).
+double mean_peak(const ClusterSpec& cluster, Precision precision);
+
 struct TrainingSpec {
   std::optional<double> tokens;  // tokens to train on
   std::optional<double> mtbf_per_node_s;        // failures: mean time between failures of one node

@@ -27,7 +27,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   const bool preset = c.topology.file.rfind("preset:", 0) == 0;
   out << YAML::Key << "topology" << YAML::Value << (preset ? c.topology.name : c.topology.file);
   out << YAML::Key << "gpus" << YAML::Value << c.gpus;
-  out << YAML::Key << "gpu" << YAML::Value << c.topology.gpu.name;
+  if (c.topology.node_groups.empty()) out << YAML::Key << "gpu" << YAML::Value << c.topology.gpu.name;
   out << YAML::EndMap;
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "tp" << YAML::Value << p.tp << YAML::Key << "pp" << YAML::Value << p.pp;

@@ -196,6 +196,18 @@ std::optional<MapReader> MapReader::map(const std::string& key) {
   return MapReader(value, file_, key_path(key));
 }
 
+std::optional<std::vector<MapReader>> MapReader::map_list(const std::string& key) {
+  known_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value) return std::nullopt;
+  if (!value.IsSequence()) fail(key, "expected a list of maps, found " + describe(value));
+  std::vector<MapReader> items;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    items.emplace_back(value[i], file_, key_path(key) + "[" + std::to_string(i) + "]");
+  }
+  return items;
+}
+
 std::optional<std::vector<std::int64_t>> MapReader::integer_list(const std::string& key, std::int64_t min,
                                                                  std::int64_t max) {
   known_.insert(key);

@@ -35,6 +35,8 @@ class MapReader {
   std::optional<double> count(const std::string& key, double min, double max);
   std::optional<double> rate(const std::string& key);
   std::optional<MapReader> map(const std::string& key);
+  // A list of maps, each read with its own reader ("key[2].field" in errors).
+  std::optional<std::vector<MapReader>> map_list(const std::string& key);
   std::optional<std::vector<std::int64_t>> integer_list(const std::string& key, std::int64_t min,
                                                         std::int64_t max);
   // Marks a key as known without reading it (read by someone else).

@@ -140,7 +140,7 @@ std::size_t plan_space_size(const PlanSpace& space) {
 
 double model_mfu(const Scenario& sc, double step_time) {
   const double flops = model_flops_per_token(sc.model) * double(sc.plan.global_batch) * sc.model.seq_len;
-  return flops / sc.cluster.gpus / step_time / sc.cluster.topology.gpu.peak(sc.plan.precision);
+  return flops / sc.cluster.gpus / step_time / mean_peak(sc.cluster, sc.plan.precision);
 }
 
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {

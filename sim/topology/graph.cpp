@@ -136,7 +136,7 @@ ClusterGraph build_cluster_graph(const TopologySpec& spec, int nodes) {
       c.node_switches.push_back(sw);
       for (int local = 0; local < per_node; ++local) {
         // Latency split so that GPU -> switch -> GPU adds up to the node's latency.
-        link(c.graph, c.gpus[std::size_t(n) * per_node + local], sw, LinkKind::nvlink, spec.gpu.nvlink_bandwidth,
+        link(c.graph, c.gpus[std::size_t(n) * per_node + local], sw, LinkKind::nvlink, spec.gpu_of_node(n).nvlink_bandwidth,
              spec.intra_latency / 2);
       }
     }

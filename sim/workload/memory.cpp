@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "workload/stages.hpp"
+
 namespace trainsim {
 
 double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool flash_attention) {
@@ -37,11 +39,12 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention == Attention::flash);
+  const std::vector<double> capacity = stage_memory_capacity(sc);
   std::vector<MemoryBreakdown> stages;
   for (int stage = 0; stage < p.pp; ++stage) {
     MemoryBreakdown mb;
     mb.stage = stage;
-    mb.capacity = sc.cluster.topology.gpu.memory_bytes;
+    mb.capacity = capacity[stage];
     double params = layers[stage] * w.layer.parameters;
     if (stage == 0) params += w.extras.embedding_parameters;
     if (stage == p.pp - 1) params += w.extras.head_parameters + (p.pp > 1 && m.tied_embeddings() ? w.extras.embedding_parameters : 0);
@@ -83,8 +86,9 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
 
 MemoryBreakdown peak_memory(const Scenario& sc, const Workload& w) {
   const auto stages = memory_per_stage(sc, w);
+  // The stage with the least headroom (on one GPU kind: the highest peak).
   return *std::max_element(stages.begin(), stages.end(),
-                           [](const auto& a, const auto& b) { return a.peak < b.peak; });
+                           [](const auto& a, const auto& b) { return a.peak - a.capacity < b.peak - b.capacity; });
 }
 
 }  // namespace trainsim

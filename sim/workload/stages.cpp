@@ -1,0 +1,131 @@
+#include "workload/stages.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "engine/simulation.hpp"
+
+namespace trainsim {
+
+double layer_time(const Workload& w, Recompute recompute) {
+  const LayerWork& L = w.layer;
+  double t = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() + L.mlp_backward.time();
+  if (recompute == Recompute::full) t += L.attention_forward.time() + L.mlp_forward.time();
+  if (recompute == Recompute::selective) t += L.recompute.time();
+  return t;
+}
+
+std::vector<int> balanced_split(int layers, const std::vector<double>& layer_s, const std::vector<double>& extra_s,
+                                int unit) {
+  const int stages = static_cast<int>(layer_s.size());
+  if (stages == 0 || unit < 1 || layers % unit != 0 || layers / unit < stages) return {};
+  // Greedy on chunks of `unit` layers: each goes where the stage's time grows to the least.
+  // With per-stage costs linear in the layers held, this reaches the least possible maximum.
+  std::vector<int> split(stages, unit);
+  for (int left = layers / unit - stages; left > 0; --left) {
+    int best = 0;
+    double best_time = 0;
+    for (int s = 0; s < stages; ++s) {
+      const double time = (split[s] + unit) * layer_s[s] + extra_s[s];
+      if (s == 0 || time < best_time) {
+        best = s;
+        best_time = time;
+      }
+    }
+    split[best] += unit;
+  }
+  return split;
+}
+
+namespace {
+// Every GPU kind among a stage's ranks (tp x cp x dp of them), by name.
+std::map<std::string, const GpuSpec*> kinds_in_stage(const Scenario& sc, int stage) {
+  const PlanSpec& p = sc.plan;
+  const TopologySpec& topology = sc.cluster.topology;
+  std::map<std::string, const GpuSpec*> kinds;
+  for (int d = 0; d < p.dp; ++d) {
+    for (int c = 0; c < p.cp; ++c) {
+      for (int t = 0; t < p.tp; ++t) {
+        const GpuSpec& gpu = topology.gpu_of_node(gpu_of(p, t, c, stage, d) / topology.gpus_per_node);
+        kinds.emplace(gpu.name, &gpu);
+      }
+    }
+  }
+  return kinds;
+}
+}  // namespace
+
+std::vector<double> stage_memory_capacity(const Scenario& sc) {
+  std::vector<double> capacity(sc.plan.pp, sc.cluster.topology.gpu.memory_bytes);
+  if (!sc.cluster.topology.mixed(sc.cluster.gpus)) return capacity;
+  for (int s = 0; s < sc.plan.pp; ++s) {
+    capacity[s] = 1e300;
+    for (const auto& [name, gpu] : kinds_in_stage(sc, s)) capacity[s] = std::min(capacity[s], gpu->memory_bytes);
+  }
+  return capacity;
+}
+
+StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
+  const PlanSpec& p = sc.plan;
+  const TopologySpec& topology = sc.cluster.topology;
+  StageSetup setup;
+  std::map<std::string, Workload> priced;  // by GPU name
+  auto work_on = [&](const GpuSpec& gpu) -> const Workload& {
+    auto it = priced.find(gpu.name);
+    if (it == priced.end()) {
+      it = priced.emplace(gpu.name, build_workload(sc.model, p, CostModel(gpu, p.precision, profile))).first;
+    }
+    return it->second;
+  };
+  const bool mixed = topology.mixed(sc.cluster.gpus);
+  for (int s = 0; s < p.pp; ++s) {
+    const GpuSpec* slowest = &topology.gpu;
+    double memory = topology.gpu.memory_bytes;
+    if (mixed) {
+      double slowest_time = -1;
+      memory = 1e300;
+      for (const auto& [name, gpu] : kinds_in_stage(sc, s)) {
+        const double time = layer_time(work_on(*gpu), p.recompute);
+        if (time > slowest_time) {
+          slowest_time = time;
+          slowest = gpu;
+        }
+        memory = std::min(memory, gpu->memory_bytes);
+      }
+    }
+    setup.gpu.push_back(*slowest);
+    setup.memory.push_back(memory);
+    setup.work.push_back(work_on(*slowest));
+  }
+  setup.layers = stage_layers(sc.model.layers, p);
+  const bool uneven_speed = std::any_of(setup.gpu.begin(), setup.gpu.end(),
+                                        [&](const GpuSpec& g) { return g.name != setup.gpu.front().name; });
+  if (p.layers_per_stage.empty() && uneven_speed) {
+    std::vector<double> per_layer, extra;
+    for (int s = 0; s < p.pp; ++s) {
+      const Workload& w = setup.work[s];
+      per_layer.push_back(layer_time(w, p.recompute));
+      double e = 0;
+      if (s == 0) e += w.extras.embedding_forward.time() + w.extras.embedding_backward.time();
+      if (s == p.pp - 1) e += w.extras.head_forward.time() + w.extras.head_backward.time();
+      extra.push_back(e);
+    }
+    const int unit = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
+    if (auto split = balanced_split(sc.model.layers, per_layer, extra, unit); !split.empty()) {
+      setup.layers = std::move(split);
+      setup.balanced = true;
+    }
+  }
+  return setup;
+}
+
+Scenario with_stage_split(const Scenario& sc, const CalibrationProfile& profile) {
+  Scenario resolved = sc;
+  if (sc.plan.layers_per_stage.empty() && sc.cluster.topology.mixed(sc.cluster.gpus)) {
+    const StageSetup setup = setup_stages(sc, profile);
+    if (setup.balanced) resolved.plan.layers_per_stage = setup.layers;
+  }
+  return resolved;
+}
+
+}  // namespace trainsim

@@ -1,0 +1,144 @@
+// Clusters that mix GPU kinds (topology node_groups), and the network's energy.
+#include <gtest/gtest.h>
+
+#include "report/prediction.hpp"
+#include "scenario/errors.hpp"
+#include "scenario/scenario.hpp"
+#include "topology/graph.hpp"
+#include "workload/stages.hpp"
+
+using namespace trainsim;
+
+namespace {
+
+// GPT-3 13B on 16 H100 nodes and 16 A100 nodes, two stages: H100 nodes first, A100 nodes second.
+Scenario mixed_scenario(const std::string& extra_plan = "") {
+  return load_scenario_text(R"(
+model: {preset: gpt3-13b}
+cluster: {topology: mixed-h100-a100, gpus: 256}
+plan: {tp: 8, pp: 2, dp: 16, micro_batch: 1, global_batch: 128, sequence_parallel: true, zero: 1,
+       placement: [tp, cp, dp, pp])" +
+                                extra_plan + "}\n",
+                            "mixed.yaml");
+}
+
+}  // namespace
+
+TEST(MixedCluster, NodeGroupsGiveEachNodeItsGpu) {
+  const TopologySpec t = load_topology("mixed-h100-a100");
+  EXPECT_EQ(t.gpu_of_node(0).name, "h100-sxm-80gb");
+  EXPECT_EQ(t.gpu_of_node(15).name, "h100-sxm-80gb");
+  EXPECT_EQ(t.gpu_of_node(16).name, "a100-80gb-sxm");
+  EXPECT_FALSE(t.mixed(128));  // the first 16 nodes only
+  EXPECT_TRUE(t.mixed(136));
+  // NVLink follows the node's GPU: 450 GB/s on H100 nodes, 300 GB/s on A100 nodes.
+  const ClusterGraph g = build_cluster_graph(t);
+  double h100_port = 0, a100_port = 0;
+  for (auto [e, end] = boost::out_edges(g.gpus[0], g.graph); e != end; ++e) {
+    if (g.graph[*e].kind == LinkKind::nvlink) h100_port = g.graph[*e].bandwidth;
+  }
+  for (auto [e, end] = boost::out_edges(g.gpus[16 * 8], g.graph); e != end; ++e) {
+    if (g.graph[*e].kind == LinkKind::nvlink) a100_port = g.graph[*e].bandwidth;
+  }
+  EXPECT_DOUBLE_EQ(h100_port, t.gpu_of_node(0).nvlink_bandwidth);
+  EXPECT_DOUBLE_EQ(a100_port, t.gpu_of_node(16).nvlink_bandwidth);
+  EXPECT_GT(h100_port, a100_port);
+}
+
+TEST(MixedCluster, GroupsThatDoNotCoverTheNodesAreRefused) {
+  const std::string text = R"(name: bad
+gpus_per_node: 8
+nodes: 4
+node_groups:
+  - {nodes: 1, gpu: h100-sxm-80gb}
+  - {nodes: 2, gpu: a100-80gb-sxm}
+)";
+  try {
+    parse_topology_text(text, "bad.yaml");
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "node_groups");
+    EXPECT_NE(std::string(e.what()).find("cover 3 nodes"), std::string::npos) << e.what();
+  }
+  try {
+    parse_topology_text("name: bad\nnodes: 1\nnode_groups:\n  - {nodes: 1, gpu: h1000}\n", "bad.yaml");
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "node_groups[0].gpu");
+    EXPECT_EQ(e.where().line, 4);
+  }
+}
+
+TEST(MixedCluster, BalancedSplitFollowsSpeed) {
+  // Stage 0 three times as fast per layer as stage 1, no extra work: 30 + 10 layers.
+  EXPECT_EQ(balanced_split(40, {1.0, 3.0}, {0, 0}), (std::vector<int>{30, 10}));
+  // Equal speeds with an LM head on the last stage: the last stage holds fewer layers.
+  EXPECT_EQ(balanced_split(10, {1.0, 1.0}, {0, 2.0}), (std::vector<int>{6, 4}));
+  // Interleaved chunks of 2 layers; an odd count cannot be split into them.
+  EXPECT_EQ(balanced_split(12, {1.0, 2.0}, {0, 0}, 2), (std::vector<int>{8, 4}));
+  EXPECT_TRUE(balanced_split(11, {1.0, 2.0}, {0, 0}, 2).empty());
+  // Every stage keeps at least one unit.
+  EXPECT_EQ(balanced_split(3, {1.0, 100.0, 100.0}, {0, 0, 0}), (std::vector<int>{1, 1, 1}));
+}
+
+TEST(MixedCluster, StagesGoAtTheirSlowestGpuAndTheSplitBalancesThem) {
+  const Scenario sc = mixed_scenario();
+  const StageSetup setup = setup_stages(sc);
+  ASSERT_EQ(setup.gpu.size(), 2u);
+  EXPECT_EQ(setup.gpu[0].name, "h100-sxm-80gb");
+  EXPECT_EQ(setup.gpu[1].name, "a100-80gb-sxm");
+  EXPECT_TRUE(setup.balanced);
+  EXPECT_GT(setup.layers[0], setup.layers[1]);
+  EXPECT_EQ(setup.layers[0] + setup.layers[1], sc.model.layers);
+
+  // The balanced split beats the even one, and its stages finish closer together.
+  const Prediction balanced = predict(sc);
+  const Prediction even = predict(mixed_scenario(", layers_per_stage: [20, 20]"));
+  EXPECT_EQ(balanced.stage_layers, setup.layers);
+  EXPECT_EQ(even.stage_layers, (std::vector<int>{20, 20}));
+  EXPECT_LT(balanced.step.step_time, 0.8 * even.step.step_time);
+  // With the even split the H100 stage waits for the A100 stage: that wait is bubble.
+  EXPECT_GT(even.step.breakdown.bubble, 3 * balanced.step.breakdown.bubble);
+
+  // Placing every replica's stage 0 half on A100 nodes makes both stages A100-paced.
+  Scenario interleaved_nodes = mixed_scenario();
+  interleaved_nodes.plan.placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
+  const StageSetup slow = setup_stages(interleaved_nodes);
+  EXPECT_EQ(slow.gpu[0].name, "a100-80gb-sxm");
+  EXPECT_EQ(slow.gpu[1].name, "a100-80gb-sxm");
+  EXPECT_FALSE(slow.balanced);
+
+  // MFU is over the mean peak of the job's GPUs.
+  const double mean = (load_topology("mixed-h100-a100").gpu_of_node(0).peak(Precision::bf16) +
+                       load_topology("mixed-h100-a100").gpu_of_node(16).peak(Precision::bf16)) /
+                      2;
+  EXPECT_NEAR(balanced.mfu, balanced.model_tflops_per_gpu * 1e12 / mean, 1e-9);
+}
+
+TEST(Energy, NetworkEnergyComesFromTheLinkPlugin) {
+  // 64 A100 nodes of dgx-a100-superpod: 512 NICs at 20 W, 4 leaves and the spine layer at 500 W.
+  Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 512}
+plan: {tp: 1, pp: 1, dp: 512, micro_batch: 1, global_batch: 512}
+)",
+                                   "dp.yaml");
+  const Prediction busy = predict(sc);
+  const double watts = 512 * 20.0 + 5 * 500.0;
+  const double t = busy.step.step_time;
+  // Idle, links draw 90% of their power; busy, all of it.
+  EXPECT_GE(busy.step.network_energy_j, 0.9 * watts * t * 0.999);
+  EXPECT_LE(busy.step.network_energy_j, watts * t * 1.001);
+  EXPECT_NEAR(busy.energy_per_step_j, busy.step.gpu_energy_j + busy.step.network_energy_j, 1e-6);
+
+  // The same job with gradients synchronised every 8 steps loads the network less per second.
+  Scenario quiet = sc;
+  quiet.plan.sync_every = 8;
+  const Prediction local = predict(quiet);
+  EXPECT_LT(local.step.network_energy_j / local.step.step_time, busy.step.network_energy_j / t);
+
+  // No power given, no network energy.
+  sc.cluster.topology.nic_power_watts = 0;
+  sc.cluster.topology.switch_power_watts = 0;
+  EXPECT_EQ(predict(sc).step.network_energy_j, 0.0);
+}
