@@ -1,3 +1,5 @@
+#include "search/search.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -5,7 +7,6 @@
 
 #include "report/prediction.hpp"
 #include "report/time_to_train.hpp"
-#include "search/search.hpp"
 
 using namespace trainsim;
 
@@ -71,9 +72,32 @@ TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
 
 TEST(Search, EstimateAgreesWithSimulationOnAKnownBestPlan) {
   // One GPU, nothing to overlap: the estimate and the simulation price the same kernels.
-  const Scenario sc = load_scenario_text("model: {preset: gpt3-1.3b}\ncluster: {topology: single-h200}\n"
-                                         "plan: {micro_batch: 8, global_batch: 8}\n", "one.yaml");
+  const Scenario sc = load_scenario_text(
+      "model: {preset: gpt3-1.3b}\ncluster: {topology: single-h200}\n"
+      "plan: {micro_batch: 8, global_batch: 8}\n",
+      "one.yaml");
   EXPECT_NEAR(estimate_step(sc).step_time / simulate_step(sc).step_time, 1.0, 0.02);
+}
+
+TEST(Search, EstimateReplaysThePipelineSchedule) {
+  // Compute only (a small vocabulary, free links inside one node): the replayed 1F1B schedule
+  // has the textbook bubble, and every schedule's estimate is the simulated step.
+  for (const auto& [schedule, v] :
+       std::vector<std::pair<std::string, int>>{{"1f1b", 1}, {"gpipe", 1}, {"interleaved", 2}}) {
+    Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 32, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 4}
+plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
+                                         schedule + ", virtual_stages: " + std::to_string(v) + "}\n",
+                                     "pipeline.yaml");
+    sc.cluster.topology.gpu.nvlink_bandwidth = 1e18;
+    sc.cluster.topology.intra_latency = 0;
+    const Estimate e = estimate_step(sc);
+    const double simulated = simulate_step(sc).step_time;
+    EXPECT_NEAR(e.step_time / simulated, 1.0, 0.01) << schedule;
+    if (schedule == "1f1b") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 3.0 / (8 + 3), 0.01);
+    if (schedule == "interleaved") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 1.5 / (8 + 1.5), 0.01);
+  }
 }
 
 TEST(Search, SameResultOnAnyThreadCount) {
@@ -108,7 +132,8 @@ model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 8}
 plan: {micro_batch: 1, global_batch: 64}
 training: {tokens: 1.31072e9}
-)", "t.yaml");
+)",
+                                         "t.yaml");
   const Prediction p = predict(sc);
   const double steps = 1.31072e9 / (64.0 * 2048);
   EXPECT_NEAR(*p.time_to_train_s, steps * p.step.step_time, 1e-9 * *p.time_to_train_s);
@@ -135,7 +160,8 @@ model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 64}
 plan: {tp: 8, micro_batch: 1, global_batch: 64}
 training: {tokens: 30e9, failures: {mtbf_per_node: 10d, restart_time: 15min}}
-)", "f.yaml");
+)",
+                                         "f.yaml");
   const Prediction p = predict(sc);
   ASSERT_TRUE(p.training);
   EXPECT_LT(p.training->goodput, 1.0);
@@ -175,6 +201,7 @@ model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 32)";
   const char* plan = "}\nplan: {tp: 8, pp: 2, micro_batch: 1, global_batch: 16}\n";
   const double normal = simulate_step(load_scenario_text(base + plan, "s.yaml")).step_time;
-  const double slow = simulate_step(load_scenario_text(base + ", slow_nodes: [3], slow_factor: 1.5" + plan, "s.yaml")).step_time;
+  const double slow =
+      simulate_step(load_scenario_text(base + ", slow_nodes: [3], slow_factor: 1.5" + plan, "s.yaml")).step_time;
   EXPECT_GT(slow, 1.3 * normal);
 }

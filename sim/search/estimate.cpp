@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/schedule.hpp"
 #include "network/collectives.hpp"
 #include "workload/work.hpp"
 
@@ -51,6 +52,48 @@ double group_gather(const Scenario& sc, double bytes, int n, int stride) {
   return double(n - 1) / n * bytes / (channels * link.first) + (n - 1) * link.second;
 }
 
+// Replays a pipeline schedule with fixed task times: each stage runs its tasks in the simulator's
+// own order (engine/schedule.hpp); a forward waits for the previous virtual stage's forward of
+// the micro-batch, a backward for the next virtual stage's backward, each `hop` seconds away.
+// Returns when each stage finishes and how long it was busy.
+struct Replay {
+  std::vector<double> finish, busy;
+};
+Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
+                       const std::vector<std::vector<double>>& backward, double hop) {
+  const int pp = p.pp, v = p.virtual_stages, chunks = pp * v;
+  std::vector<std::vector<PipelineTask>> tasks(pp);
+  for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v);
+  // Finish times by virtual stage and micro-batch; < 0: not yet run.
+  std::vector<double> forward_done(std::size_t(chunks) * micro_batches, -1), backward_done = forward_done;
+  auto at = [&](int virtual_stage, int mb) { return std::size_t(virtual_stage) * micro_batches + mb; };
+  Replay r{std::vector<double>(pp, 0.0), std::vector<double>(pp, 0.0)};
+  std::vector<std::size_t> next(pp, 0);
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (int s = 0; s < pp; ++s) {
+      for (; next[s] < tasks[s].size(); ++next[s]) {
+        const PipelineTask& t = tasks[s][next[s]];
+        const int vs = t.chunk * pp + s;
+        double ready = 0;
+        if (t.forward && vs > 0) {
+          if (forward_done[at(vs - 1, t.micro_batch)] < 0) break;
+          ready = forward_done[at(vs - 1, t.micro_batch)] + hop;
+        } else if (!t.forward && vs < chunks - 1) {
+          if (backward_done[at(vs + 1, t.micro_batch)] < 0) break;
+          ready = backward_done[at(vs + 1, t.micro_batch)] + hop;
+        }
+        const double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
+        r.finish[s] = std::max(r.finish[s], ready) + took;
+        r.busy[s] += took;
+        (t.forward ? forward_done : backward_done)[at(vs, t.micro_batch)] = r.finish[s];
+        progress = true;
+      }
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 Estimate estimate_step(const Scenario& sc) {
@@ -61,7 +104,8 @@ Estimate estimate_step(const Scenario& sc) {
   e.memory = peak_memory(sc, w);
   const auto layers = layers_per_stage(sc.model, p);
   const int stage_layers = *std::max_element(layers.begin(), layers.end());
-  const double m = double(p.micro_batches());
+  const int micro_batches = static_cast<int>(p.micro_batches());
+  const double m = micro_batches;
   const auto& L = w.layer;
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
                                L.mlp_backward.time() + L.recompute.time();
@@ -80,60 +124,82 @@ Estimate estimate_step(const Scenario& sc) {
     const double ring = 3 * w.comm.cp_steps * (w.comm.cp_bytes_per_step / link.first + link.second);
     layer_comm += std::max(0.0, ring - (L.attention_forward.time() + L.attention_backward.time()));
   }
-  const double extras = w.extras.embedding_forward.time() + w.extras.embedding_backward.time() +
-                        w.extras.head_forward.time() + w.extras.head_backward.time();
-  // The critical stage carries the heavier of the embedding and the LM head (all of it with pp = 1).
-  const double head = w.extras.head_forward.time() + w.extras.head_backward.time();
-  const double embedding = w.extras.embedding_forward.time() + w.extras.embedding_backward.time();
-  const double stage_extras = p.pp == 1 ? extras : std::max(head, embedding);
-  const double per_microbatch = stage_layers * (layer_compute + layer_comm) + stage_extras;
-  double pp_comm = 0;
-  if (p.pp > 1) {
-    const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
-    pp_comm = 2 * p.virtual_stages * (w.comm.pp_bytes / link.first + link.second);
-  }
-  e.compute = m * stage_layers * layer_compute;
-  e.communication = m * stage_layers * layer_comm + (p.pp > 1 ? 2 * (p.pp - 1) * pp_comm / (2 * p.virtual_stages) : 0);
-  // Bubble: (p-1)/v micro-batch times (Narayanan et al. SC'21).
-  e.bubble = (p.pp - 1) * (per_microbatch + pp_comm) / p.virtual_stages;
-  // Data parallel: gradients reduced once (ZeRO 0-2) or every micro-batch (ZeRO-3), overlapped
-  // with the backward pass of the last micro-batch (or of every micro-batch).
+  // The blocking communication of a layer splits between its forward and backward as the
+  // collectives do (a third in forward with full recomputation, else half).
+  const double forward_comm = layer_comm / (p.recompute == Recompute::full ? 3.0 : 2.0);
+  const double forward_layer = L.attention_forward.time() + L.mlp_forward.time() + forward_comm;
+  const double backward_layer =
+      L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time() + layer_comm - forward_comm;
+  const double embedding_forward = w.extras.embedding_forward.time();
+  const double embedding_backward = w.extras.embedding_backward.time();
+  const double head_forward = w.extras.head_forward.time();
+  const double head_backward = w.extras.head_backward.time();
+
+  // Data parallel. ZeRO 0-2 reduce the gradients once, overlapped with the backward pass of the
+  // last micro-batch; ZeRO-3 gathers every layer's weights and reduce-scatters its gradients
+  // every micro-batch, which lengthens the layers it cannot hide behind.
   const int shard = p.dp * p.cp;
+  double forward_exposed = 0, backward_exposed = 0, pass_start = 0;  // ZeRO-3, per layer and per pass
+  double data_parallel_tail = 0;
   if (shard > 1) {
     const double params =
         stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
-    const double grad_bytes =
-        params * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2) / p.gradient_compression;
+    const double grad_element = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2;
+    const double grad_bytes = params * grad_element / p.gradient_compression;
     // The group spans dp x cp ranks; an axis of size 1 does not spread it.
     const int stride = p.cp > 1 ? std::min(stride_of(p, Axis::dp), stride_of(p, Axis::cp)) : stride_of(p, Axis::dp);
     const auto dp_all_reduce = [&](double bytes) { return group_all_reduce(sc, bytes, shard, stride); };
     const auto dp_gather = [&](double bytes) { return group_gather(sc, bytes, shard, stride); };
     const double reduce = p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes);
-    const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;
-    const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
     if (p.zero >= 3) {
-      const double layer_gather = dp_gather(L.parameters * 2);
-      const double layer_reduce = dp_gather(L.parameters * (p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2));
-      // The windows a prefetched gather hides behind include the layer's blocking TP traffic.
-      const double tp_share = layer_comm / (p.recompute == Recompute::full ? 3.0 : 2.0);
-      const double forward_layer = L.attention_forward.time() + L.mlp_forward.time() + tp_share;
-      const double backward_layer =
-          L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time() + layer_comm - tp_share;
       // Per layer: the next layer's gather hides behind this layer's forward; in backward a
       // gather and the gradient reduce-scatter share the links. The first layer of each pass is
       // not prefetched. (A looser bound, all DP traffic of a micro-batch against all its
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
-      const double per_mb = stage_layers * (std::max(0.0, layer_gather - forward_layer) +
-                                            std::max(0.0, layer_gather + layer_reduce - backward_layer)) +
-                            2 * layer_gather;
-      e.communication += m * per_mb + reduce / std::max(1, stage_layers);  // the last bucket drains after backward
+      const double layer_gather = dp_gather(L.parameters * 2);
+      const double layer_reduce = dp_gather(L.parameters * grad_element);
+      forward_exposed = std::max(0.0, layer_gather - forward_layer);
+      backward_exposed = std::max(0.0, layer_gather + layer_reduce - backward_layer);
+      pass_start = layer_gather;
+      data_parallel_tail = reduce / std::max(1, stage_layers);  // the last layer's reduce drains after backward
     } else {
-      e.communication += std::max(0.0, reduce - backward) + gather;
+      const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
+      const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;  // the distributed optimizer's
+      data_parallel_tail = std::max(0.0, reduce - backward) + gather;
     }
   }
+
+  double pipeline = 0;
+  if (p.pp == 1) {
+    pipeline = m * (stage_layers * (forward_layer + backward_layer + forward_exposed + backward_exposed) +
+                    2 * pass_start + embedding_forward + embedding_backward + head_forward + head_backward);
+    e.bubble = 0;
+  } else {
+    // Each chunk's forward and backward on each stage; the embedding rides on the first virtual
+    // stage, the head on the last.
+    const int v = p.virtual_stages, chunks = p.pp * v;
+    std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
+    for (int s = 0; s < p.pp; ++s) {
+      for (int c = 0; c < v; ++c) {
+        const int vs = c * p.pp + s;
+        const double chunk_layers = double(layers[s]) / v;
+        forward[s][c] = chunk_layers * (forward_layer + forward_exposed) + (c == 0 ? pass_start : 0) +
+                        (vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0);
+        backward[s][c] = chunk_layers * (backward_layer + backward_exposed) + (c == v - 1 ? pass_start : 0) +
+                         (vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0);
+      }
+    }
+    const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
+    const Replay r = replay_pipeline(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second);
+    const auto last = std::max_element(r.finish.begin(), r.finish.end());
+    pipeline = *last;
+    e.bubble = pipeline - r.busy[last - r.finish.begin()];
+  }
+  e.compute = m * stage_layers * layer_compute;
+  e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
   double params = stage_layers * L.parameters + w.extras.embedding_parameters;
   e.optimizer = params / (p.zero >= 1 ? shard : 1) * 36.0 / (sc.cluster.topology.gpu.memory_bandwidth * 0.886);
-  e.step_time = e.compute + e.communication + e.bubble + e.optimizer + m * stage_extras;
+  e.step_time = pipeline + data_parallel_tail + e.optimizer;
   if (e.communication > e.compute)
     e.bound_by = "communication";
   else if (e.bubble > e.compute)

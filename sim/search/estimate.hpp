@@ -1,7 +1,8 @@
 #pragma once
-// A closed-form estimate of a plan's step time, microseconds per plan, used to rank thousands of
+// A fast estimate of a plan's step time, tens of microseconds per plan, used to rank thousands of
 // plans before the best are simulated. It prices the same kernels as the simulator
-// (workload/work.hpp) and prices communication with alpha-beta formulas instead of flows.
+// (workload/work.hpp), prices communication with alpha-beta formulas instead of flows, and
+// replays the pipeline schedule with those times instead of simulating it.
 #include "scenario/scenario.hpp"
 #include "workload/memory.hpp"
 
