@@ -4,6 +4,7 @@
 #include "report/prediction.hpp"
 #include "scenario/errors.hpp"
 #include "scenario/scenario.hpp"
+#include "search/search.hpp"
 #include "topology/graph.hpp"
 #include "workload/stages.hpp"
 
@@ -141,4 +142,24 @@ plan: {tp: 1, pp: 1, dp: 512, micro_batch: 1, global_batch: 512}
   sc.cluster.topology.nic_power_watts = 0;
   sc.cluster.topology.switch_power_watts = 0;
   EXPECT_EQ(predict(sc).step.network_energy_j, 0.0);
+}
+
+TEST(MixedCluster, SearchFindsThePlacementThatGroupsStagesByGpu) {
+  const PlanSpace space = load_plan_space(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-mixed-gpt3-13b.yaml");
+  ASSERT_EQ(space.choices.at("placement").size(), 2u);
+  // With one pipeline stage the two placements are the same plan: it is counted once.
+  int single_stage = 0;
+  for (const auto& p : enumerate_plans(space)) single_stage += p.pp == 1;
+  EXPECT_EQ(single_stage, int(space.choices.at("micro_batch").size()));
+
+  SearchOptions options;
+  options.top_k = 4;
+  const SearchResult result = search_plans(space, options);
+  ASSERT_FALSE(result.plans.empty());
+  const PlanCandidate& best = result.plans.front();
+  ASSERT_TRUE(best.simulated);
+  EXPECT_GT(best.plan.pp, 1);
+  EXPECT_EQ(placement_name(best.plan.placement), "tp-cp-dp-pp");
+  // The estimate prices each stage on its own GPU: close to the simulation.
+  EXPECT_NEAR(best.estimate.step_time / best.simulated->step_time, 1.0, 0.1);
 }

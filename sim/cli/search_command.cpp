@@ -26,9 +26,9 @@ void on_interrupt(int) { interrupted = true; }
 
 std::string plan_label(const PlanSpec& p) {
   char text[160];
-  std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s", p.tp, p.pp, p.dp, p.cp, p.ep,
+  std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s %-11s", p.tp, p.pp, p.dp, p.cp, p.ep,
                 p.micro_batch, p.virtual_stages, p.zero, recompute_name(p.recompute),
-                p.sequence_parallel ? "yes" : "no");
+                p.sequence_parallel ? "yes" : "no", placement_name(p.placement).c_str());
   return text;
 }
 
@@ -60,6 +60,7 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
           {"zero", p.zero},
           {"recompute", recompute_name(p.recompute)},
           {"sequence_parallel", p.sequence_parallel},
+          {"placement", placement_name(p.placement)},
           {"estimated_step_time_s", c.estimate.step_time},
           {"simulated_step_time_s", c.simulated ? nlohmann::json(c.simulated->step_time) : nlohmann::json(nullptr)},
           {"mfu", c.mfu},
@@ -209,16 +210,16 @@ int search(const SearchCliOptions& options) {
     {
       std::ofstream out(partial);
       if (!out) throw InputError({options.csv_file, 0, 0}, "--csv", "cannot write the file");
-      out << "tp,pp,dp,cp,ep,micro_batch,virtual_stages,zero,recompute,sequence_parallel,estimated_step_time_s,"
-             "simulated_step_time_s,mfu,peak_memory_bytes,pareto\n";
+      out << "tp,pp,dp,cp,ep,micro_batch,virtual_stages,zero,recompute,sequence_parallel,placement,"
+             "estimated_step_time_s,simulated_step_time_s,mfu,peak_memory_bytes,pareto\n";
       for (std::size_t i = 0; i < result.plans.size(); ++i) {
         const auto& c = result.plans[i];
         const auto& p = c.plan;
         out << p.tp << ',' << p.pp << ',' << p.dp << ',' << p.cp << ',' << p.ep << ',' << p.micro_batch << ','
             << p.virtual_stages << ',' << p.zero << ',' << recompute_name(p.recompute) << ','
-            << (p.sequence_parallel ? "true" : "false") << ',' << c.estimate.step_time << ','
-            << (c.simulated ? std::to_string(c.simulated->step_time) : "") << ',' << c.mfu << ','
-            << c.estimate.memory.peak << ',' << (front[i] ? "true" : "false") << "\n";
+            << (p.sequence_parallel ? "true" : "false") << ',' << placement_name(p.placement) << ','
+            << c.estimate.step_time << ',' << (c.simulated ? std::to_string(c.simulated->step_time) : "") << ','
+            << c.mfu << ',' << c.estimate.memory.peak << ',' << (front[i] ? "true" : "false") << "\n";
       }
     }
     std::rename(partial.c_str(), options.csv_file.c_str());
@@ -242,7 +243,8 @@ int search(const SearchCliOptions& options) {
             << (result.cancelled ? (timed_out ? " (time limit reached: best so far)" : " (interrupted: best so far)")
                                  : "")
             << "\n\n";
-  std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp   estimate  simulated   MFU   memory      bound by"
+  std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp  placement    estimate  simulated   MFU   memory      "
+               "bound by"
             << (options.pareto ? "  pareto" : "") << "\n";
   const std::size_t shown = std::min<std::size_t>(result.plans.size(), std::max(options.top, 10));
   for (std::size_t i = 0; i < shown; ++i) {

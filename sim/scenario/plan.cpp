@@ -58,6 +58,26 @@ const char* axis_name(Axis a) {
   return "?";
 }
 
+std::string placement_name(const std::vector<Axis>& placement) {
+  std::string name;
+  for (const Axis a : placement) name += (name.empty() ? "" : "-") + std::string(axis_name(a));
+  return name;
+}
+
+std::vector<Axis> parse_placement(const std::string& text) {
+  std::vector<Axis> axes;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('-', start), text.size());
+    const std::string part = text.substr(start, end - start);
+    const Axis axis = part == "tp" ? Axis::tp : part == "cp" ? Axis::cp : part == "pp" ? Axis::pp : Axis::dp;
+    if ((part != "dp" && axis == Axis::dp) || std::find(axes.begin(), axes.end(), axis) != axes.end()) return {};
+    axes.push_back(axis);
+    start = end + 1;
+  }
+  return axes.size() == 4 ? axes : std::vector<Axis>{};
+}
+
 std::vector<int> stage_layers(int layers, const PlanSpec& plan) {
   if (!plan.layers_per_stage.empty()) return plan.layers_per_stage;
   const int pp = std::max(1, plan.pp);

@@ -21,6 +21,10 @@ const char* algorithm_name(CollectiveAlgorithm a);
 // The four axes ranks are laid along, innermost (fastest varying, closest in the network) first.
 enum class Axis { tp, cp, pp, dp };
 const char* axis_name(Axis a);
+// "tp-cp-pp-dp" for a placement, innermost first; parse_placement reads it back (empty if not
+// four distinct axes).
+std::string placement_name(const std::vector<Axis>& placement);
+std::vector<Axis> parse_placement(const std::string& text);
 
 struct PlanSpec {
   int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1;

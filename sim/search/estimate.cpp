@@ -5,6 +5,7 @@
 
 #include "engine/schedule.hpp"
 #include "network/collectives.hpp"
+#include "workload/stages.hpp"
 #include "workload/work.hpp"
 
 namespace trainsim {
@@ -98,11 +99,19 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
 
 Estimate estimate_step(const Scenario& sc) {
   const PlanSpec& p = sc.plan;
-  const CostModel cost(sc.cluster.topology.gpu, p.precision);
-  const Workload w = build_workload(sc.model, p, cost);
+  // On a cluster that mixes GPU kinds each stage is priced on its own (slowest) GPU and the layers
+  // follow the split the simulator uses; the slowest stage's work stands for the rest.
+  const bool mixed = sc.cluster.topology.mixed(sc.cluster.gpus);
+  const StageSetup setup = mixed ? setup_stages(sc) : StageSetup{};
+  const auto slowest = mixed ? std::max_element(setup.work.begin(), setup.work.end(),
+                                                [&](const Workload& a, const Workload& b) {
+                                                  return layer_time(a, p.recompute) < layer_time(b, p.recompute);
+                                                })
+                             : setup.work.end();
+  const Workload w = mixed ? *slowest : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision));
   Estimate e;
   e.memory = peak_memory(sc, w);
-  const auto layers = layers_per_stage(sc.model, p);
+  const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);
   const int stage_layers = *std::max_element(layers.begin(), layers.end());
   const int micro_batches = static_cast<int>(p.micro_batches());
   const double m = micro_batches;
@@ -183,10 +192,15 @@ Estimate estimate_step(const Scenario& sc) {
       for (int c = 0; c < v; ++c) {
         const int vs = c * p.pp + s;
         const double chunk_layers = double(layers[s]) / v;
-        forward[s][c] = chunk_layers * (forward_layer + forward_exposed) + (c == 0 ? pass_start : 0) +
-                        (vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0);
-        backward[s][c] = chunk_layers * (backward_layer + backward_exposed) + (c == v - 1 ? pass_start : 0) +
-                         (vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0);
+        // A stage on a faster GPU computes faster; its communication is the same.
+        const double speed = mixed ? layer_time(setup.work[s], p.recompute) / layer_time(w, p.recompute) : 1.0;
+        const double f_compute = forward_layer - forward_comm, b_compute = backward_layer - (layer_comm - forward_comm);
+        forward[s][c] = chunk_layers * (speed * f_compute + forward_comm + forward_exposed) +
+                        (c == 0 ? pass_start : 0) +
+                        speed * ((vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0));
+        backward[s][c] = chunk_layers * (speed * b_compute + layer_comm - forward_comm + backward_exposed) +
+                         (c == v - 1 ? pass_start : 0) +
+                         speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
       }
     }
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);

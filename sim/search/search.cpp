@@ -12,8 +12,18 @@
 namespace trainsim {
 namespace {
 
-const std::vector<std::string> kSearchKeys = {"tp", "pp", "cp", "ep", "micro_batch", "virtual_stages",
-                                              "zero", "recompute", "sequence_parallel"};
+const std::vector<std::string> kSearchKeys = {
+    "tp", "pp", "cp", "ep", "micro_batch", "virtual_stages", "zero", "recompute", "sequence_parallel", "placement"};
+
+// The axes of size > 1 in placement order: two placements with the same are the same plan.
+std::vector<Axis> effective_order(const PlanSpec& p) {
+  std::vector<Axis> order;
+  for (const Axis a : p.placement) {
+    const int size = a == Axis::tp ? p.tp : a == Axis::cp ? p.cp : a == Axis::pp ? p.pp : p.dp;
+    if (size > 1) order.push_back(a);
+  }
+  return order;
+}
 
 std::vector<std::string> divisors_up_to(int n, int limit, bool powers_of_two) {
   std::vector<std::string> out;
@@ -37,6 +47,10 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
   if (key == "zero") return {"0", "1", "3"};
   if (key == "recompute") return {"none", "selective", "full"};
   if (key == "sequence_parallel") return {"false", "true"};
+  // Megatron's order (stages spread over nodes, DP outermost), and DP inside PP (each stage on
+  // consecutive nodes: what a cluster mixing GPU kinds needs, and DP rings inside a node when
+  // tp is smaller than a node).
+  if (key == "placement") return {"tp-cp-pp-dp", "tp-cp-dp-pp"};
   return {};
 }
 
@@ -45,6 +59,9 @@ void apply(PlanSpec& p, const std::string& key, const std::string& value) {
     p.recompute = value == "none" ? Recompute::none : value == "selective" ? Recompute::selective : Recompute::full;
   } else if (key == "sequence_parallel") {
     p.sequence_parallel = value == "true";
+  } else if (key == "placement") {
+    p.placement = parse_placement(value);
+    if (p.placement.empty()) throw std::invalid_argument("placement");
   } else {
     const int v = std::stoi(value);
     if (key == "tp") p.tp = v;
@@ -73,7 +90,9 @@ PlanSpace load_plan_space(const std::string& path) {
     for (const auto& key : kSearchKeys) {
       const YAML::Node value = plan[key];
       if (!value) continue;
-      if (value.IsSequence() || (value.IsScalar() && value.Scalar() == "auto")) searched[key] = value;
+      // A placement is itself a list: only a list of placements is searched.
+      const bool list = value.IsSequence() && (key != "placement" || (value.size() > 0 && value[0].IsSequence()));
+      if (list || (value.IsScalar() && value.Scalar() == "auto")) searched[key] = value;
     }
     for (const auto& [key, value] : searched) plan.remove(key);
     if (searched.count("virtual_stages") && !plan["schedule"]) plan["schedule"] = "interleaved";
@@ -88,6 +107,17 @@ PlanSpace load_plan_space(const std::string& path) {
     } else {
       PlanSpec probe;
       for (const auto& item : it->second) {
+        if (key == "placement") {
+          std::string name;
+          for (const auto& axis : item) name += (name.empty() ? "" : "-") + (axis.IsScalar() ? axis.Scalar() : "?");
+          if (!item.IsSequence() || parse_placement(name).empty()) {
+            throw InputError(
+                location_of(item, path), "plan.placement",
+                "expected a list of placements, each a list of the axes tp, cp, pp, dp, found " + describe(item));
+          }
+          values.push_back(name);
+          continue;
+        }
         if (!item.IsScalar()) throw InputError(location_of(item, path), "plan." + key, "expected a list of values");
         try {
           apply(probe, key, item.Scalar());
@@ -97,6 +127,7 @@ PlanSpace load_plan_space(const std::string& path) {
         values.push_back(item.Scalar());
       }
     }
+    if (values.empty()) throw InputError(location_of(it->second, path), "plan." + key, "expected at least one value");
     space.choices[key] = values;
   }
   return space;
@@ -114,12 +145,25 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
     const int others = p.tp * p.pp * p.cp;
     bool ok = space.base.cluster.gpus % others == 0;
     if (ok && !dp_fixed) p.dp = space.base.cluster.gpus / others;
-    if (p.virtual_stages > 1) p.schedule = Schedule::interleaved;
-    else if (p.schedule == Schedule::interleaved) p.schedule = Schedule::one_f_one_b;
+    if (p.virtual_stages > 1)
+      p.schedule = Schedule::interleaved;
+    else if (p.schedule == Schedule::interleaved)
+      p.schedule = Schedule::one_f_one_b;
     if (p.tp == 1 && p.sequence_parallel) ok = false;  // the same plan as without: count it once
+    for (std::size_t a = 0; a < axes.size() && ok; ++a) {
+      if (axes[a].first != "placement") continue;
+      // A placement that orders the axes in use as an earlier choice does is that plan again.
+      for (std::size_t earlier = 0; earlier < index[a] && ok; ++earlier) {
+        PlanSpec other = p;
+        other.placement = parse_placement(axes[a].second[earlier]);
+        if (effective_order(other) == effective_order(p)) ok = false;
+      }
+    }
     if (ok && has_error(check_plan(space.base.model, space.base.cluster, p))) ok = false;
-    if (ok) plans.push_back(p);
-    else ++rejected;
+    if (ok)
+      plans.push_back(p);
+    else
+      ++rejected;
     std::size_t a = 0;
     while (a < axes.size() && ++index[a] == axes[a].second.size()) index[a++] = 0;
     if (a == axes.size()) break;
@@ -218,8 +262,10 @@ SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) 
   std::vector<PlanCandidate> fitting;
   for (auto& c : candidates) {
     if (c.estimate.step_time <= 0) continue;  // not reached before a cancel
-    if (c.estimate.memory.fits()) fitting.push_back(std::move(c));
-    else ++result.not_fitting;
+    if (c.estimate.memory.fits())
+      fitting.push_back(std::move(c));
+    else
+      ++result.not_fitting;
   }
   // Equal estimates keep the enumeration order, so the result is the same on any thread count.
   std::stable_sort(fitting.begin(), fitting.end(),
@@ -258,19 +304,32 @@ namespace trainsim {
 
 nlohmann::json candidate_to_json(const PlanCandidate& c) {
   const auto& p = c.plan;
-  nlohmann::json j = {{"tp", p.tp}, {"pp", p.pp}, {"dp", p.dp}, {"cp", p.cp}, {"ep", p.ep},
-                      {"micro_batch", p.micro_batch}, {"virtual_stages", p.virtual_stages},
-                      {"schedule", static_cast<int>(p.schedule)}, {"zero", p.zero},
-                      {"recompute", static_cast<int>(p.recompute)}, {"sequence_parallel", p.sequence_parallel},
-                      {"estimate", c.estimate.step_time}, {"compute", c.estimate.compute},
-                      {"communication", c.estimate.communication}, {"bubble", c.estimate.bubble},
-                      {"optimizer", c.estimate.optimizer}, {"memory_peak", c.estimate.memory.peak},
-                      {"memory_capacity", c.estimate.memory.capacity}, {"bound_by", c.estimate.bound_by},
+  nlohmann::json j = {{"tp", p.tp},
+                      {"pp", p.pp},
+                      {"dp", p.dp},
+                      {"cp", p.cp},
+                      {"ep", p.ep},
+                      {"micro_batch", p.micro_batch},
+                      {"virtual_stages", p.virtual_stages},
+                      {"schedule", static_cast<int>(p.schedule)},
+                      {"zero", p.zero},
+                      {"recompute", static_cast<int>(p.recompute)},
+                      {"sequence_parallel", p.sequence_parallel},
+                      {"placement", placement_name(p.placement)},
+                      {"estimate", c.estimate.step_time},
+                      {"compute", c.estimate.compute},
+                      {"communication", c.estimate.communication},
+                      {"bubble", c.estimate.bubble},
+                      {"optimizer", c.estimate.optimizer},
+                      {"memory_peak", c.estimate.memory.peak},
+                      {"memory_capacity", c.estimate.memory.capacity},
+                      {"bound_by", c.estimate.bound_by},
                       {"mfu", c.mfu}};
   if (c.simulated) {
-    j["simulated"] = {{"step_time", c.simulated->step_time}, {"bound_by", c.simulated->bound_by},
-                      {"compute", c.simulated->breakdown.compute}, {"bubble", c.simulated->breakdown.bubble},
-                      {"optimizer", c.simulated->breakdown.optimizer}, {"exposed", c.simulated->breakdown.exposed_comm}};
+    j["simulated"] = {
+        {"step_time", c.simulated->step_time},           {"bound_by", c.simulated->bound_by},
+        {"compute", c.simulated->breakdown.compute},     {"bubble", c.simulated->breakdown.bubble},
+        {"optimizer", c.simulated->breakdown.optimizer}, {"exposed", c.simulated->breakdown.exposed_comm}};
   }
   return j;
 }
@@ -290,6 +349,7 @@ PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base)
   p.zero = j.at("zero");
   p.recompute = static_cast<Recompute>(j.at("recompute").get<int>());
   p.sequence_parallel = j.at("sequence_parallel");
+  p.placement = parse_placement(j.at("placement").get<std::string>());
   c.estimate.step_time = j.at("estimate");
   c.estimate.compute = j.at("compute");
   c.estimate.communication = j.at("communication");
