@@ -139,8 +139,12 @@ int main(int argc, char** argv) {
     // What each source's framework did, as its documentation states (not fitted):
     // Megatron-LM of 2021 (S1) predates flash attention; Composer FSDP's DEFAULT mixed precision
     // reduces gradients in fp32 (S17); NVIDIA's BERT (S16) uses fused but not flash attention.
+    // llm-foundry's A100 tables (S17) predate its PyTorch 2 update (the benchmarking README's
+    // "TODO: Update tables with torch 2.0") and FlashAttention-2 (July 2023): FlashAttention-1 /
+    // Triton kernels.
     const std::string framework = get(r, "framework");
     if (source == "S1" || source == "S16") p.attention = Attention::unfused;
+    if (source == "S17") p.attention = Attention::flash1;
     if (precision.find("DEFAULT") != std::string::npos) p.gradient_reduce_bytes = 4;
     bool bad = false;
     for (const auto& f : check_plan(m, sc.cluster, p)) {

@@ -1,18 +1,18 @@
 #include <gtest/gtest.h>
 
-#include <simgrid/s4u.hpp>
-
 #include <fstream>
+#include <simgrid/s4u.hpp>
 
 #include "engine/isolated.hpp"
 #include "engine/schedule.hpp"
-#include "network/platform.hpp"
-#include "topology/graph.hpp"
 #include "engine/simulation.hpp"
 #include "network/collectives.hpp"
+#include "network/platform.hpp"
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
+#include "topology/graph.hpp"
 #include "workload/memory.hpp"
+#include "workload/work.hpp"
 
 using namespace trainsim;
 
@@ -23,7 +23,8 @@ Scenario pipeline_scenario(const std::string& schedule, int virtual_stages, int 
   std::string text = R"(
 model: {arch: gpt, layers: 32, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
 cluster: {topology: dgx-h100-superpod, gpus: 4}
-plan: {pp: 4, micro_batch: 1, schedule: )" + schedule + ", virtual_stages: " + std::to_string(virtual_stages) +
+plan: {pp: 4, micro_batch: 1, schedule: )" +
+                     schedule + ", virtual_stages: " + std::to_string(virtual_stages) +
                      ", global_batch: " + std::to_string(micro_batches) + "}\n";
   Scenario sc = load_scenario_text(text, "pipeline.yaml");
   sc.cluster.topology.gpu.nvlink_bandwidth = 1e18;  // make pipeline transfers free
@@ -72,8 +73,8 @@ TEST(Collectives, AlgorithmsMoveTheSameResult) {
   c.bytes = 256e6;
   c.groups = {{0, 8, 16, 24, 32, 40, 48, 56}};
   double ring_time = 0;
-  for (const auto algorithm : {CollectiveAlgorithm::ring, CollectiveAlgorithm::tree,
-                               CollectiveAlgorithm::halving_doubling}) {
+  for (const auto algorithm :
+       {CollectiveAlgorithm::ring, CollectiveAlgorithm::tree, CollectiveAlgorithm::halving_doubling}) {
     c.algorithm = algorithm;
     const double t = simulate_collective(topology, 8, c);
     if (algorithm == CollectiveAlgorithm::ring) ring_time = t;
@@ -110,7 +111,8 @@ TEST(Pipeline, GPipeHasTheSameBubbleAndInterleavingShrinksIt) {
 }
 
 TEST(Pipeline, SchedulesRunEveryMicroBatchOnceEachWay) {
-  for (const auto& [schedule, v] : {std::pair{Schedule::gpipe, 1}, {Schedule::one_f_one_b, 1}, {Schedule::interleaved, 3}}) {
+  for (const auto& [schedule, v] :
+       {std::pair{Schedule::gpipe, 1}, {Schedule::one_f_one_b, 1}, {Schedule::interleaved, 3}}) {
     for (int stage = 0; stage < 4; ++stage) {
       const auto tasks = stage_schedule(schedule, 4, stage, 8, v);
       ASSERT_EQ(tasks.size(), std::size_t(2 * 8 * v));
@@ -132,22 +134,52 @@ TEST(Workload, FlopsMatchMegatronEq3) {
     const Scenario sc = load_scenario_text(std::string(R"(
 model: {arch: bert, layers: 24, hidden: 4096, heads: 32, vocab: 51200, seq_len: 2048}
 cluster: {topology: dgx-a100-superpod, gpus: 8}
-plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") + (full ? "full" : "none") + "}\n", "eq3.yaml");
+plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") +
+                                               (full ? "full" : "none") + "}\n",
+                                           "eq3.yaml");
     const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
     const Workload w = build_workload(sc.model, sc.plan, cost);
     const auto& L = w.layer;
-    const double per_gpu = sc.model.layers * (L.attention_forward.flops() + L.mlp_forward.flops() +
-                                              L.attention_backward.flops() + L.mlp_backward.flops() +
-                                              L.recompute.flops());
+    const double per_gpu =
+        sc.model.layers * (L.attention_forward.flops() + L.mlp_forward.flops() + L.attention_backward.flops() +
+                           L.mlp_backward.flops() + L.recompute.flops());
     const double total = per_gpu * sc.plan.tp;
     // The transformer layers' part of Eq. 3 (without its V/(16lh) head term, since BERT's head
     // sees only masked tokens). Ours adds norms and element-wise work and counts the flash
     // backward at 2.5x its forward: allow 2%.
     const double s = sc.model.seq_len, h = sc.model.hidden, l = sc.model.layers;
     const double eq3 = (full ? 96.0 : 72.0) * 2 * s * l * h * h * (1 + s / (6 * h));
-    EXPECT_NEAR(megatron_eq3_flops(sc.model, 2, full) / eq3 - 1, sc.model.vocab / (16 * l * h) / (1 + s / (6 * h)), 1e-9);
+    EXPECT_NEAR(megatron_eq3_flops(sc.model, 2, full) / eq3 - 1, sc.model.vocab / (16 * l * h) / (1 + s / (6 * h)),
+                1e-9);
     EXPECT_NEAR(total / eq3, 1.0, 0.02) << (full ? "full" : "none");
   }
+}
+
+TEST(Workload, FlashAttentionOneReachesFortyPercentAtLongSequences) {
+  ModelSpec m;
+  m.arch = Arch::gpt;
+  m.layers = 1;
+  m.hidden = 2048;
+  m.heads = 16;  // head dim 128
+  m.kv_heads = 16;
+  m.ffn_hidden = 8192;
+  m.vocab = 1024;
+  m.seq_len = 32768;
+  PlanSpec p;
+  const CostModel cost(gpu_preset("a100-80gb-sxm"), Precision::bf16);
+  auto attention = [&](Attention kind) {
+    p.attention = kind;
+    for (const auto& k : build_workload(m, p, cost).layer.attention_forward.kernels) {
+      if (k.name == "flash attention") return k;
+    }
+    return Kernel{};
+  };
+  const Kernel fa2 = attention(Attention::flash);
+  const Kernel fa1 = attention(Attention::flash1);
+  EXPECT_EQ(fa1.flops, fa2.flops);
+  // Dao 2023 (FlashAttention-2, abstract): FlashAttention-1 reaches 25-40% of an A100's peak.
+  EXPECT_NEAR(fa1.flops / fa1.time / cost.peak(), 0.40, 1e-6);
+  EXPECT_GT(fa1.time, fa2.time);
 }
 
 TEST(Memory, ActivationsFollowKorthikanti) {
@@ -175,7 +207,8 @@ TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
 model: {preset: llama2-7b}
 cluster: {topology: dgx-h100-superpod, gpus: 8}
 plan: {dp: 8, micro_batch: 1, global_batch: 8}
-)", "m.yaml");
+)",
+                                   "m.yaml");
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
   const Workload w = build_workload(sc.model, sc.plan, cost);
   const auto plain = peak_memory(sc, w);
@@ -194,7 +227,8 @@ TEST(Prediction, DoesNotFitStillPredicts) {
 model: {preset: llama2-70b}
 cluster: {topology: dgx-h100-superpod, gpus: 8}
 plan: {tp: 8, micro_batch: 1, global_batch: 1}
-)", "big.yaml");
+)",
+                                         "big.yaml");
   const Prediction p = predict(sc);
   EXPECT_FALSE(p.memory.fits());
   EXPECT_GT(p.step.step_time, 0);
@@ -212,14 +246,16 @@ TEST(Prediction, SameInputGivesByteIdenticalOutput) {
 }
 
 TEST(Prediction, JsonHasTheContractKeys) {
-  const Prediction p = predict(load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-single-h200.yaml"));
+  const Prediction p =
+      predict(load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-single-h200.yaml"));
   const auto j = prediction_json(p);
-  for (const char* key : {"scenario", "gpus", "step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu",
-                          "hardware_tflops_per_gpu", "breakdown_s", "memory_per_gpu_bytes", "fits_in_memory",
-                          "time_to_train_s"}) {
+  for (const char* key :
+       {"scenario", "gpus", "step_time_s", "tokens_per_s", "mfu", "model_tflops_per_gpu", "hardware_tflops_per_gpu",
+        "breakdown_s", "memory_per_gpu_bytes", "fits_in_memory", "time_to_train_s"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  for (const char* key : {"compute", "exposed_comm", "bubble", "optimizer"}) EXPECT_TRUE(j["breakdown_s"].contains(key));
+  for (const char* key : {"compute", "exposed_comm", "bubble", "optimizer"})
+    EXPECT_TRUE(j["breakdown_s"].contains(key));
   for (const char* key : {"params", "grads", "optimizer", "activations", "peak"}) {
     EXPECT_TRUE(j["memory_per_gpu_bytes"].contains(key));
   }
@@ -237,7 +273,8 @@ TEST(Prediction, DataParallelCommunicationShowsOnSlowNetworks) {
 model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 64}
 plan: {tp: 8, micro_batch: 1, global_batch: 8}
-)", "dp.yaml");
+)",
+                                   "dp.yaml");
   const double fast = predict(sc).step.step_time;
   sc.cluster.topology.nic_bandwidth /= 100;
   const Prediction slow = predict(sc);

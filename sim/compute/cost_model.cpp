@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "scenario/errors.hpp"
 
@@ -45,11 +44,14 @@ double CostModel::gemm_time(const GemmShape& s) const {
 // curve s/(s+s0) fits the measured 1K-4K points but would promise 97% at 64K, while flash
 // attention's forward+backward throughput is flat beyond a few thousand tokens (Dao 2023,
 // FlashAttention-2, Fig. 4-5: A100, 2K to 16K).
-double CostModel::attention_time(double flops, double seq, double head_dim) const {
+double CostModel::attention_efficiency(double seq, double head_dim) const {
   const auto& p = profile_;
   const double s = std::min(seq, p.attention_s_max);
-  const double efficiency =
-      p.attention_max_efficiency * s / (s + p.attention_s0) * head_dim / (head_dim + p.attention_d0);
+  return p.attention_max_efficiency * s / (s + p.attention_s0) * head_dim / (head_dim + p.attention_d0);
+}
+
+double CostModel::attention_time(double flops, double seq, double head_dim, double relative) const {
+  const double efficiency = relative * attention_efficiency(seq, head_dim);
   return std::max(flops / (peak_ * std::max(efficiency, 1e-3)), overhead_);
 }
 
@@ -97,7 +99,8 @@ CalibrationProfile parse_calibration(const std::string& text, const std::string&
     p.kernel_overhead_s = v;
   }
   if (j.contains("gemm_flops")) {
-    if (!j["gemm_flops"].is_object()) throw InputError({path, 0, 0}, "gemm_flops", "expected an object of \"MxNxK\": FLOP/s");
+    if (!j["gemm_flops"].is_object())
+      throw InputError({path, 0, 0}, "gemm_flops", "expected an object of \"MxNxK\": FLOP/s");
     for (const auto& [shape, rate] : j["gemm_flops"].items()) {
       if (!rate.is_number() || rate.get<double>() <= 0) {
         throw InputError({path, 0, 0}, "gemm_flops." + shape, "expected a positive rate in FLOP/s");

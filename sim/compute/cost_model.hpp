@@ -26,8 +26,8 @@ struct CalibrationProfile {
   int gemm_tile_m = 128, gemm_tile_n = 256;
   double attention_max_efficiency = 1.0;  // flash attention: eff = max * s/(s+s0) * d/(d+d0)
   double attention_s0 = 1700, attention_d0 = 60;
-  double attention_s_max = 4096;  // longest measured sequence; the fit is not extrapolated beyond it
-  double memory_efficiency = 0.886;    // achieved / datasheet bandwidth (H200 copy: 4253/4800)
+  double attention_s_max = 4096;            // longest measured sequence; the fit is not extrapolated beyond it
+  double memory_efficiency = 0.886;         // achieved / datasheet bandwidth (H200 copy: 4253/4800)
   std::optional<double> kernel_overhead_s;  // overrides the GPU preset's
   // Measured GEMM rates by "MxNxK" (FLOP/s); a shape found here is used as measured.
   std::map<std::string, double> gemm_measured;
@@ -44,7 +44,10 @@ class CostModel {
   double gemm_efficiency(const GemmShape& shape) const;
   double gemm_time(const GemmShape& shape) const;
   // Flash-style attention over `batch_heads` heads of query length sq, key length sk, head dim d.
-  double attention_time(double flops, double seq, double head_dim) const;
+  // Fraction of peak a FlashAttention-2-class kernel reaches, forward and backward together.
+  double attention_efficiency(double seq, double head_dim) const;
+  // `relative`: the kernel generation's speed against FlashAttention-2's (1 for flash).
+  double attention_time(double flops, double seq, double head_dim, double relative = 1.0) const;
   // Memory-bound kernels: element-wise, norms, softmax, optimizer.
   double memory_time(double bytes) const;
   double kernel_overhead() const { return overhead_; }

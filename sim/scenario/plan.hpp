@@ -11,7 +11,10 @@ namespace trainsim {
 
 enum class Schedule { gpipe, one_f_one_b, interleaved };
 enum class Recompute { none, selective, full };
-enum class Attention { flash, unfused };
+// flash: FlashAttention-2-class fused kernels (what ../shared/calibration measured through
+// PyTorch's SDPA); flash1: FlashAttention-1 / Triton-era fused kernels; unfused: score matrix
+// through memory (Megatron-LM 2021, BERT of 2019-20).
+enum class Attention { flash, flash1, unfused };
 enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical };
 
 const char* schedule_name(Schedule s);

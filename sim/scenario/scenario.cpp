@@ -447,8 +447,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
                                                            {"fp8", Precision::fp8}};
     p.precision = names.at(*v);
   }
-  if (auto v = r.choice("attention", {"flash", "unfused"})) {
-    p.attention = *v == "flash" ? Attention::flash : Attention::unfused;
+  if (auto v = r.choice("attention", {"flash", "flash1", "unfused"})) {
+    p.attention = *v == "flash" ? Attention::flash : *v == "flash1" ? Attention::flash1 : Attention::unfused;
   }
   if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"})) p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());

@@ -41,7 +41,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "zero" << YAML::Value << p.zero;
   out << YAML::Key << "recompute" << YAML::Value << recompute_name(p.recompute);
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);
-  if (p.attention == Attention::unfused) out << YAML::Key << "attention" << YAML::Value << "unfused";
+  if (p.attention != Attention::flash) {
+    out << YAML::Key << "attention" << YAML::Value << (p.attention == Attention::unfused ? "unfused" : "flash1");
+  }
   out << YAML::EndMap;
   if (sc.training.tokens) {
     out << YAML::Key << "training" << YAML::Value << YAML::BeginMap << YAML::Key << "tokens" << YAML::Value

@@ -38,7 +38,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const double grad_bytes = fp32 ? 4 : 2;
   const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
   const double micro_batches = double(p.micro_batches());
-  const double per_layer = activation_bytes_per_layer(m, p, p.attention == Attention::flash);
+  const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
   const std::vector<double> capacity = stage_memory_capacity(sc);
   std::vector<MemoryBreakdown> stages;
   for (int stage = 0; stage < p.pp; ++stage) {
@@ -68,7 +68,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       // One layer rebuilt at a time needs its full activations during its backward.
       PlanSpec no_recompute = p;
       no_recompute.recompute = Recompute::none;
-      activations += activation_bytes_per_layer(m, no_recompute, p.attention == Attention::flash);
+      activations += activation_bytes_per_layer(m, no_recompute, p.attention != Attention::unfused);
     }
     if (stage == p.pp - 1) {
       // fp32 logits and their gradient for one micro-batch.
