@@ -2,7 +2,6 @@
 
 #include <simgrid/plugins/energy.h>
 #include <simgrid/plugins/load.h>
-#include <simgrid/s4u.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,14 +10,15 @@
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <simgrid/s4u.hpp>
 
+#include "engine/isolated.hpp"
 #include "engine/schedule.hpp"
 #include "network/collectives.hpp"
 #include "network/platform.hpp"
 #include "topology/graph.hpp"
 #include "workload/stages.hpp"
 #include "workload/work.hpp"
-#include "engine/isolated.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -28,19 +28,6 @@ double StepBreakdown::exposed_total() const {
   double total = 0;
   for (const auto& [kind, seconds] : exposed_comm) total += seconds;
   return total;
-}
-
-int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
-  int index = 0, stride = 1;
-  for (const Axis axis : p.placement) {
-    switch (axis) {
-      case Axis::tp: index += tp * stride; stride *= p.tp; break;
-      case Axis::cp: index += cp * stride; stride *= p.cp; break;
-      case Axis::pp: index += pp * stride; stride *= p.pp; break;
-      case Axis::dp: index += dp * stride; stride *= p.dp; break;
-    }
-  }
-  return index;
 }
 
 namespace {
@@ -66,9 +53,16 @@ struct StageState {
 
 class StepSimulation {
  public:
-  StepSimulation(const Scenario& sc, const StageSetup& setup, const Platform& platform, const SimulationOptions& options)
-      : sc_(sc), p_(sc.plan), setup_(setup), w_(setup.work.front()), platform_(platform),
-        trace_enabled_(options.record_trace), skip_data_parallel_(options.skip_data_parallel), stages_(p_.pp) {
+  StepSimulation(const Scenario& sc, const StageSetup& setup, const Platform& platform,
+                 const SimulationOptions& options)
+      : sc_(sc),
+        p_(sc.plan),
+        setup_(setup),
+        w_(setup.work.front()),
+        platform_(platform),
+        trace_enabled_(options.record_trace),
+        skip_data_parallel_(options.skip_data_parallel),
+        stages_(p_.pp) {
     layers_ = setup.layers;
     micro_batches_ = static_cast<int>(p_.micro_batches());
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
@@ -284,8 +278,9 @@ class StepSimulation {
     sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes))->detach();
     // The other TP ranks send their slices at the same time, to their peers.
     for (int t = 1; t < p_.tp; ++t) {
-      pending_[stage].push_back(sg4::Comm::sendto_async(platform_.gpu(gpu(t, 0, stage, 0)), platform_.gpu(gpu(t, 0, to_stage, 0)),
-                                                 static_cast<std::uint64_t>(w_.comm.pp_bytes)));
+      pending_[stage].push_back(sg4::Comm::sendto_async(platform_.gpu(gpu(t, 0, stage, 0)),
+                                                        platform_.gpu(gpu(t, 0, to_stage, 0)),
+                                                        static_cast<std::uint64_t>(w_.comm.pp_bytes)));
     }
   }
 
@@ -317,8 +312,10 @@ class StepSimulation {
   void backward(int s, const PipelineTask& task, bool last_of_chunk) {
     const int vs = task.chunk * p_.pp + s;
     const std::string mb = " mb" + std::to_string(task.micro_batch);
-    if (vs < virtual_stages() - 1) receive(s, box("grad", vs, task.micro_batch), "gradient");
-    else compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
+    if (vs < virtual_stages() - 1)
+      receive(s, box("grad", vs, task.micro_batch), "gradient");
+    else
+      compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
     // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
     const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
@@ -420,8 +417,9 @@ class StepSimulation {
       c.algorithm = p_.dp_algorithm;
       const double start = sg4::Engine::get_clock();
       run_collective(platform_, c, gpus_per_node);
-      if (trace_enabled_) trace_.push_back({gpu(0, 0, s, 0), "dp", std::string("gradient ") + collective_name(c.kind), start,
-                                           sg4::Engine::get_clock()});
+      if (trace_enabled_)
+        trace_.push_back({gpu(0, 0, s, 0), "dp", std::string("gradient ") + collective_name(c.kind), start,
+                          sg4::Engine::get_clock()});
       std::unique_lock lock(*st.mutex);
       ++st.buckets_done;
       st.changed->notify_all();
@@ -582,8 +580,10 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
   const auto results = run_isolated_batch(work, parallel, stop, on_done);
   std::vector<std::optional<StepResult>> steps;
   for (const auto& j : results) {
-    if (j.contains("error")) steps.emplace_back();
-    else steps.emplace_back(from_json(j));
+    if (j.contains("error"))
+      steps.emplace_back();
+    else
+      steps.emplace_back(from_json(j));
   }
   return steps;
 }
@@ -595,9 +595,8 @@ double simulate_collective(const TopologySpec& topology, int nodes, const Collec
     const ClusterGraph graph = build_cluster_graph(topology, nodes);
     const Platform platform(engine, graph);
     double took = 0;
-    sg4::Actor::create("collective", platform.gpu(0), [&] {
-      took = run_collective(platform, collective, topology.gpus_per_node);
-    });
+    sg4::Actor::create("collective", platform.gpu(0),
+                       [&] { took = run_collective(platform, collective, topology.gpus_per_node); });
     engine.run();
     return nlohmann::json{{"seconds", took}};
   });

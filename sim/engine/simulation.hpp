@@ -78,7 +78,4 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
 struct Collective;
 double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective);
 
-// GPU index of a rank with these coordinates under the plan's placement.
-int gpu_of(const PlanSpec& plan, int tp, int cp, int pp, int dp);
-
 }  // namespace trainsim

@@ -58,6 +58,31 @@ const char* axis_name(Axis a) {
   return "?";
 }
 
+int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
+  int index = 0, stride = 1;
+  for (const Axis axis : p.placement) {
+    switch (axis) {
+      case Axis::tp:
+        index += tp * stride;
+        stride *= p.tp;
+        break;
+      case Axis::cp:
+        index += cp * stride;
+        stride *= p.cp;
+        break;
+      case Axis::pp:
+        index += pp * stride;
+        stride *= p.pp;
+        break;
+      case Axis::dp:
+        index += dp * stride;
+        stride *= p.dp;
+        break;
+    }
+  }
+  return index;
+}
+
 std::string placement_name(const std::vector<Axis>& placement) {
   std::string name;
   for (const Axis a : placement) name += (name.empty() ? "" : "-") + std::string(axis_name(a));

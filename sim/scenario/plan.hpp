@@ -68,4 +68,7 @@ struct PlanSpec {
 // the LM head and loss (the heuristic of Narayanan et al. 2021 and Megatron-LM's uneven splits).
 std::vector<int> stage_layers(int layers, const PlanSpec& plan);
 
+// GPU index of a rank with these coordinates under the plan's placement.
+int gpu_of(const PlanSpec& plan, int tp, int cp, int pp, int dp);
+
 }  // namespace trainsim

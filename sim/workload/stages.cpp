@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include "engine/simulation.hpp"
-
 namespace trainsim {
 
 double layer_time(const Workload& w, Recompute recompute) {
