@@ -7,6 +7,7 @@
 
 #include "report/prediction.hpp"
 #include "report/time_to_train.hpp"
+#include "scenario/errors.hpp"
 
 using namespace trainsim;
 
@@ -97,6 +98,22 @@ plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
     EXPECT_NEAR(e.step_time / simulated, 1.0, 0.01) << schedule;
     if (schedule == "1f1b") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 3.0 / (8 + 3), 0.01);
     if (schedule == "interleaved") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 1.5 / (8 + 1.5), 0.01);
+  }
+}
+
+TEST(Search, EmptyOrMalformedChoiceListsAreInputErrors) {
+  const std::string base = "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan:\n";
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {"  tp: []\n  global_batch: 64\n", "plan.tp"},
+           {"  pp: [1, 2]\n  placement: [[tp, cp, pp, dp], [tp, xx, dp, pp]]\n  global_batch: 64\n",
+            "plan.placement"}}) {
+    try {
+      load_plan_space(write_temp("bad-space.yaml", base + text));
+      ADD_FAILURE() << "expected an InputError for " << key;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.key(), key);
+      EXPECT_GT(e.where().line, 0);
+    }
   }
 }
 
