@@ -13,19 +13,19 @@ namespace trainsim {
 Prediction predict(const Scenario& input, const SimulationOptions& options) {
   // On a cluster that mixes GPU kinds the pipeline split follows the stages' speeds; the split is
   // fixed here once so that the simulation, the memory model and the report share it.
-  const Scenario sc = with_stage_split(input, options.profile.value_or(CalibrationProfile{}));
+  const StageSetup stages = setup_stages(input, options.profile.value_or(CalibrationProfile{}));
+  Scenario sc = input;
+  if (stages.balanced) sc.plan.layers_per_stage = stages.layers;
   Prediction p;
   p.scenario = sc.name;
   p.gpus = sc.cluster.gpus;
   p.warnings = sc.warnings;
   p.step = simulate_step(sc, options);
-  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, options.profile.value_or(CalibrationProfile{}));
-  const Workload work = build_workload(sc.model, sc.plan, cost);
   const auto& plan = sc.plan;
   const int shard = plan.dp * plan.cp;
   const double params_per_gpu = total_parameters(sc.model) / (double(plan.tp) * plan.pp);
-  const double grad_bytes = params_per_gpu * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) /
-                            plan.gradient_compression;
+  const double grad_bytes =
+      params_per_gpu * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) / plan.gradient_compression;
   p.dp_bytes_per_gpu = shard > 1 ? 2.0 * (shard - 1) / shard * grad_bytes : 0;
   if (shard > 1 && (plan.sync_every > 1 || plan.parameter_servers > 0)) {
     SimulationOptions local = options;
@@ -56,12 +56,10 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       p.data_parallel_mode = "local-sgd";
     }
   }
-  p.memory = peak_memory(sc, work);
-  {
-    const StageSetup stages = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
-    p.stage_layers = stages.layers;
-    for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
-  }
+  // Memory depends on shapes and the plan, not on the GPU's speed: any stage's work will do.
+  p.memory = peak_memory(sc, stages.work.front());
+  p.stage_layers = stages.layers;
+  for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
   p.tokens_per_step = double(sc.plan.global_batch) * sc.model.seq_len;
   p.tokens_per_s = p.tokens_per_step / p.step.step_time;
   p.model_flops_per_step = model_flops_per_token(sc.model) * p.tokens_per_step;
@@ -94,7 +92,8 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     p.energy_per_step_j = p.step.gpu_energy_j + p.step.network_energy_j;
     if (p.time_to_train_s) {
       p.energy_to_train_j = p.energy_per_step_j * (*p.time_to_train_s / p.step.step_time);
-      if (t.price_per_gpu_hour > 0) p.cost_to_train = t.price_per_gpu_hour * sc.cluster.gpus * *p.time_to_train_s / 3600;
+      if (t.price_per_gpu_hour > 0)
+        p.cost_to_train = t.price_per_gpu_hour * sc.cluster.gpus * *p.time_to_train_s / 3600;
     }
   }
   return p;
@@ -142,8 +141,10 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
   };
   if (p.training) {
-    j["training"] = {{"solve_s", p.training->solve_s}, {"wall_s", p.training->wall_s},
-                     {"goodput", p.training->goodput}, {"checkpoint_interval_s", p.training->interval_s},
+    j["training"] = {{"solve_s", p.training->solve_s},
+                     {"wall_s", p.training->wall_s},
+                     {"goodput", p.training->goodput},
+                     {"checkpoint_interval_s", p.training->interval_s},
                      {"expected_failures", p.training->expected_failures}};
   }
   return j;
@@ -159,8 +160,9 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   };
   auto line = [&](const char* label, const std::string& value) { out << "  " << label << value << "\n"; };
   const auto& topology = sc.cluster.topology;
+  const bool mixed = topology.mixed(p.gpus);
   out << sc.name << ": " << sc.model.name << " on ";
-  if (topology.mixed(p.gpus)) {
+  if (mixed) {
     std::map<std::string, int> count;  // GPUs of each kind in the job
     for (int g = 0; g < p.gpus; ++g) ++count[topology.gpu_of_node(g / topology.gpus_per_node).name];
     const char* plus = "";
@@ -173,14 +175,14 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   }
   out << " (" << topology.name << ")\n";
   out << "  plan              tp " << sc.plan.tp << " pp " << sc.plan.pp << " dp " << sc.plan.dp << " cp " << sc.plan.cp
-      << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches()
-      << ", " << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
+      << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches() << ", "
+      << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
       << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n";
   if (sc.plan.pp > 1) {
     out << "  layers per stage ";
     for (std::size_t s = 0; s < p.stage_layers.size(); ++s) {
       out << " " << p.stage_layers[s];
-      if (topology.mixed(p.gpus) && s < p.stage_gpus.size()) out << " (" << p.stage_gpus[s] << ")";
+      if (mixed && s < p.stage_gpus.size()) out << " (" << p.stage_gpus[s] << ")";
     }
     out << "\n";
   }
@@ -192,12 +194,13 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
                 p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
   line("MFU               ", mfu);
   if (p.time_to_train_s) {
-    line("time to train     ", units::format_duration(*p.time_to_train_s) + " for " +
-                                   units::format_count(*sc.training.tokens) + " tokens");
+    line("time to train     ",
+         units::format_duration(*p.time_to_train_s) + " for " + units::format_count(*sc.training.tokens) + " tokens");
     if (p.training && p.training->expected_failures > 0) {
       char text[160];
-      std::snprintf(text, sizeof text, "%.1f%% (%.0f failures expected; checkpoint every %s)", 100 * p.training->goodput,
-                    p.training->expected_failures, units::format_duration(p.training->interval_s).c_str());
+      std::snprintf(text, sizeof text, "%.1f%% (%.0f failures expected; checkpoint every %s)",
+                    100 * p.training->goodput, p.training->expected_failures,
+                    units::format_duration(p.training->interval_s).c_str());
       line("goodput           ", text);
     }
   }
@@ -208,7 +211,8 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   }
   if (p.cost_to_train) {
     char text[96];
-    std::snprintf(text, sizeof text, "$%.0f at $%.2f per GPU-hour", *p.cost_to_train, sc.cluster.topology.price_per_gpu_hour);
+    std::snprintf(text, sizeof text, "$%.0f at $%.2f per GPU-hour", *p.cost_to_train,
+                  sc.cluster.topology.price_per_gpu_hour);
     line("cost to train     ", text);
   }
   out << "\n  where the time goes (stage " << p.step.critical_stage << ", the last to finish)\n";
@@ -234,7 +238,7 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
 
 std::string chrome_trace(const Prediction& p) {
   // Chrome trace event format: one process per GPU, one thread per stream, times in microseconds.
-  static const std::map<std::string, int> stream_ids = {{"compute", 0}, {"tp", 1}, {"cp", 2}, {"ep", 3},
+  static const std::map<std::string, int> stream_ids = {{"compute", 0}, {"tp", 1}, {"cp", 2},       {"ep", 3},
                                                         {"pp", 4},      {"dp", 5}, {"optimizer", 6}};
   nlohmann::json events = nlohmann::json::array();
   std::map<int, bool> named;
@@ -242,15 +246,25 @@ std::string chrome_trace(const Prediction& p) {
     const int tid = stream_ids.count(e.stream) ? stream_ids.at(e.stream) : 7;
     if (!named[e.gpu]) {
       named[e.gpu] = true;
-      events.push_back({{"ph", "M"}, {"pid", e.gpu}, {"name", "process_name"}, {"args", {{"name", "gpu " + std::to_string(e.gpu)}}}});
+      events.push_back({{"ph", "M"},
+                        {"pid", e.gpu},
+                        {"name", "process_name"},
+                        {"args", {{"name", "gpu " + std::to_string(e.gpu)}}}});
       for (const auto& [stream, id] : stream_ids) {
-        events.push_back({{"ph", "M"}, {"pid", e.gpu}, {"tid", id}, {"name", "thread_name"}, {"args", {{"name", stream}}}});
+        events.push_back(
+            {{"ph", "M"}, {"pid", e.gpu}, {"tid", id}, {"name", "thread_name"}, {"args", {{"name", stream}}}});
       }
     }
-    events.push_back({{"ph", "X"}, {"pid", e.gpu}, {"tid", tid}, {"name", e.name}, {"cat", e.stream},
-                      {"ts", e.start * 1e6}, {"dur", (e.end - e.start) * 1e6}});
+    events.push_back({{"ph", "X"},
+                      {"pid", e.gpu},
+                      {"tid", tid},
+                      {"name", e.name},
+                      {"cat", e.stream},
+                      {"ts", e.start * 1e6},
+                      {"dur", (e.end - e.start) * 1e6}});
   }
-  return nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"},
+  return nlohmann::json{{"traceEvents", events},
+                        {"displayTimeUnit", "ms"},
                         {"otherData", {{"scenario", p.scenario}, {"step_time_s", p.step.step_time}}}}
       .dump();
 }

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "scenario/parse.hpp"
 
@@ -57,8 +56,11 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
 }
 
 void complete_model(ModelSpec& m, const MapReader& r) {
-  for (const auto& [key, value] : {std::pair{"layers", m.layers}, {"hidden", m.hidden}, {"heads", m.heads},
-                                   {"vocab", m.vocab}, {"seq_len", m.seq_len}}) {
+  for (const auto& [key, value] : {std::pair{"layers", m.layers},
+                                   {"hidden", m.hidden},
+                                   {"heads", m.heads},
+                                   {"vocab", m.vocab},
+                                   {"seq_len", m.seq_len}}) {
     if (value <= 0) r.fail(key, std::string("the model needs '") + key + "' (give a preset or the field)");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
@@ -67,8 +69,8 @@ void complete_model(ModelSpec& m, const MapReader& r) {
     m.ffn_hidden = m.swiglu() ? (8 * m.hidden / 3 + 255) / 256 * 256 : 4 * m.hidden;
   }
   if (m.hidden % m.heads != 0) {
-    r.fail("heads", "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" +
-                        std::to_string(m.heads) + ")");
+    r.fail("heads",
+           "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" + std::to_string(m.heads) + ")");
   }
   if (m.heads % m.kv_heads != 0) {
     r.fail("kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
@@ -106,7 +108,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   }
   if (!config.is_object()) throw InputError({path, 1, 0}, "", "expected a JSON object");
   if (config.contains("model_type") && !config["model_type"].is_string()) {
-    throw InputError({path, 0, 0}, "model_type", "expected a text such as \"llama\", found " + config["model_type"].dump());
+    throw InputError({path, 0, 0}, "model_type",
+                     "expected a text such as \"llama\", found " + config["model_type"].dump());
   }
   const std::string type = config.value("model_type", "");
   auto integer = [&](std::initializer_list<const char*> names, bool required) -> int {
@@ -184,7 +187,8 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (!gpu) return std::optional<GpuSpec>{};
     if (!has_gpu_preset(*gpu)) {
       std::string problem = "no GPU preset named \"" + *gpu + "\"";
-      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty())
+        problem += " (did you mean " + hint + "?)";
       reader.fail(key, problem);
     }
     return std::optional<GpuSpec>(gpu_preset(*gpu));
@@ -210,8 +214,8 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     }
     if (t.node_groups.empty()) r.fail("node_groups", "expected at least one group");
     if (covered != t.nodes) {
-      r.fail("node_groups", "the groups cover " + std::to_string(covered) + " nodes, but the topology has " +
-                                std::to_string(t.nodes));
+      r.fail("node_groups",
+             "the groups cover " + std::to_string(covered) + " nodes, but the topology has " + std::to_string(t.nodes));
     }
   }
   if (gpu) {
@@ -257,8 +261,8 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
       net->fail("nic_bandwidth", "a network needs nic_bandwidth (per GPU), such as 200Gb/s");
     }
     if (t.fabric == FabricKind::torus) {
-      const std::int64_t product = std::accumulate(t.torus_dims.begin(), t.torus_dims.end(), std::int64_t{1},
-                                                   std::multiplies<>());
+      const std::int64_t product =
+          std::accumulate(t.torus_dims.begin(), t.torus_dims.end(), std::int64_t{1}, std::multiplies<>());
       if (t.torus_dims.empty() || product != t.nodes) {
         net->fail("torus", "torus.dims must multiply to the number of nodes (" + std::to_string(t.nodes) + ")");
       }
@@ -318,8 +322,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                          s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs");
   }
   if (c.gpus > c.topology.total_gpus()) {
-    error("cluster.gpus", "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " +
-                              s(c.topology.total_gpus()));
+    error("cluster.gpus",
+          "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " + s(c.topology.total_gpus()));
   }
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
@@ -335,8 +339,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   const int chunks = p.pp * p.virtual_stages;
   if (!p.layers_per_stage.empty()) {
     if (static_cast<int>(p.layers_per_stage.size()) != p.pp) {
-      error("plan.layers_per_stage", "needs one entry per pipeline stage (" + s(p.pp) + "), found " +
-                                         s(p.layers_per_stage.size()));
+      error("plan.layers_per_stage",
+            "needs one entry per pipeline stage (" + s(p.pp) + "), found " + s(p.layers_per_stage.size()));
     } else if (std::accumulate(p.layers_per_stage.begin(), p.layers_per_stage.end(), 0) != m.layers) {
       error("plan.layers_per_stage", "must add up to the model's layers (" + s(m.layers) + ")");
     }
@@ -369,15 +373,16 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
   }
   if (p.pp > 1 && m_batches < p.pp) {
-    warn("plan.global_batch", "only " + s(m_batches) + " micro-batches for " + s(p.pp) +
-                                  " pipeline stages: most of the step is bubble");
+    warn("plan.global_batch",
+         "only " + s(m_batches) + " micro-batches for " + s(p.pp) + " pipeline stages: most of the step is bubble");
   }
   if (p.cp > 1 && m.seq_len % (2 * p.cp) != 0) {
     error("plan.cp", "seq_len (" + s(m.seq_len) + ") must be divisible by 2*cp (" + s(2 * p.cp) +
                          ") for load-balanced ring attention");
   }
   if (p.ep > 1) {
-    if (!m.moe()) error("plan.ep", "ep > 1 needs a mixture-of-experts model (model.moe)");
+    if (!m.moe())
+      error("plan.ep", "ep > 1 needs a mixture-of-experts model (model.moe)");
     else if (m.experts % p.ep != 0) {
       error("plan.ep", "experts (" + s(m.experts) + ") must be divisible by ep (" + s(p.ep) + ")");
     }
@@ -387,7 +392,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     }
   }
   if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
-  if (p.zero > 0 && p.dp * p.cp == 1) warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
+  if (p.zero > 0 && p.dp * p.cp == 1)
+    warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
   if (p.precision == Precision::fp8 && c.topology.gpu.peak_fp8 <= 0) {
     error("plan.precision", "fp8 is not supported by " + c.topology.gpu.name);
   }
@@ -442,15 +448,18 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     p.recompute = *v == "none" ? Recompute::none : *v == "selective" ? Recompute::selective : Recompute::full;
   }
   if (auto v = r.choice("precision", {"fp32", "tf32", "bf16", "fp16", "fp8"})) {
-    static const std::map<std::string, Precision> names = {{"fp32", Precision::fp32}, {"tf32", Precision::tf32},
-                                                           {"bf16", Precision::bf16}, {"fp16", Precision::fp16},
+    static const std::map<std::string, Precision> names = {{"fp32", Precision::fp32},
+                                                           {"tf32", Precision::tf32},
+                                                           {"bf16", Precision::bf16},
+                                                           {"fp16", Precision::fp16},
                                                            {"fp8", Precision::fp8}};
     p.precision = names.at(*v);
   }
   if (auto v = r.choice("attention", {"flash", "flash1", "unfused"})) {
     p.attention = *v == "flash" ? Attention::flash : *v == "flash1" ? Attention::flash1 : Attention::unfused;
   }
-  if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"})) p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
+  if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"}))
+    p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
   r.accept("placement");  // a list, read by read_placement()
   auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
@@ -483,6 +492,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.integer("staleness", 0, 1000000)) p.staleness = static_cast<int>(*v);
 }
 
+}  // namespace
+
 std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file) {
   const auto fail = [&](const YAML::Node& at) {
     throw InputError(location_of(at, file), "plan.placement",
@@ -493,13 +504,18 @@ std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file
   for (const auto& item : node) {
     if (!item.IsScalar()) fail(item);
     const std::string& name = item.Scalar();
-    const Axis axis = name == "tp" ? Axis::tp : name == "cp" ? Axis::cp : name == "pp" ? Axis::pp
-                    : name == "dp" ? Axis::dp : (fail(item), Axis::dp);
+    const Axis axis = name == "tp"   ? Axis::tp
+                      : name == "cp" ? Axis::cp
+                      : name == "pp" ? Axis::pp
+                      : name == "dp" ? Axis::dp
+                                     : (fail(item), Axis::dp);
     if (std::find(axes.begin(), axes.end(), axis) != axes.end()) fail(item);
     axes.push_back(axis);
   }
   return axes;
 }
+
+namespace {
 
 Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base,
                         bool check = true) {
@@ -514,7 +530,8 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto preset = model->string("preset")) {
     if (!model_preset_node(*preset)) {
       std::string problem = "no model preset named \"" + *preset + "\"";
-      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty())
+        problem += " (did you mean " + hint + "?)";
       model->fail("preset", problem);
     }
     sc.model = model_preset(*preset);
@@ -543,7 +560,8 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (!topology) cluster->fail("topology", "the cluster needs a 'topology' (a preset name or a file path)");
   try {
     const bool is_path = topology->find('/') != std::string::npos || topology->find(".y") != std::string::npos;
-    const auto target = is_path && std::filesystem::path(*topology).is_relative() ? (base / *topology).string() : *topology;
+    const auto target =
+        is_path && std::filesystem::path(*topology).is_relative() ? (base / *topology).string() : *topology;
     sc.cluster.topology = load_topology(target);
   } catch (const InputError& e) {
     if (!e.where().file.empty()) throw;  // an error inside the topology file keeps its own location
@@ -553,7 +571,8 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto gpu = cluster->string("gpu")) {
     if (!has_gpu_preset(*gpu)) {
       std::string problem = "no GPU preset named \"" + *gpu + "\"";
-      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
+      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty())
+        problem += " (did you mean " + hint + "?)";
       cluster->fail("gpu", problem);
     }
     t.gpu = gpu_preset(*gpu);

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "scenario/errors.hpp"
 #include "scenario/hardware.hpp"
 #include "scenario/model.hpp"
 #include "scenario/plan.hpp"
-#include "scenario/errors.hpp"
 
 namespace YAML {
 class Node;
@@ -19,7 +19,7 @@ namespace trainsim {
 
 struct ClusterSpec {
   TopologySpec topology;
-  int gpus = 0;  // GPUs the job uses
+  int gpus = 0;                 // GPUs the job uses
   std::vector<int> slow_nodes;  // stragglers: these nodes compute slow_factor times slower
   double slow_factor = 1;
 };
@@ -28,7 +28,7 @@ struct ClusterSpec {
 double mean_peak(const ClusterSpec& cluster, Precision precision);
 
 struct TrainingSpec {
-  std::optional<double> tokens;  // tokens to train on
+  std::optional<double> tokens;                 // tokens to train on
   std::optional<double> mtbf_per_node_s;        // failures: mean time between failures of one node
   std::optional<double> gpu_failures_per_day;   // or a failure rate per GPU-day
   double restart_s = 600;                       // detect, reschedule and reload after a failure
@@ -58,6 +58,8 @@ Scenario load_scenario_text(const std::string& text, const std::string& name, co
 
 // Parses without checking the plan against model and cluster (the plan search fills it in).
 Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file);
+// A plan's placement, a list of the four axes (tp, cp, pp, dp), innermost first. Throws InputError.
+std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file);
 
 // Checks the plan against model and cluster; errors first. The GUI and the search use this
 // directly; load_scenario throws on the first error.

@@ -136,9 +136,11 @@ Estimate estimate_step(const Scenario& sc) {
   // The blocking communication of a layer splits between its forward and backward as the
   // collectives do (a third in forward with full recomputation, else half).
   const double forward_comm = layer_comm / (p.recompute == Recompute::full ? 3.0 : 2.0);
-  const double forward_layer = L.attention_forward.time() + L.mlp_forward.time() + forward_comm;
-  const double backward_layer =
-      L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time() + layer_comm - forward_comm;
+  const double backward_comm = layer_comm - forward_comm;
+  const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
+  const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time();
+  const double forward_layer = forward_compute + forward_comm;
+  const double backward_layer = backward_compute + backward_comm;
   const double embedding_forward = w.extras.embedding_forward.time();
   const double embedding_backward = w.extras.embedding_backward.time();
   const double head_forward = w.extras.head_forward.time();
@@ -189,16 +191,15 @@ Estimate estimate_step(const Scenario& sc) {
     const int v = p.virtual_stages, chunks = p.pp * v;
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
     for (int s = 0; s < p.pp; ++s) {
+      // A stage on a faster GPU computes faster; its communication is the same.
+      const double speed = mixed ? layer_time(setup.work[s], p.recompute) / layer_time(w, p.recompute) : 1.0;
+      const double chunk_layers = double(layers[s]) / v;
       for (int c = 0; c < v; ++c) {
         const int vs = c * p.pp + s;
-        const double chunk_layers = double(layers[s]) / v;
-        // A stage on a faster GPU computes faster; its communication is the same.
-        const double speed = mixed ? layer_time(setup.work[s], p.recompute) / layer_time(w, p.recompute) : 1.0;
-        const double f_compute = forward_layer - forward_comm, b_compute = backward_layer - (layer_comm - forward_comm);
-        forward[s][c] = chunk_layers * (speed * f_compute + forward_comm + forward_exposed) +
+        forward[s][c] = chunk_layers * (speed * forward_compute + forward_comm + forward_exposed) +
                         (c == 0 ? pass_start : 0) +
                         speed * ((vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0));
-        backward[s][c] = chunk_layers * (speed * b_compute + layer_comm - forward_comm + backward_exposed) +
+        backward[s][c] = chunk_layers * (speed * backward_compute + backward_comm + backward_exposed) +
                          (c == v - 1 ? pass_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
       }

@@ -108,14 +108,7 @@ PlanSpace load_plan_space(const std::string& path) {
       PlanSpec probe;
       for (const auto& item : it->second) {
         if (key == "placement") {
-          std::string name;
-          for (const auto& axis : item) name += (name.empty() ? "" : "-") + (axis.IsScalar() ? axis.Scalar() : "?");
-          if (!item.IsSequence() || parse_placement(name).empty()) {
-            throw InputError(
-                location_of(item, path), "plan.placement",
-                "expected a list of placements, each a list of the axes tp, cp, pp, dp, found " + describe(item));
-          }
-          values.push_back(name);
+          values.push_back(placement_name(read_placement(item, path)));
           continue;
         }
         if (!item.IsScalar()) throw InputError(location_of(item, path), "plan." + key, "expected a list of values");

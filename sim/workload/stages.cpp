@@ -117,13 +117,4 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
   return setup;
 }
 
-Scenario with_stage_split(const Scenario& sc, const CalibrationProfile& profile) {
-  Scenario resolved = sc;
-  if (sc.plan.layers_per_stage.empty() && sc.cluster.topology.mixed(sc.cluster.gpus)) {
-    const StageSetup setup = setup_stages(sc, profile);
-    if (setup.balanced) resolved.plan.layers_per_stage = setup.layers;
-  }
-  return resolved;
-}
-
 }  // namespace trainsim

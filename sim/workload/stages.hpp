@@ -37,8 +37,4 @@ double layer_time(const Workload& work, Recompute recompute);
 std::vector<int> balanced_split(int layers, const std::vector<double>& layer_s, const std::vector<double>& extra_s,
                                 int unit = 1);
 
-// The scenario with plan.layers_per_stage filled in when setup_stages balanced them, so that
-// memory, simulation and reports all see the same split.
-Scenario with_stage_split(const Scenario& scenario, const CalibrationProfile& profile = {});
-
 }  // namespace trainsim
