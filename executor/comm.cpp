@@ -14,7 +14,7 @@ std::vector<torch::Tensor> one(const torch::Tensor& t) { return {t}; }
 }  // namespace
 
 void Group::all_reduce(torch::Tensor& t, c10d::ReduceOp op) const {
-  if (size_ == 1) return;
+  if (!backend_) return;  // one rank (the world group of one GPU still has NCCL)
   auto tensors = one(t);
   c10d::AllreduceOptions options;
   options.reduceOp = op;
@@ -111,10 +111,14 @@ Mesh::Mesh(int rank, MeshShape shape, const std::string& host, int port, std::ch
     }
 #endif
     (void)cuda;
+#if TRAINSIM_EXEC_GLOO
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
     options->timeout = timeout;
     return Group(c10::make_intrusive<c10d::ProcessGroupGloo>(store, me, size, options), me, size, members);
+#else
+    throw std::runtime_error("this LibTorch has no Gloo: several ranks on CPUs cannot run with this build");
+#endif
   };
   const int tp = shape.tp, pp = shape.pp, dp = shape.dp;
   auto rank_of = [&](int d, int p, int t) { return (d * pp + p) * tp + t; };

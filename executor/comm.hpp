@@ -19,7 +19,8 @@
 namespace trainsim::exec {
 
 // One process group and this rank's place in it. A group of size 1 has no
-// backend: every collective on it is a no-op.
+// backend (its collectives are no-ops), except the world group of a lone GPU,
+// which keeps NCCL so that the NCCL path runs on a one-GPU machine.
 class Group {
  public:
   Group() = default;

@@ -1,12 +1,20 @@
 #pragma once
 // The differences between Debian's LibTorch 1.13 (CPU, this machine) and
 // LibTorch 2.x (the GPU machine's PyTorch wheel), kept in one place.
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <optional>
+// PyTorch's wheels may ship LibTorch without Gloo's headers: the CPU backend is then missing, and
+// only NCCL (GPU) runs.
+#if __has_include(<gloo/config.h>)
+#define TRAINSIM_EXEC_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#else
+#define TRAINSIM_EXEC_GLOO 0
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 #ifdef TRAINSIM_EXEC_CUDA
-#include <ATen/autocast_mode.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -50,12 +58,18 @@ inline void set_autocast_bf16(bool on) {
 #endif
 }
 
+// Autocast keeps the low-precision copy of each weight it casts until told to forget it; after an
+// optimizer step those copies are stale.
+inline void forget_autocast_casts() { at::autocast::clear_cache(); }
+
 #ifdef TRAINSIM_EXEC_CUDA
 // Peak bytes allocated by LibTorch on the device (NCCL's own buffers are not
 // counted).
 inline int64_t cuda_peak_bytes(int device) {
   return c10::cuda::CUDACachingAllocator::getDeviceStats(device).allocated_bytes[0].peak;
 }
+// Forgets the peak so far (the model's set-up holds fp32 copies that training does not).
+inline void cuda_reset_peak(int device) { c10::cuda::CUDACachingAllocator::resetPeakStats(device); }
 #endif
 
 }  // namespace trainsim::exec

@@ -38,9 +38,9 @@ using namespace trainsim;
 using namespace trainsim::exec;
 
 struct RunOptions {
-  std::string scenario, out, trace, data = "synthetic", checkpoint_dir, dump_params, device = "cpu";
+  std::string scenario, out, trace, data = "synthetic", checkpoint_dir, dump_params, device = "cpu", precision;
   int nproc = 0, steps = 8, warmup = 2, timeout_s = 300, checkpoint_every = 0;
-  bool resume = false;
+  bool resume = false, autocast = false;
   double lr = 1e-3, adam_eps = 1e-8;
   std::optional<int> layers, hidden, heads, kv_heads, ffn, seq_len, vocab, micro_batch;
   std::optional<int64_t> global_batch;
@@ -138,6 +138,10 @@ int train(const RunOptions& o, const Scenario& sc) {
     return 2;
   }
 #endif
+  if (o.autocast && !cuda) {
+    std::cerr << "trainsim-exec: --autocast needs --device cuda\n";
+    return 2;
+  }
   auto data = open_dataset(o.data, shape);
 
   TrainConfig config;
@@ -145,10 +149,13 @@ int train(const RunOptions& o, const Scenario& sc) {
   config.plan = plan;
   config.lr = o.lr;
   config.eps = o.adam_eps;
-  config.bf16 = cuda && plan.precision == Precision::bf16;
+  // The scenario's precision on a GPU; fp32 on CPUs (the equivalence tests' arithmetic) unless
+  // --precision says otherwise.
+  config.bf16 = o.precision.empty() ? cuda && plan.precision == Precision::bf16 : o.precision == "bf16";
+  config.autocast = config.bf16 && o.autocast;
   config.device = cuda ? torch::Device(torch::kCUDA, env_int("LOCAL_RANK", 0)) : torch::Device(torch::kCPU);
   if (!cuda) torch::set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / std::max(world, 1)));
-  set_autocast_bf16(config.bf16);
+  set_autocast_bf16(config.autocast && cuda);
 
   const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
   const Mesh mesh(rank, {plan.dp, plan.tp, plan.pp}, host, env_int("MASTER_PORT", 29500),
@@ -162,7 +169,7 @@ int train(const RunOptions& o, const Scenario& sc) {
     for (const int64_t step : complete_steps(o.checkpoint_dir)) {
       std::string problem;
       auto state = read_rank_file(o.checkpoint_dir, step, rank, trainer.checkpoint_tensors(), problem);
-      auto ok = torch::tensor({state ? 1.0f : 0.0f});
+      auto ok = torch::tensor({state ? 1.0f : 0.0f}).to(config.device);  // NCCL reduces device tensors only
       mesh.world().all_reduce(ok, c10d::ReduceOp::MIN);
       if (ok.item<float>() > 0) {
         trainer.restore(state->tensors);
@@ -174,6 +181,9 @@ int train(const RunOptions& o, const Scenario& sc) {
     }
   }
 
+#ifdef TRAINSIM_EXEC_CUDA
+  if (cuda) cuda_reset_peak(config.device.index());
+#endif
   std::vector<double> losses, step_times, compute, waits, syncs, updates;
   std::vector<TraceEvent> trace;
   for (int64_t step = first_step; step < o.steps && !g_stop; ++step) {
@@ -214,7 +224,7 @@ int train(const RunOptions& o, const Scenario& sc) {
     getrusage(RUSAGE_SELF, &usage);
     peak = double(usage.ru_maxrss) * 1024;
   }
-  auto peak_t = torch::tensor({float(peak)});
+  auto peak_t = torch::tensor({peak}, torch::kDouble).to(config.device);
   mesh.world().all_reduce(peak_t, c10d::ReduceOp::MAX);
 
   if (!o.trace.empty()) {
@@ -261,51 +271,52 @@ int train(const RunOptions& o, const Scenario& sc) {
   const double tflops = model_flops_per_token(spec) * tokens / world / step_time / 1e12;
   const Precision precision = config.bf16 ? Precision::bf16 : Precision::fp32;
   const double peak_rate = sc.cluster.topology.gpu.peak(precision);
-  nlohmann::json run = {{"scenario", sc.name},
-                        {"gpus", world},
-                        {"device", cuda ? "cuda (NCCL)" : "cpu (Gloo)"},
-                        {"step_time_s", step_time},
-                        {"tokens_per_s", tokens / step_time},
-                        {"model_tflops_per_gpu", tflops},
-                        {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 4.0 / 3.0 : 1.0)},
-                        {"mfu", peak_rate > 0 ? tflops * 1e12 / peak_rate : 0.0},
-                        {"breakdown_s",
-                         {{"compute", median(compute)},
-                          {"exposed_comm", median(syncs)},
-                          {"bubble", median(waits)},
-                          {"optimizer", median(updates)}}},
-                        {"memory_per_gpu_bytes", {{"peak", static_cast<std::int64_t>(peak_t.item<float>())}}},
-                        {"losses", losses},
-                        {"first_step", first_step},
-                        {"data", data->describe()},
-                        {"model",
-                         {{"arch", arch_name(shape.arch)},
-                          {"layers", shape.layers},
-                          {"hidden", shape.hidden},
-                          {"heads", shape.heads},
-                          {"kv_heads", shape.kv_heads},
-                          {"ffn_hidden", shape.ffn},
-                          {"seq_len", shape.seq_len},
-                          {"vocab", shape.vocab},
-                          {"parameters", total_parameters(spec)}}},
-                        {"plan",
-                         {{"dp", plan.dp},
-                          {"tp", plan.tp},
-                          {"pp", plan.pp},
-                          {"micro_batch", plan.micro_batch},
-                          {"global_batch", plan.global_batch},
-                          {"schedule", schedule_name(plan.schedule)},
-                          {"virtual_stages", plan.virtual_stages},
-                          {"sequence_parallel", plan.sequence_parallel},
-                          {"zero", plan.zero},
-                          {"recompute", recompute_name(plan.recompute)},
-                          {"precision", config.bf16 ? "bf16" : "fp32"}}},
-                        {"steps", o.steps},
-                        {"warmup", skip},
-                        {"notes",
-                         "compute includes tensor-parallel collectives; exposed_comm is "
-                         "the gradient synchronisation after the last "
-                         "backward; bubble is time waiting on pipeline receives"}};
+  nlohmann::json run = {
+      {"scenario", sc.name},
+      {"gpus", world},
+      {"device", cuda ? "cuda (NCCL)" : "cpu (Gloo)"},
+      {"step_time_s", step_time},
+      {"tokens_per_s", tokens / step_time},
+      {"model_tflops_per_gpu", tflops},
+      {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 4.0 / 3.0 : 1.0)},
+      {"mfu", peak_rate > 0 ? tflops * 1e12 / peak_rate : 0.0},
+      {"breakdown_s",
+       {{"compute", median(compute)},
+        {"exposed_comm", median(syncs)},
+        {"bubble", median(waits)},
+        {"optimizer", median(updates)}}},
+      {"memory_per_gpu_bytes", {{"peak", static_cast<std::int64_t>(peak_t.item<double>())}}},
+      {"losses", losses},
+      {"first_step", first_step},
+      {"data", data->describe()},
+      {"model",
+       {{"arch", arch_name(shape.arch)},
+        {"layers", shape.layers},
+        {"hidden", shape.hidden},
+        {"heads", shape.heads},
+        {"kv_heads", shape.kv_heads},
+        {"ffn_hidden", shape.ffn},
+        {"seq_len", shape.seq_len},
+        {"vocab", shape.vocab},
+        {"parameters", total_parameters(spec)}}},
+      {"plan",
+       {{"dp", plan.dp},
+        {"tp", plan.tp},
+        {"pp", plan.pp},
+        {"micro_batch", plan.micro_batch},
+        {"global_batch", plan.global_batch},
+        {"schedule", schedule_name(plan.schedule)},
+        {"virtual_stages", plan.virtual_stages},
+        {"sequence_parallel", plan.sequence_parallel},
+        {"zero", plan.zero},
+        {"recompute", recompute_name(plan.recompute)},
+        {"precision", config.bf16 ? (config.autocast ? "bf16 (autocast)" : "bf16 (fp32 master weights)") : "fp32"}}},
+      {"steps", o.steps},
+      {"warmup", skip},
+      {"notes",
+       "compute includes tensor-parallel collectives; exposed_comm is "
+       "the gradient synchronisation after the last "
+       "backward; bubble is time waiting on pipeline receives"}};
   if (o.out.empty())
     std::cout << run.dump(2) << "\n";
   else
@@ -345,6 +356,11 @@ int main(int argc, char** argv) {
   app.add_option("--trace", o.trace, "Write the last step as a Chrome trace");
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "Where checkpoints go");
   app.add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints")->check(CLI::Range(0, 1000000));
+  app.add_option("--precision", o.precision, "fp32 or bf16 (default: the scenario's on a GPU, fp32 on CPUs)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_flag("--autocast", o.autocast,
+               "bf16 through autocast on fp32 weights (eager PyTorch's way) instead of bf16 weights with fp32 "
+               "master weights (Megatron-LM's)");
   app.add_flag("--resume", o.resume, "Continue from the newest intact checkpoint in --checkpoint-dir");
   app.add_option("--dump-params", o.dump_params, "Write the final parameters here (for compare-params)");
 

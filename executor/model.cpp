@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <mutex>
 
 namespace trainsim::exec {
 
@@ -74,8 +75,11 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& w, const torch:
   return b.defined() ? F::linear(x, w, b) : F::linear(x, w);
 }
 
+// In fp32 whatever the activations' precision: a mean of squares in bf16 loses
+// the small components.
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w) {
-  return x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-5) * w;
+  const auto xf = x.to(torch::kFloat);
+  return (xf * torch::rsqrt(xf.pow(2).mean(-1, true) + 1e-5)).to(x.dtype()) * w;
 }
 
 // Rotary positions (Su et al. 2021) in the half-split layout of GPT-NeoX and
@@ -190,6 +194,13 @@ class Chunk {
   torch::Tensor leave(const torch::Tensor& x) const {
     return m_.sp_ ? reduce_scatter_along(x, tp(), 1) : reduce_from_group(x, tp());
   }
+  // A row-parallel GEMM: the bias is added once, after the partial products are
+  // summed (inside the GEMM when there is one rank).
+  torch::Tensor row_parallel(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
+    if (tp().size() == 1) return dense(x, w, b);
+    const auto out = leave(dense(x, w));
+    return b.defined() ? out + b : out;
+  }
   // This rank's part of the sequence dimension under sequence parallelism.
   torch::Tensor seq_slice(const torch::Tensor& x, int64_t dim) const {
     if (!m_.sp_) return x;
@@ -200,10 +211,15 @@ class Chunk {
   // Vocab-parallel lookup: each rank holds rows [v0, v0 + V/t) and contributes
   // zeros elsewhere.
   torch::Tensor embed(const torch::Tensor& tokens) const {
-    const int64_t rows = wte_.size(0), v0 = tp().rank() * rows;
-    const auto mine = (tokens >= v0) & (tokens < v0 + rows);
-    auto x = F::embedding((tokens - v0).clamp(0, rows - 1), wte_) * mine.unsqueeze(-1).to(wte_.dtype());
-    x = m_.sp_ ? reduce_scatter_along(x, tp(), 1) : reduce_from_group(x, tp());
+    torch::Tensor x;
+    if (tp().size() == 1) {
+      x = F::embedding(tokens, wte_);
+    } else {
+      const int64_t rows = wte_.size(0), v0 = tp().rank() * rows;
+      const auto mine = (tokens >= v0) & (tokens < v0 + rows);
+      x = F::embedding((tokens - v0).clamp(0, rows - 1), wte_) * mine.unsqueeze(-1).to(wte_.dtype());
+      x = m_.sp_ ? reduce_scatter_along(x, tp(), 1) : reduce_from_group(x, tp());
+    }
     if (wpe_.defined()) x = x + seq_slice(wpe_.narrow(0, 0, tokens.size(1)), 0);
     if (embedding_norm_.w.defined()) x = norm(embedding_norm_, x);
     return x;
@@ -236,10 +252,15 @@ class Chunk {
     const auto& s = m_.shape_;
     const auto a = enter(x);
     const int64_t B = a.size(0), T = a.size(1), d = s.head_dim();
-    auto heads = [&](const torch::Tensor& w, const torch::Tensor& b) {
-      return dense(a, w, b).view({B, T, -1, d}).transpose(1, 2);
-    };
-    auto q = heads(L.wq, L.bq), k = heads(L.wk, {}), v = heads(L.wv, L.bv);
+    // One GEMM for Q, K and V (a wider GEMM runs closer to peak than three);
+    // concatenating the weights costs a copy of the weights, not of the
+    // activations.
+    const int64_t q_width = L.wq.size(0), kv_width = L.wk.size(0);
+    torch::Tensor bias;
+    if (L.bq.defined()) bias = torch::cat({L.bq, torch::zeros({kv_width}, L.bq.options()), L.bv});
+    const auto qkv = dense(a, torch::cat({L.wq, L.wk, L.wv}), bias).split_with_sizes({q_width, kv_width, kv_width}, -1);
+    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, -1, d}).transpose(1, 2); };
+    auto q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
     if (s.arch == Arch::llama) {
       q = rotary(q);
       k = rotary(k);
@@ -253,8 +274,7 @@ class Chunk {
                   [&](const std::vector<torch::Tensor>& in) { return attention_core(in[0], in[1], in[2], in[3]); },
                   {q, k, v, real})
             : attention_core(q, k, v, real);
-    auto out = leave(dense(core.transpose(1, 2).reshape({B, T, -1}), L.wo));
-    return L.bo.defined() ? out + L.bo : out;
+    return row_parallel(core.transpose(1, 2).reshape({B, T, -1}), L.wo, L.bo);
   }
 
   torch::Tensor mlp(const Layer& L, const torch::Tensor& x) const {
@@ -266,8 +286,7 @@ class Chunk {
       inner = torch::gelu(dense(a, L.w_up, L.b_up), "tanh");
     else
       inner = torch::gelu(dense(a, L.w_up, L.b_up));
-    auto out = leave(dense(inner, L.w_down));
-    return L.b_down.defined() ? out + L.b_down : out;
+    return row_parallel(inner, L.w_down, L.b_down);
   }
 
   torch::Tensor layer(const Layer& L, torch::Tensor x, const torch::Tensor& real) const {
@@ -289,8 +308,14 @@ class Chunk {
       return F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) *
              mb.loss_scale;
     }
-    const auto logits = dense(enter(norm(final_norm_, x)), lm_head_);  // [B, T, V/t]
-    return vocab_parallel_cross_entropy(logits.reshape({targets.size(0), -1}), targets, mb.loss_scale);
+    const auto logits = dense(enter(norm(final_norm_, x)), lm_head_).reshape({targets.size(0), -1});  // [B T, V/t]
+    if (tp().size() == 1) {
+      // The whole vocabulary here: PyTorch's fused log-softmax reads bf16
+      // logits and works in fp32.
+      const auto log_p = torch::log_softmax(logits, -1, torch::kFloat);
+      return torch::nll_loss(log_p, targets, {}, at::Reduction::Sum, -100) * mb.loss_scale;
+    }
+    return vocab_parallel_cross_entropy(logits, targets, mb.loss_scale);
   }
 
   // Cross-entropy over logits split by vocabulary (Megatron-LM): the max, the
@@ -378,14 +403,25 @@ torch::Tensor Model::add(const std::string& name, std::vector<int64_t> full, int
   // rank's slice.
   std::uint64_t seed = 1469598103934665603ULL;
   for (const char ch : name) seed = (seed ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  int64_t elements = 1;
+  for (const int64_t n : full) elements *= n;
+  // Large tensors are drawn on the GPU itself (from its generator, seeded the same way): drawing a
+  // 1.3B-parameter model on one CPU core takes half a minute. Small ones, and all on CPUs, come
+  // from the CPU generator, so CPU and GPU runs of a small model start equal.
+  constexpr int64_t draw_on_device = int64_t(1) << 22;
   torch::Tensor value;
-  if (init == "one")
+  if (init == "one") {
     value = torch::ones(full);
-  else if (init == "zero")
+  } else if (init == "zero") {
     value = torch::zeros(full);
-  else
-    value = torch::normal(0.0, 0.02, full, generator);  // GPT-2's initialisation
+  } else if (device_.is_cuda() && elements > draw_on_device) {
+    auto generator = at::globalContext().defaultGenerator(device_);
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+    value = torch::normal(0.0, 0.02, full, generator, torch::TensorOptions().device(device_));
+  } else {
+    value = torch::normal(0.0, 0.02, full, at::make_generator<at::CPUGeneratorImpl>(seed));  // GPT-2's initialisation
+  }
   if (shard_dim >= 0 && mesh_.tp().size() > 1) {
     const int64_t part = full[shard_dim] / mesh_.tp().size();
     value = value.narrow(shard_dim, mesh_.tp().rank() * part, part);

@@ -3,14 +3,14 @@
 # must equal one process training on the same global batch, to 1e-5 relative.
 #   parallel_check.sh TRAINSIM_EXEC SOURCE_DIR [CASE ...]
 # Cases: dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
-#        recompute-full recompute-selective llama-tp2 bert-dp2 (default: all)
+#        recompute-full recompute-selective llama-tp2 bert-dp2 bf16 (default: all)
 set -euo pipefail
 exec_bin=$1
 source_dir=$2
 shift 2
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
-                                 recompute-full recompute-selective llama-tp2 bert-dp2)
+                                 recompute-full recompute-selective llama-tp2 bert-dp2 bf16)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Adam epsilon 1e-6 (BERT's): with 1e-8, elements whose gradient is near zero turn fp32 rounding
@@ -71,6 +71,15 @@ for c in "${cases[@]}"; do
                 run dp2z1 "$gpt" "{dp: 2, zero: 1, micro_batch: 2, $fp32}"; same dp2z0 dp2z1 ;;
     recompute-full)
                 run full "$gpt" "{dp: 1, micro_batch: 8, recompute: full, $fp32}"; same one full ;;
+    bf16)       # bf16 weights and activations, fp32 master weights, gradients accumulated in fp32 over
+                # 4 micro-batches: the same training as fp32 to bf16's precision, and not the same run.
+                run bf16 "$gpt" "{dp: 1, micro_batch: 2, $fp32}" --precision bf16
+                grep -q '"bf16 (fp32 master weights)"' "$work/bf16.json" || { echo "FAIL: bf16 did not run"; exit 1; }
+                echo "== bf16 against fp32"
+                "$exec_bin" compare-params "$work/one" "$work/bf16" --rtol 5e-2 | tail -2
+                if "$exec_bin" compare-params "$work/one" "$work/bf16" --rtol 1e-6 > /dev/null; then
+                  echo "FAIL: the bf16 run equals the fp32 one"; exit 1
+                fi ;;
     recompute-selective)
                 run selective "$gpt" "{dp: 1, micro_batch: 8, recompute: selective, $fp32}"; same one selective ;;
     pp2-uneven) # 3 layers over 2 stages: the simulator's uneven split (scenario/plan.hpp)

@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/schedule.hpp"
+#ifdef TRAINSIM_EXEC_CUDA
+#include <torch/cuda.h>
+#endif
 
 namespace trainsim::exec {
 
@@ -42,12 +45,6 @@ ChunkLayout layout(const ModelShape& shape, const PlanSpec& plan, int stage) {
   return out;
 }
 
-Model build_model(const TrainConfig& config, const Mesh& mesh) {
-  const ChunkLayout chunks = layout(config.shape, config.plan, mesh.pp_index());
-  return Model(config.shape, mesh, config.plan.sequence_parallel, config.plan.recompute, chunks.ranges, chunks.first,
-               chunks.last, config.device);
-}
-
 int tag(int64_t micro_batch, int chunk, int chunks, bool backward) {
   return int((micro_batch * chunks + chunk) * 2 + (backward ? 1 : 0));
 }
@@ -66,20 +63,36 @@ Trainer::Trainer(const TrainConfig& config, const Mesh& mesh, const Dataset& dat
   micro_batches_ = plan.global_batch / (int64_t(plan.micro_batch) * plan.dp);
   chunks_total_ = plan.pp * virtual_stages(plan);
   chunks_here_ = virtual_stages(plan);
-  std::vector<torch::Tensor> values;
-  for (const auto& p : model_.params()) values.push_back(p.value.detach().reshape({-1}));
-  const auto joined = torch::cat(values);
-  const int64_t n = joined.numel();
+  int64_t n = 0;
+  for (const auto& p : model_.params()) {
+    offsets_.push_back(n);
+    n += p.value.numel();
+  }
   const int dp = mesh.dp().size();
   padded_ = (n + dp - 1) / dp * dp;
   flat_ = torch::zeros({padded_}, torch::TensorOptions().dtype(torch::kFloat).device(config.device));
-  flat_.narrow(0, 0, n).copy_(joined);
+  for (std::size_t i = 0; i < offsets_.size(); ++i) {
+    const auto& value = model_.params()[i].value;
+    flat_.narrow(0, offsets_[i], value.numel()).copy_(value.detach().reshape({-1}));
+  }
   // ZeRO-1: this rank keeps the Adam moments of its 1/dp of the flat buffer
   // only.
   lo_ = plan.zero >= 1 ? mesh.dp().rank() * (padded_ / dp) : 0;
   hi_ = plan.zero >= 1 ? lo_ + padded_ / dp : padded_;
   m_ = torch::zeros({hi_ - lo_}, flat_.options());
   v_ = torch::zeros({hi_ - lo_}, flat_.options());
+  // bf16 weights: the model's tensors become bf16 in place (the chunks hold
+  // handles to them); flat_ keeps the fp32 master copy.
+  if (config.bf16 && !config.autocast) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model_.params()) p.value.set_data(p.value.detach().to(torch::kBFloat16));
+  }
+}
+
+void Trainer::wait_for_device() const {
+#ifdef TRAINSIM_EXEC_CUDA
+  if (config_.device.is_cuda()) torch::cuda::synchronize(config_.device.index());
+#endif
 }
 
 StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
@@ -103,6 +116,9 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
     return m;
   };
   for (auto& p : model_.params()) p.value.mutable_grad() = torch::Tensor();
+  if (config_.autocast) forget_autocast_casts();  // the weights changed in the last step
+  const bool bf16_weights = config_.bf16 && !config_.autocast;
+  const auto compute_dtype = bf16_weights ? torch::kBFloat16 : torch::kFloat;
 
   const Group& pp = mesh_.pp();
   const int s = pp.rank(), P = pp.size(), C = chunks_total_;
@@ -124,12 +140,13 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
         const auto wait = Clock::now();
         input = torch::empty(activation, float_options);
         pp.recv(input, (s - 1 + P) % P, tag(i, c, C, false));
-        input.requires_grad_(true);
+        input = input.to(compute_dtype).requires_grad_(true);
         times.pipeline_wait += std::chrono::duration<double>(Clock::now() - wait).count();
         span("recv activation" + what, "comm", wait);
       }
       const auto start = Clock::now();
       auto out = model_.forward(task.chunk, input, m);
+      wait_for_device();
       times.compute += std::chrono::duration<double>(Clock::now() - start).count();
       span("forward" + what, "compute", start);
       if (c == C - 1)
@@ -153,6 +170,8 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
         out.backward();
       else
         torch::autograd::backward({out}, {grad.to(out.scalar_type())});
+      if (bf16_weights && micro_batches_ > 1) fold_gradients();
+      wait_for_device();
       times.compute += std::chrono::duration<double>(Clock::now() - start).count();
       span("backward" + what, "compute", start);
       if (c > 0)
@@ -174,7 +193,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
   // over data-parallel replicas (one tensor-parallel rank counts it; they all
   // hold the same value).
   auto loss = torch::tensor({model_.holds_head() && mesh_.tp_index() == 0 ? loss_sum : 0.0}, torch::kDouble);
-  if (mesh_.world().size() > 1) {
+  if (mesh_.world().size() > 1 || config_.device.is_cuda()) {  // on a GPU, NCCL even alone
     loss = loss.to(torch::kFloat).to(config_.device);
     mesh_.world().all_reduce(loss);
   }
@@ -184,37 +203,66 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
 
   const auto update = Clock::now();
   adamw();
+  wait_for_device();
   times.optimizer = std::chrono::duration<double>(Clock::now() - update).count();
   span("optimizer (AdamW)", "compute", update);
   times.step = std::chrono::duration<double>(Clock::now() - t0).count();
   return times;
 }
 
-void Trainer::synchronise_gradients() {
-  auto& params = model_.params();
-  for (auto& p : params) {
-    if (!p.value.grad().defined()) p.value.mutable_grad() = torch::zeros_like(p.value);
+void Trainer::fold_gradients() {
+  torch::NoGradGuard no_grad;
+  // Made when first needed and dropped after the update: with one micro-batch
+  // it never lives beside the activations. The first fold copies (a sum would
+  // first have to write zeros over the whole buffer).
+  const bool fresh = !grad_.defined();
+  if (fresh) {
+    grad_ = torch::empty({padded_}, flat_.options());
+    const int64_t used = offsets_.back() + model_.params().back().value.numel();
+    grad_.narrow(0, used, padded_ - used).zero_();  // ZeRO's padding
   }
+  auto& params = model_.params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto& g = params[i].value.mutable_grad();
+    auto into = grad_view(i);
+    if (!g.defined()) {
+      if (fresh) into.zero_();
+      continue;
+    }
+    fresh ? into.copy_(g) : into.add_(g);
+    g = torch::Tensor();
+  }
+}
+
+torch::Tensor Trainer::grad_view(std::size_t param) {
+  const auto& value = model_.params().at(param).value;
+  return grad_.narrow(0, offsets_.at(param), value.numel()).view(value.sizes());
+}
+
+void Trainer::synchronise_gradients() {
+  fold_gradients();
+  const auto& params = model_.params();
   // Sequence parallel: norms, position embeddings and row-parallel biases saw
   // only this rank's part of the sequence.
   if (config_.plan.sequence_parallel && mesh_.tp().size() > 1) {
-    for (auto& p : params) {
-      if (p.partial_grad) mesh_.tp().all_reduce(p.value.mutable_grad());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (!params[i].partial_grad) continue;
+      auto g = grad_view(i);
+      mesh_.tp().all_reduce(g);
     }
   }
   // gpt ties the LM head to the token embedding: the first and last stage each
   // hold a copy and add their gradients (the other stages contribute zeros).
   if (config_.shape.arch == Arch::gpt && mesh_.pp().size() > 1) {
     torch::Tensor g;
-    for (auto& p : params) {
-      if (p.name == "embedding.wte") g = p.value.mutable_grad();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (params[i].name == "embedding.wte") g = grad_view(i);
     }
     if (!g.defined()) {
       g = torch::zeros({config_.shape.vocab / mesh_.tp().size(), config_.shape.hidden}, flat_.options());
     }
     mesh_.pp().all_reduce(g);
   }
-  grad_ = flat_grads();
   // Data parallel: buckets of plan.bucket_bytes (fp32 here), all in flight at
   // once.
   if (mesh_.dp().size() > 1) {
@@ -227,15 +275,6 @@ void Trainer::synchronise_gradients() {
     }
     for (auto& w : works) w->wait();
   }
-}
-
-torch::Tensor Trainer::flat_grads() const {
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : model_.params()) grads.push_back(p.value.grad().reshape({-1}).to(torch::kFloat));
-  auto flat = torch::zeros({padded_}, flat_.options());
-  auto joined = torch::cat(grads);
-  flat.narrow(0, 0, joined.numel()).copy_(joined);
-  return flat;
 }
 
 // AdamW (Loshchilov and Hutter 2019) on [lo_, hi_) of the flat buffer; under
@@ -258,6 +297,7 @@ void Trainer::adamw() {
   {
     update_adamw(p, g);
   }
+  grad_ = torch::Tensor();
   if (hi_ - lo_ < padded_) flat_ = mesh_.dp().all_gather(p.contiguous(), 0);
   unflatten_parameters();
 }
@@ -267,7 +307,7 @@ void Trainer::unflatten_parameters() {
   int64_t at = 0;
   for (auto& param : model_.params()) {
     const int64_t n = param.value.numel();
-    param.value.detach().copy_(flat_.narrow(0, at, n).view_as(param.value));
+    param.value.detach().copy_(flat_.narrow(0, at, n).view(param.value.sizes()));  // to bf16 if the model is bf16
     at += n;
   }
 }
@@ -299,8 +339,11 @@ void Trainer::dump_params(const std::string& dir) const {
   if (mesh_.dp_index() != 0) return;  // data-parallel replicas hold the same values
   nlohmann::json meta = nlohmann::json::array();
   std::vector<float> values;
-  for (const auto& p : model_.params()) {
-    const auto cpu = p.value.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const auto& params = model_.params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
+    // The fp32 master values (the model's own tensors may be bf16).
+    const auto cpu = flat_.narrow(0, offsets_[i], p.value.numel()).view(p.value.sizes()).to(torch::kCPU).contiguous();
     meta.push_back({{"name", p.name},
                     {"full_shape", p.full_shape},
                     {"shape", cpu.sizes().vec()},

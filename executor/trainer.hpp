@@ -20,7 +20,11 @@ struct TrainConfig {
   ModelShape shape;
   PlanSpec plan;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.0;
-  bool bf16 = false;  // autocast on a GPU
+  // bf16: the model computes in bf16. By default (Megatron-LM's scheme) the
+  // model's weights and activations are bf16 and AdamW updates fp32 master
+  // weights from fp32 gradients; with `autocast` the weights stay fp32 and
+  // LibTorch's autocast casts each GEMM's inputs (what eager PyTorch does).
+  bool bf16 = false, autocast = false;
   torch::Device device = torch::kCPU;
 };
 
@@ -51,11 +55,17 @@ class Trainer {
 
  private:
   void synchronise_gradients();
+  // Adds the model's gradients into the fp32 flat gradient and drops them (after
+  // each micro-batch when bf16 weights take several, so that accumulation is in
+  // fp32).
+  void fold_gradients();
+  torch::Tensor grad_view(std::size_t param);
+  // Waits for the device's queued work so that wall-clock spans are honest.
+  void wait_for_device() const;
   // Copies the flat parameter buffer back into the model's tensors.
   void unflatten_parameters();
   void adamw();
   void update_adamw(torch::Tensor& p, const torch::Tensor& g);
-  torch::Tensor flat_grads() const;
 
   TrainConfig config_;
   const Mesh& mesh_;
@@ -66,6 +76,8 @@ class Trainer {
   torch::Tensor flat_, grad_, m_,
       v_;  // flat parameters and gradients; Adam moments of [lo_, hi_)
   int64_t lo_ = 0, hi_ = 0, padded_ = 0, adam_steps_ = 0;
+  std::vector<int64_t> offsets_;  // each parameter's place in flat_ and grad_
+  torch::Tensor step_tensor_;     // the fused AdamW kernel reads the step count from the device
 };
 
 }  // namespace trainsim::exec
