@@ -55,17 +55,21 @@ run_tiny() {  # NAME SCENARIO OPTIONS...
   timeout 120 $exe "$scenario" $tiny --dump-params "$out/p-$name" --out "$out/tiny-$name.json" "$@" > "$out/tiny-$name.log" 2>&1 ||
     say "tiny $name: FAILED ($(tail -1 "$out/tiny-$name.log"))"
 }
-run_tiny cpu "$out/tiny.yaml" --device cpu
+# QUICK=1 (a second call when the first ran out of time): the recomputation check only.
+compare() { $exe compare-params "$out/p-$1" "$out/p-$2" --rtol "$3" 2>&1 | tail -1; }
 NCCL_DEBUG=INFO run_tiny gpu "$out/tiny.yaml" --device cuda
 run_tiny gpu-full "$out/tiny-full.yaml" --device cuda
-run_tiny gpu-bf16 "$out/tiny.yaml" --device cuda --precision bf16
-run_tiny gpu-autocast "$out/tiny.yaml" --device cuda --precision bf16 --autocast
-compare() { $exe compare-params "$out/p-$1" "$out/p-$2" --rtol "$3" 2>&1 | tail -1; }
-# TF32 and kernel choice differ between CPU and GPU: 1e-3 here; recomputation on the GPU must be exact.
-say "cuda vs cpu (fp32, 4 steps):        $(compare cpu gpu 1e-3)"
+# Recomputation on the GPU must be exact.
 say "recompute full vs none (cuda):      $(compare gpu gpu-full 1e-5)"
-say "bf16 master weights vs fp32 (cuda): $(compare gpu gpu-bf16 5e-2)"
-say "bf16 autocast vs fp32 (cuda):       $(compare gpu gpu-autocast 5e-2)"
+if [ -z "${QUICK:-}" ]; then
+  run_tiny cpu "$out/tiny.yaml" --device cpu
+  run_tiny gpu-bf16 "$out/tiny.yaml" --device cuda --precision bf16
+  run_tiny gpu-autocast "$out/tiny.yaml" --device cuda --precision bf16 --autocast
+  # TF32 and kernel choice differ between CPU and GPU: 1e-3 here.
+  say "cuda vs cpu (fp32, 4 steps):        $(compare cpu gpu 1e-3)"
+  say "bf16 master weights vs fp32 (cuda): $(compare gpu gpu-bf16 5e-2)"
+  say "bf16 autocast vs fp32 (cuda):       $(compare gpu gpu-autocast 5e-2)"
+fi
 say "NCCL: $(grep -o '"device": "[^"]*"' "$out/tiny-gpu.json"); $(grep -c 'NCCL INFO' "$out/tiny-gpu.log") NCCL INFO lines;" \
   "$(grep -m1 -oE 'NCCL version [0-9.]+' "$out/tiny-gpu.log")"
 
@@ -84,21 +88,22 @@ YAML
     extra=""
     [ $variant = autocast ] && extra="--autocast"
     [ $variant = autocast ] && [ $name = gpt-350m ] && continue
-    timeout 150 $exe "$out/$name.yaml" --device cuda --steps 12 --warmup 3 $extra --out "$out/$name-$variant.json" \
+    timeout 90 $exe "$out/$name.yaml" --device cuda --steps 12 --warmup 3 $extra --out "$out/$name-$variant.json" \
       > "$out/$name-$variant.log" 2>&1 || say "$name $variant: FAILED ($(tail -2 "$out/$name-$variant.log" | tr '\n' ' '))"
     say "$name trainsim-exec ($variant): $(field step_time_s "$out/$name-$variant.json") s/step," \
       "$(field model_tflops_per_gpu "$out/$name-$variant.json") model TFLOP/s (trainsim's count)," \
       "peak $(field peak "$out/$name-$variant.json") B; compute $(field compute "$out/$name-$variant.json")" \
       "optimizer $(field optimizer "$out/$name-$variant.json")"
   done
-  eager=$(timeout 150 python3 executor/eager_gpt.py 24 "$hidden" "$heads" 8 2048 50304 12 2> "$out/$name-eager.log")
+  eager=$(timeout 90 python3 executor/eager_gpt.py 24 "$hidden" "$heads" 8 2048 50304 12 2> "$out/$name-eager.log")
   echo "$eager" > "$out/$name-eager.json"
   say "$name eager PyTorch: $eager"
 done
-timeout 150 $exe "$out/gpt-1.3b.yaml" --device cuda --steps 4 --warmup 1 --trace "$out/gpt-1.3b-trace.json" \
-  --out "$out/gpt-1.3b-traced.json" > "$out/gpt-1.3b-traced.log" 2>&1 || say "trace: FAILED"
+[ -z "${QUICK:-}" ] && { timeout 90 $exe "$out/gpt-1.3b.yaml" --device cuda --steps 4 --warmup 1 \
+  --trace "$out/gpt-1.3b-trace.json" --out "$out/gpt-1.3b-traced.json" > "$out/gpt-1.3b-traced.log" 2>&1 ||
+  say "trace: FAILED"; }
 
-timeout 120 $exe calibrate "$out/tiny.yaml" --device cuda --out "$out/profile.json" > "$out/calibrate.log" 2>&1
+timeout 60 $exe calibrate "$out/tiny.yaml" --device cuda --out "$out/profile.json" > "$out/calibrate.log" 2>&1
 say "calibrate: exit $?"
 cat "$out/calibrate.log" >> "$summary"
 echo "---"

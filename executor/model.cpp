@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <atomic>
 #include <mutex>
 
 namespace trainsim::exec {
@@ -17,9 +18,11 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // The functions waiting for their backward pass, by id (an autograd context
-// holds only IValues).
+// holds only IValues). Shared by all threads: on a GPU the backward pass runs
+// on the autograd engine's device thread, not the one that ran forward.
+std::mutex pending_mutex;
 std::map<int64_t, Fn>& pending() {
-  static thread_local std::map<int64_t, Fn> functions;
+  static std::map<int64_t, Fn> functions;
   return functions;
 }
 
@@ -31,7 +34,12 @@ struct Recomputed : torch::autograd::Function<Recomputed> {
     for (const auto& t : inputs) needs.push_back(t.requires_grad());
     ctx->saved_data["needs"] = needs;
     torch::NoGradGuard no_grad;
-    return pending().at(id)(inputs.vec());
+    Fn fn;
+    {
+      std::lock_guard<std::mutex> lock(pending_mutex);
+      fn = pending().at(id);
+    }
+    return fn(inputs.vec());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     const int64_t id = ctx->saved_data["id"].toInt();
@@ -39,8 +47,12 @@ struct Recomputed : torch::autograd::Function<Recomputed> {
     std::vector<torch::Tensor> inputs;
     const auto saved = ctx->get_saved_variables();
     for (std::size_t i = 0; i < saved.size(); ++i) inputs.push_back(saved[i].detach().requires_grad_(needs[i]));
-    const Fn fn = std::move(pending().at(id));
-    pending().erase(id);
+    Fn fn;
+    {
+      std::lock_guard<std::mutex> lock(pending_mutex);
+      fn = std::move(pending().at(id));
+      pending().erase(id);
+    }
     torch::Tensor out;
     {
       torch::AutoGradMode enable(true);
@@ -60,9 +72,12 @@ struct Recomputed : torch::autograd::Function<Recomputed> {
 
 torch::Tensor recomputed(const Fn& fn, const std::vector<torch::Tensor>& inputs) {
   if (!torch::GradMode::is_enabled()) return fn(inputs);
-  static thread_local int64_t next_id = 0;
+  static std::atomic<int64_t> next_id{0};
   const int64_t id = next_id++;
-  pending()[id] = fn;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex);
+    pending()[id] = fn;
+  }
   return Recomputed::apply(torch::TensorList(inputs),
                            id);  // an ArrayRef: autograd sees tensors, not one opaque vector
 }
@@ -416,8 +431,11 @@ torch::Tensor Model::add(const std::string& name, std::vector<int64_t> full, int
     value = torch::zeros(full);
   } else if (device_.is_cuda() && elements > draw_on_device) {
     auto generator = at::globalContext().defaultGenerator(device_);
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_current_seed(seed);
+    {
+      // Released before drawing: the kernel launch takes the same (non-recursive) lock.
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_current_seed(seed);
+    }
     value = torch::normal(0.0, 0.02, full, generator, torch::TensorOptions().device(device_));
   } else {
     value = torch::normal(0.0, 0.02, full, at::make_generator<at::CPUGeneratorImpl>(seed));  // GPT-2's initialisation
