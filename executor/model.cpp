@@ -1,8 +1,8 @@
 #include "model.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <functional>
-#include <atomic>
 #include <mutex>
 
 namespace trainsim::exec {

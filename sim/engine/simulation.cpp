@@ -407,8 +407,7 @@ class StepSimulation {
       if (bucket.bytes < 0) return;
       if (p_.gradient_compression != 1) {
         // Compressing and decompressing: a read and a write of the gradients on the GPU.
-        const double bandwidth = setup_.gpu[s].memory_bandwidth * 0.886;
-        sg4::this_actor::sleep_for(2 * bucket.bytes / bandwidth);
+        sg4::this_actor::sleep_for(2 * bucket.bytes / setup_.work[s].memory_bandwidth);
       }
       Collective c;
       c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
@@ -433,10 +432,7 @@ class StepSimulation {
     if (s == 0) params += w_.extras.embedding_parameters;
     if (s == p_.pp - 1) params += w_.extras.head_parameters;
     const double shard = p_.zero >= 1 ? double(p_.dp) * p_.cp : 1.0;
-    // Fused Adam reads and writes fp32 master weights, m and v, reads the gradient and writes
-    // the 16-bit weights: about 36 bytes per parameter of its shard.
-    const double bytes = params / shard * 36.0;
-    const double t = bytes / (setup_.gpu[s].memory_bandwidth * 0.886) + setup_.gpu[s].kernel_overhead_s;
+    const double t = optimizer_time(setup_.work[s], params / shard) + setup_.gpu[s].kernel_overhead_s;
     sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;
     record(s, "optimizer", "optimizer step", start);

@@ -47,7 +47,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.capacity = capacity[stage];
     double params = layers[stage] * w.layer.parameters;
     if (stage == 0) params += w.extras.embedding_parameters;
-    if (stage == p.pp - 1) params += w.extras.head_parameters + (p.pp > 1 && m.tied_embeddings() ? w.extras.embedding_parameters : 0);
+    if (stage == p.pp - 1)
+      params += w.extras.head_parameters + (p.pp > 1 && m.tied_embeddings() ? w.extras.embedding_parameters : 0);
     mb.params = params * weight_bytes / (p.zero >= 3 ? shard : 1);
     mb.grads = params * grad_bytes / (p.zero >= 2 ? shard : 1);
     mb.optimizer = params * optimizer_bytes / (p.zero >= 1 ? shard : 1);
@@ -55,8 +56,12 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // GPipe holds all; 1F1B holds pp - stage; interleaved adds (pp-1)/(pp*v) of a stage's layers.
     double in_flight = 0;
     switch (p.schedule) {
-      case Schedule::gpipe: in_flight = micro_batches; break;
-      case Schedule::one_f_one_b: in_flight = std::min<double>(micro_batches, p.pp - stage); break;
+      case Schedule::gpipe:
+        in_flight = micro_batches;
+        break;
+      case Schedule::one_f_one_b:
+        in_flight = std::min<double>(micro_batches, p.pp - stage);
+        break;
       case Schedule::interleaved:
         in_flight = std::min<double>(micro_batches * p.virtual_stages,
                                      (p.pp - stage) * (1.0 + double(p.pp - 1) / (p.pp * p.virtual_stages)));
@@ -71,8 +76,10 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       activations += activation_bytes_per_layer(m, no_recompute, p.attention != Attention::unfused);
     }
     if (stage == p.pp - 1) {
-      // fp32 logits and their gradient for one micro-batch.
-      activations += 2.0 * w.tokens_per_microbatch * w.padded_vocab / p.tp * 4;
+      // One micro-batch's logits at the loss's backward: the fp32 log-probabilities and their
+      // fp32 gradient, and the gradient cast back to the model's precision for the head's GEMMs
+      // (all three live at once; measured on an H200 with trainsim-exec, docs/executor.md).
+      activations += w.tokens_per_microbatch * w.padded_vocab / p.tp * (2.0 * 4 + bytes_per_element(p.precision));
     }
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.

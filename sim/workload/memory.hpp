@@ -14,7 +14,7 @@ struct MemoryBreakdown {
   double params = 0, grads = 0, optimizer = 0, activations = 0, buffers = 0;
   double peak = 0;
   double capacity = 0;
-  int stage = 0;                    // the stage these numbers are for (the largest peak)
+  int stage = 0;                      // the stage these numbers are for (the largest peak)
   double in_flight_microbatches = 0;  // micro-batches of activations held at the peak
   bool fits() const { return peak <= capacity; }
 };

@@ -72,6 +72,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   const double flash_speed =
       p.attention == Attention::flash1 ? std::min(1.0, kFlash1Plateau / cost.attention_efficiency(1e30, 128)) : 1.0;
   w.tokens_per_microbatch = tokens;
+  w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.profile().memory_efficiency;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
@@ -203,5 +204,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   c.pp_bytes = tokens * h * e / t;
   return w;
 }
+
+double optimizer_time(const Workload& work, double params) { return params * 36.0 / work.memory_bandwidth; }
 
 }  // namespace trainsim

@@ -29,7 +29,7 @@ struct Block {
 struct LayerWork {
   Block attention_forward, mlp_forward;
   Block attention_backward, mlp_backward;
-  Block recompute;  // forward work redone in backward (selective: attention core; full: the layer)
+  Block recompute;        // forward work redone in backward (selective: attention core; full: the layer)
   double parameters = 0;  // of this layer held by one GPU (after tp and ep sharding)
 };
 
@@ -57,11 +57,17 @@ struct Workload {
   LayerWork layer;
   StageExtras extras;
   Communication comm;
-  double tokens_per_microbatch = 0;   // per GPU (after cp)
+  double tokens_per_microbatch = 0;  // per GPU (after cp)
   int padded_vocab = 0;
+  double memory_bandwidth = 0;  // achievable on this GPU (datasheet x the profile's efficiency), B/s
 };
 
 Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost);
+
+// The optimizer step over `params` parameters (this rank's shard): fused Adam reads and writes
+// fp32 master weights, m and v, reads the gradient and writes the 16-bit weights, about 36 bytes
+// per parameter, at the GPU's achievable memory bandwidth.
+double optimizer_time(const Workload& work, double params);
 
 // Layers on each pipeline stage (scenario/plan.hpp's stage_layers).
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
