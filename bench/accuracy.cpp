@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
     const std::string framework = get(r, "framework");
     if (source == "S1" || source == "S16") p.attention = Attention::unfused;
     if (source == "S17") p.attention = Attention::flash1;
+    // llm-foundry's MPT blocks are plain PyTorch modules (LayerNorm, GELU, dropout, residual adds)
+    // run eagerly; Megatron-LM (S1) and NVIDIA's BERT (S16) fuse their element-wise work.
+    if (source == "S17") p.kernels = Kernels::eager;
     if (precision.find("DEFAULT") != std::string::npos) p.gradient_reduce_bytes = 4;
     bool bad = false;
     for (const auto& f : check_plan(m, sc.cluster, p)) {

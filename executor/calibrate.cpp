@@ -127,6 +127,32 @@ int calibrate(const CalibrateOptions& o) {
     measured["memory_bandwidth_Bps"] = bandwidth;
     std::printf("copy  %.1f GB/s (preset %.1f GB/s)\n", bandwidth / 1e9, gpu.memory_bandwidth / 1e9);
 
+    // Element-wise work as a training step has it: LayerNorm and GELU, forward and backward
+    // through autograd, on a layer's activations. The cost model counts each forward kernel as
+    // reading and writing its tensor once and its backward as twice that; the ratio of those
+    // bytes per second to the copy's is the profile's elementwise_efficiency.
+    {
+      torch::AutoGradMode grad(true);
+      const int64_t tokens = cuda ? 16384 : 2048, width = cuda ? 2048 : 256;
+      auto x = torch::randn({tokens, width}, opts).requires_grad_();
+      auto w = torch::ones({width}, opts).requires_grad_(), b = torch::zeros({width}, opts).requires_grad_();
+      auto wide = torch::randn({tokens, 4 * width}, opts).requires_grad_();
+      const double t = time_median(device, [&] {
+        torch::nn::functional::layer_norm(x, torch::nn::functional::LayerNormFuncOptions({width}).weight(w).bias(b))
+            .sum()
+            .backward();
+        torch::gelu(wide, "tanh").sum().backward();
+      });
+      // The sums and their backward (a broadcast) are counted too: a read, and a write.
+      const double element_bytes = double(x.element_size());
+      const double counted = 3 * 2 * element_bytes * double(x.numel() + wide.numel());
+      const double extra = 2 * element_bytes * double(x.numel() + wide.numel());
+      const double efficiency = std::clamp((counted + extra) / t / bandwidth, 0.01, 1.0);
+      profile["elementwise_efficiency"] = efficiency;
+      std::printf("layer norm + gelu, forward and backward: %.1f GB/s, %.0f%% of the copy's\n",
+                  (counted + extra) / t / 1e9, 100 * efficiency);
+    }
+
     // Per-kernel overhead as training sees it: a chain of operations on a tiny
     // tensor, forward and backward through autograd, per kernel (each step of
     // the chain is one forward and one backward kernel). An op alone, without

@@ -190,6 +190,8 @@ const BadCase kBadCases[] = {
      "from 0 to 3"},
     {"bad_recompute", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {recompute: partial}\n",
      "plan.recompute", 3, "none, selective, full"},
+    {"bad_kernels", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {kernels: compiled}\n",
+     "plan.kernels", 3, "fused, eager"},
     {"bad_bool", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {sequence_parallel: maybe}\n",
      "plan.sequence_parallel", 3, "true or false"},
     {"ep_without_moe", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\nplan: {ep: 2}\n",

@@ -182,6 +182,30 @@ TEST(Workload, FlashAttentionOneReachesFortyPercentAtLongSequences) {
   EXPECT_GT(fa1.time, fa2.time);
 }
 
+TEST(Workload, EagerKernelsStreamAtTheProfilesElementwiseEfficiency) {
+  ModelSpec m = model_preset("gpt3-1.3b");
+  PlanSpec p;
+  p.micro_batch = 8;
+  p.precision = Precision::bf16;
+  CalibrationProfile profile;
+  profile.elementwise_efficiency = 0.5;
+  const CostModel cost(gpu_preset("h200-sxm-141gb"), Precision::bf16, profile);
+  const Workload fused = build_workload(m, p, cost);
+  p.kernels = Kernels::eager;
+  const Workload eager = build_workload(m, p, cost);
+  const auto& a = fused.layer.mlp_backward.kernels;
+  const auto& b = eager.layer.mlp_backward.kernels;
+  ASSERT_EQ(a.size(), b.size());
+  int memory_bound = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    // Element-wise kernels take twice as long at half a copy's bandwidth; GEMMs are unchanged.
+    EXPECT_NEAR(b[i].time / a[i].time, a[i].bytes > 0 ? 2.0 : 1.0, 1e-9) << a[i].name;
+    memory_bound += a[i].bytes > 0;
+  }
+  EXPECT_GE(memory_bound, 2);
+  EXPECT_GT(eager.layer.mlp_backward.time(), fused.layer.mlp_backward.time());
+}
+
 TEST(Memory, ActivationsFollowKorthikanti) {
   ModelSpec m = model_preset("gpt3-175b");
   PlanSpec p;

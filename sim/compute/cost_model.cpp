@@ -57,8 +57,10 @@ double CostModel::attention_time(double flops, double seq, double head_dim, doub
 
 // A kernel takes its roofline time, but never less than the launch interval: the host issues
 // kernels one after another, so short kernels run at the launch rate, not at their own speed.
-double CostModel::memory_time(double bytes) const {
-  return std::max(bytes / (gpu_.memory_bandwidth * profile_.memory_efficiency), overhead_);
+double CostModel::memory_time(double bytes, bool eager) const {
+  const double bandwidth =
+      gpu_.memory_bandwidth * profile_.memory_efficiency * (eager ? profile_.elementwise_efficiency : 1.0);
+  return std::max(bytes / bandwidth, overhead_);
 }
 
 CalibrationProfile load_calibration(const std::string& path) {
@@ -93,6 +95,7 @@ CalibrationProfile parse_calibration(const std::string& text, const std::string&
   number("attention_d0", p.attention_d0, 0, 1e5);
   number("attention_s_max", p.attention_s_max, 1, 1e8);
   number("memory_efficiency", p.memory_efficiency, 0.01, 1.0);
+  number("elementwise_efficiency", p.elementwise_efficiency, 0.01, 1.0);
   if (j.contains("kernel_overhead_s")) {
     double v = 0;
     number("kernel_overhead_s", v, 0, 1e-2);

@@ -26,8 +26,13 @@ struct CalibrationProfile {
   int gemm_tile_m = 128, gemm_tile_n = 256;
   double attention_max_efficiency = 1.0;  // flash attention: eff = max * s/(s+s0) * d/(d+d0)
   double attention_s0 = 1700, attention_d0 = 60;
-  double attention_s_max = 4096;            // longest measured sequence; the fit is not extrapolated beyond it
-  double memory_efficiency = 0.886;         // achieved / datasheet bandwidth (H200 copy: 4253/4800)
+  double attention_s_max = 4096;     // longest measured sequence; the fit is not extrapolated beyond it
+  double memory_efficiency = 0.886;  // achieved / datasheet bandwidth (H200 copy: 4253/4800)
+  // Eager (unfused) element-wise, norm and reduction kernels against a copy's bandwidth: 0.6 makes
+  // the simulated forward and backward of the GPT-1.3B and GPT-350M steps trainsim-exec measured on
+  // an H200 (eager LibTorch kernels, docs/executor.md) match them (0.61 and 0.59 would make each
+  // exact). `trainsim-exec calibrate` measures it with LayerNorm and GELU.
+  double elementwise_efficiency = 0.6;
   std::optional<double> kernel_overhead_s;  // overrides the GPU preset's
   // Measured GEMM rates by "MxNxK" (FLOP/s); a shape found here is used as measured.
   std::map<std::string, double> gemm_measured;
@@ -48,8 +53,8 @@ class CostModel {
   double attention_efficiency(double seq, double head_dim) const;
   // `relative`: the kernel generation's speed against FlashAttention-2's (1 for flash).
   double attention_time(double flops, double seq, double head_dim, double relative = 1.0) const;
-  // Memory-bound kernels: element-wise, norms, softmax, optimizer.
-  double memory_time(double bytes) const;
+  // Memory-bound kernels: element-wise, norms, softmax; `eager`: unfused framework kernels.
+  double memory_time(double bytes, bool eager = false) const;
   double kernel_overhead() const { return overhead_; }
   double peak() const { return peak_; }
   const GpuSpec& gpu() const { return gpu_; }

@@ -15,6 +15,11 @@ enum class Recompute { none, selective, full };
 // PyTorch's SDPA); flash1: FlashAttention-1 / Triton-era fused kernels; unfused: score matrix
 // through memory (Megatron-LM 2021, BERT of 2019-20).
 enum class Attention { flash, flash1, unfused };
+// fused: element-wise work in fused kernels that stream near a copy's bandwidth (Megatron-LM's
+// bias+GeLU, bias+dropout+add and scale+mask+softmax kernels, Narayanan et al. SC'21, section
+// "Computation Optimizations"; NVIDIA's BERT); eager: one framework operation per kernel (PyTorch
+// without a compiler), at the calibration profile's elementwise_efficiency.
+enum class Kernels { fused, eager };
 enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical };
 
 const char* schedule_name(Schedule s);
@@ -42,6 +47,7 @@ struct PlanSpec {
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
   // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
   Attention attention = Attention::flash;
+  Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;
   std::vector<int> layers_per_stage;  // empty: even split (or the balanced one of stage_layers)

@@ -455,6 +455,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
                                                            {"fp8", Precision::fp8}};
     p.precision = names.at(*v);
   }
+  if (auto v = r.choice("kernels", {"fused", "eager"})) p.kernels = *v == "eager" ? Kernels::eager : Kernels::fused;
   if (auto v = r.choice("attention", {"flash", "flash1", "unfused"})) {
     p.attention = *v == "flash" ? Attention::flash : *v == "flash1" ? Attention::flash1 : Attention::unfused;
   }

@@ -44,6 +44,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.attention != Attention::flash) {
     out << YAML::Key << "attention" << YAML::Value << (p.attention == Attention::unfused ? "unfused" : "flash1");
   }
+  if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
   out << YAML::EndMap;
   if (sc.training.tokens) {
     out << YAML::Key << "training" << YAML::Value << YAML::BeginMap << YAML::Key << "tokens" << YAML::Value

@@ -32,12 +32,13 @@ namespace {
 struct BlockBuilder {
   const CostModel& cost;
   Block& block;
+  bool eager = false;  // unfused element-wise kernels (plan.kernels)
   void gemm(const std::string& name, double m, double n, double k, double batch = 1) {
     const GemmShape shape{m, n, k, batch};
     block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape)});
   }
   void memory(const std::string& name, double bytes, double flops = 0) {
-    block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes)});
+    block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
   }
   void attention(const std::string& name, double flops, double seq, double head_dim, double relative) {
     block.kernels.push_back({name, flops, 0, cost.attention_time(flops, seq, head_dim, relative)});
@@ -73,13 +74,14 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
       p.attention == Attention::flash1 ? std::min(1.0, kFlash1Plateau / cost.attention_efficiency(1e30, 128)) : 1.0;
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.profile().memory_efficiency;
+  const bool eager = p.kernels == Kernels::eager;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward};
+    BlockBuilder a{cost, L.attention_forward, eager};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
     a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
@@ -99,7 +101,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward};
+    BlockBuilder mlp{cost, L.mlp_forward, eager};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -129,7 +131,8 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
         backward.kernels.push_back(
             {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, s, d, flash_speed)});
       } else if (k.bytes > 0) {
-        backward.kernels.push_back({k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes)});
+        backward.kernels.push_back(
+            {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
       } else {
         backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.time});
         backward.kernels.push_back({k.name + " wgrad", k.flops, 0, k.time});
@@ -163,22 +166,22 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   // ---- embedding and head ----
   StageExtras& x = w.extras;
   {
-    BlockBuilder emb{cost, x.embedding_forward};
+    BlockBuilder emb{cost, x.embedding_forward, eager};
     x.embedding_forward.name = "embedding";
     emb.memory("token + position embedding", 3 * tokens * h * e / sp);
-    BlockBuilder emb_b{cost, x.embedding_backward};
+    BlockBuilder emb_b{cost, x.embedding_backward, eager};
     x.embedding_backward.name = "embedding backward";
     emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
   }
   // BERT's masked-LM head predicts only the masked positions: 15% of tokens (Devlin et al. 2019).
   const double head_tokens = m.arch == Arch::bert ? 0.15 * tokens : tokens;
   {
-    BlockBuilder head{cost, x.head_forward};
+    BlockBuilder head{cost, x.head_forward, eager};
     x.head_forward.name = "lm head + loss";
     head.memory("final norm", 2 * tokens * h * e / sp);
     head.gemm("lm head", head_tokens, v / t, h);
     head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
-    BlockBuilder head_b{cost, x.head_backward};
+    BlockBuilder head_b{cost, x.head_backward, eager};
     x.head_backward.name = "lm head + loss backward";
     head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
     head_b.gemm("lm head dgrad", head_tokens, h, v / t);
