@@ -29,6 +29,8 @@ class Group {
   int rank() const { return rank_; }
   int size() const { return size_; }
   int global_rank(int group_rank) const { return members_.at(group_rank); }
+  // Whether collectives on this group do anything (a backend is behind it).
+  bool runs_collectives() const { return bool(backend_); }
 
   void all_reduce(torch::Tensor& t, c10d::ReduceOp op = c10d::ReduceOp::SUM) const;
   c10::intrusive_ptr<Work> all_reduce_async(torch::Tensor& t) const;

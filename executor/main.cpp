@@ -155,7 +155,7 @@ int train(const RunOptions& o, const Scenario& sc) {
   config.autocast = config.bf16 && o.autocast;
   config.device = cuda ? torch::Device(torch::kCUDA, env_int("LOCAL_RANK", 0)) : torch::Device(torch::kCPU);
   if (!cuda) torch::set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / std::max(world, 1)));
-  set_autocast_bf16(config.autocast && cuda);
+  set_autocast_bf16(config.autocast);
 
   const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
   const Mesh mesh(rank, {plan.dp, plan.tp, plan.pp}, host, env_int("MASTER_PORT", 29500),

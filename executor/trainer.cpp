@@ -193,7 +193,7 @@ StepTimes Trainer::step(int64_t step, std::vector<TraceEvent>* trace) {
   // over data-parallel replicas (one tensor-parallel rank counts it; they all
   // hold the same value).
   auto loss = torch::tensor({model_.holds_head() && mesh_.tp_index() == 0 ? loss_sum : 0.0}, torch::kDouble);
-  if (mesh_.world().size() > 1 || config_.device.is_cuda()) {  // on a GPU, NCCL even alone
+  if (mesh_.world().runs_collectives()) {  // on a GPU, NCCL even alone
     loss = loss.to(torch::kFloat).to(config_.device);
     mesh_.world().all_reduce(loss);
   }
