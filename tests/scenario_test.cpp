@@ -139,8 +139,8 @@ const BadCase kBadCases[] = {
      "did you mean 'plan'"},
     {"unknown_plan_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tpp: 2\n", "plan.tpp", 4,
      "did you mean"},
-    {"unknown_model_preset", "model: {preset: gpt3-175}\ncluster: {topology: single-h200}\nplan: {}\n",
-     "model.preset", 1, "did you mean gpt3-175b"},
+    {"unknown_model_preset", "model: {preset: gpt3-175}\ncluster: {topology: single-h200}\nplan: {}\n", "model.preset",
+     1, "did you mean gpt3-175b"},
     {"unknown_topology", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpot}\nplan: {}\n",
      "cluster.topology", 2, "did you mean dgx-a100-superpod"},
     {"missing_topology_file", "model: {preset: gpt2}\ncluster: {topology: nowhere/x.yaml}\nplan: {}\n",
@@ -149,8 +149,7 @@ const BadCase kBadCases[] = {
      "no GPU preset"},
     {"tp_not_integer", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tp: two\n", "plan.tp", 4,
      "expected an integer"},
-    {"tp_zero", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: 0}\n", "plan.tp", 3,
-     "from 1 to"},
+    {"tp_zero", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: 0}\n", "plan.tp", 3, "from 1 to"},
     {"tp_fraction", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: 1.5}\n", "plan.tp", 3,
      "expected an integer"},
     {"tp_list", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {tp: [1, 2]}\n", "plan.tp", 3,
@@ -158,8 +157,9 @@ const BadCase kBadCases[] = {
     {"product_mismatch",
      "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan:\n  tp: 2\n  pp: 2\n  dp: 2\n",
      "plan.dp", 6, "tp*pp*dp*cp"},
-    {"gpus_do_not_divide", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 12}\nplan: {tp: 8}\n",
-     "plan.tp", 3, "does not divide"},
+    {"gpus_do_not_divide",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 12}\nplan: {tp: 8}\n", "plan.tp", 3,
+     "does not divide"},
     {"too_many_gpus", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2048}\nplan: {}\n",
      "cluster.gpus", 2, "has 1120"},
     {"heads_not_divisible", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {tp: 8}\n",
@@ -169,16 +169,20 @@ const BadCase kBadCases[] = {
      "plan: {pp: 5, schedule: interleaved, virtual_stages: 2, global_batch: 10}\n",
      "plan.pp", 3, "layers (24)"},
     {"batch_not_divisible",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {micro_batch: 2, global_batch: 20}\n",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {micro_batch: 2, "
+     "global_batch: 20}\n",
      "plan.global_batch", 3, "micro_batch*dp"},
     {"interleaved_without_stages",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: interleaved, global_batch: 16}\n",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: "
+     "interleaved, global_batch: 16}\n",
      "plan.virtual_stages", 3, "virtual_stages >= 2"},
     {"virtual_without_interleaved",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: 1f1b, virtual_stages: 2, global_batch: 16}\n",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, schedule: 1f1b, "
+     "virtual_stages: 2, global_batch: 16}\n",
      "plan.virtual_stages", 3, "needs schedule: interleaved"},
     {"interleaved_microbatches",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, virtual_stages: 2, global_batch: 6}\n",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 4}\nplan: {pp: 4, virtual_stages: 2, "
+     "global_batch: 6}\n",
      "plan.global_batch", 3, "divisible by pp"},
     {"bad_schedule", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {schedule: 1f1f}\n",
      "plan.schedule", 3, "did you mean 1f1b"},
@@ -199,16 +203,20 @@ const BadCase kBadCases[] = {
     {"ep_not_dividing_experts",
      "model: {preset: mixtral-8x7b}\ncluster: {topology: dgx-a100-superpod, gpus: 3}\nplan: {ep: 3, global_batch: 3}\n",
      "plan.ep", 3, "experts (8)"},
-    {"cp_sequence", "model: {preset: gpt2, seq_len: 1000}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan: {cp: 16}\n",
+    {"cp_sequence",
+     "model: {preset: gpt2, seq_len: 1000}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan: {cp: 16}\n",
      "plan.cp", 3, "2*cp"},
-    {"hidden_heads", "model: {arch: gpt, layers: 2, hidden: 100, heads: 3, vocab: 10, seq_len: 8}\ncluster: {topology: single-h200}\nplan: {}\n",
+    {"hidden_heads",
+     "model: {arch: gpt, layers: 2, hidden: 100, heads: 3, vocab: 10, seq_len: 8}\ncluster: {topology: "
+     "single-h200}\nplan: {}\n",
      "model.heads", 1, "divisible by heads"},
-    {"model_missing_field", "model: {arch: gpt, layers: 2, hidden: 64, vocab: 10, seq_len: 8}\ncluster: {topology: single-h200}\nplan: {}\n",
+    {"model_missing_field",
+     "model: {arch: gpt, layers: 2, hidden: 64, vocab: 10, seq_len: 8}\ncluster: {topology: single-h200}\nplan: {}\n",
      "model.heads", 1, "needs 'heads'"},
     {"moe_top_k", "model: {preset: gpt2, moe: {experts: 2, top_k: 3}}\ncluster: {topology: single-h200}\nplan: {}\n",
      "model.moe.top_k", 1, "must not exceed"},
-    {"duplicate_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tp: 1\n  tp: 1\n", "plan.tp", 5,
-     "twice"},
+    {"duplicate_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  tp: 1\n  tp: 1\n", "plan.tp",
+     5, "twice"},
     {"bad_bandwidth", "model: {preset: gpt2}\ncluster: {topology: single-h200, nic_bandwidth: 400Gbit}\nplan: {}\n",
      "cluster.nic_bandwidth", 2, "400Gb/s"},
     {"bad_tokens", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining: {tokens: lots}\n",
@@ -220,23 +228,51 @@ const BadCase kBadCases[] = {
     {"placement_bad", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {placement: [tp, tp, pp, dp]}\n",
      "plan.placement", 3, "four axes"},
     {"uneven_split_sum",
-     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\nplan: {pp: 2, layers_per_stage: [10, 10], global_batch: 2}\n",
+     "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\nplan: {pp: 2, layers_per_stage: "
+     "[10, 10], global_batch: 2}\n",
      "plan.layers_per_stage", 3, "add up"},
     {"hf_both", "model: {preset: gpt2, hf_config: hf/gpt2.json}\ncluster: {topology: single-h200}\nplan: {}\n",
      "model.hf_config", 1, "not both"},
     {"hf_broken_json", "model: {hf_config: hf/broken.json}\ncluster: {topology: single-h200}\nplan: {}\n", "", 3,
      "JSON syntax error"},
-    {"hf_unknown_type", "model: {hf_config: hf/t5.json}\ncluster: {topology: single-h200}\nplan: {}\n", "model_type",
-     0, "found \"t5\""},
+    {"hf_unknown_type", "model: {hf_config: hf/t5.json}\ncluster: {topology: single-h200}\nplan: {}\n", "model_type", 0,
+     "found \"t5\""},
     // Found by bench/fuzz (fuzz_hf_config): a number where the model type should be.
-    {"hf_model_type_not_text", "model: {hf_config: hf/fuzz-model-type-number.json}\ncluster: {topology: single-h200}\nplan: {}\n",
-     "model_type", 0, "expected a text"},
-    {"hf_number_overflow", "model: {hf_config: hf/fuzz-number-overflow.json}\ncluster: {topology: single-h200}\nplan: {}\n",
-     "", 0, "number overflow"},
+    {"hf_model_type_not_text",
+     "model: {hf_config: hf/fuzz-model-type-number.json}\ncluster: {topology: single-h200}\nplan: {}\n", "model_type",
+     0, "expected a text"},
+    {"hf_number_overflow",
+     "model: {hf_config: hf/fuzz-number-overflow.json}\ncluster: {topology: single-h200}\nplan: {}\n", "", 0,
+     "number overflow"},
+    {"data_unknown_preset",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata:\n  lengths: wikipedia-bert-51\n",
+     "data.lengths", 5, "did you mean wikipedia-bert-512"},
+    {"data_longer_than_model",
+     "model: {preset: bert-large, seq_len: 128}\ncluster: {topology: single-h200}\nplan: {}\n"
+     "data: {lengths: wikipedia-bert-512}\n",
+     "data.lengths", 4, "more than model.seq_len (128)"},
+    {"data_binned_without_bin_size",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\n"
+     "data: {lengths: wikipedia-bert-512, batching: binned}\n",
+     "data.batching", 4, "needs a bin_size"},
+    {"data_bin_size_without_binned",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\n"
+     "data: {lengths: wikipedia-bert-512, bin_size: 64}\n",
+     "data.bin_size", 4, "batching: binned"},
+    {"data_batching_without_lengths",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {batching: longest}\n",
+     "data.batching", 4, "sequence lengths"},
+    {"data_bad_batching",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\n"
+     "data: {lengths: wikipedia-bert-512, batching: packed}\n",
+     "data.batching", 4, "padded, longest, binned"},
+    {"data_histogram_file_error",
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {lengths: bad/lengths.yaml}\n",
+     "counts", 2, "from 0"},
     {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",
      "network.nic_bandwidth", 0, "400Gb/s"},
-    {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus", 0,
-     "multiply"},
+    {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus",
+     0, "multiply"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),
@@ -247,13 +283,35 @@ TEST(Scenario, AtLeastThirtyMalformedInputsAreCovered) {
 }
 
 TEST(Scenario, WrittenYamlReadsBackTheSame) {
-  for (const char* name : {"default.yaml", "llama2-70b-512-h100.yaml", "mixtral-8x7b-64-h100.yaml"}) {
+  for (const char* name :
+       {"default.yaml", "llama2-70b-512-h100.yaml", "mixtral-8x7b-64-h100.yaml", "bert-large-phase2-dgx-a100.yaml"}) {
     const Scenario original = load_scenario(kSource + "/scenarios/" + name);
     const Scenario again = load_scenario_text(scenario_to_yaml(original), "again.yaml");
     EXPECT_EQ(scenario_to_yaml(again), scenario_to_yaml(original)) << name;
     EXPECT_EQ(again.plan.micro_batches(), original.plan.micro_batches());
     EXPECT_DOUBLE_EQ(total_parameters(again.model), total_parameters(original.model));
   }
+}
+
+TEST(Scenario, DataSectionReadsAPresetOrAFileOfLengths) {
+  const Scenario preset = load_scenario(kSource + "/scenarios/bert-large-phase2-dgx-a100.yaml");
+  EXPECT_EQ(preset.data.lengths, "wikipedia-bert-512");
+  ASSERT_EQ(preset.data.length_counts.size(), 512u);
+  EXPECT_EQ(preset.data.batching, Batching::binned);
+  EXPECT_EQ(preset.data.bin_size, 64);
+
+  const Scenario file = load_scenario_text(
+      "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\n"
+      "data: {lengths: lengths/two-lengths.yaml, batching: longest}\n",
+      "file.yaml", kSource + "/tests/data");
+  ASSERT_EQ(file.data.length_counts.size(), 100u);
+  EXPECT_EQ(file.data.length_counts[9], 1);
+  EXPECT_EQ(file.data.length_counts[99], 1);
+  EXPECT_EQ(file.data.batching, Batching::longest);
+  EXPECT_TRUE(std::filesystem::path(file.data.lengths).is_absolute());  // saved files find it again
+
+  const Scenario none = load_scenario_text(kGood, "good.yaml");
+  EXPECT_TRUE(none.data.full_rows());
 }
 
 // trainsim-exec's run.json, as `trainsim validate` reads it.

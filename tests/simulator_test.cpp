@@ -12,6 +12,7 @@
 #include "scenario/scenario.hpp"
 #include "topology/graph.hpp"
 #include "workload/memory.hpp"
+#include "workload/sequences.hpp"
 #include "workload/work.hpp"
 
 using namespace trainsim;
@@ -204,6 +205,98 @@ TEST(Workload, EagerKernelsStreamAtTheProfilesElementwiseEfficiency) {
   }
   EXPECT_GE(memory_bound, 2);
   EXPECT_GT(eager.layer.mlp_backward.time(), fused.layer.mlp_backward.time());
+}
+
+// Half of the sequences have 10 tokens and half 100 (tests/data/lengths/two-lengths.yaml).
+DataSpec two_lengths(Batching batching, int bin_size = 0) {
+  DataSpec d;
+  d.lengths = std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/lengths/two-lengths.yaml";
+  d.length_counts = load_length_histogram(d.lengths);
+  d.batching = batching;
+  d.bin_size = bin_size;
+  return d;
+}
+
+TEST(Sequences, MicroBatchesArePaddedAsTheLoaderPadsThem) {
+  // padded: every sequence to seq_len; full rows: seq_len.
+  auto padded = padded_lengths(two_lengths(Batching::padded), 100, 2);
+  ASSERT_EQ(padded.size(), 1u);
+  EXPECT_DOUBLE_EQ(padded[0].tokens, 100);
+  EXPECT_DOUBLE_EQ(padded_lengths(DataSpec{}, 100, 2)[0].tokens, 100);
+  // longest of 2: both short with probability 1/4, so 1/4 * 10 + 3/4 * 100.
+  auto longest = padded_lengths(two_lengths(Batching::longest), 100, 2);
+  ASSERT_EQ(longest.size(), 1u);
+  EXPECT_DOUBLE_EQ(longest[0].tokens, 77.5);
+  EXPECT_DOUBLE_EQ(padded_lengths(two_lengths(Batching::longest), 100, 1)[0].tokens, 55);
+  // binned by 64 tokens: the short ones and the long ones apart, half the micro-batches each.
+  auto binned = padded_lengths(two_lengths(Batching::binned, 64), 100, 2);
+  ASSERT_EQ(binned.size(), 2u);
+  EXPECT_DOUBLE_EQ(binned[0].tokens, 10);
+  EXPECT_DOUBLE_EQ(binned[0].share, 0.5);
+  EXPECT_DOUBLE_EQ(binned[1].tokens, 100);
+  EXPECT_DOUBLE_EQ(binned[1].share, 0.5);
+  EXPECT_DOUBLE_EQ(mean_sequence_tokens(two_lengths(Batching::binned, 64), 100), 55);
+}
+
+TEST(Sequences, WikipediaAtLength512IsHalfPadding) {
+  // Krell et al. 2021 (arXiv:2107.02027): "at sequence length 512 padding tokens represent in
+  // excess of 50% of the Wikipedia dataset used for pretraining BERT".
+  DataSpec d;
+  d.length_counts = load_length_histogram("wikipedia-bert-512");
+  const double padding = 1 - mean_sequence_tokens(d, 512) / 512;
+  EXPECT_GT(padding, 0.50);
+  EXPECT_LT(padding, 0.51);
+}
+
+TEST(Workload, BinnedDataAveragesTheWorkOfEachPaddedLength) {
+  ModelSpec m = model_preset("bert-large");
+  m.seq_len = 100;
+  PlanSpec p;
+  p.tp = 2;
+  p.micro_batch = 2;
+  p.attention = Attention::unfused;
+  const CostModel cost(gpu_preset("a100-80gb-sxm"), Precision::fp16);
+  const Workload mixed = build_workload(m, p, cost, two_lengths(Batching::binned, 64));
+  ModelSpec short_rows = m;
+  short_rows.seq_len = 10;
+  const Workload full = build_workload(m, p, cost);
+  const Workload shorter = build_workload(short_rows, p, cost);
+  for (auto block : {&LayerWork::attention_forward, &LayerWork::mlp_backward}) {
+    EXPECT_NEAR((mixed.layer.*block).time(), 0.5 * (full.layer.*block).time() + 0.5 * (shorter.layer.*block).time(),
+                1e-12);
+    EXPECT_LT((mixed.layer.*block).time(), (full.layer.*block).time());
+  }
+  EXPECT_DOUBLE_EQ(mixed.comm.tp_bytes, 0.5 * full.comm.tp_bytes + 0.5 * shorter.comm.tp_bytes);
+  // What memory and the optimizer see is the full-length model: any micro-batch may be the longest.
+  EXPECT_DOUBLE_EQ(mixed.layer.parameters, full.layer.parameters);
+  EXPECT_DOUBLE_EQ(mixed.extras.embedding_parameters, full.extras.embedding_parameters);
+  EXPECT_DOUBLE_EQ(mixed.tokens_per_microbatch, full.tokens_per_microbatch);
+}
+
+TEST(Prediction, PaddingIsWorkTheGpusDoButNotTokensTrained) {
+  const std::string base = R"(
+model: {preset: bert-large}
+cluster: {topology: dgx-a100-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 32, global_batch: 1024, precision: fp16, attention: unfused}
+)";
+  const Prediction full = predict(load_scenario_text(base, "full.yaml"));
+  const Prediction padded =
+      predict(load_scenario_text(base + "data: {lengths: wikipedia-bert-512, batching: padded}\n", "padded.yaml"));
+  const Prediction binned = predict(load_scenario_text(
+      base + "data: {lengths: wikipedia-bert-512, batching: binned, bin_size: 64}\n", "binned.yaml"));
+  // Padded to 512, the GPUs do the full-rows work but train on half the tokens.
+  EXPECT_DOUBLE_EQ(padded.step.step_time, full.step.step_time);
+  EXPECT_NEAR(padded.tokens_per_s / full.tokens_per_s, 255.83 / 512, 1e-3);
+  EXPECT_DOUBLE_EQ(padded.hardware_tflops_per_gpu, full.hardware_tflops_per_gpu);
+  EXPECT_LT(padded.model_tflops_per_gpu, 0.55 * full.model_tflops_per_gpu);
+  EXPECT_LT(padded.mfu, 0.55 * full.mfu);
+  // Binned, micro-batches average 278 tokens a sequence: the step shrinks with them.
+  EXPECT_NEAR(binned.padded_tokens_per_sequence, 278, 1);
+  EXPECT_LT(binned.step.step_time, 0.6 * full.step.step_time);
+  EXPECT_GT(binned.step.step_time, 0.45 * full.step.step_time);
+  EXPECT_DOUBLE_EQ(binned.tokens_per_step, padded.tokens_per_step);
+  // Memory is the longest micro-batch's.
+  EXPECT_DOUBLE_EQ(binned.memory.peak, full.memory.peak);
 }
 
 TEST(Memory, ActivationsFollowKorthikanti) {

@@ -115,8 +115,10 @@ int topology_export(const std::string& name_or_path, const std::string& format, 
 
 int list_presets(bool json) {
   if (json) {
-    nlohmann::json j = {
-        {"gpus", gpu_preset_names()}, {"models", model_preset_names()}, {"topologies", topology_preset_names()}};
+    nlohmann::json j = {{"gpus", gpu_preset_names()},
+                        {"models", model_preset_names()},
+                        {"topologies", topology_preset_names()},
+                        {"datasets", dataset_preset_names()}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -128,6 +130,7 @@ int list_presets(bool json) {
   print("gpus", gpu_preset_names());
   print("models", model_preset_names());
   print("topologies", topology_preset_names());
+  print("datasets", dataset_preset_names());
   return 0;
 }
 

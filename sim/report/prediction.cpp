@@ -1,11 +1,13 @@
 #include "report/prediction.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
 #include "scenario/units.hpp"
 #include "topology/graph.hpp"
+#include "workload/sequences.hpp"
 #include "workload/stages.hpp"
 
 namespace trainsim {
@@ -60,9 +62,14 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   p.memory = peak_memory(sc, stages.work.front());
   p.stage_layers = stages.layers;
   for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
-  p.tokens_per_step = double(sc.plan.global_batch) * sc.model.seq_len;
+  // Tokens and model FLOPs of the data itself: padding is work the GPUs do, not training.
+  p.tokens_per_sequence = mean_sequence_tokens(sc.data, sc.model.seq_len);
+  for (const auto& l : padded_lengths(sc.data, sc.model.seq_len, sc.plan.micro_batch)) {
+    p.padded_tokens_per_sequence += l.share * l.tokens;
+  }
+  p.tokens_per_step = double(sc.plan.global_batch) * p.tokens_per_sequence;
   p.tokens_per_s = p.tokens_per_step / p.step.step_time;
-  p.model_flops_per_step = model_flops_per_token(sc.model) * p.tokens_per_step;
+  p.model_flops_per_step = double(sc.plan.global_batch) * mean_model_flops_per_sequence(sc.model, sc.data);
   p.model_tflops_per_gpu = p.model_flops_per_step / sc.cluster.gpus / p.step.step_time / 1e12;
   // Hardware FLOPs of the critical stage's GPU, counted kernel by kernel (recomputation included).
   p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
@@ -110,6 +117,8 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"gpus", p.gpus},
       {"step_time_s", p.step.step_time},
       {"tokens_per_s", p.tokens_per_s},
+      {"tokens_per_sequence", p.tokens_per_sequence},
+      {"padded_tokens_per_sequence", p.padded_tokens_per_sequence},
       {"mfu", p.mfu},
       {"model_tflops_per_gpu", p.model_tflops_per_gpu},
       {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
@@ -178,6 +187,13 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
       << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches() << ", "
       << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
       << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n";
+  if (!sc.data.full_rows()) {
+    char data[160];
+    std::snprintf(data, sizeof data, ", %s: %.0f tokens per sequence, padded to %.0f (%.0f%% padding)",
+                  batching_name(sc.data.batching), p.tokens_per_sequence, p.padded_tokens_per_sequence,
+                  100 * (1 - p.tokens_per_sequence / p.padded_tokens_per_sequence));
+    out << "  data              " << std::filesystem::path(sc.data.lengths).filename().string() << data << "\n";
+  }
   if (sc.plan.pp > 1) {
     out << "  layers per stage ";
     for (std::size_t s = 0; s < p.stage_layers.size(); ++s) {

@@ -17,7 +17,9 @@ struct Prediction {
   int gpus = 0;
   StepResult step;
   MemoryBreakdown memory;
-  double tokens_per_step = 0;
+  double tokens_per_step = 0;             // of data: padding excluded
+  double tokens_per_sequence = 0;         // mean, padding excluded (seq_len for full rows)
+  double padded_tokens_per_sequence = 0;  // mean length the GPUs compute on
   double tokens_per_s = 0;
   double model_flops_per_step = 0;  // all GPUs
   double model_tflops_per_gpu = 0;

@@ -53,13 +53,15 @@ double active_parameters(const ModelSpec& m) {
   return m.layers * layer_active_parameters(m) + embedding_parameters(m);
 }
 
-double model_flops_per_token(const ModelSpec& m) {
+double model_flops_per_sequence(const ModelSpec& m, double length) {
   // The input embedding is a lookup, not a matmul: count the output head once in its place,
   // whether or not it is tied; positions and norms are negligible and left in.
   const double matmul_parameters = active_parameters(m) - (m.tied_embeddings() ? 0.0 : double(m.vocab) * m.hidden);
-  const double attention = 12.0 * m.layers * m.hidden * m.seq_len * (m.causal() ? 0.5 : 1.0);
-  return 6.0 * matmul_parameters + attention;
+  const double attention = 12.0 * m.layers * m.hidden * length * (m.causal() ? 0.5 : 1.0);
+  return (6.0 * matmul_parameters + attention) * length;
 }
+
+double model_flops_per_token(const ModelSpec& m) { return model_flops_per_sequence(m, m.seq_len) / m.seq_len; }
 
 double megatron_eq3_flops(const ModelSpec& m, double batch_sequences, bool full_recompute) {
   const double s = m.seq_len;

@@ -518,6 +518,46 @@ std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file
 
 namespace {
 
+// The data section: the dataset's sequence lengths and how the loader pads them (scenario/data.hpp).
+DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path& base) {
+  DataSpec d;
+  if (auto lengths = r.string("lengths")) {
+    const bool file = !has_dataset_preset(*lengths);
+    d.lengths = file && std::filesystem::path(*lengths).is_relative()
+                    ? std::filesystem::absolute(base / *lengths).string()
+                    : *lengths;
+    if (file && !std::filesystem::exists(d.lengths)) {
+      std::string problem = "no dataset preset named \"" + *lengths + "\" and no file " + d.lengths;
+      if (const auto hint = did_you_mean(*lengths, dataset_preset_names()); !hint.empty()) {
+        problem += " (did you mean " + hint + "?)";
+      }
+      r.fail("lengths", problem);
+    }
+    try {
+      d.length_counts = load_length_histogram(d.lengths);
+    } catch (const InputError& e) {
+      if (!e.where().file.empty()) throw;  // an error inside the histogram file keeps its own location
+      r.fail("lengths", e.problem());
+    }
+    if (d.length_counts.size() > std::size_t(m.seq_len)) {
+      r.fail("lengths", "the dataset has sequences of up to " + std::to_string(d.length_counts.size()) +
+                            " tokens, more than model.seq_len (" + std::to_string(m.seq_len) + ")");
+    }
+  }
+  if (auto v = r.choice("batching", {"padded", "longest", "binned"})) {
+    d.batching = *v == "binned" ? Batching::binned : *v == "longest" ? Batching::longest : Batching::padded;
+    if (d.full_rows()) r.fail("batching", "batching needs the dataset's sequence lengths (data.lengths)");
+  }
+  if (auto v = r.integer("bin_size", 1, m.seq_len)) {
+    if (d.batching != Batching::binned) r.fail("bin_size", "bin_size goes with batching: binned");
+    d.bin_size = static_cast<int>(*v);
+  }
+  if (d.batching == Batching::binned && d.bin_size == 0) {
+    r.fail("batching", "binned batching needs a bin_size (tokens per length bin, e.g. 64)");
+  }
+  return d;
+}
+
 Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base,
                         bool check = true) {
   MapReader r(document, file, "");
@@ -606,6 +646,11 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (plan->has("placement")) sc.plan.placement = read_placement(document["plan"]["placement"], file);
   plan->finish();
   sc.locations["plan"] = r.location_of("plan");
+
+  if (auto data = r.map("data")) {
+    sc.data = read_data(*data, sc.model, base);
+    data->finish();
+  }
 
   if (auto training = r.map("training")) {
     sc.training.tokens = training->count("tokens", 1, 1e18);

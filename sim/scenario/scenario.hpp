@@ -1,11 +1,12 @@
 #pragma once
-// A scenario = model + cluster + plan (+ training goal): the one input every tool reads.
-// load_scenario() parses and validates it; every problem is an InputError naming file, line, key.
+// A scenario = model + cluster + plan (+ the data's sequence lengths, the training goal): the one input every tool
+// reads. load_scenario() parses and validates it; every problem is an InputError naming file, line, key.
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "scenario/data.hpp"
 #include "scenario/errors.hpp"
 #include "scenario/hardware.hpp"
 #include "scenario/model.hpp"
@@ -47,6 +48,7 @@ struct Scenario {
   ModelSpec model;
   ClusterSpec cluster;
   PlanSpec plan;
+  DataSpec data;
   TrainingSpec training;
   std::map<std::string, SourceLocation> locations;  // "plan.tp" -> where it was written
   std::vector<Finding> warnings;

@@ -46,6 +46,13 @@ std::string scenario_to_yaml(const Scenario& sc) {
   }
   if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
   out << YAML::EndMap;
+  if (!sc.data.full_rows()) {
+    out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "lengths" << YAML::Value << sc.data.lengths;
+    out << YAML::Key << "batching" << YAML::Value << batching_name(sc.data.batching);
+    if (sc.data.batching == Batching::binned) out << YAML::Key << "bin_size" << YAML::Value << sc.data.bin_size;
+    out << YAML::EndMap;
+  }
   if (sc.training.tokens) {
     out << YAML::Key << "training" << YAML::Value << YAML::BeginMap << YAML::Key << "tokens" << YAML::Value
         << *sc.training.tokens << YAML::EndMap;

@@ -108,7 +108,8 @@ Estimate estimate_step(const Scenario& sc) {
                                                   return layer_time(a, p.recompute) < layer_time(b, p.recompute);
                                                 })
                              : setup.work.end();
-  const Workload w = mixed ? *slowest : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision));
+  const Workload w =
+      mixed ? *slowest : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision), sc.data);
   Estimate e;
   e.memory = peak_memory(sc, w);
   const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);

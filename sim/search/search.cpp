@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "scenario/yaml_reader.hpp"
+#include "workload/sequences.hpp"
 
 namespace trainsim {
 namespace {
@@ -176,7 +177,7 @@ std::size_t plan_space_size(const PlanSpace& space) {
 }
 
 double model_mfu(const Scenario& sc, double step_time) {
-  const double flops = model_flops_per_token(sc.model) * double(sc.plan.global_batch) * sc.model.seq_len;
+  const double flops = mean_model_flops_per_sequence(sc.model, sc.data) * double(sc.plan.global_batch);
   return flops / sc.cluster.gpus / step_time / mean_peak(sc.cluster, sc.plan.precision);
 }
 

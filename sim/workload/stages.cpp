@@ -71,7 +71,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
   auto work_on = [&](const GpuSpec& gpu) -> const Workload& {
     auto it = priced.find(gpu.name);
     if (it == priced.end()) {
-      it = priced.emplace(gpu.name, build_workload(sc.model, p, CostModel(gpu, p.precision, profile))).first;
+      it = priced.emplace(gpu.name, build_workload(sc.model, p, CostModel(gpu, p.precision, profile), sc.data)).first;
     }
     return it->second;
   };

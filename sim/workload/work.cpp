@@ -1,7 +1,10 @@
 #include "workload/work.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+
+#include "workload/sequences.hpp"
 
 namespace trainsim {
 
@@ -45,9 +48,52 @@ struct BlockBuilder {
   }
 };
 
+Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost);
+
+// Adds `share` of each kernel of `part` to the same kernel of `sum` (same layout: same model and plan).
+void accumulate(Block& sum, const Block& part, double share) {
+  for (std::size_t i = 0; i < sum.kernels.size(); ++i) {
+    sum.kernels[i].flops += share * part.kernels[i].flops;
+    sum.kernels[i].bytes += share * part.kernels[i].bytes;
+    sum.kernels[i].time += share * part.kernels[i].time;
+  }
+}
+
+void clear(Block& block) {
+  for (auto& k : block.kernels) k.flops = k.bytes = k.time = 0;
+}
+
 }  // namespace
 
-Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost) {
+Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
+  Workload w = build_fixed_length(m, p, cost);
+  const auto lengths = padded_lengths(data, m.seq_len, p.micro_batch);
+  if (lengths.size() == 1 && lengths.front().tokens == m.seq_len) return w;
+  auto blocks = [](Workload& x) {
+    return std::vector<Block*>{&x.layer.attention_forward,   &x.layer.mlp_forward,   &x.layer.attention_backward,
+                               &x.layer.mlp_backward,        &x.layer.recompute,     &x.extras.embedding_forward,
+                               &x.extras.embedding_backward, &x.extras.head_forward, &x.extras.head_backward};
+  };
+  for (Block* b : blocks(w)) clear(*b);
+  w.comm.tp_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
+  for (const auto& length : lengths) {
+    ModelSpec shorter = m;
+    shorter.seq_len = static_cast<int>(std::lround(length.tokens));
+    Workload part = build_fixed_length(shorter, p, cost);
+    const auto sum = blocks(w);
+    const auto add = blocks(part);
+    for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
+    w.comm.tp_bytes += length.share * part.comm.tp_bytes;
+    w.comm.cp_bytes_per_step += length.share * part.comm.cp_bytes_per_step;
+    w.comm.ep_bytes += length.share * part.comm.ep_bytes;
+    w.comm.pp_bytes += length.share * part.comm.pp_bytes;
+  }
+  return w;
+}
+
+namespace {
+
+Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost) {
   Workload w;
   const double e = bytes_per_element(p.precision);
   const double t = p.tp;
@@ -207,6 +253,8 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   c.pp_bytes = tokens * h * e / t;
   return w;
 }
+
+}  // namespace
 
 double optimizer_time(const Workload& work, double params) { return params * 36.0 / work.memory_bandwidth; }
 

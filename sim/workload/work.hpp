@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compute/cost_model.hpp"
+#include "scenario/data.hpp"
 #include "scenario/model.hpp"
 #include "scenario/plan.hpp"
 
@@ -57,12 +58,16 @@ struct Workload {
   LayerWork layer;
   StageExtras extras;
   Communication comm;
-  double tokens_per_microbatch = 0;  // per GPU (after cp)
+  double tokens_per_microbatch = 0;  // per GPU (after cp), of a full-length micro-batch
   int padded_vocab = 0;
   double memory_bandwidth = 0;  // achievable on this GPU (datasheet x the profile's efficiency), B/s
 };
 
-Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost);
+// With data of several lengths (scenario/data.hpp), the blocks and the communication volumes are
+// those of the average micro-batch (each padded length weighted by its share): the mean step of
+// a run whose micro-batches vary. Parameters and tokens_per_microbatch (the memory peak) are
+// those of a full-length micro-batch, which any micro-batch may be.
+Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost, const DataSpec& data = {});
 
 // The optimizer step over `params` parameters (this rank's shard): fused Adam reads and writes
 // fp32 master weights, m and v, reads the gradient and writes the 16-bit weights, about 36 bytes

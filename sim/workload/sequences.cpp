@@ -1,0 +1,61 @@
+#include "workload/sequences.hpp"
+
+#include <cmath>
+
+namespace trainsim {
+
+namespace {
+
+// Expected longest of n sequences drawn from counts[first..last] (counts[i]: length i + 1):
+// E[max] = (first) + sum over l > first of P(max >= l + 1), with P(max <= l) = F(l)^n.
+double expected_longest(const std::vector<double>& counts, std::size_t first, std::size_t last, int n) {
+  double total = 0;
+  for (std::size_t i = first; i <= last; ++i) total += counts[i];
+  double below = 0, longest = double(first);  // every sequence has at least first + 1 tokens
+  for (std::size_t i = first; i <= last; ++i) {
+    longest += 1 - std::pow(below / total, n);  // P(max >= i + 1)
+    below += counts[i];
+  }
+  return longest;
+}
+
+}  // namespace
+
+std::vector<PaddedLength> padded_lengths(const DataSpec& data, int seq_len, int micro_batch) {
+  if (data.full_rows() || data.batching == Batching::padded) return {{double(seq_len), 1.0}};
+  const auto& counts = data.length_counts;
+  const std::size_t bin = data.batching == Batching::binned ? std::size_t(data.bin_size) : counts.size();
+  double total = 0;
+  for (double c : counts) total += c;
+  std::vector<PaddedLength> lengths;
+  for (std::size_t first = 0; first < counts.size(); first += bin) {
+    const std::size_t last = std::min(counts.size(), first + bin) - 1;
+    double in_bin = 0;
+    for (std::size_t i = first; i <= last; ++i) in_bin += counts[i];
+    if (in_bin == 0) continue;
+    lengths.push_back({expected_longest(counts, first, last, micro_batch), in_bin / total});
+  }
+  return lengths;
+}
+
+double mean_sequence_tokens(const DataSpec& data, int seq_len) {
+  if (data.full_rows()) return seq_len;
+  double total = 0, tokens = 0;
+  for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
+    total += data.length_counts[i];
+    tokens += data.length_counts[i] * double(i + 1);
+  }
+  return tokens / total;
+}
+
+double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data) {
+  if (data.full_rows()) return model_flops_per_sequence(model, model.seq_len);
+  double total = 0, flops = 0;
+  for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
+    total += data.length_counts[i];
+    flops += data.length_counts[i] * model_flops_per_sequence(model, double(i + 1));
+  }
+  return flops / total;
+}
+
+}  // namespace trainsim

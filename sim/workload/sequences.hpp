@@ -1,0 +1,28 @@
+#pragma once
+// What one micro-batch holds when the data's sequences differ in length (scenario/data.hpp):
+// the lengths micro-batches are padded to, with the share of micro-batches padded to each, and
+// the real (unpadded) tokens and model FLOPs of an average sequence.
+#include <vector>
+
+#include "scenario/data.hpp"
+#include "scenario/model.hpp"
+
+namespace trainsim {
+
+struct PaddedLength {
+  double tokens = 0;  // per sequence, padding included
+  double share = 0;   // of micro-batches
+};
+
+// Full rows: one entry, seq_len. padded: seq_len. longest: the expected longest of
+// `micro_batch` sequences drawn from the dataset. binned: one entry per non-empty bin, its share
+// of the sequences and the expected longest of `micro_batch` sequences drawn from it.
+std::vector<PaddedLength> padded_lengths(const DataSpec& data, int seq_len, int micro_batch);
+
+// Mean tokens of one sequence, padding excluded (seq_len for full rows).
+double mean_sequence_tokens(const DataSpec& data, int seq_len);
+
+// Mean model FLOPs of training on one sequence (model_flops_per_sequence over the lengths).
+double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data);
+
+}  // namespace trainsim
