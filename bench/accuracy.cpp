@@ -150,10 +150,11 @@ int main(int argc, char** argv) {
     // run eagerly; Megatron-LM (S1) and NVIDIA's BERT (S16) fuse their element-wise work.
     if (source == "S17") p.kernels = Kernels::eager;
     if (precision.find("DEFAULT") != std::string::npos) p.gradient_reduce_bytes = 4;
-    // NVIDIA's BERT (S16) loads Wikipedia with LDDL; its launch script for the README's tables
-    // bins phase 2 (seq 512) by length, 64 tokens a bin, and pads phase 1 (seq 128) to 128
-    // (PyTorch/LanguageModeling/BERT, BIN_SIZE: "none" for phase 1, 64 for phase 2). Phase 2's
-    // sequences are Wikipedia's at length 512: half of their tokens would be padding.
+    // NVIDIA's BERT (S16) loads Wikipedia with LDDL and bins phase 2 (seq 512) by length, 64
+    // tokens a bin; phase 1 (seq 128) is padded to 128 (the README's changelog, January 2022:
+    // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
+    // BIN_SIZE "none" for phase 1, 64 for phase 2). Phase 2's sequences are Wikipedia's at
+    // length 512, half of whose tokens would be padding (the wikipedia-bert-512 preset).
     if (source == "S16" && m.seq_len == 512) {
       sc.data.lengths = "wikipedia-bert-512";
       sc.data.length_counts = load_length_histogram(sc.data.lengths);
