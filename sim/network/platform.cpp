@@ -28,6 +28,11 @@ constexpr double kJoinBandwidth = 1e18;
 // NSDI 2010, measured switch power that hardly changes with load); the share is assumed.
 constexpr double kIdleShare = 0.9;
 
+// What flows get of a link: NVLink at NCCL's effective rate, the rest at line rate.
+double flow_bandwidth(const LinkInfo& info) {
+  return info.kind == LinkKind::nvlink ? nccl_nvlink_bandwidth(info.bandwidth) : info.bandwidth;
+}
+
 bool is_switch(const Graph& g, Vertex v) {
   const VertexKind kind = g[v].kind;
   return kind != VertexKind::gpu && kind != VertexKind::node_switch;
@@ -81,7 +86,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
         const LinkInfo& info = g[*e];
         const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);
-        auto* link = zone->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
+        auto* link = zone->create_split_duplex_link(name, flow_bandwidth(info))->set_latency(info.latency)->seal();
         set_link_power(name, edge_watts(c, *e));
         if (info.kind == LinkKind::nvlink) {
           nvlink[local] = link;
@@ -171,7 +176,7 @@ std::string platform_xml(const ClusterGraph& c) {
       hosts << "  <host id=\"gpu" << index << "\" speed=\"1Gf\"/>\n";
       for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
         const LinkInfo& info = g[*e];
-        links << "  <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << info.bandwidth
+        links << "  <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << flow_bandwidth(info)
               << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
         if (info.kind != LinkKind::nvlink) {
           has_nic = true;

@@ -16,6 +16,13 @@
 
 namespace trainsim {
 
+// NCCL moves data over NVLink at about 82% of the line rate: "450GB/s is the line rate. With the
+// protocol overhead (~20%) NCCL can get an effective NVLink bandwidth of 370GB/s" (S. Jeaugey,
+// NCCL maintainer, NVIDIA/nccl-tests issue #212, 2024, H100). NVLink links of the platform carry
+// this share of the GPU preset's per-direction rate; NICs keep theirs.
+inline constexpr double kNvlinkProtocolEfficiency = 370.0 / 450.0;
+inline double nccl_nvlink_bandwidth(double line_rate) { return kNvlinkProtocolEfficiency * line_rate; }
+
 // Configures a fresh SimGrid engine with the pinned model settings.
 void configure_simgrid(simgrid::s4u::Engine& engine);
 

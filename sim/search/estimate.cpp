@@ -14,7 +14,7 @@ namespace {
 // Bandwidth and latency between the members of a group whose ranks are `stride` apart.
 std::pair<double, double> link_for(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
-  if (std::int64_t(stride) * size <= t.gpus_per_node) return {t.gpu.nvlink_bandwidth, t.intra_latency};
+  if (std::int64_t(stride) * size <= t.gpus_per_node) return {nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth), t.intra_latency};
   return {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency};
 }
 
@@ -38,7 +38,8 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const auto& t = sc.cluster.topology;
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
-  const double in_node = 2.0 * (local - 1) / local * bytes / t.gpu.nvlink_bandwidth + 2 * (local - 1) * t.intra_latency;
+  const double in_node =
+      2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) + 2 * (local - 1) * t.intra_latency;
   return in_node + all_reduce(bytes / local, n / local, {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency});
 }
 
