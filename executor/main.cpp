@@ -405,6 +405,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     const Scenario sc = load_scenario(o.scenario);  // bad input is reported once, before any rank starts
+    if (!sc.data.full_rows() && !std::getenv("TRAINSIM_EXEC_CHILD")) {
+      std::cerr << "trainsim-exec: note: the scenario's data section (" << sc.data.lengths
+                << ") is not emulated: every row has seq_len tokens (trainsim validate predicts such rows)\n";
+    }
     if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);
     if (std::getenv("TRAINSIM_EXEC_CHILD")) {
       std::signal(SIGTERM, [](int) { g_stop = true; });

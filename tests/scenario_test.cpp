@@ -332,6 +332,12 @@ TEST(Measurement, AppliesTheModelAndPlanTheRunUsed) {
   EXPECT_EQ(sc.plan.recompute, Recompute::full);
   EXPECT_TRUE(sc.plan.sequence_parallel);
   EXPECT_EQ(sc.cluster.gpus, 2);
+
+  // The executor runs full rows: a scenario's sequence lengths do not describe the run.
+  auto bert = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/bert-large-phase2-dgx-a100.yaml");
+  ASSERT_FALSE(bert.data.full_rows());
+  apply_measurement(bert, parse_measurement(R"({"step_time_s": 1.0})", "run.json"), "run.json");
+  EXPECT_TRUE(bert.data.full_rows());
 }
 
 TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {

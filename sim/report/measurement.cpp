@@ -95,6 +95,9 @@ void apply_measurement(Scenario& sc, const nlohmann::json& run, const std::strin
     if (precision == "bf16") sc.plan.precision = Precision::bf16;
     sc.cluster.gpus = sc.plan.gpus();
   }
+  // trainsim-exec fills every row to seq_len (its readers cut rows; CoNLL sentences are padded),
+  // whatever the scenario's data section says: predict the rows it ran.
+  sc.data = DataSpec{};
   for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) {
     if (f.severity == Finding::Severity::error) throw InputError({path, 0, 0}, f.key, f.message);
   }
