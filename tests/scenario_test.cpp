@@ -269,6 +269,11 @@ const BadCase kBadCases[] = {
     {"data_histogram_file_error",
      "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {lengths: bad/lengths.yaml}\n",
      "counts", 2, "from 0"},
+    {"data_device_file",  // read before the size check, /dev/zero would never end
+     "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {lengths: /dev/zero}\n", "", 0,
+     "expected a regular file"},
+    {"topology_device_file", "model: {preset: gpt2}\ncluster: {topology: /dev/zero}\nplan: {}\n", "", 0,
+     "expected a regular file"},
     {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",
      "network.nic_bandwidth", 0, "400Gb/s"},
     {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus",

@@ -4,23 +4,18 @@
 // scenario first, so both describe the same job.
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "report/measurement.hpp"
 #include "report/prediction.hpp"
+#include "scenario/yaml_reader.hpp"
 
 namespace trainsim::cli {
 
 int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file) {
   Scenario sc = load_scenario(scenario_file);
-  std::ifstream in(measured_file);
-  if (!in) throw InputError({measured_file, 0, 0}, "", "cannot open the measurement");
-  std::ostringstream content;
-  content << in.rdbuf();
-  const nlohmann::json run = parse_measurement(content.str(), measured_file);
+  const nlohmann::json run = parse_measurement(read_input_file(measured_file, "the measurement"), measured_file);
   apply_measurement(sc, run, measured_file);
   SimulationOptions options;
   if (!profile_file.empty()) options.profile = load_calibration(profile_file);

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "scenario/errors.hpp"
+#include "scenario/yaml_reader.hpp"
 
 namespace trainsim {
 
@@ -64,11 +64,7 @@ double CostModel::memory_time(double bytes, bool eager) const {
 }
 
 CalibrationProfile load_calibration(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError({path, 0, 0}, "", "cannot open the calibration profile");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_calibration(text.str(), path);
+  return parse_calibration(read_input_file(path, "the calibration profile"), path);
 }
 
 CalibrationProfile parse_calibration(const std::string& text, const std::string& path) {

@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 
 #include "scenario/parse.hpp"
 
@@ -89,11 +87,7 @@ int line_of_offset(const std::string& text, std::size_t offset) {
 }  // namespace
 
 ModelSpec load_hf_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path, 0, 0}, "", "cannot open the Hugging Face config.json");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse_hf_config(buffer.str(), path);
+  return parse_hf_config(read_input_file(path, "the Hugging Face config.json"), path);
 }
 
 ModelSpec parse_hf_config(const std::string& text, const std::string& path) {

@@ -1,6 +1,7 @@
 #include "scenario/yaml_reader.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -31,13 +32,22 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
-YAML::Node load_yaml_file(const std::string& path) {
+std::string read_input_file(const std::string& path, const std::string& what) {
+  std::error_code error;
+  if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error)) {
+    throw InputError({path, 0, 0}, "", "expected a regular file");
+  }
+  if (const auto size = std::filesystem::file_size(path, error); !error && size > kMaxInputBytes) {
+    throw InputError({path, 0, 0}, "", "file is " + std::to_string(size) + " bytes; input files are limited to 4 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path, 0, 0}, "", "cannot open the file");
+  if (!in) throw InputError({path, 0, 0}, "", "cannot open " + what);
   std::ostringstream text;
   text << in.rdbuf();
-  return parse(text.str(), path);
+  return text.str();
 }
+
+YAML::Node load_yaml_file(const std::string& path) { return parse(read_input_file(path), path); }
 
 YAML::Node load_yaml_text(const std::string& text, const std::string& name) { return parse(text, name); }
 

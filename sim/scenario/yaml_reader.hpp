@@ -14,6 +14,11 @@
 
 namespace trainsim {
 
+// The text of a small input file (scenario, topology, histogram, config.json, profile,
+// measurement): a regular file of at most 4 MiB, checked before reading (a device such as
+// /dev/zero would be read forever). Throws InputError naming the file.
+std::string read_input_file(const std::string& path, const std::string& what = "the file");
+
 // Parses a whole YAML file or text; syntax errors become InputError with the line.
 YAML::Node load_yaml_file(const std::string& path);
 YAML::Node load_yaml_text(const std::string& text, const std::string& name);
