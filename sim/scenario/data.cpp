@@ -1,6 +1,7 @@
 #include "scenario/data.hpp"
 
 #include <filesystem>
+#include <map>
 
 #include "scenario/errors.hpp"
 #include "scenario/yaml_reader.hpp"

@@ -1,13 +1,15 @@
 #include "workload/sequences.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace trainsim {
 
 namespace {
 
-// Expected longest of n sequences drawn from counts[first..last] (counts[i]: length i + 1):
-// E[max] = (first) + sum over l > first of P(max >= l + 1), with P(max <= l) = F(l)^n.
+// Expected longest of n sequences drawn from counts[first..last] (counts[i]: length i + 1), as
+// E[max] = sum over l >= 1 of P(max >= l): 1 up to the bin's shortest length first + 1, then
+// 1 - F(l - 1)^n, F being the bin's cumulative share.
 double expected_longest(const std::vector<double>& counts, std::size_t first, std::size_t last, int n) {
   double total = 0;
   for (std::size_t i = first; i <= last; ++i) total += counts[i];
