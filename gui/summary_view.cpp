@@ -39,6 +39,10 @@ void SummaryView::show(const Prediction& p) {
   html += row(tr("Step time"), units::format_duration(p.step.step_time));
   html += row(tr("Tokens/s"), units::format_count(p.tokens_per_s));
   html += row(tr("MFU"), std::to_string(int(1000 * p.mfu) / 10.0).substr(0, 4) + "%");
+  if (p.padded_tokens_per_sequence > p.tokens_per_sequence) {  // a data section with short sequences
+    html += row(tr("Tokens per sequence"), std::to_string(int(p.tokens_per_sequence + 0.5)) + " (padded to " +
+                                               std::to_string(int(p.padded_tokens_per_sequence + 0.5)) + ")");
+  }
   if (p.time_to_train_s) html += row(tr("Time to train"), units::format_duration(*p.time_to_train_s));
   if (p.cost_to_train) html += row(tr("Cost to train"), "$" + units::format_count(*p.cost_to_train));
   if (p.energy_to_train_j) html += row(tr("Energy to train"), std::to_string(int(*p.energy_to_train_j / 3.6e9)) + " MWh");
