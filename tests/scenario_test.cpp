@@ -264,8 +264,8 @@ const BadCase kBadCases[] = {
      "data.batching", 4, "sequence lengths"},
     {"data_bad_batching",
      "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\n"
-     "data: {lengths: wikipedia-bert-512, batching: packed}\n",
-     "data.batching", 4, "padded, longest, binned"},
+     "data: {lengths: wikipedia-bert-512, batching: chunked}\n",
+     "data.batching", 4, "padded, longest, binned, packed"},
     {"data_histogram_file_error",
      "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {lengths: bad/lengths.yaml}\n",
      "counts", 2, "from 0"},

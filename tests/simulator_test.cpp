@@ -236,6 +236,14 @@ TEST(Sequences, MicroBatchesArePaddedAsTheLoaderPadsThem) {
   EXPECT_DOUBLE_EQ(binned[1].tokens, 100);
   EXPECT_DOUBLE_EQ(binned[1].share, 0.5);
   EXPECT_DOUBLE_EQ(mean_sequence_tokens(two_lengths(Batching::binned, 64), 100), 55);
+  // packed: rows of 100 tokens full of data; a token of a 10-token sequence sees 10 keys, one of
+  // a 100-token sequence 100, and 100 of every 110 tokens are in the long ones.
+  const DataSpec packed = two_lengths(Batching::packed);
+  EXPECT_DOUBLE_EQ(padded_lengths(packed, 100, 2)[0].tokens, 100);
+  EXPECT_DOUBLE_EQ(mean_sequence_tokens(packed, 100), 100);
+  EXPECT_DOUBLE_EQ(mean_length(packed, 100), 55);
+  EXPECT_NEAR(attention_span(packed, 100), (10.0 * 10 + 100.0 * 100) / 110, 1e-12);
+  EXPECT_DOUBLE_EQ(attention_span(two_lengths(Batching::binned, 64), 100), 100);
 }
 
 TEST(Sequences, WikipediaAtLength512IsHalfPadding) {
@@ -297,6 +305,20 @@ plan: {dp: 8, micro_batch: 32, global_batch: 1024, precision: fp16, attention: u
   EXPECT_DOUBLE_EQ(binned.tokens_per_step, padded.tokens_per_step);
   // Memory is the longest micro-batch's.
   EXPECT_DOUBLE_EQ(binned.memory.peak, full.memory.peak);
+
+  // Packed rows are full of data: the unfused kernels compute every score of a row (masked, not
+  // skipped) and take the full rows' time; flash attention skips the other sequences' keys.
+  const std::string packed = "data: {lengths: wikipedia-bert-512, batching: packed}\n";
+  const Prediction packed_unfused = predict(load_scenario_text(base + packed, "packed.yaml"));
+  EXPECT_DOUBLE_EQ(packed_unfused.step.step_time, full.step.step_time);
+  EXPECT_DOUBLE_EQ(packed_unfused.tokens_per_step, full.tokens_per_step);
+  std::string flash = base;
+  flash.replace(flash.find("attention: unfused"), 18, "attention: flash");
+  const Prediction full_flash = predict(load_scenario_text(flash, "flash.yaml"));
+  const Prediction packed_flash = predict(load_scenario_text(flash + packed, "packed-flash.yaml"));
+  EXPECT_LT(packed_flash.step.step_time, full_flash.step.step_time);
+  EXPECT_LT(packed_flash.model_tflops_per_gpu * packed_flash.step.step_time,
+            full_flash.model_tflops_per_gpu * full_flash.step.step_time);
 }
 
 TEST(Memory, ActivationsFollowKorthikanti) {

@@ -189,9 +189,15 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
       << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n";
   if (!sc.data.full_rows()) {
     char data[160];
-    std::snprintf(data, sizeof data, ", %s: %.0f tokens per sequence, padded to %.0f (%.0f%% padding)",
-                  batching_name(sc.data.batching), p.tokens_per_sequence, p.padded_tokens_per_sequence,
-                  100 * (1 - p.tokens_per_sequence / p.padded_tokens_per_sequence));
+    if (sc.data.batching == Batching::packed) {
+      const double length = mean_length(sc.data, sc.model.seq_len);
+      std::snprintf(data, sizeof data, ", packed: %.1f sequences of %.0f tokens per row", sc.model.seq_len / length,
+                    length);
+    } else {
+      std::snprintf(data, sizeof data, ", %s: %.0f tokens per sequence, padded to %.0f (%.0f%% padding)",
+                    batching_name(sc.data.batching), p.tokens_per_sequence, p.padded_tokens_per_sequence,
+                    100 * (1 - p.tokens_per_sequence / p.padded_tokens_per_sequence));
+    }
     out << "  data              " << std::filesystem::path(sc.data.lengths).filename().string() << data << "\n";
   }
   if (sc.plan.pp > 1) {

@@ -20,6 +20,8 @@ const char* batching_name(Batching b) {
       return "longest";
     case Batching::binned:
       return "binned";
+    case Batching::packed:
+      return "packed";
   }
   return "?";
 }

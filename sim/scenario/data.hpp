@@ -12,8 +12,10 @@ namespace trainsim {
 // padded: every sequence to seq_len; longest: to the longest sequence of the micro-batch;
 // binned: the loader draws each micro-batch from one length bin (sequences of (i-1)*bin_size+1
 // to i*bin_size tokens, the bin chosen in proportion to its sequences) and pads to the longest
-// of the micro-batch (NVIDIA LDDL's sequence binning).
-enum class Batching { padded, longest, binned };
+// of the micro-batch (NVIDIA LDDL's sequence binning); packed: sequences end to end in rows of
+// seq_len, attention kept inside each sequence (Krell et al. 2021; document masks): a plan's
+// "sequence" is then a row.
+enum class Batching { padded, longest, binned, packed };
 const char* batching_name(Batching b);
 
 struct DataSpec {

@@ -53,11 +53,11 @@ double active_parameters(const ModelSpec& m) {
   return m.layers * layer_active_parameters(m) + embedding_parameters(m);
 }
 
-double model_flops_per_sequence(const ModelSpec& m, double length) {
+double model_flops_per_sequence(const ModelSpec& m, double length, double span) {
   // The input embedding is a lookup, not a matmul: count the output head once in its place,
   // whether or not it is tied; positions and norms are negligible and left in.
   const double matmul_parameters = active_parameters(m) - (m.tied_embeddings() ? 0.0 : double(m.vocab) * m.hidden);
-  const double attention = 12.0 * m.layers * m.hidden * length * (m.causal() ? 0.5 : 1.0);
+  const double attention = 12.0 * m.layers * m.hidden * span * (m.causal() ? 0.5 : 1.0);
   return (6.0 * matmul_parameters + attention) * length;
 }
 

@@ -49,8 +49,12 @@ double active_parameters(const ModelSpec& m);
 // 6 * active parameters + attention scores and values, 12 * layers * hidden * seq_len * (1/2 if causal).
 // Same convention as ../shared/calibration ("6*params*tokens + 6*l*h*s^2*B" for causal GPT).
 double model_flops_per_token(const ModelSpec& m);
-// The same for one sequence of `length` tokens (attention grows with the square of its length).
-double model_flops_per_sequence(const ModelSpec& m, double length);
+// The same for one sequence of `length` tokens whose queries each attend to `span` keys (the
+// length itself, or less in a row of packed sequences); attention grows with length x span.
+double model_flops_per_sequence(const ModelSpec& m, double length, double span);
+inline double model_flops_per_sequence(const ModelSpec& m, double length) {
+  return model_flops_per_sequence(m, length, length);
+}
 
 // Narayanan et al., SC'21, Eq. 3: FLOPs of one iteration of batch B with full recomputation,
 // 96*B*s*l*h^2*(1 + s/(6h) + V/(16*l*h)); 72 instead of 96 without recomputation.

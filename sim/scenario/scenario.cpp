@@ -538,8 +538,11 @@ DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path
                             " tokens, more than model.seq_len (" + std::to_string(m.seq_len) + ")");
     }
   }
-  if (auto v = r.choice("batching", {"padded", "longest", "binned"})) {
-    d.batching = *v == "binned" ? Batching::binned : *v == "longest" ? Batching::longest : Batching::padded;
+  if (auto v = r.choice("batching", {"padded", "longest", "binned", "packed"})) {
+    d.batching = *v == "binned"    ? Batching::binned
+                 : *v == "longest" ? Batching::longest
+                 : *v == "packed"  ? Batching::packed
+                                   : Batching::padded;
     if (d.full_rows()) r.fail("batching", "batching needs the dataset's sequence lengths (data.lengths)");
   }
   if (auto v = r.integer("bin_size", 1, m.seq_len)) {

@@ -24,7 +24,9 @@ double expected_longest(const std::vector<double>& counts, std::size_t first, st
 }  // namespace
 
 std::vector<PaddedLength> padded_lengths(const DataSpec& data, int seq_len, int micro_batch) {
-  if (data.full_rows() || data.batching == Batching::padded) return {{double(seq_len), 1.0}};
+  if (data.full_rows() || data.batching == Batching::padded || data.batching == Batching::packed) {
+    return {{double(seq_len), 1.0}};
+  }
   const auto& counts = data.length_counts;
   const std::size_t bin = data.batching == Batching::binned ? std::size_t(data.bin_size) : counts.size();
   double total = 0;
@@ -40,7 +42,7 @@ std::vector<PaddedLength> padded_lengths(const DataSpec& data, int seq_len, int 
   return lengths;
 }
 
-double mean_sequence_tokens(const DataSpec& data, int seq_len) {
+double mean_length(const DataSpec& data, int seq_len) {
   if (data.full_rows()) return seq_len;
   double total = 0, tokens = 0;
   for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
@@ -50,8 +52,25 @@ double mean_sequence_tokens(const DataSpec& data, int seq_len) {
   return tokens / total;
 }
 
+double attention_span(const DataSpec& data, int seq_len) {
+  if (data.full_rows() || data.batching != Batching::packed) return seq_len;
+  double tokens = 0, squares = 0;
+  for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
+    tokens += data.length_counts[i] * double(i + 1);
+    squares += data.length_counts[i] * double(i + 1) * double(i + 1);
+  }
+  return squares / tokens;
+}
+
+double mean_sequence_tokens(const DataSpec& data, int seq_len) {
+  return data.batching == Batching::packed ? seq_len : mean_length(data, seq_len);
+}
+
 double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data) {
   if (data.full_rows()) return model_flops_per_sequence(model, model.seq_len);
+  if (data.batching == Batching::packed) {
+    return model_flops_per_sequence(model, model.seq_len, attention_span(data, model.seq_len));
+  }
   double total = 0, flops = 0;
   for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
     total += data.length_counts[i];

@@ -48,7 +48,8 @@ struct BlockBuilder {
   }
 };
 
-Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost);
+// `span`: keys each query attends to (seq_len, or less in rows of packed sequences).
+Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, double span);
 
 // Adds `share` of each kernel of `part` to the same kernel of `sum` (same layout: same model and plan).
 void accumulate(Block& sum, const Block& part, double share) {
@@ -66,7 +67,7 @@ void clear(Block& block) {
 }  // namespace
 
 Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
-  Workload w = build_fixed_length(m, p, cost);
+  Workload w = build_fixed_length(m, p, cost, attention_span(data, m.seq_len));
   const auto lengths = padded_lengths(data, m.seq_len, p.micro_batch);
   if (lengths.size() == 1 && lengths.front().tokens == m.seq_len) return w;
   auto blocks = [](Workload& x) {
@@ -79,7 +80,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   for (const auto& length : lengths) {
     ModelSpec shorter = m;
     shorter.seq_len = static_cast<int>(std::lround(length.tokens));
-    Workload part = build_fixed_length(shorter, p, cost);
+    Workload part = build_fixed_length(shorter, p, cost, shorter.seq_len);
     const auto sum = blocks(w);
     const auto add = blocks(part);
     for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
@@ -93,7 +94,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
 
 namespace {
 
-Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost) {
+Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, double span) {
   Workload w;
   const double e = bytes_per_element(p.precision);
   const double t = p.tp;
@@ -133,8 +134,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
     // Scores and values: 2 GEMMs of 2*s*d FLOPs per query and head, halved when causal.
     if (p.attention != Attention::unfused) {
-      const double core_flops = 4 * b * heads_local * s_local * s * d * causal;
-      a.attention("flash attention", core_flops, s, d, flash_speed);
+      // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row.
+      const double core_flops = 4 * b * heads_local * s_local * span * d * causal;
+      a.attention("flash attention", core_flops, span, d, flash_speed);
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
       // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
@@ -175,7 +177,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     for (const auto& k : forward.kernels) {
       if (k.name == "flash attention") {
         backward.kernels.push_back(
-            {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, s, d, flash_speed)});
+            {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, span, d, flash_speed)});
       } else if (k.bytes > 0) {
         backward.kernels.push_back(
             {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
