@@ -123,7 +123,9 @@ TEST_P(MalformedScenario, IsAnInputErrorNamingKeyAndLine) {
     FAIL() << c.name << ": no error";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), c.key) << e.what();
-    if (c.line > 0) EXPECT_EQ(e.where().line, c.line) << e.what();
+    if (c.line > 0) {
+      EXPECT_EQ(e.where().line, c.line) << e.what();
+    }
     EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
     EXPECT_FALSE(e.where().file.empty()) << e.what();
   }
@@ -361,7 +363,9 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
       ADD_FAILURE() << "accepted: " << text;
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find("run.json"), std::string::npos) << e.what();
-      if (!key.empty()) EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      if (!key.empty()) {
+        EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      }
     }
   }
   auto sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml");

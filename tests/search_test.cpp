@@ -96,8 +96,12 @@ plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
     const Estimate e = estimate_step(sc);
     const double simulated = simulate_step(sc).step_time;
     EXPECT_NEAR(e.step_time / simulated, 1.0, 0.01) << schedule;
-    if (schedule == "1f1b") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 3.0 / (8 + 3), 0.01);
-    if (schedule == "interleaved") EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 1.5 / (8 + 1.5), 0.01);
+    if (schedule == "1f1b") {
+      EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 3.0 / (8 + 3), 0.01);
+    }
+    if (schedule == "interleaved") {
+      EXPECT_NEAR(e.bubble / (e.step_time - e.optimizer), 1.5 / (8 + 1.5), 0.01);
+    }
   }
 }
 

@@ -85,7 +85,10 @@ int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
 
 std::string placement_name(const std::vector<Axis>& placement) {
   std::string name;
-  for (const Axis a : placement) name += (name.empty() ? "" : "-") + std::string(axis_name(a));
+  for (const Axis a : placement) {
+    if (!name.empty()) name += '-';
+    name += axis_name(a);
+  }
   return name;
 }
 
