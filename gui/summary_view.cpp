@@ -44,7 +44,7 @@ void SummaryView::show(const Prediction& p) {
                                                std::to_string(int(p.padded_tokens_per_sequence + 0.5)) + ")");
   }
   if (p.time_to_train_s) html += row(tr("Time to train"), units::format_duration(*p.time_to_train_s));
-  if (p.cost_to_train) html += row(tr("Cost to train"), "$" + units::format_count(*p.cost_to_train));
+  if (p.cost_to_train) html += row(tr("Cost to train"), std::string("$") + units::format_count(*p.cost_to_train));
   if (p.energy_to_train_j) html += row(tr("Energy to train"), std::to_string(int(*p.energy_to_train_j / 3.6e9)) + " MWh");
   html += row(tr("Compute"), share(b.compute));
   for (const auto& [kind, seconds] : b.exposed_comm) {

@@ -1,6 +1,5 @@
 #include "scenario/data.hpp"
 
-#include <filesystem>
 #include <map>
 
 #include "scenario/errors.hpp"
@@ -60,13 +59,6 @@ bool has_dataset_preset(const std::string& name) { return static_cast<bool>(data
 std::vector<double> load_length_histogram(const std::string& name_or_path) {
   if (has_dataset_preset(name_or_path)) {
     return read_counts(datasets()[name_or_path], "preset:datasets.yaml", name_or_path);
-  }
-  if (!std::filesystem::exists(name_or_path)) {
-    std::string problem = "no dataset preset or file named \"" + name_or_path + "\"";
-    if (const auto hint = did_you_mean(name_or_path, dataset_preset_names()); !hint.empty()) {
-      problem += " (did you mean " + hint + "?)";
-    }
-    throw InputError({}, "lengths", problem);
   }
   return read_counts(load_yaml_file(name_or_path), name_or_path, "");
 }

@@ -28,7 +28,8 @@ struct DataSpec {
 };
 
 // A sequence-length histogram by preset name (sim/presets/datasets.yaml) or from a YAML file
-// holding `counts: [...]` (counts[i]: sequences of i + 1 tokens). Throws InputError.
+// holding `counts: [...]` (counts[i]: sequences of i + 1 tokens). Throws InputError located in
+// the preset or the file (a missing file: "cannot open").
 std::vector<double> load_length_histogram(const std::string& name_or_path);
 std::vector<std::string> dataset_preset_names();
 bool has_dataset_preset(const std::string& name);

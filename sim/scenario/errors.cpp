@@ -9,8 +9,8 @@ std::string format(const SourceLocation& where, const std::string& key, const st
   std::string text;
   if (!where.file.empty()) {
     text += where.file;
-    if (where.line > 0) text += ":" + std::to_string(where.line);
-    if (where.column > 0) text += ":" + std::to_string(where.column);
+    if (where.line > 0) text.append(":").append(std::to_string(where.line));
+    if (where.column > 0) text.append(":").append(std::to_string(where.column));
     text += ": ";
   }
   if (!key.empty()) text += "'" + key + "': ";

@@ -527,22 +527,16 @@ DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path
       }
       r.fail("lengths", problem);
     }
-    try {
-      d.length_counts = load_length_histogram(d.lengths);
-    } catch (const InputError& e) {
-      if (!e.where().file.empty()) throw;  // an error inside the histogram file keeps its own location
-      r.fail("lengths", e.problem());
-    }
+    d.length_counts = load_length_histogram(d.lengths);  // its errors point into the histogram
     if (d.length_counts.size() > std::size_t(m.seq_len)) {
       r.fail("lengths", "the dataset has sequences of up to " + std::to_string(d.length_counts.size()) +
                             " tokens, more than model.seq_len (" + std::to_string(m.seq_len) + ")");
     }
   }
   if (auto v = r.choice("batching", {"padded", "longest", "binned", "packed"})) {
-    d.batching = *v == "binned"    ? Batching::binned
-                 : *v == "longest" ? Batching::longest
-                 : *v == "packed"  ? Batching::packed
-                                   : Batching::padded;
+    for (const Batching b : {Batching::padded, Batching::longest, Batching::binned, Batching::packed}) {
+      if (*v == batching_name(b)) d.batching = b;
+    }
     if (d.full_rows()) r.fail("batching", "batching needs the dataset's sequence lengths (data.lengths)");
   }
   if (auto v = r.integer("bin_size", 1, m.seq_len)) {

@@ -9,10 +9,8 @@ namespace {
 
 // Expected longest of n sequences drawn from counts[first..last] (counts[i]: length i + 1), as
 // E[max] = sum over l >= 1 of P(max >= l): 1 up to the bin's shortest length first + 1, then
-// 1 - F(l - 1)^n, F being the bin's cumulative share.
-double expected_longest(const std::vector<double>& counts, std::size_t first, std::size_t last, int n) {
-  double total = 0;
-  for (std::size_t i = first; i <= last; ++i) total += counts[i];
+// 1 - F(l - 1)^n, F being the bin's cumulative share; `total`: the bin's sequences.
+double expected_longest(const std::vector<double>& counts, std::size_t first, std::size_t last, double total, int n) {
   double below = 0, longest = double(first);  // every sequence has at least first + 1 tokens
   for (std::size_t i = first; i <= last; ++i) {
     longest += 1 - std::pow(below / total, n);  // P(max >= i + 1)
@@ -37,7 +35,7 @@ std::vector<PaddedLength> padded_lengths(const DataSpec& data, int seq_len, int 
     double in_bin = 0;
     for (std::size_t i = first; i <= last; ++i) in_bin += counts[i];
     if (in_bin == 0) continue;
-    lengths.push_back({expected_longest(counts, first, last, micro_batch), in_bin / total});
+    lengths.push_back({expected_longest(counts, first, last, in_bin, micro_batch), in_bin / total});
   }
   return lengths;
 }

@@ -75,13 +75,13 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
                                &x.layer.mlp_backward,        &x.layer.recompute,     &x.extras.embedding_forward,
                                &x.extras.embedding_backward, &x.extras.head_forward, &x.extras.head_backward};
   };
-  for (Block* b : blocks(w)) clear(*b);
+  const auto sum = blocks(w);
+  for (Block* b : sum) clear(*b);
   w.comm.tp_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
   for (const auto& length : lengths) {
     ModelSpec shorter = m;
     shorter.seq_len = static_cast<int>(std::lround(length.tokens));
     Workload part = build_fixed_length(shorter, p, cost, shorter.seq_len);
-    const auto sum = blocks(w);
     const auto add = blocks(part);
     for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
     w.comm.tp_bytes += length.share * part.comm.tp_bytes;
