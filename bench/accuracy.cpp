@@ -1,12 +1,19 @@
 // bench/accuracy: predicts every row of ../shared/validation/public_runs.csv that has a measured
 // (or derived) iteration time and prints the error per row, per source, overall, and whether the
-// error trends with micro-batch size. Usage: bench_accuracy [public_runs.csv] [--from ROW] [--limit N]
+// error trends with micro-batch size, per source and per GPU x precision group, and predicted vs
+// measured peak memory where a row publishes it. Each row becomes the scenario a user would write
+// from the row's own columns: its GPU, system, power limit, precision and recipe, and what its
+// framework does, as plan fields (attention kernels, fused or eager element-wise kernels). Usage: bench_accuracy
+// [public_runs.csv] [--from ROW] [--limit N]
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "report/prediction.hpp"
@@ -70,11 +77,189 @@ int leading_int(const std::string& s, int fallback) {
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 struct RowResult {
-  std::string id, source, model;
+  std::string id, source, model, group;
   int gpus = 0, micro_batch = 0;
   double measured = 0, predicted = 0;
+  double measured_memory = 0, predicted_memory = 0;  // bytes; 0 where the row publishes none
   double error() const { return (predicted - measured) / measured; }
 };
+
+bool has(const std::string& text, const char* word) { return text.find(word) != std::string::npos; }
+
+// A number followed (after optional spaces) by a unit, e.g. "500W" in "default 500W power limit".
+std::optional<double> number_before(const std::string& text, const std::string& unit) {
+  for (std::size_t at = text.find(unit); at != std::string::npos; at = text.find(unit, at + 1)) {
+    std::size_t end = at;
+    while (end > 0 && text[end - 1] == ' ') --end;
+    std::size_t begin = end;
+    while (begin > 0 && (std::isdigit(static_cast<unsigned char>(text[begin - 1])) || text[begin - 1] == '.')) --begin;
+    if (begin < end) return std::stod(text.substr(begin, end - begin));
+  }
+  return std::nullopt;
+}
+
+// The GPU preset a row's hardware description names.
+std::string gpu_of_row(const std::string& gpu) {
+  if (has(gpu, "GB300")) return "gb300-288gb";
+  if (has(gpu, "GB200")) return "gb200-186gb";
+  if (has(gpu, "B300")) return "b300-sxm-288gb";
+  if (has(gpu, "B200")) return "b200-sxm-180gb";
+  if (has(gpu, "H200")) return "h200-sxm-141gb";
+  if (has(gpu, "H100")) return has(gpu, "HBM2e") || has(gpu, "96GB") ? "h100-sxm-96gb" : "h100-sxm-80gb";
+  return has(gpu, "40GB") ? "a100-40gb-sxm" : "a100-80gb-sxm";
+}
+
+// The topology preset of the row's system, by its GPU and network.
+std::string topology_of_row(const std::string& gpu_preset, const std::string& inter) {
+  if (gpu_preset.rfind("gb300", 0) == 0) return "gb300-nvl72-superpod";
+  if (gpu_preset.rfind("gb200", 0) == 0) return "gb200-nvl72-superpod";
+  if (gpu_preset.rfind("b", 0) == 0) return "dgx-b200-superpod";
+  if (gpu_preset.rfind("h200", 0) == 0) return "dgx-h200-superpod";
+  if (gpu_preset.rfind("h100", 0) == 0) return "dgx-h100-superpod";
+  return has(inter, "RoCE") ? "roce-a100-cluster" : "dgx-a100-superpod";
+}
+
+// The attention kernels the row's framework ran, where its description says (a plan field a user
+// sets, docs/scenario-format.md); otherwise the GPU's default family. PyTorch's SDPA ran
+// FlashAttention-2 on Hopper unless asked for cuDNN until its bundled cuDNN passed 9.15 (PyTorch
+// 2.11; pytorch/pytorch#138522 made cuDNN opt-in after 2.5); torchtitan asked for cuDNN from
+// March 2025 (pytorch/torchtitan#1000). Megatron-LM and NeMo (Transformer Engine) and MaxText
+// (cudnn_flash_te) run cuDNN.
+Attention attention_of_row(const std::string& source, const std::string& framework) {
+  if (source == "S1" || source == "S16") return Attention::unfused;  // 2019-21 frameworks, before flash attention
+  if (source == "S17") return Attention::flash1;  // llm-foundry's A100 tables: Triton flash attention (2023)
+  if (has(framework, "flash v2") || has(framework, "Fast-LLM")) return Attention::flash2;
+  if (has(framework, "TorchTitan") &&
+      (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "Aug 2024"))) {
+    return Attention::flash2;
+  }
+  return Attention::flash;
+}
+
+Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
+  const std::string source = get("source_id");
+  const std::string model_text = get("model");
+  const std::string framework = get("framework");
+  const std::string notes = get("notes") + " " + get("source_locator");
+  Scenario sc;
+  sc.name = "row " + get("row_id");
+  ModelSpec& m = sc.model;
+  m.name = model_text;
+  m.arch = has(model_text, "BERT") || source == "S16" ? Arch::bert
+           : has(model_text, "Llama") || has(model_text, "Mistral") || has(model_text, "Mixtral") ||
+                   has(model_text, "Qwen") || has(model_text, "DeepSeek")
+               ? Arch::llama
+               : Arch::gpt;
+  m.layers = leading_int(get("layers"), 0);
+  m.hidden = leading_int(get("hidden"), 0);
+  m.heads = leading_int(get("heads"), 1);
+  m.kv_heads = leading_int(get("kv_heads"), m.heads);
+  m.ffn_hidden = leading_int(get("ffn_hidden"), 4 * m.hidden);
+  m.seq_len = leading_int(get("seq_len"), 2048);
+  // S16 does not restate BERT's vocabulary: BERT-large uncased WordPiece (the bert-large preset).
+  m.vocab = leading_int(get("vocab"), source == "S16" ? model_preset("bert-large").vocab : 50257);
+  if (has(model_text, "MoE")) {
+    if (const auto experts = number_before(model_text, " expert")) m.experts = static_cast<int>(*experts);
+    if (const auto at = model_text.find("top-"); at != std::string::npos)
+      m.top_k = leading_int(model_text.substr(at + 4), 0);
+  }
+
+  const std::string gpu_type = get("gpu_type");
+  const std::string gpu = gpu_of_row(gpu_type);
+  sc.cluster.topology = load_topology(topology_of_row(gpu, get("inter_node_interconnect")));
+  TopologySpec& t = sc.cluster.topology;
+  const double limit = t.gpu.power_limit_watts;  // the system's own cap (DGX B200: 700 W)
+  t.gpu = gpu_preset(gpu);
+  t.gpu.power_limit_watts = limit;
+  if (has(gpu_type, "power limit")) {
+    if (const auto watts = number_before(gpu_type, "W")) t.gpu.power_limit_watts = *watts;
+  }
+  if (t.gpus_per_node <= 8) t.gpus_per_node = std::max(1, leading_int(get("gpus_per_node"), 8));
+  if (const auto gbps = number_before(get("inter_node_interconnect"), "Gb/s per GPU"))
+    t.nic_bandwidth = *gbps * 1e9 / 8;
+  sc.cluster.gpus = leading_int(get("num_gpus"), 8);
+  t.nodes = std::max(t.nodes, (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node);
+
+  PlanSpec& p = sc.plan;
+  p.tp = leading_int(get("tp"), 1);
+  p.pp = leading_int(get("pp"), 1);
+  p.cp = leading_int(get("cp"), 1);
+  p.ep = leading_int(get("ep"), 1);
+  p.dp = sc.cluster.gpus / (p.tp * p.pp * p.cp);
+  p.micro_batch = leading_int(get("micro_batch"), 1);
+  p.global_batch = leading_int(get("global_batch_seqs"), p.micro_batch * p.dp);
+  p.virtual_stages = std::max(1, leading_int(get("vp_interleave"), 1));
+  p.schedule = p.virtual_stages > 1 ? Schedule::interleaved : Schedule::one_f_one_b;
+  p.sequence_parallel = starts_with(get("sequence_parallel"), "yes");
+  const std::string zero = get("zero_fsdp");
+  const bool megatron = has(framework, "Megatron") || has(framework, "NeMo");
+  p.zero = has(zero, "FULL_SHARD") || has(zero, "stage 3") || has(zero, "FSDP=On") || has(zero, "HSDP") ||
+                   has(zero, "FSDP 128") || starts_with(zero, "FSDP")
+               ? 3
+           : has(zero, "ZeRO-2")                                                   ? 2
+           : has(zero, "ZeRO-1") || has(zero, "distributed optimizer") || megatron ? 1
+                                                                                   : 0;
+  if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
+  const std::string recompute = get("activation_recompute");
+  // torchtitan's "selective" is its per-op policy (selective_ac_option "op", the toml default).
+  p.recompute = starts_with(recompute, "full")                                        ? Recompute::full
+                : starts_with(recompute, "selective") && has(framework, "TorchTitan") ? Recompute::op
+                : starts_with(recompute, "selective")                                 ? Recompute::selective
+                                                                                      : Recompute::none;
+  const std::string precision = get("precision");
+  p.precision = has(precision, "TF32")    ? Precision::tf32
+                : has(precision, "mxfp8") ? Precision::mxfp8
+                : has(precision, "nvfp4") ? Precision::nvfp4
+                : has(precision, "fp8")   ? Precision::fp8
+                : has(precision, "bf16")  ? Precision::bf16
+                : has(precision, "16")    ? Precision::fp16
+                                          : Precision::bf16;
+  if (p.precision == Precision::fp8) {
+    p.fp8_recipe = has(precision, "rowwise")   ? Fp8Recipe::rowwise
+                   : has(precision, "blockw")  ? Fp8Recipe::blockwise
+                   : has(precision, "delayed") ? Fp8Recipe::delayed
+                                               : Fp8Recipe::tensorwise;
+  }
+  p.attention = attention_of_row(source, framework);
+  // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
+  // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
+  const bool compiled = (has(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+  if (source == "S17" || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
+  // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
+  // float32 by default) reduce gradients in fp32.
+  if (has(precision, "DEFAULT") || has(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
+  // NVIDIA's BERT (S16) loads Wikipedia with LDDL and bins phase 2 (seq 512) by length, 64
+  // tokens a bin; phase 1 (seq 128) is padded to 128 (the README's changelog, January 2022:
+  // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
+  // BIN_SIZE "none" for phase 1, 64 for phase 2). Phase 2's sequences are Wikipedia's at
+  // length 512, half of whose tokens would be padding (the wikipedia-bert-512 preset).
+  if (source == "S16" && m.seq_len == 512) {
+    sc.data.lengths = "wikipedia-bert-512";
+    sc.data.length_counts = load_length_histogram(sc.data.lengths);
+    sc.data.batching = Batching::binned;
+    sc.data.bin_size = 64;
+  }
+  return sc;
+}
+
+// "peak memory 82.4 GiB", "memory 47.96 GiB", "peak memory 33.71 GB": bytes, or 0.
+double published_memory(const std::string& text) {
+  if (!has(text, "memory")) return 0;
+  const std::string after = text.substr(text.find("memory"));
+  if (const auto v = number_before(after, "GiB")) return *v * 1024.0 * 1024 * 1024;
+  if (const auto v = number_before(after, "GB")) return *v * 1e9;
+  return 0;
+}
+
+std::string group_of(const Scenario& sc) {
+  std::string gpu = sc.cluster.topology.gpu.name;
+  gpu = gpu.substr(0, gpu.find('-'));
+  const Precision p = sc.plan.precision;
+  const std::string precision = p == Precision::fp16 || p == Precision::bf16 || p == Precision::tf32 ? "16-bit"
+                                : p == Precision::fp32                                               ? "fp32"
+                                                       : precision_name(p);
+  return gpu + " " + precision;
+}
 
 }  // namespace
 
@@ -90,79 +275,33 @@ int main(int argc, char** argv) {
   const auto rows = read_csv(path);
   std::map<std::string, std::size_t> col;
   for (std::size_t i = 0; i < rows.front().size(); ++i) col[rows.front()[i]] = i;
-  auto get = [&](const std::vector<std::string>& r, const char* name) { return r.at(col.at(name)); };
 
   std::vector<RowResult> results;
   int skipped = 0;
   for (std::size_t i = 1; i < rows.size() && int(results.size()) < limit; ++i) {
     const auto& r = rows[i];
     if (r.size() != rows.front().size() || leading_int(r.at(col.at("row_id")), 0) < from) continue;
-    if (get(r, "iteration_time_basis") == "n/a" || get(r, "iteration_time_s") == "unknown") {
+    const auto get = [&](const char* name) { return r.at(col.at(name)); };
+    if (get("iteration_time_basis") == "n/a" || get("iteration_time_s") == "unknown") {
       ++skipped;
       continue;
     }
-    const std::string source = get(r, "source_id");
+    const std::string name = "row " + get("row_id");
+    if (has(get("model"), "MLA")) {
+      std::cerr << name << ": skipped, MLA attention (DeepSeek-V3) cannot be described yet (issue 15)\n";
+      ++skipped;
+      continue;
+    }
     Scenario sc;
-    sc.name = "row " + get(r, "row_id");
-    ModelSpec& m = sc.model;
-    m.name = get(r, "model");
-    m.arch = source == "S16" ? Arch::bert : Arch::gpt;
-    m.layers = leading_int(get(r, "layers"), 0);
-    m.hidden = leading_int(get(r, "hidden"), 0);
-    m.heads = leading_int(get(r, "heads"), 1);
-    m.kv_heads = leading_int(get(r, "kv_heads"), m.heads);
-    m.ffn_hidden = leading_int(get(r, "ffn_hidden"), 4 * m.hidden);
-    m.seq_len = leading_int(get(r, "seq_len"), 2048);
-    // S16 does not restate BERT's vocabulary: BERT-large uncased WordPiece (the bert-large preset).
-    m.vocab = leading_int(get(r, "vocab"), source == "S16" ? model_preset("bert-large").vocab : 50257);
-    const std::string gpu_type = get(r, "gpu_type");
-    sc.cluster.topology = load_topology(source == "S17" ? "roce-a100-cluster" : "dgx-a100-superpod");
-    sc.cluster.topology.gpu = gpu_preset(gpu_type.find("40GB") != std::string::npos ? "a100-40gb-sxm" : "a100-80gb-sxm");
-    sc.cluster.gpus = leading_int(get(r, "num_gpus"), 8);
-    sc.cluster.topology.nodes = std::max(sc.cluster.topology.nodes, (sc.cluster.gpus + 7) / 8);
-    PlanSpec& p = sc.plan;
-    p.tp = leading_int(get(r, "tp"), 1);
-    p.pp = leading_int(get(r, "pp"), 1);
-    p.cp = 1;
-    p.dp = sc.cluster.gpus / (p.tp * p.pp);
-    p.micro_batch = leading_int(get(r, "micro_batch"), 1);
-    p.global_batch = leading_int(get(r, "global_batch_seqs"), p.micro_batch * p.dp);
-    p.virtual_stages = std::max(1, leading_int(get(r, "vp_interleave"), 1));
-    p.schedule = p.virtual_stages > 1 ? Schedule::interleaved : Schedule::one_f_one_b;
-    p.sequence_parallel = starts_with(get(r, "sequence_parallel"), "yes");
-    const std::string zero = get(r, "zero_fsdp");
-    p.zero = zero.find("FULL_SHARD") != std::string::npos || zero.find("stage 3") != std::string::npos ? 3 : 0;
-    p.recompute = starts_with(get(r, "activation_recompute"), "full") ? Recompute::full : Recompute::none;
-    const std::string precision = get(r, "precision");
-    p.precision = precision.find("TF32") != std::string::npos ? Precision::tf32
-                  : precision.find("bf16") != std::string::npos ? Precision::bf16
-                  : precision.find("16") != std::string::npos ? Precision::fp16 : Precision::bf16;
-    // What each source's framework did, as its documentation states (not fitted):
-    // Megatron-LM of 2021 (S1) predates flash attention; Composer FSDP's DEFAULT mixed precision
-    // reduces gradients in fp32 (S17); NVIDIA's BERT (S16) uses fused but not flash attention.
-    // llm-foundry's A100 tables (S17) predate its PyTorch 2 update (the benchmarking README's
-    // "TODO: Update tables with torch 2.0") and FlashAttention-2 (July 2023): FlashAttention-1 /
-    // Triton kernels.
-    const std::string framework = get(r, "framework");
-    if (source == "S1" || source == "S16") p.attention = Attention::unfused;
-    if (source == "S17") p.attention = Attention::flash1;
-    // llm-foundry's MPT blocks are plain PyTorch modules (LayerNorm, GELU, dropout, residual adds)
-    // run eagerly; Megatron-LM (S1) and NVIDIA's BERT (S16) fuse their element-wise work.
-    if (source == "S17") p.kernels = Kernels::eager;
-    if (precision.find("DEFAULT") != std::string::npos) p.gradient_reduce_bytes = 4;
-    // NVIDIA's BERT (S16) loads Wikipedia with LDDL and bins phase 2 (seq 512) by length, 64
-    // tokens a bin; phase 1 (seq 128) is padded to 128 (the README's changelog, January 2022:
-    // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
-    // BIN_SIZE "none" for phase 1, 64 for phase 2). Phase 2's sequences are Wikipedia's at
-    // length 512, half of whose tokens would be padding (the wikipedia-bert-512 preset).
-    if (source == "S16" && m.seq_len == 512) {
-      sc.data.lengths = "wikipedia-bert-512";
-      sc.data.length_counts = load_length_histogram(sc.data.lengths);
-      sc.data.batching = Batching::binned;
-      sc.data.bin_size = 64;
+    try {
+      sc = scenario_of_row(get);
+    } catch (const std::exception& e) {
+      std::cerr << name << ": skipped, " << e.what() << "\n";
+      ++skipped;
+      continue;
     }
     bool bad = false;
-    for (const auto& f : check_plan(m, sc.cluster, p)) {
+    for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) {
       if (f.severity == Finding::Severity::error) {
         std::cerr << sc.name << ": skipped, " << f.key << ": " << f.message << "\n";
         bad = true;
@@ -174,22 +313,31 @@ int main(int argc, char** argv) {
       continue;
     }
     RowResult row;
-    row.id = get(r, "row_id");
-    row.source = source;
-    row.model = m.name;
+    row.id = get("row_id");
+    row.source = get("source_id");
+    row.model = sc.model.name;
+    row.group = group_of(sc);
     row.gpus = sc.cluster.gpus;
-    row.micro_batch = p.micro_batch;
-    row.measured = std::stod(get(r, "iteration_time_s"));
+    row.micro_batch = sc.plan.micro_batch;
+    row.measured = std::stod(get("iteration_time_s"));
+    row.measured_memory = published_memory(get("other_measured"));
     try {
-      row.predicted = simulate_step(sc).step_time;
+      const Prediction prediction = predict(sc);
+      row.predicted = prediction.step.step_time;
+      row.predicted_memory = prediction.memory.peak;
     } catch (const std::exception& e) {
       std::cerr << sc.name << ": " << e.what() << "\n";
       ++skipped;
       continue;
     }
-    std::printf("%-5s %-4s %-22.22s %5d gpus mb %2d  measured %8.3f s  predicted %8.3f s  error %+6.1f%%\n",
+    std::printf("%-5s %-4s %-22.22s %5d gpus mb %2d  measured %8.3f s  predicted %8.3f s  error %+6.1f%%",
                 row.id.c_str(), row.source.c_str(), row.model.c_str(), row.gpus, row.micro_batch, row.measured,
                 row.predicted, 100 * row.error());
+    if (row.measured_memory > 0) {
+      std::printf("  memory %.1f GiB vs %.1f GiB measured", row.predicted_memory / (1 << 30),
+                  row.measured_memory / (1 << 30));
+    }
+    std::printf("\n");
     std::fflush(stdout);
     results.push_back(row);
   }
@@ -208,6 +356,28 @@ int main(int argc, char** argv) {
     for (const auto& r : rs) bias += r.error();
     std::printf("  %-4s %3zu rows  MAPE %5.1f%%  mean signed error %+5.1f%%\n", source.c_str(), rs.size(), mape(rs),
                 100 * bias / rs.size());
+  }
+  std::map<std::string, std::vector<RowResult>> by_group;
+  for (const auto& r : results) by_group[r.group].push_back(r);
+  std::printf("by GPU and precision:\n");
+  for (const auto& [group, rs] : by_group) {
+    double bias = 0;
+    for (const auto& r : rs) bias += r.error();
+    std::printf("  %-14s %3zu rows  MAPE %5.1f%%  mean signed error %+5.1f%%\n", group.c_str(), rs.size(), mape(rs),
+                100 * bias / rs.size());
+  }
+  std::vector<double> memory_errors;
+  for (const auto& r : results) {
+    if (r.measured_memory > 0) memory_errors.push_back((r.predicted_memory - r.measured_memory) / r.measured_memory);
+  }
+  if (!memory_errors.empty()) {
+    double abs_sum = 0, sum = 0;
+    for (const double e : memory_errors) {
+      abs_sum += std::fabs(e);
+      sum += e;
+    }
+    std::printf("peak memory: %zu rows, MAPE %.1f%%, mean signed error %+.1f%%\n", memory_errors.size(),
+                100 * abs_sum / memory_errors.size(), 100 * sum / memory_errors.size());
   }
   if (!results.empty()) {
     const auto worst = *std::max_element(results.begin(), results.end(),

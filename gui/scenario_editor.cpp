@@ -101,7 +101,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   virtual_ = spin(1, 1024);
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
   zero_ = spin(0, 3);
-  recompute_ = combo({"none", "selective", "full"});
+  recompute_ = combo({"none", "selective", "op", "full"});
   precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
   plan_form->addRow(tr("TP"), tp_);
   plan_form->addRow(tr("PP"), pp_);

@@ -10,14 +10,44 @@
 
 namespace trainsim {
 
-CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile)
-    : gpu_(std::move(gpu)), precision_(precision), profile_(std::move(profile)) {
-  peak_ = gpu_.peak(precision_);
+namespace {
+
+// The GEMM efficiency of the plan's linear layers, from the GPU's data.
+double linear_gemm_efficiency(const KernelData& k, Precision precision, Fp8Recipe recipe, double sixteen_bit) {
+  switch (precision) {
+    case Precision::fp8:
+      if (recipe == Fp8Recipe::rowwise && k.gemm_fp8_rowwise > 0) return k.gemm_fp8_rowwise;
+      if (recipe == Fp8Recipe::blockwise && k.gemm_fp8_blockwise > 0) return k.gemm_fp8_blockwise;
+      return k.gemm_fp8;
+    case Precision::mxfp8:
+      return k.gemm_fp8;
+    case Precision::nvfp4:
+      return k.gemm_fp4;
+    default:
+      return sixteen_bit;
+  }
+}
+
+}  // namespace
+
+CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile, Fp8Recipe recipe)
+    : gpu_(std::move(gpu)), precision_(precision), profile_(std::move(profile)), recipe_(recipe) {
+  const double clock = gpu_.power_clock_factor();
+  peak_ = gpu_.peak(mfu_precision(precision_)) * clock;
+  linear_peak_ = gpu_.peak(precision_) * clock;
+  const double sixteen_bit = profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);
+  linear_efficiency_ = linear_gemm_efficiency(gpu_.kernels, precision_, recipe_, sixteen_bit);
+  if (linear_efficiency_ <= 0 || linear_peak_ <= 0) {
+    throw InputError({}, "plan.precision",
+                     std::string(precision_name(precision_)) + " GEMMs are not supported by " + gpu_.name);
+  }
+  memory_efficiency_ = profile_.memory_efficiency.value_or(gpu_.kernels.memory);
   overhead_ = profile_.kernel_overhead_s.value_or(gpu_.kernel_overhead_s);
 }
 
-double CostModel::gemm_efficiency(const GemmShape& s) const {
-  if (!profile_.gemm_measured.empty()) {
+double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
+  const bool linear = kind == GemmKind::linear;
+  if (!profile_.gemm_measured.empty() && !(linear && low_precision(precision_))) {
     std::ostringstream key;
     key << static_cast<long long>(s.m) << "x" << static_cast<long long>(s.n) << "x" << static_cast<long long>(s.k);
     if (const auto it = profile_.gemm_measured.find(key.str()); it != profile_.gemm_measured.end()) {
@@ -30,37 +60,94 @@ double CostModel::gemm_efficiency(const GemmShape& s) const {
   const double wave_efficiency = tiles / (waves * gpu_.sm_count);
   // Short K leaves the tensor-core pipeline under-filled (prologue/epilogue per tile).
   const double k_efficiency = s.k / (s.k + profile_.gemm_k_half);
-  return std::max(1e-3, profile_.gemm_max_efficiency * wave_efficiency * k_efficiency);
+  const double top = linear ? linear_efficiency_ : profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);
+  return std::max(1e-3, top * wave_efficiency * k_efficiency);
 }
 
-double CostModel::gemm_time(const GemmShape& s) const {
+double CostModel::gemm_time(const GemmShape& s, GemmKind kind) const {
+  const bool quantized = kind == GemmKind::linear && low_precision(precision_);
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
-  const double bytes = s.batch * (s.m * s.k + s.k * s.n + s.m * s.n) * bytes_per_element(precision_);
-  const double compute = flops / (peak_ * gemm_efficiency(s));
-  return std::max(std::max(compute, bytes / (gpu_.memory_bandwidth * profile_.memory_efficiency)), overhead_);
+  // Quantized operands are read in their format (fp4: half a byte); the output is 16-bit.
+  const double operand = quantized ? (precision_ == Precision::nvfp4 ? 0.5 : 1.0) : bytes_per_element(precision_);
+  const double output = bytes_per_element(precision_);
+  const double bytes = s.batch * ((s.m * s.k + s.k * s.n) * operand + s.m * s.n * output);
+  const double rate = (quantized ? linear_peak_ : peak_) * gemm_efficiency(s, kind);
+  const double compute = flops / rate;
+  return std::max(std::max(compute, bytes / (gpu_.memory_bandwidth * memory_efficiency_)), overhead_);
 }
 
-// The sequence term is held at its value at attention_s_max, the longest sequence measured: the
-// curve s/(s+s0) fits the measured 1K-4K points but would promise 97% at 64K, while flash
-// attention's forward+backward throughput is flat beyond a few thousand tokens (Dao 2023,
-// FlashAttention-2, Fig. 4-5: A100, 2K to 16K).
-double CostModel::attention_efficiency(double seq, double head_dim) const {
-  const auto& p = profile_;
-  const double s = std::min(seq, p.attention_s_max);
-  return p.attention_max_efficiency * s / (s + p.attention_s0) * head_dim / (head_dim + p.attention_d0);
+Attention CostModel::attention_family(Attention requested) const {
+  const Attention family = requested == Attention::flash ? gpu_.kernels.default_attention : requested;
+  if (family == Attention::unfused || gpu_.kernels.attention.empty() || gpu_.kernels.attention.count(family)) {
+    return family;
+  }
+  std::string known;
+  for (const auto& [f, data] : gpu_.kernels.attention)
+    known += std::string(known.empty() ? "" : ", ") + attention_name(f);
+  throw InputError({}, "plan.attention",
+                   std::string("no ") + attention_name(family) + " attention kernels for " + gpu_.name +
+                       " (its GPU data has: " + known + ", or flash for its default)");
 }
 
-double CostModel::attention_time(double flops, double seq, double head_dim, double relative) const {
-  const double efficiency = relative * attention_efficiency(seq, head_dim);
+// The family's plateau, approached as s / (s + s_half) (FlashAttention's throughput rises with
+// sequence length until the tiles fill the GPU: Dao 2023, Figs. 4-5; Shah et al. 2024, Fig. 5).
+// A measured profile's SDPA fit prices the GPU's default family; a GPU without attention data is
+// priced with that fit's default (H200 SDPA, ../shared/calibration).
+double CostModel::attention_efficiency(Attention requested, double seq, double head_dim, bool causal) const {
+  const Attention family = attention_family(requested);
+  const auto& table = gpu_.kernels.attention;
+  const bool measured = profile_.attention_max_efficiency && family == gpu_.kernels.default_attention;
+  if (measured || table.empty()) {
+    const auto& p = profile_;
+    const double s = std::min(seq, p.attention_s_max);
+    return p.attention_max_efficiency.value_or(1.0) * s / (s + p.attention_s0) * head_dim / (head_dim + p.attention_d0);
+  }
+  const AttentionEfficiency& a = table.at(family);
+  const double plateau = causal ? a.causal : a.noncausal;
+  const double s_half = causal ? a.s_half_causal : a.s_half_noncausal;
+  const double head = (head_dim / (head_dim + a.d_half)) / (128.0 / (128.0 + a.d_half));
+  return std::min(0.95, plateau * seq / (seq + s_half) * head);
+}
+
+double CostModel::attention_time(double flops, Attention family, double seq, double head_dim, bool causal) const {
+  const double efficiency = attention_efficiency(family, seq, head_dim, causal);
   return std::max(flops / (peak_ * std::max(efficiency, 1e-3)), overhead_);
 }
 
 // A kernel takes its roofline time, but never less than the launch interval: the host issues
 // kernels one after another, so short kernels run at the launch rate, not at their own speed.
 double CostModel::memory_time(double bytes, bool eager) const {
-  const double bandwidth =
-      gpu_.memory_bandwidth * profile_.memory_efficiency * (eager ? profile_.elementwise_efficiency : 1.0);
+  const double bandwidth = gpu_.memory_bandwidth * memory_efficiency_ * (eager ? profile_.elementwise_efficiency : 1.0);
   return std::max(bytes / bandwidth, overhead_);
+}
+
+// Bytes a recipe moves per quantized operand value. Each cast reads the 16-bit value (2 B) and
+// writes one low-precision copy per layout the GEMMs need (1 B; fp4 0.5 B plus a scale per 16).
+// Current (tensorwise) scaling first reads the tensor once more for its amax; delayed scaling
+// takes the amax from history (TE fp8_delayed_scaling.rst). Hopper's FP8 GEMMs take only the TN
+// layout, so the backward's operands are transposed copies (TE performance_considerations.rst);
+// row-wise and block-scaled recipes quantize each layout along its own rows or blocks, a second
+// pass (torchao float8 rowwise; TE mxfp8.rst: "row- and column-wise quantizations").
+double CostModel::quantize_bytes(double elements) const {
+  if (!low_precision(precision_)) return 0;
+  const double value = precision_ == Precision::nvfp4   ? 0.5 + 1.0 / 16
+                       : precision_ == Precision::mxfp8 ? 1.0 + 1.0 / 32
+                                                        : 1.0;
+  const bool two_layouts = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise ||
+                           recipe_ == Fp8Recipe::blockwise || gpu_.kernels.fp8_needs_transpose;
+  const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise;
+  double bytes = 2 + value * (two_layouts ? 2 : 1);
+  if (separate_pass) bytes += 2;  // the second layout reads the input again
+  if (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise) bytes += 2;  // amax pass
+  return elements * bytes;
+}
+
+double CostModel::quantize_time(double elements) const {
+  if (!low_precision(precision_)) return 0;
+  // One kernel per pass: amax (current scaling), cast, and a second layout where the recipe needs it.
+  const int kernels = 1 + (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 1 : 0);
+  const double bandwidth = gpu_.memory_bandwidth * memory_efficiency_;
+  return std::max(quantize_bytes(elements) / bandwidth, kernels * overhead_);
 }
 
 CalibrationProfile load_calibration(const std::string& path) {
@@ -84,13 +171,19 @@ CalibrationProfile parse_calibration(const std::string& text, const std::string&
     }
     into = j[key].get<double>();
   };
-  number("gemm_max_efficiency", p.gemm_max_efficiency, 0.01, 1.0);
+  auto optional_number = [&](const char* key, std::optional<double>& into, double lo, double hi) {
+    if (!j.contains(key)) return;
+    double v = 0;
+    number(key, v, lo, hi);
+    into = v;
+  };
+  optional_number("gemm_max_efficiency", p.gemm_max_efficiency, 0.01, 1.0);
   number("gemm_k_half", p.gemm_k_half, 0, 1e6);
-  number("attention_max_efficiency", p.attention_max_efficiency, 0.01, 2.0);
+  optional_number("attention_max_efficiency", p.attention_max_efficiency, 0.01, 2.0);
   number("attention_s0", p.attention_s0, 0, 1e7);
   number("attention_d0", p.attention_d0, 0, 1e5);
   number("attention_s_max", p.attention_s_max, 1, 1e8);
-  number("memory_efficiency", p.memory_efficiency, 0.01, 1.0);
+  optional_number("memory_efficiency", p.memory_efficiency, 0.01, 1.0);
   number("elementwise_efficiency", p.elementwise_efficiency, 0.01, 1.0);
   if (j.contains("kernel_overhead_s")) {
     double v = 0;

@@ -1,16 +1,18 @@
 #pragma once
 // How long one kernel takes on one GPU: a roofline (FLOPs at an achievable rate, or bytes at
 // achievable memory bandwidth, whichever is slower), and at least the launch interval (the host
-// issues kernels one at a time: ../shared/calibration's 512^3 GEMM, 0.3 us of work, took 13.4 us). The achievable
-// GEMM rate depends on shape: wave quantization over the SMs and an efficiency that grows with K.
-// The defaults were fitted to ../shared/calibration (H200, PyTorch 2.11, bf16) and are applied to
-// other GPUs relative to their datasheet peaks; a calibration profile file replaces them with a
-// device's own measurements (see docs/compute-model.md).
+// issues kernels one at a time: ../shared/calibration's 512^3 GEMM, 0.3 us of work, took 13.4 us).
+// The achievable rates are the GPU's own (GpuSpec::kernels, cited in sim/presets/gpus.yaml): GEMM
+// efficiency by dtype and shape (wave quantization over the SMs, an efficiency that grows with K),
+// attention by kernel family, causal mask, sequence and head dim, streaming kernels at a fraction
+// of HBM bandwidth. A calibration profile measured on a device replaces what it measured (see
+// docs/compute-model.md).
 #include <map>
 #include <optional>
 #include <string>
 
 #include "scenario/hardware.hpp"
+#include "scenario/plan.hpp"
 
 namespace trainsim {
 
@@ -19,15 +21,20 @@ struct GemmShape {
   double batch = 1;
 };
 
+// The shape terms (K half-point, tiles) were fitted to ../shared/calibration (H200, PyTorch 2.11,
+// bf16) and hold for cuBLAS-class kernels on any GPU; the levels come from the GPU's data unless
+// a device's measured profile sets them.
 struct CalibrationProfile {
-  std::string name = "default (fitted to H200 measurements, ../shared/calibration)";
-  double gemm_max_efficiency = 0.84;  // of datasheet peak, for large well-shaped GEMMs
-  double gemm_k_half = 300;           // K at which the K-efficiency term is 1/2
-  int gemm_tile_m = 128, gemm_tile_n = 256;
-  double attention_max_efficiency = 1.0;  // flash attention: eff = max * s/(s+s0) * d/(d+d0)
+  std::string name = "the GPU's published kernel data (sim/presets/gpus.yaml)";
+  // Measured on a device (trainsim-exec calibrate); each value set replaces the GPU data's.
+  std::optional<double> gemm_max_efficiency;  // of the bf16 peak, large well-shaped GEMMs
+  std::optional<double> memory_efficiency;    // achieved / datasheet bandwidth
+  // The device's default attention family, measured: eff = max * s/(s+s0) * d/(d+d0).
+  std::optional<double> attention_max_efficiency;
   double attention_s0 = 1700, attention_d0 = 60;
-  double attention_s_max = 4096;     // longest measured sequence; the fit is not extrapolated beyond it
-  double memory_efficiency = 0.886;  // achieved / datasheet bandwidth (H200 copy: 4253/4800)
+  double attention_s_max = 4096;  // longest measured sequence; the fit is not extrapolated beyond it
+  double gemm_k_half = 300;       // K at which the K-efficiency term is 1/2
+  int gemm_tile_m = 128, gemm_tile_n = 256;
   // Eager (unfused) element-wise, norm and reduction kernels against a copy's bandwidth: 0.6 makes
   // the simulated forward and backward of the GPT-1.3B and GPT-350M steps trainsim-exec measured on
   // an H200 (eager LibTorch kernels, docs/executor.md) match them (0.61 and 0.59 would make each
@@ -42,21 +49,32 @@ struct CalibrationProfile {
 CalibrationProfile load_calibration(const std::string& path);
 CalibrationProfile parse_calibration(const std::string& text, const std::string& name);
 
+// Linear-layer GEMMs run in the plan's precision (fp8 and the block-scaled formats included);
+// other GEMMs (unfused attention, the LM head, the MoE router) stay in 16 bits.
+enum class GemmKind { linear, other };
+
 class CostModel {
  public:
-  CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile = {});
+  CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile = {},
+            Fp8Recipe recipe = Fp8Recipe::tensorwise);
 
-  double gemm_efficiency(const GemmShape& shape) const;
-  double gemm_time(const GemmShape& shape) const;
-  // Flash-style attention over `batch_heads` heads of query length sq, key length sk, head dim d.
-  // Fraction of peak a FlashAttention-2-class kernel reaches, forward and backward together.
-  double attention_efficiency(double seq, double head_dim) const;
-  // `relative`: the kernel generation's speed against FlashAttention-2's (1 for flash).
-  double attention_time(double flops, double seq, double head_dim, double relative = 1.0) const;
+  double gemm_efficiency(const GemmShape& shape, GemmKind kind = GemmKind::linear) const;
+  double gemm_time(const GemmShape& shape, GemmKind kind = GemmKind::linear) const;
+  // The family that runs: `flash` resolves to the GPU's default; throws InputError when the GPU
+  // has no data for the family (FlashAttention-3 on an A100).
+  Attention attention_family(Attention requested) const;
+  // Fraction of the 16-bit peak a fused attention kernel reaches, forward and backward together.
+  double attention_efficiency(Attention family, double seq, double head_dim, bool causal) const;
+  double attention_time(double flops, Attention family, double seq, double head_dim, bool causal) const;
   // Memory-bound kernels: element-wise, norms, softmax; `eager`: unfused framework kernels.
   double memory_time(double bytes, bool eager = false) const;
+  // Quantizing `elements` GEMM-operand values to the plan's low precision (0 when it has none):
+  // the kernels the recipe runs (amax, cast, transposed copy) as memory-bound passes.
+  double quantize_time(double elements) const;
+  double quantize_bytes(double elements) const;
   double kernel_overhead() const { return overhead_; }
-  double peak() const { return peak_; }
+  double peak() const { return peak_; }  // 16-bit (or fp32/tf32) peak under the power limit
+  double memory_efficiency() const { return memory_efficiency_; }
   const GpuSpec& gpu() const { return gpu_; }
   const CalibrationProfile& profile() const { return profile_; }
 
@@ -64,7 +82,11 @@ class CostModel {
   GpuSpec gpu_;
   Precision precision_;
   CalibrationProfile profile_;
-  double peak_;
+  Fp8Recipe recipe_;
+  double peak_;         // of non-linear GEMMs and attention
+  double linear_peak_;  // of linear GEMMs
+  double linear_efficiency_;
+  double memory_efficiency_;
   double overhead_;
 };
 

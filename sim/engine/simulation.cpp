@@ -327,7 +327,7 @@ class StepSimulation {
         tp_exchange(s, "recompute attention");
         compute(s, setup_.work[s].layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp");
-      } else if (p_.recompute == Recompute::selective) {
+      } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, setup_.work[s].layer.recompute, "recompute attention core" + mb);
       }
       tp_exchange(s, "mlp backward");

@@ -1,14 +1,56 @@
 #pragma once
 // The cluster: what a GPU can do and how GPUs are wired. Values come from presets
 // (sim/presets/gpus.yaml, topologies/*.yaml), each citing its source, or from the user's file.
+#include <map>
 #include <string>
 #include <vector>
 
 namespace trainsim {
 
-enum class Precision { fp32, tf32, bf16, fp16, fp8 };
+// fp8, mxfp8 and nvfp4 are the low-precision recipes: linear-layer GEMMs run in that format,
+// everything else (attention, norms, softmax, the LM head) in bf16, as Transformer Engine and
+// torchao do by default (TransformerEngine docs, low_precision_training/introduction.rst).
+enum class Precision { fp32, tf32, bf16, fp16, fp8, mxfp8, nvfp4 };
 const char* precision_name(Precision p);
-int bytes_per_element(Precision p);  // of activations and 16-bit weights: 4 for fp32/tf32, 1 for fp8, else 2
+// Of activations, 16-bit weights and their gradients: 4 for fp32/tf32, else 2 (low-precision
+// recipes keep bf16 activations and weights; only GEMM operands are quantized).
+int bytes_per_element(Precision p);
+bool low_precision(Precision p);  // fp8, mxfp8, nvfp4
+// The precision whose peak MFU is reported against: bf16 for the low-precision recipes (the
+// convention of torchtitan, torchao and Megatron-LM), else the precision itself.
+Precision mfu_precision(Precision p);
+
+// Attention kernel families. flash: the GPU's default fused family (what current frameworks run on
+// it, GpuSpec::kernels.default_attention); flash1: FlashAttention-1 / Triton-era kernels; flash2:
+// FlashAttention-2; flash3: FlashAttention-3 (Hopper); flash4: FlashAttention-4 (Blackwell);
+// cudnn: cuDNN fused attention (Transformer Engine's and SDPA's cuDNN backend); unfused: the score
+// matrix through memory (Megatron-LM 2021, BERT of 2019-20).
+enum class Attention { flash, flash1, flash2, flash3, flash4, cudnn, unfused };
+const char* attention_name(Attention a);
+
+// Fraction of the bf16 peak an attention family reaches, forward and backward together (the
+// FlashAttention benchmark's FLOP convention), at head dim 128 on long sequences; shorter
+// sequences reach plateau * s / (s + s_half), other head dims scale by d/(d+d_half) against 128.
+struct AttentionEfficiency {
+  double causal = 0, noncausal = 0;
+  double s_half_causal = 500, s_half_noncausal = 200;
+  double d_half = 30;
+};
+
+// How kernels run on this GPU, as fractions of its datasheet numbers (sim/presets/gpus.yaml cites
+// each). The compute model (compute/cost_model.hpp) prices every kernel from these.
+struct KernelData {
+  // Large, well-shaped GEMMs: the most a GEMM reaches, kernel only (quantization not included).
+  double gemm_bf16 = 0.84, gemm_fp8 = 0, gemm_fp4 = 0;
+  // GEMMs with per-row or per-block scales reach less than per-tensor ones; 0: as gemm_fp8.
+  double gemm_fp8_rowwise = 0, gemm_fp8_blockwise = 0;
+  double memory = 0.886;  // streaming kernels against datasheet memory bandwidth
+  std::map<Attention, AttentionEfficiency> attention;
+  Attention default_attention = Attention::flash2;
+  // Whether FP8 GEMMs need both operand layouts materialised (Hopper's FP8 tensor cores take only
+  // the TN layout: columnwise operands are transposed copies; TE performance_considerations.rst).
+  bool fp8_needs_transpose = false;
+};
 
 struct GpuSpec {
   std::string name;
@@ -20,11 +62,19 @@ struct GpuSpec {
   double peak_bf16 = 0;
   double peak_fp16 = 0;
   double peak_fp8 = 0;  // 0: not supported
+  double peak_fp4 = 0;  // nvfp4; 0: not supported
+  bool mx_formats = false;      // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
   double nvlink_bandwidth = 0;  // bytes/s per GPU per direction
   int sm_count = 1;             // streaming multiprocessors: sets GEMM wave quantization
-  double power_watts = 0;       // board power, for energy
+  double power_watts = 0;       // board power (the peaks' power), for energy
+  double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
   double kernel_overhead_s = 0; // fixed cost per kernel launch
+  KernelData kernels;
+  // Datasheet peak of the format the GEMMs of `p` run in (the low-precision peak for fp8 etc.).
   double peak(Precision p) const;
+  // Sustained tensor-core rate under the power limit, as a fraction of the peak: the cube root of
+  // limit / board power (see hardware.cpp). 1 without a limit.
+  double power_clock_factor() const;
 };
 
 enum class FabricKind { none, fat_tree, rail_optimized, torus, dragonfly };

@@ -18,5 +18,6 @@ std::optional<YAML::Node> model_preset_node(const std::string& name);
 // Input limits: beyond these a run would take unbounded time or memory.
 inline constexpr std::int64_t kMaxGpus = 262144;
 inline constexpr std::int64_t kMaxGlobalBatch = 10'000'000;
+inline constexpr std::int64_t kMaxNvlinkDomain = 576;  // GPUs in one NVLink domain (NVL576 racks)
 
 }  // namespace trainsim

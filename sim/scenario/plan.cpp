@@ -22,6 +22,8 @@ const char* recompute_name(Recompute r) {
       return "none";
     case Recompute::selective:
       return "selective";
+    case Recompute::op:
+      return "op";
     case Recompute::full:
       return "full";
   }
@@ -40,6 +42,20 @@ const char* algorithm_name(CollectiveAlgorithm a) {
       return "halving-doubling";
     case CollectiveAlgorithm::hierarchical:
       return "hierarchical";
+  }
+  return "?";
+}
+
+const char* fp8_recipe_name(Fp8Recipe r) {
+  switch (r) {
+    case Fp8Recipe::tensorwise:
+      return "tensorwise";
+    case Fp8Recipe::delayed:
+      return "delayed";
+    case Fp8Recipe::rowwise:
+      return "rowwise";
+    case Fp8Recipe::blockwise:
+      return "blockwise";
   }
   return "?";
 }

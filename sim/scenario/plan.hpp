@@ -10,11 +10,17 @@
 namespace trainsim {
 
 enum class Schedule { gpipe, one_f_one_b, interleaved };
-enum class Recompute { none, selective, full };
-// flash: FlashAttention-2-class fused kernels (what ../shared/calibration measured through
-// PyTorch's SDPA); flash1: FlashAttention-1 / Triton-era fused kernels; unfused: score matrix
-// through memory (Megatron-LM 2021, BERT of 2019-20).
-enum class Attention { flash, flash1, unfused };
+// selective: the attention core (Korthikanti et al. 2022, Megatron-LM); op: torchtitan's per-op
+// selective checkpointing (selective_ac_option "op": matmul and attention outputs are saved except
+// every second matmul's, everything else is recomputed); full: the whole layer from its input.
+enum class Recompute { none, selective, op, full };
+// The attention kernel family (Attention, scenario/hardware.hpp).
+// How FP8 GEMM operands are scaled (precision: fp8): one scale per tensor computed from the
+// current values (torchao "tensorwise", TE Float8CurrentScaling), per tensor from an amax history
+// (TE DelayedScaling), per row (torchao "rowwise"), or per 1x128 / 128x128 block (DeepSeek-V3,
+// TE Float8BlockScaling). mxfp8 and nvfp4 carry their own block scales.
+enum class Fp8Recipe { tensorwise, delayed, rowwise, blockwise };
+const char* fp8_recipe_name(Fp8Recipe r);
 // fused: element-wise work in fused kernels that stream near a copy's bandwidth (Megatron-LM's
 // bias+GeLU, bias+dropout+add and scale+mask+softmax kernels, Narayanan et al. SC'21, section
 // "Computation Optimizations"; NVIDIA's BERT); eager: one framework operation per kernel (PyTorch
@@ -47,6 +53,7 @@ struct PlanSpec {
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
   // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
   Attention attention = Attention::flash;
+  Fp8Recipe fp8_recipe = Fp8Recipe::tensorwise;
   Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;

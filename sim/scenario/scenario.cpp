@@ -11,6 +11,59 @@ namespace trainsim {
 
 // ---- GPUs and models -------------------------------------------------------------------------
 
+namespace {
+
+const std::vector<std::pair<const char*, Attention>> kAttentionFamilies = {{"flash1", Attention::flash1},
+                                                                           {"flash2", Attention::flash2},
+                                                                           {"flash3", Attention::flash3},
+                                                                           {"flash4", Attention::flash4},
+                                                                           {"cudnn", Attention::cudnn}};
+
+// A GPU's kernel data (hardware.hpp KernelData): fractions of its datasheet numbers.
+void read_kernel_data(MapReader& r, KernelData& k) {
+  if (auto gemm = r.map("gemm")) {
+    if (auto v = gemm->number("bf16", 0.01, 1)) k.gemm_bf16 = *v;
+    if (auto v = gemm->number("fp8", 0.01, 1)) k.gemm_fp8 = *v;
+    if (auto v = gemm->number("fp8_rowwise", 0.01, 1)) k.gemm_fp8_rowwise = *v;
+    if (auto v = gemm->number("fp8_blockwise", 0.01, 1)) k.gemm_fp8_blockwise = *v;
+    if (auto v = gemm->number("fp4", 0.01, 1)) k.gemm_fp4 = *v;
+    gemm->finish();
+  }
+  if (auto v = r.number("memory", 0.01, 1)) k.memory = *v;
+  if (auto v = r.boolean("fp8_needs_transpose")) k.fp8_needs_transpose = *v;
+  if (auto attention = r.map("attention")) {
+    k.attention.clear();
+    for (const auto& [name, family] : kAttentionFamilies) {
+      auto entry = attention->map(name);
+      if (!entry) continue;
+      AttentionEfficiency a;
+      if (auto v = entry->number("causal", 0.01, 1)) a.causal = *v;
+      if (auto v = entry->number("noncausal", 0.01, 1)) a.noncausal = *v;
+      if (auto v = entry->number("s_half_causal", 0, 1e6)) a.s_half_causal = *v;
+      if (auto v = entry->number("s_half_noncausal", 0, 1e6)) a.s_half_noncausal = *v;
+      if (auto v = entry->number("d_half", 0, 1e4)) a.d_half = *v;
+      if (a.causal <= 0 || a.noncausal <= 0) entry->fail("causal", "an attention family needs causal and noncausal");
+      entry->finish();
+      k.attention[family] = a;
+    }
+    attention->finish();
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, family] : kAttentionFamilies) names.emplace_back(name);
+  if (auto v = r.choice("default_attention", names)) {
+    for (const auto& [name, family] : kAttentionFamilies) {
+      if (*v == name) k.default_attention = family;
+    }
+    if (!k.attention.count(k.default_attention)) {
+      r.fail("default_attention", "the default attention family needs an entry under attention");
+    }
+  } else if (!k.attention.empty() && !k.attention.count(k.default_attention)) {
+    r.fail("default_attention", "name the default attention family (one of those under attention)");
+  }
+}
+
+}  // namespace
+
 void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.string("source")) gpu.source = *v;
   if (auto v = r.bytes("memory")) gpu.memory_bytes = *v;
@@ -21,12 +74,19 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
     if (auto v = peak->rate("bf16")) gpu.peak_bf16 = *v;
     if (auto v = peak->rate("fp16")) gpu.peak_fp16 = *v;
     if (auto v = peak->rate("fp8")) gpu.peak_fp8 = *v;
+    if (auto v = peak->rate("fp4")) gpu.peak_fp4 = *v;
     peak->finish();
   }
+  if (auto v = r.boolean("mx_formats")) gpu.mx_formats = *v;
   if (auto v = r.bandwidth("nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
+  if (auto v = r.watts("power_limit")) gpu.power_limit_watts = *v;
   if (auto v = r.duration("kernel_overhead")) gpu.kernel_overhead_s = *v;
+  if (auto kernels = r.map("kernels")) {
+    read_kernel_data(*kernels, gpu.kernels);
+    kernels->finish();
+  }
   if (gpu.peak_bf16 <= 0 || gpu.memory_bytes <= 0 || gpu.memory_bandwidth <= 0) {
     r.fail("peak", "a GPU needs at least peak.bf16, memory and memory_bandwidth");
   }
@@ -188,7 +248,8 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     return std::optional<GpuSpec>(gpu_preset(*gpu));
   };
   const auto gpu = preset(r, "gpu");
-  t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, 64).value_or(1));
+  // A node is one NVLink domain: 8 GPUs on a DGX/HGX baseboard, 72 in an NVL72 rack.
+  t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, kMaxNvlinkDomain).value_or(1));
   t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
     r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
@@ -280,6 +341,11 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = power->number("gpu", 0, 1e5)) t.gpu.power_watts = *v;
     if (auto v = power->number("nic", 0, 1e5)) t.nic_power_watts = *v;
     if (auto v = power->number("switch", 0, 1e6)) t.switch_power_watts = *v;
+    // The power cap the system runs its GPUs at (DGX B200: 700 W of 1000 W by default).
+    if (auto v = power->watts("gpu_limit")) {
+      t.gpu.power_limit_watts = *v;
+      for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
+    }
     power->finish();
   }
   if (auto storage = r.map("storage")) {
@@ -292,6 +358,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
 
 double mean_peak(const ClusterSpec& c, Precision precision) {
   const TopologySpec& t = c.topology;
+  precision = mfu_precision(precision);  // MFU of low-precision runs is against the bf16 peak
   if (t.node_groups.empty() || c.gpus <= 0) return t.gpu.peak(precision);
   double sum = 0;
   for (int g = 0; g < c.gpus; ++g) sum += t.gpu_of_node(g / t.gpus_per_node).peak(precision);
@@ -388,8 +455,26 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
   if (p.zero > 0 && p.dp * p.cp == 1)
     warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
-  if (p.precision == Precision::fp8 && c.topology.gpu.peak_fp8 <= 0) {
-    error("plan.precision", "fp8 is not supported by " + c.topology.gpu.name);
+  const GpuSpec& gpu = c.topology.gpu;
+  if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
+    error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");
+  }
+  if ((p.precision == Precision::mxfp8 || p.precision == Precision::nvfp4) && !gpu.mx_formats) {
+    error("plan.precision", std::string(precision_name(p.precision)) + " needs block-scaled (MX) tensor cores, which " +
+                                gpu.name + " does not have (Blackwell and later do)");
+  } else if (p.precision == Precision::mxfp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
+    error("plan.precision", "mxfp8 needs an FP8 peak and FP8 GEMM data for " + gpu.name);
+  } else if (p.precision == Precision::nvfp4 && (gpu.peak_fp4 <= 0 || gpu.kernels.gemm_fp4 <= 0)) {
+    error("plan.precision", "nvfp4 needs an FP4 peak and FP4 GEMM data for " + gpu.name);
+  }
+  if (p.attention != Attention::flash && p.attention != Attention::unfused && !gpu.kernels.attention.empty() &&
+      !gpu.kernels.attention.count(p.attention)) {
+    std::string known;
+    for (const auto& [family, data] : gpu.kernels.attention)
+      known += std::string(known.empty() ? "" : ", ") + attention_name(family);
+    error("plan.attention", std::string("no ") + attention_name(p.attention) + " kernels for " + gpu.name +
+                                " (its data has " + known + "; flash picks its default, " +
+                                attention_name(gpu.kernels.default_attention) + ")");
   }
   if (p.precision == Precision::tf32 && c.topology.gpu.peak_tf32 <= 0) {
     error("plan.precision", "tf32 is not supported by " + c.topology.gpu.name);
@@ -438,20 +523,29 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
   p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
-  if (auto v = r.choice("recompute", {"none", "selective", "full"})) {
-    p.recompute = *v == "none" ? Recompute::none : *v == "selective" ? Recompute::selective : Recompute::full;
+  if (auto v = r.choice("recompute", {"none", "selective", "op", "full"})) {
+    for (const Recompute q : {Recompute::none, Recompute::selective, Recompute::op, Recompute::full}) {
+      if (*v == recompute_name(q)) p.recompute = q;
+    }
   }
-  if (auto v = r.choice("precision", {"fp32", "tf32", "bf16", "fp16", "fp8"})) {
-    static const std::map<std::string, Precision> names = {{"fp32", Precision::fp32},
-                                                           {"tf32", Precision::tf32},
-                                                           {"bf16", Precision::bf16},
-                                                           {"fp16", Precision::fp16},
-                                                           {"fp8", Precision::fp8}};
-    p.precision = names.at(*v);
+  if (auto v = r.choice("precision", {"fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8", "nvfp4"})) {
+    for (const Precision q : {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8,
+                              Precision::mxfp8, Precision::nvfp4}) {
+      if (*v == precision_name(q)) p.precision = q;
+    }
+  }
+  if (auto v = r.choice("fp8_recipe", {"tensorwise", "delayed", "rowwise", "blockwise"})) {
+    if (p.precision != Precision::fp8) r.fail("fp8_recipe", "fp8_recipe goes with precision: fp8");
+    for (const Fp8Recipe q : {Fp8Recipe::tensorwise, Fp8Recipe::delayed, Fp8Recipe::rowwise, Fp8Recipe::blockwise}) {
+      if (*v == fp8_recipe_name(q)) p.fp8_recipe = q;
+    }
   }
   if (auto v = r.choice("kernels", {"fused", "eager"})) p.kernels = *v == "eager" ? Kernels::eager : Kernels::fused;
-  if (auto v = r.choice("attention", {"flash", "flash1", "unfused"})) {
-    p.attention = *v == "flash" ? Attention::flash : *v == "flash1" ? Attention::flash1 : Attention::unfused;
+  if (auto v = r.choice("attention", {"flash", "flash1", "flash2", "flash3", "flash4", "cudnn", "unfused"})) {
+    for (const Attention a : {Attention::flash, Attention::flash1, Attention::flash2, Attention::flash3,
+                              Attention::flash4, Attention::cudnn, Attention::unfused}) {
+      if (*v == attention_name(a)) p.attention = a;
+    }
   }
   if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"}))
     p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
@@ -610,13 +704,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.gpu = gpu_preset(*gpu);
     t.node_groups.clear();  // one kind of GPU for the whole cluster
   }
-  if (auto v = cluster->integer("gpus_per_node", 1, 64)) {
+  if (auto v = cluster->integer("gpus_per_node", 1, kMaxNvlinkDomain)) {
     if (!t.node_groups.empty()) {
       cluster->fail("gpus_per_node", "topology " + t.name + " has node_groups; change gpus_per_node in the topology");
     }
     const std::int64_t total = t.total_gpus();
     t.gpus_per_node = static_cast<int>(*v);
     t.nodes = static_cast<int>((total + *v - 1) / *v);
+  }
+  if (auto v = cluster->watts("power_limit")) {
+    t.gpu.power_limit_watts = *v;
+    for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
   }
   if (auto v = cluster->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
   if (auto v = cluster->choice("network", {"fat-tree", "rail-optimized"})) {

@@ -133,6 +133,15 @@ std::optional<double> parse_duration(const std::string& text) {
   return std::nullopt;
 }
 
+std::optional<double> parse_watts(const std::string& text) {
+  const auto parts = split(text);
+  if (!parts || parts->first < 0) return std::nullopt;
+  const auto& [value, unit] = *parts;
+  if (unit == "W") return value;
+  if (unit == "kW") return value * 1e3;
+  return std::nullopt;
+}
+
 std::optional<double> parse_count(const std::string& text) {
   const auto parts = split(text);
   if (!parts) return std::nullopt;

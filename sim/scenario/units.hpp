@@ -9,6 +9,7 @@ namespace trainsim::units {
 // Each returns nullopt when the text is not a quantity of that kind; callers add the location.
 std::optional<double> parse_bytes(const std::string& text);      // "80GiB", "40GB", "1e9"
 std::optional<double> parse_bandwidth(const std::string& text);  // bytes/s: "400Gb/s", "50GB/s"
+std::optional<double> parse_watts(const std::string& text);      // W: "500W", "1.2kW" (a unit is required)
 std::optional<double> parse_duration(const std::string& text);   // seconds: "2us", "1.5ms", "3h"
 std::optional<double> parse_count(const std::string& text);      // "300e9", "1.2T", "2M"
 std::optional<double> parse_rate(const std::string& text);       // FLOP/s: "312TFLOP/s", "989e12"

@@ -180,6 +180,9 @@ std::optional<double> MapReader::bandwidth(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a bandwidth"), key, units::parse_bandwidth,
                    "a bandwidth such as 400Gb/s or 50GB/s");
 }
+std::optional<double> MapReader::watts(const std::string& key) {
+  return read_unit(*this, scalar_node(key, "a power"), key, units::parse_watts, "a power such as 500W or 1.2kW");
+}
 std::optional<double> MapReader::duration(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a duration"), key, units::parse_duration,
                    "a duration such as 2us, 1.5ms or 3h");

@@ -36,6 +36,7 @@ class MapReader {
   std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& allowed);
   std::optional<double> bytes(const std::string& key);
   std::optional<double> bandwidth(const std::string& key);
+  std::optional<double> watts(const std::string& key);
   std::optional<double> duration(const std::string& key);
   std::optional<double> count(const std::string& key, double min, double max);
   std::optional<double> rate(const std::string& key);

@@ -15,6 +15,14 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // Only the layer's input is kept; the rest is rebuilt one layer at a time.
     return 2 * sbh * e / (p.sequence_parallel ? t : 1);
   }
+  const double moe_width = m.moe() ? m.top_k : 1.0;
+  if (p.recompute == Recompute::op) {
+    // Per-op checkpointing keeps the layer's input, the attention output and the outputs of every
+    // other linear layer (work.cpp lists them: QKV and the MLP's up projection), 2 bytes each.
+    const double kept_gemms =
+        (m.hidden + 2.0 * m.kv_hidden() + (m.swiglu() ? 2 : 1) * moe_width * m.ffn_hidden) / m.hidden;
+    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + 1) / t) * e;
+  }
   // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
   //   replicated (norm inputs, dropout masks, residuals): 10 sbh, split over tp unless SP keeps 1/t;
   //   split by tp: QKV input/outputs and projections 8 sbh + the MLP's inner activations;

@@ -36,15 +36,22 @@ struct BlockBuilder {
   const CostModel& cost;
   Block& block;
   bool eager = false;  // unfused element-wise kernels (plan.kernels)
-  void gemm(const std::string& name, double m, double n, double k, double batch = 1) {
+  // Linear layers in a low-precision recipe first quantize their input and weight (the backward
+  // quantizes the output gradient); other GEMMs run in 16 bits.
+  void gemm(const std::string& name, double m, double n, double k, double batch = 1, GemmKind kind = GemmKind::linear) {
     const GemmShape shape{m, n, k, batch};
-    block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape)});
+    if (kind == GemmKind::linear && cost.quantize_bytes(1) > 0) {
+      const double operands = batch * (m * k + k * n);
+      block.kernels.push_back(
+          {name + " quantize", 0, cost.quantize_bytes(operands), cost.quantize_time(operands), batch * m * n});
+    }
+    block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
   }
   void memory(const std::string& name, double bytes, double flops = 0) {
     block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
   }
-  void attention(const std::string& name, double flops, double seq, double head_dim, double relative) {
-    block.kernels.push_back({name, flops, 0, cost.attention_time(flops, seq, head_dim, relative)});
+  void attention(const std::string& name, double flops, Attention family, double seq, double head_dim, bool causal) {
+    block.kernels.push_back({name, flops, 0, cost.attention_time(flops, family, seq, head_dim, causal)});
   }
 };
 
@@ -110,17 +117,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // With sequence parallelism, norms and dropouts run on 1/t of the tokens.
   const double sp = p.sequence_parallel && p.tp > 1 ? t : 1.0;
   const double causal = m.causal() ? 0.5 : 1.0;
-  // FlashAttention-1 reaches 25-40% of an A100's peak (Dao 2023, FlashAttention-2, abstract):
-  // its best, 40%, is taken as its plateau (long sequences, head dim 128), and below it the
-  // kernel follows the same shape in sequence and head dim as FlashAttention-2-class kernels.
-  // (The ratio of the midpoints of the two generations' ranges, 32.5% / 61.5%, would make it
-  // 0.53 of FlashAttention-2 everywhere; bench/accuracy's S17 rows give 10.9% MAPE with that,
-  // 10.0% with this: the FA1 assumption is worth +-8% on long-sequence rows.)
-  constexpr double kFlash1Plateau = 0.40;
-  const double flash_speed =
-      p.attention == Attention::flash1 ? std::min(1.0, kFlash1Plateau / cost.attention_efficiency(1e30, 128)) : 1.0;
+  const Attention family = p.attention == Attention::unfused ? Attention::unfused : cost.attention_family(p.attention);
   w.tokens_per_microbatch = tokens;
-  w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.profile().memory_efficiency;
+  w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
@@ -136,14 +135,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     if (p.attention != Attention::unfused) {
       // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row.
       const double core_flops = 4 * b * heads_local * s_local * span * d * causal;
-      a.attention("flash attention", core_flops, span, d, flash_speed);
+      a.attention("flash attention", core_flops, family, span, d, m.causal());
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
       // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
-      a.gemm("attention scores", s_local, s, d, b * heads_local);
+      a.gemm("attention scores", s_local, s, d, b * heads_local, GemmKind::other);
       const double scores = b * heads_local * s_local * s;
       a.memory("softmax + dropout", scores * (4 * e + 1), 5 * scores);
-      a.gemm("attention values", s_local, d, s, b * heads_local);
+      a.gemm("attention values", s_local, d, s, b * heads_local, GemmKind::other);
     }
     a.gemm("output projection", tokens, h, h / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
@@ -156,7 +155,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     if (m.moe()) {
       // Router over all experts, then each token's top_k experts; with balanced routing a rank's
       // local experts see top_k * tokens tokens in all (EP moves them; TP splits each expert).
-      mlp.gemm("router", tokens, m.experts, h);
+      mlp.gemm("router", tokens, m.experts, h, 1, GemmKind::other);
       const double local_experts = double(m.experts) / p.ep;
       const double tokens_per_expert = tokens * m.top_k / local_experts;
       mlp.gemm("expert up (+gate)", tokens_per_expert, up_width, h, local_experts);
@@ -177,7 +176,10 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     for (const auto& k : forward.kernels) {
       if (k.name == "flash attention") {
         backward.kernels.push_back(
-            {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, span, d, flash_speed)});
+            {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, family, span, d, m.causal())});
+      } else if (k.gradient_values > 0) {
+        backward.kernels.push_back(
+            {k.name + " gradient", 0, cost.quantize_bytes(k.gradient_values), cost.quantize_time(k.gradient_values)});
       } else if (k.bytes > 0) {
         backward.kernels.push_back(
             {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
@@ -195,6 +197,21 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   if (p.recompute == Recompute::full) {
     for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
       for (const auto& k : blk->kernels) L.recompute.kernels.push_back(k);
+    }
+  } else if (p.recompute == Recompute::op) {
+    // torchtitan's per-op policy saves matmul outputs except every second matmul's, and the
+    // attention kernel's; element-wise kernels and the skipped matmuls (with their casts) rerun.
+    int gemms = 0;
+    for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
+      for (std::size_t i = 0; i < blk->kernels.size(); ++i) {
+        const Kernel& k = blk->kernels[i];
+        if (k.name == "flash attention" || k.gradient_values > 0) continue;
+        const bool gemm = k.bytes == 0;
+        if (gemm && ++gemms % 2 == 1) continue;  // saved
+        if (gemm && i > 0 && blk->kernels[i - 1].gradient_values > 0)
+          L.recompute.kernels.push_back(blk->kernels[i - 1]);
+        L.recompute.kernels.push_back(k);
+      }
     }
   } else if (p.recompute == Recompute::selective) {
     // Korthikanti et al. 2022: recompute only the attention core (softmax, dropout, scores * V).
@@ -227,13 +244,13 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     BlockBuilder head{cost, x.head_forward, eager};
     x.head_forward.name = "lm head + loss";
     head.memory("final norm", 2 * tokens * h * e / sp);
-    head.gemm("lm head", head_tokens, v / t, h);
+    head.gemm("lm head", head_tokens, v / t, h, 1, GemmKind::other);
     head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
     BlockBuilder head_b{cost, x.head_backward, eager};
     x.head_backward.name = "lm head + loss backward";
     head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
-    head_b.gemm("lm head dgrad", head_tokens, h, v / t);
-    head_b.gemm("lm head wgrad", h, v / t, head_tokens);
+    head_b.gemm("lm head dgrad", head_tokens, h, v / t, 1, GemmKind::other);
+    head_b.gemm("lm head wgrad", h, v / t, head_tokens, 1, GemmKind::other);
   }
   x.embedding_parameters = (v * h + (m.learned_positions() ? s * h : 0)) / t;
   x.head_parameters = m.tied_embeddings() ? 0 : v * h / t;

@@ -17,6 +17,9 @@ struct Kernel {
   double flops = 0;
   double bytes = 0;
   double time = 0;
+  // A quantize kernel (low-precision recipes) casts the forward operands of the GEMM after it;
+  // its backward casts that GEMM's output gradient, this many values.
+  double gradient_values = 0;
 };
 
 // A block is the compute between two tensor-parallel collectives.
