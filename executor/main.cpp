@@ -113,8 +113,8 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   }
   if (p.sequence_parallel && s.seq_len % p.tp) return "sequence parallelism needs seq_len divisible by tp";
   const int chunks = p.pp * (p.schedule == Schedule::interleaved ? p.virtual_stages : 1);
-  if (p.schedule == Schedule::interleaved && p.layers_per_stage.empty() && s.layers % chunks) {
-    return std::to_string(s.layers) + " layers do not split evenly into " + std::to_string(chunks) + " pipeline chunks";
+  if (p.layers_per_stage.empty() && s.layers < chunks) {
+    return std::to_string(s.layers) + " layers are too few for " + std::to_string(chunks) + " pipeline chunks";
   }
   if (p.global_batch % (int64_t(p.micro_batch) * p.dp)) return "global_batch must be a multiple of micro_batch * dp";
   return "";

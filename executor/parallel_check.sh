@@ -2,15 +2,15 @@
 # Correctness of the parallel plans on CPU (Gloo, fp32): each run's losses and final parameters
 # must equal one process training on the same global batch, to 1e-5 relative.
 #   parallel_check.sh TRAINSIM_EXEC SOURCE_DIR [CASE ...]
-# Cases: dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
-#        recompute-full recompute-selective llama-tp2 bert-dp2 bf16 (default: all)
+# Cases: dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven pp2-interleaved-uneven tp2xpp2
+#        dp2xtp2 zero1 recompute-full recompute-selective llama-tp2 bert-dp2 bf16 (default: all)
 set -euo pipefail
 exec_bin=$1
 source_dir=$2
 shift 2
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven tp2xpp2 dp2xtp2 zero1
-                                 recompute-full recompute-selective llama-tp2 bert-dp2 bf16)
+[ ${#cases[@]} -gt 0 ] || cases=(dp2 tp2 tp2-sp pp2-1f1b pp2-gpipe pp2-interleaved pp2-uneven pp2-interleaved-uneven
+                                 tp2xpp2 dp2xtp2 zero1 recompute-full recompute-selective llama-tp2 bert-dp2 bf16)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Adam epsilon 1e-6 (BERT's): with 1e-8, elements whose gradient is near zero turn fp32 rounding
@@ -52,7 +52,7 @@ gpt="{arch: gpt, layers: 4, hidden: 64, heads: 4, vocab: 256, seq_len: 32}"
 llama="{arch: llama, layers: 2, hidden: 64, heads: 4, kv_heads: 2, ffn_hidden: 128, vocab: 256, seq_len: 32}"
 fp32="precision: fp32, global_batch: 8"
 need_one=false
-for c in "${cases[@]}"; do case $c in llama-tp2|bert-dp2|pp2-uneven) ;; *) need_one=true ;; esac; done
+for c in "${cases[@]}"; do case $c in llama-tp2|bert-dp2|pp2-uneven|pp2-interleaved-uneven) ;; *) need_one=true ;; esac; done
 $need_one && run one "$gpt" "{dp: 1, micro_batch: 8, $fp32}"
 
 for c in "${cases[@]}"; do
@@ -86,6 +86,16 @@ for c in "${cases[@]}"; do
                 gpt3="{arch: gpt, layers: 3, hidden: 64, heads: 4, vocab: 256, seq_len: 32}"
                 run one3 "$gpt3" "{dp: 1, micro_batch: 8, $fp32}"
                 run ppuneven "$gpt3" "{pp: 2, micro_batch: 2, $fp32}"; same one3 ppuneven ;;
+    pp2-interleaved-uneven)
+                # 5 layers over 2 stages x 2 virtual stages: chunks of 1, 1, 2, 1 (scenario/plan.hpp's
+                # chunk_layers), then a split given per chunk.
+                gpt5="{arch: gpt, layers: 5, hidden: 64, heads: 4, vocab: 256, seq_len: 32}"
+                run one5 "$gpt5" "{dp: 1, micro_batch: 8, $fp32}"
+                run ppintuneven "$gpt5" "{pp: 2, micro_batch: 2, schedule: interleaved, virtual_stages: 2, $fp32}"
+                same one5 ppintuneven
+                chunks="layers_per_stage: [2, 1, 1, 1]"
+                run ppintchunks "$gpt5" "{pp: 2, micro_batch: 2, schedule: interleaved, virtual_stages: 2, $chunks, $fp32}"
+                same one5 ppintchunks ;;
     llama-tp2)  run llama1 "$llama" "{dp: 1, micro_batch: 8, $fp32}"
                 run llama2 "$llama" "{tp: 2, sequence_parallel: true, micro_batch: 4, $fp32}"; same llama1 llama2 ;;
     bert-dp2)

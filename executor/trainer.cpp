@@ -15,9 +15,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Global chunk c of C = pp * virtual_stages holds layers [c L / C, (c+1) L /
-// C), unless the plan names its layers per stage; stage s holds chunks s, s +
-// pp, s + 2 pp, ... (Megatron's interleaving).
+// Global chunk c of C = pp * virtual_stages holds the layers the simulator
+// gives it (scenario/plan.hpp's chunk_layers: even where they divide, else the
+// model's first and last chunks a layer short, or the plan's layers_per_stage);
+// stage s holds chunks s, s + pp, s + 2 pp, ... (Megatron's interleaving).
 struct ChunkLayout {
   std::vector<std::pair<int, int>> ranges;
   std::vector<bool> first, last;
@@ -31,11 +32,9 @@ ChunkLayout layout(const ModelShape& shape, const PlanSpec& plan, int stage) {
   const int V = virtual_stages(plan), C = plan.pp * V;
   out.total = C;
   std::vector<int> bounds{0};
-  if (V == 1) {  // the simulator's split, even or not (scenario/plan.hpp)
-    for (const int n : stage_layers(shape.layers, plan)) bounds.push_back(bounds.back() + n);
-  } else {
-    for (int c = 1; c <= C; ++c) bounds.push_back(int(int64_t(c) * shape.layers / C));
-  }
+  PlanSpec chunked = plan;
+  chunked.virtual_stages = V;  // without interleaving, one chunk per stage whatever the plan says
+  for (const int n : chunk_layers(shape.layers, chunked)) bounds.push_back(bounds.back() + n);
   for (int v = 0; v < V; ++v) {
     const int c = v * plan.pp + stage;
     out.ranges.emplace_back(bounds[c], bounds[c + 1]);

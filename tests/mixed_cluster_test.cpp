@@ -1,6 +1,8 @@
 // Clusters that mix GPU kinds (topology node_groups), and the network's energy.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "report/prediction.hpp"
 #include "scenario/errors.hpp"
 #include "scenario/scenario.hpp"
@@ -114,6 +116,25 @@ TEST(MixedCluster, StagesGoAtTheirSlowestGpuAndTheSplitBalancesThem) {
                        load_topology("mixed-h100-a100").gpu_of_node(16).peak(Precision::bf16)) /
                       2;
   EXPECT_NEAR(balanced.mfu, balanced.model_tflops_per_gpu * 1e12 / mean, 1e-9);
+}
+
+// Interleaved, with layers that do not divide by virtual_stages: the speed split goes layer by
+// layer, and each stage's layers are spread over its chunks.
+TEST(MixedCluster, InterleavedSpeedSplitWhenLayersDoNotDivideByVirtualStages) {
+  Scenario sc = mixed_scenario(", schedule: interleaved, virtual_stages: 2");
+  sc.model.layers = 41;
+  const StageSetup setup = setup_stages(sc);
+  ASSERT_TRUE(setup.balanced);
+  EXPECT_GT(setup.layers[0], setup.layers[1]);  // the H100 stage takes more
+  EXPECT_EQ(setup.layers[0] + setup.layers[1], 41);
+  ASSERT_EQ(setup.chunk_layers.size(), 4u);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(setup.chunk_layers[s] + setup.chunk_layers[s + 2], setup.layers[s]) << "stage " << s;
+    EXPECT_LE(std::abs(setup.chunk_layers[s] - setup.chunk_layers[s + 2]), 1) << "stage " << s;
+  }
+  const Prediction p = predict(sc);
+  EXPECT_EQ(p.stage_layers, setup.layers);
+  EXPECT_GT(p.step.step_time, 0);
 }
 
 TEST(Energy, NetworkEnergyComesFromTheLinkPlugin) {

@@ -105,6 +105,22 @@ plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
   }
 }
 
+// Chunks of different sizes (30 layers over 8 chunks, then a split given per chunk): the estimate
+// replays each chunk with its own layers, as the simulator runs them.
+TEST(Search, EstimateReplaysUnevenInterleavedChunks) {
+  for (const std::string split : {"", ", layers_per_stage: [2, 5, 4, 4, 6, 3, 4, 2]"}) {
+    Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 30, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 4}
+plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: interleaved, virtual_stages: 2)" +
+                                         split + "}\n",
+                                     "uneven.yaml");
+    sc.cluster.topology.gpu.nvlink_bandwidth = 1e18;
+    sc.cluster.topology.intra_latency = 0;
+    EXPECT_NEAR(estimate_step(sc).step_time / simulate_step(sc).step_time, 1.0, 0.01) << split;
+  }
+}
+
 TEST(Search, EmptyOrMalformedChoiceListsAreInputErrors) {
   const std::string base = "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\nplan:\n";
   for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <numeric>
 #include <simgrid/s4u.hpp>
 
 #include "engine/isolated.hpp"
@@ -126,6 +129,101 @@ TEST(Pipeline, SchedulesRunEveryMicroBatchOnceEachWay) {
   const auto first = stage_schedule(Schedule::one_f_one_b, 4, 0, 8, 1);
   EXPECT_TRUE(first[0].forward && first[1].forward && first[2].forward && first[3].forward);
   EXPECT_FALSE(first[4].forward);
+}
+
+namespace {
+
+// Llama 3.1 405B (126 layers) with tp 8 and one replica over pp stages of v chunks each: 126
+// divides by neither 64 nor 128 chunks. One micro-batch per stage keeps the simulation short.
+Scenario llama405b_interleaved(int pp, int v, const std::string& more_plan = "") {
+  const std::string text =
+      "model: {preset: llama3-405b}\n"
+      "cluster: {topology: dgx-h100-superpod, gpus: " +
+      std::to_string(8 * pp) + "}\nplan: {tp: 8, pp: " + std::to_string(pp) + ", virtual_stages: " + std::to_string(v) +
+      ", micro_batch: 1, global_batch: " + std::to_string(pp) + ", sequence_parallel: true, recompute: full" +
+      more_plan + "}\n";
+  return load_scenario_text(text, "llama405b.yaml");
+}
+
+// Seconds each stage's representative GPU spent computing, from a recorded trace.
+std::vector<double> stage_compute(const Scenario& sc, const StepResult& r) {
+  std::vector<double> busy(sc.plan.pp, 0.0);
+  for (int s = 0; s < sc.plan.pp; ++s) {
+    const int gpu = gpu_of(sc.plan, 0, 0, s, 0);
+    for (const auto& e : r.trace) {
+      if (e.gpu == gpu && e.stream == "compute") busy[s] += e.end - e.start;
+    }
+  }
+  return busy;
+}
+
+double max_over_min(const std::vector<double>& v) {
+  const auto [least, most] = std::minmax_element(v.begin(), v.end());
+  return *most / *least;
+}
+
+}  // namespace
+
+TEST(Pipeline, UnevenInterleavedLlama405bIsAcceptedAndPredicted) {
+  for (const auto& [pp, v] : {std::pair{8, 8}, {16, 4}}) {
+    const Scenario sc = llama405b_interleaved(pp, v);  // throws if the plan were refused
+    const Prediction p = predict(sc);
+    EXPECT_TRUE(std::isfinite(p.step.step_time)) << pp << " x " << v;
+    EXPECT_GT(p.step.step_time, p.step.breakdown.compute) << pp << " x " << v;
+    EXPECT_EQ(p.stage_layers, stage_layers(126, sc.plan)) << pp << " x " << v;
+    EXPECT_EQ(std::accumulate(p.stage_layers.begin(), p.stage_layers.end(), 0), 126);
+  }
+}
+
+// The automatic split keeps the stages' compute within the one layer the chunks allow (the end
+// stages' layer short is about what their embedding or LM head costs); a split that piles layers
+// on the first stage does not.
+TEST(Pipeline, UnevenInterleavedSplitBalancesStageCompute) {
+  SimulationOptions options;
+  options.record_trace = true;
+  const Scenario balanced = llama405b_interleaved(8, 8);
+  const auto busy = stage_compute(balanced, simulate_step(balanced, options));
+  EXPECT_LT(max_over_min(busy), 1.08) << "16 layers against 15 at most, and a little more";
+  const Scenario lopsided = llama405b_interleaved(8, 8, ", layers_per_stage: [24, 15, 15, 15, 15, 15, 15, 12]");
+  const auto lopsided_busy = stage_compute(lopsided, simulate_step(lopsided, options));
+  EXPECT_GT(max_over_min(lopsided_busy), max_over_min(busy) + 0.5);
+}
+
+// An explicit per-chunk split: each chunk runs exactly its layers. On stage s the forward of
+// micro-batch 0 runs chunk s, later chunk s + pp; each run is a streak of "attention mb0" kernels.
+TEST(Pipeline, ExplicitChunkLayersAreHonoured) {
+  const std::vector<int> chunks = {2, 5, 4, 4, 6, 3, 4, 4};
+  Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 32, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 4}
+plan: {pp: 4, micro_batch: 1, schedule: interleaved, virtual_stages: 2, global_batch: 8,
+       layers_per_stage: [2, 5, 4, 4, 6, 3, 4, 4]}
+)",
+                                   "chunks.yaml");
+  EXPECT_EQ(chunk_layers(sc.model.layers, sc.plan), chunks);
+  SimulationOptions options;
+  options.record_trace = true;
+  const StepResult r = simulate_step(sc, options);
+  for (int s = 0; s < sc.plan.pp; ++s) {
+    std::vector<TraceEvent> events;
+    for (const auto& e : r.trace) {
+      if (e.gpu == gpu_of(sc.plan, 0, 0, s, 0) && e.stream == "compute") events.push_back(e);
+    }
+    std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+    std::vector<int> streaks;  // lengths of the runs of micro-batch 0's forward attention
+    std::string previous;
+    for (const auto& e : events) {
+      if (e.name.rfind("attention mb", 0) != 0) continue;  // other kernels do not break a run
+      if (e.name == "attention mb0") {
+        if (previous == e.name)
+          ++streaks.back();
+        else
+          streaks.push_back(1);
+      }
+      previous = e.name;
+    }
+    EXPECT_EQ(streaks, (std::vector<int>{chunks[s], chunks[s + sc.plan.pp]})) << "stage " << s;
+  }
 }
 
 TEST(Workload, FlopsMatchMegatronEq3) {

@@ -64,6 +64,7 @@ class StepSimulation {
         skip_data_parallel_(options.skip_data_parallel),
         stages_(p_.pp) {
     layers_ = setup.layers;
+    chunk_layers_ = setup.chunk_layers;
     micro_batches_ = static_cast<int>(p_.micro_batches());
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
     slowdown_.assign(p_.pp, 1.0);
@@ -119,7 +120,8 @@ class StepSimulation {
  private:
   int gpu(int tp, int cp, int pp, int dp) const { return gpu_of(p_, tp, cp, pp, dp); }
   bool data_parallel() const { return p_.dp * p_.cp > 1 && !skip_data_parallel_; }
-  int chunk_layers(int stage) const { return layers_[stage] / p_.virtual_stages; }
+  // Layers of a virtual stage (model chunk): chunks may differ when the layers do not divide.
+  int chunk_layers(int virtual_stage) const { return chunk_layers_[virtual_stage]; }
   int virtual_stages() const { return p_.pp * p_.virtual_stages; }
   double gradient_bytes_per_element() const {
     if (p_.gradient_reduce_bytes > 0) return p_.gradient_reduce_bytes;
@@ -293,7 +295,7 @@ class StepSimulation {
     const std::string mb = " mb" + std::to_string(task.micro_batch);
     if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
-    for (int l = 0; l < chunk_layers(s); ++l) {
+    for (int l = 0; l < chunk_layers(vs); ++l) {
       zero3_gather(s, "gather layer");
       attention(s, setup_.work[s].layer.attention_forward, "attention" + mb, 1);
       tp_exchange(s, "attention");
@@ -320,7 +322,7 @@ class StepSimulation {
     // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
     const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
     double ready_bytes = 0;
-    for (int l = 0; l < chunk_layers(s); ++l) {
+    for (int l = 0; l < chunk_layers(vs); ++l) {
       zero3_gather(s, "gather layer");
       if (p_.recompute == Recompute::full) {
         attention(s, setup_.work[s].layer.attention_forward, "recompute attention" + mb, 1);
@@ -462,7 +464,8 @@ class StepSimulation {
   bool skip_data_parallel_;
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
-  std::vector<int> layers_;
+  std::vector<int> layers_;        // per stage
+  std::vector<int> chunk_layers_;  // per virtual stage
   int micro_batches_ = 0;
   std::vector<TraceEvent> trace_;
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends

@@ -122,15 +122,72 @@ std::vector<Axis> parse_placement(const std::string& text) {
   return axes.size() == 4 ? axes : std::vector<Axis>{};
 }
 
-std::vector<int> stage_layers(int layers, const PlanSpec& plan) {
-  if (!plan.layers_per_stage.empty()) return plan.layers_per_stage;
-  const int pp = std::max(1, plan.pp);
-  std::vector<int> split(pp, layers / pp);
+namespace {
+
+// The order in which a stage's chunks (by their index on the stage, 0 .. v-1) take one layer of a
+// remainder: in order, except that the model's first chunk (index 0 of stage 0) and last (index
+// v-1 of stage pp-1) come last, the first before the last. With remainder_stages, the whole rule
+// of the uneven split (chunk_layers in plan.hpp).
+std::vector<int> chunk_order_on_stage(int stage, int pp, int v) {
+  const int model_first = stage == 0 ? 0 : -1;          // its index on this stage, if here
+  const int model_last = stage == pp - 1 ? v - 1 : -1;  // likewise
+  std::vector<int> order;
+  for (int i = 0; i < v; ++i) {
+    if (i != model_first && i != model_last) order.push_back(i);
+  }
+  if (model_first >= 0) order.push_back(model_first);
+  if (model_last >= 0 && model_last != model_first) order.push_back(model_last);
+  return order;
+}
+
+// The order in which stages take one layer of a remainder: the middle ones first, then the first,
+// then the last.
+std::vector<int> remainder_stages(int pp) {
   std::vector<int> order;
   for (int s = 1; s + 1 < pp; ++s) order.push_back(s);
   order.push_back(0);
   if (pp > 1) order.push_back(pp - 1);
-  for (int r = 0; r < layers % pp; ++r) ++split[order[r]];
+  return order;
+}
+
+// `layers` over one stage's v chunks, differing by at most one, the remainder in the stage's order.
+void split_stage(int layers, int stage, int pp, int v, std::vector<int>& chunks) {
+  const std::vector<int> order = chunk_order_on_stage(stage, pp, v);
+  for (int i = 0; i < v; ++i) chunks[std::size_t(i) * pp + stage] = layers / v;
+  for (int r = 0; r < layers % v; ++r) ++chunks[std::size_t(order[r]) * pp + stage];
+}
+
+}  // namespace
+
+std::vector<int> split_stages_into_chunks(const std::vector<int>& stage_layers, const PlanSpec& plan) {
+  const int pp = static_cast<int>(stage_layers.size()), v = std::max(1, plan.virtual_stages);
+  std::vector<int> chunks(std::size_t(pp) * v, 0);
+  for (int s = 0; s < pp; ++s) split_stage(stage_layers[s], s, pp, v, chunks);
+  return chunks;
+}
+
+std::vector<int> chunk_layers(int layers, const PlanSpec& plan) {
+  const int pp = std::max(1, plan.pp), v = std::max(1, plan.virtual_stages);
+  const std::size_t given = plan.layers_per_stage.size();
+  if (given == std::size_t(pp) * v) return plan.layers_per_stage;
+  if (given == std::size_t(pp)) return split_stages_into_chunks(plan.layers_per_stage, plan);
+  // Whole rounds of one layer per chunk, then the remainder: stage by stage in remainder_stages'
+  // order, one layer per stage per round, each stage's layer to its next chunk in its own order.
+  // Every stage ends within one layer of the others, and no chunk gets two more than another.
+  const int count = pp * v;
+  std::vector<int> per_stage(pp, layers / count * v);
+  const std::vector<int> stages = remainder_stages(pp);
+  for (int r = 0; r < layers % count; ++r) ++per_stage[stages[r % pp]];
+  std::vector<int> chunks(std::size_t(count), 0);
+  for (int s = 0; s < pp; ++s) split_stage(per_stage[s], s, pp, v, chunks);
+  return chunks;
+}
+
+std::vector<int> stage_layers(int layers, const PlanSpec& plan) {
+  const int pp = std::max(1, plan.pp);
+  std::vector<int> split(pp, 0);
+  const std::vector<int> chunks = chunk_layers(layers, plan);
+  for (std::size_t c = 0; c < chunks.size(); ++c) split[c % pp] += chunks[c];
   return split;
 }
 

@@ -75,11 +75,24 @@ struct PlanSpec {
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
 };
 
-// Layers on each pipeline stage: the plan's layers_per_stage when given; an even split when the
-// layers divide by pp; otherwise the remainder goes one layer each to the middle stages first,
-// then the first, then the last stage, since the first stage also runs the embedding and the last
-// the LM head and loss (the heuristic of Narayanan et al. 2021 and Megatron-LM's uneven splits).
+// Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on
+// stage c % pp (Megatron-LM's interleaving; without it, one chunk per stage). The plan's
+// layers_per_stage when it has one entry per chunk; with one entry per stage, each stage's layers
+// split over its chunks as evenly as can be (check_plan refuses other lengths); else an even split
+// when the layers divide by the chunks. Otherwise chunks differ by at most one layer and the
+// remainder goes round the stages one layer at a time, to the middle stages first, then the
+// first, then the last, and on each stage to its chunks in order, except that the model's first
+// chunk (which also runs the embedding) and its last (the LM head and loss) come last: they are
+// the ones left a layer short. That is the heuristic of Narayanan et al. 2021 and Megatron-LM's
+// uneven splits, with every stage's total as balanced as the chunks allow.
+std::vector<int> chunk_layers(int layers, const PlanSpec& plan);
+
+// Layers on each pipeline stage: the sum of its chunks' (chunk_layers).
 std::vector<int> stage_layers(int layers, const PlanSpec& plan);
+
+// Chunk layers from layers per stage: each stage's split over its virtual_stages chunks as
+// chunk_layers splits them (the first and last chunks of the model short first).
+std::vector<int> split_stages_into_chunks(const std::vector<int>& stage_layers, const PlanSpec& plan);
 
 // GPU index of a rank with these coordinates under the plan's placement.
 int gpu_of(const PlanSpec& plan, int tp, int cp, int pp, int dp);

@@ -398,23 +398,44 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                         " GPUs per node): its all-reduces cross the network");
   }
   const int chunks = p.pp * p.virtual_stages;
+  const auto list = [&](const std::vector<int>& v) {
+    std::string text;
+    for (const int n : v) text += (text.empty() ? "" : ", ") + s(n);
+    return text;
+  };
   if (!p.layers_per_stage.empty()) {
-    if (static_cast<int>(p.layers_per_stage.size()) != p.pp) {
+    const int given = static_cast<int>(p.layers_per_stage.size());
+    if (given != p.pp && given != chunks) {
       error("plan.layers_per_stage",
-            "needs one entry per pipeline stage (" + s(p.pp) + "), found " + s(p.layers_per_stage.size()));
+            "needs one entry per pipeline stage (" + s(p.pp) + ")" +
+                (chunks != p.pp ? " or one per model chunk (pp*virtual_stages = " + s(chunks) + ", in model order)"
+                                : std::string()) +
+                ", found " + s(given));
     } else if (std::accumulate(p.layers_per_stage.begin(), p.layers_per_stage.end(), 0) != m.layers) {
-      error("plan.layers_per_stage", "must add up to the model's layers (" + s(m.layers) + ")");
+      error("plan.layers_per_stage", "must add up to the model's layers (" + s(m.layers) + "), found " +
+                                         s(std::accumulate(p.layers_per_stage.begin(), p.layers_per_stage.end(), 0)));
+    } else if (given != chunks) {
+      // One entry per stage, split over the stage's chunks: each chunk needs a layer.
+      for (int stage = 0; stage < p.pp; ++stage) {
+        if (p.layers_per_stage[stage] < p.virtual_stages) {
+          error("plan.layers_per_stage", "stage " + s(stage) + " has " + s(p.layers_per_stage[stage]) +
+                                             " layers, fewer than its virtual_stages (" + s(p.virtual_stages) + ")");
+          break;
+        }
+      }
     }
-    if (p.virtual_stages > 1) error("plan.layers_per_stage", "an uneven split cannot be combined with virtual_stages");
-  } else if (m.layers % chunks != 0) {
+  } else if (chunks > m.layers && p.virtual_stages > 1) {
+    error("plan.virtual_stages", "pp*virtual_stages (" + s(chunks) + ") exceeds the layers (" + s(m.layers) +
+                                     "): every model chunk needs a layer");
+  } else if (m.layers % chunks != 0 && p.pp <= m.layers) {
     if (p.virtual_stages > 1) {
-      error("plan.pp", "layers (" + s(m.layers) + ") must be divisible by pp*virtual_stages (" + s(chunks) +
-                           ") with interleaving");
+      warn("plan.virtual_stages", "layers (" + s(m.layers) + ") do not divide by pp*virtual_stages (" + s(chunks) +
+                                      "): uneven split " + list(stage_layers(m.layers, p)) + " per stage, chunks of " +
+                                      s(m.layers / chunks) + " or " + s(m.layers / chunks + 1) +
+                                      " layers (the first and last chunks short; or give layers_per_stage)");
     } else {
-      std::string split;
-      for (const int n : stage_layers(m.layers, p)) split += (split.empty() ? "" : ", ") + s(n);
-      warn("plan.pp", "layers (" + s(m.layers) + ") do not divide by pp (" + s(p.pp) + "): uneven split " + split +
-                          " (middle stages first; or give layers_per_stage)");
+      warn("plan.pp", "layers (" + s(m.layers) + ") do not divide by pp (" + s(p.pp) + "): uneven split " +
+                          list(stage_layers(m.layers, p)) + " (middle stages first; or give layers_per_stage)");
     }
   }
   if (p.pp > m.layers) error("plan.pp", "pp (" + s(p.pp) + ") exceeds the layers (" + s(m.layers) + ")");

@@ -114,6 +114,7 @@ Estimate estimate_step(const Scenario& sc) {
   Estimate e;
   e.memory = peak_memory(sc, w);
   const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);
+  const auto per_chunk = mixed ? setup.chunk_layers : chunk_layers(sc.model.layers, p);
   const int stage_layers = *std::max_element(layers.begin(), layers.end());
   const int micro_batches = static_cast<int>(p.micro_batches());
   const double m = micro_batches;
@@ -195,13 +196,13 @@ Estimate estimate_step(const Scenario& sc) {
     for (int s = 0; s < p.pp; ++s) {
       // A stage on a faster GPU computes faster; its communication is the same.
       const double speed = mixed ? layer_time(setup.work[s], p.recompute) / layer_time(w, p.recompute) : 1.0;
-      const double chunk_layers = double(layers[s]) / v;
       for (int c = 0; c < v; ++c) {
         const int vs = c * p.pp + s;
-        forward[s][c] = chunk_layers * (speed * forward_compute + forward_comm + forward_exposed) +
+        const double chunk_size = per_chunk[vs];
+        forward[s][c] = chunk_size * (speed * forward_compute + forward_comm + forward_exposed) +
                         (c == 0 ? pass_start : 0) +
                         speed * ((vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0));
-        backward[s][c] = chunk_layers * (speed * backward_compute + backward_comm + backward_exposed) +
+        backward[s][c] = chunk_size * (speed * backward_compute + backward_comm + backward_exposed) +
                          (c == v - 1 ? pass_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
       }

@@ -95,6 +95,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
     setup.memory.push_back(memory);
     setup.work.push_back(work_on(*slowest));
   }
+  setup.chunk_layers = chunk_layers(sc.model.layers, p);
   setup.layers = stage_layers(sc.model.layers, p);
   const bool uneven_speed = std::any_of(setup.gpu.begin(), setup.gpu.end(),
                                         [&](const GpuSpec& g) { return g.name != setup.gpu.front().name; });
@@ -108,8 +109,16 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
       if (s == p.pp - 1) e += w.extras.head_forward.time() + w.extras.head_backward.time();
       extra.push_back(e);
     }
-    const int unit = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
-    if (auto split = balanced_split(sc.model.layers, per_layer, extra, unit); !split.empty()) {
+    // Whole layers per chunk where they divide (every chunk of a stage alike); otherwise single
+    // layers, kept only if every chunk still gets one.
+    const int v = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
+    auto split = balanced_split(sc.model.layers, per_layer, extra, v);
+    if (split.empty() && v > 1) {
+      split = balanced_split(sc.model.layers, per_layer, extra, 1);
+      if (std::any_of(split.begin(), split.end(), [&](int n) { return n < v; })) split.clear();
+    }
+    if (!split.empty()) {
+      setup.chunk_layers = split_stages_into_chunks(split, p);
       setup.layers = std::move(split);
       setup.balanced = true;
     }

@@ -2,11 +2,11 @@
 // Which GPU sets each pipeline stage's pace, and how many layers each stage holds.
 //
 // On a cluster of one GPU kind every stage runs on that GPU and holds the plan's split
-// (scenario/plan.hpp's stage_layers). A cluster may mix kinds (topology node_groups): a stage
-// then goes at the pace of the slowest GPU among all its ranks (every replica of the stage
-// must finish before the step does), and, unless the plan fixes layers_per_stage, layers go to
-// stages in proportion to their speed: the split that makes the slowest stage's forward and
-// backward of one micro-batch as short as it can be.
+// (scenario/plan.hpp's chunk_layers and stage_layers). A cluster may mix kinds (topology
+// node_groups): a stage then goes at the pace of the slowest GPU among all its ranks (every
+// replica of the stage must finish before the step does), and, unless the plan fixes
+// layers_per_stage, layers go to stages in proportion to their speed: the split that makes the
+// slowest stage's forward and backward of one micro-batch as short as it can be.
 #include <vector>
 
 #include "compute/cost_model.hpp"
@@ -16,11 +16,12 @@
 namespace trainsim {
 
 struct StageSetup {
-  std::vector<GpuSpec> gpu;    // per stage: the GPU whose speed the stage has
-  std::vector<double> memory;  // per stage: the smallest GPU memory among its ranks, bytes
-  std::vector<Workload> work;  // per stage, priced on that GPU
-  std::vector<int> layers;     // per stage
-  bool balanced = false;       // layers were split by stage speed
+  std::vector<GpuSpec> gpu;       // per stage: the GPU whose speed the stage has
+  std::vector<double> memory;     // per stage: the smallest GPU memory among its ranks, bytes
+  std::vector<Workload> work;     // per stage, priced on that GPU
+  std::vector<int> layers;        // per stage
+  std::vector<int> chunk_layers;  // per model chunk (pp * virtual_stages), chunk c on stage c % pp
+  bool balanced = false;          // layers were split by stage speed
 };
 
 StageSetup setup_stages(const Scenario& scenario, const CalibrationProfile& profile = {});
