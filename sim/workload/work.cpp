@@ -31,6 +31,11 @@ std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) 
 
 namespace {
 
+// Rotary embedding written as PyTorch operations on complex numbers (Llama's reference code,
+// torchtitan's apply_rotary_emb): x.float() (2 + 4 bytes an element), the complex product with
+// the frequencies (4 + 4), type_as (4 + 2): 20 bytes an element.
+constexpr double kRopeEagerBytes = 20.0;
+
 // Helpers that price one kernel and append it to a block.
 struct BlockBuilder {
   const CostModel& cost;
@@ -47,8 +52,15 @@ struct BlockBuilder {
     }
     block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
   }
-  void memory(const std::string& name, double bytes, double flops = 0) {
-    block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
+  // `eager_bytes`: what the op moves when run as separate framework operations, where that is
+  // counted pass by pass (its time then at streaming bandwidth); 0: the fused bytes at the eager
+  // kernels' measured efficiency (CalibrationProfile::elementwise_efficiency).
+  void memory(const std::string& name, double bytes, double flops = 0, double eager_bytes = 0) {
+    if (eager && eager_bytes > 0) {
+      block.kernels.push_back({name, flops, eager_bytes, cost.memory_time(eager_bytes)});
+    } else {
+      block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
+    }
   }
   void attention(const std::string& name, double flops, Attention family, double seq, double head_dim, bool causal) {
     block.kernels.push_back({name, flops, 0, cost.attention_time(flops, family, seq, head_dim, causal)});
@@ -117,6 +129,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // With sequence parallelism, norms and dropouts run on 1/t of the tokens.
   const double sp = p.sequence_parallel && p.tp > 1 ? t : 1.0;
   const double causal = m.causal() ? 0.5 : 1.0;
+  // RMSNorm written as PyTorch operations (Llama's reference code, torchtitan's RMSNorm before
+  // nn.RMSNorm): x.float() (2 B read, 4 B written per element), pow(2) (4 + 4), mean (4), x *
+  // rsqrt(...) (4 + 4), type_as (4 + 2), * weight (2 + 2): 36 bytes an element, where a fused kernel
+  // reads and writes 2 + 2. LayerNorm is one ATen kernel even in eager mode.
+  const double norm_eager_bytes = m.arch == Arch::llama ? 36.0 : 0.0;
   const Attention family = p.attention == Attention::unfused ? Attention::unfused : cost.attention_family(p.attention);
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
@@ -129,8 +146,13 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   {
     BlockBuilder a{cost, L.attention_forward, eager};
     L.attention_forward.name = "attention";
-    a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
+    a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
+    if (!m.learned_positions()) {
+      // Rotary embedding of queries and keys: fused, one read and one write of each.
+      const double rotated = tokens * (h + kv) / t;
+      a.memory("rotary embedding", 2 * rotated * e, 6 * rotated, kRopeEagerBytes * rotated);
+    }
     // Scores and values: 2 GEMMs of 2*s*d FLOPs per query and head, halved when causal.
     if (p.attention != Attention::unfused) {
       // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row.
@@ -150,7 +172,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   {
     BlockBuilder mlp{cost, L.mlp_forward, eager};
     L.mlp_forward.name = "mlp";
-    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp);
+    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp,
+               norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
     if (m.moe()) {
       // Router over all experts, then each token's top_k experts; with balanced routing a rank's
