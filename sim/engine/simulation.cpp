@@ -101,7 +101,9 @@ class StepSimulation {
     }
     const StageState& critical = stages_[r.critical_stage];
     r.breakdown = critical.breakdown;
-    r.hardware_flops_per_gpu = critical.flops;
+    // Averaged over the stages, as model FLOPs are over all GPUs: a stage with fewer layers than
+    // the critical one would otherwise make hardware FLOP/s read below model FLOP/s.
+    for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += stages_[s].flops / p_.pp;
     r.trace = trace_;
     // GPU energy of one step: the representative GPU of each stage stands for its tp*cp*dp peers.
     for (int s = 0; s < p_.pp; ++s) {

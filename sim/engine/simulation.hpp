@@ -41,7 +41,7 @@ struct StepResult {
   int critical_stage = 0;
   StepBreakdown breakdown;             // of the critical stage; adds up to step_time
   std::vector<double> stage_finish;    // per stage
-  double hardware_flops_per_gpu = 0;   // FLOPs one GPU of the critical stage executed
+  double hardware_flops_per_gpu = 0;   // FLOPs one GPU executed, averaged over the pipeline stages
   std::string bound_by;                // the largest part of the critical stage's time
   std::vector<TraceEvent> trace;       // when asked for
   double gpu_energy_j = 0;             // all GPUs, one step (SimGrid host energy plugin)

@@ -71,9 +71,19 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   p.tokens_per_s = p.tokens_per_step / p.step.step_time;
   p.model_flops_per_step = double(sc.plan.global_batch) * mean_model_flops_per_sequence(sc.model, sc.data);
   p.model_tflops_per_gpu = p.model_flops_per_step / sc.cluster.gpus / p.step.step_time / 1e12;
-  // Hardware FLOPs of the critical stage's GPU, counted kernel by kernel (recomputation included).
+  // Hardware FLOPs per GPU (averaged over stages), counted kernel by kernel: recomputation and
+  // padding included, causal masks halving attention as the kernels do.
   p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
+  // MFU counts causal attention half (Megatron-Core's num_floating_point_operations, NeMo); PaLM's
+  // convention (Chowdhery et al. 2022, appendix B; nanoGPT, torchtitan, fms-fsdp, MosaicML) counts
+  // it whole: 12 L h s per token. Both are against the 16-bit peak (mfu_precision).
   p.mfu = p.model_tflops_per_gpu * 1e12 / mean_peak(sc.cluster, sc.plan.precision);
+  {
+    const ModelSpec& m = sc.model;
+    const double halved = model_flops_per_sequence(m, m.seq_len);
+    const double whole = halved + (m.causal() ? 6.0 * m.layers * m.hidden * double(m.seq_len) * m.seq_len : 0.0);
+    p.mfu_whole_attention = p.mfu * whole / halved;
+  }
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
   if (sc.training.tokens) {
@@ -120,6 +130,7 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"tokens_per_sequence", p.tokens_per_sequence},
       {"padded_tokens_per_sequence", p.padded_tokens_per_sequence},
       {"mfu", p.mfu},
+      {"mfu_whole_attention", p.mfu_whole_attention},
       {"model_tflops_per_gpu", p.model_tflops_per_gpu},
       {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
       {"breakdown_s",
@@ -215,6 +226,10 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   std::snprintf(mfu, sizeof mfu, "%.1f%% (%.1f model TFLOP/s per GPU; %.1f hardware)", 100 * p.mfu,
                 p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
   line("MFU               ", mfu);
+  if (sc.model.causal()) {
+    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)", 100 * p.mfu_whole_attention);
+    line("                  ", mfu);
+  }
   if (p.time_to_train_s) {
     line("time to train     ",
          units::format_duration(*p.time_to_train_s) + " for " + units::format_count(*sc.training.tokens) + " tokens");
