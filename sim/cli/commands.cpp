@@ -5,17 +5,19 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "scenario/scenario.hpp"
-#include "scenario/units.hpp"
-#include "topology/graph.hpp"
 #include "network/platform.hpp"
 #include "report/prediction.hpp"
+#include "scenario/scenario.hpp"
+#include "scenario/units.hpp"
+#include "scenario/yaml_reader.hpp"
+#include "search/search.hpp"
+#include "topology/graph.hpp"
 
 namespace trainsim::cli {
 namespace {
 
-void print_warnings(const Scenario& sc) {
-  for (const auto& w : sc.warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
+void print_warnings(const std::vector<Finding>& warnings) {
+  for (const auto& w : warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
 }
 
 void write_output(const std::string& text, const std::string& out_file) {
@@ -49,21 +51,35 @@ ClusterGraph checked_graph(const TopologySpec& spec, int nodes = 0) {
 }  // namespace
 
 int predict(const PredictOptions& options) {
+  // A scenario with lists or `auto` in its plan describes many plans: that is search's job.
+  const YAML::Node document = load_yaml_file(options.scenario);
+  if (const auto searched = searched_fields(document); !searched.empty()) {
+    const std::string& key = searched.front();
+    throw InputError(location_of(document["plan"][key], options.scenario), "plan." + key,
+                     "this scenario searches (" + key + " is " +
+                         (document["plan"][key].IsSequence() ? "a list" : "auto") + "); run trainsim search " +
+                         options.scenario);
+  }
   const Scenario sc = load_scenario(options.scenario);
-  print_warnings(sc);
   checked_graph(sc.cluster.topology, (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) /
                                          sc.cluster.topology.gpus_per_node);
   SimulationOptions sim;
   sim.record_trace = !options.trace_file.empty();
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
-  const Prediction p = trainsim::predict(sc, sim);
+  Prediction p = trainsim::predict(sc, sim);
+  if (!p.memory.fits()) {
+    p.suggestions = suggest_fitting_plans(sc);
+    if (p.suggestions.empty()) p.fits_from_gpus = smallest_fitting_gpus(nearby_plans(sc));
+  }
+  // The scenario's warnings and the prediction's (memory), the same list as --json's "warnings".
+  print_warnings(p.warnings);
   if (!options.trace_file.empty()) write_output(chrome_trace(p), options.trace_file);
   if (options.json) {
     std::cout << prediction_json(p).dump(2) << "\n";
   } else {
     std::cout << prediction_table(p, sc);
   }
-  return 0;
+  return options.strict && !p.memory.fits() ? kExitDoesNotFit : 0;
 }
 
 int topology_show(const std::string& name_or_path, bool json) {

@@ -1,17 +1,22 @@
 #pragma once
 // The trainsim commands. Each returns the process exit code: 0 done, 1 failed at run time,
-// 2 bad input (InputError propagates to main(), which prints it and returns 2).
+// 2 bad input (InputError propagates to main(), which prints it and returns 2), 3 does not fit
+// (predict --strict on a plan that does not fit in GPU memory; search or compare when no plan
+// fits).
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace trainsim::cli {
 
+constexpr int kExitDoesNotFit = 3;
+
 struct PredictOptions {
   std::string scenario;
   bool json = false;
   std::string trace_file;
   std::string profile;  // calibration profile (JSON)
+  bool strict = false;  // exit kExitDoesNotFit when the plan does not fit in memory
 };
 int predict(const PredictOptions& options);
 

@@ -22,14 +22,11 @@ struct Row {
   Prediction prediction;
 };
 
-bool has_searched_fields(const std::string& path) {
-  const YAML::Node plan = load_yaml_file(path)["plan"];
-  if (!plan || !plan.IsMap()) return false;
-  for (const auto& entry : plan) {
-    if (entry.second.IsSequence() || (entry.second.IsScalar() && entry.second.Scalar() == "auto")) return true;
-  }
-  return false;
-}
+bool has_searched_fields(const std::string& path) { return !searched_fields(load_yaml_file(path)).empty(); }
+
+// The plans a searched row tries, best first, until one's prediction fits (the estimate and the
+// prediction agree on memory except where a mixed cluster's split moves layers).
+constexpr std::size_t kPredictionsPerRow = 3;
 
 std::string plan_text(const PlanSpec& p) {
   std::ostringstream out;
@@ -99,22 +96,42 @@ std::string svg_chart(const std::vector<Row>& rows) {
 
 int compare(const CompareOptions& options) {
   std::vector<Row> rows;
+  std::vector<std::string> not_compared;  // scenarios without a plan that fits, and why
   for (const auto& file : options.scenarios) {
     Row row;
     row.file = file;
+    bool fits = false;
+    std::optional<int> fits_from;
+    std::string name;
     if (has_searched_fields(file)) {
       const PlanSpace space = load_plan_space(file);
       SearchOptions search;
       search.top_k = options.top;
       const SearchResult result = search_plans(space, search);
-      if (result.plans.empty()) throw InputError({file, 0, 0}, "plan", "no valid plan fits in memory on this cluster");
       row.scenario = space.base;
-      row.scenario.plan = result.plans.front().plan;
+      name = space.base.name;
+      for (std::size_t i = 0; i < result.plans.size() && i < kPredictionsPerRow && !fits; ++i) {
+        row.scenario.plan = result.plans[i].plan;
+        row.prediction = predict(row.scenario);
+        fits = row.prediction.memory.fits();
+      }
+      if (!fits) fits_from = smallest_fitting_gpus(space);
     } else {
       row.scenario = load_scenario(file);
+      name = row.scenario.name;
+      row.prediction = predict(row.scenario);
+      fits = row.prediction.memory.fits();
+      if (!fits) fits_from = smallest_fitting_gpus(nearby_plans(row.scenario));
     }
-    row.prediction = predict(row.scenario);
-    rows.push_back(std::move(row));
+    if (fits) {
+      rows.push_back(std::move(row));
+      continue;
+    }
+    // Never ranked: a plan that does not fit would fail at its first step.
+    std::string why =
+        name + " (" + file + "): no plan fits in GPU memory on " + std::to_string(row.scenario.cluster.gpus) + " GPUs";
+    why += fits_from ? "; one fits on " + std::to_string(*fits_from) + " GPUs" : "";
+    not_compared.push_back(why);
   }
   std::ostringstream csv;
   csv << "scenario,topology,gpu,gpus,plan,step_time_s,mfu,time_to_train_s,cost_to_train_usd,energy_to_train_mwh,"
@@ -136,9 +153,15 @@ int compare(const CompareOptions& options) {
         << (p.cost_to_train ? std::to_string(*p.cost_to_train) : "") << ','
         << (p.energy_to_train_j ? std::to_string(*p.energy_to_train_j / 3.6e9) : "") << ',' << p.memory.peak << "\n";
   }
+  if (!not_compared.empty()) {
+    std::printf("\nnot compared (nothing fits in memory):\n");
+    for (const auto& why : not_compared) std::printf("  %s\n", why.c_str());
+    std::fflush(stdout);
+    for (const auto& why : not_compared) std::cerr << "trainsim: " << why << "\n";
+  }
   if (!options.csv_file.empty()) write_atomically(options.csv_file, csv.str());
   if (!options.svg_file.empty()) write_atomically(options.svg_file, svg_chart(rows));
-  return 0;
+  return not_compared.empty() ? 0 : kExitDoesNotFit;
 }
 
 }  // namespace trainsim::cli

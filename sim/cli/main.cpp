@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   predict_cmd->add_flag("--json", predict.json, "Print one JSON object instead of the table");
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
+  predict_cmd->add_flag("--strict", predict.strict, "Exit with code 3 when the plan does not fit in GPU memory");
 
   trainsim::cli::SearchCliOptions search;
   auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");

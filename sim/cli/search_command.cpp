@@ -204,6 +204,25 @@ int search(const SearchCliOptions& options) {
   if (terminal) std::fprintf(stderr, "\r%80s\r", "");
   std::signal(SIGINT, SIG_DFL);
   const auto front = pareto_front(result.plans);
+  // Only plans that fit are ranked (search_plans drops the others); when none does, say so and
+  // where one would: the smallest job, doubling the GPUs up to the topology's.
+  const bool none_fit = result.plans.empty() && !result.cancelled;
+  std::optional<int> fits_from;
+  if (none_fit && result.not_fitting > 0) fits_from = smallest_fitting_gpus(space);
+  std::string nothing;
+  if (none_fit) {
+    nothing = result.not_fitting > 0 ? "no plan fits in GPU memory on " + std::to_string(space.base.cluster.gpus) +
+                                           " GPUs (" + std::to_string(result.not_fitting) + " valid plans do not fit)"
+                                     : "no valid plan on " + std::to_string(space.base.cluster.gpus) + " GPUs";
+    if (fits_from) {
+      nothing += "; the smallest job where one fits: " + std::to_string(*fits_from) + " GPUs (cluster.gpus)";
+    } else if (result.not_fitting > 0) {
+      nothing += "; none fits on up to " + std::to_string(space.base.cluster.topology.total_gpus()) +
+                 " GPUs of this topology either";
+    }
+    std::cerr << "trainsim: " << nothing << "\n";
+  }
+  const int code = result.cancelled ? 1 : none_fit ? kExitDoesNotFit : 0;
 
   if (!options.csv_file.empty()) {
     const std::string partial = options.csv_file + ".partial";
@@ -233,10 +252,11 @@ int search(const SearchCliOptions& options) {
                                 {"invalid", result.invalid},
                                 {"not_fitting", result.not_fitting},
                                 {"cancelled", result.cancelled},
+                                {"fits_from_gpus", fits_from ? nlohmann::json(*fits_from) : nlohmann::json(nullptr)},
                                 {"plans", plans}}
                      .dump(2)
               << "\n";
-    return result.cancelled ? 1 : 0;
+    return code;
   }
   std::cout << space.base.name << ": " << result.enumerated << " plans, " << result.invalid << " invalid, "
             << result.not_fitting << " do not fit, " << result.plans.size() << " ranked"
@@ -258,7 +278,8 @@ int search(const SearchCliOptions& options) {
                   options.pareto && front[i] ? "  *" : "");
     std::cout << line;
   }
-  return result.cancelled ? 1 : 0;
+  if (none_fit) std::cout << "\n" << nothing << "\n";
+  return code;
 }
 
 }  // namespace trainsim::cli

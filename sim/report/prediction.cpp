@@ -60,6 +60,14 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   }
   // Memory depends on shapes and the plan, not on the GPU's speed: any stage's work will do.
   p.memory = peak_memory(sc, stages.work.front());
+  if (!p.memory.fits()) {
+    const auto& m = p.memory;
+    p.warnings.push_back({Finding::Severity::warning, "plan",
+                          "does not fit in GPU memory: stage " + std::to_string(m.stage) + " needs " +
+                              units::format_bytes(m.peak) + " per GPU, " + units::format_bytes(m.usable()) +
+                              " usable of " + units::format_bytes(m.capacity) + " (a " +
+                              units::format_bytes(m.reserve) + " reserve, cluster.memory_reserve)"});
+  }
   p.stage_layers = stages.layers;
   for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
   // Tokens and model FLOPs of the data itself: padding is work the GPUs do, not training.
@@ -147,6 +155,8 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"buffers", static_cast<std::int64_t>(p.memory.buffers)},
         {"peak", static_cast<std::int64_t>(p.memory.peak)},
         {"capacity", static_cast<std::int64_t>(p.memory.capacity)},
+        {"reserve", static_cast<std::int64_t>(p.memory.reserve)},
+        {"usable", static_cast<std::int64_t>(p.memory.usable())},
         {"stage", p.memory.stage}}},
       {"fits_in_memory", p.memory.fits()},
       {"bound_by", p.step.bound_by},
@@ -160,6 +170,27 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
       {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
   };
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const auto& w : p.warnings) warnings.push_back({{"key", w.key}, {"message", w.message}});
+  j["warnings"] = warnings;
+  if (!p.memory.fits()) {
+    nlohmann::json suggestions = nlohmann::json::array();
+    for (const auto& s : p.suggestions) {
+      suggestions.push_back({{"changes", s.changes},
+                             {"tp", s.plan.tp},
+                             {"pp", s.plan.pp},
+                             {"dp", s.plan.dp},
+                             {"cp", s.plan.cp},
+                             {"micro_batch", s.plan.micro_batch},
+                             {"zero", s.plan.zero},
+                             {"recompute", recompute_name(s.plan.recompute)},
+                             {"peak_bytes", static_cast<std::int64_t>(s.peak_bytes)},
+                             {"usable_bytes", static_cast<std::int64_t>(s.usable_bytes)},
+                             {"estimated_step_time_s", s.estimated_step_s}});
+    }
+    j["suggestions"] = suggestions;
+    j["fits_from_gpus"] = p.fits_from_gpus ? nlohmann::json(*p.fits_from_gpus) : nlohmann::json(nullptr);
+  }
   if (p.training) {
     j["training"] = {{"solve_s", p.training->solve_s},
                      {"wall_s", p.training->wall_s},
@@ -181,6 +212,25 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   auto line = [&](const char* label, const std::string& value) { out << "  " << label << value << "\n"; };
   const auto& topology = sc.cluster.topology;
   const bool mixed = topology.mixed(p.gpus);
+  if (!p.memory.fits()) {
+    // Said first: every number below is for a job that would run out of memory.
+    const auto& m = p.memory;
+    out << "DOES NOT FIT: stage " << m.stage << " needs " << units::format_bytes(m.peak) << " per GPU; "
+        << units::format_bytes(m.usable()) << " of " << units::format_bytes(m.capacity) << " are usable (reserve "
+        << units::format_bytes(m.reserve) << ")\n";
+    if (!p.suggestions.empty()) {
+      out << "  plans that fit (estimated):\n";
+      for (const auto& s : p.suggestions) {
+        out << "    " << s.changes << ": peak " << units::format_bytes(s.peak_bytes) << ", step about "
+            << units::format_duration(s.estimated_step_s) << "\n";
+      }
+    } else if (p.fits_from_gpus) {
+      out << "  no nearby plan fits on " << p.gpus << " GPUs; one fits on " << *p.fits_from_gpus << " GPUs\n";
+    } else {
+      out << "  no nearby plan (recompute, micro_batch, zero, pp) fits on this cluster\n";
+    }
+    out << "\n";
+  }
   out << sc.name << ": " << sc.model.name << " on ";
   if (mixed) {
     std::map<std::string, int> count;  // GPUs of each kind in the job
@@ -268,8 +318,9 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   line("  optimizer state ", units::format_bytes(m.optimizer));
   line("  activations     ", units::format_bytes(m.activations));
   line("  buffers         ", units::format_bytes(m.buffers));
-  line("  peak            ", units::format_bytes(m.peak) + " of " + units::format_bytes(m.capacity) +
-                                 (m.fits() ? "  fits" : "  DOES NOT FIT"));
+  line("  peak            ", units::format_bytes(m.peak) + " of " + units::format_bytes(m.usable()) + " usable (" +
+                                 units::format_bytes(m.capacity) + " less a " + units::format_bytes(m.reserve) +
+                                 " reserve)" + (m.fits() ? "  fits" : "  DOES NOT FIT"));
   return out.str();
 }
 

@@ -12,6 +12,15 @@
 
 namespace trainsim {
 
+// A plan near the predicted one that fits in memory (search/search.hpp suggest_fitting_plans).
+struct PlanSuggestion {
+  PlanSpec plan;
+  std::string changes;          // "recompute full, zero 3"
+  double peak_bytes = 0;        // the tensors at the peak, per GPU
+  double usable_bytes = 0;      // the GPU's memory less the reserve
+  double estimated_step_s = 0;  // the closed-form estimate (not simulated)
+};
+
 struct Prediction {
   std::string scenario;
   int gpus = 0;
@@ -37,6 +46,10 @@ struct Prediction {
   std::vector<Finding> warnings;
   std::vector<int> stage_layers;         // layers per pipeline stage
   std::vector<std::string> stage_gpus;   // the GPU whose pace each stage has
+  // When the plan does not fit: nearby plans that do, and the smallest job (GPUs) where one of
+  // them does when none fits on this one. Filled by the caller (trainsim predict).
+  std::vector<PlanSuggestion> suggestions;
+  std::optional<int> fits_from_gpus;
 };
 
 Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});

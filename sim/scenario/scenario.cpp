@@ -521,7 +521,9 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   p.pp = static_cast<int>(r.integer("pp", 1, 4096).value_or(1));
   p.cp = static_cast<int>(r.integer("cp", 1, max_gpus).value_or(1));
   p.ep = static_cast<int>(r.integer("ep", 1, max_gpus).value_or(1));
-  const auto dp = r.integer("dp", 1, max_gpus);
+  // `dp: auto` says what leaving dp out says.
+  const bool dp_auto = r.has("dp") && r.string("dp") == "auto";
+  const auto dp = dp_auto ? std::nullopt : r.integer("dp", 1, max_gpus);
   const std::int64_t others = std::int64_t(p.tp) * p.pp * p.cp;
   if (dp) {
     p.dp = static_cast<int>(*dp);
@@ -746,6 +748,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
+  if (auto v = cluster->bytes("memory_reserve")) sc.cluster.memory_reserve = *v;
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
   cluster->finish();
   sc.locations["cluster"] = r.location_of("cluster");

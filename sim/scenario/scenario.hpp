@@ -23,6 +23,9 @@ struct ClusterSpec {
   int gpus = 0;                 // GPUs the job uses
   std::vector<int> slow_nodes;  // stragglers: these nodes compute slow_factor times slower
   double slow_factor = 1;
+  // Bytes per GPU the tensors cannot use (CUDA context, NCCL, fragmentation); unset: the
+  // default of workload/memory.hpp.
+  std::optional<double> memory_reserve;
 };
 
 // Dense peak FLOP/s averaged over the job's GPUs (the MFU denominator on mixed clusters).

@@ -1,6 +1,8 @@
 #include "scenario/yaml_reader.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,10 +15,54 @@ namespace {
 // Hand-written files stay small; anything bigger is a mistake, refused before parsing.
 constexpr std::size_t kMaxInputBytes = 4 << 20;
 
+// The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos. Text read from a file ends up in
+// messages and JSON output, which must be valid UTF-8.
+std::size_t invalid_utf8(const std::string& text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > n || s[i + 1] < low || s[i + 1] > high) return i;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    }
+    i += length;
+  }
+  return std::string::npos;
+}
+
 YAML::Node parse(const std::string& text, const std::string& name) {
   if (text.size() > kMaxInputBytes) {
     throw InputError({name, 0, 0}, "", "file is " + std::to_string(text.size()) +
                                            " bytes; scenario and topology files are limited to 4 MiB");
+  }
+  if (const std::size_t bad = invalid_utf8(text); bad != std::string::npos) {
+    const auto line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    const int column = static_cast<int>(bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1)) + 1;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw InputError({name, line, column}, "",
+                     std::string("invalid UTF-8 (byte ") + byte + "): save the file as UTF-8 text");
   }
   try {
     return YAML::Load(text);
@@ -163,10 +209,21 @@ std::optional<std::string> MapReader::choice(const std::string& key, const std::
 }
 
 namespace {
+// True when the text is a number alone ("400", "1e9"): a quantity without its unit.
+bool bare_number(const std::string& text) {
+  const auto value = units::parse_count(text);
+  return value && text.find_first_not_of("0123456789.eE+- \t") == std::string::npos;
+}
+
+// `unit` is the unit to suggest when a bare number is written ("Gb/s" for 400 -> "400Gb/s").
 template <typename Parse>
 std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, const std::string& key, Parse parse,
-                                const char* expected) {
+                                const char* expected, const char* unit) {
   if (!value) return std::nullopt;
+  // A bare number is ambiguous (bits or bytes? GB or GiB? seconds or microseconds?): refused.
+  if (bare_number(value.Scalar())) {
+    reader.fail(key, value.Scalar() + " needs a unit: " + value.Scalar() + unit + " (" + expected + ")");
+  }
   const auto parsed = parse(value.Scalar());
   if (!parsed) reader.fail(key, std::string("expected ") + expected + ", found " + describe(value));
   return parsed;
@@ -174,25 +231,27 @@ std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, cons
 }  // namespace
 
 std::optional<double> MapReader::bytes(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB");
+  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB", "GiB");
 }
 std::optional<double> MapReader::bandwidth(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a bandwidth"), key, units::parse_bandwidth,
-                   "a bandwidth such as 400Gb/s or 50GB/s");
+                   "a bandwidth such as 400Gb/s or 50GB/s", "Gb/s");
 }
 std::optional<double> MapReader::watts(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a power"), key, units::parse_watts, "a power such as 500W or 1.2kW");
+  return read_unit(*this, scalar_node(key, "a power"), key, units::parse_watts, "a power such as 500W or 1.2kW", "W");
 }
 std::optional<double> MapReader::duration(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a duration"), key, units::parse_duration,
-                   "a duration such as 2us, 1.5ms or 3h");
+                   "a duration such as 2us, 1.5ms or 3h", "s");
 }
 std::optional<double> MapReader::rate(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a rate"), key, units::parse_rate, "a rate such as 312TFLOP/s or 989e12");
+  return read_unit(*this, scalar_node(key, "a rate"), key, units::parse_rate, "a rate such as 312TFLOP/s", "TFLOP/s");
 }
 std::optional<double> MapReader::count(const std::string& key, double min, double max) {
-  const auto value = read_unit(*this, scalar_node(key, "a count"), key, units::parse_count,
-                               "a count such as 300e9, 1.2T or 300B");
+  const YAML::Node node = scalar_node(key, "a count");
+  if (!node) return std::nullopt;
+  const auto value = units::parse_count(node.Scalar());
+  if (!value) fail(key, "expected a count such as 300e9, 1.2T or 300B, found " + describe(node));
   if (value && (*value < min || *value > max)) {
     std::ostringstream problem;
     problem << "expected a count from " << min << " to " << max << ", found " << *value;

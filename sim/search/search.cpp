@@ -83,7 +83,23 @@ bool has_error(const std::vector<Finding>& findings) {
                      [](const Finding& f) { return f.severity == Finding::Severity::error; });
 }
 
+// Whether a plan value is searched: a list (of placements, for placement, itself a list) or auto.
+bool is_searched(const std::string& key, const YAML::Node& value) {
+  if (std::find(kSearchKeys.begin(), kSearchKeys.end(), key) == kSearchKeys.end()) return false;
+  const bool list = value.IsSequence() && (key != "placement" || (value.size() > 0 && value[0].IsSequence()));
+  return list || (value.IsScalar() && value.Scalar() == "auto");
+}
+
 }  // namespace
+
+std::vector<std::string> searched_fields(const YAML::Node& document) {
+  std::vector<std::string> keys;
+  if (!document.IsMap() || !document["plan"] || !document["plan"].IsMap()) return keys;
+  for (const auto& entry : document["plan"]) {
+    if (entry.first.IsScalar() && is_searched(entry.first.Scalar(), entry.second)) keys.push_back(entry.first.Scalar());
+  }
+  return keys;
+}
 
 PlanSpace load_plan_space(const std::string& path) {
   YAML::Node document = load_yaml_file(path);
@@ -93,10 +109,7 @@ PlanSpace load_plan_space(const std::string& path) {
     YAML::Node plan = document["plan"];
     for (const auto& key : kSearchKeys) {
       const YAML::Node value = plan[key];
-      if (!value) continue;
-      // A placement is itself a list: only a list of placements is searched.
-      const bool list = value.IsSequence() && (key != "placement" || (value.size() > 0 && value[0].IsSequence()));
-      if (list || (value.IsScalar() && value.Scalar() == "auto")) searched[key] = value;
+      if (value && is_searched(key, value)) searched[key] = value;
     }
     for (const auto& [key, value] : searched) plan.remove(key);
     if (searched.count("virtual_stages") && !plan["schedule"]) plan["schedule"] = "interleaved";
@@ -109,18 +122,20 @@ PlanSpace load_plan_space(const std::string& path) {
     if (it->second.IsScalar()) {
       values = expand_auto(key, space.base);
     } else {
-      PlanSpec probe;
       for (const auto& item : it->second) {
         if (key == "placement") {
           values.push_back(placement_name(read_placement(item, path)));
           continue;
         }
         if (!item.IsScalar()) throw InputError(location_of(item, path), "plan." + key, "expected a list of values");
-        try {
-          apply(probe, key, item.Scalar());
-        } catch (const std::exception&) {
-          throw InputError(location_of(item, path), "plan." + key, "expected a number, found " + describe(item));
-        }
+        // The value in place of the list, read as predict reads it: the same range and spelling
+        // checks, and errors at the item's line (the item node keeps its position in the file).
+        // dp is pinned so that a tp or pp the GPUs do not divide is left to the enumeration
+        // (an invalid plan), not refused here.
+        YAML::Node probe = YAML::Clone(document);
+        probe["plan"]["dp"] = 1;
+        probe["plan"][key] = static_cast<const YAML::Node&>(item);
+        load_scenario_unchecked(probe, path);
         values.push_back(item.Scalar());
       }
     }
@@ -399,6 +414,83 @@ SearchResult merge_search_results(const std::vector<SearchResult>& shares, int t
     return a.step_time() < b.step_time();
   });
   return merged;
+}
+
+}  // namespace trainsim
+
+namespace trainsim {
+
+PlanSpace nearby_plans(const Scenario& sc) {
+  const PlanSpec& p = sc.plan;
+  PlanSpace space;
+  space.base = sc;
+  // Heavier recomputation keeps fewer activations; every kind is tried, as which saves most
+  // depends on the model (op keeps more than selective on wide MLPs).
+  space.choices["recompute"] = {"none", "selective", "op", "full"};
+  for (int mb = p.micro_batch; mb >= 1; mb /= 2) space.choices["micro_batch"].push_back(std::to_string(mb));
+  for (int zero = p.zero; zero <= 3; ++zero) space.choices["zero"].push_back(std::to_string(zero));
+  // More stages split the layers (and their weights) further; dp shrinks to make room.
+  for (int pp = p.pp; pp <= sc.model.layers && std::int64_t(p.tp) * pp * p.cp <= sc.cluster.gpus; pp *= 2) {
+    space.choices["pp"].push_back(std::to_string(pp));
+  }
+  return space;
+}
+
+namespace {
+
+// "recompute full, zero 3": what differs from `base`, and how many keys.
+std::pair<std::string, int> describe_changes(const PlanSpec& base, const PlanSpec& p) {
+  std::string text;
+  int n = 0;
+  auto add = [&](const std::string& change) {
+    text += (text.empty() ? "" : ", ") + change;
+    ++n;
+  };
+  if (p.recompute != base.recompute) add(std::string("recompute ") + recompute_name(p.recompute));
+  if (p.micro_batch != base.micro_batch) add("micro_batch " + std::to_string(p.micro_batch));
+  if (p.zero != base.zero) add("zero " + std::to_string(p.zero));
+  if (p.pp != base.pp) add("pp " + std::to_string(p.pp) + " (dp " + std::to_string(p.dp) + ")");
+  return {text, n};
+}
+
+}  // namespace
+
+std::vector<PlanSuggestion> suggest_fitting_plans(const Scenario& sc, std::size_t count) {
+  struct Ranked {
+    PlanSuggestion suggestion;
+    int changes = 0;
+  };
+  std::vector<Ranked> fitting;
+  for (const PlanSpec& plan : enumerate_plans(nearby_plans(sc))) {
+    Scenario candidate = sc;
+    candidate.plan = plan;
+    const Estimate e = estimate_step(candidate);
+    if (!e.memory.fits()) continue;
+    const auto [text, changes] = describe_changes(sc.plan, plan);
+    fitting.push_back({{plan, text, e.memory.peak, e.memory.usable(), e.step_time}, changes});
+  }
+  // Nearest first (fewest keys changed), then fastest.
+  std::stable_sort(fitting.begin(), fitting.end(), [](const Ranked& a, const Ranked& b) {
+    if (a.changes != b.changes) return a.changes < b.changes;
+    return a.suggestion.estimated_step_s < b.suggestion.estimated_step_s;
+  });
+  std::vector<PlanSuggestion> out;
+  for (std::size_t i = 0; i < fitting.size() && i < count; ++i) out.push_back(fitting[i].suggestion);
+  return out;
+}
+
+std::optional<int> smallest_fitting_gpus(const PlanSpace& space) {
+  const int total = space.base.cluster.topology.total_gpus();
+  for (std::int64_t gpus = std::int64_t(space.base.cluster.gpus) * 2; gpus <= total; gpus *= 2) {
+    PlanSpace larger = space;
+    larger.base.cluster.gpus = static_cast<int>(gpus);
+    for (const PlanSpec& plan : enumerate_plans(larger)) {
+      Scenario candidate = larger.base;
+      candidate.plan = plan;
+      if (estimate_step(candidate).memory.fits()) return static_cast<int>(gpus);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace trainsim

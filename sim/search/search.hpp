@@ -4,14 +4,18 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/simulation.hpp"
+#include "report/prediction.hpp"
 #include "search/estimate.hpp"
+
+namespace YAML {
+class Node;
+}
 
 namespace trainsim {
 
@@ -22,8 +26,12 @@ struct PlanSpace {
   std::map<std::string, std::vector<std::string>> choices;
 };
 
-// Reads a scenario whose plan keys may be `auto` or lists. Throws InputError.
+// Reads a scenario whose plan keys may be `auto` or lists. Every value of a list goes through the
+// checks predict makes on a single value (an InputError naming file, line and key).
 PlanSpace load_plan_space(const std::string& path);
+
+// The plan keys a scenario searches (lists or `auto`; `dp: auto` is a single plan), in file order.
+std::vector<std::string> searched_fields(const YAML::Node& document);
 
 struct PlanCandidate {
   PlanSpec plan;
@@ -56,6 +64,16 @@ std::size_t plan_space_size(const PlanSpace& space);
 constexpr std::size_t kBytesPerPlan = 2048;
 SearchResult search_plans(const PlanSpace& space, const SearchOptions& options);
 double model_mfu(const Scenario& scenario, double step_time);
+
+// Plans near the scenario's that fit in memory: heavier recomputation, smaller micro-batches,
+// a higher ZeRO stage, more pipeline stages (dp follows), by fewest changes, then by estimated
+// step time. Estimates only; nothing is simulated.
+std::vector<PlanSuggestion> suggest_fitting_plans(const Scenario& scenario, std::size_t count = 3);
+// The smallest job size, doubling the space's GPUs up to the topology's, at which some plan of
+// the space fits in memory; nullopt when none does.
+std::optional<int> smallest_fitting_gpus(const PlanSpace& space);
+// The space suggest_fitting_plans() explores around a scenario's plan.
+PlanSpace nearby_plans(const Scenario& scenario);
 
 // Spearman rank correlation of two equally long samples.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);

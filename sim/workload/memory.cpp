@@ -6,6 +6,8 @@
 
 namespace trainsim {
 
+double default_memory_reserve(double capacity) { return kReserveFixedBytes + kReserveFraction * capacity; }
+
 double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool flash_attention) {
   const double t = p.tp;
   const double s = double(m.seq_len) / p.cp;
@@ -53,6 +55,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     MemoryBreakdown mb;
     mb.stage = stage;
     mb.capacity = capacity[stage];
+    mb.reserve = sc.cluster.memory_reserve.value_or(default_memory_reserve(mb.capacity));
     double params = layers[stage] * w.layer.parameters;
     if (stage == 0) params += w.extras.embedding_parameters;
     if (stage == p.pp - 1)
@@ -102,8 +105,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
 MemoryBreakdown peak_memory(const Scenario& sc, const Workload& w) {
   const auto stages = memory_per_stage(sc, w);
   // The stage with the least headroom (on one GPU kind: the highest peak).
-  return *std::max_element(stages.begin(), stages.end(),
-                           [](const auto& a, const auto& b) { return a.peak - a.capacity < b.peak - b.capacity; });
+  return *std::min_element(stages.begin(), stages.end(),
+                           [](const auto& a, const auto& b) { return a.headroom() < b.headroom(); });
 }
 
 }  // namespace trainsim
