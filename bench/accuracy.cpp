@@ -220,6 +220,8 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                    : has(precision, "delayed") ? Fp8Recipe::delayed
                                                : Fp8Recipe::tensorwise;
   }
+  p.fp8_param_gather = low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
+                                                       has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   p.attention = attention_of_row(source, framework);
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).

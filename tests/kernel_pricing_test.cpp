@@ -131,3 +131,20 @@ TEST(KernelPricing, PerOpCheckpointingSitsBetweenNoneAndFull) {
   EXPECT_GT(op.hardware_tflops_per_gpu * op.step.step_time, 1.05 * none.hardware_tflops_per_gpu * none.step.step_time);
   EXPECT_DOUBLE_EQ(op.model_flops_per_step, none.model_flops_per_step);
 }
+
+TEST(KernelPricing, Fp8ParameterGatherHalvesZero3GatherTraffic) {
+  Scenario sc = load_scenario("scenarios/llama3-8b-8xh100.yaml");
+  sc.cluster.gpus = 64;
+  sc.cluster.topology.nic_bandwidth = 25e9 / 8;  // a slow network, so the weight gathers show
+  sc.plan.dp = 64;
+  sc.plan.global_batch = 128;
+  sc.plan.precision = Precision::fp8;
+  const double bf16_gather = predict(sc).step.step_time;
+  sc.plan.fp8_param_gather = true;
+  const Prediction fp8_gather = predict(sc);
+  EXPECT_LT(fp8_gather.step.step_time, 0.95 * bf16_gather);
+  EXPECT_THROW(load_scenario_text("model: {preset: gpt2}\ncluster: {topology: single-h200}\n"
+                                  "plan: {fp8_param_gather: true}\n",
+                                  "inline.yaml", "."),
+               InputError);
+}

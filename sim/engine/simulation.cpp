@@ -238,7 +238,9 @@ class StepSimulation {
     if (p_.zero < 3 || !data_parallel()) return;
     Collective c;
     c.kind = CollectiveKind::all_gather;
-    c.bytes = w_.layer.parameters * bytes_per_element(p_.precision);
+    // With fp8_param_gather the shards are cast to FP8 before the gather (torchao's
+    // enable_fsdp_float8_all_gather, Transformer Engine's FP8 parameters): one byte a weight.
+    c.bytes = w_.layer.parameters * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
     c.groups = dp_groups(stage);
     if (!p_.overlap_param_gather) {
       blocking(stage, "dp", c, label);
@@ -444,7 +446,7 @@ class StepSimulation {
       // The distributed optimizer gathers the updated 16-bit weights.
       Collective c;
       c.kind = CollectiveKind::all_gather;
-      c.bytes = params * bytes_per_element(p_.precision);
+      c.bytes = params * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
       c.groups = dp_groups(s);
       const double gather_start = sg4::Engine::get_clock();
       const double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);

@@ -54,6 +54,7 @@ struct PlanSpec {
   // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
   Attention attention = Attention::flash;
   Fp8Recipe fp8_recipe = Fp8Recipe::tensorwise;
+  bool fp8_param_gather = false;  // weights all-gathered in FP8 (ZeRO-3/FSDP, distributed optimizer)
   Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;

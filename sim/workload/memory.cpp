@@ -45,7 +45,9 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const double shard = double(p.dp) * p.cp;  // ZeRO shards over the data-parallel ranks (with cp)
   const bool fp32 = p.precision == Precision::fp32 || p.precision == Precision::tf32;
   const double weight_bytes = fp32 ? 4 : 2;
-  const double grad_bytes = fp32 ? 4 : 2;
+  // Gradients are kept in the precision they are reduced in: Megatron's fp32 main-grad buffer,
+  // FSDP2's fp32 reduce-scatter output (plan grad_reduce_precision).
+  const double grad_bytes = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : fp32 ? 4 : 2;
   const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
