@@ -257,9 +257,7 @@ std::string group_of(const Scenario& sc) {
   std::string gpu = sc.cluster.topology.gpu.name;
   gpu = gpu.substr(0, gpu.find('-'));
   const Precision p = sc.plan.precision;
-  const std::string precision = p == Precision::fp16 || p == Precision::bf16 || p == Precision::tf32 ? "16-bit"
-                                : p == Precision::fp32                                               ? "fp32"
-                                                       : precision_name(p);
+  const std::string precision = p == Precision::fp16 || p == Precision::bf16 ? "16-bit" : precision_name(p);
   return gpu + " " + precision;
 }
 

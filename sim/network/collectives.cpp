@@ -60,6 +60,26 @@ std::pair<double, int> ring_shape(CollectiveKind kind, int n) {
   return {0, 0};
 }
 
+// A ring collective's time as NCCL's own cost model prices it (src/graph/tuning.cc, NCCL 2.x):
+// for each protocol a base latency, a latency per ring step (per hop type), and the bytes at the
+// fraction of the wire that carries data, NCCL running the cheapest protocol. LL moves 8-byte
+// lines of 4 data bytes and 4 flag bytes (half the wire), LL128 128-byte lines of 120 data bytes,
+// Simple whole buffers after a flag wait (the highest per-step latency). Latencies in us:
+// base Ring LL 3.6, LL128 3.6, Simple 8.4; per step NVLink LL 0.4, LL128 2.5, Simple 5.7,
+// network LL 0.9, LL128 2.5, Simple 6.6. A step never takes less than its route's latency.
+double nccl_ring_time(int steps, double route_latency, double transfer, bool crosses_nodes) {
+  struct Protocol {
+    double base_us, nvlink_step_us, net_step_us, wire_fraction;
+  };
+  static constexpr Protocol kProtocols[] = {{3.6, 0.4, 0.9, 0.5}, {3.6, 2.5, 2.5, 120.0 / 128.0}, {8.4, 5.7, 6.6, 1.0}};
+  double best = 1e300;
+  for (const Protocol& p : kProtocols) {
+    const double step = std::max(route_latency, 1e-6 * (crosses_nodes ? p.net_step_us : p.nvlink_step_us));
+    best = std::min(best, 1e-6 * p.base_us + std::max(steps, 1) * step + transfer / p.wire_fraction);
+  }
+  return std::max(best, transfer + route_latency);
+}
+
 // A group with several ranks in each of several nodes is run, as NCCL does, as `local` rings
 // (channels), each leaving every node through a different GPU and so a different NIC, each
 // carrying 1/local of the bytes. Otherwise: one ring in the group's order.
@@ -119,9 +139,15 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
       }
     }
   }
+  const double start = sg4::Engine::get_clock();
   const double latency = run_flows(platform, flows);
-  // The flows paid one route latency; a ring pays one per step.
-  if (steps > 1) sg4::this_actor::sleep_for((steps - 1) * latency);
+  const double transfer = std::max(0.0, sg4::Engine::get_clock() - start - latency);
+  bool crosses_nodes = false;
+  for (const auto& g : groups) {
+    for (const int gpu : g) crosses_nodes = crosses_nodes || gpu / gpus_per_node != g.front() / gpus_per_node;
+  }
+  // The flows paid one route latency and the bandwidth; NCCL's ring pays per step and per protocol.
+  sg4::this_actor::sleep_for(nccl_ring_time(steps, latency, transfer, crosses_nodes) - (transfer + latency));
 }
 
 void tree(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups) {
