@@ -238,6 +238,42 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);
     }
+  } else if (type == "qwen2" || type == "qwen3" || type == "qwen3_moe" || type == "deepseek_v3") {
+    // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head: the large Qwen and DeepSeek models).
+    m.arch = Arch::llama;
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.kv_heads = integer({"num_key_value_heads"}, false);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+    if (type == "qwen3" || type == "qwen3_moe") m.head_size = integer({"head_dim"}, false);
+    // A count that may be 0 or null (first_k_dense_replace, n_shared_experts, q_lora_rank).
+    const auto count = [&](const char* name) {
+      return config.contains(name) && config[name].is_number_integer() && config[name].get<std::int64_t>() > 0
+                 ? integer({name}, false)
+                 : 0;
+    };
+    if (type == "qwen3_moe") {
+      m.experts = integer({"num_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
+    }
+    if (type == "deepseek_v3") {
+      m.mla = true;
+      m.q_lora_rank = count("q_lora_rank");
+      m.kv_lora_rank = integer({"kv_lora_rank"}, true);
+      m.qk_rope_head_dim = integer({"qk_rope_head_dim"}, true);
+      m.qk_nope_head_dim = integer({"qk_nope_head_dim"}, true);
+      m.v_head_dim = integer({"v_head_dim"}, true);
+      m.kv_heads = m.heads;
+      m.experts = integer({"n_routed_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
+      m.shared_experts = count("n_shared_experts");
+      m.dense_layers = count("first_k_dense_replace");
+    }
   } else if (type == "bert") {
     m.arch = Arch::bert;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -247,11 +283,12 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"max_position_embeddings"}, true);
   } else {
-    throw InputError({path, 0, 0}, "model_type",
-                     "expected gpt2, llama, mistral, mixtral or bert, found \"" + type + "\"");
+    throw InputError(
+        {path, 0, 0}, "model_type",
+        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v3 or bert, found \"" + type + "\"");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
-  if (m.hidden % m.heads != 0 || m.heads % m.kv_heads != 0) {
+  if ((m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) || m.heads % m.kv_heads != 0) {
     throw InputError({path, 0, 0}, "num_attention_heads", "heads must divide hidden and be divisible by kv heads");
   }
   return m;
