@@ -39,6 +39,7 @@ constexpr double kHostSpeed = 1e9;
 // A gradient bucket handed from a stage to its data-parallel stream; bytes < 0 ends the step.
 struct Bucket {
   double bytes;
+  double expert_bytes = 0;  // routed experts' gradients: reduced over expert data parallelism
 };
 
 struct StageState {
@@ -65,6 +66,7 @@ class StepSimulation {
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
+    dense_layers_ = dense_layers_per_stage(sc.model, p_);
     micro_batches_ = static_cast<int>(p_.micro_batches());
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
     slowdown_.assign(p_.pp, 1.0);
@@ -124,6 +126,16 @@ class StepSimulation {
   bool data_parallel() const { return p_.dp * p_.cp > 1 && !skip_data_parallel_; }
   // Layers of a virtual stage (model chunk): chunks may differ when the layers do not divide.
   int chunk_layers(int virtual_stage) const { return chunk_layers_[virtual_stage]; }
+  // Layer l of a virtual stage: a MoE model's first dense_layers (in model order) have a dense MLP.
+  bool dense_layer(int virtual_stage, int l) const {
+    if (!sc_.model.moe()) return false;
+    int first = 0;
+    for (int c = 0; c < virtual_stage; ++c) first += chunk_layers_[c];
+    return first + l < sc_.model.dense_layers;
+  }
+  const LayerWork& layer_work(int stage, int virtual_stage, int l) const {
+    return dense_layer(virtual_stage, l) ? setup_.work[stage].dense_layer : setup_.work[stage].layer;
+  }
   int virtual_stages() const { return p_.pp * p_.virtual_stages; }
   double gradient_bytes_per_element() const {
     if (p_.gradient_reduce_bytes > 0) return p_.gradient_reduce_bytes;
@@ -166,8 +178,25 @@ class StepSimulation {
     return groups;
   }
   std::vector<std::vector<int>> cp_groups(int stage) const { return sibling_groups(stage, p_.cp, 1); }
-  std::vector<std::vector<int>> ep_groups(int stage) const { return sibling_groups(stage, 1, p_.ep); }
   std::vector<std::vector<int>> dp_groups(int stage) const { return sibling_groups(stage, p_.cp, p_.dp); }
+  // MoE parallel folding: a stage's tp*cp*dp ranks, flattened tp innermost, regrouped for the
+  // experts as etp x ep x edp, innermost first (Megatron-Core's expert rank generator). The ep
+  // groups (or, with `data_parallel`, the expert-data-parallel groups) of the first replica
+  // (first edp, or first ep, rank), one per etp rank: those run at once as tp_groups' do.
+  std::vector<std::vector<int>> expert_groups(int stage, bool data_parallel) const {
+    const int etp = p_.expert_tp(), ep = p_.ep, edp = p_.expert_dp();
+    const auto folded = [&](int i) { return gpu(i % p_.tp, (i / p_.tp) % p_.cp, stage, i / (p_.tp * p_.cp)); };
+    std::vector<std::vector<int>> groups;
+    for (int a = 0; a < etp; ++a) {
+      std::vector<int> g;
+      for (int k = 0; k < (data_parallel ? edp : ep); ++k)
+        g.push_back(folded(data_parallel ? a + etp * ep * k : a + etp * k));
+      groups.push_back(g);
+    }
+    return groups;
+  }
+  std::vector<std::vector<int>> ep_groups(int stage) const { return expert_groups(stage, false); }
+  std::vector<std::vector<int>> edp_groups(int stage) const { return expert_groups(stage, true); }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
     const double start = sg4::Engine::get_clock();
@@ -197,13 +226,31 @@ class StepSimulation {
     }
   }
 
+  // An expert-parallel all-to-all moves the same bytes over the same group in every MoE layer
+  // and micro-batch. The first kSimulatedAllToAlls of a stage and direction are simulated; the
+  // rest take their mean time, which keeps a step of tens of thousands of them (EP 32, 128
+  // micro-batches, 94 layers) to seconds instead of many minutes of flow sharing. They see the
+  // contention of the simulated ones.
+  static constexpr int kSimulatedAllToAlls = 8;
   void ep_exchange(int stage, const std::string& label) {
     if (p_.ep < 2 || !sc_.model.moe()) return;
+    auto& [count, total] = all_to_all_times_[{stage, label}];
+    if (count >= kSimulatedAllToAlls) {
+      const double start = sg4::Engine::get_clock();
+      const double took = total / count;
+      sg4::this_actor::sleep_for(took);
+      stages_[stage].breakdown.exposed_comm["ep"] += took;
+      record(stage, "ep", label, start);
+      return;
+    }
     Collective c;
     c.kind = CollectiveKind::all_to_all;
     c.bytes = w_.comm.ep_bytes;
     c.groups = ep_groups(stage);
+    const double start = sg4::Engine::get_clock();
     blocking(stage, "ep", c, label);
+    ++count;
+    total += sg4::Engine::get_clock() - start;
   }
 
   // Attention with context parallelism: K/V blocks travel the ring while the block computes.
@@ -240,6 +287,7 @@ class StepSimulation {
     c.kind = CollectiveKind::all_gather;
     // With fp8_param_gather the shards are cast to FP8 before the gather (torchao's
     // enable_fsdp_float8_all_gather, Transformer Engine's FP8 parameters): one byte a weight.
+    // (A MoE layer's parameters: the larger.)
     c.bytes = w_.layer.parameters * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
     c.groups = dp_groups(stage);
     if (!p_.overlap_param_gather) {
@@ -300,12 +348,14 @@ class StepSimulation {
     if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
     for (int l = 0; l < chunk_layers(vs); ++l) {
+      const LayerWork& layer = layer_work(s, vs, l);
+      const bool moe = !dense_layer(vs, l);
       zero3_gather(s, "gather layer");
-      attention(s, setup_.work[s].layer.attention_forward, "attention" + mb, 1);
+      attention(s, layer.attention_forward, "attention" + mb, 1);
       tp_exchange(s, "attention");
-      ep_exchange(s, "dispatch");
-      compute(s, setup_.work[s].layer.mlp_forward, "mlp" + mb);
-      ep_exchange(s, "combine");
+      if (moe) ep_exchange(s, "dispatch");
+      compute(s, layer.mlp_forward, "mlp" + mb);
+      if (moe) ep_exchange(s, "combine");
       tp_exchange(s, "mlp");
     }
     if (vs == virtual_stages() - 1) {
@@ -325,28 +375,32 @@ class StepSimulation {
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
     // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
     const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
-    double ready_bytes = 0;
+    double ready_bytes = 0, ready_expert_bytes = 0;
     for (int l = 0; l < chunk_layers(vs); ++l) {
+      const LayerWork& layer = layer_work(s, vs, l);
+      const bool moe = !dense_layer(vs, l);
       zero3_gather(s, "gather layer");
       if (p_.recompute == Recompute::full) {
-        attention(s, setup_.work[s].layer.attention_forward, "recompute attention" + mb, 1);
+        attention(s, layer.attention_forward, "recompute attention" + mb, 1);
         tp_exchange(s, "recompute attention");
-        compute(s, setup_.work[s].layer.mlp_forward, "recompute mlp" + mb);
+        compute(s, layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp");
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
-        compute(s, setup_.work[s].layer.recompute, "recompute attention core" + mb);
+        compute(s, layer.recompute, "recompute attention core" + mb);
       }
       tp_exchange(s, "mlp backward");
-      ep_exchange(s, "combine backward");
-      compute(s, setup_.work[s].layer.mlp_backward, "mlp backward" + mb);
-      ep_exchange(s, "dispatch backward");
+      if (moe) ep_exchange(s, "combine backward");
+      compute(s, layer.mlp_backward, "mlp backward" + mb);
+      if (moe) ep_exchange(s, "dispatch backward");
       tp_exchange(s, "attention backward");
-      attention(s, setup_.work[s].layer.attention_backward, "attention backward" + mb, 2);
+      attention(s, layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
-        ready_bytes += w_.layer.parameters * gradient_bytes_per_element();
-        if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes >= p_.bucket_bytes)) {
-          push_bucket(s, ready_bytes);
-          ready_bytes = 0;
+        const LayerWork& params = moe ? w_.layer : w_.dense_layer;
+        ready_bytes += (params.parameters - params.expert_parameters) * gradient_bytes_per_element();
+        ready_expert_bytes += params.expert_parameters * gradient_bytes_per_element();
+        if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes + ready_expert_bytes >= p_.bucket_bytes)) {
+          push_bucket(s, ready_bytes, ready_expert_bytes);
+          ready_bytes = ready_expert_bytes = 0;
         }
       }
     }
@@ -354,16 +408,16 @@ class StepSimulation {
     if (reduce_now) {
       if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
       if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
-      if (ready_bytes > 0) push_bucket(s, ready_bytes);
+      if (ready_bytes + ready_expert_bytes > 0) push_bucket(s, ready_bytes, ready_expert_bytes);
     }
     if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1, task.micro_batch));
   }
 
-  void push_bucket(int s, double bytes) {
+  void push_bucket(int s, double bytes, double expert_bytes = 0) {
     StageState& st = stages_[s];
     const sg4::MutexPtr mutex = st.mutex;
     std::unique_lock lock(*mutex);
-    st.buckets.push_back({bytes});
+    st.buckets.push_back({bytes, expert_bytes});
     ++st.buckets_sent;
     st.changed->notify_all();
   }
@@ -413,18 +467,25 @@ class StepSimulation {
       if (bucket.bytes < 0) return;
       if (p_.gradient_compression != 1) {
         // Compressing and decompressing: a read and a write of the gradients on the GPU.
-        sg4::this_actor::sleep_for(2 * bucket.bytes / setup_.work[s].memory_bandwidth);
+        sg4::this_actor::sleep_for(2 * (bucket.bytes + bucket.expert_bytes) / setup_.work[s].memory_bandwidth);
       }
-      Collective c;
-      c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-      c.bytes = bucket.bytes / p_.gradient_compression;
-      c.groups = dp_groups(s);
-      c.algorithm = p_.dp_algorithm;
-      const double start = sg4::Engine::get_clock();
-      run_collective(platform_, c, gpus_per_node);
-      if (trace_enabled_)
-        trace_.push_back({gpu(0, 0, s, 0), "dp", std::string("gradient ") + collective_name(c.kind), start,
-                          sg4::Engine::get_clock()});
+      // Dense gradients over the data-parallel ranks; the routed experts' over the expert-data-
+      // parallel ranks (none when every expert shard is held once: edp 1).
+      for (const bool experts : {false, true}) {
+        const double bytes = experts ? bucket.expert_bytes : bucket.bytes;
+        if (bytes <= 0 || (experts && p_.expert_dp() < 2)) continue;
+        Collective c;
+        c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+        c.bytes = bytes / p_.gradient_compression;
+        c.groups = experts ? edp_groups(s) : dp_groups(s);
+        c.algorithm = p_.dp_algorithm;
+        const double start = sg4::Engine::get_clock();
+        run_collective(platform_, c, gpus_per_node);
+        if (trace_enabled_)
+          trace_.push_back({gpu(0, 0, s, 0), "dp",
+                            std::string(experts ? "expert gradient " : "gradient ") + collective_name(c.kind), start,
+                            sg4::Engine::get_clock()});
+      }
       std::unique_lock lock(*st.mutex);
       ++st.buckets_done;
       st.changed->notify_all();
@@ -434,11 +495,16 @@ class StepSimulation {
   void optimizer_step(int s) {
     StageState& st = stages_[s];
     const double start = sg4::Engine::get_clock();
-    double params = layers_[s] * w_.layer.parameters;
+    const int moe_layers = layers_[s] - dense_layers_[s];
+    double params = moe_layers * w_.layer.parameters + dense_layers_[s] * w_.dense_layer.parameters;
     if (s == 0) params += w_.extras.embedding_parameters;
     if (s == p_.pp - 1) params += w_.extras.head_parameters;
+    // Routed experts' optimizer state is sharded over expert data parallelism only.
+    const double expert_params = moe_layers * w_.layer.expert_parameters;
     const double shard = p_.zero >= 1 ? double(p_.dp) * p_.cp : 1.0;
-    const double t = optimizer_time(setup_.work[s], params / shard) + setup_.gpu[s].kernel_overhead_s;
+    const double expert_shard = p_.zero >= 1 ? double(p_.expert_dp()) : 1.0;
+    const double t = optimizer_time(setup_.work[s], (params - expert_params) / shard + expert_params / expert_shard) +
+                     setup_.gpu[s].kernel_overhead_s;
     sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;
     record(s, "optimizer", "optimizer step", start);
@@ -446,10 +512,15 @@ class StepSimulation {
       // The distributed optimizer gathers the updated 16-bit weights.
       Collective c;
       c.kind = CollectiveKind::all_gather;
-      c.bytes = params * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
+      c.bytes = (params - expert_params) * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
       c.groups = dp_groups(s);
       const double gather_start = sg4::Engine::get_clock();
-      const double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+      double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+      if (expert_params > 0 && p_.expert_dp() > 1) {
+        c.bytes = expert_params * bytes_per_element(p_.precision);
+        c.groups = edp_groups(s);
+        took += run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+      }
       st.breakdown.exposed_comm["dp"] += took;
       record(s, "dp", "parameter all-gather", gather_start);
     }
@@ -470,10 +541,12 @@ class StepSimulation {
   std::vector<double> slowdown_;
   std::vector<int> layers_;        // per stage
   std::vector<int> chunk_layers_;  // per virtual stage
+  std::vector<int> dense_layers_;  // per stage: a MoE model's dense layers
   int micro_batches_ = 0;
   std::vector<TraceEvent> trace_;
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
   std::map<int, sg4::SemaphorePtr> prefetch_;
+  std::map<std::pair<int, std::string>, std::pair<int, double>> all_to_all_times_;  // count, seconds
 };
 
 // A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist

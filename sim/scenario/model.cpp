@@ -1,5 +1,7 @@
 #include "scenario/model.hpp"
 
+#include <algorithm>
+
 namespace trainsim {
 
 const char* arch_name(Arch arch) {
@@ -11,33 +13,55 @@ const char* arch_name(Arch arch) {
   return "?";
 }
 
-double mlp_parameters(const ModelSpec& m) {
+double mlp_parameters(const ModelSpec& m, double width) {
   const double h = m.hidden;
-  const double f = m.ffn_hidden;
-  if (m.swiglu()) return 3 * h * f;  // gate, up, down; no biases in Llama
-  return 2 * h * f + (m.biases() ? f + h : 0);
+  if (m.swiglu()) return 3 * h * width;  // gate, up, down; no biases in Llama
+  return 2 * h * width + (m.biases() ? width + h : 0);
+}
+
+double mlp_parameters(const ModelSpec& m) { return mlp_parameters(m, m.moe() ? m.expert_ffn() : m.ffn_hidden); }
+
+double attention_parameters(const ModelSpec& m) {
+  const double h = m.hidden;
+  const double heads = m.heads;
+  if (m.mla) {
+    // DeepSeek-V3's modeling_deepseek.py: q_a_proj, q_a_layernorm, q_b_proj (or one q_proj);
+    // kv_a_proj_with_mqa (the compressed KV and the shared rope key), kv_a_layernorm, kv_b_proj
+    // (per-head nope keys and values); o_proj. No biases.
+    const double qk = m.qk_head_dim();
+    const double q =
+        m.q_lora_rank > 0 ? h * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * heads * qk : h * heads * qk;
+    const double kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank +
+                      double(m.kv_lora_rank) * heads * (m.qk_nope_head_dim + m.v_head_dim);
+    return q + kv + heads * m.v_head_dim * h;
+  }
+  const double q = heads * m.head_dim();  // = hidden unless the head dim is given (Qwen3)
+  const double kv = m.kv_hidden();
+  const double weights = h * (q + 2 * kv) + q * h;  // QKV projection, output projection
+  return weights + (m.biases() ? q + 2 * kv + h : 0);
 }
 
 namespace {
-double attention_parameters(const ModelSpec& m) {
-  const double h = m.hidden;
-  const double kv = m.kv_hidden();
-  const double weights = h * (h + 2 * kv) + h * h;  // QKV projection, output projection
-  return weights + (m.biases() ? h + 2 * kv + h : 0);
-}
 double norm_parameters(const ModelSpec& m) { return m.arch == Arch::llama ? m.hidden : 2.0 * m.hidden; }
+double router_parameters(const ModelSpec& m) { return m.moe() ? double(m.hidden) * m.experts : 0; }
 }  // namespace
 
+double dense_layer_parameters(const ModelSpec& m) {
+  return attention_parameters(m) + mlp_parameters(m, m.ffn_hidden) + 2 * norm_parameters(m);
+}
+
+double routed_expert_parameters(const ModelSpec& m) { return m.moe() ? m.experts * mlp_parameters(m) : 0; }
+
 double layer_parameters(const ModelSpec& m) {
-  const double experts = m.moe() ? m.experts : 1;
-  const double router = m.moe() ? double(m.hidden) * m.experts : 0;
-  return attention_parameters(m) + experts * mlp_parameters(m) + router + 2 * norm_parameters(m);
+  if (!m.moe()) return dense_layer_parameters(m);
+  return attention_parameters(m) + (m.experts + m.shared_experts) * mlp_parameters(m) + router_parameters(m) +
+         2 * norm_parameters(m);
 }
 
 double layer_active_parameters(const ModelSpec& m) {
-  const double experts = m.moe() ? m.top_k : 1;
-  const double router = m.moe() ? double(m.hidden) * m.experts : 0;
-  return attention_parameters(m) + experts * mlp_parameters(m) + router + 2 * norm_parameters(m);
+  if (!m.moe()) return dense_layer_parameters(m);
+  return attention_parameters(m) + (m.top_k + m.shared_experts) * mlp_parameters(m) + router_parameters(m) +
+         2 * norm_parameters(m);
 }
 
 double embedding_parameters(const ModelSpec& m) {
@@ -47,17 +71,30 @@ double embedding_parameters(const ModelSpec& m) {
   return p + norm_parameters(m);
 }
 
-double total_parameters(const ModelSpec& m) { return m.layers * layer_parameters(m) + embedding_parameters(m); }
+double total_parameters(const ModelSpec& m) {
+  return (m.layers - m.moe_layers()) * dense_layer_parameters(m) + m.moe_layers() * layer_parameters(m) +
+         embedding_parameters(m);
+}
 
 double active_parameters(const ModelSpec& m) {
-  return m.layers * layer_active_parameters(m) + embedding_parameters(m);
+  return (m.layers - m.moe_layers()) * dense_layer_parameters(m) + m.moe_layers() * layer_active_parameters(m) +
+         embedding_parameters(m);
+}
+
+double attended_keys(const ModelSpec& m, double span) {
+  const double w = m.sliding_window;
+  if (!m.causal()) return w > 0 ? std::min(span, w) : span;
+  if (w <= 0 || w >= span) return span / 2;
+  // Query i attends to min(i + 1, w) keys: s*w - w^2/2 in all, over s queries.
+  return w - w * w / (2 * span);
 }
 
 double model_flops_per_sequence(const ModelSpec& m, double length, double span) {
   // The input embedding is a lookup, not a matmul: count the output head once in its place,
   // whether or not it is tied; positions and norms are negligible and left in.
   const double matmul_parameters = active_parameters(m) - (m.tied_embeddings() ? 0.0 : double(m.vocab) * m.hidden);
-  const double attention = 12.0 * m.layers * m.hidden * span * (m.causal() ? 0.5 : 1.0);
+  // Scores (d_qk) and values (d_v): 2 FLOPs per multiply-add, x3 for forward and backward.
+  const double attention = 6.0 * m.layers * m.heads * double(m.qk_head_dim() + m.v_dim()) * attended_keys(m, span);
   return (6.0 * matmul_parameters + attention) * length;
 }
 

@@ -18,11 +18,32 @@ struct ModelSpec {
   int ffn_hidden = 0;  // 4*hidden for gpt/bert; SwiGLU width for llama
   int vocab = 0;
   int seq_len = 0;
-  int experts = 0;  // 0: dense MLP; otherwise mixture of experts
+  int experts = 0;  // 0: dense MLP; otherwise mixture of experts (routed experts)
   int top_k = 0;
+  // Mixtures of experts as trained in 2024-25 (DeepSeek-V3, Qwen3-MoE; Megatron-Core's options):
+  int shared_experts = 0;     // experts every token goes through (a dense MLP of shared x expert_ffn)
+  int expert_ffn_hidden = 0;  // 0: ffn_hidden; fine-grained experts are narrower (DeepSeek-V3: 2048)
+  int dense_layers = 0;       // the first k layers have a dense MLP of ffn_hidden (DeepSeek-V3: 3)
+  // The most loaded expert-parallel rank's routed tokens / the mean (or a capacity factor, the
+  // most any rank may take): its expert GEMMs and dispatch all-to-all scale by it. 1: balanced
+  // (Megatron's --moe-router-force-load-balancing, the aux-loss-free balancing of DeepSeek-V3).
+  double imbalance = 1.0;
+  int head_size = 0;  // 0: hidden / heads; Qwen3 has 64 heads of 128 with hidden 4096
+  // Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434): queries and keys/values go
+  // through low-rank down projections (q_lora_rank 0: a full query projection); each head's query
+  // and key are qk_nope + qk_rope wide, its value v_head_dim.
+  bool mla = false;
+  int q_lora_rank = 0, kv_lora_rank = 0, qk_rope_head_dim = 0, qk_nope_head_dim = 0, v_head_dim = 0;
+  int sliding_window = 0;  // tokens a query attends back to (Mistral 7B: 4096); 0: all
   std::string source;
 
-  int head_dim() const { return hidden / heads; }
+  int head_dim() const { return head_size > 0 ? head_size : hidden / heads; }
+  // Head dims of the attention core: query/key and value (MLA: nope + rope, and v_head_dim).
+  int qk_head_dim() const { return mla ? qk_nope_head_dim + qk_rope_head_dim : head_dim(); }
+  int v_dim() const { return mla ? v_head_dim : head_dim(); }
+  int expert_ffn() const { return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden; }
+  // Layers whose MLP is a mixture of experts (the rest, the first dense_layers, are dense).
+  int moe_layers() const { return experts > 0 ? layers - dense_layers : 0; }
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return arch != Arch::llama; }
@@ -34,19 +55,35 @@ struct ModelSpec {
 
 const char* arch_name(Arch arch);
 
-// Parameters of one MLP (one expert of a mixture).
+// Parameters of one MLP `width` wide (SwiGLU: gate, up and down).
+double mlp_parameters(const ModelSpec& m, double width);
+// Parameters of one MLP (one routed expert of a mixture: expert_ffn wide).
 double mlp_parameters(const ModelSpec& m);
-// Parameters of one transformer layer (attention, MLP or all experts with router, norms).
+// Attention: projections (MLA: down and up projections and their norms) and their biases.
+double attention_parameters(const ModelSpec& m);
+// Parameters of one transformer layer (attention, MLP or all experts with router and shared
+// experts, norms); of a MoE model, one MoE layer.
 double layer_parameters(const ModelSpec& m);
-// Parameters of one layer that one token uses (MoE: top_k experts).
+// One of the first dense_layers of a MoE model (a dense MLP of ffn_hidden); = layer_parameters
+// for a dense model.
+double dense_layer_parameters(const ModelSpec& m);
+// The routed experts' share of layer_parameters (experts * expert MLP; 0 for a dense model).
+double routed_expert_parameters(const ModelSpec& m);
+// Parameters of one (MoE) layer that one token uses (top_k routed experts and the shared ones).
 double layer_active_parameters(const ModelSpec& m);
 // Input embedding (+ learned positions) and, when untied, the output head; final norm.
 double embedding_parameters(const ModelSpec& m);
 double total_parameters(const ModelSpec& m);
 double active_parameters(const ModelSpec& m);
 
+// Keys one query attends to on average in a sequence of `span` keys: span/2 when causal (span
+// without the mask), a sliding window's w - w^2/(2 span) when causal and shorter than the span.
+double attended_keys(const ModelSpec& m, double span);
+
 // Model FLOPs per token of training, no recomputation (the MFU numerator):
-// 6 * active parameters + attention scores and values, 12 * layers * hidden * seq_len * (1/2 if causal).
+// 6 * active parameters + attention scores and values, 6 * layers * heads * (d_qk + d_v) * keys
+// (12 * layers * hidden * seq_len / 2 for causal multi-head attention), as Megatron-Core's
+// num_floating_point_operations counts them (routed top-k and shared experts, dense layers, MLA).
 // Same convention as ../shared/calibration ("6*params*tokens + 6*l*h*s^2*B" for causal GPT).
 double model_flops_per_token(const ModelSpec& m);
 // The same for one sequence of `length` tokens whose queries each attend to `span` keys (the

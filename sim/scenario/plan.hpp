@@ -1,6 +1,7 @@
 #pragma once
 // The plan: how a job is split over GPUs. Independent of model and cluster; check_plan() in
 // scenario.hpp checks it against both.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,10 @@ std::vector<Axis> parse_placement(const std::string& text);
 
 struct PlanSpec {
   int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1;
+  // Expert tensor parallelism (Megatron-Core's expert_tensor_parallel_size; 0: tp, its default).
+  // With MoE parallel folding (Liu et al. 2025, arXiv:2504.14960) the tp*cp*dp ranks of a stage
+  // are regrouped for the experts as etp x ep x edp (innermost first): ep need not divide dp.
+  int etp = 0;
   int micro_batch = 1;
   std::int64_t global_batch = 1;  // sequences per optimizer step
   Schedule schedule = Schedule::one_f_one_b;
@@ -73,6 +78,10 @@ struct PlanSpec {
   int staleness = 0;                // bounded staleness of the parameter-server mode
 
   int gpus() const { return tp * pp * dp * cp; }
+  int expert_tp() const { return etp > 0 ? etp : tp; }
+  // Expert data parallelism: replicas of each expert shard among a stage's ranks; expert
+  // gradients are reduced and their optimizer state sharded over these only.
+  int expert_dp() const { return std::max(1, tp * cp * dp / std::max(1, ep * expert_tp())); }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
 };
 

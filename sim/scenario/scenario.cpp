@@ -104,11 +104,45 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.integer("vocab", 1, 16'000'000)) m.vocab = static_cast<int>(*v);
   if (auto v = r.integer("seq_len", 1, 16'000'000)) m.seq_len = static_cast<int>(*v);
   if (auto v = r.string("source")) m.source = *v;
+  if (auto v = r.integer("head_dim", 1, 65536)) m.head_size = static_cast<int>(*v);
+  if (auto v = r.integer("sliding_window", 1, 16'000'000)) m.sliding_window = static_cast<int>(*v);
+  // Multi-head latent attention (DeepSeek-V2/V3); mha covers grouped-query attention (kv_heads).
+  if (auto v = r.choice("attention", {"mha", "mla"})) m.mla = *v == "mla";
+  for (const auto& [key, field] : {std::pair{"q_lora_rank", &m.q_lora_rank},
+                                   {"kv_lora_rank", &m.kv_lora_rank},
+                                   {"qk_rope_head_dim", &m.qk_rope_head_dim},
+                                   {"qk_nope_head_dim", &m.qk_nope_head_dim},
+                                   {"v_head_dim", &m.v_head_dim}}) {
+    if (auto v = r.integer(key, 1, 1 << 20)) {
+      if (!m.mla) r.fail(key, std::string(key) + " goes with attention: mla");
+      *field = static_cast<int>(*v);
+    }
+  }
+  if (m.mla) {
+    for (const auto& [key, value] : {std::pair{"kv_lora_rank", m.kv_lora_rank},
+                                     {"qk_rope_head_dim", m.qk_rope_head_dim},
+                                     {"qk_nope_head_dim", m.qk_nope_head_dim},
+                                     {"v_head_dim", m.v_head_dim}}) {
+      if (value <= 0) r.fail("attention", std::string("attention: mla needs ") + key);
+    }
+  }
   if (auto moe = r.map("moe")) {
-    m.experts = static_cast<int>(moe->integer("experts", 1, 65536).value_or(0));
-    m.top_k = static_cast<int>(moe->integer("top_k", 1, 65536).value_or(0));
+    // Fields on top of a preset's: `moe: {imbalance: 1.3}` changes only the imbalance.
+    if (auto v = moe->integer("experts", 1, 65536)) m.experts = static_cast<int>(*v);
+    if (auto v = moe->integer("top_k", 1, 65536)) m.top_k = static_cast<int>(*v);
+    if (auto v = moe->integer("shared_experts", 0, 65536)) m.shared_experts = static_cast<int>(*v);
+    if (auto v = moe->integer("expert_ffn_hidden", 1, 1 << 22)) m.expert_ffn_hidden = static_cast<int>(*v);
+    if (auto v = moe->integer("dense_layers", 0, 4096)) m.dense_layers = static_cast<int>(*v);
+    const auto imbalance = moe->number("imbalance", 1, 1000);
+    const auto capacity = moe->number("capacity_factor", 1, 1000);
+    if (imbalance && capacity) moe->fail("capacity_factor", "give imbalance or capacity_factor, not both");
+    if (imbalance || capacity) m.imbalance = imbalance ? *imbalance : *capacity;
     if (m.experts == 0 || m.top_k == 0) moe->fail("experts", "moe needs both experts and top_k");
     if (m.top_k > m.experts) moe->fail("top_k", "top_k must not exceed experts");
+    if (m.layers > 0 && m.dense_layers >= m.layers) {
+      moe->fail("dense_layers", "dense_layers (" + std::to_string(m.dense_layers) + ") must be fewer than layers (" +
+                                    std::to_string(m.layers) + ")");
+    }
     moe->finish();
   }
 }
@@ -126,9 +160,9 @@ void complete_model(ModelSpec& m, const MapReader& r) {
     // SwiGLU keeps the MLP's parameters at 8h^2 with a 2/3 width, rounded up to 256 (Llama).
     m.ffn_hidden = m.swiglu() ? (8 * m.hidden / 3 + 255) / 256 * 256 : 4 * m.hidden;
   }
-  if (m.hidden % m.heads != 0) {
-    r.fail("heads",
-           "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" + std::to_string(m.heads) + ")");
+  if (m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) {
+    r.fail("heads", "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" + std::to_string(m.heads) +
+                        "), or give head_dim");
   }
   if (m.heads % m.kv_heads != 0) {
     r.fail("kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
@@ -204,6 +238,42 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);
     }
+  } else if (type == "qwen2" || type == "qwen3" || type == "qwen3_moe" || type == "deepseek_v3") {
+    // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head: the large Qwen and DeepSeek models).
+    m.arch = Arch::llama;
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.kv_heads = integer({"num_key_value_heads"}, false);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+    if (type == "qwen3" || type == "qwen3_moe") m.head_size = integer({"head_dim"}, false);
+    // A count that may be 0 or null (first_k_dense_replace, n_shared_experts, q_lora_rank).
+    const auto count = [&](const char* name) {
+      return config.contains(name) && config[name].is_number_integer() && config[name].get<std::int64_t>() > 0
+                 ? integer({name}, false)
+                 : 0;
+    };
+    if (type == "qwen3_moe") {
+      m.experts = integer({"num_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
+    }
+    if (type == "deepseek_v3") {
+      m.mla = true;
+      m.q_lora_rank = count("q_lora_rank");
+      m.kv_lora_rank = integer({"kv_lora_rank"}, true);
+      m.qk_rope_head_dim = integer({"qk_rope_head_dim"}, true);
+      m.qk_nope_head_dim = integer({"qk_nope_head_dim"}, true);
+      m.v_head_dim = integer({"v_head_dim"}, true);
+      m.kv_heads = m.heads;
+      m.experts = integer({"n_routed_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
+      m.shared_experts = count("n_shared_experts");
+      m.dense_layers = count("first_k_dense_replace");
+    }
   } else if (type == "bert") {
     m.arch = Arch::bert;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -213,11 +283,12 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"max_position_embeddings"}, true);
   } else {
-    throw InputError({path, 0, 0}, "model_type",
-                     "expected gpt2, llama, mistral, mixtral or bert, found \"" + type + "\"");
+    throw InputError(
+        {path, 0, 0}, "model_type",
+        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v3 or bert, found \"" + type + "\"");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
-  if (m.hidden % m.heads != 0 || m.heads % m.kv_heads != 0) {
+  if ((m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) || m.heads % m.kv_heads != 0) {
     throw InputError({path, 0, 0}, "num_attention_heads", "heads must divide hidden and be divisible by kv heads");
   }
   return m;
@@ -236,16 +307,11 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   t.name = r.string("name").value_or(std::filesystem::path(file).stem().string());
   t.description = r.string("description").value_or("");
   t.source = r.string("source").value_or("");
-  auto preset = [](MapReader& reader, const std::string& key) {
-    const auto gpu = reader.string(key);
-    if (!gpu) return std::optional<GpuSpec>{};
-    if (!has_gpu_preset(*gpu)) {
-      std::string problem = "no GPU preset named \"" + *gpu + "\"";
-      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty())
-        problem += " (did you mean " + hint + "?)";
-      reader.fail(key, problem);
-    }
-    return std::optional<GpuSpec>(gpu_preset(*gpu));
+  // A GPU preset, a GPU file (relative to this topology file) or an inline map (gpus.cpp).
+  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+  auto preset = [&base](MapReader& reader, const std::string& key) {
+    if (!reader.has(key)) return std::optional<GpuSpec>{};
+    return std::optional<GpuSpec>(read_gpu(reader, key, base));
   };
   const auto gpu = preset(r, "gpu");
   // A node is one NVLink domain: 8 GPUs on a DGX/HGX baseboard, 72 in an NVL72 rack.
@@ -261,7 +327,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
       group.nodes = static_cast<int>(g.integer("nodes", 1, kMaxGpus).value_or(0));
       if (group.nodes == 0) g.fail("nodes", "each node group needs 'nodes' (how many consecutive nodes)");
       const auto group_gpu = preset(g, "gpu");
-      if (!group_gpu) g.fail("gpu", "each node group needs 'gpu' (a GPU preset)");
+      if (!group_gpu) g.fail("gpu", "each node group needs 'gpu' (a GPU preset, file or map)");
       group.gpu = *group_gpu;
       g.finish();
       covered += group.nodes;
@@ -278,7 +344,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   } else if (!t.node_groups.empty()) {
     t.gpu = t.node_groups.front().gpu;
   } else {
-    r.fail("gpu", "a topology needs 'gpu' (a GPU preset: a100-80gb-sxm, h100-sxm-80gb, ...) or 'node_groups'");
+    r.fail("gpu", "a topology needs 'gpu' (a GPU preset such as h100-sxm-80gb, a GPU file or a map) or 'node_groups'");
   }
   if (auto node = r.map("node")) {
     if (auto v = node->bandwidth("nvlink_bandwidth")) {
@@ -468,10 +534,19 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     else if (m.experts % p.ep != 0) {
       error("plan.ep", "experts (" + s(m.experts) + ") must be divisible by ep (" + s(p.ep) + ")");
     }
-    if ((std::int64_t(p.dp) * p.cp) % p.ep != 0) {
-      error("plan.ep", "ep (" + s(p.ep) + ") must divide dp*cp (" + s(std::int64_t(p.dp) * p.cp) +
-                           "): experts are spread over data-parallel ranks");
+    // MoE parallel folding: the stage's tp*cp*dp ranks hold etp x ep x edp expert shards.
+    const std::int64_t ranks = std::int64_t(p.tp) * p.cp * p.dp;
+    if (ranks % (std::int64_t(p.ep) * p.expert_tp()) != 0) {
+      error("plan.ep",
+            "ep*etp (" + s(p.ep) + "*" + s(p.expert_tp()) + ") must divide tp*cp*dp (" + s(ranks) +
+                "): experts are spread over a stage's ranks" +
+                (p.etp == 0 && p.tp > 1 ? std::string(" (etp defaults to tp, as in Megatron-Core; try etp: 1)")
+                                        : std::string()));
     }
+  }
+  if (p.etp > 0 && !m.moe()) error("plan.etp", "etp needs a mixture-of-experts model (model.moe)");
+  if (m.moe() && m.expert_ffn() % p.expert_tp() != 0) {
+    error("plan.etp", "the expert FFN (" + s(m.expert_ffn()) + ") must be divisible by etp (" + s(p.expert_tp()) + ")");
   }
   if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
   if (p.zero > 0 && p.dp * p.cp == 1)
@@ -513,14 +588,16 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   auto note = [&](const char* key) {
     if (r.has(key)) where[std::string("plan.") + key] = r.location_of(key);
   };
-  for (const char* key : {"tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "schedule", "virtual_stages",
-                          "sequence_parallel", "zero", "recompute", "precision", "layers_per_stage", "placement"}) {
+  for (const char* key :
+       {"tp", "pp", "dp", "cp", "ep", "etp", "micro_batch", "global_batch", "schedule", "virtual_stages",
+        "sequence_parallel", "zero", "recompute", "precision", "layers_per_stage", "placement"}) {
     note(key);
   }
   p.tp = static_cast<int>(r.integer("tp", 1, max_gpus).value_or(1));
   p.pp = static_cast<int>(r.integer("pp", 1, 4096).value_or(1));
   p.cp = static_cast<int>(r.integer("cp", 1, max_gpus).value_or(1));
   p.ep = static_cast<int>(r.integer("ep", 1, max_gpus).value_or(1));
+  p.etp = static_cast<int>(r.integer("etp", 1, max_gpus).value_or(0));
   // `dp: auto` says what leaving dp out says.
   const bool dp_auto = r.has("dp") && r.string("dp") == "auto";
   const auto dp = dp_auto ? std::nullopt : r.integer("dp", 1, max_gpus);
@@ -721,14 +798,9 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     cluster->fail("topology", e.problem());
   }
   TopologySpec& t = sc.cluster.topology;
-  if (auto gpu = cluster->string("gpu")) {
-    if (!has_gpu_preset(*gpu)) {
-      std::string problem = "no GPU preset named \"" + *gpu + "\"";
-      if (const auto hint = did_you_mean(*gpu, gpu_preset_names()); !hint.empty())
-        problem += " (did you mean " + hint + "?)";
-      cluster->fail("gpu", problem);
-    }
-    t.gpu = gpu_preset(*gpu);
+  if (cluster->has("gpu")) {
+    // A preset, a GPU file (relative to this scenario) or an inline map (gpus.cpp).
+    t.gpu = read_gpu(*cluster, "gpu", base);
     t.node_groups.clear();  // one kind of GPU for the whole cluster
   }
   if (auto v = cluster->integer("gpus_per_node", 1, kMaxNvlinkDomain)) {

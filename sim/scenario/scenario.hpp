@@ -77,7 +77,8 @@ std::vector<std::string> model_preset_names();
 std::vector<std::string> gpu_preset_names();
 ModelSpec model_preset(const std::string& name);
 GpuSpec gpu_preset(const std::string& name);
-// A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, BERT).
+// A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen3-MoE, DeepSeek-V3,
+// BERT).
 ModelSpec load_hf_config(const std::string& path);
 ModelSpec parse_hf_config(const std::string& text, const std::string& name);
 TopologySpec parse_topology_text(const std::string& text, const std::string& name);

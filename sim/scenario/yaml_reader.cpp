@@ -145,6 +145,11 @@ void MapReader::fail(const std::string& key, const std::string& problem) const {
 
 bool MapReader::has(const std::string& key) const { return static_cast<bool>(node_[key]); }
 
+bool MapReader::is_map(const std::string& key) const {
+  const YAML::Node value = node_[key];
+  return value && value.IsMap();
+}
+
 void MapReader::accept(const std::string& key) { known_.insert(key); }
 
 YAML::Node MapReader::scalar_node(const std::string& key, const char* expected) {

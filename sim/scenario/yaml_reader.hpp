@@ -29,6 +29,8 @@ class MapReader {
   MapReader(YAML::Node node, std::string file, std::string path);
 
   bool has(const std::string& key) const;
+  // Whether the key holds a map (rather than a scalar or a list).
+  bool is_map(const std::string& key) const;
   std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max);
   std::optional<double> number(const std::string& key, double min, double max);
   std::optional<std::string> string(const std::string& key);

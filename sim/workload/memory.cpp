@@ -17,22 +17,23 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // Only the layer's input is kept; the rest is rebuilt one layer at a time.
     return 2 * sbh * e / (p.sequence_parallel ? t : 1);
   }
-  const double moe_width = m.moe() ? m.top_k : 1.0;
+  // The MLP's inner width per token: a MoE layer's routed top_k experts (times the imbalance on
+  // the most loaded rank) and its shared experts.
+  const double mlp_width =
+      m.moe() ? (m.top_k * m.imbalance + m.shared_experts) * double(m.expert_ffn()) : double(m.ffn_hidden);
   if (p.recompute == Recompute::op) {
     // Per-op checkpointing keeps the layer's input, the attention output and the outputs of every
     // other linear layer (work.cpp lists them: QKV and the MLP's up projection), 2 bytes each.
-    const double kept_gemms =
-        (m.hidden + 2.0 * m.kv_hidden() + (m.swiglu() ? 2 : 1) * moe_width * m.ffn_hidden) / m.hidden;
+    const double kept_gemms = (m.hidden + 2.0 * m.kv_hidden() + (m.swiglu() ? 2 : 1) * mlp_width) / m.hidden;
     return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + 1) / t) * e;
   }
   // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
   //   replicated (norm inputs, dropout masks, residuals): 10 sbh, split over tp unless SP keeps 1/t;
   //   split by tp: QKV input/outputs and projections 8 sbh + the MLP's inner activations;
   //   attention scores 5 a s^2 b / t, gone with flash attention or selective recomputation.
-  const double inner = m.swiglu() ? 6.0 * m.ffn_hidden / m.hidden : 4.0 * m.ffn_hidden / m.hidden;
-  const double moe_factor = m.moe() ? m.top_k : 1.0;
+  const double inner = (m.swiglu() ? 6.0 : 4.0) * mlp_width / m.hidden;
   const double replicated = 10 / (p.sequence_parallel ? t : 1.0);
-  const double split = (8 + inner * moe_factor) / t;
+  const double split = (8 + inner) / t;
   const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
   const double scores = keep_scores ? 5.0 * m.heads * s / m.hidden / t : 0.0;
   return sbh * (replicated + split + scores) * e;
@@ -42,7 +43,11 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const auto& m = sc.model;
   const auto& p = sc.plan;
   const auto layers = layers_per_stage(m, p);
+  const auto dense_layers = dense_layers_per_stage(m, p);
   const double shard = double(p.dp) * p.cp;  // ZeRO shards over the data-parallel ranks (with cp)
+  // Routed experts shard over the expert-data-parallel ranks only: tp*cp*dp / (ep*etp) of them,
+  // one when every expert shard is held once (MoE parallel folding, Megatron-Core).
+  const double expert_shard = p.expert_dp();
   const bool fp32 = p.precision == Precision::fp32 || p.precision == Precision::tf32;
   const double weight_bytes = fp32 ? 4 : 2;
   // Gradients are kept in the precision they are reduced in: Megatron's fp32 main-grad buffer,
@@ -58,13 +63,21 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.stage = stage;
     mb.capacity = capacity[stage];
     mb.reserve = sc.cluster.memory_reserve.value_or(default_memory_reserve(mb.capacity));
-    double params = layers[stage] * w.layer.parameters;
+    const int moe_layers = layers[stage] - dense_layers[stage];
+    double params = moe_layers * w.layer.parameters + dense_layers[stage] * w.dense_layer.parameters;
     if (stage == 0) params += w.extras.embedding_parameters;
     if (stage == p.pp - 1)
       params += w.extras.head_parameters + (p.pp > 1 && m.tied_embeddings() ? w.extras.embedding_parameters : 0);
-    mb.params = params * weight_bytes / (p.zero >= 3 ? shard : 1);
-    mb.grads = params * grad_bytes / (p.zero >= 2 ? shard : 1);
-    mb.optimizer = params * optimizer_bytes / (p.zero >= 1 ? shard : 1);
+    const double experts = moe_layers * w.layer.expert_parameters;
+    // Bytes per parameter, sharded from ZeRO stage `from` on: the dense part over dp*cp, the
+    // routed experts over expert data parallelism.
+    const auto held = [&](double bytes, int from) {
+      return bytes *
+             ((params - experts) / (p.zero >= from ? shard : 1) + experts / (p.zero >= from ? expert_shard : 1));
+    };
+    mb.params = held(weight_bytes, 3);
+    mb.grads = held(grad_bytes, 2);
+    mb.optimizer = held(optimizer_bytes, 1);
     // Micro-batches in flight at this stage's peak (counting in layers of this stage):
     // GPipe holds all; 1F1B holds pp - stage; interleaved adds (pp-1)/(pp*v) of a stage's layers.
     double in_flight = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "scenario/plan.hpp"
 #include "workload/sequences.hpp"
 
 namespace trainsim {
@@ -27,6 +28,18 @@ int padded_vocab(int vocab, int tp) {
 
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
   return stage_layers(model.layers, plan);
+}
+
+std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
+  std::vector<int> dense(std::max(1, plan.pp), 0);
+  int left = model.moe() ? model.dense_layers : 0;
+  const std::vector<int> chunks = chunk_layers(model.layers, plan);
+  for (std::size_t c = 0; c < chunks.size() && left > 0; ++c) {
+    const int here = std::min(left, chunks[c]);
+    dense[c % dense.size()] += here;
+    left -= here;
+  }
+  return dense;
 }
 
 namespace {
@@ -90,9 +103,13 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   const auto lengths = padded_lengths(data, m.seq_len, p.micro_batch);
   if (lengths.size() == 1 && lengths.front().tokens == m.seq_len) return w;
   auto blocks = [](Workload& x) {
-    return std::vector<Block*>{&x.layer.attention_forward,   &x.layer.mlp_forward,   &x.layer.attention_backward,
-                               &x.layer.mlp_backward,        &x.layer.recompute,     &x.extras.embedding_forward,
-                               &x.extras.embedding_backward, &x.extras.head_forward, &x.extras.head_backward};
+    return std::vector<Block*>{&x.layer.attention_forward,  &x.layer.mlp_forward,
+                               &x.layer.attention_backward, &x.layer.mlp_backward,
+                               &x.layer.recompute,          &x.dense_layer.attention_forward,
+                               &x.dense_layer.mlp_forward,  &x.dense_layer.attention_backward,
+                               &x.dense_layer.mlp_backward, &x.dense_layer.recompute,
+                               &x.extras.embedding_forward, &x.extras.embedding_backward,
+                               &x.extras.head_forward,      &x.extras.head_backward};
   };
   const auto sum = blocks(w);
   for (Block* b : sum) clear(*b);
@@ -125,15 +142,18 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   const double kv = m.kv_hidden();
   const double f = m.ffn_hidden;
   const double heads_local = m.heads / t;
-  const double d = m.head_dim();
+  const double d = m.qk_head_dim();  // query and key head dim (MLA: nope + rope)
+  const double dv = m.v_dim();       // value head dim
+  const double q_width = m.heads * d;
   // With sequence parallelism, norms and dropouts run on 1/t of the tokens.
   const double sp = p.sequence_parallel && p.tp > 1 ? t : 1.0;
-  const double causal = m.causal() ? 0.5 : 1.0;
   // RMSNorm written as PyTorch operations (Llama's reference code, torchtitan's RMSNorm before
   // nn.RMSNorm): x.float() (2 B read, 4 B written per element), pow(2) (4 + 4), mean (4), x *
   // rsqrt(...) (4 + 4), type_as (4 + 2), * weight (2 + 2): 36 bytes an element, where a fused kernel
   // reads and writes 2 + 2. LayerNorm is one ATen kernel even in eager mode.
   const double norm_eager_bytes = m.arch == Arch::llama ? 36.0 : 0.0;
+  // Keys per query: half the span when causal, less with a sliding window (model.hpp).
+  const double keys = attended_keys(m, span);
   const Attention family = p.attention == Attention::unfused ? Attention::unfused : cost.attention_family(p.attention);
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
@@ -147,16 +167,36 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     BlockBuilder a{cost, L.attention_forward, eager};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
-    a.gemm("qkv projection", tokens, (h + 2 * kv) / t, h);
+    if (m.mla) {
+      // Multi-head latent attention (DeepSeek-V3, arXiv:2412.19437 section 2.1.1): low-rank down
+      // projections, normed, then per-head up projections. The down projections are replicated
+      // on every tp rank (DeepSeek-V3 inference/model.py: wq_a and wkv_a are plain Linear layers),
+      // the up projections split by heads like a QKV projection.
+      if (m.q_lora_rank > 0) {
+        a.gemm("q down projection", tokens, m.q_lora_rank, h);
+        a.memory("q norm", 2 * tokens * m.q_lora_rank * e, 5 * tokens * m.q_lora_rank);
+        a.gemm("q up projection", tokens, q_width / t, m.q_lora_rank);
+      } else {
+        a.gemm("q projection", tokens, q_width / t, h);
+      }
+      a.gemm("kv down projection", tokens, m.kv_lora_rank + m.qk_rope_head_dim, h);
+      a.memory("kv norm", 2 * tokens * m.kv_lora_rank * e, 5 * tokens * m.kv_lora_rank);
+      a.gemm("kv up projection", tokens, m.heads * double(m.qk_nope_head_dim + m.v_head_dim) / t, m.kv_lora_rank);
+    } else {
+      a.gemm("qkv projection", tokens, (q_width + 2 * kv) / t, h);
+    }
     if (!m.learned_positions()) {
-      // Rotary embedding of queries and keys: fused, one read and one write of each.
-      const double rotated = tokens * (h + kv) / t;
+      // Rotary embedding of queries and keys (MLA: their rope dimensions): fused, one read and
+      // one write of each.
+      const double rotated = m.mla ? tokens * (m.heads * double(m.qk_rope_head_dim) / t + m.qk_rope_head_dim)
+                                   : tokens * (q_width + kv) / t;
       a.memory("rotary embedding", 2 * rotated * e, 6 * rotated, kRopeEagerBytes * rotated);
     }
-    // Scores and values: 2 GEMMs of 2*s*d FLOPs per query and head, halved when causal.
+    // Scores and values: 2 GEMMs of 2*d_qk and 2*d_v FLOPs per query, key and head.
     if (p.attention != Attention::unfused) {
-      // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row.
-      const double core_flops = 4 * b * heads_local * s_local * span * d * causal;
+      // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row,
+      // keys outside a sliding window.
+      const double core_flops = 2 * b * heads_local * s_local * keys * (d + dv);
       a.attention("flash attention", core_flops, family, span, d, m.causal());
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
@@ -164,9 +204,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       a.gemm("attention scores", s_local, s, d, b * heads_local, GemmKind::other);
       const double scores = b * heads_local * s_local * s;
       a.memory("softmax + dropout", scores * (4 * e + 1), 5 * scores);
-      a.gemm("attention values", s_local, d, s, b * heads_local, GemmKind::other);
+      a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
     }
-    a.gemm("output projection", tokens, h, h / t);
+    a.gemm("output projection", tokens, h, m.heads * dv / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
@@ -176,14 +216,29 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
                norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
     if (m.moe()) {
-      // Router over all experts, then each token's top_k experts; with balanced routing a rank's
-      // local experts see top_k * tokens tokens in all (EP moves them; TP splits each expert).
       mlp.gemm("router", tokens, m.experts, h, 1, GemmKind::other);
+      const double gates = m.swiglu() ? 2 : 1;
+      const double ef = m.expert_ffn();
+      if (m.shared_experts > 0) {
+        // Shared experts: a dense MLP of shared x expert_ffn over every token, split over tp
+        // (Megatron-Core's SharedExpertMLP; DeepSeekMoE, arXiv:2401.06066).
+        const double width = m.shared_experts * ef / t;
+        mlp.gemm("shared expert up (+gate)", tokens, gates * width, h);
+        mlp.memory("shared expert activation", (gates + 1) * tokens * width * e, 8 * tokens * width);
+        mlp.gemm("shared expert down", tokens, h, width);
+      }
+      // Each token's top_k routed experts. A GPU holds experts/ep of them, each split over etp;
+      // it computes the tokens of its etp group (with sequence parallelism each rank brings 1/tp
+      // of the tokens; without it each already holds all of them), top_k each, balanced over
+      // the ep ranks, and the most loaded rank `imbalance` times that. One grouped GEMM over
+      // the local experts.
+      const double etp = p.expert_tp();
       const double local_experts = double(m.experts) / p.ep;
-      const double tokens_per_expert = tokens * m.top_k / local_experts;
-      mlp.gemm("expert up (+gate)", tokens_per_expert, up_width, h, local_experts);
-      mlp.memory("expert activation", 3 * tokens * m.top_k * f / t * e, 8 * tokens * m.top_k * f / t);
-      mlp.gemm("expert down", tokens_per_expert, h, f / t, local_experts);
+      const double routed = (sp > 1 ? tokens / sp * etp : tokens) * m.top_k * m.imbalance;
+      const double tokens_per_expert = routed / local_experts;
+      mlp.gemm("expert up (+gate)", tokens_per_expert, gates * ef / etp, h, local_experts);
+      mlp.memory("expert activation", (gates + 1) * routed * ef / etp * e, 8 * routed * ef / etp);
+      mlp.gemm("expert down", tokens_per_expert, h, ef / etp, local_experts);
     } else {
       mlp.gemm(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
       mlp.memory(m.swiglu() ? "silu * gate" : "gelu", (m.swiglu() ? 3 : 2) * tokens * f / t * e, 8 * tokens * f / t);
@@ -246,10 +301,12 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   }
 
   // ---- parameters per GPU ----
-  // Dense weights split over tp; experts split over ep, each expert over tp.
-  const double experts_held = m.moe() ? double(m.experts) / p.ep : 1.0;
-  const double all_mlps = (m.moe() ? m.experts : 1) * mlp_parameters(m);
-  L.parameters = (layer_parameters(m) - all_mlps + experts_held * mlp_parameters(m)) / t;
+  // Dense weights split over tp (MLA's down projections replicated, above); routed experts over
+  // ep, each expert over etp (MoE parallel folding).
+  const double replicated = m.mla ? h * (m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim) : 0.0;
+  L.expert_parameters = m.moe() ? double(m.experts) / p.ep * mlp_parameters(m) / p.expert_tp() : 0.0;
+  L.parameters =
+      (layer_parameters(m) - routed_expert_parameters(m) - replicated) / t + replicated + L.expert_parameters;
 
   // ---- embedding and head ----
   StageExtras& x = w.extras;
@@ -285,14 +342,23 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     c.tp_per_layer = 2;
   }
   if (p.cp > 1) {
-    c.cp_bytes_per_step = 2 * tokens * kv / t * e;  // this rank's K and V
+    // This rank's K and V (MLA: the up-projected per-head keys and values).
+    c.cp_bytes_per_step = tokens * (m.mla ? q_width + m.heads * dv : 2 * kv) / t * e;
     c.cp_steps = p.cp - 1;
   }
-  if (p.ep > 1 && m.moe()) c.ep_bytes = tokens * m.top_k * h * e / sp * (p.ep - 1) / p.ep;
+  // The most loaded rank's dispatch (and combine) scales with the imbalance.
+  if (p.ep > 1 && m.moe()) c.ep_bytes = tokens * m.top_k * m.imbalance * h * e / sp * (p.ep - 1) / p.ep;
   // Megatron-LM's scatter/gather optimisation (Narayanan et al. SC'21, 4.1): each TP rank sends
   // 1/t of the activation and the receivers all-gather it over NVLink; with sequence parallelism
   // the activation is already split.
   c.pp_bytes = tokens * h * e / t;
+
+  // A MoE model's first dense layers: the same layer with a dense MLP of ffn_hidden.
+  if (m.moe() && m.dense_layers > 0) {
+    ModelSpec dense = m;
+    dense.experts = dense.top_k = dense.shared_experts = dense.dense_layers = 0;
+    w.dense_layer = build_fixed_length(dense, p, cost, span).layer;
+  }
   return w;
 }
 

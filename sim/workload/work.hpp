@@ -35,6 +35,9 @@ struct LayerWork {
   Block attention_backward, mlp_backward;
   Block recompute;        // forward work redone in backward (selective: attention core; full: the layer)
   double parameters = 0;  // of this layer held by one GPU (after tp and ep sharding)
+  // The routed experts' part of `parameters`: their gradients are reduced, and their optimizer
+  // state sharded, over the expert-data-parallel ranks only (PlanSpec::expert_dp).
+  double expert_parameters = 0;
 };
 
 struct StageExtras {
@@ -58,7 +61,8 @@ struct Communication {
 };
 
 struct Workload {
-  LayerWork layer;
+  LayerWork layer;        // a MoE model's MoE layer, or every layer of a dense model
+  LayerWork dense_layer;  // a MoE model's first model.dense_layers layers (a dense MLP); else unused
   StageExtras extras;
   Communication comm;
   double tokens_per_microbatch = 0;  // per GPU (after cp), of a full-length micro-batch
@@ -79,6 +83,9 @@ double optimizer_time(const Workload& work, double params);
 
 // Layers on each pipeline stage (scenario/plan.hpp's stage_layers).
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
+// Of those, the dense layers of a MoE model (its first model.dense_layers, in model order: on
+// the stages of the first model chunks).
+std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
 
 // Megatron-LM pads the vocabulary to a multiple of 128 * tp.
 int padded_vocab(int vocab, int tp);

@@ -1,0 +1,260 @@
+// GPUs as data (cluster.gpu: preset, file or map) and mixtures of experts as trained in 2025:
+// shared experts, dense layers, fine-grained experts, MoE parallel folding with expert data
+// parallelism, MLA, sliding windows, and the Qwen3 and DeepSeek-V3 scenarios.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "compute/cost_model.hpp"
+#include "engine/simulation.hpp"
+#include "scenario/scenario.hpp"
+#include "workload/memory.hpp"
+#include "workload/work.hpp"
+
+using namespace trainsim;
+
+namespace {
+
+const char* kLlamaOnH100 = R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8, gpu: h100-sxm-80gb}
+plan: {tp: 8, micro_batch: 1, global_batch: 4, sequence_parallel: true}
+)";
+
+// The preset's own entry in sim/presets/gpus.yaml.
+YAML::Node preset_entry(const std::string& name) {
+  return YAML::LoadFile(std::string(TRAINSIM_SOURCE_DIR) + "/sim/presets/gpus.yaml")[name];
+}
+
+std::filesystem::path temp_dir() {
+  const auto dir = std::filesystem::temp_directory_path() / "trainsim-moe-test";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+Workload work_of(const Scenario& sc) {
+  return build_workload(sc.model, sc.plan, CostModel(sc.cluster.topology.gpu, sc.plan.precision), sc.data);
+}
+
+}  // namespace
+
+TEST(GpuAsData, InlineMapWithThePresetsFieldsPredictsThePresetsStepTime) {
+  const double preset = simulate_step(load_scenario_text(kLlamaOnH100, "preset.yaml")).step_time;
+  YAML::Node document = YAML::Load(kLlamaOnH100);
+  document["cluster"]["gpu"] = YAML::Clone(preset_entry("h100-sxm-80gb"));
+  const Scenario inline_gpu = load_scenario_text(YAML::Dump(document), "inline.yaml");
+  EXPECT_EQ(inline_gpu.cluster.topology.gpu.name, "custom-gpu");
+  EXPECT_EQ(simulate_step(inline_gpu).step_time, preset);
+}
+
+TEST(GpuAsData, GpuFileRelativeToTheScenarioAndPresetOverrides) {
+  const auto dir = temp_dir();
+  {
+    std::ofstream(dir / "my-h100.yaml") << YAML::Dump(preset_entry("h100-sxm-80gb"));
+    std::ofstream(dir / "h100-96.yaml") << "preset: h100-sxm-80gb\nmemory: 96GiB\nname: h100-96\n";
+  }
+  const double preset = simulate_step(load_scenario_text(kLlamaOnH100, "preset.yaml")).step_time;
+  YAML::Node document = YAML::Load(kLlamaOnH100);
+  document["cluster"]["gpu"] = "my-h100.yaml";
+  const Scenario from_file = load_scenario_text(YAML::Dump(document), "file.yaml", dir.string());
+  EXPECT_EQ(from_file.cluster.topology.gpu.name, "my-h100");
+  EXPECT_EQ(simulate_step(from_file).step_time, preset);
+
+  document["cluster"]["gpu"] = "h100-96.yaml";
+  const Scenario overridden = load_scenario_text(YAML::Dump(document), "file.yaml", dir.string());
+  EXPECT_EQ(overridden.cluster.topology.gpu.name, "h100-96");
+  EXPECT_DOUBLE_EQ(overridden.cluster.topology.gpu.memory_bytes, 96.0 * (1 << 30));
+  EXPECT_DOUBLE_EQ(overridden.cluster.topology.gpu.peak_bf16, gpu_preset("h100-sxm-80gb").peak_bf16);
+}
+
+TEST(GpuAsData, ErrorsNameFileLineAndKey) {
+  try {
+    load_scenario_text(
+        "model: {preset: llama3-8b}\ncluster:\n  topology: single-h100\n  gpu: {preset: h100-sxm-80gb, "
+        "peak: {bf16: fast}}\nplan: {}\n",
+        "bad.yaml");
+    FAIL() << "a bad peak must be an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where().file, "bad.yaml");
+    EXPECT_EQ(e.where().line, 4);
+    EXPECT_EQ(e.key(), "cluster.gpu.peak.bf16");
+  }
+  try {
+    load_scenario_text("model: {preset: llama3-8b}\ncluster: {topology: single-h100, gpu: h100-sxm-80g}\nplan: {}\n",
+                       "typo.yaml");
+    FAIL() << "an unknown GPU must be an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "cluster.gpu");
+    EXPECT_NE(e.problem().find("did you mean h100-sxm-80gb"), std::string::npos) << e.problem();
+    EXPECT_NE(e.problem().find("presets: "), std::string::npos) << e.problem();
+  }
+  const auto dir = temp_dir();
+  std::ofstream(dir / "broken.yaml") << "preset: h100-sxm-80gb\nmemroy: 96GiB\n";
+  try {
+    load_scenario_text("model: {preset: llama3-8b}\ncluster: {topology: single-h100, gpu: broken.yaml}\nplan: {}\n",
+                       "s.yaml", dir.string());
+    FAIL() << "an unknown key in a GPU file must be an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where().file, (dir / "broken.yaml").string());
+    EXPECT_EQ(e.where().line, 2);
+    EXPECT_EQ(e.key(), "memroy");
+  }
+}
+
+TEST(GpuAsData, TopologyNodeGroupsTakeInlineGpus) {
+  const TopologySpec t = parse_topology_text(R"(
+gpus_per_node: 8
+nodes: 2
+node_groups:
+  - {nodes: 1, gpu: h100-sxm-80gb}
+  - {nodes: 1, gpu: {preset: a100-80gb-sxm, name: a100-slow, peak: {bf16: 200TFLOP/s}}}
+)",
+                                             "mixed.yaml");
+  EXPECT_EQ(t.node_groups[1].gpu.name, "a100-slow");
+  EXPECT_DOUBLE_EQ(t.node_groups[1].gpu.peak_bf16, 200e12);
+}
+
+TEST(Moe, DeepSeekV3ParametersByHand) {
+  const ModelSpec m = model_preset("deepseek-v3");
+  // MLA per layer: q_a 7168x1536 + norm 1536 + q_b 1536 x 128*(128+64); kv_a 7168 x (512+64) +
+  // norm 512 + kv_b 512 x 128*(128+128); o 128*128 x 7168.
+  const double mla =
+      7168.0 * 1536 + 1536 + 1536.0 * 128 * 192 + 7168.0 * 576 + 512 + 512.0 * 128 * 256 + 128.0 * 128 * 7168;
+  EXPECT_DOUBLE_EQ(attention_parameters(m), mla);
+  const double expert = 3.0 * 7168 * 2048;
+  const double norms = 2 * 7168.0;
+  EXPECT_DOUBLE_EQ(layer_parameters(m), mla + (256 + 1) * expert + 7168.0 * 256 + norms);
+  EXPECT_DOUBLE_EQ(dense_layer_parameters(m), mla + 3.0 * 7168 * 18432 + norms);
+  EXPECT_DOUBLE_EQ(layer_active_parameters(m), mla + (8 + 1) * expert + 7168.0 * 256 + norms);
+  // 671B total, 37B active (arXiv:2412.19437; the 14B MTP module not counted).
+  EXPECT_NEAR(total_parameters(m) / 671e9, 1.0, 0.005) << total_parameters(m);
+  EXPECT_NEAR(active_parameters(m) / 37e9, 1.0, 0.02) << active_parameters(m);
+  // The shared expert adds one expert per MoE layer; dense layers replace 3 MoE layers.
+  ModelSpec no_shared = m;
+  no_shared.shared_experts = 0;
+  EXPECT_DOUBLE_EQ(total_parameters(m) - total_parameters(no_shared), 58 * expert);
+  ModelSpec all_moe = m;
+  all_moe.dense_layers = 0;
+  EXPECT_DOUBLE_EQ(total_parameters(all_moe) - total_parameters(m),
+                   3 * (layer_parameters(m) - dense_layer_parameters(m)));
+}
+
+TEST(Moe, Qwen3AndMixtral8x22bParameters) {
+  const ModelSpec qwen = model_preset("qwen3-235b-a22b");
+  EXPECT_EQ(qwen.head_dim(), 128);  // not hidden / heads (64)
+  EXPECT_NEAR(total_parameters(qwen) / 235e9, 1.0, 0.01) << total_parameters(qwen);
+  EXPECT_NEAR(active_parameters(qwen) / 22e9, 1.0, 0.02) << active_parameters(qwen);
+  const ModelSpec mixtral = model_preset("mixtral-8x22b");
+  EXPECT_NEAR(total_parameters(mixtral) / 141e9, 1.0, 0.01);  // Mistral AI: 141B total, 39B active
+  EXPECT_NEAR(active_parameters(mixtral) / 39e9, 1.0, 0.02);
+}
+
+TEST(Moe, ModelFlopsFollowMegatronCoreForDeepSeekV3) {
+  // Megatron-Core num_floating_point_operations (MLA branch), per token, seq 4096, without the
+  // router: 6 x (dense and routed + shared MLP, MLA projections, logits) + causal attention.
+  const ModelSpec m = model_preset("deepseek-v3");
+  const double h = 7168, s = 4096, heads = 128;
+  const double mlp = 3 * 3 * h * 18432 + 58 * 3 * h * 2048 * 9;
+  const double q = 1536 * (h + heads * 192 + 1);
+  const double kv = 512 * (h + heads * 256 + 1) + h * 64;
+  const double attention = 61 * (q + kv + heads * 128 * h + s * heads * 192 / 2 + s * heads * 128 / 2);
+  const double mcore = 6 * (mlp + attention + h * 129280);
+  EXPECT_NEAR(model_flops_per_token(m) / mcore, 1.0, 0.01);
+}
+
+TEST(Moe, ParallelFoldingAcceptsEpBeyondDp) {
+  const std::string base =
+      "model: {preset: qwen3-235b-a22b}\ncluster: {topology: dgx-h100-superpod, gpus: 256}\n"
+      "plan: {tp: 2, pp: 8, dp: 16, ep: 32, global_batch: 256, sequence_parallel: true";
+  const Scenario sc = load_scenario_text(base + ", etp: 1}\n", "fold.yaml");
+  EXPECT_EQ(sc.plan.expert_dp(), 1);
+  try {
+    load_scenario_text(base + "}\n", "fold.yaml");  // etp defaults to tp: 32 x 2 > 32 ranks
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "plan.ep");
+    EXPECT_NE(e.problem().find("etp: 1"), std::string::npos) << e.problem();
+  }
+}
+
+TEST(Moe, ExpertMemoryShardsOverExpertDataParallelism) {
+  // Mixtral 8x7B, tp 2, pp 4, dp 8, ep 8, ZeRO-1: 8 layers per stage. Per GPU and layer:
+  // attention (4096 x (4096 + 2*1024) + 4096^2), router 4096 x 8, norms 2 x 4096, over tp 2;
+  // one expert (3 x 4096 x 14336) over etp.
+  const double dense = (4096.0 * (4096 + 2 * 1024) + 4096.0 * 4096 + 4096.0 * 8 + 2 * 4096.0) / 2;
+  const double expert = 3.0 * 4096 * 14336;
+  const double embedding = 32000.0 * 4096 / 2;
+  const auto optimizer = [&](int etp) {
+    const Scenario sc = load_scenario_text(
+        "model: {preset: mixtral-8x7b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\nplan: {tp: 2, pp: 4, dp: 8, "
+        "ep: 8, etp: " +
+            std::to_string(etp) + ", global_batch: 256, sequence_parallel: true, zero: 1}\n",
+        "mixtral.yaml");
+    return memory_per_stage(sc, work_of(sc)).front().optimizer;
+  };
+  // etp 2 (tp, the default): 16 ranks hold 8 experts x 2 shards once, expert DP 1: not sharded.
+  EXPECT_NEAR(optimizer(2), 12 * (8 * dense / 8 + embedding / 8 + 8 * expert / 2), 1e3);
+  EXPECT_NEAR(optimizer(2) / double(1 << 30), 8.2, 0.05);  // not the 1.31 GiB of sharding over dp 8
+  // etp 1: each GPU holds a whole expert, and two GPUs of a stage hold each: expert DP 2.
+  EXPECT_NEAR(optimizer(1), 12 * (8 * dense / 8 + embedding / 8 + 8 * expert / 2), 1e3);
+  const Scenario sc = load_scenario_text(
+      "model: {preset: mixtral-8x7b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\nplan: {tp: 2, pp: 4, dp: 8, "
+      "ep: 8, etp: 1, global_batch: 256, sequence_parallel: true, zero: 1}\n",
+      "mixtral.yaml");
+  EXPECT_EQ(sc.plan.expert_dp(), 2);
+  EXPECT_NEAR(memory_per_stage(sc, work_of(sc)).front().params, 2 * (8 * dense + embedding + 8 * expert), 1e3);
+}
+
+TEST(Moe, MlaParametersPerGpuKeepDownProjectionsWhole) {
+  Scenario sc = load_scenario_text(
+      "model: {preset: deepseek-v3}\ncluster: {topology: gb200-nvl72-superpod, gpus: 256}\n"
+      "plan: {tp: 2, pp: 8, dp: 16, ep: 32, etp: 1, global_batch: 256, sequence_parallel: true}\n",
+      "mla.yaml");
+  const ModelSpec& m = sc.model;
+  const double down = 7168.0 * (1536 + 512 + 64);
+  const Workload w = work_of(sc);
+  EXPECT_DOUBLE_EQ(w.layer.expert_parameters, 8 * 3.0 * 7168 * 2048);
+  EXPECT_NEAR(w.layer.parameters,
+              (layer_parameters(m) - routed_expert_parameters(m) - down) / 2 + down + w.layer.expert_parameters, 1);
+  EXPECT_NEAR(w.dense_layer.parameters, (dense_layer_parameters(m) - down) / 2 + down, 1);
+}
+
+TEST(Attention, SlidingWindowReducesAttentionFlops) {
+  ModelSpec m = model_preset("llama3-8b");
+  m.seq_len = 4096;
+  const double full = model_flops_per_token(m);
+  m.sliding_window = 1024;
+  // Causal with a window w of s: w - w^2 / 2s keys per query (896) instead of s/2 (2048).
+  EXPECT_DOUBLE_EQ(attended_keys(m, 4096), 896);
+  EXPECT_NEAR(full - model_flops_per_token(m), 6.0 * 32 * 32 * 256 * (2048 - 896), 1);
+  const auto flash = [](const Scenario& sc) {
+    for (const auto& k : work_of(sc).layer.attention_forward.kernels)
+      if (k.name == "flash attention") return k.flops;
+    return 0.0;
+  };
+  const std::string text = "cluster: {topology: single-h100}\nplan: {}\nmodel: {preset: llama3-8b, seq_len: 4096";
+  const double windowed = flash(load_scenario_text(text + ", sliding_window: 1024}\n", "w.yaml"));
+  EXPECT_NEAR(windowed / flash(load_scenario_text(text + "}\n", "w.yaml")), 896.0 / 2048, 1e-12);
+}
+
+TEST(Moe, ShippedQwen3AndDeepSeekScenariosPredict) {
+  for (const char* name : {"qwen3-235b-256xh100", "deepseek-v3-256xgb200"}) {
+    const Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
+    const StepResult r = simulate_step(sc);
+    EXPECT_GT(r.step_time, 1.0) << name;
+    EXPECT_LT(r.step_time, 60.0) << name;
+    EXPECT_TRUE(peak_memory(sc, work_of(sc)).fits()) << name;
+  }
+}
+
+TEST(Moe, HuggingFaceConfigsOfDeepSeekV3AndQwen3MoeMatchThePresets) {
+  // Excerpts of deepseek-ai/DeepSeek-V3 and Qwen/Qwen3-235B-A22B config.json.
+  for (const auto& [file, preset] : {std::pair{"deepseek_v3", "deepseek-v3"}, {"qwen3_moe", "qwen3-235b-a22b"}}) {
+    const ModelSpec hf = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/" + file + ".json");
+    const ModelSpec expected = model_preset(preset);
+    EXPECT_DOUBLE_EQ(total_parameters(hf), total_parameters(expected)) << file;
+    EXPECT_DOUBLE_EQ(active_parameters(hf), active_parameters(expected)) << file;
+  }
+}
