@@ -234,9 +234,10 @@ int search(const SearchCliOptions& options) {
                            units::format_count(*sc.training.tokens) + " tokens within " +
                            units::format_duration(options.deadline_s) + " (estimated)");
     }
-    space.base.cluster.gpus = *chosen;
+    const int cluster_gpus = sc.cluster.gpus;
+    space.base.cluster.gpus = *chosen;  // `sc` is space.base: it now has the chosen size
     objective_note = "objective " + options.objective + ": " + std::to_string(*chosen) + " of " +
-                     std::to_string(sc.cluster.gpus) + " GPUs (estimated " + units::format_duration(chosen_time) +
+                     std::to_string(cluster_gpus) + " GPUs (estimated " + units::format_duration(chosen_time) +
                      " to train" +
                      (chosen_cost > 0 ? ", $" + std::to_string(std::llround(chosen_cost)) : std::string()) +
                      (options.deadline_s > 0 ? ", deadline " + units::format_duration(options.deadline_s) : "") + ")";
