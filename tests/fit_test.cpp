@@ -419,3 +419,39 @@ TEST(SearchDecision, FewestGpusByADeadline) {
   EXPECT_LE(t["plans"][0]["time_to_train_s"].get<double>(), 30 * 86400.0 * 1.05);  // chosen on estimates
   EXPECT_EQ(run("search " + scenario + " --objective gpus").code, 2);              // needs --deadline
 }
+
+// validate compares like with like: a measurement of another model is refused (exit 2, naming what
+// differs) unless --force, which warns; the verdict is one line.
+TEST(ValidateLikeWithLike, RefusesAnotherModelUnlessForced) {
+  const std::string source = TRAINSIM_SOURCE_DIR;
+  const std::string scenario = source + "/scenarios/gpt3-1.3b-single-h200.yaml";
+  const std::string measured = source + "/data/measurements/h200-2026-11-28-gpt-1.3b.json";
+  const CommandResult same = run("validate " + scenario + " --measured " + measured);
+  ASSERT_EQ(same.code, 0) << same.err;
+  EXPECT_NE(same.out.find("prediction "), std::string::npos) << same.out;
+  EXPECT_NE(same.out.find(" than measured"), std::string::npos) << same.out;
+
+  std::ifstream in(measured);
+  nlohmann::json other = nlohmann::json::parse(in);
+  other["model"]["layers"] = other["model"]["layers"].get<int>() / 2;
+  other["step_times_s"] = {0.5, 0.3, 0.31, 0.29};
+  other["warmup"] = 1;
+  const std::string other_file = write_temp("other-model.json", other.dump());
+  const CommandResult refused = run("validate " + scenario + " --measured " + other_file);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("model.layers"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+
+  const CommandResult forced = run("validate " + scenario + " --measured " + other_file + " --force");
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_NE(forced.err.find("WARNING"), std::string::npos) << forced.err;
+  EXPECT_NE(forced.out.find("measured steps: 3 after 1 warm-up"), std::string::npos) << forced.out;
+
+  // Another plan or device is refused as well.
+  nlohmann::json plan = nlohmann::json::parse(std::ifstream(measured));
+  plan["plan"]["micro_batch"] = 1;
+  EXPECT_EQ(run("validate " + scenario + " --measured " + write_temp("other-plan.json", plan.dump())).code, 2);
+  nlohmann::json device = nlohmann::json::parse(std::ifstream(measured));
+  device["device"] = "cpu (Gloo)";
+  EXPECT_EQ(run("validate " + scenario + " --measured " + write_temp("other-device.json", device.dump())).code, 2);
+}

@@ -44,7 +44,9 @@ struct CompareOptions {
 };
 int compare(const CompareOptions& options);
 
-int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "");
+// Refuses (InputError, exit 2) a measurement of another model, plan or device unless `force`.
+int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "",
+             bool force = false);
 
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);

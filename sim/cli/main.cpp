@@ -61,9 +61,12 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
 
   std::string validate_scenario, validate_measured, validate_profile;
+  bool validate_force = false;
   auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
   validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
   validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
+  validate_cmd->add_flag("--force", validate_force,
+                         "Compare even when the run's model, plan or device differ (predicts the run's job)");
   validate_cmd->add_option("--profile", validate_profile,
                            "Calibration profile (trainsim-exec calibrate) for the prediction");
 
@@ -96,7 +99,8 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
-    if (*validate_cmd) return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile);
+    if (*validate_cmd)
+      return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile, validate_force);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
