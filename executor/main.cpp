@@ -312,6 +312,7 @@ int train(const RunOptions& o, const Scenario& sc) {
         {"recompute", recompute_name(plan.recompute)},
         {"precision", config.bf16 ? (config.autocast ? "bf16 (autocast)" : "bf16 (fp32 master weights)") : "fp32"}}},
       {"steps", o.steps},
+      {"step_times_s", step_times},  // every step, warm-up included: validate shows the spread
       {"warmup", skip},
       {"notes",
        "compute includes tensor-parallel collectives; exposed_comm is "

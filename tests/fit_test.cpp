@@ -347,3 +347,111 @@ TEST(Validation, PredictOnASearchScenarioPointsToSearch) {
   EXPECT_NE(r.err.find("run trainsim search"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("search-llama2-7b.yaml:6"), std::string::npos) << r.err;
 }
+
+// The search ends in a decision: the best plan exported as a scenario predicts the step the
+// search simulated, to the bit; --top K prints K rows; --json --all lists the plans not ranked
+// with the reason; progress goes to stderr when it is not a terminal.
+TEST(SearchDecision, ExportedBestPlanPredictsTheSameStep) {
+  const std::string best = testing::TempDir() + "/best.yaml";
+  const std::string scenario = std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-llama2-7b.yaml";
+  const CommandResult searched = run("search " + scenario + " --top 2 --json --all --export " + best);
+  ASSERT_EQ(searched.code, 0) << searched.err;
+  const auto j = nlohmann::json::parse(searched.out);
+  ASSERT_FALSE(j["plans"].empty());
+  const auto& top = j["plans"][0];
+  ASSERT_TRUE(top["simulated_step_time_s"].is_number());
+  EXPECT_TRUE(top["time_to_train_s"].is_number());  // training.tokens is given
+  // Progress lines, since stderr is a file here.
+  EXPECT_NE(searched.err.find("trainsim search: estimating"), std::string::npos) << searched.err;
+
+  const CommandResult predicted = run("predict " + best + " --json");
+  ASSERT_EQ(predicted.code, 0) << predicted.err;
+  const auto p = nlohmann::json::parse(predicted.out);
+  EXPECT_EQ(p["step_time_s"].get<double>(), top["simulated_step_time_s"].get<double>());
+  EXPECT_EQ(p["gpus"], j["gpus"]);
+
+  // Every plan of the space is ranked or listed with why not, and those that do not fit say so.
+  const auto& not_ranked = j["not_ranked"];
+  EXPECT_EQ(j["plans"].size() + not_ranked.size(), j["enumerated"].get<std::size_t>());
+  std::size_t not_fitting = 0, duplicates = 0;
+  for (const auto& r : not_ranked) {
+    ASSERT_TRUE(r["reason"].is_string());
+    EXPECT_FALSE(r["reason"].get<std::string>().empty());
+    if (r["reason"].get<std::string>().find("does not fit in GPU memory") != std::string::npos) ++not_fitting;
+    if (r["reason"].get<std::string>().find("the same") != std::string::npos) ++duplicates;
+  }
+  EXPECT_EQ(not_fitting, j["not_fitting"].get<std::size_t>());
+  EXPECT_GT(not_fitting, 0u);
+  EXPECT_GT(duplicates, 0u);
+  // Selective recomputation with flash attention is `none` again: never ranked.
+  for (const auto& plan : j["plans"]) EXPECT_NE(plan["recompute"], "selective");
+}
+
+TEST(SearchDecision, TopKPrintsKRows) {
+  const std::string scenario = std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-llama2-7b.yaml";
+  for (const int k : {1, 3}) {
+    const CommandResult r = run("search " + scenario + " --top " + std::to_string(k));
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::istringstream lines(r.out);
+    int rows = 0;
+    bool table = false;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("rank", 0) == 0)
+        table = true;
+      else if (table && !line.empty())
+        ++rows;
+    }
+    EXPECT_EQ(rows, k) << r.out;
+    EXPECT_NE(r.out.find("to train"), std::string::npos);
+  }
+}
+
+// Fewest GPUs that finish by a deadline: a later deadline never needs more GPUs.
+TEST(SearchDecision, FewestGpusByADeadline) {
+  const std::string scenario = std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-llama2-7b.yaml";
+  const CommandResult tight = run("search " + scenario + " --top 1 --json --objective gpus --deadline 30d");
+  const CommandResult loose = run("search " + scenario + " --top 1 --json --objective gpus --deadline 400d");
+  ASSERT_EQ(tight.code, 0) << tight.err;
+  ASSERT_EQ(loose.code, 0) << loose.err;
+  const auto t = nlohmann::json::parse(tight.out), l = nlohmann::json::parse(loose.out);
+  EXPECT_LE(l["gpus"].get<int>(), t["gpus"].get<int>());
+  EXPECT_LT(l["gpus"].get<int>(), 64);
+  EXPECT_LE(t["plans"][0]["time_to_train_s"].get<double>(), 30 * 86400.0 * 1.05);  // chosen on estimates
+  EXPECT_EQ(run("search " + scenario + " --objective gpus").code, 2);              // needs --deadline
+}
+
+// validate compares like with like: a measurement of another model is refused (exit 2, naming what
+// differs) unless --force, which warns; the verdict is one line.
+TEST(ValidateLikeWithLike, RefusesAnotherModelUnlessForced) {
+  const std::string source = TRAINSIM_SOURCE_DIR;
+  const std::string scenario = source + "/scenarios/gpt3-1.3b-single-h200.yaml";
+  const std::string measured = source + "/data/measurements/h200-2026-11-28-gpt-1.3b.json";
+  const CommandResult same = run("validate " + scenario + " --measured " + measured);
+  ASSERT_EQ(same.code, 0) << same.err;
+  EXPECT_NE(same.out.find("prediction "), std::string::npos) << same.out;
+  EXPECT_NE(same.out.find(" than measured"), std::string::npos) << same.out;
+
+  std::ifstream in(measured);
+  nlohmann::json other = nlohmann::json::parse(in);
+  other["model"]["layers"] = other["model"]["layers"].get<int>() / 2;
+  other["step_times_s"] = {0.5, 0.3, 0.31, 0.29};
+  other["warmup"] = 1;
+  const std::string other_file = write_temp("other-model.json", other.dump());
+  const CommandResult refused = run("validate " + scenario + " --measured " + other_file);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("model.layers"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+
+  const CommandResult forced = run("validate " + scenario + " --measured " + other_file + " --force");
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_NE(forced.err.find("WARNING"), std::string::npos) << forced.err;
+  EXPECT_NE(forced.out.find("measured steps: 3 after 1 warm-up"), std::string::npos) << forced.out;
+
+  // Another plan or device is refused as well.
+  nlohmann::json plan = nlohmann::json::parse(std::ifstream(measured));
+  plan["plan"]["micro_batch"] = 1;
+  EXPECT_EQ(run("validate " + scenario + " --measured " + write_temp("other-plan.json", plan.dump())).code, 2);
+  nlohmann::json device = nlohmann::json::parse(std::ifstream(measured));
+  device["device"] = "cpu (Gloo)";
+  EXPECT_EQ(run("validate " + scenario + " --measured " + write_temp("other-device.json", device.dump())).code, 2);
+}

@@ -151,7 +151,10 @@ plan: {tp: 1, pp: 1, dp: 512, micro_batch: 1, global_batch: 512}
   // Idle, links draw 90% of their power; busy, all of it.
   EXPECT_GE(busy.step.network_energy_j, 0.9 * watts * t * 0.999);
   EXPECT_LE(busy.step.network_energy_j, watts * t * 1.001);
-  EXPECT_NEAR(busy.energy_per_step_j, busy.step.gpu_energy_j + busy.step.network_energy_j, 1e-6);
+  // Facility energy: GPUs, network and hosts, times the PUE.
+  EXPECT_NEAR(busy.energy_per_step_j,
+              (busy.step.gpu_energy_j + busy.step.network_energy_j + busy.host_energy_per_step_j) * busy.pue,
+              1e-6 * busy.energy_per_step_j);
 
   // The same job with gradients synchronised every 8 steps loads the network less per second.
   Scenario quiet = sc;
@@ -163,6 +166,54 @@ plan: {tp: 1, pp: 1, dp: 512, micro_batch: 1, global_batch: 512}
   sc.cluster.topology.nic_power_watts = 0;
   sc.cluster.topology.switch_power_watts = 0;
   EXPECT_EQ(predict(sc).step.network_energy_j, 0.0);
+}
+
+// Energy counts the hosts (CPUs, memory, fans: power.host per node) and the facility (power.pue),
+// and says so.
+TEST(Energy, HostsAndPueAreCountedAndOverridable) {
+  const std::string text = R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 16}
+training: {tokens: 1e9}
+)";
+  Scenario sc = load_scenario_text(text, "energy.yaml");
+  ASSERT_FALSE(sc.cluster.topology.pue.has_value());
+  const Prediction base = predict(sc);
+  EXPECT_EQ(base.pue, kDefaultPue);
+  // Two DGX A100 nodes at the datasheet's system power less the GPUs', for the whole step.
+  EXPECT_NEAR(base.host_energy_per_step_j,
+              2 * default_host_power_watts(sc.cluster.topology.gpu, 8) * base.step.step_time,
+              1e-9 * base.host_energy_per_step_j);
+  EXPECT_GT(base.host_energy_per_step_j, 0);
+  EXPECT_NE(base.energy_counts.find("hosts"), std::string::npos);
+  EXPECT_NE(base.energy_counts.find("PUE"), std::string::npos);
+
+  // Twice the PUE, twice the energy; the step does not change.
+  sc.cluster.topology.pue = 2 * kDefaultPue;
+  const Prediction doubled = predict(sc);
+  EXPECT_DOUBLE_EQ(doubled.step.step_time, base.step.step_time);
+  EXPECT_NEAR(doubled.energy_per_step_j, 2 * base.energy_per_step_j, 1e-9 * base.energy_per_step_j);
+  EXPECT_NEAR(*doubled.energy_to_train_j, 2 * *base.energy_to_train_j, 1e-9 * *base.energy_to_train_j);
+
+  // power.host and power.pue in a topology file override the defaults.
+  const TopologySpec t = parse_topology_text(R"(
+name: t
+gpu: a100-80gb-sxm
+gpus_per_node: 8
+nodes: 2
+node: {latency: 1us}
+network: {kind: fat-tree, nic_bandwidth: 200Gb/s, nodes_per_leaf: 2}
+power: {gpu: 400, host: 1500, pue: 1.5}
+)",
+                                             "t.yaml");
+  ASSERT_TRUE(t.host_power_watts && t.pue);
+  EXPECT_EQ(*t.host_power_watts, 1500);
+  EXPECT_EQ(*t.pue, 1.5);
+  sc.cluster.topology = t;
+  const Prediction custom = predict(sc);
+  EXPECT_NEAR(custom.host_energy_per_step_j, 2 * 1500 * custom.step.step_time, 1e-9 * custom.host_energy_per_step_j);
+  EXPECT_EQ(custom.pue, 1.5);
 }
 
 TEST(MixedCluster, SearchFindsThePlacementThatGroupsStagesByGpu) {

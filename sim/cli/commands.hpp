@@ -29,6 +29,10 @@ struct SearchCliOptions {
   bool pareto = false;
   double time_limit_s = 0;  // 0: none; then the best plans found so far
   double max_memory = 0;    // bytes; 0: none; a larger plan space is refused up front
+  std::string export_file;  // write the best plan as a runnable scenario
+  bool all = false;         // --json: also the plans not ranked, with the reason
+  std::string objective = "time";  // time | cost | gpus
+  double deadline_s = 0;           // cost, gpus: time to train at most this; 0: none
 };
 int search(const SearchCliOptions& options);
 
@@ -40,7 +44,9 @@ struct CompareOptions {
 };
 int compare(const CompareOptions& options);
 
-int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "");
+// Refuses (InputError, exit 2) a measurement of another model, plan or device unless `force`.
+int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "",
+             bool force = false);
 
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);

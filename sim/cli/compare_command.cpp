@@ -135,23 +135,36 @@ int compare(const CompareOptions& options) {
   }
   std::ostringstream csv;
   csv << "scenario,topology,gpu,gpus,plan,step_time_s,mfu,time_to_train_s,cost_to_train_usd,energy_to_train_mwh,"
-         "peak_memory_bytes\n";
-  std::printf("%-28s %-20s %6s  %-34s %9s %6s %12s %12s %10s\n", "scenario", "cluster", "GPUs", "best plan", "step",
-              "MFU", "to train", "cost", "energy");
+         "peak_memory_bytes,price_per_gpu_hour_usd,cost_per_million_tokens_usd\n";
+  std::printf("%-28s %-20s %6s  %-34s %9s %6s %12s %12s %10s %9s %9s\n", "scenario", "cluster", "GPUs", "best plan",
+              "step", "MFU", "to train", "cost", "energy", "$/GPU-h", "$/M tok");
   for (const auto& r : rows) {
     const auto& p = r.prediction;
     const std::string days = p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-";
     char cost[32] = "-", energy[32] = "-";
     if (p.cost_to_train) std::snprintf(cost, sizeof cost, "$%.2fM", *p.cost_to_train / 1e6);
     if (p.energy_to_train_j) std::snprintf(energy, sizeof energy, "%.0f MWh", *p.energy_to_train_j / 3.6e9);
-    std::printf("%-28.28s %-20.20s %6d  %-34.34s %9s %5.1f%% %12s %12s %10s\n", r.scenario.name.c_str(),
+    // The price assumed is printed beside the cost: it is the topology's (cost.gpu_hour), not a quote.
+    const double price = r.scenario.cluster.topology.price_per_gpu_hour;
+    char price_text[32] = "-", per_million[32] = "-";
+    if (price > 0) std::snprintf(price_text, sizeof price_text, "$%.2f", price);
+    if (p.cost_per_million_tokens) std::snprintf(per_million, sizeof per_million, "$%.3g", *p.cost_per_million_tokens);
+    std::printf("%-28.28s %-20.20s %6d  %-34.34s %9s %5.1f%% %12s %12s %10s %9s %9s\n", r.scenario.name.c_str(),
                 r.scenario.cluster.topology.name.c_str(), r.scenario.cluster.gpus, plan_text(r.scenario.plan).c_str(),
-                units::format_duration(p.step.step_time).c_str(), 100 * p.mfu, days.c_str(), cost, energy);
-    csv << r.scenario.name << ',' << r.scenario.cluster.topology.name << ',' << r.scenario.cluster.topology.gpu.name << ','
-        << r.scenario.cluster.gpus << ",\"" << plan_text(r.scenario.plan) << "\"," << p.step.step_time << ',' << p.mfu
-        << ',' << (p.time_to_train_s ? std::to_string(*p.time_to_train_s) : "") << ','
+                units::format_duration(p.step.step_time).c_str(), 100 * p.mfu, days.c_str(), cost, energy, price_text,
+                per_million);
+    csv << r.scenario.name << ',' << r.scenario.cluster.topology.name << ',' << r.scenario.cluster.topology.gpu.name
+        << ',' << r.scenario.cluster.gpus << ",\"" << plan_text(r.scenario.plan) << "\"," << p.step.step_time << ','
+        << p.mfu << ',' << (p.time_to_train_s ? std::to_string(*p.time_to_train_s) : "") << ','
         << (p.cost_to_train ? std::to_string(*p.cost_to_train) : "") << ','
-        << (p.energy_to_train_j ? std::to_string(*p.energy_to_train_j / 3.6e9) : "") << ',' << p.memory.peak << "\n";
+        << (p.energy_to_train_j ? std::to_string(*p.energy_to_train_j / 3.6e9) : "") << ',' << p.memory.peak << ','
+        << (price > 0 ? std::to_string(price) : "") << ','
+        << (p.cost_per_million_tokens ? std::to_string(*p.cost_per_million_tokens) : "") << "\n";
+  }
+  // Energy is a sum of parts with assumed defaults: say which, per cluster.
+  if (!rows.empty()) std::printf("\nenergy counts\n");
+  for (const auto& r : rows) {
+    std::printf("  %-28.28s %s\n", r.scenario.name.c_str(), r.prediction.energy_counts.c_str());
   }
   if (!not_compared.empty()) {
     std::printf("\nnot compared (nothing fits in memory):\n");

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "scenario/errors.hpp"
+#include "scenario/units.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -30,8 +31,23 @@ int main(int argc, char** argv) {
   search_cmd->add_flag("--json", search.json, "Print every evaluated plan as JSON");
   search_cmd->add_option("--csv", search.csv_file, "Write every evaluated plan to a CSV file");
   search_cmd->add_flag("--pareto", search.pareto, "Mark the Pareto front of step time against memory");
-  search_cmd->add_option("--time-limit", search.time_limit_s, "Stop after this many seconds with the best plans so far")
-      ->check(CLI::Range(0.0, 1e7));
+  // Durations with a unit ("30s", "2min", "30d"); a bare number is seconds.
+  const auto duration = [](std::string text) {
+    const auto seconds = trainsim::units::parse_duration(text);
+    if (!seconds || *seconds < 0) throw CLI::ValidationError("expected a duration such as 30s, 5min or 30d: " + text);
+    return std::to_string(*seconds);
+  };
+  search_cmd
+      ->add_option("--time-limit", search.time_limit_s, "Stop after this long (30s, 2min) with the best plans so far")
+      ->transform(duration);
+  search_cmd->add_option("--export", search.export_file, "Write the best plan as a scenario file that predict runs");
+  search_cmd->add_flag("--all", search.all, "With --json: also list refused and non-fitting plans with the reason");
+  search_cmd
+      ->add_option("--objective", search.objective,
+                   "time: fastest step; cost: cheapest to train; gpus: fewest GPUs (with --deadline)")
+      ->check(CLI::IsMember({"time", "cost", "gpus"}));
+  search_cmd->add_option("--deadline", search.deadline_s, "Time to train at most this (30d), for cost and gpus")
+      ->transform(duration);
   search_cmd->add_option("--max-memory", search.max_memory,
                          "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
       ->transform(CLI::AsSizeValue(false));
@@ -45,9 +61,12 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
 
   std::string validate_scenario, validate_measured, validate_profile;
+  bool validate_force = false;
   auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
   validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
   validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
+  validate_cmd->add_flag("--force", validate_force,
+                         "Compare even when the run's model, plan or device differ (predicts the run's job)");
   validate_cmd->add_option("--profile", validate_profile,
                            "Calibration profile (trainsim-exec calibrate) for the prediction");
 
@@ -80,7 +99,8 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
-    if (*validate_cmd) return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile);
+    if (*validate_cmd)
+      return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile, validate_force);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);

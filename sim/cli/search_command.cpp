@@ -1,10 +1,12 @@
 // `trainsim search`: the plan search on the terminal.
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "scenario/units.hpp"
+#include "scenario/yaml_reader.hpp"
 #include "search/search.hpp"
 
 #ifdef TRAINSIM_HAVE_MPI
@@ -69,6 +72,78 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
           {"pareto", on_front}};
 }
 
+// Time and cost to train a plan at a step time (nullopt without training.tokens or a price).
+struct TrainingFigures {
+  std::optional<double> time_s, cost;
+};
+TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, double step_time) {
+  Scenario sc = base;
+  sc.plan = plan;
+  TrainingFigures f;
+  if (const auto t = training_time(sc, step_time)) {
+    f.time_s = t->wall_s;
+    const double price = sc.cluster.topology.price_per_gpu_hour;
+    if (price > 0) f.cost = price * sc.cluster.gpus * t->wall_s / 3600;
+  }
+  return f;
+}
+
+nlohmann::json plan_json(const PlanSpec& p) {
+  return {{"tp", p.tp},
+          {"pp", p.pp},
+          {"dp", p.dp},
+          {"cp", p.cp},
+          {"ep", p.ep},
+          {"micro_batch", p.micro_batch},
+          {"virtual_stages", p.virtual_stages},
+          {"schedule", schedule_name(p.schedule)},
+          {"zero", p.zero},
+          {"recompute", recompute_name(p.recompute)},
+          {"sequence_parallel", p.sequence_parallel},
+          {"placement", placement_name(p.placement)}};
+}
+
+// The scenario file with the searched plan keys replaced by the best plan's values: everything
+// else (model, data, training, the plan's other keys) stays as written, so that `trainsim predict`
+// on it simulates exactly the plan the search simulated. Relative file paths are made absolute,
+// as the exported file may live elsewhere.
+std::string export_yaml(const std::string& scenario_file, const PlanCandidate& best, const std::string& search_name) {
+  YAML::Node doc = load_yaml_file(scenario_file);
+  const auto base = std::filesystem::absolute(scenario_file).parent_path();
+  auto absolute = [&](YAML::Node node) {
+    if (!node || !node.IsScalar()) return;
+    const std::filesystem::path path(node.Scalar());
+    if (path.is_relative() && std::filesystem::exists(base / path)) node = (base / path).string();
+  };
+  if (doc["cluster"] && doc["cluster"].IsMap()) absolute(doc["cluster"]["topology"]);
+  if (doc["model"] && doc["model"].IsMap()) absolute(doc["model"]["hf_config"]);
+  if (doc["data"] && doc["data"].IsMap()) absolute(doc["data"]["lengths"]);
+  const PlanSpec& p = best.plan;
+  YAML::Node plan = doc["plan"];
+  plan["tp"] = p.tp;
+  plan["pp"] = p.pp;
+  plan["dp"] = p.dp;
+  plan["cp"] = p.cp;
+  plan["ep"] = p.ep;
+  plan["micro_batch"] = p.micro_batch;
+  plan["virtual_stages"] = p.virtual_stages;
+  plan["schedule"] = schedule_name(p.schedule);
+  plan["zero"] = p.zero;
+  plan["recompute"] = recompute_name(p.recompute);
+  plan["sequence_parallel"] = p.sequence_parallel;
+  YAML::Node placement(YAML::NodeType::Sequence);
+  for (const Axis a : p.placement) placement.push_back(axis_name(a));
+  placement.SetStyle(YAML::EmitterStyle::Flow);
+  plan["placement"] = placement;
+  if (doc["name"]) doc["name"] = doc["name"].as<std::string>() + "-best";
+  YAML::Emitter out;
+  out << doc;
+  char header[256];
+  std::snprintf(header, sizeof header, "# The best plan of `trainsim search %s`: %s step %s\n", search_name.c_str(),
+                best.simulated ? "simulated" : "estimated", units::format_duration(best.step_time()).c_str());
+  return header + std::string(out.c_str()) + "\n";
+}
+
 // Under mpirun each rank searches every size-th plan; rank 0 gathers and merges the shares.
 struct MpiSession {
   int rank = 0, size = 1;
@@ -115,7 +190,58 @@ struct MpiSession {
 }  // namespace
 
 int search(const SearchCliOptions& options) {
-  const PlanSpace space = load_plan_space(options.scenario);
+  PlanSpace space = load_plan_space(options.scenario);
+  // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
+  // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then
+  // searched in full. Cost to train is price x GPUs x time, so at one size it ranks as time does.
+  std::string objective_note;
+  if (options.objective != "time") {
+    const auto& sc = space.base;
+    if (!sc.training.tokens)
+      throw InputError({options.scenario, 0, 0}, "training.tokens", "--objective " + options.objective + " needs it");
+    if (options.objective == "cost" && sc.cluster.topology.price_per_gpu_hour <= 0)
+      throw InputError({options.scenario, 0, 0}, "cluster.topology",
+                       "--objective cost needs a price (the topology's cost.gpu_hour)");
+    if (options.objective == "gpus" && options.deadline_s <= 0)
+      throw InputError({options.scenario, 0, 0}, "--deadline", "--objective gpus needs --deadline (e.g. 30d)");
+    std::optional<int> chosen;
+    double chosen_cost = 0, chosen_time = 0;
+    for (int gpus = sc.cluster.gpus; gpus >= 1; gpus /= 2) {
+      PlanSpace sized = space;
+      sized.base.cluster.gpus = gpus;
+      SearchOptions estimate_only;
+      estimate_only.top_k = 0;
+      estimate_only.threads = options.threads;
+      const SearchResult r = search_plans(sized, estimate_only);
+      if (!r.plans.empty()) {
+        const auto f = training_figures(sized.base, r.plans.front().plan, r.plans.front().step_time());
+        const double time = f.time_s.value_or(0);
+        const double cost = f.cost.value_or(0);
+        const bool in_time = options.deadline_s <= 0 || time <= options.deadline_s;
+        // Fewest GPUs: the smallest size in time (sizes go down, so the last one found);
+        // cost: the cheapest in time.
+        if (in_time && (options.objective == "gpus" || !chosen || cost < chosen_cost)) {
+          chosen = gpus;
+          chosen_cost = cost;
+          chosen_time = time;
+        }
+      }
+      if (gpus % 2 != 0) break;
+    }
+    if (!chosen) {
+      throw InputError({options.scenario, 0, 0}, "--deadline",
+                       "no job size up to " + std::to_string(sc.cluster.gpus) + " GPUs trains " +
+                           units::format_count(*sc.training.tokens) + " tokens within " +
+                           units::format_duration(options.deadline_s) + " (estimated)");
+    }
+    const int cluster_gpus = sc.cluster.gpus;
+    space.base.cluster.gpus = *chosen;  // `sc` is space.base: it now has the chosen size
+    objective_note = "objective " + options.objective + ": " + std::to_string(*chosen) + " of " +
+                     std::to_string(cluster_gpus) + " GPUs (estimated " + units::format_duration(chosen_time) +
+                     " to train" +
+                     (chosen_cost > 0 ? ", $" + std::to_string(std::llround(chosen_cost)) : std::string()) +
+                     (options.deadline_s > 0 ? ", deadline " + units::format_duration(options.deadline_s) : "") + ")";
+  }
   if (options.max_memory > 0) {
     const std::size_t combinations = plan_space_size(space);
     const double need = double(combinations) * double(kBytesPerPlan);
@@ -156,6 +282,7 @@ int search(const SearchCliOptions& options) {
   SearchOptions search_options;
   search_options.top_k = options.top;
   search_options.threads = options.threads;
+  search_options.keep_rejected = options.json && options.all;
   search_options.cancel = &interrupted;
   search_options.part = mpi.rank;
   search_options.parts = mpi.size;
@@ -170,6 +297,18 @@ int search(const SearchCliOptions& options) {
       std::fprintf(stderr, "\r%-10s [%s%s] %zu/%zu  ETA %.0f s   ", phase, std::string(filled, '#').c_str(),
                    std::string(width - filled, '.').c_str(), done, total, eta);
       std::fflush(stderr);
+    };
+  } else if (mpi.rank == 0) {
+    // Not a terminal (a log, a CI job): a line per phase, then at most one every 2 s, so that a
+    // long search shows it is alive without flooding the log.
+    search_options.progress = [started, last = std::chrono::steady_clock::time_point{}, last_phase = std::string()](
+                                  const char* phase, std::size_t done, std::size_t total) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (phase == last_phase && done != total && now - last < std::chrono::seconds(2)) return;
+      last = now;
+      last_phase = phase;
+      std::fprintf(stderr, "trainsim search: %s %zu/%zu plans (%.1f s)\n", phase, done, total,
+                   std::chrono::duration<double>(now - started).count());
     };
   }
   SearchResult result = search_plans(space, search_options);
@@ -222,7 +361,29 @@ int search(const SearchCliOptions& options) {
     }
     std::cerr << "trainsim: " << nothing << "\n";
   }
-  const int code = result.cancelled ? 1 : none_fit ? kExitDoesNotFit : 0;
+  // A time limit is a budget the user set: the best plans so far are the answer (exit 0);
+  // Ctrl-C is an interruption (exit 1).
+  const bool cut = result.cancelled && timed_out;
+  const int code = result.cancelled && !cut ? 1 : none_fit ? kExitDoesNotFit : 0;
+  if (cut) {
+    std::cerr << "trainsim: search cut by --time-limit " << units::format_duration(options.time_limit_s)
+              << ": best plans so far ("
+              << std::count_if(result.plans.begin(), result.plans.end(),
+                               [](const PlanCandidate& c) { return c.simulated.has_value(); })
+              << " simulated)\n";
+  }
+  if (!objective_note.empty() && !options.json) std::cout << objective_note << "\n";
+  if (!options.export_file.empty() && !result.plans.empty()) {
+    const std::string partial = options.export_file + ".partial";
+    {
+      std::ofstream out(partial);
+      if (!out) throw InputError({options.export_file, 0, 0}, "--export", "cannot write the file");
+      out << export_yaml(options.scenario, result.plans.front(), options.scenario);
+    }
+    std::rename(partial.c_str(), options.export_file.c_str());
+    std::cerr << "trainsim: best plan written to " << options.export_file << " (trainsim predict "
+              << options.export_file << ")\n";
+  }
 
   if (!options.csv_file.empty()) {
     const std::string partial = options.csv_file + ".partial";
@@ -245,36 +406,58 @@ int search(const SearchCliOptions& options) {
   }
   if (options.json) {
     nlohmann::json plans = nlohmann::json::array();
-    for (std::size_t i = 0; i < result.plans.size(); ++i) plans.push_back(candidate_json(result.plans[i], front[i]));
-    std::cout << nlohmann::json{{"scenario", space.base.name},
-                                {"gpus", space.base.cluster.gpus},
-                                {"enumerated", result.enumerated},
-                                {"invalid", result.invalid},
-                                {"not_fitting", result.not_fitting},
-                                {"cancelled", result.cancelled},
-                                {"fits_from_gpus", fits_from ? nlohmann::json(*fits_from) : nlohmann::json(nullptr)},
-                                {"plans", plans}}
-                     .dump(2)
-              << "\n";
+    for (std::size_t i = 0; i < result.plans.size(); ++i) {
+      auto row = candidate_json(result.plans[i], front[i]);
+      const auto f = training_figures(space.base, result.plans[i].plan, result.plans[i].step_time());
+      row["time_to_train_s"] = f.time_s ? nlohmann::json(*f.time_s) : nlohmann::json(nullptr);
+      row["cost_to_train"] = f.cost ? nlohmann::json(*f.cost) : nlohmann::json(nullptr);
+      plans.push_back(row);
+    }
+    nlohmann::json out{{"scenario", space.base.name},
+                       {"gpus", space.base.cluster.gpus},
+                       {"enumerated", result.enumerated},
+                       {"invalid", result.invalid},
+                       {"not_fitting", result.not_fitting},
+                       {"cancelled", result.cancelled},
+                       {"fits_from_gpus", fits_from ? nlohmann::json(*fits_from) : nlohmann::json(nullptr)},
+                       {"plans", plans},
+                       {"cut_by_time_limit", cut},
+                       {"objective", options.objective}};
+    if (!objective_note.empty()) out["objective_note"] = objective_note;
+    if (options.all) {
+      nlohmann::json rejected = nlohmann::json::array();
+      for (const auto& r : result.rejected) {
+        auto row = plan_json(r.plan);
+        row["reason"] = r.reason;
+        rejected.push_back(row);
+      }
+      out["not_ranked"] = rejected;
+    }
+    std::cout << out.dump(2) << "\n";
     return code;
   }
   std::cout << space.base.name << ": " << result.enumerated << " plans, " << result.invalid << " invalid, "
             << result.not_fitting << " do not fit, " << result.plans.size() << " ranked"
-            << (result.cancelled ? (timed_out ? " (time limit reached: best so far)" : " (interrupted: best so far)")
+            << (result.cancelled ? (timed_out ? " (cut by the time limit: best so far)" : " (interrupted: best so far)")
                                  : "")
             << "\n\n";
   std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp  placement    estimate  simulated   MFU   memory      "
-               "bound by"
+               "bound by          to train        cost"
             << (options.pareto ? "  pareto" : "") << "\n";
-  const std::size_t shown = std::min<std::size_t>(result.plans.size(), std::max(options.top, 10));
+  // --top K: K rows (the simulated ones first); --top 0 estimates only and shows ten.
+  const std::size_t shown = std::min<std::size_t>(result.plans.size(), options.top > 0 ? options.top : 10);
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& c = result.plans[i];
-    char line[256];
-    std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s%s\n", i + 1, plan_label(c.plan).c_str(),
-                  units::format_duration(c.estimate.step_time).c_str(),
+    const auto f = training_figures(space.base, c.plan, c.step_time());
+    char cost[32] = "-";
+    if (f.cost) std::snprintf(cost, sizeof cost, "$%.3gM", *f.cost / 1e6);
+    char line[320];
+    std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s %9s %11s%s\n", i + 1,
+                  plan_label(c.plan).c_str(), units::format_duration(c.estimate.step_time).c_str(),
                   c.simulated ? units::format_duration(c.simulated->step_time).c_str() : "-", 100 * c.mfu,
                   units::format_bytes(c.estimate.memory.peak).c_str(),
                   c.simulated ? c.simulated->bound_by.c_str() : c.estimate.bound_by,
+                  f.time_s ? units::format_duration(*f.time_s).c_str() : "-", cost,
                   options.pareto && front[i] ? "  *" : "");
     std::cout << line;
   }

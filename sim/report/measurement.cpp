@@ -1,6 +1,7 @@
 #include "report/measurement.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <sstream>
 
@@ -101,6 +102,74 @@ void apply_measurement(Scenario& sc, const nlohmann::json& run, const std::strin
   for (const auto& f : check_plan(sc.model, sc.cluster, sc.plan)) {
     if (f.severity == Finding::Severity::error) throw InputError({path, 0, 0}, f.key, f.message);
   }
+}
+
+}  // namespace trainsim
+
+namespace trainsim {
+
+std::vector<std::string> measurement_mismatches(const Scenario& sc, const nlohmann::json& run) {
+  std::vector<std::string> out;
+  auto compare = [&](const std::string& key, const nlohmann::json& section, const char* field, double expected) {
+    if (!section.is_object() || !section.contains(field) || !section[field].is_number()) return;
+    const double measured = section[field].get<double>();
+    if (measured == expected) return;
+    char text[200];
+    std::snprintf(text, sizeof text, "%s: scenario %.15g, measured %.15g", (key + "." + field).c_str(), expected,
+                  measured);
+    out.push_back(text);
+  };
+  auto compare_text = [&](const std::string& key, const nlohmann::json& section, const char* field,
+                          const std::string& expected) {
+    if (!section.is_object() || !section.contains(field) || !section[field].is_string()) return;
+    std::string measured = section[field].get<std::string>();
+    // "bf16 (autocast)" is bf16: the note in brackets says how, not what.
+    measured = measured.substr(0, measured.find(' '));
+    if (measured != expected) out.push_back(key + "." + field + ": scenario " + expected + ", measured " + measured);
+  };
+  if (run.contains("model")) {
+    const auto& m = run["model"];
+    const ModelSpec& s = sc.model;
+    compare_text("model", m, "arch", arch_name(s.arch));
+    compare("model", m, "layers", s.layers);
+    compare("model", m, "hidden", s.hidden);
+    compare("model", m, "heads", s.heads);
+    compare("model", m, "kv_heads", s.kv_heads);
+    compare("model", m, "ffn_hidden", s.ffn_hidden);
+    compare("model", m, "seq_len", s.seq_len);
+    compare("model", m, "vocab", s.vocab);
+  }
+  if (run.contains("plan")) {
+    const auto& p = run["plan"];
+    const PlanSpec& s = sc.plan;
+    compare("plan", p, "dp", s.dp);
+    compare("plan", p, "tp", s.tp);
+    compare("plan", p, "pp", s.pp);
+    compare("plan", p, "micro_batch", s.micro_batch);
+    compare("plan", p, "global_batch", double(s.global_batch));
+    compare("plan", p, "zero", s.zero);
+    compare("plan", p, "virtual_stages", s.virtual_stages);
+    compare_text("plan", p, "schedule", schedule_name(s.schedule));
+    compare_text("plan", p, "recompute", recompute_name(s.recompute));
+    compare_text("plan", p, "precision", precision_name(s.precision));
+    if (p.contains("sequence_parallel") && p["sequence_parallel"].is_boolean() &&
+        p["sequence_parallel"].get<bool>() != s.sequence_parallel) {
+      out.push_back(std::string("plan.sequence_parallel: scenario ") + (s.sequence_parallel ? "true" : "false") +
+                    ", measured " + (s.sequence_parallel ? "false" : "true"));
+    }
+  }
+  // The device: run.json names the GPU when the executor knows it ("gpu"), and always says
+  // whether it ran on CUDA or on CPUs ("device").
+  const std::string gpu = sc.cluster.topology.gpu.name;
+  const bool cpu_scenario = gpu.rfind("cpu", 0) == 0;
+  if (run.contains("gpu") && run["gpu"].is_string() && run["gpu"].get<std::string>() != gpu) {
+    out.push_back("gpu: scenario " + gpu + ", measured " + run["gpu"].get<std::string>());
+  } else if (run.contains("device") && run["device"].is_string()) {
+    const std::string device = run["device"].get<std::string>();
+    const bool cpu_run = device.rfind("cpu", 0) == 0;
+    if (cpu_run != cpu_scenario) out.push_back("device: scenario " + gpu + ", measured " + device);
+  }
+  return out;
 }
 
 }  // namespace trainsim

@@ -94,34 +94,65 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   }
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
-  if (sc.training.tokens) {
-    const auto& t = sc.cluster.topology;
-    const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
-    FailureModel failures;
-    if (sc.training.mtbf_per_node_s) failures.mtbf_s = *sc.training.mtbf_per_node_s / nodes;
-    if (sc.training.gpu_failures_per_day && *sc.training.gpu_failures_per_day > 0) {
-      failures.mtbf_s = 86400.0 / (*sc.training.gpu_failures_per_day * sc.cluster.gpus);
-    }
-    failures.restart_s = sc.training.restart_s;
-    // Storage bandwidth from the topology; without one, each node writes to local NVMe at an
-    // assumed 2 GB/s.
-    const double storage = t.storage_bandwidth > 0 ? t.storage_bandwidth : 2e9 * nodes;
-    failures.checkpoint_s = p.checkpoint_bytes / storage;
-    failures.interval_s = sc.training.checkpoint_interval_s;
-    const double solve = *sc.training.tokens / p.tokens_per_step * p.step.step_time;
-    p.training = expected_training_time(solve, failures);
-    p.time_to_train_s = p.training->wall_s;
-  }
+  p.training = training_time(sc, p.step.step_time);
+  if (p.training) p.time_to_train_s = p.training->wall_s;
   {
     const auto& t = sc.cluster.topology;
-    p.energy_per_step_j = p.step.gpu_energy_j + p.step.network_energy_j;
+    const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    double host_watts = 0;
+    for (int node = 0; node < nodes; ++node) host_watts += host_power_watts(t, node);
+    p.host_energy_per_step_j = host_watts * p.step.step_time;
+    p.pue = t.pue.value_or(kDefaultPue);
+    p.energy_per_step_j = (p.step.gpu_energy_j + p.step.network_energy_j + p.host_energy_per_step_j) * p.pue;
+    char counts[160];
+    std::snprintf(counts, sizeof counts, "GPUs, hosts (%.1f kW per node%s), %s x PUE %.2g%s", host_watts / nodes / 1e3,
+                  t.host_power_watts ? "" : ", default",
+                  p.step.network_energy_j > 0 ? "NICs and switches," : "no network (no power.nic/switch),", p.pue,
+                  t.pue ? "" : " (default)");
+    p.energy_counts = counts;
     if (p.time_to_train_s) {
       p.energy_to_train_j = p.energy_per_step_j * (*p.time_to_train_s / p.step.step_time);
       if (t.price_per_gpu_hour > 0)
         p.cost_to_train = t.price_per_gpu_hour * sc.cluster.gpus * *p.time_to_train_s / 3600;
     }
+    if (t.price_per_gpu_hour > 0 && p.tokens_per_step > 0) {
+      p.cost_per_million_tokens =
+          t.price_per_gpu_hour * sc.cluster.gpus * p.step.step_time / 3600 / p.tokens_per_step * 1e6;
+    }
   }
   return p;
+}
+
+double default_host_power_watts(const GpuSpec& gpu, int gpus_per_node) {
+  if (gpu.name.rfind("cpu", 0) == 0) return 0;
+  double per_gpu = 0.82 * gpu.power_watts;
+  if (gpu.name.rfind("a100", 0) == 0) per_gpu = (6500.0 - 8 * 400) / 8;
+  if (gpu.name.rfind("h100", 0) == 0 || gpu.name.rfind("h200", 0) == 0) per_gpu = (10200.0 - 8 * 700) / 8;
+  if (gpu.name.rfind("b200", 0) == 0) per_gpu = (14300.0 - 8 * 1000) / 8;
+  return per_gpu * gpus_per_node;
+}
+
+double host_power_watts(const TopologySpec& t, int node) {
+  return t.host_power_watts.value_or(default_host_power_watts(t.gpu_of_node(node), t.gpus_per_node));
+}
+
+std::optional<TrainingTime> training_time(const Scenario& sc, double step_time) {
+  if (!sc.training.tokens) return std::nullopt;
+  const auto& t = sc.cluster.topology;
+  const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+  FailureModel failures;
+  if (sc.training.mtbf_per_node_s) failures.mtbf_s = *sc.training.mtbf_per_node_s / nodes;
+  if (sc.training.gpu_failures_per_day && *sc.training.gpu_failures_per_day > 0) {
+    failures.mtbf_s = 86400.0 / (*sc.training.gpu_failures_per_day * sc.cluster.gpus);
+  }
+  failures.restart_s = sc.training.restart_s;
+  // Storage bandwidth from the topology; without one, each node writes to local NVMe at an
+  // assumed 2 GB/s. Checkpoints hold the 16-bit weights and the fp32 optimizer state.
+  const double storage = t.storage_bandwidth > 0 ? t.storage_bandwidth : 2e9 * nodes;
+  failures.checkpoint_s = 14.0 * total_parameters(sc.model) / storage;
+  failures.interval_s = sc.training.checkpoint_interval_s;
+  const double tokens_per_step = double(sc.plan.global_batch) * mean_sequence_tokens(sc.data, sc.model.seq_len);
+  return expected_training_time(*sc.training.tokens / tokens_per_step * step_time, failures);
 }
 
 nlohmann::json prediction_json(const Prediction& p) {
@@ -166,6 +197,12 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"checkpoint_bytes", p.checkpoint_bytes},
       {"energy_per_step_j", p.energy_per_step_j},
       {"network_energy_per_step_j", p.step.network_energy_j},
+      {"gpu_energy_per_step_j", p.step.gpu_energy_j},
+      {"host_energy_per_step_j", p.host_energy_per_step_j},
+      {"pue", p.pue},
+      {"energy_counts", p.energy_counts},
+      {"cost_per_million_tokens",
+       p.cost_per_million_tokens ? nlohmann::json(*p.cost_per_million_tokens) : nlohmann::json(nullptr)},
       {"energy_to_train_j", p.energy_to_train_j ? nlohmann::json(*p.energy_to_train_j) : nlohmann::json(nullptr)},
       {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
       {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
@@ -295,6 +332,13 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
     char text[96];
     std::snprintf(text, sizeof text, "%.1f MWh", *p.energy_to_train_j / 3.6e9);
     line("energy to train   ", text);
+  }
+  line("energy counts     ", p.energy_counts);
+  if (p.cost_per_million_tokens) {
+    char text[96];
+    std::snprintf(text, sizeof text, "$%.2f at $%.2f per GPU-hour", *p.cost_per_million_tokens,
+                  sc.cluster.topology.price_per_gpu_hour);
+    line("cost per M tokens ", text);
   }
   if (p.cost_to_train) {
     char text[96];

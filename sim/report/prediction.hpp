@@ -40,9 +40,16 @@ struct Prediction {
   double checkpoint_bytes = 0;
   double dp_bytes_per_gpu = 0;  // data-parallel traffic one GPU sends per step (averaged over sync_every)
   std::string data_parallel_mode = "all-reduce";
-  double energy_per_step_j = 0;     // GPUs (SimGrid host energy plugin) + NICs and switches (link energy plugin)
+  // Facility energy: (GPUs (SimGrid host energy plugin) + NICs and switches (link energy plugin)
+  // + hosts) x PUE. The parts are before PUE.
+  double energy_per_step_j = 0;
+  double host_energy_per_step_j = 0;  // nodes x host power x step time
+  double pue = 1;
+  std::string energy_counts;  // "GPUs, hosts (4.6 kW per node), NICs and switches, x PUE 1.2"
   std::optional<double> energy_to_train_j;
   std::optional<double> cost_to_train;  // price_per_gpu_hour x GPUs x hours, when the topology has a price
+  // price_per_gpu_hour x GPUs x step time per million tokens of data (no failures), with a price.
+  std::optional<double> cost_per_million_tokens;
   std::vector<Finding> warnings;
   std::vector<int> stage_layers;         // layers per pipeline stage
   std::vector<std::string> stage_gpus;   // the GPU whose pace each stage has
@@ -53,6 +60,21 @@ struct Prediction {
 };
 
 Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});
+
+// Power usage effectiveness when the topology gives none: 1.2, a recent AI data centre's (the
+// Uptime Institute's 2023 survey averages 1.58 over all sites; Google's fleet reported 1.10 for
+// 2023). docs/search.md "Energy and cost".
+constexpr double kDefaultPue = 1.2;
+// Watts a node draws besides its GPUs when the topology gives no power.host: the DGX system's
+// maximum less its GPUs' board power (DGX A100 6.5 kW, DGX H100/H200 10.2 kW, DGX B200 14.3 kW,
+// NVIDIA datasheets), per GPU, times the node's GPUs; other GPUs as the H100's share of its
+// board power (0.82); CPU devices 0 (the host is the device).
+double default_host_power_watts(const GpuSpec& gpu, int gpus_per_node);
+// The node's host power: the topology's power.host, else the default for the node's GPU.
+double host_power_watts(const TopologySpec& topology, int node);
+// Wall time to train the scenario's training.tokens at this step time (failures and
+// checkpoints as predict models them); nullopt without training.tokens.
+std::optional<TrainingTime> training_time(const Scenario& scenario, double step_time);
 
 nlohmann::json prediction_json(const Prediction& p);
 std::string prediction_table(const Prediction& p, const Scenario& scenario);

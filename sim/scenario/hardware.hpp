@@ -2,6 +2,7 @@
 // The cluster: what a GPU can do and how GPUs are wired. Values come from presets
 // (sim/presets/gpus.yaml, topologies/*.yaml), each citing its source, or from the user's file.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,11 @@ struct TopologySpec {
   // Money, power and storage (optional; 0 when unknown).
   double price_per_gpu_hour = 0;
   double nic_power_watts = 0, switch_power_watts = 0;
+  // Everything in a node but its GPUs (CPUs, memory, NVSwitches, fans, power supplies), drawn
+  // for the whole step; unset: default_host_power_watts(). Facility overhead (cooling, power
+  // distribution) as a power usage effectiveness; unset: kDefaultPue. report/prediction.cpp.
+  std::optional<double> host_power_watts;
+  std::optional<double> pue;
   double storage_bandwidth = 0;  // bytes/s, aggregate, for checkpoints
   // Empty: every node carries `gpu`. Otherwise the groups cover the nodes in order (their sizes
   // add up to `nodes`) and `gpu` is the first group's.

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <thread>
 
+#include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
 #include "workload/sequences.hpp"
 
@@ -78,11 +79,6 @@ void apply(PlanSpec& p, const std::string& key, const std::string& value) {
   }
 }
 
-bool has_error(const std::vector<Finding>& findings) {
-  return std::any_of(findings.begin(), findings.end(),
-                     [](const Finding& f) { return f.severity == Finding::Severity::error; });
-}
-
 // Whether a plan value is searched: a list (of placements, for placement, itself a list) or auto.
 bool is_searched(const std::string& key, const YAML::Node& value) {
   if (std::find(kSearchKeys.begin(), kSearchKeys.end(), key) == kSearchKeys.end()) return false;
@@ -145,12 +141,21 @@ PlanSpace load_plan_space(const std::string& path) {
   return space;
 }
 
-std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid) {
+std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid,
+                                      std::vector<RejectedPlan>* rejected_plans) {
   std::vector<std::pair<std::string, std::vector<std::string>>> axes(space.choices.begin(), space.choices.end());
   std::vector<PlanSpec> plans;
   std::size_t rejected = 0;
   std::vector<std::size_t> index(axes.size(), 0);
   const bool dp_fixed = false;  // dp always follows the other axes
+  // Selective recomputation reruns the attention core to drop its s x s scores; flash attention
+  // never stores them (workload/memory.cpp), so it only adds the attention kernel's rerun
+  // (workload/work.cpp): the same memory as `none` and more time. Counted once, as `none`,
+  // when the space has both.
+  const auto recompute = space.choices.find("recompute");
+  const bool none_searched =
+      recompute != space.choices.end() &&
+      std::find(recompute->second.begin(), recompute->second.end(), "none") != recompute->second.end();
   for (;;) {
     PlanSpec p = space.base.plan;
     for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
@@ -161,21 +166,44 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       p.schedule = Schedule::interleaved;
     else if (p.schedule == Schedule::interleaved)
       p.schedule = Schedule::one_f_one_b;
-    if (p.tp == 1 && p.sequence_parallel) ok = false;  // the same plan as without: count it once
+    std::string reason;
+    if (!ok)
+      reason = "tp x pp x cp = " + std::to_string(others) + " does not divide the " +
+               std::to_string(space.base.cluster.gpus) + " GPUs";
+    if (ok && p.tp == 1 && p.sequence_parallel) {  // the same plan as without: count it once
+      ok = false;
+      reason = "the same work as sequence_parallel false (tp 1)";
+    }
+    if (ok && none_searched && p.recompute == Recompute::selective && p.attention == Attention::flash) {
+      ok = false;
+      reason = "the same memory as recompute none with flash attention, and more time";
+    }
     for (std::size_t a = 0; a < axes.size() && ok; ++a) {
       if (axes[a].first != "placement") continue;
       // A placement that orders the axes in use as an earlier choice does is that plan again.
       for (std::size_t earlier = 0; earlier < index[a] && ok; ++earlier) {
         PlanSpec other = p;
         other.placement = parse_placement(axes[a].second[earlier]);
-        if (effective_order(other) == effective_order(p)) ok = false;
+        if (effective_order(other) == effective_order(p)) {
+          ok = false;
+          reason = "the same rank order as placement " + placement_name(other.placement);
+        }
       }
     }
-    if (ok && has_error(check_plan(space.base.model, space.base.cluster, p))) ok = false;
-    if (ok)
+    if (ok) {
+      for (const Finding& f : check_plan(space.base.model, space.base.cluster, p)) {
+        if (f.severity != Finding::Severity::error) continue;
+        ok = false;
+        reason = f.key + ": " + f.message;
+        break;
+      }
+    }
+    if (ok) {
       plans.push_back(p);
-    else
+    } else {
       ++rejected;
+      if (rejected_plans) rejected_plans->push_back({p, reason});
+    }
     std::size_t a = 0;
     while (a < axes.size() && ++index[a] == axes[a].second.size()) index[a++] = 0;
     if (a == axes.size()) break;
@@ -248,7 +276,8 @@ void parallel_for(std::size_t n, int threads, const std::atomic<bool>* cancel,
 
 SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) {
   SearchResult result;
-  std::vector<PlanSpec> all = enumerate_plans(space, &result.invalid);
+  std::vector<PlanSpec> all =
+      enumerate_plans(space, &result.invalid, options.keep_rejected && options.part == 0 ? &result.rejected : nullptr);
   result.enumerated = all.size() + result.invalid;
   // This process's share of the space (MPI): plans i with i % parts == part.
   std::vector<PlanSpec> plans;
@@ -274,10 +303,16 @@ SearchResult search_plans(const PlanSpace& space, const SearchOptions& options) 
   std::vector<PlanCandidate> fitting;
   for (auto& c : candidates) {
     if (c.estimate.step_time <= 0) continue;  // not reached before a cancel
-    if (c.estimate.memory.fits())
+    if (c.estimate.memory.fits()) {
       fitting.push_back(std::move(c));
-    else
+    } else {
       ++result.not_fitting;
+      if (options.keep_rejected) {
+        const auto& m = c.estimate.memory;
+        result.rejected.push_back({c.plan, "does not fit in GPU memory: needs " + units::format_bytes(m.peak) +
+                                               " per GPU, " + units::format_bytes(m.usable()) + " usable"});
+      }
+    }
   }
   // Equal estimates keep the enumeration order, so the result is the same on any thread count.
   std::stable_sort(fitting.begin(), fitting.end(),

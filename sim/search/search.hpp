@@ -41,8 +41,16 @@ struct PlanCandidate {
   double step_time() const { return simulated ? simulated->step_time : estimate.step_time; }
 };
 
+// A plan the search does not rank, and why ("plan.tp: ...", "needs 90 GiB per GPU, 74 GiB
+// usable", "the same work as ...").
+struct RejectedPlan {
+  PlanSpec plan;
+  std::string reason;
+};
+
 struct SearchOptions {
   int top_k = 20;
+  bool keep_rejected = false;  // fill SearchResult::rejected (search --json --all)
   int threads = 0;  // 0: all cores
   std::function<void(const char* phase, std::size_t done, std::size_t total)> progress;
   const std::atomic<bool>* cancel = nullptr;
@@ -54,9 +62,12 @@ struct SearchResult {
   std::vector<PlanCandidate> plans;  // valid and fitting, best first (simulated ones by simulation)
   std::size_t enumerated = 0, invalid = 0, not_fitting = 0;
   bool cancelled = false;
+  std::vector<RejectedPlan> rejected;  // with keep_rejected: every plan not ranked, with the reason
 };
 
-std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid = nullptr);
+// The space's valid plans, each kind of work once. With `rejected`, the others and why.
+std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* invalid = nullptr,
+                                      std::vector<RejectedPlan>* rejected = nullptr);
 // Combinations the space's lists make (before validity), saturating at SIZE_MAX.
 std::size_t plan_space_size(const PlanSpace& space);
 // What holding one enumerated plan and its evaluation costs, for --max-memory (measured: the
