@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
@@ -31,7 +32,8 @@ struct CommandResult {
 };
 
 CommandResult run(const std::string& arguments) {
-  const std::string err_file = testing::TempDir() + "/fit_test_stderr.txt";
+  // One file per process: CTest runs the tests of this binary as parallel processes.
+  const std::string err_file = testing::TempDir() + "/fit_test_stderr." + std::to_string(getpid()) + ".txt";
   const std::string command = std::string(TRAINSIM_BINARY) + " " + arguments + " 2>" + err_file;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string out;
