@@ -802,7 +802,10 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   TopologySpec& t = sc.cluster.topology;
   if (cluster->has("gpu")) {
     // A preset, a GPU file (relative to this scenario) or an inline map (gpus.cpp).
+    // The system's power cap (a topology's power.gpu_limit) stays unless the GPU sets its own.
+    const double system_limit = t.gpu.power_limit_watts;
     t.gpu = read_gpu(*cluster, "gpu", base);
+    if (t.gpu.power_limit_watts <= 0) t.gpu.power_limit_watts = system_limit;
     t.node_groups.clear();  // one kind of GPU for the whole cluster
   }
   if (auto v = cluster->integer("gpus_per_node", 1, kMaxNvlinkDomain)) {

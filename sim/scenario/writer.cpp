@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "scenario/scenario.hpp"
+
 namespace trainsim {
 
 std::string scenario_to_yaml(const Scenario& sc) {
@@ -18,9 +20,24 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "heads" << YAML::Value << m.heads << YAML::Key << "kv_heads" << YAML::Value << m.kv_heads;
   out << YAML::Key << "ffn_hidden" << YAML::Value << m.ffn_hidden << YAML::Key << "vocab" << YAML::Value << m.vocab;
   out << YAML::Key << "seq_len" << YAML::Value << m.seq_len;
+  if (m.head_size > 0) out << YAML::Key << "head_dim" << YAML::Value << m.head_size;
+  if (m.sliding_window > 0) out << YAML::Key << "sliding_window" << YAML::Value << m.sliding_window;
+  if (m.mla) {
+    out << YAML::Key << "attention" << YAML::Value << "mla";
+    out << YAML::Key << "q_lora_rank" << YAML::Value << m.q_lora_rank;
+    out << YAML::Key << "kv_lora_rank" << YAML::Value << m.kv_lora_rank;
+    out << YAML::Key << "qk_rope_head_dim" << YAML::Value << m.qk_rope_head_dim;
+    out << YAML::Key << "qk_nope_head_dim" << YAML::Value << m.qk_nope_head_dim;
+    out << YAML::Key << "v_head_dim" << YAML::Value << m.v_head_dim;
+  }
   if (m.moe()) {
-    out << YAML::Key << "moe" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "experts" << YAML::Value
-        << m.experts << YAML::Key << "top_k" << YAML::Value << m.top_k << YAML::EndMap;
+    out << YAML::Key << "moe" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "experts" << YAML::Value << m.experts << YAML::Key << "top_k" << YAML::Value << m.top_k;
+    if (m.shared_experts > 0) out << YAML::Key << "shared_experts" << YAML::Value << m.shared_experts;
+    if (m.expert_ffn_hidden > 0) out << YAML::Key << "expert_ffn_hidden" << YAML::Value << m.expert_ffn_hidden;
+    if (m.dense_layers > 0) out << YAML::Key << "dense_layers" << YAML::Value << m.dense_layers;
+    if (m.imbalance != 1.0) out << YAML::Key << "imbalance" << YAML::Value << m.imbalance;
+    out << YAML::EndMap;
   }
   out << YAML::EndMap;
   out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
@@ -28,11 +45,24 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "topology" << YAML::Value << (preset ? c.topology.name : c.topology.file);
   out << YAML::Key << "gpus" << YAML::Value << c.gpus;
   if (c.topology.node_groups.empty()) out << YAML::Key << "gpu" << YAML::Value << c.topology.gpu.name;
+  // What a scenario may override on its topology (the written file reloads the topology itself).
+  const TopologySpec base = load_topology(preset ? c.topology.name : c.topology.file);
+  if (c.topology.gpus_per_node != base.gpus_per_node) {
+    out << YAML::Key << "gpus_per_node" << YAML::Value << c.topology.gpus_per_node;
+  }
+  if (c.topology.nic_bandwidth != base.nic_bandwidth) {
+    out << YAML::Key << "nic_bandwidth" << YAML::Value << std::to_string(c.topology.nic_bandwidth) + "B/s";
+  }
+  if (c.topology.gpu.power_limit_watts != base.gpu.power_limit_watts && c.topology.gpu.power_limit_watts > 0) {
+    out << YAML::Key << "power_limit" << YAML::Value << std::to_string(c.topology.gpu.power_limit_watts) + "W";
+  }
+  if (c.memory_reserve) out << YAML::Key << "memory_reserve" << YAML::Value << std::to_string(*c.memory_reserve) + "B";
   out << YAML::EndMap;
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "tp" << YAML::Value << p.tp << YAML::Key << "pp" << YAML::Value << p.pp;
   out << YAML::Key << "dp" << YAML::Value << p.dp << YAML::Key << "cp" << YAML::Value << p.cp;
   out << YAML::Key << "ep" << YAML::Value << p.ep;
+  if (p.etp > 0) out << YAML::Key << "etp" << YAML::Value << p.etp;
   out << YAML::Key << "micro_batch" << YAML::Value << p.micro_batch;
   out << YAML::Key << "global_batch" << YAML::Value << p.global_batch;
   out << YAML::Key << "schedule" << YAML::Value << schedule_name(p.schedule);
@@ -45,6 +75,28 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;
   if (p.attention != Attention::flash) out << YAML::Key << "attention" << YAML::Value << attention_name(p.attention);
   if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
+  if (!p.layers_per_stage.empty()) {
+    out << YAML::Key << "layers_per_stage" << YAML::Value << YAML::Flow << p.layers_per_stage;
+  }
+  if (p.placement != PlanSpec{}.placement) {
+    out << YAML::Key << "placement" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const Axis a : p.placement) out << axis_name(a);
+    out << YAML::EndSeq;
+  }
+  if (p.dp_algorithm != CollectiveAlgorithm::automatic) {
+    out << YAML::Key << "dp_algorithm" << YAML::Value << algorithm_name(p.dp_algorithm);
+  }
+  if (p.tp_algorithm != CollectiveAlgorithm::automatic) {
+    out << YAML::Key << "tp_algorithm" << YAML::Value << algorithm_name(p.tp_algorithm);
+  }
+  if (p.bucket_bytes != PlanSpec{}.bucket_bytes) {
+    out << YAML::Key << "bucket_size" << YAML::Value << std::to_string(p.bucket_bytes) + "B";
+  }
+  if (!p.overlap_grad_reduce) out << YAML::Key << "overlap_grad_reduce" << YAML::Value << false;
+  if (!p.overlap_param_gather) out << YAML::Key << "overlap_param_gather" << YAML::Value << false;
+  if (p.gradient_reduce_bytes > 0 && p.gradient_compression == 1) {
+    out << YAML::Key << "grad_reduce_precision" << YAML::Value << (p.gradient_reduce_bytes == 4 ? "fp32" : "bf16");
+  }
   out << YAML::EndMap;
   if (!sc.data.full_rows()) {
     out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
