@@ -200,6 +200,12 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Megatron-Core MoE runs set the expert tensor-parallel size (ETP) apart from tp; the MoE Model
   // Zoo's configurations use 1 ("EDP = 1, ETP = 1"), which its notes state where given.
   if (m.moe() && (has(framework, "Megatron") || has(framework, "NeMo"))) p.etp = 1;
+  // Megatron-LM lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel;
+  // Megatron-Core's order "tp-cp-ep-dp-pp"), so its data- and expert-parallel groups are the
+  // nearest ranks after tensor parallelism.
+  if (has(framework, "Megatron") || has(framework, "NeMo")) {
+    p.placement = {Axis::tp, Axis::cp, Axis::dp, Axis::pp};
+  }
   p.micro_batch = leading_int(get("micro_batch"), 1);
   p.global_batch = leading_int(get("global_batch_seqs"), p.micro_batch * p.dp);
   p.virtual_stages = std::max(1, leading_int(get("vp_interleave"), 1));
