@@ -50,8 +50,7 @@ std::vector<bool> pareto_front(const std::vector<PlanCandidate>& plans) {
   return front;
 }
 
-nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
-  const auto& p = c.plan;
+nlohmann::json plan_json(const PlanSpec& p) {
   return {{"tp", p.tp},
           {"pp", p.pp},
           {"dp", p.dp},
@@ -63,13 +62,18 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
           {"zero", p.zero},
           {"recompute", recompute_name(p.recompute)},
           {"sequence_parallel", p.sequence_parallel},
-          {"placement", placement_name(p.placement)},
-          {"estimated_step_time_s", c.estimate.step_time},
-          {"simulated_step_time_s", c.simulated ? nlohmann::json(c.simulated->step_time) : nlohmann::json(nullptr)},
-          {"mfu", c.mfu},
-          {"peak_memory_bytes", c.estimate.memory.peak},
-          {"bound_by", c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by)},
-          {"pareto", on_front}};
+          {"placement", placement_name(p.placement)}};
+}
+
+nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
+  nlohmann::json j = plan_json(c.plan);
+  j["estimated_step_time_s"] = c.estimate.step_time;
+  j["simulated_step_time_s"] = c.simulated ? nlohmann::json(c.simulated->step_time) : nlohmann::json(nullptr);
+  j["mfu"] = c.mfu;
+  j["peak_memory_bytes"] = c.estimate.memory.peak;
+  j["bound_by"] = c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by);
+  j["pareto"] = on_front;
+  return j;
 }
 
 // Time and cost to train a plan at a step time (nullopt without training.tokens or a price).
@@ -88,20 +92,6 @@ TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, dou
   return f;
 }
 
-nlohmann::json plan_json(const PlanSpec& p) {
-  return {{"tp", p.tp},
-          {"pp", p.pp},
-          {"dp", p.dp},
-          {"cp", p.cp},
-          {"ep", p.ep},
-          {"micro_batch", p.micro_batch},
-          {"virtual_stages", p.virtual_stages},
-          {"schedule", schedule_name(p.schedule)},
-          {"zero", p.zero},
-          {"recompute", recompute_name(p.recompute)},
-          {"sequence_parallel", p.sequence_parallel},
-          {"placement", placement_name(p.placement)}};
-}
 
 // The scenario file with the searched plan keys replaced by the best plan's values: everything
 // else (model, data, training, the plan's other keys) stays as written, so that `trainsim predict`

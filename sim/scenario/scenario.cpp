@@ -225,7 +225,9 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.ffn_hidden = integer({"n_inner"}, false);
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"n_positions", "n_ctx"}, true);
-  } else if (type == "llama" || type == "mistral" || type == "mixtral") {
+  } else if (type == "llama" || type == "mistral" || type == "mixtral" || type == "qwen2" || type == "qwen3" ||
+             type == "qwen3_moe" || type == "deepseek_v3") {
+    // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head), the large Qwen and DeepSeek models too.
     m.arch = Arch::llama;
     m.layers = integer({"num_hidden_layers"}, true);
     m.hidden = integer({"hidden_size"}, true);
@@ -238,16 +240,6 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);
     }
-  } else if (type == "qwen2" || type == "qwen3" || type == "qwen3_moe" || type == "deepseek_v3") {
-    // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head: the large Qwen and DeepSeek models).
-    m.arch = Arch::llama;
-    m.layers = integer({"num_hidden_layers"}, true);
-    m.hidden = integer({"hidden_size"}, true);
-    m.heads = integer({"num_attention_heads"}, true);
-    m.kv_heads = integer({"num_key_value_heads"}, false);
-    m.ffn_hidden = integer({"intermediate_size"}, true);
-    m.vocab = integer({"vocab_size"}, true);
-    m.seq_len = integer({"max_position_embeddings"}, true);
     if (type == "qwen3" || type == "qwen3_moe") m.head_size = integer({"head_dim"}, false);
     // A count that may be 0 or null (first_k_dense_replace, n_shared_experts, q_lora_rank).
     const auto count = [&](const char* name) {
