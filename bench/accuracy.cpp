@@ -125,9 +125,10 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
 // 2.11; pytorch/pytorch#138522 made cuDNN opt-in after 2.5); torchtitan asked for cuDNN from
 // March 2025 (pytorch/torchtitan#1000). Megatron-LM and NeMo (Transformer Engine) and MaxText
 // (cudnn_flash_te) run cuDNN.
-Attention attention_of_row(const std::string& source, const std::string& framework) {
-  if (source == "S1" || source == "S16") return Attention::unfused;  // 2019-21 frameworks, before flash attention
-  if (source == "S17") return Attention::flash1;  // llm-foundry's A100 tables: Triton flash attention (2023)
+Attention attention_of_row(const std::string& framework) {
+  // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
+  if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
+  if (has(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
   if (has(framework, "flash v2") || has(framework, "Fast-LLM")) return Attention::flash2;
   if (has(framework, "TorchTitan") &&
       (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "Aug 2024"))) {
@@ -137,7 +138,6 @@ Attention attention_of_row(const std::string& source, const std::string& framewo
 }
 
 Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
-  const std::string source = get("source_id");
   const std::string model_text = get("model");
   const std::string framework = get("framework");
   const std::string notes = get("notes") + " " + get("source_locator");
@@ -145,7 +145,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   sc.name = "row " + get("row_id");
   ModelSpec& m = sc.model;
   m.name = model_text;
-  m.arch = has(model_text, "BERT") || source == "S16" ? Arch::bert
+  m.arch = has(model_text, "BERT") ? Arch::bert
            : has(model_text, "Llama") || has(model_text, "Mistral") || has(model_text, "Mixtral") ||
                    has(model_text, "Qwen") || has(model_text, "DeepSeek")
                ? Arch::llama
@@ -156,8 +156,8 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   m.kv_heads = leading_int(get("kv_heads"), m.heads);
   m.ffn_hidden = leading_int(get("ffn_hidden"), 4 * m.hidden);
   m.seq_len = leading_int(get("seq_len"), 2048);
-  // S16 does not restate BERT's vocabulary: BERT-large uncased WordPiece (the bert-large preset).
-  m.vocab = leading_int(get("vocab"), source == "S16" ? model_preset("bert-large").vocab : 50257);
+  // A BERT row without a vocabulary: BERT-large uncased WordPiece (the bert-large preset).
+  m.vocab = leading_int(get("vocab"), m.arch == Arch::bert ? model_preset("bert-large").vocab : 50257);
   // The 2025 MoE models are their presets (shared experts, expert FFN, dense layers, MLA, head
   // dim: more than the row's columns say), at the row's sequence length.
   const char* moe_preset = has(model_text, "Qwen3-235B")      ? "qwen3-235b-a22b"
@@ -242,11 +242,11 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   }
   p.fp8_param_gather = low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                                        has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
-  p.attention = attention_of_row(source, framework);
+  p.attention = attention_of_row(framework);
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
   const bool compiled = (has(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
-  if (source == "S17" || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
+  if (has(framework, "llm-foundry") || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.
   if (has(precision, "DEFAULT") || has(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
@@ -255,7 +255,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
   // BIN_SIZE "none" for phase 1, 64 for phase 2). Phase 2's sequences are Wikipedia's at
   // length 512, half of whose tokens would be padding (the wikipedia-bert-512 preset).
-  if (source == "S16" && m.seq_len == 512) {
+  if (has(framework, "APEX") && m.arch == Arch::bert && m.seq_len == 512) {
     sc.data.lengths = "wikipedia-bert-512";
     sc.data.length_counts = load_length_histogram(sc.data.lengths);
     sc.data.batching = Batching::binned;
