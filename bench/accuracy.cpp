@@ -4,7 +4,7 @@
 // measured peak memory where a row publishes it. Each row becomes the scenario a user would write
 // from the row's own columns: its GPU, system, power limit, precision and recipe, and what its
 // framework does, as plan fields (attention kernels, fused or eager element-wise kernels). Usage: bench_accuracy
-// [public_runs.csv] [--from ROW] [--limit N]
+// [public_runs.csv] [--from ROW] [--limit N] [--write DIR]
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -18,6 +18,7 @@
 
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
+#include "scenario/writer.hpp"
 
 using namespace trainsim;
 
@@ -286,10 +287,12 @@ std::string group_of(const Scenario& sc) {
 int main(int argc, char** argv) {
   std::string path = std::string(TRAINSIM_SOURCE_DIR) + "/../shared/validation/public_runs.csv";
   int limit = 1 << 30, from = 0;
+  std::string write_dir;  // --write DIR: each row's scenario as DIR/row-N.yaml, to rerun with trainsim
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--limit" && i + 1 < argc) limit = std::stoi(argv[++i]);
     else if (arg == "--from" && i + 1 < argc) from = std::stoi(argv[++i]);
+    else if (arg == "--write" && i + 1 < argc) write_dir = argv[++i];
     else path = arg;
   }
   const auto rows = read_csv(path);
@@ -326,6 +329,9 @@ int main(int argc, char** argv) {
     if (bad) {
       ++skipped;
       continue;
+    }
+    if (!write_dir.empty()) {
+      std::ofstream(write_dir + "/row-" + get("row_id") + ".yaml") << scenario_to_yaml(sc);
     }
     RowResult row;
     row.id = get("row_id");

@@ -99,7 +99,7 @@ TEST(MixedCluster, StagesGoAtTheirSlowestGpuAndTheSplitBalancesThem) {
   const Prediction even = predict(mixed_scenario(", layers_per_stage: [20, 20]"));
   EXPECT_EQ(balanced.stage_layers, setup.layers);
   EXPECT_EQ(even.stage_layers, (std::vector<int>{20, 20}));
-  EXPECT_LT(balanced.step.step_time, 0.8 * even.step.step_time);
+  EXPECT_LT(balanced.step.step_time, 0.85 * even.step.step_time);
   // With the even split the H100 stage waits for the A100 stage: that wait is bubble.
   EXPECT_GT(even.step.breakdown.bubble, 3 * balanced.step.breakdown.bubble);
 

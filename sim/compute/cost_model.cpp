@@ -32,7 +32,7 @@ double linear_gemm_efficiency(const KernelData& k, Precision precision, Fp8Recip
 
 CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profile, Fp8Recipe recipe)
     : gpu_(std::move(gpu)), precision_(precision), profile_(std::move(profile)), recipe_(recipe) {
-  const double clock = gpu_.power_clock_factor();
+  const double clock = gpu_.tensor_clock_factor();
   peak_ = gpu_.peak(mfu_precision(precision_)) * clock;
   linear_peak_ = gpu_.peak(precision_) * clock;
   const double sixteen_bit = profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);

@@ -68,16 +68,19 @@ double GpuSpec::peak(Precision p) const {
   return 0;
 }
 
-// Dynamic power is C * V^2 * f and, inside the voltage-frequency scaling range, the voltage a
-// clock needs grows about linearly with it, so power grows with the cube of the clock (the CMOS
-// relation GPU DVFS studies start from, e.g. Mei, Wang, Chu, "A Survey and Measurement Study of
-// GPU DVFS on Energy Conservation", Digital Communications and Networks 2017). A GPU capped below
-// its board power sustains cbrt(cap / board power) of its tensor rate. Static power is ignored,
-// which understates the slowdown a little; clocks of memory-bound kernels barely matter and are
-// not scaled.
-double GpuSpec::power_clock_factor() const {
-  if (power_limit_watts <= 0 || power_watts <= 0 || power_limit_watts >= power_watts) return 1.0;
-  return std::cbrt(power_limit_watts / power_watts);
+// Tensor work at full load already runs at the board's power limit (KernelData::sustained), so a
+// lower cap lowers the clock further. Dynamic power is C * V^2 * f; once the voltage sits at its
+// floor, as it does at the power-limited clocks of a loaded GPU, power falls only linearly with the
+// clock, and the sustained tensor rate with it: cap / board power. The one published measurement
+// agrees: a GB300 with its SM clock locked at 2070 MHz ran cuBLAS GEMMs at ~617 TFLOP/s capped at
+// 500 W against ~1600-2174 at its 1400 W board power, 0.28-0.39 for a power ratio of 0.36
+// (facebookexperimental/triton PR #2023, KF 2d); the cube root (voltage scaling with the clock)
+// would give 0.71. For a mild cap the truth may lie between the two (H100 at 500 W: 0.71 linear,
+// 0.89 cube root; docs/compute-model.md). Memory-bound kernels are not scaled: the memory clock
+// does not move with the power cap.
+double GpuSpec::tensor_clock_factor() const {
+  const bool capped = power_limit_watts > 0 && power_watts > 0 && power_limit_watts < power_watts;
+  return kernels.sustained * (capped ? power_limit_watts / power_watts : 1.0);
 }
 
 const GpuSpec& TopologySpec::gpu_of_node(int node) const {

@@ -51,6 +51,10 @@ struct KernelData {
   // Whether FP8 GEMMs need both operand layouts materialised (Hopper's FP8 tensor cores take only
   // the TN layout: columnwise operands are transposed copies; TE performance_considerations.rst).
   bool fp8_needs_transpose = false;
+  // The fraction of its microbenchmark tensor-core rate (the numbers above, measured in short
+  // runs) the GPU keeps through training steps that run for minutes: under continuous load the
+  // board's power limit, not its boost clock, sets the SM clock (docs/compute-model.md).
+  double sustained = 1.0;
 };
 
 struct GpuSpec {
@@ -73,9 +77,10 @@ struct GpuSpec {
   KernelData kernels;
   // Datasheet peak of the format the GEMMs of `p` run in (the low-precision peak for fp8 etc.).
   double peak(Precision p) const;
-  // Sustained tensor-core rate under the power limit, as a fraction of the peak: the cube root of
-  // limit / board power (see hardware.cpp). 1 without a limit.
-  double power_clock_factor() const;
+  // The tensor-core rate a training step sustains, as a fraction of the microbenchmark rates in
+  // `kernels`: kernels.sustained at board power, times limit / board power under a lower cap
+  // (hardware.cpp says why linear).
+  double tensor_clock_factor() const;
 };
 
 enum class FabricKind { none, fat_tree, rail_optimized, torus, dragonfly };

@@ -31,6 +31,7 @@ void read_kernel_data(MapReader& r, KernelData& k) {
   }
   if (auto v = r.number("memory", 0.01, 1)) k.memory = *v;
   if (auto v = r.boolean("fp8_needs_transpose")) k.fp8_needs_transpose = *v;
+  if (auto v = r.number("sustained", 0.1, 1)) k.sustained = *v;
   if (auto attention = r.map("attention")) {
     k.attention.clear();
     for (const auto& [name, family] : kAttentionFamilies) {
