@@ -191,6 +191,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     t.nic_bandwidth = *gbps * 1e9 / 8;
   sc.cluster.gpus = leading_int(get("num_gpus"), 8);
   t.nodes = std::max(t.nodes, (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node);
+  place_in_segments(sc.cluster);
 
   PlanSpec& p = sc.plan;
   p.tp = leading_int(get("tp"), 1);
@@ -241,8 +242,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                    : has(precision, "delayed") ? Fp8Recipe::delayed
                                                : Fp8Recipe::tensorwise;
   }
-  p.fp8_param_gather = low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
-                                                       has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
+  p.fp8_param_gather =
+      low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
+                                     has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   p.attention = attention_of_row(framework);
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
@@ -290,10 +292,14 @@ int main(int argc, char** argv) {
   std::string write_dir;  // --write DIR: each row's scenario as DIR/row-N.yaml, to rerun with trainsim
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--limit" && i + 1 < argc) limit = std::stoi(argv[++i]);
-    else if (arg == "--from" && i + 1 < argc) from = std::stoi(argv[++i]);
-    else if (arg == "--write" && i + 1 < argc) write_dir = argv[++i];
-    else path = arg;
+    if (arg == "--limit" && i + 1 < argc)
+      limit = std::stoi(argv[++i]);
+    else if (arg == "--from" && i + 1 < argc)
+      from = std::stoi(argv[++i]);
+    else if (arg == "--write" && i + 1 < argc)
+      write_dir = argv[++i];
+    else
+      path = arg;
   }
   const auto rows = read_csv(path);
   std::map<std::string, std::size_t> col;
@@ -401,10 +407,11 @@ int main(int argc, char** argv) {
                 100 * abs_sum / memory_errors.size(), 100 * sum / memory_errors.size());
   }
   if (!results.empty()) {
-    const auto worst = *std::max_element(results.begin(), results.end(),
-                                         [](const auto& a, const auto& b) { return std::fabs(a.error()) < std::fabs(b.error()); });
-    std::printf("worst row %s (%s, %s, %d GPUs): %+.1f%%\n", worst.id.c_str(), worst.source.c_str(), worst.model.c_str(),
-                worst.gpus, 100 * worst.error());
+    const auto worst = *std::max_element(results.begin(), results.end(), [](const auto& a, const auto& b) {
+      return std::fabs(a.error()) < std::fabs(b.error());
+    });
+    std::printf("worst row %s (%s, %s, %d GPUs): %+.1f%%\n", worst.id.c_str(), worst.source.c_str(),
+                worst.model.c_str(), worst.gpus, 100 * worst.error());
     // Trend: signed error by micro-batch size.
     std::map<int, std::vector<RowResult>> by_micro_batch;
     for (const auto& r : results) by_micro_batch[r.micro_batch].push_back(r);

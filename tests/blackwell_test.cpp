@@ -12,8 +12,9 @@ using namespace trainsim;
 TEST(Blackwell, Nvl72RackKeepsTensorParallelGroupsOnNvlink) {
   Scenario sc = load_scenario("scenarios/llama3-70b-512xgb200.yaml");
   const PlanSpec& p = sc.plan;
+  // 512 GPUs are scheduled in segments of 16 trays: 64 GPUs of each NVLink domain.
   const int per_rack = sc.cluster.topology.gpus_per_node;
-  ASSERT_EQ(per_rack, 72);
+  ASSERT_EQ(per_rack, 64);
   for (int dp = 0; dp < p.dp; ++dp) {
     for (int pp = 0; pp < p.pp; ++pp) {
       std::set<int> racks;
@@ -29,6 +30,33 @@ TEST(Blackwell, Nvl72RackKeepsTensorParallelGroupsOnNvlink) {
   sc.cluster.topology.nodes = 256;
   const Prediction split = predict(sc);
   EXPECT_GT(split.step.breakdown.exposed_comm.at("tp"), 2 * in_rack.step.breakdown.exposed_comm.at("tp"));
+}
+
+// A job larger than one rack gets 64 GPUs of each (Slurm segments of 16 trays): an expert-parallel
+// group of 32 then never straddles two racks, where filling racks whole puts ranks 64-95 across
+// racks 0 and 1 and their all-to-alls on InfiniBand. A one-rack job keeps the rack's 72.
+TEST(Blackwell, Nvl72JobsFillSegmentsOf16Trays) {
+  const std::string text =
+      "model: {preset: deepseek-v3, seq_len: 4096}\n"
+      "cluster: {topology: gb200-nvl72-superpod, gpus: 256SEG}\n"
+      "plan: {tp: 1, pp: 8, dp: 32, ep: 32, etp: 1, micro_batch: 1, global_batch: 256, "
+      "zero: 1, recompute: full, precision: mxfp8}\n";
+  auto with = [&](const std::string& segment) {
+    std::string t = text;
+    t.replace(t.find("SEG"), 3, segment);
+    return load_scenario_text(t, "segment");
+  };
+  const Scenario segmented = with("");
+  const Scenario whole = with(", segment: 0");
+  EXPECT_EQ(segmented.cluster.topology.gpus_per_node, 64);
+  EXPECT_EQ(whole.cluster.topology.gpus_per_node, 72);
+  const Prediction in_segments = predict(segmented);
+  const Prediction straddling = predict(whole);
+  EXPECT_LT(in_segments.step.step_time, 0.95 * straddling.step.step_time);
+  std::string one_rack = text;
+  one_rack.replace(one_rack.find("256SEG"), 6, "64");
+  one_rack.replace(one_rack.find("dp: 32, ep: 32"), 14, "dp: 8, ep: 8");
+  EXPECT_EQ(load_scenario_text(one_rack, "one rack").cluster.topology.gpus_per_node, 72);
 }
 
 TEST(Blackwell, B200TrainsInMxfp8FasterThanBf16ButNotTwice) {

@@ -7,11 +7,16 @@ namespace trainsim {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::fp32: return "fp32";
-    case Precision::tf32: return "tf32";
-    case Precision::bf16: return "bf16";
-    case Precision::fp16: return "fp16";
-    case Precision::fp8: return "fp8";
+    case Precision::fp32:
+      return "fp32";
+    case Precision::tf32:
+      return "tf32";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::fp16:
+      return "fp16";
+    case Precision::fp8:
+      return "fp8";
     case Precision::mxfp8:
       return "mxfp8";
     case Precision::nvfp4:
@@ -25,7 +30,8 @@ int bytes_per_element(Precision p) {
     case Precision::fp32:
     case Precision::tf32:
       return 4;
-    default: return 2;
+    default:
+      return 2;
   }
 }
 
@@ -55,10 +61,14 @@ const char* attention_name(Attention a) {
 
 double GpuSpec::peak(Precision p) const {
   switch (p) {
-    case Precision::fp32: return peak_fp32;
-    case Precision::tf32: return peak_tf32;
-    case Precision::bf16: return peak_bf16;
-    case Precision::fp16: return peak_fp16;
+    case Precision::fp32:
+      return peak_fp32;
+    case Precision::tf32:
+      return peak_tf32;
+    case Precision::bf16:
+      return peak_bf16;
+    case Precision::fp16:
+      return peak_fp16;
     case Precision::fp8:
     case Precision::mxfp8:
       return peak_fp8;
@@ -102,11 +112,16 @@ bool TopologySpec::mixed(int gpus) const {
 
 const char* fabric_name(FabricKind k) {
   switch (k) {
-    case FabricKind::none: return "none";
-    case FabricKind::fat_tree: return "fat-tree";
-    case FabricKind::rail_optimized: return "rail-optimized";
-    case FabricKind::torus: return "torus";
-    case FabricKind::dragonfly: return "dragonfly";
+    case FabricKind::none:
+      return "none";
+    case FabricKind::fat_tree:
+      return "fat-tree";
+    case FabricKind::rail_optimized:
+      return "rail-optimized";
+    case FabricKind::torus:
+      return "torus";
+    case FabricKind::dragonfly:
+      return "dragonfly";
   }
   return "?";
 }

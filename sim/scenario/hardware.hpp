@@ -66,14 +66,14 @@ struct GpuSpec {
   double peak_tf32 = 0;
   double peak_bf16 = 0;
   double peak_fp16 = 0;
-  double peak_fp8 = 0;  // 0: not supported
-  double peak_fp4 = 0;  // nvfp4; 0: not supported
-  bool mx_formats = false;      // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
-  double nvlink_bandwidth = 0;  // bytes/s per GPU per direction
-  int sm_count = 1;             // streaming multiprocessors: sets GEMM wave quantization
-  double power_watts = 0;       // board power (the peaks' power), for energy
+  double peak_fp8 = 0;           // 0: not supported
+  double peak_fp4 = 0;           // nvfp4; 0: not supported
+  bool mx_formats = false;       // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
+  double nvlink_bandwidth = 0;   // bytes/s per GPU per direction
+  int sm_count = 1;              // streaming multiprocessors: sets GEMM wave quantization
+  double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
-  double kernel_overhead_s = 0; // fixed cost per kernel launch
+  double kernel_overhead_s = 0;  // fixed cost per kernel launch
   KernelData kernels;
   // Datasheet peak of the format the GEMMs of `p` run in (the low-precision peak for fp8 etc.).
   double peak(Precision p) const;
@@ -100,6 +100,10 @@ struct TopologySpec {
   GpuSpec gpu;
   int gpus_per_node = 1;
   int nodes = 1;
+  // A job larger than one NVLink domain gets this many GPUs of each domain it spans (a scheduler's
+  // block or segment: Slurm's --segment in trays x GPUs per tray); 0: whole domains. Applied when
+  // the scenario is read (each node then holds `segment` GPUs).
+  int segment = 0;
   // Inside a node: every GPU has a port of nvlink_bandwidth into one switch (NVSwitch), or,
   // for `cpu` devices, shared memory modelled the same way.
   double intra_latency = 1e-6;

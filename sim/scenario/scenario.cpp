@@ -310,6 +310,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   // A node is one NVLink domain: 8 GPUs on a DGX/HGX baseboard, 72 in an NVL72 rack.
   t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, kMaxNvlinkDomain).value_or(1));
   t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
+  t.segment = static_cast<int>(r.integer("segment", 0, t.gpus_per_node).value_or(0));
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
     r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
   }
@@ -636,7 +637,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     }
   }
   if (auto v = r.boolean("fp8_param_gather")) {
-    if (!low_precision(p.precision)) r.fail("fp8_param_gather", "fp8_param_gather goes with a low precision (fp8, mxfp8, nvfp4)");
+    if (!low_precision(p.precision))
+      r.fail("fp8_param_gather", "fp8_param_gather goes with a low precision (fp8, mxfp8, nvfp4)");
     p.fp8_param_gather = *v;
   }
   if (auto v = r.choice("kernels", {"fused", "eager"})) p.kernels = *v == "eager" ? Kernels::eager : Kernels::fused;
@@ -809,6 +811,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.gpus_per_node = static_cast<int>(*v);
     t.nodes = static_cast<int>((total + *v - 1) / *v);
   }
+  if (auto v = cluster->integer("segment", 0, t.gpus_per_node)) t.segment = static_cast<int>(*v);
   if (auto v = cluster->watts("power_limit")) {
     t.gpu.power_limit_watts = *v;
     for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
@@ -825,6 +828,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto v = cluster->bytes("memory_reserve")) sc.cluster.memory_reserve = *v;
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
   cluster->finish();
+  place_in_segments(sc.cluster);
   sc.locations["cluster"] = r.location_of("cluster");
 
   auto plan = r.map("plan");
@@ -872,6 +876,15 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
 Scenario load_scenario(const std::string& path) {
   return parse_scenario(load_yaml_file(path), path, std::filesystem::path(path).parent_path());
+}
+
+// A job that spans NVLink domains fills `segment` GPUs of each: each node is modelled as that.
+void place_in_segments(ClusterSpec& cluster) {
+  TopologySpec& t = cluster.topology;
+  if (t.segment > 0 && t.segment < t.gpus_per_node && cluster.gpus > t.segment && t.node_groups.empty()) {
+    t.gpus_per_node = t.segment;
+    t.segment = 0;
+  }
 }
 
 Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file) {

@@ -66,6 +66,11 @@ Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& 
 // A plan's placement, a list of the four axes (tp, cp, pp, dp), innermost first. Throws InputError.
 std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file);
 
+// A job larger than one NVLink domain gets topology.segment GPUs of each domain it spans: the
+// nodes become that size (TopologySpec::segment). Scenario files are placed when read; call it
+// on a ClusterSpec built in code once `gpus` is set.
+void place_in_segments(ClusterSpec& cluster);
+
 // Checks the plan against model and cluster; errors first. The GUI and the search use this
 // directly; load_scenario throws on the first error.
 std::vector<Finding> check_plan(const ModelSpec& model, const ClusterSpec& cluster, const PlanSpec& plan);
