@@ -246,6 +246,12 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   p.attention = attention_of_row(framework);
+  // Megatron-Core's token dispatcher, where the row names it (--moe-token-dispatcher-type flex
+  // with the DeepEP or HybridEP backend); otherwise its alltoall default.
+  if (has(notes, "HybridEP"))
+    p.moe_dispatcher = MoeDispatcher::hybridep;
+  else if (has(notes, "DeepEP"))
+    p.moe_dispatcher = MoeDispatcher::deepep;
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
   const bool compiled = (has(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");

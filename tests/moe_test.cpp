@@ -249,6 +249,23 @@ TEST(Moe, ShippedQwen3AndDeepSeekScenariosPredict) {
   }
 }
 
+// DeepEP and HybridEP send a token once to each node holding any of its experts and forward it
+// there over NVLink. Qwen3's 128 experts over EP 32 on 4 nodes of 8: a token's top-8 hits a given
+// remote node with probability 1 - C(96,8)/C(128,8) = 0.907 where all-to-all sends it 8 x 32/128
+// = 2 copies, so the expert-parallel traffic over InfiniBand, and its exposed time, about halves.
+TEST(Moe, DeepEpSendsATokenOncePerNode) {
+  Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/qwen3-235b-256xh100.yaml");
+  ASSERT_EQ(sc.plan.moe_dispatcher, MoeDispatcher::deepep);
+  sc.plan.global_batch = 16 * 8;  // 8 micro-batches per replica: enough to compare, fast to run
+  const StepResult deepep = simulate_step(sc);
+  sc.plan.moe_dispatcher = MoeDispatcher::alltoall;
+  const StepResult alltoall = simulate_step(sc);
+  const double ratio = deepep.breakdown.exposed_comm.at("ep") / alltoall.breakdown.exposed_comm.at("ep");
+  EXPECT_GT(ratio, 0.35);
+  EXPECT_LT(ratio, 0.65);
+  EXPECT_LT(deepep.step_time, alltoall.step_time);
+}
+
 TEST(Moe, HuggingFaceConfigsOfDeepSeekV3AndQwen3MoeMatchThePresets) {
   // Excerpts of deepseek-ai/DeepSeek-V3 and Qwen/Qwen3-235B-A22B config.json.
   for (const auto& [file, preset] : {std::pair{"deepseek_v3", "deepseek-v3"}, {"qwen3_moe", "qwen3-235b-a22b"}}) {

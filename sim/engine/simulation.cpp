@@ -247,6 +247,10 @@ class StepSimulation {
     c.kind = CollectiveKind::all_to_all;
     c.bytes = w_.comm.ep_bytes;
     c.groups = ep_groups(stage);
+    if (p_.moe_dispatcher != MoeDispatcher::alltoall) {
+      c.top_k = sc_.model.top_k;
+      c.experts = sc_.model.experts;
+    }
     const double start = sg4::Engine::get_clock();
     blocking(stage, "ep", c, label);
     ++count;

@@ -10,10 +10,14 @@ namespace trainsim {
 
 const char* collective_name(CollectiveKind k) {
   switch (k) {
-    case CollectiveKind::all_reduce: return "all-reduce";
-    case CollectiveKind::all_gather: return "all-gather";
-    case CollectiveKind::reduce_scatter: return "reduce-scatter";
-    case CollectiveKind::all_to_all: return "all-to-all";
+    case CollectiveKind::all_reduce:
+      return "all-reduce";
+    case CollectiveKind::all_gather:
+      return "all-gather";
+    case CollectiveKind::reduce_scatter:
+      return "reduce-scatter";
+    case CollectiveKind::all_to_all:
+      return "all-to-all";
   }
   return "?";
 }
@@ -52,10 +56,13 @@ double run_flows(const Platform& platform, const std::vector<Flow>& flows) {
 // Per-edge volume factor and number of latency-bound steps of each ring collective.
 std::pair<double, int> ring_shape(CollectiveKind kind, int n) {
   switch (kind) {
-    case CollectiveKind::all_reduce: return {2.0 * (n - 1) / n, 2 * (n - 1)};
+    case CollectiveKind::all_reduce:
+      return {2.0 * (n - 1) / n, 2 * (n - 1)};
     case CollectiveKind::all_gather:
-    case CollectiveKind::reduce_scatter: return {double(n - 1) / n, n - 1};
-    case CollectiveKind::all_to_all: return {0, 0};
+    case CollectiveKind::reduce_scatter:
+      return {double(n - 1) / n, n - 1};
+    case CollectiveKind::all_to_all:
+      return {0, 0};
   }
   return {0, 0};
 }
@@ -217,6 +224,46 @@ void all_to_all(const Platform& platform, double bytes, const std::vector<std::v
   run_flows(platform, flows);
 }
 
+// The chance that a token's top_k experts, drawn without repeats from `experts`, include at least
+// one of the `held` experts of a node (uniform routing).
+double node_hit_probability(int experts, int top_k, double held) {
+  double miss = 1;
+  for (int j = 0; j < top_k; ++j) miss *= std::max(0.0, (experts - held - j) / double(experts - j));
+  return 1 - miss;
+}
+
+// A dispatcher that sends each token once to each node holding any of its experts and forwards it
+// over NVLink inside (DeepEP's internode kernels, Megatron-Core's HybridEP). Across nodes a rank
+// sends its tokens times the chance a node is hit, not top_k copies spread over the ranks; the
+// receiving GPU forwards the other copies to its node mates. Its own node's copies go direct.
+void deduplicated_all_to_all(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
+                             int gpus_per_node, int top_k, int experts) {
+  std::vector<Flow> flows;
+  for (const auto& g : groups) {
+    const int n = static_cast<int>(g.size());
+    // `bytes` is what one rank sends with one copy per expert: tokens x top_k x (n-1)/n copies.
+    const double one_copy = bytes * n / ((n - 1) * double(top_k));
+    std::map<int, std::vector<int>> by_node;
+    for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+    for (int i = 0; i < n; ++i) {
+      for (const auto& [node, members] : by_node) {
+        const int m = static_cast<int>(members.size());
+        const double copies = bytes / (n - 1) * m;  // one per expert on that node
+        if (node == g[i] / gpus_per_node) {
+          if (m > 1) flows.push_back({g[i], members[(std::size_t(i) + 1) % members.size()], bytes / (n - 1) * (m - 1)});
+          continue;
+        }
+        const int to = members[std::size_t(i) % members.size()];
+        const double once = one_copy * node_hit_probability(experts, top_k, double(experts) * m / n);
+        flows.push_back({g[i], to, once});
+        if (m > 1 && copies > once)
+          flows.push_back({to, members[(std::size_t(i) + 1) % members.size()], copies - once});
+      }
+    }
+  }
+  run_flows(platform, flows);
+}
+
 void hierarchical(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
                   int gpus_per_node) {
   // Split each group by node: local rings inside nodes, then rings of same-local-rank GPUs.
@@ -270,7 +317,9 @@ CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective&
 double run_collective(const Platform& platform, const Collective& c, int gpus_per_node) {
   const double start = sg4::Engine::get_clock();
   if (c.groups.empty() || c.groups.front().size() < 2 || c.bytes <= 0) return 0;
-  if (c.kind == CollectiveKind::all_to_all) {
+  if (c.kind == CollectiveKind::all_to_all && c.top_k > 0 && c.experts > c.top_k) {
+    deduplicated_all_to_all(platform, c.bytes, c.groups, gpus_per_node, c.top_k, c.experts);
+  } else if (c.kind == CollectiveKind::all_to_all) {
     all_to_all(platform, c.bytes, c.groups, gpus_per_node);
   } else {
     CollectiveAlgorithm algorithm = choose_algorithm(platform, c, gpus_per_node);
@@ -282,10 +331,18 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
       algorithm = CollectiveAlgorithm::ring;
     }
     switch (algorithm) {
-      case CollectiveAlgorithm::tree: tree(platform, c.bytes, c.groups); break;
-      case CollectiveAlgorithm::halving_doubling: halving_doubling(platform, c.bytes, c.groups); break;
-      case CollectiveAlgorithm::hierarchical: hierarchical(platform, c.bytes, c.groups, gpus_per_node); break;
-      default: ring(platform, c.kind, c.bytes, c.groups, gpus_per_node); break;
+      case CollectiveAlgorithm::tree:
+        tree(platform, c.bytes, c.groups);
+        break;
+      case CollectiveAlgorithm::halving_doubling:
+        halving_doubling(platform, c.bytes, c.groups);
+        break;
+      case CollectiveAlgorithm::hierarchical:
+        hierarchical(platform, c.bytes, c.groups, gpus_per_node);
+        break;
+      default:
+        ring(platform, c.kind, c.bytes, c.groups, gpus_per_node);
+        break;
     }
   }
   return sg4::Engine::get_clock() - start;

@@ -27,6 +27,9 @@ struct Collective {
   double bytes = 0;
   std::vector<std::vector<int>> groups;  // GPU indices; groups run concurrently
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::automatic;
+  // All-to-all of MoE tokens sent once per node (MoeDispatcher deepep, hybridep): each token's
+  // top_k experts out of `experts`, spread evenly over the group. 0: one copy per expert.
+  int top_k = 0, experts = 0;
 };
 
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.

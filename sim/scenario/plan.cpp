@@ -30,6 +30,18 @@ const char* recompute_name(Recompute r) {
   return "?";
 }
 
+const char* dispatcher_name(MoeDispatcher d) {
+  switch (d) {
+    case MoeDispatcher::alltoall:
+      return "alltoall";
+    case MoeDispatcher::deepep:
+      return "deepep";
+    case MoeDispatcher::hybridep:
+      return "hybridep";
+  }
+  return "?";
+}
+
 const char* algorithm_name(CollectiveAlgorithm a) {
   switch (a) {
     case CollectiveAlgorithm::automatic:

@@ -28,6 +28,12 @@ const char* fp8_recipe_name(Fp8Recipe r);
 // without a compiler), at the calibration profile's elementwise_efficiency.
 enum class Kernels { fused, eager };
 enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical };
+// How MoE tokens reach their experts: NCCL all-to-all, one copy per (token, expert) pair
+// (Megatron-Core's alltoall dispatcher); or a dispatcher that sends each token once to every node
+// holding one of its experts and forwards it there over NVLink, combining the same way (DeepEP,
+// Megatron-Core's flex dispatcher with its deepep or hybridep backend).
+enum class MoeDispatcher { alltoall, deepep, hybridep };
+const char* dispatcher_name(MoeDispatcher d);
 
 const char* schedule_name(Schedule s);
 const char* recompute_name(Recompute r);
@@ -67,6 +73,7 @@ struct PlanSpec {
   std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
   CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;
   CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
+  MoeDispatcher moe_dispatcher = MoeDispatcher::alltoall;
   double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights

@@ -662,6 +662,11 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   };
   p.dp_algorithm = algorithm("dp_algorithm");
   p.tp_algorithm = algorithm("tp_algorithm");
+  if (auto v = r.choice("moe_dispatcher", {"alltoall", "deepep", "hybridep"})) {
+    for (const MoeDispatcher d : {MoeDispatcher::alltoall, MoeDispatcher::deepep, MoeDispatcher::hybridep}) {
+      if (*v == dispatcher_name(d)) p.moe_dispatcher = d;
+    }
+  }
   if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;

@@ -89,6 +89,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.tp_algorithm != CollectiveAlgorithm::automatic) {
     out << YAML::Key << "tp_algorithm" << YAML::Value << algorithm_name(p.tp_algorithm);
   }
+  if (p.moe_dispatcher != MoeDispatcher::alltoall) {
+    out << YAML::Key << "moe_dispatcher" << YAML::Value << dispatcher_name(p.moe_dispatcher);
+  }
   if (p.bucket_bytes != PlanSpec{}.bucket_bytes) {
     out << YAML::Key << "bucket_size" << YAML::Value << std::to_string(p.bucket_bytes) + "B";
   }
