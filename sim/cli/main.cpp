@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
   predict_cmd->add_flag("--strict", predict.strict, "Exit with code 3 when the plan does not fit in GPU memory");
+  predict_cmd
+      ->add_option("--fidelity", predict.fidelity,
+                   "full (simulated, steady state extended) or exhaustive (every micro-batch simulated)")
+      ->check(CLI::IsMember({"full", "exhaustive"}));
 
   trainsim::cli::SearchCliOptions search;
   auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
@@ -48,8 +52,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"time", "cost", "gpus"}));
   search_cmd->add_option("--deadline", search.deadline_s, "Time to train at most this (30d), for cost and gpus")
       ->transform(duration);
-  search_cmd->add_option("--max-memory", search.max_memory,
-                         "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
+  search_cmd
+      ->add_option("--max-memory", search.max_memory,
+                   "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
       ->transform(CLI::AsSizeValue(false));
 
   trainsim::cli::CompareOptions compare;

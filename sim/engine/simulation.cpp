@@ -5,9 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <simgrid/s4u.hpp>
@@ -42,7 +45,19 @@ struct Bucket {
   double expert_bytes = 0;  // routed experts' gradients: reduced over expert data parallelism
 };
 
+// What a stage has accumulated at a steady-period boundary: the difference of two consecutive
+// ones is what one period costs.
+struct PeriodSnapshot {
+  double clock = 0;
+  StepBreakdown breakdown;
+  double flops = 0;
+  double gpu_energy_j = 0;
+  double network_energy_j = 0;  // stage 0 only: all links
+  int bucket_backlog = 0;       // buckets handed to the data-parallel stream, not yet reduced
+};
+
 struct StageState {
+  std::vector<PeriodSnapshot> snapshots;  // at the boundaries of the last measured periods
   StepBreakdown breakdown;
   double flops = 0;
   double finish = 0;
@@ -55,7 +70,7 @@ struct StageState {
 class StepSimulation {
  public:
   StepSimulation(const Scenario& sc, const StageSetup& setup, const Platform& platform,
-                 const SimulationOptions& options)
+                 const SimulationOptions& options, int simulated_micro_batches)
       : sc_(sc),
         p_(sc.plan),
         setup_(setup),
@@ -67,7 +82,12 @@ class StepSimulation {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
     dense_layers_ = dense_layers_per_stage(sc.model, p_);
-    micro_batches_ = static_cast<int>(p_.micro_batches());
+    micro_batches_ = simulated_micro_batches;
+    skipped_periods_ = 0;
+    if (simulated_micro_batches < p_.micro_batches()) {
+      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
+      skipped_periods_ = (p_.micro_batches() - micro_batches_) / steady->period_micro_batches;
+    }
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
     slowdown_.assign(p_.pp, 1.0);
     for (const int node : sc.cluster.slow_nodes) {
@@ -94,6 +114,7 @@ class StepSimulation {
 
   StepResult result() const {
     StepResult r;
+    r.simulated_micro_batches = micro_batches_;
     for (int s = 0; s < p_.pp; ++s) {
       r.stage_finish.push_back(stages_[s].finish);
       if (stages_[s].finish > r.step_time) {
@@ -101,15 +122,27 @@ class StepSimulation {
         r.critical_stage = s;
       }
     }
-    const StageState& critical = stages_[r.critical_stage];
-    r.breakdown = critical.breakdown;
+    if (skipped_periods_ > 0) {
+      if (!periodic(r.step_time)) {
+        r.not_periodic = true;
+        return r;
+      }
+      extend(r);
+    }
+    r.breakdown = stages_[r.critical_stage].breakdown;
+    const StepBreakdown extra = skipped(r.critical_stage).breakdown;
+    r.breakdown.compute += extra.compute;
+    r.breakdown.bubble += extra.bubble;
+    r.breakdown.optimizer += extra.optimizer;
+    for (const auto& [kind, seconds] : extra.exposed_comm) r.breakdown.exposed_comm[kind] += seconds;
     // Averaged over the stages, as model FLOPs are over all GPUs: a stage with fewer layers than
     // the critical one would otherwise make hardware FLOP/s read below model FLOP/s.
-    for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += stages_[s].flops / p_.pp;
+    for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += (stages_[s].flops + skipped(s).flops) / p_.pp;
     r.trace = trace_;
     // GPU energy of one step: the representative GPU of each stage stands for its tp*cp*dp peers.
     for (int s = 0; s < p_.pp; ++s) {
-      r.gpu_energy_j += sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) * p_.tp * p_.cp * p_.dp;
+      const double joules = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) + skipped(s).gpu_energy_j;
+      r.gpu_energy_j += joules * p_.tp * p_.cp * p_.dp;
     }
     std::pair<std::string, double> largest{"compute", r.breakdown.compute};
     if (r.breakdown.bubble > largest.second) largest = {"pipeline bubble", r.breakdown.bubble};
@@ -119,6 +152,19 @@ class StepSimulation {
     }
     r.bound_by = largest.first;
     return r;
+  }
+
+  // All links' energy so far, for the network's share of a steady period.
+  static double network_energy() {
+    double joules = 0;
+    for (const auto* link : sg4::Engine::get_instance()->get_all_links()) joules += sg_link_get_consumed_energy(link);
+    return joules;
+  }
+  // The network energy of the skipped periods (stage 0's last period, times their count).
+  double skipped_network_energy() const {
+    if (skipped_periods_ == 0 || stages_.empty() || stages_[0].snapshots.size() < 3) return 0;
+    const auto& snaps = stages_[0].snapshots;
+    return skipped_periods_ * (snaps[2].network_energy_j - snaps[1].network_energy_j);
   }
 
  private:
@@ -140,6 +186,88 @@ class StepSimulation {
   double gradient_bytes_per_element() const {
     if (p_.gradient_reduce_bytes > 0) return p_.gradient_reduce_bytes;
     return bytes_per_element(p_.precision) >= 4 ? 4 : 2;
+  }
+
+  // The last measured period of a stage times the skipped periods (zero when none are skipped).
+  PeriodSnapshot skipped(int s) const {
+    PeriodSnapshot d;
+    const auto& snaps = stages_[s].snapshots;
+    if (skipped_periods_ == 0 || snaps.size() < 3) return d;
+    const double k = static_cast<double>(skipped_periods_);
+    d.clock = k * (snaps[2].clock - snaps[1].clock);
+    d.flops = k * (snaps[2].flops - snaps[1].flops);
+    d.gpu_energy_j = k * (snaps[2].gpu_energy_j - snaps[1].gpu_energy_j);
+    d.breakdown.compute = k * (snaps[2].breakdown.compute - snaps[1].breakdown.compute);
+    d.breakdown.bubble = k * (snaps[2].breakdown.bubble - snaps[1].breakdown.bubble);
+    d.breakdown.optimizer = k * (snaps[2].breakdown.optimizer - snaps[1].breakdown.optimizer);
+    for (const auto& [kind, seconds] : snaps[2].breakdown.exposed_comm) {
+      const auto before = snaps[1].breakdown.exposed_comm.find(kind);
+      d.breakdown.exposed_comm[kind] =
+          k * (seconds - (before == snaps[1].breakdown.exposed_comm.end() ? 0.0 : before->second));
+    }
+    return d;
+  }
+
+  // The steady state repeats when, on every stage, the last two measured periods last the same
+  // and leave the same gradient-bucket backlog, and all stages share the period: closely enough
+  // that the skipped periods could not move the step by more than 1e-4 of it.
+  bool periodic(double step_time) const {
+    const double tolerance = 1e-4 * step_time / static_cast<double>(skipped_periods_);
+    double period = -1;
+    for (const auto& st : stages_) {
+      const auto& snaps = st.snapshots;
+      if (snaps.size() < 3) return false;
+      const double first = snaps[1].clock - snaps[0].clock, last = snaps[2].clock - snaps[1].clock;
+      if (std::abs(first - last) > tolerance) return false;
+      if (snaps[0].bucket_backlog != snaps[1].bucket_backlog || snaps[1].bucket_backlog != snaps[2].bucket_backlog)
+        return false;
+      if (period >= 0 && std::abs(period - last) > tolerance) return false;
+      period = last;
+    }
+    return true;
+  }
+
+  // Every stage finishes later by the skipped periods, and has done their work.
+  void extend(StepResult& r) const {
+    r.extended = true;
+    r.step_time = 0;
+    for (int s = 0; s < p_.pp; ++s) {
+      r.stage_finish[s] += skipped(s).clock;
+      if (r.stage_finish[s] > r.step_time) {
+        r.step_time = r.stage_finish[s];
+        r.critical_stage = s;
+      }
+    }
+  }
+
+  // At a steady-period boundary of stage s: what the stage has accumulated so far.
+  void snapshot(int s) {
+    StageState& st = stages_[s];
+    PeriodSnapshot snap;
+    snap.clock = sg4::Engine::get_clock();
+    snap.breakdown = st.breakdown;
+    snap.flops = st.flops;
+    snap.gpu_energy_j = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0)));
+    if (s == 0) snap.network_energy_j = network_energy();
+    {
+      std::unique_lock lock(*st.mutex);
+      snap.bucket_backlog = st.buckets_sent - st.buckets_done;
+    }
+    st.snapshots.push_back(snap);
+  }
+
+  // The task indices of stage s at which the measured periods start and end: the boundaries of
+  // its steady periods before the last one (the last may hold a chunk's final backward, which
+  // hands its gradients to the data-parallel stream), three of them.
+  std::vector<std::size_t> period_boundaries(int s) const {
+    if (skipped_periods_ == 0) return {};
+    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const int periods = steady->pairs / steady->period_pairs;
+    std::vector<std::size_t> boundaries;
+    for (int k = periods - 3; k < periods; ++k) {
+      if (k >= 0) boundaries.push_back(static_cast<std::size_t>(steady->warmup + 2 * steady->period_pairs * k));
+    }
+    return boundaries;
   }
 
   void record(int stage, const char* stream, const std::string& name, double start) {
@@ -424,8 +552,11 @@ class StepSimulation {
 
   void run_stage(int s) {
     const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const auto boundaries = period_boundaries(s);
     std::vector<int> backwards_done(p_.virtual_stages, 0);
-    for (const auto& task : tasks) {
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      const auto& task = tasks[i];
+      if (std::find(boundaries.begin(), boundaries.end(), i) != boundaries.end()) snapshot(s);
       if (task.forward) {
         forward(s, task);
       } else {
@@ -539,10 +670,11 @@ class StepSimulation {
   bool skip_data_parallel_;
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
-  std::vector<int> layers_;        // per stage
-  std::vector<int> chunk_layers_;  // per virtual stage
-  std::vector<int> dense_layers_;  // per stage: a MoE model's dense layers
-  int micro_batches_ = 0;
+  std::vector<int> layers_;           // per stage
+  std::vector<int> chunk_layers_;     // per virtual stage
+  std::vector<int> dense_layers_;     // per stage: a MoE model's dense layers
+  int micro_batches_ = 0;             // simulated, per replica
+  std::int64_t skipped_periods_ = 0;  // steady periods priced by extension
   std::vector<TraceEvent> trace_;
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
   std::map<int, sg4::SemaphorePtr> prefetch_;
@@ -576,6 +708,9 @@ nlohmann::json to_json(const StepResult& r) {
           {"gpu_energy_j", r.gpu_energy_j},
           {"network_energy_j", r.network_energy_j},
           {"links", r.link_utilisation},
+          {"simulated_micro_batches", r.simulated_micro_batches},
+          {"extended", r.extended},
+          {"not_periodic", r.not_periodic},
           {"trace", trace}};
 }
 
@@ -593,8 +728,23 @@ StepResult from_json(const nlohmann::json& j) {
   r.gpu_energy_j = j.at("gpu_energy_j");
   r.network_energy_j = j.at("network_energy_j");
   r.link_utilisation = j.at("links").get<std::map<std::string, double>>();
+  r.simulated_micro_batches = j.at("simulated_micro_batches");
+  r.extended = j.at("extended");
+  r.not_periodic = j.at("not_periodic");
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
+}
+
+// Steady periods a shortened run must show each stage: the first may still settle, the last two
+// are compared, and the one after them is left out (period_boundaries).
+constexpr int kMeasuredPeriods = 4;
+
+// Micro-batches per replica to simulate: all of them, or enough for the periodic extension.
+int simulated_micro_batches(const Scenario& sc, const SimulationOptions& options) {
+  const auto& p = sc.plan;
+  const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
+  if (!options.periodic || options.record_link_load) return all;
+  return periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, kMeasuredPeriods);
 }
 
 StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
@@ -609,7 +759,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const Platform platform(engine, graph);
   const StageSetup setup = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
   const Workload& work = setup.work.front();
-  StepSimulation simulation(sc, setup, platform, options);
+  StepSimulation simulation(sc, setup, platform, options, simulated_micro_batches(sc, options));
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);
@@ -621,7 +771,8 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   simulation.start();
   engine.run();
   StepResult result = simulation.result();
-  for (const auto* link : engine.get_all_links()) result.network_energy_j += sg_link_get_consumed_energy(link);
+  if (result.not_periodic) return result;
+  result.network_energy_j = StepSimulation::network_energy() + simulation.skipped_network_energy();
   if (options.record_link_load && result.step_time > 0) {
     for (const auto* link : engine.get_all_links()) {
       const double bytes = sg_link_get_cum_load(link);
@@ -642,6 +793,12 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
 StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
   StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, options)); }));
+  if (r.not_periodic) {
+    SimulationOptions full = options;
+    full.periodic = false;
+    r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, full)); }));
+    r.not_periodic = true;
+  }
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;
 }
@@ -655,11 +812,15 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
   }
   const auto results = run_isolated_batch(work, parallel, stop, on_done);
   std::vector<std::optional<StepResult>> steps;
-  for (const auto& j : results) {
-    if (j.contains("error"))
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& j = results[i];
+    if (j.contains("error")) {
       steps.emplace_back();
-    else
+    } else {
       steps.emplace_back(from_json(j));
+      // Not periodic after all: simulated in full (rare, so one at a time).
+      if (steps.back()->not_periodic) steps.back() = simulate_step(scenarios[i], SimulationOptions{.periodic = false});
+    }
   }
   return steps;
 }

@@ -206,6 +206,10 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"energy_to_train_j", p.energy_to_train_j ? nlohmann::json(*p.energy_to_train_j) : nlohmann::json(nullptr)},
       {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
       {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
+      // Fewer than the plan's micro-batches per replica: the steady state was extended over
+      // the rest (engine/simulation.hpp, "Periodic steady state").
+      {"simulated_micro_batches", p.step.simulated_micro_batches},
+      {"steady_state_extended", p.step.extended},
   };
   nlohmann::json warnings = nlohmann::json::array();
   for (const auto& w : p.warnings) warnings.push_back({{"key", w.key}, {"message", w.message}});
@@ -314,7 +318,8 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
                 p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
   line("MFU               ", mfu);
   if (sc.model.causal()) {
-    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)", 100 * p.mfu_whole_attention);
+    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)",
+                  100 * p.mfu_whole_attention);
     line("                  ", mfu);
   }
   if (p.time_to_train_s) {
@@ -397,7 +402,13 @@ std::string chrome_trace(const Prediction& p) {
   }
   return nlohmann::json{{"traceEvents", events},
                         {"displayTimeUnit", "ms"},
-                        {"otherData", {{"scenario", p.scenario}, {"step_time_s", p.step.step_time}}}}
+                        {"otherData",
+                         {{"scenario", p.scenario},
+                          {"step_time_s", p.step.step_time},
+                          // The trace shows these micro-batches; with steady_state_extended the
+                          // step time includes the steady periods of the others.
+                          {"simulated_micro_batches", p.step.simulated_micro_batches},
+                          {"steady_state_extended", p.step.extended}}}}
       .dump();
 }
 
