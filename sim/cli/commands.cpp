@@ -65,7 +65,7 @@ int predict(const PredictOptions& options) {
                 (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node);
   SimulationOptions sim;
   sim.record_trace = !options.trace_file.empty();
-  sim.periodic = options.fidelity != "exhaustive";
+  sim.periodic = sim.mirror_symmetric = options.fidelity != "exhaustive";
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
   Prediction p = trainsim::predict(sc, sim);
   if (!p.memory.fits()) {

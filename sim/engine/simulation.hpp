@@ -80,6 +80,9 @@ struct SimulationOptions {
   // over the other micro-batches when its periods repeat (else the whole step is simulated).
   // Off with record_link_load, whose per-link bytes are not extended.
   bool periodic = true;
+  // Simulate the data-parallel collectives of TP rank 0 only where the other TP ranks' copies
+  // cannot slow them (network/platform.hpp rails_never_contend); off with record_link_load.
+  bool mirror_symmetric = true;
   std::optional<CalibrationProfile> profile;
 };
 

@@ -27,6 +27,10 @@ struct Collective {
   double bytes = 0;
   std::vector<std::vector<int>> groups;  // GPU indices; groups run concurrently
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::automatic;
+  // Copies of the groups that run at the same time on other GPUs, over links the simulated ones
+  // never wait on (rails_never_contend): not simulated, their flows' network energy is added to
+  // the platform's (Platform::mirrored_energy_j).
+  int mirrors = 0;
 };
 
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.
