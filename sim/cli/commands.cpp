@@ -67,6 +67,7 @@ int predict(const PredictOptions& options) {
   sim.record_trace = !options.trace_file.empty();
   sim.periodic = sim.mirror_symmetric = options.fidelity != "exhaustive";
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
+  sim.estimate = options.fidelity == "estimate";
   Prediction p = trainsim::predict(sc, sim);
   if (!p.memory.fits()) {
     p.suggestions = suggest_fitting_plans(sc);

@@ -18,7 +18,7 @@ struct PredictOptions {
   std::string profile;  // calibration profile (JSON)
   bool strict = false;  // exit kExitDoesNotFit when the plan does not fit in memory
   // full: simulated, the steady state extended (engine/simulation.hpp); exhaustive: every
-  // micro-batch simulated.
+  // micro-batch and rank simulated; estimate: the search's closed form (report/prediction.hpp).
   std::string fidelity = "full";
 };
 int predict(const PredictOptions& options);
@@ -36,6 +36,7 @@ struct SearchCliOptions {
   bool all = false;                // --json: also the plans not ranked, with the reason
   std::string objective = "time";  // time | cost | gpus
   double deadline_s = 0;           // cost, gpus: time to train at most this; 0: none
+  std::string fidelity = "full";   // estimate: no plan simulated (as --top 0)
 };
 int search(const SearchCliOptions& options);
 

@@ -83,6 +83,9 @@ struct SimulationOptions {
   // Simulate the data-parallel collectives of TP rank 0 only where the other TP ranks' copies
   // cannot slow them (network/platform.hpp rails_never_contend); off with record_link_load.
   bool mirror_symmetric = true;
+  // Not simulated at all: report/prediction.cpp prices the step with the search's closed form
+  // (predict_estimate).
+  bool estimate = false;
   std::optional<CalibrationProfile> profile;
 };
 
