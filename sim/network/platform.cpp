@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
 #include <sstream>
 
 namespace sg4 = simgrid::s4u;
@@ -55,6 +56,19 @@ void set_link_power(sg4::SplitDuplexLink* link, double watts) {
   for (auto* half : {link->get_link_up(), link->get_link_down()}) half->set_property("wattage_range", range);
 }
 
+// A full zone outside the tree, with the root's models (see Platform::Platform).
+sg4::NetZone* detached_zone(const std::string& name, const sg4::NetZone* root) {
+  auto* zone = sg4::create_full_zone(name);
+  auto* impl = zone->get_impl();
+  const auto* from = root->get_impl();
+  impl->set_network_model(from->get_network_model());
+  impl->set_cpu_pm_model(from->get_cpu_pm_model());
+  impl->set_cpu_vm_model(from->get_cpu_vm_model());
+  impl->set_disk_model(from->get_disk_model());
+  impl->set_host_model(from->get_host_model());
+  return zone;
+}
+
 // A sealed split-duplex link with its share of the network's power.
 sg4::Link* create_link(sg4::NetZone* zone, const std::string& name, double bandwidth, double latency, double watts) {
   auto* link = zone->create_split_duplex_link(name, bandwidth);
@@ -98,11 +112,17 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
         create_link(root, g[a].name + "-" + g[b].name, info.bandwidth, info.latency, edge_watts(c, *e));
   }
 
+  // The node zones and their hosts are built before any joins the tree, for the same reason:
+  // a new host's name is checked against every zone in the tree. They take the root's models,
+  // which joining the tree would have given them.
+  std::vector<std::vector<sg4::Link*>> node_nvlinks(c.nodes), node_nics(c.nodes);
   for (int n = 0; n < c.nodes; ++n) {
-    auto* zone = sg4::create_full_zone("node" + std::to_string(n));
-    zone->set_parent(root);
+    auto* zone = detached_zone("node" + std::to_string(n), root);
     auto* gateway = zone->create_router("node" + std::to_string(n) + "-gw");
-    std::vector<sg4::Link*> nvlink(per_node, nullptr), nic(per_node, nullptr);
+    auto& nvlink = node_nvlinks[n];
+    auto& nic = node_nics[n];
+    nvlink.assign(per_node, nullptr);
+    nic.assign(per_node, nullptr);
     for (int local = 0; local < per_node; ++local) {
       const int index = n * per_node + local;
       const Vertex v = c.gpus[index];
@@ -124,6 +144,15 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
         }
       }
     }
+    node_gateway[n] = gateway;
+    node_zone[n] = zone;
+  }
+  for (int n = 0; n < c.nodes; ++n) {
+    auto* zone = node_zone[n];
+    auto* gateway = node_gateway[n];
+    const auto& nvlink = node_nvlinks[n];
+    const auto& nic = node_nics[n];
+    zone->set_parent(root);
     using Dir = sg4::LinkInRoute::Direction;
     for (int a = 0; a < per_node; ++a) {
       for (int b = a + 1; b < per_node && nvlink[a]; ++b) {
@@ -135,8 +164,6 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       }
     }
     zone->seal();
-    node_gateway[n] = gateway;
-    node_zone[n] = zone;
   }
 
   // Network switches: one zone with one router each.
