@@ -61,11 +61,13 @@ int predict(const PredictOptions& options) {
                          options.scenario);
   }
   const Scenario sc = load_scenario(options.scenario);
-  checked_graph(sc.cluster.topology, (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) /
-                                         sc.cluster.topology.gpus_per_node);
+  checked_graph(sc.cluster.topology,
+                (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node);
   SimulationOptions sim;
   sim.record_trace = !options.trace_file.empty();
+  sim.periodic = sim.mirror_symmetric = options.fidelity != "exhaustive";
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
+  sim.estimate = options.fidelity == "estimate";
   Prediction p = trainsim::predict(sc, sim);
   if (!p.memory.fits()) {
     p.suggestions = suggest_fitting_plans(sc);

@@ -17,6 +17,9 @@ struct PredictOptions {
   std::string trace_file;
   std::string profile;  // calibration profile (JSON)
   bool strict = false;  // exit kExitDoesNotFit when the plan does not fit in memory
+  // full: simulated, the steady state extended (engine/simulation.hpp); exhaustive: every
+  // micro-batch and rank simulated; estimate: the search's closed form (report/prediction.hpp).
+  std::string fidelity = "full";
 };
 int predict(const PredictOptions& options);
 
@@ -27,12 +30,13 @@ struct SearchCliOptions {
   bool json = false;
   std::string csv_file;
   bool pareto = false;
-  double time_limit_s = 0;  // 0: none; then the best plans found so far
-  double max_memory = 0;    // bytes; 0: none; a larger plan space is refused up front
-  std::string export_file;  // write the best plan as a runnable scenario
-  bool all = false;         // --json: also the plans not ranked, with the reason
+  double time_limit_s = 0;         // 0: none; then the best plans found so far
+  double max_memory = 0;           // bytes; 0: none; a larger plan space is refused up front
+  std::string export_file;         // write the best plan as a runnable scenario
+  bool all = false;                // --json: also the plans not ranked, with the reason
   std::string objective = "time";  // time | cost | gpus
   double deadline_s = 0;           // cost, gpus: time to train at most this; 0: none
+  std::string fidelity = "full";   // estimate: no plan simulated (as --top 0)
 };
 int search(const SearchCliOptions& options);
 

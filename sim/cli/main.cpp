@@ -21,11 +21,20 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
   predict_cmd->add_flag("--strict", predict.strict, "Exit with code 3 when the plan does not fit in GPU memory");
+  predict_cmd
+      ->add_option("--fidelity", predict.fidelity,
+                   "full (simulated, steady state extended), exhaustive (every micro-batch and rank "
+                   "simulated) or estimate (the search's closed form, milliseconds)")
+      ->check(CLI::IsMember({"full", "exhaustive", "estimate"}));
 
   trainsim::cli::SearchCliOptions search;
   auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
   search_cmd->add_option("scenario", search.scenario, "Scenario file (YAML)")->required();
   search_cmd->add_option("--top", search.top, "Plans confirmed by full simulation")->check(CLI::Range(0, 10000));
+  search_cmd
+      ->add_option("--fidelity", search.fidelity,
+                   "full (the best plans confirmed by simulation) or estimate (closed form only: --top 0)")
+      ->check(CLI::IsMember({"full", "estimate"}));
   search_cmd->add_option("--threads", search.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   search_cmd->add_flag("--json", search.json, "Print every evaluated plan as JSON");
@@ -48,8 +57,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"time", "cost", "gpus"}));
   search_cmd->add_option("--deadline", search.deadline_s, "Time to train at most this (30d), for cost and gpus")
       ->transform(duration);
-  search_cmd->add_option("--max-memory", search.max_memory,
-                         "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
+  search_cmd
+      ->add_option("--max-memory", search.max_memory,
+                   "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
       ->transform(CLI::AsSizeValue(false));
 
   trainsim::cli::CompareOptions compare;

@@ -92,7 +92,6 @@ TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, dou
   return f;
 }
 
-
 // The scenario file with the searched plan keys replaced by the best plan's values: everything
 // else (model, data, training, the plan's other keys) stays as written, so that `trainsim predict`
 // on it simulates exactly the plan the search simulated. Relative file paths are made absolute,
@@ -270,7 +269,7 @@ int search(const SearchCliOptions& options) {
     }
   } join_watcher{finished, watcher};
   SearchOptions search_options;
-  search_options.top_k = options.top;
+  search_options.top_k = options.fidelity == "estimate" ? 0 : options.top;
   search_options.threads = options.threads;
   search_options.keep_rejected = options.json && options.all;
   search_options.cancel = &interrupted;

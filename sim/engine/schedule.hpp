@@ -2,6 +2,7 @@
 // The order in which one pipeline stage runs forward and backward passes of its micro-batches:
 // GPipe (all forwards, then all backwards), 1F1B (PipeDream-Flush, Narayanan et al. 2021) and
 // interleaved 1F1B (Narayanan et al. SC'21, Megatron-LM's schedule with virtual stages).
+#include <optional>
 #include <vector>
 
 #include "scenario/plan.hpp"
@@ -16,5 +17,25 @@ struct PipelineTask {
 
 std::vector<PipelineTask> stage_schedule(Schedule schedule, int stages, int stage, int micro_batches,
                                          int virtual_stages);
+
+// The steady state of one stage's schedule (1F1B and interleaved; GPipe has none): after
+// `warmup` forward tasks come `pairs` forward/backward pairs, then the backward cool-down. The
+// work of the pairs repeats every `period_pairs` pairs, which hold `period_micro_batches`
+// micro-batches: one for 1F1B; pp for interleaved, whose chunks cycle in groups of pp
+// micro-batches (the first and last chunks carry the embedding and the head, so a shorter
+// period would not repeat).
+struct SteadyState {
+  int warmup = 0;
+  int pairs = 0;
+  int period_pairs = 1;
+  int period_micro_batches = 1;
+};
+std::optional<SteadyState> steady_state(Schedule schedule, int stages, int stage, int micro_batches,
+                                        int virtual_stages);
+
+// The fewest micro-batches whose run shows every stage at least `periods` whole steady periods,
+// in whole periods less than micro_batches (the rest are priced by extending the steady state:
+// engine/simulation.cpp); micro_batches itself when no shorter run has that many.
+int periodic_micro_batches(Schedule schedule, int stages, int micro_batches, int virtual_stages, int periods);
 
 }  // namespace trainsim

@@ -5,9 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <simgrid/s4u.hpp>
@@ -42,7 +45,19 @@ struct Bucket {
   double expert_bytes = 0;  // routed experts' gradients: reduced over expert data parallelism
 };
 
+// What a stage has accumulated at a steady-period boundary: the difference of two consecutive
+// ones is what one period costs.
+struct PeriodSnapshot {
+  double clock = 0;
+  StepBreakdown breakdown;
+  double flops = 0;
+  double gpu_energy_j = 0;
+  double network_energy_j = 0;  // stage 0 only: all links
+  int bucket_backlog = 0;       // buckets handed to the data-parallel stream, not yet reduced
+};
+
 struct StageState {
+  std::vector<PeriodSnapshot> snapshots;  // at the boundaries of the last measured periods
   StepBreakdown breakdown;
   double flops = 0;
   double finish = 0;
@@ -55,7 +70,7 @@ struct StageState {
 class StepSimulation {
  public:
   StepSimulation(const Scenario& sc, const StageSetup& setup, const Platform& platform,
-                 const SimulationOptions& options)
+                 const SimulationOptions& options, int simulated_micro_batches)
       : sc_(sc),
         p_(sc.plan),
         setup_(setup),
@@ -63,11 +78,17 @@ class StepSimulation {
         platform_(platform),
         trace_enabled_(options.record_trace),
         skip_data_parallel_(options.skip_data_parallel),
+        mirror_dp_(options.mirror_symmetric && !options.record_link_load && rails_never_contend(sc.cluster.topology)),
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
     dense_layers_ = dense_layers_per_stage(sc.model, p_);
-    micro_batches_ = static_cast<int>(p_.micro_batches());
+    micro_batches_ = simulated_micro_batches;
+    skipped_periods_ = 0;
+    if (simulated_micro_batches < p_.micro_batches()) {
+      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
+      skipped_periods_ = (p_.micro_batches() - micro_batches_) / steady->period_micro_batches;
+    }
     // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
     slowdown_.assign(p_.pp, 1.0);
     for (const int node : sc.cluster.slow_nodes) {
@@ -94,6 +115,7 @@ class StepSimulation {
 
   StepResult result() const {
     StepResult r;
+    r.simulated_micro_batches = micro_batches_;
     for (int s = 0; s < p_.pp; ++s) {
       r.stage_finish.push_back(stages_[s].finish);
       if (stages_[s].finish > r.step_time) {
@@ -101,15 +123,27 @@ class StepSimulation {
         r.critical_stage = s;
       }
     }
-    const StageState& critical = stages_[r.critical_stage];
-    r.breakdown = critical.breakdown;
+    if (skipped_periods_ > 0) {
+      if (!periodic(r.step_time)) {
+        r.not_periodic = true;
+        return r;
+      }
+      extend(r);
+    }
+    r.breakdown = stages_[r.critical_stage].breakdown;
+    const StepBreakdown extra = skipped(r.critical_stage).breakdown;
+    r.breakdown.compute += extra.compute;
+    r.breakdown.bubble += extra.bubble;
+    r.breakdown.optimizer += extra.optimizer;
+    for (const auto& [kind, seconds] : extra.exposed_comm) r.breakdown.exposed_comm[kind] += seconds;
     // Averaged over the stages, as model FLOPs are over all GPUs: a stage with fewer layers than
     // the critical one would otherwise make hardware FLOP/s read below model FLOP/s.
-    for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += stages_[s].flops / p_.pp;
+    for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += (stages_[s].flops + skipped(s).flops) / p_.pp;
     r.trace = trace_;
     // GPU energy of one step: the representative GPU of each stage stands for its tp*cp*dp peers.
     for (int s = 0; s < p_.pp; ++s) {
-      r.gpu_energy_j += sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) * p_.tp * p_.cp * p_.dp;
+      const double joules = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) + skipped(s).gpu_energy_j;
+      r.gpu_energy_j += joules * p_.tp * p_.cp * p_.dp;
     }
     std::pair<std::string, double> largest{"compute", r.breakdown.compute};
     if (r.breakdown.bubble > largest.second) largest = {"pipeline bubble", r.breakdown.bubble};
@@ -119,6 +153,19 @@ class StepSimulation {
     }
     r.bound_by = largest.first;
     return r;
+  }
+
+  // All links' energy so far, mirrored collectives' included.
+  double network_energy() const {
+    double joules = platform_.mirrored_energy_j();
+    for (const auto* link : sg4::Engine::get_instance()->get_all_links()) joules += sg_link_get_consumed_energy(link);
+    return joules;
+  }
+  // The network energy of the skipped periods (stage 0's last period, times their count).
+  double skipped_network_energy() const {
+    if (skipped_periods_ == 0 || stages_.empty() || stages_[0].snapshots.size() < 3) return 0;
+    const auto& snaps = stages_[0].snapshots;
+    return skipped_periods_ * (snaps[2].network_energy_j - snaps[1].network_energy_j);
   }
 
  private:
@@ -140,6 +187,88 @@ class StepSimulation {
   double gradient_bytes_per_element() const {
     if (p_.gradient_reduce_bytes > 0) return p_.gradient_reduce_bytes;
     return bytes_per_element(p_.precision) >= 4 ? 4 : 2;
+  }
+
+  // The last measured period of a stage times the skipped periods (zero when none are skipped).
+  PeriodSnapshot skipped(int s) const {
+    PeriodSnapshot d;
+    const auto& snaps = stages_[s].snapshots;
+    if (skipped_periods_ == 0 || snaps.size() < 3) return d;
+    const double k = static_cast<double>(skipped_periods_);
+    d.clock = k * (snaps[2].clock - snaps[1].clock);
+    d.flops = k * (snaps[2].flops - snaps[1].flops);
+    d.gpu_energy_j = k * (snaps[2].gpu_energy_j - snaps[1].gpu_energy_j);
+    d.breakdown.compute = k * (snaps[2].breakdown.compute - snaps[1].breakdown.compute);
+    d.breakdown.bubble = k * (snaps[2].breakdown.bubble - snaps[1].breakdown.bubble);
+    d.breakdown.optimizer = k * (snaps[2].breakdown.optimizer - snaps[1].breakdown.optimizer);
+    for (const auto& [kind, seconds] : snaps[2].breakdown.exposed_comm) {
+      const auto before = snaps[1].breakdown.exposed_comm.find(kind);
+      d.breakdown.exposed_comm[kind] =
+          k * (seconds - (before == snaps[1].breakdown.exposed_comm.end() ? 0.0 : before->second));
+    }
+    return d;
+  }
+
+  // The steady state repeats when, on every stage, the last two measured periods last the same
+  // and leave the same gradient-bucket backlog, and all stages share the period: closely enough
+  // that the skipped periods could not move the step by more than 1e-4 of it.
+  bool periodic(double step_time) const {
+    const double tolerance = 1e-4 * step_time / static_cast<double>(skipped_periods_);
+    double period = -1;
+    for (const auto& st : stages_) {
+      const auto& snaps = st.snapshots;
+      if (snaps.size() < 3) return false;
+      const double first = snaps[1].clock - snaps[0].clock, last = snaps[2].clock - snaps[1].clock;
+      if (std::abs(first - last) > tolerance) return false;
+      if (snaps[0].bucket_backlog != snaps[1].bucket_backlog || snaps[1].bucket_backlog != snaps[2].bucket_backlog)
+        return false;
+      if (period >= 0 && std::abs(period - last) > tolerance) return false;
+      period = last;
+    }
+    return true;
+  }
+
+  // Every stage finishes later by the skipped periods, and has done their work.
+  void extend(StepResult& r) const {
+    r.extended = true;
+    r.step_time = 0;
+    for (int s = 0; s < p_.pp; ++s) {
+      r.stage_finish[s] += skipped(s).clock;
+      if (r.stage_finish[s] > r.step_time) {
+        r.step_time = r.stage_finish[s];
+        r.critical_stage = s;
+      }
+    }
+  }
+
+  // At a steady-period boundary of stage s: what the stage has accumulated so far.
+  void snapshot(int s) {
+    StageState& st = stages_[s];
+    PeriodSnapshot snap;
+    snap.clock = sg4::Engine::get_clock();
+    snap.breakdown = st.breakdown;
+    snap.flops = st.flops;
+    snap.gpu_energy_j = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0)));
+    if (s == 0) snap.network_energy_j = network_energy();
+    {
+      std::unique_lock lock(*st.mutex);
+      snap.bucket_backlog = st.buckets_sent - st.buckets_done;
+    }
+    st.snapshots.push_back(snap);
+  }
+
+  // The task indices of stage s at which the measured periods start and end: the boundaries of
+  // its steady periods before the last one (the last may hold a chunk's final backward, which
+  // hands its gradients to the data-parallel stream), three of them.
+  std::vector<std::size_t> period_boundaries(int s) const {
+    if (skipped_periods_ == 0) return {};
+    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const int periods = steady->pairs / steady->period_pairs;
+    std::vector<std::size_t> boundaries;
+    for (int k = periods - 3; k < periods; ++k) {
+      if (k >= 0) boundaries.push_back(static_cast<std::size_t>(steady->warmup + 2 * steady->period_pairs * k));
+    }
+    return boundaries;
   }
 
   void record(int stage, const char* stream, const std::string& name, double start) {
@@ -179,6 +308,21 @@ class StepSimulation {
   }
   std::vector<std::vector<int>> cp_groups(int stage) const { return sibling_groups(stage, p_.cp, 1); }
   std::vector<std::vector<int>> dp_groups(int stage) const { return sibling_groups(stage, p_.cp, p_.dp); }
+  // A data-parallel collective of the stage over all its TP ranks' groups; where those never
+  // slow each other (rails_never_contend), only TP rank 0's is simulated and the others mirror
+  // it: the same time, and their network energy added (the rings of all TP ranks were most of
+  // a 16K-GPU step's flows).
+  Collective dp_collective(int stage, CollectiveKind kind, double bytes) const {
+    Collective c;
+    c.kind = kind;
+    c.bytes = bytes;
+    c.groups = dp_groups(stage);
+    if (mirror_dp_ && c.groups.size() > 1) {
+      c.mirrors = static_cast<int>(c.groups.size()) - 1;
+      c.groups.resize(1);
+    }
+    return c;
+  }
   // MoE parallel folding: a stage's tp*cp*dp ranks, flattened tp innermost, regrouped for the
   // experts as etp x ep x edp, innermost first (Megatron-Core's expert rank generator). The ep
   // groups (or, with `data_parallel`, the expert-data-parallel groups) of the first replica
@@ -287,13 +431,12 @@ class StepSimulation {
   // the next layer runs while this one computes; only the part it does not cover is exposed.
   void zero3_gather(int stage, const std::string& label) {
     if (p_.zero < 3 || !data_parallel()) return;
-    Collective c;
-    c.kind = CollectiveKind::all_gather;
     // With fp8_param_gather the shards are cast to FP8 before the gather (torchao's
     // enable_fsdp_float8_all_gather, Transformer Engine's FP8 parameters): one byte a weight.
     // (A MoE layer's parameters: the larger.)
-    c.bytes = w_.layer.parameters * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
-    c.groups = dp_groups(stage);
+    const Collective c =
+        dp_collective(stage, CollectiveKind::all_gather,
+                      w_.layer.parameters * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision)));
     if (!p_.overlap_param_gather) {
       blocking(stage, "dp", c, label);
       return;
@@ -428,8 +571,11 @@ class StepSimulation {
 
   void run_stage(int s) {
     const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const auto boundaries = period_boundaries(s);
     std::vector<int> backwards_done(p_.virtual_stages, 0);
-    for (const auto& task : tasks) {
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      const auto& task = tasks[i];
+      if (std::find(boundaries.begin(), boundaries.end(), i) != boundaries.end()) snapshot(s);
       if (task.forward) {
         forward(s, task);
       } else {
@@ -478,10 +624,12 @@ class StepSimulation {
       for (const bool experts : {false, true}) {
         const double bytes = experts ? bucket.expert_bytes : bucket.bytes;
         if (bytes <= 0 || (experts && p_.expert_dp() < 2)) continue;
-        Collective c;
-        c.kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-        c.bytes = bytes / p_.gradient_compression;
-        c.groups = experts ? edp_groups(s) : dp_groups(s);
+        Collective c = dp_collective(s, p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
+                                     bytes / p_.gradient_compression);
+        if (experts) {
+          c.groups = edp_groups(s);
+          c.mirrors = 0;
+        }
         c.algorithm = p_.dp_algorithm;
         const double start = sg4::Engine::get_clock();
         run_collective(platform_, c, gpus_per_node);
@@ -514,15 +662,15 @@ class StepSimulation {
     record(s, "optimizer", "optimizer step", start);
     if (p_.zero >= 1 && p_.zero < 3 && data_parallel()) {
       // The distributed optimizer gathers the updated 16-bit weights.
-      Collective c;
-      c.kind = CollectiveKind::all_gather;
-      c.bytes = (params - expert_params) * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision));
-      c.groups = dp_groups(s);
+      Collective c =
+          dp_collective(s, CollectiveKind::all_gather,
+                        (params - expert_params) * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision)));
       const double gather_start = sg4::Engine::get_clock();
       double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
       if (expert_params > 0 && p_.expert_dp() > 1) {
         c.bytes = expert_params * bytes_per_element(p_.precision);
         c.groups = edp_groups(s);
+        c.mirrors = 0;
         took += run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
       }
       st.breakdown.exposed_comm["dp"] += took;
@@ -541,12 +689,14 @@ class StepSimulation {
   const Platform& platform_;
   bool trace_enabled_;
   bool skip_data_parallel_;
+  bool mirror_dp_;  // dp_collective
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
-  std::vector<int> layers_;        // per stage
-  std::vector<int> chunk_layers_;  // per virtual stage
-  std::vector<int> dense_layers_;  // per stage: a MoE model's dense layers
-  int micro_batches_ = 0;
+  std::vector<int> layers_;           // per stage
+  std::vector<int> chunk_layers_;     // per virtual stage
+  std::vector<int> dense_layers_;     // per stage: a MoE model's dense layers
+  int micro_batches_ = 0;             // simulated, per replica
+  std::int64_t skipped_periods_ = 0;  // steady periods priced by extension
   std::vector<TraceEvent> trace_;
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
   std::map<int, sg4::SemaphorePtr> prefetch_;
@@ -580,6 +730,9 @@ nlohmann::json to_json(const StepResult& r) {
           {"gpu_energy_j", r.gpu_energy_j},
           {"network_energy_j", r.network_energy_j},
           {"links", r.link_utilisation},
+          {"simulated_micro_batches", r.simulated_micro_batches},
+          {"extended", r.extended},
+          {"not_periodic", r.not_periodic},
           {"trace", trace}};
 }
 
@@ -597,8 +750,29 @@ StepResult from_json(const nlohmann::json& j) {
   r.gpu_energy_j = j.at("gpu_energy_j");
   r.network_energy_j = j.at("network_energy_j");
   r.link_utilisation = j.at("links").get<std::map<std::string, double>>();
+  r.simulated_micro_batches = j.at("simulated_micro_batches");
+  r.extended = j.at("extended");
+  r.not_periodic = j.at("not_periodic");
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
+}
+
+// Steady periods a shortened run must show each stage: the first may still settle, the last two
+// are compared, and the one after them is left out (period_boundaries).
+constexpr int kMeasuredPeriods = 4;
+
+// Micro-batches per replica to simulate: all of them, or enough for the periodic extension.
+// Layers split unevenly over the chunks make stages of different speed whose slack in the
+// schedule drains over many periods before they settle on the slowest one's pace (qwen3-235b's
+// 94 layers in 32 chunks: not settled after four periods); those are simulated in full rather
+// than tried twice.
+int simulated_micro_batches(const Scenario& sc, const StageSetup& setup, const SimulationOptions& options) {
+  const auto& p = sc.plan;
+  const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
+  const auto& chunks = setup.chunk_layers;
+  const bool even = std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
+  if (!options.periodic || options.record_link_load || !even) return all;
+  return periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, kMeasuredPeriods);
 }
 
 StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
@@ -613,7 +787,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const Platform platform(engine, graph);
   const StageSetup setup = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
   const Workload& work = setup.work.front();
-  StepSimulation simulation(sc, setup, platform, options);
+  StepSimulation simulation(sc, setup, platform, options, simulated_micro_batches(sc, setup, options));
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);
@@ -625,7 +799,8 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   simulation.start();
   engine.run();
   StepResult result = simulation.result();
-  for (const auto* link : engine.get_all_links()) result.network_energy_j += sg_link_get_consumed_energy(link);
+  if (result.not_periodic) return result;
+  result.network_energy_j = simulation.network_energy() + simulation.skipped_network_energy();
   if (options.record_link_load && result.step_time > 0) {
     for (const auto* link : engine.get_all_links()) {
       const double bytes = sg_link_get_cum_load(link);
@@ -646,6 +821,12 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
 StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
   StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, options)); }));
+  if (r.not_periodic) {
+    SimulationOptions full = options;
+    full.periodic = false;
+    r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, full)); }));
+    r.not_periodic = true;
+  }
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;
 }
@@ -659,11 +840,15 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
   }
   const auto results = run_isolated_batch(work, parallel, stop, on_done);
   std::vector<std::optional<StepResult>> steps;
-  for (const auto& j : results) {
-    if (j.contains("error"))
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& j = results[i];
+    if (j.contains("error")) {
       steps.emplace_back();
-    else
+    } else {
       steps.emplace_back(from_json(j));
+      // Not periodic after all: simulated in full (rare, so one at a time).
+      if (steps.back()->not_periodic) steps.back() = simulate_step(scenarios[i], SimulationOptions{.periodic = false});
+    }
   }
   return steps;
 }

@@ -5,11 +5,19 @@
 // stage's actor; a second actor per stage runs the data-parallel gradient buckets as they become
 // ready, overlapped with the rest of the backward pass.
 //
+// Periodic steady state: a 1F1B or interleaved step is a warm-up, a steady state that repeats
+// per micro-batch (per pp micro-batches when interleaved), and a cool-down. With
+// SimulationOptions::periodic only the micro-batches needed to see several steady periods are
+// simulated; when the last periods of every stage repeat (same length, same gradient-bucket
+// backlog: contention included) the step is extended by the skipped periods, each costing what
+// the last measured one did. Else the step is simulated in full.
+//
 // Symmetry, exact where the cluster is symmetric: the TP ranks of a stage, the CP ranks and the
 // DP replicas do the same work at the same time, so only one of each (tp 0, cp 0, dp 0) computes;
 // collectives still move bytes on every GPU they involve (all TP ranks' DP rings, for instance),
 // so links are shared as in the full job. Pipeline traffic of the other replicas is not simulated:
 // in the non-blocking fabrics here it uses links no other simulated flow needs.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -39,17 +47,24 @@ struct StepBreakdown {
 struct StepResult {
   double step_time = 0;
   int critical_stage = 0;
-  StepBreakdown breakdown;             // of the critical stage; adds up to step_time
-  std::vector<double> stage_finish;    // per stage
-  double hardware_flops_per_gpu = 0;   // FLOPs one GPU executed, averaged over the pipeline stages
-  std::string bound_by;                // the largest part of the critical stage's time
-  std::vector<TraceEvent> trace;       // when asked for
-  double gpu_energy_j = 0;             // all GPUs, one step (SimGrid host energy plugin)
+  StepBreakdown breakdown;            // of the critical stage; adds up to step_time
+  std::vector<double> stage_finish;   // per stage
+  double hardware_flops_per_gpu = 0;  // FLOPs one GPU executed, averaged over the pipeline stages
+  std::string bound_by;               // the largest part of the critical stage's time
+  std::vector<TraceEvent> trace;      // when asked for
+  double gpu_energy_j = 0;            // all GPUs, one step (SimGrid host energy plugin)
   // NICs and switches, one step (SimGrid link energy plugin; network/platform.cpp gives each
   // link its share of their power). Links only the non-simulated replicas would load are
   // counted idle, which is at most (1 - idle share) of their power too low.
   double network_energy_j = 0;
   double simulated_activities = 0;
+  // Periodic extension (SimulationOptions::periodic): the micro-batches per replica actually
+  // simulated; the rest repeated the measured steady period and were added to step_time, the
+  // breakdown, FLOPs and energy. Equal to the plan's micro-batches when nothing was extended.
+  std::int64_t simulated_micro_batches = 0;
+  bool extended = false;
+  // The shortened run's steady periods did not repeat: simulate_step reran it in full.
+  bool not_periodic = false;
   // With record_link_load: bytes each link carried over the step / (bandwidth x step time), per
   // link name (the busier direction of a duplex link), links that carried nothing left out.
   // Under the simulation's symmetry only representative ranks move data: read the busiest links.
@@ -59,8 +74,18 @@ struct StepResult {
 
 struct SimulationOptions {
   bool record_trace = false;
-  bool record_link_load = false;  // SimGrid's link load plugin (the GUI's topology colours)
+  bool record_link_load = false;    // SimGrid's link load plugin (the GUI's topology colours)
   bool skip_data_parallel = false;  // no gradient reduction (local SGD steps, parameter servers)
+  // Simulate the warm-up, a few steady periods and the cool-down, and extend the steady state
+  // over the other micro-batches when its periods repeat (else the whole step is simulated).
+  // Off with record_link_load, whose per-link bytes are not extended.
+  bool periodic = true;
+  // Simulate the data-parallel collectives of TP rank 0 only where the other TP ranks' copies
+  // cannot slow them (network/platform.hpp rails_never_contend); off with record_link_load.
+  bool mirror_symmetric = true;
+  // Not simulated at all: report/prediction.cpp prices the step with the search's closed form
+  // (predict_estimate).
+  bool estimate = false;
   std::optional<CalibrationProfile> profile;
 };
 

@@ -34,8 +34,9 @@ struct Flow {
   double bytes;
 };
 
-// Starts every flow at once, waits for all; returns the largest route latency among them.
-double run_flows(const Platform& platform, const std::vector<Flow>& flows) {
+// Starts every flow at once, waits for all; returns the largest route latency among them. The
+// `mirrors` unsimulated copies of each flow add their links' dynamic energy.
+double run_flows(const Platform& platform, const std::vector<Flow>& flows, int mirrors = 0) {
   std::vector<sg4::CommPtr> comms;
   comms.reserve(flows.size());
   double worst_latency = 0;
@@ -48,6 +49,7 @@ double run_flows(const Platform& platform, const std::vector<Flow>& flows) {
     auto it = latency_cache.find(key);
     if (it == latency_cache.end()) it = latency_cache.emplace(key, platform.latency(f.from, f.to)).first;
     worst_latency = std::max(worst_latency, it->second);
+    if (mirrors > 0) platform.add_mirrored_flow(f.from, f.to, mirrors * std::ceil(f.bytes));
   }
   for (auto& comm : comms) comm->wait();
   return worst_latency;
@@ -129,7 +131,7 @@ std::vector<int> representative_segment(const std::vector<int>& g, int gpus_per_
 }
 
 void ring(const Platform& platform, CollectiveKind kind, double bytes, const std::vector<std::vector<int>>& groups,
-          int gpus_per_node) {
+          int gpus_per_node, int mirrors) {
   std::vector<Flow> flows;
   int steps = 0;
   for (const auto& whole : groups) {
@@ -147,7 +149,7 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
     }
   }
   const double start = sg4::Engine::get_clock();
-  const double latency = run_flows(platform, flows);
+  const double latency = run_flows(platform, flows, mirrors);
   const double transfer = std::max(0.0, sg4::Engine::get_clock() - start - latency);
   bool crosses_nodes = false;
   for (const auto& g : groups) {
@@ -157,7 +159,7 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
   sg4::this_actor::sleep_for(nccl_ring_time(steps, latency, transfer, crosses_nodes) - (transfer + latency));
 }
 
-void tree(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups) {
+void tree(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups, int mirrors) {
   // Two binary trees over the ranks (the second mirrored), each carrying half the data.
   std::vector<Flow> flows;
   int depth = 0;
@@ -174,13 +176,14 @@ void tree(const Platform& platform, double bytes, const std::vector<std::vector<
       }
     }
   }
-  const double latency = run_flows(platform, flows);
+  const double latency = run_flows(platform, flows, mirrors);
   if (depth > 0) sg4::this_actor::sleep_for((2 * depth - 1) * latency);
 }
 
 bool power_of_two(std::size_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
-void halving_doubling(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups) {
+void halving_doubling(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
+                      int mirrors) {
   const std::size_t n = groups.front().size();
   const int rounds = static_cast<int>(std::log2(double(n)));
   // Reduce-scatter by recursive halving, then all-gather by recursive doubling.
@@ -193,7 +196,7 @@ void halving_doubling(const Platform& platform, double bytes, const std::vector<
       for (const auto& g : groups) {
         for (std::size_t i = 0; i < g.size(); ++i) flows.push_back({g[i], g[i ^ distance], chunk});
       }
-      run_flows(platform, flows);
+      run_flows(platform, flows, mirrors);
     }
   }
 }
@@ -265,7 +268,7 @@ void deduplicated_all_to_all(const Platform& platform, double bytes, const std::
 }
 
 void hierarchical(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
-                  int gpus_per_node) {
+                  int gpus_per_node, int mirrors) {
   // Split each group by node: local rings inside nodes, then rings of same-local-rank GPUs.
   std::vector<std::vector<int>> local, across;
   for (const auto& g : groups) {
@@ -283,9 +286,9 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
     }
   }
   const double shard = bytes / double(local.front().size());
-  ring(platform, CollectiveKind::reduce_scatter, bytes, local, gpus_per_node);
-  ring(platform, CollectiveKind::all_reduce, shard, across, gpus_per_node);
-  ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node);
+  ring(platform, CollectiveKind::reduce_scatter, bytes, local, gpus_per_node, mirrors);
+  ring(platform, CollectiveKind::all_reduce, shard, across, gpus_per_node, mirrors);
+  ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node, mirrors);
 }
 
 bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_per_node) {
@@ -332,16 +335,16 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
     }
     switch (algorithm) {
       case CollectiveAlgorithm::tree:
-        tree(platform, c.bytes, c.groups);
+        tree(platform, c.bytes, c.groups, c.mirrors);
         break;
       case CollectiveAlgorithm::halving_doubling:
-        halving_doubling(platform, c.bytes, c.groups);
+        halving_doubling(platform, c.bytes, c.groups, c.mirrors);
         break;
       case CollectiveAlgorithm::hierarchical:
-        hierarchical(platform, c.bytes, c.groups, gpus_per_node);
+        hierarchical(platform, c.bytes, c.groups, gpus_per_node, c.mirrors);
         break;
       default:
-        ring(platform, c.kind, c.bytes, c.groups, gpus_per_node);
+        ring(platform, c.kind, c.bytes, c.groups, gpus_per_node, c.mirrors);
         break;
     }
   }

@@ -30,6 +30,10 @@ struct Collective {
   // All-to-all of MoE tokens sent once per node (MoeDispatcher deepep, hybridep): each token's
   // top_k experts out of `experts`, spread evenly over the group. 0: one copy per expert.
   int top_k = 0, experts = 0;
+  // Copies of the groups that run at the same time on other GPUs, over links the simulated ones
+  // never wait on (rails_never_contend): not simulated, their flows' network energy is added to
+  // the platform's (Platform::mirrored_energy_j).
+  int mirrors = 0;
 };
 
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.

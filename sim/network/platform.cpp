@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
 #include <sstream>
 
 namespace sg4 = simgrid::s4u;
@@ -47,13 +48,33 @@ double edge_watts(const ClusterGraph& c, const Graph::edge_descriptor& e) {
   return watts;
 }
 
-// Both directions of a split-duplex link share its power.
-void set_link_power(const std::string& name, double watts) {
+// Both directions of a split-duplex link share its power. (Set on the link's halves directly:
+// SimGrid 3.32 finds a link by name by walking every zone, quadratic over a 16K-GPU platform.)
+void set_link_power(sg4::SplitDuplexLink* link, double watts) {
   if (watts <= 0) return;
   const std::string range = std::to_string(kIdleShare * watts / 2) + ":" + std::to_string(watts / 2);
-  for (const char* direction : {"_UP", "_DOWN"}) {
-    if (auto* link = sg4::Link::by_name_or_null(name + direction)) link->set_property("wattage_range", range);
-  }
+  for (auto* half : {link->get_link_up(), link->get_link_down()}) half->set_property("wattage_range", range);
+}
+
+// A full zone outside the tree, with the root's models (see Platform::Platform).
+sg4::NetZone* detached_zone(const std::string& name, const sg4::NetZone* root) {
+  auto* zone = sg4::create_full_zone(name);
+  auto* impl = zone->get_impl();
+  const auto* from = root->get_impl();
+  impl->set_network_model(from->get_network_model());
+  impl->set_cpu_pm_model(from->get_cpu_pm_model());
+  impl->set_cpu_vm_model(from->get_cpu_vm_model());
+  impl->set_disk_model(from->get_disk_model());
+  impl->set_host_model(from->get_host_model());
+  return zone;
+}
+
+// A sealed split-duplex link with its share of the network's power.
+sg4::Link* create_link(sg4::NetZone* zone, const std::string& name, double bandwidth, double latency, double watts) {
+  auto* link = zone->create_split_duplex_link(name, bandwidth);
+  link->set_latency(latency)->seal();
+  set_link_power(link, watts);
+  return link;
 }
 }  // namespace
 
@@ -68,11 +89,40 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   // Which network vertex each node's NICs attach to (the same for all GPUs of a node).
   std::vector<Vertex> node_attachment(c.nodes, boost::graph_traits<Graph>::null_vertex());
 
+  // Every link is created in the root zone before any other zone exists: SimGrid 3.32 checks a
+  // new link's name against every zone's links (a walk over all zones), which made building a
+  // 16K-GPU platform quadratic (most of the simulation's wall time). Routes inside a node zone
+  // may use links the root holds.
+  std::vector<std::vector<std::pair<LinkKind, sg4::Link*>>> gpu_links(c.gpus.size());
+  for (int index = 0; index < static_cast<int>(c.gpus.size()); ++index) {
+    for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
+      const LinkInfo& info = g[*e];
+      const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);
+      gpu_links[index].push_back(
+          {info.kind, create_link(root, name, flow_bandwidth(info), info.latency, edge_watts(c, *e))});
+    }
+  }
+  std::map<std::pair<Vertex, Vertex>, sg4::Link*> fabric_links;
+  for (auto [e, end] = boost::edges(g); e != end; ++e) {
+    const Vertex a = boost::source(*e, g);
+    const Vertex b = boost::target(*e, g);
+    if (!is_switch(g, a) || !is_switch(g, b)) continue;
+    const LinkInfo& info = g[*e];
+    fabric_links[{a, b}] =
+        create_link(root, g[a].name + "-" + g[b].name, info.bandwidth, info.latency, edge_watts(c, *e));
+  }
+
+  // The node zones and their hosts are built before any joins the tree, for the same reason:
+  // a new host's name is checked against every zone in the tree. They take the root's models,
+  // which joining the tree would have given them.
+  std::vector<std::vector<sg4::Link*>> node_nvlinks(c.nodes), node_nics(c.nodes);
   for (int n = 0; n < c.nodes; ++n) {
-    auto* zone = sg4::create_full_zone("node" + std::to_string(n));
-    zone->set_parent(root);
+    auto* zone = detached_zone("node" + std::to_string(n), root);
     auto* gateway = zone->create_router("node" + std::to_string(n) + "-gw");
-    std::vector<sg4::Link*> nvlink(per_node, nullptr), nic(per_node, nullptr);
+    auto& nvlink = node_nvlinks[n];
+    auto& nic = node_nics[n];
+    nvlink.assign(per_node, nullptr);
+    nic.assign(per_node, nullptr);
     for (int local = 0; local < per_node; ++local) {
       const int index = n * per_node + local;
       const Vertex v = c.gpus[index];
@@ -81,14 +131,12 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       // 20% of it (A100/H100 idle readings of 50-100 W are typical; not measured here).
       const double board = c.spec.gpu_of_node(n).power_watts;
       const double busy = board > 0 ? board : 1;
-      hosts_[index]->set_property("wattage_per_state", std::to_string(0.2 * busy) + ":" + std::to_string(busy) + ":" +
-                                                           std::to_string(busy));
-      for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
-        const LinkInfo& info = g[*e];
-        const std::string name = "gpu" + std::to_string(index) + "-" + link_kind_name(info.kind);
-        auto* link = zone->create_split_duplex_link(name, flow_bandwidth(info))->set_latency(info.latency)->seal();
-        set_link_power(name, edge_watts(c, *e));
-        if (info.kind == LinkKind::nvlink) {
+      hosts_[index]->set_property("wattage_per_state",
+                                  std::to_string(0.2 * busy) + ":" + std::to_string(busy) + ":" + std::to_string(busy));
+      std::size_t k = 0;
+      for (auto [e, end] = boost::out_edges(v, g); e != end; ++e, ++k) {
+        auto* link = gpu_links[index][k].second;
+        if (g[*e].kind == LinkKind::nvlink) {
           nvlink[local] = link;
         } else {
           nic[local] = link;
@@ -96,6 +144,15 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
         }
       }
     }
+    node_gateway[n] = gateway;
+    node_zone[n] = zone;
+  }
+  for (int n = 0; n < c.nodes; ++n) {
+    auto* zone = node_zone[n];
+    auto* gateway = node_gateway[n];
+    const auto& nvlink = node_nvlinks[n];
+    const auto& nic = node_nics[n];
+    zone->set_parent(root);
     using Dir = sg4::LinkInRoute::Direction;
     for (int a = 0; a < per_node; ++a) {
       for (int b = a + 1; b < per_node && nvlink[a]; ++b) {
@@ -107,8 +164,6 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       }
     }
     zone->seal();
-    node_gateway[n] = gateway;
-    node_zone[n] = zone;
   }
 
   // Network switches: one zone with one router each.
@@ -133,10 +188,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
     const Vertex a = boost::source(*e, g);
     const Vertex b = boost::target(*e, g);
     if (!switch_zone.count(a) || !switch_zone.count(b)) continue;
-    const LinkInfo& info = g[*e];
-    const std::string name = g[a].name + "-" + g[b].name;
-    auto* link = root->create_split_duplex_link(name, info.bandwidth)->set_latency(info.latency)->seal();
-    set_link_power(name, edge_watts(c, *e));
+    auto* link = fabric_links.at({a, b});
     const auto& [za, ra] = switch_zone.at(a);
     const auto& [zb, rb] = switch_zone.at(b);
     root->add_route(za->get_netpoint(), zb->get_netpoint(), ra, rb,
@@ -161,6 +213,30 @@ double Platform::bandwidth(int a, int b) const {
   return links.empty() ? 1e30 : narrowest;
 }
 
+void Platform::add_mirrored_flow(int a, int b, double bytes) const {
+  auto it = joules_per_byte_.find({a, b});
+  if (it == joules_per_byte_.end()) {
+    std::vector<sg4::Link*> links;
+    double latency = 0;
+    hosts_.at(a)->route_to(hosts_.at(b), links, &latency);
+    double per_byte = 0;
+    for (const auto* link : links) {
+      const char* range = link->get_property("wattage_range");
+      if (range == nullptr) continue;
+      const std::string text(range);
+      const auto colon = text.find(':');
+      per_byte += (std::stod(text.substr(colon + 1)) - std::stod(text.substr(0, colon))) / link->get_bandwidth();
+    }
+    it = joules_per_byte_.emplace(std::make_pair(a, b), per_byte).first;
+  }
+  mirrored_energy_j_ += bytes * it->second;
+}
+
+bool rails_never_contend(const TopologySpec& t) {
+  if (t.fabric == FabricKind::none) return true;
+  return (t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized) && t.oversubscription <= 1.0;
+}
+
 std::string platform_xml(const ClusterGraph& c) {
   // One flat zone with Dijkstra routing over hosts and routers: simpler than the in-memory
   // hierarchy (SimGrid 3.32's XML loader did not resolve routes between sub-zones there), and
@@ -176,8 +252,8 @@ std::string platform_xml(const ClusterGraph& c) {
       hosts << "  <host id=\"gpu" << index << "\" speed=\"1Gf\"/>\n";
       for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
         const LinkInfo& info = g[*e];
-        links << "  <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\"" << flow_bandwidth(info)
-              << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
+        links << "  <link id=\"gpu" << index << "-" << link_kind_name(info.kind) << "\" bandwidth=\""
+              << flow_bandwidth(info) << "Bps\" latency=\"" << info.latency << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
         if (info.kind != LinkKind::nvlink) {
           has_nic = true;
           routes << "  <route src=\"gpu" << index << "\" dst=\"node" << n << "-gw\"><link_ctn id=\"gpu" << index
@@ -202,7 +278,8 @@ std::string platform_xml(const ClusterGraph& c) {
   }
   for (auto [v, end] = boost::vertices(g); v != end; ++v) {
     const VertexKind kind = g[*v].kind;
-    if (kind != VertexKind::gpu && kind != VertexKind::node_switch) hosts << "  <router id=\"" << g[*v].name << "\"/>\n";
+    if (kind != VertexKind::gpu && kind != VertexKind::node_switch)
+      hosts << "  <router id=\"" << g[*v].name << "\"/>\n";
   }
   for (auto [e, end] = boost::edges(g); e != end; ++e) {
     const auto& a = g[boost::source(*e, g)];

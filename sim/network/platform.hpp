@@ -7,9 +7,10 @@
 // SimGrid settings are pinned here (see docs/simulator.md): CM02 network model with
 // crosstraffic and TCP-gamma off (no TCP window cap, no reverse-traffic penalty: NVLink and
 // InfiniBand are credit-based), Lazy update, default precision.
+#include <map>
 #include <simgrid/s4u.hpp>
-
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "topology/graph.hpp"
@@ -34,10 +35,24 @@ class Platform {
   // Latency and narrowest bandwidth of the route between two GPUs.
   double latency(int a, int b) const;
   double bandwidth(int a, int b) const;
+  // A flow of `bytes` from a to b that is not simulated (a mirrored collective): its links'
+  // dynamic energy, (busy - idle power) / bandwidth per byte, as SimGrid's link energy plugin
+  // would have counted it.
+  void add_mirrored_flow(int a, int b, double bytes) const;
+  double mirrored_energy_j() const { return mirrored_energy_j_; }
 
  private:
   std::vector<simgrid::s4u::Host*> hosts_;
+  mutable double mirrored_energy_j_ = 0;
+  mutable std::map<std::pair<int, int>, double> joules_per_byte_;  // per route
 };
+
+// Whether identical collectives on disjoint GPU sets (the TP ranks' data-parallel rings) never
+// slow each other: each GPU has its own NVLink port and NIC, and the only links they share are
+// the node's gateway join and fat-tree uplinks sized for every NIC below them (oversubscription
+// <= 1), which cannot be the narrowest link of any flow. Torus and dragonfly fabrics route
+// through links that can bind: false.
+bool rails_never_contend(const TopologySpec& topology);
 
 // The platform as SimGrid XML (platform DTD 4.1), equivalent to what Platform builds.
 std::string platform_xml(const ClusterGraph& cluster);

@@ -6,11 +6,40 @@
 #include <sstream>
 
 #include "scenario/units.hpp"
+#include "search/estimate.hpp"
 #include "topology/graph.hpp"
 #include "workload/sequences.hpp"
 #include "workload/stages.hpp"
 
 namespace trainsim {
+
+namespace {
+// The closed form as a simulated step would report it (see predict_estimate).
+StepResult estimated_step(const Scenario& sc) {
+  const Estimate e = estimate_step(sc);
+  StepResult r;
+  r.step_time = e.step_time;
+  r.breakdown.compute = e.compute;
+  r.breakdown.bubble = e.bubble;
+  r.breakdown.optimizer = e.optimizer;
+  r.breakdown.exposed_comm["estimated"] = e.communication;
+  r.bound_by = e.bound_by;
+  r.simulated_micro_batches = 0;
+  r.hardware_flops_per_gpu =
+      double(sc.plan.global_batch) * mean_model_flops_per_sequence(sc.model, sc.data) / sc.cluster.gpus;
+  // Busy at board power while computing, 20% of it otherwise (network/platform.cpp's GPU hosts).
+  const double board = sc.cluster.topology.gpu.power_watts;
+  const double busy = e.compute + e.optimizer;
+  r.gpu_energy_j = sc.cluster.gpus * board * (busy + 0.2 * std::max(0.0, e.step_time - busy));
+  return r;
+}
+}  // namespace
+
+Prediction predict_estimate(const Scenario& sc) {
+  SimulationOptions options;
+  options.estimate = true;
+  return predict(sc, options);
+}
 
 Prediction predict(const Scenario& input, const SimulationOptions& options) {
   // On a cluster that mixes GPU kinds the pipeline split follows the stages' speeds; the split is
@@ -22,7 +51,8 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   p.scenario = sc.name;
   p.gpus = sc.cluster.gpus;
   p.warnings = sc.warnings;
-  p.step = simulate_step(sc, options);
+  p.fidelity = options.estimate ? "estimate" : "full";
+  p.step = options.estimate ? estimated_step(sc) : simulate_step(sc, options);
   const auto& plan = sc.plan;
   const int shard = plan.dp * plan.cp;
   const double params_per_gpu = total_parameters(sc.model) / (double(plan.tp) * plan.pp);
@@ -33,7 +63,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;
     local.record_trace = false;
-    const StepResult without = simulate_step(sc, local);
+    const StepResult without = options.estimate ? p.step : simulate_step(sc, local);
     if (plan.parameter_servers > 0) {
       // Every replica pushes its gradients and pulls the weights through the servers' NICs.
       const auto& t = sc.cluster.topology;
@@ -206,6 +236,11 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"energy_to_train_j", p.energy_to_train_j ? nlohmann::json(*p.energy_to_train_j) : nlohmann::json(nullptr)},
       {"cost_to_train", p.cost_to_train ? nlohmann::json(*p.cost_to_train) : nlohmann::json(nullptr)},
       {"pipeline", {{"layers_per_stage", p.stage_layers}, {"gpu_per_stage", p.stage_gpus}}},
+      // Fewer than the plan's micro-batches per replica: the steady state was extended over
+      // the rest (engine/simulation.hpp, "Periodic steady state").
+      {"fidelity", p.fidelity},
+      {"simulated_micro_batches", p.step.simulated_micro_batches},
+      {"steady_state_extended", p.step.extended},
   };
   nlohmann::json warnings = nlohmann::json::array();
   for (const auto& w : p.warnings) warnings.push_back({{"key", w.key}, {"message", w.message}});
@@ -314,7 +349,8 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
                 p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
   line("MFU               ", mfu);
   if (sc.model.causal()) {
-    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)", 100 * p.mfu_whole_attention);
+    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)",
+                  100 * p.mfu_whole_attention);
     line("                  ", mfu);
   }
   if (p.time_to_train_s) {
@@ -397,7 +433,13 @@ std::string chrome_trace(const Prediction& p) {
   }
   return nlohmann::json{{"traceEvents", events},
                         {"displayTimeUnit", "ms"},
-                        {"otherData", {{"scenario", p.scenario}, {"step_time_s", p.step.step_time}}}}
+                        {"otherData",
+                         {{"scenario", p.scenario},
+                          {"step_time_s", p.step.step_time},
+                          // The trace shows these micro-batches; with steady_state_extended the
+                          // step time includes the steady periods of the others.
+                          {"simulated_micro_batches", p.step.simulated_micro_batches},
+                          {"steady_state_extended", p.step.extended}}}}
       .dump();
 }
 

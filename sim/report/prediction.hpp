@@ -2,9 +2,8 @@
 // A prediction: the simulated step turned into what people ask for (step time, throughput, MFU,
 // memory, time to train) and its three renderings: a table, the JSON contract of
 // `trainsim predict --json`, and a Chrome/Perfetto trace.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/simulation.hpp"
 #include "report/time_to_train.hpp"
@@ -24,6 +23,7 @@ struct PlanSuggestion {
 struct Prediction {
   std::string scenario;
   int gpus = 0;
+  std::string fidelity = "full";  // full (simulated) or estimate (predict_estimate)
   StepResult step;
   MemoryBreakdown memory;
   double tokens_per_step = 0;             // of data: padding excluded
@@ -33,8 +33,8 @@ struct Prediction {
   double model_flops_per_step = 0;  // all GPUs
   double model_tflops_per_gpu = 0;
   double hardware_tflops_per_gpu = 0;
-  double mfu = 0;                  // causal attention counted half, against the 16-bit peak
-  double mfu_whole_attention = 0;  // PaLM's convention: attention counted as if not causal
+  double mfu = 0;                         // causal attention counted half, against the 16-bit peak
+  double mfu_whole_attention = 0;         // PaLM's convention: attention counted as if not causal
   std::optional<double> time_to_train_s;  // expected wall time, failures included when modelled
   std::optional<TrainingTime> training;
   double checkpoint_bytes = 0;
@@ -51,8 +51,8 @@ struct Prediction {
   // price_per_gpu_hour x GPUs x step time per million tokens of data (no failures), with a price.
   std::optional<double> cost_per_million_tokens;
   std::vector<Finding> warnings;
-  std::vector<int> stage_layers;         // layers per pipeline stage
-  std::vector<std::string> stage_gpus;   // the GPU whose pace each stage has
+  std::vector<int> stage_layers;        // layers per pipeline stage
+  std::vector<std::string> stage_gpus;  // the GPU whose pace each stage has
   // When the plan does not fit: nearby plans that do, and the smallest job (GPUs) where one of
   // them does when none fits on this one. Filled by the caller (trainsim predict).
   std::vector<PlanSuggestion> suggestions;
@@ -60,6 +60,12 @@ struct Prediction {
 };
 
 Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});
+// The same report from the search's closed form (search/estimate.hpp), in milliseconds, without
+// SimGrid (`predict --fidelity estimate`): step time, breakdown (exposed communication not by
+// kind), memory. Hardware FLOPs are the model's (recomputation not counted); GPU energy is board
+// power while computing and the idle share otherwise; no network energy; no trace.
+// docs/speed.md states its error against the simulation.
+Prediction predict_estimate(const Scenario& scenario);
 
 // Power usage effectiveness when the topology gives none: 1.2, a recent AI data centre's (the
 // Uptime Institute's 2023 survey averages 1.58 over all sites; Google's fleet reported 1.10 for

@@ -429,6 +429,18 @@ double mean_peak(const ClusterSpec& c, Precision precision) {
 
 // ---- Plan checks -----------------------------------------------------------------------------
 
+// A global batch written in tokens instead of sequences: more micro-batches per replica than any
+// published run (hundreds to a few thousand), or more tokens per step than any (Llama 3 405B:
+// 16M; DeepSeek-V3: 63M) by far.
+namespace {
+constexpr std::int64_t kPlausibleMicroBatches = 100'000;
+constexpr double kPlausibleTokensPerStep = 256.0 * 1024 * 1024;
+bool looks_like_tokens(const ModelSpec& m, const PlanSpec& p) {
+  if (p.micro_batch <= 0 || p.dp <= 0) return false;
+  return p.micro_batches() > kPlausibleMicroBatches || double(p.global_batch) * m.seq_len > kPlausibleTokensPerStep;
+}
+}  // namespace
+
 std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const PlanSpec& p) {
   std::vector<Finding> errors;
   std::vector<Finding> warnings;
@@ -515,6 +527,13 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     }
   } else if (p.virtual_stages > 1) {
     error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
+  }
+  if (looks_like_tokens(m, p)) {
+    warn("plan.global_batch", "global_batch (" + s(p.global_batch) + ") gives " + s(m_batches) +
+                                  " micro-batches per replica and " + s(p.global_batch * m.seq_len) +
+                                  " tokens per step: global_batch counts sequences, not tokens (" + s(p.global_batch) +
+                                  " tokens would be about " + s(std::max<std::int64_t>(1, p.global_batch / m.seq_len)) +
+                                  " sequences of " + s(m.seq_len) + ")");
   }
   if (p.pp > 1 && m_batches < p.pp) {
     warn("plan.global_batch",
