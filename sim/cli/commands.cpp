@@ -7,6 +7,7 @@
 
 #include "network/platform.hpp"
 #include "report/prediction.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
@@ -50,9 +51,13 @@ ClusterGraph checked_graph(const TopologySpec& spec, int nodes = 0) {
 
 }  // namespace
 
+Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides) {
+  return load_scenario_document(load_yaml_with_overrides(file, overrides), file);
+}
+
 int predict(const PredictOptions& options) {
   // A scenario with lists or `auto` in its plan describes many plans: that is search's job.
-  const YAML::Node document = load_yaml_file(options.scenario);
+  const YAML::Node document = load_yaml_with_overrides(options.scenario, options.overrides);
   if (const auto searched = searched_fields(document); !searched.empty()) {
     const std::string& key = searched.front();
     throw InputError(location_of(document["plan"][key], options.scenario), "plan." + key,
@@ -60,9 +65,9 @@ int predict(const PredictOptions& options) {
                          (document["plan"][key].IsSequence() ? "a list" : "auto") + "); run trainsim search " +
                          options.scenario);
   }
-  const Scenario sc = load_scenario(options.scenario);
-  checked_graph(sc.cluster.topology, (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) /
-                                         sc.cluster.topology.gpus_per_node);
+  const Scenario sc = load_scenario_document(document, options.scenario);
+  checked_graph(sc.cluster.topology,
+                (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node);
   SimulationOptions sim;
   sim.record_trace = !options.trace_file.empty();
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);

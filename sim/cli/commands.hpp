@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "scenario/scenario.hpp"
+
 namespace trainsim::cli {
 
 constexpr int kExitDoesNotFit = 3;
@@ -15,8 +17,9 @@ struct PredictOptions {
   std::string scenario;
   bool json = false;
   std::string trace_file;
-  std::string profile;  // calibration profile (JSON)
-  bool strict = false;  // exit kExitDoesNotFit when the plan does not fit in memory
+  std::string profile;                 // calibration profile (JSON)
+  bool strict = false;                 // exit kExitDoesNotFit when the plan does not fit in memory
+  std::vector<std::string> overrides;  // --set KEY=VALUE, applied to the file before it is read
 };
 int predict(const PredictOptions& options);
 
@@ -27,12 +30,13 @@ struct SearchCliOptions {
   bool json = false;
   std::string csv_file;
   bool pareto = false;
-  double time_limit_s = 0;  // 0: none; then the best plans found so far
-  double max_memory = 0;    // bytes; 0: none; a larger plan space is refused up front
-  std::string export_file;  // write the best plan as a runnable scenario
-  bool all = false;         // --json: also the plans not ranked, with the reason
-  std::string objective = "time";  // time | cost | gpus
-  double deadline_s = 0;           // cost, gpus: time to train at most this; 0: none
+  double time_limit_s = 0;             // 0: none; then the best plans found so far
+  double max_memory = 0;               // bytes; 0: none; a larger plan space is refused up front
+  std::string export_file;             // write the best plan as a runnable scenario
+  bool all = false;                    // --json: also the plans not ranked, with the reason
+  std::string objective = "time";      // time | cost | gpus
+  double deadline_s = 0;               // cost, gpus: time to train at most this; 0: none
+  std::vector<std::string> overrides;  // --set KEY=VALUE
 };
 int search(const SearchCliOptions& options);
 
@@ -41,12 +45,22 @@ struct CompareOptions {
   int top = 5;
   std::string csv_file;
   std::string svg_file;
+  std::vector<std::string> overrides;  // --set KEY=VALUE, applied to every scenario
 };
 int compare(const CompareOptions& options);
 
+struct ValidateOptions {
+  std::string scenario;
+  std::string measured;  // run.json of trainsim-exec
+  std::string profile;
+  bool force = false;
+  std::vector<std::string> overrides;  // --set KEY=VALUE
+};
 // Refuses (InputError, exit 2) a measurement of another model, plan or device unless `force`.
-int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file = "",
-             bool force = false);
+int validate(const ValidateOptions& options);
+
+// The scenario file with the --set overrides applied, read and checked (predict's input).
+Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides);
 
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "scenario/errors.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,10 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
   predict_cmd->add_flag("--strict", predict.strict, "Exit with code 3 when the plan does not fit in GPU memory");
+  // Every command that reads a scenario takes --set; only one command runs, so they share a list.
+  std::vector<std::string> overrides;
+  const char* set_help = "Override a scenario key as if edited in the file: --set plan.tp=8 --set cluster.gpus=512";
+  predict_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   trainsim::cli::SearchCliOptions search;
   auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
@@ -48,9 +53,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"time", "cost", "gpus"}));
   search_cmd->add_option("--deadline", search.deadline_s, "Time to train at most this (30d), for cost and gpus")
       ->transform(duration);
-  search_cmd->add_option("--max-memory", search.max_memory,
-                         "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
+  search_cmd
+      ->add_option("--max-memory", search.max_memory,
+                   "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
       ->transform(CLI::AsSizeValue(false));
+  search_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   trainsim::cli::CompareOptions compare;
   auto* compare_cmd = app.add_subcommand("compare", "Compare clusters: best plan, time, cost and energy to train");
@@ -59,16 +66,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
+  compare_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
-  std::string validate_scenario, validate_measured, validate_profile;
-  bool validate_force = false;
+  trainsim::cli::ValidateOptions validate;
   auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
-  validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
-  validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
-  validate_cmd->add_flag("--force", validate_force,
+  validate_cmd->add_option("scenario", validate.scenario, "Scenario file (YAML)")->required();
+  validate_cmd->add_option("--measured", validate.measured, "run.json written by trainsim-exec --out")->required();
+  validate_cmd->add_flag("--force", validate.force,
                          "Compare even when the run's model, plan or device differ (predicts the run's job)");
-  validate_cmd->add_option("--profile", validate_profile,
+  validate_cmd->add_option("--profile", validate.profile,
                            "Calibration profile (trainsim-exec calibrate) for the prediction");
+  validate_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
@@ -95,17 +103,17 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;  // usage errors are bad input
   }
 
+  predict.overrides = search.overrides = compare.overrides = validate.overrides = overrides;
   try {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
-    if (*validate_cmd)
-      return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile, validate_force);
+    if (*validate_cmd) return trainsim::cli::validate(validate);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
   } catch (const trainsim::InputError& e) {
-    std::cerr << "trainsim: error: " << e.what() << "\n";
+    std::cerr << "trainsim: error: " << trainsim::relabel_for_overrides(e, overrides).what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "trainsim: failed: " << e.what() << "\n";

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
 #include "search/search.hpp"
@@ -92,13 +93,13 @@ TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, dou
   return f;
 }
 
-
 // The scenario file with the searched plan keys replaced by the best plan's values: everything
 // else (model, data, training, the plan's other keys) stays as written, so that `trainsim predict`
 // on it simulates exactly the plan the search simulated. Relative file paths are made absolute,
 // as the exported file may live elsewhere.
-std::string export_yaml(const std::string& scenario_file, const PlanCandidate& best, const std::string& search_name) {
-  YAML::Node doc = load_yaml_file(scenario_file);
+std::string export_yaml(const std::string& scenario_file, const std::vector<std::string>& overrides,
+                        const PlanCandidate& best, const std::string& search_name) {
+  YAML::Node doc = load_yaml_with_overrides(scenario_file, overrides);
   const auto base = std::filesystem::absolute(scenario_file).parent_path();
   auto absolute = [&](YAML::Node node) {
     if (!node || !node.IsScalar()) return;
@@ -180,7 +181,7 @@ struct MpiSession {
 }  // namespace
 
 int search(const SearchCliOptions& options) {
-  PlanSpace space = load_plan_space(options.scenario);
+  PlanSpace space = load_plan_space(load_yaml_with_overrides(options.scenario, options.overrides), options.scenario);
   // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
   // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then
   // searched in full. Cost to train is price x GPUs x time, so at one size it ranks as time does.
@@ -368,7 +369,7 @@ int search(const SearchCliOptions& options) {
     {
       std::ofstream out(partial);
       if (!out) throw InputError({options.export_file, 0, 0}, "--export", "cannot write the file");
-      out << export_yaml(options.scenario, result.plans.front(), options.scenario);
+      out << export_yaml(options.scenario, options.overrides, result.plans.front(), options.scenario);
     }
     std::rename(partial.c_str(), options.export_file.c_str());
     std::cerr << "trainsim: best plan written to " << options.export_file << " (trainsim predict "

@@ -2,9 +2,8 @@
 // A prediction: the simulated step turned into what people ask for (step time, throughput, MFU,
 // memory, time to train) and its three renderings: a table, the JSON contract of
 // `trainsim predict --json`, and a Chrome/Perfetto trace.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/simulation.hpp"
 #include "report/time_to_train.hpp"
@@ -33,8 +32,8 @@ struct Prediction {
   double model_flops_per_step = 0;  // all GPUs
   double model_tflops_per_gpu = 0;
   double hardware_tflops_per_gpu = 0;
-  double mfu = 0;                  // causal attention counted half, against the 16-bit peak
-  double mfu_whole_attention = 0;  // PaLM's convention: attention counted as if not causal
+  double mfu = 0;                         // causal attention counted half, against the 16-bit peak
+  double mfu_whole_attention = 0;         // PaLM's convention: attention counted as if not causal
   std::optional<double> time_to_train_s;  // expected wall time, failures included when modelled
   std::optional<TrainingTime> training;
   double checkpoint_bytes = 0;
@@ -51,8 +50,8 @@ struct Prediction {
   // price_per_gpu_hour x GPUs x step time per million tokens of data (no failures), with a price.
   std::optional<double> cost_per_million_tokens;
   std::vector<Finding> warnings;
-  std::vector<int> stage_layers;         // layers per pipeline stage
-  std::vector<std::string> stage_gpus;   // the GPU whose pace each stage has
+  std::vector<int> stage_layers;        // layers per pipeline stage
+  std::vector<std::string> stage_gpus;  // the GPU whose pace each stage has
   // When the plan does not fit: nearby plans that do, and the smallest job (GPUs) where one of
   // them does when none fits on this one. Filled by the caller (trainsim predict).
   std::vector<PlanSuggestion> suggestions;
@@ -78,6 +77,10 @@ std::optional<TrainingTime> training_time(const Scenario& scenario, double step_
 
 nlohmann::json prediction_json(const Prediction& p);
 std::string prediction_table(const Prediction& p, const Scenario& scenario);
+// "tp 8, pp 16 (interleaved, 3 virtual stages), dp 8": a plan's parallel axes in words.
+std::string plan_summary(const PlanSpec& plan);
+// "micro-batch 1, 192 accumulation steps, global batch 1,536 sequences".
+std::string batch_summary(const PlanSpec& plan);
 std::string chrome_trace(const Prediction& p);
 
 }  // namespace trainsim

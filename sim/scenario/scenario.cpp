@@ -635,7 +635,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     }
   }
   if (auto v = r.boolean("fp8_param_gather")) {
-    if (!low_precision(p.precision)) r.fail("fp8_param_gather", "fp8_param_gather goes with a low precision (fp8, mxfp8, nvfp4)");
+    if (!low_precision(p.precision))
+      r.fail("fp8_param_gather", "fp8_param_gather goes with a low precision (fp8, mxfp8, nvfp4)");
     p.fp8_param_gather = *v;
   }
   if (auto v = r.choice("kernels", {"fused", "eager"})) p.kernels = *v == "eager" ? Kernels::eager : Kernels::fused;
@@ -871,6 +872,10 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
 Scenario load_scenario(const std::string& path) {
   return parse_scenario(load_yaml_file(path), path, std::filesystem::path(path).parent_path());
+}
+
+Scenario load_scenario_document(const YAML::Node& document, const std::string& file) {
+  return parse_scenario(document, file, std::filesystem::path(file).parent_path());
 }
 
 Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file) {

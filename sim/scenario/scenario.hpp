@@ -59,6 +59,9 @@ struct Scenario {
 
 // Reads a scenario file. Throws InputError on malformed input or an impossible plan.
 Scenario load_scenario(const std::string& path);
+// The same from an already parsed document (a file with `--set` overrides applied,
+// scenario/overrides.hpp); relative paths in it are relative to `file`'s folder.
+Scenario load_scenario_document(const YAML::Node& document, const std::string& file);
 Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir = ".");
 
 // Parses without checking the plan against model and cluster (the plan search fills it in).
