@@ -62,6 +62,20 @@ int validate(const ValidateOptions& options);
 // The scenario file with the --set overrides applied, read and checked (predict's input).
 Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides);
 
+struct ExportOptions {
+  std::string input;        // --to: the scenario
+  std::string to;           // megatron | torchtitan | nemo
+  std::string from;         // megatron | torchtitan
+  std::string from_source;  // --from's arguments (megatron) or TOML file (torchtitan)
+  std::string base;         // --from: the scenario giving the cluster and the rest
+  std::string topology, gpu;
+  int gpus = 0;
+  std::string output;
+  std::vector<std::string> overrides;  // --set, on the scenario (--to) or the base (--from)
+};
+// Exit 0, or InputError (2).
+int export_plan(const ExportOptions& options);
+
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
 int list_presets(bool json);

@@ -92,18 +92,51 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--format", export_format, "simgrid-xml or dot")->check(CLI::IsMember({"simgrid-xml", "dot"}));
   export_cmd->add_option("-o,--output", export_out, "Output file (default: standard output)");
 
+  // trainsim export: plans to frameworks and back. The text after `--from FRAMEWORK` is taken
+  // before CLI11 parses the line, as Megatron-LM arguments start with "--".
+  trainsim::cli::ExportOptions export_options;
+  std::vector<char*> arguments(argv, argv + argc);
+  if (argc > 1 && std::string(argv[1]) == "export") {
+    for (std::size_t i = 2; i + 2 < arguments.size(); ++i) {
+      if (std::string(arguments[i]) == "--from") {
+        export_options.from_source = arguments[i + 2];
+        arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+        break;
+      }
+    }
+  }
+  auto* plan_export_cmd = app.add_subcommand(
+      "export",
+      "Write the plan as Megatron-LM arguments, a torchtitan TOML or a NeMo recipe override; or read one back");
+  plan_export_cmd->add_option("scenario", export_options.input, "Scenario file (YAML), with --to");
+  plan_export_cmd->add_option("--to", export_options.to, "megatron, torchtitan or nemo")
+      ->check(CLI::IsMember({"megatron", "torchtitan", "nemo"}));
+  plan_export_cmd
+      ->add_option("--from", export_options.from,
+                   "megatron \"ARGS\" (or a file of them) or torchtitan FILE.toml: write a scenario")
+      ->check(CLI::IsMember({"megatron", "torchtitan"}));
+  plan_export_cmd->add_option("--base", export_options.base,
+                              "With --from: the scenario giving cluster, model and the rest");
+  plan_export_cmd->add_option("--topology", export_options.topology,
+                              "With --from and no --base: the cluster's topology");
+  plan_export_cmd->add_option("--gpus", export_options.gpus, "With --topology: GPUs the job uses")
+      ->check(CLI::Range(1, 1 << 20));
+  plan_export_cmd->add_option("--gpu", export_options.gpu, "With --topology: the GPU preset");
+  plan_export_cmd->add_option("-o,--output", export_options.output, "Output file (default: standard output)");
+  plan_export_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
+
   bool presets_json = false;
   auto* presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
   presets_cmd->add_flag("--json", presets_json, "Print JSON");
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arguments.size()), arguments.data());
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // usage errors are bad input
   }
 
-  predict.overrides = search.overrides = compare.overrides = validate.overrides = overrides;
+  predict.overrides = search.overrides = compare.overrides = validate.overrides = export_options.overrides = overrides;
   try {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
@@ -111,6 +144,7 @@ int main(int argc, char** argv) {
     if (*validate_cmd) return trainsim::cli::validate(validate);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
+    if (*plan_export_cmd) return trainsim::cli::export_plan(export_options);
     if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
   } catch (const trainsim::InputError& e) {
     std::cerr << "trainsim: error: " << trainsim::relabel_for_overrides(e, overrides).what() << "\n";

@@ -100,15 +100,7 @@ TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, dou
 std::string export_yaml(const std::string& scenario_file, const std::vector<std::string>& overrides,
                         const PlanCandidate& best, const std::string& search_name) {
   YAML::Node doc = load_yaml_with_overrides(scenario_file, overrides);
-  const auto base = std::filesystem::absolute(scenario_file).parent_path();
-  auto absolute = [&](YAML::Node node) {
-    if (!node || !node.IsScalar()) return;
-    const std::filesystem::path path(node.Scalar());
-    if (path.is_relative() && std::filesystem::exists(base / path)) node = (base / path).string();
-  };
-  if (doc["cluster"] && doc["cluster"].IsMap()) absolute(doc["cluster"]["topology"]);
-  if (doc["model"] && doc["model"].IsMap()) absolute(doc["model"]["hf_config"]);
-  if (doc["data"] && doc["data"].IsMap()) absolute(doc["data"]["lengths"]);
+  make_paths_absolute(doc, scenario_file);
   const PlanSpec& p = best.plan;
   YAML::Node plan = doc["plan"];
   plan["tp"] = p.tp;

@@ -1,6 +1,7 @@
 #include "scenario/overrides.hpp"
 
 #include <cctype>
+#include <filesystem>
 
 #include "scenario/yaml_reader.hpp"
 
@@ -84,6 +85,18 @@ YAML::Node load_yaml_with_overrides(const std::string& path, const std::vector<s
   YAML::Node document = load_yaml_file(path);
   apply_overrides(document, overrides);
   return document;
+}
+
+void make_paths_absolute(YAML::Node& document, const std::string& scenario_file) {
+  const auto base = std::filesystem::absolute(scenario_file).parent_path();
+  auto absolute = [&](YAML::Node node) {
+    if (!node || !node.IsScalar()) return;
+    const std::filesystem::path path(node.Scalar());
+    if (path.is_relative() && std::filesystem::exists(base / path)) node = (base / path).string();
+  };
+  if (document["cluster"] && document["cluster"].IsMap()) absolute(document["cluster"]["topology"]);
+  if (document["model"] && document["model"].IsMap()) absolute(document["model"]["hf_config"]);
+  if (document["data"] && document["data"].IsMap()) absolute(document["data"]["lengths"]);
 }
 
 InputError relabel_for_overrides(const InputError& error, const std::vector<std::string>& overrides) {

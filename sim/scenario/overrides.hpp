@@ -29,6 +29,10 @@ void apply_overrides(YAML::Node& document, const std::vector<std::string>& overr
 // The YAML document of a scenario file with the overrides applied.
 YAML::Node load_yaml_with_overrides(const std::string& path, const std::vector<std::string>& overrides);
 
+// Relative file paths in a scenario document (cluster.topology, model.hf_config, data.lengths)
+// made absolute against the folder of `scenario_file`, for a document written elsewhere.
+void make_paths_absolute(YAML::Node& document, const std::string& scenario_file);
+
 // An error raised while reading a document with overrides, told as the user sees it: about an
 // overridden key (or inside it), it names `--set KEY=VALUE`; otherwise it keeps its place and
 // says which overrides were in effect.
