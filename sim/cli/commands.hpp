@@ -79,5 +79,7 @@ int export_plan(const ExportOptions& options);
 int topology_show(const std::string& name_or_path, bool json);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
 int list_presets(bool json);
+// One preset: its figures in people's units and its text with the comments that cite the sources.
+int show_preset(const std::string& name, bool json);
 
 }  // namespace trainsim::cli

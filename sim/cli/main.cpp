@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
   bool presets_json = false;
   auto* presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
   presets_cmd->add_flag("--json", presets_json, "Print JSON");
+  std::string preset_shown;
+  presets_cmd->add_option("--show", preset_shown,
+                          "One preset (GPU, model, topology, dataset): every number and its source");
 
   try {
     app.parse(static_cast<int>(arguments.size()), arguments.data());
@@ -145,7 +148,10 @@ int main(int argc, char** argv) {
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*plan_export_cmd) return trainsim::cli::export_plan(export_options);
-    if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
+    if (*presets_cmd) {
+      return preset_shown.empty() ? trainsim::cli::list_presets(presets_json)
+                                  : trainsim::cli::show_preset(preset_shown, presets_json);
+    }
   } catch (const trainsim::InputError& e) {
     std::cerr << "trainsim: error: " << trainsim::relabel_for_overrides(e, overrides).what() << "\n";
     return 2;

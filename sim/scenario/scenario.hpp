@@ -79,6 +79,15 @@ std::vector<std::string> topology_preset_names();
 std::vector<std::string> model_preset_names();
 std::vector<std::string> gpu_preset_names();
 ModelSpec model_preset(const std::string& name);
+// A preset's text as written in its file, comments (its sources) included: a GPU, model or
+// dataset preset's entry, or a topology's whole file. kind is "gpu", "model", "dataset" or
+// "topology"; empty when no preset has the name.
+struct PresetText {
+  std::string kind;
+  std::string file;  // "sim/presets/gpus.yaml", "topologies/NAME.yaml"
+  std::string text;
+};
+PresetText preset_text(const std::string& name);
 GpuSpec gpu_preset(const std::string& name);
 // A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen3-MoE, DeepSeek-V3,
 // BERT).
