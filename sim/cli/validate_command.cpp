@@ -30,7 +30,7 @@ std::string human(Kind kind, double v) {
     case Kind::fraction:
       return units::format_percent(v);
     case Kind::tflops:
-      return units::format_thousands(v, 1) + " TFLOP/s";
+      return units::format_rate(v * 1e12);  // the value is in TFLOP/s
     case Kind::seconds:
       break;
   }

@@ -108,8 +108,13 @@ std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
       return "nothing";
-    case YAML::NodeType::Scalar:
-      return quoted(node.Scalar());
+    case YAML::NodeType::Scalar: {
+      // A number is shown as a number (0, 1e9), text in quotes ("eight").
+      const std::string& text = node.Scalar();
+      const bool number =
+          !text.empty() && units::parse_count(text) && text.find_first_not_of("0123456789.eE+-") == std::string::npos;
+      return number ? text : quoted(text);
+    }
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Map:
