@@ -88,3 +88,9 @@ TEST(CliFormat, ValidateTableHasHumanLabels) {
     EXPECT_NE(r.output.find(label), std::string::npos) << label << "\n" << r.output;
   }
 }
+
+TEST(CliFormat, SearchTableHasNoExponentOrLongDollars) {
+  const CommandResult r = run("search " + kSource + "/scenarios/search-llama2-7b.yaml --top 3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+}

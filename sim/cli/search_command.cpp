@@ -221,8 +221,7 @@ int search(const SearchCliOptions& options) {
     space.base.cluster.gpus = *chosen;  // `sc` is space.base: it now has the chosen size
     objective_note = "objective " + options.objective + ": " + std::to_string(*chosen) + " of " +
                      std::to_string(cluster_gpus) + " GPUs (estimated " + units::format_duration(chosen_time) +
-                     " to train" +
-                     (chosen_cost > 0 ? ", $" + std::to_string(std::llround(chosen_cost)) : std::string()) +
+                     " to train" + (chosen_cost > 0 ? ", " + units::format_money(chosen_cost) : std::string()) +
                      (options.deadline_s > 0 ? ", deadline " + units::format_duration(options.deadline_s) : "") + ")";
   }
   if (options.max_memory > 0) {
@@ -432,8 +431,8 @@ int search(const SearchCliOptions& options) {
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& c = result.plans[i];
     const auto f = training_figures(space.base, c.plan, c.step_time());
-    char cost[32] = "-";
-    if (f.cost) std::snprintf(cost, sizeof cost, "$%.3gM", *f.cost / 1e6);
+    const std::string cost_text = f.cost ? units::format_money(*f.cost) : "-";
+    const char* cost = cost_text.c_str();
     char line[320];
     std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s %9s %11s%s\n", i + 1,
                   plan_label(c.plan).c_str(), units::format_duration(c.estimate.step_time).c_str(),
