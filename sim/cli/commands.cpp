@@ -49,6 +49,17 @@ ClusterGraph checked_graph(const TopologySpec& spec, int nodes = 0) {
   return graph;
 }
 
+// A topology by preset name or file for the topology commands: an unknown name is an error about
+// the command's argument, not a scenario's cluster.topology.
+TopologySpec topology_named(const std::string& name_or_path) {
+  try {
+    return load_topology(name_or_path);
+  } catch (const InputError& e) {
+    if (!e.where().file.empty()) throw;  // an error inside a topology file keeps its place
+    throw InputError({}, "topology", e.problem());
+  }
+}
+
 }  // namespace
 
 Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides) {
@@ -88,7 +99,7 @@ int predict(const PredictOptions& options) {
 }
 
 int topology_show(const std::string& name_or_path, bool json) {
-  const TopologySpec spec = load_topology(name_or_path);
+  const TopologySpec spec = topology_named(name_or_path);
   const ClusterGraph graph = checked_graph(spec);
   const GraphSummary s = summarize(graph);
   if (json) {
@@ -150,7 +161,7 @@ int topology_show(const std::string& name_or_path, bool json) {
 }
 
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file) {
-  const TopologySpec spec = load_topology(name_or_path);
+  const TopologySpec spec = topology_named(name_or_path);
   const ClusterGraph graph = checked_graph(spec);
   if (format == "dot") {
     write_output(to_dot(graph), out_file);
