@@ -91,6 +91,15 @@ TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
   EXPECT_EQ(p["gpus"], 16);
   const CommandResult table = run("predict " + out);
   EXPECT_NE(table.output.find("tp 2, pp 1, dp 8"), std::string::npos) << table.output;
+  // --from=megatron reads the same.
+  const std::string again = testing::TempDir() + "/from-args-again.yaml";
+  const CommandResult equals =
+      run("export --from=megatron \"--tensor-model-parallel-size 2 --num-layers 24 --hidden-size 2048 "
+          "--num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 2 --global-batch-size 128 "
+          "--bf16\" --topology dgx-a100-superpod --gpus 16 -o " +
+          again);
+  ASSERT_EQ(equals.code, 0) << equals.output;
+  EXPECT_EQ(read_text(again), read_text(out));
 }
 
 TEST(CliExport, BadInputIsAnInputError) {

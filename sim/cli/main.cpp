@@ -97,12 +97,16 @@ int main(int argc, char** argv) {
   trainsim::cli::ExportOptions export_options;
   std::vector<char*> arguments(argv, argv + argc);
   if (argc > 1 && std::string(argv[1]) == "export") {
-    for (std::size_t i = 2; i + 2 < arguments.size(); ++i) {
-      if (std::string(arguments[i]) == "--from") {
-        export_options.from_source = arguments[i + 2];
-        arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i) + 2);
-        break;
+    for (std::size_t i = 2; i < arguments.size(); ++i) {
+      const std::string word = arguments[i];
+      // "--from megatron ARGS" or "--from=megatron ARGS": ARGS is the word after the framework.
+      const std::size_t source = word == "--from" ? i + 2 : word.rfind("--from=", 0) == 0 ? i + 1 : 0;
+      if (source == 0) continue;
+      if (source < arguments.size()) {
+        export_options.from_source = arguments[source];
+        arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(source));
       }
+      break;
     }
   }
   auto* plan_export_cmd = app.add_subcommand(
