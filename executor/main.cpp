@@ -30,6 +30,7 @@
 #include "launch.hpp"
 #include "params_io.hpp"
 #include "scenario/scenario.hpp"
+#include "scenario/units.hpp"
 #include "trainer.hpp"
 
 namespace {
@@ -322,6 +323,16 @@ int train(const RunOptions& o, const Scenario& sc) {
     std::cout << run.dump(2) << "\n";
   else
     write_file_atomically(o.out, run.dump(2) + "\n");
+  // What was written, and the run in one line (on stderr: stdout may be the JSON itself).
+  std::string wrote = o.out.empty() ? "the measurement to standard output" : o.out;
+  if (!o.trace.empty()) wrote += ", " + o.trace;
+  if (!o.dump_params.empty()) wrote += ", " + o.dump_params;
+  std::cerr << "trainsim-exec: wrote " << wrote << "\n";
+  char loss[96] = "";
+  if (!losses.empty()) std::snprintf(loss, sizeof loss, ", loss %.3f -> %.3f", losses.front(), losses.back());
+  std::cerr << "trainsim-exec: " << sc.name << ": " << step_times.size() << " steps on " << world << " ranks ("
+            << (cuda ? "cuda" : "cpu") << "), step time " << units::format_duration(step_time) << " (median after "
+            << skip << " warm-up), " << units::format_thousands(tokens / step_time) << " tokens/s" << loss << "\n";
   return 0;
 }
 
@@ -334,7 +345,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   RunOptions o;
   app.add_option("scenario", o.scenario, "Scenario YAML (the file trainsim predict reads)");
-  app.add_option("--nproc", o.nproc, "Start this many local ranks")->check(CLI::Range(0, 1024));
+  app.add_option("--nproc", o.nproc, "Start this many local ranks (default: the plan's tp x pp x dp x cp)")
+      ->check(CLI::Range(0, 1024));
   app.add_option("--steps", o.steps, "Optimizer steps")->check(CLI::Range(1, 1000000));
   app.add_option("--warmup", o.warmup, "Steps left out of the timings")->check(CLI::Range(0, 1000000));
   app.add_option("--timeout", o.timeout_s, "Seconds a collective may wait for a peer")->check(CLI::Range(1, 86400));
@@ -409,6 +421,24 @@ int main(int argc, char** argv) {
     if (!sc.data.full_rows() && !std::getenv("TRAINSIM_EXEC_CHILD")) {
       std::cerr << "trainsim-exec: note: the scenario's data section (" << sc.data.lengths
                 << ") is not emulated: every row has seq_len tokens (trainsim validate predicts such rows)\n";
+    }
+    // Without --nproc, the plan's ranks (tp x pp x dp x cp) are started.
+    // Not when a launcher (torchrun, mpirun, SLURM) started this process as one of the ranks.
+    const bool launched = std::getenv("WORLD_SIZE") || std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") ||
+                          std::getenv("SLURM_NTASKS");
+    if (o.nproc == 0 && !launched && !std::getenv("TRAINSIM_EXEC_CHILD")) {
+      const std::int64_t ranks = std::int64_t(sc.plan.tp) * sc.plan.pp * sc.plan.dp * sc.plan.cp;
+      if (ranks > 1024) {
+        throw InputError({o.scenario, 0, 0}, "plan",
+                         "the plan has " + std::to_string(ranks) +
+                             " ranks, more than trainsim-exec starts on one machine (1024): give --nproc, or scale "
+                             "the plan down in a copy of the scenario");
+      }
+      if (ranks > 1) {
+        std::cerr << "trainsim-exec: starting the plan's " << ranks << " ranks (tp " << sc.plan.tp << " x pp "
+                  << sc.plan.pp << " x dp " << sc.plan.dp << " x cp " << sc.plan.cp << "; --nproc to change)\n";
+        o.nproc = static_cast<int>(ranks);
+      }
     }
     if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);
     if (std::getenv("TRAINSIM_EXEC_CHILD")) {

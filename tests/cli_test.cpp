@@ -2,32 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
-#include <cstdio>
 #include <memory>
 #include <string>
 
-namespace {
+#include "cli_run.hpp"
 
-struct CommandResult {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult run(const std::string& arguments) {
-  const std::string command = std::string(TRAINSIM_BINARY) + " " + arguments + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (const auto n = fread(buffer.data(), 1, buffer.size(), pipe.get())) output.append(buffer.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-const std::string kSource = TRAINSIM_SOURCE_DIR;
-
-}  // namespace
+using trainsim_test::CommandResult;
+using trainsim_test::kSource;
+using trainsim_test::run;
 
 TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(run("--help").code, 0);

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "scenario/units.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace trainsim::units;
 
@@ -46,4 +46,37 @@ TEST(Units, FormatsRoundTripReadably) {
   EXPECT_EQ(format_bytes(80.0 * 1024 * 1024 * 1024), "80 GiB");
   EXPECT_EQ(format_duration(0.0042), "4.2 ms");
   EXPECT_EQ(format_duration(3 * 86400), "3.0 days");
+}
+
+TEST(Units, TableFormsHaveSeparatorsAndNoExponent) {
+  EXPECT_EQ(format_count(300e9), "300B");
+  EXPECT_EQ(format_count(26e9), "26B");
+  EXPECT_EQ(format_count(1.5e12), "1.5T");
+  EXPECT_EQ(format_count(512), "512");
+  EXPECT_EQ(format_thousands(1262286), "1,262,286");
+  EXPECT_EQ(format_thousands(-1234.5, 1), "-1,234.5");
+  EXPECT_EQ(format_thousands(999), "999");
+  EXPECT_EQ(format_money(1262286), "$1.26M");
+  EXPECT_EQ(format_money(12345.4), "$12,345");
+  EXPECT_EQ(format_money(0.0412), "$0.04");
+  EXPECT_EQ(format_percent(0.4123), "41.2%");
+  // Absurd durations in years, with separators rather than an exponent.
+  EXPECT_EQ(format_duration(45033490229.9 * 86400), "123,294,977 years");
+  EXPECT_EQ(format_duration(3 * 365.25 * 86400), "3.0 years");
+  for (const double v : {1e-15, 1e-7, 0.5, 999.96, 1e7, 1e21}) {
+    for (const std::string& text : {format_number(v), format_count(v), format_duration(v), format_thousands(v)}) {
+      EXPECT_EQ(text.find("e+"), std::string::npos) << v << " -> " << text;
+      EXPECT_EQ(text.find("e-"), std::string::npos) << v << " -> " << text;
+    }
+  }
+}
+
+TEST(Units, TextTableAlignsColumns) {
+  TextTable t({TextTable::Align::left, TextTable::Align::right});
+  t.add({"compute", "21.5 s"});
+  t.add({"dp comm (exposed)", "59.4 ms"});
+  t.title("section");
+  const std::string text = t.str();
+  EXPECT_EQ(text, "  compute             21.5 s\n  dp comm (exposed)  59.4 ms\nsection\n");
+  EXPECT_EQ(t.width(), std::string("  dp comm (exposed)  59.4 ms").size());
 }

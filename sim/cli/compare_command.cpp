@@ -3,12 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "report/prediction.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
 #include "search/search.hpp"
@@ -22,22 +24,16 @@ struct Row {
   Prediction prediction;
 };
 
-bool has_searched_fields(const std::string& path) { return !searched_fields(load_yaml_file(path)).empty(); }
-
 // The plans a searched row tries, best first, until one's prediction fits (the estimate and the
 // prediction agree on memory except where a mixed cluster's split moves layers).
 constexpr std::size_t kPredictionsPerRow = 3;
 
+// "tp 8, pp 16 (interleaved, 3 virtual stages), dp 8, micro-batch 1, zero 1, recompute full".
 std::string plan_text(const PlanSpec& p) {
-  std::ostringstream out;
-  out << "tp" << p.tp << " pp" << p.pp << " dp" << p.dp;
-  if (p.cp > 1) out << " cp" << p.cp;
-  if (p.ep > 1) out << " ep" << p.ep;
-  out << " mb" << p.micro_batch;
-  if (p.virtual_stages > 1) out << " v" << p.virtual_stages;
-  if (p.zero > 0) out << " zero" << p.zero;
-  if (p.recompute != Recompute::none) out << " " << recompute_name(p.recompute);
-  return out.str();
+  std::string text = plan_summary(p) + ", micro-batch " + std::to_string(p.micro_batch);
+  if (p.zero > 0) text += ", zero " + std::to_string(p.zero);
+  if (p.recompute != Recompute::none) text += std::string(", recompute ") + recompute_name(p.recompute);
+  return text;
 }
 
 void write_atomically(const std::string& path, const std::string& text) {
@@ -63,13 +59,14 @@ std::string svg_chart(const std::vector<Row>& rows) {
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">Time and cost to train, best plan per cluster</text>\n";
+    << "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">Time and cost to train, best plan per "
+       "cluster</text>\n";
   int y = 60;
   for (const auto& r : rows) {
     const double days = r.prediction.time_to_train_s.value_or(0) / 86400;
     const bool has_cost = r.prediction.cost_to_train.has_value() && max_cost > 0;
     const double second = has_cost ? *r.prediction.cost_to_train / max_cost
-                                    : r.prediction.energy_to_train_j.value_or(0) / 3.6e9 / std::max(max_energy, 1e-9);
+                                   : r.prediction.energy_to_train_j.value_or(0) / 3.6e9 / std::max(max_energy, 1e-9);
     char label[128];
     s << "<text x=\"20\" y=\"" << y + 18 << "\">" << r.scenario.cluster.topology.name << " (" << r.scenario.cluster.gpus
       << " GPUs)</text>\n";
@@ -82,12 +79,15 @@ std::string svg_chart(const std::vector<Row>& rows) {
     const int second_width = int((width - left - 120) * second);
     s << "<rect x=\"" << left << "\" y=\"" << y << "\" width=\"" << second_width << "\" height=\"" << bar
       << "\" fill=\"" << (has_cost ? "#dd8452" : "#55a868") << "\"/>\n";
-    if (has_cost) std::snprintf(label, sizeof label, "$%.2fM", *r.prediction.cost_to_train / 1e6);
-    else std::snprintf(label, sizeof label, "%.0f MWh", r.prediction.energy_to_train_j.value_or(0) / 3.6e9);
+    if (has_cost)
+      std::snprintf(label, sizeof label, "$%.2fM", *r.prediction.cost_to_train / 1e6);
+    else
+      std::snprintf(label, sizeof label, "%.0f MWh", r.prediction.energy_to_train_j.value_or(0) / 3.6e9);
     s << "<text x=\"" << left + second_width + 6 << "\" y=\"" << y + 18 << "\">" << label << "</text>\n";
     y += bar + gap + 10;
   }
-  s << "<text x=\"20\" y=\"" << height - 12 << "\" fill=\"#666\">blue: days to train; orange: cost (green: energy "
+  s << "<text x=\"20\" y=\"" << height - 12
+    << "\" fill=\"#666\">blue: days to train; orange: cost (green: energy "
        "where no price is known). trainsim predictions, not measurements.</text>\n</svg>\n";
   return s.str();
 }
@@ -103,8 +103,9 @@ int compare(const CompareOptions& options) {
     bool fits = false;
     std::optional<int> fits_from;
     std::string name;
-    if (has_searched_fields(file)) {
-      const PlanSpace space = load_plan_space(file);
+    const YAML::Node document = load_yaml_with_overrides(file, options.overrides);
+    if (!searched_fields(document).empty()) {
+      const PlanSpace space = load_plan_space(YAML::Clone(document), file);
       SearchOptions search;
       search.top_k = options.top;
       const SearchResult result = search_plans(space, search);
@@ -117,7 +118,7 @@ int compare(const CompareOptions& options) {
       }
       if (!fits) fits_from = smallest_fitting_gpus(space);
     } else {
-      row.scenario = load_scenario(file);
+      row.scenario = load_scenario_document(document, file);
       name = row.scenario.name;
       row.prediction = predict(row.scenario);
       fits = row.prediction.memory.fits();
@@ -136,23 +137,28 @@ int compare(const CompareOptions& options) {
   std::ostringstream csv;
   csv << "scenario,topology,gpu,gpus,plan,step_time_s,mfu,time_to_train_s,cost_to_train_usd,energy_to_train_mwh,"
          "peak_memory_bytes,price_per_gpu_hour_usd,cost_per_million_tokens_usd\n";
-  std::printf("%-28s %-20s %6s  %-34s %9s %6s %12s %12s %10s %9s %9s\n", "scenario", "cluster", "GPUs", "best plan",
-              "step", "MFU", "to train", "cost", "energy", "$/GPU-h", "$/M tok");
+  // The table: every column as wide as its widest cell, nothing cut. When it is wider than the
+  // terminal, the plans go below it instead of in a column.
+  using units::TextTable;
+  const auto L = TextTable::Align::left, R = TextTable::Align::right;
+  std::vector<std::vector<std::string>> cells;
   for (const auto& r : rows) {
     const auto& p = r.prediction;
-    const std::string days = p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-";
-    char cost[32] = "-", energy[32] = "-";
-    if (p.cost_to_train) std::snprintf(cost, sizeof cost, "$%.2fM", *p.cost_to_train / 1e6);
-    if (p.energy_to_train_j) std::snprintf(energy, sizeof energy, "%.0f MWh", *p.energy_to_train_j / 3.6e9);
     // The price assumed is printed beside the cost: it is the topology's (cost.gpu_hour), not a quote.
     const double price = r.scenario.cluster.topology.price_per_gpu_hour;
-    char price_text[32] = "-", per_million[32] = "-";
-    if (price > 0) std::snprintf(price_text, sizeof price_text, "$%.2f", price);
-    if (p.cost_per_million_tokens) std::snprintf(per_million, sizeof per_million, "$%.3g", *p.cost_per_million_tokens);
-    std::printf("%-28.28s %-20.20s %6d  %-34.34s %9s %5.1f%% %12s %12s %10s %9s %9s\n", r.scenario.name.c_str(),
-                r.scenario.cluster.topology.name.c_str(), r.scenario.cluster.gpus, plan_text(r.scenario.plan).c_str(),
-                units::format_duration(p.step.step_time).c_str(), 100 * p.mfu, days.c_str(), cost, energy, price_text,
-                per_million);
+    std::string energy = "-";
+    if (p.energy_to_train_j) {
+      const double mwh = *p.energy_to_train_j / 3.6e9;
+      energy = mwh >= 1 ? units::format_thousands(mwh, mwh >= 100 ? 0 : 1) + " MWh"
+                        : units::format_thousands(mwh * 1000, 1) + " kWh";
+    }
+    cells.push_back({r.scenario.name, r.scenario.cluster.topology.name,
+                     units::format_thousands(r.scenario.cluster.gpus), plan_text(r.scenario.plan),
+                     units::format_duration(p.step.step_time), units::format_percent(p.mfu),
+                     p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-",
+                     p.cost_to_train ? units::format_money(*p.cost_to_train) : "-", energy,
+                     price > 0 ? units::format_money(price) : "-",
+                     p.cost_per_million_tokens ? units::format_money(*p.cost_per_million_tokens) : "-"});
     csv << r.scenario.name << ',' << r.scenario.cluster.topology.name << ',' << r.scenario.cluster.topology.gpu.name
         << ',' << r.scenario.cluster.gpus << ",\"" << plan_text(r.scenario.plan) << "\"," << p.step.step_time << ','
         << p.mfu << ',' << (p.time_to_train_s ? std::to_string(*p.time_to_train_s) : "") << ','
@@ -161,11 +167,37 @@ int compare(const CompareOptions& options) {
         << (price > 0 ? std::to_string(price) : "") << ','
         << (p.cost_per_million_tokens ? std::to_string(*p.cost_per_million_tokens) : "") << "\n";
   }
+  const std::vector<std::string> header = {"scenario", "cluster", "GPUs",   "best plan", "step",   "MFU",
+                                           "to train", "cost",    "energy", "$/GPU-h",   "$/M tok"};
+  const std::vector<TextTable::Align> align = {L, L, R, L, R, R, R, R, R, R, R};
+  const auto table = [&](bool with_plan) {
+    auto drop_plan = [&](std::vector<std::string> row) {
+      if (!with_plan) row.erase(row.begin() + 3);
+      return row;
+    };
+    std::vector<TextTable::Align> a = align;
+    if (!with_plan) a.erase(a.begin() + 3);
+    TextTable t(a, "");
+    t.add(drop_plan(header));
+    for (const auto& row : cells) t.add(drop_plan(row));
+    return t;
+  };
+  const char* columns = std::getenv("COLUMNS");
+  const std::size_t terminal = columns && std::atoi(columns) > 40 ? std::size_t(std::atoi(columns)) : 120;
+  const TextTable wide = table(true);
+  if (wide.width() <= terminal) {
+    std::printf("%s", wide.str().c_str());
+  } else {
+    std::printf("%s\nbest plans\n", table(false).str().c_str());
+    TextTable plans({L, L});
+    for (const auto& row : cells) plans.add({row[0], row[3]});
+    std::printf("%s", plans.str().c_str());
+  }
   // Energy is a sum of parts with assumed defaults: say which, per cluster.
   if (!rows.empty()) std::printf("\nenergy counts\n");
-  for (const auto& r : rows) {
-    std::printf("  %-28.28s %s\n", r.scenario.name.c_str(), r.prediction.energy_counts.c_str());
-  }
+  TextTable counts({L, L});
+  for (const auto& r : rows) counts.add({r.scenario.name, r.prediction.energy_counts});
+  std::printf("%s", counts.str().c_str());
   if (!not_compared.empty()) {
     std::printf("\nnot compared (nothing fits in memory):\n");
     for (const auto& why : not_compared) std::printf("  %s\n", why.c_str());

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "scenario/errors.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
                    "full (simulated, steady state extended), exhaustive (every micro-batch and rank "
                    "simulated) or estimate (the search's closed form, milliseconds)")
       ->check(CLI::IsMember({"full", "exhaustive", "estimate"}));
+  // Every command that reads a scenario takes --set; only one command runs, so they share a list.
+  std::vector<std::string> overrides;
+  const char* set_help = "Override a scenario key as if edited in the file: --set plan.tp=8 --set cluster.gpus=512";
+  predict_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   trainsim::cli::SearchCliOptions search;
   auto* search_cmd = app.add_subcommand("search", "Find the fastest plans: plan fields may be 'auto' or lists");
@@ -61,6 +66,7 @@ int main(int argc, char** argv) {
       ->add_option("--max-memory", search.max_memory,
                    "Refuse plan spaces that would need more memory than this (e.g. 2GiB)")
       ->transform(CLI::AsSizeValue(false));
+  search_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   trainsim::cli::CompareOptions compare;
   auto* compare_cmd = app.add_subcommand("compare", "Compare clusters: best plan, time, cost and energy to train");
@@ -69,16 +75,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
+  compare_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
-  std::string validate_scenario, validate_measured, validate_profile;
-  bool validate_force = false;
+  trainsim::cli::ValidateOptions validate;
   auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
-  validate_cmd->add_option("scenario", validate_scenario, "Scenario file (YAML)")->required();
-  validate_cmd->add_option("--measured", validate_measured, "run.json written by trainsim-exec --out")->required();
-  validate_cmd->add_flag("--force", validate_force,
+  validate_cmd->add_option("scenario", validate.scenario, "Scenario file (YAML)")->required();
+  validate_cmd->add_option("--measured", validate.measured, "run.json written by trainsim-exec --out")->required();
+  validate_cmd->add_flag("--force", validate.force,
                          "Compare even when the run's model, plan or device differ (predicts the run's job)");
-  validate_cmd->add_option("--profile", validate_profile,
+  validate_cmd->add_option("--profile", validate.profile,
                            "Calibration profile (trainsim-exec calibrate) for the prediction");
+  validate_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
 
   auto* topology_cmd = app.add_subcommand("topology", "Inspect and export cluster topologies");
   topology_cmd->require_subcommand(1);
@@ -94,28 +101,72 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--format", export_format, "simgrid-xml or dot")->check(CLI::IsMember({"simgrid-xml", "dot"}));
   export_cmd->add_option("-o,--output", export_out, "Output file (default: standard output)");
 
+  // trainsim export: plans to frameworks and back. The text after `--from FRAMEWORK` is taken
+  // before CLI11 parses the line, as Megatron-LM arguments start with "--".
+  trainsim::cli::ExportOptions export_options;
+  std::vector<char*> arguments(argv, argv + argc);
+  if (argc > 1 && std::string(argv[1]) == "export") {
+    for (std::size_t i = 2; i < arguments.size(); ++i) {
+      const std::string word = arguments[i];
+      // "--from megatron ARGS" or "--from=megatron ARGS": ARGS is the word after the framework.
+      const std::size_t source = word == "--from" ? i + 2 : word.rfind("--from=", 0) == 0 ? i + 1 : 0;
+      if (source == 0) continue;
+      if (source < arguments.size()) {
+        export_options.from_source = arguments[source];
+        arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(source));
+      }
+      break;
+    }
+  }
+  auto* plan_export_cmd = app.add_subcommand(
+      "export",
+      "Write the plan as Megatron-LM arguments, a torchtitan TOML or a NeMo recipe override; or read one back");
+  plan_export_cmd->add_option("scenario", export_options.input, "Scenario file (YAML), with --to");
+  plan_export_cmd->add_option("--to", export_options.to, "megatron, torchtitan or nemo")
+      ->check(CLI::IsMember({"megatron", "torchtitan", "nemo"}));
+  plan_export_cmd
+      ->add_option("--from", export_options.from,
+                   "megatron \"ARGS\" (or a file of them) or torchtitan FILE.toml: write a scenario")
+      ->check(CLI::IsMember({"megatron", "torchtitan"}));
+  plan_export_cmd->add_option("--base", export_options.base,
+                              "With --from: the scenario giving cluster, model and the rest");
+  plan_export_cmd->add_option("--topology", export_options.topology,
+                              "With --from and no --base: the cluster's topology");
+  plan_export_cmd->add_option("--gpus", export_options.gpus, "With --topology: GPUs the job uses")
+      ->check(CLI::Range(1, 1 << 20));
+  plan_export_cmd->add_option("--gpu", export_options.gpu, "With --topology: the GPU preset");
+  plan_export_cmd->add_option("-o,--output", export_options.output, "Output file (default: standard output)");
+  plan_export_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
+
   bool presets_json = false;
   auto* presets_cmd = app.add_subcommand("presets", "List the built-in GPU, model and topology presets");
   presets_cmd->add_flag("--json", presets_json, "Print JSON");
+  std::string preset_shown;
+  presets_cmd->add_option("--show", preset_shown,
+                          "One preset (GPU, model, topology, dataset): every number and its source");
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arguments.size()), arguments.data());
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // usage errors are bad input
   }
 
+  predict.overrides = search.overrides = compare.overrides = validate.overrides = export_options.overrides = overrides;
   try {
     if (*predict_cmd) return trainsim::cli::predict(predict);
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
-    if (*validate_cmd)
-      return trainsim::cli::validate(validate_scenario, validate_measured, validate_profile, validate_force);
+    if (*validate_cmd) return trainsim::cli::validate(validate);
     if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
-    if (*presets_cmd) return trainsim::cli::list_presets(presets_json);
+    if (*plan_export_cmd) return trainsim::cli::export_plan(export_options);
+    if (*presets_cmd) {
+      return preset_shown.empty() ? trainsim::cli::list_presets(presets_json)
+                                  : trainsim::cli::show_preset(preset_shown, presets_json);
+    }
   } catch (const trainsim::InputError& e) {
-    std::cerr << "trainsim: error: " << e.what() << "\n";
+    std::cerr << "trainsim: error: " << trainsim::relabel_for_overrides(e, overrides).what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "trainsim: failed: " << e.what() << "\n";

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
 #include "search/search.hpp"
@@ -96,17 +97,10 @@ TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, dou
 // else (model, data, training, the plan's other keys) stays as written, so that `trainsim predict`
 // on it simulates exactly the plan the search simulated. Relative file paths are made absolute,
 // as the exported file may live elsewhere.
-std::string export_yaml(const std::string& scenario_file, const PlanCandidate& best, const std::string& search_name) {
-  YAML::Node doc = load_yaml_file(scenario_file);
-  const auto base = std::filesystem::absolute(scenario_file).parent_path();
-  auto absolute = [&](YAML::Node node) {
-    if (!node || !node.IsScalar()) return;
-    const std::filesystem::path path(node.Scalar());
-    if (path.is_relative() && std::filesystem::exists(base / path)) node = (base / path).string();
-  };
-  if (doc["cluster"] && doc["cluster"].IsMap()) absolute(doc["cluster"]["topology"]);
-  if (doc["model"] && doc["model"].IsMap()) absolute(doc["model"]["hf_config"]);
-  if (doc["data"] && doc["data"].IsMap()) absolute(doc["data"]["lengths"]);
+std::string export_yaml(const std::string& scenario_file, const std::vector<std::string>& overrides,
+                        const PlanCandidate& best, const std::string& search_name) {
+  YAML::Node doc = load_yaml_with_overrides(scenario_file, overrides);
+  make_paths_absolute(doc, scenario_file);
   const PlanSpec& p = best.plan;
   YAML::Node plan = doc["plan"];
   plan["tp"] = p.tp;
@@ -179,7 +173,7 @@ struct MpiSession {
 }  // namespace
 
 int search(const SearchCliOptions& options) {
-  PlanSpace space = load_plan_space(options.scenario);
+  PlanSpace space = load_plan_space(load_yaml_with_overrides(options.scenario, options.overrides), options.scenario);
   // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
   // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then
   // searched in full. Cost to train is price x GPUs x time, so at one size it ranks as time does.
@@ -227,8 +221,7 @@ int search(const SearchCliOptions& options) {
     space.base.cluster.gpus = *chosen;  // `sc` is space.base: it now has the chosen size
     objective_note = "objective " + options.objective + ": " + std::to_string(*chosen) + " of " +
                      std::to_string(cluster_gpus) + " GPUs (estimated " + units::format_duration(chosen_time) +
-                     " to train" +
-                     (chosen_cost > 0 ? ", $" + std::to_string(std::llround(chosen_cost)) : std::string()) +
+                     " to train" + (chosen_cost > 0 ? ", " + units::format_money(chosen_cost) : std::string()) +
                      (options.deadline_s > 0 ? ", deadline " + units::format_duration(options.deadline_s) : "") + ")";
   }
   if (options.max_memory > 0) {
@@ -367,7 +360,7 @@ int search(const SearchCliOptions& options) {
     {
       std::ofstream out(partial);
       if (!out) throw InputError({options.export_file, 0, 0}, "--export", "cannot write the file");
-      out << export_yaml(options.scenario, result.plans.front(), options.scenario);
+      out << export_yaml(options.scenario, options.overrides, result.plans.front(), options.scenario);
     }
     std::rename(partial.c_str(), options.export_file.c_str());
     std::cerr << "trainsim: best plan written to " << options.export_file << " (trainsim predict "
@@ -438,8 +431,8 @@ int search(const SearchCliOptions& options) {
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& c = result.plans[i];
     const auto f = training_figures(space.base, c.plan, c.step_time());
-    char cost[32] = "-";
-    if (f.cost) std::snprintf(cost, sizeof cost, "$%.3gM", *f.cost / 1e6);
+    const std::string cost_text = f.cost ? units::format_money(*f.cost) : "-";
+    const char* cost = cost_text.c_str();
     char line[320];
     std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s %9s %11s%s\n", i + 1,
                   plan_label(c.plan).c_str(), units::format_duration(c.estimate.step_time).c_str(),

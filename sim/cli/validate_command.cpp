@@ -18,27 +18,33 @@
 namespace trainsim::cli {
 namespace {
 
+enum class Kind { seconds, tokens_per_s, tflops, fraction, bytes };
+
 // A value in the units people read it in.
-std::string human(const std::string& key, double v) {
-  char text[64];
-  if (key.find("memory") != std::string::npos) return units::format_bytes(v);
-  if (key == "tokens_per_s") return units::format_count(v) + "/s";
-  if (key == "mfu") {
-    std::snprintf(text, sizeof text, "%.1f%%", 100 * v);
-    return text;
-  }
-  if (key.find("tflops") != std::string::npos) {
-    std::snprintf(text, sizeof text, "%.1f TFLOP/s", v);
-    return text;
+std::string human(Kind kind, double v) {
+  switch (kind) {
+    case Kind::bytes:
+      return units::format_bytes(v);
+    case Kind::tokens_per_s:
+      return units::format_thousands(v);
+    case Kind::fraction:
+      return units::format_percent(v);
+    case Kind::tflops:
+      return units::format_rate(v * 1e12);  // the value is in TFLOP/s
+    case Kind::seconds:
+      break;
   }
   return units::format_duration(v);  // step time and its breakdown, in seconds
 }
 
 }  // namespace
 
-int validate(const std::string& scenario_file, const std::string& measured_file, const std::string& profile_file,
-             bool force) {
-  Scenario sc = load_scenario(scenario_file);
+int validate(const ValidateOptions& o) {
+  const std::string& scenario_file = o.scenario;
+  const std::string& measured_file = o.measured;
+  const std::string& profile_file = o.profile;
+  const bool force = o.force;
+  Scenario sc = load_with_overrides(scenario_file, o.overrides);
   const nlohmann::json run = parse_measurement(read_input_file(measured_file, "the measurement"), measured_file);
   const auto mismatches = measurement_mismatches(sc, run);
   if (!mismatches.empty()) {
@@ -60,23 +66,34 @@ int validate(const std::string& scenario_file, const std::string& measured_file,
   std::printf("%s: predicted (trainsim predict) against measured (%s, %s)%s\n\n", sc.name.c_str(),
               measured_file.c_str(), run.value("device", "?").c_str(),
               mismatches.empty() ? "" : " [--force: not the scenario's job]");
-  std::printf("  %-28s %16s %16s %9s\n", "field", "predicted", "measured", "error");
-  auto row = [&](const std::string& label, const nlohmann::json& p, const nlohmann::json& m, const char* key) {
-    if (!p.contains(key) || !m.is_object() || !m.contains(key) || !m[key].is_number()) return;
+  using units::TextTable;
+  TextTable table({TextTable::Align::left, TextTable::Align::right, TextTable::Align::right, TextTable::Align::right});
+  table.add({"", "predicted", "measured", "error"});
+  auto row = [&](const std::string& label, Kind kind, const nlohmann::json& p, const nlohmann::json& m,
+                 const char* key) {
+    if (!p.is_object() || !p.contains(key) || !p[key].is_number() || !m.is_object() || !m.contains(key) ||
+        !m[key].is_number())
+      return;
     const double pv = p[key].get<double>(), mv = m[key].get<double>();
-    const double error = mv != 0 ? 100 * (pv - mv) / mv : 0;
-    std::printf("  %-28s %16s %16s %+8.1f%%\n", label.c_str(), human(label, pv).c_str(), human(label, mv).c_str(),
-                error);
+    const double error = mv != 0 ? (pv - mv) / mv : 0;
+    table.add({label, human(kind, pv), human(kind, mv), (error > 0 ? "+" : "") + units::format_percent(error)});
   };
-  for (const char* key : {"step_time_s", "tokens_per_s", "model_tflops_per_gpu", "mfu"}) row(key, predicted, run, key);
+  row("step time", Kind::seconds, predicted, run, "step_time_s");
+  row("tokens/s", Kind::tokens_per_s, predicted, run, "tokens_per_s");
+  row("model TFLOP/s per GPU", Kind::tflops, predicted, run, "model_tflops_per_gpu");
+  row("MFU", Kind::fraction, predicted, run, "mfu");
   if (run.contains("breakdown_s")) {
-    for (const char* key : {"compute", "exposed_comm", "bubble", "optimizer"}) {
-      row(std::string("breakdown_s.") + key, predicted["breakdown_s"], run["breakdown_s"], key);
+    for (const auto& [key, label] : {std::pair{"compute", "  compute"},
+                                     {"exposed_comm", "  exposed communication"},
+                                     {"bubble", "  pipeline bubble"},
+                                     {"optimizer", "  optimizer"}}) {
+      row(label, Kind::seconds, predicted["breakdown_s"], run["breakdown_s"], key);
     }
   }
   if (run.contains("memory_per_gpu_bytes")) {
-    row("memory_per_gpu_bytes.peak", predicted["memory_per_gpu_bytes"], run["memory_per_gpu_bytes"], "peak");
+    row("peak memory per GPU", Kind::bytes, predicted["memory_per_gpu_bytes"], run["memory_per_gpu_bytes"], "peak");
   }
+  std::printf("%s", table.str().c_str());
   // The spread of the measured steps (after warm-up), when the run lists them: an error inside it
   // is noise, not the model.
   if (run.contains("step_times_s") && run["step_times_s"].is_array() && !run["step_times_s"].empty()) {

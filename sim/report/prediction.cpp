@@ -273,15 +273,35 @@ nlohmann::json prediction_json(const Prediction& p) {
   return j;
 }
 
+// "tp 8, pp 16 (interleaved, 3 virtual stages), dp 8": the axes a plan uses, in words people use.
+std::string plan_summary(const PlanSpec& plan) {
+  std::string text = "tp " + std::to_string(plan.tp) + ", pp " + std::to_string(plan.pp);
+  if (plan.pp > 1) {
+    text += std::string(" (") + schedule_name(plan.schedule);
+    if (plan.virtual_stages > 1) text += ", " + std::to_string(plan.virtual_stages) + " virtual stages";
+    text += ")";
+  }
+  text += ", dp " + std::to_string(plan.dp);
+  if (plan.cp > 1) text += ", cp " + std::to_string(plan.cp);
+  if (plan.ep > 1) text += ", ep " + std::to_string(plan.ep);
+  return text;
+}
+
+std::string batch_summary(const PlanSpec& plan) {
+  const auto steps = plan.micro_batches();
+  return "micro-batch " + units::format_thousands(plan.micro_batch) + ", " + units::format_thousands(double(steps)) +
+         (steps == 1 ? " accumulation step" : " accumulation steps") + ", global batch " +
+         units::format_thousands(double(plan.global_batch)) + " sequences";
+}
+
 std::string prediction_table(const Prediction& p, const Scenario& sc) {
+  using units::TextTable;
   std::ostringstream out;
   const auto& b = p.step.breakdown;
   auto pct = [&](double seconds) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%5.1f%%", 100.0 * seconds / p.step.step_time);
-    return std::string(text);
+    const std::string text = units::format_percent(seconds / p.step.step_time);
+    return std::string(text.size() < 6 ? 6 - text.size() : 0, ' ') + text;  // "  5.1%" under " 95.1%"
   };
-  auto line = [&](const char* label, const std::string& value) { out << "  " << label << value << "\n"; };
   const auto& topology = sc.cluster.topology;
   const bool mixed = topology.mixed(p.gpus);
   if (!p.memory.fits()) {
@@ -292,12 +312,15 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
         << units::format_bytes(m.reserve) << ")\n";
     if (!p.suggestions.empty()) {
       out << "  plans that fit (estimated):\n";
+      TextTable fits({TextTable::Align::left, TextTable::Align::right, TextTable::Align::right}, "    ");
       for (const auto& s : p.suggestions) {
-        out << "    " << s.changes << ": peak " << units::format_bytes(s.peak_bytes) << ", step about "
-            << units::format_duration(s.estimated_step_s) << "\n";
+        fits.add({s.changes + ":", "peak " + units::format_bytes(s.peak_bytes),
+                  "step about " + units::format_duration(s.estimated_step_s)});
       }
+      out << fits.str();
     } else if (p.fits_from_gpus) {
-      out << "  no nearby plan fits on " << p.gpus << " GPUs; one fits on " << *p.fits_from_gpus << " GPUs\n";
+      out << "  no nearby plan fits on " << units::format_thousands(p.gpus) << " GPUs; one fits on "
+          << units::format_thousands(*p.fits_from_gpus) << " GPUs\n";
     } else {
       out << "  no nearby plan (recompute, micro_batch, zero, pp) fits on this cluster\n";
     }
@@ -309,17 +332,23 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
     for (int g = 0; g < p.gpus; ++g) ++count[topology.gpu_of_node(g / topology.gpus_per_node).name];
     const char* plus = "";
     for (const auto& [name, n] : count) {
-      out << plus << n << " x " << name;
+      out << plus << units::format_thousands(n) << " x " << name;
       plus = " + ";
     }
   } else {
-    out << p.gpus << " x " << topology.gpu.name;
+    out << units::format_thousands(p.gpus) << " x " << topology.gpu.name;
   }
   out << " (" << topology.name << ")\n";
-  out << "  plan              tp " << sc.plan.tp << " pp " << sc.plan.pp << " dp " << sc.plan.dp << " cp " << sc.plan.cp
-      << " ep " << sc.plan.ep << ", micro-batch " << sc.plan.micro_batch << " x " << sc.plan.micro_batches() << ", "
-      << schedule_name(sc.plan.schedule) << ", zero " << sc.plan.zero << ", recompute "
-      << recompute_name(sc.plan.recompute) << ", " << precision_name(sc.plan.precision) << "\n";
+
+  // The job in words, then one table of figures: label, value (right-aligned), note.
+  TextTable h;
+  const auto& plan = sc.plan;
+  std::string options = "zero " + std::to_string(plan.zero) + ", recompute " + recompute_name(plan.recompute) + ", " +
+                        precision_name(plan.precision);
+  if (plan.sequence_parallel) options += ", sequence parallel";
+  h.add({"plan", plan_summary(plan)});
+  h.add({"", batch_summary(plan)});
+  h.add({"", options});
   if (!sc.data.full_rows()) {
     char data[160];
     if (sc.data.batching == Batching::packed) {
@@ -331,76 +360,68 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
                     batching_name(sc.data.batching), p.tokens_per_sequence, p.padded_tokens_per_sequence,
                     100 * (1 - p.tokens_per_sequence / p.padded_tokens_per_sequence));
     }
-    out << "  data              " << std::filesystem::path(sc.data.lengths).filename().string() << data << "\n";
+    h.add({"data", std::filesystem::path(sc.data.lengths).filename().string() + data});
   }
-  if (sc.plan.pp > 1) {
-    out << "  layers per stage ";
+  if (plan.pp > 1) {
+    std::string layers;
     for (std::size_t s = 0; s < p.stage_layers.size(); ++s) {
-      out << " " << p.stage_layers[s];
-      if (mixed && s < p.stage_gpus.size()) out << " (" << p.stage_gpus[s] << ")";
+      layers += (s ? " " : "") + std::to_string(p.stage_layers[s]);
+      if (mixed && s < p.stage_gpus.size()) layers += " (" + p.stage_gpus[s] + ")";
     }
-    out << "\n";
+    h.add({"layers per stage", layers});
   }
-  out << "\n";
-  line("step time         ", units::format_duration(p.step.step_time));
-  line("tokens/s          ", units::format_count(p.tokens_per_s));
-  char mfu[64];
-  std::snprintf(mfu, sizeof mfu, "%.1f%% (%.1f model TFLOP/s per GPU; %.1f hardware)", 100 * p.mfu,
-                p.model_tflops_per_gpu, p.hardware_tflops_per_gpu);
-  line("MFU               ", mfu);
+  out << h.str() << "\n";
+  TextTable t({TextTable::Align::left, TextTable::Align::right, TextTable::Align::left});
+  t.add({"step time", units::format_duration(p.step.step_time)});
+  t.add({"tokens/s", units::format_thousands(p.tokens_per_s)});
+  char text[200];
+  std::snprintf(text, sizeof text, "%.1f model TFLOP/s per GPU, %.1f hardware", p.model_tflops_per_gpu,
+                p.hardware_tflops_per_gpu);
+  t.add({"MFU", units::format_percent(p.mfu), text});
   if (sc.model.causal()) {
-    std::snprintf(mfu, sizeof mfu, "%.1f%% counting causal attention whole (PaLM's convention)",
-                  100 * p.mfu_whole_attention);
-    line("                  ", mfu);
+    t.add({"", units::format_percent(p.mfu_whole_attention), "counting causal attention whole (PaLM's convention)"});
   }
   if (p.time_to_train_s) {
-    line("time to train     ",
-         units::format_duration(*p.time_to_train_s) + " for " + units::format_count(*sc.training.tokens) + " tokens");
+    t.add({"time to train", units::format_duration(*p.time_to_train_s),
+           "for " + units::format_count(*sc.training.tokens) + " tokens"});
     if (p.training && p.training->expected_failures > 0) {
-      char text[160];
-      std::snprintf(text, sizeof text, "%.1f%% (%.0f failures expected; checkpoint every %s)",
-                    100 * p.training->goodput, p.training->expected_failures,
-                    units::format_duration(p.training->interval_s).c_str());
-      line("goodput           ", text);
+      t.add({"goodput", units::format_percent(p.training->goodput),
+             units::format_thousands(p.training->expected_failures) + " failures expected; checkpoint every " +
+                 units::format_duration(p.training->interval_s)});
     }
   }
   if (p.energy_to_train_j) {
-    char text[96];
-    std::snprintf(text, sizeof text, "%.1f MWh", *p.energy_to_train_j / 3.6e9);
-    line("energy to train   ", text);
+    const double mwh = *p.energy_to_train_j / 3.6e9;
+    t.add({"energy to train", mwh >= 1 ? units::format_thousands(mwh, mwh >= 100 ? 0 : 1) + " MWh"
+                                       : units::format_thousands(mwh * 1000, 1) + " kWh"});
   }
-  line("energy counts     ", p.energy_counts);
-  if (p.cost_per_million_tokens) {
-    char text[96];
-    std::snprintf(text, sizeof text, "$%.2f at $%.2f per GPU-hour", *p.cost_per_million_tokens,
-                  sc.cluster.topology.price_per_gpu_hour);
-    line("cost per M tokens ", text);
-  }
-  if (p.cost_to_train) {
-    char text[96];
-    std::snprintf(text, sizeof text, "$%.0f at $%.2f per GPU-hour", *p.cost_to_train,
-                  sc.cluster.topology.price_per_gpu_hour);
-    line("cost to train     ", text);
-  }
-  out << "\n  where the time goes (stage " << p.step.critical_stage << ", the last to finish)\n";
-  line("  compute         ", units::format_duration(b.compute) + "  " + pct(b.compute));
+  t.add({"energy counts", "", p.energy_counts});
+  const std::string per_hour = "at " + units::format_money(topology.price_per_gpu_hour) + " per GPU-hour";
+  if (p.cost_per_million_tokens)
+    t.add({"cost per M tokens", units::format_money(*p.cost_per_million_tokens), per_hour});
+  if (p.cost_to_train) t.add({"cost to train", units::format_money(*p.cost_to_train), per_hour});
+  t.title("");
+  t.title("  where the time goes (stage " + std::to_string(p.step.critical_stage) + ", the last to finish)");
+  t.add({"  compute", units::format_duration(b.compute), pct(b.compute)});
   for (const auto& [kind, seconds] : b.exposed_comm) {
     if (seconds <= 0) continue;
-    line(("  " + kind + " comm (exposed)").c_str(), " " + units::format_duration(seconds) + "  " + pct(seconds));
+    t.add({"  " + kind + " comm (exposed)", units::format_duration(seconds), pct(seconds)});
   }
-  line("  pipeline bubble ", units::format_duration(b.bubble) + "  " + pct(b.bubble));
-  line("  optimizer       ", units::format_duration(b.optimizer) + "  " + pct(b.optimizer));
-  line("  bound by        ", p.step.bound_by);
+  if (plan.pp > 1 || b.bubble > 0) t.add({"  pipeline bubble", units::format_duration(b.bubble), pct(b.bubble)});
+  t.add({"  optimizer", units::format_duration(b.optimizer), pct(b.optimizer)});
+  t.add({"  bound by", p.step.bound_by});
   const auto& m = p.memory;
-  out << "\n  memory per GPU (stage " << m.stage << ")\n";
-  line("  parameters      ", units::format_bytes(m.params));
-  line("  gradients       ", units::format_bytes(m.grads));
-  line("  optimizer state ", units::format_bytes(m.optimizer));
-  line("  activations     ", units::format_bytes(m.activations));
-  line("  buffers         ", units::format_bytes(m.buffers));
-  line("  peak            ", units::format_bytes(m.peak) + " of " + units::format_bytes(m.usable()) + " usable (" +
-                                 units::format_bytes(m.capacity) + " less a " + units::format_bytes(m.reserve) +
-                                 " reserve)" + (m.fits() ? "  fits" : "  DOES NOT FIT"));
+  t.title("");
+  t.title("  memory per GPU (stage " + std::to_string(m.stage) + ")");
+  t.add({"  parameters", units::format_bytes(m.params)});
+  t.add({"  gradients", units::format_bytes(m.grads)});
+  t.add({"  optimizer state", units::format_bytes(m.optimizer)});
+  t.add({"  activations", units::format_bytes(m.activations)});
+  t.add({"  buffers", units::format_bytes(m.buffers)});
+  t.add({"  peak", units::format_bytes(m.peak),
+         "of " + units::format_bytes(m.usable()) + " usable (" + units::format_bytes(m.capacity) + " less a " +
+             units::format_bytes(m.reserve) + " reserve)" + (m.fits() ? ", fits" : ", DOES NOT FIT")});
+  out << t.str();
   return out.str();
 }
 

@@ -84,6 +84,10 @@ std::optional<TrainingTime> training_time(const Scenario& scenario, double step_
 
 nlohmann::json prediction_json(const Prediction& p);
 std::string prediction_table(const Prediction& p, const Scenario& scenario);
+// "tp 8, pp 16 (interleaved, 3 virtual stages), dp 8": a plan's parallel axes in words.
+std::string plan_summary(const PlanSpec& plan);
+// "micro-batch 1, 192 accumulation steps, global batch 1,536 sequences".
+std::string batch_summary(const PlanSpec& plan);
 std::string chrome_trace(const Prediction& p);
 
 }  // namespace trainsim

@@ -41,11 +41,17 @@ InputError::InputError(SourceLocation where, std::string key, std::string proble
       problem_(std::move(problem)) {}
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  // Ties go to the candidate that shares the longest start with the word ("tpp": tp, not pp).
+  const auto common_start = [&](const std::string& candidate) {
+    std::size_t n = 0;
+    while (n < word.size() && n < candidate.size() && word[n] == candidate[n]) ++n;
+    return n;
+  };
   std::string best;
   std::size_t best_distance = 4;
   for (const auto& candidate : candidates) {
     const std::size_t d = edit_distance(word, candidate);
-    if (d < best_distance) {
+    if (d < best_distance || (d == best_distance && !best.empty() && common_start(candidate) > common_start(best))) {
       best_distance = d;
       best = candidate;
     }

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "scenario/parse.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/yaml_reader.hpp"
-#include "scenario/parse.hpp"
 
 namespace trainsim::embedded {
 const std::map<std::string, std::string>& preset_files();
@@ -43,6 +43,55 @@ std::vector<std::string> topology_preset_names() {
   std::vector<std::string> names;
   for (const auto& [name, text] : embedded::topology_files()) names.push_back(name);
   return names;
+}
+
+namespace {
+
+// The lines of `name:`'s entry in a YAML file of top-level entries, with the comments above it
+// that belong to it (after the previous entry's last line) and those inside it.
+std::string entry_text(const std::string& text, const std::string& name) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t end = text.find('\n'); start < text.size(); end = text.find('\n', start)) {
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  const auto top_level_key = [](const std::string& line) {
+    return !line.empty() && line[0] != ' ' && line[0] != '#' && line[0] != '-';
+  };
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind(name + ":", 0) != 0) continue;
+    std::size_t first = i;
+    while (first > 0 && !lines[first - 1].empty() && lines[first - 1][0] == '#' && !top_level_key(lines[first - 1])) {
+      --first;
+    }
+    // A file's header comment (before the first entry) is not the entry's.
+    bool header = true;
+    for (std::size_t k = 0; k < first; ++k) header = header && !top_level_key(lines[k]);
+    if (header) first = i;
+    std::string out;
+    for (std::size_t k = first; k < lines.size() && (k <= i || !top_level_key(lines[k])); ++k) out += lines[k] + "\n";
+    while (out.size() > 1 && out[out.size() - 2] == '\n') out.pop_back();
+    return out;
+  }
+  return "";
+}
+
+}  // namespace
+
+PresetText preset_text(const std::string& name) {
+  for (const auto& [kind, file] : {std::pair{"gpu", "gpus"}, {"model", "models"}, {"dataset", "datasets"}}) {
+    const std::string& text = embedded::preset_files().at(file);
+    if (const std::string entry = entry_text(text, name); !entry.empty()) {
+      return {kind, std::string("sim/presets/") + file + ".yaml", entry};
+    }
+  }
+  const auto& topologies = embedded::topology_files();
+  if (const auto it = topologies.find(name); it != topologies.end()) {
+    return {"topology", "topologies/" + name + ".yaml", it->second};
+  }
+  return {};
 }
 
 bool has_gpu_preset(const std::string& name) { return static_cast<bool>(preset_document("gpus")[name]); }

@@ -777,12 +777,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
   // Model: preset, then hf_config, then fields on top.
   auto model = r.map("model");
-  if (!model) r.fail("model", "a scenario needs a 'model' (preset, hf_config, or the fields)");
+  if (!model) r.fail_missing("model", "a scenario needs a 'model' (preset, hf_config, or the fields)");
   if (auto preset = model->string("preset")) {
     if (!model_preset_node(*preset)) {
       std::string problem = "no model preset named \"" + *preset + "\"";
-      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty())
+      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty()) {
         problem += " (did you mean " + hint + "?)";
+      } else {
+        problem += "; presets:";
+        for (const auto& name : model_preset_names()) problem += " " + name;
+        problem += "; or give hf_config or the fields (layers, hidden, heads, vocab, seq_len)";
+      }
       model->fail("preset", problem);
     }
     sc.model = model_preset(*preset);
@@ -806,9 +811,9 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
   // Cluster: a topology, then overrides.
   auto cluster = r.map("cluster");
-  if (!cluster) r.fail("cluster", "a scenario needs a 'cluster' (topology and gpus)");
+  if (!cluster) r.fail_missing("cluster", "a scenario needs a 'cluster' (topology and gpus)");
   const auto topology = cluster->string("topology");
-  if (!topology) cluster->fail("topology", "the cluster needs a 'topology' (a preset name or a file path)");
+  if (!topology) cluster->fail_missing("topology", "the cluster needs a 'topology' (a preset name or a file path)");
   try {
     const bool is_path = topology->find('/') != std::string::npos || topology->find(".y") != std::string::npos;
     const auto target =
@@ -856,8 +861,23 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   sc.locations["cluster"] = r.location_of("cluster");
 
   auto plan = r.map("plan");
-  if (!plan) r.fail("plan", "a scenario needs a 'plan' (tp, pp, dp, micro_batch, global_batch, ...)");
-  read_plan(*plan, sc.cluster, sc.plan, sc.locations);
+  if (!plan) r.fail_missing("plan", "a scenario needs a 'plan' (tp, pp, dp, micro_batch, global_batch, ...)");
+  // When the batch arithmetic fails on a job that takes all of the topology because cluster.gpus
+  // is not given, that is the likely cause: say so.
+  const auto gpus_note = [&](const InputError& e) {
+    const bool about_gpus =
+        e.problem().find("GPUs") != std::string::npos || e.problem().find("dp") != std::string::npos;
+    if (cluster->has("gpus") || !about_gpus || e.key().rfind("plan.", 0) != 0) return e;
+    return InputError(e.where(), e.key(),
+                      e.problem() + " (cluster.gpus is not given, so the job uses all " +
+                          std::to_string(sc.cluster.gpus) + " GPUs of " + sc.cluster.topology.name +
+                          ": set cluster.gpus)");
+  };
+  try {
+    read_plan(*plan, sc.cluster, sc.plan, sc.locations);
+  } catch (const InputError& e) {
+    throw gpus_note(e);
+  }
   if (plan->has("placement")) sc.plan.placement = read_placement(document["plan"]["placement"], file);
   plan->finish();
   sc.locations["plan"] = r.location_of("plan");
@@ -891,7 +911,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
                                  : sc.locations.count(finding.key.substr(0, finding.key.find('.')))
                                      ? sc.locations.at(finding.key.substr(0, finding.key.find('.')))
                                      : SourceLocation{file, 0, 0};
-    throw InputError(where, finding.key, finding.message);
+    throw gpus_note(InputError(where, finding.key, finding.message));
   }
   return sc;
 }
@@ -909,6 +929,10 @@ void place_in_segments(ClusterSpec& cluster) {
     t.gpus_per_node = t.segment;
     t.segment = 0;
   }
+}
+
+Scenario load_scenario_document(const YAML::Node& document, const std::string& file) {
+  return parse_scenario(document, file, std::filesystem::path(file).parent_path());
 }
 
 Scenario load_scenario_unchecked(const YAML::Node& document, const std::string& file) {

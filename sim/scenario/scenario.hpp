@@ -59,6 +59,9 @@ struct Scenario {
 
 // Reads a scenario file. Throws InputError on malformed input or an impossible plan.
 Scenario load_scenario(const std::string& path);
+// The same from an already parsed document (a file with `--set` overrides applied,
+// scenario/overrides.hpp); relative paths in it are relative to `file`'s folder.
+Scenario load_scenario_document(const YAML::Node& document, const std::string& file);
 Scenario load_scenario_text(const std::string& text, const std::string& name, const std::string& base_dir = ".");
 
 // Parses without checking the plan against model and cluster (the plan search fills it in).
@@ -81,6 +84,15 @@ std::vector<std::string> topology_preset_names();
 std::vector<std::string> model_preset_names();
 std::vector<std::string> gpu_preset_names();
 ModelSpec model_preset(const std::string& name);
+// A preset's text as written in its file, comments (its sources) included: a GPU, model or
+// dataset preset's entry, or a topology's whole file. kind is "gpu", "model", "dataset" or
+// "topology"; empty when no preset has the name.
+struct PresetText {
+  std::string kind;
+  std::string file;  // "sim/presets/gpus.yaml", "topologies/NAME.yaml"
+  std::string text;
+};
+PresetText preset_text(const std::string& name);
 GpuSpec gpu_preset(const std::string& name);
 // A Hugging Face config.json (GPT-2, Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen3-MoE, DeepSeek-V3,
 // BERT).

@@ -52,8 +52,9 @@ std::size_t invalid_utf8(const std::string& text) {
 
 YAML::Node parse(const std::string& text, const std::string& name) {
   if (text.size() > kMaxInputBytes) {
-    throw InputError({name, 0, 0}, "", "file is " + std::to_string(text.size()) +
-                                           " bytes; scenario and topology files are limited to 4 MiB");
+    throw InputError(
+        {name, 0, 0}, "",
+        "file is " + std::to_string(text.size()) + " bytes; scenario and topology files are limited to 4 MiB");
   }
   if (const std::size_t bad = invalid_utf8(text); bad != std::string::npos) {
     const auto line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
@@ -105,11 +106,21 @@ SourceLocation location_of(const YAML::Node& node, const std::string& file) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return quoted(node.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "an undefined value";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar: {
+      // A number is shown as a number (0, 1e9), text in quotes ("eight").
+      const std::string& text = node.Scalar();
+      const bool number =
+          !text.empty() && units::parse_count(text) && text.find_first_not_of("0123456789.eE+-") == std::string::npos;
+      return number ? text : quoted(text);
+    }
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "an undefined value";
   }
 }
 
@@ -141,6 +152,16 @@ SourceLocation MapReader::location_of(const std::string& key) const {
 
 void MapReader::fail(const std::string& key, const std::string& problem) const {
   throw InputError(location_of(key), key_path(key), problem);
+}
+
+void MapReader::fail_missing(const std::string& key, const std::string& problem) const {
+  for (const auto& entry : node_) {
+    const std::string& written = entry.first.Scalar();
+    if (known_.count(written) || did_you_mean(written, {key}).empty()) continue;
+    throw InputError(trainsim::location_of(entry.first, file_), key_path(written),
+                     "unknown key (did you mean '" + key + "'?); " + problem);
+  }
+  fail(key, problem);
 }
 
 bool MapReader::has(const std::string& key) const { return static_cast<bool>(node_[key]); }
@@ -209,7 +230,8 @@ std::optional<std::string> MapReader::choice(const std::string& key, const std::
     if (value.Scalar() == a) return a;
   }
   std::string problem = "expected one of " + list + ", found " + describe(value);
-  if (const auto hint = did_you_mean(value.Scalar(), allowed); !hint.empty()) problem += " (did you mean " + hint + "?)";
+  if (const auto hint = did_you_mean(value.Scalar(), allowed); !hint.empty())
+    problem += " (did you mean " + hint + "?)";
   fail(key, problem);
 }
 

@@ -45,8 +45,7 @@ class MapReader {
   std::optional<MapReader> map(const std::string& key);
   // A list of maps, each read with its own reader ("key[2].field" in errors).
   std::optional<std::vector<MapReader>> map_list(const std::string& key);
-  std::optional<std::vector<std::int64_t>> integer_list(const std::string& key, std::int64_t min,
-                                                        std::int64_t max);
+  std::optional<std::vector<std::int64_t>> integer_list(const std::string& key, std::int64_t min, std::int64_t max);
   // Marks a key as known without reading it (read by someone else).
   void accept(const std::string& key);
 
@@ -54,6 +53,9 @@ class MapReader {
   void finish() const;
 
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+  // A required key is missing: when a key of the map not read yet is a near miss of it
+  // ("modle" for "model"), the error is at that key with a did-you-mean; otherwise `problem`.
+  [[noreturn]] void fail_missing(const std::string& key, const std::string& problem) const;
   SourceLocation location_of(const std::string& key) const;
   const std::string& file() const { return file_; }
   std::string key_path(const std::string& key) const;

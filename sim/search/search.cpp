@@ -97,8 +97,9 @@ std::vector<std::string> searched_fields(const YAML::Node& document) {
   return keys;
 }
 
-PlanSpace load_plan_space(const std::string& path) {
-  YAML::Node document = load_yaml_file(path);
+PlanSpace load_plan_space(const std::string& path) { return load_plan_space(load_yaml_file(path), path); }
+
+PlanSpace load_plan_space(YAML::Node document, const std::string& path) {
   PlanSpace space;
   std::map<std::string, YAML::Node> searched;
   if (document.IsMap() && document["plan"] && document["plan"].IsMap()) {

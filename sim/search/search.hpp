@@ -29,6 +29,8 @@ struct PlanSpace {
 // Reads a scenario whose plan keys may be `auto` or lists. Every value of a list goes through the
 // checks predict makes on a single value (an InputError naming file, line and key).
 PlanSpace load_plan_space(const std::string& path);
+// The same from a parsed document (with `--set` overrides applied); paths relative to `path`.
+PlanSpace load_plan_space(YAML::Node document, const std::string& path);
 
 // The plan keys a scenario searches (lists or `auto`; `dp: auto` is a single plan), in file order.
 std::vector<std::string> searched_fields(const YAML::Node& document);
@@ -51,7 +53,7 @@ struct RejectedPlan {
 struct SearchOptions {
   int top_k = 20;
   bool keep_rejected = false;  // fill SearchResult::rejected (search --json --all)
-  int threads = 0;  // 0: all cores
+  int threads = 0;             // 0: all cores
   std::function<void(const char* phase, std::size_t done, std::size_t total)> progress;
   const std::atomic<bool>* cancel = nullptr;
   // Split the plan space over `parts` processes (MPI ranks); this one takes every part-th plan.

@@ -1,0 +1,778 @@
+#include "export/frameworks.hpp"
+
+#include <cctype>
+#include <map>
+#include <sstream>
+
+#include "scenario/units.hpp"
+
+namespace trainsim {
+
+// The sources the names below were checked against.
+const char* const kMegatronVersion =
+    "Megatron-LM (megatron-core 0.20.0, NVIDIA/Megatron-LM d98e8a6, 2026-08-22: megatron/training/arguments.py and "
+    "the TransformerConfig/TrainingConfig/TokenizerConfig fields its flags are generated from)";
+const char* const kTorchtitanVersion =
+    "torchtitan 0.2.1 (pytorch/torchtitan e347b1e, 2026-02-15: torchtitan/config/job_config.py, the last release "
+    "configured by TOML files)";
+const char* const kNemoVersion =
+    "NeMo 2 (NVIDIA/NeMo 00114ea: nemo/lightning/pytorch/strategies/megatron_strategy.py MegatronStrategy; the "
+    "recipe's model.config is Megatron-Core's TransformerConfig)";
+
+namespace {
+
+std::string str(long long v) { return std::to_string(v); }
+
+// Layers per model chunk when the chunks are even, else 0.
+int layers_per_chunk(const Scenario& sc) {
+  const int chunks = sc.plan.pp * sc.plan.virtual_stages;
+  return sc.model.layers % chunks == 0 ? sc.model.layers / chunks : 0;
+}
+
+bool uneven_layers(const Scenario& sc) {
+  if (sc.plan.layers_per_stage.empty()) return false;
+  for (const int n : sc.plan.layers_per_stage) {
+    if (n != sc.plan.layers_per_stage.front()) return true;
+  }
+  return false;
+}
+
+// ---- Megatron-LM ------------------------------------------------------------------------------
+
+class Flags {
+ public:
+  void add(const std::string& flag, const std::string& value = "") { items_.emplace_back(flag, value); }
+  std::string str() const {
+    std::string out;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      out += items_[i].first + (items_[i].second.empty() ? "" : " " + items_[i].second);
+      out += i + 1 < items_.size() ? " \\\n" : "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+const char* megatron_fp8_recipe(Fp8Recipe r) {
+  switch (r) {
+    case Fp8Recipe::delayed:
+      return "delayed";
+    case Fp8Recipe::blockwise:
+      return "blockwise";
+    default:
+      return "tensorwise";
+  }
+}
+
+}  // namespace
+
+ExportResult to_megatron(const Scenario& sc) {
+  ExportResult r;
+  const ModelSpec& m = sc.model;
+  const PlanSpec& p = sc.plan;
+  Flags f;
+  f.add("--tensor-model-parallel-size", str(p.tp));
+  f.add("--pipeline-model-parallel-size", str(p.pp));
+  if (p.virtual_stages > 1) {
+    if (const int per_chunk = layers_per_chunk(sc)) {
+      f.add("--num-layers-per-virtual-pipeline-stage", str(per_chunk));
+    } else {
+      f.add("--num-virtual-stages-per-pipeline-rank", str(p.virtual_stages));
+      r.notes.push_back(std::to_string(m.layers) +
+                        " layers do not divide into pp x virtual_stages = " + std::to_string(p.pp * p.virtual_stages) +
+                        " chunks: trainsim's split leaves the first and last chunks a layer short; give Megatron-LM "
+                        "--pipeline-model-parallel-layout to match it");
+    }
+  }
+  if (p.schedule == Schedule::gpipe && p.pp > 1) {
+    r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
+  }
+  if (uneven_layers(sc)) {
+    r.notes.push_back(
+        "layers_per_stage is uneven: give Megatron-LM --decoder-first-pipeline-num-layers / "
+        "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
+  }
+  f.add("--context-parallel-size", str(p.cp));
+  if (m.experts > 0) {
+    f.add("--expert-model-parallel-size", str(p.ep));
+    f.add("--expert-tensor-parallel-size", str(p.etp > 0 ? p.etp : p.tp));
+  }
+  if (p.sequence_parallel) f.add("--sequence-parallel");
+  f.add("--micro-batch-size", str(p.micro_batch));
+  f.add("--global-batch-size", str(p.global_batch));
+  switch (p.recompute) {
+    case Recompute::none:
+      break;
+    case Recompute::op:
+      r.notes.push_back("recompute op (torchtitan's per-op checkpointing) has no Megatron-LM flag: selective written");
+      [[fallthrough]];
+    case Recompute::selective:
+      f.add("--recompute-granularity", "selective");
+      break;
+    case Recompute::full:
+      f.add("--recompute-granularity", "full");
+      f.add("--recompute-method", "uniform");
+      f.add("--recompute-num-layers", "1");
+      break;
+  }
+  switch (p.zero) {
+    case 0:
+      break;
+    case 1:
+      f.add("--use-distributed-optimizer");
+      break;
+    default:
+      f.add("--use-megatron-fsdp");
+      f.add("--data-parallel-sharding-strategy", p.zero == 2 ? "optim_grads" : "optim_grads_params");
+      break;
+  }
+  switch (p.precision) {
+    case Precision::fp16:
+      f.add("--fp16");
+      break;
+    case Precision::fp32:
+    case Precision::tf32:
+      break;  // Megatron-LM's default: fp32 parameters and math
+    case Precision::bf16:
+      f.add("--bf16");
+      break;
+    case Precision::fp8:
+      f.add("--bf16");
+      f.add("--fp8-format", "hybrid");
+      if (p.fp8_recipe == Fp8Recipe::rowwise) {
+        r.notes.push_back("fp8_recipe rowwise (torchao) has no Megatron-LM recipe: tensorwise written");
+      }
+      f.add("--fp8-recipe", megatron_fp8_recipe(p.fp8_recipe));
+      break;
+    case Precision::mxfp8:
+      f.add("--bf16");
+      f.add("--fp8-format", "e4m3");
+      f.add("--fp8-recipe", "mxfp8");
+      break;
+    case Precision::nvfp4:
+      f.add("--bf16");
+      f.add("--fp4-format", "e2m1");
+      f.add("--fp4-recipe", "nvfp4");
+      break;
+  }
+  if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
+  if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
+  if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
+  // The model's shape.
+  if (!m.causal()) r.notes.push_back("a BERT model: these are pretrain_bert.py's shape flags");
+  f.add("--num-layers", str(m.layers));
+  f.add("--hidden-size", str(m.hidden));
+  f.add("--ffn-hidden-size", str(m.ffn_hidden));
+  f.add("--num-attention-heads", str(m.heads));
+  if (m.kv_heads != m.heads) {
+    f.add("--group-query-attention");
+    f.add("--num-query-groups", str(m.kv_heads));
+  }
+  if (m.head_size > 0) f.add("--kv-channels", str(m.head_size));
+  f.add("--seq-length", str(m.seq_len));
+  f.add("--max-position-embeddings", str(m.seq_len));
+  f.add("--vocab-size", str(m.vocab));
+  if (m.swiglu()) {
+    f.add("--swiglu");
+    f.add("--normalization", "RMSNorm");
+    f.add("--position-embedding-type", "rope");
+    f.add("--untie-embeddings-and-output-weights");
+    f.add("--disable-bias-linear");
+  }
+  if (m.sliding_window > 0) f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
+  if (m.mla) {
+    f.add("--multi-latent-attention");
+    if (m.q_lora_rank > 0) f.add("--q-lora-rank", str(m.q_lora_rank));
+    f.add("--kv-lora-rank", str(m.kv_lora_rank));
+    f.add("--qk-head-dim", str(m.qk_nope_head_dim));
+    f.add("--qk-pos-emb-head-dim", str(m.qk_rope_head_dim));
+    f.add("--v-head-dim", str(m.v_head_dim));
+  }
+  if (m.experts > 0) {
+    f.add("--num-experts", str(m.experts));
+    f.add("--moe-router-topk", str(m.top_k));
+    f.add("--moe-ffn-hidden-size", str(m.expert_ffn()));
+    if (m.shared_experts > 0) {
+      f.add("--moe-shared-expert-intermediate-size", str(std::int64_t(m.shared_experts) * m.expert_ffn()));
+    }
+    if (m.dense_layers > 0) {
+      f.add("--moe-layer-freq", "\"([0]*" + str(m.dense_layers) + "+[1]*" + str(m.layers - m.dense_layers) + ")\"");
+    }
+  }
+  std::ostringstream out;
+  out << "# " << sc.name << ": Megatron-LM pretrain_gpt.py arguments for " << sc.cluster.gpus << " GPUs (data parallel "
+      << p.dp << " follows from the world size; launch with torchrun --nproc-per-node "
+      << sc.cluster.topology.gpus_per_node << " on "
+      << (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node
+      << " nodes)\n# flag names checked against " << kMegatronVersion << "\n";
+  for (const auto& note : r.notes) out << "# note: " << note << "\n";
+  r.text = out.str() + f.str();
+  return r;
+}
+
+// ---- torchtitan -------------------------------------------------------------------------------
+
+ExportResult to_torchtitan(const Scenario& sc) {
+  ExportResult r;
+  const ModelSpec& m = sc.model;
+  const PlanSpec& p = sc.plan;
+  std::ostringstream t;
+  if (!m.swiglu() || !m.causal()) r.notes.push_back("torchtitan trains Llama-style models; " + m.name + " is not one");
+  if (p.zero == 1 || p.zero == 2) {
+    r.notes.push_back("torchtitan has no ZeRO-" + std::to_string(p.zero) +
+                      ": data parallel is replicated (DDP) or fully sharded (FSDP); DDP written");
+  }
+  if (p.recompute == Recompute::selective) {
+    r.notes.push_back(
+        "recompute selective (Megatron's attention core) has no torchtitan option: per-op selective written");
+  }
+  if (p.precision == Precision::fp16 || p.precision == Precision::nvfp4) {
+    r.notes.push_back(std::string("torchtitan has no ") + precision_name(p.precision) + " training: bf16 written");
+  }
+  if (p.precision == Precision::fp8 && (p.fp8_recipe == Fp8Recipe::delayed || p.fp8_recipe == Fp8Recipe::blockwise)) {
+    r.notes.push_back("torchao float8 has tensorwise and rowwise recipes only: tensorwise written");
+  }
+  if (p.sequence_parallel != (p.tp > 1)) {
+    r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
+  }
+  if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
+    << kTorchtitanVersion << "\n";
+  for (const auto& note : r.notes) t << "# note: " << note << "\n";
+  t << "\n[job]\ndescription = \"" << sc.name << " (trainsim export)\"\n";
+  t << "\n[model]\nname = \"llama3\"\n# flavor: a model args entry with dim = " << m.hidden
+    << ", n_layers = " << m.layers << ", n_heads = " << m.heads << ", n_kv_heads = " << m.kv_heads
+    << ", vocab_size = " << m.vocab << "\n";
+  const bool fp8 = p.precision == Precision::fp8;
+  if (fp8) t << "converters = [\"quantize.linear.float8\"]\n";
+  if (p.precision == Precision::mxfp8) t << "converters = [\"quantize.linear.mx\"]\n";
+  // Sequences per data-parallel rank and step; with a pipeline, split into micro-batches.
+  const std::int64_t local = p.pp > 1 ? p.global_batch / p.dp : p.micro_batch;
+  t << "\n[training]\nlocal_batch_size = " << local << "\nglobal_batch_size = " << p.global_batch
+    << "\nseq_len = " << m.seq_len << "\nmixed_precision_param = \""
+    << (p.precision == Precision::fp32 || p.precision == Precision::tf32 ? "float32" : "bfloat16") << "\"\n";
+  const bool fsdp = p.zero == 3;
+  t << "\n[parallelism]\ndata_parallel_replicate_degree = " << (fsdp ? 1 : p.dp)
+    << "\ndata_parallel_shard_degree = " << (fsdp ? p.dp : 1) << "\ntensor_parallel_degree = " << p.tp
+    << "\npipeline_parallel_degree = " << p.pp << "\ncontext_parallel_degree = " << p.cp << "\n";
+  if (m.experts > 0) {
+    t << "expert_parallel_degree = " << p.ep << "\nexpert_tensor_parallel_degree = " << (p.etp > 0 ? p.etp : p.tp)
+      << "\n";
+  }
+  if (p.pp > 1) {
+    const char* schedule = p.schedule == Schedule::gpipe         ? "GPipe"
+                           : p.schedule == Schedule::interleaved ? "Interleaved1F1B"
+                                                                 : "1F1B";
+    t << "pipeline_parallel_schedule = \"" << schedule << "\"\npipeline_parallel_microbatch_size = " << p.micro_batch
+      << "\n";
+    if (p.virtual_stages > 1) {
+      if (const int per_chunk = layers_per_chunk(sc)) t << "pipeline_parallel_layers_per_stage = " << per_chunk << "\n";
+    }
+  }
+  t << "\n[activation_checkpoint]\nmode = \""
+    << (p.recompute == Recompute::none   ? "none"
+        : p.recompute == Recompute::full ? "full"
+                                         : "selective")
+    << "\"\n";
+  if (p.recompute == Recompute::op || p.recompute == Recompute::selective) t << "selective_ac_option = \"op\"\n";
+  if (fp8) {
+    t << "\n[quantize.linear.float8]\nrecipe_name = \""
+      << (p.fp8_recipe == Fp8Recipe::rowwise ? "rowwise" : "tensorwise")
+      << "\"\nenable_fsdp_float8_all_gather = " << (p.fp8_param_gather ? "true" : "false") << "\n";
+  }
+  r.text = t.str();
+  return r;
+}
+
+// ---- NeMo 2 ----------------------------------------------------------------------------------
+
+ExportResult to_nemo(const Scenario& sc) {
+  ExportResult r;
+  const ModelSpec& m = sc.model;
+  const PlanSpec& p = sc.plan;
+  const int per_node = sc.cluster.topology.gpus_per_node;
+  std::ostringstream t;
+  t << "# " << sc.name << ": overrides for a NeMo 2 pretraining recipe (nemo.collections.llm), e.g.\n"
+    << "#   recipe = llm.llama3_8b.pretrain_recipe(...)  then these lines, then nemo_run\n"
+    << "# names checked against " << kNemoVersion << "\n";
+  t << "recipe.trainer.num_nodes = " << (sc.cluster.gpus + per_node - 1) / per_node << "\n";
+  t << "recipe.trainer.devices = " << std::min(per_node, sc.cluster.gpus) << "\n";
+  t << "recipe.trainer.strategy.tensor_model_parallel_size = " << p.tp << "\n";
+  t << "recipe.trainer.strategy.pipeline_model_parallel_size = " << p.pp << "\n";
+  t << "recipe.trainer.strategy.virtual_pipeline_model_parallel_size = "
+    << (p.virtual_stages > 1 ? std::to_string(p.virtual_stages) : "None") << "\n";
+  t << "recipe.trainer.strategy.context_parallel_size = " << p.cp << "\n";
+  t << "recipe.trainer.strategy.expert_model_parallel_size = " << p.ep << "\n";
+  t << "recipe.trainer.strategy.sequence_parallel = " << (p.sequence_parallel ? "True" : "False") << "\n";
+  t << "recipe.data.micro_batch_size = " << p.micro_batch << "\n";
+  t << "recipe.data.global_batch_size = " << p.global_batch << "\n";
+  t << "recipe.data.seq_length = " << m.seq_len << "\n";
+  t << "recipe.model.config.seq_length = " << m.seq_len << "\n";
+  t << "recipe.model.config.num_layers = " << m.layers << "\n";
+  t << "recipe.model.config.hidden_size = " << m.hidden << "\n";
+  t << "recipe.model.config.ffn_hidden_size = " << m.ffn_hidden << "\n";
+  t << "recipe.model.config.num_attention_heads = " << m.heads << "\n";
+  t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
+  if (p.recompute == Recompute::full) {
+    t << "recipe.model.config.recompute_granularity = \"full\"\nrecipe.model.config.recompute_method = \"uniform\"\n"
+      << "recipe.model.config.recompute_num_layers = 1\n";
+  } else if (p.recompute != Recompute::none) {
+    t << "recipe.model.config.recompute_granularity = \"selective\"\n";
+  }
+  t << "recipe.optim.config.use_distributed_optimizer = " << (p.zero >= 1 ? "True" : "False") << "\n";
+  if (p.zero >= 2)
+    r.notes.push_back(
+        "NeMo's distributed optimizer shards optimizer state (and gradients); ZeRO-3 needs Megatron FSDP");
+  switch (p.precision) {
+    case Precision::bf16:
+      t << "recipe.trainer.plugins = bf16_mixed()\n";
+      break;
+    case Precision::fp16:
+      t << "recipe.trainer.plugins = fp16_mixed()\n";
+      break;
+    case Precision::fp8:
+    case Precision::mxfp8:
+      t << "recipe.trainer.plugins = bf16_with_fp8_mixed()\n";
+      if (p.precision == Precision::mxfp8) t << "recipe.trainer.plugins.fp8_recipe = \"mxfp8\"\n";
+      break;
+    default:
+      break;
+  }
+  for (const auto& note : r.notes) t << "# note: " << note << "\n";
+  r.text = t.str();
+  return r;
+}
+
+// ---- Reading back -----------------------------------------------------------------------------
+
+namespace {
+
+// Shell-like words: quotes group, a backslash at a line end continues it, '#' lines are comments.
+std::vector<std::string> shell_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  bool line_start = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!quote && line_start && c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '\n')
+      line_start = true;
+    else if (!std::isspace(static_cast<unsigned char>(c)))
+      line_start = false;
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
+      continue;
+    }
+    if (c == '\\' && i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '\r')) {
+      while (i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '\r')) ++i;
+      line_start = true;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+      in_word = true;
+      continue;
+    }
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (in_word) words.push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    word += c;
+    in_word = true;
+  }
+  if (in_word) words.push_back(word);
+  return words;
+}
+
+std::int64_t whole(const std::string& source, const std::string& key, const std::string& value, std::int64_t min = 1) {
+  const auto parsed = units::parse_count(value);
+  if (value.empty() || !parsed || *parsed != static_cast<double>(static_cast<std::int64_t>(*parsed)) ||
+      *parsed < static_cast<double>(min) || *parsed > 1e15) {
+    throw InputError({source, 0, 0}, key,
+                     "expected a whole number of at least " + std::to_string(min) + ", found \"" + value + "\"");
+  }
+  return static_cast<std::int64_t>(*parsed);
+}
+
+void set_recompute(YAML::Node& plan, const std::string& granularity, const std::string& source,
+                   const std::string& key) {
+  if (granularity == "full")
+    plan["recompute"] = "full";
+  else if (granularity == "selective")
+    plan["recompute"] = "selective";
+  else
+    throw InputError({source, 0, 0}, key, "expected full or selective, found \"" + granularity + "\"");
+}
+
+}  // namespace
+
+ImportedPlan from_megatron(const std::string& arguments, const std::string& source) {
+  ImportedPlan out;
+  out.plan = YAML::Node(YAML::NodeType::Map);
+  out.model = YAML::Node(YAML::NodeType::Map);
+  std::map<std::string, std::string> flags;  // flag -> value ("" for a switch)
+  const auto words = shell_words(arguments);
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string flag = words[i];
+    if (flag.rfind("--", 0) != 0) {
+      if (flags.empty()) continue;  // the launcher and script before the flags (torchrun ... pretrain_gpt.py)
+      throw InputError({source, 0, 0}, words[i - 1], "unexpected \"" + flag + "\": a flag takes at most one value");
+    }
+    std::string value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
+      value = words[++i];
+    }
+    flags[flag] = value;
+  }
+  if (flags.empty())
+    throw InputError({source, 0, 0}, "", "expected Megatron-LM arguments such as --tensor-model-parallel-size 8");
+  const auto has = [&](const char* f) { return flags.count(f) > 0; };
+  const auto get = [&](const char* f) { return flags.at(f); };
+  const auto need_value = [&](const char* f) {
+    if (get(f).empty()) throw InputError({source, 0, 0}, f, "expected a value after the flag");
+    return get(f);
+  };
+  const auto number = [&](const char* f, std::int64_t min = 1) { return whole(source, f, need_value(f), min); };
+  std::map<std::string, bool> used;
+  const auto plan_int = [&](const char* f, const char* key) {
+    if (has(f)) out.plan[key] = number(f);
+    used[f] = true;
+  };
+  const auto model_int = [&](const char* f, const char* key) {
+    if (has(f)) out.model[key] = number(f);
+    used[f] = true;
+  };
+  plan_int("--tensor-model-parallel-size", "tp");
+  plan_int("--pipeline-model-parallel-size", "pp");
+  plan_int("--context-parallel-size", "cp");
+  plan_int("--expert-model-parallel-size", "ep");
+  plan_int("--expert-tensor-parallel-size", "etp");
+  plan_int("--micro-batch-size", "micro_batch");
+  plan_int("--global-batch-size", "global_batch");
+  model_int("--num-layers", "layers");
+  model_int("--hidden-size", "hidden");
+  model_int("--ffn-hidden-size", "ffn_hidden");
+  model_int("--num-attention-heads", "heads");
+  model_int("--kv-channels", "head_dim");
+  model_int("--seq-length", "seq_len");
+  model_int("--vocab-size", "vocab");
+  model_int("--q-lora-rank", "q_lora_rank");
+  model_int("--kv-lora-rank", "kv_lora_rank");
+  model_int("--qk-head-dim", "qk_nope_head_dim");
+  model_int("--qk-pos-emb-head-dim", "qk_rope_head_dim");
+  model_int("--v-head-dim", "v_head_dim");
+  if (has("--num-query-groups") && has("--group-query-attention")) out.model["kv_heads"] = number("--num-query-groups");
+  used["--num-query-groups"] = used["--group-query-attention"] = true;
+  if (has("--multi-latent-attention")) out.model["attention"] = "mla";
+  used["--multi-latent-attention"] = true;
+  if (out.model.size() > 0) out.model["arch"] = has("--swiglu") ? "llama" : "gpt";
+  for (const char* f :
+       {"--swiglu", "--normalization", "--position-embedding-type", "--untie-embeddings-and-output-weights",
+        "--disable-bias-linear", "--max-position-embeddings"}) {
+    used[f] = true;
+  }
+  if (has("--window-size")) {
+    // "(4096,0)": tokens before and after.
+    const std::string v = need_value("--window-size");
+    const auto open = v.find('('), comma = v.find(',');
+    if (open == std::string::npos || comma == std::string::npos) {
+      throw InputError({source, 0, 0}, "--window-size",
+                       "expected \"(LEFT,RIGHT)\" such as \"(4096,0)\", found \"" + v + "\"");
+    }
+    out.model["sliding_window"] = whole(source, "--window-size", v.substr(open + 1, comma - open - 1));
+  }
+  used["--window-size"] = true;
+  // Mixture of experts.
+  if (has("--num-experts")) {
+    YAML::Node moe(YAML::NodeType::Map);
+    moe["experts"] = number("--num-experts");
+    if (has("--moe-router-topk")) moe["top_k"] = number("--moe-router-topk");
+    std::int64_t expert_ffn = 0;
+    if (has("--moe-ffn-hidden-size")) moe["expert_ffn_hidden"] = expert_ffn = number("--moe-ffn-hidden-size");
+    if (has("--moe-shared-expert-intermediate-size")) {
+      const std::int64_t shared = number("--moe-shared-expert-intermediate-size");
+      const std::int64_t width =
+          expert_ffn > 0 ? expert_ffn : (out.model["ffn_hidden"] ? number("--ffn-hidden-size") : 0);
+      if (width <= 0 || shared % width != 0) {
+        throw InputError({source, 0, 0}, "--moe-shared-expert-intermediate-size",
+                         "expected a multiple of --moe-ffn-hidden-size (shared experts of one expert's width)");
+      }
+      moe["shared_experts"] = shared / width;
+    }
+    if (has("--moe-layer-freq")) {
+      // "([0]*3+[1]*58)": the dense layers first, as Megatron-LM writes DeepSeek-V3's.
+      const std::string v = need_value("--moe-layer-freq");
+      const auto zeros = v.find("[0]*");
+      if (zeros != std::string::npos) {
+        moe["dense_layers"] = whole(source, "--moe-layer-freq",
+                                    v.substr(zeros + 4, v.find_first_not_of("0123456789", zeros + 4) - zeros - 4), 0);
+      } else if (v != "1") {
+        out.notes.push_back("--moe-layer-freq " + v + ": only leading dense layers ([0]*k+[1]*n) are read");
+      }
+    }
+    out.model["moe"] = moe;
+  }
+  for (const char* f : {"--num-experts", "--moe-router-topk", "--moe-ffn-hidden-size",
+                        "--moe-shared-expert-intermediate-size", "--moe-layer-freq"}) {
+    used[f] = true;
+  }
+  // Interleaving: layers per virtual stage (current Megatron-LM) or the virtual size (older).
+  if (has("--num-layers-per-virtual-pipeline-stage")) {
+    const std::int64_t per_chunk = number("--num-layers-per-virtual-pipeline-stage");
+    if (!has("--num-layers")) {
+      throw InputError({source, 0, 0}, "--num-layers-per-virtual-pipeline-stage",
+                       "needs --num-layers to count the chunks");
+    }
+    const std::int64_t layers = number("--num-layers");
+    const std::int64_t pp = has("--pipeline-model-parallel-size") ? number("--pipeline-model-parallel-size") : 1;
+    if (layers % (per_chunk * pp) != 0) {
+      throw InputError({source, 0, 0}, "--num-layers-per-virtual-pipeline-stage",
+                       std::to_string(layers) + " layers are not a whole number of chunks of " +
+                           std::to_string(per_chunk) + " on " + std::to_string(pp) + " pipeline stages");
+    }
+    out.plan["virtual_stages"] = layers / (per_chunk * pp);
+  }
+  used["--num-layers-per-virtual-pipeline-stage"] = true;
+  plan_int("--virtual-pipeline-model-parallel-size", "virtual_stages");  // Megatron-LM before core 0.10
+  plan_int("--num-virtual-stages-per-pipeline-rank", "virtual_stages");
+  // Megatron-LM runs 1F1B, interleaved with virtual stages; it has no GPipe.
+  if (out.plan["virtual_stages"] && out.plan["virtual_stages"].as<int>() > 1) {
+    out.plan["schedule"] = "interleaved";
+  } else {
+    out.plan["virtual_stages"] = 1;
+    out.plan["schedule"] = "1f1b";
+  }
+  out.plan["sequence_parallel"] = has("--sequence-parallel");
+  used["--sequence-parallel"] = true;
+  // Recomputation.
+  out.plan["recompute"] = "none";
+  if (has("--recompute-activations")) out.plan["recompute"] = "selective";
+  if (has("--recompute-granularity")) {
+    set_recompute(out.plan, need_value("--recompute-granularity"), source, "--recompute-granularity");
+  }
+  for (const char* f :
+       {"--recompute-activations", "--recompute-granularity", "--recompute-method", "--recompute-num-layers"}) {
+    used[f] = true;
+  }
+  // Sharding of optimizer state, gradients and weights.
+  out.plan["zero"] = has("--use-distributed-optimizer") ? 1 : 0;
+  if (has("--use-megatron-fsdp") || has("--use-torch-fsdp2")) {
+    const std::string strategy = has("--data-parallel-sharding-strategy")
+                                     ? need_value("--data-parallel-sharding-strategy")
+                                     : "optim_grads_params";
+    const std::map<std::string, int> stages = {
+        {"no_shard", 0}, {"optim", 1}, {"optim_grads", 2}, {"optim_grads_params", 3}};
+    if (!stages.count(strategy)) {
+      throw InputError({source, 0, 0}, "--data-parallel-sharding-strategy",
+                       "expected no_shard, optim, optim_grads or optim_grads_params, found \"" + strategy + "\"");
+    }
+    out.plan["zero"] = has("--use-torch-fsdp2") ? 3 : stages.at(strategy);
+  }
+  for (const char* f : {"--use-distributed-optimizer", "--use-megatron-fsdp", "--use-torch-fsdp2",
+                        "--data-parallel-sharding-strategy"}) {
+    used[f] = true;
+  }
+  // Precision.
+  out.plan["precision"] = has("--bf16") ? "bf16" : has("--fp16") ? "fp16" : "fp32";
+  if (has("--fp8-format")) {
+    const std::string format = need_value("--fp8-format");
+    if (format != "e4m3" && format != "hybrid") {
+      throw InputError({source, 0, 0}, "--fp8-format", "expected e4m3 or hybrid, found \"" + format + "\"");
+    }
+    const std::string recipe = has("--fp8-recipe") ? need_value("--fp8-recipe") : "delayed";  // Megatron's default
+    if (recipe == "mxfp8") {
+      out.plan["precision"] = "mxfp8";
+    } else if (recipe == "tensorwise" || recipe == "delayed" || recipe == "blockwise") {
+      out.plan["precision"] = "fp8";
+      out.plan["fp8_recipe"] = recipe;
+    } else {
+      throw InputError({source, 0, 0}, "--fp8-recipe",
+                       "expected tensorwise, delayed, mxfp8 or blockwise, found \"" + recipe + "\"");
+    }
+  }
+  if (has("--fp4-format")) out.plan["precision"] = "nvfp4";
+  if (has("--fp8-param-gather") || has("--fp4-param-gather")) out.plan["fp8_param_gather"] = true;
+  out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
+  out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
+  for (const char* f :
+       {"--bf16", "--fp16", "--fp8-format", "--fp8-recipe", "--fp4-format", "--fp4-recipe", "--fp8-param-gather",
+        "--fp4-param-gather", "--overlap-grad-reduce", "--overlap-param-gather"}) {
+    used[f] = true;
+  }
+  for (const auto& [flag, value] : flags) {
+    if (!used.count(flag)) out.ignored.push_back(flag);
+  }
+  return out;
+}
+
+// ---- torchtitan TOML ---------------------------------------------------------------------------
+
+namespace {
+
+// The few TOML forms a torchtitan job config uses: [section.sub], key = value (numbers, "strings",
+// true/false, [lists]), # comments. Values are kept as text, strings without their quotes.
+std::map<std::string, std::string> read_toml(const std::string& text, const std::string& source) {
+  std::map<std::string, std::string> values;
+  std::string section;
+  std::istringstream in(text);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    // Drop a comment that is not inside a string.
+    bool in_string = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (line[i] == '"') in_string = !in_string;
+      if (line[i] == '#' && !in_string) {
+        line.resize(i);
+        break;
+      }
+    }
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    if (line.front() == '[') {
+      if (line.back() != ']') throw InputError({source, number, 1}, "", "expected [section], found \"" + line + "\"");
+      section = line.substr(1, line.size() - 2);
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos)
+      throw InputError({source, number, 1}, section, "expected key = value, found \"" + line + "\"");
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    values[(section.empty() ? "" : section + ".") + key] = value;
+  }
+  return values;
+}
+
+}  // namespace
+
+ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& source) {
+  ImportedPlan out;
+  out.plan = YAML::Node(YAML::NodeType::Map);
+  out.model = YAML::Node(YAML::NodeType::Map);
+  const auto values = read_toml(toml_text, source);
+  std::map<std::string, bool> used;
+  const auto has = [&](const std::string& k) { return values.count(k) > 0; };
+  const auto number = [&](const std::string& k, std::int64_t fallback, std::int64_t min = 1) {
+    used[k] = true;
+    return has(k) ? whole(source, k, values.at(k), min) : fallback;
+  };
+  const std::int64_t tp = number("parallelism.tensor_parallel_degree", 1);
+  const std::int64_t pp = number("parallelism.pipeline_parallel_degree", 1);
+  const std::int64_t cp = number("parallelism.context_parallel_degree", 1);
+  const std::int64_t replicate = number("parallelism.data_parallel_replicate_degree", 1);
+  const std::int64_t shard =
+      has("parallelism.data_parallel_shard_degree") && values.at("parallelism.data_parallel_shard_degree") == "-1"
+          ? -1
+          : number("parallelism.data_parallel_shard_degree", -1);
+  used["parallelism.data_parallel_shard_degree"] = true;
+  out.plan["tp"] = tp;
+  out.plan["pp"] = pp;
+  out.plan["cp"] = cp;
+  if (has("parallelism.expert_parallel_degree")) out.plan["ep"] = number("parallelism.expert_parallel_degree", 1);
+  if (has("parallelism.expert_tensor_parallel_degree")) {
+    out.plan["etp"] = number("parallelism.expert_tensor_parallel_degree", 1);
+  }
+  // FSDP when weights are sharded (shard degree above 1, or -1: all that is left); DDP otherwise.
+  const bool fsdp = shard != 1;
+  out.plan["zero"] = fsdp ? 3 : 0;
+  if (replicate > 1 && shard > 1) {
+    out.notes.push_back("HSDP (replicate " + std::to_string(replicate) + " x shard " + std::to_string(shard) +
+                        "): read as ZeRO-3 over all of data parallel");
+  }
+  if (shard > 0 || !fsdp) out.plan["dp"] = (shard > 0 ? shard : 1) * replicate;
+  out.plan["sequence_parallel"] = tp > 1;
+  const std::string schedule =
+      has("parallelism.pipeline_parallel_schedule") ? values.at("parallelism.pipeline_parallel_schedule") : "1F1B";
+  used["parallelism.pipeline_parallel_schedule"] = true;
+  if (pp > 1) {
+    if (schedule == "GPipe")
+      out.plan["schedule"] = "gpipe";
+    else if (schedule == "1F1B")
+      out.plan["schedule"] = "1f1b";
+    else if (schedule == "Interleaved1F1B")
+      out.plan["schedule"] = "interleaved";
+    else
+      out.notes.push_back("pipeline schedule " + schedule + " is read as interleaved 1F1B");
+  }
+  const std::int64_t local = number("training.local_batch_size", 8);  // torchtitan's default
+  const std::int64_t micro = pp > 1 ? number("parallelism.pipeline_parallel_microbatch_size", 1) : local;
+  out.plan["micro_batch"] = micro;
+  const std::int64_t global = number("training.global_batch_size", -1, -1);
+  if (global > 0)
+    out.plan["global_batch"] = global;
+  else if (out.plan["dp"])
+    out.plan["global_batch"] = local * out.plan["dp"].as<std::int64_t>();
+  else
+    out.notes.push_back("global_batch_size -1 with a data parallel degree of -1: give global_batch in the scenario");
+  if (has("training.seq_len")) out.model["seq_len"] = number("training.seq_len", 2048);
+  used["training.seq_len"] = true;
+  if (has("parallelism.pipeline_parallel_layers_per_stage")) {
+    const std::int64_t per_stage = number("parallelism.pipeline_parallel_layers_per_stage", 1);
+    out.notes.push_back("pipeline_parallel_layers_per_stage " + std::to_string(per_stage) +
+                        ": virtual stages follow from the model's layers");
+    out.layers_per_chunk = static_cast<int>(per_stage);  // resolved by the caller against the model
+  }
+  // Activation checkpointing.
+  const std::string mode = has("activation_checkpoint.mode") ? values.at("activation_checkpoint.mode") : "selective";
+  const std::string option =
+      has("activation_checkpoint.selective_ac_option") ? values.at("activation_checkpoint.selective_ac_option") : "2";
+  used["activation_checkpoint.mode"] = used["activation_checkpoint.selective_ac_option"] = true;
+  if (mode == "none")
+    out.plan["recompute"] = "none";
+  else if (mode == "full")
+    out.plan["recompute"] = "full";
+  else if (mode == "selective") {
+    out.plan["recompute"] = option == "op" ? "op" : "full";
+    if (option != "op")
+      out.notes.push_back("selective_ac_option " + option + " (every n-th layer in full) is read as full");
+  } else {
+    throw InputError({source, 0, 0}, "activation_checkpoint.mode",
+                     "expected none, selective or full, found \"" + mode + "\"");
+  }
+  // Precision: bf16 mixed precision unless float32; converters add float8 or MX.
+  const std::string param =
+      has("training.mixed_precision_param") ? values.at("training.mixed_precision_param") : "bfloat16";
+  used["training.mixed_precision_param"] = true;
+  out.plan["precision"] = param == "float32" ? "fp32" : "bf16";
+  const std::string converters = has("model.converters") ? values.at("model.converters") : "";
+  used["model.converters"] = true;
+  if (converters.find("float8") != std::string::npos) {
+    out.plan["precision"] = "fp8";
+    const std::string recipe =
+        has("quantize.linear.float8.recipe_name") ? values.at("quantize.linear.float8.recipe_name") : "tensorwise";
+    out.plan["fp8_recipe"] = recipe == "rowwise" || recipe == "rowwise_with_gw_hp" ? "rowwise" : "tensorwise";
+    if (has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
+        values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true") {
+      out.plan["fp8_param_gather"] = true;
+    }
+  } else if (converters.find("mx") != std::string::npos) {
+    out.plan["precision"] = "mxfp8";
+  }
+  used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;
+  for (const auto& [key, value] : values) {
+    if (!used.count(key) && (key.rfind("parallelism.", 0) == 0 || key.rfind("activation_checkpoint.", 0) == 0)) {
+      out.ignored.push_back(key);
+    }
+  }
+  return out;
+}
+
+}  // namespace trainsim

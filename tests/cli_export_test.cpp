@@ -1,0 +1,126 @@
+// trainsim export: a plan written as a framework's configuration and read back predicts the same
+// job; the names written are the frameworks'; bad input is an input error.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_run.hpp"
+
+using namespace trainsim_test;
+
+namespace {
+
+// predict --json without the fields that name the file.
+nlohmann::json prediction(const std::string& scenario) {
+  const CommandResult r = run("predict " + scenario + " --json");
+  EXPECT_EQ(r.code, 0) << r.output;
+  const auto start = r.output.find("{\n");
+  if (start == std::string::npos) return {};
+  nlohmann::json j = nlohmann::json::parse(r.output.substr(start));
+  j.erase("scenario");
+  j.erase("warnings");
+  return j;
+}
+
+// SCENARIO --to FRAMEWORK, then --from FRAMEWORK with SCENARIO as the base: the same prediction.
+void expect_round_trip(const std::string& name, const std::string& framework) {
+  const std::string scenario = kSource + "/scenarios/" + name + ".yaml";
+  const std::string exported = testing::TempDir() + "/" + name + "." + framework;
+  const std::string back = testing::TempDir() + "/" + name + "-from-" + framework + ".yaml";
+  const CommandResult to = run("export " + scenario + " --to " + framework + " -o " + exported);
+  ASSERT_EQ(to.code, 0) << to.output;
+  const std::string source = framework == "megatron" ? "\"$(cat " + exported + ")\"" : exported;
+  const CommandResult from = run("export --from " + framework + " " + source + " --base " + scenario + " -o " + back);
+  ASSERT_EQ(from.code, 0) << from.output;
+  const nlohmann::json original = prediction(scenario), read_back = prediction(back);
+  ASSERT_TRUE(original.contains("step_time_s"));
+  EXPECT_EQ(original, read_back) << name << " via " << framework << "\n" << read_text(back);
+}
+
+}  // namespace
+
+TEST(CliExport, MegatronRoundTripsThePlan) {
+  expect_round_trip("default", "megatron");                      // interleaved, fp16, full recompute
+  expect_round_trip("gpt3-1.3b-32xa100", "megatron");            // ZeRO-1, selective, sequence parallel
+  expect_round_trip("mixtral-8x7b-64-h100", "megatron");         // experts: ep, etp
+  expect_round_trip("llama3.1-405b-pp16-vp4-h100", "megatron");  // GQA, uneven chunks
+}
+
+TEST(CliExport, TorchtitanRoundTripsThePlan) {
+  expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
+}
+
+TEST(CliExport, WritesTheFrameworksNames) {
+  const std::string scenario = kSource + "/scenarios/default.yaml";
+  const CommandResult megatron = run("export " + scenario + " --to megatron");
+  ASSERT_EQ(megatron.code, 0) << megatron.output;
+  for (const char* flag :
+       {"--tensor-model-parallel-size 8 ", "--pipeline-model-parallel-size 16 ",
+        "--num-layers-per-virtual-pipeline-stage 2 ", "--micro-batch-size 1 ", "--global-batch-size 1536 ",
+        "--recompute-granularity full ", "--fp16 ", "--num-layers 96 ", "--hidden-size 12288 ",
+        "--num-attention-heads 96 ", "--seq-length 2048 ", "megatron-core 0.20.0"}) {
+    EXPECT_NE(megatron.output.find(flag), std::string::npos) << flag << "\n" << megatron.output;
+  }
+  const CommandResult titan = run("export " + kSource + "/scenarios/llama3-8b-8xh100.yaml --to torchtitan");
+  ASSERT_EQ(titan.code, 0) << titan.output;
+  for (const char* key : {"[parallelism]", "data_parallel_shard_degree = 8", "tensor_parallel_degree = 1", "[training]",
+                          "local_batch_size = 2", "global_batch_size = 16", "seq_len = 8192", "[activation_checkpoint]",
+                          "mode = \"selective\"", "selective_ac_option = \"op\"", "torchtitan 0.2.1"}) {
+    EXPECT_NE(titan.output.find(key), std::string::npos) << key << "\n" << titan.output;
+  }
+  const CommandResult nemo = run("export " + scenario + " --to nemo");
+  ASSERT_EQ(nemo.code, 0) << nemo.output;
+  for (const char* key :
+       {"recipe.trainer.strategy.tensor_model_parallel_size = 8",
+        "recipe.trainer.strategy.virtual_pipeline_model_parallel_size = 3", "recipe.data.global_batch_size = 1536",
+        "recipe.model.config.recompute_granularity = \"full\""}) {
+    EXPECT_NE(nemo.output.find(key), std::string::npos) << key << "\n" << nemo.output;
+  }
+}
+
+TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
+  const std::string out = testing::TempDir() + "/from-args.yaml";
+  const CommandResult from =
+      run("export --from megatron \"torchrun pretrain_gpt.py --tensor-model-parallel-size 2 --num-layers 24 "
+          "--hidden-size 2048 --num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 2 "
+          "--global-batch-size 128 --bf16 --lr 3e-4\" --topology dgx-a100-superpod --gpus 16 -o " +
+          out);
+  ASSERT_EQ(from.code, 0) << from.output;
+  EXPECT_NE(from.output.find("--lr"), std::string::npos) << from.output;  // said to be not read
+  const nlohmann::json p = prediction(out);
+  EXPECT_EQ(p["gpus"], 16);
+  const CommandResult table = run("predict " + out);
+  EXPECT_NE(table.output.find("tp 2, pp 1, dp 8"), std::string::npos) << table.output;
+  // --from=megatron reads the same.
+  const std::string again = testing::TempDir() + "/from-args-again.yaml";
+  const CommandResult equals =
+      run("export --from=megatron \"--tensor-model-parallel-size 2 --num-layers 24 --hidden-size 2048 "
+          "--num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 2 --global-batch-size 128 "
+          "--bf16\" --topology dgx-a100-superpod --gpus 16 -o " +
+          again);
+  ASSERT_EQ(equals.code, 0) << equals.output;
+  EXPECT_EQ(read_text(again), read_text(out));
+}
+
+TEST(CliExport, BadInputIsAnInputError) {
+  const CommandResult bad_value =
+      run("export --from megatron \"--tensor-model-parallel-size x --num-layers 4\" --topology dgx-a100-superpod");
+  EXPECT_EQ(bad_value.code, 2) << bad_value.output;
+  EXPECT_NE(bad_value.output.find("'--tensor-model-parallel-size'"), std::string::npos) << bad_value.output;
+  const CommandResult no_cluster = run("export --from megatron \"--tensor-model-parallel-size 2 --num-layers 4\"");
+  EXPECT_EQ(no_cluster.code, 2) << no_cluster.output;
+  EXPECT_NE(no_cluster.output.find("--base"), std::string::npos) << no_cluster.output;
+  const CommandResult impossible =
+      run("export --from megatron \"--tensor-model-parallel-size 3 --num-layers 4 "
+          "--hidden-size 64 --num-attention-heads 4 --seq-length 128 --vocab-size 100\" "
+          "--topology dgx-a100-superpod --gpus 16");
+  EXPECT_EQ(impossible.code, 2) << impossible.output;
+  EXPECT_NE(impossible.output.find("'plan.tp'"), std::string::npos) << impossible.output;
+  EXPECT_EQ(run("export " + kSource + "/scenarios/default.yaml --to deepspeed").code, 2);
+  const std::string toml = testing::TempDir() + "/bad.toml";
+  write_text(toml, "[parallelism]\ntensor_parallel_degree = two\n");
+  const CommandResult bad_toml =
+      run("export --from torchtitan " + toml + " --base " + kSource + "/scenarios/llama3-8b-8xh100.yaml");
+  EXPECT_EQ(bad_toml.code, 2) << bad_toml.output;
+  EXPECT_NE(bad_toml.output.find("parallelism.tensor_parallel_degree"), std::string::npos) << bad_toml.output;
+}

@@ -1,0 +1,96 @@
+// The CLI's tables read as a person writes numbers: no scientific notation, no raw JSON keys,
+// separators in large numbers, money and token counts in their usual forms.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "cli_run.hpp"
+
+using namespace trainsim_test;
+
+namespace {
+
+void expect_human(const std::string& table) {
+  static const std::regex exponent("[0-9]e[+-]?[0-9]");
+  EXPECT_FALSE(std::regex_search(table, exponent)) << table;
+  for (const char* raw : {"breakdown_s", "exposed_comm", "memory_per_gpu_bytes", "step_time_s", "tokens_per_s",
+                          "model_tflops_per_gpu", "$0.00M"}) {
+    EXPECT_EQ(table.find(raw), std::string::npos) << raw << " in\n" << table;
+  }
+  // Dollars above a thousand are "$1.26M" or "$12,345", never "$1262286".
+  static const std::regex long_dollars("\\$[0-9]{4,}");
+  EXPECT_FALSE(std::regex_search(table, long_dollars)) << table;
+}
+
+}  // namespace
+
+TEST(CliFormat, PredictTableIsHuman) {
+  const CommandResult r = run("predict " + kSource + "/scenarios/default.yaml");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+  EXPECT_NE(r.output.find("1,024 x a100"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("for 300B tokens"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("micro-batch 1, 192 accumulation steps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pipeline bubble"), std::string::npos) << r.output;
+  // The label column is one width and values are right-aligned: lines with a label and a value
+  // alone end in the same column.
+  const auto line_of = [&](const std::string& label) {
+    const auto start = r.output.find("\n  " + label) + 1;
+    return r.output.substr(start, r.output.find('\n', start) - start);
+  };
+  EXPECT_EQ(line_of("step time").size(), line_of("tokens/s").size()) << r.output;
+  EXPECT_EQ(line_of("energy to train").size(), line_of("step time").size()) << r.output;
+}
+
+TEST(CliFormat, NoPipelineNoBubbleLine) {
+  const CommandResult r = run("predict " + kSource + "/scenarios/gpt3-1.3b-single-h200.yaml");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+  EXPECT_EQ(r.output.find("pipeline bubble"), std::string::npos) << r.output;
+}
+
+TEST(CliFormat, AbsurdTimeToTrainIsInYears) {
+  const CommandResult r =
+      run("predict " + kSource + "/scenarios/gpt3-1.3b-single-h200.yaml --set training.tokens=1e18");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+  EXPECT_NE(r.output.find(" years"), std::string::npos) << r.output;
+}
+
+TEST(CliFormat, CompareTableIsHumanAndKeepsWholePlans) {
+  const CommandResult r = run_command("COLUMNS=400 " + std::string(TRAINSIM_BINARY) + " compare " + kSource +
+                                      "/scenarios/compare-llama2-70b-a100.yaml " + kSource +
+                                      "/scenarios/compare-llama2-70b-h100.yaml --top 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+  EXPECT_NE(r.output.find("recompute selective"), std::string::npos) << r.output;  // the plan's end, not cut
+  // Columns line up: the header's "MFU" ends where each row's percentage ends.
+  const auto header_end = r.output.find('\n');
+  const auto mfu = r.output.find("MFU") + 3;
+  const auto row = r.output.substr(header_end + 1, r.output.find('\n', header_end + 1) - header_end - 1);
+  ASSERT_GT(row.size(), mfu);
+  EXPECT_EQ(row[mfu - 1], '%') << r.output;
+  // A narrow terminal: the plans move below the table, still whole.
+  const CommandResult narrow = run_command("COLUMNS=80 " + std::string(TRAINSIM_BINARY) + " compare " + kSource +
+                                           "/scenarios/compare-llama2-70b-a100.yaml --top 2");
+  ASSERT_EQ(narrow.code, 0) << narrow.output;
+  EXPECT_NE(narrow.output.find("best plans"), std::string::npos) << narrow.output;
+  EXPECT_NE(narrow.output.find("recompute selective"), std::string::npos) << narrow.output;
+}
+
+TEST(CliFormat, ValidateTableHasHumanLabels) {
+  const CommandResult r = run("validate " + kSource + "/scenarios/gpt3-1.3b-single-h200.yaml --measured " + kSource +
+                              "/data/measurements/h200-2026-11-28-gpt-1.3b.json --profile " + kSource +
+                              "/data/profiles/h200-2026-11-28.json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+  for (const char* label : {"step time", "exposed communication", "peak memory per GPU", "tokens/s"}) {
+    EXPECT_NE(r.output.find(label), std::string::npos) << label << "\n" << r.output;
+  }
+}
+
+TEST(CliFormat, SearchTableHasNoExponentOrLongDollars) {
+  const CommandResult r = run("search " + kSource + "/scenarios/search-llama2-7b.yaml --top 3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_human(r.output);
+}
