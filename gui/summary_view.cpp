@@ -6,8 +6,8 @@
 #include <QChartView>
 #include <QHorizontalStackedBarSeries>
 #include <QLabel>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include "scenario/units.hpp"
 
@@ -30,7 +30,8 @@ QString SummaryView::text() const { return figures_->text(); }
 void SummaryView::show(const Prediction& p) {
   const auto& b = p.step.breakdown;
   auto row = [](const QString& label, const std::string& value) {
-    return "<tr><td style='padding-right:16px'>" + label + "</td><td><b>" + QString::fromStdString(value) + "</b></td></tr>";
+    return "<tr><td style='padding-right:16px'>" + label + "</td><td><b>" + QString::fromStdString(value) +
+           "</b></td></tr>";
   };
   auto share = [&](double seconds) {
     return units::format_duration(seconds) + " (" + std::to_string(int(100 * seconds / p.step.step_time + 0.5)) + "%)";
@@ -44,8 +45,9 @@ void SummaryView::show(const Prediction& p) {
                                                std::to_string(int(p.padded_tokens_per_sequence + 0.5)) + ")");
   }
   if (p.time_to_train_s) html += row(tr("Time to train"), units::format_duration(*p.time_to_train_s));
-  if (p.cost_to_train) html += row(tr("Cost to train"), std::string("$") + units::format_count(*p.cost_to_train));
-  if (p.energy_to_train_j) html += row(tr("Energy to train"), std::to_string(int(*p.energy_to_train_j / 3.6e9)) + " MWh");
+  if (p.cost_to_train) html += row(tr("Cost to train"), units::format_money(*p.cost_to_train));
+  if (p.energy_to_train_j)
+    html += row(tr("Energy to train"), std::to_string(int(*p.energy_to_train_j / 3.6e9)) + " MWh");
   html += row(tr("Compute"), share(b.compute));
   for (const auto& [kind, seconds] : b.exposed_comm) {
     if (seconds > 0) html += row(QString::fromStdString(kind) + tr(" comm (exposed)"), share(seconds));
@@ -58,7 +60,8 @@ void SummaryView::show(const Prediction& p) {
 
   // Memory per GPU: one horizontal stacked bar, and the capacity as the axis end.
   auto* series = new QHorizontalStackedBarSeries;
-  const std::pair<const char*, double> parts[] = {{"parameters", p.memory.params}, {"gradients", p.memory.grads},
+  const std::pair<const char*, double> parts[] = {{"parameters", p.memory.params},
+                                                  {"gradients", p.memory.grads},
                                                   {"optimizer", p.memory.optimizer},
                                                   {"activations", p.memory.activations},
                                                   {"buffers", p.memory.buffers}};

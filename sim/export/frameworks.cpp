@@ -98,6 +98,13 @@ ExportResult to_megatron(const Scenario& sc) {
   if (m.experts > 0) {
     f.add("--expert-model-parallel-size", str(p.ep));
     f.add("--expert-tensor-parallel-size", str(p.etp > 0 ? p.etp : p.tp));
+    // Megatron-Core's config: moe_token_dispatcher_type flex with moe_flex_dispatcher_backend.
+    if (p.moe_dispatcher == MoeDispatcher::alltoall) {
+      f.add("--moe-token-dispatcher-type", "alltoall");
+    } else {
+      f.add("--moe-token-dispatcher-type", "flex");
+      f.add("--moe-flex-dispatcher-backend", dispatcher_name(p.moe_dispatcher));
+    }
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
   f.add("--micro-batch-size", str(p.micro_batch));
@@ -497,6 +504,16 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     out.model["sliding_window"] = whole(source, "--window-size", v.substr(open + 1, comma - open - 1));
   }
   used["--window-size"] = true;
+  if (has("--moe-token-dispatcher-type")) {
+    const std::string type = need_value("--moe-token-dispatcher-type");
+    const std::string backend =
+        has("--moe-flex-dispatcher-backend") ? need_value("--moe-flex-dispatcher-backend") : "deepep";
+    if (type == "flex")
+      out.plan["moe_dispatcher"] = backend;
+    else if (type != "alltoall")
+      out.notes.push_back("--moe-token-dispatcher-type " + type + ": priced as alltoall");
+  }
+  used["--moe-token-dispatcher-type"] = used["--moe-flex-dispatcher-backend"] = true;
   // Mixture of experts.
   if (has("--num-experts")) {
     YAML::Node moe(YAML::NodeType::Map);
