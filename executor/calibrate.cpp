@@ -56,6 +56,38 @@ double time_median(const torch::Device& device, Fn&& fn, double budget = 0.3) {
   return samples[samples.size() / 2];
 }
 
+// A measurement taken `repeats` times: its median, and its spread (max - min) / median. On a busy
+// device one run can be twice another (a CPU shared with a build measured copies at 11.5 and then
+// 23.5 GB/s); the spread says whether the median can be trusted.
+struct Repeated {
+  double median = 0, spread = 0;
+};
+
+template <typename Measure>
+Repeated repeated(int repeats, Measure&& measure) {
+  std::vector<double> values;
+  for (int i = 0; i < std::max(1, repeats); ++i) values.push_back(measure());
+  std::sort(values.begin(), values.end());
+  const double median = values[values.size() / 2];
+  return {median, median > 0 ? (values.back() - values.front()) / median : 0.0};
+}
+
+// What calibrate refuses to write without --force: an efficiency above 1 (a wrong preset or a
+// broken timer) and a spread above the limit (a device busy with other work).
+struct Plausibility {
+  std::vector<std::string> problems;
+  void efficiency(const char* what, double value) {
+    if (value > 1.0)
+      problems.push_back(std::string(what) + " is " + std::to_string(value) + " of the datasheet (above 1)");
+  }
+  void spread(const char* what, double value, double limit) {
+    if (value > limit) {
+      problems.push_back(std::string(what) + " varied by " + std::to_string(int(100 * value + 0.5)) +
+                         "% between repeats (limit " + std::to_string(int(100 * limit + 0.5)) + "%)");
+    }
+  }
+};
+
 }  // namespace
 
 int calibrate(const CalibrateOptions& o) {
@@ -79,6 +111,7 @@ int calibrate(const CalibrateOptions& o) {
   // training run.
   if (!cuda) torch::set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / std::max(world, 1)));
   nlohmann::json profile, measured;
+  Plausibility check;
 
   if (rank == 0) {
     torch::NoGradGuard no_grad;
@@ -101,13 +134,18 @@ int calibrate(const CalibrateOptions& o) {
     };
     for (const auto& [m, n, k] : shapes) {
       const auto a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
-      const double t = time_median(device, [&] { (void)torch::mm(a, b); });
-      const double rate = 2.0 * m * n * k / t;
+      const Repeated t = repeated(o.repeats, [&] { return time_median(device, [&] { (void)torch::mm(a, b); }); });
+      const double rate = 2.0 * m * n * k / t.median;
+      const std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+      measured["spread"]["gemm " + shape] = t.spread;
+      if (m >= 1024) check.spread(("GEMM " + shape).c_str(), t.spread, o.max_spread);
       profile["gemm_flops"][std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k)] = rate;
       best = std::max(best, rate);
       if (fills_device(m, n)) k_and_rate.emplace_back(double(k), rate);
-      std::printf("gemm %6lldx%-6lldx%-6lld %10.2f TFLOP/s\n", (long long)m, (long long)n, (long long)k, rate / 1e12);
+      std::printf("gemm %6lldx%-6lldx%-6lld %10.2f TFLOP/s  spread %4.1f%%\n", (long long)m, (long long)n, (long long)k,
+                  rate / 1e12, 100 * t.spread);
     }
+    check.efficiency("the best GEMM rate", best / peak);
     const double max_eff = std::clamp(best / peak, 0.01, 1.0);
     // eff(K) = max K / (K + k_half): each shape gives one estimate of k_half;
     // take the median.
@@ -121,11 +159,15 @@ int calibrate(const CalibrateOptions& o) {
     const int64_t elements = cuda ? (int64_t(1) << 28) : (int64_t(1) << 24);
     const auto src = torch::randn({elements}, opts);
     auto dst = torch::empty_like(src);
-    const double copy_t = time_median(device, [&] { dst.copy_(src); });
-    const double bandwidth = 2.0 * double(src.nbytes()) / copy_t;
+    const Repeated copy_t = repeated(o.repeats, [&] { return time_median(device, [&] { dst.copy_(src); }); });
+    const double bandwidth = 2.0 * double(src.nbytes()) / copy_t.median;
+    measured["spread"]["copy"] = copy_t.spread;
+    check.spread("the copy bandwidth", copy_t.spread, o.max_spread);
+    check.efficiency("the copy bandwidth", bandwidth / gpu.memory_bandwidth);
     profile["memory_efficiency"] = std::clamp(bandwidth / gpu.memory_bandwidth, 0.01, 1.0);
     measured["memory_bandwidth_Bps"] = bandwidth;
-    std::printf("copy  %.1f GB/s (preset %.1f GB/s)\n", bandwidth / 1e9, gpu.memory_bandwidth / 1e9);
+    std::printf("copy  %.1f GB/s (preset %.1f GB/s)  spread %.1f%%\n", bandwidth / 1e9, gpu.memory_bandwidth / 1e9,
+                100 * copy_t.spread);
 
     // Element-wise work as a training step has it: LayerNorm and GELU, forward and backward
     // through autograd, on a layer's activations. The cost model counts each forward kernel as
@@ -192,6 +234,7 @@ int calibrate(const CalibrateOptions& o) {
       });
       const double flops = 12.0 * B * H * S * S * D;  // 4 B H S^2 D forward, twice that backward
       const double shape_term = double(S) / (S + 1700.0) * double(D) / (D + 60.0);  // the cost model's default s0, d0
+      check.efficiency("attention", flops / t / peak);
       profile["attention_max_efficiency"] = std::clamp(flops / t / peak / shape_term, 0.01, 2.0);
       measured["attention_flops"] = flops / t;
       std::printf("attention b%lld h%lld s%lld d%lld  %.2f TFLOP/s\n", (long long)B, (long long)H, (long long)S,
@@ -211,6 +254,16 @@ int calibrate(const CalibrateOptions& o) {
     if (rank == 0) std::printf("all-reduce over %d ranks: %.2f GB/s bus bandwidth\n", world, bus / 1e9);
   }
   if (rank != 0) return 0;
+  if (!check.problems.empty()) {
+    for (const auto& problem : check.problems) std::fprintf(stderr, "trainsim-exec calibrate: %s\n", problem.c_str());
+    if (!o.force) {
+      std::fprintf(stderr,
+                   "trainsim-exec calibrate: no profile written: the measurements are not plausible (run it on an "
+                   "idle device, check the scenario's GPU, or pass --force to write it anyway)\n");
+      return 2;
+    }
+    measured["warnings"] = check.problems;
+  }
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));

@@ -10,6 +10,12 @@ namespace trainsim::exec {
 
 struct CalibrateOptions {
   std::string scenario, out, device = "cpu";
+  // Each measurement is taken this many times; its spread is (max - min) / median of those.
+  int repeats = 3;
+  // Write the profile even when a value is implausible (an efficiency above 1) or a spread is
+  // above max_spread (a busy device); without it calibrate refuses, exit 2, and writes nothing.
+  bool force = false;
+  double max_spread = 0.10;
 };
 
 int calibrate(const CalibrateOptions& options);

@@ -384,6 +384,12 @@ int main(int argc, char** argv) {
   calibrate_cmd->add_option("--out", cal.out, "Profile JSON to write")->required();
   calibrate_cmd->add_option("--device", cal.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   calibrate_cmd->add_option("--nproc", o.nproc, "Also measure all-reduce bandwidth between this many ranks");
+  calibrate_cmd->add_option("--repeats", cal.repeats, "Times each measurement is taken (its spread is reported)")
+      ->check(CLI::Range(1, 100));
+  calibrate_cmd->add_flag("--force", cal.force,
+                          "Write the profile even if an efficiency is above 1 or a spread above --max-spread");
+  calibrate_cmd->add_option("--max-spread", cal.max_spread, "Largest spread between repeats accepted (0.10: 10%)")
+      ->check(CLI::Range(0.0, 10.0));
 
   auto* compare_cmd = app.add_subcommand("compare-params", "Compare the parameters two runs wrote with --dump-params");
   std::string dir_a, dir_b;
