@@ -60,3 +60,28 @@ TEST(Topology, DotExportNamesEveryVertex) {
   EXPECT_NE(dot.find("gpu15"), std::string::npos);
   EXPECT_NE(dot.find("kind=nic"), std::string::npos);
 }
+
+// A job larger than a fat-tree preset grows the fabric on its design (more nodes under more
+// leaves), with a warning; cluster.nodes sizes it; a torus is sized by its dimensions and refuses.
+TEST(Topology, FatTreePresetsGrowToTheJob) {
+  const Scenario sc = load_scenario("scenarios/gpt3-175b-3072xa100.yaml");
+  EXPECT_EQ(sc.cluster.topology.nodes, 384);
+  ASSERT_FALSE(sc.warnings.empty());
+  EXPECT_NE(sc.warnings.front().message.find("grown from 140 to 384 nodes"), std::string::npos)
+      << sc.warnings.front().message;
+  const ClusterGraph g = build_cluster_graph(sc.cluster.topology);
+  EXPECT_EQ(summarize(g).gpus, 3072);
+
+  const std::string base = "model: {preset: gpt3-1.3b}\nplan: {tp: 8, dp: 2, micro_batch: 1, global_batch: 2}\n";
+  const Scenario sized =
+      load_scenario_text(base + "cluster: {topology: dgx-a100-superpod, gpus: 16, nodes: 500}\n", "n");
+  EXPECT_EQ(sized.cluster.topology.nodes, 500);
+  EXPECT_TRUE(sized.warnings.empty());
+  try {
+    load_scenario_text(base + "cluster: {topology: torus-3d-h100, gpus: 16, nodes: 500}\n", "torus");
+    ADD_FAILURE() << "a torus took cluster.nodes";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "cluster.nodes");
+    EXPECT_NE(std::string(e.what()).find("dimensions"), std::string::npos) << e.what();
+  }
+}

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "scenario/parse.hpp"
+#include "scenario/units.hpp"
 
 namespace trainsim {
 
@@ -457,8 +458,12 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                          s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs");
   }
   if (c.gpus > c.topology.total_gpus()) {
-    error("cluster.gpus",
-          "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " + s(c.topology.total_gpus()));
+    error(
+        "cluster.gpus",
+        "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " + s(c.topology.total_gpus()) +
+            (c.topology.node_groups.empty() ? " (a torus or dragonfly does not grow: give a topology file with larger "
+                                              "dimensions)"
+                                            : " (add nodes to its node_groups)"));
   }
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
@@ -851,7 +856,32 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   }
   if (auto v = cluster->number("oversubscription", 1, 64)) t.oversubscription = *v;
   if (auto v = cluster->number("price_per_gpu_hour", 0, 1e6)) t.price_per_gpu_hour = *v;
+  // A fat tree or rail-optimized fabric is a design that grows: more nodes under more leaves (and
+  // spines), as the topology's own nodes_per_leaf and oversubscription say. cluster.nodes sets
+  // the size; a job larger than the preset grows it, with a warning. Tori and dragonflies are
+  // sized by their dimensions and groups, and clusters of node groups by their groups.
+  const bool growable =
+      (t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized || t.fabric == FabricKind::none) &&
+      t.node_groups.empty();
+  if (auto v = cluster->integer("nodes", 1, kMaxGpus / t.gpus_per_node)) {
+    if (!growable) {
+      cluster->fail("nodes", "topology " + t.name + " is sized by its " +
+                                 (t.node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
+                                 ": give a topology file with more nodes");
+    }
+    t.nodes = static_cast<int>(*v);
+  }
   sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));
+  if (sc.cluster.gpus > t.total_gpus() && growable) {
+    const int before = t.nodes;
+    t.nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    sc.warnings.push_back(
+        {Finding::Severity::warning, "cluster.gpus",
+         "topology " + t.name + " grown from " + std::to_string(before) + " to " + std::to_string(t.nodes) +
+             " nodes of " + std::to_string(t.gpus_per_node) + " GPUs for " + std::to_string(sc.cluster.gpus) +
+             " GPUs (its design: " + std::to_string(t.nodes_per_leaf) + " nodes per leaf, oversubscription " +
+             units::format_number(t.oversubscription) + "; cluster.nodes sets the size)"});
+  }
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
   if (auto v = cluster->bytes("memory_reserve")) sc.cluster.memory_reserve = *v;
