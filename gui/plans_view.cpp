@@ -2,12 +2,14 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QLegend>
 #include <QLineSeries>
 #include <QScatterSeries>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace trainsim::gui {
 
@@ -23,8 +25,7 @@ const QScatterSeries::MarkerShape kShapes[] = {
 
 bool same_plan(const PlanSpec& a, const PlanSpec& b) {
   return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.cp == b.cp && a.ep == b.ep &&
-         a.micro_batch == b.micro_batch && a.zero == b.zero && a.recompute == b.recompute &&
-         a.virtual_stages == b.virtual_stages && a.schedule == b.schedule;
+         a.micro_batch == b.micro_batch && a.zero == b.zero && a.recompute == b.recompute;
 }
 }  // namespace
 
@@ -115,22 +116,46 @@ void PlansView::setPlans(const std::vector<PlanCandidate>& plans, const std::opt
   front->attachAxis(x);
   front->attachAxis(y);
   if (current) {
+    // The editor's plan when the search evaluated it; else the evaluated plans with its parallel
+    // axes (the search may have dropped its exact micro-batch, ZeRO or recompute choice).
+    std::vector<const PlanCandidate*> marked;
     for (const auto& c : plans) {
-      if (!same_plan(c.plan, *current)) continue;
+      if (same_plan(c.plan, *current)) marked.push_back(&c);
+    }
+    const bool exact = !marked.empty();
+    if (!exact) {
+      for (const auto& c : plans) {
+        const auto& a = c.plan;
+        if (a.tp == current->tp && a.pp == current->pp && a.dp == current->dp && a.cp == current->cp &&
+            a.ep == current->ep)
+          marked.push_back(&c);
+      }
+      // One ring: the nearest micro-batch, then the same ZeRO stage, then the fastest.
+      auto key = [&](const PlanCandidate* c) {
+        return std::tuple(std::abs(c->plan.micro_batch - current->micro_batch), c->plan.zero != current->zero,
+                          c->plan.recompute != current->recompute, c->step_time());
+      };
+      if (!marked.empty())
+        marked = {*std::min_element(marked.begin(), marked.end(), [&](auto* a, auto* b) { return key(a) < key(b); })};
+    }
+    if (!marked.empty()) {
       auto* ring = new QScatterSeries;
       ring->setObjectName("currentPlan");
-      ring->setName(tr("current plan"));
+      ring->setName(
+          exact
+              ? tr("current plan")
+              : tr("nearest to current plan (tp %1, pp %2, dp %3)").arg(current->tp).arg(current->pp).arg(current->dp));
       ring->setMarkerShape(QScatterSeries::MarkerShapeCircle);
-      ring->setMarkerSize(22);
+      ring->setMarkerSize(30);
       ring->setColor(Qt::transparent);
       QPen pen(QColor("#d62728"));
-      pen.setWidth(3);
+      pen.setWidth(4);
       ring->setPen(pen);
-      ring->append(c.step_time(), c.estimate.memory.peak / (1024.0 * 1024 * 1024));
+      ring->setBorderColor(QColor("#d62728"));
+      for (const auto* c : marked) ring->append(c->step_time(), c->estimate.memory.peak / (1024.0 * 1024 * 1024));
       chart->addSeries(ring);
       ring->attachAxis(x);
       ring->attachAxis(y);
-      break;
     }
   }
   x->setRange(0, max_t * 1.05 + 1e-9);
@@ -140,6 +165,7 @@ void PlansView::setPlans(const std::vector<PlanCandidate>& plans, const std::opt
   x->setLabelFormat("%.3g");
   y->setLabelFormat("%.0f");
   chart->legend()->setAlignment(Qt::AlignRight);
+  chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);  // pp's shape in the legend too
   QChart* old = chart_->chart();
   chart_->setChart(chart);
   delete old;

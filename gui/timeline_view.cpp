@@ -114,7 +114,7 @@ void TimelineView::paintEvent(QPaintEvent*) {
   painter.setPen(Qt::black);
   painter.drawText(QRect(kLabelWidth, 2, width() - kLabelWidth, 20), Qt::AlignLeft,
                    tr("%1 to %2 of a %3 step")
-                       .arg(QString::fromStdString(units::format_duration(view_start_)))
+                       .arg(view_start_ > 0 ? QString::fromStdString(units::format_duration(view_start_)) : "0")
                        .arg(QString::fromStdString(units::format_duration(view_end_)))
                        .arg(QString::fromStdString(units::format_duration(step_time_))));
   std::map<std::pair<int, std::string>, int> row_of;
