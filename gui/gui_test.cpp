@@ -91,6 +91,11 @@ class GuiTest : public QObject {
     QCOMPARE(compare->cell(0, 1), QString("1"));
     QCOMPARE(compare->cell(1, 1), QString("32"));
     QVERIFY(compare->cell(0, 3) != compare->cell(1, 3));  // different step times
+    QVERIFY(compare->cell(1, 2).startsWith("tp "));
+    for (int row = 0; row < 2; ++row) {  // human units: no scientific notation, no bare dollar figures
+      for (int column = 3; column < 10; ++column)
+        QVERIFY2(!compare->cell(row, column).contains("e+"), qPrintable(compare->cell(row, column)));
+    }
   }
 
   void validationPutsMeasuredNextToPredicted() {
