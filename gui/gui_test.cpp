@@ -202,6 +202,26 @@ class GuiTest : public QObject {
     QVERIFY(chart->title().contains(memory.fits() ? "fits" : "DOES NOT FIT"));
   }
 
+  void aPlanThatDoesNotFitSaysSo() {
+    const QString path = QDir::temp().filePath("trainsim-gui-nofit.yaml");
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(
+        "name: nofit\nmodel: {preset: gpt3-1.3b}\ncluster: {topology: single-h200}\n"
+        "plan: {micro_batch: 32, global_batch: 32, attention: unfused}\n");
+    file.close();
+    MainWindow window;
+    QVERIFY(window.openFile(path));
+    const auto outcome = window.predictNow();
+    QVERIFY(outcome.prediction);
+    QVERIFY(!outcome.prediction->memory.fits());
+    window.showOutcome(outcome);
+    QChart* chart = window.summary()->memoryChart()->chart();
+    QVERIFY(!chart->property("fits").toBool());
+    QVERIFY(chart->title().contains("DOES NOT FIT"));
+    QVERIFY(window.summary()->text().contains("DOES NOT FIT"));
+  }
+
   void thePlanSpaceColoursByTpAndShapesByPp() {
     MainWindow window;
     QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
