@@ -81,7 +81,9 @@ void CompareView::setRuns(const std::vector<ComparedRun>& runs) {
   series->attachAxis(axis_y);
   auto* axis_x = new QValueAxis;
   axis_x->setRange(0, longest > 0 ? longest * 1.1 : 1);
-  axis_x->setTitleText(tr("seconds"));
+  axis_x->applyNiceNumbers();  // ticks at 0, 0.2, 0.4 ... rather than 0.17, 0.34
+  axis_x->setLabelFormat("%.3g");
+  axis_x->setTitleText(tr("step time (s)"));
   chart->addAxis(axis_x, Qt::AlignBottom);
   series->attachAxis(axis_x);
   chart->legend()->hide();
