@@ -11,18 +11,13 @@
 #include <QVBoxLayout>
 #include <QValueAxis>
 
+#include "scenario/units.hpp"
 #include "table_chart.hpp"
 
 namespace trainsim::gui {
 
 namespace {
-
-QString duration(double seconds) {
-  if (seconds >= 86400) return QString("%1 days").arg(seconds / 86400, 0, 'f', 1);
-  if (seconds >= 3600) return QString("%1 h").arg(seconds / 3600, 0, 'f', 1);
-  return QString("%1 s").arg(seconds, 0, 'f', 3);
-}
-
+QString q(const std::string& text) { return QString::fromStdString(text); }
 }  // namespace
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
@@ -39,11 +34,10 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   connect(add_current, &QPushButton::clicked, this, &CompareView::addCurrentRequested);
   connect(add_file, &QPushButton::clicked, this, &CompareView::addFileRequested);
   connect(clear, &QPushButton::clicked, this, &CompareView::clearRequested);
-  const auto parts =
-      add_table_and_chart(layout,
-                          {tr("scenario"), tr("GPUs"), tr("plan (tp pp dp mb)"), tr("step"), tr("tokens/s"), tr("MFU"),
-                           tr("memory/GPU"), tr("bound by"), tr("time to train"), tr("cost")},
-                          QHeaderView::ResizeToContents);
+  const auto parts = add_table_and_chart(layout,
+                                         {tr("scenario"), tr("GPUs"), tr("plan"), tr("step"), tr("tokens/s"), tr("MFU"),
+                                          tr("memory/GPU"), tr("bound by"), tr("time to train"), tr("cost")},
+                                         QHeaderView::ResizeToContents);
   table_ = parts.table;
   chart_ = parts.chart;
 }
@@ -60,16 +54,17 @@ void CompareView::setRuns(const std::vector<ComparedRun>& runs) {
     const auto& r = runs[i];
     const auto& p = r.prediction;
     const auto& plan = r.scenario.plan;
-    const QStringList cells = {r.label,
-                               QString::number(p.gpus),
-                               QString("%1 %2 %3 %4").arg(plan.tp).arg(plan.pp).arg(plan.dp).arg(plan.micro_batch),
-                               duration(p.step.step_time),
-                               QString::number(p.tokens_per_s, 'g', 4),
-                               QString("%1%").arg(100 * p.mfu, 0, 'f', 1),
-                               QString("%1 GiB").arg(double(p.memory.peak) / (1 << 30), 0, 'f', 1),
-                               QString::fromStdString(p.step.bound_by),
-                               p.time_to_train_s ? duration(*p.time_to_train_s) : QString("-"),
-                               p.cost_to_train ? QString("$%1").arg(*p.cost_to_train, 0, 'f', 0) : QString("-")};
+    const QStringList cells = {
+        r.label,
+        QString::number(p.gpus),
+        QString("tp %1, pp %2, dp %3, mb %4").arg(plan.tp).arg(plan.pp).arg(plan.dp).arg(plan.micro_batch),
+        q(units::format_duration(p.step.step_time)),
+        q(units::format_count(p.tokens_per_s)),
+        q(units::format_percent(p.mfu)),
+        q(units::format_bytes(p.memory.peak)),
+        QString::fromStdString(p.step.bound_by),
+        p.time_to_train_s ? q(units::format_duration(*p.time_to_train_s)) : QString("-"),
+        p.cost_to_train ? q(units::format_money(*p.cost_to_train)) : QString("-")};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(int(i), c, new QTableWidgetItem(cells[c]));
     *set << p.step.step_time;
     labels << r.label;
@@ -86,7 +81,9 @@ void CompareView::setRuns(const std::vector<ComparedRun>& runs) {
   series->attachAxis(axis_y);
   auto* axis_x = new QValueAxis;
   axis_x->setRange(0, longest > 0 ? longest * 1.1 : 1);
-  axis_x->setTitleText(tr("seconds"));
+  axis_x->applyNiceNumbers();  // ticks at 0, 0.2, 0.4 ... rather than 0.17, 0.34
+  axis_x->setLabelFormat("%.3g");
+  axis_x->setTitleText(tr("step time (s)"));
   chart->addAxis(axis_x, Qt::AlignBottom);
   series->attachAxis(axis_x);
   chart->legend()->hide();

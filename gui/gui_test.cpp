@@ -1,18 +1,37 @@
 // Qt Test, under QT_QPA_PLATFORM=offscreen: drive the editor as a person would.
+#include <QChart>
+#include <QChartView>
 #include <QDoubleSpinBox>
 #include <QLabel>
+#include <QLineSeries>
+#include <QScatterSeries>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
+#include <cmath>
+#include <map>
+#include <set>
 
 #include "compare_view.hpp"
 #include "main_window.hpp"
+#include "plans_view.hpp"
 #include "scenario_editor.hpp"
 #include "summary_view.hpp"
+#include "timeline_view.hpp"
 #include "topology_view.hpp"
 #include "validation_view.hpp"
 
 using trainsim::gui::MainWindow;
+
+namespace {
+// Opens scenarios/NAME, predicts it and shows the outcome.
+trainsim::gui::RunOutcome predicted(MainWindow& window, const QString& name) {
+  if (!window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/" + name)) return {};
+  auto outcome = window.predictNow();
+  window.showOutcome(outcome);
+  return outcome;
+}
+}  // namespace
 
 class GuiTest : public QObject {
   Q_OBJECT
@@ -72,6 +91,11 @@ class GuiTest : public QObject {
     QCOMPARE(compare->cell(0, 1), QString("1"));
     QCOMPARE(compare->cell(1, 1), QString("32"));
     QVERIFY(compare->cell(0, 3) != compare->cell(1, 3));  // different step times
+    QVERIFY(compare->cell(1, 2).startsWith("tp "));
+    for (int row = 0; row < 2; ++row) {  // human units: no scientific notation, no bare dollar figures
+      for (int column = 3; column < 10; ++column)
+        QVERIFY2(!compare->cell(row, column).contains("e+"), qPrintable(compare->cell(row, column)));
+    }
   }
 
   void validationPutsMeasuredNextToPredicted() {
@@ -135,6 +159,131 @@ class GuiTest : public QObject {
     // The NIC knob (Gbit/s) sets the topology's NIC bandwidth (bytes/s) of the scenario.
     editor->nicBandwidthBox()->setValue(100);
     QCOMPARE(editor->scenario().cluster.topology.nic_bandwidth, 100e9 / 8);
+  }
+
+  void theSummaryHeaderNamesScenarioGpusAndPlan() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
+    window.showOutcome(window.predictNow());
+    const QString header = window.summary()->header();
+    QVERIFY2(header.contains("gpt3-1.3b-32xa100"), qPrintable(header));
+    const auto gpu = QString::fromStdString(window.editor()->scenario().cluster.topology.gpu.name);
+    QVERIFY2(header.contains("32 x " + gpu) && header.contains("A100", Qt::CaseInsensitive), qPrintable(header));
+    const auto plan = window.editor()->scenario().plan;
+    QVERIFY2(header.contains(QString("tp %1, pp %2, dp %3").arg(plan.tp).arg(plan.pp).arg(plan.dp)),
+             qPrintable(header));
+    QVERIFY(header.contains("micro-batch") && header.contains("zero") && header.contains("recompute"));
+    QVERIFY(window.windowTitle().contains(header));
+    // Human units: no scientific notation, no raw seconds for the step.
+    const QString text = window.summary()->text();
+    QVERIFY2(!text.contains("e+") && !text.contains("e-0"), qPrintable(text));
+    QVERIFY(text.contains("Memory per GPU"));
+  }
+
+  void theMemoryChartDrawsUsableCapacityAndReserve() {
+    MainWindow window;
+    const auto outcome = predicted(window, "gpt3-1.3b-32xa100.yaml");
+    QVERIFY(outcome.prediction);
+    QChart* chart = window.summary()->memoryChart()->chart();
+    QLineSeries* usable = nullptr;
+    QLineSeries* capacity = nullptr;
+    for (auto* series : chart->series()) {
+      if (series->objectName() == "capacityLine") usable = qobject_cast<QLineSeries*>(series);
+      if (series->objectName() == "reserveLine") capacity = qobject_cast<QLineSeries*>(series);
+    }
+    QVERIFY(usable && capacity);
+    constexpr double GiB = 1024.0 * 1024 * 1024;
+    const auto& memory = outcome.prediction->memory;
+    QCOMPARE(usable->count(), 2);
+    QVERIFY(std::abs(usable->at(0).x() - memory.usable() / GiB) < 1e-6);
+    QVERIFY(std::abs(capacity->at(0).x() - memory.capacity / GiB) < 1e-6);
+    QVERIFY(capacity->at(0).x() > usable->at(0).x());  // the reserve lies between them
+    QCOMPARE(chart->property("fits").toBool(), memory.fits());
+    QVERIFY(chart->title().contains(memory.fits() ? "fits" : "DOES NOT FIT"));
+  }
+
+  void aPlanThatDoesNotFitSaysSo() {
+    const QString path = QDir::temp().filePath("trainsim-gui-nofit.yaml");
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(
+        "name: nofit\nmodel: {preset: gpt3-1.3b}\ncluster: {topology: single-h200}\n"
+        "plan: {micro_batch: 32, global_batch: 32, attention: unfused}\n");
+    file.close();
+    MainWindow window;
+    QVERIFY(window.openFile(path));
+    const auto outcome = window.predictNow();
+    QVERIFY(outcome.prediction);
+    QVERIFY(!outcome.prediction->memory.fits());
+    window.showOutcome(outcome);
+    QChart* chart = window.summary()->memoryChart()->chart();
+    QVERIFY(!chart->property("fits").toBool());
+    QVERIFY(chart->title().contains("DOES NOT FIT"));
+    QVERIFY(window.summary()->text().contains("DOES NOT FIT"));
+  }
+
+  void thePlanSpaceColoursByTpAndShapesByPp() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
+    window.showOutcome(window.searchNow());
+    auto* plans = static_cast<trainsim::gui::PlansView*>(window.view("plans"));
+    QVERIFY(plans->points() > 0);
+    std::map<int, QColor> by_tp;
+    std::map<int, int> shape_by_pp;
+    int scatter = 0;
+    for (auto* series : plans->chartView()->chart()->series()) {
+      auto* points = qobject_cast<QScatterSeries*>(series);
+      if (!points || series->objectName() == "currentPlan") continue;
+      ++scatter;
+      const QStringList words = series->name().remove(',').split(' ');  // "tp 2 pp 4"
+      QCOMPARE(words.size(), 4);
+      const int tp = words[1].toInt(), pp = words[3].toInt();
+      if (by_tp.count(tp)) QCOMPARE(by_tp[tp], points->color());  // one colour per tp
+      by_tp[tp] = points->color();
+      if (shape_by_pp.count(pp)) QCOMPARE(shape_by_pp[pp], int(points->markerShape()));
+      shape_by_pp[pp] = points->markerShape();
+    }
+    QVERIFY(scatter > 1);
+    QVERIFY(by_tp.size() > 1);
+    std::set<QRgb> colours;
+    for (const auto& [tp, colour] : by_tp) colours.insert(colour.rgb());
+    QCOMPARE(colours.size(), by_tp.size());  // distinct tp, distinct colours
+  }
+
+  void theTimelineHasATimeAxisAndSplitsExposedFromHidden() {
+    MainWindow window;
+    const auto outcome = predicted(window, "gpt3-1.3b-32xa100.yaml");
+    QVERIFY(outcome.prediction);
+    window.showView("timeline");
+    window.show();
+    auto* timeline = static_cast<trainsim::gui::TimelineView*>(window.view("timeline"));
+    QVERIFY(timeline->rows() > 0);
+    const auto ticks = timeline->ticks();
+    QVERIFY(ticks.size() >= 3);
+    QCOMPARE(ticks.front().second, QString("0"));
+    for (std::size_t i = 1; i < ticks.size(); ++i) {
+      QVERIFY(ticks[i].first > ticks[i - 1].first);
+      QVERIFY2(ticks[i].second.endsWith("ms") || ticks[i].second.endsWith(" s") || ticks[i].second.endsWith("s"),
+               qPrintable(ticks[i].second));
+    }
+    QVERIFY(ticks.back().first <= outcome.prediction->step.step_time * (1 + 1e-9));
+    QVERIFY(timeline->overlappedComm() + timeline->exposedComm() > 0);
+  }
+
+  void theWholeWindowScreenshotShowsTheEditor() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml"));
+    window.showOutcome(window.predictNow());
+    window.showView("window");
+    window.show();
+    QCOMPARE(window.view("window"), static_cast<QWidget*>(&window));
+    const QString path = QDir::temp().filePath("trainsim-gui-window.png");
+    QVERIFY(window.exportViewTo(path, window.view("window")));
+    QImage image(path);
+    QVERIFY(!image.isNull());
+    QCOMPARE(image.size(), window.size() * image.devicePixelRatio());
+    // Larger than the summary alone: the editor is in it.
+    QVERIFY(image.width() > window.summary()->width() + 100);
   }
 
   void aBrokenFileIsAnErrorInTheWindow() {

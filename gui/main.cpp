@@ -1,13 +1,41 @@
 // trainsim-gui [SCENARIO] [--screenshot FILE.png|FILE.svg --view VIEW] [--compare FILE ...] [--measured run.json]
-// VIEW: summary, timeline, plans, topology, memory, compare, validation.
+// VIEW: summary, timeline, plans, topology, memory, compare, validation, window.
+// Without a display (no DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM) it says so and exits 2
+// rather than letting Qt abort on the xcb plugin.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "main_window.hpp"
 
+namespace {
+bool set(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+#if defined(Q_OS_LINUX)
+  if (!set("DISPLAY") && !set("WAYLAND_DISPLAY") && !set("QT_QPA_PLATFORM")) {
+    bool help = false;
+    for (int i = 1; i < argc; ++i) {
+      help =
+          help || !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h") || !std::strcmp(argv[i], "--help-all");
+    }
+    if (!help) {
+      std::fprintf(stderr,
+                   "trainsim-gui: no display (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                   "Run it in a desktop session, or without a screen, e.g. for --screenshot:\n"
+                   "  QT_QPA_PLATFORM=offscreen trainsim-gui SCENARIO --screenshot view.png --view window\n");
+      return 2;
+    }
+    setenv("QT_QPA_PLATFORM", "offscreen", 1);  // --help needs no screen
+  }
+#endif
   QApplication app(argc, argv);
   QApplication::setApplicationName("trainsim-gui");
   QCommandLineParser parser;
@@ -16,7 +44,8 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("scenario", "Scenario file (YAML)");
   QCommandLineOption screenshot("screenshot", "Render a view to FILE.png and exit", "file");
   QCommandLineOption view("view",
-                          "View for --screenshot: summary, timeline, plans, topology, memory, compare, validation",
+                          "View for --screenshot: summary, timeline, plans, topology, memory, compare, validation, "
+                          "window (the whole window with the editor)",
                           "name", "summary");
   QCommandLineOption compare("compare", "Add a scenario file to the Compare view (repeatable)", "file");
   QCommandLineOption measured("measured", "Load a trainsim-exec measurement into the Validation view", "file");

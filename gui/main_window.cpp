@@ -26,6 +26,7 @@
 #include "compare_view.hpp"
 #include "plans_view.hpp"
 #include "report/measurement.hpp"
+#include "scenario/units.hpp"
 #include "scenario/writer.hpp"
 #include "scenario_editor.hpp"
 #include "summary_view.hpp"
@@ -330,12 +331,15 @@ void MainWindow::showOutcome(const RunOutcome& outcome) {
   }
   if (outcome.prediction) {
     const Prediction& p = *outcome.prediction;
-    summary_->show(p);
+    summary_->show(p, editor_->scenario());
+    setWindowTitle("trainsim - " + scenario_header(editor_->scenario()));
     timeline_->setTrace(p.step.trace, p.step.step_time);
-    status_->setText(tr("Step %1 s, MFU %2%").arg(p.step.step_time, 0, 'f', 3).arg(100 * p.mfu, 0, 'f', 1));
+    status_->setText(tr("Step %1, MFU %2")
+                         .arg(QString::fromStdString(units::format_duration(p.step.step_time)))
+                         .arg(QString::fromStdString(units::format_percent(p.mfu))));
   }
   if (outcome.search) {
-    plans_->setPlans(outcome.search->plans);
+    plans_->setPlans(outcome.search->plans, editor_->scenario().plan);
     status_->setText(tr("%1 plans ranked%2")
                          .arg(outcome.search->plans.size())
                          .arg(outcome.search->cancelled ? tr(" (cancelled: best so far)") : QString()));
@@ -356,11 +360,12 @@ QWidget* MainWindow::view(const QString& name) const {
   if (name == "memory") return summary_->memoryChart();
   if (name == "compare") return compare_;
   if (name == "validation") return validation_;
+  if (name == "window") return const_cast<MainWindow*>(this);  // the editor and the current view
   return nullptr;
 }
 
 void MainWindow::showView(const QString& name) {
-  if (name == "summary" || name == "memory") tabs_->setCurrentIndex(0);
+  if (name == "summary" || name == "memory" || name == "window") tabs_->setCurrentIndex(0);
   if (name == "timeline") tabs_->setCurrentIndex(1);
   if (name == "plans") tabs_->setCurrentIndex(2);
   if (name == "topology") tabs_->setCurrentIndex(3);

@@ -56,7 +56,8 @@ class MainWindow : public QMainWindow {
   // Validation: a trainsim-exec measurement against the prediction of the same job.
   void loadMeasurement(const QString& path);
   bool validateNow(const QString& path);
-  // View names: summary, timeline, plans, topology, memory, compare, validation.
+  // View names: summary, timeline, plans, topology, memory, compare, validation, and window (the
+  // whole window: editor, summary, status bar).
   QWidget* view(const QString& name) const;
   void showView(const QString& name);
   ScenarioEditor* editor() const { return editor_; }

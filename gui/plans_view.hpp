@@ -1,7 +1,9 @@
 #pragma once
 // The plan space: every evaluated plan as a point (step time against peak memory per GPU),
-// coloured by tp x pp, with the Pareto front drawn; clicking a point selects that plan.
+// coloured by tp (a palette that stays distinct) with pp as the marker shape, the Pareto front
+// drawn, and the current plan ringed; clicking a point selects that plan.
 #include <QWidget>
+#include <optional>
 
 #include "search/search.hpp"
 
@@ -13,7 +15,9 @@ class PlansView : public QWidget {
   Q_OBJECT
  public:
   explicit PlansView(QWidget* parent = nullptr);
-  void setPlans(const std::vector<PlanCandidate>& plans);
+  // current: the editor's plan, ringed when the search evaluated it.
+  void setPlans(const std::vector<PlanCandidate>& plans, const std::optional<PlanSpec>& current = std::nullopt);
+  QChartView* chartView() const { return chart_; }
   std::size_t points() const { return plans_.size(); }
 
  signals:

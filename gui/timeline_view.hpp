@@ -1,7 +1,10 @@
 #pragma once
 // A Gantt chart of one simulated step: one row per (GPU, stream), compute and each kind of
-// communication in its own colour. Wheel zooms around the cursor, drag pans, hover names the op.
+// communication in its own colour, solid where it is exposed (no compute on that GPU meanwhile) and
+// hatched where compute hides it; a time axis with labelled ticks under the rows. Wheel zooms
+// around the cursor, drag pans, hover names the op.
 #include <QWidget>
+#include <map>
 
 #include "engine/simulation.hpp"
 
@@ -13,6 +16,11 @@ class TimelineView : public QWidget {
   explicit TimelineView(QWidget* parent = nullptr);
   void setTrace(const std::vector<TraceEvent>& events, double step_time);
   int rows() const { return static_cast<int>(rows_.size()); }
+  // The time axis of the shown range: tick times and their labels ("0 s", "250 ms", "1.5 s").
+  std::vector<std::pair<double, QString>> ticks() const;
+  // Seconds of communication on all rows that compute on the same GPU hides, and that it does not.
+  double overlappedComm() const { return overlapped_; }
+  double exposedComm() const { return exposed_; }
 
  protected:
   void paintEvent(QPaintEvent*) override;
@@ -27,7 +35,9 @@ class TimelineView : public QWidget {
   const TraceEvent* eventAt(QPoint point) const;
 
   std::vector<TraceEvent> events_;
-  std::vector<std::pair<int, std::string>> rows_;  // (gpu, stream)
+  std::vector<std::pair<int, std::string>> rows_;                  // (gpu, stream)
+  std::map<int, std::vector<std::pair<double, double>>> compute_;  // per GPU, merged busy intervals
+  double overlapped_ = 0, exposed_ = 0;
   double step_time_ = 0, view_start_ = 0, view_end_ = 1;
   int drag_x_ = 0;
   static constexpr int kLabelWidth = 150, kRowHeight = 18, kTop = 24;
