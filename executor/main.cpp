@@ -61,10 +61,9 @@ void inject_fault(int rank, int64_t step) {
   if (fault_rank != rank || fault_step != step) return;
   const std::string k = kind;
   if (k == "kill") {
-    std::thread([] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
-      std::raise(SIGKILL);
-    }).detach();
+    // At once, as the step begins: the other ranks are then inside the step, waiting on this one.
+    // (A kill 30 ms later raced the run's end once steps took 10 ms on an idle machine.)
+    std::raise(SIGKILL);
   } else if (k == "hang") {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   } else if (k == "exit") {

@@ -847,7 +847,11 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
     } else {
       steps.emplace_back(from_json(j));
       // Not periodic after all: simulated in full (rare, so one at a time).
-      if (steps.back()->not_periodic) steps.back() = simulate_step(scenarios[i], SimulationOptions{.periodic = false});
+      if (steps.back()->not_periodic) {
+        SimulationOptions in_full;
+        in_full.periodic = false;
+        steps.back() = simulate_step(scenarios[i], in_full);
+      }
     }
   }
   return steps;
