@@ -79,12 +79,13 @@ TEST(CliExport, WritesTheFrameworksNames) {
 }
 
 TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
+  const std::string args =
+      "--tensor-model-parallel-size 2 --num-layers 24 --hidden-size 2048 --num-attention-heads 16 --seq-length 2048 "
+      "--vocab-size 50257 --micro-batch-size 2 --global-batch-size 128 --bf16";
+  const std::string cluster = " --topology dgx-a100-superpod --gpus 16 -o ";
   const std::string out = testing::TempDir() + "/from-args.yaml";
   const CommandResult from =
-      run("export --from megatron \"torchrun pretrain_gpt.py --tensor-model-parallel-size 2 --num-layers 24 "
-          "--hidden-size 2048 --num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 2 "
-          "--global-batch-size 128 --bf16 --lr 3e-4\" --topology dgx-a100-superpod --gpus 16 -o " +
-          out);
+      run("export --from megatron \"torchrun pretrain_gpt.py " + args + " --lr 3e-4\"" + cluster + out);
   ASSERT_EQ(from.code, 0) << from.output;
   EXPECT_NE(from.output.find("--lr"), std::string::npos) << from.output;  // said to be not read
   const nlohmann::json p = prediction(out);
@@ -93,11 +94,7 @@ TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
   EXPECT_NE(table.output.find("tp 2, pp 1, dp 8"), std::string::npos) << table.output;
   // --from=megatron reads the same.
   const std::string again = testing::TempDir() + "/from-args-again.yaml";
-  const CommandResult equals =
-      run("export --from=megatron \"--tensor-model-parallel-size 2 --num-layers 24 --hidden-size 2048 "
-          "--num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 2 --global-batch-size 128 "
-          "--bf16\" --topology dgx-a100-superpod --gpus 16 -o " +
-          again);
+  const CommandResult equals = run("export --from=megatron \"" + args + "\"" + cluster + again);
   ASSERT_EQ(equals.code, 0) << equals.output;
   EXPECT_EQ(read_text(again), read_text(out));
 }

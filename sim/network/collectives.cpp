@@ -89,12 +89,26 @@ double nccl_ring_time(int steps, double route_latency, double transfer, bool cro
   return std::max(best, transfer + route_latency);
 }
 
+// A group's GPUs by the node that holds them, each node's in group order.
+std::map<int, std::vector<int>> members_by_node(const std::vector<int>& g, int gpus_per_node) {
+  std::map<int, std::vector<int>> by_node;
+  for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+  return by_node;
+}
+
+// The member of a node that rank i of a group sends its merged flow to: spread by i so that each
+// member receives about as many, never the sender itself.
+int receiver_for(const std::vector<int>& members, int i, int sender) {
+  int to = members[std::size_t(i) % members.size()];
+  if (to == sender) to = members[(std::size_t(i) + 1) % members.size()];
+  return to;
+}
+
 // A group with several ranks in each of several nodes is run, as NCCL does, as `local` rings
 // (channels), each leaving every node through a different GPU and so a different NIC, each
 // carrying 1/local of the bytes. Otherwise: one ring in the group's order.
 std::vector<std::vector<int>> ring_channels(const std::vector<int>& g, int gpus_per_node) {
-  std::map<int, std::vector<int>> by_node;
-  for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+  const auto by_node = members_by_node(g, gpus_per_node);
   std::size_t local = by_node.begin()->second.size();
   for (const auto& [node, members] : by_node) local = std::min(local, members.size());
   if (by_node.size() < 2 || local < 2) return {g};
@@ -211,16 +225,13 @@ void all_to_all(const Platform& platform, double bytes, const std::vector<std::v
   std::vector<Flow> flows;
   for (const auto& g : groups) {
     const int n = static_cast<int>(g.size());
-    std::map<int, std::vector<int>> by_node;
-    for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+    const auto by_node = members_by_node(g, gpus_per_node);
     for (int i = 0; i < n; ++i) {
       for (const auto& [node, members] : by_node) {
         const bool own = node == g[i] / gpus_per_node;
         const int receivers = static_cast<int>(members.size()) - (own ? 1 : 0);
         if (receivers <= 0) continue;
-        int to = members[std::size_t(i) % members.size()];
-        if (to == g[i]) to = members[(std::size_t(i) + 1) % members.size()];
-        flows.push_back({g[i], to, bytes / (n - 1) * receivers});
+        flows.push_back({g[i], receiver_for(members, i, g[i]), bytes / (n - 1) * receivers});
       }
     }
   }
@@ -246,14 +257,13 @@ void deduplicated_all_to_all(const Platform& platform, double bytes, const std::
     const int n = static_cast<int>(g.size());
     // `bytes` is what one rank sends with one copy per expert: tokens x top_k x (n-1)/n copies.
     const double one_copy = bytes * n / ((n - 1) * double(top_k));
-    std::map<int, std::vector<int>> by_node;
-    for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+    const auto by_node = members_by_node(g, gpus_per_node);
     for (int i = 0; i < n; ++i) {
       for (const auto& [node, members] : by_node) {
         const int m = static_cast<int>(members.size());
         const double copies = bytes / (n - 1) * m;  // one per expert on that node
         if (node == g[i] / gpus_per_node) {
-          if (m > 1) flows.push_back({g[i], members[(std::size_t(i) + 1) % members.size()], bytes / (n - 1) * (m - 1)});
+          if (m > 1) flows.push_back({g[i], receiver_for(members, i, g[i]), bytes / (n - 1) * (m - 1)});
           continue;
         }
         const int to = members[std::size_t(i) % members.size()];
@@ -272,16 +282,15 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
   // Split each group by node: local rings inside nodes, then rings of same-local-rank GPUs.
   std::vector<std::vector<int>> local, across;
   for (const auto& g : groups) {
-    std::map<int, std::vector<int>> by_node;
-    for (const int gpu : g) by_node[gpu / gpus_per_node].push_back(gpu);
+    const auto by_node = members_by_node(g, gpus_per_node);
     std::size_t width = by_node.begin()->second.size();
-    for (auto& [node, members] : by_node) {
+    for (const auto& [node, members] : by_node) {
       local.push_back(members);
       width = std::min(width, members.size());
     }
     for (std::size_t k = 0; k < width; ++k) {
       std::vector<int> ring_k;
-      for (auto& [node, members] : by_node) ring_k.push_back(members[k]);
+      for (const auto& [node, members] : by_node) ring_k.push_back(members[k]);
       across.push_back(ring_k);
     }
   }
