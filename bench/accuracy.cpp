@@ -211,6 +211,12 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.micro_batch = leading_int(get("micro_batch"), 1);
   p.global_batch = leading_int(get("global_batch_seqs"), p.micro_batch * p.dp);
   p.virtual_stages = std::max(1, leading_int(get("vp_interleave"), 1));
+  // torchtitan's pipeline defaults where a row leaves them out: as many micro-batches as stages
+  // (pipeline_parallel_microbatches unset), two stages a rank for its looped schedules.
+  if (has(framework, "TorchTitan") && p.pp > 1) {
+    if (get("micro_batch") == "unknown") p.micro_batch = std::max<int>(1, p.global_batch / (p.dp * p.pp));
+    if (get("vp_interleave") == "unknown" && has(notes, "Interleaved")) p.virtual_stages = 2;
+  }
   p.schedule = p.virtual_stages > 1 ? Schedule::interleaved : Schedule::one_f_one_b;
   p.sequence_parallel = starts_with(get("sequence_parallel"), "yes");
   const std::string zero = get("zero_fsdp");
@@ -246,6 +252,11 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   p.attention = attention_of_row(framework);
+  // torchtitan's async TP (the row's "AsyncTP", "async TP = yes" or its async-TP column).
+  std::string lower = notes;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  p.tp_comm_overlap = (has(lower, "asynctp") || has(lower, "async tp")) && !has(lower, "async tp = no") &&
+                      !has(lower, "async tp=no") && !has(lower, "vanilla tp");
   // Megatron-Core's token dispatcher, where the row names it (--moe-token-dispatcher-type flex
   // with the DeepEP or HybridEP backend); otherwise its alltoall default.
   if (has(notes, "HybridEP"))

@@ -460,6 +460,86 @@ plan: {dp: 8, micro_batch: 1, global_batch: 8}
   EXPECT_NEAR((zero3.params + zero3.grads + zero3.optimizer) / n, 16.0 / 8, 0.05);
 }
 
+// torchtitan's per-op policy on a Llama 3 8B layer: the input, the attention output, and of the
+// matmuls q, k, v, output, gate, up, down the outputs of q (4096 wide), v (1024), gate (14336)
+// and down (4096): 7.75 hidden-widths of 2 bytes a token.
+TEST(Memory, PerOpCheckpointingKeepsEverySecondMatmul) {
+  const ModelSpec m = model_preset("llama3-8b");
+  PlanSpec p;
+  p.recompute = Recompute::op;
+  p.micro_batch = 2;
+  const double sbh = double(m.seq_len) * p.micro_batch * m.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(m, p), 2 * sbh * (1 + 1 + (4096 + 1024 + 14336 + 4096) / 4096.0), 1);
+}
+
+// FSDP under pipeline parallelism as PyTorch's pipeline stages run it (torchtitan's default
+// reshard policy): a stage gathers its weights once and keeps them, and accumulates whole
+// gradients in the reduce precision until the last micro-batch; "always" reshards after every use.
+TEST(Memory, FsdpWithPipelineStagesKeepsTheStageWhole) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 16}
+plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32, grad_reduce_precision: fp32}
+)",
+                                   "fsdp-pp.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const double stage0 = 16 * w.layer.parameters + w.extras.embedding_parameters;
+  const auto kept = memory_per_stage(sc, w).front();
+  EXPECT_NEAR(kept.params, 2 * stage0, 1e3);
+  EXPECT_NEAR(kept.grads, 4 * stage0, 1e3);
+  sc.plan.reshard_after_forward = Reshard::always;
+  const auto resharded = memory_per_stage(sc, w).front();
+  EXPECT_NEAR(resharded.params, 2 * stage0 / 8, 1e3);
+  EXPECT_NEAR(resharded.grads, 4 * stage0 / 8, 1e3);
+  EXPECT_NEAR(resharded.optimizer, kept.optimizer, 1);
+}
+
+// The same plan's step: kept, each layer's gradients are reduce-scattered once (after the last
+// micro-batch); resharded, once per micro-batch.
+TEST(Simulator, FsdpWithPipelineStagesReducesGradientsOnce) {
+  Scenario sc = load_scenario_text(R"(
+model: {arch: llama, layers: 8, hidden: 2048, heads: 16, vocab: 32000, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 16}
+plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32}
+)",
+                                   "fsdp-pp-step.yaml");
+  SimulationOptions options;
+  options.record_trace = true;
+  options.periodic = false;
+  const auto reduces = [&](const Scenario& s) {
+    int n = 0;
+    for (const auto& e : simulate_step(s, options).trace) {
+      if (e.gpu == 0 && e.stream == "dp" && e.name == "gradient reduce-scatter") ++n;
+    }
+    return n;
+  };
+  const int kept = reduces(sc);
+  EXPECT_GE(kept, 4);
+  EXPECT_LE(kept, 5);  // stage 0's four layers, and its embedding's
+  sc.plan.reshard_after_forward = Reshard::always;
+  EXPECT_GE(reduces(sc), 4 * kept);  // four micro-batches
+}
+
+// Async TP / --tp-comm-overlap: each block's collectives hide behind its linear GEMMs but one
+// step of tp (the first gather or last reduce-scatter chunk) stays exposed.
+TEST(Simulator, OverlappedTensorParallelHidesAllButOneStep) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
+)",
+                                   "async-tp.yaml");
+  const double plain = simulate_step(sc).breakdown.exposed_comm.at("tp");
+  sc.plan.tp_comm_overlap = true;
+  const StepResult overlapped = simulate_step(sc);
+  const double hidden = overlapped.breakdown.exposed_comm.at("tp");
+  EXPECT_LT(hidden, 0.5 * plain);
+  EXPECT_GT(hidden, plain / 8 * 0.95);
+  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, overlapped.step_time,
+              0.1 * overlapped.step_time);
+}
+
 TEST(Prediction, DoesNotFitStillPredicts) {
   const Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-70b}

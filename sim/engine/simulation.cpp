@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <simgrid/s4u.hpp>
 
 #include "engine/isolated.hpp"
@@ -350,9 +351,33 @@ class StepSimulation {
     record(stage, kind, label, start);
   }
 
-  // Tensor-parallel exchange after (or, with sequence parallelism, around) a block.
-  void tp_exchange(int stage, const std::string& label) {
+  // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
+  // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
+  // (`overlapped`): the first kSimulatedAllToAlls of a stage and label are simulated whole to
+  // learn their time T on the network; the others expose max(T/tp, T - G), G the GEMMs' time.
+  void tp_exchange(int stage, const std::string& label, const Block& overlapped) {
     if (p_.tp < 2) return;
+    if (p_.tp_comm_overlap) {
+      auto& [count, total] = tp_times_[{stage, label}];
+      if (count >= kSimulatedAllToAlls) {
+        const double t = total / count;
+        const double exposed = std::max(t / p_.tp, t - overlapped.linear_gemm_time() * slowdown_[stage]);
+        const double start = sg4::Engine::get_clock();
+        sg4::this_actor::sleep_for(exposed);
+        stages_[stage].breakdown.exposed_comm["tp"] += exposed;
+        record(stage, "tp", label + " (overlapped)", start);
+        return;
+      }
+      const double start = sg4::Engine::get_clock();
+      tp_collectives(stage, label);
+      ++count;
+      total += sg4::Engine::get_clock() - start;
+      return;
+    }
+    tp_collectives(stage, label);
+  }
+
+  void tp_collectives(int stage, const std::string& label) {
     Collective c;
     c.bytes = w_.comm.tp_bytes;
     c.groups = tp_groups(stage);
@@ -429,7 +454,8 @@ class StepSimulation {
 
   // ZeRO-3 / FSDP: each layer's weights are gathered before use. With prefetch the gather of
   // the next layer runs while this one computes; only the part it does not cover is exposed.
-  void zero3_gather(int stage, const std::string& label) {
+  // `prefetch_next` is false where no further gather follows (the last layer a kept stage gathers).
+  void zero3_gather(int stage, const std::string& label, bool prefetch_next = true) {
     if (p_.zero < 3 || !data_parallel()) return;
     // With fp8_param_gather the shards are cast to FP8 before the gather (torchao's
     // enable_fsdp_float8_all_gather, Transformer Engine's FP8 parameters): one byte a weight.
@@ -450,7 +476,7 @@ class StepSimulation {
       stages_[stage].breakdown.exposed_comm["dp"] += waited;
       record(stage, "dp", label, start);
     }
-    in_flight = start_async(stage, c);  // the next layer's weights
+    in_flight = prefetch_next ? start_async(stage, c) : nullptr;  // the next layer's weights
   }
 
   sg4::SemaphorePtr start_async(int stage, const Collective& c) {
@@ -494,16 +520,20 @@ class StepSimulation {
     const std::string mb = " mb" + std::to_string(task.micro_batch);
     if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
+    // A stage that keeps its weights gathers each chunk's once, at its first micro-batch.
+    const bool keep = p_.fsdp_keeps_stage();
+    const bool gather = !keep || gathered_chunks_.insert({s, task.chunk}).second;
+    const bool last_chunk_gathered = keep && task.chunk == p_.virtual_stages - 1;
     for (int l = 0; l < chunk_layers(vs); ++l) {
       const LayerWork& layer = layer_work(s, vs, l);
       const bool moe = !dense_layer(vs, l);
-      zero3_gather(s, "gather layer");
+      if (gather) zero3_gather(s, "gather layer", !(last_chunk_gathered && l == chunk_layers(vs) - 1));
       attention(s, layer.attention_forward, "attention" + mb, 1);
-      tp_exchange(s, "attention");
+      tp_exchange(s, "attention", layer.attention_forward);
       if (moe) ep_exchange(s, "dispatch");
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
-      tp_exchange(s, "mlp");
+      tp_exchange(s, "mlp", layer.mlp_forward);
     }
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
@@ -520,26 +550,27 @@ class StepSimulation {
     else
       compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
-    // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch.
-    const bool reduce_now = data_parallel() && (last_of_chunk || p_.zero >= 3);
+    // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch,
+    // unless the stage keeps its weights and gradients whole for the step (fsdp_keeps_stage).
+    const bool reduce_now = data_parallel() && (last_of_chunk || (p_.zero >= 3 && !p_.fsdp_keeps_stage()));
     double ready_bytes = 0, ready_expert_bytes = 0;
     for (int l = 0; l < chunk_layers(vs); ++l) {
       const LayerWork& layer = layer_work(s, vs, l);
       const bool moe = !dense_layer(vs, l);
-      zero3_gather(s, "gather layer");
+      if (!p_.fsdp_keeps_for_backward()) zero3_gather(s, "gather layer");
       if (p_.recompute == Recompute::full) {
         attention(s, layer.attention_forward, "recompute attention" + mb, 1);
-        tp_exchange(s, "recompute attention");
+        tp_exchange(s, "recompute attention", layer.attention_forward);
         compute(s, layer.mlp_forward, "recompute mlp" + mb);
-        tp_exchange(s, "recompute mlp");
+        tp_exchange(s, "recompute mlp", layer.mlp_forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
       }
-      tp_exchange(s, "mlp backward");
+      tp_exchange(s, "mlp backward", layer.mlp_backward);
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);
       if (moe) ep_exchange(s, "dispatch backward");
-      tp_exchange(s, "attention backward");
+      tp_exchange(s, "attention backward", layer.attention_backward);
       attention(s, layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
         const LayerWork& params = moe ? w_.layer : w_.dense_layer;
@@ -700,7 +731,9 @@ class StepSimulation {
   std::vector<TraceEvent> trace_;
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
   std::map<int, sg4::SemaphorePtr> prefetch_;
+  std::set<std::pair<int, int>> gathered_chunks_;  // (stage, chunk) whose weights a kept stage holds
   std::map<std::pair<int, std::string>, std::pair<int, double>> all_to_all_times_;  // count, seconds
+  std::map<std::pair<int, std::string>, std::pair<int, double>> tp_times_;          // likewise, overlapped TP
 };
 
 // A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist

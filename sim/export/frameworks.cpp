@@ -107,6 +107,7 @@ ExportResult to_megatron(const Scenario& sc) {
     }
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
+  if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
   f.add("--micro-batch-size", str(p.micro_batch));
   f.add("--global-batch-size", str(p.global_batch));
   switch (p.recompute) {
@@ -264,6 +265,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
   t << "\n[parallelism]\ndata_parallel_replicate_degree = " << (fsdp ? 1 : p.dp)
     << "\ndata_parallel_shard_degree = " << (fsdp ? p.dp : 1) << "\ntensor_parallel_degree = " << p.tp
     << "\npipeline_parallel_degree = " << p.pp << "\ncontext_parallel_degree = " << p.cp << "\n";
+  if (p.tp_comm_overlap) t << "enable_async_tensor_parallel = true\n";
+  if (fsdp && p.reshard_after_forward != Reshard::by_default)
+    t << "fsdp_reshard_after_forward = \"" << reshard_name(p.reshard_after_forward) << "\"\n";
   if (m.experts > 0) {
     t << "expert_parallel_degree = " << p.ep << "\nexpert_tensor_parallel_degree = " << (p.etp > 0 ? p.etp : p.tp)
       << "\n";
@@ -576,6 +580,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   }
   out.plan["sequence_parallel"] = has("--sequence-parallel");
   used["--sequence-parallel"] = true;
+  if (has("--tp-comm-overlap")) out.plan["tp_comm_overlap"] = true;
+  used["--tp-comm-overlap"] = true;
   // Recomputation.
   out.plan["recompute"] = "none";
   if (has("--recompute-activations")) out.plan["recompute"] = "selective";
@@ -694,6 +700,19 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   const std::int64_t tp = number("parallelism.tensor_parallel_degree", 1);
   const std::int64_t pp = number("parallelism.pipeline_parallel_degree", 1);
   const std::int64_t cp = number("parallelism.context_parallel_degree", 1);
+  if (has("parallelism.enable_async_tensor_parallel") &&
+      values.at("parallelism.enable_async_tensor_parallel") == "true")
+    out.plan["tp_comm_overlap"] = true;
+  used["parallelism.enable_async_tensor_parallel"] = true;
+  if (has("parallelism.fsdp_reshard_after_forward")) {
+    const std::string policy = values.at("parallelism.fsdp_reshard_after_forward");
+    if (policy != "default" && policy != "always" && policy != "never") {
+      throw InputError({source, 0, 0}, "parallelism.fsdp_reshard_after_forward",
+                       "expected default, always or never, found \"" + policy + "\"");
+    }
+    out.plan["reshard_after_forward"] = policy;
+  }
+  used["parallelism.fsdp_reshard_after_forward"] = true;
   const std::int64_t replicate = number("parallelism.data_parallel_replicate_degree", 1);
   const std::int64_t shard =
       has("parallelism.data_parallel_shard_degree") && values.at("parallelism.data_parallel_shard_degree") == "-1"

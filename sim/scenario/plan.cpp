@@ -30,6 +30,18 @@ const char* recompute_name(Recompute r) {
   return "?";
 }
 
+const char* reshard_name(Reshard r) {
+  switch (r) {
+    case Reshard::always:
+      return "always";
+    case Reshard::never:
+      return "never";
+    case Reshard::by_default:
+      break;
+  }
+  return "default";
+}
+
 const char* dispatcher_name(MoeDispatcher d) {
   switch (d) {
     case MoeDispatcher::alltoall:

@@ -35,6 +35,14 @@ enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierar
 enum class MoeDispatcher { alltoall, deepep, hybridep };
 const char* dispatcher_name(MoeDispatcher d);
 
+// When FSDP (ZeRO-3) frees a layer's gathered weights: torchtitan's reshard_after_forward_policy.
+// by_default: after every use without pipeline parallelism; kept for the whole step with it (a
+// stage runs each layer once per micro-batch, and PyTorch's pipeline stages also defer the
+// gradient reduce-scatter to the last micro-batch). always: after every forward and backward;
+// never: kept from the forward to its backward (and, with pipeline parallelism, for the step).
+enum class Reshard { by_default, always, never };
+const char* reshard_name(Reshard r);
+
 const char* schedule_name(Schedule s);
 const char* recompute_name(Recompute r);
 const char* algorithm_name(CollectiveAlgorithm a);
@@ -77,6 +85,11 @@ struct PlanSpec {
   double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights
+  Reshard reshard_after_forward = Reshard::by_default;
+  // Tensor-parallel collectives split into tp steps, each overlapped with a chunk of the GEMM
+  // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
+  // of time T with GEMMs of time G expose max(T/tp, T - G).
+  bool tp_comm_overlap = false;
 
   // Trading communication for something else (docs/simulator.md):
   double gradient_compression = 1;  // gradient bytes are divided by this (bf16 of fp32: 2, int8: 4, top-k)
@@ -90,6 +103,14 @@ struct PlanSpec {
   // gradients are reduced and their optimizer state sharded over these only.
   int expert_dp() const { return std::max(1, tp * cp * dp / std::max(1, ep * expert_tp())); }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
+  // FSDP under pipeline parallelism as PyTorch's pipeline stages run it: each layer's weights
+  // gathered once a step and kept, its gradients accumulated unsharded (in the reduce precision)
+  // and reduce-scattered after the last micro-batch.
+  bool fsdp_keeps_stage() const { return zero >= 3 && pp > 1 && reshard_after_forward != Reshard::always; }
+  // FSDP keeps a layer's gathered weights from its forward to its backward (no second gather).
+  bool fsdp_keeps_for_backward() const {
+    return fsdp_keeps_stage() || (zero >= 3 && reshard_after_forward == Reshard::never);
+  }
 };
 
 // Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on

@@ -694,6 +694,12 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
+  if (auto v = r.boolean("tp_comm_overlap")) p.tp_comm_overlap = *v;
+  if (auto v = r.choice("reshard_after_forward", {"default", "always", "never"})) {
+    for (const Reshard q : {Reshard::by_default, Reshard::always, Reshard::never}) {
+      if (*v == reshard_name(q)) p.reshard_after_forward = q;
+    }
+  }
   if (auto v = r.choice("gradient_compression", {"none", "bf16", "fp16", "int8", "topk"})) {
     // Relative to the gradient's reduce precision (fp32 unless told otherwise for compression).
     if (*v == "bf16" || *v == "fp16") p.gradient_compression = 2;

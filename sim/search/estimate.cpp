@@ -14,7 +14,8 @@ namespace {
 // Bandwidth and latency between the members of a group whose ranks are `stride` apart.
 std::pair<double, double> link_for(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
-  if (std::int64_t(stride) * size <= t.gpus_per_node) return {nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth), t.intra_latency};
+  if (std::int64_t(stride) * size <= t.gpus_per_node)
+    return {nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth), t.intra_latency};
   return {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency};
 }
 
@@ -38,8 +39,8 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const auto& t = sc.cluster.topology;
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
-  const double in_node =
-      2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) + 2 * (local - 1) * t.intra_latency;
+  const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
+                         2 * (local - 1) * t.intra_latency;
   return in_node + all_reduce(bytes / local, n / local, {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency});
 }
 
@@ -124,8 +125,11 @@ Estimate estimate_step(const Scenario& sc) {
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
   double layer_comm = 0;
   if (p.tp > 1) {
-    const int count = p.recompute == Recompute::full ? 6 : 4;
-    layer_comm += count * all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp));
+    const double one = all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp));
+    std::vector<const Block*> blocks = {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward};
+    if (p.recompute == Recompute::full) blocks.insert(blocks.end(), {&L.attention_forward, &L.mlp_forward});
+    for (const Block* b : blocks)
+      layer_comm += p.tp_comm_overlap ? std::max(one / p.tp, one - b->linear_gemm_time()) : one;
   }
   if (p.ep > 1 && sc.model.moe()) {
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
@@ -172,10 +176,19 @@ Estimate estimate_step(const Scenario& sc) {
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
       const double layer_gather = dp_gather(L.parameters * 2);
       const double layer_reduce = dp_gather(L.parameters * grad_element);
-      forward_exposed = std::max(0.0, layer_gather - forward_layer);
-      backward_exposed = std::max(0.0, layer_gather + layer_reduce - backward_layer);
-      pass_start = layer_gather;
-      data_parallel_tail = reduce / std::max(1, stage_layers);  // the last layer's reduce drains after backward
+      if (p.fsdp_keeps_stage()) {
+        // Gathered once a step (the first micro-batch's forward, prefetched layer by layer) and
+        // reduced once, during the last micro-batch's backward.
+        const double backward = stage_layers * backward_layer;
+        data_parallel_tail = layer_gather + stage_layers * std::max(0.0, layer_gather - forward_layer) +
+                             std::max(0.0, reduce - backward) + reduce / std::max(1, stage_layers);
+      } else {
+        const bool gather_in_backward = !p.fsdp_keeps_for_backward();
+        forward_exposed = std::max(0.0, layer_gather - forward_layer);
+        backward_exposed = std::max(0.0, (gather_in_backward ? layer_gather : 0.0) + layer_reduce - backward_layer);
+        pass_start = layer_gather;
+        data_parallel_tail = reduce / std::max(1, stage_layers);  // the last layer's reduce drains after backward
+      }
     } else {
       const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
       const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;  // the distributed optimizer's

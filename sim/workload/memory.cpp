@@ -22,9 +22,11 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   const double mlp_width =
       m.moe() ? (m.top_k * m.imbalance + m.shared_experts) * double(m.expert_ffn()) : double(m.ffn_hidden);
   if (p.recompute == Recompute::op) {
-    // Per-op checkpointing keeps the layer's input, the attention output and the outputs of every
-    // other linear layer (work.cpp lists them: QKV and the MLP's up projection), 2 bytes each.
-    const double kept_gemms = (m.hidden + 2.0 * m.kv_hidden() + (m.swiglu() ? 2 : 1) * mlp_width) / m.hidden;
+    // Per-op checkpointing (torchtitan's policy) keeps the layer's input, the attention kernel's
+    // output and the output of every other matmul in the order the layer calls them, starting
+    // with the first: of q, k, v, output, gate, up, down it keeps q, v, gate and down (without a
+    // gate: q, v, up), 2 bytes each.
+    const double kept_gemms = (m.hidden + m.kv_hidden() + mlp_width + (m.swiglu() ? m.hidden : 0.0)) / m.hidden;
     return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + 1) / t) * e;
   }
   // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
@@ -75,8 +77,11 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       return bytes *
              ((params - experts) / (p.zero >= from ? shard : 1) + experts / (p.zero >= from ? expert_shard : 1));
     };
-    mb.params = held(weight_bytes, 3);
-    mb.grads = held(grad_bytes, 2);
+    // FSDP that keeps a layer's gathered weights until its backward holds every layer's at the
+    // backward's start; kept for the step under pipeline parallelism, the gradients accumulate
+    // unsharded too (PyTorch's pipeline stages; FSDP2 accumulates in the reduce precision).
+    mb.params = p.fsdp_keeps_for_backward() ? weight_bytes * params : held(weight_bytes, 3);
+    mb.grads = p.fsdp_keeps_stage() ? grad_bytes * params : held(grad_bytes, 2);
     mb.optimizer = held(optimizer_bytes, 1);
     // Micro-batches in flight at this stage's peak (counting in layers of this stage):
     // GPipe holds all; 1F1B holds pp - stage; interleaved adds (pp-1)/(pp*v) of a stage's layers.
@@ -110,7 +115,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.
     mb.buffers = (shard > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
-    if (p.zero >= 3) mb.buffers += 2 * w.layer.parameters * weight_bytes;  // gathered layer + prefetch
+    if (p.zero >= 3 && !p.fsdp_keeps_for_backward())
+      mb.buffers += 2 * w.layer.parameters * weight_bytes;  // gathered layer + prefetch
     mb.peak = mb.params + mb.grads + mb.optimizer + mb.activations + mb.buffers;
     stages.push_back(mb);
   }

@@ -15,6 +15,16 @@ double Block::time() const {
   return t;
 }
 
+double Block::linear_gemm_time() const {
+  double t = 0;
+  for (const auto& k : kernels) {
+    const bool gemm = k.bytes == 0 && k.flops > 0;
+    if (gemm && k.name.find("attention") == std::string::npos && k.name.find("router") == std::string::npos)
+      t += k.time;
+  }
+  return t;
+}
+
 double Block::flops() const {
   double f = 0;
   for (const auto& k : kernels) f += k.flops;
@@ -212,8 +222,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   {
     BlockBuilder mlp{cost, L.mlp_forward, eager};
     L.mlp_forward.name = "mlp";
-    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp,
-               norm_eager_bytes * tokens * h / sp);
+    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
     if (m.moe()) {
       mlp.gemm("router", tokens, m.experts, h, 1, GemmKind::other);

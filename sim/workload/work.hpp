@@ -28,6 +28,9 @@ struct Block {
   std::vector<Kernel> kernels;
   double time() const;
   double flops() const;
+  // The linear layers' GEMMs (not attention's, not the router's): what tensor-parallel
+  // communication can be overlapped with, chunk by chunk (PlanSpec::tp_comm_overlap).
+  double linear_gemm_time() const;
 };
 
 struct LayerWork {
