@@ -231,6 +231,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   const std::string recompute = get("activation_recompute");
   // torchtitan's "selective" is its per-op policy (selective_ac_option "op", the toml default).
   p.recompute = starts_with(recompute, "full")                                        ? Recompute::full
+                : has(recompute, "save_qkv_proj")                                     ? Recompute::qkv
                 : starts_with(recompute, "selective") && has(framework, "TorchTitan") ? Recompute::op
                 : starts_with(recompute, "selective")                                 ? Recompute::selective
                                                                                       : Recompute::none;
@@ -267,6 +268,12 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
   const bool compiled = (has(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
   if (has(framework, "llm-foundry") || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
+  // torchtitan compiles its loss with the model since build_loss_fn (pytorch/torchtitan#1033,
+  // April 2025): the rows on torch 2.8 and later (or its nightly of 2025-06) ran it fused.
+  if (has(framework, "TorchTitan") && compiled &&
+      (has(framework, "torch 2.8") || has(framework, "torch 2.9") || has(framework, "nightly 2025-06"))) {
+    p.loss = Loss::fused;
+  }
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.
   if (has(precision, "DEFAULT") || has(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;

@@ -101,7 +101,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   virtual_ = spin(1, 1024);
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
   zero_ = spin(0, 3);
-  recompute_ = combo({"none", "selective", "op", "full"});
+  recompute_ = combo({"none", "selective", "op", "save_qkv_proj", "full"});
   precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
   plan_form->addRow(tr("TP"), tp_);
   plan_form->addRow(tr("PP"), pp_);
@@ -253,10 +253,11 @@ Scenario ScenarioEditor::scenario() const {
   p.virtual_stages = virtual_->value();
   p.sequence_parallel = sequence_parallel_->isChecked();
   p.zero = zero_->value();
-  const QString recompute = recompute_->currentText();
-  p.recompute = recompute == "none"        ? Recompute::none
-                : recompute == "selective" ? Recompute::selective
-                                           : Recompute::full;
+  const std::string recompute = recompute_->currentText().toStdString();
+  for (const Recompute candidate :
+       {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
+    if (recompute == recompute_name(candidate)) p.recompute = candidate;
+  }
   const std::string precision = precision_->currentText().toStdString();
   for (const Precision candidate :
        {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {

@@ -1,3 +1,5 @@
+#include "scenario/scenario.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -5,7 +7,6 @@
 #include <numeric>
 
 #include "report/measurement.hpp"
-#include "scenario/scenario.hpp"
 #include "scenario/writer.hpp"
 #include "search/search.hpp"
 
@@ -61,7 +62,8 @@ TEST(Scenario, FieldsOverrideAPreset) {
 model: {preset: llama2-7b, layers: 4, seq_len: 1024}
 cluster: {topology: single-h200}
 plan: {}
-)", "o.yaml");
+)",
+                                         "o.yaml");
   EXPECT_EQ(sc.model.layers, 4);
   EXPECT_EQ(sc.model.seq_len, 1024);
   EXPECT_EQ(sc.model.ffn_hidden, 11008);
@@ -73,7 +75,8 @@ TEST(Scenario, ClusterOverridesTopology) {
 model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 64, gpu: a100-40gb-sxm, nic_bandwidth: 100Gb/s, oversubscription: 2}
 plan: {}
-)", "o.yaml");
+)",
+                                         "o.yaml");
   EXPECT_EQ(sc.cluster.topology.gpu.name, "a100-40gb-sxm");
   EXPECT_DOUBLE_EQ(sc.cluster.topology.nic_bandwidth, 12.5e9);
   EXPECT_DOUBLE_EQ(sc.cluster.topology.oversubscription, 2);
@@ -81,13 +84,15 @@ plan: {}
 
 TEST(Scenario, HuggingFaceConfigs) {
   for (const char* name : {"gpt2", "llama", "mixtral", "bert"}) {
-    const std::string text = std::string("model: {hf_config: hf/") + name + ".json}\n"
+    const std::string text = std::string("model: {hf_config: hf/") + name +
+                             ".json}\n"
                              "cluster: {topology: single-h200}\nplan: {}\n";
     const Scenario sc = load_scenario_text(text, "hf.yaml", kSource + "/tests/data");
     EXPECT_GT(total_parameters(sc.model), 1e6) << name;
   }
-  const Scenario mixtral = load_scenario_text("model: {hf_config: hf/mixtral.json}\ncluster: {topology: single-h200}\nplan: {}\n",
-                                              "hf.yaml", kSource + "/tests/data");
+  const Scenario mixtral =
+      load_scenario_text("model: {hf_config: hf/mixtral.json}\ncluster: {topology: single-h200}\nplan: {}\n", "hf.yaml",
+                         kSource + "/tests/data");
   EXPECT_EQ(mixtral.model.experts, 8);
   EXPECT_EQ(mixtral.model.top_k, 2);
   EXPECT_EQ(mixtral.model.kv_heads, 8);
@@ -98,7 +103,8 @@ TEST(Scenario, WarningsDoNotStopTheLoad) {
 model: {preset: gpt3-1.3b}
 cluster: {topology: dgx-a100-superpod, gpus: 16}
 plan: {tp: 16, micro_batch: 1, global_batch: 8, sequence_parallel: true}
-)", "w.yaml");
+)",
+                                         "w.yaml");
   ASSERT_FALSE(sc.warnings.empty());
   EXPECT_EQ(sc.warnings.front().key, "plan.tp");
 }
@@ -209,7 +215,7 @@ const BadCase kBadCases[] = {
     {"zero_out_of_range", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {zero: 4}\n", "plan.zero", 3,
      "from 0 to 3"},
     {"bad_recompute", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {recompute: partial}\n",
-     "plan.recompute", 3, "none, selective, op, full"},
+     "plan.recompute", 3, "none, selective, op, save_qkv_proj, full"},
     {"bad_power_limit", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 500}\nplan: {}\n",
      "cluster.power_limit", 2, "500W"},
     {"fp8_recipe_without_fp8", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {fp8_recipe: rowwise}\n",
@@ -308,9 +314,7 @@ const BadCase kBadCases[] = {
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(Scenario, AtLeastThirtyMalformedInputsAreCovered) {
-  EXPECT_GE(std::size(kBadCases), 30u);
-}
+TEST(Scenario, AtLeastThirtyMalformedInputsAreCovered) { EXPECT_GE(std::size(kBadCases), 30u); }
 
 TEST(Scenario, WrittenYamlReadsBackTheSame) {
   // Every shipped scenario that predicts (search spaces aside): what the writer leaves out would
@@ -417,8 +421,9 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
     }
   }
   auto sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt-tiny-cpu.yaml");
-  for (const char* bad : {R"({"step_time_s": 1, "plan": {"tp": 1e12}})", R"({"step_time_s": 1, "model": {"layers": 0}})",
-                          R"({"step_time_s": 1, "plan": {"sequence_parallel": 3}})"}) {
+  for (const char* bad :
+       {R"({"step_time_s": 1, "plan": {"tp": 1e12}})", R"({"step_time_s": 1, "model": {"layers": 0}})",
+        R"({"step_time_s": 1, "plan": {"sequence_parallel": 3}})"}) {
     EXPECT_THROW(apply_measurement(sc, parse_measurement(bad, "run.json"), "run.json"), InputError) << bad;
   }
 }

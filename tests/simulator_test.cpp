@@ -472,6 +472,47 @@ TEST(Memory, PerOpCheckpointingKeepsEverySecondMatmul) {
   EXPECT_NEAR(activation_bytes_per_layer(m, p), 2 * sbh * (1 + 1 + (4096 + 1024 + 14336 + 4096) / 4096.0), 1);
 }
 
+// MaxText's save_qkv_proj: the layer's input and its Q, K, V projections are kept (Llama 3 70B:
+// 8192 + 2 x 1024 wide); in backward the layer reruns all but those projections.
+TEST(Memory, SaveQkvProjKeepsTheProjectionsAndRerunsTheRest) {
+  const ModelSpec m = model_preset("llama3-70b");
+  PlanSpec p;
+  p.recompute = Recompute::qkv;
+  p.micro_batch = 2;
+  const double sbh = double(m.seq_len) * p.micro_batch * m.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(m, p), 2 * sbh * (1 + (8192 + 2 * 1024) / 8192.0), 1);
+  const CostModel cost(gpu_preset("h100-sxm-80gb"), p.precision);
+  const Workload w = build_workload(m, p, cost);
+  double qkv = 0;
+  for (const auto& k : w.layer.attention_forward.kernels) {
+    if (k.name == "qkv projection") qkv += k.time;
+  }
+  EXPECT_GT(qkv, 0);
+  EXPECT_NEAR(w.layer.recompute.time(), w.layer.attention_forward.time() + w.layer.mlp_forward.time() - qkv, 1e-12);
+}
+
+// The logits at the loss: fp32 operations hold the fp32 log-probabilities and gradient and the
+// 16-bit gradient (10 bytes a logit); a fused loss the 16-bit logits and gradient (4 bytes).
+TEST(Memory, FusedLossHoldsSixteenBitLogitsOnly) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 2, global_batch: 16}
+)",
+                                         "loss.yaml");
+  Scenario fused = sc;
+  fused.plan.loss = Loss::fused;
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload unfused_work = build_workload(sc.model, sc.plan, cost);
+  const Workload fused_work = build_workload(fused.model, fused.plan, cost);
+  const double logits = 2.0 * 8192 * unfused_work.padded_vocab;
+  EXPECT_NEAR(peak_memory(sc, unfused_work).activations - peak_memory(fused, fused_work).activations, logits * (10 - 4),
+              1e3);
+  // It also moves fewer bytes: 4 a logit instead of 20.
+  const auto loss_time = [](const Workload& w) { return w.extras.head_forward.time() + w.extras.head_backward.time(); };
+  EXPECT_LT(loss_time(fused_work), loss_time(unfused_work));
+}
+
 // FSDP under pipeline parallelism as PyTorch's pipeline stages run it (torchtitan's default
 // reshard policy): a stage gathers its weights once and keeps them, and accumulates whole
 // gradients in the reduce precision until the last micro-batch; "always" reshards after every use.

@@ -563,6 +563,10 @@ class StepSimulation {
         tp_exchange(s, "recompute attention", layer.attention_forward);
         compute(s, layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp", layer.mlp_forward);
+      } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
+        compute(s, layer.recompute, "recompute layer" + mb);
+        tp_exchange(s, "recompute attention", layer.attention_forward);
+        tp_exchange(s, "recompute mlp", layer.mlp_forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
       }

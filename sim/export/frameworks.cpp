@@ -108,6 +108,7 @@ ExportResult to_megatron(const Scenario& sc) {
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
+  if (p.loss == Loss::fused) f.add("--cross-entropy-loss-fusion");
   f.add("--micro-batch-size", str(p.micro_batch));
   f.add("--global-batch-size", str(p.global_batch));
   switch (p.recompute) {
@@ -119,6 +120,9 @@ ExportResult to_megatron(const Scenario& sc) {
     case Recompute::selective:
       f.add("--recompute-granularity", "selective");
       break;
+    case Recompute::qkv:
+      r.notes.push_back("recompute save_qkv_proj (MaxText's policy) has no Megatron-LM flag: full written");
+      [[fallthrough]];
     case Recompute::full:
       f.add("--recompute-granularity", "full");
       f.add("--recompute-method", "uniform");
@@ -236,6 +240,8 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back(
         "recompute selective (Megatron's attention core) has no torchtitan option: per-op selective written");
   }
+  if (p.recompute == Recompute::qkv)
+    r.notes.push_back("recompute save_qkv_proj (MaxText's policy) has no torchtitan option: full written");
   if (p.precision == Precision::fp16 || p.precision == Precision::nvfp4) {
     r.notes.push_back(std::string("torchtitan has no ") + precision_name(p.precision) + " training: bf16 written");
   }
@@ -283,9 +289,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
     }
   }
   t << "\n[activation_checkpoint]\nmode = \""
-    << (p.recompute == Recompute::none   ? "none"
-        : p.recompute == Recompute::full ? "full"
-                                         : "selective")
+    << (p.recompute == Recompute::none                                    ? "none"
+        : p.recompute == Recompute::full || p.recompute == Recompute::qkv ? "full"
+                                                                          : "selective")
     << "\"\n";
   if (p.recompute == Recompute::op || p.recompute == Recompute::selective) t << "selective_ac_option = \"op\"\n";
   if (fp8) {
@@ -326,7 +332,7 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.model.config.ffn_hidden_size = " << m.ffn_hidden << "\n";
   t << "recipe.model.config.num_attention_heads = " << m.heads << "\n";
   t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
-  if (p.recompute == Recompute::full) {
+  if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
     t << "recipe.model.config.recompute_granularity = \"full\"\nrecipe.model.config.recompute_method = \"uniform\"\n"
       << "recipe.model.config.recompute_num_layers = 1\n";
   } else if (p.recompute != Recompute::none) {
@@ -582,6 +588,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--sequence-parallel"] = true;
   if (has("--tp-comm-overlap")) out.plan["tp_comm_overlap"] = true;
   used["--tp-comm-overlap"] = true;
+  if (has("--cross-entropy-loss-fusion")) out.plan["loss"] = "fused";
+  used["--cross-entropy-loss-fusion"] = true;
   // Recomputation.
   out.plan["recompute"] = "none";
   if (has("--recompute-activations")) out.plan["recompute"] = "selective";

@@ -88,7 +88,7 @@ void apply_measurement(Scenario& sc, const nlohmann::json& run, const std::strin
       if (schedule == schedule_name(s)) sc.plan.schedule = s;
     }
     const std::string recompute = text(p, "recompute", path);
-    for (const Recompute r : {Recompute::none, Recompute::selective, Recompute::op, Recompute::full}) {
+    for (const Recompute r : {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
       if (recompute == recompute_name(r)) sc.plan.recompute = r;
     }
     const std::string precision = text(p, "precision", path);

@@ -24,11 +24,15 @@ const char* recompute_name(Recompute r) {
       return "selective";
     case Recompute::op:
       return "op";
+    case Recompute::qkv:
+      return "save_qkv_proj";
     case Recompute::full:
       return "full";
   }
   return "?";
 }
+
+const char* loss_name(Loss l) { return l == Loss::fused ? "fused" : "fp32"; }
 
 const char* reshard_name(Reshard r) {
   switch (r) {

@@ -13,8 +13,10 @@ namespace trainsim {
 enum class Schedule { gpipe, one_f_one_b, interleaved };
 // selective: the attention core (Korthikanti et al. 2022, Megatron-LM); op: torchtitan's per-op
 // selective checkpointing (selective_ac_option "op": matmul and attention outputs are saved except
-// every second matmul's, everything else is recomputed); full: the whole layer from its input.
-enum class Recompute { none, selective, op, full };
+// every second matmul's, everything else is recomputed); save_qkv_proj: MaxText's remat policy of
+// that name, only the layer's input and its query/key/value projections kept, the rest of the
+// layer rerun; full: the whole layer from its input.
+enum class Recompute { none, selective, op, qkv, full };
 // The attention kernel family (Attention, scenario/hardware.hpp).
 // How FP8 GEMM operands are scaled (precision: fp8): one scale per tensor computed from the
 // current values (torchao "tensorwise", TE Float8CurrentScaling), per tensor from an amax history
@@ -34,6 +36,13 @@ enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierar
 // Megatron-Core's flex dispatcher with its deepep or hybridep backend).
 enum class MoeDispatcher { alltoall, deepep, hybridep };
 const char* dispatcher_name(MoeDispatcher d);
+
+// How the loss runs over the logits. fp32: as separate operations on fp32 logits (their fp32
+// log-probabilities, gradient, and the gradient cast back); fused: one compiled or fused kernel
+// reading the 16-bit logits and writing their 16-bit gradient (torch.compile'd loss, Megatron-LM's
+// --cross-entropy-loss-fusion).
+enum class Loss { fp32, fused };
+const char* loss_name(Loss l);
 
 // When FSDP (ZeRO-3) frees a layer's gathered weights: torchtitan's reshard_after_forward_policy.
 // by_default: after every use without pipeline parallelism; kept for the whole step with it (a
@@ -90,6 +99,7 @@ struct PlanSpec {
   // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
   // of time T with GEMMs of time G expose max(T/tp, T - G).
   bool tp_comm_overlap = false;
+  Loss loss = Loss::fp32;
 
   // Trading communication for something else (docs/simulator.md):
   double gradient_compression = 1;  // gradient bytes are divided by this (bf16 of fp32: 2, int8: 4, top-k)

@@ -643,8 +643,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
   p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
-  if (auto v = r.choice("recompute", {"none", "selective", "op", "full"})) {
-    for (const Recompute q : {Recompute::none, Recompute::selective, Recompute::op, Recompute::full}) {
+  if (auto v = r.choice("recompute", {"none", "selective", "op", "save_qkv_proj", "full"})) {
+    for (const Recompute q : {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
       if (*v == recompute_name(q)) p.recompute = q;
     }
   }
@@ -695,6 +695,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
   if (auto v = r.boolean("tp_comm_overlap")) p.tp_comm_overlap = *v;
+  if (auto v = r.choice("loss", {"fp32", "fused"})) p.loss = *v == "fused" ? Loss::fused : Loss::fp32;
   if (auto v = r.choice("reshard_after_forward", {"default", "always", "never"})) {
     for (const Reshard q : {Reshard::by_default, Reshard::always, Reshard::never}) {
       if (*v == reshard_name(q)) p.reshard_after_forward = q;

@@ -127,7 +127,8 @@ Estimate estimate_step(const Scenario& sc) {
   if (p.tp > 1) {
     const double one = all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp));
     std::vector<const Block*> blocks = {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward};
-    if (p.recompute == Recompute::full) blocks.insert(blocks.end(), {&L.attention_forward, &L.mlp_forward});
+    if (p.recompute == Recompute::full || p.recompute == Recompute::qkv)
+      blocks.insert(blocks.end(), {&L.attention_forward, &L.mlp_forward});
     for (const Block* b : blocks)
       layer_comm += p.tp_comm_overlap ? std::max(one / p.tp, one - b->linear_gemm_time()) : one;
   }
@@ -142,7 +143,8 @@ Estimate estimate_step(const Scenario& sc) {
   }
   // The blocking communication of a layer splits between its forward and backward as the
   // collectives do (a third in forward with full recomputation, else half).
-  const double forward_comm = layer_comm / (p.recompute == Recompute::full ? 3.0 : 2.0);
+  const double forward_comm =
+      layer_comm / (p.recompute == Recompute::full || p.recompute == Recompute::qkv ? 3.0 : 2.0);
   const double backward_comm = layer_comm - forward_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time();

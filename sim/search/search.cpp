@@ -58,10 +58,11 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
 
 void apply(PlanSpec& p, const std::string& key, const std::string& value) {
   if (key == "recompute") {
-    p.recompute = value == "none"        ? Recompute::none
-                  : value == "selective" ? Recompute::selective
-                  : value == "op"        ? Recompute::op
-                                         : Recompute::full;
+    p.recompute = value == "none"            ? Recompute::none
+                  : value == "selective"     ? Recompute::selective
+                  : value == "op"            ? Recompute::op
+                  : value == "save_qkv_proj" ? Recompute::qkv
+                                             : Recompute::full;
   } else if (key == "sequence_parallel") {
     p.sequence_parallel = value == "true";
   } else if (key == "placement") {

@@ -17,6 +17,11 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // Only the layer's input is kept; the rest is rebuilt one layer at a time.
     return 2 * sbh * e / (p.sequence_parallel ? t : 1);
   }
+  if (p.recompute == Recompute::qkv) {
+    // The layer's input and its query/key/value projections.
+    const double qkv = (m.hidden + 2.0 * m.kv_hidden()) / m.hidden;
+    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + qkv / t) * e;
+  }
   // The MLP's inner width per token: a MoE layer's routed top_k experts (times the imbalance on
   // the most loaded rank) and its shared experts.
   const double mlp_width =
@@ -100,7 +105,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     }
     mb.in_flight_microbatches = in_flight;
     double activations = in_flight * layers[stage] * per_layer;
-    if (p.recompute == Recompute::full) {
+    if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
       // One layer rebuilt at a time needs its full activations during its backward.
       PlanSpec no_recompute = p;
       no_recompute.recompute = Recompute::none;
@@ -110,7 +115,9 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       // One micro-batch's logits at the loss's backward: the fp32 log-probabilities and their
       // fp32 gradient, and the gradient cast back to the model's precision for the head's GEMMs
       // (all three live at once; measured on an H200 with trainsim-exec, docs/executor.md).
-      activations += w.tokens_per_microbatch * w.padded_vocab / p.tp * (2.0 * 4 + bytes_per_element(p.precision));
+      // A fused loss holds only the 16-bit logits and their 16-bit gradient.
+      const double per_logit = p.loss == Loss::fused ? 2.0 * 2 : 2.0 * 4 + bytes_per_element(p.precision);
+      activations += w.tokens_per_microbatch * w.padded_vocab / p.tp * per_logit;
     }
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.

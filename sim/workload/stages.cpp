@@ -9,7 +9,8 @@ double layer_time(const Workload& w, Recompute recompute) {
   const LayerWork& L = w.layer;
   double t = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() + L.mlp_backward.time();
   if (recompute == Recompute::full) t += L.attention_forward.time() + L.mlp_forward.time();
-  if (recompute == Recompute::selective || recompute == Recompute::op) t += L.recompute.time();
+  if (recompute == Recompute::selective || recompute == Recompute::op || recompute == Recompute::qkv)
+    t += L.recompute.time();
   return t;
 }
 

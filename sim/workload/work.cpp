@@ -300,6 +300,20 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         L.recompute.kernels.push_back(k);
       }
     }
+  } else if (p.recompute == Recompute::qkv) {
+    // Everything but the query/key/value projections (and their casts) reruns.
+    const auto is_qkv = [](const std::string& name) {
+      for (const char* projection : {"qkv projection", "q projection", "q down projection", "q up projection",
+                                     "kv down projection", "kv up projection"}) {
+        if (name.rfind(projection, 0) == 0) return true;
+      }
+      return false;
+    };
+    for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
+      for (const auto& k : blk->kernels) {
+        if (!is_qkv(k.name)) L.recompute.kernels.push_back(k);
+      }
+    }
   } else if (p.recompute == Recompute::selective) {
     // Korthikanti et al. 2022: recompute only the attention core (softmax, dropout, scores * V).
     for (const auto& k : L.attention_forward.kernels) {
@@ -334,10 +348,15 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     x.head_forward.name = "lm head + loss";
     head.memory("final norm", 2 * tokens * h * e / sp);
     head.gemm("lm head", head_tokens, v / t, h, 1, GemmKind::other);
-    head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
     BlockBuilder head_b{cost, x.head_backward, eager};
     x.head_backward.name = "lm head + loss backward";
-    head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
+    if (p.loss == Loss::fused) {
+      // One kernel reads the 16-bit logits and writes their 16-bit gradient.
+      head.memory("cross-entropy (fused)", 2 * head_tokens * v / t * 2, 5 * head_tokens * v / t);
+    } else {
+      head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
+      head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
+    }
     head_b.gemm("lm head dgrad", head_tokens, h, v / t, 1, GemmKind::other);
     head_b.gemm("lm head wgrad", h, v / t, head_tokens, 1, GemmKind::other);
   }
