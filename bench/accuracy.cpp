@@ -211,6 +211,13 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.micro_batch = leading_int(get("micro_batch"), 1);
   p.global_batch = leading_int(get("global_batch_seqs"), p.micro_batch * p.dp);
   p.virtual_stages = std::max(1, leading_int(get("vp_interleave"), 1));
+  // A micro-batch that does not divide the batch (NVIDIA BERT's "126", a typo for 128 by the
+  // row's notes): the batch over data parallelism and the stated accumulation steps.
+  if (const int accum = leading_int(get("grad_accum"), 0); accum > 0 &&
+                                                           p.global_batch % (std::int64_t(p.micro_batch) * p.dp) != 0 &&
+                                                           p.global_batch % (std::int64_t(accum) * p.dp) == 0) {
+    p.micro_batch = static_cast<int>(p.global_batch / (std::int64_t(accum) * p.dp));
+  }
   // torchtitan's pipeline defaults where a row leaves them out: as many micro-batches as stages
   // (pipeline_parallel_microbatches unset), two stages a rank for its looped schedules.
   if (has(framework, "TorchTitan") && p.pp > 1) {

@@ -47,6 +47,12 @@ TEST(Cli, TopologyShowAndExport) {
   EXPECT_EQ(show.code, 0);
   EXPECT_NE(show.output.find("\"gpus\": 1120"), std::string::npos) << show.output;
   EXPECT_EQ(run("topology show no-such-topology").code, 2);
+  // The design sized to a job: 3,072 GPUs are 384 nodes under 20-node leaves (20 leaves).
+  const CommandResult grown = run("topology show dgx-a100-superpod --gpus 3072 --json");
+  EXPECT_EQ(grown.code, 0);
+  EXPECT_NE(grown.output.find("\"gpus\": 3072"), std::string::npos) << grown.output;
+  EXPECT_NE(grown.output.find("\"resized_from_nodes\": 140"), std::string::npos) << grown.output;
+  EXPECT_EQ(run("topology show torus-3d-h100 --gpus 9999").code, 2);
   const CommandResult dot = run("topology export torus-3d-h100 --format dot");
   EXPECT_EQ(dot.code, 0);
   EXPECT_EQ(dot.output.rfind("graph", 0), 0u);

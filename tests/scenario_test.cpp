@@ -174,10 +174,11 @@ const BadCase kBadCases[] = {
      "cluster.gpus", 2, "does not grow"},
     {"heads_not_divisible", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {tp: 8}\n",
      "plan.tp", 3, "heads (12)"},
-    {"interleaved_more_chunks_than_layers",  // uneven splits are allowed, empty chunks not
+    {"interleaved_more_chunks_than_layers",  // uneven splits are allowed, empty chunks but
+                                             // the embedding's and the loss's not
      "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 5}\n"
-     "plan: {pp: 5, schedule: interleaved, virtual_stages: 5, global_batch: 10}\n",
-     "plan.virtual_stages", 3, "pp*virtual_stages (25) exceeds the layers (24)"},
+     "plan: {pp: 5, schedule: interleaved, virtual_stages: 6, global_batch: 10}\n",
+     "plan.virtual_stages", 3, "pp*virtual_stages (30) exceeds the layers (24)"},
     {"chunk_split_wrong_length",
      "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 2}\n"
      "plan: {pp: 2, virtual_stages: 2, global_batch: 2, layers_per_stage: [8, 8, 8]}\n",

@@ -70,6 +70,27 @@ TEST(Collectives, TwoAllReducesSharingLinksTakeTwiceAsLong) {
   EXPECT_NEAR(simulate_collective(topology, 4, c) / alone, 1.0, 0.01);
 }
 
+// nccl-tests' bus bandwidth of an 8 GiB all-reduce on one 8-GPU node: NVLS at the published
+// ~480 GB/s on H100 (NVIDIA/nccl-tests#212) and 838 GB/s on B200, ring at NCCL's effective
+// NVLink rate (370 and 740 GB/s); automatic picks NVLS, and A100 (no NVLS) stays on the ring.
+TEST(Collectives, NvlsAllReduceReachesItsPublishedBusBandwidth) {
+  const auto bus_bandwidth = [](const char* topology_name, CollectiveAlgorithm algorithm) {
+    const TopologySpec topology = load_topology(topology_name);
+    Collective c;
+    c.kind = CollectiveKind::all_reduce;
+    c.algorithm = algorithm;
+    c.bytes = 8.0 * (1 << 30);
+    c.groups = {{0, 1, 2, 3, 4, 5, 6, 7}};
+    return 2.0 * 7 / 8 * c.bytes / simulate_collective(topology, 8, c);
+  };
+  EXPECT_NEAR(bus_bandwidth("dgx-h100-superpod", CollectiveAlgorithm::automatic) / 480e9, 1.0, 0.05);
+  EXPECT_NEAR(bus_bandwidth("dgx-h100-superpod", CollectiveAlgorithm::ring) / 370e9, 1.0, 0.05);
+  EXPECT_NEAR(bus_bandwidth("dgx-b200-superpod", CollectiveAlgorithm::nvls) / 838e9, 1.0, 0.05);
+  EXPECT_NEAR(bus_bandwidth("dgx-a100-superpod", CollectiveAlgorithm::automatic) /
+                  bus_bandwidth("dgx-a100-superpod", CollectiveAlgorithm::ring),
+              1.0, 0.01);
+}
+
 TEST(Collectives, AlgorithmsMoveTheSameResult) {
   const TopologySpec topology = load_topology("dgx-a100-superpod");
   Collective c;
@@ -187,6 +208,26 @@ TEST(Pipeline, UnevenInterleavedSplitBalancesStageCompute) {
   const Scenario lopsided = llama405b_interleaved(8, 8, ", layers_per_stage: [24, 15, 15, 15, 15, 15, 15, 12]");
   const auto lopsided_busy = stage_compute(lopsided, simulate_step(lopsided, options));
   EXPECT_GT(max_over_min(lopsided_busy), max_over_min(busy) + 0.5);
+}
+
+// Two more chunks than layers: the embedding and the loss fill the first and last chunk
+// (Megatron-Core's --account-for-embedding/loss-in-pipeline-split, the MoE Model Zoo's Qwen3
+// plan pp 32 x 3); a third is refused.
+TEST(Pipeline, EmbeddingAndLossMayFillAChunkEach) {
+  const std::string text = R"(
+model: {arch: llama, layers: 10, hidden: 1024, heads: 8, vocab: 32000, seq_len: 1024}
+cluster: {topology: dgx-h100-superpod, gpus: 4}
+plan: {pp: 4, schedule: interleaved, virtual_stages: 3, micro_batch: 1, global_batch: 8}
+)";
+  const Scenario sc = load_scenario_text(text, "chunks.yaml");
+  const auto chunks = chunk_layers(sc.model.layers, sc.plan);
+  EXPECT_EQ(chunks.front(), 0);
+  EXPECT_EQ(chunks.back(), 0);
+  EXPECT_EQ(std::accumulate(chunks.begin(), chunks.end(), 0), 10);
+  EXPECT_TRUE(std::isfinite(predict(sc).step.step_time));
+  std::string fewer = text;
+  fewer.replace(fewer.find("layers: 10"), 10, "layers: 9");
+  EXPECT_THROW(load_scenario_text(fewer, "chunks.yaml"), InputError);
 }
 
 // An explicit per-chunk split: each chunk runs exactly its layers. On stage s the forward of

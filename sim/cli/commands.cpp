@@ -100,8 +100,21 @@ int predict(const PredictOptions& options) {
   return options.strict && !p.memory.fits() ? kExitDoesNotFit : 0;
 }
 
-int topology_show(const std::string& name_or_path, bool json) {
-  const TopologySpec spec = topology_named(name_or_path);
+int topology_show(const std::string& name_or_path, bool json, int gpus, int nodes) {
+  TopologySpec spec = topology_named(name_or_path);
+  const int preset_nodes = spec.nodes;
+  if (gpus > 0 || nodes > 0) {
+    const bool growable = (spec.fabric == FabricKind::fat_tree || spec.fabric == FabricKind::rail_optimized ||
+                           spec.fabric == FabricKind::none) &&
+                          spec.node_groups.empty();
+    if (!growable) {
+      throw InputError({"", 0, 0}, gpus > 0 ? "--gpus" : "--nodes",
+                       "topology " + spec.name + " is sized by its " +
+                           (spec.node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
+                           ": give a topology file with more nodes");
+    }
+    spec.nodes = nodes > 0 ? nodes : (gpus + spec.gpus_per_node - 1) / spec.gpus_per_node;
+  }
   const ClusterGraph graph = checked_graph(spec);
   const GraphSummary s = summarize(graph);
   if (json) {
@@ -118,6 +131,7 @@ int topology_show(const std::string& name_or_path, bool json) {
                         {"bisection_bandwidth_Bps", s.bisection_bandwidth},
                         {"nic_bandwidth_Bps", spec.nic_bandwidth},
                         {"nvlink_bandwidth_Bps", spec.gpu.nvlink_bandwidth}};
+    if (spec.nodes != preset_nodes) j["resized_from_nodes"] = preset_nodes;
     for (const auto& group : spec.node_groups) {
       j["node_groups"].push_back({{"nodes", group.nodes},
                                   {"gpus", group.nodes * spec.gpus_per_node},
@@ -148,7 +162,12 @@ int topology_show(const std::string& name_or_path, bool json) {
       first_node += group.nodes;
     }
   }
-  t.add({"nodes", units::format_thousands(s.nodes)});
+  t.add({"nodes", units::format_thousands(s.nodes) +
+                      (spec.nodes != preset_nodes
+                           ? " (the preset's " + units::format_thousands(preset_nodes) + " resized on its design: " +
+                                 std::to_string(spec.nodes_per_leaf) + " nodes per leaf, oversubscription " +
+                                 units::format_number(spec.oversubscription) + ")"
+                           : "")});
   t.add({"fabric", fabric_name(spec.fabric)});
   t.add({"switches", units::format_thousands(s.switches) + " (modelled: node switches, leaves, spine layer, routers)"});
   t.add({"links", units::format_thousands(s.links)});
@@ -210,6 +229,8 @@ std::vector<std::pair<std::string, std::string>> preset_figures(const PresetText
     if (g.peak_fp8 > 0) rows.emplace_back("fp8 peak", units::format_rate(g.peak_fp8));
     if (g.peak_fp4 > 0) rows.emplace_back("fp4 peak", units::format_rate(g.peak_fp4));
     rows.emplace_back("NVLink", units::format_bandwidth(g.nvlink_bandwidth) + " each way");
+    if (g.nvls_bandwidth > 0)
+      rows.emplace_back("NVLS all-reduce", units::format_bandwidth(g.nvls_bandwidth) + " bus bandwidth");
     rows.emplace_back("SMs", std::to_string(g.sm_count));
     rows.emplace_back("board power", units::format_thousands(g.power_watts) + " W");
     rows.emplace_back("kernel overhead", units::format_duration(g.kernel_overhead_s));

@@ -80,7 +80,9 @@ struct ExportOptions {
 // Exit 0, or InputError (2).
 int export_plan(const ExportOptions& options);
 
-int topology_show(const std::string& name_or_path, bool json);
+// gpus / nodes > 0: the topology's design sized to that many (as cluster.gpus / cluster.nodes
+// size it in a scenario); an error for designs that do not grow.
+int topology_show(const std::string& name_or_path, bool json, int gpus = 0, int nodes = 0);
 int topology_export(const std::string& name_or_path, const std::string& format, const std::string& out_file);
 int list_presets(bool json);
 // One preset: its figures in people's units and its text with the comments that cite the sources.

@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   auto* show_cmd = topology_cmd->add_subcommand("show", "GPUs, nodes, switches, links, diameter, bisection");
   show_cmd->add_option("topology", topology_name, "Preset name or topology file")->required();
   show_cmd->add_flag("--json", topology_json, "Print JSON");
+  int grow_gpus = 0, grow_nodes = 0;
+  show_cmd->add_option("--gpus", grow_gpus, "Size the fabric for this many GPUs (fat trees and rail-optimized grow)")
+      ->check(CLI::Range(1, 1 << 22));
+  show_cmd->add_option("--nodes", grow_nodes, "Size the fabric to this many nodes")->check(CLI::Range(1, 1 << 20));
   std::string export_format = "dot";
   std::string export_out;
   auto* export_cmd = topology_cmd->add_subcommand("export", "Write the topology as a SimGrid platform or Graphviz");
@@ -158,7 +162,7 @@ int main(int argc, char** argv) {
     if (*search_cmd) return trainsim::cli::search(search);
     if (*compare_cmd) return trainsim::cli::compare(compare);
     if (*validate_cmd) return trainsim::cli::validate(validate);
-    if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json);
+    if (*show_cmd) return trainsim::cli::topology_show(topology_name, topology_json, grow_gpus, grow_nodes);
     if (*export_cmd) return trainsim::cli::topology_export(topology_name, export_format, export_out);
     if (*plan_export_cmd) return trainsim::cli::export_plan(export_options);
     if (*presets_cmd) {

@@ -300,6 +300,37 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
   ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node, mirrors);
 }
 
+// NVLink SHARP all-reduce: each GPU sends its buffer into the NVSwitches, which reduce it, and
+// receives the result once (NCCL's NVLS algorithm). Run as the ring's flows with the volume that
+// makes NCCL's bus bandwidth the GPU's published NVLS figure on an idle domain; concurrent
+// groups on the same NVLink ports still share them. Two steps of latency: into and out of the switch.
+void nvls(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups, int mirrors) {
+  std::vector<Flow> flows;
+  for (const auto& g : groups) {
+    const int n = static_cast<int>(g.size());
+    if (n < 2) continue;
+    for (int i = 0; i < n; ++i) {
+      const int from = g[i], to = g[(i + 1) % n];
+      const double wire = platform.bandwidth(from, to);  // NCCL's effective NVLink rate
+      flows.push_back({from, to, 2.0 * (n - 1) / n * bytes * wire / platform.nvls_bandwidth(from)});
+    }
+  }
+  const double start = sg4::Engine::get_clock();
+  const double latency = run_flows(platform, flows, mirrors);
+  const double transfer = std::max(0.0, sg4::Engine::get_clock() - start - latency);
+  sg4::this_actor::sleep_for(nccl_ring_time(2, latency, transfer, false) - (transfer + latency));
+}
+
+// NCCL runs NVLS for an all-reduce whose ranks share one NVLink domain with reducing switches,
+// from 5 ranks on (H200 measurements: "NVLS only above 4 GPUs", KERNEL-FACTS.md section 4).
+bool nvls_applies(const Platform& platform, const std::vector<int>& g, int gpus_per_node) {
+  if (g.size() < 5) return false;
+  for (const int gpu : g) {
+    if (gpu / gpus_per_node != g.front() / gpus_per_node || platform.nvls_bandwidth(gpu) <= 0) return false;
+  }
+  return true;
+}
+
 bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_per_node) {
   std::map<int, int> per_node;
   for (const int gpu : g) ++per_node[gpu / gpus_per_node];
@@ -310,8 +341,11 @@ bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_pe
 
 CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node) {
   if (c.kind != CollectiveKind::all_reduce) return CollectiveAlgorithm::ring;
-  if (c.algorithm != CollectiveAlgorithm::automatic) return c.algorithm;
   const auto& g = c.groups.front();
+  if (c.algorithm == CollectiveAlgorithm::nvls && !nvls_applies(platform, g, gpus_per_node))
+    return CollectiveAlgorithm::ring;
+  if (c.algorithm != CollectiveAlgorithm::automatic) return c.algorithm;
+  if (nvls_applies(platform, g, gpus_per_node)) return CollectiveAlgorithm::nvls;
   const int n = static_cast<int>(g.size());
   if (n <= 2) return CollectiveAlgorithm::ring;
   if (spans_nodes_with_several_local_ranks(g, gpus_per_node)) return CollectiveAlgorithm::hierarchical;
@@ -351,6 +385,9 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
         break;
       case CollectiveAlgorithm::hierarchical:
         hierarchical(platform, c.bytes, c.groups, gpus_per_node, c.mirrors);
+        break;
+      case CollectiveAlgorithm::nvls:
+        nvls(platform, c.bytes, c.groups, c.mirrors);
         break;
       default:
         ring(platform, c.kind, c.bytes, c.groups, gpus_per_node, c.mirrors);

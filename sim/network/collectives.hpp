@@ -7,6 +7,9 @@
 //   tree:             NCCL's double binary tree, S/2 up and down each tree's edges, 2 log2(n) steps;
 //   halving-doubling: Rabenseifner's all-reduce, log2(n) rounds of pairwise exchanges each way;
 //   hierarchical:     reduce-scatter inside each node, all-reduce across nodes, all-gather inside;
+//   nvls:             NVLink SHARP inside one NVLink domain: each GPU's buffer into the switches
+//                     and the reduced result back, at the GPU's published NVLS bus bandwidth
+//                     (`automatic` picks it for an all-reduce of 5 or more GPUs of one domain);
 //   all-to-all:       every pair exchanges directly.
 // Every group passed is run at once, so concurrent identical groups (the other TP ranks' DP
 // rings, say) share links and contention shows. Must be called from inside a SimGrid actor.

@@ -84,6 +84,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   auto* root = sg4::create_dijkstra_zone("cluster", true);
   const int per_node = c.spec.gpus_per_node;
   hosts_.resize(c.gpus.size());
+  nvls_bandwidth_.resize(c.gpus.size());
   std::vector<simgrid::kernel::routing::NetPoint*> node_gateway(c.nodes);
   std::vector<sg4::NetZone*> node_zone(c.nodes);
   // Which network vertex each node's NICs attach to (the same for all GPUs of a node).
@@ -127,6 +128,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       const int index = n * per_node + local;
       const Vertex v = c.gpus[index];
       hosts_[index] = zone->create_host("gpu" + std::to_string(index), 1e9);
+      nvls_bandwidth_[index] = c.spec.gpu_of_node(n).nvls_bandwidth;
       // For the energy plugin: board power when busy (the preset's) and, when idle, an assumed
       // 20% of it (A100/H100 idle readings of 50-100 W are typical; not measured here).
       const double board = c.spec.gpu_of_node(n).power_watts;

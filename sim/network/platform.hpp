@@ -40,9 +40,12 @@ class Platform {
   // would have counted it.
   void add_mirrored_flow(int a, int b, double bytes) const;
   double mirrored_energy_j() const { return mirrored_energy_j_; }
+  // The NVLS all-reduce bus bandwidth of a GPU's NVLink domain (its node); 0: none.
+  double nvls_bandwidth(int gpu) const { return nvls_bandwidth_.at(gpu); }
 
  private:
   std::vector<simgrid::s4u::Host*> hosts_;
+  std::vector<double> nvls_bandwidth_;
   mutable double mirrored_energy_j_ = 0;
   mutable std::map<std::pair<int, int>, double> joules_per_byte_;  // per route
 };

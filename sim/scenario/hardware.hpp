@@ -66,10 +66,13 @@ struct GpuSpec {
   double peak_tf32 = 0;
   double peak_bf16 = 0;
   double peak_fp16 = 0;
-  double peak_fp8 = 0;           // 0: not supported
-  double peak_fp4 = 0;           // nvfp4; 0: not supported
-  bool mx_formats = false;       // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
-  double nvlink_bandwidth = 0;   // bytes/s per GPU per direction
+  double peak_fp8 = 0;          // 0: not supported
+  double peak_fp4 = 0;          // nvfp4; 0: not supported
+  bool mx_formats = false;      // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
+  double nvlink_bandwidth = 0;  // bytes/s per GPU per direction
+  // NVLink SHARP (NVLS) all-reduce inside the NVLink domain, as nccl-tests' bus bandwidth
+  // (2(n-1)/n S / t); 0: the switches do not reduce (A100's NVSwitch).
+  double nvls_bandwidth = 0;
   int sm_count = 1;              // streaming multiprocessors: sets GEMM wave quantization
   double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none

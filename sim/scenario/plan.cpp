@@ -70,6 +70,8 @@ const char* algorithm_name(CollectiveAlgorithm a) {
       return "halving-doubling";
     case CollectiveAlgorithm::hierarchical:
       return "hierarchical";
+    case CollectiveAlgorithm::nvls:
+      return "nvls";
   }
   return "?";
 }

@@ -81,6 +81,7 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   }
   if (auto v = r.boolean("mx_formats")) gpu.mx_formats = *v;
   if (auto v = r.bandwidth("nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
+  if (auto v = r.bandwidth("nvls_bandwidth")) gpu.nvls_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
   if (auto v = r.watts("power_limit")) gpu.power_limit_watts = *v;
@@ -503,9 +504,16 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
         }
       }
     }
-  } else if (chunks > m.layers && p.virtual_stages > 1) {
+  } else if (chunks > m.layers + 2 && p.virtual_stages > 1) {
     error("plan.virtual_stages", "pp*virtual_stages (" + s(chunks) + ") exceeds the layers (" + s(m.layers) +
-                                     "): every model chunk needs a layer");
+                                     ") and the embedding and loss: every other model chunk needs a layer");
+  } else if (chunks > m.layers && p.virtual_stages > 1) {
+    // Megatron-Core's --account-for-embedding-in-pipeline-split and --account-for-loss-in-
+    // pipeline-split: the embedding and the loss count as a layer each, and may fill a chunk.
+    warn("plan.virtual_stages", "pp*virtual_stages (" + s(chunks) + ") exceeds the layers (" + s(m.layers) +
+                                    "): the first chunk holds only the embedding" +
+                                    (chunks == m.layers + 2 ? " and the last only the LM head and loss" : "") +
+                                    " (Megatron-Core's --account-for-embedding/loss-in-pipeline-split)");
   } else if (m.layers % chunks != 0 && p.pp <= m.layers) {
     if (p.virtual_stages > 1) {
       warn("plan.virtual_stages", "layers (" + s(m.layers) + ") do not divide by pp*virtual_stages (" + s(chunks) +
@@ -677,9 +685,10 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
   r.accept("placement");  // a list, read by read_placement()
   auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
-    const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical"});
+    const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical", "nvls"});
     if (!v || *v == "auto") return CollectiveAlgorithm::automatic;
     if (*v == "ring") return CollectiveAlgorithm::ring;
+    if (*v == "nvls") return CollectiveAlgorithm::nvls;
     if (*v == "tree") return CollectiveAlgorithm::tree;
     if (*v == "halving-doubling") return CollectiveAlgorithm::halving_doubling;
     return CollectiveAlgorithm::hierarchical;

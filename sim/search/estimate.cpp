@@ -38,6 +38,8 @@ double all_reduce(double bytes, int n, std::pair<double, double> link) {
 double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const auto& t = sc.cluster.topology;
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
+  if (local >= n && n >= 5 && t.gpu.nvls_bandwidth > 0)  // NVLink SHARP inside the domain
+    return 2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth + 2 * t.intra_latency;
   if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
                          2 * (local - 1) * t.intra_latency;
@@ -125,7 +127,9 @@ Estimate estimate_step(const Scenario& sc) {
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
   double layer_comm = 0;
   if (p.tp > 1) {
-    const double one = all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp));
+    const double one = p.sequence_parallel
+                           ? all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp))
+                           : group_all_reduce(sc, w.comm.tp_bytes, p.tp, stride_of(p, Axis::tp));
     std::vector<const Block*> blocks = {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward};
     if (p.recompute == Recompute::full || p.recompute == Recompute::qkv)
       blocks.insert(blocks.end(), {&L.attention_forward, &L.mlp_forward});
