@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -236,12 +237,32 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                                                                                    : 0;
   if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
   const std::string recompute = get("activation_recompute");
+  const bool megatron_row = has(framework, "Megatron") || has(framework, "NeMo");
   // torchtitan's "selective" is its per-op policy (selective_ac_option "op", the toml default).
   p.recompute = starts_with(recompute, "full")                                        ? Recompute::full
                 : has(recompute, "save_qkv_proj")                                     ? Recompute::qkv
                 : starts_with(recompute, "selective") && has(framework, "TorchTitan") ? Recompute::op
                 : starts_with(recompute, "selective")                                 ? Recompute::selective
                                                                                       : Recompute::none;
+  // Megatron-Core's --recompute-modules where the row lists them ("selective (moe_act +
+  // layernorm)", "recompute_modules=mla_up_proj"); else its default, the attention core.
+  if (p.recompute == Recompute::selective && megatron_row) {
+    std::vector<std::string> modules;
+    const auto listed = [&](const char* word) {
+      for (std::size_t at = recompute.find(word); at != std::string::npos; at = recompute.find(word, at + 1)) {
+        const std::size_t end = at + std::strlen(word);
+        if (end == recompute.size() ||
+            !(std::isalnum(static_cast<unsigned char>(recompute[end])) || recompute[end] == '_'))
+          return true;
+      }
+      return false;
+    };
+    for (const char* module : {"core_attn", "layernorm", "moe_act", "moe", "mlp", "shared_experts", "mla_up_proj"}) {
+      if (listed(module)) modules.emplace_back(module);
+    }
+    if (listed("up_proj") && !listed("mla_up_proj")) modules.emplace_back("mla_up_proj");  // "MLA up_proj"
+    if (!modules.empty()) p.recompute_modules = modules;
+  }
   const std::string precision = get("precision");
   p.precision = has(precision, "TF32")    ? Precision::tf32
                 : has(precision, "mxfp8") ? Precision::mxfp8

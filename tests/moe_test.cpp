@@ -253,6 +253,35 @@ TEST(Moe, ShippedQwen3AndDeepSeekScenariosPredict) {
 // there over NVLink. Qwen3's 128 experts over EP 32 on 4 nodes of 8: a token's top-8 hits a given
 // remote node with probability 1 - C(96,8)/C(128,8) = 0.907 where all-to-all sends it 8 x 32/128
 // = 2 copies, so the expert-parallel traffic over InfiniBand, and its exposed time, about halves.
+// Megatron-Core's --recompute-modules: a MoE layer reruns what the plan lists, no more (the
+// experts' activation and the norms are element-wise work, the attention core a kernel of its own).
+TEST(Moe, RecomputeModulesRerunWhatTheyName) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: qwen3-235b-a22b}
+cluster: {topology: dgx-h100-superpod, gpus: 256}
+plan: {tp: 2, pp: 8, ep: 16, micro_batch: 1, global_batch: 512, recompute: selective,
+       recompute_modules: [moe_act, layernorm]}
+)",
+                                   "modules.yaml");
+  const auto rerun = [&](const Scenario& s) {
+    const Workload w = build_workload(s.model, s.plan, CostModel(s.cluster.topology.gpu, s.plan.precision));
+    std::vector<std::string> names;
+    for (const auto& k : w.layer.recompute.kernels) names.push_back(k.name);
+    return names;
+  };
+  EXPECT_EQ(rerun(sc), (std::vector<std::string>{"input norm", "post-attention norm", "expert activation"}));
+  sc.plan.recompute_modules = {"core_attn"};
+  EXPECT_EQ(rerun(sc), (std::vector<std::string>{"flash attention"}));
+  EXPECT_THROW(load_scenario_text("model: {preset: gpt2}\ncluster: {topology: single-h200}\n"
+                                  "plan: {recompute: full, recompute_modules: [mlp]}\n",
+                                  "bad.yaml"),
+               InputError);
+  EXPECT_THROW(load_scenario_text("model: {preset: gpt2}\ncluster: {topology: single-h200}\n"
+                                  "plan: {recompute: selective, recompute_modules: [attention]}\n",
+                                  "bad.yaml"),
+               InputError);
+}
+
 TEST(Moe, DeepEpSendsATokenOncePerNode) {
   Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/qwen3-235b-256xh100.yaml");
   ASSERT_EQ(sc.plan.moe_dispatcher, MoeDispatcher::deepep);

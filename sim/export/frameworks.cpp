@@ -117,9 +117,15 @@ ExportResult to_megatron(const Scenario& sc) {
     case Recompute::op:
       r.notes.push_back("recompute op (torchtitan's per-op checkpointing) has no Megatron-LM flag: selective written");
       [[fallthrough]];
-    case Recompute::selective:
+    case Recompute::selective: {
       f.add("--recompute-granularity", "selective");
+      if (p.recompute_modules != PlanSpec{}.recompute_modules) {
+        std::string names;
+        for (const auto& name : p.recompute_modules) names += (names.empty() ? "" : " ") + name;
+        f.add("--recompute-modules", names);
+      }
       break;
+    }
     case Recompute::qkv:
       r.notes.push_back("recompute save_qkv_proj (MaxText's policy) has no Megatron-LM flag: full written");
       [[fallthrough]];
@@ -453,6 +459,9 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       flag.resize(eq);
     } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
       value = words[++i];
+      // A list flag takes every word up to the next flag.
+      while (flag == "--recompute-modules" && i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0)
+        value += " " + words[++i];
     }
     flags[flag] = value;
   }
@@ -596,8 +605,16 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   if (has("--recompute-granularity")) {
     set_recompute(out.plan, need_value("--recompute-granularity"), source, "--recompute-granularity");
   }
-  for (const char* f :
-       {"--recompute-activations", "--recompute-granularity", "--recompute-method", "--recompute-num-layers"}) {
+  if (has("--recompute-modules") && out.plan["recompute"].as<std::string>() == "selective") {
+    std::istringstream names(need_value("--recompute-modules"));
+    for (std::string name; names >> name;) {
+      if (std::find(kRecomputeModules.begin(), kRecomputeModules.end(), name) == kRecomputeModules.end())
+        throw InputError({source, 0, 0}, "--recompute-modules", "unknown module \"" + name + "\"");
+      out.plan["recompute_modules"].push_back(name);
+    }
+  }
+  for (const char* f : {"--recompute-activations", "--recompute-granularity", "--recompute-method",
+                        "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
   }
   // Sharding of optimizer state, gradients and weights.

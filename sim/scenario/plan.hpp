@@ -45,6 +45,12 @@ const char* dispatcher_name(MoeDispatcher d);
 enum class Loss { fp32, fused };
 const char* loss_name(Loss l);
 
+// Megatron-Core's --recompute-modules: the attention core, the norms, the MoE experts'
+// activation, a dense layer's MLP, a MoE layer's experts (router, routed and shared experts),
+// the shared experts, MLA's up projections.
+inline const std::vector<std::string> kRecomputeModules = {"core_attn", "layernorm",      "moe_act",    "mlp",
+                                                           "moe",       "shared_experts", "mla_up_proj"};
+
 // When FSDP (ZeRO-3) frees a layer's gathered weights: torchtitan's reshard_after_forward_policy.
 // by_default: after every use without pipeline parallelism; kept for the whole step with it (a
 // stage runs each layer once per micro-batch, and PyTorch's pipeline stages also defer the
@@ -78,6 +84,9 @@ struct PlanSpec {
   bool sequence_parallel = false;
   int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
   Recompute recompute = Recompute::none;
+  // With recompute: selective, the parts of a layer rerun in backward, by Megatron-Core's
+  // --recompute-modules names (kRecomputeModules); its default is the attention core.
+  std::vector<std::string> recompute_modules = {"core_attn"};
   Precision precision = Precision::bf16;
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
   // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).

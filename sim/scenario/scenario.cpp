@@ -683,7 +683,8 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"}))
     p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
-  r.accept("placement");  // a list, read by read_placement()
+  r.accept("placement");          // a list, read by read_placement()
+  r.accept("recompute_modules");  // a list, read after the plan
   auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
     const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical", "nvls"});
     if (!v || *v == "auto") return CollectiveAlgorithm::automatic;
@@ -925,6 +926,27 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     throw gpus_note(e);
   }
   if (plan->has("placement")) sc.plan.placement = read_placement(document["plan"]["placement"], file);
+  if (plan->has("recompute_modules")) {
+    const YAML::Node node = document["plan"]["recompute_modules"];
+    const auto fail = [&](const YAML::Node& at) {
+      std::string names;
+      for (const auto& name : kRecomputeModules) names += (names.empty() ? "" : ", ") + name;
+      throw InputError(location_of(at, file), "plan.recompute_modules",
+                       "expected a list of Megatron-Core recompute modules (" + names + "), found " + describe(at));
+    };
+    if (!node.IsSequence() || node.size() == 0) fail(node);
+    sc.plan.recompute_modules.clear();
+    for (const auto& item : node) {
+      if (!item.IsScalar() ||
+          std::find(kRecomputeModules.begin(), kRecomputeModules.end(), item.Scalar()) == kRecomputeModules.end())
+        fail(item);
+      sc.plan.recompute_modules.push_back(item.Scalar());
+    }
+    if (sc.plan.recompute != Recompute::selective) {
+      throw InputError(location_of(node, file), "plan.recompute_modules",
+                       "recompute_modules goes with recompute: selective");
+    }
+  }
   plan->finish();
   sc.locations["plan"] = r.location_of("plan");
 

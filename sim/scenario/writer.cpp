@@ -78,6 +78,11 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (!p.layers_per_stage.empty()) {
     out << YAML::Key << "layers_per_stage" << YAML::Value << YAML::Flow << p.layers_per_stage;
   }
+  if (p.recompute_modules != PlanSpec{}.recompute_modules) {
+    out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& name : p.recompute_modules) out << name;
+    out << YAML::EndSeq;
+  }
   if (p.placement != PlanSpec{}.placement) {
     out << YAML::Key << "placement" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const Axis a : p.placement) out << axis_name(a);

@@ -315,10 +315,29 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       }
     }
   } else if (p.recompute == Recompute::selective) {
-    // Korthikanti et al. 2022: recompute only the attention core (softmax, dropout, scores * V).
-    for (const auto& k : L.attention_forward.kernels) {
-      if (k.name == "flash attention" || k.name.rfind("attention ", 0) == 0 || k.name == "softmax + dropout") {
-        L.recompute.kernels.push_back(k);
+    // The listed modules' kernels (Megatron-Core's --recompute-modules). core_attn is Korthikanti
+    // et al. 2022's selective recomputation: the attention core (softmax, dropout, scores * V).
+    const auto listed = [&](const char* module) {
+      return std::find(p.recompute_modules.begin(), p.recompute_modules.end(), module) != p.recompute_modules.end();
+    };
+    const auto rerun = [&](const std::string& n) {
+      const auto starts = [&](const char* prefix) { return n.rfind(prefix, 0) == 0; };
+      if (listed("core_attn") && (n == "flash attention" || starts("attention ") || n == "softmax + dropout"))
+        return true;
+      if (listed("layernorm") && (n == "input norm" || n == "post-attention norm")) return true;
+      if (listed("mla_up_proj") && (starts("q up projection") || starts("kv up projection"))) return true;
+      if (listed("moe_act") && n == "expert activation") return true;
+      if (listed("shared_experts") && starts("shared expert")) return true;
+      if (listed("moe") && (starts("router") || starts("expert ") || starts("shared expert"))) return true;
+      if (listed("mlp") && !m.moe() &&
+          (starts("gate + up projection") || starts("up projection") || n == "silu * gate" || n == "gelu" ||
+           starts("down projection")))
+        return true;
+      return false;
+    };
+    for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
+      for (const auto& k : blk->kernels) {
+        if (rerun(k.name)) L.recompute.kernels.push_back(k);
       }
     }
   }
