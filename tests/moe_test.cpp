@@ -282,6 +282,31 @@ plan: {tp: 2, pp: 8, ep: 16, micro_batch: 1, global_batch: 512, recompute: selec
                InputError);
 }
 
+// DeepSeek-V3's multi-token prediction (depth 1): per token, 6 x (the 2h -> h projection, one
+// more MoE layer's active weights, the output head) model FLOPs and that layer's attention; the
+// last stage computes it, so the step grows.
+TEST(Moe, MultiTokenPredictionAddsALayerAndAHeadOnTheLastStage) {
+  ModelSpec m = model_preset("deepseek-v3");
+  const double without = model_flops_per_sequence(m, m.seq_len);
+  m.mtp_layers = 1;
+  const double h = m.hidden;
+  const double attention = 6.0 * m.heads * (m.qk_head_dim() + m.v_dim()) * attended_keys(m, m.seq_len);
+  EXPECT_NEAR((model_flops_per_sequence(m, m.seq_len) - without) / m.seq_len,
+              6.0 * (2 * h * h + layer_active_parameters(m) + double(m.vocab) * h) + attention, 1e3);
+  Scenario sc = load_scenario_text(R"(
+model: {preset: deepseek-v3}
+cluster: {topology: gb200-nvl72-superpod, gpus: 256}
+plan: {tp: 1, pp: 8, ep: 32, micro_batch: 1, global_batch: 256, recompute: full}
+)",
+                                   "mtp.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const double head = build_workload(sc.model, sc.plan, cost).extras.head_forward.time();
+  sc.model.mtp_layers = 1;
+  const Workload with_mtp = build_workload(sc.model, sc.plan, cost);
+  EXPECT_GT(with_mtp.extras.head_forward.time(),
+            head + with_mtp.layer.attention_forward.time() + with_mtp.layer.mlp_forward.time());
+}
+
 TEST(Moe, DeepEpSendsATokenOncePerNode) {
   Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/qwen3-235b-256xh100.yaml");
   ASSERT_EQ(sc.plan.moe_dispatcher, MoeDispatcher::deepep);
@@ -293,6 +318,17 @@ TEST(Moe, DeepEpSendsATokenOncePerNode) {
   EXPECT_GT(ratio, 0.35);
   EXPECT_LT(ratio, 0.65);
   EXPECT_LT(deepep.step_time, alltoall.step_time);
+}
+
+// google/gemma-2-9b's config.json (excerpt): 8,324,201,984 parameters besides the 917,504,000 of
+// the embedding, which the output head shares (Gemma 2 report, Table 1 note); every other layer
+// attends to a 4096-token window, so at 8192 a query sees (3072 + 4096) / 2 keys on average.
+TEST(Moe, HuggingFaceConfigOfGemma2) {
+  const ModelSpec m = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/gemma2.json");
+  EXPECT_TRUE(m.tied_embeddings());
+  EXPECT_EQ(m.head_dim(), 256);
+  EXPECT_NEAR(total_parameters(m) / (8'324'201'984.0 + 917'504'000.0), 1.0, 0.001);
+  EXPECT_DOUBLE_EQ(attended_keys(m, 8192), (4096 - 4096.0 * 4096 / (2 * 8192) + 8192 / 2.0) / 2);
 }
 
 TEST(Moe, HuggingFaceConfigsOfDeepSeekV3AndQwen3MoeMatchThePresets) {

@@ -200,6 +200,7 @@ ExportResult to_megatron(const Scenario& sc) {
     f.add("--disable-bias-linear");
   }
   if (m.sliding_window > 0) f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
+  if (m.mtp_layers > 0) f.add("--mtp-num-layers", str(m.mtp_layers));
   if (m.mla) {
     f.add("--multi-latent-attention");
     if (m.q_lora_rank > 0) f.add("--q-lora-rank", str(m.q_lora_rank));
@@ -491,6 +492,7 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   plan_int("--micro-batch-size", "micro_batch");
   plan_int("--global-batch-size", "global_batch");
   model_int("--num-layers", "layers");
+  model_int("--mtp-num-layers", "mtp_layers");
   model_int("--hidden-size", "hidden");
   model_int("--ffn-hidden-size", "ffn_hidden");
   model_int("--num-attention-heads", "heads");

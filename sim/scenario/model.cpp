@@ -6,9 +6,12 @@ namespace trainsim {
 
 const char* arch_name(Arch arch) {
   switch (arch) {
-    case Arch::gpt: return "gpt";
-    case Arch::llama: return "llama";
-    case Arch::bert: return "bert";
+    case Arch::gpt:
+      return "gpt";
+    case Arch::llama:
+      return "llama";
+    case Arch::bert:
+      return "bert";
   }
   return "?";
 }
@@ -82,6 +85,14 @@ double active_parameters(const ModelSpec& m) {
 }
 
 double attended_keys(const ModelSpec& m, double span) {
+  if (m.sliding_window > 0 && m.sliding_window_pattern > 1) {
+    // The mean over the layers: every p-th attends to the whole span.
+    ModelSpec windowed = m, global = m;
+    windowed.sliding_window_pattern = 1;
+    global.sliding_window = 0;
+    const double p = m.sliding_window_pattern;
+    return (p - 1) / p * attended_keys(windowed, span) + attended_keys(global, span) / p;
+  }
   const double w = m.sliding_window;
   if (!m.causal()) return w > 0 ? std::min(span, w) : span;
   if (w <= 0 || w >= span) return span / 2;
@@ -94,8 +105,12 @@ double model_flops_per_sequence(const ModelSpec& m, double length, double span) 
   // whether or not it is tied; positions and norms are negligible and left in.
   const double matmul_parameters = active_parameters(m) - (m.tied_embeddings() ? 0.0 : double(m.vocab) * m.hidden);
   // Scores (d_qk) and values (d_v): 2 FLOPs per multiply-add, x3 for forward and backward.
-  const double attention = 6.0 * m.layers * m.heads * double(m.qk_head_dim() + m.v_dim()) * attended_keys(m, span);
-  return (6.0 * matmul_parameters + attention) * length;
+  // Each multi-token prediction module: its projection, one (MoE) layer and the output head again.
+  const double mtp_parameters =
+      m.mtp_layers * (2.0 * m.hidden * m.hidden + layer_active_parameters(m) + double(m.vocab) * m.hidden);
+  const double attention =
+      6.0 * (m.layers + m.mtp_layers) * m.heads * double(m.qk_head_dim() + m.v_dim()) * attended_keys(m, span);
+  return (6.0 * (matmul_parameters + mtp_parameters) + attention) * length;
 }
 
 double model_flops_per_token(const ModelSpec& m) { return model_flops_per_sequence(m, m.seq_len) / m.seq_len; }

@@ -35,6 +35,14 @@ struct ModelSpec {
   bool mla = false;
   int q_lora_rank = 0, kv_lora_rank = 0, qk_rope_head_dim = 0, qk_nope_head_dim = 0, v_head_dim = 0;
   int sliding_window = 0;  // tokens a query attends back to (Mistral 7B: 4096); 0: all
+  // With a sliding window: 1, every layer has it; p > 1, every p-th layer attends to the whole
+  // sequence and the others to the window (Gemma 2: 2, alternating; Gemma 3: 6).
+  int sliding_window_pattern = 1;
+  int tie_embeddings = -1;  // the output head shares the input embedding: 1, 0; -1: by arch
+  // Multi-token prediction modules (DeepSeek-V3 section 2.2: depth 1): each a projection of the
+  // normed hidden state and next token's embedding (2h -> h), one more transformer layer, and the
+  // shared output head and loss, on the last pipeline stage (Megatron-Core --mtp-num-layers).
+  int mtp_layers = 0;
   std::string source;
 
   int head_dim() const { return head_size > 0 ? head_size : hidden / heads; }
@@ -48,7 +56,7 @@ struct ModelSpec {
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return arch != Arch::llama; }
   bool learned_positions() const { return arch != Arch::llama; }
-  bool tied_embeddings() const { return arch != Arch::llama; }
+  bool tied_embeddings() const { return tie_embeddings >= 0 ? tie_embeddings == 1 : arch != Arch::llama; }
   bool moe() const { return experts > 0; }
   int kv_hidden() const { return kv_heads * head_dim(); }
 };

@@ -109,6 +109,9 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.string("source")) m.source = *v;
   if (auto v = r.integer("head_dim", 1, 65536)) m.head_size = static_cast<int>(*v);
   if (auto v = r.integer("sliding_window", 1, 16'000'000)) m.sliding_window = static_cast<int>(*v);
+  if (auto v = r.integer("mtp_layers", 0, 16)) m.mtp_layers = static_cast<int>(*v);
+  if (auto v = r.integer("sliding_window_pattern", 1, 1024)) m.sliding_window_pattern = static_cast<int>(*v);
+  if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
   // Multi-head latent attention (DeepSeek-V2/V3); mha covers grouped-query attention (kv_heads).
   if (auto v = r.choice("attention", {"mha", "mla"})) m.mla = *v == "mla";
   for (const auto& [key, field] : {std::pair{"q_lora_rank", &m.q_lora_rank},
@@ -229,7 +232,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"n_positions", "n_ctx"}, true);
   } else if (type == "llama" || type == "mistral" || type == "mixtral" || type == "qwen2" || type == "qwen3" ||
-             type == "qwen3_moe" || type == "deepseek_v3") {
+             type == "qwen3_moe" || type == "deepseek_v3" || type == "gemma2") {
     // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head), the large Qwen and DeepSeek models too.
     m.arch = Arch::llama;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -243,7 +246,20 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);
     }
-    if (type == "qwen3" || type == "qwen3_moe") m.head_size = integer({"head_dim"}, false);
+    if (type == "qwen3" || type == "qwen3_moe" || type == "gemma2") m.head_size = integer({"head_dim"}, false);
+    // An output head that shares the input embedding (Gemma's default, small Qwen2 models).
+    const bool tie_default = type == "gemma2";
+    if (config.contains("tie_word_embeddings") && !config["tie_word_embeddings"].is_boolean())
+      throw InputError({path, 0, 0}, "tie_word_embeddings",
+                       "expected true or false, found " + config["tie_word_embeddings"].dump());
+    if (config.value("tie_word_embeddings", tie_default)) m.tie_embeddings = 1;
+    if (type == "mistral" || type == "gemma2") {
+      // Mistral's window on every layer (null: none); Gemma 2's on every other layer (its modelling
+      // code alternates local and global layers).
+      if (config.contains("sliding_window") && config["sliding_window"].is_number_integer())
+        m.sliding_window = integer({"sliding_window"}, false);
+      if (type == "gemma2" && m.sliding_window > 0) m.sliding_window_pattern = 2;
+    }
     // A count that may be 0 or null (first_k_dense_replace, n_shared_experts, q_lora_rank).
     const auto count = [&](const char* name) {
       return config.contains(name) && config[name].is_number_integer() && config[name].get<std::int64_t>() > 0
@@ -268,6 +284,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
       m.shared_experts = count("n_shared_experts");
       m.dense_layers = count("first_k_dense_replace");
+      m.mtp_layers = count("num_nextn_predict_layers");
     }
   } else if (type == "bert") {
     m.arch = Arch::bert;
@@ -280,7 +297,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   } else {
     throw InputError(
         {path, 0, 0}, "model_type",
-        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v3 or bert, found \"" + type + "\"");
+        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v3, gemma2 or bert, found \"" +
+            type + "\"");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
   if ((m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) || m.heads % m.kv_heads != 0) {

@@ -22,6 +22,10 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "seq_len" << YAML::Value << m.seq_len;
   if (m.head_size > 0) out << YAML::Key << "head_dim" << YAML::Value << m.head_size;
   if (m.sliding_window > 0) out << YAML::Key << "sliding_window" << YAML::Value << m.sliding_window;
+  if (m.mtp_layers > 0) out << YAML::Key << "mtp_layers" << YAML::Value << m.mtp_layers;
+  if (m.sliding_window_pattern > 1)
+    out << YAML::Key << "sliding_window_pattern" << YAML::Value << m.sliding_window_pattern;
+  if (m.tie_embeddings >= 0) out << YAML::Key << "tied_embeddings" << YAML::Value << (m.tie_embeddings == 1);
   if (m.mla) {
     out << YAML::Key << "attention" << YAML::Value << "mla";
     out << YAML::Key << "q_lora_rank" << YAML::Value << m.q_lora_rank;

@@ -112,6 +112,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       activations += activation_bytes_per_layer(m, no_recompute, p.attention != Attention::unfused);
     }
     if (stage == p.pp - 1) {
+      // The multi-token prediction modules' layers (one micro-batch in flight on the last stage).
+      activations += m.mtp_layers * in_flight * per_layer;
       // One micro-batch's logits at the loss's backward: the fp32 log-probabilities and their
       // fp32 gradient, and the gradient cast back to the model's precision for the head's GEMMs
       // (all three live at once; measured on an H200 with trainsim-exec, docs/executor.md).
