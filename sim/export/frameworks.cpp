@@ -196,7 +196,7 @@ ExportResult to_megatron(const Scenario& sc) {
     f.add("--swiglu");
     f.add("--normalization", "RMSNorm");
     f.add("--position-embedding-type", "rope");
-    f.add("--untie-embeddings-and-output-weights");
+    if (!m.tied_embeddings()) f.add("--untie-embeddings-and-output-weights");
     f.add("--disable-bias-linear");
   }
   if (m.sliding_window > 0) f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
