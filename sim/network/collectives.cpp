@@ -277,8 +277,23 @@ void deduplicated_all_to_all(const Platform& platform, double bytes, const std::
   run_flows(platform, flows);
 }
 
+// An all-reduce the switches reduce (SHARP): every member sends its buffer once into the switch
+// tree and receives the result once; run as a ring whose edges carry the buffer once (so each
+// NIC sends and receives S, not the ring's 2(n-1)/n S), with two steps of latency, up and down.
+void in_network(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups, int mirrors) {
+  std::vector<Flow> flows;
+  for (const auto& g : groups) {
+    const int n = static_cast<int>(g.size());
+    for (int i = 0; n > 1 && i < n; ++i) flows.push_back({g[i], g[(i + 1) % n], bytes});
+  }
+  const double start = sg4::Engine::get_clock();
+  const double latency = run_flows(platform, flows, mirrors);
+  const double transfer = std::max(0.0, sg4::Engine::get_clock() - start - latency);
+  sg4::this_actor::sleep_for(nccl_ring_time(2, latency, transfer, true) - (transfer + latency));
+}
+
 void hierarchical(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
-                  int gpus_per_node, int mirrors) {
+                  int gpus_per_node, int mirrors, bool reduce_in_network = false) {
   // Split each group by node: local rings inside nodes, then rings of same-local-rank GPUs.
   std::vector<std::vector<int>> local, across;
   for (const auto& g : groups) {
@@ -295,9 +310,12 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
     }
   }
   const double shard = bytes / double(local.front().size());
-  ring(platform, CollectiveKind::reduce_scatter, bytes, local, gpus_per_node, mirrors);
-  ring(platform, CollectiveKind::all_reduce, shard, across, gpus_per_node, mirrors);
-  ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node, mirrors);
+  if (local.front().size() > 1) ring(platform, CollectiveKind::reduce_scatter, bytes, local, gpus_per_node, mirrors);
+  if (reduce_in_network)
+    in_network(platform, shard, across, mirrors);
+  else
+    ring(platform, CollectiveKind::all_reduce, shard, across, gpus_per_node, mirrors);
+  if (local.front().size() > 1) ring(platform, CollectiveKind::all_gather, bytes, local, gpus_per_node, mirrors);
 }
 
 // NVLink SHARP all-reduce: each GPU sends its buffer into the NVSwitches, which reduce it, and
@@ -344,8 +362,13 @@ CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective&
   const auto& g = c.groups.front();
   if (c.algorithm == CollectiveAlgorithm::nvls && !nvls_applies(platform, g, gpus_per_node))
     return CollectiveAlgorithm::ring;
+  const auto by_node = members_by_node(g, gpus_per_node);
+  const bool spans_nodes = by_node.size() > 1;
+  if (c.algorithm == CollectiveAlgorithm::sharp && (!spans_nodes || !platform.in_network_reduction()))
+    return CollectiveAlgorithm::ring;
   if (c.algorithm != CollectiveAlgorithm::automatic) return c.algorithm;
   if (nvls_applies(platform, g, gpus_per_node)) return CollectiveAlgorithm::nvls;
+  if (spans_nodes && platform.in_network_reduction()) return CollectiveAlgorithm::sharp;
   const int n = static_cast<int>(g.size());
   if (n <= 2) return CollectiveAlgorithm::ring;
   if (spans_nodes_with_several_local_ranks(g, gpus_per_node)) return CollectiveAlgorithm::hierarchical;
@@ -388,6 +411,9 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
         break;
       case CollectiveAlgorithm::nvls:
         nvls(platform, c.bytes, c.groups, c.mirrors);
+        break;
+      case CollectiveAlgorithm::sharp:
+        hierarchical(platform, c.bytes, c.groups, gpus_per_node, c.mirrors, true);
         break;
       default:
         ring(platform, c.kind, c.bytes, c.groups, gpus_per_node, c.mirrors);

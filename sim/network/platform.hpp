@@ -42,10 +42,13 @@ class Platform {
   double mirrored_energy_j() const { return mirrored_energy_j_; }
   // The NVLS all-reduce bus bandwidth of a GPU's NVLink domain (its node); 0: none.
   double nvls_bandwidth(int gpu) const { return nvls_bandwidth_.at(gpu); }
+  // Whether the network's switches reduce all-reduces between nodes (TopologySpec).
+  bool in_network_reduction() const { return in_network_reduction_; }
 
  private:
   std::vector<simgrid::s4u::Host*> hosts_;
   std::vector<double> nvls_bandwidth_;
+  bool in_network_reduction_ = false;
   mutable double mirrored_energy_j_ = 0;
   mutable std::map<std::pair<int, int>, double> joules_per_byte_;  // per route
 };

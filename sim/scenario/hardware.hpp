@@ -116,8 +116,11 @@ struct TopologySpec {
   double nic_latency = 2e-6;
   double switch_latency = 0.3e-6;
   double oversubscription = 1.0;  // leaf downlink : uplink bandwidth
-  int nodes_per_leaf = 16;        // fat tree / rail-optimized: nodes under one leaf (or one scalable unit)
-  std::vector<int> torus_dims;    // torus: nodes along each dimension
+  // The switches reduce all-reduces between nodes (InfiniBand SHARP with NCCL's CollNet): each
+  // node's NICs send their share once and receive the result once.
+  bool in_network_reduction = false;
+  int nodes_per_leaf = 16;      // fat tree / rail-optimized: nodes under one leaf (or one scalable unit)
+  std::vector<int> torus_dims;  // torus: nodes along each dimension
   double torus_link_bandwidth = 0;
   int dragonfly_groups = 0, dragonfly_routers_per_group = 0, dragonfly_nodes_per_router = 0;
   double dragonfly_global_bandwidth = 0;

@@ -72,6 +72,8 @@ const char* algorithm_name(CollectiveAlgorithm a) {
       return "hierarchical";
     case CollectiveAlgorithm::nvls:
       return "nvls";
+    case CollectiveAlgorithm::sharp:
+      return "sharp";
   }
   return "?";
 }

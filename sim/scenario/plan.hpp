@@ -30,7 +30,8 @@ const char* fp8_recipe_name(Fp8Recipe r);
 // without a compiler), at the calibration profile's elementwise_efficiency.
 enum class Kernels { fused, eager };
 // nvls: NVLink SHARP, the all-reduce reduced in the NVSwitches of one NVLink domain.
-enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical, nvls };
+// sharp: between nodes, reduced in the network's switches (InfiniBand SHARP), in nodes as hierarchical.
+enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierarchical, nvls, sharp };
 // How MoE tokens reach their experts: NCCL all-to-all, one copy per (token, expert) pair
 // (Megatron-Core's alltoall dispatcher); or a dispatcher that sends each token once to every node
 // holding one of its experts and forwards it there over NVLink, combining the same way (DeepEP,

@@ -378,6 +378,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = net->duration("nic_latency")) t.nic_latency = *v;
     if (auto v = net->duration("switch_latency")) t.switch_latency = *v;
     if (auto v = net->number("oversubscription", 1, 64)) t.oversubscription = *v;
+    if (auto v = net->boolean("sharp")) t.in_network_reduction = *v;
     if (auto v = net->integer("nodes_per_leaf", 1, 4096)) t.nodes_per_leaf = static_cast<int>(*v);
     if (auto torus = net->map("torus")) {
       if (auto dims = torus->integer_list("dims", 1, 4096)) t.torus_dims.assign(dims->begin(), dims->end());
@@ -704,10 +705,11 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   r.accept("placement");          // a list, read by read_placement()
   r.accept("recompute_modules");  // a list, read after the plan
   auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
-    const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical", "nvls"});
+    const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical", "nvls", "sharp"});
     if (!v || *v == "auto") return CollectiveAlgorithm::automatic;
     if (*v == "ring") return CollectiveAlgorithm::ring;
     if (*v == "nvls") return CollectiveAlgorithm::nvls;
+    if (*v == "sharp") return CollectiveAlgorithm::sharp;
     if (*v == "tree") return CollectiveAlgorithm::tree;
     if (*v == "halving-doubling") return CollectiveAlgorithm::halving_doubling;
     return CollectiveAlgorithm::hierarchical;

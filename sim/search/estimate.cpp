@@ -40,6 +40,13 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local >= n && n >= 5 && t.gpu.nvls_bandwidth > 0)  // NVLink SHARP inside the domain
     return 2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth + 2 * t.intra_latency;
+  if (local < n && t.in_network_reduction) {  // SHARP between nodes: each NIC carries its share once
+    const double in_node = local > 1
+                               ? 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
+                                     2 * (local - 1) * t.intra_latency
+                               : 0.0;
+    return in_node + bytes / local / t.nic_bandwidth + 2 * (t.nic_latency + 3 * t.switch_latency);
+  }
   if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
                          2 * (local - 1) * t.intra_latency;
