@@ -70,3 +70,18 @@ TEST(Blackwell, B200TrainsInMxfp8FasterThanBf16ButNotTwice) {
   EXPECT_LT(gain, 1.7);
   EXPECT_NEAR(sc.cluster.topology.gpu.power_limit_watts, 700, 1e-9);  // DGX B200's default set point
 }
+
+// DGX B300: the B300 preset behind 800 Gb/s per GPU. The same data-parallel job spends less time
+// on exposed gradient traffic than on DGX B200's 400 Gb/s NICs, and its GPUs run at their board
+// power (no lower default set point).
+TEST(Blackwell, DgxB300DoublesTheNicOfDgxB200) {
+  const std::string plan =
+      "model: {preset: llama3-8b}\nplan: {dp: 64, zero: 1, micro_batch: 1, global_batch: 64}\ncluster: {gpus: 64, "
+      "topology: ";
+  const Scenario b300 = load_scenario_text(plan + "dgx-b300-superpod}\n", "b300.yaml");
+  const Scenario b200 = load_scenario_text(plan + "dgx-b200-superpod}\n", "b200.yaml");
+  EXPECT_EQ(b300.cluster.topology.gpu.name, "b300-sxm-288gb");
+  EXPECT_DOUBLE_EQ(b300.cluster.topology.nic_bandwidth, 2 * b200.cluster.topology.nic_bandwidth);
+  EXPECT_DOUBLE_EQ(b300.cluster.topology.gpu.power_limit_watts, 0);
+  EXPECT_LT(predict(b300).step.breakdown.exposed_comm["dp"], predict(b200).step.breakdown.exposed_comm["dp"]);
+}
