@@ -104,15 +104,7 @@ int topology_show(const std::string& name_or_path, bool json, int gpus, int node
   TopologySpec spec = topology_named(name_or_path);
   const int preset_nodes = spec.nodes;
   if (gpus > 0 || nodes > 0) {
-    const bool growable = (spec.fabric == FabricKind::fat_tree || spec.fabric == FabricKind::rail_optimized ||
-                           spec.fabric == FabricKind::none) &&
-                          spec.node_groups.empty();
-    if (!growable) {
-      throw InputError({"", 0, 0}, gpus > 0 ? "--gpus" : "--nodes",
-                       "topology " + spec.name + " is sized by its " +
-                           (spec.node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
-                           ": give a topology file with more nodes");
-    }
+    if (!spec.resizable()) throw InputError({"", 0, 0}, gpus > 0 ? "--gpus" : "--nodes", spec.resize_refusal());
     spec.nodes = nodes > 0 ? nodes : (gpus + spec.gpus_per_node - 1) / spec.gpus_per_node;
   }
   const ClusterGraph graph = checked_graph(spec);

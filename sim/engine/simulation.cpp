@@ -351,30 +351,43 @@ class StepSimulation {
     record(stage, kind, label, start);
   }
 
-  // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
-  // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
-  // (`overlapped`): the first kSimulatedAllToAlls of a stage and label are simulated whole to
-  // learn their time T on the network; the others expose max(T/tp, T - G), G the GEMMs' time.
-  void tp_exchange(int stage, const std::string& label, const Block& overlapped) {
-    if (p_.tp < 2) return;
-    if (p_.tp_comm_overlap) {
-      auto& [count, total] = tp_times_[{stage, label}];
-      if (count >= kSimulatedAllToAlls) {
-        const double t = total / count;
-        const double exposed = std::max(t / p_.tp, t - overlapped.linear_gemm_time() * slowdown_[stage]);
-        const double start = sg4::Engine::get_clock();
-        sg4::this_actor::sleep_for(exposed);
-        stages_[stage].breakdown.exposed_comm["tp"] += exposed;
-        record(stage, "tp", label + " (overlapped)", start);
-        return;
-      }
-      const double start = sg4::Engine::get_clock();
-      tp_collectives(stage, label);
-      ++count;
-      total += sg4::Engine::get_clock() - start;
+  // A collective that repeats with the same bytes over the same group in every layer and
+  // micro-batch (expert all-to-alls, overlapped TP exchanges): the first kSimulatedRepeats of a
+  // stage, kind and label are simulated (`simulate`, blocking); the others take the part
+  // `exposed(mean time)` of their mean, which keeps a step of tens of thousands of them (EP 32,
+  // 128 micro-batches, 94 layers) to seconds instead of many minutes of flow sharing. They see the
+  // contention of the simulated ones.
+  static constexpr int kSimulatedRepeats = 8;
+  template <class Simulate, class Exposed>
+  void repeated(int stage, const char* kind, const std::string& label, Simulate simulate, Exposed exposed) {
+    auto& [count, total] = repeat_times_[{stage, std::string(kind) + " " + label}];
+    const double start = sg4::Engine::get_clock();
+    if (count >= kSimulatedRepeats) {
+      const double took = exposed(total / count);
+      sg4::this_actor::sleep_for(took);
+      stages_[stage].breakdown.exposed_comm[kind] += took;
+      record(stage, kind, label, start);
       return;
     }
-    tp_collectives(stage, label);
+    simulate();
+    ++count;
+    total += sg4::Engine::get_clock() - start;
+  }
+
+  // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
+  // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
+  // (`overlapped`): once their time T is learned (repeated), they expose max(T/tp, T - G), G the
+  // GEMMs' time.
+  void tp_exchange(int stage, const std::string& label, const Block& overlapped) {
+    if (p_.tp < 2) return;
+    if (!p_.tp_comm_overlap) {
+      tp_collectives(stage, label);
+      return;
+    }
+    const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
+    repeated(
+        stage, "tp", label + " (overlapped)", [&] { tp_collectives(stage, label); },
+        [&](double t) { return std::max(t / p_.tp, t - gemms); });
   }
 
   void tp_collectives(int stage, const std::string& label) {
@@ -395,35 +408,21 @@ class StepSimulation {
     }
   }
 
-  // An expert-parallel all-to-all moves the same bytes over the same group in every MoE layer
-  // and micro-batch. The first kSimulatedAllToAlls of a stage and direction are simulated; the
-  // rest take their mean time, which keeps a step of tens of thousands of them (EP 32, 128
-  // micro-batches, 94 layers) to seconds instead of many minutes of flow sharing. They see the
-  // contention of the simulated ones.
-  static constexpr int kSimulatedAllToAlls = 8;
+  // An expert-parallel all-to-all: the same in every MoE layer and micro-batch (repeated).
   void ep_exchange(int stage, const std::string& label) {
     if (p_.ep < 2 || !sc_.model.moe()) return;
-    auto& [count, total] = all_to_all_times_[{stage, label}];
-    if (count >= kSimulatedAllToAlls) {
-      const double start = sg4::Engine::get_clock();
-      const double took = total / count;
-      sg4::this_actor::sleep_for(took);
-      stages_[stage].breakdown.exposed_comm["ep"] += took;
-      record(stage, "ep", label, start);
-      return;
-    }
-    Collective c;
-    c.kind = CollectiveKind::all_to_all;
-    c.bytes = w_.comm.ep_bytes;
-    c.groups = ep_groups(stage);
-    if (p_.moe_dispatcher != MoeDispatcher::alltoall) {
-      c.top_k = sc_.model.top_k;
-      c.experts = sc_.model.experts;
-    }
-    const double start = sg4::Engine::get_clock();
-    blocking(stage, "ep", c, label);
-    ++count;
-    total += sg4::Engine::get_clock() - start;
+    const auto simulate = [&] {
+      Collective c;
+      c.kind = CollectiveKind::all_to_all;
+      c.bytes = w_.comm.ep_bytes;
+      c.groups = ep_groups(stage);
+      if (p_.moe_dispatcher != MoeDispatcher::alltoall) {
+        c.top_k = sc_.model.top_k;
+        c.experts = sc_.model.experts;
+      }
+      blocking(stage, "ep", c, label);
+    };
+    repeated(stage, "ep", label, simulate, [](double t) { return t; });
   }
 
   // Attention with context parallelism: K/V blocks travel the ring while the block computes.
@@ -736,8 +735,7 @@ class StepSimulation {
   std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
   std::map<int, sg4::SemaphorePtr> prefetch_;
   std::set<std::pair<int, int>> gathered_chunks_;  // (stage, chunk) whose weights a kept stage holds
-  std::map<std::pair<int, std::string>, std::pair<int, double>> all_to_all_times_;  // count, seconds
-  std::map<std::pair<int, std::string>, std::pair<int, double>> tp_times_;          // likewise, overlapped TP
+  std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
 };
 
 // A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist

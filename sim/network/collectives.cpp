@@ -341,12 +341,18 @@ void nvls(const Platform& platform, double bytes, const std::vector<std::vector<
 
 // NCCL runs NVLS for an all-reduce whose ranks share one NVLink domain with reducing switches,
 // from 5 ranks on (H200 measurements: "NVLS only above 4 GPUs", KERNEL-FACTS.md section 4).
+bool within_one_node(const std::vector<int>& g, int gpus_per_node) {
+  return std::all_of(g.begin(), g.end(), [&](int gpu) { return gpu / gpus_per_node == g.front() / gpus_per_node; });
+}
+
 bool nvls_applies(const Platform& platform, const std::vector<int>& g, int gpus_per_node) {
-  if (g.size() < 5) return false;
-  for (const int gpu : g) {
-    if (gpu / gpus_per_node != g.front() / gpus_per_node || platform.nvls_bandwidth(gpu) <= 0) return false;
-  }
-  return true;
+  return g.size() >= 5 && within_one_node(g, gpus_per_node) &&
+         std::all_of(g.begin(), g.end(), [&](int gpu) { return platform.nvls_bandwidth(gpu) > 0; });
+}
+
+// SHARP applies to an all-reduce between nodes of a fabric whose switches reduce.
+bool sharp_applies(const Platform& platform, const std::vector<int>& g, int gpus_per_node) {
+  return platform.in_network_reduction() && !within_one_node(g, gpus_per_node);
 }
 
 bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_per_node) {
@@ -362,13 +368,11 @@ CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective&
   const auto& g = c.groups.front();
   if (c.algorithm == CollectiveAlgorithm::nvls && !nvls_applies(platform, g, gpus_per_node))
     return CollectiveAlgorithm::ring;
-  const auto by_node = members_by_node(g, gpus_per_node);
-  const bool spans_nodes = by_node.size() > 1;
-  if (c.algorithm == CollectiveAlgorithm::sharp && (!spans_nodes || !platform.in_network_reduction()))
+  if (c.algorithm == CollectiveAlgorithm::sharp && !sharp_applies(platform, g, gpus_per_node))
     return CollectiveAlgorithm::ring;
   if (c.algorithm != CollectiveAlgorithm::automatic) return c.algorithm;
   if (nvls_applies(platform, g, gpus_per_node)) return CollectiveAlgorithm::nvls;
-  if (spans_nodes && platform.in_network_reduction()) return CollectiveAlgorithm::sharp;
+  if (sharp_applies(platform, g, gpus_per_node)) return CollectiveAlgorithm::sharp;
   const int n = static_cast<int>(g.size());
   if (n <= 2) return CollectiveAlgorithm::ring;
   if (spans_nodes_with_several_local_ranks(g, gpus_per_node)) return CollectiveAlgorithm::hierarchical;

@@ -93,6 +93,17 @@ double GpuSpec::tensor_clock_factor() const {
   return kernels.sustained * (capped ? power_limit_watts / power_watts : 1.0);
 }
 
+bool TopologySpec::resizable() const {
+  return (fabric == FabricKind::fat_tree || fabric == FabricKind::rail_optimized || fabric == FabricKind::none) &&
+         node_groups.empty();
+}
+
+std::string TopologySpec::resize_refusal() const {
+  return "topology " + name + " is sized by its " +
+         (node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
+         ": give a topology file with more nodes";
+}
+
 const GpuSpec& TopologySpec::gpu_of_node(int node) const {
   int first = 0;
   for (const auto& group : node_groups) {

@@ -139,6 +139,11 @@ struct TopologySpec {
 
   int total_gpus() const { return gpus_per_node * nodes; }
   const GpuSpec& gpu_of_node(int node) const;
+  // Fat trees and rail-optimized fabrics grow (or shrink) on their own design: more nodes under
+  // more leaves and spines. Tori, dragonflies and node-group clusters are sized by their layout;
+  // for them resize_refusal() says so, as an error message's problem.
+  bool resizable() const;
+  std::string resize_refusal() const;
   // Whether the first `gpus` GPUs (a job's) are not all of one kind.
   bool mixed(int gpus) const;
 };

@@ -897,15 +897,9 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   // spines), as the topology's own nodes_per_leaf and oversubscription say. cluster.nodes sets
   // the size; a job larger than the preset grows it, with a warning. Tori and dragonflies are
   // sized by their dimensions and groups, and clusters of node groups by their groups.
-  const bool growable =
-      (t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized || t.fabric == FabricKind::none) &&
-      t.node_groups.empty();
+  const bool growable = t.resizable();
   if (auto v = cluster->integer("nodes", 1, kMaxGpus / t.gpus_per_node)) {
-    if (!growable) {
-      cluster->fail("nodes", "topology " + t.name + " is sized by its " +
-                                 (t.node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
-                                 ": give a topology file with more nodes");
-    }
+    if (!growable) cluster->fail("nodes", t.resize_refusal());
     t.nodes = static_cast<int>(*v);
   }
   sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));

@@ -40,17 +40,14 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local >= n && n >= 5 && t.gpu.nvls_bandwidth > 0)  // NVLink SHARP inside the domain
     return 2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth + 2 * t.intra_latency;
-  if (local < n && t.in_network_reduction) {  // SHARP between nodes: each NIC carries its share once
-    const double in_node = local > 1
-                               ? 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
-                                     2 * (local - 1) * t.intra_latency
-                               : 0.0;
-    return in_node + bytes / local / t.nic_bandwidth + 2 * (t.nic_latency + 3 * t.switch_latency);
-  }
-  if (local <= 1 || local >= n) return all_reduce(bytes, n, link_for(sc, stride, n));
+  if (local >= n || (local <= 1 && !t.in_network_reduction)) return all_reduce(bytes, n, link_for(sc, stride, n));
+  // Reduce-scatter and all-gather inside the node (none with one rank per node), then across.
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
                          2 * (local - 1) * t.intra_latency;
-  return in_node + all_reduce(bytes / local, n / local, {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency});
+  const std::pair<double, double> nic = {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency};
+  if (t.in_network_reduction)  // SHARP: the switches reduce, each NIC carries its share once
+    return in_node + bytes / local / nic.first + 2 * nic.second;
+  return in_node + all_reduce(bytes / local, n / local, nic);
 }
 
 // An all-gather or reduce-scatter over n ranks `stride` apart, as the simulator runs it: one ring

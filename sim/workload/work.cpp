@@ -382,23 +382,29 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // Multi-token prediction: per module, the projection of [norm(h); norm(embedding)] to h, one
   // more layer and the shared head and loss, forward and backward, on the last stage. Its layer's
   // tensor- and expert-parallel exchanges are not simulated (compute only).
-  const Block main_head = x.head_forward, main_head_backward = x.head_backward;
-  for (int d = 0; d < m.mtp_layers; ++d) {
-    BlockBuilder mtp{cost, x.head_forward, eager};
-    mtp.memory("mtp norms", 4 * tokens * h * e / sp, 10 * tokens * h / sp);
-    mtp.gemm("mtp projection", tokens, h / t, 2 * h);
-    for (const Block* blk : {&L.attention_forward, &L.mlp_forward})
-      x.head_forward.kernels.insert(x.head_forward.kernels.end(), blk->kernels.begin(), blk->kernels.end());
-    for (const auto& k : main_head.kernels) {
-      if (k.name == "lm head" || k.name.rfind("cross-entropy", 0) == 0) x.head_forward.kernels.push_back(k);
+  if (m.mtp_layers > 0) {
+    const auto append = [](Block& to, const std::vector<Kernel>& kernels) {
+      to.kernels.insert(to.kernels.end(), kernels.begin(), kernels.end());
+    };
+    std::vector<Kernel> head_and_loss;  // the main head's forward but its final norm
+    for (const auto& k : x.head_forward.kernels) {
+      if (k.name != "final norm") head_and_loss.push_back(k);
     }
-    BlockBuilder mtp_b{cost, x.head_backward, eager};
-    x.head_backward.kernels.insert(x.head_backward.kernels.end(), main_head_backward.kernels.begin(),
-                                   main_head_backward.kernels.end());
-    for (const Block* blk : {&L.attention_backward, &L.mlp_backward})
-      x.head_backward.kernels.insert(x.head_backward.kernels.end(), blk->kernels.begin(), blk->kernels.end());
-    mtp_b.gemm("mtp projection dgrad", tokens, 2 * h, h / t);
-    mtp_b.gemm("mtp projection wgrad", 2 * h, h / t, tokens);
+    const std::vector<Kernel> head_and_loss_backward = x.head_backward.kernels;
+    for (int d = 0; d < m.mtp_layers; ++d) {
+      BlockBuilder mtp{cost, x.head_forward, eager};
+      mtp.memory("mtp norms", 4 * tokens * h * e / sp, 10 * tokens * h / sp);
+      mtp.gemm("mtp projection", tokens, h / t, 2 * h);
+      append(x.head_forward, L.attention_forward.kernels);
+      append(x.head_forward, L.mlp_forward.kernels);
+      append(x.head_forward, head_and_loss);
+      append(x.head_backward, head_and_loss_backward);
+      append(x.head_backward, L.attention_backward.kernels);
+      append(x.head_backward, L.mlp_backward.kernels);
+      BlockBuilder mtp_b{cost, x.head_backward, eager};
+      mtp_b.gemm("mtp projection dgrad", tokens, 2 * h, h / t);
+      mtp_b.gemm("mtp projection wgrad", 2 * h, h / t, tokens);
+    }
   }
   x.embedding_parameters = (v * h + (m.learned_positions() ? s * h : 0)) / t;
   x.head_parameters = (m.tied_embeddings() ? 0 : v * h / t) + m.mtp_layers * (L.parameters + 2 * h * h / t);
