@@ -236,6 +236,14 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
            : has(zero, "ZeRO-1") || has(zero, "distributed optimizer") || megatron ? 1
                                                                                    : 0;
   if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
+  // DeepSpeed's ZeRO-3 of 2021 (before v0.6, January 2022): one all-gather per parameter from
+  // per-module hooks, each after a device synchronize (no prefetch in effect), through
+  // torch.distributed's list collectives (DeepSpeed PRs #1188, #1453; issue #1069).
+  if (p.zero == 3 && has(zero, "DeepSpeed") && (has(get("source"), "2021") || has(get("source"), "SC'21"))) {
+    p.zero3_unit = Zero3Unit::parameter;
+    p.zero3_list_collectives = true;
+    p.overlap_param_gather = false;
+  }
   const std::string recompute = get("activation_recompute");
   const bool megatron_row = has(framework, "Megatron") || has(framework, "NeMo");
   // torchtitan's "selective" is its per-op policy (selective_ac_option "op", the toml default).

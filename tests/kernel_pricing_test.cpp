@@ -3,6 +3,7 @@
 // layer, a power cap. Each expectation names its measurement; the tolerance is the 5%.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compute/cost_model.hpp"
@@ -174,4 +175,26 @@ TEST(KernelPricing, Fp8ParameterGatherHalvesZero3GatherTraffic) {
                                   "plan: {fp8_param_gather: true}\n",
                                   "inline.yaml", "."),
                InputError);
+}
+
+TEST(KernelPricing, ContextParallelRingStepsRunWithoutTheCausalMask) {
+  // Llama 3.1 8B at 128k on GB200s, cp 4: each rank's attention is one causal kernel on its own
+  // two chunks (1/cp of its work) and cp-1 unmasked block pairs, all on 32k-token sequences.
+  Scenario sc = load_scenario_text(
+      "model: {preset: llama3-8b, seq_len: 131072}\n"
+      "cluster: {topology: gb200-nvl72-superpod, gpus: 4}\n"
+      "plan: {cp: 4, dp: 1, global_batch: 1}\n",
+      "inline.yaml", ".");
+  const CostModel cost(gpu_preset("gb200-186gb"), sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const auto& kernels = w.layer.attention_forward.kernels;
+  const auto it =
+      std::find_if(kernels.begin(), kernels.end(), [](const Kernel& k) { return k.name == "flash attention"; });
+  ASSERT_NE(it, kernels.end());
+  const Attention family = cost.attention_family(Attention::flash);
+  const double causal = cost.attention_time(it->flops / 4, family, 32768, 128, true);
+  const double unmasked = cost.attention_time(it->flops * 3 / 4, family, 32768, 128, false);
+  EXPECT_NEAR(it->time, causal + unmasked, 1e-9 * it->time);
+  // Cheaper than one causal kernel of that size, as the unmasked blocks keep the tiles full.
+  EXPECT_LT(it->time, 0.95 * cost.attention_time(it->flops, family, 32768, 128, true));
 }

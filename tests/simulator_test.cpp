@@ -756,3 +756,42 @@ TEST(Simulator, LinkUtilisationIsRecordedWhenAsked) {
   EXPECT_TRUE(nvlink || sc.plan.tp == 1);
   EXPECT_TRUE(simulate_step(sc).link_utilisation.empty());  // off by default: the search does not pay for it
 }
+
+// DeepSpeed's ZeRO-3 of 2021 (zero3_unit: parameter, zero3_list_collectives): one all-gather per
+// weight tensor (GPT's layer: QKV, output, up and down projections), each also launching a copy per
+// rank; a recomputed forward gathers the weights a third time.
+TEST(Simulator, PerParameterZero3GathersEachTensorAndRefetchesForRecompute) {
+  Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 4, hidden: 1024, heads: 16, vocab: 32000, seq_len: 1024}
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {dp: 16, zero: 3, micro_batch: 1, global_batch: 16, overlap_param_gather: false, zero3_unit: parameter}
+)",
+                                   "zero3-per-parameter.yaml");
+  SimulationOptions options;
+  options.record_trace = true;
+  options.periodic = false;
+  struct Gathers {
+    int count = 0;
+    double seconds = 0;
+  };
+  const auto gathers = [&](const Scenario& s) {
+    Gathers g;
+    for (const auto& e : simulate_step(s, options).trace) {
+      if (e.gpu != 0 || e.stream != "dp" || e.name != "gather layer") continue;
+      ++g.count;
+      g.seconds += e.end - e.start;
+    }
+    return g;
+  };
+  const Gathers plain = gathers(sc);
+  EXPECT_EQ(plain.count, 8);  // forward and backward of four layers
+  sc.plan.zero3_list_collectives = true;
+  const Gathers listed = gathers(sc);
+  EXPECT_EQ(listed.count, 8);
+  const double copies = 8 * 4 * 16 * gpu_preset("a100-80gb-sxm").kernel_overhead_s;
+  EXPECT_NEAR(listed.seconds - plain.seconds, copies, 0.1 * copies);
+  sc.plan.recompute = Recompute::full;
+  EXPECT_EQ(gathers(sc).count, 12);
+  sc.plan.zero3_unit = Zero3Unit::layer;  // FSDP's unit: the recompute runs on the backward's gather
+  EXPECT_EQ(gathers(sc).count, 8);
+}

@@ -345,10 +345,33 @@ class StepSimulation {
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
     const double start = sg4::Engine::get_clock();
-    const double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+    run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
+    exposed(stage, kind, label, start);
+  }
+
+  // The stage waited on communication of this kind since `start`.
+  void exposed(int stage, const char* kind, const std::string& label, double start) {
+    const double took = sg4::Engine::get_clock() - start;
     if (took <= 0) return;
     stages_[stage].breakdown.exposed_comm[kind] += took;
     record(stage, kind, label, start);
+  }
+
+  // A ZeRO-3 collective as the framework issues it: whole, or one per weight tensor in turn
+  // (PlanSpec::zero3_unit); through the list API each also launches a copy per rank of the group
+  // (PlanSpec::zero3_list_collectives), the host issuing them one after another.
+  void run_zero3(int stage, const Collective& c) const {
+    const bool per_tensor = p_.zero3_unit == Zero3Unit::parameter;
+    const int pieces =
+        per_tensor ? std::max(1, w_.layer.attention_forward.linear_gemms() + w_.layer.mlp_forward.linear_gemms()) : 1;
+    Collective piece = c;
+    piece.bytes = c.bytes / pieces;
+    const double copies =
+        p_.zero3_list_collectives ? double(c.groups.front().size()) * setup_.gpu[stage].kernel_overhead_s : 0;
+    for (int i = 0; i < pieces; ++i) {
+      run_collective(platform_, piece, sc_.cluster.topology.gpus_per_node);
+      if (copies > 0) sg4::this_actor::sleep_for(copies);
+    }
   }
 
   // A collective that repeats with the same bytes over the same group in every layer and
@@ -463,26 +486,23 @@ class StepSimulation {
         dp_collective(stage, CollectiveKind::all_gather,
                       w_.layer.parameters * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision)));
     if (!p_.overlap_param_gather) {
-      blocking(stage, "dp", c, label);
+      const double start = sg4::Engine::get_clock();
+      run_zero3(stage, c);
+      exposed(stage, "dp", label, start);
       return;
     }
     auto& in_flight = prefetch_[stage];
     if (!in_flight) in_flight = start_async(stage, c);  // nothing prefetched: the first layer
     const double start = sg4::Engine::get_clock();
     in_flight->acquire();
-    const double waited = sg4::Engine::get_clock() - start;
-    if (waited > 0) {
-      stages_[stage].breakdown.exposed_comm["dp"] += waited;
-      record(stage, "dp", label, start);
-    }
+    exposed(stage, "dp", label, start);
     in_flight = prefetch_next ? start_async(stage, c) : nullptr;  // the next layer's weights
   }
 
   sg4::SemaphorePtr start_async(int stage, const Collective& c) {
     auto done = sg4::Semaphore::create(0);
-    const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
-    sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, c, done, gpus_per_node] {
-      run_collective(platform_, c, gpus_per_node);
+    sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, c, done] {
+      run_zero3(stage, c);
       done->release();
     });
     return done;
@@ -562,6 +582,9 @@ class StepSimulation {
         tp_exchange(s, "recompute attention", layer.attention_forward);
         compute(s, layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp", layer.mlp_forward);
+        // Per-module fetch hooks fire again in the recomputed forward, which releases the
+        // weights after it: the backward gathers them once more.
+        if (p_.zero3_unit == Zero3Unit::parameter && !p_.fsdp_keeps_for_backward()) zero3_gather(s, "gather layer");
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
         tp_exchange(s, "recompute attention", layer.attention_forward);
@@ -666,7 +689,10 @@ class StepSimulation {
         }
         c.algorithm = p_.dp_algorithm;
         const double start = sg4::Engine::get_clock();
-        run_collective(platform_, c, gpus_per_node);
+        if (p_.zero >= 3)
+          run_zero3(s, c);
+        else
+          run_collective(platform_, c, gpus_per_node);
         if (trace_enabled_)
           trace_.push_back({gpu(0, 0, s, 0), "dp",
                             std::string(experts ? "expert gradient " : "gradient ") + collective_name(c.kind), start,

@@ -46,6 +46,8 @@ const char* reshard_name(Reshard r) {
   return "default";
 }
 
+const char* zero3_unit_name(Zero3Unit u) { return u == Zero3Unit::parameter ? "parameter" : "layer"; }
+
 const char* dispatcher_name(MoeDispatcher d) {
   switch (d) {
     case MoeDispatcher::alltoall:

@@ -60,6 +60,13 @@ inline const std::vector<std::string> kRecomputeModules = {"core_attn", "layerno
 enum class Reshard { by_default, always, never };
 const char* reshard_name(Reshard r);
 
+// What one ZeRO-3 collective moves: a layer's weights at once (PyTorch FSDP and FSDP2 units,
+// Megatron-FSDP, torchtitan), or one weight tensor, the collectives issued one after another
+// (DeepSpeed's per-module hooks, before v0.6: a fetch per parameter, and a recomputed forward
+// fires its hooks again, so full recomputation gathers the weights a third time).
+enum class Zero3Unit { layer, parameter };
+const char* zero3_unit_name(Zero3Unit u);
+
 const char* schedule_name(Schedule s);
 const char* recompute_name(Recompute r);
 const char* algorithm_name(CollectiveAlgorithm a);
@@ -106,6 +113,12 @@ struct PlanSpec {
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights
   Reshard reshard_after_forward = Reshard::by_default;
+  Zero3Unit zero3_unit = Zero3Unit::layer;
+  // ZeRO-3 collectives through torch.distributed's list API (all_gather / reduce_scatter of one
+  // tensor per rank, as DeepSpeed called them before its v0.6 move to the flat _base
+  // collectives): PyTorch copies every rank's slice out of (or into) the flat buffer with its
+  // own kernel, so each collective also costs one launch per rank of the group.
+  bool zero3_list_collectives = false;
   // Tensor-parallel collectives split into tp steps, each overlapped with a chunk of the GEMM
   // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
   // of time T with GEMMs of time G expose max(T/tp, T - G).

@@ -726,6 +726,10 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
   if (auto v = r.boolean("tp_comm_overlap")) p.tp_comm_overlap = *v;
   if (auto v = r.choice("loss", {"fp32", "fused"})) p.loss = *v == "fused" ? Loss::fused : Loss::fp32;
+  if (auto v = r.choice("zero3_unit", {"layer", "parameter"})) {
+    p.zero3_unit = *v == "parameter" ? Zero3Unit::parameter : Zero3Unit::layer;
+  }
+  if (auto v = r.boolean("zero3_list_collectives")) p.zero3_list_collectives = *v;
   if (auto v = r.choice("reshard_after_forward", {"default", "always", "never"})) {
     for (const Reshard q : {Reshard::by_default, Reshard::always, Reshard::never}) {
       if (*v == reshard_name(q)) p.reshard_after_forward = q;

@@ -108,6 +108,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (!p.overlap_param_gather) out << YAML::Key << "overlap_param_gather" << YAML::Value << false;
   if (p.tp_comm_overlap) out << YAML::Key << "tp_comm_overlap" << YAML::Value << true;
   if (p.loss != Loss::fp32) out << YAML::Key << "loss" << YAML::Value << loss_name(p.loss);
+  if (p.zero3_unit != Zero3Unit::layer)
+    out << YAML::Key << "zero3_unit" << YAML::Value << zero3_unit_name(p.zero3_unit);
+  if (p.zero3_list_collectives) out << YAML::Key << "zero3_list_collectives" << YAML::Value << true;
   if (p.reshard_after_forward != Reshard::by_default)
     out << YAML::Key << "reshard_after_forward" << YAML::Value << reshard_name(p.reshard_after_forward);
   if (p.gradient_reduce_bytes > 0 && p.gradient_compression == 1) {

@@ -15,15 +15,22 @@ double Block::time() const {
   return t;
 }
 
+namespace {
+bool linear_gemm(const Kernel& k) {
+  return k.bytes == 0 && k.flops > 0 && k.name.find("attention") == std::string::npos &&
+         k.name.find("router") == std::string::npos;
+}
+}  // namespace
+
 double Block::linear_gemm_time() const {
   double t = 0;
   for (const auto& k : kernels) {
-    const bool gemm = k.bytes == 0 && k.flops > 0;
-    if (gemm && k.name.find("attention") == std::string::npos && k.name.find("router") == std::string::npos)
-      t += k.time;
+    if (linear_gemm(k)) t += k.time;
   }
   return t;
 }
+
+int Block::linear_gemms() const { return static_cast<int>(std::count_if(kernels.begin(), kernels.end(), linear_gemm)); }
 
 double Block::flops() const {
   double f = 0;
@@ -85,8 +92,8 @@ struct BlockBuilder {
       block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
     }
   }
-  void attention(const std::string& name, double flops, Attention family, double seq, double head_dim, bool causal) {
-    block.kernels.push_back({name, flops, 0, cost.attention_time(flops, family, seq, head_dim, causal)});
+  void attention(const std::string& name, double flops, double time) {
+    block.kernels.push_back({name, flops, 0, time});
   }
 };
 
@@ -165,6 +172,19 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // Keys per query: half the span when causal, less with a sliding window (model.hpp).
   const double keys = attended_keys(m, span);
   const Attention family = p.attention == Attention::unfused ? Attention::unfused : cost.attention_family(p.attention);
+  // Context parallelism cuts a causal sequence into 2 cp chunks and gives each rank a pair
+  // (chunks i and 2cp-1-i) so every rank does the same work (Megatron-Core through Transformer
+  // Engine's load-balanced ring, PyTorch's round-robin context_parallel). The first ring step,
+  // the rank's own keys, is one causal kernel holding 2 of the rank's 2cp block-equivalents; each
+  // of the cp-1 steps on another rank's keys is a full block pair without a mask. So 1/cp of the
+  // work runs causal and the rest at the unmasked rate, on sequences of s/cp.
+  const bool ring_steps = p.cp > 1 && m.causal() && m.sliding_window <= 0;
+  const auto core_attention_time = [&](double flops) {
+    if (!ring_steps) return cost.attention_time(flops, family, span, d, m.causal());
+    const double local = span / p.cp;
+    return cost.attention_time(flops / p.cp, family, local, d, true) +
+           cost.attention_time(flops * (p.cp - 1) / p.cp, family, local, d, false);
+  };
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
@@ -207,7 +227,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row,
       // keys outside a sliding window.
       const double core_flops = 2 * b * heads_local * s_local * keys * (d + dv);
-      a.attention("flash attention", core_flops, family, span, d, m.causal());
+      a.attention("flash attention", core_flops, core_attention_time(core_flops));
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
       // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
@@ -262,8 +282,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     backward.name = forward.name + " backward";
     for (const auto& k : forward.kernels) {
       if (k.name == "flash attention") {
-        backward.kernels.push_back(
-            {k.name + " backward", 2.5 * k.flops, 0, cost.attention_time(2.5 * k.flops, family, span, d, m.causal())});
+        backward.kernels.push_back({k.name + " backward", 2.5 * k.flops, 0, core_attention_time(2.5 * k.flops)});
       } else if (k.gradient_values > 0) {
         backward.kernels.push_back(
             {k.name + " gradient", 0, cost.quantize_bytes(k.gradient_values), cost.quantize_time(k.gradient_values)});

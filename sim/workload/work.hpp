@@ -31,6 +31,8 @@ struct Block {
   // The linear layers' GEMMs (not attention's, not the router's): what tensor-parallel
   // communication can be overlapped with, chunk by chunk (PlanSpec::tp_comm_overlap).
   double linear_gemm_time() const;
+  // How many of them there are: the block's weight matrices (a fused projection counts once).
+  int linear_gemms() const;
 };
 
 struct LayerWork {
