@@ -184,8 +184,14 @@ Estimate estimate_step(const Scenario& sc) {
       // gather and the gradient reduce-scatter share the links. The first layer of each pass is
       // not prefetched. (A looser bound, all DP traffic of a micro-batch against all its
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
-      const double layer_gather = dp_gather(L.parameters * 2);
-      const double layer_reduce = dp_gather(L.parameters * grad_element);
+      // One collective per weight tensor in turn (zero3_unit: parameter), each with a copy
+      // launch per rank through the list API (zero3_list_collectives).
+      const int tensors =
+          p.zero3_unit == Zero3Unit::parameter ? std::max(1, L.attention_forward.linear_gemms() + L.mlp_forward.linear_gemms()) : 1;
+      const double copies = p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.kernel_overhead_s : 0;
+      const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
+      const double layer_gather = zero3(L.parameters * 2);
+      const double layer_reduce = zero3(L.parameters * grad_element);
       if (p.fsdp_keeps_stage()) {
         // Gathered once a step (the first micro-batch's forward, prefetched layer by layer) and
         // reduced once, during the last micro-batch's backward.
@@ -193,9 +199,18 @@ Estimate estimate_step(const Scenario& sc) {
         data_parallel_tail = layer_gather + stage_layers * std::max(0.0, layer_gather - forward_layer) +
                              std::max(0.0, reduce - backward) + reduce / std::max(1, stage_layers);
       } else {
-        const bool gather_in_backward = !p.fsdp_keeps_for_backward();
-        forward_exposed = std::max(0.0, layer_gather - forward_layer);
-        backward_exposed = std::max(0.0, (gather_in_backward ? layer_gather : 0.0) + layer_reduce - backward_layer);
+        // A recomputed forward under per-module hooks gathers once more; without prefetch
+        // (overlap_param_gather: false) every gather waits in full.
+        const int backward_gathers = p.fsdp_keeps_for_backward() ? 0
+                                     : p.zero3_unit == Zero3Unit::parameter && p.recompute == Recompute::full ? 2
+                                                                                                              : 1;
+        if (p.overlap_param_gather) {
+          forward_exposed = std::max(0.0, layer_gather - forward_layer);
+          backward_exposed = std::max(0.0, backward_gathers * layer_gather + layer_reduce - backward_layer);
+        } else {
+          forward_exposed = layer_gather;
+          backward_exposed = backward_gathers * layer_gather + std::max(0.0, layer_reduce - backward_layer);
+        }
         pass_start = layer_gather;
         data_parallel_tail = reduce / std::max(1, stage_layers);  // the last layer's reduce drains after backward
       }
