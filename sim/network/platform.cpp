@@ -56,17 +56,15 @@ void set_link_power(sg4::SplitDuplexLink* link, double watts) {
   for (auto* half : {link->get_link_up(), link->get_link_down()}) half->set_property("wattage_range", range);
 }
 
-// A full zone outside the tree, with the root's models (see Platform::Platform).
-sg4::NetZone* detached_zone(const std::string& name, const sg4::NetZone* root) {
-  auto* zone = sg4::create_full_zone(name);
+// Gives a zone outside the tree the models of one in it (see Platform::Platform).
+void take_models(sg4::NetZone* zone, const sg4::NetZone* from_zone) {
   auto* impl = zone->get_impl();
-  const auto* from = root->get_impl();
+  const auto* from = from_zone->get_impl();
   impl->set_network_model(from->get_network_model());
   impl->set_cpu_pm_model(from->get_cpu_pm_model());
   impl->set_cpu_vm_model(from->get_cpu_vm_model());
   impl->set_disk_model(from->get_disk_model());
   impl->set_host_model(from->get_host_model());
-  return zone;
 }
 
 // A sealed split-duplex link with its share of the network's power.
@@ -81,7 +79,14 @@ sg4::Link* create_link(sg4::NetZone* zone, const std::string& name, double bandw
 Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   (void)engine;
   const Graph& g = c.graph;
+  // SimGrid 3.32 walks the tree from the engine's root zone (the first one made) to check a new
+  // host's or link's name and, when a zone is sealed, to find its hosts: quadratic over a
+  // platform of thousands of nodes (most of a 100K-GPU simulation's wall time). So the cluster is
+  // built under a zone outside that tree, each zone sealed as it is finished, its hosts sealed
+  // here, and the whole joins the root at the end.
+  auto* top = sg4::create_full_zone("platform");
   auto* root = sg4::create_dijkstra_zone("cluster", true);
+  take_models(root, top);
   const int per_node = c.spec.gpus_per_node;
   hosts_.resize(c.gpus.size());
   nvls_bandwidth_.resize(c.gpus.size());
@@ -91,10 +96,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   // Which network vertex each node's NICs attach to (the same for all GPUs of a node).
   std::vector<Vertex> node_attachment(c.nodes, boost::graph_traits<Graph>::null_vertex());
 
-  // Every link is created in the root zone before any other zone exists: SimGrid 3.32 checks a
-  // new link's name against every zone's links (a walk over all zones), which made building a
-  // 16K-GPU platform quadratic (most of the simulation's wall time). Routes inside a node zone
-  // may use links the root holds.
+  // Every link is created in the cluster zone; routes inside a node zone may use links it holds.
   std::vector<std::vector<std::pair<LinkKind, sg4::Link*>>> gpu_links(c.gpus.size());
   for (int index = 0; index < static_cast<int>(c.gpus.size()); ++index) {
     for (auto [e, end] = boost::out_edges(c.gpus[index], g); e != end; ++e) {
@@ -114,17 +116,12 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
         create_link(root, g[a].name + "-" + g[b].name, info.bandwidth, info.latency, edge_watts(c, *e));
   }
 
-  // The node zones and their hosts are built before any joins the tree, for the same reason:
-  // a new host's name is checked against every zone in the tree. They take the root's models,
-  // which joining the tree would have given them.
-  std::vector<std::vector<sg4::Link*>> node_nvlinks(c.nodes), node_nics(c.nodes);
+  // One zone a node: its GPUs, their NVLink routes and the gateway their NICs lead to.
   for (int n = 0; n < c.nodes; ++n) {
-    auto* zone = detached_zone("node" + std::to_string(n), root);
+    auto* zone = sg4::create_full_zone("node" + std::to_string(n));
+    zone->set_parent(root);
     auto* gateway = zone->create_router("node" + std::to_string(n) + "-gw");
-    auto& nvlink = node_nvlinks[n];
-    auto& nic = node_nics[n];
-    nvlink.assign(per_node, nullptr);
-    nic.assign(per_node, nullptr);
+    std::vector<sg4::Link*> nvlink(per_node, nullptr), nic(per_node, nullptr);
     for (int local = 0; local < per_node; ++local) {
       const int index = n * per_node + local;
       const Vertex v = c.gpus[index];
@@ -146,16 +143,10 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
           node_attachment[n] = boost::target(*e, g);
         }
       }
+      hosts_[index]->seal();  // the zone's seal would not find it outside the engine's tree
     }
     node_gateway[n] = gateway;
     node_zone[n] = zone;
-  }
-  for (int n = 0; n < c.nodes; ++n) {
-    auto* zone = node_zone[n];
-    auto* gateway = node_gateway[n];
-    const auto& nvlink = node_nvlinks[n];
-    const auto& nic = node_nics[n];
-    zone->set_parent(root);
     using Dir = sg4::LinkInRoute::Direction;
     for (int a = 0; a < per_node; ++a) {
       for (int b = a + 1; b < per_node && nvlink[a]; ++b) {
@@ -197,7 +188,8 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
     root->add_route(za->get_netpoint(), zb->get_netpoint(), ra, rb,
                     {sg4::LinkInRoute(link, sg4::LinkInRoute::Direction::UP)}, true);
   }
-  root->seal();
+  root->set_parent(top);
+  top->seal();
 }
 
 double Platform::latency(int a, int b) const {
