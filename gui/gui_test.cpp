@@ -114,9 +114,18 @@ class GuiTest : public QObject {
     QVERIFY(done.wait(60000));
     auto* validation = window.validationView();
     QVERIFY(validation->rows() >= 7);
-    QCOMPARE(validation->cell(0, 0), QString("step_time_s"));
-    QCOMPARE(validation->cell(0, 2), QString("0.05"));
+    // Human labels and units, as `trainsim validate` prints them: no JSON key, no bare seconds.
+    QCOMPARE(validation->cell(0, 0), QString("step time"));
+    QCOMPARE(validation->cell(0, 2), QString("50 ms"));
     QVERIFY(validation->cell(0, 3).endsWith("%"));
+    for (int row = 0; row < validation->rows(); ++row) {
+      for (int column = 0; column < 4; ++column) {
+        const QString text = validation->cell(row, column);
+        QVERIFY2(!text.contains("_") && !text.contains("e+") && !text.contains("e-"), qPrintable(text));
+      }
+    }
+    QVERIFY2(validation->verdict().startsWith("prediction "), qPrintable(validation->verdict()));
+    QVERIFY(validation->verdict().contains("than measured"));
     // A file that is not a measurement is an error in the window.
     QVERIFY(!window.validateNow(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/default.yaml"));
     QVERIFY(window.statusText().contains("JSON"));

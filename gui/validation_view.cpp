@@ -10,7 +10,11 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <QValueAxis>
+#include <algorithm>
+#include <cmath>
 
+#include "report/measurement.hpp"
+#include "scenario/units.hpp"
 #include "table_chart.hpp"
 
 namespace trainsim::gui {
@@ -23,6 +27,11 @@ ValidationView::ValidationView(QWidget* parent) : QWidget(parent) {
   title_ = new QLabel(tr("No measurement loaded: run trainsim-exec SCENARIO --out run.json, then load it here."));
   title_->setWordWrap(true);
   layout->addWidget(title_);
+  verdict_ = new QLabel;
+  QFont bold = verdict_->font();
+  bold.setBold(true);
+  verdict_->setFont(bold);
+  layout->addWidget(verdict_);
   const auto parts =
       add_table_and_chart(layout, {tr("field"), tr("predicted"), tr("measured"), tr("error")}, QHeaderView::Stretch);
   table_ = parts.table;
@@ -36,44 +45,50 @@ void ValidationView::setComparison(const QString& title, const nlohmann::json& p
                                    const nlohmann::json& measured) {
   title_->setText(title);
   table_->setRowCount(0);
-  auto add = [&](const QString& label, const nlohmann::json& p, const nlohmann::json& m, const char* key) {
-    if (!p.contains(key) || !m.is_object() || !m.contains(key) || !m[key].is_number()) return;
-    const double pv = p[key].get<double>(), mv = m[key].get<double>();
+  const auto fields = compare_with_measurement(predicted, measured);
+  for (const auto& f : fields) {
     const int row = table_->rowCount();
     table_->insertRow(row);
-    table_->setItem(row, 0, new QTableWidgetItem(label));
-    table_->setItem(row, 1, new QTableWidgetItem(QString::number(pv, 'g', 5)));
-    table_->setItem(row, 2, new QTableWidgetItem(QString::number(mv, 'g', 5)));
-    auto* error = new QTableWidgetItem(mv != 0 ? QString("%1%").arg(100 * (pv - mv) / mv, 0, 'f', 1) : QString("-"));
+    table_->setItem(row, 0, new QTableWidgetItem(QString::fromStdString((f.part ? "    " : "") + f.label)));
+    for (const auto& [column, text] : {std::pair{1, f.predicted}, {2, f.measured}}) {
+      auto* item = new QTableWidgetItem(QString::fromStdString(text));
+      item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      table_->setItem(row, column, item);
+    }
+    auto* error = new QTableWidgetItem(
+        f.measured_value != 0 ? QString::fromStdString((f.error > 0 ? "+" : "") + units::format_percent(f.error))
+                              : QString("-"));
+    error->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
     // Within 10%: green; within 25%: amber; beyond: red.
-    const double e = mv != 0 ? std::abs(pv - mv) / mv : 0;
+    const double e = std::abs(f.error);
     error->setBackground(e <= 0.10 ? QColor("#c8e6c9") : e <= 0.25 ? QColor("#ffe0b2") : QColor("#ffcdd2"));
     table_->setItem(row, 3, error);
-  };
-  for (const char* key : {"step_time_s", "tokens_per_s", "model_tflops_per_gpu", "mfu"})
-    add(key, predicted, measured, key);
-  const char* parts[] = {"compute", "exposed_comm", "bubble", "optimizer"};
-  const bool breakdown = predicted.contains("breakdown_s") && measured.contains("breakdown_s");
-  if (breakdown) {
-    for (const char* key : parts)
-      add(QString("breakdown_s.") + key, predicted["breakdown_s"], measured["breakdown_s"], key);
   }
-  if (predicted.contains("memory_per_gpu_bytes") && measured.contains("memory_per_gpu_bytes")) {
-    add("memory_per_gpu_bytes.peak", predicted["memory_per_gpu_bytes"], measured["memory_per_gpu_bytes"], "peak");
-  }
+  const auto step = std::find_if(fields.begin(), fields.end(), [](const auto& f) { return f.label == "step time"; });
+  verdict_->setText(step == fields.end()
+                        ? QString()
+                        : QString::fromStdString(measurement_verdict(step->predicted_value, step->measured_value)));
   auto* chart = new QChart;
-  chart->setTitle(tr("Where the step goes: predicted and measured (seconds)"));
-  if (breakdown) {
+  std::vector<const ComparedField*> parts;
+  double top = 0;
+  for (const auto& f : fields) {
+    if (!f.part) continue;
+    parts.push_back(&f);
+    top = std::max({top, f.predicted_value, f.measured_value});
+  }
+  // Milliseconds for steps under a second, so the axis reads 12.5 rather than 0.0125.
+  const bool ms = top < 1;
+  const double scale = ms ? 1e3 : 1;
+  chart->setTitle(ms ? tr("Where the step goes: predicted and measured (ms)")
+                     : tr("Where the step goes: predicted and measured (s)"));
+  if (!parts.empty()) {
     auto* p_set = new QBarSet(tr("predicted"));
     auto* m_set = new QBarSet(tr("measured"));
     QStringList labels;
-    double top = 0;
-    for (const char* key : parts) {
-      const double pv = predicted["breakdown_s"].value(key, 0.0), mv = measured["breakdown_s"].value(key, 0.0);
-      *p_set << pv;
-      *m_set << mv;
-      labels << key;
-      top = std::max({top, pv, mv});
+    for (const auto* f : parts) {
+      *p_set << scale * f->predicted_value;
+      *m_set << scale * f->measured_value;
+      labels << QString::fromStdString(f->label);
     }
     auto* series = new QBarSeries;
     series->append(p_set);
@@ -84,11 +99,15 @@ void ValidationView::setComparison(const QString& title, const nlohmann::json& p
     chart->addAxis(axis_x, Qt::AlignBottom);
     series->attachAxis(axis_x);
     auto* axis_y = new QValueAxis;
-    axis_y->setRange(0, top > 0 ? top * 1.1 : 1);
+    axis_y->setRange(0, top > 0 ? scale * top * 1.1 : 1);
+    axis_y->setLabelFormat("%.3g");
+    axis_y->applyNiceNumbers();
     chart->addAxis(axis_y, Qt::AlignLeft);
     series->attachAxis(axis_y);
   }
   chart_->setChart(chart);
 }
+
+QString ValidationView::verdict() const { return verdict_->text(); }
 
 }  // namespace trainsim::gui

@@ -18,12 +18,15 @@ class ValidationView : public QWidget {
   void setComparison(const QString& title, const nlohmann::json& predicted, const nlohmann::json& measured);
   int rows() const;
   QString cell(int row, int column) const;
+  // The one-line verdict on the step time (as `trainsim validate` prints it).
+  QString verdict() const;
 
  signals:
   void loadRequested();
 
  private:
   QLabel* title_;
+  QLabel* verdict_;
   QTableWidget* table_;
   QChartView* chart_;
 };

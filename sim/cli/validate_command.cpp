@@ -16,28 +16,6 @@
 #include "scenario/yaml_reader.hpp"
 
 namespace trainsim::cli {
-namespace {
-
-enum class Kind { seconds, tokens_per_s, tflops, fraction, bytes };
-
-// A value in the units people read it in.
-std::string human(Kind kind, double v) {
-  switch (kind) {
-    case Kind::bytes:
-      return units::format_bytes(v);
-    case Kind::tokens_per_s:
-      return units::format_thousands(v);
-    case Kind::fraction:
-      return units::format_percent(v);
-    case Kind::tflops:
-      return units::format_rate(v * 1e12);  // the value is in TFLOP/s
-    case Kind::seconds:
-      break;
-  }
-  return units::format_duration(v);  // step time and its breakdown, in seconds
-}
-
-}  // namespace
 
 int validate(const ValidateOptions& o) {
   const std::string& scenario_file = o.scenario;
@@ -69,29 +47,9 @@ int validate(const ValidateOptions& o) {
   using units::TextTable;
   TextTable table({TextTable::Align::left, TextTable::Align::right, TextTable::Align::right, TextTable::Align::right});
   table.add({"", "predicted", "measured", "error"});
-  auto row = [&](const std::string& label, Kind kind, const nlohmann::json& p, const nlohmann::json& m,
-                 const char* key) {
-    if (!p.is_object() || !p.contains(key) || !p[key].is_number() || !m.is_object() || !m.contains(key) ||
-        !m[key].is_number())
-      return;
-    const double pv = p[key].get<double>(), mv = m[key].get<double>();
-    const double error = mv != 0 ? (pv - mv) / mv : 0;
-    table.add({label, human(kind, pv), human(kind, mv), (error > 0 ? "+" : "") + units::format_percent(error)});
-  };
-  row("step time", Kind::seconds, predicted, run, "step_time_s");
-  row("tokens/s", Kind::tokens_per_s, predicted, run, "tokens_per_s");
-  row("model TFLOP/s per GPU", Kind::tflops, predicted, run, "model_tflops_per_gpu");
-  row("MFU", Kind::fraction, predicted, run, "mfu");
-  if (run.contains("breakdown_s")) {
-    for (const auto& [key, label] : {std::pair{"compute", "  compute"},
-                                     {"exposed_comm", "  exposed communication"},
-                                     {"bubble", "  pipeline bubble"},
-                                     {"optimizer", "  optimizer"}}) {
-      row(label, Kind::seconds, predicted["breakdown_s"], run["breakdown_s"], key);
-    }
-  }
-  if (run.contains("memory_per_gpu_bytes")) {
-    row("peak memory per GPU", Kind::bytes, predicted["memory_per_gpu_bytes"], run["memory_per_gpu_bytes"], "peak");
+  for (const auto& f : compare_with_measurement(predicted, run)) {
+    table.add({(f.part ? "  " : "") + f.label, f.predicted, f.measured,
+               (f.error > 0 ? "+" : "") + units::format_percent(f.error)});
   }
   std::printf("%s", table.str().c_str());
   // The spread of the measured steps (after warm-up), when the run lists them: an error inside it
@@ -113,23 +71,8 @@ int validate(const ValidateOptions& o) {
           median > 0 ? 100 * (steps.back() - steps.front()) / median : 0.0);
     }
   }
-  const double p = predicted["step_time_s"].get<double>(), m = run["step_time_s"].get<double>();
-  const double error = m > 0 ? 100 * (p - m) / m : 0;
-  const double band = [&] {
-    for (const double b : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0}) {
-      if (std::abs(error) <= b) return b;
-    }
-    return 0.0;
-  }();
-  char verdict[160];
-  const char* direction = error < 0 ? "faster" : "slower";
-  if (band > 0)
-    std::snprintf(verdict, sizeof verdict, "prediction within %.0f%%: %.1f%% %s than measured", band, std::abs(error),
-                  direction);
-  else
-    std::snprintf(verdict, sizeof verdict, "prediction off by %.0f%%: %.1f%% %s than measured", std::abs(error),
-                  std::abs(error), direction);
-  std::printf("\n%s\n", verdict);
+  std::printf("\n%s\n",
+              measurement_verdict(predicted["step_time_s"].get<double>(), run["step_time_s"].get<double>()).c_str());
   return 0;
 }
 

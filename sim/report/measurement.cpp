@@ -5,7 +5,82 @@
 #include <optional>
 #include <sstream>
 
+#include "scenario/units.hpp"
+
 namespace trainsim {
+
+namespace {
+
+enum class Kind { seconds, tokens_per_s, tflops, fraction, bytes };
+
+std::string human(Kind kind, double v) {
+  switch (kind) {
+    case Kind::bytes:
+      return units::format_bytes(v);
+    case Kind::tokens_per_s:
+      return units::format_thousands(v);
+    case Kind::fraction:
+      return units::format_percent(v);
+    case Kind::tflops:
+      return units::format_rate(v * 1e12);  // the value is in TFLOP/s
+    case Kind::seconds:
+      break;
+  }
+  return units::format_duration(v);  // step time and its breakdown, in seconds
+}
+
+}  // namespace
+
+std::vector<ComparedField> compare_with_measurement(const nlohmann::json& predicted, const nlohmann::json& run) {
+  std::vector<ComparedField> fields;
+  auto add = [&](const std::string& label, Kind kind, const nlohmann::json& p, const nlohmann::json& m, const char* key,
+                 bool part = false) {
+    if (!p.is_object() || !p.contains(key) || !p[key].is_number() || !m.is_object() || !m.contains(key) ||
+        !m[key].is_number())
+      return;
+    ComparedField f;
+    f.label = label;
+    f.part = part;
+    f.predicted_value = p[key].get<double>();
+    f.measured_value = m[key].get<double>();
+    f.predicted = human(kind, f.predicted_value);
+    f.measured = human(kind, f.measured_value);
+    f.error = f.measured_value != 0 ? (f.predicted_value - f.measured_value) / f.measured_value : 0;
+    fields.push_back(f);
+  };
+  add("step time", Kind::seconds, predicted, run, "step_time_s");
+  add("tokens/s", Kind::tokens_per_s, predicted, run, "tokens_per_s");
+  add("model TFLOP/s per GPU", Kind::tflops, predicted, run, "model_tflops_per_gpu");
+  add("MFU", Kind::fraction, predicted, run, "mfu");
+  if (predicted.contains("breakdown_s") && run.contains("breakdown_s")) {
+    for (const auto& [key, label] : {std::pair{"compute", "compute"},
+                                     {"exposed_comm", "exposed communication"},
+                                     {"bubble", "pipeline bubble"},
+                                     {"optimizer", "optimizer"}}) {
+      add(label, Kind::seconds, predicted["breakdown_s"], run["breakdown_s"], key, true);
+    }
+  }
+  if (predicted.contains("memory_per_gpu_bytes") && run.contains("memory_per_gpu_bytes")) {
+    add("peak memory per GPU", Kind::bytes, predicted["memory_per_gpu_bytes"], run["memory_per_gpu_bytes"], "peak");
+  }
+  return fields;
+}
+
+std::string measurement_verdict(double predicted_step_s, double measured_step_s) {
+  const double error = measured_step_s > 0 ? 100 * (predicted_step_s - measured_step_s) / measured_step_s : 0;
+  const char* direction = error < 0 ? "faster" : "slower";
+  char verdict[160];
+  for (const double band : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0}) {
+    if (std::abs(error) <= band) {
+      std::snprintf(verdict, sizeof verdict, "prediction within %.0f%%: %.1f%% %s than measured", band, std::abs(error),
+                    direction);
+      return verdict;
+    }
+  }
+  std::snprintf(verdict, sizeof verdict, "prediction off by %.0f%%: %.1f%% %s than measured", std::abs(error),
+                std::abs(error), direction);
+  return verdict;
+}
 
 namespace {
 
