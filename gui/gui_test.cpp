@@ -15,6 +15,7 @@
 #include "compare_view.hpp"
 #include "main_window.hpp"
 #include "plans_view.hpp"
+#include "scenario/scenario.hpp"
 #include "scenario_editor.hpp"
 #include "summary_view.hpp"
 #include "timeline_view.hpp"
@@ -22,6 +23,7 @@
 #include "validation_view.hpp"
 
 using trainsim::gui::MainWindow;
+using trainsim::gui::TopologyView;
 
 namespace {
 // Opens scenarios/NAME, predicts it and shows the outcome.
@@ -144,6 +146,28 @@ class GuiTest : public QObject {
     QFile svg(path);
     QVERIFY(svg.open(QIODevice::ReadOnly));
     QVERIFY(svg.readAll().contains("<svg"));
+  }
+
+  // The topology drawn by its structure: the spine above the leaves, each leaf above the nodes
+  // it serves and between the first and last of them; a colour scale beside it.
+  void topologyIsDrawnByItsStructure() {
+    TopologyView view;
+    const trainsim::Scenario sc = trainsim::load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/default.yaml");
+    view.setTopology(sc.cluster.topology, 1024, {{"leaf0-spine", 0.5}});
+    const int per_leaf = sc.cluster.topology.nodes_per_leaf;
+    QCOMPARE(view.vertices(), 128 + (128 + per_leaf - 1) / per_leaf + 1);  // nodes, leaves, the spine
+    const QPointF spine = view.placed("spine"), leaf = view.placed("leaf1");
+    QVERIFY(spine.y() < leaf.y());
+    double left = 1e300, right = -1e300;
+    for (int n = per_leaf; n < 2 * per_leaf; ++n) {
+      const QPointF node = view.placed(QString("node %1").arg(n));
+      QVERIFY(node.y() > leaf.y());
+      left = std::min(left, node.x());
+      right = std::max(right, node.x());
+    }
+    QVERIFY(leaf.x() >= left && leaf.x() <= right);
+    QVERIFY(view.colourScale() != nullptr);
+    QCOMPARE(view.busiestLink(), 0.5);
   }
 
   void aPredictionCanBeCancelled() {
