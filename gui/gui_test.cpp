@@ -301,6 +301,25 @@ class GuiTest : public QObject {
     }
     QVERIFY(ticks.back().first <= outcome.prediction->step.step_time * (1 + 1e-9));
     QVERIFY(timeline->overlappedComm() + timeline->exposedComm() > 0);
+    // Zoom to one micro-batch: the shown range covers exactly its ops (a 2% margin), a part of
+    // the step; the ticks follow; zooming out shows the whole step again.
+    const double step = outcome.prediction->step.step_time;
+    QVERIFY(timeline->microBatches() > 2);
+    QVERIFY(timeline->zoomToMicroBatch(1));
+    const auto [from, to] = timeline->shownRange();
+    QVERIFY(to - from < 0.9 * step);
+    double first = 1e300, last = 0;
+    for (const auto& e : outcome.prediction->step.trace) {
+      if (!e.name.ends_with(" mb1")) continue;
+      first = std::min(first, e.start);
+      last = std::max(last, e.end);
+    }
+    QVERIFY(from <= first && to >= last);
+    QVERIFY(to - from <= 1.05 * (last - first));
+    QVERIFY(timeline->ticks().front().first >= from);
+    QVERIFY(!timeline->zoomToMicroBatch(timeline->microBatches() + 5));  // no such micro-batch
+    timeline->zoomOut();
+    QCOMPARE(timeline->shownRange().second, step);
   }
 
   void theWholeWindowScreenshotShowsTheEditor() {

@@ -14,12 +14,14 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QSvgGenerator>
 #include <QTabWidget>
 #include <QTimer>
 #include <QToolBar>
+#include <QVBoxLayout>
 #include <QtConcurrent>
 #include <fstream>
 
@@ -97,8 +99,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   auto* timeline_scroll = new QScrollArea;
   timeline_scroll->setWidget(timeline_);
   timeline_scroll->setWidgetResizable(true);
+  // Above the chart: zoom to one micro-batch (its ops on every stage), or the whole step.
+  auto* timeline_tab = new QWidget;
+  auto* timeline_layout = new QVBoxLayout(timeline_tab);
+  auto* zoom_row = new QHBoxLayout;
+  micro_batch_box_ = new QSpinBox;
+  micro_batch_box_->setRange(0, 0);
+  micro_batch_box_->setPrefix(tr("micro-batch "));
+  auto* zoom_in = new QPushButton(tr("Zoom to it"));
+  auto* whole = new QPushButton(tr("Whole step"));
+  connect(zoom_in, &QPushButton::clicked, this, [this] { timeline_->zoomToMicroBatch(micro_batch_box_->value()); });
+  connect(whole, &QPushButton::clicked, timeline_, &TimelineView::zoomOut);
+  zoom_row->addWidget(micro_batch_box_);
+  zoom_row->addWidget(zoom_in);
+  zoom_row->addWidget(whole);
+  zoom_row->addWidget(new QLabel(tr("wheel: zoom, drag: pan, double-click: whole step")));
+  zoom_row->addStretch();
+  timeline_layout->addLayout(zoom_row);
+  timeline_layout->addWidget(timeline_scroll);
   tabs_->addTab(summary_, tr("Summary"));
-  tabs_->addTab(timeline_scroll, tr("Timeline"));
+  tabs_->addTab(timeline_tab, tr("Timeline"));
   tabs_->addTab(plans_, tr("Plan space"));
   tabs_->addTab(topology_, tr("Topology"));
   compare_ = new CompareView;
@@ -334,6 +354,7 @@ void MainWindow::showOutcome(const RunOutcome& outcome) {
     summary_->show(p, editor_->scenario());
     setWindowTitle("trainsim - " + scenario_header(editor_->scenario()));
     timeline_->setTrace(p.step.trace, p.step.step_time);
+    micro_batch_box_->setRange(0, std::max(0, timeline_->microBatches() - 1));
     status_->setText(tr("Step %1, MFU %2")
                          .arg(QString::fromStdString(units::format_duration(p.step.step_time)))
                          .arg(QString::fromStdString(units::format_percent(p.mfu))));

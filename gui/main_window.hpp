@@ -15,6 +15,7 @@ class QPushButton;
 class QLabel;
 class QTimer;
 class QMenu;
+class QSpinBox;
 
 namespace trainsim::gui {
 
@@ -88,6 +89,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs_;
   SummaryView* summary_;
   TimelineView* timeline_;
+  QSpinBox* micro_batch_box_;
   PlansView* plans_;
   TopologyView* topology_;
   CompareView* compare_;

@@ -24,6 +24,18 @@ QColor colour(const std::string& stream, const std::string& name) {
 }
 bool is_comm(const std::string& stream) { return stream != "compute" && stream != "optimizer"; }
 
+// The micro-batch an op's name ends with (" mb3" -> 3), or -1.
+int micro_batch_of(const std::string& name) {
+  const auto at = name.rfind(" mb");
+  if (at == std::string::npos || at + 3 >= name.size()) return -1;
+  int value = 0;
+  for (std::size_t i = at + 3; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    value = value * 10 + (name[i] - '0');
+  }
+  return value;
+}
+
 // A tick step of 1, 2 or 5 times a power of ten giving about `count` ticks over `span`.
 double nice_step(double span, int count) {
   const double raw = span / std::max(1, count);
@@ -74,6 +86,8 @@ void TimelineView::setTrace(const std::vector<TraceEvent>& events, double step_t
     }
     spans = std::move(merged);
   }
+  micro_batches_ = 0;
+  for (const auto& e : events_) micro_batches_ = std::max(micro_batches_, micro_batch_of(e.name) + 1);
   overlapped_ = exposed_ = 0;
   for (const auto& e : events_) {
     if (!is_comm(e.stream)) continue;
@@ -211,6 +225,30 @@ void TimelineView::wheelEvent(QWheelEvent* event) {
   view_end_ = std::min(std::max(step_time_, 1e-9), pivot + (view_end_ - pivot) * factor);
   update();
 }
+
+bool TimelineView::zoomToMicroBatch(int micro_batch) {
+  double from = 1e300, to = -1e300;
+  for (const auto& e : events_) {
+    if (micro_batch_of(e.name) != micro_batch) continue;
+    from = std::min(from, e.start);
+    to = std::max(to, e.end);
+  }
+  if (from >= to) return false;
+  // A margin of 2% each side, so the first and last ops do not touch the edges.
+  const double margin = 0.02 * (to - from);
+  view_start_ = std::max(0.0, from - margin);
+  view_end_ = std::min(std::max(step_time_, to), to + margin);
+  update();
+  return true;
+}
+
+void TimelineView::zoomOut() {
+  view_start_ = 0;
+  view_end_ = std::max(step_time_, 1e-9);
+  update();
+}
+
+void TimelineView::mouseDoubleClickEvent(QMouseEvent*) { zoomOut(); }
 
 void TimelineView::mousePressEvent(QMouseEvent* event) { drag_x_ = int(event->position().x()); }
 
