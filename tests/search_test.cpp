@@ -105,6 +105,21 @@ plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
   }
 }
 
+// FSDP under pipeline parallelism keeps each stage's weights: they are gathered in each chunk's
+// first forward, which holds back every stage behind it. The estimate replays that delay through
+// the schedule, as the simulation runs it, rather than adding it once at the end.
+TEST(Search, EstimateCarriesAKeptStagesGathersThroughThePipeline) {
+  Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 32, hidden: 4096, heads: 32, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {pp: 8, dp: 8, zero: 3, micro_batch: 1, global_batch: 64, schedule: interleaved, virtual_stages: 2}
+)",
+                                   "fsdp-pipeline.yaml");
+  sc.cluster.topology.nic_bandwidth = 2e9;  // a slow network, so the gathers show
+  const double simulated = simulate_step(sc).step_time;
+  EXPECT_NEAR(estimate_step(sc).step_time / simulated, 1.0, 0.03);
+}
+
 // Chunks of different sizes (30 layers over 8 chunks, then a split given per chunk): the estimate
 // replays each chunk with its own layers, as the simulator runs them.
 TEST(Search, EstimateReplaysUnevenInterleavedChunks) {

@@ -68,8 +68,20 @@ double group_gather(const Scenario& sc, double bytes, int n, int stride) {
 struct Replay {
   std::vector<double> finish, busy;
 };
+// A kept FSDP stage gathers each chunk's weights in its first forward, one layer ahead: the first
+// chunk's first layer when it starts (`gather`), each later chunk's first layer from the last layer
+// of the previous chunk's first forward on (`gather - layer` after that forward ends), and every
+// further layer exposes what its gather takes beyond the layer before (`extra` per chunk). Each
+// chunk's gradients are reduce-scattered once its last backward is done, one chunk after another
+// (`reduce` per chunk); the stage finishes when the last is.
+struct KeptStageGathers {
+  double gather = 0, layer = 0;
+  std::vector<std::vector<double>> extra, reduce;  // by stage and chunk; empty: no gathers
+};
+
 Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
-                       const std::vector<std::vector<double>>& backward, double hop) {
+                       const std::vector<std::vector<double>>& backward, double hop,
+                       const KeptStageGathers& gathers = {}) {
   const int pp = p.pp, v = p.virtual_stages, chunks = pp * v;
   std::vector<std::vector<PipelineTask>> tasks(pp);
   for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v);
@@ -78,6 +90,7 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
   auto at = [&](int virtual_stage, int mb) { return std::size_t(virtual_stage) * micro_batches + mb; };
   Replay r{std::vector<double>(pp, 0.0), std::vector<double>(pp, 0.0)};
   std::vector<std::size_t> next(pp, 0);
+  std::vector<std::vector<double>> first_forward_end(pp, std::vector<double>(v, 0.0));
   for (bool progress = true; progress;) {
     progress = false;
     for (int s = 0; s < pp; ++s) {
@@ -92,12 +105,30 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
           if (backward_done[at(vs + 1, t.micro_batch)] < 0) break;
           ready = backward_done[at(vs + 1, t.micro_batch)] + hop;
         }
-        const double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
-        r.finish[s] = std::max(r.finish[s], ready) + took;
+        double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
+        double start = std::max(r.finish[s], ready);
+        const bool gathering = t.forward && t.micro_batch == 0 && !gathers.extra.empty();
+        if (gathering) {
+          start = t.chunk == 0 ? start + gathers.gather
+                               : std::max(start, first_forward_end[s][t.chunk - 1] + gathers.gather - gathers.layer);
+          took += gathers.extra[s][t.chunk];
+        }
+        r.finish[s] = start + took;
+        if (gathering) first_forward_end[s][t.chunk] = r.finish[s];
         r.busy[s] += took;
         (t.forward ? forward_done : backward_done)[at(vs, t.micro_batch)] = r.finish[s];
         progress = true;
       }
+    }
+  }
+  if (!gathers.reduce.empty()) {
+    for (int s = 0; s < pp; ++s) {
+      std::vector<std::pair<double, int>> done;  // each chunk's last backward on this stage
+      for (int c = 0; c < v; ++c) done.emplace_back(backward_done[at(c * pp + s, micro_batches - 1)], c);
+      std::sort(done.begin(), done.end());
+      double queue = 0;
+      for (const auto& [end, c] : done) queue = std::max(queue, end) + gathers.reduce[s][c];
+      r.finish[s] = std::max(r.finish[s], queue);
     }
   }
   return r;
@@ -169,6 +200,10 @@ Estimate estimate_step(const Scenario& sc) {
   const int shard = p.dp * p.cp;
   double forward_exposed = 0, backward_exposed = 0, pass_start = 0;  // ZeRO-3, per layer and per pass
   double data_parallel_tail = 0;
+  // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
+  // stage behind, so the replay carries them.
+  KeptStageGathers kept;
+  double kept_reduce = 0;  // the stage's whole gradient reduce-scatter
   if (shard > 1) {
     const double params =
         stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
@@ -186,22 +221,23 @@ Estimate estimate_step(const Scenario& sc) {
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
       // One collective per weight tensor in turn (zero3_unit: parameter), each with a copy
       // launch per rank through the list API (zero3_list_collectives).
-      const int tensors =
-          p.zero3_unit == Zero3Unit::parameter ? std::max(1, L.attention_forward.linear_gemms() + L.mlp_forward.linear_gemms()) : 1;
+      const int tensors = p.zero3_unit == Zero3Unit::parameter
+                              ? std::max(1, L.attention_forward.linear_gemms() + L.mlp_forward.linear_gemms())
+                              : 1;
       const double copies = p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.kernel_overhead_s : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
       const double layer_gather = zero3(L.parameters * 2);
       const double layer_reduce = zero3(L.parameters * grad_element);
       if (p.fsdp_keeps_stage()) {
-        // Gathered once a step (the first micro-batch's forward, prefetched layer by layer) and
-        // reduced once, during the last micro-batch's backward.
-        const double backward = stage_layers * backward_layer;
-        data_parallel_tail = layer_gather + stage_layers * std::max(0.0, layer_gather - forward_layer) +
-                             std::max(0.0, reduce - backward) + reduce / std::max(1, stage_layers);
+        // Gathered once a step (each chunk's first forward, layer by layer) and reduced once per
+        // chunk after its last backward: both replayed with the pipeline below.
+        kept.gather = layer_gather;
+        kept.layer = forward_layer;
+        kept_reduce = reduce;
       } else {
         // A recomputed forward under per-module hooks gathers once more; without prefetch
         // (overlap_param_gather: false) every gather waits in full.
-        const int backward_gathers = p.fsdp_keeps_for_backward() ? 0
+        const int backward_gathers = p.fsdp_keeps_for_backward()                                              ? 0
                                      : p.zero3_unit == Zero3Unit::parameter && p.recompute == Recompute::full ? 2
                                                                                                               : 1;
         if (p.overlap_param_gather) {
@@ -246,7 +282,21 @@ Estimate estimate_step(const Scenario& sc) {
       }
     }
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
-    const Replay r = replay_pipeline(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second);
+    if (kept.gather > 0) {
+      kept.extra.assign(p.pp, std::vector<double>(v, 0.0));
+      for (int s = 0; s < p.pp; ++s) {
+        for (int c = 0; c < v; ++c)
+          kept.extra[s][c] =
+              std::max(0.0, double(per_chunk[c * p.pp + s]) - 1) * std::max(0.0, kept.gather - kept.layer);
+      }
+      kept.reduce.assign(p.pp, std::vector<double>(v, 0.0));
+      for (int s = 0; s < p.pp; ++s) {
+        for (int c = 0; c < v; ++c)
+          kept.reduce[s][c] = kept_reduce * per_chunk[c * p.pp + s] / std::max(1, stage_layers);
+      }
+    }
+    const Replay r =
+        replay_pipeline(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
     const auto last = std::max_element(r.finish.begin(), r.finish.end());
     pipeline = *last;
     e.bubble = pipeline - r.busy[last - r.finish.begin()];
