@@ -84,16 +84,19 @@ class GuiTest : public QObject {
     MainWindow window;
     QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
     QSignalSpy done(&window, &MainWindow::compareFinished);
+    // The first file added to an empty comparison brings the editor's plan in ahead of it.
     window.compareFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-single-h200.yaml");
-    QVERIFY(done.wait(60000));
-    window.compareCurrent();
     QVERIFY(done.wait(60000));
     auto* compare = window.compareView();
     QCOMPARE(compare->rows(), 2);
-    QCOMPARE(compare->cell(0, 1), QString("1"));
-    QCOMPARE(compare->cell(1, 1), QString("32"));
+    QVERIFY2(compare->cell(0, 0).startsWith("gpt3-1.3b-32xa100 (tp 2"), qPrintable(compare->cell(0, 0)));
+    QCOMPARE(compare->cell(0, 1), QString("32"));
+    QCOMPARE(compare->cell(1, 1), QString("1"));
     QVERIFY(compare->cell(0, 3) != compare->cell(1, 3));  // different step times
-    QVERIFY(compare->cell(1, 2).startsWith("tp "));
+    QVERIFY(compare->cell(0, 2).startsWith("tp "));
+    window.compareCurrent();  // the editor's plan again, on request
+    QVERIFY(done.wait(60000));
+    QCOMPARE(compare->rows(), 3);
     for (int row = 0; row < 2; ++row) {  // human units: no scientific notation, no bare dollar figures
       for (int column = 3; column < 10; ++column)
         QVERIFY2(!compare->cell(row, column).contains("e+"), qPrintable(compare->cell(row, column)));

@@ -447,34 +447,47 @@ void MainWindow::compareCurrent() {
     status_->setText(tr("The plan is not valid: see the editor."));
     return;
   }
-  const Scenario sc = editor_->scenario();
-  compareScenario(QString("%1 (tp %2 pp %3 dp %4)")
-                      .arg(QString::fromStdString(sc.name))
-                      .arg(sc.plan.tp)
-                      .arg(sc.plan.pp)
-                      .arg(sc.plan.dp),
-                  sc);
+  compareScenarios({editorEntry()});
 }
 
-void MainWindow::compareScenario(const QString& label, const Scenario& sc) {
-  status_->setText(tr("Predicting %1 for the comparison...").arg(label));
-  auto* watcher = new QFutureWatcher<std::pair<std::optional<ComparedRun>, QString>>(this);
+// The editor's scenario as a comparison entry, labelled with its plan.
+std::pair<QString, Scenario> MainWindow::editorEntry() const {
+  const Scenario sc = editor_->scenario();
+  return {QString("%1 (tp %2 pp %3 dp %4)")
+              .arg(QString::fromStdString(sc.name))
+              .arg(sc.plan.tp)
+              .arg(sc.plan.pp)
+              .arg(sc.plan.dp),
+          sc};
+}
+
+// A comparison starts with the editor's plan: the first scenario added to an empty one brings it.
+bool MainWindow::startsWithEditor() const { return compared_.empty() && editor_->isValid(); }
+
+void MainWindow::compareScenarios(const std::vector<std::pair<QString, Scenario>>& entries) {
+  status_->setText(tr("Predicting %1 for the comparison...").arg(entries.back().first));
+  using Result = std::pair<std::vector<ComparedRun>, QString>;
+  auto* watcher = new QFutureWatcher<Result>(this);
   connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher] {
-    const auto [run, error] = watcher->result();
+    const auto [runs, error] = watcher->result();
     watcher->deleteLater();
-    if (!run) {
+    compared_.insert(compared_.end(), runs.begin(), runs.end());
+    compare_->setRuns(compared_);
+    if (!error.isEmpty()) {
       status_->setText(tr("Failed: %1").arg(error));
       return;
     }
-    compared_.push_back(*run);
-    compare_->setRuns(compared_);
     status_->setText(tr("%1 plans compared").arg(compared_.size()));
     emit compareFinished();
   });
-  watcher->setFuture(QtConcurrent::run([label, sc] {
-    QString error;
-    auto run = compared_run(label, sc, &error);
-    return std::make_pair(run, error);
+  watcher->setFuture(QtConcurrent::run([entries] {
+    Result result;
+    for (const auto& [label, sc] : entries) {
+      auto run = compared_run(label, sc, &result.second);
+      if (!run) break;
+      result.first.push_back(*run);
+    }
+    return result;
   }));
 }
 
@@ -486,10 +499,23 @@ void MainWindow::compareFile(const QString& path) {
     status_->setText(tr("Cannot compare: %1").arg(QString::fromStdString(e.what())));
     return;
   }
-  compareScenario(QString::fromStdString(sc.name), sc);
+  std::vector<std::pair<QString, Scenario>> entries;
+  if (startsWithEditor()) entries.push_back(editorEntry());
+  entries.emplace_back(QString::fromStdString(sc.name), sc);
+  compareScenarios(entries);
 }
 
 bool MainWindow::compareFilesNow(const QStringList& paths) {
+  if (!paths.isEmpty() && startsWithEditor()) {
+    QString error;
+    const auto [label, sc] = editorEntry();
+    auto run = compared_run(label, sc, &error);
+    if (!run) {
+      status_->setText(tr("Cannot compare the editor's plan: %1").arg(error));
+      return false;
+    }
+    compared_.push_back(*run);
+  }
   for (const QString& path : paths) {
     QString error;
     try {

@@ -80,7 +80,10 @@ class MainWindow : public QMainWindow {
   void start(bool search);
   void finished();
   void exportView();
-  void compareScenario(const QString& label, const Scenario& sc);
+  // Predicts the entries in turn in the background and appends them to the comparison in order.
+  void compareScenarios(const std::vector<std::pair<QString, Scenario>>& entries);
+  std::pair<QString, Scenario> editorEntry() const;
+  bool startsWithEditor() const;
   void remember(const QString& path);
   void undo();
   void scenarioChanged();
