@@ -148,7 +148,8 @@ Estimate estimate_step(const Scenario& sc) {
                                                 })
                              : setup.work.end();
   const Workload w =
-      mixed ? *slowest : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision), sc.data);
+      mixed ? *slowest
+            : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe), sc.data);
   Estimate e;
   e.memory = peak_memory(sc, w);
   const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);

@@ -72,7 +72,10 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
   auto work_on = [&](const GpuSpec& gpu) -> const Workload& {
     auto it = priced.find(gpu.name);
     if (it == priced.end()) {
-      it = priced.emplace(gpu.name, build_workload(sc.model, p, CostModel(gpu, p.precision, profile), sc.data)).first;
+      it = priced
+               .emplace(gpu.name,
+                        build_workload(sc.model, p, CostModel(gpu, p.precision, profile, p.fp8_recipe), sc.data))
+               .first;
     }
     return it->second;
   };
