@@ -2,6 +2,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QDoubleSpinBox>
+#include <QGraphicsScene>
 #include <QLabel>
 #include <QLineSeries>
 #include <QScatterSeries>
@@ -169,7 +170,10 @@ class GuiTest : public QObject {
       right = std::max(right, node.x());
     }
     QVERIFY(leaf.x() >= left && leaf.x() <= right);
+    // The colour scale is part of the drawing, inside the shown scene.
     QVERIFY(view.colourScale() != nullptr);
+    QVERIFY(view.scene()->items().contains(const_cast<QGraphicsItem*>(view.colourScale())));
+    QVERIFY(view.sceneRect().contains(view.colourScale()->scenePos()));
     QCOMPARE(view.busiestLink(), 0.5);
   }
 

@@ -99,7 +99,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   auto* timeline_scroll = new QScrollArea;
   timeline_scroll->setWidget(timeline_);
   timeline_scroll->setWidgetResizable(true);
-  // Above the chart: zoom to one micro-batch (its ops on every stage), or the whole step.
+  // Above the chart: zoom to one micro-batch (its compute on every stage), or the whole step.
   auto* timeline_tab = new QWidget;
   auto* timeline_layout = new QVBoxLayout(timeline_tab);
   auto* zoom_row = new QHBoxLayout;
@@ -462,15 +462,18 @@ std::pair<QString, Scenario> MainWindow::editorEntry() const {
 }
 
 // A comparison starts with the editor's plan: the first scenario added to an empty one brings it.
-bool MainWindow::startsWithEditor() const { return compared_.empty() && editor_->isValid(); }
+// (Nor while a comparison is being predicted: that one may already hold it.)
+bool MainWindow::startsWithEditor() const { return compared_.empty() && comparing_ == 0 && editor_->isValid(); }
 
 void MainWindow::compareScenarios(const std::vector<std::pair<QString, Scenario>>& entries) {
   status_->setText(tr("Predicting %1 for the comparison...").arg(entries.back().first));
+  ++comparing_;
   using Result = std::pair<std::vector<ComparedRun>, QString>;
   auto* watcher = new QFutureWatcher<Result>(this);
   connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher] {
     const auto [runs, error] = watcher->result();
     watcher->deleteLater();
+    --comparing_;
     compared_.insert(compared_.end(), runs.begin(), runs.end());
     compare_->setRuns(compared_);
     if (!error.isEmpty()) {
@@ -525,6 +528,7 @@ bool MainWindow::compareFilesNow(const QStringList& paths) {
       compared_.push_back(*run);
     } catch (const std::exception& e) {
       status_->setText(tr("Cannot compare %1: %2").arg(path, QString::fromStdString(e.what())));
+      compare_->setRuns(compared_);  // what was added before stays shown
       return false;
     }
   }

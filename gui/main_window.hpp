@@ -93,6 +93,7 @@ class MainWindow : public QMainWindow {
   SummaryView* summary_;
   TimelineView* timeline_;
   QSpinBox* micro_batch_box_;
+  int comparing_ = 0;  // comparisons being predicted in the background
   PlansView* plans_;
   TopologyView* topology_;
   CompareView* compare_;

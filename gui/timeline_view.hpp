@@ -22,7 +22,8 @@ class TimelineView : public QWidget {
   // Seconds of communication on all rows that compute on the same GPU hides, and that it does not.
   double overlappedComm() const { return overlapped_; }
   double exposedComm() const { return exposed_; }
-  // Shows the span of one micro-batch (every op named "... mb<k>", all rows) and returns false when
+  // Shows the span of one micro-batch's compute on every stage (the ops named "... mb<k>"; the
+  // communication and waits between them fall inside it) and returns false when
   // the trace has none; zoomOut() shows the whole step again. The shown range, in seconds:
   bool zoomToMicroBatch(int micro_batch);
   void zoomOut();

@@ -82,7 +82,11 @@ void TopologyView::setTopology(const TopologySpec& topology, int gpus,
       }
     }
   }
-  const int top_tier = *std::max_element(tier.begin(), tier.end());
+  int top_tier = *std::max_element(tier.begin(), tier.end());
+  if (std::find(tier.begin(), tier.end(), -1) != tier.end()) {  // switches no node reaches: a row of their own
+    ++top_tier;
+    for (int& t : tier) t = t < 0 ? top_tier : t;
+  }
 
   // Positions of the units' centres.
   const double node_width = expand ? std::max(2, per_node) * kGpuPitch + 8 : 18;

@@ -1,6 +1,7 @@
 // Answers a user can act on: the memory reserve in every fit decision, predict on a plan that does
 // not fit, search and compare ranking only plans that fit, and one validation for every input path.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -10,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"

@@ -7,9 +7,9 @@ using namespace trainsim;
 // Published parameter counts; our count includes biases and norms, so allow 1.5%.
 TEST(Model, ParameterCountsMatchPublishedSizes) {
   const std::pair<const char*, double> published[] = {
-      {"gpt3-175b", 175e9}, {"gpt3-13b", 13e9},    {"llama2-7b", 6.74e9}, {"llama2-70b", 69.0e9},
-      {"llama3-8b", 8.03e9}, {"llama3-405b", 405.8e9}, {"bert-large", 335e6}, {"mixtral-8x7b", 46.7e9},
-      {"gpt2", 124e6}};
+      {"gpt3-175b", 175e9},   {"gpt3-13b", 13e9},       {"llama2-7b", 6.74e9},
+      {"llama2-70b", 69.0e9}, {"llama3-8b", 8.03e9},    {"llama3-405b", 405.8e9},
+      {"bert-large", 335e6},  {"mixtral-8x7b", 46.7e9}, {"gpt2", 124e6}};
   for (const auto& [name, expected] : published) {
     const double count = total_parameters(model_preset(name));
     EXPECT_NEAR(count / expected, 1.0, 0.015) << name << " has " << count;
@@ -51,7 +51,8 @@ TEST(Model, SwigluDefaultWidth) {
 model: {arch: llama, layers: 2, hidden: 4096, heads: 32, vocab: 32000, seq_len: 128}
 cluster: {topology: single-h200}
 plan: {micro_batch: 1}
-)", "inline.yaml");
+)",
+                                         "inline.yaml");
   EXPECT_EQ(sc.model.ffn_hidden, 11008);  // Llama 2 7B's width, from 8h/3 rounded up to 256
   EXPECT_EQ(sc.model.kv_heads, 32);
 }

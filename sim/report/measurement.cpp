@@ -67,6 +67,7 @@ std::vector<ComparedField> compare_with_measurement(const nlohmann::json& predic
 }
 
 std::string measurement_verdict(double predicted_step_s, double measured_step_s) {
+  if (measured_step_s <= 0) return "no verdict: the run measured no step time";
   const double error = measured_step_s > 0 ? 100 * (predicted_step_s - measured_step_s) / measured_step_s : 0;
   const char* direction = error < 0 ? "faster" : "slower";
   char verdict[160];

@@ -72,11 +72,13 @@ struct Replay {
 // chunk's first layer when it starts (`gather`), each later chunk's first layer from the last layer
 // of the previous chunk's first forward on (`gather - layer` after that forward ends), and every
 // further layer exposes what its gather takes beyond the layer before (`extra` per chunk). Each
-// chunk's gradients are reduce-scattered once its last backward is done, one chunk after another
-// (`reduce` per chunk); the stage finishes when the last is.
+// chunk's gradients are reduce-scattered layer by layer during its last backward, as each layer's
+// backward is done, one chunk after another (`reduce` per chunk, `layers` in it); the stage
+// finishes when the last reduce-scatter is.
 struct KeptStageGathers {
   double gather = 0, layer = 0;
   std::vector<std::vector<double>> extra, reduce;  // by stage and chunk; empty: no gathers
+  std::vector<std::vector<int>> layers;
 };
 
 Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
@@ -127,7 +129,13 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
       for (int c = 0; c < v; ++c) done.emplace_back(backward_done[at(c * pp + s, micro_batches - 1)], c);
       std::sort(done.begin(), done.end());
       double queue = 0;
-      for (const auto& [end, c] : done) queue = std::max(queue, end) + gathers.reduce[s][c];
+      for (const auto& [end, c] : done) {
+        const int layers = std::max(1, gathers.layers[s][c]);
+        const double backward_per_layer = backward[s][c] / layers;
+        // The first layer's bucket leaves when its backward is done; the last one's after the end.
+        queue = std::max(queue, end - backward[s][c] + backward_per_layer) + gathers.reduce[s][c];
+        queue = std::max(queue, end + gathers.reduce[s][c] / layers);
+      }
       r.finish[s] = std::max(r.finish[s], queue);
     }
   }
@@ -199,7 +207,9 @@ Estimate estimate_step(const Scenario& sc) {
   // last micro-batch; ZeRO-3 gathers every layer's weights and reduce-scatters its gradients
   // every micro-batch, which lengthens the layers it cannot hide behind.
   const int shard = p.dp * p.cp;
-  double forward_exposed = 0, backward_exposed = 0, pass_start = 0;  // ZeRO-3, per layer and per pass
+  // ZeRO-3: exposed per layer, and at the start of each forward and backward pass (its first
+  // layer's gather, which nothing before prefetched).
+  double forward_exposed = 0, backward_exposed = 0, forward_start = 0, backward_start = 0;
   double data_parallel_tail = 0;
   // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
   // stage behind, so the replay carries them.
@@ -234,7 +244,8 @@ Estimate estimate_step(const Scenario& sc) {
         // chunk after its last backward: both replayed with the pipeline below.
         kept.gather = layer_gather;
         kept.layer = forward_layer;
-        kept_reduce = reduce;
+        // Per layer, as the simulator reduces a kept stage (split per tensor where the plan says).
+        kept_reduce = std::max(reduce, stage_layers * layer_reduce);
       } else {
         // A recomputed forward under per-module hooks gathers once more; without prefetch
         // (overlap_param_gather: false) every gather waits in full.
@@ -248,8 +259,10 @@ Estimate estimate_step(const Scenario& sc) {
           forward_exposed = layer_gather;
           backward_exposed = backward_gathers * layer_gather + std::max(0.0, layer_reduce - backward_layer);
         }
-        pass_start = layer_gather;
-        data_parallel_tail = reduce / std::max(1, stage_layers);  // the last layer's reduce drains after backward
+        // Without prefetch every gather is already counted in full per layer.
+        forward_start = p.overlap_param_gather ? layer_gather : 0;
+        backward_start = p.overlap_param_gather && backward_gathers > 0 ? layer_gather : 0;
+        data_parallel_tail = layer_reduce;  // the last layer's reduce drains after backward
       }
     } else {
       const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
@@ -260,8 +273,9 @@ Estimate estimate_step(const Scenario& sc) {
 
   double pipeline = 0;
   if (p.pp == 1) {
-    pipeline = m * (stage_layers * (forward_layer + backward_layer + forward_exposed + backward_exposed) +
-                    2 * pass_start + embedding_forward + embedding_backward + head_forward + head_backward);
+    pipeline =
+        m * (stage_layers * (forward_layer + backward_layer + forward_exposed + backward_exposed) + forward_start +
+             backward_start + embedding_forward + embedding_backward + head_forward + head_backward);
     e.bubble = 0;
   } else {
     // Each chunk's forward and backward on each stage; the embedding rides on the first virtual
@@ -275,10 +289,10 @@ Estimate estimate_step(const Scenario& sc) {
         const int vs = c * p.pp + s;
         const double chunk_size = per_chunk[vs];
         forward[s][c] = chunk_size * (speed * forward_compute + forward_comm + forward_exposed) +
-                        (c == 0 ? pass_start : 0) +
+                        (c == 0 ? forward_start : 0) +
                         speed * ((vs == 0 ? embedding_forward : 0) + (vs == chunks - 1 ? head_forward : 0));
         backward[s][c] = chunk_size * (speed * backward_compute + backward_comm + backward_exposed) +
-                         (c == v - 1 ? pass_start : 0) +
+                         (c == v - 1 ? backward_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
       }
     }
@@ -291,9 +305,12 @@ Estimate estimate_step(const Scenario& sc) {
               std::max(0.0, double(per_chunk[c * p.pp + s]) - 1) * std::max(0.0, kept.gather - kept.layer);
       }
       kept.reduce.assign(p.pp, std::vector<double>(v, 0.0));
+      kept.layers.assign(p.pp, std::vector<int>(v, 0));
       for (int s = 0; s < p.pp; ++s) {
-        for (int c = 0; c < v; ++c)
+        for (int c = 0; c < v; ++c) {
+          kept.layers[s][c] = static_cast<int>(per_chunk[c * p.pp + s]);
           kept.reduce[s][c] = kept_reduce * per_chunk[c * p.pp + s] / std::max(1, stage_layers);
+        }
       }
     }
     const Replay r =
