@@ -109,6 +109,22 @@ plan: {tp: 16, micro_batch: 1, global_batch: 8, sequence_parallel: true}
   EXPECT_EQ(sc.warnings.front().key, "plan.tp");
 }
 
+// ZeRO-3's collective shape asked for with a lower ZeRO stage: named, and without effect.
+TEST(Scenario, Zero3FieldsWithoutZero3AreNamed) {
+  const auto findings = [](const std::string& zero) {
+    const Scenario sc = load_scenario_text(
+        "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\n"
+        "plan: {dp: 16, global_batch: 32, zero3_unit: parameter, zero: " +
+            zero + "}\n",
+        "z.yaml");
+    int named = 0;
+    for (const auto& w : sc.warnings) named += w.key == "plan.zero3_unit";
+    return named;
+  };
+  EXPECT_EQ(findings("1"), 1);
+  EXPECT_EQ(findings("3"), 0);
+}
+
 // ---- Malformed input: each case names the key, the line and what was expected. ----------------
 
 struct BadCase {

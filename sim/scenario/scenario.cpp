@@ -598,6 +598,9 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
   if (p.zero > 0 && p.dp * p.cp == 1)
     warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
+  if (p.zero < 3 && (p.zero3_unit != Zero3Unit::layer || p.zero3_list_collectives))
+    warn("plan.zero3_unit", "zero3_unit and zero3_list_collectives shape ZeRO-3's collectives; with zero " + s(p.zero) +
+                                " they have no effect");
   const GpuSpec& gpu = c.topology.gpu;
   if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
     error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");
