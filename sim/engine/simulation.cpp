@@ -76,6 +76,7 @@ class StepSimulation {
         p_(sc.plan),
         setup_(setup),
         w_(setup.work.front()),
+        zero3_collectives_(zero3_collectives(sc.plan, w_.layer)),
         platform_(platform),
         trace_enabled_(options.record_trace),
         skip_data_parallel_(options.skip_data_parallel),
@@ -361,9 +362,7 @@ class StepSimulation {
   // (PlanSpec::zero3_unit); through the list API each also launches a copy per rank of the group
   // (PlanSpec::zero3_list_collectives), the host issuing them one after another.
   void run_zero3(int stage, const Collective& c) const {
-    const bool per_tensor = p_.zero3_unit == Zero3Unit::parameter;
-    const int pieces =
-        per_tensor ? std::max(1, w_.layer.attention_forward.linear_gemms() + w_.layer.mlp_forward.linear_gemms()) : 1;
+    const int pieces = zero3_collectives_;
     Collective piece = c;
     piece.bytes = c.bytes / pieces;
     const double copies =
@@ -582,9 +581,7 @@ class StepSimulation {
         tp_exchange(s, "recompute attention", layer.attention_forward);
         compute(s, layer.mlp_forward, "recompute mlp" + mb);
         tp_exchange(s, "recompute mlp", layer.mlp_forward);
-        // Per-module fetch hooks fire again in the recomputed forward, which releases the
-        // weights after it: the backward gathers them once more.
-        if (p_.zero3_unit == Zero3Unit::parameter && !p_.fsdp_keeps_for_backward()) zero3_gather(s, "gather layer");
+        if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
         tp_exchange(s, "recompute attention", layer.attention_forward);
@@ -745,7 +742,8 @@ class StepSimulation {
   const Scenario& sc_;
   const PlanSpec& p_;
   const StageSetup& setup_;
-  const Workload& w_;  // communication volumes and parameter counts: the same on every GPU kind
+  const Workload& w_;            // communication volumes and parameter counts: the same on every GPU kind
+  const int zero3_collectives_;  // per layer gather or reduce-scatter (PlanSpec::zero3_unit)
   const Platform& platform_;
   bool trace_enabled_;
   bool skip_data_parallel_;

@@ -68,7 +68,7 @@ std::vector<ComparedField> compare_with_measurement(const nlohmann::json& predic
 
 std::string measurement_verdict(double predicted_step_s, double measured_step_s) {
   if (measured_step_s <= 0) return "no verdict: the run measured no step time";
-  const double error = measured_step_s > 0 ? 100 * (predicted_step_s - measured_step_s) / measured_step_s : 0;
+  const double error = 100 * (predicted_step_s - measured_step_s) / measured_step_s;
   const char* direction = error < 0 ? "faster" : "slower";
   char verdict[160];
   for (const double band : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0}) {

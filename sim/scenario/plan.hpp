@@ -145,6 +145,12 @@ struct PlanSpec {
   bool fsdp_keeps_for_backward() const {
     return fsdp_keeps_stage() || (zero >= 3 && reshard_after_forward == Reshard::never);
   }
+  // Per-module fetch hooks fire again in a fully recomputed forward, which releases the weights
+  // after it: the backward gathers them once more (zero3_unit: parameter).
+  bool zero3_refetches_for_recompute() const {
+    return zero >= 3 && zero3_unit == Zero3Unit::parameter && recompute == Recompute::full &&
+           !fsdp_keeps_for_backward();
+  }
 };
 
 // Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on

@@ -71,14 +71,12 @@ struct Replay {
 // A kept FSDP stage gathers each chunk's weights in its first forward, one layer ahead: the first
 // chunk's first layer when it starts (`gather`), each later chunk's first layer from the last layer
 // of the previous chunk's first forward on (`gather - layer` after that forward ends), and every
-// further layer exposes what its gather takes beyond the layer before (`extra` per chunk). Each
-// chunk's gradients are reduce-scattered layer by layer during its last backward, as each layer's
-// backward is done, one chunk after another (`reduce` per chunk, `layers` in it); the stage
-// finishes when the last reduce-scatter is.
+// further layer exposes what its gather takes beyond the layer before. Each chunk's gradients are
+// reduce-scattered layer by layer (`reduce` a layer) during its last backward, as each layer's
+// backward is done, one chunk after another; the stage finishes when the last reduce-scatter is.
 struct KeptStageGathers {
-  double gather = 0, layer = 0;
-  std::vector<std::vector<double>> extra, reduce;  // by stage and chunk; empty: no gathers
-  std::vector<std::vector<int>> layers;
+  double gather = 0, layer = 0, reduce = 0;
+  std::vector<double> chunk_layers;  // by virtual stage; empty: no kept stage
 };
 
 Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
@@ -109,11 +107,11 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
         }
         double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
         double start = std::max(r.finish[s], ready);
-        const bool gathering = t.forward && t.micro_batch == 0 && !gathers.extra.empty();
+        const bool gathering = t.forward && t.micro_batch == 0 && !gathers.chunk_layers.empty();
         if (gathering) {
           start = t.chunk == 0 ? start + gathers.gather
                                : std::max(start, first_forward_end[s][t.chunk - 1] + gathers.gather - gathers.layer);
-          took += gathers.extra[s][t.chunk];
+          took += std::max(0.0, gathers.chunk_layers[vs] - 1) * std::max(0.0, gathers.gather - gathers.layer);
         }
         r.finish[s] = start + took;
         if (gathering) first_forward_end[s][t.chunk] = r.finish[s];
@@ -123,18 +121,17 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
       }
     }
   }
-  if (!gathers.reduce.empty()) {
+  if (!gathers.chunk_layers.empty()) {
     for (int s = 0; s < pp; ++s) {
       std::vector<std::pair<double, int>> done;  // each chunk's last backward on this stage
       for (int c = 0; c < v; ++c) done.emplace_back(backward_done[at(c * pp + s, micro_batches - 1)], c);
       std::sort(done.begin(), done.end());
       double queue = 0;
       for (const auto& [end, c] : done) {
-        const int layers = std::max(1, gathers.layers[s][c]);
-        const double backward_per_layer = backward[s][c] / layers;
+        const double layers = std::max(1.0, gathers.chunk_layers[c * pp + s]);
         // The first layer's bucket leaves when its backward is done; the last one's after the end.
-        queue = std::max(queue, end - backward[s][c] + backward_per_layer) + gathers.reduce[s][c];
-        queue = std::max(queue, end + gathers.reduce[s][c] / layers);
+        queue = std::max(queue, end - backward[s][c] + backward[s][c] / layers) + layers * gathers.reduce;
+        queue = std::max(queue, end + gathers.reduce);
       }
       r.finish[s] = std::max(r.finish[s], queue);
     }
@@ -214,7 +211,6 @@ Estimate estimate_step(const Scenario& sc) {
   // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
   // stage behind, so the replay carries them.
   KeptStageGathers kept;
-  double kept_reduce = 0;  // the stage's whole gradient reduce-scatter
   if (shard > 1) {
     const double params =
         stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
@@ -232,9 +228,7 @@ Estimate estimate_step(const Scenario& sc) {
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
       // One collective per weight tensor in turn (zero3_unit: parameter), each with a copy
       // launch per rank through the list API (zero3_list_collectives).
-      const int tensors = p.zero3_unit == Zero3Unit::parameter
-                              ? std::max(1, L.attention_forward.linear_gemms() + L.mlp_forward.linear_gemms())
-                              : 1;
+      const int tensors = zero3_collectives(p, L);
       const double copies = p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.kernel_overhead_s : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
       const double layer_gather = zero3(L.parameters * 2);
@@ -245,13 +239,11 @@ Estimate estimate_step(const Scenario& sc) {
         kept.gather = layer_gather;
         kept.layer = forward_layer;
         // Per layer, as the simulator reduces a kept stage (split per tensor where the plan says).
-        kept_reduce = std::max(reduce, stage_layers * layer_reduce);
+        kept.reduce = std::max(reduce / std::max(1, stage_layers), layer_reduce);
       } else {
         // A recomputed forward under per-module hooks gathers once more; without prefetch
         // (overlap_param_gather: false) every gather waits in full.
-        const int backward_gathers = p.fsdp_keeps_for_backward()                                              ? 0
-                                     : p.zero3_unit == Zero3Unit::parameter && p.recompute == Recompute::full ? 2
-                                                                                                              : 1;
+        const int backward_gathers = p.fsdp_keeps_for_backward() ? 0 : p.zero3_refetches_for_recompute() ? 2 : 1;
         if (p.overlap_param_gather) {
           forward_exposed = std::max(0.0, layer_gather - forward_layer);
           backward_exposed = std::max(0.0, backward_gathers * layer_gather + layer_reduce - backward_layer);
@@ -297,22 +289,7 @@ Estimate estimate_step(const Scenario& sc) {
       }
     }
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
-    if (kept.gather > 0) {
-      kept.extra.assign(p.pp, std::vector<double>(v, 0.0));
-      for (int s = 0; s < p.pp; ++s) {
-        for (int c = 0; c < v; ++c)
-          kept.extra[s][c] =
-              std::max(0.0, double(per_chunk[c * p.pp + s]) - 1) * std::max(0.0, kept.gather - kept.layer);
-      }
-      kept.reduce.assign(p.pp, std::vector<double>(v, 0.0));
-      kept.layers.assign(p.pp, std::vector<int>(v, 0));
-      for (int s = 0; s < p.pp; ++s) {
-        for (int c = 0; c < v; ++c) {
-          kept.layers[s][c] = static_cast<int>(per_chunk[c * p.pp + s]);
-          kept.reduce[s][c] = kept_reduce * per_chunk[c * p.pp + s] / std::max(1, stage_layers);
-        }
-      }
-    }
+    if (kept.gather > 0) kept.chunk_layers.assign(per_chunk.begin(), per_chunk.end());
     const Replay r =
         replay_pipeline(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
     const auto last = std::max_element(r.finish.begin(), r.finish.end());

@@ -32,6 +32,11 @@ double Block::linear_gemm_time() const {
 
 int Block::linear_gemms() const { return static_cast<int>(std::count_if(kernels.begin(), kernels.end(), linear_gemm)); }
 
+int zero3_collectives(const PlanSpec& plan, const LayerWork& layer) {
+  if (plan.zero3_unit != Zero3Unit::parameter) return 1;
+  return std::max(1, layer.attention_forward.linear_gemms() + layer.mlp_forward.linear_gemms());
+}
+
 double Block::flops() const {
   double f = 0;
   for (const auto& k : kernels) f += k.flops;
