@@ -252,6 +252,19 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                 : starts_with(recompute, "selective") && has(framework, "TorchTitan") ? Recompute::op
                 : starts_with(recompute, "selective")                                 ? Recompute::selective
                                                                                       : Recompute::none;
+  // Block-level checkpointing of a share of the layers (fms-fsdp's selective_checkpointing p):
+  // full recomputation of that share, the rest keeping their activations. Where the row leaves
+  // p out but publishes hardware and model FLOP utilisation, p follows from the two: a
+  // recomputed layer reruns its forward, a third of its training FLOPs, so HFU / MFU = 1 + p / 3.
+  if (has(recompute, "block-level")) {
+    p.recompute = Recompute::full;
+    const auto utilisation = [&](const char* column) {
+      const std::string v = get(column);
+      return !v.empty() && std::isdigit(static_cast<unsigned char>(v[0])) ? std::stod(v) : 0.0;
+    };
+    const double hfu = utilisation("hfu_pct"), mfu = utilisation("mfu_pct");
+    if (hfu > 0 && mfu > 0) p.recompute_fraction = std::clamp(3 * (hfu / mfu - 1), 0.0, 1.0);
+  }
   // Megatron-Core's --recompute-modules where the row lists them ("selective (moe_act +
   // layernorm)", "recompute_modules=mla_up_proj"); else its default, the attention core.
   if (p.recompute == Recompute::selective && megatron_row) {

@@ -278,7 +278,7 @@ int train(const RunOptions& o, const Scenario& sc) {
       {"step_time_s", step_time},
       {"tokens_per_s", tokens / step_time},
       {"model_tflops_per_gpu", tflops},
-      {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 4.0 / 3.0 : 1.0)},
+      {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 1 + plan.recompute_fraction / 3 : 1.0)},
       {"mfu", peak_rate > 0 ? tflops * 1e12 / peak_rate : 0.0},
       {"breakdown_s",
        {{"compute", median(compute)},

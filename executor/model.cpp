@@ -137,6 +137,7 @@ class Chunk {
     for (int l = first; l < last; ++l) {
       const std::string p = "layers." + std::to_string(l) + ".";
       Layer L;
+      L.recomputed = fully_recomputed(m.recompute_, m.recompute_fraction_, l);
       L.norm1 = norm(p + "norm1");
       L.norm2 = norm(p + "norm2");
       L.wq = m.add(p + "attn.q.weight", {s.heads * d, h}, 0, "normal", false);
@@ -177,7 +178,7 @@ class Chunk {
   torch::Tensor forward(torch::Tensor x, const MicroBatch& mb) {
     if (embedding_) x = embed(mb.tokens);
     for (const auto& L : layers_) {
-      if (m_.recompute_ == Recompute::full) {
+      if (L.recomputed) {
         x = recomputed([&](const std::vector<torch::Tensor>& in) { return layer(L, in[0], in[1]); }, {x, mb.real});
       } else {
         x = layer(L, x, mb.real);
@@ -191,6 +192,7 @@ class Chunk {
     torch::Tensor w, b;
   };
   struct Layer {
+    bool recomputed = false;  // fully recomputed in backward (recompute full, recompute_fraction)
     Norm norm1, norm2;
     torch::Tensor wq, wk, wv, wo, bq, bv, bo, w_gate, w_up, w_down, b_up, b_down;
   };
@@ -390,9 +392,14 @@ torch::Tensor Chunk::vocab_parallel_cross_entropy(const torch::Tensor& logits, c
 // ---- Model ----
 
 Model::Model(const ModelShape& shape, const Mesh& mesh, bool sequence_parallel, Recompute recompute,
-             const std::vector<std::pair<int, int>>& layer_ranges, const std::vector<bool>& first,
-             const std::vector<bool>& last, torch::Device device)
-    : shape_(shape), mesh_(mesh), sp_(sequence_parallel), recompute_(recompute), device_(device) {
+             double recompute_fraction, const std::vector<std::pair<int, int>>& layer_ranges,
+             const std::vector<bool>& first, const std::vector<bool>& last, torch::Device device)
+    : shape_(shape),
+      mesh_(mesh),
+      sp_(sequence_parallel),
+      recompute_(recompute),
+      recompute_fraction_(recompute_fraction),
+      device_(device) {
   for (std::size_t c = 0; c < layer_ranges.size(); ++c) {
     holds_embedding_ = holds_embedding_ || first[c];
     holds_head_ = holds_head_ || last[c];

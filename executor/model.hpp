@@ -61,8 +61,10 @@ class Model {
   // chunks: which model chunks this rank holds (interleaved pipelines hold
   // several), each a range of global layer indices; chunk 0 of the model
   // carries the embedding, the last one the head.
+  // recompute_fraction: with recompute full, the share of layers checkpointed
+  // (PlanSpec::recompute_fraction); the others keep their activations.
   Model(const ModelShape& shape, const Mesh& mesh, bool sequence_parallel, Recompute recompute,
-        const std::vector<std::pair<int, int>>& layer_ranges, const std::vector<bool>& first,
+        double recompute_fraction, const std::vector<std::pair<int, int>>& layer_ranges, const std::vector<bool>& first,
         const std::vector<bool>& last, torch::Device device);
   ~Model();
   // Runs chunk `c` of this rank: input is tokens (first chunk) or hidden
@@ -85,6 +87,7 @@ class Model {
   const Mesh& mesh_;
   bool sp_;
   Recompute recompute_;
+  double recompute_fraction_;
   torch::Device device_;
   bool holds_embedding_ = false, holds_head_ = false;
   std::vector<Param> params_;

@@ -54,7 +54,7 @@ Trainer::Trainer(const TrainConfig& config, const Mesh& mesh, const Dataset& dat
     : config_(config),
       mesh_(mesh),
       data_(data),
-      model_(config.shape, mesh, config.plan.sequence_parallel, config.plan.recompute,
+      model_(config.shape, mesh, config.plan.sequence_parallel, config.plan.recompute, config.plan.recompute_fraction,
              layout(config.shape, config.plan, mesh.pp_index()).ranges,
              layout(config.shape, config.plan, mesh.pp_index()).first,
              layout(config.shape, config.plan, mesh.pp_index()).last, config.device) {

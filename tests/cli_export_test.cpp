@@ -2,6 +2,7 @@
 // job; the names written are the frameworks'; bad input is an input error.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_run.hpp"
@@ -23,8 +24,8 @@ nlohmann::json prediction(const std::string& scenario) {
 }
 
 // SCENARIO --to FRAMEWORK, then --from FRAMEWORK with SCENARIO as the base: the same prediction.
-void expect_round_trip(const std::string& name, const std::string& framework) {
-  const std::string scenario = kSource + "/scenarios/" + name + ".yaml";
+void expect_round_trip(const std::string& name, const std::string& framework, const std::string& path = "") {
+  const std::string scenario = path.empty() ? kSource + "/scenarios/" + name + ".yaml" : path;
   const std::string exported = testing::TempDir() + "/" + name + "." + framework;
   const std::string back = testing::TempDir() + "/" + name + "-from-" + framework + ".yaml";
   const CommandResult to = run("export " + scenario + " --to " + framework + " -o " + exported);
@@ -48,6 +49,25 @@ TEST(CliExport, MegatronRoundTripsThePlan) {
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
+}
+
+// A share of the layers recomputed: Megatron-LM's block method (a quarter: 8 of 32 layers per
+// chunk), torchtitan's every k-th layer (every 4th).
+TEST(CliExport, ASharedRecomputationRoundTrips) {
+  const std::string scenario = testing::TempDir() + "/quarter.yaml";
+  {
+    std::ofstream out(scenario);
+    out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+           "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25}\n";
+  }
+  const CommandResult megatron = run("export " + scenario + " --to megatron");
+  ASSERT_EQ(megatron.code, 0) << megatron.output;
+  for (const char* flag : {"--recompute-method block ", "--recompute-num-layers 8 "})
+    EXPECT_NE(megatron.output.find(flag), std::string::npos) << megatron.output;
+  const CommandResult torchtitan = run("export " + scenario + " --to torchtitan");
+  EXPECT_NE(torchtitan.output.find("selective_ac_option = \"4\""), std::string::npos) << torchtitan.output;
+  expect_round_trip("quarter", "megatron", scenario);
+  expect_round_trip("quarter", "torchtitan", scenario);
 }
 
 TEST(CliExport, WritesTheFrameworksNames) {

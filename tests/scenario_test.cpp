@@ -125,6 +125,36 @@ TEST(Scenario, Zero3FieldsWithoutZero3AreNamed) {
   EXPECT_EQ(findings("3"), 0);
 }
 
+// A share of layers recomputed: read, written back, spread as fms-fsdp spreads them, and named
+// when the plan does not recompute whole layers.
+TEST(Scenario, RecomputeFractionSpreadsTheCheckpointedLayers) {
+  const auto load = [](const std::string& plan) {
+    return load_scenario_text(
+        "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {dp: 8, global_batch: 16, " +
+            plan + "}\n",
+        "fraction.yaml");
+  };
+  const Scenario half = load("recompute: full, recompute_fraction: 0.5");
+  EXPECT_DOUBLE_EQ(half.plan.recompute_fraction, 0.5);
+  EXPECT_TRUE(half.warnings.empty());
+  std::string pattern;
+  for (int i = 0; i < 6; ++i) pattern += half.plan.layer_recomputed(i) ? 'x' : '-';
+  EXPECT_EQ(pattern, "x-x-x-");
+  Scenario third = half;
+  third.plan.recompute_fraction = 1.0 / 3;
+  pattern.clear();
+  for (int i = 0; i < 6; ++i) pattern += third.plan.layer_recomputed(i) ? 'x' : '-';
+  EXPECT_EQ(pattern, "-x--x-");
+  third.plan.recompute_fraction = 0.7;
+  EXPECT_EQ(third.plan.recomputed_layers(0, 80), 56);
+  const Scenario again = load_scenario_text(scenario_to_yaml(half), "again.yaml");
+  EXPECT_DOUBLE_EQ(again.plan.recompute_fraction, 0.5);
+  int named = 0;
+  for (const auto& w : load("recompute: selective, recompute_fraction: 0.5").warnings)
+    named += w.key == "plan.recompute_fraction";
+  EXPECT_EQ(named, 1);
+}
+
 // ---- Malformed input: each case names the key, the line and what was expected. ----------------
 
 struct BadCase {
@@ -158,6 +188,9 @@ const BadCase kBadCases[] = {
     {"syntax", "model: {preset: gpt2\ncluster: x\n", "", 0, "YAML syntax error"},
     {"not_a_map", "- a\n- b\n", "", 1, "expected a map"},
     {"no_model", "cluster: {topology: single-h200}\nplan: {}\n", "model", 0, "needs a 'model'"},
+    {"recompute_fraction_above_one",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  recompute: full\n  recompute_fraction: 1.5\n",
+     "plan.recompute_fraction", 5, "expected"},
     {"no_cluster", "model: {preset: gpt2}\nplan: {}\n", "cluster", 0, "needs a 'cluster'"},
     {"no_plan", "model: {preset: gpt2}\ncluster: {topology: single-h200}\n", "plan", 0, "needs a 'plan'"},
     {"unknown_top_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\nplam: {}\n", "plam", 4,

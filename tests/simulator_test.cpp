@@ -595,6 +595,38 @@ plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32, grad_reduce_prec
   EXPECT_NEAR(resharded.optimizer, kept.optimizer, 1);
 }
 
+// Recomputing a share of the layers (fms-fsdp's selective_checkpointing, Megatron's block
+// method) costs that share of full recomputation's extra forward, and keeps the other layers'
+// activations whole: step time and activations lie between none and full, in proportion.
+TEST(Simulator, RecomputingAShareOfTheLayersCostsThatShare) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, zero: 3, micro_batch: 1, global_batch: 16, recompute: full, recompute_fraction: 0.25}
+)",
+                                   "quarter.yaml");
+  const auto run = [](Scenario s, Recompute r, double fraction) {
+    s.plan.recompute = r;
+    s.plan.recompute_fraction = fraction;
+    const CostModel cost(s.cluster.topology.gpu, s.plan.precision);
+    const double activations = memory_per_stage(s, build_workload(s.model, s.plan, cost)).front().activations;
+    return std::pair{simulate_step(s).step_time, activations};
+  };
+  const auto none = run(sc, Recompute::none, 1), full = run(sc, Recompute::full, 1);
+  const auto quarter = run(sc, Recompute::full, 0.25);
+  ASSERT_GT(full.first, none.first);
+  ASSERT_LT(full.second, none.second);
+  // 8 of the 32 layers rerun their forward: a quarter of the extra time (its gathers aside).
+  EXPECT_NEAR((quarter.first - none.first) / (full.first - none.first), 0.25, 0.05);
+  // 24 layers keep everything where full recomputation keeps only their input.
+  PlanSpec kept = sc.plan;
+  kept.recompute = Recompute::none;
+  const double per_kept = activation_bytes_per_layer(sc.model, kept, true);
+  const double per_input = activation_bytes_per_layer(sc.model, sc.plan, true);
+  EXPECT_NEAR(quarter.second - full.second, 24 * (per_kept - per_input), 1e-6 * quarter.second);
+  EXPECT_DOUBLE_EQ(run(sc, Recompute::full, 0).first, none.first);
+}
+
 // The same plan's step: kept, each layer's gradients are reduce-scattered once (after the last
 // micro-batch); resharded, once per micro-batch.
 TEST(Simulator, FsdpWithPipelineStagesReducesGradientsOnce) {

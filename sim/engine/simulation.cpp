@@ -177,10 +177,13 @@ class StepSimulation {
   int chunk_layers(int virtual_stage) const { return chunk_layers_[virtual_stage]; }
   // Layer l of a virtual stage: a MoE model's first dense_layers (in model order) have a dense MLP.
   bool dense_layer(int virtual_stage, int l) const {
-    if (!sc_.model.moe()) return false;
+    return sc_.model.moe() && first_layer(virtual_stage) + l < sc_.model.dense_layers;
+  }
+  // The model index of a virtual stage's first layer.
+  int first_layer(int virtual_stage) const {
     int first = 0;
     for (int c = 0; c < virtual_stage; ++c) first += chunk_layers_[c];
-    return first + l < sc_.model.dense_layers;
+    return first;
   }
   const LayerWork& layer_work(int stage, int virtual_stage, int l) const {
     return dense_layer(virtual_stage, l) ? setup_.work[stage].dense_layer : setup_.work[stage].layer;
@@ -577,11 +580,13 @@ class StepSimulation {
       const bool moe = !dense_layer(vs, l);
       if (!p_.fsdp_keeps_for_backward()) zero3_gather(s, "gather layer");
       if (p_.recompute == Recompute::full) {
-        attention(s, layer.attention_forward, "recompute attention" + mb, 1);
-        tp_exchange(s, "recompute attention", layer.attention_forward);
-        compute(s, layer.mlp_forward, "recompute mlp" + mb);
-        tp_exchange(s, "recompute mlp", layer.mlp_forward);
-        if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
+        if (p_.layer_recomputed(first_layer(vs) + l)) {  // else it kept its activations
+          attention(s, layer.attention_forward, "recompute attention" + mb, 1);
+          tp_exchange(s, "recompute attention", layer.attention_forward);
+          compute(s, layer.mlp_forward, "recompute mlp" + mb);
+          tp_exchange(s, "recompute mlp", layer.mlp_forward);
+          if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
+        }
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
         tp_exchange(s, "recompute attention", layer.attention_forward);

@@ -1,7 +1,10 @@
 #include "export/frameworks.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "scenario/units.hpp"
@@ -27,6 +30,30 @@ std::string str(long long v) { return std::to_string(v); }
 int layers_per_chunk(const Scenario& sc) {
   const int chunks = sc.plan.pp * sc.plan.virtual_stages;
   return sc.model.layers % chunks == 0 ? sc.model.layers / chunks : 0;
+}
+
+std::string fraction_text(double v) {
+  std::ostringstream out;
+  out << std::setprecision(4) << v;
+  return out.str();
+}
+
+// Megatron-LM and NeMo recompute a share of the layers as --recompute-method block: the first N
+// layers of every model chunk. The N for the plan's recompute_fraction (none when the plan
+// recomputes every layer: uniform), with a note where N of a chunk is not the plan's share.
+
+std::optional<int> block_recompute_layers(const Scenario& sc, std::vector<std::string>& notes) {
+  const PlanSpec& p = sc.plan;
+  if (p.recompute != Recompute::full || p.recompute_fraction >= 1) return std::nullopt;
+  const int chunks = p.pp * p.virtual_stages;
+  const int per_chunk = (sc.model.layers + chunks - 1) / chunks;
+  const int n = static_cast<int>(std::lround(p.recompute_fraction * per_chunk));
+  if (std::abs(double(n) / per_chunk - p.recompute_fraction) > 1e-9) {
+    notes.push_back("recompute_fraction " + fraction_text(p.recompute_fraction) +
+                    ": Megatron-LM recomputes whole layers of each chunk; " + std::to_string(n) + " of " +
+                    std::to_string(per_chunk) + " written");
+  }
+  return n;
 }
 
 bool uneven_layers(const Scenario& sc) {
@@ -131,8 +158,13 @@ ExportResult to_megatron(const Scenario& sc) {
       [[fallthrough]];
     case Recompute::full:
       f.add("--recompute-granularity", "full");
-      f.add("--recompute-method", "uniform");
-      f.add("--recompute-num-layers", "1");
+      if (const auto n = block_recompute_layers(sc, r.notes)) {
+        f.add("--recompute-method", "block");
+        f.add("--recompute-num-layers", str(*n));
+      } else {
+        f.add("--recompute-method", "uniform");
+        f.add("--recompute-num-layers", "1");
+      }
       break;
   }
   switch (p.zero) {
@@ -295,12 +327,26 @@ ExportResult to_torchtitan(const Scenario& sc) {
       if (const int per_chunk = layers_per_chunk(sc)) t << "pipeline_parallel_layers_per_stage = " << per_chunk << "\n";
     }
   }
-  t << "\n[activation_checkpoint]\nmode = \""
-    << (p.recompute == Recompute::none                                    ? "none"
-        : p.recompute == Recompute::full || p.recompute == Recompute::qkv ? "full"
-                                                                          : "selective")
-    << "\"\n";
+  // torchtitan checkpoints a share of the layers as its layer-wise selective mode: every k-th
+  // layer (selective_ac_option "k"), a share of 1/k.
+  int layer_ac_every = 0;
+  const bool recomputes =
+      p.recompute != Recompute::none && !(p.recompute == Recompute::full && p.recompute_fraction <= 0);
+  if (p.recompute == Recompute::full && p.recompute_fraction < 1 && p.recompute_fraction > 0) {
+    layer_ac_every = static_cast<int>(std::lround(1 / p.recompute_fraction));
+    if (std::abs(1.0 / layer_ac_every - p.recompute_fraction) > 1e-9) {
+      r.notes.push_back("recompute_fraction " + fraction_text(p.recompute_fraction) +
+                        ": torchtitan checkpoints every k-th layer; every " + std::to_string(layer_ac_every) +
+                        " written");
+    }
+  }
+  const char* mode = !recomputes                                                       ? "none"
+                     : layer_ac_every > 0                                              ? "selective"
+                     : p.recompute == Recompute::full || p.recompute == Recompute::qkv ? "full"
+                                                                                       : "selective";
+  t << "\n[activation_checkpoint]\nmode = \"" << mode << "\"\n";
   if (p.recompute == Recompute::op || p.recompute == Recompute::selective) t << "selective_ac_option = \"op\"\n";
+  if (layer_ac_every > 0) t << "selective_ac_option = \"" << layer_ac_every << "\"\n";
   if (fp8) {
     t << "\n[quantize.linear.float8]\nrecipe_name = \""
       << (p.fp8_recipe == Fp8Recipe::rowwise ? "rowwise" : "tensorwise")
@@ -340,8 +386,10 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.model.config.num_attention_heads = " << m.heads << "\n";
   t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
   if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
-    t << "recipe.model.config.recompute_granularity = \"full\"\nrecipe.model.config.recompute_method = \"uniform\"\n"
-      << "recipe.model.config.recompute_num_layers = 1\n";
+    const auto block = block_recompute_layers(sc, r.notes);
+    t << "recipe.model.config.recompute_granularity = \"full\"\nrecipe.model.config.recompute_method = \""
+      << (block ? "block" : "uniform") << "\"\nrecipe.model.config.recompute_num_layers = " << block.value_or(1)
+      << "\n";
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
   }
@@ -615,6 +663,14 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       out.plan["recompute_modules"].push_back(name);
     }
   }
+  // --recompute-method block recomputes the first N layers of every chunk: a share of them.
+  if (out.plan["recompute"].as<std::string>() == "full" && has("--recompute-method") &&
+      need_value("--recompute-method") == "block" && has("--recompute-num-layers") && has("--num-layers")) {
+    const int chunks = out.plan["pp"].as<int>(1) * out.plan["virtual_stages"].as<int>(1);
+    const double per_chunk = double(number("--num-layers")) / chunks;
+    const double share = double(number("--recompute-num-layers")) / per_chunk;
+    if (share < 1) out.plan["recompute_fraction"] = share;
+  }
   for (const char* f : {"--recompute-activations", "--recompute-granularity", "--recompute-method",
                         "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
@@ -804,8 +860,11 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
     out.plan["recompute"] = "full";
   else if (mode == "selective") {
     out.plan["recompute"] = option == "op" ? "op" : "full";
-    if (option != "op")
-      out.notes.push_back("selective_ac_option " + option + " (every n-th layer in full) is read as full");
+    // A number k: every k-th layer checkpointed whole, a share of 1/k.
+    if (option != "op") {
+      const std::int64_t every = whole(source, "activation_checkpoint.selective_ac_option", option);
+      if (every > 1) out.plan["recompute_fraction"] = 1.0 / double(every);
+    }
   } else {
     throw InputError({source, 0, 0}, "activation_checkpoint.mode",
                      "expected none, selective or full, found \"" + mode + "\"");

@@ -2,6 +2,7 @@
 // The plan: how a job is split over GPUs. Independent of model and cluster; check_plan() in
 // scenario.hpp checks it against both.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -79,6 +80,12 @@ const char* axis_name(Axis a);
 std::string placement_name(const std::vector<Axis>& placement);
 std::vector<Axis> parse_placement(const std::string& text);
 
+// Whether layer `index` (0-based, in model order) is fully recomputed under `recompute` with a
+// share `fraction` of the layers checkpointed (PlanSpec::recompute_fraction).
+inline bool fully_recomputed(Recompute recompute, double fraction, int index) {
+  return recompute == Recompute::full && std::floor((index + 1) * fraction + 0.5) > std::floor(index * fraction + 0.5);
+}
+
 struct PlanSpec {
   int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1;
   // Expert tensor parallelism (Megatron-Core's expert_tensor_parallel_size; 0: tp, its default).
@@ -95,6 +102,11 @@ struct PlanSpec {
   // With recompute: selective, the parts of a layer rerun in backward, by Megatron-Core's
   // --recompute-modules names (kRecomputeModules); its default is the attention core.
   std::vector<std::string> recompute_modules = {"core_attn"};
+  // With recompute: full, the share of layers checkpointed; the others keep all their activations
+  // and rerun nothing (fms-fsdp's selective_checkpointing p; torchtitan's layer-wise
+  // selective_ac_option "k" is 1/k; Megatron-LM's --recompute-method block with
+  // --recompute-num-layers N of a chunk's L layers is N/L). Spread evenly over the model's layers.
+  double recompute_fraction = 1;
   Precision precision = Precision::bf16;
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
   // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
@@ -144,6 +156,15 @@ struct PlanSpec {
   // FSDP keeps a layer's gathered weights from its forward to its backward (no second gather).
   bool fsdp_keeps_for_backward() const {
     return fsdp_keeps_stage() || (zero >= 3 && reshard_after_forward == Reshard::never);
+  }
+  // Whether the model's layer `index` (0-based) is fully recomputed: round(fraction x layers)
+  // of them, evenly spaced, the first half a spacing in ([ac, -, ac, -] at 1/2, [-, ac, -] at 1/3).
+  bool layer_recomputed(int index) const { return fully_recomputed(recompute, recompute_fraction, index); }
+  // How many of the layers [first, first + count) are fully recomputed.
+  int recomputed_layers(int first, int count) const {
+    int n = 0;
+    for (int i = first; i < first + count; ++i) n += layer_recomputed(i) ? 1 : 0;
+    return n;
   }
   // Per-module fetch hooks fire again in a fully recomputed forward, which releases the weights
   // after it: the backward gathers them once more (zero3_unit: parameter).

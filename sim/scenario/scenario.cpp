@@ -601,6 +601,9 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (p.zero < 3 && (p.zero3_unit != Zero3Unit::layer || p.zero3_list_collectives))
     warn("plan.zero3_unit", "zero3_unit and zero3_list_collectives shape ZeRO-3's collectives; with zero " + s(p.zero) +
                                 " they have no effect");
+  if (p.recompute_fraction < 1 && p.recompute != Recompute::full)
+    warn("plan.recompute_fraction", std::string("is the share of layers fully recomputed; with recompute ") +
+                                        recompute_name(p.recompute) + " it has no effect");
   const GpuSpec& gpu = c.topology.gpu;
   if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
     error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");
@@ -733,6 +736,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     p.zero3_unit = *v == "parameter" ? Zero3Unit::parameter : Zero3Unit::layer;
   }
   if (auto v = r.boolean("zero3_list_collectives")) p.zero3_list_collectives = *v;
+  if (auto v = r.number("recompute_fraction", 0, 1)) p.recompute_fraction = *v;
   if (auto v = r.choice("reshard_after_forward", {"default", "always", "never"})) {
     for (const Reshard q : {Reshard::by_default, Reshard::always, Reshard::never}) {
       if (*v == reshard_name(q)) p.reshard_after_forward = q;

@@ -74,6 +74,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "sequence_parallel" << YAML::Value << p.sequence_parallel;
   out << YAML::Key << "zero" << YAML::Value << p.zero;
   out << YAML::Key << "recompute" << YAML::Value << recompute_name(p.recompute);
+  if (p.recompute_fraction != 1) out << YAML::Key << "recompute_fraction" << YAML::Value << p.recompute_fraction;
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);
   if (p.precision == Precision::fp8) out << YAML::Key << "fp8_recipe" << YAML::Value << fp8_recipe_name(p.fp8_recipe);
   if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;

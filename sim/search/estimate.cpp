@@ -147,11 +147,11 @@ Estimate estimate_step(const Scenario& sc) {
   // follow the split the simulator uses; the slowest stage's work stands for the rest.
   const bool mixed = sc.cluster.topology.mixed(sc.cluster.gpus);
   const StageSetup setup = mixed ? setup_stages(sc) : StageSetup{};
-  const auto slowest = mixed ? std::max_element(setup.work.begin(), setup.work.end(),
-                                                [&](const Workload& a, const Workload& b) {
-                                                  return layer_time(a, p.recompute) < layer_time(b, p.recompute);
-                                                })
-                             : setup.work.end();
+  const auto slowest =
+      mixed
+          ? std::max_element(setup.work.begin(), setup.work.end(),
+                             [&](const Workload& a, const Workload& b) { return layer_time(a, p) < layer_time(b, p); })
+          : setup.work.end();
   const Workload w =
       mixed ? *slowest
             : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe), sc.data);
@@ -163,19 +163,24 @@ Estimate estimate_step(const Scenario& sc) {
   const int micro_batches = static_cast<int>(p.micro_batches());
   const double m = micro_batches;
   const auto& L = w.layer;
+  // The share of layers that rerun their forward (recompute_fraction of them under full
+  // recomputation): the per-layer figures below are averages over the stage's layers.
+  const double rerun = p.recompute == Recompute::full ? p.recompute_fraction : p.recompute == Recompute::qkv ? 1 : 0;
+  const double recompute_time = p.recompute == Recompute::full ? rerun * L.recompute.time() : L.recompute.time();
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
-                               L.mlp_backward.time() + L.recompute.time();
+                               L.mlp_backward.time() + recompute_time;
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
   double layer_comm = 0;
   if (p.tp > 1) {
     const double one = p.sequence_parallel
                            ? all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp))
                            : group_all_reduce(sc, w.comm.tp_bytes, p.tp, stride_of(p, Axis::tp));
-    std::vector<const Block*> blocks = {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward};
-    if (p.recompute == Recompute::full || p.recompute == Recompute::qkv)
-      blocks.insert(blocks.end(), {&L.attention_forward, &L.mlp_forward});
-    for (const Block* b : blocks)
-      layer_comm += p.tp_comm_overlap ? std::max(one / p.tp, one - b->linear_gemm_time()) : one;
+    const auto exposed = [&](const Block& b) {
+      return p.tp_comm_overlap ? std::max(one / p.tp, one - b.linear_gemm_time()) : one;
+    };
+    for (const Block* b : {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward})
+      layer_comm += exposed(*b);
+    layer_comm += rerun * (exposed(L.attention_forward) + exposed(L.mlp_forward));
   }
   if (p.ep > 1 && sc.model.moe()) {
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
@@ -188,11 +193,10 @@ Estimate estimate_step(const Scenario& sc) {
   }
   // The blocking communication of a layer splits between its forward and backward as the
   // collectives do (a third in forward with full recomputation, else half).
-  const double forward_comm =
-      layer_comm / (p.recompute == Recompute::full || p.recompute == Recompute::qkv ? 3.0 : 2.0);
+  const double forward_comm = layer_comm / (2.0 + rerun);
   const double backward_comm = layer_comm - forward_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
-  const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + L.recompute.time();
+  const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
   const double forward_layer = forward_compute + forward_comm;
   const double backward_layer = backward_compute + backward_comm;
   const double embedding_forward = w.extras.embedding_forward.time();
@@ -243,7 +247,9 @@ Estimate estimate_step(const Scenario& sc) {
       } else {
         // A recomputed forward under per-module hooks gathers once more; without prefetch
         // (overlap_param_gather: false) every gather waits in full.
-        const int backward_gathers = p.fsdp_keeps_for_backward() ? 0 : p.zero3_refetches_for_recompute() ? 2 : 1;
+        const double backward_gathers = p.fsdp_keeps_for_backward()         ? 0
+                                        : p.zero3_refetches_for_recompute() ? 1 + rerun
+                                                                            : 1;
         if (p.overlap_param_gather) {
           forward_exposed = std::max(0.0, layer_gather - forward_layer);
           backward_exposed = std::max(0.0, backward_gathers * layer_gather + layer_reduce - backward_layer);
@@ -276,7 +282,7 @@ Estimate estimate_step(const Scenario& sc) {
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
     for (int s = 0; s < p.pp; ++s) {
       // A stage on a faster GPU computes faster; its communication is the same.
-      const double speed = mixed ? layer_time(setup.work[s], p.recompute) / layer_time(w, p.recompute) : 1.0;
+      const double speed = mixed ? layer_time(setup.work[s], p) / layer_time(w, p) : 1.0;
       for (int c = 0; c < v; ++c) {
         const int vs = c * p.pp + s;
         const double chunk_size = per_chunk[vs];

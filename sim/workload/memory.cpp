@@ -63,6 +63,11 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
+  // A layer that is not recomputed (recompute_fraction < 1) keeps all its activations.
+  PlanSpec kept = p;
+  kept.recompute = Recompute::none;
+  const double per_kept_layer = activation_bytes_per_layer(m, kept, p.attention != Attention::unfused);
+  const std::vector<int> recomputed = recomputed_layers_per_stage(m, p);
   const std::vector<double> capacity = stage_memory_capacity(sc);
   std::vector<MemoryBreakdown> stages;
   for (int stage = 0; stage < p.pp; ++stage) {
@@ -104,12 +109,11 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
         break;
     }
     mb.in_flight_microbatches = in_flight;
-    double activations = in_flight * layers[stage] * per_layer;
-    if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
+    const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
+    double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer);
+    if ((p.recompute == Recompute::full && rebuilt > 0) || p.recompute == Recompute::qkv) {
       // One layer rebuilt at a time needs its full activations during its backward.
-      PlanSpec no_recompute = p;
-      no_recompute.recompute = Recompute::none;
-      activations += activation_bytes_per_layer(m, no_recompute, p.attention != Attention::unfused);
+      activations += per_kept_layer;
     }
     if (stage == p.pp - 1) {
       // The multi-token prediction modules' layers (one micro-batch in flight on the last stage).

@@ -5,11 +5,11 @@
 
 namespace trainsim {
 
-double layer_time(const Workload& w, Recompute recompute) {
+double layer_time(const Workload& w, const PlanSpec& p) {
   const LayerWork& L = w.layer;
   double t = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() + L.mlp_backward.time();
-  if (recompute == Recompute::full) t += L.attention_forward.time() + L.mlp_forward.time();
-  if (recompute == Recompute::selective || recompute == Recompute::op || recompute == Recompute::qkv)
+  if (p.recompute == Recompute::full) t += p.recompute_fraction * (L.attention_forward.time() + L.mlp_forward.time());
+  if (p.recompute == Recompute::selective || p.recompute == Recompute::op || p.recompute == Recompute::qkv)
     t += L.recompute.time();
   return t;
 }
@@ -87,7 +87,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
       double slowest_time = -1;
       memory = 1e300;
       for (const auto& [name, gpu] : kinds_in_stage(sc, s)) {
-        const double time = layer_time(work_on(*gpu), p.recompute);
+        const double time = layer_time(work_on(*gpu), p);
         if (time > slowest_time) {
           slowest_time = time;
           slowest = gpu;
@@ -107,7 +107,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
     std::vector<double> per_layer, extra;
     for (int s = 0; s < p.pp; ++s) {
       const Workload& w = setup.work[s];
-      per_layer.push_back(layer_time(w, p.recompute));
+      per_layer.push_back(layer_time(w, p));
       double e = 0;
       if (s == 0) e += w.extras.embedding_forward.time() + w.extras.embedding_backward.time();
       if (s == p.pp - 1) e += w.extras.head_forward.time() + w.extras.head_backward.time();

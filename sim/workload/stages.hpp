@@ -30,7 +30,7 @@ StageSetup setup_stages(const Scenario& scenario, const CalibrationProfile& prof
 std::vector<double> stage_memory_capacity(const Scenario& scenario);
 
 // Time of one micro-batch's forward and backward through one layer (recomputation included).
-double layer_time(const Workload& work, Recompute recompute);
+double layer_time(const Workload& work, const PlanSpec& plan);
 
 // Splits `layers` over stages whose per-layer times are `layer_s` and whose fixed extra work
 // (embedding, head) is `extra_s`, so that max(n_s * layer_s + extra_s) is least; each stage gets

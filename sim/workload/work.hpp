@@ -95,6 +95,8 @@ std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
 // Of those, the dense layers of a MoE model (its first model.dense_layers, in model order: on
 // the stages of the first model chunks).
 std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
+// Of those, the layers fully recomputed (plan.recompute_fraction; all of them at 1).
+std::vector<int> recomputed_layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
 
 // Megatron-LM pads the vocabulary to a multiple of 128 * tp.
 int padded_vocab(int vocab, int tp);
