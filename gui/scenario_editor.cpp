@@ -102,6 +102,11 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
   zero_ = spin(0, 3);
   recompute_ = combo({"none", "selective", "op", "save_qkv_proj", "full"});
+  recompute_fraction_ = real(0, 1, 2, QString());
+  recompute_fraction_->setSingleStep(0.25);
+  recompute_fraction_->setToolTip(
+      tr("With recompute full: the share of layers checkpointed (the others keep "
+         "their activations)"));
   precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
   plan_form->addRow(tr("TP"), tp_);
   plan_form->addRow(tr("PP"), pp_);
@@ -115,6 +120,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   plan_form->addRow(QString(), sequence_parallel_);
   plan_form->addRow(tr("ZeRO"), zero_);
   plan_form->addRow(tr("Recompute"), recompute_);
+  plan_form->addRow(tr("Layers recomputed"), recompute_fraction_);
   plan_form->addRow(tr("Precision"), precision_);
   layout->addWidget(plan_box);
 
@@ -128,7 +134,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
     connect(box, &QComboBox::currentTextChanged, this, [this] { revalidate(); });
   }
   connect(model_preset_, &QComboBox::currentTextChanged, this, &ScenarioEditor::loadModelPreset);
-  for (QDoubleSpinBox* box : {nic_gbps_, nic_latency_us_, oversubscription_}) {
+  for (QDoubleSpinBox* box : {nic_gbps_, nic_latency_us_, oversubscription_, recompute_fraction_}) {
     connect(box, &QDoubleSpinBox::valueChanged, this, [this] { revalidate(); });
   }
   // A new topology brings its own network values.
@@ -210,6 +216,7 @@ void ScenarioEditor::setPlan(const PlanSpec& p) {
   sequence_parallel_->setChecked(p.sequence_parallel);
   zero_->setValue(p.zero);
   recompute_->setCurrentText(recompute_name(p.recompute));
+  recompute_fraction_->setValue(p.recompute_fraction);
   precision_->setCurrentText(precision_name(p.precision));
   base_.plan.placement = p.placement;
   updating_ = false;
@@ -258,6 +265,7 @@ Scenario ScenarioEditor::scenario() const {
        {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
     if (recompute == recompute_name(candidate)) p.recompute = candidate;
   }
+  p.recompute_fraction = recompute_fraction_->value();
   const std::string precision = precision_->currentText().toStdString();
   for (const Precision candidate :
        {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {

@@ -47,6 +47,7 @@ class ScenarioEditor : public QWidget {
   QSpinBox *gpus_, *tp_, *pp_, *dp_, *cp_, *ep_, *micro_, *virtual_, *zero_;
   QLineEdit* global_batch_;
   QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_;
+  QDoubleSpinBox* recompute_fraction_;  // with recompute full: the share of layers checkpointed
   QCheckBox* sequence_parallel_;
   QLabel* status_;
 };

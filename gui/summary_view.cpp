@@ -37,8 +37,7 @@ QString scenario_header(const Scenario& sc) {
                      ", pp " + std::to_string(plan.pp) + ", dp " + std::to_string(plan.dp) + ", cp " +
                      std::to_string(plan.cp) + ", ep " + std::to_string(plan.ep) + " \u00b7 micro-batch " +
                      std::to_string(plan.micro_batch) + " \u00b7 zero " + std::to_string(plan.zero) +
-                     " \u00b7 recompute " + recompute_name(plan.recompute) + " \u00b7 " +
-                     precision_name(plan.precision);
+                     " \u00b7 recompute " + recompute_label(plan) + " \u00b7 " + precision_name(plan.precision);
   return QString::fromStdString(text);
 }
 

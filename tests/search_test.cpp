@@ -71,6 +71,35 @@ TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
   EXPECT_DOUBLE_EQ(result.plans.front().simulated->step_time, best);
 }
 
+// A model whose activations do not fit without recomputation and fit with room to spare with
+// it: checkpointing only a share of the layers is the fastest plan that fits. A share goes only
+// with full recomputation (elsewhere it is the same plan again).
+TEST(Search, FindsTheShareOfLayersToRecompute) {
+  const PlanSpace space = load_plan_space(write_temp("share.yaml", R"(
+name: share
+model: {preset: llama2-70b, seq_len: 4096}
+cluster: {topology: dgx-h100-superpod, gpus: 64}
+plan: {dp: 64, zero: 3, micro_batch: 1, global_batch: 128, recompute: [none, full], recompute_fraction: auto}
+)"));
+  std::size_t invalid = 0;
+  const auto plans = enumerate_plans(space, &invalid);
+  EXPECT_EQ(plans.size(), 5u);  // none, and full at 1/4, 1/2, 3/4 and 1
+  EXPECT_EQ(invalid, 3u);
+  SearchOptions options;
+  options.top_k = 5;
+  const SearchResult result = search_plans(space, options);
+  ASSERT_GE(result.plans.size(), 2u);
+  const PlanSpec& best = result.plans.front().plan;
+  EXPECT_EQ(best.recompute, Recompute::full);
+  EXPECT_GT(best.recompute_fraction, 0);
+  EXPECT_LT(best.recompute_fraction, 1);
+  for (const auto& c : result.plans) {
+    if (c.plan.recompute_fraction == 1 && c.plan.recompute == Recompute::full) {
+      EXPECT_GT(c.simulated->step_time, result.plans.front().simulated->step_time);
+    }
+  }
+}
+
 TEST(Search, EstimateAgreesWithSimulationOnAKnownBestPlan) {
   // One GPU, nothing to overlap: the estimate and the simulation price the same kernels.
   const Scenario sc = load_scenario_text(

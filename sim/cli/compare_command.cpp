@@ -32,7 +32,7 @@ constexpr std::size_t kPredictionsPerRow = 3;
 std::string plan_text(const PlanSpec& p) {
   std::string text = plan_summary(p) + ", micro-batch " + std::to_string(p.micro_batch);
   if (p.zero > 0) text += ", zero " + std::to_string(p.zero);
-  if (p.recompute != Recompute::none) text += std::string(", recompute ") + recompute_name(p.recompute);
+  if (p.recompute != Recompute::none) text += ", recompute " + recompute_label(p);
   return text;
 }
 

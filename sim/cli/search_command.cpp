@@ -31,8 +31,8 @@ void on_interrupt(int) { interrupted = true; }
 std::string plan_label(const PlanSpec& p) {
   char text[160];
   std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s %-11s", p.tp, p.pp, p.dp, p.cp, p.ep,
-                p.micro_batch, p.virtual_stages, p.zero, recompute_name(p.recompute),
-                p.sequence_parallel ? "yes" : "no", placement_name(p.placement).c_str());
+                p.micro_batch, p.virtual_stages, p.zero, recompute_label(p).c_str(), p.sequence_parallel ? "yes" : "no",
+                placement_name(p.placement).c_str());
   return text;
 }
 
@@ -62,6 +62,7 @@ nlohmann::json plan_json(const PlanSpec& p) {
           {"schedule", schedule_name(p.schedule)},
           {"zero", p.zero},
           {"recompute", recompute_name(p.recompute)},
+          {"recompute_fraction", p.recompute_fraction},
           {"sequence_parallel", p.sequence_parallel},
           {"placement", placement_name(p.placement)}};
 }
@@ -113,6 +114,7 @@ std::string export_yaml(const std::string& scenario_file, const std::vector<std:
   plan["schedule"] = schedule_name(p.schedule);
   plan["zero"] = p.zero;
   plan["recompute"] = recompute_name(p.recompute);
+  if (p.recompute_fraction != 1) plan["recompute_fraction"] = p.recompute_fraction;
   plan["sequence_parallel"] = p.sequence_parallel;
   YAML::Node placement(YAML::NodeType::Sequence);
   for (const Axis a : p.placement) placement.push_back(axis_name(a));
@@ -378,7 +380,7 @@ int search(const SearchCliOptions& options) {
         const auto& c = result.plans[i];
         const auto& p = c.plan;
         out << p.tp << ',' << p.pp << ',' << p.dp << ',' << p.cp << ',' << p.ep << ',' << p.micro_batch << ','
-            << p.virtual_stages << ',' << p.zero << ',' << recompute_name(p.recompute) << ','
+            << p.virtual_stages << ',' << p.zero << ',' << recompute_label(p) << ','
             << (p.sequence_parallel ? "true" : "false") << ',' << placement_name(p.placement) << ','
             << c.estimate.step_time << ',' << (c.simulated ? std::to_string(c.simulated->step_time) : "") << ','
             << c.mfu << ',' << c.estimate.memory.peak << ',' << (front[i] ? "true" : "false") << "\n";

@@ -256,6 +256,7 @@ nlohmann::json prediction_json(const Prediction& p) {
                              {"micro_batch", s.plan.micro_batch},
                              {"zero", s.plan.zero},
                              {"recompute", recompute_name(s.plan.recompute)},
+                             {"recompute_fraction", s.plan.recompute_fraction},
                              {"peak_bytes", static_cast<std::int64_t>(s.peak_bytes)},
                              {"usable_bytes", static_cast<std::int64_t>(s.usable_bytes)},
                              {"estimated_step_time_s", s.estimated_step_s}});
@@ -343,7 +344,7 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   // The job in words, then one table of figures: label, value (right-aligned), note.
   TextTable h;
   const auto& plan = sc.plan;
-  std::string options = "zero " + std::to_string(plan.zero) + ", recompute " + recompute_name(plan.recompute) + ", " +
+  std::string options = "zero " + std::to_string(plan.zero) + ", recompute " + recompute_label(plan) + ", " +
                         precision_name(plan.precision);
   if (plan.sequence_parallel) options += ", sequence parallel";
   h.add({"plan", plan_summary(plan)});

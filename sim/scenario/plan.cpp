@@ -32,6 +32,14 @@ const char* recompute_name(Recompute r) {
   return "?";
 }
 
+std::string recompute_label(const PlanSpec& plan) {
+  std::string label = recompute_name(plan.recompute);
+  if (plan.recompute == Recompute::full && plan.recompute_fraction < 1) {
+    label += " " + std::to_string(static_cast<int>(std::lround(100 * plan.recompute_fraction))) + "%";
+  }
+  return label;
+}
+
 const char* loss_name(Loss l) { return l == Loss::fused ? "fused" : "fp32"; }
 
 const char* reshard_name(Reshard r) {

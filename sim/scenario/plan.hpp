@@ -70,6 +70,10 @@ const char* zero3_unit_name(Zero3Unit u);
 
 const char* schedule_name(Schedule s);
 const char* recompute_name(Recompute r);
+struct PlanSpec;
+// The plan's recomputation in words: its name, and the share of layers when full recomputation
+// checkpoints only some ("full 25%").
+std::string recompute_label(const PlanSpec& plan);
 const char* algorithm_name(CollectiveAlgorithm a);
 
 // The four axes ranks are laid along, innermost (fastest varying, closest in the network) first.

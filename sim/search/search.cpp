@@ -14,8 +14,17 @@
 namespace trainsim {
 namespace {
 
-const std::vector<std::string> kSearchKeys = {
-    "tp", "pp", "cp", "ep", "micro_batch", "virtual_stages", "zero", "recompute", "sequence_parallel", "placement"};
+const std::vector<std::string> kSearchKeys = {"tp",
+                                              "pp",
+                                              "cp",
+                                              "ep",
+                                              "micro_batch",
+                                              "virtual_stages",
+                                              "zero",
+                                              "recompute",
+                                              "recompute_fraction",
+                                              "sequence_parallel",
+                                              "placement"};
 
 // The axes of size > 1 in placement order: two placements with the same are the same plan.
 std::vector<Axis> effective_order(const PlanSpec& p) {
@@ -48,6 +57,8 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
   if (key == "virtual_stages") return {"1", "2", "3", "4"};
   if (key == "zero") return {"0", "1", "3"};
   if (key == "recompute") return {"none", "selective", "full"};
+  // Checkpointing a share of the layers trades memory for time between none and full.
+  if (key == "recompute_fraction") return {"0.25", "0.5", "0.75", "1"};
   if (key == "sequence_parallel") return {"false", "true"};
   // Megatron's order (stages spread over nodes, DP outermost), and DP inside PP (each stage on
   // consecutive nodes: what a cluster mixing GPU kinds needs, and DP rings inside a node when
@@ -63,6 +74,8 @@ void apply(PlanSpec& p, const std::string& key, const std::string& value) {
                   : value == "op"            ? Recompute::op
                   : value == "save_qkv_proj" ? Recompute::qkv
                                              : Recompute::full;
+  } else if (key == "recompute_fraction") {
+    p.recompute_fraction = std::stod(value);
   } else if (key == "sequence_parallel") {
     p.sequence_parallel = value == "true";
   } else if (key == "placement") {
@@ -175,6 +188,11 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
     if (ok && p.tp == 1 && p.sequence_parallel) {  // the same plan as without: count it once
       ok = false;
       reason = "the same work as sequence_parallel false (tp 1)";
+    }
+    if (ok && p.recompute != Recompute::full && p.recompute_fraction != 1) {
+      ok = false;
+      reason = std::string("the same plan as recompute_fraction 1: recompute ") + recompute_name(p.recompute) +
+               " does not checkpoint whole layers";
     }
     if (ok && none_searched && p.recompute == Recompute::selective && p.attention == Attention::flash) {
       ok = false;
@@ -363,6 +381,7 @@ nlohmann::json candidate_to_json(const PlanCandidate& c) {
                       {"schedule", static_cast<int>(p.schedule)},
                       {"zero", p.zero},
                       {"recompute", static_cast<int>(p.recompute)},
+                      {"recompute_fraction", p.recompute_fraction},
                       {"sequence_parallel", p.sequence_parallel},
                       {"placement", placement_name(p.placement)},
                       {"estimate", c.estimate.step_time},
@@ -397,6 +416,7 @@ PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base)
   p.schedule = static_cast<Schedule>(j.at("schedule").get<int>());
   p.zero = j.at("zero");
   p.recompute = static_cast<Recompute>(j.at("recompute").get<int>());
+  p.recompute_fraction = j.at("recompute_fraction").get<double>();
   p.sequence_parallel = j.at("sequence_parallel");
   p.placement = parse_placement(j.at("placement").get<std::string>());
   c.estimate.step_time = j.at("estimate");
@@ -464,6 +484,8 @@ PlanSpace nearby_plans(const Scenario& sc) {
   // Heavier recomputation keeps fewer activations; every kind is tried, as which saves most
   // depends on the model (op keeps more than selective on wide MLPs).
   space.choices["recompute"] = {"none", "selective", "op", "full"};
+  // A plan that checkpoints a share of its layers may fit by checkpointing them all.
+  if (p.recompute_fraction < 1) space.choices["recompute_fraction"] = {std::to_string(p.recompute_fraction), "1"};
   for (int mb = p.micro_batch; mb >= 1; mb /= 2) space.choices["micro_batch"].push_back(std::to_string(mb));
   for (int zero = p.zero; zero <= 3; ++zero) space.choices["zero"].push_back(std::to_string(zero));
   // More stages split the layers (and their weights) further; dp shrinks to make room.
@@ -483,7 +505,8 @@ std::pair<std::string, int> describe_changes(const PlanSpec& base, const PlanSpe
     text += (text.empty() ? "" : ", ") + change;
     ++n;
   };
-  if (p.recompute != base.recompute) add(std::string("recompute ") + recompute_name(p.recompute));
+  if (p.recompute != base.recompute || p.recompute_fraction != base.recompute_fraction)
+    add("recompute " + recompute_label(p));
   if (p.micro_batch != base.micro_batch) add("micro_batch " + std::to_string(p.micro_batch));
   if (p.zero != base.zero) add("zero " + std::to_string(p.zero));
   if (p.pp != base.pp) add("pp " + std::to_string(p.pp) + " (dp " + std::to_string(p.dp) + ")");
