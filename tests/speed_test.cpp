@@ -155,6 +155,30 @@ plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 16, schedule: 1f1b, ze
   EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-3);
 }
 
+// A TP group that fills its node has the node's NVLink to itself: its collectives, priced at
+// what the first few took, give the step of simulating every one of them (tp 8 on 8-GPU nodes,
+// sequence parallel, pipeline transfers and data-parallel buckets on the NICs meanwhile).
+TEST(Speed, TensorParallelCollectivesOfAWholeNodeRepeat) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-13b, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 64, schedule: 1f1b, zero: 1, sequence_parallel: true}
+)",
+                                   "tp8.yaml");
+  SimulationOptions repeated;
+  repeated.periodic = false;
+  repeated.record_trace = true;
+  const StepResult a = simulate_step(sc, repeated);
+  const StepResult b = simulate_step(sc, exhaustive());
+  EXPECT_LT(relative(a.step_time, b.step_time), 1e-9);
+  EXPECT_LT(relative(a.breakdown.exposed_comm.at("tp"), b.breakdown.exposed_comm.at("tp")), 1e-9);
+  EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-6);
+  // Priced, not simulated: one trace event per exchange instead of its two collectives.
+  int priced = 0;
+  for (const auto& e : a.trace) priced += e.name.ends_with("reduce-scatter + all-gather");
+  EXPECT_GT(priced, 0);
+}
+
 TEST(Speed, OnlyNonBlockingTreesMirrorTheRings) {
   EXPECT_TRUE(rails_never_contend(load_topology("dgx-h100-superpod")));
   EXPECT_FALSE(rails_never_contend(load_topology("torus-3d-h100")));

@@ -46,6 +46,17 @@ struct Bucket {
   double expert_bytes = 0;  // routed experts' gradients: reduced over expert data parallelism
 };
 
+// Whether every TP group is exactly one node's GPUs: its collectives then run over NVLink ports
+// no other traffic uses (the platform routes only a node's own GPU pairs over them).
+bool tp_group_fills_a_node(const Scenario& sc) {
+  const int per_node = sc.cluster.topology.gpus_per_node;
+  if (sc.plan.tp != per_node) return false;
+  for (int t = 0; t < sc.plan.tp; ++t) {
+    if (gpu_of(sc.plan, t, 0, 0, 0) / per_node != gpu_of(sc.plan, 0, 0, 0, 0) / per_node) return false;
+  }
+  return true;
+}
+
 // What a stage has accumulated at a steady-period boundary: the difference of two consecutive
 // ones is what one period costs.
 struct PeriodSnapshot {
@@ -81,6 +92,7 @@ class StepSimulation {
         trace_enabled_(options.record_trace),
         skip_data_parallel_(options.skip_data_parallel),
         mirror_dp_(options.mirror_symmetric && !options.record_link_load && rails_never_contend(sc.cluster.topology)),
+        tp_fills_node_(options.mirror_symmetric && !options.record_link_load && tp_group_fills_a_node(sc)),
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
@@ -406,7 +418,16 @@ class StepSimulation {
   void tp_exchange(int stage, const std::string& label, const Block& overlapped) {
     if (p_.tp < 2) return;
     if (!p_.tp_comm_overlap) {
-      tp_collectives(stage, label);
+      // A TP group that is a whole node has the node's NVLink ports to itself (every other axis
+      // leaves the node through its NICs): each of its collectives takes the same time, so after
+      // a few it is priced at what they took.
+      if (tp_fills_node_) {
+        const std::string name = label + (p_.sequence_parallel ? " reduce-scatter + all-gather" : " all-reduce");
+        repeated(
+            stage, "tp", name, [&] { tp_collectives(stage, label); }, [](double t) { return t; });
+      } else {
+        tp_collectives(stage, label);
+      }
       return;
     }
     const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
@@ -752,7 +773,8 @@ class StepSimulation {
   const Platform& platform_;
   bool trace_enabled_;
   bool skip_data_parallel_;
-  bool mirror_dp_;  // dp_collective
+  bool mirror_dp_;      // dp_collective
+  bool tp_fills_node_;  // each TP group is one whole node (tp_group_fills_a_node)
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
   std::vector<int> layers_;           // per stage
