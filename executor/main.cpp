@@ -278,7 +278,8 @@ int train(const RunOptions& o, const Scenario& sc) {
       {"step_time_s", step_time},
       {"tokens_per_s", tokens / step_time},
       {"model_tflops_per_gpu", tflops},
-      {"hardware_tflops_per_gpu", tflops * (plan.recompute == Recompute::full ? 1 + plan.recompute_fraction / 3 : 1.0)},
+      {"hardware_tflops_per_gpu",
+       tflops * (1 + double(plan.recomputed_layers(0, shape.layers)) / std::max(1, shape.layers) / 3)},
       {"mfu", peak_rate > 0 ? tflops * 1e12 / peak_rate : 0.0},
       {"breakdown_s",
        {{"compute", median(compute)},
@@ -310,6 +311,7 @@ int train(const RunOptions& o, const Scenario& sc) {
         {"sequence_parallel", plan.sequence_parallel},
         {"zero", plan.zero},
         {"recompute", recompute_name(plan.recompute)},
+        {"recompute_fraction", plan.recompute_fraction},
         {"precision", config.bf16 ? (config.autocast ? "bf16 (autocast)" : "bf16 (fp32 master weights)") : "fp32"}}},
       {"steps", o.steps},
       {"step_times_s", step_times},  // every step, warm-up included: validate shows the spread

@@ -133,8 +133,10 @@ void PlansView::setPlans(const std::vector<PlanCandidate>& plans, const std::opt
       }
       // One ring: the nearest micro-batch, then the same ZeRO stage, then the fastest.
       auto key = [&](const PlanCandidate* c) {
-        return std::tuple(std::abs(c->plan.micro_batch - current->micro_batch), c->plan.zero != current->zero,
-                          c->plan.recompute != current->recompute, c->step_time());
+        return std::tuple(
+            std::abs(c->plan.micro_batch - current->micro_batch), c->plan.zero != current->zero,
+            c->plan.recompute != current->recompute || c->plan.recompute_fraction != current->recompute_fraction,
+            c->step_time());
       };
       if (!marked.empty())
         marked = {*std::min_element(marked.begin(), marked.end(), [&](auto* a, auto* b) { return key(a) < key(b); })};

@@ -102,7 +102,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
   zero_ = spin(0, 3);
   recompute_ = combo({"none", "selective", "op", "save_qkv_proj", "full"});
-  recompute_fraction_ = real(0, 1, 2, QString());
+  recompute_fraction_ = real(0, 1, 6, QString());
   recompute_fraction_->setSingleStep(0.25);
   recompute_fraction_->setToolTip(
       tr("With recompute full: the share of layers checkpointed (the others keep "

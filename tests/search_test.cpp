@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
 #include "report/prediction.hpp"
 #include "report/time_to_train.hpp"
 #include "scenario/errors.hpp"
+#include "workload/work.hpp"
 
 using namespace trainsim;
 
@@ -107,6 +109,24 @@ TEST(Search, EstimateAgreesWithSimulationOnAKnownBestPlan) {
       "plan: {micro_batch: 8, global_batch: 8}\n",
       "one.yaml");
   EXPECT_NEAR(estimate_step(sc).step_time / simulate_step(sc).step_time, 1.0, 0.02);
+}
+
+// A quarter of 16 layers recomputed over 8 stages of two: every other stage recomputes one
+// layer, the rest none. The estimate prices each chunk's own layers (the slowest stage sets the
+// pace), not the model's average of half a layer a stage.
+TEST(Search, EstimateRecomputesEachChunksOwnLayers) {
+  Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 16, hidden: 2048, heads: 16, vocab: 128, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {pp: 8, micro_batch: 1, global_batch: 32, recompute: full, recompute_fraction: 0.25}
+)",
+                                   "quarter.yaml");
+  sc.cluster.topology.gpu.nvlink_bandwidth = 1e18;
+  sc.cluster.topology.intra_latency = 0;
+  const std::vector<int> recomputed = recomputed_layers_per_stage(sc.model, sc.plan);
+  EXPECT_EQ(*std::max_element(recomputed.begin(), recomputed.end()), 1);
+  EXPECT_EQ(*std::min_element(recomputed.begin(), recomputed.end()), 0);
+  EXPECT_NEAR(estimate_step(sc).step_time / simulate_step(sc).step_time, 1.0, 0.01);
 }
 
 TEST(Search, EstimateReplaysThePipelineSchedule) {

@@ -51,6 +51,10 @@ struct Bucket {
 bool tp_group_fills_a_node(const Scenario& sc) {
   const int per_node = sc.cluster.topology.gpus_per_node;
   if (sc.plan.tp != per_node) return false;
+  // Experts regroup a stage's ranks (etp x ep x edp, innermost first, expert_groups): with etp
+  // below tp their all-to-alls and gradient reductions run inside a node, beside the TP
+  // collectives.
+  if (sc.model.moe() && sc.plan.expert_tp() < sc.plan.tp) return false;
   for (int t = 0; t < sc.plan.tp; ++t) {
     if (gpu_of(sc.plan, t, 0, 0, 0) / per_node != gpu_of(sc.plan, 0, 0, 0, 0) / per_node) return false;
   }

@@ -45,13 +45,17 @@ std::string fraction_text(double v) {
 std::optional<int> block_recompute_layers(const Scenario& sc, std::vector<std::string>& notes) {
   const PlanSpec& p = sc.plan;
   if (p.recompute != Recompute::full || p.recompute_fraction >= 1) return std::nullopt;
-  const int chunks = p.pp * p.virtual_stages;
-  const int per_chunk = (sc.model.layers + chunks - 1) / chunks;
-  const int n = static_cast<int>(std::lround(p.recompute_fraction * per_chunk));
-  if (std::abs(double(n) / per_chunk - p.recompute_fraction) > 1e-9) {
-    notes.push_back("recompute_fraction " + fraction_text(p.recompute_fraction) +
-                    ": Megatron-LM recomputes whole layers of each chunk; " + std::to_string(n) + " of " +
-                    std::to_string(per_chunk) + " written");
+  const std::vector<int> chunks = chunk_layers(sc.model.layers, p);
+  const int per_chunk = *std::max_element(chunks.begin(), chunks.end());
+  const int n = std::max(1, static_cast<int>(std::lround(p.recompute_fraction * per_chunk)));
+  // The layers Megatron-LM then recomputes, against the plan's.
+  int block = 0;
+  for (const int layers : chunks) block += std::min(n, layers);
+  if (block != p.recomputed_layers(0, sc.model.layers)) {
+    notes.push_back("recompute_fraction " + fraction_text(p.recompute_fraction) + " (" +
+                    std::to_string(p.recomputed_layers(0, sc.model.layers)) + " of " + std::to_string(sc.model.layers) +
+                    " layers): Megatron-LM recomputes the first N layers of each chunk; N = " + std::to_string(n) +
+                    " written, " + std::to_string(block) + " layers");
   }
   return n;
 }
@@ -668,7 +672,7 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       need_value("--recompute-method") == "block" && has("--recompute-num-layers") && has("--num-layers")) {
     const int chunks = out.plan["pp"].as<int>(1) * out.plan["virtual_stages"].as<int>(1);
     const double per_chunk = double(number("--num-layers")) / chunks;
-    const double share = double(number("--recompute-num-layers")) / per_chunk;
+    const double share = double(number("--recompute-num-layers", 0)) / per_chunk;
     if (share < 1) out.plan["recompute_fraction"] = share;
   }
   for (const char* f : {"--recompute-activations", "--recompute-granularity", "--recompute-method",
@@ -860,10 +864,17 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
     out.plan["recompute"] = "full";
   else if (mode == "selective") {
     out.plan["recompute"] = option == "op" ? "op" : "full";
-    // A number k: every k-th layer checkpointed whole, a share of 1/k.
+    // A number k: every k-th layer checkpointed whole (torchtitan counts the layers it wraps per
+    // process, so floor(layers / k) of them; this reads the share 1/k).
     if (option != "op") {
-      const std::int64_t every = whole(source, "activation_checkpoint.selective_ac_option", option);
-      if (every > 1) out.plan["recompute_fraction"] = 1.0 / double(every);
+      const bool number =
+          !option.empty() && option.size() <= 9 &&
+          std::all_of(option.begin(), option.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; });
+      if (number && std::stoll(option) > 1) {
+        out.plan["recompute_fraction"] = 1.0 / double(std::stoll(option));
+      } else if (!number) {
+        out.notes.push_back("selective_ac_option " + option + " is neither op nor a layer interval: read as full");
+      }
     }
   } else {
     throw InputError({source, 0, 0}, "activation_checkpoint.mode",

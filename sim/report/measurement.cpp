@@ -167,6 +167,7 @@ void apply_measurement(Scenario& sc, const nlohmann::json& run, const std::strin
     for (const Recompute r : {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
       if (recompute == recompute_name(r)) sc.plan.recompute = r;
     }
+    if (auto v = number(p, "recompute_fraction", path, 0, 1)) sc.plan.recompute_fraction = *v;
     const std::string precision = text(p, "precision", path);
     if (precision == "fp32") sc.plan.precision = Precision::fp32;
     if (precision == "bf16") sc.plan.precision = Precision::bf16;
@@ -227,6 +228,7 @@ std::vector<std::string> measurement_mismatches(const Scenario& sc, const nlohma
     compare("plan", p, "virtual_stages", s.virtual_stages);
     compare_text("plan", p, "schedule", schedule_name(s.schedule));
     compare_text("plan", p, "recompute", recompute_name(s.recompute));
+    compare("plan", p, "recompute_fraction", s.recompute_fraction);
     compare_text("plan", p, "precision", precision_name(s.precision));
     if (p.contains("sequence_parallel") && p["sequence_parallel"].is_boolean() &&
         p["sequence_parallel"].get<bool>() != s.sequence_parallel) {

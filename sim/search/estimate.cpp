@@ -163,14 +163,19 @@ Estimate estimate_step(const Scenario& sc) {
   const int micro_batches = static_cast<int>(p.micro_batches());
   const double m = micro_batches;
   const auto& L = w.layer;
-  // The share of layers that rerun their forward (recompute_fraction of them under full
-  // recomputation): the per-layer figures below are averages over the stage's layers.
-  const double rerun = p.recompute == Recompute::full ? p.recompute_fraction : p.recompute == Recompute::qkv ? 1 : 0;
+  // The share of layers that rerun their forward (under full recomputation, the layers
+  // recompute_fraction picks): the per-layer figures below are averages over the model's layers;
+  // a pipeline chunk's own count corrects its backward below.
+  const double rerun = p.recompute == Recompute::full
+                           ? double(p.recomputed_layers(0, sc.model.layers)) / sc.model.layers
+                       : p.recompute == Recompute::qkv ? 1
+                                                       : 0;
   const double recompute_time = p.recompute == Recompute::full ? rerun * L.recompute.time() : L.recompute.time();
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
                                L.mlp_backward.time() + recompute_time;
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
   double layer_comm = 0;
+  double rerun_comm = 0;  // a recomputed layer's forward collectives, once more
   if (p.tp > 1) {
     const double one = p.sequence_parallel
                            ? all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp))
@@ -180,7 +185,8 @@ Estimate estimate_step(const Scenario& sc) {
     };
     for (const Block* b : {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward})
       layer_comm += exposed(*b);
-    layer_comm += rerun * (exposed(L.attention_forward) + exposed(L.mlp_forward));
+    rerun_comm = exposed(L.attention_forward) + exposed(L.mlp_forward);
+    layer_comm += rerun * rerun_comm;
   }
   if (p.ep > 1 && sc.model.moe()) {
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
@@ -280,6 +286,9 @@ Estimate estimate_step(const Scenario& sc) {
     // stage, the head on the last.
     const int v = p.virtual_stages, chunks = p.pp * v;
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
+    // The model index of each chunk's first layer (for the layers it recomputes).
+    std::vector<int> first_layer(chunks, 0);
+    for (int vs = 1; vs < chunks; ++vs) first_layer[vs] = first_layer[vs - 1] + per_chunk[vs - 1];
     for (int s = 0; s < p.pp; ++s) {
       // A stage on a faster GPU computes faster; its communication is the same.
       const double speed = mixed ? layer_time(setup.work[s], p) / layer_time(w, p) : 1.0;
@@ -292,6 +301,11 @@ Estimate estimate_step(const Scenario& sc) {
         backward[s][c] = chunk_size * (speed * backward_compute + backward_comm + backward_exposed) +
                          (c == v - 1 ? backward_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
+        // A share of the layers recomputed: this chunk's own count, not the model's average.
+        if (p.recompute == Recompute::full) {
+          const double own = p.recomputed_layers(first_layer[vs], per_chunk[vs]) - rerun * chunk_size;
+          backward[s][c] += own * (speed * L.recompute.time() + rerun_comm);
+        }
       }
     }
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);

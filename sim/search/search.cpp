@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -171,6 +172,8 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
   const bool none_searched =
       recompute != space.choices.end() &&
       std::find(recompute->second.begin(), recompute->second.end(), "none") != recompute->second.end();
+  const auto fraction_axis =
+      std::find_if(axes.begin(), axes.end(), [](const auto& a) { return a.first == "recompute_fraction"; });
   for (;;) {
     PlanSpec p = space.base.plan;
     for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
@@ -189,10 +192,33 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       ok = false;
       reason = "the same work as sequence_parallel false (tp 1)";
     }
-    if (ok && p.recompute != Recompute::full && p.recompute_fraction != 1) {
-      ok = false;
-      reason = std::string("the same plan as recompute_fraction 1: recompute ") + recompute_name(p.recompute) +
-               " does not checkpoint whole layers";
+    // A share of the layers goes with full recomputation only: any other plan takes the first
+    // share listed (as 1) and is the same plan under the others; a share that recomputes as
+    // many layers as an earlier one listed is that plan again.
+    if (ok && fraction_axis != axes.end()) {
+      const std::size_t at = index[fraction_axis - axes.begin()];
+      const auto& shares = fraction_axis->second;
+      if (p.recompute != Recompute::full) {
+        p.recompute_fraction = 1;
+        if (at > 0) {
+          ok = false;
+          reason = std::string("the same plan as recompute_fraction ") + shares[0] + ": recompute " +
+                   recompute_name(p.recompute) + " does not checkpoint whole layers";
+        }
+      } else {
+        const int count = p.recomputed_layers(0, space.base.model.layers);
+        for (std::size_t earlier = 0; earlier < at && ok; ++earlier) {
+          PlanSpec other = p;
+          other.recompute_fraction = std::stod(shares[earlier]);
+          if (other.recomputed_layers(0, space.base.model.layers) == count) {
+            ok = false;
+            reason =
+                "recomputes the same " + std::to_string(count) + " layers as recompute_fraction " + shares[earlier];
+          }
+        }
+      }
+    } else if (p.recompute != Recompute::full) {
+      p.recompute_fraction = 1;  // the base plan's share means nothing without full recomputation
     }
     if (ok && none_searched && p.recompute == Recompute::selective && p.attention == Attention::flash) {
       ok = false;
@@ -485,7 +511,11 @@ PlanSpace nearby_plans(const Scenario& sc) {
   // depends on the model (op keeps more than selective on wide MLPs).
   space.choices["recompute"] = {"none", "selective", "op", "full"};
   // A plan that checkpoints a share of its layers may fit by checkpointing them all.
-  if (p.recompute_fraction < 1) space.choices["recompute_fraction"] = {std::to_string(p.recompute_fraction), "1"};
+  if (p.recompute_fraction < 1) {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.17g", p.recompute_fraction);
+    space.choices["recompute_fraction"] = {share, "1"};
+  }
   for (int mb = p.micro_batch; mb >= 1; mb /= 2) space.choices["micro_batch"].push_back(std::to_string(mb));
   for (int zero = p.zero; zero <= 3; ++zero) space.choices["zero"].push_back(std::to_string(zero));
   // More stages split the layers (and their weights) further; dp shrinks to make room.
