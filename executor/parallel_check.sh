@@ -70,7 +70,10 @@ for c in "${cases[@]}"; do
     zero1)      run dp2z0 "$gpt" "{dp: 2, micro_batch: 2, $fp32}"
                 run dp2z1 "$gpt" "{dp: 2, zero: 1, micro_batch: 2, $fp32}"; same dp2z0 dp2z1 ;;
     recompute-full)
-                run full "$gpt" "{dp: 1, micro_batch: 8, recompute: full, $fp32}"; same one full ;;
+                run full "$gpt" "{dp: 1, micro_batch: 8, recompute: full, $fp32}"; same one full
+                # half the layers checkpointed (recompute_fraction), the others keeping activations
+                run half "$gpt" "{dp: 1, micro_batch: 8, recompute: full, recompute_fraction: 0.5, $fp32}"
+                same one half ;;
     bf16)       # bf16 weights and activations, fp32 master weights, gradients accumulated in fp32 over
                 # 4 micro-batches: the same training as fp32 to bf16's precision, and not the same run.
                 run bf16 "$gpt" "{dp: 1, micro_batch: 2, $fp32}" --precision bf16
