@@ -100,6 +100,7 @@ class StepSimulation {
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
+    first_layers_ = first_layers(chunk_layers_);
     dense_layers_ = dense_layers_per_stage(sc.model, p_);
     micro_batches_ = simulated_micro_batches;
     skipped_periods_ = 0;
@@ -196,11 +197,7 @@ class StepSimulation {
     return sc_.model.moe() && first_layer(virtual_stage) + l < sc_.model.dense_layers;
   }
   // The model index of a virtual stage's first layer.
-  int first_layer(int virtual_stage) const {
-    int first = 0;
-    for (int c = 0; c < virtual_stage; ++c) first += chunk_layers_[c];
-    return first;
-  }
+  int first_layer(int virtual_stage) const { return first_layers_[virtual_stage]; }
   const LayerWork& layer_work(int stage, int virtual_stage, int l) const {
     return dense_layer(virtual_stage, l) ? setup_.work[stage].dense_layer : setup_.work[stage].layer;
   }
@@ -783,6 +780,7 @@ class StepSimulation {
   std::vector<double> slowdown_;
   std::vector<int> layers_;           // per stage
   std::vector<int> chunk_layers_;     // per virtual stage
+  std::vector<int> first_layers_;     // per virtual stage: the model index of its first layer
   std::vector<int> dense_layers_;     // per stage: a MoE model's dense layers
   int micro_batches_ = 0;             // simulated, per replica
   std::int64_t skipped_periods_ = 0;  // steady periods priced by extension

@@ -41,7 +41,6 @@ std::string fraction_text(double v) {
 // Megatron-LM and NeMo recompute a share of the layers as --recompute-method block: the first N
 // layers of every model chunk. The N for the plan's recompute_fraction (none when the plan
 // recomputes every layer: uniform), with a note where N of a chunk is not the plan's share.
-
 std::optional<int> block_recompute_layers(const Scenario& sc, std::vector<std::string>& notes) {
   const PlanSpec& p = sc.plan;
   if (p.recompute != Recompute::full || p.recompute_fraction >= 1) return std::nullopt;

@@ -1,6 +1,7 @@
 #include "scenario/plan.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace trainsim {
 
@@ -30,6 +31,12 @@ const char* recompute_name(Recompute r) {
       return "full";
   }
   return "?";
+}
+
+std::vector<int> first_layers(const std::vector<int>& chunk_layers) {
+  std::vector<int> first(chunk_layers.size());
+  std::exclusive_scan(chunk_layers.begin(), chunk_layers.end(), first.begin(), 0);
+  return first;
 }
 
 std::string recompute_label(const PlanSpec& plan) {

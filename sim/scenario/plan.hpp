@@ -189,6 +189,8 @@ struct PlanSpec {
 // the ones left a layer short. That is the heuristic of Narayanan et al. 2021 and Megatron-LM's
 // uneven splits, with every stage's total as balanced as the chunks allow.
 std::vector<int> chunk_layers(int layers, const PlanSpec& plan);
+// The model index of each chunk's first layer: running sums of chunk_layers.
+std::vector<int> first_layers(const std::vector<int>& chunk_layers);
 
 // Layers on each pipeline stage: the sum of its chunks' (chunk_layers).
 std::vector<int> stage_layers(int layers, const PlanSpec& plan);

@@ -286,9 +286,7 @@ Estimate estimate_step(const Scenario& sc) {
     // stage, the head on the last.
     const int v = p.virtual_stages, chunks = p.pp * v;
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
-    // The model index of each chunk's first layer (for the layers it recomputes).
-    std::vector<int> first_layer(chunks, 0);
-    for (int vs = 1; vs < chunks; ++vs) first_layer[vs] = first_layer[vs - 1] + per_chunk[vs - 1];
+    const std::vector<int> first_layer = first_layers(per_chunk);  // for the layers each recomputes
     for (int s = 0; s < p.pp; ++s) {
       // A stage on a faster GPU computes faster; its communication is the same.
       const double speed = mixed ? layer_time(setup.work[s], p) / layer_time(w, p) : 1.0;

@@ -67,11 +67,9 @@ std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& 
 std::vector<int> recomputed_layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
   std::vector<int> recomputed(std::max(1, plan.pp), 0);
   const std::vector<int> chunks = chunk_layers(model.layers, plan);
-  int first = 0;
-  for (std::size_t c = 0; c < chunks.size(); ++c) {
-    recomputed[c % recomputed.size()] += plan.recomputed_layers(first, chunks[c]);
-    first += chunks[c];
-  }
+  const std::vector<int> first = first_layers(chunks);
+  for (std::size_t c = 0; c < chunks.size(); ++c)
+    recomputed[c % recomputed.size()] += plan.recomputed_layers(first[c], chunks[c]);
   return recomputed;
 }
 
