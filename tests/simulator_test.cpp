@@ -313,7 +313,7 @@ plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") +
   }
 }
 
-TEST(Workload, FlashAttentionOneReachesFortyPercentAtLongSequences) {
+TEST(Workload, FlashAttentionOneReachesItsPublishedRateAtLongSequences) {
   ModelSpec m;
   m.arch = Arch::gpt;
   m.layers = 1;
@@ -335,9 +335,9 @@ TEST(Workload, FlashAttentionOneReachesFortyPercentAtLongSequences) {
   const Kernel fa2 = attention(Attention::flash);
   const Kernel fa1 = attention(Attention::flash1);
   EXPECT_EQ(fa1.flops, fa2.flops);
-  // Dao 2023 (FlashAttention-2, abstract): FlashAttention-1 reaches 25-40% of an A100's peak; at
-  // 32K tokens it is within 2% of its plateau.
-  EXPECT_NEAR(fa1.flops / fa1.time / cost.peak(), 0.40, 0.008);
+  // The flash-attention repo's A100 figure: FlashAttention-1, head dim 128, causal, 83 TFLOP/s at
+  // 16K tokens (0.27 of 312), still rising slowly; a long-running GPU sustains a little less.
+  EXPECT_NEAR(fa1.flops / fa1.time / cost.peak(), 0.27, 0.02);
   EXPECT_GT(fa1.time, fa2.time);
 }
 

@@ -105,7 +105,8 @@ double CostModel::attention_efficiency(Attention requested, double seq, double h
   const AttentionEfficiency& a = table.at(family);
   const double plateau = causal ? a.causal : a.noncausal;
   const double s_half = causal ? a.s_half_causal : a.s_half_noncausal;
-  const double head = (head_dim / (head_dim + a.d_half)) / (128.0 / (128.0 + a.d_half));
+  const double head = a.hd64_ratio > 0 ? std::pow(a.hd64_ratio, std::log2(128.0 / head_dim))
+                                       : (head_dim / (head_dim + a.d_half)) / (128.0 / (128.0 + a.d_half));
   return std::min(0.95, plateau * seq / (seq + s_half) * head);
 }
 

@@ -32,10 +32,14 @@ const char* attention_name(Attention a);
 // Fraction of the bf16 peak an attention family reaches, forward and backward together (the
 // FlashAttention benchmark's FLOP convention), at head dim 128 on long sequences; shorter
 // sequences reach plateau * s / (s + s_half), other head dims scale by d/(d+d_half) against 128.
+// Where a family is measured faster at head dim 64 than at 128 (FlashAttention-1 on the A100),
+// no d_half fits: hd64_ratio, the measured rate at 64 over the rate at 128, then scales head dim d
+// by hd64_ratio^log2(128/d) instead.
 struct AttentionEfficiency {
   double causal = 0, noncausal = 0;
   double s_half_causal = 500, s_half_noncausal = 200;
   double d_half = 30;
+  double hd64_ratio = 0;  // 0: the d_half term
 };
 
 // How kernels run on this GPU, as fractions of its datasheet numbers (sim/presets/gpus.yaml cites

@@ -44,6 +44,7 @@ void read_kernel_data(MapReader& r, KernelData& k) {
       if (auto v = entry->number("s_half_causal", 0, 1e6)) a.s_half_causal = *v;
       if (auto v = entry->number("s_half_noncausal", 0, 1e6)) a.s_half_noncausal = *v;
       if (auto v = entry->number("d_half", 0, 1e4)) a.d_half = *v;
+      if (auto v = entry->number("hd64_ratio", 0.2, 5)) a.hd64_ratio = *v;
       if (a.causal <= 0 || a.noncausal <= 0) entry->fail("causal", "an attention family needs causal and noncausal");
       entry->finish();
       k.attention[family] = a;
