@@ -672,6 +672,30 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
               0.1 * overlapped.step_time);
 }
 
+// torchtitan's per-op recomputation keeps reduce-scatter outputs but not all-gather outputs, so
+// the backward gathers the attention and MLP inputs again: ten collectives a layer instead of
+// eight (two all-gathers and two reduce-scatters each way), in the simulator and the estimate.
+TEST(Simulator, PerOpRecomputationGathersTheSequenceParallelInputsAgain) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true, recompute: selective}
+)",
+                                   "op-recompute.yaml");
+  const double kept = simulate_step(sc).breakdown.exposed_comm.at("tp");
+  sc.plan.recompute = Recompute::op;
+  const StepResult op = simulate_step(sc);
+  EXPECT_NEAR(op.breakdown.exposed_comm.at("tp") / kept, 10.0 / 8.0, 0.02);
+  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, op.step_time, 0.1 * op.step_time);
+  sc.plan.sequence_parallel = false;  // all-reduces only: nothing gathered, nothing to gather again
+  const double plain_kept = [&] {
+    Scenario s2 = sc;
+    s2.plan.recompute = Recompute::selective;
+    return simulate_step(s2).breakdown.exposed_comm.at("tp");
+  }();
+  EXPECT_NEAR(simulate_step(sc).breakdown.exposed_comm.at("tp"), plain_kept, 1e-9 * plain_kept);
+}
+
 TEST(Prediction, DoesNotFitStillPredicts) {
   const Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-70b}

@@ -415,29 +415,31 @@ class StepSimulation {
   // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
   // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
   // (`overlapped`): once their time T is learned (repeated), they expose max(T/tp, T - G), G the
-  // GEMMs' time.
-  void tp_exchange(int stage, const std::string& label, const Block& overlapped) {
+  // GEMMs' time. gather_only: the sequence-parallel all-gather alone (a recomputation's).
+  void tp_exchange(int stage, const std::string& label, const Block& overlapped, bool gather_only = false) {
     if (p_.tp < 2) return;
     if (!p_.tp_comm_overlap) {
       // A TP group that is a whole node has the node's NVLink ports to itself (every other axis
       // leaves the node through its NICs): each of its collectives takes the same time, so after
       // a few it is priced at what they took.
       if (tp_fills_node_) {
-        const std::string name = label + (p_.sequence_parallel ? " reduce-scatter + all-gather" : " all-reduce");
+        const std::string name = label + (gather_only            ? " all-gather"
+                                          : p_.sequence_parallel ? " reduce-scatter + all-gather"
+                                                                 : " all-reduce");
         repeated(
-            stage, "tp", name, [&] { tp_collectives(stage, label); }, [](double t) { return t; });
+            stage, "tp", name, [&] { tp_collectives(stage, label, gather_only); }, [](double t) { return t; });
       } else {
-        tp_collectives(stage, label);
+        tp_collectives(stage, label, gather_only);
       }
       return;
     }
     const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
     repeated(
-        stage, "tp", label + " (overlapped)", [&] { tp_collectives(stage, label); },
-        [&](double t) { return std::max(t / p_.tp, t - gemms); });
+        stage, "tp", label + (gather_only ? " all-gather (overlapped)" : " (overlapped)"),
+        [&] { tp_collectives(stage, label, gather_only); }, [&](double t) { return std::max(t / p_.tp, t - gemms); });
   }
 
-  void tp_collectives(int stage, const std::string& label) {
+  void tp_collectives(int stage, const std::string& label, bool gather_only = false) {
     Collective c;
     c.bytes = w_.comm.tp_bytes;
     c.groups = tp_groups(stage);
@@ -445,8 +447,10 @@ class StepSimulation {
     if (p_.sequence_parallel) {
       // All-gather before the block and reduce-scatter after it: the same bytes as one
       // all-reduce, split in two collectives.
-      c.kind = CollectiveKind::reduce_scatter;
-      blocking(stage, "tp", c, label + " reduce-scatter");
+      if (!gather_only) {
+        c.kind = CollectiveKind::reduce_scatter;
+        blocking(stage, "tp", c, label + " reduce-scatter");
+      }
       c.kind = CollectiveKind::all_gather;
       blocking(stage, "tp", c, label + " all-gather");
     } else {
@@ -615,6 +619,13 @@ class StepSimulation {
         tp_exchange(s, "recompute mlp", layer.mlp_forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
+        // torchtitan's per-op policy saves reduce-scatter outputs but not all-gather outputs
+        // (its _save_list), and the matmuls it reruns (wk, w3 of wq wk wv wo w1 w3 w2) read the
+        // all-gathered inputs of attention and MLP: both sequence-parallel gathers run again.
+        if (p_.recompute == Recompute::op && p_.sequence_parallel) {
+          tp_exchange(s, "recompute attention", layer.recompute, /*gather_only=*/true);
+          tp_exchange(s, "recompute mlp", layer.recompute, /*gather_only=*/true);
+        }
       }
       tp_exchange(s, "mlp backward", layer.mlp_backward);
       if (moe) ep_exchange(s, "combine backward");

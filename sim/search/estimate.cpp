@@ -175,7 +175,8 @@ Estimate estimate_step(const Scenario& sc) {
                                L.mlp_backward.time() + recompute_time;
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
   double layer_comm = 0;
-  double rerun_comm = 0;  // a recomputed layer's forward collectives, once more
+  double rerun_comm = 0;     // a recomputed layer's forward collectives, once more
+  double regather_comm = 0;  // per-op recomputation's all-gathers, in backward
   if (p.tp > 1) {
     const double one = p.sequence_parallel
                            ? all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp))
@@ -187,6 +188,13 @@ Estimate estimate_step(const Scenario& sc) {
       layer_comm += exposed(*b);
     rerun_comm = exposed(L.attention_forward) + exposed(L.mlp_forward);
     layer_comm += rerun * rerun_comm;
+    // torchtitan's per-op recomputation gathers the attention and MLP inputs again (the
+    // simulator's backward, engine/simulation.cpp): two all-gathers, half an all-reduce each.
+    if (p.recompute == Recompute::op && p.sequence_parallel) {
+      const double gather = one / 2;
+      regather_comm =
+          2 * (p.tp_comm_overlap ? std::max(gather / p.tp, gather - L.recompute.linear_gemm_time()) : gather);
+    }
   }
   if (p.ep > 1 && sc.model.moe()) {
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
@@ -200,7 +208,7 @@ Estimate estimate_step(const Scenario& sc) {
   // The blocking communication of a layer splits between its forward and backward as the
   // collectives do (a third in forward with full recomputation, else half).
   const double forward_comm = layer_comm / (2.0 + rerun);
-  const double backward_comm = layer_comm - forward_comm;
+  const double backward_comm = layer_comm - forward_comm + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
   const double forward_layer = forward_compute + forward_comm;
