@@ -200,9 +200,24 @@ TEST(KernelPricing, ContextParallelRingStepsRunWithoutTheCausalMask) {
   const Attention family = cost.attention_family(Attention::flash);
   const double causal = cost.attention_time(it->flops / 4, family, 32768, 128, true);
   const double unmasked = cost.attention_time(it->flops * 3 / 4, family, 32768, 128, false);
-  EXPECT_NEAR(it->time, causal + unmasked, 1e-9 * it->time);
+  // A forward kernel: the forward's share of the fwd+bwd rate (CostModel::attention_forward_scale).
+  EXPECT_NEAR(it->time, (causal + unmasked) * CostModel::attention_forward_scale(), 1e-9 * it->time);
   // Cheaper than one causal kernel of that size, as the unmasked blocks keep the tiles full.
-  EXPECT_LT(it->time, 0.95 * cost.attention_time(it->flops, family, 32768, 128, true));
+  EXPECT_LT(it->time,
+            0.95 * cost.attention_time(it->flops, family, 32768, 128, true) * CostModel::attention_forward_scale());
+}
+
+// Forward and backward of a fused attention kernel split its fwd+bwd time as the published
+// forward and backward rates do (1.15x faster forward), and add up to it.
+TEST(KernelPricing, AttentionForwardRunsFasterThanItsBackward) {
+  const double forward = CostModel::attention_forward_scale(), backward = CostModel::attention_backward_scale();
+  EXPECT_NEAR(1 * forward + 2.5 * backward, 3.5, 1e-12);
+  EXPECT_NEAR((1 / forward) / (1 / backward), 1.15, 1e-12);  // rates: FLOPs per unit time
+  // H100 FlashAttention-3, head dim 128, 16K non-causal: forward 648, backward 561 TFLOP/s, and
+  // the fwd+bwd rate they imply (3.5 / (1/648 + 2.5/561) = 583) priced as one.
+  const double combined = 3.5 / (1 / 648.0 + 2.5 / 561.0);
+  EXPECT_NEAR(combined / forward, 648, 0.05 * 648);
+  EXPECT_NEAR(combined / backward, 561, 0.05 * 561);
 }
 
 // The plan's FP8 recipe prices the step, not only a CostModel built by hand: block-scaled GEMMs

@@ -66,6 +66,17 @@ class CostModel {
   // Fraction of the 16-bit peak a fused attention kernel reaches, forward and backward together.
   double attention_efficiency(Attention family, double seq, double head_dim, bool causal) const;
   double attention_time(double flops, Attention family, double seq, double head_dim, bool causal) const;
+  // Fused attention runs its forward faster per FLOP than its backward (five GEMMs, the
+  // dQ accumulation): at head dim 128 on an H100, FlashAttention-2 370 vs 322 TFLOP/s,
+  // FlashAttention-3 648 vs 561, cuDNN 595 vs 516 (KERNEL-FACTS 3c, 16K, non-causal); on an A100
+  // FlashAttention-2 reaches 73% of peak forward and 63% backward (Dao 2023). With that ratio
+  // (1.15) the fwd+bwd time (1 forward and 2.5 backward FLOP units) splits into these shares of
+  // the combined rate's time: forward 0.90, backward 1.04. A recomputed forward costs the former.
+  static constexpr double kAttentionForwardOverBackward = 1.15;
+  static double attention_forward_scale() { return 3.5 / (1 + 2.5 * kAttentionForwardOverBackward); }
+  static double attention_backward_scale() {
+    return 3.5 * kAttentionForwardOverBackward / (1 + 2.5 * kAttentionForwardOverBackward);
+  }
   // Memory-bound kernels: element-wise, norms, softmax; `eager`: unfused framework kernels.
   double memory_time(double bytes, bool eager = false) const;
   // Quantizing `elements` GEMM-operand values to the plan's low precision (0 when it has none):

@@ -241,7 +241,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // Fused kernels skip what the masks hide: the causal half, other sequences of a packed row,
       // keys outside a sliding window.
       const double core_flops = 2 * b * heads_local * s_local * keys * (d + dv);
-      a.attention("flash attention", core_flops, core_attention_time(core_flops));
+      a.attention("flash attention", core_flops,
+                  core_attention_time(core_flops) * CostModel::attention_forward_scale());
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
       // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
@@ -296,7 +297,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     backward.name = forward.name + " backward";
     for (const auto& k : forward.kernels) {
       if (k.name == "flash attention") {
-        backward.kernels.push_back({k.name + " backward", 2.5 * k.flops, 0, core_attention_time(2.5 * k.flops)});
+        backward.kernels.push_back({k.name + " backward", 2.5 * k.flops, 0,
+                                    core_attention_time(2.5 * k.flops) * CostModel::attention_backward_scale()});
       } else if (k.gradient_values > 0) {
         backward.kernels.push_back(
             {k.name + " gradient", 0, cost.quantize_bytes(k.gradient_values), cost.quantize_time(k.gradient_values)});
