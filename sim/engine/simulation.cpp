@@ -619,10 +619,7 @@ class StepSimulation {
         tp_exchange(s, "recompute mlp", layer.mlp_forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
-        // torchtitan's per-op policy saves reduce-scatter outputs but not all-gather outputs
-        // (its _save_list), and the matmuls it reruns (wk, w3 of wq wk wv wo w1 w3 w2) read the
-        // all-gathered inputs of attention and MLP: both sequence-parallel gathers run again.
-        if (p_.recompute == Recompute::op && p_.sequence_parallel) {
+        if (p_.recompute_regathers_inputs()) {
           tp_exchange(s, "recompute attention", layer.recompute, /*gather_only=*/true);
           tp_exchange(s, "recompute mlp", layer.recompute, /*gather_only=*/true);
         }

@@ -176,6 +176,10 @@ struct PlanSpec {
     return zero >= 3 && zero3_unit == Zero3Unit::parameter && recompute == Recompute::full &&
            !fsdp_keeps_for_backward();
   }
+  // torchtitan's per-op policy saves reduce-scatter outputs but not all-gather outputs (its
+  // _save_list), and the matmuls it reruns (wk, w3 of wq wk wv wo w1 w3 w2) read the all-gathered
+  // inputs: with sequence parallelism the backward gathers the attention and MLP inputs again.
+  bool recompute_regathers_inputs() const { return recompute == Recompute::op && sequence_parallel && tp > 1; }
 };
 
 // Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on

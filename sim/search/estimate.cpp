@@ -188,9 +188,8 @@ Estimate estimate_step(const Scenario& sc) {
       layer_comm += exposed(*b);
     rerun_comm = exposed(L.attention_forward) + exposed(L.mlp_forward);
     layer_comm += rerun * rerun_comm;
-    // torchtitan's per-op recomputation gathers the attention and MLP inputs again (the
-    // simulator's backward, engine/simulation.cpp): two all-gathers, half an all-reduce each.
-    if (p.recompute == Recompute::op && p.sequence_parallel) {
+    // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs), half an all-reduce each.
+    if (p.recompute_regathers_inputs()) {
       const double gather = one / 2;
       regather_comm =
           2 * (p.tp_comm_overlap ? std::max(gather / p.tp, gather - L.recompute.linear_gemm_time()) : gather);
