@@ -353,6 +353,12 @@ const BadCase kBadCases[] = {
     {"data_device_file",  // read before the size check, /dev/zero would never end
      "model: {preset: bert-large}\ncluster: {topology: single-h200}\nplan: {}\ndata: {lengths: /dev/zero}\n", "", 0,
      "expected a regular file"},
+    {"mlm_predictions_without_bert",
+     "model:\n  preset: gpt2\n  mlm_predictions: masked\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.mlm_predictions", 3, "arch: bert"},
+    {"mlm_predictions_bad_value",
+     "model: {preset: bert-large, mlm_predictions: some}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.mlm_predictions", 1, "all, masked"},
     {"topology_device_file", "model: {preset: gpt2}\ncluster: {topology: /dev/zero}\nplan: {}\n", "", 0,
      "expected a regular file"},
     {"topology_file_error", "model: {preset: gpt2}\ncluster: {topology: bad/topology.yaml}\nplan: {}\n",

@@ -13,6 +13,7 @@
 #include "network/platform.hpp"
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
+#include "scenario/writer.hpp"
 #include "topology/graph.hpp"
 #include "workload/memory.hpp"
 #include "workload/sequences.hpp"
@@ -302,8 +303,8 @@ plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") +
         sc.model.layers * (L.attention_forward.flops() + L.mlp_forward.flops() + L.attention_backward.flops() +
                            L.mlp_backward.flops() + L.recompute.flops());
     const double total = per_gpu * sc.plan.tp;
-    // The transformer layers' part of Eq. 3 (without its V/(16lh) head term, since BERT's head
-    // sees only masked tokens). Ours adds norms and element-wise work and counts the flash
+    // The transformer layers' part of Eq. 3 (without its V/(16lh) head term: the layers only).
+    // Ours adds norms and element-wise work and counts the flash
     // backward at 2.5x its forward: allow 2%.
     const double s = sc.model.seq_len, h = sc.model.hidden, l = sc.model.layers;
     const double eq3 = (full ? 96.0 : 72.0) * 2 * s * l * h * h * (1 + s / (6 * h));
@@ -311,6 +312,31 @@ plan: {tp: 8, micro_batch: 2, global_batch: 2, recompute: )") +
                 1e-9);
     EXPECT_NEAR(total / eq3, 1.0, 0.02) << (full ? "full" : "none");
   }
+}
+
+TEST(Workload, BertHeadRunsOnTheMaskedPositionsUnlessToldEvery) {
+  // The masked-LM head's GEMM and loss see 15% of the tokens by default (Google's BERT, NVIDIA's
+  // PyTorch BERT since 2022) and every token with mlm_predictions: all (Hugging Face's).
+  const std::string base = "cluster: {topology: dgx-a100-superpod, gpus: 1}\nplan: {micro_batch: 8, global_batch: 8}\n";
+  const auto head = [&](const std::string& model) {
+    const Scenario sc =
+        load_scenario_text("model: {preset: bert-large, seq_len: 128" + model + "}\n" + base, "bert.yaml");
+    const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+    const Workload w = build_workload(sc.model, sc.plan, cost);
+    double gemm = 0, loss_bytes = 0;
+    for (const auto& k : w.extras.head_forward.kernels) {
+      if (k.name == "lm head") gemm = k.flops;
+      if (k.name == "cross-entropy") loss_bytes = k.bytes;
+    }
+    EXPECT_EQ(scenario_to_yaml(load_scenario_text(scenario_to_yaml(sc), "again.yaml")), scenario_to_yaml(sc));
+    return std::pair{gemm, loss_bytes};
+  };
+  const auto masked = head("");
+  const auto every = head(", mlm_predictions: all");
+  EXPECT_NEAR(masked.first, 2 * 0.15 * 8 * 128 * 30592.0 * 1024, 1e-6 * masked.first);  // vocab padded to 128s
+  EXPECT_NEAR(every.first / masked.first, 1 / 0.15, 1e-9);
+  EXPECT_NEAR(every.second / masked.second, 1 / 0.15, 1e-9);
+  EXPECT_EQ(head(", mlm_predictions: masked"), masked);
 }
 
 TEST(Workload, FlashAttentionOneReachesItsPublishedRateAtLongSequences) {

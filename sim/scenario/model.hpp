@@ -43,6 +43,11 @@ struct ModelSpec {
   // normed hidden state and next token's embedding (2h -> h), one more transformer layer, and the
   // shared output head and loss, on the last pipeline stage (Megatron-Core --mtp-num-layers).
   int mtp_layers = 0;
+  // BERT's masked-LM head: only over the masked positions (Google's TensorFlow BERT gathers them
+  // first; NVIDIA DeepLearningExamples' PyTorch BERT since March 2022, its "dense sequence
+  // output", on by default), or over every position (Hugging Face's BertForPreTraining, and
+  // DeepLearningExamples before 2022: [batch, seq, vocab] logits, the loss ignoring the rest).
+  bool mlm_masked_only = true;
   std::string source;
 
   int head_dim() const { return head_size > 0 ? head_size : hidden / heads; }
@@ -58,6 +63,9 @@ struct ModelSpec {
   bool learned_positions() const { return arch != Arch::llama; }
   bool tied_embeddings() const { return tie_embeddings >= 0 ? tie_embeddings == 1 : arch != Arch::llama; }
   bool moe() const { return experts > 0; }
+  // Positions the output head and loss run over, as a share of the tokens: BERT's masked-LM head
+  // on the masked positions only predicts 15% of them (Devlin et al. 2019, section 3.1).
+  double head_token_share() const { return arch == Arch::bert && mlm_masked_only ? 0.15 : 1.0; }
   int kv_hidden() const { return kv_heads * head_dim(); }
 };
 

@@ -113,6 +113,10 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.integer("mtp_layers", 0, 16)) m.mtp_layers = static_cast<int>(*v);
   if (auto v = r.integer("sliding_window_pattern", 1, 1024)) m.sliding_window_pattern = static_cast<int>(*v);
   if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
+  if (auto v = r.choice("mlm_predictions", {"all", "masked"})) {
+    if (m.arch != Arch::bert) r.fail("mlm_predictions", "mlm_predictions goes with arch: bert");
+    m.mlm_masked_only = *v == "masked";  // default: masked
+  }
   // Multi-head latent attention (DeepSeek-V2/V3); mha covers grouped-query attention (kv_heads).
   if (auto v = r.choice("attention", {"mha", "mla"})) m.mla = *v == "mla";
   for (const auto& [key, field] : {std::pair{"q_lora_rank", &m.q_lora_rank},

@@ -26,6 +26,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (m.sliding_window_pattern > 1)
     out << YAML::Key << "sliding_window_pattern" << YAML::Value << m.sliding_window_pattern;
   if (m.tie_embeddings >= 0) out << YAML::Key << "tied_embeddings" << YAML::Value << (m.tie_embeddings == 1);
+  if (!m.mlm_masked_only) out << YAML::Key << "mlm_predictions" << YAML::Value << "all";
   if (m.mla) {
     out << YAML::Key << "attention" << YAML::Value << "mla";
     out << YAML::Key << "q_lora_rank" << YAML::Value << m.q_lora_rank;

@@ -395,8 +395,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     x.embedding_backward.name = "embedding backward";
     emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
   }
-  // BERT's masked-LM head predicts only the masked positions: 15% of tokens (Devlin et al. 2019).
-  const double head_tokens = m.arch == Arch::bert ? 0.15 * tokens : tokens;
+  const double head_tokens = m.head_token_share() * tokens;
   {
     BlockBuilder head{cost, x.head_forward, eager};
     x.head_forward.name = "lm head + loss";
