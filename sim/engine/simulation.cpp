@@ -300,7 +300,7 @@ class StepSimulation {
     const double start = sg4::Engine::get_clock();
     // An execution (not a sleep) so that SimGrid's energy plugin sees the GPU busy.
     sg4::this_actor::execute(t * kHostSpeed);
-    stages_[stage].breakdown.compute += t;
+    stages_[stage].breakdown.compute += sg4::Engine::get_clock() - start;
     stages_[stage].flops += block.flops();
     record(stage, "compute", label, start);
   }
@@ -527,10 +527,21 @@ class StepSimulation {
     in_flight = prefetch_next ? start_async(stage, c) : nullptr;  // the next layer's weights
   }
 
+  // A data-parallel collective's kernels hold SMs while it runs (PlanSpec::collective_sms): an
+  // execution bounded to that share of the GPU, beside the stage's compute on the same host, so
+  // that SimGrid's CPU sharing leaves the compute the rest. Cancel it when the collective ends.
+  sg4::ExecPtr occupy_sms(int stage) const {
+    const double share = setup_.gpu[stage].sm_share(p_.collective_sms);
+    if (share <= 0) return nullptr;
+    return sg4::this_actor::exec_init(std::numeric_limits<double>::max())->set_bound(share * kHostSpeed)->start();
+  }
+
   sg4::SemaphorePtr start_async(int stage, const Collective& c) {
     auto done = sg4::Semaphore::create(0);
     sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, c, done] {
+      auto sms = occupy_sms(stage);
       run_zero3(stage, c);
+      if (sms) sms->cancel();
       done->release();
     });
     return done;
@@ -721,10 +732,12 @@ class StepSimulation {
         }
         c.algorithm = p_.dp_algorithm;
         const double start = sg4::Engine::get_clock();
+        auto sms = occupy_sms(s);
         if (p_.zero >= 3)
           run_zero3(s, c);
         else
           run_collective(platform_, c, gpus_per_node);
+        if (sms) sms->cancel();
         if (trace_enabled_)
           trace_.push_back({gpu(0, 0, s, 0), "dp",
                             std::string(experts ? "expert gradient " : "gradient ") + collective_name(c.kind), start,

@@ -1,6 +1,7 @@
 #pragma once
 // The cluster: what a GPU can do and how GPUs are wired. Values come from presets
 // (sim/presets/gpus.yaml, topologies/*.yaml), each citing its source, or from the user's file.
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ struct GpuSpec {
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
   double kernel_overhead_s = 0;  // fixed cost per kernel launch
   KernelData kernels;
+  // The share of the GPU that `sms` of its SMs are (NCCL's kernels beside a GEMM,
+  // PlanSpec::collective_sms), at most 0.9; 0 for a device without an SM count (a CPU).
+  double sm_share(int sms) const { return sm_count > 1 ? std::min(0.9, double(sms) / sm_count) : 0.0; }
   // Datasheet peak of the format the GEMMs of `p` run in (the low-precision peak for fp8 etc.).
   double peak(Precision p) const;
   // The tensor-core rate a training step sustains, as a fraction of the microbenchmark rates in

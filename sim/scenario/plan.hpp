@@ -139,6 +139,13 @@ struct PlanSpec {
   // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
   // of time T with GEMMs of time G expose max(T/tp, T - G).
   bool tp_comm_overlap = false;
+  // SMs NCCL's kernels hold while a data-parallel collective runs (one CTA per channel; NCCL_MIN_CTAS
+  // and NCCL_MAX_CTAS bound it). A GEMM overlapped with it has the GPU's other SMs: compute runs at
+  // (SMs - collective_sms) / SMs of its rate meanwhile. 24: the CTAs an ncclAllGather launched
+  // beside a GEMM on an H100 (NVIDIA developer forums, "Compute-communication overlap causes
+  // severe GEMM performance degradation because of tail effect", 2025); DeepSeek-V3 gives its
+  // all-to-all kernels 20 of the H800's 132 SMs (arXiv:2412.19437, section 3.2.2). 0: no sharing.
+  int collective_sms = 24;
   Loss loss = Loss::fp32;
 
   // Trading communication for something else (docs/simulator.md):

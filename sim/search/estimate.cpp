@@ -74,8 +74,15 @@ struct Replay {
 // further layer exposes what its gather takes beyond the layer before. Each chunk's gradients are
 // reduce-scattered layer by layer (`reduce` a layer) during its last backward, as each layer's
 // backward is done, one chunk after another; the stage finishes when the last reduce-scatter is.
+// Compute of time `compute` beside collectives of time `comm` runs on 1 - share of the SMs while
+// they last (PlanSpec::collective_sms): compute + share x comm, or comm once they outlast it.
+double time_beside(double compute, double comm, double share) {
+  return comm * (1 - share) >= compute ? comm : compute + share * comm;
+}
+
 struct KeptStageGathers {
   double gather = 0, layer = 0, reduce = 0;
+  double share = 0;                  // of the SMs the collectives hold (PlanSpec::collective_sms)
   std::vector<double> chunk_layers;  // by virtual stage; empty: no kept stage
 };
 
@@ -111,7 +118,15 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
         if (gathering) {
           start = t.chunk == 0 ? start + gathers.gather
                                : std::max(start, first_forward_end[s][t.chunk - 1] + gathers.gather - gathers.layer);
-          took += std::max(0.0, gathers.chunk_layers[vs] - 1) * std::max(0.0, gathers.gather - gathers.layer);
+          // Each further layer runs beside the next one's gather, on the SMs it leaves.
+          const double beside = time_beside(gathers.layer, gathers.gather, gathers.share);
+          took += std::max(0.0, gathers.chunk_layers[vs] - 1) * (beside - gathers.layer);
+        }
+        if (!t.forward && t.micro_batch == micro_batches - 1 && !gathers.chunk_layers.empty()) {
+          // The last backward's layers run beside the reduce-scatters of the layers before them.
+          const double layers = std::max(1.0, gathers.chunk_layers[vs]), per = took / layers;
+          const double share = gathers.share;
+          took += layers * std::min(share * gathers.reduce, per * share / (1 - share));
         }
         r.finish[s] = start + took;
         if (gathering) first_forward_end[s][t.chunk] = r.finish[s];
@@ -238,6 +253,7 @@ Estimate estimate_step(const Scenario& sc) {
     const auto dp_all_reduce = [&](double bytes) { return group_all_reduce(sc, bytes, shard, stride); };
     const auto dp_gather = [&](double bytes) { return group_gather(sc, bytes, shard, stride); };
     const double reduce = p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes);
+    const double share = sc.cluster.topology.gpu.sm_share(p.collective_sms);  // NCCL's SMs
     if (p.zero >= 3) {
       // Per layer: the next layer's gather hides behind this layer's forward; in backward a
       // gather and the gradient reduce-scatter share the links. The first layer of each pass is
@@ -255,6 +271,7 @@ Estimate estimate_step(const Scenario& sc) {
         // chunk after its last backward: both replayed with the pipeline below.
         kept.gather = layer_gather;
         kept.layer = forward_layer;
+        kept.share = share;
         // Per layer, as the simulator reduces a kept stage (split per tensor where the plan says).
         kept.reduce = std::max(reduce / std::max(1, stage_layers), layer_reduce);
       } else {
@@ -264,11 +281,13 @@ Estimate estimate_step(const Scenario& sc) {
                                         : p.zero3_refetches_for_recompute() ? 1 + rerun
                                                                             : 1;
         if (p.overlap_param_gather) {
-          forward_exposed = std::max(0.0, layer_gather - forward_layer);
-          backward_exposed = std::max(0.0, backward_gathers * layer_gather + layer_reduce - backward_layer);
+          forward_exposed = time_beside(forward_layer, layer_gather, share) - forward_layer;
+          backward_exposed =
+              time_beside(backward_layer, backward_gathers * layer_gather + layer_reduce, share) - backward_layer;
         } else {
           forward_exposed = layer_gather;
-          backward_exposed = backward_gathers * layer_gather + std::max(0.0, layer_reduce - backward_layer);
+          backward_exposed =
+              backward_gathers * layer_gather + time_beside(backward_layer, layer_reduce, share) - backward_layer;
         }
         // Without prefetch every gather is already counted in full per layer.
         forward_start = p.overlap_param_gather ? layer_gather : 0;
@@ -278,7 +297,7 @@ Estimate estimate_step(const Scenario& sc) {
     } else {
       const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
       const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;  // the distributed optimizer's
-      data_parallel_tail = std::max(0.0, reduce - backward) + gather;
+      data_parallel_tail = time_beside(backward, reduce, share) - backward + gather;
     }
   }
 
