@@ -334,12 +334,14 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Its DDP has one bucket (bucket_cap_mb set to the GPU's memory in bytes, run_pretraining.py
   // of DeepLearningExamples a9e2c1d5, the commit of this table): the gradient all-reduce starts
   // when the last micro-batch's backward is done, not beside it.
-  if (has(framework, "APEX") && m.arch == Arch::bert) p.overlap_grad_reduce = false;
-  if (has(framework, "APEX") && m.arch == Arch::bert && m.seq_len == 512) {
-    sc.data.lengths = "wikipedia-bert-512";
-    sc.data.length_counts = load_length_histogram(sc.data.lengths);
-    sc.data.batching = Batching::binned;
-    sc.data.bin_size = 64;
+  if (has(framework, "APEX") && m.arch == Arch::bert) {
+    p.overlap_grad_reduce = false;
+    if (m.seq_len == 512) {
+      sc.data.lengths = "wikipedia-bert-512";
+      sc.data.length_counts = load_length_histogram(sc.data.lengths);
+      sc.data.batching = Batching::binned;
+      sc.data.bin_size = 64;
+    }
   }
   return sc;
 }

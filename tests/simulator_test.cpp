@@ -699,39 +699,33 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
               0.1 * overlapped.step_time);
 }
 
-// torchtitan's per-op recomputation keeps reduce-scatter outputs but not all-gather outputs, so
-// the backward gathers the attention and MLP inputs again: ten collectives a layer instead of
-// eight (two all-gathers and two reduce-scatters each way), in the simulator and the estimate.
 TEST(Simulator, ComputeBesideDataParallelCollectivesRunsOnTheSmsTheyLeave) {
   // FSDP over two DGX A100 nodes: each layer's forward runs beside the next layer's gather and
   // each backward beside gathers and reduce-scatters. With 27 of the A100's 108 SMs held by NCCL
   // (a quarter), compute runs at 3/4 of its rate while they last: longer than alone, never more
   // than 4/3 of it. Without data-parallel traffic nothing changes.
-  const auto run = [](int gpus, int sms) {
-    return simulate_step(load_scenario_text(
-        "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: " + std::to_string(gpus) +
-            "}\nplan: {dp: " + std::to_string(gpus) + ", zero: 3, micro_batch: 4, global_batch: " +
-            std::to_string(8 * gpus) + ", collective_sms: " + std::to_string(sms) + "}\n",
-        "fsdp.yaml"));
+  const auto fsdp = [](int gpus, int sms) {
+    return load_scenario_text("model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: " +
+                                  std::to_string(gpus) + "}\nplan: {dp: " + std::to_string(gpus) +
+                                  ", zero: 3, micro_batch: 4, global_batch: " + std::to_string(8 * gpus) +
+                                  ", collective_sms: " + std::to_string(sms) + "}\n",
+                              "fsdp.yaml");
   };
+  const auto run = [&](int gpus, int sms) { return simulate_step(fsdp(gpus, sms)); };
   const StepResult alone = run(16, 0), beside = run(16, 27);
   EXPECT_GT(beside.breakdown.compute, 1.03 * alone.breakdown.compute);
   EXPECT_LE(beside.breakdown.compute, alone.breakdown.compute * 4 / 3 * (1 + 1e-9));
   EXPECT_GT(beside.step_time, alone.step_time);
   EXPECT_DOUBLE_EQ(run(1, 27).step_time, run(1, 0).step_time);
   // The estimate prices the same sharing.
-  const auto estimate = [](int sms) {
-    return estimate_step(
-               load_scenario_text("model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 16}\n"
-                                  "plan: {dp: 16, zero: 3, micro_batch: 4, global_batch: 128, collective_sms: " +
-                                      std::to_string(sms) + "}\n",
-                                  "fsdp.yaml"))
-        .step_time;
-  };
+  const auto estimate = [&](int sms) { return estimate_step(fsdp(16, sms)).step_time; };
   EXPECT_GT(estimate(27), estimate(0));
   EXPECT_NEAR(estimate(27) / beside.step_time, 1.0, 0.05);
 }
 
+// torchtitan's per-op recomputation keeps reduce-scatter outputs but not all-gather outputs, so
+// the backward gathers the attention and MLP inputs again: ten collectives a layer instead of
+// eight (two all-gathers and two reduce-scatters each way), in the simulator and the estimate.
 TEST(Simulator, PerOpRecomputationGathersTheSequenceParallelInputsAgain) {
   Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-7b}

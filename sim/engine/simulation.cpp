@@ -527,21 +527,27 @@ class StepSimulation {
     in_flight = prefetch_next ? start_async(stage, c) : nullptr;  // the next layer's weights
   }
 
-  // A data-parallel collective's kernels hold SMs while it runs (PlanSpec::collective_sms): an
-  // execution bounded to that share of the GPU, beside the stage's compute on the same host, so
-  // that SimGrid's CPU sharing leaves the compute the rest. Cancel it when the collective ends.
-  sg4::ExecPtr occupy_sms(int stage) const {
+  // A data-parallel collective's kernels hold SMs while it runs (PlanSpec::collective_sms): for
+  // its duration an execution bounded to that share of the GPU runs on the stage's host, so that
+  // SimGrid's CPU sharing leaves the compute beside it the rest.
+  template <class Run>
+  void holding_sms(int stage, const Run& run) const {
     const double share = setup_.gpu[stage].sm_share(p_.collective_sms);
-    if (share <= 0) return nullptr;
-    return sg4::this_actor::exec_init(std::numeric_limits<double>::max())->set_bound(share * kHostSpeed)->start();
+    if (share <= 0) {
+      run();
+      return;
+    }
+    // Held by an ExecPtr: start() hands back a plain pointer, and the exec must outlive `run`.
+    const sg4::ExecPtr sms = sg4::this_actor::exec_init(std::numeric_limits<double>::max());
+    sms->set_bound(share * kHostSpeed)->start();
+    run();
+    sms->cancel();
   }
 
   sg4::SemaphorePtr start_async(int stage, const Collective& c) {
     auto done = sg4::Semaphore::create(0);
     sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, c, done] {
-      auto sms = occupy_sms(stage);
-      run_zero3(stage, c);
-      if (sms) sms->cancel();
+      holding_sms(stage, [&] { run_zero3(stage, c); });
       done->release();
     });
     return done;
@@ -732,12 +738,12 @@ class StepSimulation {
         }
         c.algorithm = p_.dp_algorithm;
         const double start = sg4::Engine::get_clock();
-        auto sms = occupy_sms(s);
-        if (p_.zero >= 3)
-          run_zero3(s, c);
-        else
-          run_collective(platform_, c, gpus_per_node);
-        if (sms) sms->cancel();
+        holding_sms(s, [&] {
+          if (p_.zero >= 3)
+            run_zero3(s, c);
+          else
+            run_collective(platform_, c, gpus_per_node);
+        });
         if (trace_enabled_)
           trace_.push_back({gpu(0, 0, s, 0), "dp",
                             std::string(experts ? "expert gradient " : "gradient ") + collective_name(c.kind), start,

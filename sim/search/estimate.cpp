@@ -68,18 +68,19 @@ double group_gather(const Scenario& sc, double bytes, int n, int stride) {
 struct Replay {
   std::vector<double> finish, busy;
 };
-// A kept FSDP stage gathers each chunk's weights in its first forward, one layer ahead: the first
-// chunk's first layer when it starts (`gather`), each later chunk's first layer from the last layer
-// of the previous chunk's first forward on (`gather - layer` after that forward ends), and every
-// further layer exposes what its gather takes beyond the layer before. Each chunk's gradients are
-// reduce-scattered layer by layer (`reduce` a layer) during its last backward, as each layer's
-// backward is done, one chunk after another; the stage finishes when the last reduce-scatter is.
+
 // Compute of time `compute` beside collectives of time `comm` runs on 1 - share of the SMs while
 // they last (PlanSpec::collective_sms): compute + share x comm, or comm once they outlast it.
 double time_beside(double compute, double comm, double share) {
   return comm * (1 - share) >= compute ? comm : compute + share * comm;
 }
 
+// A kept FSDP stage gathers each chunk's weights in its first forward, one layer ahead: the first
+// chunk's first layer when it starts (`gather`), each later chunk's first layer from the last layer
+// of the previous chunk's first forward on (`gather - layer` after that forward ends), and every
+// further layer exposes what its gather takes beyond the layer before. Each chunk's gradients are
+// reduce-scattered layer by layer (`reduce` a layer) during its last backward, as each layer's
+// backward is done, one chunk after another; the stage finishes when the last reduce-scatter is.
 struct KeptStageGathers {
   double gather = 0, layer = 0, reduce = 0;
   double share = 0;                  // of the SMs the collectives hold (PlanSpec::collective_sms)
@@ -124,9 +125,9 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
         }
         if (!t.forward && t.micro_batch == micro_batches - 1 && !gathers.chunk_layers.empty()) {
           // The last backward's layers run beside the reduce-scatters of the layers before them.
-          const double layers = std::max(1.0, gathers.chunk_layers[vs]), per = took / layers;
-          const double share = gathers.share;
-          took += layers * std::min(share * gathers.reduce, per * share / (1 - share));
+          // Only the compute slows: a reduce that outlasts its layer is the queue's, below.
+          const double layers = std::max(1.0, gathers.chunk_layers[vs]), per = took / layers, sh = gathers.share;
+          took += layers * std::min(sh * gathers.reduce, per * sh / (1 - sh));
         }
         r.finish[s] = start + took;
         if (gathering) first_forward_end[s][t.chunk] = r.finish[s];
