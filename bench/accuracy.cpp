@@ -227,6 +227,14 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   }
   p.schedule = p.virtual_stages > 1 ? Schedule::interleaved : Schedule::one_f_one_b;
   p.sequence_parallel = starts_with(get("sequence_parallel"), "yes");
+  // Where the row leaves it unknown: NeMo's recipes turn sequence parallelism on with tensor
+  // parallelism (their trainer()s default sequence_parallelism=True, e.g. recipes/llama31_405b.py),
+  // and Megatron-Core refuses expert with tensor parallelism without it (TransformerConfig:
+  // "When using expert parallelism and tensor parallelism, sequence parallelism must be used").
+  if (get("sequence_parallel") == "unknown" && p.tp > 1 &&
+      (has(framework, "NeMo") || (has(framework, "Megatron") && m.moe() && p.ep > 1))) {
+    p.sequence_parallel = true;
+  }
   const std::string zero = get("zero_fsdp");
   const bool megatron = has(framework, "Megatron") || has(framework, "NeMo");
   p.zero = has(zero, "FULL_SHARD") || has(zero, "stage 3") || has(zero, "FSDP=On") || has(zero, "HSDP") ||

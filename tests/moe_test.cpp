@@ -320,6 +320,37 @@ TEST(Moe, DeepEpSendsATokenOncePerNode) {
   EXPECT_LT(deepep.step_time, alltoall.step_time);
 }
 
+// With tensor and expert parallelism (experts whole, etp 1), sequence parallelism splits the
+// micro-batch's tokens over the TP ranks before they are routed; without it every TP rank routes
+// and computes all of them, twice the expert work and dispatch at tp 2, and the plan check says so (Megatron-Core
+// refuses the combination).
+TEST(Moe, ExpertsOfATensorParallelGroupShareItsTokensOnlyWithSequenceParallelism) {
+  Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/mixtral-8x7b-64-h100.yaml");
+  ASSERT_EQ(sc.plan.tp, 2);
+  ASSERT_TRUE(sc.plan.sequence_parallel);
+  sc.plan.etp = 1;  // each expert whole on one GPU (MoE parallel folding)
+  const auto warns = [](const Scenario& s) {
+    for (const auto& f : check_plan(s.model, s.cluster, s.plan)) {
+      if (f.key == "plan.sequence_parallel" && f.severity == Finding::Severity::warning) return true;
+    }
+    return false;
+  };
+  const auto expert_flops = [](const Workload& w) {
+    double f = 0;
+    for (const auto& k : w.layer.mlp_forward.kernels) {
+      if (k.name.rfind("expert ", 0) == 0) f += k.flops;
+    }
+    return f;
+  };
+  EXPECT_FALSE(warns(sc));
+  const Workload with_sp = work_of(sc);
+  sc.plan.sequence_parallel = false;
+  EXPECT_TRUE(warns(sc));
+  const Workload without_sp = work_of(sc);
+  EXPECT_NEAR(expert_flops(without_sp) / expert_flops(with_sp), 2.0, 1e-9);
+  EXPECT_NEAR(without_sp.comm.ep_bytes / with_sp.comm.ep_bytes, 2.0, 1e-9);
+}
+
 // google/gemma-2-9b's config.json (excerpt): 8,324,201,984 parameters besides the 917,504,000 of
 // the embedding, which the output head shares (Gemma 2 report, Table 1 note); every other layer
 // attends to a 4096-token window, so at 8192 a query sees (3072 + 4096) / 2 keys on average.

@@ -893,7 +893,9 @@ plan: {dp: 16, zero: 3, micro_batch: 1, global_batch: 16, overlap_param_gather: 
   sc.plan.zero3_list_collectives = true;
   const Gathers listed = gathers(sc);
   EXPECT_EQ(listed.count, 8);
-  const double copies = 8 * 4 * 16 * gpu_preset("a100-80gb-sxm").kernel_overhead_s;
+  // GPT's layer has 12 parameter tensors: QKV, projection, up and down weights, their biases,
+  // and the two LayerNorms' scales and shifts; each gather copies one slice per rank.
+  const double copies = 8 * 12 * 16 * gpu_preset("a100-80gb-sxm").kernel_overhead_s;
   EXPECT_NEAR(listed.seconds - plain.seconds, copies, 0.1 * copies);
   sc.plan.recompute = Recompute::full;
   EXPECT_EQ(gathers(sc).count, 12);
@@ -902,4 +904,13 @@ plan: {dp: 16, zero: 3, micro_batch: 1, global_batch: 16, overlap_param_gather: 
   EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, full, 0.10 * full);
   sc.plan.zero3_unit = Zero3Unit::layer;  // FSDP's unit: the recompute runs on the backward's gather
   EXPECT_EQ(gathers(sc).count, 8);
+  // Per parameter, Llama's layer is 6 tensors (fused QKV, output, fused gate+up, down, two RMSNorm
+  // scales), DeepSeek-V3's MoE layer 14 (MLA's five projections and two latent norms, the router,
+  // shared and routed experts' two weights each, the layer's two norms).
+  Scenario llama = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/llama3-8b-8xh100.yaml");
+  llama.plan.zero3_unit = Zero3Unit::parameter;
+  const CostModel cost(llama.cluster.topology.gpu, llama.plan.precision);
+  EXPECT_EQ(zero3_collectives(llama.model, llama.plan, build_workload(llama.model, llama.plan, cost).layer), 6);
+  llama.model = model_preset("deepseek-v3");
+  EXPECT_EQ(zero3_collectives(llama.model, llama.plan, build_workload(llama.model, llama.plan, cost).layer), 14);
 }

@@ -91,7 +91,7 @@ class StepSimulation {
         p_(sc.plan),
         setup_(setup),
         w_(setup.work.front()),
-        zero3_collectives_(zero3_collectives(sc.plan, w_.layer)),
+        zero3_collectives_(zero3_collectives(sc.model, sc.plan, w_.layer)),
         platform_(platform),
         trace_enabled_(options.record_trace),
         skip_data_parallel_(options.skip_data_parallel),
@@ -374,7 +374,7 @@ class StepSimulation {
     record(stage, kind, label, start);
   }
 
-  // A ZeRO-3 collective as the framework issues it: whole, or one per weight tensor in turn
+  // A ZeRO-3 collective as the framework issues it: whole, or one per parameter tensor in turn
   // (PlanSpec::zero3_unit); through the list API each also launches a copy per rank of the group
   // (PlanSpec::zero3_list_collectives), the host issuing them one after another.
   void run_zero3(int stage, const Collective& c) const {

@@ -62,9 +62,10 @@ enum class Reshard { by_default, always, never };
 const char* reshard_name(Reshard r);
 
 // What one ZeRO-3 collective moves: a layer's weights at once (PyTorch FSDP and FSDP2 units,
-// Megatron-FSDP, torchtitan), or one weight tensor, the collectives issued one after another
-// (DeepSpeed's per-module hooks, before v0.6: a fetch per parameter, and a recomputed forward
-// fires its hooks again, so full recomputation gathers the weights a third time).
+// Megatron-FSDP, torchtitan), or one parameter tensor (weights, biases, norm parameters), the
+// collectives issued one after another (DeepSpeed's per-module hooks, before v0.6: a fetch per
+// parameter, and a recomputed forward fires its hooks again, so full recomputation gathers the
+// weights a third time).
 enum class Zero3Unit { layer, parameter };
 const char* zero3_unit_name(Zero3Unit u);
 

@@ -601,6 +601,12 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("plan.etp", "the expert FFN (" + s(m.expert_ffn()) + ") must be divisible by etp (" + s(p.expert_tp()) + ")");
   }
   if (p.sequence_parallel && p.tp == 1) warn("plan.sequence_parallel", "has no effect with tp = 1");
+  if (!p.sequence_parallel && p.tp > 1 && p.ep > 1 && m.moe()) {
+    warn("plan.sequence_parallel",
+         "is off with tp " + s(p.tp) + " and ep " + s(p.ep) +
+             ": each tensor-parallel rank dispatches every token of the micro-batch (Megatron-Core refuses "
+             "this; its MoE layers need sequence_parallel: true)");
+  }
   if (p.zero > 0 && p.dp * p.cp == 1)
     warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
   if (p.zero < 3 && (p.zero3_unit != Zero3Unit::layer || p.zero3_list_collectives))

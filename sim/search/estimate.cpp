@@ -260,9 +260,9 @@ Estimate estimate_step(const Scenario& sc) {
       // gather and the gradient reduce-scatter share the links. The first layer of each pass is
       // not prefetched. (A looser bound, all DP traffic of a micro-batch against all its
       // compute, ranked the GPT-3 175B space worse: Spearman 0.877 against 0.895.)
-      // One collective per weight tensor in turn (zero3_unit: parameter), each with a copy
+      // One collective per parameter tensor in turn (zero3_unit: parameter), each with a copy
       // launch per rank through the list API (zero3_list_collectives).
-      const int tensors = zero3_collectives(p, L);
+      const int tensors = zero3_collectives(sc.model, p, L);
       const double copies = p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.kernel_overhead_s : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
       const double layer_gather = zero3(L.parameters * 2);

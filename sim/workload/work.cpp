@@ -32,9 +32,17 @@ double Block::linear_gemm_time() const {
 
 int Block::linear_gemms() const { return static_cast<int>(std::count_if(kernels.begin(), kernels.end(), linear_gemm)); }
 
-int zero3_collectives(const PlanSpec& plan, const LayerWork& layer) {
+int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerWork& layer) {
   if (plan.zero3_unit != Zero3Unit::parameter) return 1;
-  return std::max(1, layer.attention_forward.linear_gemms() + layer.mlp_forward.linear_gemms());
+  // Every parameter tensor of the layer: the weight matrices (a fused projection is one), a bias
+  // beside each where the architecture has them, the two norms' scales (and LayerNorm's shifts),
+  // MLA's latent norms, the router. GPT's layer: QKV, projection, up, down, 4 biases, 2 x 2
+  // LayerNorm tensors, 12 in all; Llama's: 4 fused weights and 2 RMSNorm scales.
+  const int weights = layer.attention_forward.linear_gemms() + layer.mlp_forward.linear_gemms();
+  const int biases = model.biases() ? weights : 0;
+  const int norms = 2 * (model.arch == Arch::llama ? 1 : 2) + (model.mla ? (model.q_lora_rank > 0 ? 2 : 1) : 0);
+  const int router = model.moe() ? 1 : 0;
+  return std::max(1, weights + biases + norms + router);
 }
 
 double Block::flops() const {

@@ -81,9 +81,9 @@ struct Workload {
 // those of a full-length micro-batch, which any micro-batch may be.
 Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost, const DataSpec& data = {});
 
-// The collectives one ZeRO-3 gather or reduce-scatter of a layer takes: one, or one per weight
-// tensor, in turn (PlanSpec::zero3_unit).
-int zero3_collectives(const PlanSpec& plan, const LayerWork& layer);
+// The collectives one ZeRO-3 gather or reduce-scatter of a layer takes: one, or one per
+// parameter tensor (weights, biases, norm parameters), in turn (PlanSpec::zero3_unit).
+int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerWork& layer);
 
 // The optimizer step over `params` parameters (this rank's shard): fused Adam reads and writes
 // fp32 master weights, m and v, reads the gradient and writes the 16-bit weights, about 36 bytes
