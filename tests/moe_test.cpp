@@ -351,6 +351,31 @@ TEST(Moe, ExpertsOfATensorParallelGroupShareItsTokensOnlyWithSequenceParallelism
   EXPECT_NEAR(without_sp.comm.ep_bytes / with_sp.comm.ep_bytes, 2.0, 1e-9);
 }
 
+// Megatron-Core's all-to-all dispatcher copies each token top_k times into destination order and
+// sums the returning copies back, weighted; DeepEP does both inside its kernels. Both sort the
+// received tokens by local expert and back. A permutation's backward moves the same bytes.
+TEST(Moe, TokenPermutationsFollowTheDispatcher) {
+  Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/qwen3-235b-256xh100.yaml");
+  const auto bytes_of = [](const Block& b, const std::string& name) {
+    for (const auto& k : b.kernels) {
+      if (k.name == name) return k.bytes;
+    }
+    return 0.0;
+  };
+  ASSERT_EQ(sc.plan.moe_dispatcher, MoeDispatcher::deepep);
+  const Workload deepep = work_of(sc);
+  sc.plan.moe_dispatcher = MoeDispatcher::alltoall;
+  const Workload alltoall = work_of(sc);
+  const double e = 2, h = sc.model.hidden, k = sc.model.top_k;
+  const double sent = double(sc.model.seq_len) * sc.plan.micro_batch / sc.plan.tp;  // sequence-parallel share
+  EXPECT_DOUBLE_EQ(bytes_of(alltoall.layer.mlp_forward, "token permute"), sent * h * e * (1 + k));
+  EXPECT_DOUBLE_EQ(bytes_of(alltoall.layer.mlp_forward, "token unpermute"), sent * h * e * (1 + k));
+  EXPECT_EQ(bytes_of(deepep.layer.mlp_forward, "token permute"), 0.0);
+  EXPECT_DOUBLE_EQ(bytes_of(deepep.layer.mlp_forward, "expert sort"), 2 * sent * k * h * e);
+  EXPECT_DOUBLE_EQ(bytes_of(deepep.layer.mlp_backward, "expert sort backward"), 2 * sent * k * h * e);
+  EXPECT_GT(alltoall.layer.mlp_forward.time(), deepep.layer.mlp_forward.time());
+}
+
 // google/gemma-2-9b's config.json (excerpt): 8,324,201,984 parameters besides the 917,504,000 of
 // the embedding, which the output head shares (Gemma 2 report, Table 1 note); every other layer
 // attends to a 4096-token window, so at 8192 a query sees (3072 + 4096) / 2 keys on average.

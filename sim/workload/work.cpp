@@ -117,6 +117,12 @@ struct BlockBuilder {
   void attention(const std::string& name, double flops, double time) {
     block.kernels.push_back({name, flops, 0, time});
   }
+  // A copy into another order: its backward moves the same bytes the other way.
+  void permutation(const std::string& name, double bytes) {
+    Kernel k{name, 0, bytes, cost.memory_time(bytes)};
+    k.permutation = true;
+    block.kernels.push_back(k);
+  }
 };
 
 // `span`: keys each query attends to (seq_len, or less in rows of packed sequences).
@@ -286,11 +292,21 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // the local experts.
       const double etp = p.expert_tp();
       const double local_experts = double(m.experts) / p.ep;
-      const double routed = (sp > 1 ? tokens / sp * etp : tokens) * m.top_k * m.imbalance;
+      const double sent = sp > 1 ? tokens / sp * etp : tokens;  // tokens this rank routes
+      const double routed = sent * m.top_k * m.imbalance;
       const double tokens_per_expert = routed / local_experts;
+      // Token permutations (Megatron-Core's token dispatchers): NCCL's all-to-all needs the
+      // tokens copied top_k times into destination order before it and summed back, weighted,
+      // after it; DeepEP and HybridEP do both inside their kernels. Either way the received
+      // tokens are sorted by local expert before the GEMMs and back after them.
+      const bool alltoall = p.moe_dispatcher == MoeDispatcher::alltoall && p.ep > 1;
+      if (alltoall) mlp.permutation("token permute", sent * h * e * (1 + m.top_k));
+      mlp.permutation("expert sort", 2 * routed * h * e);
       mlp.gemm("expert up (+gate)", tokens_per_expert, gates * ef / etp, h, local_experts);
       mlp.memory("expert activation", (gates + 1) * routed * ef / etp * e, 8 * routed * ef / etp);
       mlp.gemm("expert down", tokens_per_expert, h, ef / etp, local_experts);
+      mlp.permutation("expert unsort", 2 * routed * h * e);
+      if (alltoall) mlp.permutation("token unpermute", sent * h * e * (1 + m.top_k));
     } else {
       mlp.gemm(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
       mlp.memory(m.swiglu() ? "silu * gate" : "gelu", (m.swiglu() ? 3 : 2) * tokens * f / t * e, 8 * tokens * f / t);
@@ -310,6 +326,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       } else if (k.gradient_values > 0) {
         backward.kernels.push_back(
             {k.name + " gradient", 0, cost.quantize_bytes(k.gradient_values), cost.quantize_time(k.gradient_values)});
+      } else if (k.permutation) {
+        backward.kernels.push_back({k.name + " backward", 0, k.bytes, k.time});
       } else if (k.bytes > 0) {
         backward.kernels.push_back(
             {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});

@@ -20,6 +20,7 @@ struct Kernel {
   // A quantize kernel (low-precision recipes) casts the forward operands of the GEMM after it;
   // its backward casts that GEMM's output gradient, this many values.
   double gradient_values = 0;
+  bool permutation = false;  // a copy into another order (MoE tokens): its backward moves the same bytes
 };
 
 // A block is the compute between two tensor-parallel collectives.
