@@ -309,6 +309,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.fp8_param_gather =
       low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
+  // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
+  // reuses the copies (is_first_microbatch); torchao casts them in every forward.
+  p.fp8_weight_cache = low_precision(p.precision) && megatron;
   p.attention = attention_of_row(framework);
   // torchtitan's async TP (the row's "AsyncTP", "async TP = yes" or its async-TP column).
   std::string lower = notes;

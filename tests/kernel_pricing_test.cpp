@@ -183,6 +183,35 @@ TEST(KernelPricing, Fp8ParameterGatherHalvesZero3GatherTraffic) {
                InputError);
 }
 
+// Transformer Engine under Megatron-Core casts the weights (and their Hopper transposes) on a
+// step's first micro-batch and reuses them: over 8 micro-batches a linear layer's forward casts
+// its input every time but its weight one time in eight.
+TEST(KernelPricing, CachedFp8WeightsAreCastOnceAStep) {
+  Scenario sc = load_scenario_text(
+      "model: {preset: llama3-8b}\n"
+      "cluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+      "plan: {tp: 8, micro_batch: 1, global_batch: 8, precision: fp8, sequence_parallel: true}\n",
+      "inline.yaml", ".");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const auto cast_bytes = [&](const Scenario& s) {
+    for (const auto& k : build_workload(s.model, s.plan, cost).layer.mlp_forward.kernels) {
+      if (k.name == "down projection quantize") return k.bytes;
+    }
+    return 0.0;
+  };
+  const double tokens = sc.model.seq_len, width = sc.model.ffn_hidden / 8.0, h = sc.model.hidden;
+  const double every = cast_bytes(sc);
+  EXPECT_DOUBLE_EQ(every, cost.quantize_bytes(tokens * width + width * h));
+  const double cast_every_time = predict(sc).step.step_time;
+  sc.plan.fp8_weight_cache = true;
+  EXPECT_DOUBLE_EQ(cast_bytes(sc), cost.quantize_bytes(tokens * width + width * h / 8));
+  EXPECT_LT(predict(sc).step.step_time, cast_every_time);
+  EXPECT_THROW(load_scenario_text("model: {preset: gpt2}\ncluster: {topology: single-h200}\n"
+                                  "plan: {fp8_weight_cache: true}\n",
+                                  "inline.yaml", "."),
+               InputError);
+}
+
 TEST(KernelPricing, ContextParallelRingStepsRunWithoutTheCausalMask) {
   // Llama 3.1 8B at 128k on GB200s, cp 4: each rank's attention is one causal kernel on its own
   // two chunks (1/cp of its work) and cp-1 unmasked block pairs, all on 32k-token sequences.

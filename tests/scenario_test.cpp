@@ -398,6 +398,7 @@ TEST(Scenario, WrittenYamlReadsBackTheSame) {
     EXPECT_EQ(again.plan.recompute, original.plan.recompute) << name;
     EXPECT_EQ(again.plan.precision, original.plan.precision) << name;
     EXPECT_EQ(again.plan.fp8_param_gather, original.plan.fp8_param_gather) << name;
+    EXPECT_EQ(again.plan.fp8_weight_cache, original.plan.fp8_weight_cache) << name;
     EXPECT_EQ(again.plan.gradient_reduce_bytes, original.plan.gradient_reduce_bytes) << name;
     EXPECT_EQ(again.cluster.topology.gpu.name, original.cluster.topology.gpu.name) << name;
     EXPECT_DOUBLE_EQ(again.cluster.topology.gpu.power_limit_watts, original.cluster.topology.gpu.power_limit_watts)

@@ -716,6 +716,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   }
   if (has("--fp4-format")) out.plan["precision"] = "nvfp4";
   if (has("--fp8-param-gather") || has("--fp4-param-gather")) out.plan["fp8_param_gather"] = true;
+  // Megatron-Core's Transformer Engine layers cast the weights on a step's first micro-batch only.
+  if (has("--fp8-format") || has("--fp4-format")) out.plan["fp8_weight_cache"] = true;
   out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
   out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
   for (const char* f :

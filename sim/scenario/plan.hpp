@@ -118,6 +118,10 @@ struct PlanSpec {
   Attention attention = Attention::flash;
   Fp8Recipe fp8_recipe = Fp8Recipe::tensorwise;
   bool fp8_param_gather = false;  // weights all-gathered in FP8 (ZeRO-3/FSDP, distributed optimizer)
+  // The weights' low-precision copies (and the transposes Hopper's FP8 GEMMs need) made on a
+  // step's first micro-batch and reused by the others, as Transformer Engine does under
+  // Megatron-Core and NeMo (is_first_microbatch); false: cast in every forward (torchao).
+  bool fp8_weight_cache = false;
   Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;

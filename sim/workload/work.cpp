@@ -93,12 +93,15 @@ struct BlockBuilder {
   const CostModel& cost;
   Block& block;
   bool eager = false;  // unfused element-wise kernels (plan.kernels)
+  // Share of the micro-batches whose forward casts the weights (1 / micro-batches with
+  // plan.fp8_weight_cache: the cast copies are made once a step).
+  double weight_casts = 1;
   // Linear layers in a low-precision recipe first quantize their input and weight (the backward
   // quantizes the output gradient); other GEMMs run in 16 bits.
   void gemm(const std::string& name, double m, double n, double k, double batch = 1, GemmKind kind = GemmKind::linear) {
     const GemmShape shape{m, n, k, batch};
     if (kind == GemmKind::linear && cost.quantize_bytes(1) > 0) {
-      const double operands = batch * (m * k + k * n);
+      const double operands = batch * (m * k + k * n * weight_casts);
       block.kernels.push_back(
           {name + " quantize", 0, cost.quantize_bytes(operands), cost.quantize_time(operands), batch * m * n});
     }
@@ -216,13 +219,15 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
+  const std::int64_t micro_batches = p.micro_batch > 0 && p.dp > 0 ? std::max<std::int64_t>(1, p.micro_batches()) : 1;
+  const double weight_casts = p.fp8_weight_cache ? 1.0 / double(micro_batches) : 1.0;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward, eager};
+    BlockBuilder a{cost, L.attention_forward, eager, weight_casts};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     if (m.mla) {
@@ -269,7 +274,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward, eager};
+    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -452,7 +457,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     }
     const std::vector<Kernel> head_and_loss_backward = x.head_backward.kernels;
     for (int d = 0; d < m.mtp_layers; ++d) {
-      BlockBuilder mtp{cost, x.head_forward, eager};
+      BlockBuilder mtp{cost, x.head_forward, eager, weight_casts};
       mtp.memory("mtp norms", 4 * tokens * h * e / sp, 10 * tokens * h / sp);
       mtp.gemm("mtp projection", tokens, h / t, 2 * h);
       append(x.head_forward, L.attention_forward.kernels);
@@ -461,7 +466,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       append(x.head_backward, head_and_loss_backward);
       append(x.head_backward, L.attention_backward.kernels);
       append(x.head_backward, L.mlp_backward.kernels);
-      BlockBuilder mtp_b{cost, x.head_backward, eager};
+      BlockBuilder mtp_b{cost, x.head_backward, eager, weight_casts};
       mtp_b.gemm("mtp projection dgrad", tokens, 2 * h, h / t);
       mtp_b.gemm("mtp projection wgrad", 2 * h, h / t, tokens);
     }
