@@ -226,6 +226,7 @@ std::vector<std::pair<std::string, std::string>> preset_figures(const PresetText
     rows.emplace_back("SMs", std::to_string(g.sm_count));
     rows.emplace_back("board power", units::format_thousands(g.power_watts) + " W");
     rows.emplace_back("kernel overhead", units::format_duration(g.kernel_overhead_s));
+    if (g.kernel_interval_s > 0) rows.emplace_back("kernel interval", units::format_duration(g.kernel_interval_s));
   } else if (preset.kind == "model") {
     const ModelSpec m = model_preset(name);
     rows = {{"parameters", units::format_count(total_parameters(m))},

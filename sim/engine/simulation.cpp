@@ -377,7 +377,8 @@ class StepSimulation {
 
   // A ZeRO-3 collective as the framework issues it: whole, or one per parameter tensor in turn
   // (PlanSpec::zero3_unit); through the list API each also launches a copy per rank of the group
-  // (PlanSpec::zero3_list_collectives), the host issuing them one after another.
+  // (PlanSpec::zero3_list_collectives): ProcessGroupNCCL's C++ loop queues them, and the device
+  // runs them back to back (GpuSpec::kernel_interval_s).
   // The pieces are alike and follow one another on the same links: the first is simulated and
   // the others take its time (`--fidelity exhaustive` and link-load recording simulate each; a
   // 1536-GPU DeepSpeed step's 4608 gathers took a minute).
@@ -386,7 +387,7 @@ class StepSimulation {
     Collective piece = c;
     piece.bytes = c.bytes / pieces;
     const double copies =
-        p_.zero3_list_collectives ? double(c.groups.front().size()) * setup_.gpu[stage].kernel_overhead_s : 0;
+        p_.zero3_list_collectives ? double(c.groups.front().size()) * setup_.gpu[stage].queued_kernel_interval() : 0;
     for (int i = 0; i < pieces; ++i) {
       const double start = sg4::Engine::get_clock();
       run_collective(platform_, piece, sc_.cluster.topology.gpus_per_node);

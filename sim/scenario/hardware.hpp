@@ -82,6 +82,10 @@ struct GpuSpec {
   double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
   double kernel_overhead_s = 0;  // fixed cost per kernel launch
+  // The least time between kernels already queued on a stream (device side: C++ loops that issue
+  // faster than the GPU runs them); 0: kernel_overhead_s.
+  double kernel_interval_s = 0;
+  double queued_kernel_interval() const { return kernel_interval_s > 0 ? kernel_interval_s : kernel_overhead_s; }
   KernelData kernels;
   // The share of the GPU that `sms` of its SMs are (NCCL's kernels beside a GEMM,
   // PlanSpec::collective_sms), at most 0.9; 0 for a device without an SM count (a CPU).

@@ -87,6 +87,7 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
   if (auto v = r.watts("power_limit")) gpu.power_limit_watts = *v;
   if (auto v = r.duration("kernel_overhead")) gpu.kernel_overhead_s = *v;
+  if (auto v = r.duration("kernel_interval")) gpu.kernel_interval_s = *v;
   if (auto kernels = r.map("kernels")) {
     read_kernel_data(*kernels, gpu.kernels);
     kernels->finish();

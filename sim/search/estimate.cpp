@@ -263,7 +263,8 @@ Estimate estimate_step(const Scenario& sc) {
       // One collective per parameter tensor in turn (zero3_unit: parameter), each with a copy
       // launch per rank through the list API (zero3_list_collectives).
       const int tensors = zero3_collectives(sc.model, p, L);
-      const double copies = p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.kernel_overhead_s : 0;
+      const double copies =
+          p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.queued_kernel_interval() : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
       const double layer_gather = zero3(L.parameters * 2);
       const double layer_reduce = zero3(L.parameters * grad_element);
