@@ -27,6 +27,18 @@ SimulationOptions exhaustive() {
 
 double relative(double a, double b) { return std::abs(a / b - 1); }
 
+// One micro-batch at a time (no periodic extension) with the simulator's shortcuts, and with
+// none (exhaustive()): the step each way.
+struct FastAndExhaustive {
+  StepResult fast, exhaustive;
+};
+FastAndExhaustive fast_and_exhaustive(const Scenario& sc, bool record_trace = false) {
+  SimulationOptions fast;
+  fast.periodic = false;
+  fast.record_trace = record_trace;
+  return {simulate_step(sc, fast), simulate_step(sc, exhaustive())};
+}
+
 }  // namespace
 
 // Shipped scenarios predict what simulating every micro-batch and every rank predicts (as the
@@ -146,10 +158,7 @@ cluster: {topology: dgx-h100-superpod, gpus: 64}
 plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 16, schedule: 1f1b, zero: 3}
 )",
                                    "zero3.yaml");
-  SimulationOptions mirrored;
-  mirrored.periodic = false;
-  const StepResult a = simulate_step(sc, mirrored);
-  const StepResult b = simulate_step(sc, exhaustive());
+  const auto [a, b] = fast_and_exhaustive(sc);
   EXPECT_LT(relative(a.step_time, b.step_time), 1e-3);
   EXPECT_LT(relative(a.network_energy_j, b.network_energy_j), 1e-3);
   EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-3);
@@ -165,11 +174,7 @@ cluster: {topology: dgx-a100-superpod, gpus: 64}
 plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 64, schedule: 1f1b, zero: 1, sequence_parallel: true}
 )",
                                    "tp8.yaml");
-  SimulationOptions repeated;
-  repeated.periodic = false;
-  repeated.record_trace = true;
-  const StepResult a = simulate_step(sc, repeated);
-  const StepResult b = simulate_step(sc, exhaustive());
+  const auto [a, b] = fast_and_exhaustive(sc, /*record_trace=*/true);
   EXPECT_LT(relative(a.step_time, b.step_time), 1e-9);
   EXPECT_LT(relative(a.breakdown.exposed_comm.at("tp"), b.breakdown.exposed_comm.at("tp")), 1e-9);
   EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-6);
@@ -190,10 +195,7 @@ plan: {dp: 32, micro_batch: 1, global_batch: 32, zero: 3, recompute: full, overl
        zero3_unit: parameter, zero3_list_collectives: true}
 )",
                                    "zero3-per-parameter.yaml");
-  SimulationOptions repeated;
-  repeated.periodic = false;
-  const StepResult a = simulate_step(sc, repeated);
-  const StepResult b = simulate_step(sc, exhaustive());
+  const auto [a, b] = fast_and_exhaustive(sc);
   EXPECT_LT(relative(a.step_time, b.step_time), 1e-3);
   EXPECT_LT(relative(a.breakdown.exposed_comm.at("dp"), b.breakdown.exposed_comm.at("dp")), 1e-3);
 }

@@ -95,9 +95,9 @@ class StepSimulation {
         platform_(platform),
         trace_enabled_(options.record_trace),
         skip_data_parallel_(options.skip_data_parallel),
-        mirror_dp_(options.mirror_symmetric && !options.record_link_load && rails_never_contend(sc.cluster.topology)),
-        tp_fills_node_(options.mirror_symmetric && !options.record_link_load && tp_group_fills_a_node(sc)),
-        repeat_pieces_(options.mirror_symmetric && !options.record_link_load),
+        shortcuts_(options.mirror_symmetric && !options.record_link_load),
+        mirror_dp_(shortcuts_ && rails_never_contend(sc.cluster.topology)),
+        tp_fills_node_(shortcuts_ && tp_group_fills_a_node(sc)),
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
@@ -392,7 +392,7 @@ class StepSimulation {
       const double start = sg4::Engine::get_clock();
       run_collective(platform_, piece, sc_.cluster.topology.gpus_per_node);
       if (copies > 0) sg4::this_actor::sleep_for(copies);
-      if (repeat_pieces_ && pieces > 1) {
+      if (shortcuts_ && pieces > 1) {
         sg4::this_actor::sleep_for((pieces - 1) * (sg4::Engine::get_clock() - start));
         return;
       }
@@ -811,9 +811,9 @@ class StepSimulation {
   const Platform& platform_;
   bool trace_enabled_;
   bool skip_data_parallel_;
+  bool shortcuts_;      // alike collectives priced once simulated (not exhaustive, no link loads)
   bool mirror_dp_;      // dp_collective
   bool tp_fills_node_;  // each TP group is one whole node (tp_group_fills_a_node)
-  bool repeat_pieces_;  // run_zero3
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
   std::vector<int> layers_;           // per stage

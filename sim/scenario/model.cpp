@@ -45,7 +45,7 @@ double attention_parameters(const ModelSpec& m) {
 }
 
 namespace {
-double norm_parameters(const ModelSpec& m) { return m.arch == Arch::llama ? m.hidden : 2.0 * m.hidden; }
+double norm_parameters(const ModelSpec& m) { return double(m.norm_tensors()) * m.hidden; }
 double router_parameters(const ModelSpec& m) { return m.moe() ? double(m.hidden) * m.experts : 0; }
 }  // namespace
 

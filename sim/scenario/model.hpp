@@ -60,6 +60,8 @@ struct ModelSpec {
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return arch != Arch::llama; }
+  // Tensors of one norm: RMSNorm a scale, LayerNorm a scale and a shift.
+  int norm_tensors() const { return arch == Arch::llama ? 1 : 2; }
   bool learned_positions() const { return arch != Arch::llama; }
   bool tied_embeddings() const { return tie_embeddings >= 0 ? tie_embeddings == 1 : arch != Arch::llama; }
   bool moe() const { return experts > 0; }

@@ -40,7 +40,7 @@ int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerW
   // LayerNorm tensors, 12 in all; Llama's: 4 fused weights and 2 RMSNorm scales.
   const int weights = layer.attention_forward.linear_gemms() + layer.mlp_forward.linear_gemms();
   const int biases = model.biases() ? weights : 0;
-  const int norms = 2 * (model.arch == Arch::llama ? 1 : 2) + (model.mla ? (model.q_lora_rank > 0 ? 2 : 1) : 0);
+  const int norms = 2 * model.norm_tensors() + (model.mla ? (model.q_lora_rank > 0 ? 2 : 1) : 0);
   const int router = model.moe() ? 1 : 0;
   return std::max(1, weights + biases + norms + router);
 }
@@ -219,8 +219,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
-  const std::int64_t micro_batches = p.micro_batch > 0 && p.dp > 0 ? std::max<std::int64_t>(1, p.micro_batches()) : 1;
-  const double weight_casts = p.fp8_weight_cache ? 1.0 / double(micro_batches) : 1.0;
+  const double weight_casts = p.fp8_weight_cache && p.micro_batch > 0 && p.dp > 0
+                                  ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
+                                  : 1.0;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
