@@ -376,24 +376,62 @@ std::string group_of(const Scenario& sc) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: bench_accuracy [public_runs.csv] [--from ROW_ID] [--limit N] [--write DIR]\n"
+    "  predicts every published run of the CSV (default ../shared/validation/public_runs.csv)\n"
+    "  and prints per-row, per-source and per GPU x precision errors\n";
+
 int main(int argc, char** argv) {
   std::string path = std::string(TRAINSIM_SOURCE_DIR) + "/../shared/validation/public_runs.csv";
   int limit = 1 << 30, from = 0;
   std::string write_dir;  // --write DIR: each row's scenario as DIR/row-N.yaml, to rerun with trainsim
+  const auto usage_error = [](const std::string& what) {
+    std::cerr << "bench_accuracy: " << what << "\n" << kUsage;
+    return 2;
+  };
+  const auto count = [](const std::string& flag, const char* text) -> std::optional<int> {
+    try {
+      std::size_t used = 0;
+      const int n = std::stoi(text, &used);
+      if (used == std::strlen(text) && n >= 0) return n;
+    } catch (const std::exception&) {
+    }
+    std::cerr << "bench_accuracy: " << flag << " " << text << ": expected a whole number >= 0\n";
+    return std::nullopt;
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--limit" && i + 1 < argc)
-      limit = std::stoi(argv[++i]);
-    else if (arg == "--from" && i + 1 < argc)
-      from = std::stoi(argv[++i]);
-    else if (arg == "--write" && i + 1 < argc)
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    const bool valued = arg == "--limit" || arg == "--from" || arg == "--write";
+    if (valued && i + 1 >= argc) return usage_error(arg + ": expected a value after it");
+    if (arg == "--limit" || arg == "--from") {
+      const auto n = count(arg, argv[++i]);
+      if (!n) return 2;
+      (arg == "--limit" ? limit : from) = *n;
+    } else if (arg == "--write") {
       write_dir = argv[++i];
-    else
+    } else if (arg.rfind("--", 0) == 0) {
+      return usage_error("unknown option " + arg);
+    } else {
       path = arg;
+    }
   }
-  const auto rows = read_csv(path);
+  std::vector<std::vector<std::string>> rows;
+  try {
+    rows = read_csv(path);
+  } catch (const std::exception& e) {
+    return usage_error(e.what());
+  }
   std::map<std::string, std::size_t> col;
-  for (std::size_t i = 0; i < rows.front().size(); ++i) col[rows.front()[i]] = i;
+  if (!rows.empty()) {
+    for (std::size_t i = 0; i < rows.front().size(); ++i) col[rows.front()[i]] = i;
+  }
+  for (const char* needed : {"row_id", "iteration_time_basis", "iteration_time_s"}) {
+    if (!col.contains(needed)) return usage_error(path + ": no column " + needed + " in its header line");
+  }
 
   std::vector<RowResult> results;
   int skipped = 0;

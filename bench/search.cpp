@@ -36,17 +36,34 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   bool breakdown = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--breakdown")
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::printf(
+          "usage: bench_search [--breakdown] [SEARCH_SCENARIO.yaml ...]\n"
+          "  times the plan search (default: scenarios/search-llama2-7b.yaml, search-gpt3-175b.yaml)\n");
+      return 0;
+    }
+    if (arg == "--breakdown") {
       breakdown = true;
-    else
-      files.push_back(argv[i]);
+    } else if (arg.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "bench_search: unknown option %s (try --help)\n", arg.c_str());
+      return 2;
+    } else {
+      files.push_back(arg);
+    }
   }
   if (files.empty()) {
     files = {std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-llama2-7b.yaml",
              std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/search-gpt3-175b.yaml"};
   }
   for (const auto& file : files) {
-    const PlanSpace space = load_plan_space(file);
+    PlanSpace space;
+    try {
+      space = load_plan_space(file);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_search: %s\n", e.what());
+      return 2;
+    }
     for (const int top : breakdown ? std::vector<int>{50} : std::vector<int>{0, 20, 50}) {
       SearchOptions options;
       options.top_k = top;

@@ -34,7 +34,21 @@ Scenario scaled(const std::string& base, int dp, std::int64_t global_batch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "-h" || arg == "--help") {
+      std::printf(
+          "usage: bench_speed [--quick]\n  times one simulated step of the issue's cases (--quick: "
+          "the GPT-3 175B cases and the micro-batch sweep only)\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "bench_speed: unknown argument %s (try --help)\n", arg.c_str());
+      return 2;
+    }
+  }
   run("GPT-3 175B, 1024 A100 (default scenario)",
       load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/default.yaml"));
   Scenario one_f_one_b = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/default.yaml");
