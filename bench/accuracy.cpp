@@ -330,9 +330,13 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   if (has(framework, "llm-foundry") || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
   // torchtitan compiles its loss with the model since build_loss_fn (pytorch/torchtitan#1033,
   // April 2025): the rows on torch 2.8 and later (or its nightly of 2025-06) ran it fused.
+  // Before that, and without torch.compile, its train loop ran F.cross_entropy on an fp32 copy of
+  // the logits (train.py's loss_fn: `pred.flatten(0, 1).float()`, e.g. at 9dec370).
   if (has(framework, "TorchTitan") && compiled &&
       (has(framework, "torch 2.8") || has(framework, "torch 2.9") || has(framework, "nightly 2025-06"))) {
     p.loss = Loss::fused;
+  } else if (has(framework, "TorchTitan")) {
+    p.loss = Loss::cast;
   }
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.

@@ -599,6 +599,34 @@ plan: {dp: 8, micro_batch: 2, global_batch: 16}
   EXPECT_LT(loss_time(fused_work), loss_time(unfused_work));
 }
 
+// F.cross_entropy(logits.float()): the log-softmax's backward writes the fp32 copy's gradient
+// while the fp32 log-probabilities and their gradient are live, 12 bytes a logit; the copy and
+// the cast back stream 2 + 4 bytes a logit each, forward and backward.
+TEST(Memory, LossOnAnFp32CopyHoldsThreeFp32Logits) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 2, global_batch: 16, loss: cast}
+)",
+                                         "loss.yaml");
+  ASSERT_EQ(sc.plan.loss, Loss::cast);
+  Scenario plain = sc;
+  plain.plan.loss = Loss::fp32;
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload cast_work = build_workload(sc.model, sc.plan, cost);
+  const Workload plain_work = build_workload(plain.model, plain.plan, cost);
+  const double logits = 2.0 * 8192 * cast_work.padded_vocab;
+  EXPECT_NEAR(peak_memory(sc, cast_work).activations - peak_memory(plain, plain_work).activations, logits * (12 - 10),
+              1e3);
+  const auto bytes = [](const Block& b) {
+    double sum = 0;
+    for (const auto& k : b.kernels) sum += k.bytes;
+    return sum;
+  };
+  EXPECT_NEAR(bytes(cast_work.extras.head_forward) - bytes(plain_work.extras.head_forward), logits * 6, 1e3);
+  EXPECT_NEAR(bytes(cast_work.extras.head_backward) - bytes(plain_work.extras.head_backward), logits * 6, 1e3);
+}
+
 // FSDP under pipeline parallelism as PyTorch's pipeline stages run it (torchtitan's default
 // reshard policy): a stage gathers its weights once and keeps them, and accumulates whole
 // gradients in the reduce precision until the last micro-batch; "always" reshards after every use.

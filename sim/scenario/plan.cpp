@@ -47,7 +47,17 @@ std::string recompute_label(const PlanSpec& plan) {
   return label;
 }
 
-const char* loss_name(Loss l) { return l == Loss::fused ? "fused" : "fp32"; }
+const char* loss_name(Loss l) {
+  switch (l) {
+    case Loss::cast:
+      return "cast";
+    case Loss::fused:
+      return "fused";
+    case Loss::fp32:
+      break;
+  }
+  return "fp32";
+}
 
 const char* reshard_name(Reshard r) {
   switch (r) {

@@ -40,11 +40,14 @@ enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierar
 enum class MoeDispatcher { alltoall, deepep, hybridep };
 const char* dispatcher_name(MoeDispatcher d);
 
-// How the loss runs over the logits. fp32: as separate operations on fp32 logits (their fp32
-// log-probabilities, gradient, and the gradient cast back); fused: one compiled or fused kernel
-// reading the 16-bit logits and writing their 16-bit gradient (torch.compile'd loss, Megatron-LM's
+// How the loss runs over the logits. fp32: as separate operations computing in fp32 from the
+// 16-bit logits (their fp32 log-probabilities and gradient, the gradient cast back); cast: the
+// same on an fp32 copy of the logits (`F.cross_entropy(logits.float(), ...)`, as torchtitan wrote
+// it until its loss was compiled, and Hugging Face's causal-LM heads), whose fp32 gradient is one
+// more live tensor at the backward's peak; fused: one compiled or fused kernel reading the 16-bit
+// logits and writing their 16-bit gradient (torch.compile'd loss, Megatron-LM's
 // --cross-entropy-loss-fusion).
-enum class Loss { fp32, fused };
+enum class Loss { fp32, cast, fused };
 const char* loss_name(Loss l);
 
 // Megatron-Core's --recompute-modules: the attention core, the norms, the MoE experts'

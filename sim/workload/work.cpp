@@ -439,6 +439,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // One kernel reads the 16-bit logits and writes their 16-bit gradient.
       head.memory("cross-entropy (fused)", 2 * head_tokens * v / t * 2, 5 * head_tokens * v / t);
     } else {
+      if (p.loss == Loss::cast) {
+        // The fp32 copy of the 16-bit logits, and its gradient cast back.
+        head.memory("logits to fp32", head_tokens * v / t * (2 + 4));
+        head_b.memory("logits gradient to 16-bit", head_tokens * v / t * (4 + 2));
+      }
       head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
       head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
     }
