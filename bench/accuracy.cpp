@@ -244,6 +244,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
            : has(zero, "ZeRO-1") || has(zero, "distributed optimizer") || megatron ? 1
                                                                                    : 0;
   if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
+  // FSDP1's HYBRID_SHARD (HSDP) shards within a node and replicates across nodes.
+  if ((has(zero, "HSDP") || has(zero, "HYBRID_SHARD")) && p.dp % sc.cluster.topology.gpus_per_node == 0)
+    p.dp_shard = sc.cluster.topology.gpus_per_node;
   // DeepSpeed's ZeRO-3 of 2021 (before v0.6, January 2022): one all-gather per parameter from
   // per-module hooks, each after a device synchronize (no prefetch in effect), through
   // torch.distributed's list collectives (DeepSpeed PRs #1188, #1453; issue #1069).

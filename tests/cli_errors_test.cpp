@@ -58,3 +58,15 @@ TEST(CliErrors, MissingClusterGpusIsNamedWhenTheBatchMathFails) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.output.find("cluster.gpus is not given"), std::string::npos) << r.output;
 }
+
+// Hybrid sharding needs a group size that divides dp, and ZeRO to group.
+TEST(CliErrors, HybridShardingGroupsMustDivideDpAndNeedZero) {
+  expect_error("dp-shard-divides",
+               "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 32}\n"
+               "plan: {dp: 32, zero: 3, dp_shard: 6, global_batch: 64}\n",
+               {"'plan.dp_shard'", "must divide dp (32)"});
+  expect_error("dp-shard-zero",
+               "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 32}\n"
+               "plan: {dp: 32, dp_shard: 8, global_batch: 64}\n",
+               {"'plan.dp_shard'", "set zero: 1, 2 or 3"});
+}

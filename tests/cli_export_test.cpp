@@ -141,3 +141,19 @@ TEST(CliExport, BadInputIsAnInputError) {
   EXPECT_EQ(bad_toml.code, 2) << bad_toml.output;
   EXPECT_NE(bad_toml.output.find("parallelism.tensor_parallel_degree"), std::string::npos) << bad_toml.output;
 }
+
+// Hybrid sharding (HSDP) is torchtitan's replicate x shard degrees: it goes out as both and comes
+// back as dp_shard, predicting the same job.
+TEST(CliExport, HybridShardingRoundTripsThroughTorchtitan) {
+  const std::string scenario = testing::TempDir() + "/hsdp.yaml";
+  {
+    std::ofstream out(scenario);
+    out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 32}\n"
+           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64}\n";
+  }
+  const CommandResult torchtitan = run("export " + scenario + " --to torchtitan");
+  ASSERT_EQ(torchtitan.code, 0) << torchtitan.output;
+  for (const char* key : {"data_parallel_replicate_degree = 4", "data_parallel_shard_degree = 8"})
+    EXPECT_NE(torchtitan.output.find(key), std::string::npos) << torchtitan.output;
+  expect_round_trip("hsdp", "torchtitan", scenario);
+}

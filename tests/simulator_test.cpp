@@ -546,6 +546,24 @@ plan: {dp: 8, micro_batch: 1, global_batch: 8}
   EXPECT_NEAR((zero3.params + zero3.grads + zero3.optimizer) / n, 16.0 / 8, 0.05);
 }
 
+// Hybrid sharding shards the states over its group of dp_shard ranks only: 32 GPUs in groups of
+// 8 hold what 8-way full sharding holds.
+TEST(Memory, HybridShardingShardsOverItsGroupOnly) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 32}
+plan: {dp: 32, zero: 3, dp_shard: 8, micro_batch: 1, global_batch: 32}
+)",
+                                   "hsdp.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const auto hybrid = peak_memory(sc, w);
+  EXPECT_NEAR((hybrid.params + hybrid.grads + hybrid.optimizer) / total_parameters(sc.model), 16.0 / 8, 0.05);
+  sc.plan.dp_shard = 0;  // all 32
+  const auto full = peak_memory(sc, w);
+  EXPECT_NEAR((full.params + full.grads + full.optimizer) / total_parameters(sc.model), 16.0 / 32, 0.05);
+}
+
 // torchtitan's per-op policy on a Llama 3 8B layer: the input, the attention output, and of the
 // matmuls q, k, v, output, gate, up, down the outputs of q (4096 wide), v (1024), gate (14336)
 // and down (4096): 7.75 hidden-widths of 2 bytes a token.
@@ -941,4 +959,33 @@ plan: {dp: 16, zero: 3, micro_batch: 1, global_batch: 16, overlap_param_gather: 
   EXPECT_EQ(zero3_collectives(llama.model, llama.plan, build_workload(llama.model, llama.plan, cost).layer), 6);
   llama.model = model_preset("deepseek-v3");
   EXPECT_EQ(zero3_collectives(llama.model, llama.plan, build_workload(llama.model, llama.plan, cost).layer), 14);
+}
+
+// Hybrid sharding: each layer's weights are gathered inside a node (dp_shard 8) and its reduced
+// gradient shard is all-reduced across the 4 replicas. dp_shard = dp is plain sharding; where a
+// GPU's NIC is slow (100 Gb/s) gathering over NVLink is faster than over all 32 ranks, in the
+// simulation and the closed form alike.
+TEST(Simulator, HybridShardingGathersInItsGroupAndAllReducesAcrossReplicas) {
+  const Scenario full = load_scenario_text(R"(
+model: {preset: llama2-7b, seq_len: 1024}
+cluster: {topology: dgx-h100-superpod, gpus: 32, nic_bandwidth: 100Gb/s}
+plan: {dp: 32, zero: 3, micro_batch: 1, global_batch: 32}
+)",
+                                           "fsdp.yaml");
+  Scenario whole = full, hybrid = full;
+  whole.plan.dp_shard = 32;
+  hybrid.plan.dp_shard = 8;
+  SimulationOptions options;
+  options.record_trace = true;
+  const StepResult plain = simulate_step(full, options);
+  EXPECT_DOUBLE_EQ(simulate_step(whole, options).step_time, plain.step_time);
+  const StepResult hsdp = simulate_step(hybrid, options);
+  EXPECT_LT(hsdp.step_time, 0.85 * plain.step_time);
+  EXPECT_LT(estimate_step(hybrid).step_time, 0.85 * estimate_step(full).step_time);
+  const auto count = [](const StepResult& r, const std::string& name) {
+    return std::count_if(r.trace.begin(), r.trace.end(), [&](const TraceEvent& e) { return e.name == name; });
+  };
+  // One per layer's reduce-scatter, and one for the embedding and head gradients.
+  EXPECT_EQ(count(hsdp, "gradient all-reduce across shard replicas"), full.model.layers + 1);
+  EXPECT_EQ(count(plain, "gradient all-reduce across shard replicas"), 0);
 }

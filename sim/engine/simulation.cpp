@@ -326,16 +326,45 @@ class StepSimulation {
     return groups;
   }
   std::vector<std::vector<int>> cp_groups(int stage) const { return sibling_groups(stage, p_.cp, 1); }
-  std::vector<std::vector<int>> dp_groups(int stage) const { return sibling_groups(stage, p_.cp, p_.dp); }
+  // The ZeRO shard groups: a TP rank's cp x dp ranks, or with hybrid sharding (dp_shard) each of
+  // its groups of dp_shard consecutive DP ranks; the replicas' groups run at once.
+  std::vector<std::vector<int>> dp_groups(int stage) const {
+    const int per_group = p_.shard_dp();
+    std::vector<std::vector<int>> groups;
+    for (int t = 0; t < p_.tp; ++t) {
+      for (int r = 0; r < p_.shard_replicas(); ++r) {
+        std::vector<int> g;
+        for (int c = 0; c < p_.cp; ++c) {
+          for (int d = r * per_group; d < (r + 1) * per_group; ++d) g.push_back(gpu(t, c, stage, d));
+        }
+        groups.push_back(g);
+      }
+    }
+    return groups;
+  }
+  // Hybrid sharding's replica groups: each rank of a shard group with its peers in the others.
+  std::vector<std::vector<int>> replica_groups(int stage) const {
+    std::vector<std::vector<int>> groups;
+    for (int t = 0; t < p_.tp; ++t) {
+      for (int c = 0; c < p_.cp; ++c) {
+        for (int j = 0; j < p_.shard_dp(); ++j) {
+          std::vector<int> g;
+          for (int r = 0; r < p_.shard_replicas(); ++r) g.push_back(gpu(t, c, stage, r * p_.shard_dp() + j));
+          groups.push_back(g);
+        }
+      }
+    }
+    return groups;
+  }
   // A data-parallel collective of the stage over all its TP ranks' groups; where those never
   // slow each other (rails_never_contend), only TP rank 0's is simulated and the others mirror
   // it: the same time, and their network energy added (the rings of all TP ranks were most of
   // a 16K-GPU step's flows).
-  Collective dp_collective(int stage, CollectiveKind kind, double bytes) const {
+  Collective dp_collective(int stage, CollectiveKind kind, double bytes, bool across_replicas = false) const {
     Collective c;
     c.kind = kind;
     c.bytes = bytes;
-    c.groups = dp_groups(stage);
+    c.groups = across_replicas ? replica_groups(stage) : dp_groups(stage);
     if (mirror_dp_ && c.groups.size() > 1) {
       c.mirrors = static_cast<int>(c.groups.size()) - 1;
       c.groups.resize(1);
@@ -758,6 +787,18 @@ class StepSimulation {
           trace_.push_back({gpu(0, 0, s, 0), "dp",
                             std::string(experts ? "expert gradient " : "gradient ") + collective_name(c.kind), start,
                             sg4::Engine::get_clock()});
+        if (!experts && p_.zero >= 1 && p_.shard_replicas() > 1) {
+          // Hybrid sharding: each rank's reduced shard is then averaged with its replicas'.
+          Collective across =
+              dp_collective(s, CollectiveKind::all_reduce, bytes / p_.gradient_compression / p_.zero_shard(),
+                            /*across_replicas=*/true);
+          across.algorithm = p_.dp_algorithm;
+          const double across_start = sg4::Engine::get_clock();
+          holding_sms(s, [&] { run_collective(platform_, across, gpus_per_node); });
+          if (trace_enabled_)
+            trace_.push_back({gpu(0, 0, s, 0), "dp", "gradient all-reduce across shard replicas", across_start,
+                              sg4::Engine::get_clock()});
+        }
       }
       std::unique_lock lock(*st.mutex);
       ++st.buckets_done;
@@ -774,7 +815,7 @@ class StepSimulation {
     if (s == p_.pp - 1) params += w_.extras.head_parameters;
     // Routed experts' optimizer state is sharded over expert data parallelism only.
     const double expert_params = moe_layers * w_.layer.expert_parameters;
-    const double shard = p_.zero >= 1 ? double(p_.dp) * p_.cp : 1.0;
+    const double shard = p_.zero >= 1 ? double(p_.zero_shard()) : 1.0;
     const double expert_shard = p_.zero >= 1 ? double(p_.expert_dp()) : 1.0;
     const double t = optimizer_time(setup_.work[s], (params - expert_params) / shard + expert_params / expert_shard) +
                      setup_.gpu[s].kernel_overhead_s;

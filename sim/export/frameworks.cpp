@@ -175,10 +175,17 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
     case 1:
       f.add("--use-distributed-optimizer");
+      // Hybrid sharding: one optimizer instance per shard group (Megatron-Core's
+      // --num-distributed-optimizer-instances, each over dp / instances ranks).
+      if (p.shard_replicas() > 1) f.add("--num-distributed-optimizer-instances", str(p.shard_replicas()));
       break;
     default:
       f.add("--use-megatron-fsdp");
       f.add("--data-parallel-sharding-strategy", p.zero == 2 ? "optim_grads" : "optim_grads_params");
+      if (p.shard_replicas() > 1) {
+        r.notes.push_back("dp_shard " + std::to_string(p.shard_dp()) + " (hybrid sharding) is not exported for " +
+                          "Megatron FSDP: it shards over all " + std::to_string(p.dp) + " data-parallel ranks");
+      }
       break;
   }
   switch (p.precision) {
@@ -310,8 +317,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
     << "\nseq_len = " << m.seq_len << "\nmixed_precision_param = \""
     << (p.precision == Precision::fp32 || p.precision == Precision::tf32 ? "float32" : "bfloat16") << "\"\n";
   const bool fsdp = p.zero == 3;
-  t << "\n[parallelism]\ndata_parallel_replicate_degree = " << (fsdp ? 1 : p.dp)
-    << "\ndata_parallel_shard_degree = " << (fsdp ? p.dp : 1) << "\ntensor_parallel_degree = " << p.tp
+  // FSDP over a shard group of shard_dp() ranks, replicated across the others (HSDP).
+  t << "\n[parallelism]\ndata_parallel_replicate_degree = " << (fsdp ? p.shard_replicas() : p.dp)
+    << "\ndata_parallel_shard_degree = " << (fsdp ? p.shard_dp() : 1) << "\ntensor_parallel_degree = " << p.tp
     << "\npipeline_parallel_degree = " << p.pp << "\ncontext_parallel_degree = " << p.cp << "\n";
   if (p.tp_comm_overlap) t << "enable_async_tensor_parallel = true\n";
   if (fsdp && p.reshard_after_forward != Reshard::by_default)
@@ -817,10 +825,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   // FSDP when weights are sharded (shard degree above 1, or -1: all that is left); DDP otherwise.
   const bool fsdp = shard != 1;
   out.plan["zero"] = fsdp ? 3 : 0;
-  if (replicate > 1 && shard > 1) {
-    out.notes.push_back("HSDP (replicate " + std::to_string(replicate) + " x shard " + std::to_string(shard) +
-                        "): read as ZeRO-3 over all of data parallel");
-  }
+  if (replicate > 1 && shard > 1) out.plan["dp_shard"] = shard;  // HSDP
   if (shard > 0 || !fsdp) out.plan["dp"] = (shard > 0 ? shard : 1) * replicate;
   out.plan["sequence_parallel"] = tp > 1;
   const std::string schedule =

@@ -59,6 +59,11 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   const double grad_bytes =
       params_per_gpu * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) / plan.gradient_compression;
   p.dp_bytes_per_gpu = shard > 1 ? 2.0 * (shard - 1) / shard * grad_bytes : 0;
+  if (plan.zero >= 1 && plan.shard_replicas() > 1) {
+    // Hybrid sharding: the shard group's reduction, then each shard's all-reduce across replicas.
+    const double group = plan.zero_shard(), replicas = plan.shard_replicas();
+    p.dp_bytes_per_gpu = 2.0 * (group - 1) / group * grad_bytes + 2.0 * (replicas - 1) / replicas * grad_bytes / group;
+  }
   if (shard > 1 && (plan.sync_every > 1 || plan.parameter_servers > 0)) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;

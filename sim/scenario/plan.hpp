@@ -106,6 +106,12 @@ struct PlanSpec {
   int virtual_stages = 1;
   bool sequence_parallel = false;
   int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
+  // Hybrid sharding (HSDP): the ZeRO shards span groups of dp_shard consecutive data-parallel
+  // ranks (with their cp ranks) and are replicated across the dp / dp_shard groups; gradients are
+  // reduce-scattered in the group, then all-reduced across its replicas. torchtitan's
+  // data_parallel_shard_degree (with data_parallel_replicate_degree), FSDP1's HYBRID_SHARD (a
+  // node a group), Megatron-Core's --num-distributed-optimizer-instances. 0: all of dp.
+  int dp_shard = 0;
   Recompute recompute = Recompute::none;
   // With recompute: selective, the parts of a layer rerun in backward, by Megatron-Core's
   // --recompute-modules names (kRecomputeModules); its default is the attention core.
@@ -163,6 +169,11 @@ struct PlanSpec {
   int staleness = 0;                // bounded staleness of the parameter-server mode
 
   int gpus() const { return tp * pp * dp * cp; }
+  // Data-parallel ranks of one ZeRO shard group, and the replicas of each shard.
+  int shard_dp() const { return dp_shard > 0 ? dp_shard : dp; }
+  int shard_replicas() const { return dp / std::max(1, shard_dp()); }
+  // The ranks ZeRO's states are sharded over: a shard group's data- and context-parallel ranks.
+  int zero_shard() const { return shard_dp() * cp; }
   int expert_tp() const { return etp > 0 ? etp : tp; }
   // Expert data parallelism: replicas of each expert shard among a stage's ranks; expert
   // gradients are reduced and their optimizer state sharded over these only.

@@ -608,6 +608,12 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
              ": each tensor-parallel rank dispatches every token of the micro-batch (Megatron-Core refuses "
              "this; its MoE layers need sequence_parallel: true)");
   }
+  if (p.dp_shard > 0 && p.dp % p.dp_shard != 0)
+    error("plan.dp_shard", "dp_shard (" + s(p.dp_shard) + ") must divide dp (" + s(p.dp) + ")");
+  else if (p.dp_shard > 0 && p.dp_shard < p.dp && p.zero == 0)
+    error("plan.dp_shard", "dp_shard groups ZeRO's shards; set zero: 1, 2 or 3 with it (zero is 0)");
+  if (p.dp_shard > 0 && p.dp_shard < p.dp && m.moe())
+    warn("plan.dp_shard", "applies to the dense parameters; routed experts shard over expert data parallelism");
   if (p.zero > 0 && p.dp * p.cp == 1)
     warn("plan.zero", "ZeRO shards over data-parallel ranks; with dp = 1 it has no effect");
   if (p.zero < 3 && (p.zero3_unit != Zero3Unit::layer || p.zero3_list_collectives))
@@ -688,6 +694,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
   p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
+  if (auto v = r.integer("dp_shard", 1, max_gpus)) p.dp_shard = static_cast<int>(*v);
   if (auto v = r.choice("recompute", {"none", "selective", "op", "save_qkv_proj", "full"})) {
     for (const Recompute q : {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
       if (*v == recompute_name(q)) p.recompute = q;

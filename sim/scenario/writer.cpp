@@ -74,6 +74,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "virtual_stages" << YAML::Value << p.virtual_stages;
   out << YAML::Key << "sequence_parallel" << YAML::Value << p.sequence_parallel;
   out << YAML::Key << "zero" << YAML::Value << p.zero;
+  if (p.dp_shard > 0) out << YAML::Key << "dp_shard" << YAML::Value << p.dp_shard;
   out << YAML::Key << "recompute" << YAML::Value << recompute_name(p.recompute);
   if (p.recompute_fraction != 1) out << YAML::Key << "recompute_fraction" << YAML::Value << p.recompute_fraction;
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);

@@ -236,7 +236,9 @@ Estimate estimate_step(const Scenario& sc) {
   // Data parallel. ZeRO 0-2 reduce the gradients once, overlapped with the backward pass of the
   // last micro-batch; ZeRO-3 gathers every layer's weights and reduce-scatters its gradients
   // every micro-batch, which lengthens the layers it cannot hide behind.
-  const int shard = p.dp * p.cp;
+  const int ranks = p.dp * p.cp;
+  // ZeRO's collectives span a shard group (all ranks but with hybrid sharding, dp_shard).
+  const int shard = p.zero >= 1 ? p.zero_shard() : ranks;
   // ZeRO-3: exposed per layer, and at the start of each forward and backward pass (its first
   // layer's gather, which nothing before prefetched).
   double forward_exposed = 0, backward_exposed = 0, forward_start = 0, backward_start = 0;
@@ -244,7 +246,7 @@ Estimate estimate_step(const Scenario& sc) {
   // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
   // stage behind, so the replay carries them.
   KeptStageGathers kept;
-  if (shard > 1) {
+  if (ranks > 1) {
     const double params =
         stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
     const double grad_element = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2;
@@ -253,7 +255,14 @@ Estimate estimate_step(const Scenario& sc) {
     const int stride = p.cp > 1 ? std::min(stride_of(p, Axis::dp), stride_of(p, Axis::cp)) : stride_of(p, Axis::dp);
     const auto dp_all_reduce = [&](double bytes) { return group_all_reduce(sc, bytes, shard, stride); };
     const auto dp_gather = [&](double bytes) { return group_gather(sc, bytes, shard, stride); };
-    const double reduce = p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes);
+    // Hybrid sharding then all-reduces each rank's reduced shard with its replicas'.
+    const auto across_replicas = [&](double bytes) {
+      return p.zero >= 1 && p.shard_replicas() > 1
+                 ? group_all_reduce(sc, bytes / shard, p.shard_replicas(), stride_of(p, Axis::dp) * p.shard_dp())
+                 : 0.0;
+    };
+    const double reduce =
+        (p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes)) + across_replicas(grad_bytes);
     const double share = sc.cluster.topology.gpu.sm_share(p.collective_sms);  // NCCL's SMs
     if (p.zero >= 3) {
       // Per layer: the next layer's gather hides behind this layer's forward; in backward a
@@ -267,7 +276,7 @@ Estimate estimate_step(const Scenario& sc) {
           p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.queued_kernel_interval() : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
       const double layer_gather = zero3(L.parameters * 2);
-      const double layer_reduce = zero3(L.parameters * grad_element);
+      const double layer_reduce = zero3(L.parameters * grad_element) + across_replicas(L.parameters * grad_element);
       if (p.fsdp_keeps_stage()) {
         // Gathered once a step (each chunk's first forward, layer by layer) and reduced once per
         // chunk after its last backward: both replayed with the pipeline below.

@@ -51,7 +51,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const auto& p = sc.plan;
   const auto layers = layers_per_stage(m, p);
   const auto dense_layers = dense_layers_per_stage(m, p);
-  const double shard = double(p.dp) * p.cp;  // ZeRO shards over the data-parallel ranks (with cp)
+  const double shard = p.zero_shard();  // ZeRO shards over a shard group's data- and context-parallel ranks
   // Routed experts shard over the expert-data-parallel ranks only: tp*cp*dp / (ep*etp) of them,
   // one when every expert shard is held once (MoE parallel folding, Megatron-Core).
   const double expert_shard = p.expert_dp();
@@ -132,7 +132,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     }
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.
-    mb.buffers = (shard > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
+    mb.buffers = (double(p.dp) * p.cp > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
     if (p.zero >= 3 && !p.fsdp_keeps_for_backward())
       mb.buffers += 2 * w.layer.parameters * weight_bytes;  // gathered layer + prefetch
     mb.peak = mb.params + mb.grads + mb.optimizer + mb.activations + mb.buffers;
