@@ -989,3 +989,50 @@ plan: {dp: 32, zero: 3, micro_batch: 1, global_batch: 32}
   EXPECT_EQ(count(hsdp, "gradient all-reduce across shard replicas"), full.model.layers + 1);
   EXPECT_EQ(count(plain, "gradient all-reduce across shard replicas"), 0);
 }
+
+// With tp_comm_overlap the linear layers beside the TP collectives run as tp GEMMs of a tp-th of
+// the tokens each (async TP's micro-pipeline): each chunk pays its own last wave. Their input
+// gradients are split alike, their weight gradients are not; the attention core is untouched.
+TEST(Workload, OverlappedTensorParallelGemmsRunInTpChunks) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_comm_overlap: true}
+)",
+                                         "async-tp.yaml");
+  Scenario plain = sc;
+  plain.plan.tp_comm_overlap = false;
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload chunked = build_workload(sc.model, sc.plan, cost);
+  const Workload whole = build_workload(plain.model, plain.plan, cost);
+  const auto find = [](const Block& b, const std::string& name) {
+    const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
+    EXPECT_NE(it, b.kernels.end()) << name;
+    return it == b.kernels.end() ? Kernel{} : *it;
+  };
+  const double tokens = 12.0 * 8192;
+  const double qkv_width = (4096 + 2 * 1024) / 8.0;
+  const double chunk = cost.gemm_time({tokens / 8, qkv_width, 4096, 1}, GemmKind::linear);
+  const Kernel qkv = find(chunked.layer.attention_forward, "qkv projection");
+  EXPECT_NEAR(qkv.time, 8 * chunk, 1e-12);
+  EXPECT_DOUBLE_EQ(qkv.whole_time, find(whole.layer.attention_forward, "qkv projection").time);
+  EXPECT_GT(qkv.time, qkv.whole_time);  // 96 x 3 tiles a chunk: 3 waves of 132 SMs for 2.2 waves of work
+  EXPECT_DOUBLE_EQ(find(chunked.layer.attention_backward, "qkv projection dgrad").time, qkv.time);
+  EXPECT_DOUBLE_EQ(find(chunked.layer.attention_backward, "qkv projection wgrad").time, qkv.whole_time);
+  // The other three beside a collective: split too, priced as whole without the overlap.
+  const std::vector<std::pair<const Block*, const Block*>> blocks = {
+      {&chunked.layer.attention_forward, &whole.layer.attention_forward},
+      {&chunked.layer.mlp_forward, &whole.layer.mlp_forward}};
+  int split = 0;
+  for (const auto& [a, b] : blocks) {
+    for (const Kernel& k : a->kernels) {
+      if (k.whole_time <= 0) continue;
+      ++split;
+      EXPECT_DOUBLE_EQ(k.whole_time, find(*b, k.name).time) << k.name;
+      EXPECT_GE(k.time, k.whole_time) << k.name;
+    }
+  }
+  EXPECT_EQ(split, 4);  // qkv, output, gate + up, down
+  EXPECT_DOUBLE_EQ(find(chunked.layer.attention_forward, "flash attention").time,
+                   find(whole.layer.attention_forward, "flash attention").time);
+}

@@ -96,6 +96,7 @@ struct BlockBuilder {
   // Share of the micro-batches whose forward casts the weights (1 / micro-batches with
   // plan.fp8_weight_cache: the cast copies are made once a step).
   double weight_casts = 1;
+  int overlap_chunks = 1;  // gemm_beside_tp: tp with plan.tp_comm_overlap
   // Linear layers in a low-precision recipe first quantize their input and weight (the backward
   // quantizes the output gradient); other GEMMs run in 16 bits.
   void gemm(const std::string& name, double m, double n, double k, double batch = 1, GemmKind kind = GemmKind::linear) {
@@ -106,6 +107,18 @@ struct BlockBuilder {
           {name + " quantize", 0, cost.quantize_bytes(operands), cost.quantize_time(operands), batch * m * n});
     }
     block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
+  }
+  // A linear layer next to a tensor-parallel collective. With plan.tp_comm_overlap the
+  // collective runs in tp steps, each beside the GEMM of one tp-th of the tokens (torchtitan's
+  // async TP micro-pipelines all-gather + matmul and matmul + reduce-scatter; Megatron-LM's
+  // --tp-comm-overlap splits them the same way): tp GEMMs of m / tp rows, each with its own
+  // last, partly empty wave. Its input gradient is split alike; its weight gradient is not.
+  void gemm_beside_tp(const std::string& name, double m, double n, double k) {
+    gemm(name, m, n, k);
+    if (overlap_chunks <= 1) return;
+    Kernel& g = block.kernels.back();
+    g.whole_time = g.time;
+    g.time = std::max(g.time, overlap_chunks * cost.gemm_time({m / overlap_chunks, n, k, 1}, GemmKind::linear));
   }
   // `eager_bytes`: what the op moves when run as separate framework operations, where that is
   // counted pass by pass (its time then at streaming bandwidth); 0: the fused bytes at the eager
@@ -222,13 +235,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   const double weight_casts = p.fp8_weight_cache && p.micro_batch > 0 && p.dp > 0
                                   ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
                                   : 1.0;
+  const int overlap_chunks = p.tp_comm_overlap && p.tp > 1 ? p.tp : 1;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward, eager, weight_casts};
+    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap_chunks};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     if (m.mla) {
@@ -241,13 +255,13 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         a.memory("q norm", 2 * tokens * m.q_lora_rank * e, 5 * tokens * m.q_lora_rank);
         a.gemm("q up projection", tokens, q_width / t, m.q_lora_rank);
       } else {
-        a.gemm("q projection", tokens, q_width / t, h);
+        a.gemm_beside_tp("q projection", tokens, q_width / t, h);
       }
       a.gemm("kv down projection", tokens, m.kv_lora_rank + m.qk_rope_head_dim, h);
       a.memory("kv norm", 2 * tokens * m.kv_lora_rank * e, 5 * tokens * m.kv_lora_rank);
       a.gemm("kv up projection", tokens, m.heads * double(m.qk_nope_head_dim + m.v_head_dim) / t, m.kv_lora_rank);
     } else {
-      a.gemm("qkv projection", tokens, (q_width + 2 * kv) / t, h);
+      a.gemm_beside_tp("qkv projection", tokens, (q_width + 2 * kv) / t, h);
     }
     if (!m.learned_positions()) {
       // Rotary embedding of queries and keys (MLA: their rope dimensions): fused, one read and
@@ -271,11 +285,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       a.memory("softmax + dropout", scores * (4 * e + 1), 5 * scores);
       a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
     }
-    a.gemm("output projection", tokens, h, m.heads * dv / t);
+    a.gemm_beside_tp("output projection", tokens, h, m.heads * dv / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts};
+    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap_chunks};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -314,9 +328,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       mlp.permutation("expert unsort", 2 * routed * h * e);
       if (alltoall) mlp.permutation("token unpermute", sent * h * e * (1 + m.top_k));
     } else {
-      mlp.gemm(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
+      mlp.gemm_beside_tp(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
       mlp.memory(m.swiglu() ? "silu * gate" : "gelu", (m.swiglu() ? 3 : 2) * tokens * f / t * e, 8 * tokens * f / t);
-      mlp.gemm("down projection", tokens, h, f / t);
+      mlp.gemm_beside_tp("down projection", tokens, h, f / t);
     }
     mlp.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
@@ -339,7 +353,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
             {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
       } else {
         backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.time});
-        backward.kernels.push_back({k.name + " wgrad", k.flops, 0, k.time});
+        backward.kernels.push_back({k.name + " wgrad", k.flops, 0, k.whole_time > 0 ? k.whole_time : k.time});
       }
     }
   };

@@ -21,6 +21,9 @@ struct Kernel {
   // its backward casts that GEMM's output gradient, this many values.
   double gradient_values = 0;
   bool permutation = false;  // a copy into another order (MoE tokens): its backward moves the same bytes
+  // A GEMM split into chunks beside an overlapped tensor-parallel collective: its time as one
+  // GEMM, which its weight gradient (not split) takes. 0: not split.
+  double whole_time = 0;
 };
 
 // A block is the compute between two tensor-parallel collectives.
