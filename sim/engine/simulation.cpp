@@ -356,10 +356,10 @@ class StepSimulation {
     }
     return groups;
   }
-  // A data-parallel collective of the stage over all its TP ranks' groups; where those never
-  // slow each other (rails_never_contend), only TP rank 0's is simulated and the others mirror
-  // it: the same time, and their network energy added (the rings of all TP ranks were most of
-  // a 16K-GPU step's flows).
+  // A data-parallel collective of the stage over all its groups (its TP ranks', and with hybrid
+  // sharding its shard groups' or replica groups'); where those never slow each other
+  // (rails_never_contend), only the first is simulated and the others mirror it: the same time,
+  // and their network energy added (the rings of all TP ranks were most of a 16K-GPU step's flows).
   Collective dp_collective(int stage, CollectiveKind kind, double bytes, bool across_replicas = false) const {
     Collective c;
     c.kind = kind;
