@@ -102,6 +102,7 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   if (p.cp > 1) return "context parallelism (cp " + std::to_string(p.cp) + ") is not implemented in trainsim-exec";
   if (p.ep > 1) return "expert parallelism (ep) is not implemented in trainsim-exec";
   if (p.zero > 1) return "ZeRO stage " + std::to_string(p.zero) + " is not implemented (stages 0 and 1 are)";
+  if (p.dp_shard > 0 && p.dp_shard < p.dp) return "hybrid sharding (dp_shard) is not implemented in trainsim-exec";
   if (world != p.dp * p.tp * p.pp) {
     return "the plan needs dp*tp*pp = " + std::to_string(p.dp * p.tp * p.pp) + " ranks, but " + std::to_string(world) +
            " were started";
