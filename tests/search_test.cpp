@@ -102,6 +102,33 @@ plan: {dp: 64, zero: 3, micro_batch: 1, global_batch: 128, recompute: [none, ful
   }
 }
 
+// dp_shard: auto tries sharding over all of data parallelism and groups of a node's GPU count.
+// Where a GPU's NIC is slow (100 Gb/s) FSDP in node-sized groups is the best plan; groups as
+// large as dp, or without ZeRO, are the plan without hybrid sharding and counted once.
+TEST(Search, FindsHybridShardingWhereNicsAreSlow) {
+  const PlanSpace space = load_plan_space(write_temp("hsdp.yaml", R"(
+name: hsdp
+model: {preset: llama2-7b, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 32, nic_bandwidth: 100Gb/s}
+plan: {tp: [1, 4], zero: [0, 3], dp_shard: auto, micro_batch: 2, global_batch: 64}
+)"));
+  std::size_t invalid = 0;
+  std::vector<RejectedPlan> rejected;
+  const auto plans = enumerate_plans(space, &invalid, &rejected);
+  // tp 1 (dp 32): zero 0, zero 3, zero 3 in groups of 8; tp 4 (dp 8): zero 0, zero 3.
+  EXPECT_EQ(plans.size(), 5u);
+  EXPECT_EQ(invalid, 3u);  // zero 0 with groups (twice), tp 4's groups of all its 8 ranks
+  for (const auto& r : rejected) EXPECT_NE(r.reason.find("the same plan as dp_shard 0"), std::string::npos) << r.reason;
+  SearchOptions options;
+  options.top_k = 5;
+  const SearchResult result = search_plans(space, options);
+  ASSERT_FALSE(result.plans.empty());
+  const PlanSpec& best = result.plans.front().plan;
+  EXPECT_EQ(best.zero, 3);
+  EXPECT_EQ(best.dp_shard, 8);
+  EXPECT_EQ(best.tp, 1);
+}
+
 TEST(Search, EstimateAgreesWithSimulationOnAKnownBestPlan) {
   // One GPU, nothing to overlap: the estimate and the simulation price the same kernels.
   const Scenario sc = load_scenario_text(

@@ -28,11 +28,18 @@ namespace {
 std::atomic<bool> interrupted{false};
 void on_interrupt(int) { interrupted = true; }
 
+// ZeRO's stage, and with hybrid sharding the data-parallel ranks of a shard group: "3/8".
+std::string zero_label(const PlanSpec& p) {
+  std::string label = std::to_string(p.zero);
+  if (p.zero > 0 && p.shard_replicas() > 1) label += "/" + std::to_string(p.shard_dp());
+  return label;
+}
+
 std::string plan_label(const PlanSpec& p) {
   char text[160];
-  std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4d %-9s %-3s %-11s", p.tp, p.pp, p.dp, p.cp, p.ep,
-                p.micro_batch, p.virtual_stages, p.zero, recompute_label(p).c_str(), p.sequence_parallel ? "yes" : "no",
-                placement_name(p.placement).c_str());
+  std::snprintf(text, sizeof text, "%3d %3d %4d %2d %2d %3d %2d %4s %-9s %-3s %-11s", p.tp, p.pp, p.dp, p.cp, p.ep,
+                p.micro_batch, p.virtual_stages, zero_label(p).c_str(), recompute_label(p).c_str(),
+                p.sequence_parallel ? "yes" : "no", placement_name(p.placement).c_str());
   return text;
 }
 
@@ -61,6 +68,7 @@ nlohmann::json plan_json(const PlanSpec& p) {
           {"virtual_stages", p.virtual_stages},
           {"schedule", schedule_name(p.schedule)},
           {"zero", p.zero},
+          {"dp_shard", p.dp_shard},
           {"recompute", recompute_name(p.recompute)},
           {"recompute_fraction", p.recompute_fraction},
           {"sequence_parallel", p.sequence_parallel},
@@ -113,6 +121,7 @@ std::string export_yaml(const std::string& scenario_file, const std::vector<std:
   plan["virtual_stages"] = p.virtual_stages;
   plan["schedule"] = schedule_name(p.schedule);
   plan["zero"] = p.zero;
+  if (p.dp_shard > 0) plan["dp_shard"] = p.dp_shard;
   plan["recompute"] = recompute_name(p.recompute);
   if (p.recompute_fraction != 1) plan["recompute_fraction"] = p.recompute_fraction;
   plan["sequence_parallel"] = p.sequence_parallel;
@@ -374,13 +383,13 @@ int search(const SearchCliOptions& options) {
     {
       std::ofstream out(partial);
       if (!out) throw InputError({options.csv_file, 0, 0}, "--csv", "cannot write the file");
-      out << "tp,pp,dp,cp,ep,micro_batch,virtual_stages,zero,recompute,sequence_parallel,placement,"
+      out << "tp,pp,dp,cp,ep,micro_batch,virtual_stages,zero,dp_shard,recompute,sequence_parallel,placement,"
              "estimated_step_time_s,simulated_step_time_s,mfu,peak_memory_bytes,pareto\n";
       for (std::size_t i = 0; i < result.plans.size(); ++i) {
         const auto& c = result.plans[i];
         const auto& p = c.plan;
         out << p.tp << ',' << p.pp << ',' << p.dp << ',' << p.cp << ',' << p.ep << ',' << p.micro_batch << ','
-            << p.virtual_stages << ',' << p.zero << ',' << recompute_label(p) << ','
+            << p.virtual_stages << ',' << p.zero << ',' << p.dp_shard << ',' << recompute_label(p) << ','
             << (p.sequence_parallel ? "true" : "false") << ',' << placement_name(p.placement) << ','
             << c.estimate.step_time << ',' << (c.simulated ? std::to_string(c.simulated->step_time) : "") << ','
             << c.mfu << ',' << c.estimate.memory.peak << ',' << (front[i] ? "true" : "false") << "\n";

@@ -694,7 +694,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
   p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
-  if (auto v = r.integer("dp_shard", 1, max_gpus)) p.dp_shard = static_cast<int>(*v);
+  if (auto v = r.integer("dp_shard", 0, max_gpus)) p.dp_shard = static_cast<int>(*v);
   if (auto v = r.choice("recompute", {"none", "selective", "op", "save_qkv_proj", "full"})) {
     for (const Recompute q : {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
       if (*v == recompute_name(q)) p.recompute = q;

@@ -22,6 +22,7 @@ const std::vector<std::string> kSearchKeys = {"tp",
                                               "micro_batch",
                                               "virtual_stages",
                                               "zero",
+                                              "dp_shard",
                                               "recompute",
                                               "recompute_fraction",
                                               "sequence_parallel",
@@ -57,6 +58,8 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
   if (key == "micro_batch") return {"1", "2", "4", "8"};
   if (key == "virtual_stages") return {"1", "2", "3", "4"};
   if (key == "zero") return {"0", "1", "3"};
+  // Sharding over all data-parallel ranks, or hybrid sharding in groups of a node's GPU count.
+  if (key == "dp_shard") return {"0", std::to_string(t.gpus_per_node)};
   if (key == "recompute") return {"none", "selective", "full"};
   // Checkpointing a share of the layers trades memory for time between none and full.
   if (key == "recompute_fraction") return {"0.25", "0.5", "0.75", "1"};
@@ -91,6 +94,7 @@ void apply(PlanSpec& p, const std::string& key, const std::string& value) {
     if (key == "micro_batch") p.micro_batch = v;
     if (key == "virtual_stages") p.virtual_stages = v;
     if (key == "zero") p.zero = v;
+    if (key == "dp_shard") p.dp_shard = v;
   }
 }
 
@@ -174,6 +178,11 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       std::find(recompute->second.begin(), recompute->second.end(), "none") != recompute->second.end();
   const auto fraction_axis =
       std::find_if(axes.begin(), axes.end(), [](const auto& a) { return a.first == "recompute_fraction"; });
+  const auto shard_axis = space.choices.find("dp_shard");
+  const bool dp_shard_unset =
+      shard_axis == space.choices.end()
+          ? space.base.plan.dp_shard == 0
+          : std::find(shard_axis->second.begin(), shard_axis->second.end(), "0") != shard_axis->second.end();
   for (;;) {
     PlanSpec p = space.base.plan;
     for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
@@ -219,6 +228,12 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       }
     } else if (p.recompute != Recompute::full) {
       p.recompute_fraction = 1;  // the base plan's share means nothing without full recomputation
+    }
+    // Groups of all of dp, or without ZeRO's sharding, are the plan without hybrid sharding.
+    if (ok && p.dp_shard > 0 && (p.dp_shard == p.dp || p.zero == 0) && dp_shard_unset) {
+      ok = false;
+      reason = p.zero == 0 ? "the same plan as dp_shard 0 (zero 0 shards nothing)"
+                           : "the same plan as dp_shard 0 (one group holds all " + std::to_string(p.dp) + " ranks)";
     }
     if (ok && none_searched && p.recompute == Recompute::selective && p.attention == Attention::flash) {
       ok = false;
@@ -406,6 +421,7 @@ nlohmann::json candidate_to_json(const PlanCandidate& c) {
                       {"virtual_stages", p.virtual_stages},
                       {"schedule", static_cast<int>(p.schedule)},
                       {"zero", p.zero},
+                      {"dp_shard", p.dp_shard},
                       {"recompute", static_cast<int>(p.recompute)},
                       {"recompute_fraction", p.recompute_fraction},
                       {"sequence_parallel", p.sequence_parallel},
@@ -441,6 +457,7 @@ PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base)
   p.virtual_stages = j.at("virtual_stages");
   p.schedule = static_cast<Schedule>(j.at("schedule").get<int>());
   p.zero = j.at("zero");
+  p.dp_shard = j.value("dp_shard", 0);
   p.recompute = static_cast<Recompute>(j.at("recompute").get<int>());
   p.recompute_fraction = j.at("recompute_fraction").get<double>();
   p.sequence_parallel = j.at("sequence_parallel");
