@@ -26,7 +26,7 @@ const QScatterSeries::MarkerShape kShapes[] = {
 bool same_plan(const PlanSpec& a, const PlanSpec& b) {
   return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.cp == b.cp && a.ep == b.ep &&
          a.micro_batch == b.micro_batch && a.zero == b.zero && a.recompute == b.recompute &&
-         a.recompute_fraction == b.recompute_fraction;
+         a.recompute_fraction == b.recompute_fraction && a.dp_shard == b.dp_shard;
 }
 }  // namespace
 
