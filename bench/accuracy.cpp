@@ -339,7 +339,10 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       (has(framework, "torch 2.8") || has(framework, "torch 2.9") || has(framework, "nightly 2025-06"))) {
     p.loss = Loss::fused;
   } else if (has(framework, "TorchTitan")) {
-    p.loss = Loss::cast;
+    // With tensor parallelism it runs that loss through torch.distributed's loss_parallel
+    // (enable_loss_parallel unless disable_loss_parallel), which writes the log-softmax as
+    // element-wise operations over the vocabulary-sharded logits.
+    p.loss = p.tp > 1 ? Loss::decomposed : Loss::cast;
   }
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.

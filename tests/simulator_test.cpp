@@ -620,7 +620,7 @@ plan: {dp: 8, micro_batch: 2, global_batch: 16}
 // F.cross_entropy(logits.float()): the log-softmax's backward writes the fp32 copy's gradient
 // while the fp32 log-probabilities and their gradient are live, 12 bytes a logit; the copy and
 // the cast back stream 2 + 4 bytes a logit each, forward and backward.
-TEST(Memory, LossOnAnFp32CopyHoldsThreeFp32Logits) {
+TEST(Memory, LossOnAnFp32CopyHoldsThreeOrFourFp32Logits) {
   const Scenario sc = load_scenario_text(R"(
 model: {preset: llama3-8b}
 cluster: {topology: dgx-h100-superpod, gpus: 8}
@@ -643,6 +643,16 @@ plan: {dp: 8, micro_batch: 2, global_batch: 16, loss: cast}
   };
   EXPECT_NEAR(bytes(cast_work.extras.head_forward) - bytes(plain_work.extras.head_forward), logits * 6, 1e3);
   EXPECT_NEAR(bytes(cast_work.extras.head_backward) - bytes(plain_work.extras.head_backward), logits * 6, 1e3);
+  // Decomposed into element-wise operations (torch.distributed's loss_parallel): the backward's
+  // (one_hot + exp(logp)) * grad holds four fp32 tensors, and the passes move 20 and 24 more
+  // bytes a logit than the fused log-softmax kernels.
+  Scenario decomposed = sc;
+  decomposed.plan.loss = Loss::decomposed;
+  const Workload decomposed_work = build_workload(decomposed.model, decomposed.plan, cost);
+  EXPECT_NEAR(peak_memory(decomposed, decomposed_work).activations - peak_memory(plain, plain_work).activations,
+              logits * (16 - 10), 1e3);
+  EXPECT_NEAR(bytes(decomposed_work.extras.head_forward) - bytes(cast_work.extras.head_forward), logits * 20, 1e3);
+  EXPECT_NEAR(bytes(decomposed_work.extras.head_backward) - bytes(cast_work.extras.head_backward), logits * 24, 1e3);
 }
 
 // FSDP under pipeline parallelism as PyTorch's pipeline stages run it (torchtitan's default

@@ -51,6 +51,8 @@ const char* loss_name(Loss l) {
   switch (l) {
     case Loss::cast:
       return "cast";
+    case Loss::decomposed:
+      return "decomposed";
     case Loss::fused:
       return "fused";
     case Loss::fp32:

@@ -44,10 +44,12 @@ const char* dispatcher_name(MoeDispatcher d);
 // 16-bit logits (their fp32 log-probabilities and gradient, the gradient cast back); cast: the
 // same on an fp32 copy of the logits (`F.cross_entropy(logits.float(), ...)`, as torchtitan wrote
 // it until its loss was compiled, and Hugging Face's causal-LM heads), whose fp32 gradient is one
-// more live tensor at the backward's peak; fused: one compiled or fused kernel reading the 16-bit
-// logits and writing their 16-bit gradient (torch.compile'd loss, Megatron-LM's
-// --cross-entropy-loss-fusion).
-enum class Loss { fp32, cast, fused };
+// more live tensor at the backward's peak; decomposed: on an fp32 copy with the log-softmax and its
+// backward written as element-wise operations (torch.distributed's loss_parallel, which torchtitan
+// runs over vocabulary-sharded logits with tensor parallelism), whose temporaries raise the peak
+// again; fused: one compiled or fused kernel reading the 16-bit logits and writing their 16-bit
+// gradient (torch.compile'd loss, Megatron-LM's --cross-entropy-loss-fusion).
+enum class Loss { fp32, cast, decomposed, fused };
 const char* loss_name(Loss l);
 
 // Megatron-Core's --recompute-modules: the attention core, the norms, the MoE experts'

@@ -756,8 +756,10 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
   if (auto v = r.boolean("tp_comm_overlap")) p.tp_comm_overlap = *v;
   if (auto v = r.integer("collective_sms", 0, 1024)) p.collective_sms = static_cast<int>(*v);
-  if (auto v = r.choice("loss", {"fp32", "cast", "fused"})) {
-    p.loss = *v == "fused" ? Loss::fused : *v == "cast" ? Loss::cast : Loss::fp32;
+  if (auto v = r.choice("loss", {"fp32", "cast", "decomposed", "fused"})) {
+    for (const Loss l : {Loss::fp32, Loss::cast, Loss::decomposed, Loss::fused}) {
+      if (*v == loss_name(l)) p.loss = l;
+    }
   }
   if (auto v = r.choice("zero3_unit", {"layer", "parameter"})) {
     p.zero3_unit = *v == "parameter" ? Zero3Unit::parameter : Zero3Unit::layer;

@@ -123,11 +123,14 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       // (all three live at once; measured on an H200 with trainsim-exec, docs/executor.md).
       // On an fp32 copy of the logits, the log-softmax's backward writes the copy's fp32 gradient
       // while the log-probabilities and their gradient are still held: three fp32 tensors, the
-      // cast back coming after the first two are freed. A fused loss holds only the 16-bit
-      // logits and their 16-bit gradient.
-      const double per_logit = p.loss == Loss::fused  ? 2.0 * 2
-                               : p.loss == Loss::cast ? 3.0 * 4
-                                                      : 2.0 * 4 + bytes_per_element(p.precision);
+      // cast back coming after the first two are freed. Decomposed into element-wise operations
+      // (torch.distributed's loss_parallel: grad = (one_hot + exp(logp)) * grad_out), the
+      // backward holds the log-probabilities, the scattered one-hot, their sum and the product:
+      // four. A fused loss holds only the 16-bit logits and their 16-bit gradient.
+      const double per_logit = p.loss == Loss::fused        ? 2.0 * 2
+                               : p.loss == Loss::decomposed ? 4.0 * 4
+                               : p.loss == Loss::cast       ? 3.0 * 4
+                                                            : 2.0 * 4 + bytes_per_element(p.precision);
       activations += w.tokens_per_microbatch * w.padded_vocab / p.tp * per_logit;
     }
     mb.activations = activations;
