@@ -52,13 +52,13 @@ TEST(CliExport, TorchtitanRoundTripsThePlan) {
 }
 
 // A share of the layers recomputed: Megatron-LM's block method (a quarter: 8 of 32 layers per
-// chunk), torchtitan's every k-th layer (every 4th).
+// chunk), torchtitan's every k-th layer (every 4th). The loss is fused, which both frameworks name.
 TEST(CliExport, ASharedRecomputationRoundTrips) {
   const std::string scenario = testing::TempDir() + "/quarter.yaml";
   {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
-           "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25}\n";
+           "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25, loss: fused}\n";
   }
   const CommandResult megatron = run("export " + scenario + " --to megatron");
   ASSERT_EQ(megatron.code, 0) << megatron.output;
@@ -149,11 +149,38 @@ TEST(CliExport, HybridShardingRoundTripsThroughTorchtitan) {
   {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 32}\n"
-           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64}\n";
+           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64, loss: fused}\n";
   }
   const CommandResult torchtitan = run("export " + scenario + " --to torchtitan");
   ASSERT_EQ(torchtitan.code, 0) << torchtitan.output;
   for (const char* key : {"data_parallel_replicate_degree = 4", "data_parallel_shard_degree = 8"})
     EXPECT_NE(torchtitan.output.find(key), std::string::npos) << torchtitan.output;
   expect_round_trip("hsdp", "torchtitan", scenario);
+}
+
+// torchtitan's torch.compile components and loss parallelism: an uncompiled model runs eager
+// kernels, an uncompiled loss runs on an fp32 copy of the logits (cast), through loss_parallel's
+// element-wise log-softmax with tensor parallelism (decomposed) unless disable_loss_parallel.
+TEST(CliExport, TorchtitanCompileAndLossParallelAreRead) {
+  const auto import = [](const std::string& name, const std::string& extra) {
+    const std::string toml = testing::TempDir() + "/" + name + ".toml";
+    write_text(toml, "[parallelism]\ndata_parallel_shard_degree = 4\ntensor_parallel_degree = 2\n" + extra);
+    const CommandResult r =
+        run("export --from torchtitan " + toml + " --base " + kSource + "/scenarios/llama3-8b-8xh100.yaml");
+    EXPECT_EQ(r.code, 0) << r.output;
+    return r.output;
+  };
+  const std::string eager = import("eager", "");
+  EXPECT_NE(eager.find("kernels: eager"), std::string::npos) << eager;
+  EXPECT_NE(eager.find("loss: decomposed"), std::string::npos) << eager;
+  const std::string no_lp = import("no-loss-parallel",
+                                   "disable_loss_parallel = true\n[compile]\nenable = true\n"
+                                   "components = [\"model\"]\n");
+  EXPECT_EQ(no_lp.find("kernels: eager"), std::string::npos) << no_lp;
+  EXPECT_NE(no_lp.find("loss: cast"), std::string::npos) << no_lp;
+  const std::string compiled = import("compiled", "[compile]\nenable = true\n");
+  EXPECT_NE(compiled.find("loss: fused"), std::string::npos) << compiled;
+  // And the export writes them: the scenario's compiled model with an uncompiled loss.
+  const CommandResult out = run("export " + kSource + "/scenarios/llama3-8b-8xh100.yaml --to torchtitan");
+  EXPECT_NE(out.output.find("[compile]\nenable = true\ncomponents = [\"model\"]"), std::string::npos) << out.output;
 }

@@ -301,6 +301,11 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
   }
   if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  if (p.loss == Loss::fp32 || (p.loss == Loss::decomposed && p.tp == 1)) {
+    r.notes.push_back(std::string("loss ") + loss_name(p.loss) +
+                      " is not torchtitan's: its uncompiled loss runs on an fp32 copy of the logits (loss: cast, "
+                      "decomposed with tensor parallelism); [compile] components \"loss\" makes it fused");
+  }
   t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
     << kTorchtitanVersion << "\n";
   for (const auto& note : r.notes) t << "# note: " << note << "\n";
@@ -322,6 +327,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
     << "\ndata_parallel_shard_degree = " << (fsdp ? p.shard_dp() : 1) << "\ntensor_parallel_degree = " << p.tp
     << "\npipeline_parallel_degree = " << p.pp << "\ncontext_parallel_degree = " << p.cp << "\n";
   if (p.tp_comm_overlap) t << "enable_async_tensor_parallel = true\n";
+  // Its uncompiled loss runs on an fp32 copy of the logits, through loss_parallel's element-wise
+  // log-softmax under tensor parallelism unless that is disabled.
+  if (p.tp > 1 && p.loss == Loss::cast) t << "disable_loss_parallel = true\n";
   if (fsdp && p.reshard_after_forward != Reshard::by_default)
     t << "fsdp_reshard_after_forward = \"" << reshard_name(p.reshard_after_forward) << "\"\n";
   if (m.experts > 0) {
@@ -358,6 +366,17 @@ ExportResult to_torchtitan(const Scenario& sc) {
   t << "\n[activation_checkpoint]\nmode = \"" << mode << "\"\n";
   if (p.recompute == Recompute::op || p.recompute == Recompute::selective) t << "selective_ac_option = \"op\"\n";
   if (layer_ac_every > 0) t << "selective_ac_option = \"" << layer_ac_every << "\"\n";
+  // torch.compile: the model (fused element-wise kernels) and the loss (one fused kernel).
+  std::vector<std::string> compiled;
+  if (p.kernels == Kernels::fused) compiled.emplace_back("\"model\"");
+  if (p.loss == Loss::fused) compiled.emplace_back("\"loss\"");
+  t << "\n[compile]\nenable = " << (compiled.empty() ? "false" : "true");
+  if (!compiled.empty()) {
+    t << "\ncomponents = [";
+    for (std::size_t i = 0; i < compiled.size(); ++i) t << (i > 0 ? ", " : "") << compiled[i];
+    t << "]";
+  }
+  t << "\n";
   if (fp8) {
     t << "\n[quantize.linear.float8]\nrecipe_name = \""
       << (p.fp8_recipe == Fp8Recipe::rowwise ? "rowwise" : "tensorwise")
@@ -906,6 +925,20 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
     out.plan["precision"] = "mxfp8";
   }
   used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;
+  // torch.compile (off by default; components "model" and "loss" by default when on): an
+  // uncompiled model runs its element-wise work one kernel per operation; an uncompiled loss
+  // runs on an fp32 copy of the logits, through loss_parallel's element-wise log-softmax under
+  // tensor parallelism (unless disable_loss_parallel).
+  const bool compile = has("compile.enable") && values.at("compile.enable") == "true";
+  const std::string components = has("compile.components") ? values.at("compile.components") : "[\"model\", \"loss\"]";
+  const auto compiled = [&](const char* part) {
+    return compile && components.find(std::string("\"") + part + "\"") != std::string::npos;
+  };
+  if (!compiled("model")) out.plan["kernels"] = "eager";
+  const bool loss_parallel =
+      tp > 1 && !(has("parallelism.disable_loss_parallel") && values.at("parallelism.disable_loss_parallel") == "true");
+  out.plan["loss"] = compiled("loss") ? "fused" : loss_parallel ? "decomposed" : "cast";
+  used["compile.enable"] = used["compile.components"] = used["parallelism.disable_loss_parallel"] = true;
   for (const auto& [key, value] : values) {
     if (!used.count(key) && (key.rfind("parallelism.", 0) == 0 || key.rfind("activation_checkpoint.", 0) == 0)) {
       out.ignored.push_back(key);
