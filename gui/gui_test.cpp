@@ -199,6 +199,16 @@ class GuiTest : public QObject {
     // The NIC knob (Gbit/s) sets the topology's NIC bandwidth (bytes/s) of the scenario.
     editor->nicBandwidthBox()->setValue(100);
     QCOMPARE(editor->scenario().cluster.topology.nic_bandwidth, 100e9 / 8);
+    // The ZeRO group field is the plan's dp_shard; one that does not divide dp is refused.
+    const int dp = editor->scenario().plan.dp;
+    editor->zeroGroupBox()->setValue(dp / 2);
+    QCOMPARE(editor->scenario().plan.dp_shard, dp / 2);
+    QVERIFY2(editor->isValid(), qPrintable(editor->problems()));
+    editor->zeroGroupBox()->setValue(dp - 1);
+    QVERIFY(!editor->isValid());
+    QVERIFY(editor->problems().contains("plan.dp_shard"));
+    editor->zeroGroupBox()->setValue(0);
+    QVERIFY(editor->isValid());
   }
 
   void theSummaryHeaderNamesScenarioGpusAndPlan() {

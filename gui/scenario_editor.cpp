@@ -101,6 +101,11 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   virtual_ = spin(1, 1024);
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
   zero_ = spin(0, 3);
+  dp_shard_ = spin(0, 262144);
+  dp_shard_->setSpecialValueText(tr("all of DP"));
+  dp_shard_->setToolTip(
+      tr("Hybrid sharding (HSDP): ZeRO shards over groups of this many data-parallel ranks and "
+         "replicates across the groups; 0 shards over all of them"));
   recompute_ = combo({"none", "selective", "op", "save_qkv_proj", "full"});
   recompute_fraction_ = real(0, 1, 6, QString());
   recompute_fraction_->setSingleStep(0.25);
@@ -119,6 +124,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   plan_form->addRow(tr("Virtual stages"), virtual_);
   plan_form->addRow(QString(), sequence_parallel_);
   plan_form->addRow(tr("ZeRO"), zero_);
+  plan_form->addRow(tr("ZeRO group (DP ranks)"), dp_shard_);
   plan_form->addRow(tr("Recompute"), recompute_);
   plan_form->addRow(tr("Layers recomputed"), recompute_fraction_);
   plan_form->addRow(tr("Precision"), precision_);
@@ -215,6 +221,7 @@ void ScenarioEditor::setPlan(const PlanSpec& p) {
   virtual_->setValue(p.virtual_stages);
   sequence_parallel_->setChecked(p.sequence_parallel);
   zero_->setValue(p.zero);
+  dp_shard_->setValue(p.dp_shard);
   recompute_->setCurrentText(recompute_name(p.recompute));
   recompute_fraction_->setValue(p.recompute_fraction);
   precision_->setCurrentText(precision_name(p.precision));
@@ -260,6 +267,7 @@ Scenario ScenarioEditor::scenario() const {
   p.virtual_stages = virtual_->value();
   p.sequence_parallel = sequence_parallel_->isChecked();
   p.zero = zero_->value();
+  p.dp_shard = dp_shard_->value();
   const std::string recompute = recompute_->currentText().toStdString();
   for (const Recompute candidate :
        {Recompute::none, Recompute::selective, Recompute::op, Recompute::qkv, Recompute::full}) {
