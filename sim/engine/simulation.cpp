@@ -790,8 +790,7 @@ class StepSimulation {
         if (!experts && p_.zero >= 1 && p_.shard_replicas() > 1) {
           // Hybrid sharding: each rank's reduced shard is then averaged with its replicas'.
           Collective across =
-              dp_collective(s, CollectiveKind::all_reduce, bytes / p_.gradient_compression / p_.zero_shard(),
-                            /*across_replicas=*/true);
+              dp_collective(s, CollectiveKind::all_reduce, c.bytes / p_.zero_shard(), /*across_replicas=*/true);
           across.algorithm = p_.dp_algorithm;
           const double across_start = sg4::Engine::get_clock();
           holding_sms(s, [&] { run_collective(platform_, across, gpus_per_node); });

@@ -178,8 +178,10 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       std::find(recompute->second.begin(), recompute->second.end(), "none") != recompute->second.end();
   const auto fraction_axis =
       std::find_if(axes.begin(), axes.end(), [](const auto& a) { return a.first == "recompute_fraction"; });
+  // Whether the space holds the plan without hybrid sharding (dp_shard 0), which a group as
+  // large as dp, or one without ZeRO, repeats.
   const auto shard_axis = space.choices.find("dp_shard");
-  const bool dp_shard_unset =
+  const bool whole_dp_listed =
       shard_axis == space.choices.end()
           ? space.base.plan.dp_shard == 0
           : std::find(shard_axis->second.begin(), shard_axis->second.end(), "0") != shard_axis->second.end();
@@ -230,7 +232,7 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       p.recompute_fraction = 1;  // the base plan's share means nothing without full recomputation
     }
     // Groups of all of dp, or without ZeRO's sharding, are the plan without hybrid sharding.
-    if (ok && p.dp_shard > 0 && (p.dp_shard == p.dp || p.zero == 0) && dp_shard_unset) {
+    if (ok && p.dp_shard > 0 && (p.dp_shard == p.dp || p.zero == 0) && whole_dp_listed) {
       ok = false;
       reason = p.zero == 0 ? "the same plan as dp_shard 0 (zero 0 shards nothing)"
                            : "the same plan as dp_shard 0 (one group holds all " + std::to_string(p.dp) + " ranks)";

@@ -442,6 +442,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
   }
   const double head_tokens = m.head_token_share() * tokens;
+  const double logits = head_tokens * v / t;  // this GPU's share of the vocabulary
   {
     BlockBuilder head{cost, x.head_forward, eager};
     x.head_forward.name = "lm head + loss";
@@ -451,22 +452,22 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     x.head_backward.name = "lm head + loss backward";
     if (p.loss == Loss::fused) {
       // One kernel reads the 16-bit logits and writes their 16-bit gradient.
-      head.memory("cross-entropy (fused)", 2 * head_tokens * v / t * 2, 5 * head_tokens * v / t);
+      head.memory("cross-entropy (fused)", 2 * logits * 2, 5 * logits);
     } else {
       if (p.loss == Loss::cast || p.loss == Loss::decomposed) {
         // The fp32 copy of the 16-bit logits, and its gradient cast back.
-        head.memory("logits to fp32", head_tokens * v / t * (2 + 4));
-        head_b.memory("logits gradient to 16-bit", head_tokens * v / t * (4 + 2));
+        head.memory("logits to fp32", logits * (2 + 4));
+        head_b.memory("logits gradient to 16-bit", logits * (4 + 2));
       }
       if (p.loss == Loss::decomposed) {
         // Element-wise passes over fp32 logits beyond the fused kernels' below: forward max,
         // shift, exp, sum and subtract (32 bytes a logit against 12); backward zeros, exp, add
         // and multiply (32 against 8).
-        head.memory("log-softmax (element-wise)", (32 - 12) * head_tokens * v / t);
-        head_b.memory("log-softmax backward (element-wise)", (32 - 8) * head_tokens * v / t);
+        head.memory("log-softmax (element-wise)", (32 - 12) * logits);
+        head_b.memory("log-softmax backward (element-wise)", (32 - 8) * logits);
       }
-      head.memory("cross-entropy", 3 * head_tokens * v / t * 4, 5 * head_tokens * v / t);  // fp32 logits
-      head_b.memory("cross-entropy backward", 2 * head_tokens * v / t * 4);
+      head.memory("cross-entropy", 3 * logits * 4, 5 * logits);  // fp32 logits
+      head_b.memory("cross-entropy backward", 2 * logits * 4);
     }
     head_b.gemm("lm head dgrad", head_tokens, h, v / t, 1, GemmKind::other);
     head_b.gemm("lm head wgrad", h, v / t, head_tokens, 1, GemmKind::other);
