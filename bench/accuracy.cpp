@@ -122,20 +122,19 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
 }
 
 // The attention kernels the row's framework ran, where its description says (a plan field a user
-// sets, docs/scenario-format.md); otherwise the GPU's default family. PyTorch's SDPA ran
-// FlashAttention-2 on Hopper unless asked for cuDNN until its bundled cuDNN passed 9.15 (PyTorch
-// 2.11; pytorch/pytorch#138522 made cuDNN opt-in after 2.5); torchtitan asked for cuDNN from
-// March 2025 (pytorch/torchtitan#1000). Megatron-LM and NeMo (Transformer Engine) and MaxText
+// sets, docs/scenario-format.md); otherwise the GPU's default family. torchtitan's SDPA lists
+// FlashAttention first (FlashAttention-2 on Hopper) and cuDNN first only on sm100 since May 2025
+// (torchtitan#1196, models/attention.py at 820504e, e7c0cae and 6fc499f: "Add CuDNN on B200 w/
+// highest priority"; #1000 only let context parallelism fall back to cuDNN after FlashAttention
+// and the memory-efficient kernel). Megatron-LM and NeMo (Transformer Engine) and MaxText
 // (cudnn_flash_te) run cuDNN.
-Attention attention_of_row(const std::string& framework) {
+Attention attention_of_row(const std::string& framework, const std::string& gpu_preset) {
   // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
   if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
   if (has(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
   if (has(framework, "flash v2") || has(framework, "Fast-LLM")) return Attention::flash2;
-  if (has(framework, "TorchTitan") &&
-      (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "Aug 2024"))) {
-    return Attention::flash2;
-  }
+  const bool blackwell = gpu_preset.rfind("b", 0) == 0 || gpu_preset.rfind("gb", 0) == 0;
+  if (has(framework, "TorchTitan") && !blackwell) return Attention::flash2;
   return Attention::flash;
 }
 
@@ -315,7 +314,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
   p.fp8_weight_cache = low_precision(p.precision) && megatron;
-  p.attention = attention_of_row(framework);
+  p.attention = attention_of_row(framework, gpu);
   // torchtitan's async TP (the row's "AsyncTP", "async TP = yes" or its async-TP column).
   std::string lower = notes;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });

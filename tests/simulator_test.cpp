@@ -1046,3 +1046,56 @@ plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_com
   EXPECT_DOUBLE_EQ(find(chunked.layer.attention_forward, "flash attention").time,
                    find(whole.layer.attention_forward, "flash attention").time);
 }
+
+// Transformer Engine (gather_along_first_dim with the input's quantizer) and torchtitan's float8
+// tensorwise TP (PrepareFloat8ModuleInput) quantize a column-parallel layer's sequence-parallel
+// shard and all-gather FP8; torchao's row-wise recipe gathers bf16 and quantizes the whole.
+TEST(Workload, PerTensorFp8GathersQuantizedSequenceParallelInputs) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 2, global_batch: 2, sequence_parallel: true, precision: fp8, fp8_recipe: tensorwise}
+)",
+                                         "fp8-sp.yaml");
+  Scenario rowwise = sc;
+  rowwise.plan.fp8_recipe = Fp8Recipe::rowwise;
+  ASSERT_TRUE(sc.plan.quantized_tp_gather());
+  ASSERT_FALSE(rowwise.plan.quantized_tp_gather());
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, {}, sc.plan.fp8_recipe);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const CostModel row_cost(sc.cluster.topology.gpu, sc.plan.precision, {}, Fp8Recipe::rowwise);
+  const Workload r = build_workload(rowwise.model, rowwise.plan, row_cost);
+  const double tokens = 2.0 * 8192, h = 4096;
+  EXPECT_DOUBLE_EQ(w.comm.tp_bytes, tokens * h * 2);
+  EXPECT_DOUBLE_EQ(w.comm.tp_gather_bytes, tokens * h);  // one byte a value
+  EXPECT_DOUBLE_EQ(r.comm.tp_gather_bytes, r.comm.tp_bytes);
+  const auto bytes = [](const Block& b, const std::string& name) {
+    for (const Kernel& k : b.kernels)
+      if (k.name == name) return k.bytes;
+    ADD_FAILURE() << name;
+    return 0.0;
+  };
+  // On the H100 (FP8 GEMMs take one layout): a current-scaling cast of 1/8 of the input (amax and
+  // cast read 2 + 2 bytes, write 1), then the transposed copy of the gathered FP8 tensor (1 + 1).
+  const double qkv_weights = h * (4096 + 2 * 1024) / 8.0;
+  EXPECT_DOUBLE_EQ(bytes(w.layer.attention_forward, "qkv projection quantize"),
+                   tokens * h * (5.0 / 8 + 2) + qkv_weights * 6);
+  EXPECT_DOUBLE_EQ(cost.quantize_bytes(tokens * h), tokens * h * 6);  // whole: 2 + 2 amax + 2 layouts
+  // The row-parallel layers' inputs are local: quantized whole, as before.
+  EXPECT_DOUBLE_EQ(bytes(w.layer.attention_forward, "output projection quantize"),
+                   cost.quantize_bytes(tokens * 4096 / 8.0) + cost.quantize_bytes(4096 / 8.0 * h));
+  // torchao's row-wise recipe runs its gradient GEMMs with unit scales and rescales their outputs
+  // (input and weight gradients) in a pass of its own: 2 bytes read and 2 written a value.
+  const auto has = [](const Block& blk, const std::string& name) {
+    return std::any_of(blk.kernels.begin(), blk.kernels.end(), [&](const Kernel& k) { return k.name == name; });
+  };
+  EXPECT_FALSE(has(w.layer.attention_backward, "qkv projection quantize gradient rescale"));
+  EXPECT_DOUBLE_EQ(bytes(r.layer.attention_backward, "qkv projection quantize gradient rescale"),
+                   4 * (tokens * h + qkv_weights));
+  // In the simulated step the forward's two all-gathers a layer move half the bytes: of a layer's
+  // eight tp collectives, those two cost half.
+  const double tensorwise_tp = simulate_step(sc).breakdown.exposed_comm.at("tp");
+  const double rowwise_tp = simulate_step(rowwise).breakdown.exposed_comm.at("tp");
+  EXPECT_LT(tensorwise_tp, rowwise_tp);
+  EXPECT_GT(tensorwise_tp, 0.8 * rowwise_tp);
+}

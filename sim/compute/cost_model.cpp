@@ -122,6 +122,11 @@ double CostModel::memory_time(double bytes, bool eager) const {
   return std::max(bytes / bandwidth, overhead_);
 }
 
+double CostModel::quantized_value_bytes() const {
+  if (!low_precision(precision_)) return 0;
+  return precision_ == Precision::nvfp4 ? 0.5 + 1.0 / 16 : precision_ == Precision::mxfp8 ? 1.0 + 1.0 / 32 : 1.0;
+}
+
 // Bytes a recipe moves per quantized operand value. Each cast reads the 16-bit value (2 B) and
 // writes one low-precision copy per layout the GEMMs need (1 B; fp4 0.5 B plus a scale per 16).
 // Current (tensorwise) scaling first reads the tensor once more for its amax; delayed scaling
@@ -129,26 +134,29 @@ double CostModel::memory_time(double bytes, bool eager) const {
 // layout, so the backward's operands are transposed copies (TE performance_considerations.rst);
 // row-wise and block-scaled recipes quantize each layout along its own rows or blocks, a second
 // pass (torchao float8 rowwise; TE mxfp8.rst: "row- and column-wise quantizations").
-double CostModel::quantize_bytes(double elements) const {
+double CostModel::quantize_bytes(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
-  const double value = precision_ == Precision::nvfp4   ? 0.5 + 1.0 / 16
-                       : precision_ == Precision::mxfp8 ? 1.0 + 1.0 / 32
-                                                        : 1.0;
+  const double value = quantized_value_bytes();
   const bool two_layouts = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise ||
                            recipe_ == Fp8Recipe::blockwise || gpu_.kernels.fp8_needs_transpose;
   const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise;
-  double bytes = 2 + value * (two_layouts ? 2 : 1);
+  const double amax = precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 2 : 0;
+  if (shards > 1) {
+    // The slice is read (twice under current scaling) and written once; the other layout is
+    // read and written in low precision from the gathered tensor.
+    return elements * ((2 + amax + value) / shards + (two_layouts ? 2 * value : 0));
+  }
+  double bytes = 2 + value * (two_layouts ? 2 : 1) + amax;
   if (separate_pass) bytes += 2;  // the second layout reads the input again
-  if (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise) bytes += 2;  // amax pass
   return elements * bytes;
 }
 
-double CostModel::quantize_time(double elements) const {
+double CostModel::quantize_time(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   // One kernel per pass: amax (current scaling), cast, and a second layout where the recipe needs it.
   const int kernels = 1 + (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 1 : 0);
   const double bandwidth = gpu_.memory_bandwidth * memory_efficiency_;
-  return std::max(quantize_bytes(elements) / bandwidth, kernels * overhead_);
+  return std::max(quantize_bytes(elements, shards) / bandwidth, kernels * overhead_);
 }
 
 CalibrationProfile load_calibration(const std::string& path) {

@@ -80,9 +80,19 @@ class CostModel {
   // Memory-bound kernels: element-wise, norms, softmax; `eager`: unfused framework kernels.
   double memory_time(double bytes, bool eager = false) const;
   // Quantizing `elements` GEMM-operand values to the plan's low precision (0 when it has none):
-  // the kernels the recipe runs (amax, cast, transposed copy) as memory-bound passes.
-  double quantize_time(double elements) const;
-  double quantize_bytes(double elements) const;
+  // the kernels the recipe runs (amax, cast, transposed copy) as memory-bound passes. `shards` > 1:
+  // the values are quantized as 1/shards slices before an all-gather (PlanSpec::quantized_tp_gather),
+  // and a second layout, where the GEMMs need one, is copied from the gathered low-precision tensor.
+  double quantize_time(double elements, double shards = 1) const;
+  double quantize_bytes(double elements, double shards = 1) const;
+  // Bytes of one quantized value, its scales included (0 without a low-precision recipe).
+  double quantized_value_bytes() const;
+  // Whether the backward's GEMMs (input and weight gradients) run with unit scales and rescale
+  // their outputs after: torchao's row-wise recipe accumulates them in full precision, and
+  // without fast accumulation the row-wise CUTLASS kernel is slow enough that torchao calls the
+  // tensor-wise cuBLAS kernel and multiplies by the row and column scales in a separate
+  // element-wise pass (pytorch/ao#1325, addmm_float8_unwrapped; pytorch/pytorch#147971).
+  bool rescales_gradient_gemms() const { return precision_ == Precision::fp8 && recipe_ == Fp8Recipe::rowwise; }
   double kernel_overhead() const { return overhead_; }
   double peak() const { return peak_; }  // 16-bit (or fp32/tf32) peak under the power limit
   double memory_efficiency() const { return memory_efficiency_; }

@@ -454,9 +454,12 @@ class StepSimulation {
   // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
   // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
   // (`overlapped`): once their time T is learned (repeated), they expose max(T/tp, T - G), G the
-  // GEMMs' time. gather_only: the sequence-parallel all-gather alone (a recomputation's).
-  void tp_exchange(int stage, const std::string& label, const Block& overlapped, bool gather_only = false) {
+  // GEMMs' time. A forward's all-gathers may move quantized values (Communication::tp_gather_bytes);
+  // regather: the sequence-parallel all-gather alone (a recomputation's).
+  enum class TpPass { forward, backward, regather };
+  void tp_exchange(int stage, const std::string& label, const Block& overlapped, TpPass pass) {
     if (p_.tp < 2) return;
+    const bool gather_only = pass == TpPass::regather;
     if (!p_.tp_comm_overlap) {
       // A TP group that is a whole node has the node's NVLink ports to itself (every other axis
       // leaves the node through its NICs): each of its collectives takes the same time, so after
@@ -466,19 +469,20 @@ class StepSimulation {
                                           : p_.sequence_parallel ? " reduce-scatter + all-gather"
                                                                  : " all-reduce");
         repeated(
-            stage, "tp", name, [&] { tp_collectives(stage, label, gather_only); }, [](double t) { return t; });
+            stage, "tp", name, [&] { tp_collectives(stage, label, pass); }, [](double t) { return t; });
       } else {
-        tp_collectives(stage, label, gather_only);
+        tp_collectives(stage, label, pass);
       }
       return;
     }
     const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
     repeated(
         stage, "tp", label + (gather_only ? " all-gather (overlapped)" : " (overlapped)"),
-        [&] { tp_collectives(stage, label, gather_only); }, [&](double t) { return std::max(t / p_.tp, t - gemms); });
+        [&] { tp_collectives(stage, label, pass); }, [&](double t) { return std::max(t / p_.tp, t - gemms); });
   }
 
-  void tp_collectives(int stage, const std::string& label, bool gather_only = false) {
+  void tp_collectives(int stage, const std::string& label, TpPass pass) {
+    const bool gather_only = pass == TpPass::regather;
     Collective c;
     c.bytes = w_.comm.tp_bytes;
     c.groups = tp_groups(stage);
@@ -490,6 +494,7 @@ class StepSimulation {
         c.kind = CollectiveKind::reduce_scatter;
         blocking(stage, "tp", c, label + " reduce-scatter");
       }
+      if (pass != TpPass::backward) c.bytes = w_.comm.tp_gather_bytes;
       c.kind = CollectiveKind::all_gather;
       blocking(stage, "tp", c, label + " all-gather");
     } else {
@@ -632,11 +637,11 @@ class StepSimulation {
       const bool moe = !dense_layer(vs, l);
       if (gather) zero3_gather(s, "gather layer", !(last_chunk_gathered && l == chunk_layers(vs) - 1));
       attention(s, layer.attention_forward, "attention" + mb, 1);
-      tp_exchange(s, "attention", layer.attention_forward);
+      tp_exchange(s, "attention", layer.attention_forward, TpPass::forward);
       if (moe) ep_exchange(s, "dispatch");
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
-      tp_exchange(s, "mlp", layer.mlp_forward);
+      tp_exchange(s, "mlp", layer.mlp_forward, TpPass::forward);
     }
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
@@ -664,27 +669,27 @@ class StepSimulation {
       if (p_.recompute == Recompute::full) {
         if (p_.layer_recomputed(first_layer(vs) + l)) {  // else it kept its activations
           attention(s, layer.attention_forward, "recompute attention" + mb, 1);
-          tp_exchange(s, "recompute attention", layer.attention_forward);
+          tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
           compute(s, layer.mlp_forward, "recompute mlp" + mb);
-          tp_exchange(s, "recompute mlp", layer.mlp_forward);
+          tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
           if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
         }
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
-        tp_exchange(s, "recompute attention", layer.attention_forward);
-        tp_exchange(s, "recompute mlp", layer.mlp_forward);
+        tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
+        tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
         if (p_.recompute_regathers_inputs()) {
-          tp_exchange(s, "recompute attention", layer.recompute, /*gather_only=*/true);
-          tp_exchange(s, "recompute mlp", layer.recompute, /*gather_only=*/true);
+          tp_exchange(s, "recompute attention", layer.recompute, TpPass::regather);
+          tp_exchange(s, "recompute mlp", layer.recompute, TpPass::regather);
         }
       }
-      tp_exchange(s, "mlp backward", layer.mlp_backward);
+      tp_exchange(s, "mlp backward", layer.mlp_backward, TpPass::backward);
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);
       if (moe) ep_exchange(s, "dispatch backward");
-      tp_exchange(s, "attention backward", layer.attention_backward);
+      tp_exchange(s, "attention backward", layer.attention_backward, TpPass::backward);
       attention(s, layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
         const LayerWork& params = moe ? w_.layer : w_.dense_layer;

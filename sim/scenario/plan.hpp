@@ -208,6 +208,16 @@ struct PlanSpec {
   // _save_list), and the matmuls it reruns (wk, w3 of wq wk wv wo w1 w3 w2) read the all-gathered
   // inputs: with sequence parallelism the backward gathers the attention and MLP inputs again.
   bool recompute_regathers_inputs() const { return recompute == Recompute::op && sequence_parallel && tp > 1; }
+  // Under sequence parallelism a low-precision recipe quantizes a column-parallel layer's input
+  // shard before the all-gather, which then moves the low-precision values: Transformer Engine's
+  // gather_along_first_dim takes the input quantizer (FP8 per tensor, blockwise, MXFP8, NVFP4),
+  // torchtitan's float8 tensorwise TP casts in PrepareFloat8ModuleInput. torchao's row-wise
+  // recipe gathers in 16 bits and quantizes the gathered tensor (pytorch/torchtitan#845).
+  bool quantized_tp_gather() const {
+    return tp > 1 && sequence_parallel &&
+           (precision == Precision::mxfp8 || precision == Precision::nvfp4 ||
+            (precision == Precision::fp8 && fp8_recipe != Fp8Recipe::rowwise));
+  }
 };
 
 // Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on

@@ -197,16 +197,20 @@ Estimate estimate_step(const Scenario& sc) {
     const double one = p.sequence_parallel
                            ? all_reduce(w.comm.tp_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp))
                            : group_all_reduce(sc, w.comm.tp_bytes, p.tp, stride_of(p, Axis::tp));
-    const auto exposed = [&](const Block& b) {
-      return p.tp_comm_overlap ? std::max(one / p.tp, one - b.linear_gemm_time()) : one;
+    // A forward's reduce-scatter and all-gather, half an all-reduce each; the all-gather of
+    // quantized values (Communication::tp_gather_bytes) where the recipe gathers them.
+    const double gather = p.sequence_parallel
+                              ? all_reduce(w.comm.tp_gather_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp)) / 2
+                              : one / 2;
+    const double one_forward = one / 2 + gather;
+    const auto exposed = [&](const Block& b, double t) {
+      return p.tp_comm_overlap ? std::max(t / p.tp, t - b.linear_gemm_time()) : t;
     };
-    for (const Block* b : {&L.attention_forward, &L.mlp_forward, &L.attention_backward, &L.mlp_backward})
-      layer_comm += exposed(*b);
-    rerun_comm = exposed(L.attention_forward) + exposed(L.mlp_forward);
-    layer_comm += rerun * rerun_comm;
-    // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs), half an all-reduce each.
+    layer_comm += exposed(L.attention_backward, one) + exposed(L.mlp_backward, one);
+    rerun_comm = exposed(L.attention_forward, one_forward) + exposed(L.mlp_forward, one_forward);
+    layer_comm += (1 + rerun) * rerun_comm;
+    // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs).
     if (p.recompute_regathers_inputs()) {
-      const double gather = one / 2;
       regather_comm =
           2 * (p.tp_comm_overlap ? std::max(gather / p.tp, gather - L.recompute.linear_gemm_time()) : gather);
     }

@@ -97,14 +97,23 @@ struct BlockBuilder {
   // plan.fp8_weight_cache: the cast copies are made once a step).
   double weight_casts = 1;
   int overlap_chunks = 1;  // gemm_beside_tp: tp with plan.tp_comm_overlap
+  // Slices a column-parallel layer's input is quantized in before its all-gather
+  // (PlanSpec::quantized_tp_gather: tp); 1: quantized whole, after it.
+  double gather_shards = 1;
   // Linear layers in a low-precision recipe first quantize their input and weight (the backward
-  // quantizes the output gradient); other GEMMs run in 16 bits.
-  void gemm(const std::string& name, double m, double n, double k, double batch = 1, GemmKind kind = GemmKind::linear) {
+  // quantizes the output gradient); other GEMMs run in 16 bits. `gathered_input`: the input is
+  // the sequence-parallel all-gather's output.
+  void gemm(const std::string& name, double m, double n, double k, double batch = 1, GemmKind kind = GemmKind::linear,
+            bool gathered_input = false) {
     const GemmShape shape{m, n, k, batch};
     if (kind == GemmKind::linear && cost.quantize_bytes(1) > 0) {
-      const double operands = batch * (m * k + k * n * weight_casts);
-      block.kernels.push_back(
-          {name + " quantize", 0, cost.quantize_bytes(operands), cost.quantize_time(operands), batch * m * n});
+      const double input = batch * m * k;
+      const double weights = batch * k * n * weight_casts;
+      const double shards = gathered_input ? gather_shards : 1;
+      Kernel cast{name + " quantize", 0, cost.quantize_bytes(input, shards) + cost.quantize_bytes(weights),
+                  cost.quantize_time(input, shards) + cost.quantize_time(weights), batch * m * n};
+      if (cost.rescales_gradient_gemms()) cast.rescaled_values = batch * (m * k + k * n);
+      block.kernels.push_back(cast);
     }
     block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
   }
@@ -113,8 +122,8 @@ struct BlockBuilder {
   // async TP micro-pipelines all-gather + matmul and matmul + reduce-scatter; Megatron-LM's
   // --tp-comm-overlap splits them the same way): tp GEMMs of m / tp rows, each with its own
   // last, partly empty wave. Its input gradient is split alike; its weight gradient is not.
-  void gemm_beside_tp(const std::string& name, double m, double n, double k) {
-    gemm(name, m, n, k);
+  void gemm_beside_tp(const std::string& name, double m, double n, double k, bool gathered_input = false) {
+    gemm(name, m, n, k, 1, GemmKind::linear, gathered_input);
     if (overlap_chunks <= 1) return;
     Kernel& g = block.kernels.back();
     g.whole_time = g.time;
@@ -174,7 +183,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   };
   const auto sum = blocks(w);
   for (Block* b : sum) clear(*b);
-  w.comm.tp_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
+  w.comm.tp_bytes = w.comm.tp_gather_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
   for (const auto& length : lengths) {
     ModelSpec shorter = m;
     shorter.seq_len = static_cast<int>(std::lround(length.tokens));
@@ -182,6 +191,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     const auto add = blocks(part);
     for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
     w.comm.tp_bytes += length.share * part.comm.tp_bytes;
+    w.comm.tp_gather_bytes += length.share * part.comm.tp_gather_bytes;
     w.comm.cp_bytes_per_step += length.share * part.comm.cp_bytes_per_step;
     w.comm.ep_bytes += length.share * part.comm.ep_bytes;
     w.comm.pp_bytes += length.share * part.comm.pp_bytes;
@@ -236,13 +246,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
                                   ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
                                   : 1.0;
   const int overlap_chunks = p.tp_comm_overlap && p.tp > 1 ? p.tp : 1;
+  const double gather_shards = p.quantized_tp_gather() ? t : 1;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
 
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap_chunks};
+    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap_chunks, gather_shards};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     if (m.mla) {
@@ -251,17 +262,17 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // on every tp rank (DeepSeek-V3 inference/model.py: wq_a and wkv_a are plain Linear layers),
       // the up projections split by heads like a QKV projection.
       if (m.q_lora_rank > 0) {
-        a.gemm("q down projection", tokens, m.q_lora_rank, h);
+        a.gemm("q down projection", tokens, m.q_lora_rank, h, 1, GemmKind::linear, true);
         a.memory("q norm", 2 * tokens * m.q_lora_rank * e, 5 * tokens * m.q_lora_rank);
         a.gemm("q up projection", tokens, q_width / t, m.q_lora_rank);
       } else {
-        a.gemm_beside_tp("q projection", tokens, q_width / t, h);
+        a.gemm_beside_tp("q projection", tokens, q_width / t, h, true);
       }
-      a.gemm("kv down projection", tokens, m.kv_lora_rank + m.qk_rope_head_dim, h);
+      a.gemm("kv down projection", tokens, m.kv_lora_rank + m.qk_rope_head_dim, h, 1, GemmKind::linear, true);
       a.memory("kv norm", 2 * tokens * m.kv_lora_rank * e, 5 * tokens * m.kv_lora_rank);
       a.gemm("kv up projection", tokens, m.heads * double(m.qk_nope_head_dim + m.v_head_dim) / t, m.kv_lora_rank);
     } else {
-      a.gemm_beside_tp("qkv projection", tokens, (q_width + 2 * kv) / t, h);
+      a.gemm_beside_tp("qkv projection", tokens, (q_width + 2 * kv) / t, h, true);
     }
     if (!m.learned_positions()) {
       // Rotary embedding of queries and keys (MLA: their rope dimensions): fused, one read and
@@ -289,7 +300,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap_chunks};
+    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap_chunks, gather_shards};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -301,7 +312,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         // Shared experts: a dense MLP of shared x expert_ffn over every token, split over tp
         // (Megatron-Core's SharedExpertMLP; DeepSeekMoE, arXiv:2401.06066).
         const double width = m.shared_experts * ef / t;
-        mlp.gemm("shared expert up (+gate)", tokens, gates * width, h);
+        mlp.gemm("shared expert up (+gate)", tokens, gates * width, h, 1, GemmKind::linear, true);
         mlp.memory("shared expert activation", (gates + 1) * tokens * width * e, 8 * tokens * width);
         mlp.gemm("shared expert down", tokens, h, width);
       }
@@ -328,7 +339,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       mlp.permutation("expert unsort", 2 * routed * h * e);
       if (alltoall) mlp.permutation("token unpermute", sent * h * e * (1 + m.top_k));
     } else {
-      mlp.gemm_beside_tp(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h);
+      mlp.gemm_beside_tp(m.swiglu() ? "gate + up projection" : "up projection", tokens, up_width, h, true);
       mlp.memory(m.swiglu() ? "silu * gate" : "gelu", (m.swiglu() ? 3 : 2) * tokens * f / t * e, 8 * tokens * f / t);
       mlp.gemm_beside_tp("down projection", tokens, h, f / t);
     }
@@ -346,6 +357,13 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       } else if (k.gradient_values > 0) {
         backward.kernels.push_back(
             {k.name + " gradient", 0, cost.quantize_bytes(k.gradient_values), cost.quantize_time(k.gradient_values)});
+        if (k.rescaled_values > 0) {
+          // A fused element-wise kernel for each of the two gradients: read, scale, write 16 bits
+          // (the second kernel's streaming counted in the first's bytes, its launch added).
+          const double bytes = 4 * k.rescaled_values;
+          backward.kernels.push_back({k.name + " gradient rescale", k.rescaled_values, bytes,
+                                      cost.memory_time(bytes) + cost.kernel_overhead()});
+        }
       } else if (k.permutation) {
         backward.kernels.push_back({k.name + " backward", 0, k.bytes, k.time});
       } else if (k.bytes > 0) {
@@ -506,6 +524,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   Communication& c = w.comm;
   if (p.tp > 1) {
     c.tp_bytes = tokens * h * e;
+    c.tp_gather_bytes = p.quantized_tp_gather() ? tokens * h * cost.quantized_value_bytes() : c.tp_bytes;
     c.tp_per_layer = 2;
   }
   if (p.cp > 1) {

@@ -20,6 +20,9 @@ struct Kernel {
   // A quantize kernel (low-precision recipes) casts the forward operands of the GEMM after it;
   // its backward casts that GEMM's output gradient, this many values.
   double gradient_values = 0;
+  // Its backward's GEMM outputs (input and weight gradients) where the recipe rescales them in a
+  // separate pass (CostModel::rescales_gradient_gemms).
+  double rescaled_values = 0;
   bool permutation = false;  // a copy into another order (MoE tokens): its backward moves the same bytes
   // A GEMM split into chunks beside an overlapped tensor-parallel collective: its time as one
   // GEMM, which its weight gradient (not split) takes. 0: not split.
@@ -59,6 +62,9 @@ struct Communication {
   // Tensor parallel: one collective moves a [tokens, hidden] activation; 2 per layer forward and
   // 2 per layer backward (all-reduce, or all-gather + reduce-scatter with sequence parallel).
   double tp_bytes = 0;
+  // The forward's all-gathers (recomputation's too) under sequence parallelism: low-precision
+  // values where the recipe quantizes before gathering (PlanSpec::quantized_tp_gather), else tp_bytes.
+  double tp_gather_bytes = 0;
   int tp_per_layer = 0;
   // Context parallel: K and V blocks passed around the ring, per layer forward (twice in backward).
   double cp_bytes_per_step = 0;
