@@ -58,7 +58,8 @@ TEST(CliExport, ASharedRecomputationRoundTrips) {
   {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
-           "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25, loss: fused}\n";
+           "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25, loss: fused,\n"
+           "       attention: flash2}\n";
   }
   const CommandResult megatron = run("export " + scenario + " --to megatron");
   ASSERT_EQ(megatron.code, 0) << megatron.output;
@@ -149,7 +150,7 @@ TEST(CliExport, HybridShardingRoundTripsThroughTorchtitan) {
   {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 32}\n"
-           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64, loss: fused}\n";
+           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64, loss: fused, attention: flash2}\n";
   }
   const CommandResult torchtitan = run("export " + scenario + " --to torchtitan");
   ASSERT_EQ(torchtitan.code, 0) << torchtitan.output;
@@ -180,6 +181,14 @@ TEST(CliExport, TorchtitanCompileAndLossParallelAreRead) {
   EXPECT_NE(no_lp.find("loss: cast"), std::string::npos) << no_lp;
   const std::string compiled = import("compiled", "[compile]\nenable = true\n");
   EXPECT_NE(compiled.find("loss: fused"), std::string::npos) << compiled;
+  // Its SDPA: FlashAttention-2 on Hopper, cuDNN first on Blackwell (torchtitan#1196).
+  EXPECT_NE(compiled.find("attention: flash2"), std::string::npos) << compiled;
+  const std::string toml = testing::TempDir() + "/b200.toml";
+  write_text(toml, "[parallelism]\ndata_parallel_shard_degree = 64\n");
+  const CommandResult b200 =
+      run("export --from torchtitan " + toml + " --base " + kSource + "/scenarios/llama3-8b-64xb200-mxfp8.yaml");
+  EXPECT_EQ(b200.code, 0) << b200.output;
+  EXPECT_NE(b200.output.find("attention: cudnn"), std::string::npos) << b200.output;
   // And the export writes them: the scenario's compiled model with an uncompiled loss.
   const CommandResult out = run("export " + kSource + "/scenarios/llama3-8b-8xh100.yaml --to torchtitan");
   EXPECT_NE(out.output.find("[compile]\nenable = true\ncomponents = [\"model\"]"), std::string::npos) << out.output;

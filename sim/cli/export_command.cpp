@@ -101,6 +101,9 @@ int export_from(const ExportOptions& o) {
   if (!imported.plan["dp"]) doc["plan"].remove("dp");  // what the GPUs leave, as the framework derives it
   merge(doc["plan"], imported.plan);
   const std::string label = o.output.empty() ? source : o.output;
+  if (!imported.attention_on_blackwell.empty() && load_scenario_unchecked(doc, label).cluster.topology.gpu.mx_formats) {
+    doc["plan"]["attention"] = imported.attention_on_blackwell;
+  }
   if (imported.layers_per_chunk > 0) {
     const Scenario shape = load_scenario_unchecked(doc, label);
     const int pp = shape.plan.pp, per = imported.layers_per_chunk;

@@ -301,6 +301,14 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
   }
   if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  const GpuSpec& gpu = sc.cluster.topology.gpu;
+  const Attention sdpa = gpu.mx_formats ? Attention::cudnn : Attention::flash2;
+  const Attention runs = p.attention == Attention::flash ? gpu.kernels.default_attention : p.attention;
+  if (runs != sdpa) {
+    r.notes.push_back(std::string("attention ") + attention_name(runs) + " is not what torchtitan runs on " + gpu.name +
+                      ": its SDPA asks for FlashAttention first, cuDNN first on Blackwell only (attention: " +
+                      attention_name(sdpa) + ")");
+  }
   if (p.loss == Loss::fp32 || (p.loss == Loss::decomposed && p.tp == 1)) {
     r.notes.push_back(std::string("loss ") + loss_name(p.loss) +
                       " is not torchtitan's: its uncompiled loss runs on an fp32 copy of the logits (loss: cast, "
@@ -917,12 +925,13 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
     const std::string recipe =
         has("quantize.linear.float8.recipe_name") ? values.at("quantize.linear.float8.recipe_name") : "tensorwise";
     out.plan["fp8_recipe"] = recipe == "rowwise" || recipe == "rowwise_with_gw_hp" ? "rowwise" : "tensorwise";
-    if (has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
-        values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true") {
-      out.plan["fp8_param_gather"] = true;
-    }
+    out.plan["fp8_param_gather"] = has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
+                                   values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true";
   } else if (converters.find("mx") != std::string::npos) {
     out.plan["precision"] = "mxfp8";
+    out.plan["fp8_param_gather"] = false;
+  } else {
+    out.plan["fp8_param_gather"] = false;  // a base scenario's, without its low precision
   }
   used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;
   // torch.compile (off by default; components "model" and "loss" by default when on): an
@@ -939,6 +948,10 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
       tp > 1 && !(has("parallelism.disable_loss_parallel") && values.at("parallelism.disable_loss_parallel") == "true");
   out.plan["loss"] = compiled("loss") ? "fused" : loss_parallel ? "decomposed" : "cast";
   used["compile.enable"] = used["compile.components"] = used["parallelism.disable_loss_parallel"] = true;
+  // Its SDPA lists FlashAttention first, cuDNN first only on sm100 (torchtitan#1196,
+  // torchtitan/models/attention.py): FlashAttention-2 on Hopper and Ampere.
+  out.plan["attention"] = "flash2";
+  out.attention_on_blackwell = "cudnn";
   for (const auto& [key, value] : values) {
     if (!used.count(key) && (key.rfind("parallelism.", 0) == 0 || key.rfind("activation_checkpoint.", 0) == 0)) {
       out.ignored.push_back(key);

@@ -42,6 +42,9 @@ struct ImportedPlan {
   std::vector<std::string> ignored;
   std::vector<std::string> notes;
   int layers_per_chunk = 0;  // torchtitan's pipeline_parallel_layers_per_stage: virtual stages need the layers
+  // The attention family the framework runs on Blackwell GPUs (GpuSpec::mx_formats) where it
+  // differs from plan.attention; empty: the same.
+  std::string attention_on_blackwell;
 };
 ImportedPlan from_megatron(const std::string& arguments, const std::string& source);
 ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& source);

@@ -713,7 +713,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     }
   }
   if (auto v = r.boolean("fp8_param_gather")) {
-    if (!low_precision(p.precision))
+    if (*v && !low_precision(p.precision))
       r.fail("fp8_param_gather", "fp8_param_gather goes with a low precision (fp8, mxfp8, nvfp4)");
     p.fp8_param_gather = *v;
   }
