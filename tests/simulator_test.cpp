@@ -576,6 +576,40 @@ TEST(Memory, PerOpCheckpointingKeepsEverySecondMatmul) {
   EXPECT_NEAR(activation_bytes_per_layer(m, p), 2 * sbh * (1 + 1 + (4096 + 1024 + 14336 + 4096) / 4096.0), 1);
 }
 
+// torchtitan before #2095 saved only the FlashAttention and memory-efficient SDPA outputs; with
+// cuDNN attention (its choice on Blackwell) the per-op policy reran the attention kernel:
+// `recompute: op` with `recompute_modules: [core_attn]`. The layer keeps 6.75 widths, not 7.75,
+// and its recomputation holds the attention's forward.
+TEST(Memory, PerOpCheckpointingCanRerunTheAttentionKernel) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-b200-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 2, global_batch: 16, zero: 3, recompute: op, recompute_modules: [core_attn]}
+)",
+                                         "op-attention.yaml");
+  ASSERT_TRUE(sc.plan.op_reruns_attention);
+  PlanSpec keeps = sc.plan;
+  keeps.op_reruns_attention = false;
+  const ModelSpec& m = sc.model;
+  const double sbh = double(m.seq_len) * 2 * m.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(m, sc.plan), 2 * sbh * (1 + (4096 + 1024 + 14336 + 4096) / 4096.0), 1);
+  EXPECT_NEAR(activation_bytes_per_layer(m, keeps) - activation_bytes_per_layer(m, sc.plan), 2 * sbh, 1);
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload reruns = build_workload(m, sc.plan, cost);
+  const Workload kept = build_workload(m, keeps, cost);
+  double attention = 0;
+  for (const auto& k : reruns.layer.attention_forward.kernels)
+    if (k.name == "flash attention") attention = k.time;
+  EXPECT_GT(attention, 0);
+  EXPECT_NEAR(reruns.layer.recompute.time() - kept.layer.recompute.time(), attention, 1e-12);
+  // Written back as read; with another module, or with recompute: full, an input error.
+  EXPECT_NE(scenario_to_yaml(sc).find("recompute_modules: [core_attn]"), std::string::npos);
+  EXPECT_THROW(load_scenario_text("model: {preset: llama3-8b}\ncluster: {topology: dgx-b200-superpod, gpus: 8}\n"
+                                  "plan: {dp: 8, recompute: op, recompute_modules: [layernorm]}\n",
+                                  "bad.yaml"),
+               InputError);
+}
+
 // MaxText's save_qkv_proj: the layer's input and its Q, K, V projections are kept (Llama 3 70B:
 // 8192 + 2 x 1024 wide); in backward the layer reruns all but those projections.
 TEST(Memory, SaveQkvProjKeepsTheProjectionsAndRerunsTheRest) {

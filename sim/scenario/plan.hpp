@@ -118,6 +118,11 @@ struct PlanSpec {
   // With recompute: selective, the parts of a layer rerun in backward, by Megatron-Core's
   // --recompute-modules names (kRecomputeModules); its default is the attention core.
   std::vector<std::string> recompute_modules = {"core_attn"};
+  // With recompute: op, the attention kernel reruns too (`recompute_modules: [core_attn]`): the
+  // per-op policy saves the SDPA ops it lists, and torchtitan's listed only the FlashAttention
+  // and memory-efficient kernels until December 2025 (pytorch/torchtitan#2095), so with cuDNN
+  // attention (its choice on Blackwell) the attention's output was recomputed, not kept.
+  bool op_reruns_attention = false;
   // With recompute: full, the share of layers checkpointed; the others keep all their activations
   // and rerun nothing (fms-fsdp's selective_checkpointing p; torchtitan's layer-wise
   // selective_ac_option "k" is 1/k; Megatron-LM's --recompute-method block with

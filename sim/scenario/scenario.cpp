@@ -996,9 +996,16 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
         fail(item);
       sc.plan.recompute_modules.push_back(item.Scalar());
     }
-    if (sc.plan.recompute != Recompute::selective) {
+    if (sc.plan.recompute == Recompute::op) {
+      // The per-op policy's own choice, plus the attention kernel where its backend is not saved.
+      if (sc.plan.recompute_modules != std::vector<std::string>{"core_attn"}) {
+        throw InputError(location_of(node, file), "plan.recompute_modules",
+                         "with recompute: op, recompute_modules can only be [core_attn] (the attention kernel reruns)");
+      }
+      sc.plan.op_reruns_attention = true;
+    } else if (sc.plan.recompute != Recompute::selective) {
       throw InputError(location_of(node, file), "plan.recompute_modules",
-                       "recompute_modules goes with recompute: selective");
+                       "recompute_modules goes with recompute: selective or op");
     }
   }
   plan->finish();

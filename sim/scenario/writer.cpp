@@ -86,7 +86,10 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (!p.layers_per_stage.empty()) {
     out << YAML::Key << "layers_per_stage" << YAML::Value << YAML::Flow << p.layers_per_stage;
   }
-  if (p.recompute_modules != PlanSpec{}.recompute_modules) {
+  if (p.recompute == Recompute::op && p.op_reruns_attention) {
+    out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq << "core_attn"
+        << YAML::EndSeq;
+  } else if (p.recompute_modules != PlanSpec{}.recompute_modules) {
     out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const auto& name : p.recompute_modules) out << name;
     out << YAML::EndSeq;

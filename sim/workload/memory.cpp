@@ -31,8 +31,10 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // output and the output of every other matmul in the order the layer calls them, starting
     // with the first: of q, k, v, output, gate, up, down it keeps q, v, gate and down (without a
     // gate: q, v, up), 2 bytes each.
+    // (The attention's output is not kept where it reruns: PlanSpec::op_reruns_attention.)
     const double kept_gemms = (m.hidden + m.kv_hidden() + mlp_width + (m.swiglu() ? m.hidden : 0.0)) / m.hidden;
-    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + 1) / t) * e;
+    const double attention_output = p.op_reruns_attention ? 0.0 : 1.0;
+    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + attention_output) / t) * e;
   }
   // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
   //   replicated (norm inputs, dropout masks, residuals): 10 sbh, split over tp unless SP keeps 1/t;

@@ -391,6 +391,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     for (const Block* blk : {&L.attention_forward, &L.mlp_forward}) {
       for (std::size_t i = 0; i < blk->kernels.size(); ++i) {
         const Kernel& k = blk->kernels[i];
+        if (k.name == "flash attention" && p.op_reruns_attention) L.recompute.kernels.push_back(k);
         if (k.name == "flash attention" || k.gradient_values > 0) continue;
         const bool gemm = k.bytes == 0;
         if (gemm && ++gemms % 2 == 1) continue;  // saved
