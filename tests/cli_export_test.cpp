@@ -59,7 +59,7 @@ TEST(CliExport, ASharedRecomputationRoundTrips) {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
            "plan: {dp: 8, zero: 3, global_batch: 16, recompute: full, recompute_fraction: 0.25, loss: fused,\n"
-           "       attention: flash2}\n";
+           "       attention: flash2, sharded_master_weights: true}\n";
   }
   const CommandResult megatron = run("export " + scenario + " --to megatron");
   ASSERT_EQ(megatron.code, 0) << megatron.output;
@@ -150,7 +150,8 @@ TEST(CliExport, HybridShardingRoundTripsThroughTorchtitan) {
   {
     std::ofstream out(scenario);
     out << "model: {preset: llama2-7b, seq_len: 2048}\ncluster: {topology: dgx-h100-superpod, gpus: 32}\n"
-           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64, loss: fused, attention: flash2}\n";
+           "plan: {dp: 32, dp_shard: 8, zero: 3, global_batch: 64, loss: fused, attention: flash2,\n"
+           "       sharded_master_weights: true}\n";
   }
   const CommandResult torchtitan = run("export " + scenario + " --to torchtitan");
   ASSERT_EQ(torchtitan.code, 0) << torchtitan.output;

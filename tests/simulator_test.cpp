@@ -564,6 +564,27 @@ plan: {dp: 32, zero: 3, dp_shard: 8, micro_batch: 1, global_batch: 32}
   EXPECT_NEAR((full.params + full.grads + full.optimizer) / total_parameters(sc.model), 16.0 / 32, 0.05);
 }
 
+// PyTorch FSDP's fp32 shards are the master weights: with fp32 gradients, 16 bytes a parameter
+// over the group (fp32 shard, fp32 gradient, Adam's two moments), where a 16-bit shard kept
+// beside an fp32 copy (DeepSpeed's ZeRO-3) makes 18.
+TEST(Memory, FsdpShardsAreTheMasterWeights) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, zero: 3, micro_batch: 1, global_batch: 8, grad_reduce_precision: fp32, sharded_master_weights: true}
+)",
+                                   "fsdp2.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const auto states = [&] {
+    const auto m = peak_memory(sc, w);
+    return (m.params + m.grads + m.optimizer) / total_parameters(sc.model);
+  };
+  EXPECT_NEAR(states(), 16.0 / 8, 0.01);
+  sc.plan.sharded_master_weights = false;
+  EXPECT_NEAR(states(), 18.0 / 8, 0.01);
+}
+
 // torchtitan's per-op policy on a Llama 3 8B layer: the input, the attention output, and of the
 // matmuls q, k, v, output, gate, up, down the outputs of q (4096 wide), v (1024), gate (14336)
 // and down (4096): 7.75 hidden-widths of 2 bytes a token.

@@ -301,6 +301,11 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
   }
   if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  if (p.zero >= 3 && !p.sharded_master_weights) {
+    r.notes.push_back(
+        "FSDP2 keeps its fp32 shards as the master weights, no 16-bit shard beside them "
+        "(sharded_master_weights: true)");
+  }
   const GpuSpec& gpu = sc.cluster.topology.gpu;
   const Attention sdpa = gpu.mx_formats ? Attention::cudnn : Attention::flash2;
   const Attention runs = p.attention == Attention::flash ? gpu.kernels.default_attention : p.attention;
@@ -852,6 +857,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   // FSDP when weights are sharded (shard degree above 1, or -1: all that is left); DDP otherwise.
   const bool fsdp = shard != 1;
   out.plan["zero"] = fsdp ? 3 : 0;
+  out.plan["sharded_master_weights"] = fsdp;                     // FSDP2's fp32 shards are the master weights
   if (replicate > 1 && shard > 1) out.plan["dp_shard"] = shard;  // HSDP
   if (shard > 0 || !fsdp) out.plan["dp"] = (shard > 0 ? shard : 1) * replicate;
   out.plan["sequence_parallel"] = tp > 1;

@@ -156,6 +156,11 @@ struct PlanSpec {
   // collectives): PyTorch copies every rank's slice out of (or into) the flat buffer with its
   // own kernel, so each collective also costs one launch per rank of the group.
   bool zero3_list_collectives = false;
+  // ZeRO-3's sharded parameters are the fp32 master weights themselves (PyTorch FSDP1/FSDP2 with a
+  // mixed-precision policy: each gather casts the fp32 shard, torch/distributed/fsdp), so no
+  // 16-bit shard is kept beside the optimizer's: 16 bytes a parameter over the shard group, not 18
+  // (DeepSpeed ZeRO-3 keeps a 16-bit partition and an fp32 copy).
+  bool sharded_master_weights = false;
   // Tensor-parallel collectives split into tp steps, each overlapped with a chunk of the GEMM
   // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
   // of time T with GEMMs of time G expose max(T/tp, T - G).

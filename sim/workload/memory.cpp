@@ -92,7 +92,10 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // FSDP that keeps a layer's gathered weights until its backward holds every layer's at the
     // backward's start; kept for the step under pipeline parallelism, the gradients accumulate
     // unsharded too (PyTorch's pipeline stages; FSDP2 accumulates in the reduce precision).
-    mb.params = p.fsdp_keeps_for_backward() ? weight_bytes * params : held(weight_bytes, 3);
+    // (PyTorch FSDP's shards are the fp32 master weights, counted with the optimizer's state.)
+    mb.params = p.fsdp_keeps_for_backward()                        ? weight_bytes * params
+                : p.zero >= 3 && p.sharded_master_weights && !fp32 ? 0.0
+                                                                   : held(weight_bytes, 3);
     mb.grads = p.fsdp_keeps_stage() ? grad_bytes * params : held(grad_bytes, 2);
     mb.optimizer = held(optimizer_bytes, 1);
     // Micro-batches in flight at this stage's peak (counting in layers of this stage):
