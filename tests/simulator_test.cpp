@@ -585,6 +585,27 @@ plan: {dp: 8, zero: 3, micro_batch: 1, global_batch: 8, grad_reduce_precision: f
   EXPECT_NEAR(states(), 18.0 / 8, 0.01);
 }
 
+// At the loss's backward, the peak, ZeRO-3 has the LM head's weights gathered (its backward is
+// next) beside the last layer's; where it keeps the embedding gathered through the step (FSDP2
+// before PyTorch 2.8 with torchtitan's root holding both), the embedding's too.
+TEST(Memory, ZeroThreeCountsTheGatheredHeadAndKeptEmbedding) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, zero: 3, micro_batch: 1, global_batch: 8}
+)",
+                                   "fsdp-root.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const double layer = w.layer.parameters * 2, head = w.extras.head_parameters * 2;
+  ASSERT_GT(head, layer);  // 128256 x 4096 against a layer's 218 M
+  const double buffers = peak_memory(sc, w).buffers;
+  const double bucket = 2 * sc.plan.bucket_bytes;
+  EXPECT_NEAR(buffers, bucket + layer + head, 1);
+  sc.plan.zero3_keeps_embeddings = true;
+  EXPECT_NEAR(peak_memory(sc, w).buffers, bucket + layer + head + w.extras.embedding_parameters * 2, 1);
+}
+
 // torchtitan's per-op policy on a Llama 3 8B layer: the input, the attention output, and of the
 // matmuls q, k, v, output, gate, up, down the outputs of q (4096 wide), v (1024), gate (14336)
 // and down (4096): 7.75 hidden-widths of 2 bytes a token.

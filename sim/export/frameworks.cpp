@@ -301,6 +301,11 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
   }
   if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  if (p.zero3_keeps_embeddings) {
+    r.notes.push_back(
+        "zero3_keeps_embeddings is torchtitan before #1094 on PyTorch before 2.8: this release shards the "
+        "embedding and the LM head on their own");
+  }
   if (p.zero >= 3 && !p.sharded_master_weights) {
     r.notes.push_back(
         "FSDP2 keeps its fp32 shards as the master weights, no 16-bit shard beside them "

@@ -161,6 +161,11 @@ struct PlanSpec {
   // 16-bit shard is kept beside the optimizer's: 16 bytes a parameter over the shard group, not 18
   // (DeepSpeed ZeRO-3 keeps a 16-bit partition and an fp32 copy).
   bool sharded_master_weights = false;
+  // ZeRO-3 keeps the embedding (and the LM head) gathered from their forward through the
+  // backward: PyTorch FSDP2 before 2.8 never resharded its root module after forward
+  // (pytorch/pytorch#154704: "didn't really reshard parameters after forward"), and torchtitan's
+  // root held both until it wrapped them on their own (pytorch/torchtitan#1094, July 2025).
+  bool zero3_keeps_embeddings = false;
   // Tensor-parallel collectives split into tp steps, each overlapped with a chunk of the GEMM
   // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
   // of time T with GEMMs of time G expose max(T/tp, T - G).

@@ -730,6 +730,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     }
   }
   if (auto v = r.boolean("sharded_master_weights")) p.sharded_master_weights = *v;
+  if (auto v = r.boolean("zero3_keeps_embeddings")) p.zero3_keeps_embeddings = *v;
   if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"}))
     p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
