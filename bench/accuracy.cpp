@@ -355,13 +355,13 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   if (has(precision, "DEFAULT") || has(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
   // PyTorch FSDP (torchtitan's FSDP2, fms-fsdp's and Composer's FSDP1) keeps fp32 shards as the
   // master weights; DeepSpeed's ZeRO-3 a 16-bit partition beside them.
+  p.sharded_master_weights = p.zero >= 3 && (has(framework, "TorchTitan") || has(framework, "FSDP") ||
+                                             has(zero, "FSDP") || has(zero, "FULL_SHARD") || has(zero, "HSDP"));
   // torchtitan's root module held the embedding and the LM head, and PyTorch before 2.8 kept a
   // root's parameters gathered after forward (pytorch/pytorch#154704, June 2025): the rows on
   // 2024 and early-2025 PyTorch.
   p.zero3_keeps_embeddings = p.zero >= 3 && has(framework, "TorchTitan") &&
                              (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "NGC 25.05"));
-  p.sharded_master_weights = p.zero >= 3 && (has(framework, "TorchTitan") || has(framework, "FSDP") ||
-                                             has(zero, "FSDP") || has(zero, "FULL_SHARD") || has(zero, "HSDP"));
   // NVIDIA's BERT (S16) loads Wikipedia with LDDL and bins phase 2 (seq 512) by length, 64
   // tokens a bin; phase 1 (seq 128) is padded to 128 (the README's changelog, January 2022:
   // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
