@@ -121,10 +121,6 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
   return has(inter, "RoCE") ? "roce-a100-cluster" : "dgx-a100-superpod";
 }
 
-bool blackwell(const std::string& gpu_preset) {
-  return gpu_preset.rfind("b", 0) == 0 || gpu_preset.rfind("gb", 0) == 0;
-}
-
 // The attention kernels the row's framework ran, where its description says (a plan field a user
 // sets, docs/scenario-format.md); otherwise the GPU's default family. torchtitan's SDPA lists
 // FlashAttention first (FlashAttention-2 on Hopper) and cuDNN first only on sm100 since May 2025
@@ -132,12 +128,12 @@ bool blackwell(const std::string& gpu_preset) {
 // highest priority"; #1000 only let context parallelism fall back to cuDNN after FlashAttention
 // and the memory-efficient kernel). Megatron-LM and NeMo (Transformer Engine) and MaxText
 // (cudnn_flash_te) run cuDNN.
-Attention attention_of_row(const std::string& framework, const std::string& gpu_preset) {
+Attention attention_of_row(const std::string& framework, bool blackwell) {
   // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
   if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
   if (has(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
   if (has(framework, "flash v2") || has(framework, "Fast-LLM")) return Attention::flash2;
-  if (has(framework, "TorchTitan") && !blackwell(gpu_preset)) return Attention::flash2;
+  if (has(framework, "TorchTitan") && !blackwell) return Attention::flash2;
   return Attention::flash;
 }
 
@@ -317,11 +313,12 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
   p.fp8_weight_cache = low_precision(p.precision) && megatron;
-  p.attention = attention_of_row(framework, gpu);
+  const bool blackwell = sc.cluster.topology.gpu.mx_formats;  // sm100's block-scaled tensor cores
+  p.attention = attention_of_row(framework, blackwell);
   // torchtitan's per-op policy kept the FlashAttention and memory-efficient SDPA outputs only until
   // December 2025 (pytorch/torchtitan#2095, later than every row): the cuDNN attention it runs on
   // Blackwell reran in backward.
-  p.op_reruns_attention = has(framework, "TorchTitan") && p.recompute == Recompute::op && blackwell(gpu);
+  p.op_reruns_attention = has(framework, "TorchTitan") && p.recompute == Recompute::op && blackwell;
   // torchtitan's async TP (the row's "AsyncTP", "async TP = yes" or its async-TP column).
   std::string lower = notes;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -101,18 +101,21 @@ int export_from(const ExportOptions& o) {
   if (!imported.plan["dp"]) doc["plan"].remove("dp");  // what the GPUs leave, as the framework derives it
   merge(doc["plan"], imported.plan);
   const std::string label = o.output.empty() ? source : o.output;
-  if (!imported.attention_on_blackwell.empty() && load_scenario_unchecked(doc, label).cluster.topology.gpu.mx_formats) {
-    doc["plan"]["attention"] = imported.attention_on_blackwell;
-  }
-  if (imported.layers_per_chunk > 0) {
+  // What depends on the merged job: the GPUs' kind, the layers per pipeline rank.
+  if (!imported.attention_on_blackwell.empty() || imported.layers_per_chunk > 0) {
     const Scenario shape = load_scenario_unchecked(doc, label);
-    const int pp = shape.plan.pp, per = imported.layers_per_chunk;
-    if (shape.model.layers % (pp * per) != 0) {
-      throw InputError({o.from_source, 0, 0}, "parallelism.pipeline_parallel_layers_per_stage",
-                       std::to_string(shape.model.layers) + " layers are not a whole number of stages of " +
-                           std::to_string(per) + " on " + std::to_string(pp) + " pipeline ranks");
+    if (!imported.attention_on_blackwell.empty() && shape.cluster.topology.gpu.mx_formats) {
+      doc["plan"]["attention"] = imported.attention_on_blackwell;
     }
-    doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
+    if (imported.layers_per_chunk > 0) {
+      const int pp = shape.plan.pp, per = imported.layers_per_chunk;
+      if (shape.model.layers % (pp * per) != 0) {
+        throw InputError({o.from_source, 0, 0}, "parallelism.pipeline_parallel_layers_per_stage",
+                         std::to_string(shape.model.layers) + " layers are not a whole number of stages of " +
+                             std::to_string(per) + " on " + std::to_string(pp) + " pipeline ranks");
+      }
+      doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
+    }
   }
   // The result goes through every check a scenario file gets before it is written.
   load_scenario_document(doc, o.base.empty() ? label : o.base);

@@ -275,6 +275,10 @@ ExportResult to_megatron(const Scenario& sc) {
 
 // ---- torchtitan -------------------------------------------------------------------------------
 
+// What torchtitan's SDPA runs: FlashAttention first (FlashAttention-2 on Hopper and Ampere), cuDNN
+// first only on sm100 (torchtitan#1196, torchtitan/models/attention.py).
+static Attention torchtitan_attention(bool blackwell) { return blackwell ? Attention::cudnn : Attention::flash2; }
+
 ExportResult to_torchtitan(const Scenario& sc) {
   ExportResult r;
   const ModelSpec& m = sc.model;
@@ -312,7 +316,7 @@ ExportResult to_torchtitan(const Scenario& sc) {
         "(sharded_master_weights: true)");
   }
   const GpuSpec& gpu = sc.cluster.topology.gpu;
-  const Attention sdpa = gpu.mx_formats ? Attention::cudnn : Attention::flash2;
+  const Attention sdpa = torchtitan_attention(gpu.mx_formats);
   const Attention runs = p.attention == Attention::flash ? gpu.kernels.default_attention : p.attention;
   if (runs != sdpa) {
     r.notes.push_back(std::string("attention ") + attention_name(runs) + " is not what torchtitan runs on " + gpu.name +
@@ -931,19 +935,18 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   out.plan["precision"] = param == "float32" ? "fp32" : "bf16";
   const std::string converters = has("model.converters") ? values.at("model.converters") : "";
   used["model.converters"] = true;
-  if (converters.find("float8") != std::string::npos) {
+  const bool float8 = converters.find("float8") != std::string::npos;
+  if (float8) {
     out.plan["precision"] = "fp8";
     const std::string recipe =
         has("quantize.linear.float8.recipe_name") ? values.at("quantize.linear.float8.recipe_name") : "tensorwise";
     out.plan["fp8_recipe"] = recipe == "rowwise" || recipe == "rowwise_with_gw_hp" ? "rowwise" : "tensorwise";
-    out.plan["fp8_param_gather"] = has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
-                                   values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true";
   } else if (converters.find("mx") != std::string::npos) {
     out.plan["precision"] = "mxfp8";
-    out.plan["fp8_param_gather"] = false;
-  } else {
-    out.plan["fp8_param_gather"] = false;  // a base scenario's, without its low precision
   }
+  // Written either way: a base scenario's would otherwise outlive its low precision.
+  out.plan["fp8_param_gather"] = float8 && has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
+                                 values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true";
   used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;
   // torch.compile (off by default; components "model" and "loss" by default when on): an
   // uncompiled model runs its element-wise work one kernel per operation; an uncompiled loss
@@ -959,10 +962,8 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
       tp > 1 && !(has("parallelism.disable_loss_parallel") && values.at("parallelism.disable_loss_parallel") == "true");
   out.plan["loss"] = compiled("loss") ? "fused" : loss_parallel ? "decomposed" : "cast";
   used["compile.enable"] = used["compile.components"] = used["parallelism.disable_loss_parallel"] = true;
-  // Its SDPA lists FlashAttention first, cuDNN first only on sm100 (torchtitan#1196,
-  // torchtitan/models/attention.py): FlashAttention-2 on Hopper and Ampere.
-  out.plan["attention"] = "flash2";
-  out.attention_on_blackwell = "cudnn";
+  out.plan["attention"] = attention_name(torchtitan_attention(false));
+  out.attention_on_blackwell = attention_name(torchtitan_attention(true));
   for (const auto& [key, value] : values) {
     if (!used.count(key) && (key.rfind("parallelism.", 0) == 0 || key.rfind("activation_checkpoint.", 0) == 0)) {
       out.ignored.push_back(key);
