@@ -380,11 +380,16 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
 }
 
 // "peak memory 82.4 GiB", "memory 47.96 GiB", "peak memory 33.71 GB": bytes, or 0.
-double published_memory(const std::string& text) {
+// TorchTitan logs its peak as "memory: N GiB", the allocator's max reserved bytes over 2^30
+// (torchtitan components/metrics.py, max_reserved_gib); torchao's float8 and MX tables carry
+// that number through parse_torchtitan_logs.py, which reads and prints it as GiB, under a
+// column headed "GB". A TorchTitan run's figure is therefore GiB whatever its label says.
+double published_memory(const std::string& text, const std::string& framework) {
   if (!has(text, "memory")) return 0;
   const std::string after = text.substr(text.find("memory"));
-  if (const auto v = number_before(after, "GiB")) return *v * 1024.0 * 1024 * 1024;
-  if (const auto v = number_before(after, "GB")) return *v * 1e9;
+  const double gib = 1024.0 * 1024 * 1024;
+  if (const auto v = number_before(after, "GiB")) return *v * gib;
+  if (const auto v = number_before(after, "GB")) return *v * (has(framework, "TorchTitan") ? gib : 1e9);
   return 0;
 }
 
@@ -497,7 +502,7 @@ int main(int argc, char** argv) {
     row.gpus = sc.cluster.gpus;
     row.micro_batch = sc.plan.micro_batch;
     row.measured = std::stod(get("iteration_time_s"));
-    row.measured_memory = published_memory(get("other_measured"));
+    row.measured_memory = published_memory(get("other_measured"), get("framework"));
     try {
       const Prediction prediction = predict(sc);
       row.predicted = prediction.step.step_time;
