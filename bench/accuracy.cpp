@@ -127,8 +127,16 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
 // (torchtitan#1196, models/attention.py at 820504e, e7c0cae and 6fc499f: "Add CuDNN on B200 w/
 // highest priority"; #1000 only let context parallelism fall back to cuDNN after FlashAttention
 // and the memory-efficient kernel). Megatron-LM and NeMo (Transformer Engine) and MaxText
-// (cudnn_flash_te) run cuDNN.
-Attention attention_of_row(const std::string& framework, bool blackwell) {
+// (cudnn_flash_te) run cuDNN, where Transformer Engine has a fused kernel for the shape: before
+// TE 2.5 (NVIDIA/TransformerEngine#1797, merged 2025-06-13) its cuDNN attention refused head dims
+// above 128 on sm100 (common/fused_attn/fused_attn.cpp, v2.2-v2.4: "!(sm_arch_ >= 100 &&
+// (head_dim_qk > 128 || head_dim_v > 128))") and its FlashAttention path takes no MLA (head_dim_qk
+// != head_dim_v), so the NeMo 25.04 container (April 2025) ran an MLA model's attention on
+// Blackwell in TE's UnfusedDotProductAttention.
+Attention attention_of_row(const std::string& framework, bool blackwell, const ModelSpec& model) {
+  if (has(framework, "NeMo 25.04") && blackwell && std::max(model.qk_head_dim(), model.v_dim()) > 128) {
+    return Attention::unfused;
+  }
   // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
   if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
   if (has(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
@@ -314,7 +322,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
   p.fp8_weight_cache = low_precision(p.precision) && megatron;
   const bool blackwell = sc.cluster.topology.gpu.mx_formats;  // sm100's block-scaled tensor cores
-  p.attention = attention_of_row(framework, blackwell);
+  p.attention = attention_of_row(framework, blackwell, m);
   // torchtitan's per-op policy kept the FlashAttention and memory-efficient SDPA outputs only until
   // December 2025 (pytorch/torchtitan#2095, later than every row): the cuDNN attention it runs on
   // Blackwell reran in backward.
