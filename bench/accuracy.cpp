@@ -130,12 +130,13 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
 // (cudnn_flash_te) run cuDNN, where Transformer Engine has a fused kernel for the shape: before
 // TE 2.5 (NVIDIA/TransformerEngine#1797, merged 2025-06-13) its cuDNN attention refused head dims
 // above 128 on sm100 (common/fused_attn/fused_attn.cpp, v2.2-v2.4: "!(sm_arch_ >= 100 &&
-// (head_dim_qk > 128 || head_dim_v > 128))") and its FlashAttention path takes no MLA (head_dim_qk
-// != head_dim_v), so the NeMo 25.04 container (April 2025) ran an MLA model's attention on
-// Blackwell in TE's UnfusedDotProductAttention.
+// (head_dim_qk > 128 || head_dim_v > 128))"). TE then takes FlashAttention-2 (head dims up to 256
+// on sm100, dot_product_attention/utils.py, v2.2), which runs no MLA (head_dim_qk != head_dim_v):
+// the NeMo 25.04 container (April 2025) ran Nemotron-4's 192-wide heads on Blackwell in
+// FlashAttention-2 and DeepSeek-V3's MLA in TE's UnfusedDotProductAttention.
 Attention attention_of_row(const std::string& framework, bool blackwell, const ModelSpec& model) {
   if (has(framework, "NeMo 25.04") && blackwell && std::max(model.qk_head_dim(), model.v_dim()) > 128) {
-    return Attention::unfused;
+    return model.qk_head_dim() != model.v_dim() ? Attention::unfused : Attention::flash2;
   }
   // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
   if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
