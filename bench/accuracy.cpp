@@ -14,12 +14,14 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <sstream>
 
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/writer.hpp"
+#include "workload/sequences.hpp"
 
 using namespace trainsim;
 
@@ -368,6 +370,33 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // 2024 and early-2025 PyTorch.
   p.zero3_keeps_embeddings = p.zero >= 3 && has(framework, "TorchTitan") &&
                              (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "NGC 25.05"));
+  // Multi-token prediction, where a row leaves it out but publishes both its step time and its
+  // framework's FLOP rate: the depth (none or one module) whose model FLOPs per sequence match
+  // TFLOP/s x GPUs x step time / sequences. NVIDIA's DeepSeek-V3 recipes (NeMo 25.04, S31) publish
+  // 2.600e11 FLOPs a token, one module's worth over the 2.498e11 without (NeMo 2.3's DeepSeek-V3
+  // pretrain_recipe defaults to use_mtp=True, nemo/collections/llm/recipes/deepseek_v3.py); rows
+  // whose step time was derived from a FLOP rate with no module counted (S30) find none.
+  if (m.mla) {
+    const double tflops = std::atof(get("tflops_per_gpu").c_str());
+    const double seconds = std::atof(get("iteration_time_s").c_str());
+    if (tflops > 0 && seconds > 0 && p.global_batch > 0) {
+      const double published = tflops * 1e12 * sc.cluster.gpus * seconds / double(p.global_batch);
+      ModelSpec with_mtp = m;
+      with_mtp.mtp_layers = 1;
+      const double without = mean_model_flops_per_sequence(m, sc.data);
+      const double with = mean_model_flops_per_sequence(with_mtp, sc.data);
+      if (std::abs(published - with) < std::abs(published - without)) m.mtp_layers = 1;
+    }
+  }
+  // NeMo 25.04's DeepSeek-V3 performance script (scripts/performance/llm/pretrain_deepseek_v3.py
+  // at v2.3.1) gives the middle pipeline stages 64/pp layers, the first one fewer (it holds the
+  // embedding) and the last two fewer (the multi-token prediction module and the LM head).
+  if (has(framework, "NeMo 25.04") && m.mla && p.pp > 1 && 64 % p.pp == 0 && p.virtual_stages == 1) {
+    std::vector<int> layout(static_cast<std::size_t>(p.pp), 64 / p.pp);
+    layout.front() -= 1;
+    layout.back() -= 2;
+    if (std::accumulate(layout.begin(), layout.end(), 0) == m.layers) p.layers_per_stage = layout;
+  }
   // NVIDIA's BERT (S16) loads Wikipedia with LDDL and bins phase 2 (seq 512) by length, 64
   // tokens a bin; phase 1 (seq 128) is padded to 128 (the README's changelog, January 2022:
   // "Binned pretraining for phase2 with LDDL using a bin size of 64"; its launch script:
