@@ -323,7 +323,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
-  p.fp8_weight_cache = low_precision(p.precision) && megatron;
+  if (low_precision(p.precision)) p.fp8_weight_cache = megatron;
   const bool blackwell = sc.cluster.topology.gpu.mx_formats;  // sm100's block-scaled tensor cores
   p.attention = attention_of_row(framework, blackwell, m);
   // torchtitan's per-op policy kept the FlashAttention and memory-efficient SDPA outputs only until

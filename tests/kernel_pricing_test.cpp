@@ -185,13 +185,20 @@ TEST(KernelPricing, Fp8ParameterGatherHalvesZero3GatherTraffic) {
 
 // Transformer Engine under Megatron-Core casts the weights (and their Hopper transposes) on a
 // step's first micro-batch and reuses them: over 8 micro-batches a linear layer's forward casts
-// its input every time but its weight one time in eight.
+// its input every time but its weight one time in eight. Unset, the cache follows the data
+// parallelism: kept under ZeRO 0-2 (Megatron-Core, NeMo), not under ZeRO-3 (FSDP, torchao).
 TEST(KernelPricing, CachedFp8WeightsAreCastOnceAStep) {
-  Scenario sc = load_scenario_text(
+  const std::string text =
       "model: {preset: llama3-8b}\n"
       "cluster: {topology: dgx-h100-superpod, gpus: 8}\n"
-      "plan: {tp: 8, micro_batch: 1, global_batch: 8, precision: fp8, sequence_parallel: true}\n",
-      "inline.yaml", ".");
+      "plan: {tp: 8, micro_batch: 1, global_batch: 8, precision: fp8, sequence_parallel: true";
+  EXPECT_TRUE(load_scenario_text(text + ", zero: 1}\n", "inline.yaml", ".").plan.caches_fp8_weights());
+  EXPECT_FALSE(load_scenario_text(text + ", zero: 3}\n", "inline.yaml", ".").plan.caches_fp8_weights());
+  Scenario bf16 = load_scenario_text(text + ", zero: 1}\n", "inline.yaml", ".");
+  bf16.plan.precision = Precision::bf16;
+  EXPECT_FALSE(bf16.plan.caches_fp8_weights());
+  Scenario sc = load_scenario_text(text + ", fp8_weight_cache: false}\n", "inline.yaml", ".");
+  EXPECT_FALSE(sc.plan.caches_fp8_weights());
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
   const auto cast_bytes = [&](const Scenario& s) {
     for (const auto& k : build_workload(s.model, s.plan, cost).layer.mlp_forward.kernels) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,7 +138,8 @@ struct PlanSpec {
   // The weights' low-precision copies (and the transposes Hopper's FP8 GEMMs need) made on a
   // step's first micro-batch and reused by the others, as Transformer Engine does under
   // Megatron-Core and NeMo (is_first_microbatch); false: cast in every forward (torchao).
-  bool fp8_weight_cache = false;
+  // Unset: what the frameworks that run the plan's data parallelism do (caches_fp8_weights).
+  std::optional<bool> fp8_weight_cache;
   Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;
@@ -196,6 +198,11 @@ struct PlanSpec {
   // gradients are reduced and their optimizer state sharded over these only.
   int expert_dp() const { return std::max(1, tp * cp * dp / std::max(1, ep * expert_tp())); }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
+  // Low-precision weight copies kept for the step: as set, or by the data parallelism when unset.
+  // ZeRO 0-2 with FP8 is Transformer Engine under Megatron-Core or NeMo, which casts the weights
+  // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward
+  // (torchao's Float8Linear under torchtitan's FSDP2).
+  bool caches_fp8_weights() const { return low_precision(precision) && fp8_weight_cache.value_or(zero < 3); }
   // FSDP under pipeline parallelism as PyTorch's pipeline stages run it: each layer's weights
   // gathered once a step and kept, its gradients accumulated unsharded (in the reduce precision)
   // and reduce-scattered after the last micro-batch.

@@ -80,7 +80,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);
   if (p.precision == Precision::fp8) out << YAML::Key << "fp8_recipe" << YAML::Value << fp8_recipe_name(p.fp8_recipe);
   if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;
-  if (p.fp8_weight_cache) out << YAML::Key << "fp8_weight_cache" << YAML::Value << true;
+  if (p.fp8_weight_cache && low_precision(p.precision))
+    out << YAML::Key << "fp8_weight_cache" << YAML::Value << *p.fp8_weight_cache;
   if (p.attention != Attention::flash) out << YAML::Key << "attention" << YAML::Value << attention_name(p.attention);
   if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
   if (!p.layers_per_stage.empty()) {

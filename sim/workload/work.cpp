@@ -242,7 +242,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
-  const double weight_casts = p.fp8_weight_cache && p.micro_batch > 0 && p.dp > 0
+  const double weight_casts = p.caches_fp8_weights() && p.micro_batch > 0 && p.dp > 0
                                   ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
                                   : 1.0;
   const int overlap_chunks = p.tp_comm_overlap && p.tp > 1 ? p.tp : 1;
