@@ -190,6 +190,15 @@ TEST(CliExport, TorchtitanCompileAndLossParallelAreRead) {
       run("export --from torchtitan " + toml + " --base " + kSource + "/scenarios/llama3-8b-64xb200-mxfp8.yaml");
   EXPECT_EQ(b200.code, 0) << b200.output;
   EXPECT_NE(b200.output.find("attention: cudnn"), std::string::npos) << b200.output;
+  // torchao's float8 casts the weights in every forward, even without FSDP.
+  const std::string float8 = testing::TempDir() + "/float8.toml";
+  write_text(float8,
+             "[model]\nconverters = [\"quantize.linear.float8\"]\n[parallelism]\ndata_parallel_replicate_degree = 8\n"
+             "data_parallel_shard_degree = 1\n");
+  const CommandResult ddp =
+      run("export --from torchtitan " + float8 + " --base " + kSource + "/scenarios/llama3-8b-8xh100.yaml");
+  EXPECT_EQ(ddp.code, 0) << ddp.output;
+  EXPECT_NE(ddp.output.find("fp8_weight_cache: false"), std::string::npos) << ddp.output;
   // And the export writes them: the scenario's compiled model with an uncompiled loss.
   const CommandResult out = run("export " + kSource + "/scenarios/llama3-8b-8xh100.yaml --to torchtitan");
   EXPECT_NE(out.output.find("[compile]\nenable = true\ncomponents = [\"model\"]"), std::string::npos) << out.output;
