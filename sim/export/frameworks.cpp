@@ -936,23 +936,18 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   const std::string converters = has("model.converters") ? values.at("model.converters") : "";
   used["model.converters"] = true;
   const bool float8 = converters.find("float8") != std::string::npos;
-  const bool mx = !float8 && converters.find("mx") != std::string::npos;
   if (float8) {
     out.plan["precision"] = "fp8";
     const std::string recipe =
         has("quantize.linear.float8.recipe_name") ? values.at("quantize.linear.float8.recipe_name") : "tensorwise";
     out.plan["fp8_recipe"] = recipe == "rowwise" || recipe == "rowwise_with_gw_hp" ? "rowwise" : "tensorwise";
-  } else if (mx) {
+  } else if (converters.find("mx") != std::string::npos) {
     out.plan["precision"] = "mxfp8";
   }
-  // torchao's Float8Linear and MX linears cast the weights in every forward, under any data
-  // parallelism (an unset cache would follow zero 0-2 as Transformer Engine does).
-  if (float8 || mx) {
-    out.plan["fp8_weight_cache"] = false;
-  } else if (out.plan["fp8_weight_cache"]) {
-    out.plan.remove("fp8_weight_cache");
-  }
-  // Written either way: a base scenario's would otherwise outlive its low precision.
+  // Written either way, so that a base scenario's do not outlive its low precision. torchao's
+  // Float8Linear and MX linears cast the weights in every forward, under any data parallelism
+  // (an unset cache would follow zero 0-2 as Transformer Engine does).
+  out.plan["fp8_weight_cache"] = false;
   out.plan["fp8_param_gather"] = float8 && has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
                                  values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true";
   used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;

@@ -718,7 +718,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     p.fp8_param_gather = *v;
   }
   if (auto v = r.boolean("fp8_weight_cache")) {
-    if (!low_precision(p.precision))
+    if (*v && !low_precision(p.precision))
       r.fail("fp8_weight_cache", "fp8_weight_cache goes with a low precision (fp8, mxfp8, nvfp4)");
     p.fp8_weight_cache = *v;
   }
