@@ -45,6 +45,40 @@ TEST(CliExport, MegatronRoundTripsThePlan) {
   expect_round_trip("gpt3-1.3b-32xa100", "megatron");            // ZeRO-1, selective, sequence parallel
   expect_round_trip("mixtral-8x7b-64-h100", "megatron");         // experts: ep, etp
   expect_round_trip("llama3.1-405b-pp16-vp4-h100", "megatron");  // GQA, uneven chunks
+  expect_round_trip("llama4-maverick-128xgb200", "megatron");    // experts in every other layer
+}
+
+// Megatron-LM's --moe-layer-freq: leading dense layers and every p-th layer are read from its
+// list expressions; a pattern neither describes is said so; a malformed one is an input error.
+TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
+  const std::string model =
+      "--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 --vocab-size 32000 --swiglu "
+      "--num-experts 8 --moe-router-topk 2 --micro-batch-size 1 --global-batch-size 8 --bf16 --moe-layer-freq ";
+  const auto from = [&](const std::string& pattern) {
+    const std::string out = testing::TempDir() + "/pattern.yaml";
+    const CommandResult r =
+        run("export --from megatron \"" + model + pattern + "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+    return std::pair{r, r.code == 0 ? read_text(out) : std::string()};
+  };
+  EXPECT_NE(from("'([0,1]*4)'").second.find("layer_frequency: 2"), std::string::npos);
+  const auto leading = from("'([0]*2+[1]*6)'").second;
+  EXPECT_NE(leading.find("dense_layers: 2"), std::string::npos) << leading;
+  EXPECT_EQ(leading.find("layer_frequency"), std::string::npos) << leading;
+  const auto both = from("'[0,0,0,1,0,1,0,1]'").second;
+  EXPECT_NE(both.find("dense_layers: 2"), std::string::npos) << both;
+  EXPECT_NE(both.find("layer_frequency: 2"), std::string::npos) << both;
+  // Megatron's count form puts the experts in the first layer of each p: the same count, said so.
+  const auto [odd, odd_text] = from("2");
+  EXPECT_EQ(odd.code, 0) << odd.output;
+  EXPECT_NE(odd_text.find("layer_frequency: 2"), std::string::npos) << odd_text;
+  EXPECT_NE(odd.output.find("one MoE layer in every 2"), std::string::npos) << odd.output;
+  const auto [other, other_text] = from("'[0,1,1,0,0,1,1,0]'");
+  EXPECT_EQ(other.code, 0) << other.output;
+  EXPECT_NE(other.output.find("read as all MoE"), std::string::npos) << other.output;
+  EXPECT_EQ(from("'([0,1]*3)'").first.code, 2);  // 6 layers listed, 8 in the model
+  const auto [bad, bad_text] = from("'([0,2]*4)'");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--moe-layer-freq"), std::string::npos) << bad.output;
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {

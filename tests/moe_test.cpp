@@ -151,6 +151,63 @@ TEST(Moe, Qwen3AndMixtral8x22bParameters) {
   EXPECT_NEAR(active_parameters(mixtral) / 39e9, 1.0, 0.02);
 }
 
+// Llama 4 as NeMo 2.3 configures it: Meta's model card gives Scout 109B total and Maverick 400B,
+// both 17B active. Maverick's experts sit in every other layer (layers 2, 4, ... from 1).
+TEST(Moe, Llama4ParametersAndInterleavedExpertLayers) {
+  const ModelSpec scout = model_preset("llama4-scout");
+  const ModelSpec maverick = model_preset("llama4-maverick");
+  EXPECT_EQ(scout.moe_layers(), 48);
+  EXPECT_EQ(maverick.moe_layers(), 24);
+  EXPECT_FALSE(maverick.moe_layer(0));
+  EXPECT_TRUE(maverick.moe_layer(1));
+  EXPECT_FALSE(maverick.moe_layer(46));
+  EXPECT_TRUE(maverick.moe_layer(47));
+  EXPECT_NEAR(total_parameters(maverick) / 400e9, 1.0, 0.01) << total_parameters(maverick);
+  EXPECT_NEAR(active_parameters(maverick) / 17e9, 1.0, 0.02) << active_parameters(maverick);
+  EXPECT_NEAR(total_parameters(scout) / 109e9, 1.0, 0.02) << total_parameters(scout);
+  EXPECT_NEAR(active_parameters(scout) / 17e9, 1.0, 0.02) << active_parameters(scout);
+  // Leading dense layers and a frequency compose: past the first 3, every 2nd layer.
+  ModelSpec both = maverick;
+  both.dense_layers = 3;
+  EXPECT_FALSE(both.moe_layer(1));
+  EXPECT_TRUE(both.moe_layer(3));
+  EXPECT_EQ(both.moe_layers(), 23);
+  // Per stage: each of 4 stages holds 6 dense layers of its 12.
+  const Scenario sc = load_scenario_text(
+      "model: {preset: llama4-maverick}\ncluster: {topology: dgx-h100-superpod, gpus: 256}\n"
+      "plan: {tp: 4, pp: 4, dp: 16, ep: 16, etp: 1, global_batch: 256, sequence_parallel: true}\n",
+      "maverick.yaml");
+  EXPECT_EQ(dense_layers_per_stage(sc.model, sc.plan), (std::vector<int>{6, 6, 6, 6}));
+}
+
+// A model with experts in every other layer does the work of half its layers dense and half MoE:
+// its simulated FLOPs are the mean of the all-dense and all-MoE models' (embedding and head alike).
+TEST(Moe, ExpertsInEveryOtherLayerSimulateHalfTheLayersAsMoe) {
+  const auto flops = [](const std::string& moe) {
+    const Scenario sc = load_scenario_text(
+        "model: {arch: llama, layers: 8, hidden: 1024, heads: 8, kv_heads: 8, ffn_hidden: 4096, vocab: 32000, "
+        "seq_len: 1024" +
+            moe +
+            "}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+            "plan: {tp: 1, pp: 2, dp: 4, micro_batch: 1, global_batch: 16" +
+            std::string(moe.empty() ? "" : ", ep: 4") + "}\n",
+        "interleaved.yaml");
+    return simulate_step(sc).hardware_flops_per_gpu;
+  };
+  const std::string experts = ", moe: {experts: 8, top_k: 2, expert_ffn_hidden: 2048";
+  const double dense = flops(""), all_moe = flops(experts + "}"), alternate = flops(experts + ", layer_frequency: 2}");
+  EXPECT_GT(all_moe, dense);
+  EXPECT_NEAR(alternate / ((dense + all_moe) / 2), 1.0, 1e-9);
+  // A frequency that leaves no layer with experts is an input error naming the key.
+  try {
+    load_scenario_text("model: {preset: llama4-maverick, layers: 1}\ncluster: {topology: single-h100}\nplan: {}\n",
+                       "none.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.problem().find("layer_frequency"), std::string::npos) << e.problem();
+  }
+}
+
 TEST(Moe, ModelFlopsFollowMegatronCoreForDeepSeekV3) {
   // Megatron-Core num_floating_point_operations (MLA branch), per token, seq 4096, without the
   // router: 6 x (dense and routed + shared MLP, MLA projections, logits) + causal attention.
@@ -387,9 +444,11 @@ TEST(Moe, HuggingFaceConfigOfGemma2) {
   EXPECT_DOUBLE_EQ(attended_keys(m, 8192), (4096 - 4096.0 * 4096 / (2 * 8192) + 8192 / 2.0) / 2);
 }
 
-TEST(Moe, HuggingFaceConfigsOfDeepSeekV3AndQwen3MoeMatchThePresets) {
-  // Excerpts of deepseek-ai/DeepSeek-V3 and Qwen/Qwen3-235B-A22B config.json.
-  for (const auto& [file, preset] : {std::pair{"deepseek_v3", "deepseek-v3"}, {"qwen3_moe", "qwen3-235b-a22b"}}) {
+TEST(Moe, HuggingFaceConfigsOfDeepSeekV3Qwen3MoeAndLlama4MatchThePresets) {
+  // Excerpts of deepseek-ai/DeepSeek-V3 and Qwen/Qwen3-235B-A22B config.json; Llama 4 Maverick's
+  // fields (text_config) as NeMo's Llama4Experts128Config sets them.
+  for (const auto& [file, preset] :
+       {std::pair{"deepseek_v3", "deepseek-v3"}, {"qwen3_moe", "qwen3-235b-a22b"}, {"llama4", "llama4-maverick"}}) {
     const ModelSpec hf = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/" + file + ".json");
     const ModelSpec expected = model_preset(preset);
     EXPECT_DOUBLE_EQ(total_parameters(hf), total_parameters(expected)) << file;

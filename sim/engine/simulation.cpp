@@ -193,9 +193,10 @@ class StepSimulation {
   bool data_parallel() const { return p_.dp * p_.cp > 1 && !skip_data_parallel_; }
   // Layers of a virtual stage (model chunk): chunks may differ when the layers do not divide.
   int chunk_layers(int virtual_stage) const { return chunk_layers_[virtual_stage]; }
-  // Layer l of a virtual stage: a MoE model's first dense_layers (in model order) have a dense MLP.
+  // Layer l of a virtual stage: a MoE model's layers without experts (ModelSpec::moe_layer) have a
+  // dense MLP.
   bool dense_layer(int virtual_stage, int l) const {
-    return sc_.model.moe() && first_layer(virtual_stage) + l < sc_.model.dense_layers;
+    return sc_.model.moe() && !sc_.model.moe_layer(first_layer(virtual_stage) + l);
   }
   // The model index of a virtual stage's first layer.
   int first_layer(int virtual_stage) const { return first_layers_[virtual_stage]; }

@@ -1,7 +1,9 @@
 #include "export/frameworks.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -94,6 +96,16 @@ const char* megatron_fp8_recipe(Fp8Recipe r) {
     default:
       return "tensorwise";
   }
+}
+
+// The pattern Megatron-LM takes for a model's MoE layers (ModelSpec::moe_layer).
+std::string megatron_moe_layer_freq(const ModelSpec& m) {
+  if (m.moe_layer_frequency == 1) {
+    return "\"([0]*" + std::to_string(m.dense_layers) + "+[1]*" + std::to_string(m.layers - m.dense_layers) + ")\"";
+  }
+  std::string list = "\"[";
+  for (int i = 0; i < m.layers; ++i) list += std::string(i > 0 ? "," : "") + (m.moe_layer(i) ? "1" : "0");
+  return list + "]\"";
 }
 
 }  // namespace
@@ -258,9 +270,7 @@ ExportResult to_megatron(const Scenario& sc) {
     if (m.shared_experts > 0) {
       f.add("--moe-shared-expert-intermediate-size", str(std::int64_t(m.shared_experts) * m.expert_ffn()));
     }
-    if (m.dense_layers > 0) {
-      f.add("--moe-layer-freq", "\"([0]*" + str(m.dense_layers) + "+[1]*" + str(m.layers - m.dense_layers) + ")\"");
-    }
+    if (m.moe_layers() < m.layers) f.add("--moe-layer-freq", megatron_moe_layer_freq(m));
   }
   std::ostringstream out;
   out << "# " << sc.name << ": Megatron-LM pretrain_gpt.py arguments for " << sc.cluster.gpus << " GPUs (data parallel "
@@ -530,6 +540,69 @@ std::int64_t whole(const std::string& source, const std::string& key, const std:
   return static_cast<std::int64_t>(*parsed);
 }
 
+// Megatron-LM's --moe-layer-freq as a list of 0/1 per layer: a count N (every N-th layer from the
+// first) or a Python list expression of brackets, '+' and '*' ("([0]*3+[1]*58)", "([0,1]*24)").
+// Throws InputError on anything else.
+std::vector<int> moe_layer_pattern(const std::string& source, const std::string& text, int layers) {
+  std::string v;
+  for (const char c : text) {
+    if (c != ' ' && c != '"' && c != '\'') v += c;
+  }
+  const auto bad = [&] {
+    throw InputError({source, 0, 0}, "--moe-layer-freq",
+                     "expected a count or a list expression such as \"([0]*3+[1]*58)\", found \"" + text + "\"");
+  };
+  if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
+    const std::int64_t every = whole(source, "--moe-layer-freq", v);
+    std::vector<int> pattern;
+    for (int i = 0; i < layers; ++i) pattern.push_back(i % every == 0 ? 1 : 0);
+    return pattern;
+  }
+  std::size_t at = 0;
+  std::function<std::vector<int>()> sum;
+  const auto factor = [&]() -> std::vector<int> {
+    std::vector<int> list;
+    if (at < v.size() && v[at] == '(') {
+      ++at;
+      list = sum();
+      if (at >= v.size() || v[at] != ')') bad();
+      ++at;
+    } else if (at < v.size() && v[at] == '[') {
+      ++at;
+      while (at < v.size() && (v[at] == '0' || v[at] == '1')) {
+        list.push_back(v[at++] - '0');
+        if (at < v.size() && v[at] == ',') ++at;
+      }
+      if (at >= v.size() || v[at] != ']') bad();
+      ++at;
+    } else {
+      bad();
+    }
+    while (at < v.size() && v[at] == '*') {
+      const std::size_t end = v.find_first_not_of("0123456789", ++at);
+      const std::int64_t times = whole(source, "--moe-layer-freq", v.substr(at, end - at), 0);
+      if (times > 65536) bad();
+      at = end == std::string::npos ? v.size() : end;
+      std::vector<int> repeated;
+      for (std::int64_t k = 0; k < times; ++k) repeated.insert(repeated.end(), list.begin(), list.end());
+      list = repeated;
+    }
+    return list;
+  };
+  sum = [&] {
+    std::vector<int> list = factor();
+    while (at < v.size() && v[at] == '+') {
+      ++at;
+      const std::vector<int> more = factor();
+      list.insert(list.end(), more.begin(), more.end());
+    }
+    return list;
+  };
+  std::vector<int> pattern = sum();
+  if (at != v.size()) bad();
+  return pattern;
+}
+
 void set_recompute(YAML::Node& plan, const std::string& granularity, const std::string& source,
                    const std::string& key) {
   if (granularity == "full")
@@ -653,14 +726,47 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       moe["shared_experts"] = shared / width;
     }
     if (has("--moe-layer-freq")) {
-      // "([0]*3+[1]*58)": the dense layers first, as Megatron-LM writes DeepSeek-V3's.
-      const std::string v = need_value("--moe-layer-freq");
-      const auto zeros = v.find("[0]*");
-      if (zeros != std::string::npos) {
-        moe["dense_layers"] = whole(source, "--moe-layer-freq",
-                                    v.substr(zeros + 4, v.find_first_not_of("0123456789", zeros + 4) - zeros - 4), 0);
-      } else if (v != "1") {
-        out.notes.push_back("--moe-layer-freq " + v + ": only leading dense layers ([0]*k+[1]*n) are read");
+      // Leading dense layers ("([0]*3+[1]*58)", DeepSeek-V3) and every p-th layer ("([0,1]*24)",
+      // Llama 4 Maverick) are what ModelSpec::moe_layer describes.
+      const int layers = has("--num-layers") ? static_cast<int>(number("--num-layers")) : 0;
+      const std::vector<int> pattern = moe_layer_pattern(source, need_value("--moe-layer-freq"), layers);
+      bool described = false;
+      for (int every = 1; every <= static_cast<int>(pattern.size()) && !described; ++every) {
+        ModelSpec probe;
+        probe.experts = 1;
+        probe.layers = static_cast<int>(pattern.size());
+        probe.moe_layer_frequency = every;
+        for (int dense = 0; dense < probe.layers && !described; ++dense) {
+          probe.dense_layers = dense;
+          described = std::all_of(pattern.begin(), pattern.end(),
+                                  [&, i = 0](int x) mutable { return x == (probe.moe_layer(i++) ? 1 : 0); });
+          if (described) {
+            if (dense > 0) moe["dense_layers"] = dense;
+            if (every > 1) moe["layer_frequency"] = every;
+          }
+        }
+      }
+      // One MoE layer in every p at another offset (Megatron's count form: the first of each p):
+      // the same count, each p-th layer instead.
+      const int n = static_cast<int>(pattern.size());
+      for (int every = 2; every <= n && !described; ++every) {
+        bool periodic = n % every == 0 && std::count(pattern.begin(), pattern.begin() + every, 1) == 1;
+        for (int i = every; i < n && periodic; ++i) periodic = pattern[i] == pattern[i % every];
+        if (periodic) {
+          described = true;
+          moe["layer_frequency"] = every;
+          out.notes.push_back("--moe-layer-freq " + need_value("--moe-layer-freq") + ": one MoE layer in every " +
+                              std::to_string(every) + ", priced as layers " + std::to_string(every) + ", " +
+                              std::to_string(2 * every) + ", ... (from 1) have the experts");
+        }
+      }
+      if (!described && !(pattern.empty() && need_value("--moe-layer-freq") == "1"))
+        out.notes.push_back("--moe-layer-freq " + need_value("--moe-layer-freq") +
+                            ": not leading dense layers and every p-th layer; read as all MoE");
+      if (layers > 0 && static_cast<int>(pattern.size()) != layers) {
+        throw InputError(
+            {source, 0, 0}, "--moe-layer-freq",
+            "the pattern lists " + std::to_string(pattern.size()) + " layers, --num-layers " + std::to_string(layers));
       }
     }
     out.model["moe"] = moe;

@@ -24,6 +24,10 @@ struct ModelSpec {
   int shared_experts = 0;     // experts every token goes through (a dense MLP of shared x expert_ffn)
   int expert_ffn_hidden = 0;  // 0: ffn_hidden; fine-grained experts are narrower (DeepSeek-V3: 2048)
   int dense_layers = 0;       // the first k layers have a dense MLP of ffn_hidden (DeepSeek-V3: 3)
+  // Experts in every p-th layer only (layers p, 2p, ... counting from 1), a dense MLP of ffn_hidden
+  // in the others: Llama 4 Maverick alternates, p = 2 (Hugging Face's interleave_moe_layer_step,
+  // Megatron-Core's --moe-layer-freq "([0,1]*24)", NeMo's Llama4Experts128Config).
+  int moe_layer_frequency = 1;
   // The most loaded expert-parallel rank's routed tokens / the mean (or a capacity factor, the
   // most any rank may take): its expert GEMMs and dispatch all-to-all scale by it. 1: balanced
   // (Megatron's --moe-router-force-load-balancing, the aux-loss-free balancing of DeepSeek-V3).
@@ -55,8 +59,13 @@ struct ModelSpec {
   int qk_head_dim() const { return mla ? qk_nope_head_dim + qk_rope_head_dim : head_dim(); }
   int v_dim() const { return mla ? v_head_dim : head_dim(); }
   int expert_ffn() const { return expert_ffn_hidden > 0 ? expert_ffn_hidden : ffn_hidden; }
-  // Layers whose MLP is a mixture of experts (the rest, the first dense_layers, are dense).
-  int moe_layers() const { return experts > 0 ? layers - dense_layers : 0; }
+  // Whether layer `index` (from 0, in model order) has the experts: past the first dense_layers,
+  // every moe_layer_frequency-th.
+  bool moe_layer(int index) const {
+    return experts > 0 && index >= dense_layers && (index + 1) % moe_layer_frequency == 0;
+  }
+  // Layers whose MLP is a mixture of experts (the rest have a dense MLP of ffn_hidden).
+  int moe_layers() const { return experts > 0 ? layers / moe_layer_frequency - dense_layers / moe_layer_frequency : 0; }
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return arch != Arch::llama; }

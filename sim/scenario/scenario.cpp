@@ -145,6 +145,7 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
     if (auto v = moe->integer("shared_experts", 0, 65536)) m.shared_experts = static_cast<int>(*v);
     if (auto v = moe->integer("expert_ffn_hidden", 1, 1 << 22)) m.expert_ffn_hidden = static_cast<int>(*v);
     if (auto v = moe->integer("dense_layers", 0, 4096)) m.dense_layers = static_cast<int>(*v);
+    if (auto v = moe->integer("layer_frequency", 1, 4096)) m.moe_layer_frequency = static_cast<int>(*v);
     const auto imbalance = moe->number("imbalance", 1, 1000);
     const auto capacity = moe->number("capacity_factor", 1, 1000);
     if (imbalance && capacity) moe->fail("capacity_factor", "give imbalance or capacity_factor, not both");
@@ -180,6 +181,11 @@ void complete_model(ModelSpec& m, const MapReader& r) {
     r.fail("kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
                            std::to_string(m.kv_heads) + ")");
   }
+  if (m.moe() && m.moe_layers() == 0) {
+    r.fail("moe", "no layer has experts: the " + std::to_string(m.layers) + " layers, past dense_layers " +
+                      std::to_string(m.dense_layers) + ", hold none that layer_frequency " +
+                      std::to_string(m.moe_layer_frequency) + " gives them");
+  }
 }
 
 // ---- Hugging Face config.json ----------------------------------------------------------------
@@ -211,7 +217,15 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     throw InputError({path, 0, 0}, "model_type",
                      "expected a text such as \"llama\", found " + config["model_type"].dump());
   }
-  const std::string type = config.value("model_type", "");
+  std::string type = config.value("model_type", "");
+  // Llama 4's multimodal config holds the language model's fields in text_config.
+  if (type == "llama4") {
+    if (!config.contains("text_config") || !config["text_config"].is_object())
+      throw InputError({path, 0, 0}, "text_config", "a llama4 config needs its text_config object");
+    nlohmann::json text = config["text_config"];
+    config = std::move(text);
+    type = "llama4_text";
+  }
   auto integer = [&](std::initializer_list<const char*> names, bool required) -> int {
     for (const char* name : names) {
       if (config.contains(name)) {
@@ -238,7 +252,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"n_positions", "n_ctx"}, true);
   } else if (type == "llama" || type == "mistral" || type == "mixtral" || type == "qwen2" || type == "qwen3" ||
-             type == "qwen3_moe" || type == "deepseek_v3" || type == "gemma2") {
+             type == "qwen3_moe" || type == "deepseek_v3" || type == "gemma2" || type == "llama4_text") {
     // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head), the large Qwen and DeepSeek models too.
     m.arch = Arch::llama;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -248,6 +262,17 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.ffn_hidden = integer({"intermediate_size"}, true);
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"max_position_embeddings"}, true);
+    if (type == "llama4_text") {
+      // Dense layers intermediate_size_mlp wide; MoE layers (every interleave_moe_layer_step-th)
+      // of intermediate_size-wide routed experts and one shared expert as wide (Llama4TextMoe).
+      m.expert_ffn_hidden = m.ffn_hidden;
+      m.ffn_hidden = integer({"intermediate_size_mlp"}, true);
+      m.experts = integer({"num_local_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      m.shared_experts = 1;
+      m.moe_layer_frequency = std::max(1, integer({"interleave_moe_layer_step"}, false));
+      m.head_size = integer({"head_dim"}, false);
+    }
     if (type == "mixtral") {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);

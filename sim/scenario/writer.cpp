@@ -41,6 +41,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
     if (m.shared_experts > 0) out << YAML::Key << "shared_experts" << YAML::Value << m.shared_experts;
     if (m.expert_ffn_hidden > 0) out << YAML::Key << "expert_ffn_hidden" << YAML::Value << m.expert_ffn_hidden;
     if (m.dense_layers > 0) out << YAML::Key << "dense_layers" << YAML::Value << m.dense_layers;
+    if (m.moe_layer_frequency > 1) out << YAML::Key << "layer_frequency" << YAML::Value << m.moe_layer_frequency;
     if (m.imbalance != 1.0) out << YAML::Key << "imbalance" << YAML::Value << m.imbalance;
     out << YAML::EndMap;
   }

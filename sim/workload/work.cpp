@@ -62,12 +62,11 @@ std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) 
 
 std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
   std::vector<int> dense(std::max(1, plan.pp), 0);
-  int left = model.moe() ? model.dense_layers : 0;
+  if (!model.moe()) return dense;
   const std::vector<int> chunks = chunk_layers(model.layers, plan);
-  for (std::size_t c = 0; c < chunks.size() && left > 0; ++c) {
-    const int here = std::min(left, chunks[c]);
-    dense[c % dense.size()] += here;
-    left -= here;
+  const std::vector<int> first = first_layers(chunks);
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    for (int l = first[c]; l < first[c] + chunks[c]; ++l) dense[c % dense.size()] += model.moe_layer(l) ? 0 : 1;
   }
   return dense;
 }
@@ -540,10 +539,12 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // the activation is already split.
   c.pp_bytes = tokens * h * e / t;
 
-  // A MoE model's first dense layers: the same layer with a dense MLP of ffn_hidden.
-  if (m.moe() && m.dense_layers > 0) {
+  // A MoE model's dense layers (its first ones, or those between its MoE layers): the same layer
+  // with a dense MLP of ffn_hidden.
+  if (m.moe() && m.moe_layers() < m.layers) {
     ModelSpec dense = m;
     dense.experts = dense.top_k = dense.shared_experts = dense.dense_layers = 0;
+    dense.moe_layer_frequency = 1;
     w.dense_layer = build_fixed_length(dense, p, cost, span).layer;
   }
   return w;

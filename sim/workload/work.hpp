@@ -102,8 +102,8 @@ double optimizer_time(const Workload& work, double params);
 
 // Layers on each pipeline stage (scenario/plan.hpp's stage_layers).
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
-// Of those, the dense layers of a MoE model (its first model.dense_layers, in model order: on
-// the stages of the first model chunks).
+// Of those, the dense layers of a MoE model (ModelSpec::moe_layer: its first model.dense_layers,
+// on the stages of the first model chunks, and those between its MoE layers).
 std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
 // Of those, the layers fully recomputed (plan.recompute_fraction; all of them at 1).
 std::vector<int> recomputed_layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
