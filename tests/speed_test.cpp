@@ -164,6 +164,23 @@ plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 16, schedule: 1f1b, ze
   EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-3);
 }
 
+// Expert all-to-alls of several etp groups (tp 4 = etp 4: four groups of disjoint GPUs, each over
+// 4 nodes' NICs) are simulated for the first group and mirrored for the others where rails never
+// contend: the step, GPU and network energy of simulating all four.
+TEST(Speed, MirroredExpertAllToAllsMatchAllGroups) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: mixtral-8x7b, layers: 8, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 32}
+plan: {tp: 4, pp: 1, dp: 8, ep: 8, etp: 4, micro_batch: 1, global_batch: 16, sequence_parallel: true, zero: 1}
+)",
+                                   "ep.yaml");
+  const auto [a, b] = fast_and_exhaustive(sc);
+  EXPECT_GT(a.breakdown.exposed_comm.at("ep"), 0);
+  EXPECT_LT(relative(a.step_time, b.step_time), 1e-3);
+  EXPECT_LT(relative(a.network_energy_j, b.network_energy_j), 1e-3);
+  EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-3);
+}
+
 // A TP group that fills its node has the node's NVLink to itself: its collectives, priced at
 // what the first few took, give the step of simulating every one of them (tp 8 on 8-GPU nodes,
 // sequence parallel, pipeline transfers and data-parallel buckets on the NICs meanwhile).

@@ -512,6 +512,12 @@ class StepSimulation {
       c.kind = CollectiveKind::all_to_all;
       c.bytes = w_.comm.ep_bytes;
       c.groups = ep_groups(stage);
+      // The etp groups hold disjoint GPUs: mirrored where rails never contend, as the
+      // data-parallel rings (an EP 128 all-to-all of 4 such groups was 32K flows).
+      if (mirror_dp_ && c.groups.size() > 1) {
+        c.mirrors = static_cast<int>(c.groups.size()) - 1;
+        c.groups.resize(1);
+      }
       if (p_.moe_dispatcher != MoeDispatcher::alltoall) {
         c.top_k = sc_.model.top_k;
         c.experts = sc_.model.experts;

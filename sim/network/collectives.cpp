@@ -220,8 +220,8 @@ void halving_doubling(const Platform& platform, double bytes, const std::vector<
 // as many: a GPU's NIC (or NVLink port) carries the same bytes either way, and an expert-parallel
 // group of 32 over 4 nodes is 128 flows instead of 992 (tens of thousands of all-to-alls per step
 // were more than SimGrid's sharing solver could finish in minutes).
-void all_to_all(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
-                int gpus_per_node) {
+void all_to_all(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups, int gpus_per_node,
+                int mirrors) {
   std::vector<Flow> flows;
   for (const auto& g : groups) {
     const int n = static_cast<int>(g.size());
@@ -235,7 +235,7 @@ void all_to_all(const Platform& platform, double bytes, const std::vector<std::v
       }
     }
   }
-  run_flows(platform, flows);
+  run_flows(platform, flows, mirrors);
 }
 
 // The chance that a token's top_k experts, drawn without repeats from `experts`, include at least
@@ -251,7 +251,7 @@ double node_hit_probability(int experts, int top_k, double held) {
 // sends its tokens times the chance a node is hit, not top_k copies spread over the ranks; the
 // receiving GPU forwards the other copies to its node mates. Its own node's copies go direct.
 void deduplicated_all_to_all(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups,
-                             int gpus_per_node, int top_k, int experts) {
+                             int gpus_per_node, int top_k, int experts, int mirrors) {
   std::vector<Flow> flows;
   for (const auto& g : groups) {
     const int n = static_cast<int>(g.size());
@@ -274,7 +274,7 @@ void deduplicated_all_to_all(const Platform& platform, double bytes, const std::
       }
     }
   }
-  run_flows(platform, flows);
+  run_flows(platform, flows, mirrors);
 }
 
 // An all-reduce the switches reduce (SHARP): every member sends its buffer once into the switch
@@ -391,9 +391,9 @@ double run_collective(const Platform& platform, const Collective& c, int gpus_pe
   const double start = sg4::Engine::get_clock();
   if (c.groups.empty() || c.groups.front().size() < 2 || c.bytes <= 0) return 0;
   if (c.kind == CollectiveKind::all_to_all && c.top_k > 0 && c.experts > c.top_k) {
-    deduplicated_all_to_all(platform, c.bytes, c.groups, gpus_per_node, c.top_k, c.experts);
+    deduplicated_all_to_all(platform, c.bytes, c.groups, gpus_per_node, c.top_k, c.experts, c.mirrors);
   } else if (c.kind == CollectiveKind::all_to_all) {
-    all_to_all(platform, c.bytes, c.groups, gpus_per_node);
+    all_to_all(platform, c.bytes, c.groups, gpus_per_node, c.mirrors);
   } else {
     CollectiveAlgorithm algorithm = choose_algorithm(platform, c, gpus_per_node);
     if (algorithm == CollectiveAlgorithm::halving_doubling && !power_of_two(c.groups.front().size())) {
