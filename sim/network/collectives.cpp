@@ -238,14 +238,6 @@ void all_to_all(const Platform& platform, double bytes, const std::vector<std::v
   run_flows(platform, flows, mirrors);
 }
 
-// The chance that a token's top_k experts, drawn without repeats from `experts`, include at least
-// one of the `held` experts of a node (uniform routing).
-double node_hit_probability(int experts, int top_k, double held) {
-  double miss = 1;
-  for (int j = 0; j < top_k; ++j) miss *= std::max(0.0, (experts - held - j) / double(experts - j));
-  return 1 - miss;
-}
-
 // A dispatcher that sends each token once to each node holding any of its experts and forwards it
 // over NVLink inside (DeepEP's internode kernels, Megatron-Core's HybridEP). Across nodes a rank
 // sends its tokens times the chance a node is hit, not top_k copies spread over the ranks; the
@@ -362,6 +354,12 @@ bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_pe
 }
 
 }  // namespace
+
+double node_hit_probability(int experts, int top_k, double held) {
+  double miss = 1;
+  for (int j = 0; j < top_k; ++j) miss *= std::max(0.0, (experts - held - j) / double(experts - j));
+  return 1 - miss;
+}
 
 CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node) {
   if (c.kind != CollectiveKind::all_reduce) return CollectiveAlgorithm::ring;

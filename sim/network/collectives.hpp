@@ -42,6 +42,10 @@ struct Collective {
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.
 CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node);
 
+// The chance that a token's top_k experts, drawn without repeats from `experts`, include at least
+// one of the `held` experts of a node (uniform routing): what DeepEP and HybridEP send a node.
+double node_hit_probability(int experts, int top_k, double held);
+
 // Runs the collective to completion (blocking the calling actor); returns its duration.
 double run_collective(const Platform& platform, const Collective& c, int gpus_per_node);
 

@@ -178,7 +178,26 @@ Estimate estimate_step(const Scenario& sc) {
   const int stage_layers = *std::max_element(layers.begin(), layers.end());
   const int micro_batches = static_cast<int>(p.micro_batches());
   const double m = micro_batches;
-  const auto& L = w.layer;
+  // A MoE model's layers without experts (ModelSpec::moe_layer: DeepSeek-V3's first three, every
+  // other layer of Llama 4 Maverick) run the dense MLP and no all-to-alls: the per-layer figures
+  // below are the means over the model's layers.
+  const double moe_share = sc.model.moe() ? double(sc.model.moe_layers()) / sc.model.layers : 1.0;
+  LayerWork L = w.layer;
+  if (moe_share < 1.0) {
+    const LayerWork& d = w.dense_layer;
+    // Both blocks' kernels, each weighted by its layers' share.
+    const auto blend = [&](Block& b, const Block& dense) {
+      for (auto& k : b.kernels) k.flops *= moe_share, k.bytes *= moe_share, k.time *= moe_share;
+      for (Kernel k : dense.kernels) {
+        k.flops *= 1.0 - moe_share, k.bytes *= 1.0 - moe_share, k.time *= 1.0 - moe_share;
+        b.kernels.push_back(k);
+      }
+    };
+    blend(L.mlp_forward, d.mlp_forward);
+    blend(L.mlp_backward, d.mlp_backward);
+    blend(L.recompute, d.recompute);
+    L.parameters = moe_share * L.parameters + (1.0 - moe_share) * d.parameters;
+  }
   // The share of layers that rerun their forward (under full recomputation, the layers
   // recompute_fraction picks): the per-layer figures below are averages over the model's layers;
   // a pipeline chunk's own count corrects its backward below.
@@ -216,8 +235,22 @@ Estimate estimate_step(const Scenario& sc) {
     }
   }
   if (p.ep > 1 && sc.model.moe()) {
+    // What one rank sends, at the group's slowest link (the simulated NCCL all-to-all of a group
+    // spanning nodes takes ep_bytes over the NIC). DeepEP and HybridEP send a token once to each
+    // other node any of its top_k experts is on (deduplicated_all_to_all): an expert-parallel
+    // group holds `local` GPUs of a node, its ranks etp apart in the tp-innermost order.
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
-    layer_comm += 4 * (w.comm.ep_bytes / link.first + (p.ep - 1) * link.second);
+    double bytes = w.comm.ep_bytes;
+    const int n = p.ep;
+    const int local = std::clamp(sc.cluster.topology.gpus_per_node / std::max(1, p.expert_tp()), 1, n);
+    const int nodes = (n + local - 1) / local;
+    if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1) {
+      const auto& m = sc.model;
+      const double one_copy = bytes * n / ((n - 1) * double(m.top_k));
+      bytes = bytes * (local - 1) / (n - 1) +
+              (nodes - 1) * one_copy * node_hit_probability(m.experts, m.top_k, double(m.experts) * local / n);
+    }
+    layer_comm += moe_share * 4 * (bytes / link.first + (p.ep - 1) * link.second);
   }
   if (p.cp > 1) {
     const auto link = link_for(sc, stride_of(p, Axis::cp), p.cp);
