@@ -454,4 +454,13 @@ TEST(Moe, HuggingFaceConfigsOfDeepSeekV3Qwen3MoeAndLlama4MatchThePresets) {
     EXPECT_DOUBLE_EQ(total_parameters(hf), total_parameters(expected)) << file;
     EXPECT_DOUBLE_EQ(active_parameters(hf), active_parameters(expected)) << file;
   }
+  // A llama4 config without its language model's fields is an input error naming the key.
+  const auto path = std::filesystem::temp_directory_path() / "llama4-no-text.json";
+  std::ofstream(path) << R"({"model_type": "llama4", "vision_config": {}})";
+  try {
+    load_hf_config(path.string());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "text_config");
+  }
 }
