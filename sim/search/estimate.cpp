@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/schedule.hpp"
 #include "network/collectives.hpp"
@@ -237,13 +238,18 @@ Estimate estimate_step(const Scenario& sc) {
   if (p.ep > 1 && sc.model.moe()) {
     // What one rank sends, at the group's slowest link (the simulated NCCL all-to-all of a group
     // spanning nodes takes ep_bytes over the NIC). DeepEP and HybridEP send a token once to each
-    // other node any of its top_k experts is on (deduplicated_all_to_all): an expert-parallel
-    // group holds `local` GPUs of a node, its ranks etp apart in the tp-innermost order.
+    // other node any of its top_k experts is on (deduplicated_all_to_all).
     const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
     double bytes = w.comm.ep_bytes;
+    // The first group's GPUs, folded as the simulator folds them (Megatron-Core's expert ranks).
     const int n = p.ep;
-    const int local = std::clamp(sc.cluster.topology.gpus_per_node / std::max(1, p.expert_tp()), 1, n);
-    const int nodes = (n + local - 1) / local;
+    std::map<int, int> per_node;
+    for (int k = 0; k < n; ++k) {
+      const int i = p.expert_tp() * k;
+      per_node[gpu_of(p, i % p.tp, (i / p.tp) % p.cp, 0, i / (p.tp * p.cp)) / sc.cluster.topology.gpus_per_node]++;
+    }
+    const int nodes = static_cast<int>(per_node.size());
+    const int local = per_node.begin()->second;
     if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1) {
       const auto& m = sc.model;
       const double one_copy = bytes * n / ((n - 1) * double(m.top_k));
