@@ -65,7 +65,7 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
   EXPECT_NE(leading.find("dense_layers: 2"), std::string::npos) << leading;
   EXPECT_EQ(leading.find("layer_frequency"), std::string::npos) << leading;
   const auto both = from("'[0,0,0,1,0,1,0,1]'").second;
-  EXPECT_NE(both.find("dense_layers: 2"), std::string::npos) << both;
+  EXPECT_NE(both.find("dense_layers: 3"), std::string::npos) << both;  // the layers before the first MoE layer
   EXPECT_NE(both.find("layer_frequency: 2"), std::string::npos) << both;
   // Megatron's count form puts the experts in the first layer of each p: the same count, said so.
   const auto [odd, odd_text] = from("2");
@@ -75,7 +75,9 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
   const auto [other, other_text] = from("'[0,1,1,0,0,1,1,0]'");
   EXPECT_EQ(other.code, 0) << other.output;
   EXPECT_NE(other.output.find("read as all MoE"), std::string::npos) << other.output;
-  EXPECT_EQ(from("'([0,1]*3)'").first.code, 2);  // 6 layers listed, 8 in the model
+  EXPECT_EQ(from("'([0,1]*3)'").first.code, 2);              // 6 layers listed, 8 in the model
+  EXPECT_EQ(from("'(([0,1]*60000)*60000)'").first.code, 2);  // billions of layers: refused, not built
+  EXPECT_EQ(from("'" + std::string(5000, '(') + "'").first.code, 2);
   const auto [bad, bad_text] = from("'([0,2]*4)'");
   EXPECT_EQ(bad.code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--moe-layer-freq"), std::string::npos) << bad.output;

@@ -552,6 +552,7 @@ std::vector<int> moe_layer_pattern(const std::string& source, const std::string&
     throw InputError({source, 0, 0}, "--moe-layer-freq",
                      "expected a count or a list expression such as \"([0]*3+[1]*58)\", found \"" + text + "\"");
   };
+  if (v.size() > 4096) bad();  // a layer list, not a program: also bounds the parser's recursion
   if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
     const std::int64_t every = whole(source, "--moe-layer-freq", v);
     std::vector<int> pattern;
@@ -581,7 +582,7 @@ std::vector<int> moe_layer_pattern(const std::string& source, const std::string&
     while (at < v.size() && v[at] == '*') {
       const std::size_t end = v.find_first_not_of("0123456789", ++at);
       const std::int64_t times = whole(source, "--moe-layer-freq", v.substr(at, end - at), 0);
-      if (times > 65536) bad();
+      if (times > 65536 || double(times) * double(list.size()) > 1e6) bad();  // more layers than any model
       at = end == std::string::npos ? v.size() : end;
       std::vector<int> repeated;
       for (std::int64_t k = 0; k < times; ++k) repeated.insert(repeated.end(), list.begin(), list.end());
@@ -730,13 +731,21 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       // Llama 4 Maverick) are what ModelSpec::moe_layer describes.
       const int layers = has("--num-layers") ? static_cast<int>(number("--num-layers")) : 0;
       const std::vector<int> pattern = moe_layer_pattern(source, need_value("--moe-layer-freq"), layers);
+      if (pattern.size() > 4096 || (layers > 0 && static_cast<int>(pattern.size()) != layers)) {
+        throw InputError(
+            {source, 0, 0}, "--moe-layer-freq",
+            "the pattern lists " + std::to_string(pattern.size()) + " layers, --num-layers " + std::to_string(layers));
+      }
+      // For each frequency the dense layers are none, or all those before the first MoE layer.
+      const int first_moe = static_cast<int>(std::find(pattern.begin(), pattern.end(), 1) - pattern.begin());
       bool described = false;
       for (int every = 1; every <= static_cast<int>(pattern.size()) && !described; ++every) {
         ModelSpec probe;
         probe.experts = 1;
         probe.layers = static_cast<int>(pattern.size());
         probe.moe_layer_frequency = every;
-        for (int dense = 0; dense < probe.layers && !described; ++dense) {
+        for (const int dense : {0, first_moe}) {
+          if (described || dense >= probe.layers) continue;
           probe.dense_layers = dense;
           described = std::all_of(pattern.begin(), pattern.end(),
                                   [&, i = 0](int x) mutable { return x == (probe.moe_layer(i++) ? 1 : 0); });
@@ -763,11 +772,6 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       if (!described && !(pattern.empty() && need_value("--moe-layer-freq") == "1"))
         out.notes.push_back("--moe-layer-freq " + need_value("--moe-layer-freq") +
                             ": not leading dense layers and every p-th layer; read as all MoE");
-      if (layers > 0 && static_cast<int>(pattern.size()) != layers) {
-        throw InputError(
-            {source, 0, 0}, "--moe-layer-freq",
-            "the pattern lists " + std::to_string(pattern.size()) + " layers, --num-layers " + std::to_string(layers));
-      }
     }
     out.model["moe"] = moe;
   }
