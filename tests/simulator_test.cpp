@@ -524,6 +524,16 @@ TEST(Memory, ActivationsFollowKorthikanti) {
   // Full recomputation keeps only the layer input.
   p.recompute = Recompute::full;
   EXPECT_NEAR(activation_bytes_per_layer(m, p, false), 2 * s * b * h / t, 1);
+  // A Llama layer (Llama 3 8B: 8 key/value heads of 32, SwiGLU 14336 wide, no dropout), SP and
+  // flash attention: norms' inputs, QKV and MLP inputs 8 sbh; queries 2, keys and values
+  // 4 x 1024/4096, projection input 2; gate and up outputs 4 x 3.5, SwiGLU output 2 x 3.5.
+  const ModelSpec llama = model_preset("llama3-8b");
+  PlanSpec q;
+  q.tp = 4;
+  q.sequence_parallel = true;
+  q.recompute = Recompute::selective;
+  const double sbh = double(llama.seq_len) * llama.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5), 1);
 }
 
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {

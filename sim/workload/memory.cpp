@@ -36,13 +36,16 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     const double attention_output = p.op_reruns_attention ? 0.0 : 1.0;
     return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + attention_output) / t) * e;
   }
-  // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width: per layer
-  //   replicated (norm inputs, dropout masks, residuals): 10 sbh, split over tp unless SP keeps 1/t;
-  //   split by tp: QKV input/outputs and projections 8 sbh + the MLP's inner activations;
+  // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width, grouped-query attention and
+  // training without dropout: per layer
+  //   replicated (the two norms' inputs, the QKV and MLP inputs, two dropout masks): 10 sbh
+  //   (8 without dropout), split over tp unless SP keeps 1/t;
+  //   split by tp: queries 2 sbh, keys and values 4 sbh x kv_hidden / h, the projection's input 2
+  //   sbh (8 sbh with as many key/value heads as query heads), and the MLP's inner activations;
   //   attention scores 5 a s^2 b / t, gone with flash attention or selective recomputation.
   const double inner = (m.swiglu() ? 6.0 : 4.0) * mlp_width / m.hidden;
-  const double replicated = 10 / (p.sequence_parallel ? t : 1.0);
-  const double split = (8 + inner) / t;
+  const double replicated = (m.dropout() ? 10 : 8) / (p.sequence_parallel ? t : 1.0);
+  const double split = (4 + 4.0 * m.kv_hidden() / m.hidden + inner) / t;
   const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
   const double scores = keep_scores ? 5.0 * m.heads * s / m.hidden / t : 0.0;
   return sbh * (replicated + split + scores) * e;
