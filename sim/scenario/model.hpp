@@ -69,8 +69,8 @@ struct ModelSpec {
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return arch != Arch::llama; }
-  // Dropout in training (GPT-2/3 and BERT 0.1); Llama-family models train without (Meta's
-  // Llama papers; Megatron-LM's and NeMo's Llama configs set hidden and attention dropout 0).
+  // Dropout in training (GPT-2/3 and BERT: 0.1); Llama-family models train without it (NeMo
+  // 2.3.1's Llama configs: hidden_dropout and attention_dropout 0.0), so keep no dropout masks.
   bool dropout() const { return arch != Arch::llama; }
   // Tensors of one norm: RMSNorm a scale, LayerNorm a scale and a shift.
   int norm_tensors() const { return arch == Arch::llama ? 1 : 2; }
