@@ -378,7 +378,7 @@ class StepSimulation {
   // (first edp, or first ep, rank), one per etp rank: those run at once as tp_groups' do.
   std::vector<std::vector<int>> expert_groups(int stage, bool data_parallel) const {
     const int etp = p_.expert_tp(), ep = p_.ep, edp = p_.expert_dp();
-    const auto folded = [&](int i) { return gpu(i % p_.tp, (i / p_.tp) % p_.cp, stage, i / (p_.tp * p_.cp)); };
+    const auto folded = [&](int i) { return folded_gpu(p_, stage, i); };
     std::vector<std::vector<int>> groups;
     for (int a = 0; a < etp; ++a) {
       std::vector<int> g;
@@ -525,15 +525,22 @@ class StepSimulation {
       }
       blocking(stage, "ep", c, label);
     };
-    // SimGrid 3.32 scans its live activities at each completion (../shared/SIMGRID-NOTES.md): an
-    // all-to-all of F concurrent flows costs F^2, a second for EP 128 over 64 nodes (8192 flows).
-    // Beyond 2048 flows the first two of a kind are simulated, not eight.
-    const auto group = ep_groups(stage).front();
-    std::set<int> nodes;
-    for (const int g : group) nodes.insert(g / sc_.cluster.topology.gpus_per_node);
-    const std::size_t flows = group.size() * nodes.size();
     repeated(
-        stage, "ep", label, simulate, [](double t) { return t; }, flows > 2048 ? 2 : kSimulatedRepeats);
+        stage, "ep", label, simulate, [](double t) { return t; }, ep_simulated_repeats(stage));
+  }
+
+  // SimGrid 3.32 scans its live activities at each completion (../shared/SIMGRID-NOTES.md): an
+  // all-to-all of F concurrent flows costs F^2, a second for EP 128 over 64 nodes (8192 flows).
+  // Beyond 2048 flows the first two of a kind are simulated, not eight. Once per stage.
+  int ep_simulated_repeats(int stage) {
+    auto [it, fresh] = ep_repeats_.try_emplace(stage, kSimulatedRepeats);
+    if (fresh) {
+      const auto group = ep_groups(stage).front();
+      std::set<int> nodes;
+      for (const int g : group) nodes.insert(g / sc_.cluster.topology.gpus_per_node);
+      if (group.size() * nodes.size() > 2048) it->second = 2;
+    }
+    return it->second;
   }
 
   // Attention with context parallelism: K/V blocks travel the ring while the block computes.
@@ -888,6 +895,7 @@ class StepSimulation {
   std::map<int, sg4::SemaphorePtr> prefetch_;
   std::set<std::pair<int, int>> gathered_chunks_;  // (stage, chunk) whose weights a kept stage holds
   std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
+  std::map<int, int> ep_repeats_;  // per stage: simulated all-to-alls of a kind (ep_simulated_repeats)
 };
 
 // A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist

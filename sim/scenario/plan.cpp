@@ -160,6 +160,10 @@ int gpu_of(const PlanSpec& p, int tp, int cp, int pp, int dp) {
   return index;
 }
 
+int folded_gpu(const PlanSpec& p, int stage, int i) {
+  return gpu_of(p, i % p.tp, (i / p.tp) % p.cp, stage, i / (p.tp * p.cp));
+}
+
 std::string placement_name(const std::vector<Axis>& placement) {
   std::string name;
   for (const Axis a : placement) {

@@ -265,5 +265,8 @@ std::vector<int> split_stages_into_chunks(const std::vector<int>& stage_layers, 
 
 // GPU index of a rank with these coordinates under the plan's placement.
 int gpu_of(const PlanSpec& plan, int tp, int cp, int pp, int dp);
+// GPU index of a stage's expert rank `i` under MoE parallel folding: the stage's tp*cp*dp ranks
+// flattened tp innermost, then cp, then dp (Megatron-Core's expert rank generator).
+int folded_gpu(const PlanSpec& plan, int stage, int i);
 
 }  // namespace trainsim

@@ -244,10 +244,7 @@ Estimate estimate_step(const Scenario& sc) {
     // The first group's GPUs, folded as the simulator folds them (Megatron-Core's expert ranks).
     const int n = p.ep;
     std::map<int, int> per_node;
-    for (int k = 0; k < n; ++k) {
-      const int i = p.expert_tp() * k;
-      per_node[gpu_of(p, i % p.tp, (i / p.tp) % p.cp, 0, i / (p.tp * p.cp)) / sc.cluster.topology.gpus_per_node]++;
-    }
+    for (int k = 0; k < n; ++k) per_node[folded_gpu(p, 0, p.expert_tp() * k) / sc.cluster.topology.gpus_per_node]++;
     const int nodes = static_cast<int>(per_node.size());
     const int local = per_node.begin()->second;
     if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1) {
