@@ -190,11 +190,17 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   const std::string gpu = gpu_of_row(gpu_type);
   sc.cluster.topology = load_topology(topology_of_row(gpu, get("inter_node_interconnect")));
   TopologySpec& t = sc.cluster.topology;
-  const double limit = t.gpu.power_limit_watts;  // the system's own cap (DGX B200: 700 W)
+  const double limit = t.gpu.power_limit_watts;  // the system's own cap, where its topology sets one
   t.gpu = gpu_preset(gpu);
   t.gpu.power_limit_watts = limit;
   if (has(gpu_type, "power limit")) {
-    if (const auto watts = number_before(gpu_type, "W")) t.gpu.power_limit_watts = *watts;
+    // The stated cap; a B200 row "power limited" without its value gets the one cap published for
+    // benchmarking power-limited B200s, 750 W (Meta's benchmark scripts, facebookexperimental/triton
+    // PR #2023; ../shared/KERNEL-FACTS.md 2e).
+    if (const auto watts = number_before(gpu_type, "W"))
+      t.gpu.power_limit_watts = *watts;
+    else if (gpu == "b200-sxm-180gb")
+      t.gpu.power_limit_watts = 750;
   }
   if (t.gpus_per_node <= 8) t.gpus_per_node = std::max(1, leading_int(get("gpus_per_node"), 8));
   if (const auto gbps = number_before(get("inter_node_interconnect"), "Gb/s per GPU"))

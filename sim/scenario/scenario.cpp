@@ -455,7 +455,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = power->number("switch", 0, 1e6)) t.switch_power_watts = *v;
     if (auto v = power->number("host", 0, 1e6)) t.host_power_watts = *v;  // W per node
     if (auto v = power->number("pue", 1, 5)) t.pue = *v;
-    // The power cap the system runs its GPUs at (DGX B200: 700 W of 1000 W by default).
+    // The power cap the system runs its GPUs at, below their board power (cluster.power_limit).
     if (auto v = power->watts("gpu_limit")) {
       t.gpu.power_limit_watts = *v;
       for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
