@@ -34,7 +34,7 @@ CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profil
     : gpu_(std::move(gpu)), precision_(precision), profile_(std::move(profile)), recipe_(recipe) {
   const double clock = gpu_.tensor_clock_factor();
   peak_ = gpu_.peak(mfu_precision(precision_)) * clock;
-  linear_peak_ = gpu_.peak(precision_) * clock;
+  linear_peak_ = gpu_.peak(precision_) * (precision_ == Precision::fp8 ? gpu_.fp8_clock_factor() : clock);
   const double sixteen_bit = profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);
   linear_efficiency_ = linear_gemm_efficiency(gpu_.kernels, precision_, recipe_, sixteen_bit);
   if (linear_efficiency_ <= 0 || linear_peak_ <= 0) {
@@ -155,7 +155,8 @@ double CostModel::quantize_time(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   // One kernel per pass: amax (current scaling), cast, and a second layout where the recipe needs it.
   const int kernels = 1 + (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 1 : 0);
-  const double bandwidth = gpu_.memory_bandwidth * memory_efficiency_;
+  const double efficiency = gpu_.kernels.quantize > 0 ? gpu_.kernels.quantize : memory_efficiency_;
+  const double bandwidth = gpu_.memory_bandwidth * efficiency;
   return std::max(quantize_bytes(elements, shards) / bandwidth, kernels * overhead_);
 }
 

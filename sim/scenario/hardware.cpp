@@ -93,6 +93,11 @@ double GpuSpec::tensor_clock_factor() const {
   return kernels.sustained * (capped ? power_limit_watts / power_watts : 1.0);
 }
 
+double GpuSpec::fp8_clock_factor() const {
+  if (kernels.sustained_fp8 <= 0 || kernels.sustained <= 0) return tensor_clock_factor();
+  return tensor_clock_factor() * kernels.sustained_fp8 / kernels.sustained;
+}
+
 bool TopologySpec::resizable() const {
   return (fabric == FabricKind::fat_tree || fabric == FabricKind::rail_optimized || fabric == FabricKind::none) &&
          node_groups.empty();

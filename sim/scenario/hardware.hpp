@@ -51,6 +51,9 @@ struct KernelData {
   // GEMMs with per-row or per-block scales reach less than per-tensor ones; 0: as gemm_fp8.
   double gemm_fp8_rowwise = 0, gemm_fp8_blockwise = 0;
   double memory = 0.886;  // streaming kernels against datasheet memory bandwidth
+  // Low-precision quantization kernels (amax, cast, transposed copy) against datasheet memory
+  // bandwidth; 0: as `memory`.
+  double quantize = 0;
   std::map<Attention, AttentionEfficiency> attention;
   Attention default_attention = Attention::flash2;
   // Whether FP8 GEMMs need both operand layouts materialised (Hopper's FP8 tensor cores take only
@@ -60,6 +63,9 @@ struct KernelData {
   // runs) the GPU keeps through training steps that run for minutes: under continuous load the
   // board's power limit, not its boost clock, sets the SM clock (docs/compute-model.md).
   double sustained = 1.0;
+  // The same for FP8 GEMMs, where the GPU's data shows they lose less to the power limit than
+  // 16-bit ones (fewer joules a FLOP); 0: as `sustained`.
+  double sustained_fp8 = 0;
 };
 
 struct GpuSpec {
@@ -96,6 +102,8 @@ struct GpuSpec {
   // `kernels`: kernels.sustained at board power, times limit / board power under a lower cap
   // (hardware.cpp says why linear).
   double tensor_clock_factor() const;
+  // tensor_clock_factor for FP8 GEMMs (KernelData::sustained_fp8).
+  double fp8_clock_factor() const;
 };
 
 enum class FabricKind { none, fat_tree, rail_optimized, torus, dragonfly };

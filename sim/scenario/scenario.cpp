@@ -31,8 +31,10 @@ void read_kernel_data(MapReader& r, KernelData& k) {
     gemm->finish();
   }
   if (auto v = r.number("memory", 0.01, 1)) k.memory = *v;
+  if (auto v = r.number("quantize", 0.01, 1)) k.quantize = *v;
   if (auto v = r.boolean("fp8_needs_transpose")) k.fp8_needs_transpose = *v;
   if (auto v = r.number("sustained", 0.1, 1)) k.sustained = *v;
+  if (auto v = r.number("sustained_fp8", 0.1, 1)) k.sustained_fp8 = *v;
   if (auto attention = r.map("attention")) {
     k.attention.clear();
     for (const auto& [name, family] : kAttentionFamilies) {
