@@ -50,6 +50,13 @@ TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
   // ml-engineering MAMF: B200 bf16 1745 TFLOP/s at its best shape.
   EXPECT_NEAR(gemm_tflops(CostModel(bench("b200-sxm-180gb"), Precision::bf16), 8192, 8192, 16384), 1745.0,
               0.05 * 1745.0);
+  // deepseek-ai/DeepGEMM PR #348: cuBLAS FP4 x FP4 5239 TFLOP/s at 8192^3 on a B200 (cublasTest
+  // 13.3). At 4096 x 4096 x 7168 cuBLAS read 3939 and DeepGEMM's kernel 5332: the model's 4557 sits
+  // between the two libraries.
+  const CostModel b200_fp4(bench("b200-sxm-180gb"), Precision::nvfp4);
+  EXPECT_NEAR(gemm_tflops(b200_fp4, 8192, 8192, 8192), 5239.0, 0.05 * 5239.0);
+  EXPECT_GT(gemm_tflops(b200_fp4, 4096, 4096, 7168), 3939.0);
+  EXPECT_LT(gemm_tflops(b200_fp4, 4096, 4096, 7168), 5332.0);
 }
 
 TEST(KernelPricing, AttentionFamiliesMatchPublishedRates) {
