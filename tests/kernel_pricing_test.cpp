@@ -90,8 +90,8 @@ TEST(KernelPricing, AttentionFamiliesMatchPublishedRates) {
 // Transformer Engine's GEMM profiling (docs/examples/gemm_profiling, H200 NVL at 600 W): the 12
 // GEMMs of a 5B model's layer (hidden 4096, FFN 16384, 15,872 tokens) take 32.014 ms in bf16;
 // in FP8, 16.79 ms pre-quantized (the GEMMs alone), 20.285 ms with current scaling's quantization
-// (1.58x), 1.69x over bf16 with delayed scaling's and 22.88 ms with block scaling's. A GEMM benchmark loop holds the board at its
-// power limit as training does: the H200's sustained fractions apply.
+// (1.58x), 1.69x over bf16 with delayed scaling's and 22.88 ms with block scaling's. A GEMM benchmark loop holds the
+// board at its power limit as training does: the H200's sustained fractions apply.
 TEST(KernelPricing, Fp8LinearLayerSpeedupMatchesTransformerEngine) {
   GpuSpec nvl = gpu_preset("h200-sxm-141gb");
   nvl.peak_bf16 = nvl.peak_fp16 = 835.5e12;  // H200 NVL datasheet, dense
@@ -113,6 +113,26 @@ TEST(KernelPricing, Fp8LinearLayerSpeedupMatchesTransformerEngine) {
   EXPECT_NEAR(bf16 / layer(Precision::fp8, Fp8Recipe::delayed, true), 1.69, 0.05 * 1.69);
   // Float8BlockScaling (1x128 / 128x128 blocks): 22.88 ms with its quantization.
   EXPECT_NEAR(layer(Precision::fp8, Fp8Recipe::blockwise, true), 22.88e-3 * bf16 / 32.014e-3, 0.05 * 22.88e-3);
+}
+
+// `sustained_fp8` prices FP8 linear GEMMs alone: 16-bit GEMMs and quantization kernels keep their
+// time when it changes, FP8 GEMMs take longer in proportion.
+TEST(KernelPricing, SustainedFp8ScalesOnlyFp8Gemms) {
+  GpuSpec h100 = gpu_preset("h100-sxm-80gb");
+  GpuSpec slower = h100;
+  slower.kernels.sustained_fp8 = h100.kernels.sustained_fp8 / 2;
+  const GemmShape shape{8192, 8192, 8192, 1};
+  EXPECT_NEAR(CostModel(slower, Precision::fp8).gemm_time(shape) / CostModel(h100, Precision::fp8).gemm_time(shape),
+              2.0, 1e-9);
+  EXPECT_DOUBLE_EQ(CostModel(slower, Precision::bf16).gemm_time(shape),
+                   CostModel(h100, Precision::bf16).gemm_time(shape));
+  EXPECT_DOUBLE_EQ(CostModel(slower, Precision::fp8).quantize_time(1e9),
+                   CostModel(h100, Precision::fp8).quantize_time(1e9));
+  // Quantization streams at the GPU's own `quantize` fraction of HBM bandwidth, below a copy's.
+  GpuSpec copy_speed = h100;
+  copy_speed.kernels.quantize = 0;
+  EXPECT_GT(CostModel(h100, Precision::fp8).quantize_time(1e9),
+            1.5 * CostModel(copy_speed, Precision::fp8).quantize_time(1e9));
 }
 
 // Below its board power a loaded GPU's clock, and its tensor rate, fall linearly with the cap

@@ -275,6 +275,10 @@ const BadCase kBadCases[] = {
     {"flash3_on_a100",
      "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {dp: 8, attention: flash3}\n",
      "plan.attention", 3, "flash2"},
+    {"bad_quantize_efficiency",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: {preset: h200-sxm-141gb, kernels: {quantize: 2}}}\n"
+     "plan: {}\n",
+     "cluster.gpu.kernels.quantize", 2, "1"},
     {"bad_kernels", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {kernels: compiled}\n",
      "plan.kernels", 3, "fused, eager"},
     {"bad_bool", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {sequence_parallel: maybe}\n",
