@@ -135,6 +135,19 @@ TEST(KernelPricing, SustainedFp8ScalesOnlyFp8Gemms) {
             1.5 * CostModel(copy_speed, Precision::fp8).quantize_time(1e9));
 }
 
+// Bytes each FP8 recipe moves per quantized value on Hopper (both layouts written: the GEMMs take
+// only TN): delayed and block scaling read once; current scaling reads once more for its amax;
+// row-wise scaling quantizes each layout in its own pass, the column-wise one after a reduction
+// over the tokens for its scales.
+TEST(KernelPricing, Fp8RecipesMoveTheirQuantizationBytes) {
+  const GpuSpec h100 = gpu_preset("h100-sxm-80gb");
+  const auto bytes = [&](Fp8Recipe r) { return CostModel(h100, Precision::fp8, {}, r).quantize_bytes(1); };
+  EXPECT_DOUBLE_EQ(bytes(Fp8Recipe::delayed), 4);
+  EXPECT_DOUBLE_EQ(bytes(Fp8Recipe::blockwise), 4);
+  EXPECT_DOUBLE_EQ(bytes(Fp8Recipe::tensorwise), 6);
+  EXPECT_DOUBLE_EQ(bytes(Fp8Recipe::rowwise), 8);
+}
+
 // Below its board power a loaded GPU's clock, and its tensor rate, fall linearly with the cap
 // (hardware.cpp): an H100 at 500 W of 700 runs GEMMs and attention 1.4x longer, streaming alike.
 TEST(KernelPricing, PowerCapSlowsTensorWorkLinearlyInPower) {

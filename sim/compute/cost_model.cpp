@@ -133,14 +133,18 @@ double CostModel::quantized_value_bytes() const {
 // takes the amax from history (TE fp8_delayed_scaling.rst). Hopper's FP8 GEMMs take only the TN
 // layout, so the backward's operands are transposed copies (TE performance_considerations.rst);
 // row-wise and block-scaled recipes quantize each layout along its own rows or blocks, a second
-// pass (torchao float8 rowwise; TE mxfp8.rst: "row- and column-wise quantizations").
+// pass (torchao float8 rowwise; TE mxfp8.rst: "row- and column-wise quantizations"). Row-wise
+// (axiswise) scales of the column-wise layout are amaxes over a whole column, the token dimension:
+// torchao computes them as a reduction of their own before the cast (float8_utils.tensor_to_amax:
+// torch.amax(|x|, dim=axiswise_dim), then the scaled cast), one more read.
 double CostModel::quantize_bytes(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   const double value = quantized_value_bytes();
   const bool two_layouts = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise ||
                            recipe_ == Fp8Recipe::blockwise || gpu_.kernels.fp8_needs_transpose;
   const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise;
-  const double amax = precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 2 : 0;
+  const double amax =
+      precision_ == Precision::fp8 && (recipe_ == Fp8Recipe::tensorwise || recipe_ == Fp8Recipe::rowwise) ? 2 : 0;
   if (shards > 1) {
     // The slice is read (twice under current scaling) and written once; the other layout is
     // read and written in low precision from the gathered tensor.
