@@ -319,10 +319,14 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                 : has(precision, "16")    ? Precision::fp16
                                           : Precision::bf16;
   if (p.precision == Precision::fp8) {
-    p.fp8_recipe = has(precision, "rowwise")   ? Fp8Recipe::rowwise
-                   : has(precision, "blockw")  ? Fp8Recipe::blockwise
-                   : has(precision, "delayed") ? Fp8Recipe::delayed
-                                               : Fp8Recipe::tensorwise;
+    // MaxText's `quantization: fp8` is Flax's nn.Fp8DotGeneralOp (MaxText layers/quantizations.py,
+    // Fp8Quantization.dot_general_cls), which scales by amax histories of 1024 steps
+    // (input_, kernel_ and output_grad_amax_history): delayed scaling.
+    const bool flax_fp8 = has(framework, "MaxText");
+    p.fp8_recipe = has(precision, "rowwise")               ? Fp8Recipe::rowwise
+                   : has(precision, "blockw")              ? Fp8Recipe::blockwise
+                   : has(precision, "delayed") || flax_fp8 ? Fp8Recipe::delayed
+                                                           : Fp8Recipe::tensorwise;
   }
   p.fp8_param_gather =
       low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
