@@ -42,6 +42,7 @@ CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profil
                      std::string(precision_name(precision_)) + " GEMMs are not supported by " + gpu_.name);
   }
   memory_efficiency_ = profile_.memory_efficiency.value_or(gpu_.kernels.memory);
+  quantize_efficiency_ = gpu_.kernels.quantize > 0 ? gpu_.kernels.quantize : memory_efficiency_;
   overhead_ = profile_.kernel_overhead_s.value_or(gpu_.kernel_overhead_s);
 }
 
@@ -159,8 +160,7 @@ double CostModel::quantize_time(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   // One kernel per pass: amax (current scaling), cast, and a second layout where the recipe needs it.
   const int kernels = 1 + (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 1 : 0);
-  const double efficiency = gpu_.kernels.quantize > 0 ? gpu_.kernels.quantize : memory_efficiency_;
-  const double bandwidth = gpu_.memory_bandwidth * efficiency;
+  const double bandwidth = gpu_.memory_bandwidth * quantize_efficiency_;
   return std::max(quantize_bytes(elements, shards) / bandwidth, kernels * overhead_);
 }
 

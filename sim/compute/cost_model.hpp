@@ -108,6 +108,7 @@ class CostModel {
   double linear_peak_;  // of linear GEMMs
   double linear_efficiency_;
   double memory_efficiency_;
+  double quantize_efficiency_;  // KernelData::quantize, else memory_efficiency_
   double overhead_;
 };
 

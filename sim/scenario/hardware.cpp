@@ -88,14 +88,18 @@ double GpuSpec::peak(Precision p) const {
 // would give 0.71. For a mild cap the truth may lie between the two (H100 at 500 W: 0.71 linear,
 // 0.89 cube root; docs/compute-model.md). Memory-bound kernels are not scaled: the memory clock
 // does not move with the power cap.
-double GpuSpec::tensor_clock_factor() const {
-  const bool capped = power_limit_watts > 0 && power_watts > 0 && power_limit_watts < power_watts;
-  return kernels.sustained * (capped ? power_limit_watts / power_watts : 1.0);
+namespace {
+double power_cap_factor(const GpuSpec& g) {
+  const bool capped = g.power_limit_watts > 0 && g.power_watts > 0 && g.power_limit_watts < g.power_watts;
+  return capped ? g.power_limit_watts / g.power_watts : 1.0;
 }
+}  // namespace
+
+double GpuSpec::tensor_clock_factor() const { return kernels.sustained * power_cap_factor(*this); }
 
 double GpuSpec::fp8_clock_factor() const {
-  if (kernels.sustained_fp8 <= 0 || kernels.sustained <= 0) return tensor_clock_factor();
-  return tensor_clock_factor() * kernels.sustained_fp8 / kernels.sustained;
+  const double sustained = kernels.sustained_fp8 > 0 ? kernels.sustained_fp8 : kernels.sustained;
+  return sustained * power_cap_factor(*this);
 }
 
 bool TopologySpec::resizable() const {
