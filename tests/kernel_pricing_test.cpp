@@ -57,6 +57,24 @@ TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
   EXPECT_NEAR(gemm_tflops(b200_fp4, 8192, 8192, 8192), 5239.0, 0.05 * 5239.0);
   EXPECT_GT(gemm_tflops(b200_fp4, 4096, 4096, 7168), 3939.0);
   EXPECT_LT(gemm_tflops(b200_fp4, 4096, 4096, 7168), 5332.0);
+  // ml-engineering MAMF: GB200 bf16 1822 TFLOP/s at its best shape.
+  EXPECT_NEAR(gemm_tflops(CostModel(bench("gb200-186gb"), Precision::bf16), 8192, 8192, 16384), 1822.0,
+              0.05 * 1822.0);
+  // facebookexperimental/triton PR #2023: cuBLAS "~1600-2174 TFLOP/s" on a GB300 at its 1400 W.
+  const double gb300_bf16 = gemm_tflops(CostModel(bench("gb300-288gb"), Precision::bf16), 8192, 8192, 8192);
+  EXPECT_GT(gb300_bf16, 1600.0);
+  EXPECT_LT(gb300_bf16, 2174.0);
+}
+
+// Blackwell's tensor rate at board power is power-bound: GB300 has GB200's datasheet peaks at
+// 1400 W against 1200 W and runs its large GEMMs, bf16 and FP4 alike, 1400/1200 as fast.
+TEST(KernelPricing, Gb300GemmsRunAtGb200RatesTimesItsPower) {
+  const GemmShape big{8192, 8192, 8192, 1};
+  for (const Precision p : {Precision::bf16, Precision::fp8, Precision::nvfp4}) {
+    const CostModel gb200(gpu_preset("gb200-186gb"), p);
+    const CostModel gb300(gpu_preset("gb300-288gb"), p);
+    EXPECT_NEAR(gb200.gemm_time(big) / gb300.gemm_time(big), 1400.0 / 1200.0, 0.02 * 1400.0 / 1200.0);
+  }
 }
 
 TEST(KernelPricing, AttentionFamiliesMatchPublishedRates) {
