@@ -201,6 +201,46 @@ plan: {tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 64, schedule: 1f1b, ze
   EXPECT_GT(priced, 0);
 }
 
+// A stage's compute and priced waits between two meetings with other actors run as one
+// execution and one wait (StepSimulation::flush); a trace disables that and runs each block. The
+// two agree to rounding, in step, breakdown and GPU energy, where data-parallel buckets overlap
+// the backward (zero 1, overlapped reduction: the piecewise path) and where nothing overlaps.
+TEST(Speed, DeferredComputeStretchesMatchBlockByBlock) {
+  for (const char* plan : {"{tp: 8, pp: 2, dp: 4, micro_batch: 1, global_batch: 64, schedule: 1f1b, zero: 1, "
+                           "sequence_parallel: true, overlap_grad_reduce: true}",
+                           "{tp: 8, pp: 4, dp: 2, micro_batch: 1, global_batch: 32, schedule: interleaved, "
+                           "virtual_stages: 2, recompute: full}"}) {
+    const Scenario sc = load_scenario_text(std::string(R"(
+model: {preset: gpt3-13b, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: )") + plan + "\n",
+                                           "stretch.yaml");
+    SimulationOptions stretches, blocks;
+    blocks.record_trace = true;
+    const StepResult a = simulate_step(sc, stretches), b = simulate_step(sc, blocks);
+    EXPECT_LT(relative(a.step_time, b.step_time), 1e-9) << plan;
+    EXPECT_LT(relative(a.breakdown.compute, b.breakdown.compute), 1e-9) << plan;
+    EXPECT_LT(relative(a.breakdown.exposed_comm.at("tp"), b.breakdown.exposed_comm.at("tp")), 1e-9) << plan;
+    EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-9) << plan;
+    EXPECT_DOUBLE_EQ(a.hardware_flops_per_gpu, b.hardware_flops_per_gpu) << plan;
+  }
+}
+
+// Where rails never contend the other TP ranks' pipeline sends mirror the first rank's (their
+// link energy added): the step and network energy of sending all of them (tp 8, pp 4).
+TEST(Speed, MirroredPipelineSendsMatchAllTpRanks) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-13b, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {tp: 8, pp: 4, dp: 2, micro_batch: 1, global_batch: 32, schedule: 1f1b}
+)",
+                                         "pp.yaml");
+  const auto [a, b] = fast_and_exhaustive(sc);
+  EXPECT_GT(a.breakdown.exposed_comm.at("pp"), 0);
+  EXPECT_LT(relative(a.step_time, b.step_time), 1e-6);
+  EXPECT_LT(relative(a.network_energy_j, b.network_energy_j), 1e-3);
+}
+
 // DeepSpeed's ZeRO-3 of 2021 gathers a GPT layer as 12 collectives in turn: the first is
 // simulated, the others take its time: the step within 0.1% of simulating each (issue 18's
 // tolerance; a backward's reduce-scatters share the links with the gathers a little differently).

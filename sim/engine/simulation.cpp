@@ -72,8 +72,17 @@ struct PeriodSnapshot {
   int bucket_backlog = 0;       // buckets handed to the data-parallel stream, not yet reduced
 };
 
+// Work of a stage that nothing else can see until the stage next meets another actor: compute
+// (`exec_s` of the GPU) or a priced collective's wait (`sleep_s`). See StepSimulation::flush.
+struct DeferredWork {
+  double exec_s = 0;
+  double sleep_s = 0;
+  const char* kind = nullptr;  // the collective's axis, for a wait
+};
+
 struct StageState {
   std::vector<PeriodSnapshot> snapshots;  // at the boundaries of the last measured periods
+  std::vector<DeferredWork> deferred;
   StepBreakdown breakdown;
   double flops = 0;
   double finish = 0;
@@ -98,6 +107,7 @@ class StepSimulation {
         shortcuts_(options.mirror_symmetric && !options.record_link_load),
         mirror_dp_(shortcuts_ && rails_never_contend(sc.cluster.topology)),
         tp_fills_node_(shortcuts_ && tp_group_fills_a_node(sc)),
+        defer_(shortcuts_ && !trace_enabled_),
         stages_(p_.pp) {
     layers_ = setup.layers;
     chunk_layers_ = setup.chunk_layers;
@@ -263,6 +273,7 @@ class StepSimulation {
 
   // At a steady-period boundary of stage s: what the stage has accumulated so far.
   void snapshot(int s) {
+    flush(s);
     StageState& st = stages_[s];
     PeriodSnapshot snap;
     snap.clock = sg4::Engine::get_clock();
@@ -296,9 +307,52 @@ class StepSimulation {
     trace_.push_back({gpu(0, 0, stage, 0), stream, name, start, sg4::Engine::get_clock()});
   }
 
+  // A stretch of compute and priced collective waits touches no other actor: SimGrid need not
+  // see each piece. It runs as one execution and one wait of the same lengths (the GPU's energy
+  // and the step alike), unless something on the stage's GPU shares it meanwhile (a data-parallel
+  // collective holding SMs, a ZeRO-3 prefetch): then piece by piece, in order. Called before
+  // anything another actor sees: a mailbox, a simulated collective, a bucket, a snapshot. With
+  // traces or `--fidelity exhaustive` nothing is deferred. Per micro-batch the simulation then
+  // costs a few activities a stage, not one per block.
+  void flush(int stage) {
+    StageState& st = stages_[stage];
+    if (st.deferred.empty()) return;
+    bool shared = false;
+    {
+      std::unique_lock lock(*st.mutex);
+      shared = st.buckets_done < st.buckets_sent;
+    }
+    if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) shared = true;
+    const auto execute = [&](double seconds) {
+      const double start = sg4::Engine::get_clock();
+      sg4::this_actor::execute(seconds * kHostSpeed);
+      st.breakdown.compute += sg4::Engine::get_clock() - start;
+    };
+    double exec = 0, sleep = 0;
+    for (const DeferredWork& d : st.deferred) {
+      if (d.sleep_s > 0) st.breakdown.exposed_comm[d.kind] += d.sleep_s;
+      if (shared) {
+        if (d.exec_s > 0) execute(d.exec_s);
+        if (d.sleep_s > 0) sg4::this_actor::sleep_for(d.sleep_s);
+      }
+      exec += d.exec_s;
+      sleep += d.sleep_s;
+    }
+    if (!shared) {
+      if (exec > 0) execute(exec);
+      if (sleep > 0) sg4::this_actor::sleep_for(sleep);
+    }
+    st.deferred.clear();
+  }
+
   void compute(int stage, const Block& block, const std::string& label) {
     const double t = block.time() * slowdown_[stage];
     if (t <= 0) return;
+    if (defer_) {
+      stages_[stage].deferred.push_back({t, 0});
+      stages_[stage].flops += block.flops();
+      return;
+    }
     const double start = sg4::Engine::get_clock();
     // An execution (not a sleep) so that SimGrid's energy plugin sees the GPU busy.
     sg4::this_actor::execute(t * kHostSpeed);
@@ -392,6 +446,7 @@ class StepSimulation {
   std::vector<std::vector<int>> edp_groups(int stage) const { return expert_groups(stage, true); }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
+    flush(stage);
     const double start = sg4::Engine::get_clock();
     run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
     exposed(stage, kind, label, start);
@@ -440,6 +495,12 @@ class StepSimulation {
   void repeated(int stage, const char* kind, const std::string& label, Simulate simulate, Exposed exposed,
                 int simulated_repeats = kSimulatedRepeats) {
     auto& [count, total] = repeat_times_[{stage, std::string(kind) + " " + label}];
+    if (count >= simulated_repeats && defer_) {
+      const double took = exposed(total / count);
+      stages_[stage].deferred.push_back({0, took, kind});
+      return;
+    }
+    flush(stage);
     const double start = sg4::Engine::get_clock();
     if (count >= simulated_repeats) {
       const double took = exposed(total / count);
@@ -549,6 +610,7 @@ class StepSimulation {
       compute(stage, block, label);
       return;
     }
+    flush(stage);
     auto done = sg4::Semaphore::create(0);
     Collective ring;
     ring.kind = CollectiveKind::all_gather;
@@ -560,6 +622,7 @@ class StepSimulation {
       done->release();
     });
     compute(stage, block, label);
+    flush(stage);  // the block computes while the ring runs
     const double start = sg4::Engine::get_clock();
     done->acquire();
     const double waited = sg4::Engine::get_clock() - start;
@@ -574,6 +637,7 @@ class StepSimulation {
   // `prefetch_next` is false where no further gather follows (the last layer a kept stage gathers).
   void zero3_gather(int stage, const std::string& label, bool prefetch_next = true) {
     if (p_.zero < 3 || !data_parallel()) return;
+    flush(stage);
     // With fp8_param_gather the shards are cast to FP8 before the gather (torchao's
     // enable_fsdp_float8_all_gather, Transformer Engine's FP8 parameters): one byte a weight.
     // (A MoE layer's parameters: the larger.)
@@ -621,6 +685,7 @@ class StepSimulation {
   }
 
   void receive(int stage, const std::string& mailbox, const char* what) {
+    flush(stage);
     const double start = sg4::Engine::get_clock();
     sg4::Mailbox::by_name(mailbox)->get<int>();
     const double waited = sg4::Engine::get_clock() - start;
@@ -632,13 +697,26 @@ class StepSimulation {
   }
 
   void send(int stage, int to_stage, const std::string& mailbox) {
+    flush(stage);
     static int token = 0;
-    sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes))->detach();
-    // The other TP ranks send their slices at the same time, to their peers.
+    auto& pending = pending_[stage];
+    while (!pending.empty() && pending.front()->test()) pending.pop_front();  // arrived
+    const sg4::CommPtr first = sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
+    // The other TP ranks send their slices at the same time, to their peers. Where rails never
+    // contend and the TP ranks' other traffic is alike (no expert all-to-all or context ring
+    // spans them), each goes its own way as the first does: the first rank's send stands for
+    // them (the stage waits for it at the end as for theirs) and their links' energy is added.
+    const bool alike = p_.cp < 2 && !(sc_.model.moe() && p_.ep > 1);
+    if (mirror_dp_ && alike && p_.tp > 1) {
+      pending.push_back(first->start());
+      platform_.add_mirrored_flow(gpu(0, 0, stage, 0), gpu(0, 0, to_stage, 0), (p_.tp - 1) * std::ceil(w_.comm.pp_bytes));
+      return;
+    }
+    first->detach();
     for (int t = 1; t < p_.tp; ++t) {
-      pending_[stage].push_back(sg4::Comm::sendto_async(platform_.gpu(gpu(t, 0, stage, 0)),
-                                                        platform_.gpu(gpu(t, 0, to_stage, 0)),
-                                                        static_cast<std::uint64_t>(w_.comm.pp_bytes)));
+      pending.push_back(sg4::Comm::sendto_async(platform_.gpu(gpu(t, 0, stage, 0)),
+                                                platform_.gpu(gpu(t, 0, to_stage, 0)),
+                                                static_cast<std::uint64_t>(w_.comm.pp_bytes)));
     }
   }
 
@@ -734,6 +812,7 @@ class StepSimulation {
   }
 
   void push_bucket(int s, double bytes, double expert_bytes = 0) {
+    flush(s);
     StageState& st = stages_[s];
     const sg4::MutexPtr mutex = st.mutex;
     std::unique_lock lock(*mutex);
@@ -756,6 +835,7 @@ class StepSimulation {
         backward(s, task, last);
       }
     }
+    flush(s);
     for (auto& comm : pending_[s]) comm->wait();
     if (auto it = prefetch_.find(s); it != prefetch_.end() && it->second) it->second->acquire();  // last prefetch
     StageState& st = stages_[s];
@@ -882,6 +962,7 @@ class StepSimulation {
   bool shortcuts_;      // alike collectives priced once simulated (not exhaustive, no link loads)
   bool mirror_dp_;      // dp_collective
   bool tp_fills_node_;  // each TP group is one whole node (tp_group_fills_a_node)
+  bool defer_;          // compute and priced waits run as one execution per stretch (flush)
   std::vector<StageState> stages_;
   std::vector<double> slowdown_;
   std::vector<int> layers_;           // per stage
@@ -891,7 +972,7 @@ class StepSimulation {
   int micro_batches_ = 0;             // simulated, per replica
   std::int64_t skipped_periods_ = 0;  // steady periods priced by extension
   std::vector<TraceEvent> trace_;
-  std::map<int, std::vector<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends
+  std::map<int, std::deque<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends in flight
   std::map<int, sg4::SemaphorePtr> prefetch_;
   std::set<std::pair<int, int>> gathered_chunks_;  // (stage, chunk) whose weights a kept stage holds
   std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
