@@ -121,7 +121,7 @@ TEST(Cli, SearchGuards) {
   EXPECT_NE(limited.output.find("cut by --time-limit"), std::string::npos) << limited.output;
   const CommandResult refused = run("search " + kSource + "/scenarios/search-gpt3-175b.yaml --max-memory 1MiB");
   EXPECT_EQ(refused.code, 2) << refused.output;
-  EXPECT_NE(refused.output.find("12672 combinations"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("13824 combinations"), std::string::npos) << refused.output;
   EXPECT_NE(refused.output.find("--max-memory"), std::string::npos) << refused.output;
 }
 

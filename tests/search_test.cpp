@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "report/prediction.hpp"
 #include "report/time_to_train.hpp"
@@ -76,6 +77,23 @@ TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
 // A model whose activations do not fit without recomputation and fit with room to spare with
 // it: checkpointing only a share of the layers is the fastest plan that fits. A share goes only
 // with full recomputation (elsewhere it is the same plan again).
+// `pp: auto` offers the powers of two besides the divisors of the layers, split unevenly as
+// Megatron runs them: DeepSeek-V3's 61 layers (prime) on 256 GB200s find the 4- and 8-stage
+// pipelines its published runs use, with experts over 32 or 64 ranks (61 itself leaves no whole
+// data-parallel degree).
+TEST(Search, PipelineDepthsIncludeUnevenPowersOfTwo) {
+  const PlanSpace space = load_plan_space(write_temp("dsv3.yaml", R"(
+model: {preset: deepseek-v3}
+cluster: {topology: gb200-nvl72-superpod, gpus: 256}
+plan: {tp: 1, pp: auto, ep: [32, 64], micro_batch: 1, global_batch: 2048, precision: mxfp8, recompute: selective}
+)"));
+  std::set<int> depths;
+  for (const auto& plan : enumerate_plans(space)) depths.insert(plan.pp);
+  EXPECT_TRUE(depths.count(4)) << depths.size();
+  EXPECT_TRUE(depths.count(8)) << depths.size();
+  EXPECT_FALSE(depths.count(3));  // neither a divisor nor a power of two
+}
+
 TEST(Search, FindsTheShareOfLayersToRecompute) {
   const PlanSpace space = load_plan_space(write_temp("share.yaml", R"(
 name: share

@@ -701,7 +701,8 @@ class StepSimulation {
     static int token = 0;
     auto& pending = pending_[stage];
     while (!pending.empty() && pending.front()->test()) pending.pop_front();  // arrived
-    const sg4::CommPtr first = sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
+    const sg4::CommPtr first =
+        sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
     // The other TP ranks send their slices at the same time, to their peers. Where rails never
     // contend and the TP ranks' other traffic is alike (no expert all-to-all or context ring
     // spans them), each goes its own way as the first does: the first rank's send stands for
@@ -709,7 +710,8 @@ class StepSimulation {
     const bool alike = p_.cp < 2 && !(sc_.model.moe() && p_.ep > 1);
     if (mirror_dp_ && alike && p_.tp > 1) {
       pending.push_back(first->start());
-      platform_.add_mirrored_flow(gpu(0, 0, stage, 0), gpu(0, 0, to_stage, 0), (p_.tp - 1) * std::ceil(w_.comm.pp_bytes));
+      platform_.add_mirrored_flow(gpu(0, 0, stage, 0), gpu(0, 0, to_stage, 0),
+                                  (p_.tp - 1) * std::ceil(w_.comm.pp_bytes));
       return;
     }
     first->detach();

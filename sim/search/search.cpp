@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <mutex>
 #include <numeric>
+#include <set>
 #include <thread>
 
 #include "scenario/units.hpp"
@@ -52,7 +53,18 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
   const auto& m = sc.model;
   const auto& t = sc.cluster.topology;
   if (key == "tp") return divisors_up_to(m.heads, t.gpus_per_node, true);
-  if (key == "pp") return divisors_up_to(m.layers, std::min(64, sc.cluster.gpus), false);
+  if (key == "pp") {
+    // The divisors of the layers, and the powers of two below them split unevenly (Megatron's
+    // uneven first and last stages; DeepSeek-V3's 61 and Qwen3-235B's 94 layers have no other
+    // useful divisor), as predict accepts them.
+    const int limit = std::min({64, sc.cluster.gpus, m.layers});
+    std::set<int> stages;
+    for (const auto& d : divisors_up_to(m.layers, limit, false)) stages.insert(std::stoi(d));
+    for (int d = 1; d <= limit; d *= 2) stages.insert(d);
+    std::vector<std::string> out;
+    for (const int d : stages) out.push_back(std::to_string(d));
+    return out;
+  }
   if (key == "cp") return m.seq_len >= 16384 ? divisors_up_to(16, 16, true) : std::vector<std::string>{"1"};
   if (key == "ep") return m.moe() ? divisors_up_to(m.experts, m.experts, true) : std::vector<std::string>{"1"};
   if (key == "micro_batch") return {"1", "2", "4", "8"};
