@@ -74,9 +74,6 @@ TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
   EXPECT_DOUBLE_EQ(result.plans.front().simulated->step_time, best);
 }
 
-// A model whose activations do not fit without recomputation and fit with room to spare with
-// it: checkpointing only a share of the layers is the fastest plan that fits. A share goes only
-// with full recomputation (elsewhere it is the same plan again).
 // `pp: auto` offers the powers of two besides the divisors of the layers, split unevenly as
 // Megatron runs them: DeepSeek-V3's 61 layers (prime) on 256 GB200s find the 4- and 8-stage
 // pipelines its published runs use, with experts over 32 or 64 ranks (61 itself leaves no whole
@@ -91,9 +88,13 @@ plan: {tp: 1, pp: auto, ep: [32, 64], micro_batch: 1, global_batch: 2048, precis
   for (const auto& plan : enumerate_plans(space)) depths.insert(plan.pp);
   EXPECT_TRUE(depths.count(4)) << depths.size();
   EXPECT_TRUE(depths.count(8)) << depths.size();
-  EXPECT_FALSE(depths.count(3));  // neither a divisor nor a power of two
+  EXPECT_FALSE(depths.count(3));  // neither a divisor of 61 nor a power of two
+  EXPECT_FALSE(depths.count(6));
 }
 
+// A model whose activations do not fit without recomputation and fit with room to spare with
+// it: checkpointing only a share of the layers is the fastest plan that fits. A share goes only
+// with full recomputation (elsewhere it is the same plan again).
 TEST(Search, FindsTheShareOfLayersToRecompute) {
   const PlanSpace space = load_plan_space(write_temp("share.yaml", R"(
 name: share

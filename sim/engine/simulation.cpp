@@ -330,7 +330,7 @@ class StepSimulation {
     };
     double exec = 0, sleep = 0;
     for (const DeferredWork& d : st.deferred) {
-      if (d.sleep_s > 0) st.breakdown.exposed_comm[d.kind] += d.sleep_s;
+      if (d.kind != nullptr) st.breakdown.exposed_comm[d.kind] += d.sleep_s;
       if (shared) {
         if (d.exec_s > 0) execute(d.exec_s);
         if (d.sleep_s > 0) sg4::this_actor::sleep_for(d.sleep_s);
@@ -704,11 +704,12 @@ class StepSimulation {
     const sg4::CommPtr first =
         sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
     // The other TP ranks send their slices at the same time, to their peers. Where rails never
-    // contend and the TP ranks' other traffic is alike (no expert all-to-all or context ring
-    // spans them), each goes its own way as the first does: the first rank's send stands for
-    // them (the stage waits for it at the end as for theirs) and their links' energy is added.
+    // contend, each TP group fills its node (the sends leave it, never meeting another group's
+    // NVLink traffic) and the TP ranks' other traffic is alike (no expert all-to-all or context
+    // ring spans them), each goes its own way as the first does: the first rank's send stands
+    // for them (the stage waits for it at the end as for theirs) and their links' energy is added.
     const bool alike = p_.cp < 2 && !(sc_.model.moe() && p_.ep > 1);
-    if (mirror_dp_ && alike && p_.tp > 1) {
+    if (mirror_dp_ && tp_fills_node_ && alike && p_.tp > 1) {
       pending.push_back(first->start());
       platform_.add_mirrored_flow(gpu(0, 0, stage, 0), gpu(0, 0, to_stage, 0),
                                   (p_.tp - 1) * std::ceil(w_.comm.pp_bytes));
