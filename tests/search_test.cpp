@@ -331,6 +331,32 @@ plan: {tp: 8, micro_batch: 1, global_batch: 64, grad_reduce_precision: fp32)";
   EXPECT_LT(int8.step.breakdown.exposed_comm.at("dp"), plain.step.breakdown.exposed_comm.at("dp"));
 }
 
+// What one GPU sends per step in its data-parallel collectives: the distributed optimizer's
+// reduce-scatter and gather move what an all-reduce does (16-bit gradients and weights); FSDP
+// gathers each micro-batch's weights twice (forward, backward) and reduce-scatters its gradients:
+// 3 m / 2 times that; a pipeline stage FSDP keeps is gathered and reduced once a step.
+TEST(Tradeoffs, DataParallelTrafficFollowsTheZeroStage) {
+  const auto bytes = [](const std::string& plan) {
+    const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b, seq_len: 4096}
+cluster: {topology: dgx-h100-superpod, gpus: 16}
+plan: )" + plan + "\n",
+                                           "z.yaml");
+    return data_parallel_bytes_per_gpu(sc.model, sc.plan);
+  };
+  const double all_reduce = bytes("{dp: 16, micro_batch: 1, global_batch: 64, zero: 0}");
+  const double zero1 = bytes("{dp: 16, micro_batch: 1, global_batch: 64, zero: 1}");
+  const double zero3 = bytes("{dp: 16, micro_batch: 1, global_batch: 64, zero: 3}");
+  EXPECT_NEAR(zero1 / all_reduce, 1.0, 1e-12);
+  EXPECT_NEAR(zero3 / zero1, 3.0 * 4 / 2, 1e-12);  // 4 micro-batches
+  EXPECT_NEAR(bytes("{pp: 2, dp: 8, micro_batch: 1, global_batch: 64, zero: 3}") /
+                  bytes("{pp: 2, dp: 8, micro_batch: 1, global_batch: 64, zero: 1}"),
+              1.0, 1e-12);
+  // Kept from forward to backward: one gather per micro-batch.
+  EXPECT_NEAR(bytes("{dp: 16, micro_batch: 1, global_batch: 64, zero: 3, reshard_after_forward: never}") / zero1,
+              2.0 * 4 / 2, 1e-12);
+}
+
 TEST(Tradeoffs, LocalSgdAmortisesSynchronisation) {
   const std::string base = R"(
 model: {preset: gpt3-1.3b}

@@ -41,6 +41,31 @@ Prediction predict_estimate(const Scenario& sc) {
   return predict(sc, options);
 }
 
+double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan) {
+  const int shard = plan.dp * plan.cp;
+  if (shard < 2) return 0;
+  const double params = total_parameters(model) / (double(plan.tp) * plan.pp);
+  const double grads =
+      params * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) / plan.gradient_compression;
+  if (plan.zero == 0) return 2.0 * (shard - 1) / shard * grads;  // ring all-reduce
+  // A ZeRO group reduce-scatters gradients and all-gathers weights: (n-1)/n of the bytes each.
+  const double group = plan.zero_shard(), replicas = plan.shard_replicas();
+  const double weights = params * (plan.fp8_param_gather ? 1.0 : bytes_per_element(plan.precision));
+  const double across = 2.0 * (replicas - 1) / replicas * grads / group;  // hybrid: each shard's all-reduce
+  double gathers = 1, reduces = 1;  // the distributed optimizer, and a stage FSDP keeps
+  if (plan.zero >= 3 && !plan.fsdp_keeps_stage()) {
+    // FSDP gathers each micro-batch's weights for its forward, again for its backward unless
+    // kept, once more for a recomputed forward under per-parameter hooks, and reduce-scatters
+    // each micro-batch's gradients.
+    const double m = static_cast<double>(plan.micro_batches());
+    const double refetched =
+        plan.zero3_refetches_for_recompute() ? double(plan.recomputed_layers(0, model.layers)) / model.layers : 0.0;
+    gathers = m * (1 + (plan.fsdp_keeps_for_backward() ? 0 : 1) + refetched);
+    reduces = m;
+  }
+  return (group - 1) / group * (gathers * weights + reduces * grads) + reduces * across;
+}
+
 Prediction predict(const Scenario& input, const SimulationOptions& options) {
   // On a cluster that mixes GPU kinds the pipeline split follows the stages' speeds; the split is
   // fixed here once so that the simulation, the memory model and the report share it.
@@ -56,14 +81,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   const auto& plan = sc.plan;
   const int shard = plan.dp * plan.cp;
   const double params_per_gpu = total_parameters(sc.model) / (double(plan.tp) * plan.pp);
-  const double grad_bytes =
-      params_per_gpu * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) / plan.gradient_compression;
-  p.dp_bytes_per_gpu = shard > 1 ? 2.0 * (shard - 1) / shard * grad_bytes : 0;
-  if (plan.zero >= 1 && plan.shard_replicas() > 1) {
-    // Hybrid sharding: the shard group's reduction, then each shard's all-reduce across replicas.
-    const double group = plan.zero_shard(), replicas = plan.shard_replicas();
-    p.dp_bytes_per_gpu = 2.0 * (group - 1) / group * grad_bytes + 2.0 * (replicas - 1) / replicas * grad_bytes / group;
-  }
+  p.dp_bytes_per_gpu = data_parallel_bytes_per_gpu(sc.model, plan);
   if (shard > 1 && (plan.sync_every > 1 || plan.parameter_servers > 0)) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;

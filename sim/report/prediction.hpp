@@ -20,6 +20,12 @@ struct PlanSuggestion {
   double estimated_step_s = 0;  // the closed-form estimate (not simulated)
 };
 
+// Bytes one GPU sends per step in its data-parallel group's collectives ((n-1)/n of a ring
+// collective's size each): a gradient all-reduce, the distributed optimizer's reduce-scatter and
+// weight all-gather, or FSDP's gathers and reduce-scatters per micro-batch (once a step for a
+// stage it keeps), hybrid sharding's all-reduce across replicas added.
+double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan);
+
 struct Prediction {
   std::string scenario;
   int gpus = 0;
