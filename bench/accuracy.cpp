@@ -259,6 +259,14 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
            : has(zero, "ZeRO-1") || has(zero, "distributed optimizer") || megatron ? 1
                                                                                    : 0;
   if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
+  // PyTorch FSDP's SHARD_GRAD_OP shards gradients, optimizer state and, between steps, the
+  // parameters; it gathers a unit's weights before its forward and keeps them through the
+  // backward (torch.distributed.fsdp.ShardingStrategy docs): ZeRO-3 that never reshards after
+  // forward.
+  if (has(zero, "SHARD_GRAD_OP")) {
+    p.zero = 3;
+    p.reshard_after_forward = Reshard::never;
+  }
   // FSDP1's HYBRID_SHARD (HSDP) shards within a node and replicates across nodes.
   if ((has(zero, "HSDP") || has(zero, "HYBRID_SHARD")) && p.dp % sc.cluster.topology.gpus_per_node == 0)
     p.dp_shard = sc.cluster.topology.gpus_per_node;
@@ -323,10 +331,17 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     // Fp8Quantization.dot_general_cls), which scales by amax histories of 1024 steps
     // (input_, kernel_ and output_grad_amax_history): delayed scaling.
     const bool flax_fp8 = has(framework, "MaxText");
-    p.fp8_recipe = has(precision, "rowwise")               ? Fp8Recipe::rowwise
-                   : has(precision, "blockw")              ? Fp8Recipe::blockwise
-                   : has(precision, "delayed") || flax_fp8 ? Fp8Recipe::delayed
-                                                           : Fp8Recipe::tensorwise;
+    // Transformer Engine scales by amax histories unless told otherwise: fp8_autocast's recipe
+    // defaults to DelayedScaling, as do Megatron-LM's --fp8-recipe and Composer's amp_fp8 (which
+    // calls fp8_autocast with TE's default recipe). A row that names no recipe gets it there.
+    const bool transformer_engine = megatron || has(framework, "llm-foundry") || has(framework, "Composer") ||
+                                    has(framework, "Transformer Engine") || has(precision, "Transformer Engine");
+    const bool recipe_named = has(precision, "tensorwise") || has(precision, "current");
+    const bool delayed = has(precision, "delayed") || flax_fp8 || (transformer_engine && !recipe_named);
+    p.fp8_recipe = has(precision, "rowwise")  ? Fp8Recipe::rowwise
+                   : has(precision, "blockw") ? Fp8Recipe::blockwise
+                   : delayed                  ? Fp8Recipe::delayed
+                                              : Fp8Recipe::tensorwise;
   }
   p.fp8_param_gather =
       low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||

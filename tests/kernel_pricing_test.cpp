@@ -104,6 +104,29 @@ TEST(KernelPricing, AttentionFamiliesMatchPublishedRates) {
   EXPECT_THROW(a100.attention_family(Attention::flash3), InputError);
 }
 
+// No Hopper measurement of FlashAttention-1 (or the 2023 Triton kernel) exists; both are
+// Ampere-era code, as FlashAttention-2 is, so the Hopper presets take FlashAttention-1's A100
+// ratio to FlashAttention-2 (sim/presets/gpus.yaml). The Hopper GPUs price it, below
+// FlashAttention-2 at every length, and in that ratio where both curves have flattened.
+TEST(KernelPricing, HopperFlashAttention1KeepsItsAmpereRatioToFlashAttention2) {
+  const CostModel a100(bench("a100-80gb-sxm"), Precision::bf16);
+  for (const char* gpu : {"h100-sxm-80gb", "h100-sxm-96gb", "h200-sxm-141gb"}) {
+    const CostModel hopper(bench(gpu), Precision::bf16);
+    for (const bool causal : {true, false}) {
+      for (const double s : {1024.0, 4096.0, 16384.0}) {
+        EXPECT_LT(hopper.attention_efficiency(Attention::flash1, s, 128, causal),
+                  hopper.attention_efficiency(Attention::flash2, s, 128, causal))
+            << gpu << " at " << s;
+      }
+      const auto ratio = [&](const CostModel& c) {
+        return c.attention_efficiency(Attention::flash1, 16384, 128, causal) /
+               c.attention_efficiency(Attention::flash2, 16384, 128, causal);
+      };
+      EXPECT_NEAR(ratio(hopper), ratio(a100), 0.08 * ratio(a100)) << gpu << (causal ? " causal" : " non-causal");
+    }
+  }
+}
+
 // Transformer Engine's GEMM profiling (docs/examples/gemm_profiling, H200 NVL at 600 W): the 12
 // GEMMs of a 5B model's layer (hidden 4096, FFN 16384, 15,872 tokens) take 32.014 ms in bf16;
 // in FP8, 16.79 ms pre-quantized (the GEMMs alone), 20.285 ms with current scaling's quantization
