@@ -102,14 +102,17 @@ std::optional<double> number_before(const std::string& text, const std::string& 
   return std::nullopt;
 }
 
-// The GPU preset a row's hardware description names.
-std::string gpu_of_row(const std::string& gpu) {
+// The GPU preset a row's hardware description names, in any case ("H100 80GB", "h100_80gb").
+std::string gpu_of_row(std::string gpu) {
+  std::transform(gpu.begin(), gpu.end(), gpu.begin(), [](unsigned char c) { return std::toupper(c); });
   if (has(gpu, "GB300")) return "gb300-288gb";
   if (has(gpu, "GB200")) return "gb200-186gb";
   if (has(gpu, "B300")) return "b300-sxm-288gb";
   if (has(gpu, "B200")) return "b200-sxm-180gb";
   if (has(gpu, "H200")) return "h200-sxm-141gb";
-  if (has(gpu, "H100")) return has(gpu, "HBM2e") || has(gpu, "96GB") ? "h100-sxm-96gb" : "h100-sxm-80gb";
+  if (has(gpu, "H800")) return "h800-sxm-80gb";
+  if (has(gpu, "H100")) return has(gpu, "HBM2E") || has(gpu, "96GB") ? "h100-sxm-96gb" : "h100-sxm-80gb";
+  if (!has(gpu, "A100")) throw std::runtime_error("no GPU preset for '" + gpu + "'");
   return has(gpu, "40GB") ? "a100-40gb-sxm" : "a100-80gb-sxm";
 }
 
@@ -119,7 +122,7 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
   if (gpu_preset.rfind("gb200", 0) == 0) return "gb200-nvl72-superpod";
   if (gpu_preset.rfind("b", 0) == 0) return "dgx-b200-superpod";
   if (gpu_preset.rfind("h200", 0) == 0) return "dgx-h200-superpod";
-  if (gpu_preset.rfind("h100", 0) == 0) return "dgx-h100-superpod";
+  if (gpu_preset.rfind("h100", 0) == 0 || gpu_preset.rfind("h800", 0) == 0) return "dgx-h100-superpod";
   return has(inter, "RoCE") ? "roce-a100-cluster" : "dgx-a100-superpod";
 }
 

@@ -49,6 +49,33 @@ TEST(GpuAsData, InlineMapWithThePresetsFieldsPredictsThePresetsStepTime) {
   EXPECT_EQ(simulate_step(inline_gpu).step_time, preset);
 }
 
+// The H800 is the H100's die with NVLink cut to 400 GB/s both ways: a step that all-reduces over
+// NVLink (tp 8) takes longer on it, and its TP collectives take NVLink's ratio longer (450/200,
+// less their latency), while one GPU alone runs the same step.
+TEST(GpuAsData, H800IsAnH100WithLessNvlink) {
+  const Scenario h100 = load_scenario_text(kLlamaOnH100, "h100.yaml");
+  YAML::Node document = YAML::Load(kLlamaOnH100);
+  document["cluster"]["gpu"] = "h800-sxm-80gb";
+  const Scenario h800 = load_scenario_text(YAML::Dump(document), "h800.yaml");
+  EXPECT_DOUBLE_EQ(h800.cluster.topology.gpu.peak_bf16, h100.cluster.topology.gpu.peak_bf16);
+  EXPECT_DOUBLE_EQ(h800.cluster.topology.gpu.memory_bandwidth, h100.cluster.topology.gpu.memory_bandwidth);
+  EXPECT_DOUBLE_EQ(h800.cluster.topology.gpu.nvlink_bandwidth, 200e9);
+  const StepResult on_h100 = simulate_step(h100), on_h800 = simulate_step(h800);
+  EXPECT_GT(on_h800.step_time, on_h100.step_time);
+  const double tp_ratio = on_h800.breakdown.exposed_comm.at("tp") / on_h100.breakdown.exposed_comm.at("tp");
+  EXPECT_GT(tp_ratio, 1.8);
+  EXPECT_LT(tp_ratio, 450.0 / 200.0 * 1.01);
+
+  Scenario one_h100 = h100, one_h800 = h800;
+  for (Scenario* sc : {&one_h100, &one_h800}) {
+    sc->cluster.gpus = 1;
+    sc->plan.tp = 1;
+    sc->plan.sequence_parallel = false;
+    sc->plan.global_batch = 1;
+  }
+  EXPECT_DOUBLE_EQ(simulate_step(one_h800).step_time, simulate_step(one_h100).step_time);
+}
+
 TEST(GpuAsData, GpuFileRelativeToTheScenarioAndPresetOverrides) {
   const auto dir = temp_dir();
   {
