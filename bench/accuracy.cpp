@@ -102,6 +102,21 @@ std::optional<double> number_before(const std::string& text, const std::string& 
   return std::nullopt;
 }
 
+// A network a row gives as one figure, said neither per GPU nor as a count of links ("8x400
+// Gb/s", which the topology preset prices): the figure in Gb/s. It is the node's NICs together
+// where the row says so ("1600 Gbps node-node") or where no GPU of its generation had a port that
+// fast (read_network below).
+std::optional<double> network_gbps(const std::string& inter) {
+  if (has(inter, "Gb/s per GPU") || has(inter, "Gbps per GPU") || has(inter, "1 per GPU")) return std::nullopt;
+  for (std::size_t i = 1; i + 1 < inter.size(); ++i) {
+    if ((inter[i] == 'x' || inter[i] == 'X') && std::isdigit(static_cast<unsigned char>(inter[i - 1])) &&
+        (std::isdigit(static_cast<unsigned char>(inter[i + 1])) || inter[i + 1] == ' '))
+      return std::nullopt;
+  }
+  if (const auto gbps = number_before(inter, "Gbps")) return gbps;
+  return number_before(inter, "Gb/s");
+}
+
 // The GPU preset a row's hardware description names, in any case ("H100 80GB", "h100_80gb").
 std::string gpu_of_row(std::string gpu) {
   std::transform(gpu.begin(), gpu.end(), gpu.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -206,8 +221,17 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       t.gpu.power_limit_watts = 750;
   }
   if (t.gpus_per_node <= 8) t.gpus_per_node = std::max(1, leading_int(get("gpus_per_node"), 8));
-  if (const auto gbps = number_before(get("inter_node_interconnect"), "Gb/s per GPU"))
+  const std::string inter = get("inter_node_interconnect");
+  if (const auto gbps = number_before(inter, "Gb/s per GPU")) {
     t.nic_bandwidth = *gbps * 1e9 / 8;
+  } else if (const auto gbps = network_gbps(inter)) {
+    // The topology preset's NIC is its generation's one port per GPU (DGX A100: 200 Gb/s HDR,
+    // DGX H100 and B200: 400 Gb/s ConnectX-7, B300: 800 Gb/s ConnectX-8; topologies/*.yaml). A
+    // figure above it ("800 Gbps" beside 96 H100s, fms-fsdp's README) was no GPU's own port.
+    const double stated = *gbps * 1e9 / 8;
+    const bool node = has(inter, "node") || stated > 1.01 * t.nic_bandwidth;
+    t.nic_bandwidth = node ? stated / t.gpus_per_node : stated;
+  }
   sc.cluster.gpus = leading_int(get("num_gpus"), 8);
   t.nodes = std::max(t.nodes, (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node);
   place_in_segments(sc.cluster);
