@@ -90,6 +90,30 @@ struct RowResult {
 
 bool has(const std::string& text, const char* word) { return text.find(word) != std::string::npos; }
 
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string uppercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+// The same, in any case: a framework is "TorchTitan" or "torchtitan", "Composer" or "composer".
+bool has_ci(const std::string& text, const char* word) {
+  return lowercase(text).find(lowercase(word)) != std::string::npos;
+}
+
+// NVIDIA's NeMo in any case, not the Nemotron models a NeMo row may name.
+bool names_nemo(const std::string& framework) {
+  const std::string t = lowercase(framework);
+  for (std::size_t at = t.find("nemo"); at != std::string::npos; at = t.find("nemo", at + 1)) {
+    if (t.compare(at + 4, 4, "tron") != 0) return true;
+  }
+  return false;
+}
+
 // A number followed (after optional spaces) by a unit, e.g. "500W" in "default 500W power limit".
 std::optional<double> number_before(const std::string& text, const std::string& unit) {
   for (std::size_t at = text.find(unit); at != std::string::npos; at = text.find(unit, at + 1)) {
@@ -118,8 +142,8 @@ std::optional<double> network_gbps(const std::string& inter) {
 }
 
 // The GPU preset a row's hardware description names, in any case ("H100 80GB", "h100_80gb").
-std::string gpu_of_row(std::string gpu) {
-  std::transform(gpu.begin(), gpu.end(), gpu.begin(), [](unsigned char c) { return std::toupper(c); });
+std::string gpu_of_row(const std::string& text) {
+  const std::string gpu = uppercase(text);
   if (has(gpu, "GB300")) return "gb300-288gb";
   if (has(gpu, "GB200")) return "gb200-186gb";
   if (has(gpu, "B300")) return "b300-sxm-288gb";
@@ -155,14 +179,14 @@ std::string topology_of_row(const std::string& gpu_preset, const std::string& in
 // the NeMo 25.04 container (April 2025) ran Nemotron-4's 192-wide heads on Blackwell in
 // FlashAttention-2 and DeepSeek-V3's MLA in TE's UnfusedDotProductAttention.
 Attention attention_of_row(const std::string& framework, bool blackwell, const ModelSpec& model) {
-  if (has(framework, "NeMo 25.04") && blackwell && std::max(model.qk_head_dim(), model.v_dim()) > 128) {
+  if (has_ci(framework, "NeMo 25.04") && blackwell && std::max(model.qk_head_dim(), model.v_dim()) > 128) {
     return model.qk_head_dim() != model.v_dim() ? Attention::unfused : Attention::flash2;
   }
   // Megatron-LM of 2021 and NVIDIA's APEX BERT (2019-21) predate flash attention.
-  if (has(framework, "Megatron-LM (") || has(framework, "APEX")) return Attention::unfused;
-  if (has(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
-  if (has(framework, "flash v2") || has(framework, "Fast-LLM")) return Attention::flash2;
-  if (has(framework, "TorchTitan") && !blackwell) return Attention::flash2;
+  if (has(framework, "Megatron-LM (") || has_ci(framework, "APEX")) return Attention::unfused;
+  if (has_ci(framework, "llm-foundry")) return Attention::flash1;  // its A100 tables: Triton flash attention (2023)
+  if (has_ci(framework, "flash v2") || has_ci(framework, "Fast-LLM")) return Attention::flash2;
+  if (has_ci(framework, "TorchTitan") && !blackwell) return Attention::flash2;
   return Attention::flash;
 }
 
@@ -211,11 +235,11 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   const double limit = t.gpu.power_limit_watts;  // the system's own cap, where its topology sets one
   t.gpu = gpu_preset(gpu);
   t.gpu.power_limit_watts = limit;
-  if (has(gpu_type, "power limit")) {
+  if (has_ci(gpu_type, "power limit")) {
     // The stated cap; a B200 row "power limited" without its value gets the one cap published for
     // benchmarking power-limited B200s, 750 W (Meta's benchmark scripts, facebookexperimental/triton
     // PR #2023; ../shared/KERNEL-FACTS.md 2e).
-    if (const auto watts = number_before(gpu_type, "W"))
+    if (const auto watts = number_before(uppercase(gpu_type), "W"))
       t.gpu.power_limit_watts = *watts;
     else if (gpu == "b200-sxm-180gb")
       t.gpu.power_limit_watts = 750;
@@ -244,11 +268,11 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.dp = sc.cluster.gpus / (p.tp * p.pp * p.cp);
   // Megatron-Core MoE runs set the expert tensor-parallel size (ETP) apart from tp; the MoE Model
   // Zoo's configurations use 1 ("EDP = 1, ETP = 1"), which its notes state where given.
-  if (m.moe() && (has(framework, "Megatron") || has(framework, "NeMo"))) p.etp = 1;
+  if (m.moe() && (has_ci(framework, "Megatron") || names_nemo(framework))) p.etp = 1;
   // Megatron-LM lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel;
   // Megatron-Core's order "tp-cp-ep-dp-pp"), so its data- and expert-parallel groups are the
   // nearest ranks after tensor parallelism.
-  if (has(framework, "Megatron") || has(framework, "NeMo")) {
+  if (has_ci(framework, "Megatron") || names_nemo(framework)) {
     p.placement = {Axis::tp, Axis::cp, Axis::dp, Axis::pp};
   }
   p.micro_batch = leading_int(get("micro_batch"), 1);
@@ -263,29 +287,43 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   }
   // torchtitan's pipeline defaults where a row leaves them out: as many micro-batches as stages
   // (pipeline_parallel_microbatches unset), two stages a rank for its looped schedules.
-  if (has(framework, "TorchTitan") && p.pp > 1) {
+  if (has_ci(framework, "TorchTitan") && p.pp > 1) {
     if (get("micro_batch") == "unknown") p.micro_batch = std::max<int>(1, p.global_batch / (p.dp * p.pp));
     if (get("vp_interleave") == "unknown" && has(notes, "Interleaved")) p.virtual_stages = 2;
   }
   p.schedule = p.virtual_stages > 1 ? Schedule::interleaved : Schedule::one_f_one_b;
-  p.sequence_parallel = starts_with(get("sequence_parallel"), "yes");
+  // A yes in the row's words: "yes (torchtitan TP plan)", "true", "on".
+  const auto said_yes = [](const std::string& text) {
+    const std::string t = lowercase(text);
+    return starts_with(t, "yes") || starts_with(t, "true") || t == "on" || starts_with(t, "on ") || t == "y";
+  };
+  p.sequence_parallel = said_yes(get("sequence_parallel"));
   // Where the row leaves it unknown: NeMo's recipes turn sequence parallelism on with tensor
   // parallelism (their trainer()s default sequence_parallelism=True, e.g. recipes/llama31_405b.py),
   // and Megatron-Core refuses expert with tensor parallelism without it (TransformerConfig:
   // "When using expert parallelism and tensor parallelism, sequence parallelism must be used").
   if (get("sequence_parallel") == "unknown" && p.tp > 1 &&
-      (has(framework, "NeMo") || (has(framework, "Megatron") && m.moe() && p.ep > 1))) {
+      (names_nemo(framework) || (has_ci(framework, "Megatron") && m.moe() && p.ep > 1))) {
     p.sequence_parallel = true;
   }
   const std::string zero = get("zero_fsdp");
-  const bool megatron = has(framework, "Megatron") || has(framework, "NeMo");
-  p.zero = has(zero, "FULL_SHARD") || has(zero, "stage 3") || has(zero, "FSDP=On") || has(zero, "HSDP") ||
-                   has(zero, "FSDP 128") || starts_with(zero, "FSDP")
-               ? 3
-           : has(zero, "ZeRO-2")                                                   ? 2
-           : has(zero, "ZeRO-1") || has(zero, "distributed optimizer") || megatron ? 1
-                                                                                   : 0;
-  if (has(zero, "FSDP=0") || has(zero, "no FSDP")) p.zero = megatron ? 1 : 0;
+  const bool megatron = has_ci(framework, "Megatron") || names_nemo(framework);
+  // The ZeRO stage, however the row spells it: FSDP / FULL_SHARD / HSDP / "ZeRO-3" / "ZeRO stage
+  // 3" / "fully sharded" are stage 3, FSDP's NO_SHARD is data parallelism.
+  const std::string z = lowercase(zero);
+  const auto stage = [&](const char* n) {
+    const std::string d(n);
+    return has(z, ("zero-" + d).c_str()) || has(z, ("zero" + d).c_str()) || has(z, ("zero " + d).c_str()) ||
+           has(z, ("stage " + d).c_str()) || has(z, ("zero_stage " + d).c_str());
+  };
+  const bool no_fsdp = has(z, "fsdp=0") || has(z, "no fsdp") || has(z, "no_shard");
+  p.zero =
+      (has(z, "fsdp") && !no_fsdp) || has(z, "full_shard") || has(z, "hsdp") || has(z, "fully sharded") || stage("3")
+          ? 3
+      : stage("2")                                                ? 2
+      : stage("1") || has(z, "distributed optimizer") || megatron ? 1
+                                                                  : 0;
+  if (no_fsdp) p.zero = megatron ? 1 : 0;
   // PyTorch FSDP's SHARD_GRAD_OP shards gradients, optimizer state and, between steps, the
   // parameters; it gathers a unit's weights before its forward and keeps them through the
   // backward (torch.distributed.fsdp.ShardingStrategy docs): ZeRO-3 that never reshards after
@@ -306,18 +344,20 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     p.overlap_param_gather = false;
   }
   const std::string recompute = get("activation_recompute");
-  const bool megatron_row = has(framework, "Megatron") || has(framework, "NeMo");
+  const bool megatron_row = has_ci(framework, "Megatron") || names_nemo(framework);
   // torchtitan's "selective" is its per-op policy (selective_ac_option "op", the toml default).
-  p.recompute = starts_with(recompute, "full")                                        ? Recompute::full
-                : has(recompute, "save_qkv_proj")                                     ? Recompute::qkv
-                : starts_with(recompute, "selective") && has(framework, "TorchTitan") ? Recompute::op
-                : starts_with(recompute, "selective")                                 ? Recompute::selective
-                                                                                      : Recompute::none;
+  // "yes" / "true" without a kind is the whole layer, as "full (activation checkpointing)".
+  const std::string rc = lowercase(recompute);
+  p.recompute = starts_with(rc, "full") || said_yes(recompute)                    ? Recompute::full
+                : has(rc, "save_qkv_proj")                                        ? Recompute::qkv
+                : starts_with(rc, "selective") && has_ci(framework, "TorchTitan") ? Recompute::op
+                : starts_with(rc, "selective")                                    ? Recompute::selective
+                                                                                  : Recompute::none;
   // Block-level checkpointing of a share of the layers (fms-fsdp's selective_checkpointing p):
   // full recomputation of that share, the rest keeping their activations. Where the row leaves
   // p out but publishes hardware and model FLOP utilisation, p follows from the two: a
   // recomputed layer reruns its forward, a third of its training FLOPs, so HFU / MFU = 1 + p / 3.
-  if (has(recompute, "block-level")) {
+  if (has(rc, "block-level")) {
     p.recompute = Recompute::full;
     const auto utilisation = [&](const char* column) {
       const std::string v = get(column);
@@ -331,11 +371,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   if (p.recompute == Recompute::selective && megatron_row) {
     std::vector<std::string> modules;
     const auto listed = [&](const char* word) {
-      for (std::size_t at = recompute.find(word); at != std::string::npos; at = recompute.find(word, at + 1)) {
+      for (std::size_t at = rc.find(word); at != std::string::npos; at = rc.find(word, at + 1)) {
         const std::size_t end = at + std::strlen(word);
-        if (end == recompute.size() ||
-            !(std::isalnum(static_cast<unsigned char>(recompute[end])) || recompute[end] == '_'))
-          return true;
+        if (end == rc.size() || !(std::isalnum(static_cast<unsigned char>(rc[end])) || rc[end] == '_')) return true;
       }
       return false;
     };
@@ -346,32 +384,35 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     if (!modules.empty()) p.recompute_modules = modules;
   }
   const std::string precision = get("precision");
-  p.precision = has(precision, "TF32")    ? Precision::tf32
-                : has(precision, "mxfp8") ? Precision::mxfp8
-                : has(precision, "nvfp4") ? Precision::nvfp4
-                : has(precision, "fp8")   ? Precision::fp8
-                : has(precision, "bf16")  ? Precision::bf16
-                : has(precision, "16")    ? Precision::fp16
-                                          : Precision::bf16;
+  // In any spelling: "TF32", "MXFP8", "NVFP4", "fp8" / "float8" / "e4m3", "bf16" / "bfloat16",
+  // then any other 16-bit ("FP16 AMP", "float16", "mixed precision (16-bit)").
+  const std::string pr = lowercase(precision);
+  p.precision = has(pr, "tf32")                                          ? Precision::tf32
+                : has(pr, "mxfp8") || has(pr, "mx fp8")                  ? Precision::mxfp8
+                : has(pr, "nvfp4")                                       ? Precision::nvfp4
+                : has(pr, "fp8") || has(pr, "float8") || has(pr, "e4m3") ? Precision::fp8
+                : has(pr, "bf16") || has(pr, "bfloat16")                 ? Precision::bf16
+                : has(pr, "16")                                          ? Precision::fp16
+                                                                         : Precision::bf16;
   if (p.precision == Precision::fp8) {
     // MaxText's `quantization: fp8` is Flax's nn.Fp8DotGeneralOp (MaxText layers/quantizations.py,
     // Fp8Quantization.dot_general_cls), which scales by amax histories of 1024 steps
     // (input_, kernel_ and output_grad_amax_history): delayed scaling.
-    const bool flax_fp8 = has(framework, "MaxText");
+    const bool flax_fp8 = has_ci(framework, "MaxText");
     // Transformer Engine scales by amax histories unless told otherwise: fp8_autocast's recipe
     // defaults to DelayedScaling, as do Megatron-LM's --fp8-recipe and Composer's amp_fp8 (which
     // calls fp8_autocast with TE's default recipe). A row that names no recipe gets it there.
-    const bool transformer_engine = megatron || has(framework, "llm-foundry") || has(framework, "Composer") ||
-                                    has(framework, "Transformer Engine") || has(precision, "Transformer Engine");
-    const bool recipe_named = has(precision, "tensorwise") || has(precision, "current");
-    const bool delayed = has(precision, "delayed") || flax_fp8 || (transformer_engine && !recipe_named);
-    p.fp8_recipe = has(precision, "rowwise")  ? Fp8Recipe::rowwise
-                   : has(precision, "blockw") ? Fp8Recipe::blockwise
-                   : delayed                  ? Fp8Recipe::delayed
-                                              : Fp8Recipe::tensorwise;
+    const bool transformer_engine = megatron || has_ci(framework, "llm-foundry") || has_ci(framework, "Composer") ||
+                                    has_ci(framework, "Transformer Engine") || has_ci(precision, "Transformer Engine");
+    const bool recipe_named = has_ci(precision, "tensorwise") || has_ci(precision, "current");
+    const bool delayed = has_ci(precision, "delayed") || flax_fp8 || (transformer_engine && !recipe_named);
+    p.fp8_recipe = has_ci(precision, "rowwise")  ? Fp8Recipe::rowwise
+                   : has_ci(precision, "blockw") ? Fp8Recipe::blockwise
+                   : delayed                     ? Fp8Recipe::delayed
+                                                 : Fp8Recipe::tensorwise;
   }
   p.fp8_param_gather =
-      low_precision(p.precision) && (has(precision, "all-gather") || has(notes, "float8 all-gather") ||
+      low_precision(p.precision) && (has_ci(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
@@ -381,10 +422,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // torchtitan's per-op policy kept the FlashAttention and memory-efficient SDPA outputs only until
   // December 2025 (pytorch/torchtitan#2095, later than every row): the cuDNN attention it runs on
   // Blackwell reran in backward.
-  p.op_reruns_attention = has(framework, "TorchTitan") && p.recompute == Recompute::op && blackwell;
+  p.op_reruns_attention = has_ci(framework, "TorchTitan") && p.recompute == Recompute::op && blackwell;
   // torchtitan's async TP (the row's "AsyncTP", "async TP = yes" or its async-TP column).
-  std::string lower = notes;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string lower = lowercase(notes);
   p.tp_comm_overlap = (has(lower, "asynctp") || has(lower, "async tp")) && !has(lower, "async tp = no") &&
                       !has(lower, "async tp=no") && !has(lower, "vanilla tp");
   // Megatron-Core's token dispatcher, where the row names it (--moe-token-dispatcher-type flex
@@ -395,16 +435,16 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     p.moe_dispatcher = MoeDispatcher::deepep;
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
-  const bool compiled = (has(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
-  if (has(framework, "llm-foundry") || (has(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
+  const bool compiled = (has_ci(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+  if (has_ci(framework, "llm-foundry") || (has_ci(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
   // torchtitan compiles its loss with the model since build_loss_fn (pytorch/torchtitan#1033,
   // April 2025): the rows on torch 2.8 and later (or its nightly of 2025-06) ran it fused.
   // Before that, and without torch.compile, its train loop ran F.cross_entropy on an fp32 copy of
   // the logits (train.py's loss_fn: `pred.flatten(0, 1).float()`, e.g. at 9dec370).
-  if (has(framework, "TorchTitan") && compiled &&
+  if (has_ci(framework, "TorchTitan") && compiled &&
       (has(framework, "torch 2.8") || has(framework, "torch 2.9") || has(framework, "nightly 2025-06"))) {
     p.loss = Loss::fused;
-  } else if (has(framework, "TorchTitan")) {
+  } else if (has_ci(framework, "TorchTitan")) {
     // With tensor parallelism it runs that loss through torch.distributed's loss_parallel
     // (enable_loss_parallel unless disable_loss_parallel), which writes the log-softmax as
     // element-wise operations over the vocabulary-sharded logits.
@@ -412,15 +452,15 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   }
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.
-  if (has(precision, "DEFAULT") || has(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
+  if (has_ci(precision, "DEFAULT") || has_ci(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
   // PyTorch FSDP (torchtitan's FSDP2, fms-fsdp's and Composer's FSDP1) keeps fp32 shards as the
   // master weights; DeepSpeed's ZeRO-3 a 16-bit partition beside them.
-  p.sharded_master_weights = p.zero >= 3 && (has(framework, "TorchTitan") || has(framework, "FSDP") ||
+  p.sharded_master_weights = p.zero >= 3 && (has_ci(framework, "TorchTitan") || has_ci(framework, "FSDP") ||
                                              has(zero, "FSDP") || has(zero, "FULL_SHARD") || has(zero, "HSDP"));
   // torchtitan's root module held the embedding and the LM head, and PyTorch before 2.8 kept a
   // root's parameters gathered after forward (pytorch/pytorch#154704, June 2025): the rows on
   // 2024 and early-2025 PyTorch.
-  p.zero3_keeps_embeddings = p.zero >= 3 && has(framework, "TorchTitan") &&
+  p.zero3_keeps_embeddings = p.zero >= 3 && has_ci(framework, "TorchTitan") &&
                              (has(framework, "2024") || has(framework, "torch 2.7") || has(framework, "NGC 25.05"));
   // Multi-token prediction, where a row leaves it out but publishes both its step time and its
   // framework's FLOP rate: the depth (none or one module) whose model FLOPs per sequence match
@@ -443,7 +483,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // NeMo 25.04's DeepSeek-V3 performance script (scripts/performance/llm/pretrain_deepseek_v3.py
   // at v2.3.1) gives the middle pipeline stages 64/pp layers, the first one fewer (it holds the
   // embedding) and the last two fewer (the multi-token prediction module and the LM head).
-  if (has(framework, "NeMo 25.04") && m.mla && p.pp > 1 && 64 % p.pp == 0 && p.virtual_stages == 1) {
+  if (has_ci(framework, "NeMo 25.04") && m.mla && p.pp > 1 && 64 % p.pp == 0 && p.virtual_stages == 1) {
     std::vector<int> layout(static_cast<std::size_t>(p.pp), 64 / p.pp);
     layout.front() -= 1;
     layout.back() -= 2;
@@ -457,7 +497,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Its DDP has one bucket (bucket_cap_mb set to the GPU's memory in bytes, run_pretraining.py
   // of DeepLearningExamples a9e2c1d5, the commit of this table): the gradient all-reduce starts
   // when the last micro-batch's backward is done, not beside it.
-  if (has(framework, "APEX") && m.arch == Arch::bert) {
+  if (has_ci(framework, "APEX") && m.arch == Arch::bert) {
     p.overlap_grad_reduce = false;
     if (m.seq_len == 512) {
       sc.data.lengths = "wikipedia-bert-512";
@@ -479,7 +519,7 @@ double published_memory(const std::string& text, const std::string& framework) {
   const std::string after = text.substr(text.find("memory"));
   const double gib = 1024.0 * 1024 * 1024;
   if (const auto v = number_before(after, "GiB")) return *v * gib;
-  if (const auto v = number_before(after, "GB")) return *v * (has(framework, "TorchTitan") ? gib : 1e9);
+  if (const auto v = number_before(after, "GB")) return *v * (has_ci(framework, "TorchTitan") ? gib : 1e9);
   return 0;
 }
 

@@ -1,0 +1,43 @@
+// bench_accuracy reads a published run the way its authors wrote it: the same run spelled
+// another way ("a100_80gb", "AMP_BFLOAT16", "fully sharded", "yes", a framework in lower case)
+// becomes the same scenario, and a GPU it has no preset for is named, not priced as another.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "cli_run.hpp"
+
+using namespace trainsim_test;
+
+namespace {
+
+// Row id -> predicted step time, from bench_accuracy's per-row lines.
+std::map<std::string, std::string> predictions(const std::string& output) {
+  std::map<std::string, std::string> predicted;
+  const std::regex line(R"(^(\d+)\s.*measured.*predicted\s+([0-9.]+) s)");
+  std::istringstream lines(output);
+  for (std::string text; std::getline(lines, text);) {
+    if (std::smatch m; std::regex_search(text, m, line)) predicted[m[1]] = m[2];
+  }
+  return predicted;
+}
+
+}  // namespace
+
+// tests/data/row_spellings.csv: rows 1, 3, 5 as public_runs.csv spells them (rows 344 and 601
+// there, and 344 with full recomputation); 2, 4 and 6 the same runs in other words; 7 on a GPU
+// without a preset.
+TEST(BenchRows, SpellingsOfOneRunPredictTheSame) {
+  const CommandResult r =
+      run_command(std::string(TRAINSIM_BENCH_ACCURACY) + " " + kSource + "/tests/data/row_spellings.csv");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto predicted = predictions(r.output);
+  ASSERT_EQ(predicted.size(), 6U) << r.output;
+  EXPECT_EQ(predicted.at("2"), predicted.at("1"));  // GPU, precision, ZeRO, framework spelled apart
+  EXPECT_EQ(predicted.at("4"), predicted.at("3"));  // "500w", "BFloat16", "torchtitan"
+  EXPECT_EQ(predicted.at("6"), predicted.at("5"));  // recomputation "yes" is full
+  EXPECT_NE(predicted.at("5"), predicted.at("1"));
+  EXPECT_NE(r.output.find("row 7: skipped, no GPU preset for 'MI300X'"), std::string::npos) << r.output;
+}
