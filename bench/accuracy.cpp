@@ -127,9 +127,8 @@ std::optional<double> number_before(const std::string& text, const std::string& 
 }
 
 // A network a row gives as one figure, said neither per GPU nor as a count of links ("8x400
-// Gb/s", which the topology preset prices): the figure in Gb/s. It is the node's NICs together
-// where the row says so ("1600 Gbps node-node") or where no GPU of its generation had a port that
-// fast (read_network below).
+// Gb/s", which the topology preset prices): the figure in Gb/s. Whether it is one GPU's port or
+// the node's NICs together is decided by what the GPU's generation had (scenario_of_row).
 std::optional<double> network_gbps(const std::string& inter) {
   if (has(inter, "Gb/s per GPU") || has(inter, "Gbps per GPU") || has(inter, "1 per GPU")) return std::nullopt;
   for (std::size_t i = 1; i + 1 < inter.size(); ++i) {
@@ -251,9 +250,10 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   } else if (const auto gbps = network_gbps(inter)) {
     // The topology preset's NIC is its generation's one port per GPU (DGX A100: 200 Gb/s HDR,
     // DGX H100 and B200: 400 Gb/s ConnectX-7, B300: 800 Gb/s ConnectX-8; topologies/*.yaml). A
-    // figure above it ("800 Gbps" beside 96 H100s, fms-fsdp's README) was no GPU's own port.
+    // figure above it was no GPU's own port but the node's NICs together: "800 Gbps" beside 96
+    // H100s (fms-fsdp's README), MosaicML's "1600 Gbps node-node" (eight 200 Gb/s NICs).
     const double stated = *gbps * 1e9 / 8;
-    const bool node = has(inter, "node") || stated > 1.01 * t.nic_bandwidth;
+    const bool node = stated > 1.01 * t.nic_bandwidth;
     t.nic_bandwidth = node ? stated / t.gpus_per_node : stated;
   }
   sc.cluster.gpus = leading_int(get("num_gpus"), 8);
