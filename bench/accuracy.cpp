@@ -197,11 +197,18 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   sc.name = "row " + get("row_id");
   ModelSpec& m = sc.model;
   m.name = model_text;
-  m.arch = has(model_text, "BERT") ? Arch::bert
-           : has(model_text, "Llama") || has(model_text, "Mistral") || has(model_text, "Mixtral") ||
-                   has(model_text, "Qwen") || has(model_text, "DeepSeek")
-               ? Arch::llama
-               : Arch::gpt;
+  // Gated-MLP decoders (three MLP matrices, RMSNorm, no biases) by family name, in any case:
+  // Llama and its descendants (Code Llama, Mistral, Mixtral, Qwen, DeepSeek, Yi, InternLM,
+  // Baichuan, OLMo, Granite, Phi-3) and Gemma (GeGLU, the same matrices); the rest are GPT-style
+  // (MPT, BLOOM, OPT, Falcon, GPT-NeoX, Nemotron-4's squared ReLU).
+  const auto gated = [&] {
+    for (const char* family : {"llama", "mistral", "mixtral", "qwen", "deepseek", "yi-", "yi ", "internlm",
+                               "baichuan", "olmo", "granite", "phi-3", "gemma"}) {
+      if (has_ci(model_text, family)) return true;
+    }
+    return false;
+  };
+  m.arch = has(model_text, "BERT") ? Arch::bert : gated() ? Arch::llama : Arch::gpt;
   m.layers = leading_int(get("layers"), 0);
   m.hidden = leading_int(get("hidden"), 0);
   m.heads = leading_int(get("heads"), 1);
