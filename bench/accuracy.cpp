@@ -202,8 +202,8 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Baichuan, OLMo, Granite, Phi-3) and Gemma (GeGLU, the same matrices); the rest are GPT-style
   // (MPT, BLOOM, OPT, Falcon, GPT-NeoX, Nemotron-4's squared ReLU).
   const auto gated = [&] {
-    for (const char* family : {"llama", "mistral", "mixtral", "qwen", "deepseek", "yi-", "yi ", "internlm",
-                               "baichuan", "olmo", "granite", "phi-3", "gemma"}) {
+    for (const char* family : {"llama", "mistral", "mixtral", "qwen", "deepseek", "yi-", "yi ", "internlm", "baichuan",
+                               "olmo", "granite", "phi-3", "gemma"}) {
       if (has_ci(model_text, family)) return true;
     }
     return false;
