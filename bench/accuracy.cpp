@@ -150,7 +150,9 @@ std::string gpu_of_row(const std::string& text) {
   if (has(gpu, "H200")) return "h200-sxm-141gb";
   if (has(gpu, "H800")) return "h800-sxm-80gb";
   if (has(gpu, "H100")) return has(gpu, "HBM2E") || has(gpu, "96GB") ? "h100-sxm-96gb" : "h100-sxm-80gb";
-  if (!has(gpu, "A100")) throw std::runtime_error("no GPU preset for '" + gpu + "'");
+  // A800: the A100 with NVLink cut to 400 GB/s both ways, priced here as the A100 (the H800's
+  // NVLink cut has a preset of its own).
+  if (!has(gpu, "A100") && !has(gpu, "A800")) throw std::runtime_error("no GPU preset for '" + gpu + "'");
   return has(gpu, "40GB") ? "a100-40gb-sxm" : "a100-80gb-sxm";
 }
 

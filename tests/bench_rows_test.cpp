@@ -28,17 +28,19 @@ std::map<std::string, std::string> predictions(const std::string& output) {
 
 // tests/data/row_spellings.csv: rows 1, 3, 5 as public_runs.csv spells them (rows 344 and 601
 // there, and 344 with full recomputation); 2, 4 and 6 the same runs in other words; 7 on a GPU
-// without a preset; 8 row 3's run under another gated-MLP family's name.
+// without a preset; 8 row 3's run under another gated-MLP family's name; 9 row 1's on an A800,
+// the A100 with less NVLink, priced as the A100.
 TEST(BenchRows, SpellingsOfOneRunPredictTheSame) {
   const CommandResult r =
       run_command(std::string(TRAINSIM_BENCH_ACCURACY) + " " + kSource + "/tests/data/row_spellings.csv");
   ASSERT_EQ(r.code, 0) << r.output;
   const auto predicted = predictions(r.output);
-  ASSERT_EQ(predicted.size(), 7U) << r.output;
+  ASSERT_EQ(predicted.size(), 8U) << r.output;
   EXPECT_EQ(predicted.at("2"), predicted.at("1"));  // GPU, precision, ZeRO, framework spelled apart
   EXPECT_EQ(predicted.at("4"), predicted.at("3"));  // "500w", "BFloat16", "torchtitan"
   EXPECT_EQ(predicted.at("6"), predicted.at("5"));  // recomputation "yes" is full
   EXPECT_EQ(predicted.at("8"), predicted.at("3"));  // a Granite is a Llama-shaped model
+  EXPECT_EQ(predicted.at("9"), predicted.at("1"));
   EXPECT_NE(predicted.at("5"), predicted.at("1"));
   EXPECT_NE(r.output.find("row 7: skipped, no GPU preset for 'MI300X'"), std::string::npos) << r.output;
 }
