@@ -126,18 +126,25 @@ std::optional<double> number_before(const std::string& text, const std::string& 
   return std::nullopt;
 }
 
-// A network a row gives as one figure, said neither per GPU nor as a count of links ("8x400
-// Gb/s", which the topology preset prices): the figure in Gb/s. Whether it is one GPU's port or
-// the node's NICs together is decided by what the GPU's generation had (scenario_of_row).
-std::optional<double> network_gbps(const std::string& inter) {
-  if (has(inter, "Gb/s per GPU") || has(inter, "Gbps per GPU") || has(inter, "1 per GPU")) return std::nullopt;
+// The NIC rate per GPU a row's network column gives, where it gives one: a figure "per GPU", or
+// one figure said neither per GPU nor as a count of links ("8x400 Gb/s", which the topology
+// preset prices). `port` is the preset's NIC, its generation's one port per GPU (DGX A100: 200
+// Gb/s HDR, DGX H100 and B200: 400 Gb/s ConnectX-7, B300: 800 Gb/s ConnectX-8; topologies/*.yaml).
+// A figure above it was no GPU's own port but the node's NICs together: "800 Gbps" beside 96
+// H100s (fms-fsdp's README), MosaicML's "1600 Gbps node-node" (eight 200 Gb/s NICs).
+std::optional<double> nic_of_row(const std::string& inter, double port, int gpus_per_node) {
+  if (const auto gbps = number_before(inter, "Gb/s per GPU")) return *gbps * 1e9 / 8;
+  if (has(inter, "Gbps per GPU") || has(inter, "1 per GPU")) return std::nullopt;
   for (std::size_t i = 1; i + 1 < inter.size(); ++i) {
     if ((inter[i] == 'x' || inter[i] == 'X') && std::isdigit(static_cast<unsigned char>(inter[i - 1])) &&
         (std::isdigit(static_cast<unsigned char>(inter[i + 1])) || inter[i + 1] == ' '))
       return std::nullopt;
   }
-  if (const auto gbps = number_before(inter, "Gbps")) return gbps;
-  return number_before(inter, "Gb/s");
+  auto gbps = number_before(inter, "Gbps");
+  if (!gbps) gbps = number_before(inter, "Gb/s");
+  if (!gbps) return std::nullopt;
+  const double stated = *gbps * 1e9 / 8;
+  return stated > 1.01 * port ? stated / gpus_per_node : stated;
 }
 
 // The GPU preset a row's hardware description names, in any case ("H100 80GB", "h100_80gb").
@@ -253,18 +260,8 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       t.gpu.power_limit_watts = 750;
   }
   if (t.gpus_per_node <= 8) t.gpus_per_node = std::max(1, leading_int(get("gpus_per_node"), 8));
-  const std::string inter = get("inter_node_interconnect");
-  if (const auto gbps = number_before(inter, "Gb/s per GPU")) {
-    t.nic_bandwidth = *gbps * 1e9 / 8;
-  } else if (const auto gbps = network_gbps(inter)) {
-    // The topology preset's NIC is its generation's one port per GPU (DGX A100: 200 Gb/s HDR,
-    // DGX H100 and B200: 400 Gb/s ConnectX-7, B300: 800 Gb/s ConnectX-8; topologies/*.yaml). A
-    // figure above it was no GPU's own port but the node's NICs together: "800 Gbps" beside 96
-    // H100s (fms-fsdp's README), MosaicML's "1600 Gbps node-node" (eight 200 Gb/s NICs).
-    const double stated = *gbps * 1e9 / 8;
-    const bool node = stated > 1.01 * t.nic_bandwidth;
-    t.nic_bandwidth = node ? stated / t.gpus_per_node : stated;
-  }
+  if (const auto nic = nic_of_row(get("inter_node_interconnect"), t.nic_bandwidth, t.gpus_per_node))
+    t.nic_bandwidth = *nic;
   sc.cluster.gpus = leading_int(get("num_gpus"), 8);
   t.nodes = std::max(t.nodes, (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node);
   place_in_segments(sc.cluster);

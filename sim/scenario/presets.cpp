@@ -101,6 +101,13 @@ GpuSpec gpu_preset(const std::string& name) {
   if (!node) throw InputError({}, "gpu", unknown_preset("GPU", name, gpu_preset_names()));
   MapReader reader(node, "preset:gpus.yaml", name);
   GpuSpec gpu;
+  // A preset may start from another (`preset: NAME`) and give only what differs, as a user's GPU
+  // map may; one level deep, so that no chain can loop.
+  if (const auto base = reader.string("preset")) {
+    if (preset_document("gpus")[*base]["preset"] || *base == name)
+      reader.fail("preset", "a GPU preset may start only from one that does not itself start from another");
+    gpu = gpu_preset(*base);
+  }
   gpu.name = name;
   read_gpu_fields(reader, gpu);
   reader.finish();
