@@ -330,6 +330,16 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
       : stage("1") || has(z, "distributed optimizer") || megatron ? 1
                                                                   : 0;
   if (no_fsdp) p.zero = megatron ? 1 : 0;
+  // "none": the row says no ZeRO stage at all. Megatron-LM of 2021 had no distributed optimizer
+  // (it came in 2022); its default `--DDP-impl local` (megatron/arguments.py at de7dc40f, the
+  // sc21 scripts' commit) all-reduces the gradient buffer once forward_backward_func has
+  // returned (megatron/training.py, train_step: "All-reduce if needed"), in the parameters'
+  // dtype unless --accumulate-allreduce-grads-in-fp32 (not in examples/sc21/CONFIG.sh): not
+  // beside the backward. `--DDP-impl torch` (PyTorch DDP) overlaps it.
+  if (starts_with(z, "none")) {
+    p.zero = 0;
+    if (has(framework, "Megatron-LM (") && !has(z, "ddp-impl torch")) p.overlap_grad_reduce = false;
+  }
   // PyTorch FSDP's SHARD_GRAD_OP shards gradients, optimizer state and, between steps, the
   // parameters; it gathers a unit's weights before its forward and keeps them through the
   // backward (torch.distributed.fsdp.ShardingStrategy docs): ZeRO-3 that never reshards after

@@ -822,6 +822,37 @@ plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32}
   EXPECT_GE(reduces(sc), 4 * kept);  // four micro-batches
 }
 
+// Without overlap_grad_reduce (Megatron-LM's local DDP of 2021) no model chunk's gradients leave
+// before the stage's last backward: an interleaved stage's later chunks finish their backwards
+// early, and with overlap their buckets run beside the other chunks' cool-down.
+TEST(Simulator, GradientsWithoutOverlapLeaveAfterTheWholeBackward) {
+  Scenario sc = load_scenario_text(R"(
+model: {arch: gpt, layers: 8, hidden: 2048, heads: 16, vocab: 32000, seq_len: 2048}
+cluster: {topology: dgx-a100-superpod, gpus: 32}
+plan: {tp: 8, pp: 2, dp: 2, micro_batch: 1, global_batch: 16, schedule: interleaved, virtual_stages: 2, zero: 0}
+)",
+                                   "no-overlap.yaml");
+  SimulationOptions options;
+  options.record_trace = true;
+  options.periodic = false;
+  // Stage 0's last compute end, and its first gradient reduction's start.
+  const auto times = [&](bool overlap) {
+    sc.plan.overlap_grad_reduce = overlap;
+    const StepResult r = simulate_step(sc, options);
+    double last_compute = 0, first_reduce = 1e30;
+    for (const auto& e : r.trace) {
+      if (e.gpu != 0) continue;
+      if (e.stream == "compute") last_compute = std::max(last_compute, e.end);
+      if (e.stream == "dp" && e.name.find("gradient") != std::string::npos) first_reduce = std::min(first_reduce, e.start);
+    }
+    return std::pair{last_compute, first_reduce};
+  };
+  const auto [compute_end, reduce_start] = times(false);
+  EXPECT_GE(reduce_start, compute_end - 1e-9);
+  const auto [overlapped_end, overlapped_start] = times(true);
+  EXPECT_LT(overlapped_start, overlapped_end);
+}
+
 // Async TP / --tp-comm-overlap: each block's collectives hide behind its linear GEMMs but one
 // step of tp (the first gather or last reduce-scatter chunk) stays exposed.
 TEST(Simulator, OverlappedTensorParallelHidesAllButOneStep) {

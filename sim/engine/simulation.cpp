@@ -87,6 +87,7 @@ struct StageState {
   double flops = 0;
   double finish = 0;
   std::deque<Bucket> buckets;
+  std::vector<Bucket> held;  // without overlap_grad_reduce: each chunk's gradients, until the step's backward ends
   int buckets_done = 0, buckets_sent = 0;
   sg4::MutexPtr mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr changed = sg4::ConditionVariable::create();
@@ -809,7 +810,16 @@ class StepSimulation {
     if (reduce_now) {
       if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
       if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
-      if (ready_bytes + ready_expert_bytes > 0) push_bucket(s, ready_bytes, ready_expert_bytes);
+      if (ready_bytes + ready_expert_bytes > 0) {
+        // Without overlap (Megatron-LM's local DDP, Megatron-Core's finalize_model_grads) every
+        // chunk's gradients are reduced once the whole pipeline schedule has run, not as the
+        // chunk finishes its last backward while others still compute.
+        if (p_.overlap_grad_reduce || p_.zero >= 3) {
+          push_bucket(s, ready_bytes, ready_expert_bytes);
+        } else {
+          stages_[s].held.push_back({ready_bytes, ready_expert_bytes});
+        }
+      }
     }
     if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1, task.micro_batch));
   }
@@ -844,6 +854,8 @@ class StepSimulation {
     StageState& st = stages_[s];
     if (data_parallel()) {
       // Without overlap the buckets only leave now; either way the optimizer waits for them.
+      for (const Bucket& b : st.held) push_bucket(s, b.bytes, b.expert_bytes);
+      st.held.clear();
       const double start = sg4::Engine::get_clock();
       {
         std::unique_lock lock(*st.mutex);
