@@ -71,6 +71,13 @@ cluster: {topology: dgx-h100-superpod, gpus: 16}
 plan: {tp: 2, pp: 2, dp: 4, micro_batch: 1, global_batch: 9999996, schedule: 1f1b}
 )",
                                                                         "tokens.yaml"));
+  // GPipe's step from three short runs (engine/simulation.cpp, extrapolate_gpipe).
+  run("2.5M micro-batches, GPipe", load_scenario_text(R"(
+model: {preset: llama3-8b, seq_len: 4096}
+cluster: {topology: dgx-h100-superpod, gpus: 16}
+plan: {tp: 2, pp: 2, dp: 4, micro_batch: 1, global_batch: 9999996, schedule: gpipe}
+)",
+                                                        "tokens-gpipe.yaml"));
   std::printf("\ngrowth with GPUs (Llama-3 405B plan, 14 micro-batches per replica):\n");
   for (const int dp : {2, 9, 36, 144}) {
     if (quick && dp > 36) break;
@@ -79,6 +86,12 @@ plan: {tp: 2, pp: 2, dp: 4, micro_batch: 1, global_batch: 9999996, schedule: 1f1
   std::printf("\ngrowth with micro-batches (GPT-3 175B, 1024 A100):\n");
   for (const int per_replica : {48, 96, 192, 384}) {
     run("  " + std::to_string(per_replica) + " micro-batches", scaled("default.yaml", 8, 8LL * per_replica));
+  }
+  for (const int per_replica : {48, 384}) {
+    Scenario gpipe = scaled("default.yaml", 8, 8LL * per_replica);
+    gpipe.plan.schedule = Schedule::gpipe;
+    gpipe.plan.virtual_stages = 1;
+    run("  " + std::to_string(per_replica) + " micro-batches, GPipe", gpipe);
   }
   struct rusage usage {};
   getrusage(RUSAGE_CHILDREN, &usage);

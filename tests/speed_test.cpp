@@ -95,8 +95,45 @@ TEST(Speed, SimulatedMicroBatchesDoNotGrowWithTheBatch) {
   const int interleaved = periodic_micro_batches(Schedule::interleaved, 16, 192, 3, 4);
   EXPECT_EQ(interleaved % 16, 0);
   EXPECT_LT(interleaved, 192);
-  // GPipe has no steady state: everything is simulated.
+  // GPipe has no steady state within a run (all forwards, then all backwards): a run simulates
+  // everything, and a long step is extrapolated from three short runs instead (next test).
   EXPECT_EQ(periodic_micro_batches(Schedule::gpipe, 16, 192, 1, 4), 192);
+}
+
+// GPipe's step is affine in its micro-batches (engine/simulation.cpp, extrapolate_gpipe): three
+// short runs give it, for stages of different speed (the head's on the last), tensor and
+// cross-node data parallelism, and ZeRO-3's gathers and reduce-scatters every micro-batch. Step,
+// stage finishes, compute, FLOPs and energy to 1e-4 (the simulation's own jitter between runs);
+// the split of a stage's waiting into bubble and exposed communication to 1%.
+TEST(Speed, GpipeExtrapolationMatchesSimulatingEveryMicroBatch) {
+  for (const int zero : {1, 3}) {
+    Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b, seq_len: 4096}
+cluster: {topology: dgx-h100-superpod, gpus: 32}
+plan: {tp: 2, pp: 4, dp: 4, micro_batch: 1, global_batch: 240, schedule: gpipe}
+)",
+                                     "gpipe.yaml");
+    sc.plan.zero = zero;
+    const StepResult extrapolated = simulate_step(sc);
+    SimulationOptions every;
+    every.periodic = false;
+    const StepResult full = simulate_step(sc, every);
+    ASSERT_TRUE(extrapolated.extended) << zero;
+    EXPECT_FALSE(extrapolated.not_periodic) << zero;
+    EXPECT_LT(extrapolated.simulated_micro_batches, 60) << zero;
+    EXPECT_EQ(full.simulated_micro_batches, 60) << zero;
+    EXPECT_EQ(extrapolated.critical_stage, full.critical_stage) << zero;
+    for (std::size_t s = 0; s < full.stage_finish.size(); ++s) {
+      EXPECT_LT(relative(extrapolated.stage_finish[s], full.stage_finish[s]), 1e-4) << zero << " stage " << s;
+    }
+    EXPECT_LT(relative(extrapolated.step_time, full.step_time), 1e-4) << zero;
+    EXPECT_LT(relative(extrapolated.breakdown.compute, full.breakdown.compute), 1e-4) << zero;
+    EXPECT_LT(relative(extrapolated.breakdown.bubble, full.breakdown.bubble), 1e-2) << zero;
+    EXPECT_LT(relative(extrapolated.breakdown.exposed_total(), full.breakdown.exposed_total()), 1e-2) << zero;
+    EXPECT_LT(relative(extrapolated.hardware_flops_per_gpu, full.hardware_flops_per_gpu), 1e-4) << zero;
+    EXPECT_LT(relative(extrapolated.gpu_energy_j, full.gpu_energy_j), 1e-4) << zero;
+    EXPECT_LT(relative(extrapolated.network_energy_j, full.network_energy_j), 1e-4) << zero;
+  }
 }
 
 // The steady state the extension relies on is the schedule's own: the tasks after the warm-up

@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -84,13 +85,17 @@ int predict(const PredictOptions& options) {
   sim.periodic = sim.mirror_symmetric = options.fidelity != "exhaustive";
   if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
   sim.estimate = options.fidelity == "estimate";
+  // The scenario's own warnings (a global batch that looks like tokens) before the simulation,
+  // which such a mistake can make long; the prediction's (memory) after it.
+  print_warnings(sc.warnings);
   Prediction p = trainsim::predict(sc, sim);
   if (!p.memory.fits()) {
     p.suggestions = suggest_fitting_plans(sc);
     if (p.suggestions.empty()) p.fits_from_gpus = smallest_fitting_gpus(nearby_plans(sc));
   }
-  // The scenario's warnings and the prediction's (memory), the same list as --json's "warnings".
-  print_warnings(p.warnings);
+  // --json's "warnings" lists both.
+  print_warnings({p.warnings.begin() + static_cast<std::ptrdiff_t>(std::min(sc.warnings.size(), p.warnings.size())),
+                  p.warnings.end()});
   if (!options.trace_file.empty()) write_output(chrome_trace(p), options.trace_file);
   if (options.json) {
     std::cout << prediction_json(p).dump(2) << "\n";

@@ -61,6 +61,17 @@ bool tp_group_fills_a_node(const Scenario& sc) {
   return true;
 }
 
+// The largest part of a stage's time, as the report names it.
+std::string largest_part(const StepBreakdown& b) {
+  std::pair<std::string, double> largest{"compute", b.compute};
+  if (b.bubble > largest.second) largest = {"pipeline bubble", b.bubble};
+  if (b.optimizer > largest.second) largest = {"optimizer", b.optimizer};
+  for (const auto& [kind, seconds] : b.exposed_comm) {
+    if (seconds > largest.second) largest = {kind + " communication", seconds};
+  }
+  return largest.first;
+}
+
 // What a stage has accumulated at a steady-period boundary: the difference of two consecutive
 // ones is what one period costs.
 struct PeriodSnapshot {
@@ -176,13 +187,7 @@ class StepSimulation {
       const double joules = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) + skipped(s).gpu_energy_j;
       r.gpu_energy_j += joules * p_.tp * p_.cp * p_.dp;
     }
-    std::pair<std::string, double> largest{"compute", r.breakdown.compute};
-    if (r.breakdown.bubble > largest.second) largest = {"pipeline bubble", r.breakdown.bubble};
-    if (r.breakdown.optimizer > largest.second) largest = {"optimizer", r.breakdown.optimizer};
-    for (const auto& [kind, seconds] : r.breakdown.exposed_comm) {
-      if (seconds > largest.second) largest = {kind + " communication", seconds};
-    }
-    r.bound_by = largest.first;
+    r.bound_by = largest_part(r.breakdown);
     return r;
   }
 
@@ -1107,10 +1112,85 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   return result;
 }
 
+// GPipe runs every forward, then every backward: two pipelines without feedback. A path through
+// the stages-by-micro-batches grid crosses each stage once and spends its other steps at one
+// stage, so each micro-batch adds the slowest stage's forward and the slowest later stage's
+// backward to a stage's finish (max-plus algebra): a step is affine in its micro-batches. Three
+// short runs give the slope, over their two strides: the simulation itself jitters by about 1e-4
+// of a stride's time from one run to the next (contention met at slightly different moments),
+// which the extrapolation does not multiply. Where the two strides' slopes differ by more than
+// 1e-3 (contention bending the line) the step is simulated in full.
+constexpr int kGpipeProbe = 8;
+constexpr int kGpipeStride = 4;
+
+bool gpipe_extrapolates(const Scenario& sc, const SimulationOptions& options) {
+  return sc.plan.schedule == Schedule::gpipe && options.periodic && !options.record_link_load &&
+         sc.plan.micro_batches() > kGpipeProbe + 4 * kGpipeStride;
+}
+
+// The step of `micro_batches` from probes at kGpipeProbe + 0, 1, 2 strides; none when not straight.
+std::optional<StepResult> extrapolate_gpipe(const std::vector<StepResult>& probe, std::int64_t micro_batches) {
+  const StepResult &a = probe[0], &b = probe[1], &c = probe[2];
+  const double strides = double(micro_batches - (kGpipeProbe + 2 * kGpipeStride)) / kGpipeStride;
+  const auto line = [&](double x, double, double z) { return z + strides * (z - x) / 2; };
+  const double step = line(a.step_time, b.step_time, c.step_time);
+  const auto straight = [&](double x, double y, double z) {
+    return std::abs((z - y) - (y - x)) <= 1e-3 * std::abs(z - x) / 2;
+  };
+  if (a.critical_stage != c.critical_stage || b.critical_stage != c.critical_stage) return std::nullopt;
+  if (!straight(a.step_time, b.step_time, c.step_time)) return std::nullopt;
+  StepResult r = c;
+  r.step_time = step;
+  for (std::size_t s = 0; s < r.stage_finish.size(); ++s) {
+    if (!straight(a.stage_finish[s], b.stage_finish[s], c.stage_finish[s])) return std::nullopt;
+    r.stage_finish[s] = line(a.stage_finish[s], b.stage_finish[s], c.stage_finish[s]);
+    if (r.stage_finish[s] > r.stage_finish[r.critical_stage]) return std::nullopt;  // another stage overtakes
+  }
+  r.breakdown.compute = line(a.breakdown.compute, b.breakdown.compute, c.breakdown.compute);
+  r.breakdown.bubble = line(a.breakdown.bubble, b.breakdown.bubble, c.breakdown.bubble);
+  r.breakdown.optimizer = line(a.breakdown.optimizer, b.breakdown.optimizer, c.breakdown.optimizer);
+  const auto exposed = [](const StepResult& x, const std::string& kind) {
+    const auto it = x.breakdown.exposed_comm.find(kind);
+    return it == x.breakdown.exposed_comm.end() ? 0.0 : it->second;
+  };
+  for (const auto& [kind, seconds] : c.breakdown.exposed_comm) {
+    r.breakdown.exposed_comm[kind] = line(exposed(a, kind), exposed(b, kind), seconds);
+  }
+  r.hardware_flops_per_gpu = line(a.hardware_flops_per_gpu, b.hardware_flops_per_gpu, c.hardware_flops_per_gpu);
+  r.gpu_energy_j = line(a.gpu_energy_j, b.gpu_energy_j, c.gpu_energy_j);
+  r.network_energy_j = line(a.network_energy_j, b.network_energy_j, c.network_energy_j);
+  r.bound_by = largest_part(r.breakdown);
+  r.extended = true;
+  return r;
+}
+
+// The probes of extrapolate_gpipe: the same plan with kGpipeProbe + i strides of micro-batches.
+std::vector<StepResult> gpipe_probes(const Scenario& sc, const SimulationOptions& options) {
+  std::vector<StepResult> probes;
+  for (int i = 0; i < 3; ++i) {
+    Scenario shorter = sc;
+    shorter.plan.global_batch = std::int64_t(kGpipeProbe + i * kGpipeStride) * sc.plan.micro_batch * sc.plan.dp;
+    probes.push_back(from_json(run_isolated([&] { return to_json(run_in_this_process(shorter, options)); })));
+  }
+  return probes;
+}
+
 }  // namespace
 
 StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
+  if (gpipe_extrapolates(sc, options)) {
+    if (auto r = extrapolate_gpipe(gpipe_probes(sc, options), sc.plan.micro_batches())) {
+      r->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+      return *r;
+    }
+    SimulationOptions full = options;
+    full.periodic = false;
+    StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, full)); }));
+    r.not_periodic = true;
+    r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return r;
+  }
   StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, options)); }));
   if (r.not_periodic) {
     SimulationOptions full = options;
@@ -1127,7 +1207,12 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
                                                       const std::function<void(std::size_t)>& on_done) {
   std::vector<std::function<nlohmann::json()>> work;
   for (const auto& sc : scenarios) {
-    work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+    // A long GPipe step is three short probes (extrapolate_gpipe): run below, one at a time.
+    if (gpipe_extrapolates(sc, SimulationOptions{})) {
+      work.push_back([] { return nlohmann::json{{"gpipe", true}}; });
+    } else {
+      work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+    }
   }
   const auto results = run_isolated_batch(work, parallel, stop, on_done);
   std::vector<std::optional<StepResult>> steps;
@@ -1135,6 +1220,12 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
     const auto& j = results[i];
     if (j.contains("error")) {
       steps.emplace_back();
+    } else if (j.contains("gpipe")) {
+      if (stop && stop()) {
+        steps.emplace_back();
+      } else {
+        steps.emplace_back(simulate_step(scenarios[i]));
+      }
     } else {
       steps.emplace_back(from_json(j));
       // Not periodic after all: simulated in full (rare, so one at a time).

@@ -10,7 +10,10 @@
 // SimulationOptions::periodic only the micro-batches needed to see several steady periods are
 // simulated; when the last periods of every stage repeat (same length, same gradient-bucket
 // backlog: contention included) the step is extended by the skipped periods, each costing what
-// the last measured one did. Else the step is simulated in full.
+// the last measured one did. Else the step is simulated in full. GPipe (all forwards, then all
+// backwards) has no such state within a run, but its step is affine in the micro-batches: a long
+// one is extrapolated from three short runs whose two differences agree (simulation.cpp,
+// extrapolate_gpipe).
 //
 // Symmetry, exact where the cluster is symmetric: the TP ranks of a stage, the CP ranks and the
 // DP replicas do the same work at the same time, so only one of each (tp 0, cp 0, dp 0) computes;
