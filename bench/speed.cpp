@@ -77,7 +77,7 @@ model: {preset: llama3-8b, seq_len: 4096}
 cluster: {topology: dgx-h100-superpod, gpus: 16}
 plan: {tp: 2, pp: 2, dp: 4, micro_batch: 1, global_batch: 9999996, schedule: gpipe}
 )",
-                                                        "tokens-gpipe.yaml"));
+                                                      "tokens-gpipe.yaml"));
   std::printf("\ngrowth with GPUs (Llama-3 405B plan, 14 micro-batches per replica):\n");
   for (const int dp : {2, 9, 36, 144}) {
     if (quick && dp > 36) break;

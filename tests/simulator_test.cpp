@@ -843,7 +843,8 @@ plan: {tp: 8, pp: 2, dp: 2, micro_batch: 1, global_batch: 16, schedule: interlea
     for (const auto& e : r.trace) {
       if (e.gpu != 0) continue;
       if (e.stream == "compute") last_compute = std::max(last_compute, e.end);
-      if (e.stream == "dp" && e.name.find("gradient") != std::string::npos) first_reduce = std::min(first_reduce, e.start);
+      if (e.stream == "dp" && e.name.find("gradient") != std::string::npos)
+        first_reduce = std::min(first_reduce, e.start);
     }
     return std::pair{last_compute, first_reduce};
   };
