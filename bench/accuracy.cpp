@@ -443,6 +443,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   const std::string lower = lowercase(notes);
   p.tp_comm_overlap = (has(lower, "asynctp") || has(lower, "async tp")) && !has(lower, "async tp = no") &&
                       !has(lower, "async tp=no") && !has(lower, "vanilla tp");
+  p.tp_overlap = TpOverlap::async;
   // Megatron-Core's token dispatcher, where the row names it (--moe-token-dispatcher-type flex
   // with the DeepEP or HybridEP backend); otherwise its alltoall default.
   if (has(notes, "HybridEP"))

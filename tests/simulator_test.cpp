@@ -865,12 +865,23 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
                                    "async-tp.yaml");
   const double plain = simulate_step(sc).breakdown.exposed_comm.at("tp");
   sc.plan.tp_comm_overlap = true;
+  sc.plan.tp_overlap = TpOverlap::async;
   const StepResult overlapped = simulate_step(sc);
   const double hidden = overlapped.breakdown.exposed_comm.at("tp");
   EXPECT_LT(hidden, 0.5 * plain);
   EXPECT_GT(hidden, plain / 8 * 0.95);
   EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, overlapped.step_time,
               0.1 * overlapped.step_time);
+  // Userbuffers: at least the forward's last reduce-scatter split (of 4, half the forward's
+  // bytes) stays exposed; the backward's bulk and ring-exchange collectives only where their
+  // GEMMs are shorter.
+  sc.plan.tp_overlap = TpOverlap::userbuffers;
+  const StepResult userbuffers = simulate_step(sc);
+  const double ub = userbuffers.breakdown.exposed_comm.at("tp");
+  EXPECT_LT(ub, hidden);
+  EXPECT_GT(ub, plain / 2 / 8 * 0.95);  // the forward's share of `plain`, an eighth of it
+  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, userbuffers.step_time,
+              0.1 * userbuffers.step_time);
 }
 
 TEST(Simulator, ComputeBesideDataParallelCollectivesRunsOnTheSmsTheyLeave) {
@@ -1125,7 +1136,7 @@ TEST(Workload, OverlappedTensorParallelGemmsRunInTpChunks) {
   const Scenario sc = load_scenario_text(R"(
 model: {preset: llama3-8b}
 cluster: {topology: dgx-h100-superpod, gpus: 8}
-plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_comm_overlap: true}
+plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_comm_overlap: async}
 )",
                                          "async-tp.yaml");
   Scenario plain = sc;
@@ -1163,6 +1174,48 @@ plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_com
   EXPECT_EQ(split, 4);  // qkv, output, gate + up, down
   EXPECT_DOUBLE_EQ(find(chunked.layer.attention_forward, "flash attention").time,
                    find(whole.layer.attention_forward, "flash attention").time);
+}
+
+// Transformer Engine's userbuffers (Megatron-LM's --tp-comm-overlap, tp_comm_overlap: true): the
+// GEMM after a gather runs in tp chunks, the one before a reduce-scatter in 4, up to 3 chunks at
+// once on their own streams; the latter's input gradient in tp chunks; the other backward GEMMs
+// whole, beside bulk collectives whose kernels hold 16 SMs, as the pipelined forward's do.
+TEST(Workload, UserbufferGemmsRunInChunksThreeAtATime) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 1, sequence_parallel: true, tp_comm_overlap: true}
+)",
+                                         "userbuffers.yaml");
+  ASSERT_EQ(sc.plan.tp_overlap, TpOverlap::userbuffers);
+  Scenario async = sc;
+  async.plan.tp_overlap = TpOverlap::async;
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload ub = build_workload(sc.model, sc.plan, cost);
+  const Workload chunked = build_workload(async.model, async.plan, cost);
+  const auto find = [](const Block& b, const std::string& name) {
+    const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
+    EXPECT_NE(it, b.kernels.end()) << name;
+    return it == b.kernels.end() ? Kernel{} : *it;
+  };
+  const double m = 8192, qkv = (4096 + 2 * 1024) / 8.0;
+  const int margin = sc.cluster.topology.gpu.sm_count - 16;
+  const auto t = [&](double rows, double n, double k, int sms = 0) {
+    return cost.gemm_time({rows, n, k, 1, sms}, GemmKind::linear);
+  };
+  const Kernel q = find(ub.layer.attention_forward, "qkv projection");
+  EXPECT_NEAR(q.time, std::max(t(m, qkv, 4096), 8.0 / 3 * t(3 * m / 8, qkv, 4096)), 1e-12);
+  EXPECT_LT(q.time, find(chunked.layer.attention_forward, "qkv projection").time);  // 88 tiles a chunk alone
+  EXPECT_NEAR(find(ub.layer.attention_backward, "qkv projection dgrad").time, t(m, qkv, 4096, margin), 1e-12);
+  EXPECT_NEAR(find(ub.layer.attention_backward, "qkv projection wgrad").time, t(m, qkv, 4096, margin), 1e-12);
+  const Kernel o = find(ub.layer.attention_forward, "output projection");
+  EXPECT_NEAR(o.time, std::max(t(m, 4096, 512), 4.0 / 3 * t(3 * m / 4, 4096, 512, margin)), 1e-12);
+  EXPECT_NEAR(find(ub.layer.attention_backward, "output projection dgrad").time,
+              std::max(t(m, 4096, 512), 8.0 / 3 * t(3 * m / 8, 4096, 512)), 1e-12);
+  EXPECT_NEAR(find(ub.layer.attention_backward, "output projection wgrad").time, t(m, 4096, 512), 1e-12);
+  // Fewer SMs, more waves where the tiles filled them: 33 x 4 tiles of 128 x 256, one wave on
+  // 132 SMs, two on 116.
+  EXPECT_NEAR(t(33 * 128, 4 * 256, 4096, margin), 2 * t(33 * 128, 4 * 256, 4096), 1e-12);
 }
 
 // Transformer Engine (gather_along_first_dim with the input's quantizer) and torchtitan's float8

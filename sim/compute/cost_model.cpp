@@ -57,7 +57,9 @@ double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
   }
   // Output tiles spread over the SMs in waves; the last wave runs partly empty.
   const double tiles = s.batch * std::ceil(s.m / profile_.gemm_tile_m) * std::ceil(s.n / profile_.gemm_tile_n);
-  const double waves = std::ceil(tiles / gpu_.sm_count);
+  const double sms = s.sms > 0 ? std::min(s.sms, gpu_.sm_count) : gpu_.sm_count;
+  const double waves = std::ceil(tiles / sms);
+  // Of the whole GPU: with fewer SMs each wave does less.
   const double wave_efficiency = tiles / (waves * gpu_.sm_count);
   // Short K leaves the tensor-core pipeline under-filled (prologue/epilogue per tile).
   const double k_efficiency = s.k / (s.k + profile_.gemm_k_half);

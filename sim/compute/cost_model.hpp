@@ -19,6 +19,7 @@ namespace trainsim {
 struct GemmShape {
   double m = 0, n = 0, k = 0;  // C[m,n] = A[m,k] * B[k,n]
   double batch = 1;
+  int sms = 0;  // SMs the GEMM may use (a communication kernel holds the others); 0: all
 };
 
 // The shape terms (K half-point, tiles) were fitted to ../shared/calibration (H200, PyTorch 2.11,

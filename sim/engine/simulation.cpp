@@ -521,9 +521,9 @@ class StepSimulation {
   }
 
   // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
-  // tp_comm_overlap the collectives run in tp steps beside the chunks of the block's linear GEMMs
-  // (`overlapped`): once their time T is learned (repeated), they expose max(T/tp, T - G), G the
-  // GEMMs' time. A forward's all-gathers may move quantized values (Communication::tp_gather_bytes);
+  // tp_comm_overlap the collectives run beside the chunks of the block's linear GEMMs
+  // (`overlapped`): once their time T is learned (repeated), they expose what
+  // PlanSpec::tp_overlap_exposed leaves of T beside G, the GEMMs' time. A forward's all-gathers may move quantized values (Communication::tp_gather_bytes);
   // regather: the sequence-parallel all-gather alone (a recomputation's).
   enum class TpPass { forward, backward, regather };
   void tp_exchange(int stage, const std::string& label, const Block& overlapped, TpPass pass) {
@@ -547,7 +547,8 @@ class StepSimulation {
     const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
     repeated(
         stage, "tp", label + (gather_only ? " all-gather (overlapped)" : " (overlapped)"),
-        [&] { tp_collectives(stage, label, pass); }, [&](double t) { return std::max(t / p_.tp, t - gemms); });
+        [&] { tp_collectives(stage, label, pass); },
+        [&](double t) { return p_.tp_overlap_exposed(t, gemms, pass == TpPass::forward); });
   }
 
   void tp_collectives(int stage, const std::string& label, TpPass pass) {

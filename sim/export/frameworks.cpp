@@ -949,7 +949,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   const std::int64_t cp = number("parallelism.context_parallel_degree", 1);
   if (has("parallelism.enable_async_tensor_parallel") &&
       values.at("parallelism.enable_async_tensor_parallel") == "true")
-    out.plan["tp_comm_overlap"] = true;
+    out.plan["tp_comm_overlap"] = "async";
   used["parallelism.enable_async_tensor_parallel"] = true;
   if (has("parallelism.fsdp_reshard_after_forward")) {
     const std::string policy = values.at("parallelism.fsdp_reshard_after_forward");

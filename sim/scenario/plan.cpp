@@ -75,6 +75,8 @@ const char* reshard_name(Reshard r) {
 
 const char* zero3_unit_name(Zero3Unit u) { return u == Zero3Unit::parameter ? "parameter" : "layer"; }
 
+const char* tp_overlap_name(TpOverlap o) { return o == TpOverlap::async ? "async" : "userbuffers"; }
+
 const char* dispatcher_name(MoeDispatcher d) {
   switch (d) {
     case MoeDispatcher::alltoall:

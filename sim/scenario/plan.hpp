@@ -38,6 +38,18 @@ enum class CollectiveAlgorithm { automatic, ring, tree, halving_doubling, hierar
 // (Megatron-Core's alltoall dispatcher); or a dispatcher that sends each token once to every node
 // holding one of its experts and forwards it there over NVLink, combining the same way (DeepEP,
 // Megatron-Core's flex dispatcher with its deepep or hybridep backend).
+// How tensor-parallel communication overlaps the GEMMs beside it (PlanSpec::tp_comm_overlap).
+// userbuffers: Transformer Engine's, behind Megatron-LM's --tp-comm-overlap and NeMo's
+// tp_comm_overlap (transformer_engine/pytorch/module/base.py, initialize_ub's defaults): the
+// GEMM after an all-gather (QKV, FC1 forward; projection, FC2 input gradients) runs in tp chunks
+// as a ring exchange delivers them, the one before a reduce-scatter (projection, FC2 forward) in
+// 4 pipelined splits, and the other backward GEMMs whole beside a bulk collective; the chunks go
+// round-robin to 3 compute streams (NVTE_COMM_OVERLAP_MAX_STREAMS, comm_gemm_overlap.cpp), so up
+// to 3 run at once. async: PyTorch's async TP (torchtitan's enable_async_tensor_parallel), a
+// micro-pipeline of tp chunk GEMMs one after another, forward and input gradients alike.
+enum class TpOverlap { userbuffers, async };
+const char* tp_overlap_name(TpOverlap o);
+
 enum class MoeDispatcher { alltoall, deepep, hybridep };
 const char* dispatcher_name(MoeDispatcher d);
 
@@ -168,10 +180,20 @@ struct PlanSpec {
   // (pytorch/pytorch#154704: "didn't really reshard parameters after forward"), and torchtitan's
   // root held both until it wrapped them on their own (pytorch/torchtitan#1094, July 2025).
   bool zero3_keeps_embeddings = false;
-  // Tensor-parallel collectives split into tp steps, each overlapped with a chunk of the GEMM
-  // next to it (torchtitan's async TP, Megatron-LM's --tp-comm-overlap): a block's collectives
-  // of time T with GEMMs of time G expose max(T/tp, T - G).
+  // Tensor-parallel collectives overlapped with the GEMMs next to them (tp_overlap_exposed), in
+  // one of two ways (TpOverlap).
   bool tp_comm_overlap = false;
+  TpOverlap tp_overlap = TpOverlap::userbuffers;
+  // What stays exposed of a block's tensor-parallel collectives, of time t beside linear GEMMs of
+  // time g: all of it without overlap; with async TP one of its tp steps at least; with
+  // userbuffers, in forward the last of the pipelined reduce-scatter's 4 splits (half of t is
+  // the reduce-scatter), in backward (bulk and ring-exchange overlaps) only what the GEMMs cannot
+  // cover.
+  double tp_overlap_exposed(double t, double g, bool forward) const {
+    if (!tp_comm_overlap || tp < 2) return t;
+    if (tp_overlap == TpOverlap::async) return std::max(t / tp, t - g);
+    return std::max(forward ? t / 8 : 0.0, t - g);
+  }
   // SMs NCCL's kernels hold while a data-parallel collective runs (one CTA per channel; NCCL_MIN_CTAS
   // and NCCL_MAX_CTAS bound it). A GEMM overlapped with it has the GPU's other SMs: compute runs at
   // (SMs - collective_sms) / SMs of its rate meanwhile. 24: the CTAs an ncclAllGather launched

@@ -783,7 +783,11 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
-  if (auto v = r.boolean("tp_comm_overlap")) p.tp_comm_overlap = *v;
+  // true (Megatron-LM's flag: Transformer Engine's userbuffers), userbuffers, async (torch's async TP).
+  if (auto v = r.choice("tp_comm_overlap", {"false", "true", "no", "yes", "off", "on", "userbuffers", "async"})) {
+    p.tp_comm_overlap = *v != "false" && *v != "no" && *v != "off";
+    p.tp_overlap = *v == "async" ? TpOverlap::async : TpOverlap::userbuffers;
+  }
   if (auto v = r.integer("collective_sms", 0, 1024)) p.collective_sms = static_cast<int>(*v);
   if (auto v = r.choice("loss", {"fp32", "cast", "decomposed", "fused"})) {
     for (const Loss l : {Loss::fp32, Loss::cast, Loss::decomposed, Loss::fused}) {

@@ -115,7 +115,14 @@ std::string scenario_to_yaml(const Scenario& sc) {
   }
   if (!p.overlap_grad_reduce) out << YAML::Key << "overlap_grad_reduce" << YAML::Value << false;
   if (!p.overlap_param_gather) out << YAML::Key << "overlap_param_gather" << YAML::Value << false;
-  if (p.tp_comm_overlap) out << YAML::Key << "tp_comm_overlap" << YAML::Value << true;
+  if (p.tp_comm_overlap) {
+    out << YAML::Key << "tp_comm_overlap";
+    if (p.tp_overlap == TpOverlap::async) {
+      out << YAML::Value << tp_overlap_name(p.tp_overlap);
+    } else {
+      out << YAML::Value << true;
+    }
+  }
   if (p.collective_sms != PlanSpec{}.collective_sms)
     out << YAML::Key << "collective_sms" << YAML::Value << p.collective_sms;
   if (p.loss != Loss::fp32) out << YAML::Key << "loss" << YAML::Value << loss_name(p.loss);

@@ -223,16 +223,15 @@ Estimate estimate_step(const Scenario& sc) {
                               ? all_reduce(w.comm.tp_gather_bytes, p.tp, link_for(sc, stride_of(p, Axis::tp), p.tp)) / 2
                               : one / 2;
     const double one_forward = one / 2 + gather;
-    const auto exposed = [&](const Block& b, double t) {
-      return p.tp_comm_overlap ? std::max(t / p.tp, t - b.linear_gemm_time()) : t;
+    const auto exposed = [&](const Block& b, double t, bool forward) {
+      return p.tp_overlap_exposed(t, b.linear_gemm_time(), forward);
     };
-    layer_comm += exposed(L.attention_backward, one) + exposed(L.mlp_backward, one);
-    rerun_comm = exposed(L.attention_forward, one_forward) + exposed(L.mlp_forward, one_forward);
+    layer_comm += exposed(L.attention_backward, one, false) + exposed(L.mlp_backward, one, false);
+    rerun_comm = exposed(L.attention_forward, one_forward, true) + exposed(L.mlp_forward, one_forward, true);
     layer_comm += (1 + rerun) * rerun_comm;
     // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs).
     if (p.recompute_regathers_inputs()) {
-      regather_comm =
-          2 * (p.tp_comm_overlap ? std::max(gather / p.tp, gather - L.recompute.linear_gemm_time()) : gather);
+      regather_comm = 2 * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
     }
   }
   if (p.ep > 1 && sc.model.moe()) {

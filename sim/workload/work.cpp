@@ -95,7 +95,7 @@ struct BlockBuilder {
   // Share of the micro-batches whose forward casts the weights (1 / micro-batches with
   // plan.fp8_weight_cache: the cast copies are made once a step).
   double weight_casts = 1;
-  int overlap_chunks = 1;  // gemm_beside_tp: tp with plan.tp_comm_overlap
+  const PlanSpec* overlap = nullptr;  // gemm_beside_tp: the plan, where it overlaps tp communication
   // Slices a column-parallel layer's input is quantized in before its all-gather
   // (PlanSpec::quantized_tp_gather: tp); 1: quantized whole, after it.
   double gather_shards = 1;
@@ -116,18 +116,50 @@ struct BlockBuilder {
     }
     block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
   }
-  // A linear layer next to a tensor-parallel collective. With plan.tp_comm_overlap the
-  // collective runs in tp steps, each beside the GEMM of one tp-th of the tokens (torchtitan's
-  // async TP micro-pipelines all-gather + matmul and matmul + reduce-scatter; Megatron-LM's
-  // --tp-comm-overlap splits them the same way): tp GEMMs of m / tp rows, each with its own
-  // last, partly empty wave. Its input gradient is split alike; its weight gradient is not.
+  // A linear layer next to a tensor-parallel collective: after its all-gather (`gathered_input`:
+  // QKV, FC1) or before its reduce-scatter (projection, FC2). With plan.tp_comm_overlap the GEMM
+  // runs in chunks beside the collective's steps, each chunk with its own last, partly empty
+  // wave unless chunks run at once (PlanSpec's TpOverlap): async TP, tp chunks one after another
+  // in the forward and the input gradient; userbuffers, the forward in tp (after a gather) or 4
+  // (before a reduce-scatter) chunks and the input gradient of the latter in tp, up to 3 at once
+  // on their own streams, the rest whole. Weight gradients are never split.
   void gemm_beside_tp(const std::string& name, double m, double n, double k, bool gathered_input = false) {
     gemm(name, m, n, k, 1, GemmKind::linear, gathered_input);
-    if (overlap_chunks <= 1) return;
+    if (overlap == nullptr) return;
     Kernel& g = block.kernels.back();
-    g.whole_time = g.time;
-    g.time = std::max(g.time, overlap_chunks * cost.gemm_time({m / overlap_chunks, n, k, 1}, GemmKind::linear));
+    const double whole = g.time;
+    // `splits` chunks of m / splits rows, `streams` at a time (their tiles share the waves), on
+    // all SMs or all but those the collective's kernel holds (`margin`).
+    const auto split = [&](int splits, int streams, bool margin) {
+      const int sms = margin ? cost.gpu().sm_count - kUserbufferSms : 0;
+      if (splits <= streams) return std::max(whole, cost.gemm_time({m, n, k, 1, sms}, GemmKind::linear));
+      return std::max(whole, double(splits) / streams *
+                                 cost.gemm_time({m * streams / splits, n, k, 1, sms}, GemmKind::linear));
+    };
+    g.whole_time = whole;
+    const int tp = overlap->tp;
+    if (overlap->tp_overlap == TpOverlap::async) {
+      g.time = split(tp, 1, false);
+    } else if (gathered_input) {
+      // Forward: ring exchange. Input gradient: whole, beside the bulk all-gather of the input
+      // its weight gradient needs; the weight gradient beside the bulk reduce-scatter of the
+      // input gradient (wgrad_margin_time).
+      g.time = split(tp, kUserbufferStreams, false);
+      g.dgrad_time = split(1, 1, true);
+      g.wgrad_time = split(1, 1, true);
+    } else {
+      // Forward: pipelined reduce-scatter. Input gradient: ring exchange.
+      g.time = split(kUserbufferPipelineSplits, kUserbufferStreams, true);
+      g.dgrad_time = split(tp, kUserbufferStreams, false);
+    }
   }
+  // Transformer Engine's userbuffers (initialize_ub's defaults): compute streams a split GEMM's
+  // chunks go to (NVTE_COMM_OVERLAP_MAX_STREAMS), the pipelined reduce-scatter's splits, and the
+  // SMs the "pipeline" and "bulk" methods' communication kernels hold (num_sm 16, set_sm_margin:
+  // the GEMM beside them leaves those SMs free).
+  static constexpr int kUserbufferStreams = 3;
+  static constexpr int kUserbufferPipelineSplits = 4;
+  static constexpr int kUserbufferSms = 16;
   // `eager_bytes`: what the op moves when run as separate framework operations, where that is
   // counted pass by pass (its time then at streaming bandwidth); 0: the fused bytes at the eager
   // kernels' measured efficiency (CalibrationProfile::elementwise_efficiency).
@@ -244,7 +276,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   const double weight_casts = p.caches_fp8_weights() && p.micro_batch > 0 && p.dp > 0
                                   ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
                                   : 1.0;
-  const int overlap_chunks = p.tp_comm_overlap && p.tp > 1 ? p.tp : 1;
+  const PlanSpec* overlap = p.tp_comm_overlap && p.tp > 1 ? &p : nullptr;
   const double gather_shards = p.quantized_tp_gather() ? t : 1;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
@@ -252,7 +284,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap_chunks, gather_shards};
+    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap, gather_shards};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     if (m.mla) {
@@ -299,7 +331,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap_chunks, gather_shards};
+    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap, gather_shards};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -369,8 +401,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         backward.kernels.push_back(
             {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
       } else {
-        backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.time});
-        backward.kernels.push_back({k.name + " wgrad", k.flops, 0, k.whole_time > 0 ? k.whole_time : k.time});
+        backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.dgrad_time > 0 ? k.dgrad_time : k.time});
+        backward.kernels.push_back({k.name + " wgrad", k.flops, 0,
+                                    k.wgrad_time > 0   ? k.wgrad_time
+                                    : k.whole_time > 0 ? k.whole_time
+                                                       : k.time});
       }
     }
   };

@@ -27,6 +27,10 @@ struct Kernel {
   // A GEMM split into chunks beside an overlapped tensor-parallel collective: its time as one
   // GEMM, which its weight gradient (not split) takes. 0: not split.
   double whole_time = 0;
+  // Its input and weight gradients' times where those run otherwise than the forward and the
+  // whole GEMM (PlanSpec::tp_overlap); 0: as `time` and `whole_time`.
+  double dgrad_time = 0;
+  double wgrad_time = 0;
 };
 
 // A block is the compute between two tensor-parallel collectives.
