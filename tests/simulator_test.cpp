@@ -1204,14 +1204,15 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, sequence_parallel: true, tp_comm_
     return cost.gemm_time({rows, n, k, 1, sms}, GemmKind::linear);
   };
   const Kernel q = find(ub.layer.attention_forward, "qkv projection");
-  EXPECT_NEAR(q.time, std::max(t(m, qkv, 4096), 8.0 / 3 * t(3 * m / 8, qkv, 4096)), 1e-12);
+  // 8 chunks on 3 streams: rounds of 3, 3 and 2.
+  EXPECT_NEAR(q.time, std::max(t(m, qkv, 4096), 2 * t(3 * m / 8, qkv, 4096) + t(2 * m / 8, qkv, 4096)), 1e-12);
   EXPECT_LT(q.time, find(chunked.layer.attention_forward, "qkv projection").time);  // 88 tiles a chunk alone
   EXPECT_NEAR(find(ub.layer.attention_backward, "qkv projection dgrad").time, t(m, qkv, 4096, margin), 1e-12);
   EXPECT_NEAR(find(ub.layer.attention_backward, "qkv projection wgrad").time, t(m, qkv, 4096, margin), 1e-12);
   const Kernel o = find(ub.layer.attention_forward, "output projection");
-  EXPECT_NEAR(o.time, std::max(t(m, 4096, 512), 4.0 / 3 * t(3 * m / 4, 4096, 512, margin)), 1e-12);
+  EXPECT_NEAR(o.time, std::max(t(m, 4096, 512), t(3 * m / 4, 4096, 512, margin) + t(m / 4, 4096, 512, margin)), 1e-12);
   EXPECT_NEAR(find(ub.layer.attention_backward, "output projection dgrad").time,
-              std::max(t(m, 4096, 512), 8.0 / 3 * t(3 * m / 8, 4096, 512)), 1e-12);
+              std::max(t(m, 4096, 512), 2 * t(3 * m / 8, 4096, 512) + t(2 * m / 8, 4096, 512)), 1e-12);
   EXPECT_NEAR(find(ub.layer.attention_backward, "output projection wgrad").time, t(m, 4096, 512), 1e-12);
   // Fewer SMs, more waves where the tiles filled them: 33 x 4 tiles of 128 x 256, one wave on
   // 132 SMs, two on 116.

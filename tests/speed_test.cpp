@@ -106,33 +106,43 @@ TEST(Speed, SimulatedMicroBatchesDoNotGrowWithTheBatch) {
 // stage finishes, compute, FLOPs and energy to 1e-4 (the simulation's own jitter between runs);
 // the split of a stage's waiting into bubble and exposed communication to 1%.
 TEST(Speed, GpipeExtrapolationMatchesSimulatingEveryMicroBatch) {
-  for (const int zero : {1, 3}) {
+  // ZeRO 1; ZeRO 3; a second stage that finishes last (the first holds 2 layers) with gradients
+  // reduced after the whole schedule; FP8 whose weights are cast once a step, over all 60
+  // micro-batches, not over a probe's.
+  for (const int variant : {1, 3, 4, 5}) {
     Scenario sc = load_scenario_text(R"(
 model: {preset: llama3-8b, seq_len: 4096}
 cluster: {topology: dgx-h100-superpod, gpus: 32}
 plan: {tp: 2, pp: 4, dp: 4, micro_batch: 1, global_batch: 240, schedule: gpipe}
 )",
                                      "gpipe.yaml");
-    sc.plan.zero = zero;
+    sc.plan.zero = variant == 3 ? 3 : 1;
+    if (variant == 4) {
+      sc.plan.layers_per_stage = {2, 10, 10, 10};
+      sc.plan.overlap_grad_reduce = false;
+    }
+    if (variant == 5) sc.plan.precision = Precision::fp8;
     const StepResult extrapolated = simulate_step(sc);
     SimulationOptions every;
     every.periodic = false;
     const StepResult full = simulate_step(sc, every);
-    ASSERT_TRUE(extrapolated.extended) << zero;
-    EXPECT_FALSE(extrapolated.not_periodic) << zero;
-    EXPECT_LT(extrapolated.simulated_micro_batches, 60) << zero;
-    EXPECT_EQ(full.simulated_micro_batches, 60) << zero;
-    EXPECT_EQ(extrapolated.critical_stage, full.critical_stage) << zero;
+    ASSERT_TRUE(extrapolated.extended) << variant;
+    EXPECT_FALSE(extrapolated.not_periodic) << variant;
+    EXPECT_LT(extrapolated.simulated_micro_batches, 60) << variant;
+    EXPECT_EQ(full.simulated_micro_batches, 60) << variant;
+    EXPECT_EQ(extrapolated.critical_stage, full.critical_stage) << variant;
+    if (variant == 4) EXPECT_EQ(full.critical_stage, 1);
+    if (variant == 5) EXPECT_TRUE(sc.plan.caches_fp8_weights());
     for (std::size_t s = 0; s < full.stage_finish.size(); ++s) {
-      EXPECT_LT(relative(extrapolated.stage_finish[s], full.stage_finish[s]), 1e-4) << zero << " stage " << s;
+      EXPECT_LT(relative(extrapolated.stage_finish[s], full.stage_finish[s]), 1e-4) << variant << " stage " << s;
     }
-    EXPECT_LT(relative(extrapolated.step_time, full.step_time), 1e-4) << zero;
-    EXPECT_LT(relative(extrapolated.breakdown.compute, full.breakdown.compute), 1e-4) << zero;
-    EXPECT_LT(relative(extrapolated.breakdown.bubble, full.breakdown.bubble), 1e-2) << zero;
-    EXPECT_LT(relative(extrapolated.breakdown.exposed_total(), full.breakdown.exposed_total()), 1e-2) << zero;
-    EXPECT_LT(relative(extrapolated.hardware_flops_per_gpu, full.hardware_flops_per_gpu), 1e-4) << zero;
-    EXPECT_LT(relative(extrapolated.gpu_energy_j, full.gpu_energy_j), 1e-4) << zero;
-    EXPECT_LT(relative(extrapolated.network_energy_j, full.network_energy_j), 1e-4) << zero;
+    EXPECT_LT(relative(extrapolated.step_time, full.step_time), 1e-4) << variant;
+    EXPECT_LT(relative(extrapolated.breakdown.compute, full.breakdown.compute), 1e-4) << variant;
+    EXPECT_LT(relative(extrapolated.breakdown.bubble, full.breakdown.bubble), 1e-2) << variant;
+    EXPECT_LT(relative(extrapolated.breakdown.exposed_total(), full.breakdown.exposed_total()), 1e-2) << variant;
+    EXPECT_LT(relative(extrapolated.hardware_flops_per_gpu, full.hardware_flops_per_gpu), 1e-4) << variant;
+    EXPECT_LT(relative(extrapolated.gpu_energy_j, full.gpu_energy_j), 1e-4) << variant;
+    EXPECT_LT(relative(extrapolated.network_energy_j, full.network_energy_j), 1e-4) << variant;
   }
 }
 

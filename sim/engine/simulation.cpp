@@ -523,8 +523,8 @@ class StepSimulation {
   // Tensor-parallel exchange after (or, with sequence parallelism, around) a block. With
   // tp_comm_overlap the collectives run beside the chunks of the block's linear GEMMs
   // (`overlapped`): once their time T is learned (repeated), they expose what
-  // PlanSpec::tp_overlap_exposed leaves of T beside G, the GEMMs' time. A forward's all-gathers may move quantized values (Communication::tp_gather_bytes);
-  // regather: the sequence-parallel all-gather alone (a recomputation's).
+  // PlanSpec::tp_overlap_exposed leaves of T beside G, the GEMMs' time. A forward's all-gathers may move quantized
+  // values (Communication::tp_gather_bytes); regather: the sequence-parallel all-gather alone (a recomputation's).
   enum class TpPass { forward, backward, regather };
   void tp_exchange(int stage, const std::string& label, const Block& overlapped, TpPass pass) {
     if (p_.tp < 2) return;
@@ -1124,9 +1124,10 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
 constexpr int kGpipeProbe = 8;
 constexpr int kGpipeStride = 4;
 
+// Worth it where the probes (36 micro-batches in all) simulate fewer than the step.
 bool gpipe_extrapolates(const Scenario& sc, const SimulationOptions& options) {
   return sc.plan.schedule == Schedule::gpipe && options.periodic && !options.record_link_load &&
-         sc.plan.micro_batches() > kGpipeProbe + 4 * kGpipeStride;
+         sc.plan.micro_batches() > 3 * (kGpipeProbe + kGpipeStride);
 }
 
 // The step of `micro_batches` from probes at kGpipeProbe + 0, 1, 2 strides; none when not straight.
@@ -1145,7 +1146,10 @@ std::optional<StepResult> extrapolate_gpipe(const std::vector<StepResult>& probe
   for (std::size_t s = 0; s < r.stage_finish.size(); ++s) {
     if (!straight(a.stage_finish[s], b.stage_finish[s], c.stage_finish[s])) return std::nullopt;
     r.stage_finish[s] = line(a.stage_finish[s], b.stage_finish[s], c.stage_finish[s]);
-    if (r.stage_finish[s] > r.stage_finish[r.critical_stage]) return std::nullopt;  // another stage overtakes
+  }
+  // Another stage overtaking the probes' critical one: its breakdown would be the wrong stage's.
+  for (const double finish : r.stage_finish) {
+    if (finish > r.stage_finish[r.critical_stage] * (1 + 1e-6)) return std::nullopt;
   }
   r.breakdown.compute = line(a.breakdown.compute, b.breakdown.compute, c.breakdown.compute);
   r.breakdown.bubble = line(a.breakdown.bubble, b.breakdown.bubble, c.breakdown.bubble);
@@ -1166,11 +1170,18 @@ std::optional<StepResult> extrapolate_gpipe(const std::vector<StepResult>& probe
 }
 
 // The probes of extrapolate_gpipe: the same plan with kGpipeProbe + i strides of micro-batches.
+// The step's once-per-step costs (cached FP8 weight casts) stay spread over its micro-batches.
+Scenario gpipe_probe(const Scenario& sc, int i) {
+  Scenario shorter = sc;
+  shorter.plan.whole_step_micro_batches = sc.plan.step_micro_batches();
+  shorter.plan.global_batch = std::int64_t(kGpipeProbe + i * kGpipeStride) * sc.plan.micro_batch * sc.plan.dp;
+  return shorter;
+}
+
 std::vector<StepResult> gpipe_probes(const Scenario& sc, const SimulationOptions& options) {
   std::vector<StepResult> probes;
   for (int i = 0; i < 3; ++i) {
-    Scenario shorter = sc;
-    shorter.plan.global_batch = std::int64_t(kGpipeProbe + i * kGpipeStride) * sc.plan.micro_batch * sc.plan.dp;
+    const Scenario shorter = gpipe_probe(sc, i);
     probes.push_back(from_json(run_isolated([&] { return to_json(run_in_this_process(shorter, options)); })));
   }
   return probes;
@@ -1206,35 +1217,69 @@ StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
 std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario>& scenarios, int parallel,
                                                       const std::function<bool()>& stop,
                                                       const std::function<void(std::size_t)>& on_done) {
+  // One work item per scenario, or three for a long GPipe step (its probes, extrapolate_gpipe).
+  std::vector<Scenario> probes;
+  probes.reserve(3 * scenarios.size());
   std::vector<std::function<nlohmann::json()>> work;
-  for (const auto& sc : scenarios) {
-    // A long GPipe step is three short probes (extrapolate_gpipe): run below, one at a time.
-    if (gpipe_extrapolates(sc, SimulationOptions{})) {
-      work.push_back([] { return nlohmann::json{{"gpipe", true}}; });
+  std::vector<std::size_t> owner;  // the scenario of each work item
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    if (gpipe_extrapolates(scenarios[i], SimulationOptions{})) {
+      for (int k = 0; k < 3; ++k) {
+        probes.push_back(gpipe_probe(scenarios[i], k));
+        owner.push_back(i);
+      }
     } else {
-      work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+      owner.push_back(i);
     }
   }
-  const auto results = run_isolated_batch(work, parallel, stop, on_done);
-  std::vector<std::optional<StepResult>> steps;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const auto& j = results[i];
-    if (j.contains("error")) {
-      steps.emplace_back();
-    } else if (j.contains("gpipe")) {
-      if (stop && stop()) {
-        steps.emplace_back();
+  std::size_t next_probe = 0;
+  for (std::size_t w = 0; w < owner.size(); ++w) {
+    const Scenario& sc =
+        gpipe_extrapolates(scenarios[owner[w]], SimulationOptions{}) ? probes[next_probe++] : scenarios[owner[w]];
+    work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+  }
+  // Progress in scenarios: run_isolated_batch counts work items done.
+  const auto item_done = [&](std::size_t items) {
+    if (on_done) on_done(items * scenarios.size() / std::max<std::size_t>(1, work.size()));
+  };
+  const auto results = run_isolated_batch(work, parallel, stop, item_done);
+  // The step in full, where the quick way could not give it; none if it fails or the batch stops.
+  const auto in_full = [&](std::size_t i) -> std::optional<StepResult> {
+    if (stop && stop()) return std::nullopt;
+    try {
+      SimulationOptions full;
+      full.periodic = false;
+      StepResult r = simulate_step(scenarios[i], full);
+      r.not_periodic = true;
+      return r;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  std::vector<std::optional<StepResult>> steps(scenarios.size());
+  for (std::size_t w = 0; w < results.size();) {
+    const std::size_t i = owner[w];
+    std::size_t items = 0;
+    bool failed = false;
+    std::vector<StepResult> parts;
+    for (; w < results.size() && owner[w] == i; ++w, ++items) {
+      if (results[w].contains("error")) {
+        failed = true;
       } else {
-        steps.emplace_back(simulate_step(scenarios[i]));
+        parts.push_back(from_json(results[w]));
       }
+    }
+    if (failed) continue;
+    if (items == 3) {
+      if (auto r = extrapolate_gpipe(parts, scenarios[i].plan.micro_batches())) {
+        steps[i] = *r;
+      } else {
+        steps[i] = in_full(i);
+      }
+    } else if (parts.front().not_periodic) {
+      steps[i] = in_full(i);  // not periodic after all (rare, so one at a time)
     } else {
-      steps.emplace_back(from_json(j));
-      // Not periodic after all: simulated in full (rare, so one at a time).
-      if (steps.back()->not_periodic) {
-        SimulationOptions in_full;
-        in_full.periodic = false;
-        steps.back() = simulate_step(scenarios[i], in_full);
-      }
+      steps[i] = parts.front();
     }
   }
   return steps;

@@ -130,6 +130,10 @@ ExportResult to_megatron(const Scenario& sc) {
   }
   if (p.schedule == Schedule::gpipe && p.pp > 1) {
     r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
+    if (p.tp_comm_overlap && p.tp_overlap == TpOverlap::async)
+      r.notes.push_back(
+          "tp_comm_overlap async is PyTorch's async TP; Megatron-LM's --tp-comm-overlap is Transformer Engine's "
+          "userbuffers overlap (tp_comm_overlap: true), written");
   }
   if (uneven_layers(sc)) {
     r.notes.push_back(
@@ -315,6 +319,11 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("torchtitan's tensor parallelism always shards the sequence between blocks (sequence parallel)");
   }
   if (uneven_layers(sc)) r.notes.push_back("layers_per_stage is uneven: give module_fqns_per_model_part");
+  if (p.tp_comm_overlap && p.tp_overlap == TpOverlap::userbuffers) {
+    r.notes.push_back(
+        "tp_comm_overlap is Transformer Engine's userbuffers overlap; torchtitan's is PyTorch's async TP "
+        "(tp_comm_overlap: async), written");
+  }
   if (p.zero3_keeps_embeddings) {
     r.notes.push_back(
         "zero3_keeps_embeddings is torchtitan before #1094 on PyTorch before 2.8: this release shards the "

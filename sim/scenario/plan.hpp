@@ -184,13 +184,18 @@ struct PlanSpec {
   // one of two ways (TpOverlap).
   bool tp_comm_overlap = false;
   TpOverlap tp_overlap = TpOverlap::userbuffers;
+  // Whether it runs: userbuffers needs sequence parallelism (Megatron-LM refuses
+  // --tp-comm-overlap without it; check_plan warns).
+  bool overlaps_tp() const {
+    return tp_comm_overlap && tp > 1 && (tp_overlap == TpOverlap::async || sequence_parallel);
+  }
   // What stays exposed of a block's tensor-parallel collectives, of time t beside linear GEMMs of
   // time g: all of it without overlap; with async TP one of its tp steps at least; with
   // userbuffers, in forward the last of the pipelined reduce-scatter's 4 splits (half of t is
   // the reduce-scatter), in backward (bulk and ring-exchange overlaps) only what the GEMMs cannot
   // cover.
   double tp_overlap_exposed(double t, double g, bool forward) const {
-    if (!tp_comm_overlap || tp < 2) return t;
+    if (!overlaps_tp()) return t;
     if (tp_overlap == TpOverlap::async) return std::max(t / tp, t - g);
     return std::max(forward ? t / 8 : 0.0, t - g);
   }
@@ -220,6 +225,12 @@ struct PlanSpec {
   // gradients are reduced and their optimizer state sharded over these only.
   int expert_dp() const { return std::max(1, tp * cp * dp / std::max(1, ep * expert_tp())); }
   std::int64_t micro_batches() const { return global_batch / (std::int64_t(micro_batch) * dp); }
+  // The real step's micro-batches where this plan is a shortened run of it (a GPipe probe,
+  // engine/simulation.cpp): what a step's once-per-step costs are spread over. 0: this plan's.
+  std::int64_t whole_step_micro_batches = 0;
+  std::int64_t step_micro_batches() const {
+    return whole_step_micro_batches > 0 ? whole_step_micro_batches : micro_batches();
+  }
   // Low-precision weight copies kept for the step: as set, or by the data parallelism when unset.
   // ZeRO 0-2 with FP8 is Transformer Engine under Megatron-Core or NeMo, which casts the weights
   // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward

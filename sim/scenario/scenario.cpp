@@ -593,6 +593,12 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   } else if (p.virtual_stages > 1) {
     error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
   }
+  if (p.tp_comm_overlap && p.tp > 1 && p.tp_overlap == TpOverlap::userbuffers && !p.sequence_parallel) {
+    warn("plan.tp_comm_overlap",
+         "Transformer Engine's userbuffers overlap needs sequence_parallel (Megatron-LM refuses --tp-comm-overlap "
+         "without it): priced without overlap; set sequence_parallel: true, or tp_comm_overlap: async for "
+         "PyTorch's async TP");
+  }
   if (looks_like_tokens(m, p)) {
     warn("plan.global_batch", "global_batch (" + s(p.global_batch) + ") gives " + s(m_batches) +
                                   " micro-batches per replica and " + s(p.global_batch * m.seq_len) +

@@ -132,9 +132,11 @@ struct BlockBuilder {
     // all SMs or all but those the collective's kernel holds (`margin`).
     const auto split = [&](int splits, int streams, bool margin) {
       const int sms = margin ? cost.gpu().sm_count - kUserbufferSms : 0;
-      if (splits <= streams) return std::max(whole, cost.gemm_time({m, n, k, 1, sms}, GemmKind::linear));
-      return std::max(whole, double(splits) / streams *
-                                 cost.gemm_time({m * streams / splits, n, k, 1, sms}, GemmKind::linear));
+      const auto rows = [&](int chunks) {
+        return cost.gemm_time({m * chunks / splits, n, k, 1, sms}, GemmKind::linear);
+      };
+      const int rounds = splits / streams, rest = splits % streams;  // 8 chunks on 3 streams: 3, 3, 2
+      return std::max(whole, rounds * rows(std::min(splits, streams)) + (rest > 0 ? rows(rest) : 0.0));
     };
     g.whole_time = whole;
     const int tp = overlap->tp;
@@ -274,9 +276,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
   const bool eager = p.kernels == Kernels::eager;
   const double weight_casts = p.caches_fp8_weights() && p.micro_batch > 0 && p.dp > 0
-                                  ? 1.0 / double(std::max<std::int64_t>(1, p.micro_batches()))
+                                  ? 1.0 / double(std::max<std::int64_t>(1, p.step_micro_batches()))
                                   : 1.0;
-  const PlanSpec* overlap = p.tp_comm_overlap && p.tp > 1 ? &p : nullptr;
+  const PlanSpec* overlap = p.overlaps_tp() ? &p : nullptr;
   const double gather_shards = p.quantized_tp_gather() ? t : 1;
   w.padded_vocab = padded_vocab(m.vocab, p.tp);
   const double v = w.padded_vocab;
