@@ -852,6 +852,12 @@ plan: {tp: 8, pp: 2, dp: 2, micro_batch: 1, global_batch: 16, schedule: interlea
   EXPECT_GE(reduce_start, compute_end - 1e-9);
   const auto [overlapped_end, overlapped_start] = times(true);
   EXPECT_LT(overlapped_start, overlapped_end);
+  // The search's closed form waits for the whole reduction too.
+  const auto estimate = [&](bool overlap) {
+    sc.plan.overlap_grad_reduce = overlap;
+    return predict(sc, SimulationOptions{.estimate = true}).step.step_time;
+  };
+  EXPECT_GT(estimate(false), estimate(true));
 }
 
 // Async TP / --tp-comm-overlap: each block's collectives hide behind its linear GEMMs but one

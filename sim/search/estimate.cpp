@@ -347,7 +347,9 @@ Estimate estimate_step(const Scenario& sc) {
     } else {
       const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
       const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;  // the distributed optimizer's
-      data_parallel_tail = time_beside(backward, reduce, share) - backward + gather;
+      // Without overlap_grad_reduce it all waits for the backward to end (Megatron-LM's local DDP).
+      const double exposed_reduce = p.overlap_grad_reduce ? time_beside(backward, reduce, share) - backward : reduce;
+      data_parallel_tail = exposed_reduce + gather;
     }
   }
 
