@@ -24,6 +24,13 @@ using namespace trainsim;
 
 namespace {
 
+// The kernel of a block by name (an empty one, and a failure, if it has none).
+Kernel kernel_named(const Block& b, const std::string& name) {
+  const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
+  EXPECT_NE(it, b.kernels.end()) << name;
+  return it == b.kernels.end() ? Kernel{} : *it;
+}
+
 // A compute-only pipeline: one node with very fast links, small vocabulary, many equal layers.
 Scenario pipeline_scenario(const std::string& schedule, int virtual_stages, int micro_batches) {
   std::string text = R"(
@@ -1150,11 +1157,7 @@ plan: {tp: 8, micro_batch: 12, global_batch: 12, sequence_parallel: true, tp_com
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
   const Workload chunked = build_workload(sc.model, sc.plan, cost);
   const Workload whole = build_workload(plain.model, plain.plan, cost);
-  const auto find = [](const Block& b, const std::string& name) {
-    const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
-    EXPECT_NE(it, b.kernels.end()) << name;
-    return it == b.kernels.end() ? Kernel{} : *it;
-  };
+  const auto find = kernel_named;
   const double tokens = 12.0 * 8192;
   const double qkv_width = (4096 + 2 * 1024) / 8.0;
   const double chunk = cost.gemm_time({tokens / 8, qkv_width, 4096, 1}, GemmKind::linear);
@@ -1199,11 +1202,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, sequence_parallel: true, tp_comm_
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
   const Workload ub = build_workload(sc.model, sc.plan, cost);
   const Workload chunked = build_workload(async.model, async.plan, cost);
-  const auto find = [](const Block& b, const std::string& name) {
-    const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
-    EXPECT_NE(it, b.kernels.end()) << name;
-    return it == b.kernels.end() ? Kernel{} : *it;
-  };
+  const auto find = kernel_named;
   const double m = 8192, qkv = (4096 + 2 * 1024) / 8.0;
   const int margin = sc.cluster.topology.gpu.sm_count - 16;
   const auto t = [&](double rows, double n, double k, int sms = 0) {

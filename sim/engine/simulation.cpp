@@ -1191,23 +1191,23 @@ std::vector<StepResult> gpipe_probes(const Scenario& sc, const SimulationOptions
 
 StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
+  const auto run = [&](const Scenario& s, const SimulationOptions& o) {
+    return from_json(run_isolated([&] { return to_json(run_in_this_process(s, o)); }));
+  };
+  // The steady state extended (or GPipe extrapolated); else, where that could not be proven, in full.
+  std::optional<StepResult> quick;
   if (gpipe_extrapolates(sc, options)) {
-    if (auto r = extrapolate_gpipe(gpipe_probes(sc, options), sc.plan.micro_batches())) {
-      r->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-      return *r;
-    }
-    SimulationOptions full = options;
-    full.periodic = false;
-    StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, full)); }));
-    r.not_periodic = true;
-    r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    return r;
+    quick = extrapolate_gpipe(gpipe_probes(sc, options), sc.plan.micro_batches());
+  } else if (StepResult r = run(sc, options); !r.not_periodic) {
+    quick = r;
   }
-  StepResult r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, options)); }));
-  if (r.not_periodic) {
+  StepResult r;
+  if (quick) {
+    r = *quick;
+  } else {
     SimulationOptions full = options;
     full.periodic = false;
-    r = from_json(run_isolated([&] { return to_json(run_in_this_process(sc, full)); }));
+    r = run(sc, full);
     r.not_periodic = true;
   }
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -1221,22 +1221,17 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
   std::vector<Scenario> probes;
   probes.reserve(3 * scenarios.size());
   std::vector<std::function<nlohmann::json()>> work;
-  std::vector<std::size_t> owner;  // the scenario of each work item
+  std::vector<std::size_t> owner;                            // the scenario of each work item
+  const auto add = [&](const Scenario& sc, std::size_t i) {  // `sc` outlives the batch (probes reserved)
+    work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
+    owner.push_back(i);
+  };
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     if (gpipe_extrapolates(scenarios[i], SimulationOptions{})) {
-      for (int k = 0; k < 3; ++k) {
-        probes.push_back(gpipe_probe(scenarios[i], k));
-        owner.push_back(i);
-      }
+      for (int k = 0; k < 3; ++k) add(probes.emplace_back(gpipe_probe(scenarios[i], k)), i);
     } else {
-      owner.push_back(i);
+      add(scenarios[i], i);
     }
-  }
-  std::size_t next_probe = 0;
-  for (std::size_t w = 0; w < owner.size(); ++w) {
-    const Scenario& sc =
-        gpipe_extrapolates(scenarios[owner[w]], SimulationOptions{}) ? probes[next_probe++] : scenarios[owner[w]];
-    work.push_back([&sc] { return to_json(run_in_this_process(sc, SimulationOptions{})); });
   }
   // Progress in scenarios: run_isolated_batch counts work items done.
   const auto item_done = [&](std::size_t items) {
