@@ -897,6 +897,23 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
               0.1 * userbuffers.step_time);
 }
 
+// The forward's floor under userbuffers is the last of the reduce-scatter's 4 splits: an eighth
+// of the forward's collectives when both move 16-bit values, a sixth when the all-gather moves
+// FP8 (the reduce-scatter then two thirds of the bytes).
+TEST(Simulator, UserbufferForwardExposesTheLastReduceScatterSplit) {
+  PlanSpec p;
+  p.tp = 8;
+  p.sequence_parallel = true;
+  p.tp_comm_overlap = true;
+  p.tp_overlap = TpOverlap::userbuffers;
+  EXPECT_DOUBLE_EQ(p.tp_overlap_exposed(1.0, 10.0, true), 1.0 / 8);
+  EXPECT_DOUBLE_EQ(p.tp_overlap_exposed(1.0, 10.0, true, 2.0 / 3), 1.0 / 6);
+  EXPECT_DOUBLE_EQ(p.tp_overlap_exposed(1.0, 10.0, false), 0.0);
+  EXPECT_DOUBLE_EQ(p.tp_overlap_exposed(1.0, 0.25, true), 0.75);  // GEMMs too short to cover it
+  p.sequence_parallel = false;                                    // userbuffers needs it: nothing overlaps
+  EXPECT_DOUBLE_EQ(p.tp_overlap_exposed(1.0, 10.0, true), 1.0);
+}
+
 TEST(Simulator, ComputeBesideDataParallelCollectivesRunsOnTheSmsTheyLeave) {
   // FSDP over two DGX A100 nodes: each layer's forward runs beside the next layer's gather and
   // each backward beside gathers and reduce-scatters. With 27 of the A100's 108 SMs held by NCCL
@@ -1222,6 +1239,23 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, sequence_parallel: true, tp_comm_
   // Fewer SMs, more waves where the tiles filled them: 33 x 4 tiles of 128 x 256, one wave on
   // 132 SMs, two on 116.
   EXPECT_NEAR(t(33 * 128, 4 * 256, 4096, margin), 2 * t(33 * 128, 4 * 256, 4096), 1e-12);
+}
+
+// A shape a calibration profile measured on the whole GPU loses, beside a collective holding
+// SMs, what its waves lose on the SMs left.
+TEST(Workload, MeasuredGemmShapesKeepTheirRateOnlyWithEverySm) {
+  const GpuSpec gpu = gpu_preset("h100-sxm-80gb");
+  CalibrationProfile profile;
+  profile.gemm_measured["4224x1024x4096"] = 600e12;
+  const CostModel measured(gpu, Precision::bf16, profile);
+  const CostModel modelled(gpu, Precision::bf16);
+  const GemmShape whole{4224, 1024, 4096, 1};
+  GemmShape held = whole;
+  held.sms = gpu.sm_count - 16;  // 33 x 4 tiles: one wave on 132 SMs, two on 116
+  const double flops = 2.0 * 4224 * 1024 * 4096;
+  EXPECT_NEAR(measured.gemm_time(whole), flops / 600e12, 1e-12);
+  EXPECT_NEAR(measured.gemm_time(held), 2 * flops / 600e12, 1e-12);
+  EXPECT_NEAR(modelled.gemm_time(held), 2 * modelled.gemm_time(whole), 1e-12);
 }
 
 // Transformer Engine (gather_along_first_dim with the input's quantizer) and torchtitan's float8

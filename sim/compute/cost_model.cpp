@@ -52,9 +52,19 @@ double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
     std::ostringstream key;
     key << static_cast<long long>(s.m) << "x" << static_cast<long long>(s.n) << "x" << static_cast<long long>(s.k);
     if (const auto it = profile_.gemm_measured.find(key.str()); it != profile_.gemm_measured.end()) {
-      return it->second / peak_;
+      // Measured on the whole GPU: with SMs held by a communication kernel the shape loses what
+      // its waves lose on fewer SMs.
+      if (s.sms <= 0 || s.sms >= gpu_.sm_count) return it->second / peak_;
+      GemmShape whole = s;
+      whole.sms = 0;
+      return it->second / peak_ * modelled_gemm_efficiency(s, kind) / modelled_gemm_efficiency(whole, kind);
     }
   }
+  return modelled_gemm_efficiency(s, kind);
+}
+
+double CostModel::modelled_gemm_efficiency(const GemmShape& s, GemmKind kind) const {
+  const bool linear = kind == GemmKind::linear;
   // Output tiles spread over the SMs in waves; the last wave runs partly empty.
   const double tiles = s.batch * std::ceil(s.m / profile_.gemm_tile_m) * std::ceil(s.n / profile_.gemm_tile_n);
   const double sms = s.sms > 0 ? std::min(s.sms, gpu_.sm_count) : gpu_.sm_count;

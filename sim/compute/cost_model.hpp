@@ -101,6 +101,9 @@ class CostModel {
   const CalibrationProfile& profile() const { return profile_; }
 
  private:
+  // Wave quantization and K term over the GPU's (or the profile's) top efficiency.
+  double modelled_gemm_efficiency(const GemmShape& shape, GemmKind kind) const;
+
   GpuSpec gpu_;
   Precision precision_;
   CalibrationProfile profile_;

@@ -545,10 +545,12 @@ class StepSimulation {
       return;
     }
     const double gemms = overlapped.linear_gemm_time() * slowdown_[stage];
+    const double gathered = p_.sequence_parallel ? w_.comm.tp_gather_bytes : w_.comm.tp_bytes;
+    const double rs_share = w_.comm.tp_bytes / std::max(1.0, w_.comm.tp_bytes + gathered);
     repeated(
         stage, "tp", label + (gather_only ? " all-gather (overlapped)" : " (overlapped)"),
         [&] { tp_collectives(stage, label, pass); },
-        [&](double t) { return p_.tp_overlap_exposed(t, gemms, pass == TpPass::forward); });
+        [&](double t) { return p_.tp_overlap_exposed(t, gemms, pass == TpPass::forward, rs_share); });
   }
 
   void tp_collectives(int stage, const std::string& label, TpPass pass) {

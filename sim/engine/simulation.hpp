@@ -60,7 +60,6 @@ struct StepResult {
   // link its share of their power). Links only the non-simulated replicas would load are
   // counted idle, which is at most (1 - idle share) of their power too low.
   double network_energy_j = 0;
-  double simulated_activities = 0;
   // Periodic extension (SimulationOptions::periodic): the micro-batches per replica actually
   // simulated; the rest repeated the measured steady period and were added to step_time, the
   // breakdown, FLOPs and energy. Equal to the plan's micro-batches when nothing was extended.

@@ -191,13 +191,13 @@ struct PlanSpec {
   }
   // What stays exposed of a block's tensor-parallel collectives, of time t beside linear GEMMs of
   // time g: all of it without overlap; with async TP one of its tp steps at least; with
-  // userbuffers, in forward the last of the pipelined reduce-scatter's 4 splits (half of t is
-  // the reduce-scatter), in backward (bulk and ring-exchange overlaps) only what the GEMMs cannot
-  // cover.
-  double tp_overlap_exposed(double t, double g, bool forward) const {
+  // userbuffers, in forward the last of the pipelined reduce-scatter's 4 splits (`rs_share` of t
+  // is the reduce-scatter: half, or more where the all-gather moves quantized values), in
+  // backward (bulk and ring-exchange overlaps) only what the GEMMs cannot cover.
+  double tp_overlap_exposed(double t, double g, bool forward, double rs_share = 0.5) const {
     if (!overlaps_tp()) return t;
     if (tp_overlap == TpOverlap::async) return std::max(t / tp, t - g);
-    return std::max(forward ? t / 8 : 0.0, t - g);
+    return std::max(forward ? rs_share * t / 4 : 0.0, t - g);
   }
   // SMs NCCL's kernels hold while a data-parallel collective runs (one CTA per channel; NCCL_MIN_CTAS
   // and NCCL_MAX_CTAS bound it). A GEMM overlapped with it has the GPU's other SMs: compute runs at

@@ -224,7 +224,7 @@ Estimate estimate_step(const Scenario& sc) {
                               : one / 2;
     const double one_forward = one / 2 + gather;
     const auto exposed = [&](const Block& b, double t, bool forward) {
-      return p.tp_overlap_exposed(t, b.linear_gemm_time(), forward);
+      return p.tp_overlap_exposed(t, b.linear_gemm_time(), forward, one / 2 / std::max(1e-30, one_forward));
     };
     layer_comm += exposed(L.attention_backward, one, false) + exposed(L.mlp_backward, one, false);
     rerun_comm = exposed(L.attention_forward, one_forward, true) + exposed(L.mlp_forward, one_forward, true);
