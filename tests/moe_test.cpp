@@ -460,6 +460,41 @@ TEST(Moe, TokenPermutationsFollowTheDispatcher) {
   EXPECT_GT(alltoall.layer.mlp_forward.time(), deepep.layer.mlp_forward.time());
 }
 
+// Transformer Engine's GroupedLinear runs a rank's experts as one cuBLAS GEMM each on 4 streams:
+// 16 experts of 512 tokens are 4 rounds of 4 GEMMs sharing the SMs, where one grouped kernel
+// packs all their tiles into the waves together; and each GEMM is a launch of its own.
+TEST(Moe, ExpertGemmsRunFourAtATimeOnTransformerEnginesStreams) {
+  Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/qwen3-235b-256xh100.yaml");
+  sc.plan.tp = 4;
+  sc.plan.ep = 8;  // 16 local experts
+  sc.plan.dp = 256 / (sc.plan.tp * sc.plan.pp * sc.plan.cp);
+  ASSERT_EQ(sc.plan.expert_gemm, ExpertGemm::streams);
+  const Workload streams = work_of(sc);
+  sc.plan.expert_gemm = ExpertGemm::grouped;
+  const Workload grouped = work_of(sc);
+  const auto time_of = [](const Block& b, const std::string& name) {
+    for (const auto& k : b.kernels) {
+      if (k.name == name) return k.time;
+    }
+    return -1.0;
+  };
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const double m = 4096.0 / 4 * 8 / 16, n = 2.0 * 1536, h = 4096;  // tokens per expert, gate + up
+  EXPECT_DOUBLE_EQ(time_of(grouped.layer.mlp_forward, "expert up (+gate)"), cost.gemm_time({m, n, h, 16}));
+  EXPECT_DOUBLE_EQ(time_of(streams.layer.mlp_forward, "expert up (+gate)"),
+                   std::max(4 * cost.gemm_time({m, n, h, 4}), 16 * cost.kernel_overhead()));
+  EXPECT_GT(time_of(streams.layer.mlp_forward, "expert up (+gate)"),
+            time_of(grouped.layer.mlp_forward, "expert up (+gate)"));
+  EXPECT_GT(streams.layer.mlp_backward.time(), grouped.layer.mlp_backward.time());
+  // One local expert: nothing to share.
+  sc.plan.ep = 128;
+  sc.plan.expert_gemm = ExpertGemm::streams;
+  const Workload one = work_of(sc);
+  sc.plan.expert_gemm = ExpertGemm::grouped;
+  EXPECT_DOUBLE_EQ(time_of(one.layer.mlp_forward, "expert up (+gate)"),
+                   time_of(work_of(sc).layer.mlp_forward, "expert up (+gate)"));
+}
+
 // google/gemma-2-9b's config.json (excerpt): 8,324,201,984 parameters besides the 917,504,000 of
 // the embedding, which the output head shares (Gemma 2 report, Table 1 note); every other layer
 // attends to a 4096-token window, so at 8192 a query sees (3072 + 4096) / 2 keys on average.

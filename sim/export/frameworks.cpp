@@ -151,6 +151,13 @@ ExportResult to_megatron(const Scenario& sc) {
       f.add("--moe-token-dispatcher-type", "flex");
       f.add("--moe-flex-dispatcher-backend", dispatcher_name(p.moe_dispatcher));
     }
+    // Transformer Engine's GroupedLinear (without the flag Megatron-Core loops over its experts).
+    f.add("--moe-grouped-gemm");
+    if (p.expert_gemm == ExpertGemm::grouped) {
+      r.notes.push_back(
+          "expert_gemm grouped: Megatron-Core's --moe-grouped-gemm runs Transformer Engine's "
+          "per-expert GEMMs on 4 streams (expert_gemm: streams)");
+    }
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
@@ -323,6 +330,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back(
         "tp_comm_overlap is Transformer Engine's userbuffers overlap; torchtitan's is PyTorch's async TP "
         "(tp_comm_overlap: async), written");
+  }
+  if (m.experts > 0 && p.expert_gemm == ExpertGemm::streams) {
+    r.notes.push_back("torchtitan runs each rank's experts in one grouped GEMM (expert_gemm: grouped)");
   }
   if (p.zero3_keeps_embeddings) {
     r.notes.push_back(
@@ -820,6 +830,10 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--tp-comm-overlap"] = true;
   if (has("--cross-entropy-loss-fusion")) out.plan["loss"] = "fused";
   used["--cross-entropy-loss-fusion"] = true;
+  // Experts: Transformer Engine's GroupedLinear (the default, expert_gemm: streams), or the legacy
+  // grouped_gemm package's one kernel over all experts.
+  if (has("--moe-grouped-gemm") && has("--moe-use-legacy-grouped-gemm")) out.plan["expert_gemm"] = "grouped";
+  used["--moe-grouped-gemm"] = used["--moe-use-legacy-grouped-gemm"] = true;
   // Recomputation.
   out.plan["recompute"] = "none";
   if (has("--recompute-activations")) out.plan["recompute"] = "selective";

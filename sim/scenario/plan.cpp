@@ -77,6 +77,8 @@ const char* zero3_unit_name(Zero3Unit u) { return u == Zero3Unit::parameter ? "p
 
 const char* tp_overlap_name(TpOverlap o) { return o == TpOverlap::async ? "async" : "userbuffers"; }
 
+const char* expert_gemm_name(ExpertGemm g) { return g == ExpertGemm::grouped ? "grouped" : "streams"; }
+
 const char* dispatcher_name(MoeDispatcher d) {
   switch (d) {
     case MoeDispatcher::alltoall:

@@ -53,6 +53,14 @@ const char* tp_overlap_name(TpOverlap o);
 enum class MoeDispatcher { alltoall, deepep, hybridep };
 const char* dispatcher_name(MoeDispatcher d);
 
+// How a rank's local experts run their GEMMs. streams: one cuBLAS GEMM per expert, round-robin on
+// 4 compute streams (Transformer Engine's GroupedLinear, behind Megatron-Core's and NeMo's
+// --moe-grouped-gemm: transformer_engine/common/util/multi_stream.h, num_compute_streams = 4), each
+// launched by the host; grouped: one kernel over every expert (torch._grouped_mm as torchtitan
+// calls it, CUTLASS grouped GEMMs), its tiles filling the waves together.
+enum class ExpertGemm { streams, grouped };
+const char* expert_gemm_name(ExpertGemm g);
+
 // How the loss runs over the logits. fp32: as separate operations computing in fp32 from the
 // 16-bit logits (their fp32 log-probabilities and gradient, the gradient cast back); cast: the
 // same on an fp32 copy of the logits (`F.cross_entropy(logits.float(), ...)`, as torchtitan wrote
@@ -160,6 +168,7 @@ struct PlanSpec {
   CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;
   CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
   MoeDispatcher moe_dispatcher = MoeDispatcher::alltoall;
+  ExpertGemm expert_gemm = ExpertGemm::streams;
   double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights

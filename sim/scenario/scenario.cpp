@@ -786,6 +786,9 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
       if (*v == dispatcher_name(d)) p.moe_dispatcher = d;
     }
   }
+  if (auto v = r.choice("expert_gemm", {"streams", "grouped"})) {
+    p.expert_gemm = *v == "grouped" ? ExpertGemm::grouped : ExpertGemm::streams;
+  }
   if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;

@@ -110,6 +110,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.moe_dispatcher != MoeDispatcher::alltoall) {
     out << YAML::Key << "moe_dispatcher" << YAML::Value << dispatcher_name(p.moe_dispatcher);
   }
+  if (p.expert_gemm != PlanSpec{}.expert_gemm) {
+    out << YAML::Key << "expert_gemm" << YAML::Value << expert_gemm_name(p.expert_gemm);
+  }
   if (p.bucket_bytes != PlanSpec{}.bucket_bytes) {
     out << YAML::Key << "bucket_size" << YAML::Value << std::to_string(p.bucket_bytes) + "B";
   }

@@ -155,6 +155,20 @@ struct BlockBuilder {
       g.dgrad_time = split(tp, kUserbufferStreams, false);
     }
   }
+  // A rank's local experts (PlanSpec::expert_gemm): one grouped kernel, or one GEMM per expert on
+  // kGroupedGemmStreams streams, up to that many sharing the SMs at once, each launched by the host.
+  void expert_gemm(const std::string& name, double m, double n, double k, double groups, ExpertGemm how) {
+    gemm(name, m, n, k, groups);
+    if (how == ExpertGemm::grouped) return;
+    Kernel& g = block.kernels.back();
+    const int experts = std::max(1, static_cast<int>(std::lround(groups)));
+    const int rounds = experts / kGroupedGemmStreams, rest = experts % kGroupedGemmStreams;
+    const auto concurrent = [&](int gemms) { return cost.gemm_time({m, n, k, double(gemms)}, GemmKind::linear); };
+    g.time = std::max(rounds * concurrent(std::min(experts, kGroupedGemmStreams)) + (rest > 0 ? concurrent(rest) : 0.0),
+                      experts * cost.kernel_overhead());
+  }
+  // Transformer Engine's compute streams for GroupedLinear (num_compute_streams, multi_stream.h).
+  static constexpr int kGroupedGemmStreams = 4;
   // Transformer Engine's userbuffers (initialize_ub's defaults): compute streams a split GEMM's
   // chunks go to (NVTE_COMM_OVERLAP_MAX_STREAMS), the pipelined reduce-scatter's splits, and the
   // SMs the "pipeline" and "bulk" methods' communication kernels hold (num_sm 16, set_sm_margin:
@@ -352,8 +366,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // Each token's top_k routed experts. A GPU holds experts/ep of them, each split over etp;
       // it computes the tokens of its etp group (with sequence parallelism each rank brings 1/tp
       // of the tokens; without it each already holds all of them), top_k each, balanced over
-      // the ep ranks, and the most loaded rank `imbalance` times that. One grouped GEMM over
-      // the local experts.
+      // the ep ranks, and the most loaded rank `imbalance` times that, in the local experts'
+      // GEMMs as plan.expert_gemm runs them.
       const double etp = p.expert_tp();
       const double local_experts = double(m.experts) / p.ep;
       const double sent = sp > 1 ? tokens / sp * etp : tokens;  // tokens this rank routes
@@ -366,9 +380,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       const bool alltoall = p.moe_dispatcher == MoeDispatcher::alltoall && p.ep > 1;
       if (alltoall) mlp.permutation("token permute", sent * h * e * (1 + m.top_k));
       mlp.permutation("expert sort", 2 * routed * h * e);
-      mlp.gemm("expert up (+gate)", tokens_per_expert, gates * ef / etp, h, local_experts);
+      mlp.expert_gemm("expert up (+gate)", tokens_per_expert, gates * ef / etp, h, local_experts, p.expert_gemm);
       mlp.memory("expert activation", (gates + 1) * routed * ef / etp * e, 8 * routed * ef / etp);
-      mlp.gemm("expert down", tokens_per_expert, h, ef / etp, local_experts);
+      mlp.expert_gemm("expert down", tokens_per_expert, h, ef / etp, local_experts, p.expert_gemm);
       mlp.permutation("expert unsort", 2 * routed * h * e);
       if (alltoall) mlp.permutation("token unpermute", sent * h * e * (1 + m.top_k));
     } else {
