@@ -1241,6 +1241,28 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, sequence_parallel: true, tp_comm_
   EXPECT_NEAR(t(33 * 128, 4 * 256, 4096, margin), 2 * t(33 * 128, 4 * 256, 4096), 1e-12);
 }
 
+// Unfused attention streams its s x s scores through memory: the fused scale-mask-softmax reads
+// and writes them, and dropout, where the model trains with it, reads and writes them and a byte
+// mask; the backward is priced at twice that. Llama-family models launch no dropout at all.
+TEST(Workload, UnfusedAttentionRunsDropoutOnlyWhereTheModelTrainsWithIt) {
+  for (const char* preset : {"gpt3-1.3b", "llama2-7b"}) {
+    const Scenario sc = load_scenario_text(std::string("model: {preset: ") + preset + R"(}
+cluster: {topology: dgx-a100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 1, attention: unfused}
+)",
+                                           "unfused.yaml");
+    const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+    const Workload w = build_workload(sc.model, sc.plan, cost);
+    const double scores = double(sc.model.heads) / 8 * sc.model.seq_len * sc.model.seq_len;
+    const bool dropout = sc.model.dropout();
+    EXPECT_EQ(dropout, std::string(preset) == "gpt3-1.3b");
+    const std::string name = dropout ? "softmax + dropout" : "softmax";
+    EXPECT_DOUBLE_EQ(kernel_named(w.layer.attention_forward, name).bytes, scores * (dropout ? 9 : 4)) << preset;
+    EXPECT_DOUBLE_EQ(kernel_named(w.layer.attention_backward, name + " backward").bytes, scores * (dropout ? 18 : 8))
+        << preset;
+  }
+}
+
 // A shape a calibration profile measured on the whole GPU loses, beside a collective holding
 // SMs, what its waves lose on the SMs left.
 TEST(Workload, MeasuredGemmShapesKeepTheirRateOnlyWithEverySm) {

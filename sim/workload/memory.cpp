@@ -42,12 +42,13 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   //   (8 without dropout), split over tp unless SP keeps 1/t;
   //   split by tp: queries 2 sbh, keys and values 4 sbh x kv_hidden / h, the projection's input 2
   //   sbh (8 sbh with as many key/value heads as query heads), and the MLP's inner activations;
-  //   attention scores 5 a s^2 b / t, gone with flash attention or selective recomputation.
+  //   attention scores 5 a s^2 b / t (the softmax's output 2, dropout's mask 1 and output 2; 2
+  //   without dropout), gone with flash attention or selective recomputation.
   const double inner = (m.swiglu() ? 6.0 : 4.0) * mlp_width / m.hidden;
   const double replicated = (m.dropout() ? 10 : 8) / (p.sequence_parallel ? t : 1.0);
   const double split = (4 + 4.0 * m.kv_hidden() / m.hidden + inner) / t;
   const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
-  const double scores = keep_scores ? 5.0 * m.heads * s / m.hidden / t : 0.0;
+  const double scores = keep_scores ? (m.dropout() ? 5.0 : 2.0) * m.heads * s / m.hidden / t : 0.0;
   return sbh * (replicated + split + scores) * e;
 }
 

@@ -337,10 +337,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
                   core_attention_time(core_flops) * CostModel::attention_forward_scale());
     } else {
       // The whole s x s score matrix is computed (masked, not skipped) and goes through memory:
-      // scaled-masked softmax reads and writes it, dropout reads it and writes it and a mask.
+      // the fused scale-mask-softmax reads and writes it; with dropout one more kernel reads it
+      // and writes it and a byte mask. Models trained without dropout launch none (torch's
+      // dropout returns its input at p = 0). The backward is priced at twice these bytes, where
+      // the kernels move 3e (+ 2e + 1) a score: docs/accuracy.md, session 23, says why.
       a.gemm("attention scores", s_local, s, d, b * heads_local, GemmKind::other);
       const double scores = b * heads_local * s_local * s;
-      a.memory("softmax + dropout", scores * (4 * e + 1), 5 * scores);
+      const double dropout_bytes = m.dropout() ? 2 * e + 1 : 0;
+      a.memory(m.dropout() ? "softmax + dropout" : "softmax", scores * (2 * e + dropout_bytes), 5 * scores);
       a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
     }
     a.gemm_beside_tp("output projection", tokens, h, m.heads * dv / t);
@@ -472,8 +476,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     };
     const auto rerun = [&](const std::string& n) {
       const auto starts = [&](const char* prefix) { return n.rfind(prefix, 0) == 0; };
-      if (listed("core_attn") && (n == "flash attention" || starts("attention ") || n == "softmax + dropout"))
-        return true;
+      if (listed("core_attn") && (n == "flash attention" || starts("attention ") || starts("softmax"))) return true;
       if (listed("layernorm") && (n == "input norm" || n == "post-attention norm")) return true;
       if (listed("mla_up_proj") && (starts("q up projection") || starts("kv up projection"))) return true;
       if (listed("moe_act") && n == "expert activation") return true;
