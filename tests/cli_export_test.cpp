@@ -83,6 +83,39 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
   EXPECT_NE(bad.output.find("--moe-layer-freq"), std::string::npos) << bad.output;
 }
 
+// plan.expert_gemm: Megatron-Core's --moe-grouped-gemm is Transformer Engine's GroupedLinear
+// (streams); with --moe-use-legacy-grouped-gemm, one grouped kernel; without either it loops over
+// its experts, which is said. torchtitan's experts are one grouped GEMM.
+TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
+  std::string text = read_text(kSource + "/scenarios/qwen3-235b-256xh100.yaml");
+  const auto plan = text.find("plan:\n");
+  ASSERT_NE(plan, std::string::npos);
+  text.insert(plan + 6, "  expert_gemm: grouped\n");
+  const std::string grouped = testing::TempDir() + "/qwen3-grouped.yaml";
+  std::ofstream(grouped) << text;
+  expect_round_trip("qwen3-grouped", "megatron", grouped);
+  EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped.megatron").find("--moe-use-legacy-grouped-gemm"),
+            std::string::npos);
+  EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped-from-megatron.yaml").find("expert_gemm: grouped"),
+            std::string::npos);
+  const std::string out = testing::TempDir() + "/sequential.yaml";
+  const CommandResult sequential =
+      run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+          "--vocab-size 32000 --swiglu --num-experts 8 --moe-router-topk 2 --micro-batch-size 1 "
+          "--global-batch-size 8 --bf16\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+  ASSERT_EQ(sequential.code, 0) << sequential.output;
+  EXPECT_NE(sequential.output.find("SequentialMLP"), std::string::npos) << sequential.output;
+  const std::string streams = kSource + "/scenarios/qwen3-235b-256xh100.yaml";
+  const std::string toml = testing::TempDir() + "/qwen3.toml";
+  const CommandResult to_titan = run("export " + streams + " --to torchtitan -o " + toml);
+  ASSERT_EQ(to_titan.code, 0) << to_titan.output;
+  EXPECT_NE(to_titan.output.find("one grouped GEMM"), std::string::npos) << to_titan.output;
+  const std::string titan = testing::TempDir() + "/titan-moe.yaml";
+  const CommandResult from_titan = run("export --from torchtitan " + toml + " --base " + streams + " -o " + titan);
+  ASSERT_EQ(from_titan.code, 0) << from_titan.output;
+  EXPECT_NE(read_text(titan).find("expert_gemm: grouped"), std::string::npos) << read_text(titan);
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

@@ -541,6 +541,11 @@ TEST(Memory, ActivationsFollowKorthikanti) {
   q.recompute = Recompute::selective;
   const double sbh = double(llama.seq_len) * llama.hidden;
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5), 1);
+  // Unfused attention without recomputation keeps the softmax's output only, 2as/h sbh/t: no
+  // dropout mask or output.
+  q.recompute = Recompute::none;
+  const double a_s_h = double(llama.heads) * llama.seq_len / llama.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, false), sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5 + 2 * a_s_h), 1);
 }
 
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {

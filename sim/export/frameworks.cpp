@@ -151,13 +151,10 @@ ExportResult to_megatron(const Scenario& sc) {
       f.add("--moe-token-dispatcher-type", "flex");
       f.add("--moe-flex-dispatcher-backend", dispatcher_name(p.moe_dispatcher));
     }
-    // Transformer Engine's GroupedLinear (without the flag Megatron-Core loops over its experts).
+    // Transformer Engine's GroupedLinear (without the flag Megatron-Core loops over its experts),
+    // or the grouped_gemm package's one kernel.
     f.add("--moe-grouped-gemm");
-    if (p.expert_gemm == ExpertGemm::grouped) {
-      r.notes.push_back(
-          "expert_gemm grouped: Megatron-Core's --moe-grouped-gemm runs Transformer Engine's "
-          "per-expert GEMMs on 4 streams (expert_gemm: streams)");
-    }
+    if (p.expert_gemm == ExpertGemm::grouped) f.add("--moe-use-legacy-grouped-gemm");
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
@@ -833,6 +830,11 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   // Experts: Transformer Engine's GroupedLinear (the default, expert_gemm: streams), or the legacy
   // grouped_gemm package's one kernel over all experts.
   if (has("--moe-grouped-gemm") && has("--moe-use-legacy-grouped-gemm")) out.plan["expert_gemm"] = "grouped";
+  if (has("--num-experts") && !has("--moe-grouped-gemm")) {
+    out.notes.push_back(
+        "no --moe-grouped-gemm: Megatron-Core runs the experts one after another (SequentialMLP), "
+        "priced as Transformer Engine's GroupedLinear (expert_gemm: streams), a lower bound");
+  }
   used["--moe-grouped-gemm"] = used["--moe-use-legacy-grouped-gemm"] = true;
   // Recomputation.
   out.plan["recompute"] = "none";
@@ -992,7 +994,10 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   out.plan["tp"] = tp;
   out.plan["pp"] = pp;
   out.plan["cp"] = cp;
-  if (has("parallelism.expert_parallel_degree")) out.plan["ep"] = number("parallelism.expert_parallel_degree", 1);
+  if (has("parallelism.expert_parallel_degree")) {
+    out.plan["ep"] = number("parallelism.expert_parallel_degree", 1);
+    out.plan["expert_gemm"] = "grouped";  // torchtitan's MoE calls torch._grouped_mm
+  }
   if (has("parallelism.expert_tensor_parallel_degree")) {
     out.plan["etp"] = number("parallelism.expert_tensor_parallel_degree", 1);
   }

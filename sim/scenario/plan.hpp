@@ -151,7 +151,8 @@ struct PlanSpec {
   double recompute_fraction = 1;
   Precision precision = Precision::bf16;
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
-  // (scores GEMM, softmax and dropout over the s x s matrix in memory, values GEMM).
+  // (scores GEMM, softmax and, where the model trains with it, dropout over the s x s matrix in
+  // memory, values GEMM).
   Attention attention = Attention::flash;
   Fp8Recipe fp8_recipe = Fp8Recipe::tensorwise;
   bool fp8_param_gather = false;  // weights all-gathered in FP8 (ZeRO-3/FSDP, distributed optimizer)
