@@ -9,6 +9,7 @@
 
 #include "compute/cost_model.hpp"
 #include "engine/simulation.hpp"
+#include "kernels.hpp"
 #include "scenario/scenario.hpp"
 #include "workload/memory.hpp"
 #include "workload/work.hpp"
@@ -473,10 +474,7 @@ TEST(Moe, ExpertGemmsRunFourAtATimeOnTransformerEnginesStreams) {
   sc.plan.expert_gemm = ExpertGemm::grouped;
   const Workload grouped = work_of(sc);
   const auto time_of = [](const Block& b, const std::string& name) {
-    for (const auto& k : b.kernels) {
-      if (k.name == name) return k.time;
-    }
-    return -1.0;
+    return trainsim_test::kernel_named(b, name).time;
   };
   const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
   const double m = 4096.0 / 4 * 8 / 16, n = 2.0 * 1536, h = 4096;  // tokens per expert, gate + up

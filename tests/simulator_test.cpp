@@ -9,6 +9,7 @@
 #include "engine/isolated.hpp"
 #include "engine/schedule.hpp"
 #include "engine/simulation.hpp"
+#include "kernels.hpp"
 #include "network/collectives.hpp"
 #include "network/platform.hpp"
 #include "report/prediction.hpp"
@@ -21,15 +22,9 @@
 #include "workload/work.hpp"
 
 using namespace trainsim;
+using trainsim_test::kernel_named;
 
 namespace {
-
-// The kernel of a block by name (an empty one, and a failure, if it has none).
-Kernel kernel_named(const Block& b, const std::string& name) {
-  const auto it = std::find_if(b.kernels.begin(), b.kernels.end(), [&](const Kernel& k) { return k.name == name; });
-  EXPECT_NE(it, b.kernels.end()) << name;
-  return it == b.kernels.end() ? Kernel{} : *it;
-}
 
 // A compute-only pipeline: one node with very fast links, small vocabulary, many equal layers.
 Scenario pipeline_scenario(const std::string& schedule, int virtual_stages, int micro_batches) {
