@@ -16,8 +16,10 @@ using namespace trainsim;
 
 namespace {
 
+// Named after the running test too: CTest runs tests in parallel, and two writing one path race.
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "/" + name;
+  const std::string path =
+      testing::TempDir() + "/" + testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
   std::ofstream(path) << text;
   return path;
 }
