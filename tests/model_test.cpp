@@ -16,6 +16,41 @@ TEST(Model, ParameterCountsMatchPublishedSizes) {
   }
 }
 
+// The presets of NVIDIA's, Mistral's, Meta's, Qwen's, OpenAI's and DeepSeek's published models
+// reproduce the totals their publishers give (active: per token; OpenAI and DeepSeek leave the
+// input embedding out of it, Qwen counts it), so head widths that are not hidden / heads (Qwen3, gpt-oss),
+// latent attention without a query compression (DeepSeek-V2-Lite) and untied or tied heads are
+// priced as those models are built.
+TEST(Model, NewerPresetsMatchTheirPublishersTotals) {
+  struct Published {
+    const char* name;
+    double total, active;  // active 0: a dense model
+    bool active_counts_embedding = false;
+  };
+  const Published published[] = {
+      {"nemotron4-15b", 15.7e9, 0},            // 3.2B embedding + 12.5B non-embedding (arXiv:2402.16819, Table 1)
+      {"nemotron4-340b", 341e9, 0},            // 340B (arXiv:2406.11704)
+      {"mistral-7b", 7.24e9, 0},               // HF model card
+      {"llama3.2-1b", 1.24e9, 0},              // HF model card (1.23B)
+      {"llama3.2-3b", 3.21e9, 0},              // HF model card
+      {"qwen3-8b", 8.2e9, 0},                  // Qwen3 report, Table 1 / model card "8.2B"
+      {"qwen3-32b", 32.8e9, 0},                // model card "32.8B"
+      {"qwen3-30b-a3b", 30.5e9, 3.3e9, true},  // model card "30.5B in total and 3.3B activated"
+      {"gpt-oss-120b", 116.8e9, 5.13e9},       // OpenAI gpt-oss model card, Table 1
+      {"gpt-oss-20b", 20.9e9, 3.61e9},
+      {"deepseek-v2", 236e9, 21e9},          // DeepSeek-V2 (arXiv:2405.04434), abstract
+      {"deepseek-v2-lite", 15.7e9, 2.4e9}};  // same, appendix B
+  for (const auto& p : published) {
+    const ModelSpec m = model_preset(p.name);
+    EXPECT_NEAR(total_parameters(m) / p.total, 1.0, 0.015) << p.name << " has " << total_parameters(m);
+    if (p.active > 0) {
+      const double embedding = p.active_counts_embedding ? 0.0 : double(m.vocab) * m.hidden;
+      EXPECT_NEAR((active_parameters(m) - embedding) / p.active, 1.0, 0.03)
+          << p.name << " activates " << active_parameters(m) - embedding;
+    }
+  }
+}
+
 TEST(Model, MixtureOfExpertsActivatesTopK) {
   const ModelSpec mixtral = model_preset("mixtral-8x7b");
   EXPECT_NEAR(active_parameters(mixtral) / 12.9e9, 1.0, 0.02);  // "12.9B active" (Jiang et al. 2024)
