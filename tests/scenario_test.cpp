@@ -184,7 +184,20 @@ TEST_P(MalformedScenario, IsAnInputErrorNamingKeyAndLine) {
   }
 }
 
+// Names no file system can look up (past NAME_MAX), where a file may be named: once an uncaught
+// filesystem_error and exit 1 (found by bench/fuzz's fuzz_topology).
+const std::string kUnlookableName = "x/" + std::string(5000, 'a');
+const std::string kGpuUnlookable =
+    "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: " + kUnlookableName + "}\nplan: {}\n";
+const std::string kTopologyUnlookable =
+    "model: {preset: gpt2}\ncluster: {topology: " + kUnlookableName + ".yaml}\nplan: {}\n";
+const std::string kLengthsUnlookable = "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\n" +
+                                       std::string("data: {lengths: ") + kUnlookableName + "}\n";
+
 const BadCase kBadCases[] = {
+    {"gpu_name_no_file_system_takes", kGpuUnlookable.c_str(), "cluster.gpu", 2, "no GPU file"},
+    {"topology_name_no_file_system_takes", kTopologyUnlookable.c_str(), "cluster.topology", 2, "no topology file"},
+    {"lengths_name_no_file_system_takes", kLengthsUnlookable.c_str(), "data.lengths", 4, "no dataset preset"},
     {"syntax", "model: {preset: gpt2\ncluster: x\n", "", 0, "YAML syntax error"},
     {"not_a_map", "- a\n- b\n", "", 1, "expected a map"},
     {"no_model", "cluster: {topology: single-h200}\nplan: {}\n", "model", 0, "needs a 'model'"},

@@ -60,7 +60,8 @@ int export_from(const ExportOptions& o) {
   ImportedPlan imported;
   if (o.from == "megatron") {
     // The arguments, or a file holding them (a launch script).
-    const bool file = o.from_source.rfind("--", 0) != 0 && std::filesystem::is_regular_file(o.from_source);
+    std::error_code not_a_file;  // a long argument line is no name the system can look up
+    const bool file = o.from_source.rfind("--", 0) != 0 && std::filesystem::is_regular_file(o.from_source, not_a_file);
     imported = from_megatron(file ? read_input_file(o.from_source, "the arguments file") : o.from_source,
                              file ? o.from_source : source);
   } else {

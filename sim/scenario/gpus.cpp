@@ -54,7 +54,7 @@ GpuSpec read_gpu(MapReader& parent, const std::string& key, const std::filesyste
   if (!looks_like_path(*value)) parent.fail(key, unknown_gpu(*value));
   const std::filesystem::path path =
       std::filesystem::path(*value).is_relative() ? base / *value : std::filesystem::path(*value);
-  if (!std::filesystem::exists(path)) parent.fail(key, "no GPU file at \"" + path.string() + "\"");
+  if (!path_exists(path.string())) parent.fail(key, "no GPU file at \"" + path.string() + "\"");
   MapReader file(load_yaml_file(path.string()), path.string(), "");
   return gpu_from_map(file, path.stem().string());
 }

@@ -92,7 +92,7 @@ void make_paths_absolute(YAML::Node& document, const std::string& scenario_file)
   auto absolute = [&](YAML::Node node) {
     if (!node || !node.IsScalar()) return;
     const std::filesystem::path path(node.Scalar());
-    if (path.is_relative() && std::filesystem::exists(base / path)) node = (base / path).string();
+    if (path.is_relative() && path_exists((base / path).string())) node = (base / path).string();
   };
   if (document["cluster"] && document["cluster"].IsMap()) absolute(document["cluster"]["topology"]);
   if (document["model"] && document["model"].IsMap()) absolute(document["model"]["hf_config"]);

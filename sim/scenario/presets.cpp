@@ -141,7 +141,7 @@ TopologySpec load_topology(const std::string& name_or_path) {
   const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
                                name_or_path.find(".yaml") != std::string::npos ||
                                name_or_path.find(".yml") != std::string::npos;
-  if (!looks_like_path || !std::filesystem::exists(name_or_path)) {
+  if (!looks_like_path || !path_exists(name_or_path)) {
     throw InputError({}, "cluster.topology",
                      looks_like_path ? "no topology file at \"" + name_or_path + "\""
                                      : unknown_preset("topology", name_or_path, topology_preset_names()));

@@ -863,7 +863,7 @@ DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path
     d.lengths = file && std::filesystem::path(*lengths).is_relative()
                     ? std::filesystem::absolute(base / *lengths).string()
                     : *lengths;
-    if (file && !std::filesystem::exists(d.lengths)) {
+    if (file && !path_exists(d.lengths)) {
       std::string problem = "no dataset preset named \"" + *lengths + "\" and no file " + d.lengths;
       if (const auto hint = did_you_mean(*lengths, dataset_preset_names()); !hint.empty()) {
         problem += " (did you mean " + hint + "?)";

@@ -94,6 +94,11 @@ std::string read_input_file(const std::string& path, const std::string& what) {
   return text.str();
 }
 
+bool path_exists(const std::string& path) noexcept {
+  std::error_code error;
+  return std::filesystem::exists(path, error) && !error;
+}
+
 YAML::Node load_yaml_file(const std::string& path) { return parse(read_input_file(path), path); }
 
 YAML::Node load_yaml_text(const std::string& text, const std::string& name) { return parse(text, name); }

@@ -19,6 +19,10 @@ namespace trainsim {
 // /dev/zero would be read forever). Throws InputError naming the file.
 std::string read_input_file(const std::string& path, const std::string& what = "the file");
 
+// Whether something exists at `path`; false, not an exception, where the system cannot look the
+// name up (too long, not a name: a scenario value that was never meant as a path).
+bool path_exists(const std::string& path) noexcept;
+
 // Parses a whole YAML file or text; syntax errors become InputError with the line.
 YAML::Node load_yaml_file(const std::string& path);
 YAML::Node load_yaml_text(const std::string& text, const std::string& name);
