@@ -43,6 +43,19 @@ TEST(CliPresets, ShowUnknownNameIsAnInputError) {
   EXPECT_NE(r.output.find("did you mean h100-sxm-80gb"), std::string::npos) << r.output;
 }
 
+// "H100" or "gpt-oss" is what people call the presets that begin with it: the hint names them all
+// (up to four), in any case; a start shared by many names lists none of them.
+TEST(CliPresets, AShortNameHintsAtThePresetsItBegins) {
+  const CommandResult gpu = run("presets --show H100");
+  EXPECT_EQ(gpu.code, 2) << gpu.output;
+  EXPECT_NE(gpu.output.find("did you mean h100-sxm-80gb or h100-sxm-96gb?"), std::string::npos) << gpu.output;
+  const CommandResult model = run("presets --show gpt-oss");
+  EXPECT_NE(model.output.find("did you mean gpt-oss-120b or gpt-oss-20b?"), std::string::npos) << model.output;
+  const CommandResult many = run("presets --show llama");
+  EXPECT_EQ(many.code, 2) << many.output;
+  EXPECT_EQ(many.output.find("did you mean"), std::string::npos) << many.output;
+}
+
 TEST(CliPresets, TopologyShowListsNodeGroups) {
   const CommandResult r = run("topology show mixed-h100-a100");
   ASSERT_EQ(r.code, 0) << r.output;

@@ -26,7 +26,9 @@ class InputError : public std::runtime_error {
   std::string problem_;
 };
 
-// The closest of `candidates` to `word` (edit distance at most 3), or "" when none is close.
+// The candidates that begin with `word` in any case, where two to four do ("h100-sxm-80gb or
+// h100-sxm-96gb"); else the closest (edit distance at most 3); else the one that begins with it;
+// else "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace trainsim
