@@ -32,6 +32,10 @@ TEST(CliErrors, MisspeltSectionsPointAtTheirLine) {
                {"trainig.yaml:4:1: 'trainig'", "did you mean 'training'"});
   expect_error("tpp", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan:\n  tpp: 2\n",
                {"tpp.yaml:4:3: 'plan.tpp'", "did you mean 'tp'"});
+  // A key's start names other keys (tp_algorithm, tp_comm_overlap), not the one meant: keys keep
+  // the nearest, unlike preset names (CliPresets.AShortNameHintsAtThePresetsItBegins).
+  expect_error("tp_", "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan:\n  tp_: 2\n",
+               {"'plan.tp_'", "did you mean 'tp'?"});
 }
 
 TEST(CliErrors, UnknownPresetsAreListed) {

@@ -269,7 +269,7 @@ int show_preset(const std::string& name, bool json) {
       names.insert(names.end(), list.begin(), list.end());
     }
     std::string problem = "no preset named \"" + name + "\"";
-    if (const auto hint = did_you_mean(name, names); !hint.empty()) {
+    if (const auto hint = name_hint(name, names); !hint.empty()) {
       problem += " (did you mean " + hint + "?)";
     } else {
       problem += "; presets:";

@@ -42,25 +42,6 @@ InputError::InputError(SourceLocation where, std::string key, std::string proble
       problem_(std::move(problem)) {}
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-  // A short name for longer ones ("h100", "B200", "qwen3"): the candidates that begin with it,
-  // whatever the case, when they are few enough to read. Several are all named, not the nearest.
-  const auto lower = [](std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return text;
-  };
-  const std::string start = lower(word);
-  std::vector<std::string> starting;
-  if (word.size() >= 2) {
-    for (const auto& candidate : candidates)
-      if (candidate.size() > word.size() && lower(candidate).rfind(start, 0) == 0) starting.push_back(candidate);
-  }
-  if (starting.size() > 4) starting.clear();
-  const auto listed = [&] {
-    std::string hint = starting.front();
-    for (std::size_t i = 1; i < starting.size(); ++i) hint += (i + 1 == starting.size() ? " or " : ", ") + starting[i];
-    return hint;
-  };
-  if (starting.size() > 1) return listed();
   // Ties go to the candidate that shares the longest start with the word ("tpp": tp, not pp).
   const auto common_start = [&](const std::string& candidate) {
     std::size_t n = 0;
@@ -76,7 +57,31 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
       best = candidate;
     }
   }
-  return best.empty() && !starting.empty() ? listed() : best;
+  return best;
+}
+
+std::string name_hint(const std::string& word, const std::vector<std::string>& names) {
+  const auto lower = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return text;
+  };
+  const std::string wanted = lower(word);
+  std::vector<std::string> starting;
+  for (const auto& name : names) {
+    const std::string candidate = lower(name);
+    if (candidate == wanted) return name;
+    if (wanted.size() >= 2 && candidate.size() > wanted.size() && candidate.rfind(wanted, 0) == 0) {
+      starting.push_back(name);
+    }
+  }
+  if (starting.size() >= 2 && starting.size() <= 4) {
+    std::string hint = starting.front();
+    for (std::size_t i = 1; i < starting.size(); ++i) hint += (i + 1 == starting.size() ? " or " : ", ") + starting[i];
+    return hint;
+  }
+  if (starting.size() > 4) return "";  // "gpt3", "dgx": the whole list says more than the nearest
+  if (auto close = did_you_mean(word, names); !close.empty()) return close;
+  return starting.size() == 1 ? starting.front() : "";
 }
 
 }  // namespace trainsim

@@ -26,9 +26,13 @@ class InputError : public std::runtime_error {
   std::string problem_;
 };
 
-// The candidates that begin with `word` in any case, where two to four do ("h100-sxm-80gb or
-// h100-sxm-96gb"); else the closest (edit distance at most 3); else the one that begins with it;
-// else "".
+// The closest of `candidates` to `word` (edit distance at most 3), or "" when none is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// For a preset name: the one that differs only in case; else the names that begin with `word`
+// (two characters or more) in any case, where two to four do ("h100-sxm-80gb or
+// h100-sxm-96gb"); "" where more do; else did_you_mean's; else the one name that begins with it;
+// else "". (Keys keep did_you_mean: a key's prefix names other keys, not the one meant.)
+std::string name_hint(const std::string& word, const std::vector<std::string>& names);
 
 }  // namespace trainsim

@@ -14,8 +14,7 @@ std::string preset_list() {
 
 std::string unknown_gpu(const std::string& name) {
   std::string problem = "no GPU preset named \"" + name + "\"";
-  if (const auto hint = did_you_mean(name, gpu_preset_names()); !hint.empty())
-    problem += " (did you mean " + hint + "?)";
+  if (const auto hint = name_hint(name, gpu_preset_names()); !hint.empty()) problem += " (did you mean " + hint + "?)";
   return problem + "; presets: " + preset_list() + "; or give a GPU file (path.yaml) or a map of its fields";
 }
 

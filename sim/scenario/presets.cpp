@@ -29,7 +29,7 @@ std::vector<std::string> keys_of(const YAML::Node& map) {
 
 std::string unknown_preset(const char* kind, const std::string& name, const std::vector<std::string>& names) {
   std::string problem = std::string("no ") + kind + " preset named \"" + name + "\"";
-  if (const auto hint = did_you_mean(name, names); !hint.empty()) return problem + " (did you mean " + hint + "?)";
+  if (const auto hint = name_hint(name, names); !hint.empty()) return problem + " (did you mean " + hint + "?)";
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   return problem + "; presets: " + list;

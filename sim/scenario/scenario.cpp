@@ -865,7 +865,7 @@ DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path
                     : *lengths;
     if (file && !path_exists(d.lengths)) {
       std::string problem = "no dataset preset named \"" + *lengths + "\" and no file " + d.lengths;
-      if (const auto hint = did_you_mean(*lengths, dataset_preset_names()); !hint.empty()) {
+      if (const auto hint = name_hint(*lengths, dataset_preset_names()); !hint.empty()) {
         problem += " (did you mean " + hint + "?)";
       }
       r.fail("lengths", problem);
@@ -905,7 +905,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto preset = model->string("preset")) {
     if (!model_preset_node(*preset)) {
       std::string problem = "no model preset named \"" + *preset + "\"";
-      if (const auto hint = did_you_mean(*preset, model_preset_names()); !hint.empty()) {
+      if (const auto hint = name_hint(*preset, model_preset_names()); !hint.empty()) {
         problem += " (did you mean " + hint + "?)";
       } else {
         problem += "; presets:";
