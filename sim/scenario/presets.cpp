@@ -70,8 +70,18 @@ std::string entry_text(const std::string& text, const std::string& name) {
     bool header = true;
     for (std::size_t k = 0; k < first; ++k) header = header && !top_level_key(lines[k]);
     if (header) first = i;
+    // After the entry, a comment at the margin belongs to it only where the entry goes on below
+    // it; above the next entry, or at the file's end, it is the next entry's (or nobody's).
+    const auto next_entry_comment = [&](std::size_t k) {
+      if (lines[k].empty() || lines[k][0] != '#') return false;
+      while (k < lines.size() && (lines[k].empty() || lines[k][0] == '#')) ++k;
+      return k == lines.size() || top_level_key(lines[k]);
+    };
     std::string out;
-    for (std::size_t k = first; k < lines.size() && (k <= i || !top_level_key(lines[k])); ++k) out += lines[k] + "\n";
+    for (std::size_t k = first; k < lines.size() && (k <= i || (!top_level_key(lines[k]) && !next_entry_comment(k)));
+         ++k) {
+      out += lines[k] + "\n";
+    }
     while (out.size() > 1 && out[out.size() - 2] == '\n') out.pop_back();
     return out;
   }
