@@ -1263,6 +1263,43 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, attention: unfused}
   }
 }
 
+// A GPT-shaped model told it has rotary positions, no biases and no dropout (Nemotron-4) loses
+// the learned position table and the biases from its parameters, gains the rotary kernel, keeps
+// no dropout masks, and writes the three fields back.
+TEST(Workload, GptShapedModelsCanTrainAsNemotronDoes) {
+  const std::string base = R"(
+cluster: {topology: dgx-a100-superpod, gpus: 8}
+plan: {tp: 8, micro_batch: 1, global_batch: 1, recompute: none}
+model: {arch: gpt, layers: 4, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 16384, vocab: 256000, seq_len: 4096)";
+  const Scenario gpt = load_scenario_text(base + "}\n", "gpt.yaml");
+  const Scenario nemotron =
+      load_scenario_text(base + ", positions: rotary, biases: false, dropout: false}\n", "nemotron.yaml");
+  const ModelSpec& m = nemotron.model;
+  EXPECT_FALSE(m.learned_positions());
+  EXPECT_FALSE(m.biases());
+  EXPECT_FALSE(m.dropout());
+  EXPECT_TRUE(gpt.model.learned_positions() && gpt.model.biases() && gpt.model.dropout());
+  const double h = m.hidden, f = m.ffn_hidden, kv = m.kv_hidden();
+  const double biases_per_layer = (h + 2 * kv) + h + f + h;  // qkv, projection, up, down
+  EXPECT_DOUBLE_EQ(total_parameters(gpt.model) - total_parameters(m), m.seq_len * h + m.layers * biases_per_layer);
+  const CostModel cost(nemotron.cluster.topology.gpu, nemotron.plan.precision);
+  const Workload with_rope = build_workload(m, nemotron.plan, cost);
+  EXPECT_GT(kernel_named(with_rope.layer.attention_forward, "rotary embedding").bytes, 0);
+  const Workload without = build_workload(gpt.model, gpt.plan, cost);
+  const auto& learned = without.layer.attention_forward.kernels;
+  EXPECT_TRUE(
+      std::none_of(learned.begin(), learned.end(), [](const Kernel& k) { return k.name == "rotary embedding"; }));
+  // Korthikanti et al.'s replicated activations: 10 sbh with dropout's masks, 8 without.
+  const double sbh = double(m.seq_len) * m.hidden;
+  EXPECT_NEAR(
+      activation_bytes_per_layer(gpt.model, gpt.plan, true) - activation_bytes_per_layer(m, nemotron.plan, true),
+      2 * sbh / (nemotron.plan.sequence_parallel ? 8 : 1), 1.0);
+  const Scenario again = load_scenario_text(scenario_to_yaml(nemotron), "again.yaml");
+  EXPECT_EQ(again.model.rotary_on, 1);
+  EXPECT_EQ(again.model.biases_on, 0);
+  EXPECT_EQ(again.model.dropout_on, 0);
+}
+
 // A shape a calibration profile measured on the whole GPU loses, beside a collective holding
 // SMs, what its waves lose on the SMs left.
 TEST(Workload, MeasuredGemmShapesKeepTheirRateOnlyWithEverySm) {

@@ -43,6 +43,10 @@ struct ModelSpec {
   // sequence and the others to the window (Gemma 2: 2, alternating; Gemma 3: 6).
   int sliding_window_pattern = 1;
   int tie_embeddings = -1;  // the output head shares the input embedding: 1, 0; -1: by arch
+  // What the arch implies unless the model says otherwise (1, 0; -1: by arch): dropout in
+  // training, rotary rather than learned positions, biases beside the weight matrices.
+  // Nemotron-4 is GPT-shaped (LayerNorm, an ungated MLP) with RoPE, no biases and no dropout.
+  int dropout_on = -1, rotary_on = -1, biases_on = -1;
   // Multi-token prediction modules (DeepSeek-V3 section 2.2: depth 1): each a projection of the
   // normed hidden state and next token's embedding (2h -> h), one more transformer layer, and the
   // shared output head and loss, on the last pipeline stage (Megatron-Core --mtp-num-layers).
@@ -68,13 +72,13 @@ struct ModelSpec {
   int moe_layers() const { return experts > 0 ? layers / moe_layer_frequency - dense_layers / moe_layer_frequency : 0; }
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
-  bool biases() const { return arch != Arch::llama; }
+  bool biases() const { return biases_on >= 0 ? biases_on == 1 : arch != Arch::llama; }
   // Dropout in training (GPT-2/3 and BERT: 0.1); Llama-family models train without it (NeMo
   // 2.3.1's Llama configs: hidden_dropout and attention_dropout 0.0), so keep no dropout masks.
-  bool dropout() const { return arch != Arch::llama; }
+  bool dropout() const { return dropout_on >= 0 ? dropout_on == 1 : arch != Arch::llama; }
   // Tensors of one norm: RMSNorm a scale, LayerNorm a scale and a shift.
   int norm_tensors() const { return arch == Arch::llama ? 1 : 2; }
-  bool learned_positions() const { return arch != Arch::llama; }
+  bool learned_positions() const { return rotary_on >= 0 ? rotary_on == 0 : arch != Arch::llama; }
   bool tied_embeddings() const { return tie_embeddings >= 0 ? tie_embeddings == 1 : arch != Arch::llama; }
   bool moe() const { return experts > 0; }
   // Positions the output head and loss run over, as a share of the tokens: BERT's masked-LM head

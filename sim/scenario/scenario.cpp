@@ -116,6 +116,9 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.integer("mtp_layers", 0, 16)) m.mtp_layers = static_cast<int>(*v);
   if (auto v = r.integer("sliding_window_pattern", 1, 1024)) m.sliding_window_pattern = static_cast<int>(*v);
   if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
+  if (auto v = r.boolean("dropout")) m.dropout_on = *v ? 1 : 0;
+  if (auto v = r.boolean("biases")) m.biases_on = *v ? 1 : 0;
+  if (auto v = r.choice("positions", {"learned", "rotary"})) m.rotary_on = *v == "rotary" ? 1 : 0;
   if (auto v = r.choice("mlm_predictions", {"all", "masked"})) {
     if (m.arch != Arch::bert) r.fail("mlm_predictions", "mlm_predictions goes with arch: bert");
     m.mlm_masked_only = *v == "masked";  // default: masked
