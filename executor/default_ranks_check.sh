@@ -16,4 +16,20 @@ grep -q '"gpus": 2' "$work/run.json" || { echo "FAIL: the run did not use 2 rank
 # --nproc still decides when given.
 "$exec_bin" "$source_dir/scenarios/gpt-tiny-cpu.yaml" --steps 2 --warmup 1 --nproc 2 --out "$work/run2.json" 2> "$work/stderr2.log"
 ! grep -q "starting the plan's" "$work/stderr2.log" || { echo "FAIL: --nproc given, yet the default was announced"; exit 1; }
+# A model feature the executor does not build (experts) is refused before any rank starts, not
+# measured as a dense model.
+cat > "$work/moe.yaml" <<'YAML'
+name: moe-tiny
+model: {arch: llama, layers: 2, hidden: 64, heads: 4, ffn_hidden: 128, vocab: 256, seq_len: 32, moe: {experts: 4, top_k: 2}}
+cluster: {topology: cpu-loopback, gpus: 2}
+plan: {dp: 2, micro_batch: 4, global_batch: 8, precision: fp32}
+YAML
+set +e
+"$exec_bin" "$work/moe.yaml" --steps 2 --warmup 0 > "$work/moe.out" 2> "$work/moe.log"
+code=$?
+set -e
+cat "$work/moe.log"
+[ "$code" -eq 2 ] || { echo "FAIL: an MoE scenario exited $code, not 2"; exit 1; }
+grep -q "a mixture of experts (model.moe) is not implemented" "$work/moe.log" || { echo "FAIL: no reason given"; exit 1; }
+! grep -q "starting the plan's" "$work/moe.log" || { echo "FAIL: ranks were started"; exit 1; }
 echo "ok"

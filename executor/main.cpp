@@ -97,6 +97,26 @@ ModelSpec model_spec(const ModelShape& s) {
   return m;
 }
 
+// Model features this executor's layers (model.cpp: the arch's own attention, MLP, norms,
+// positions and head) do not build, in the terms of the scenario file: run anyway, the scenario
+// would be measured as another model.
+std::string unsupported_model(const ModelSpec& m) {
+  const std::string missing = " is not implemented in trainsim-exec";
+  if (m.moe()) return "a mixture of experts (model.moe)" + missing;
+  if (m.mla) return "multi-head latent attention (model.attention: mla)" + missing;
+  if (m.sliding_window > 0) return "sliding-window attention (model.sliding_window)" + missing;
+  if (m.mtp_layers > 0) return "multi-token prediction (model.mtp_layers)" + missing;
+  if (m.head_size > 0 && m.head_size * m.heads != m.hidden) return "a head_dim other than hidden / heads" + missing;
+  ModelSpec by_arch;
+  by_arch.arch = m.arch;
+  if (m.dropout() != by_arch.dropout() || m.biases() != by_arch.biases() ||
+      m.learned_positions() != by_arch.learned_positions() || m.tied_embeddings() != by_arch.tied_embeddings()) {
+    return std::string("model.dropout, biases, positions or tied_embeddings other than arch ") + arch_name(m.arch) +
+           "'s" + missing;
+  }
+  return "";
+}
+
 // Reasons this executor cannot run the plan, in the terms of the scenario file.
 std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   if (p.cp > 1) return "context parallelism (cp " + std::to_string(p.cp) + ") is not implemented in trainsim-exec";
@@ -426,6 +446,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     const Scenario sc = load_scenario(o.scenario);  // bad input is reported once, before any rank starts
+    if (const auto why = unsupported_model(sc.model); !why.empty()) {
+      std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
+      return 2;
+    }
     if (!sc.data.full_rows() && !std::getenv("TRAINSIM_EXEC_CHILD")) {
       std::cerr << "trainsim-exec: note: the scenario's data section (" << sc.data.lengths
                 << ") is not emulated: every row has seq_len tokens (trainsim validate predicts such rows)\n";
