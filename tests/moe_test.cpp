@@ -504,15 +504,25 @@ TEST(Moe, HuggingFaceConfigOfGemma2) {
   EXPECT_DOUBLE_EQ(attended_keys(m, 8192), (4096 - 4096.0 * 4096 / (2 * 8192) + 8192 / 2.0) / 2);
 }
 
-TEST(Moe, HuggingFaceConfigsOfDeepSeekV3Qwen3MoeAndLlama4MatchThePresets) {
+TEST(Moe, HuggingFaceConfigsOfPresetModelsMatchThePresets) {
   // Excerpts of deepseek-ai/DeepSeek-V3 and Qwen/Qwen3-235B-A22B config.json; Llama 4 Maverick's
   // fields (text_config) as NeMo's Llama4Experts128Config sets them.
-  for (const auto& [file, preset] :
-       {std::pair{"deepseek_v3", "deepseek-v3"}, {"qwen3_moe", "qwen3-235b-a22b"}, {"llama4", "llama4-maverick"}}) {
+  // DeepSeek-V2-Lite's (no query compression: q_lora_rank null), gpt-oss-120b's (layer_types
+  // alternating a window and the whole sequence) and a Nemotron-4 340B conversion's
+  // (NemotronForCausalLM: GPT-shaped, rotary, no biases, no dropout, untied) too.
+  for (const auto& [file, preset] : {std::pair{"deepseek_v3", "deepseek-v3"},
+                                     {"qwen3_moe", "qwen3-235b-a22b"},
+                                     {"llama4", "llama4-maverick"},
+                                     {"deepseek_v2_lite", "deepseek-v2-lite"},
+                                     {"gpt_oss", "gpt-oss-120b"},
+                                     {"nemotron", "nemotron4-340b"}}) {
     const ModelSpec hf = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/" + file + ".json");
     const ModelSpec expected = model_preset(preset);
     EXPECT_DOUBLE_EQ(total_parameters(hf), total_parameters(expected)) << file;
     EXPECT_DOUBLE_EQ(active_parameters(hf), active_parameters(expected)) << file;
+    EXPECT_DOUBLE_EQ(attended_keys(hf, 4096), attended_keys(expected, 4096)) << file;
+    EXPECT_EQ(hf.learned_positions(), expected.learned_positions()) << file;
+    EXPECT_EQ(hf.dropout(), expected.dropout()) << file;
   }
   // A llama4 config without its language model's fields is an input error naming the key.
   const auto path = std::filesystem::temp_directory_path() / "llama4-no-text.json";

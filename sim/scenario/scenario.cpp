@@ -1,6 +1,7 @@
 #include "scenario/scenario.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -257,7 +258,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"n_positions", "n_ctx"}, true);
   } else if (type == "llama" || type == "mistral" || type == "mixtral" || type == "qwen2" || type == "qwen3" ||
-             type == "qwen3_moe" || type == "deepseek_v3" || type == "gemma2" || type == "llama4_text") {
+             type == "qwen3_moe" || type == "deepseek_v2" || type == "deepseek_v3" || type == "gemma2" ||
+             type == "llama4_text" || type == "gpt_oss") {
     // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head), the large Qwen and DeepSeek models too.
     m.arch = Arch::llama;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -282,7 +284,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.experts = integer({"num_local_experts"}, true);
       m.top_k = integer({"num_experts_per_tok"}, true);
     }
-    if (type == "qwen3" || type == "qwen3_moe" || type == "gemma2") m.head_size = integer({"head_dim"}, false);
+    if (type == "qwen3" || type == "qwen3_moe" || type == "gemma2" || type == "gpt_oss")
+      m.head_size = integer({"head_dim"}, false);
     // An output head that shares the input embedding (Gemma's default, small Qwen2 models).
     const bool tie_default = type == "gemma2";
     if (config.contains("tie_word_embeddings") && !config["tie_word_embeddings"].is_boolean())
@@ -307,7 +310,25 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.top_k = integer({"num_experts_per_tok"}, true);
       m.expert_ffn_hidden = integer({"moe_intermediate_size"}, true);
     }
-    if (type == "deepseek_v3") {
+    if (type == "gpt_oss") {
+      // Every layer a mixture of intermediate_size-wide experts; layer_types says which layers
+      // attend within the sliding window (gpt-oss: every other one, from the first).
+      m.expert_ffn_hidden = m.ffn_hidden;
+      m.experts = integer({"num_local_experts"}, true);
+      m.top_k = integer({"num_experts_per_tok"}, true);
+      if (config.contains("sliding_window") && config["sliding_window"].is_number_integer())
+        m.sliding_window = integer({"sliding_window"}, false);
+      if (m.sliding_window > 0 && config.contains("layer_types") && config["layer_types"].is_array()) {
+        const auto& kinds = config["layer_types"];
+        const auto full =
+            std::count_if(kinds.begin(), kinds.end(), [](const auto& k) { return k == "full_attention"; });
+        if (full == static_cast<std::ptrdiff_t>(kinds.size())) m.sliding_window = 0;
+        // The layers' mean is priced (docs/scenario-format.md): one in P attends to everything.
+        if (full > 0 && full < static_cast<std::ptrdiff_t>(kinds.size()))
+          m.sliding_window_pattern = static_cast<int>(std::lround(double(kinds.size()) / double(full)));
+      }
+    }
+    if (type == "deepseek_v2" || type == "deepseek_v3") {
       m.mla = true;
       m.q_lora_rank = count("q_lora_rank");
       m.kv_lora_rank = integer({"kv_lora_rank"}, true);
@@ -322,6 +343,32 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.dense_layers = count("first_k_dense_replace");
       m.mtp_layers = count("num_nextn_predict_layers");
     }
+  } else if (type == "nemotron") {
+    // Nemotron-4 and its Minitron descendants (transformers' NemotronConfig): GPT-shaped layers
+    // (LayerNorm, an ungated squared-ReLU MLP) with rotary positions, and biases and dropout only
+    // where the config says so; an untied head unless it says otherwise.
+    m.arch = Arch::gpt;
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.kv_heads = integer({"num_key_value_heads"}, false);
+    m.head_size = integer({"head_dim"}, false);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+    const auto flag = [&](const char* name) {
+      if (!config.contains(name) || config[name].is_null()) return false;
+      if (!config[name].is_boolean())
+        throw InputError({path, 0, 0}, name, "expected true or false, found " + config[name].dump());
+      return config[name].get<bool>();
+    };
+    if (config.contains("attention_dropout") && !config["attention_dropout"].is_number())
+      throw InputError({path, 0, 0}, "attention_dropout",
+                       "expected a number, found " + config["attention_dropout"].dump());
+    m.rotary_on = 1;
+    m.biases_on = flag("attention_bias") || flag("mlp_bias") ? 1 : 0;
+    m.dropout_on = config.value("attention_dropout", 0.0) > 0 ? 1 : 0;
+    m.tie_embeddings = flag("tie_word_embeddings") ? 1 : 0;
   } else if (type == "bert") {
     m.arch = Arch::bert;
     m.layers = integer({"num_hidden_layers"}, true);
@@ -333,7 +380,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   } else {
     throw InputError(
         {path, 0, 0}, "model_type",
-        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v3, gemma2 or bert, found \"" +
+        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2, deepseek_v3, gemma2, gpt_oss, "
+        "nemotron or bert, found \"" +
             type + "\"");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
