@@ -249,6 +249,22 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   m.name = std::filesystem::path(path).parent_path().filename().string();
   if (m.name.empty()) m.name = type;
   m.source = "Hugging Face config.json: " + path;
+  // The shape fields transformers' LlamaConfig, NemotronConfig and BertConfig name alike.
+  const auto read_shape = [&] {
+    m.layers = integer({"num_hidden_layers"}, true);
+    m.hidden = integer({"hidden_size"}, true);
+    m.heads = integer({"num_attention_heads"}, true);
+    m.ffn_hidden = integer({"intermediate_size"}, true);
+    m.vocab = integer({"vocab_size"}, true);
+    m.seq_len = integer({"max_position_embeddings"}, true);
+  };
+  // A true/false field, `fallback` where the config leaves it out.
+  const auto flag = [&](const char* name, bool fallback) {
+    if (!config.contains(name)) return fallback;
+    if (!config[name].is_boolean())
+      throw InputError({path, 0, 0}, name, "expected true or false, found " + config[name].dump());
+    return config[name].get<bool>();
+  };
   if (type == "gpt2") {
     m.arch = Arch::gpt;
     m.layers = integer({"n_layer"}, true);
@@ -262,13 +278,8 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
              type == "llama4_text" || type == "gpt_oss") {
     // Llama-shaped (SwiGLU, RMSNorm, RoPE, untied head), the large Qwen and DeepSeek models too.
     m.arch = Arch::llama;
-    m.layers = integer({"num_hidden_layers"}, true);
-    m.hidden = integer({"hidden_size"}, true);
-    m.heads = integer({"num_attention_heads"}, true);
+    read_shape();
     m.kv_heads = integer({"num_key_value_heads"}, false);
-    m.ffn_hidden = integer({"intermediate_size"}, true);
-    m.vocab = integer({"vocab_size"}, true);
-    m.seq_len = integer({"max_position_embeddings"}, true);
     if (type == "llama4_text") {
       // Dense layers intermediate_size_mlp wide; MoE layers (every interleave_moe_layer_step-th)
       // of intermediate_size-wide routed experts and one shared expert as wide (Llama4TextMoe).
@@ -287,11 +298,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     if (type == "qwen3" || type == "qwen3_moe" || type == "gemma2" || type == "gpt_oss")
       m.head_size = integer({"head_dim"}, false);
     // An output head that shares the input embedding (Gemma's default, small Qwen2 models).
-    const bool tie_default = type == "gemma2";
-    if (config.contains("tie_word_embeddings") && !config["tie_word_embeddings"].is_boolean())
-      throw InputError({path, 0, 0}, "tie_word_embeddings",
-                       "expected true or false, found " + config["tie_word_embeddings"].dump());
-    if (config.value("tie_word_embeddings", tie_default)) m.tie_embeddings = 1;
+    if (flag("tie_word_embeddings", type == "gemma2")) m.tie_embeddings = 1;
     if (type == "mistral" || type == "gemma2") {
       // Mistral's window on every layer (null: none); Gemma 2's on every other layer (its modelling
       // code alternates local and global layers).
@@ -348,35 +355,19 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     // (LayerNorm, an ungated squared-ReLU MLP) with rotary positions, and biases and dropout only
     // where the config says so; an untied head unless it says otherwise.
     m.arch = Arch::gpt;
-    m.layers = integer({"num_hidden_layers"}, true);
-    m.hidden = integer({"hidden_size"}, true);
-    m.heads = integer({"num_attention_heads"}, true);
+    read_shape();
     m.kv_heads = integer({"num_key_value_heads"}, false);
     m.head_size = integer({"head_dim"}, false);
-    m.ffn_hidden = integer({"intermediate_size"}, true);
-    m.vocab = integer({"vocab_size"}, true);
-    m.seq_len = integer({"max_position_embeddings"}, true);
-    const auto flag = [&](const char* name) {
-      if (!config.contains(name) || config[name].is_null()) return false;
-      if (!config[name].is_boolean())
-        throw InputError({path, 0, 0}, name, "expected true or false, found " + config[name].dump());
-      return config[name].get<bool>();
-    };
     if (config.contains("attention_dropout") && !config["attention_dropout"].is_number())
       throw InputError({path, 0, 0}, "attention_dropout",
                        "expected a number, found " + config["attention_dropout"].dump());
     m.rotary_on = 1;
-    m.biases_on = flag("attention_bias") || flag("mlp_bias") ? 1 : 0;
+    m.biases_on = flag("attention_bias", false) || flag("mlp_bias", false) ? 1 : 0;
     m.dropout_on = config.value("attention_dropout", 0.0) > 0 ? 1 : 0;
-    m.tie_embeddings = flag("tie_word_embeddings") ? 1 : 0;
+    m.tie_embeddings = flag("tie_word_embeddings", false) ? 1 : 0;
   } else if (type == "bert") {
     m.arch = Arch::bert;
-    m.layers = integer({"num_hidden_layers"}, true);
-    m.hidden = integer({"hidden_size"}, true);
-    m.heads = integer({"num_attention_heads"}, true);
-    m.ffn_hidden = integer({"intermediate_size"}, true);
-    m.vocab = integer({"vocab_size"}, true);
-    m.seq_len = integer({"max_position_embeddings"}, true);
+    read_shape();
   } else {
     throw InputError(
         {path, 0, 0}, "model_type",
