@@ -2,6 +2,7 @@
 // separators in large numbers, money and token counts in their usual forms.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "cli_run.hpp"
@@ -40,6 +41,36 @@ TEST(CliFormat, PredictTableIsHuman) {
   };
   EXPECT_EQ(line_of("step time").size(), line_of("tokens/s").size()) << r.output;
   EXPECT_EQ(line_of("energy to train").size(), line_of("step time").size()) << r.output;
+}
+
+// The kernels a prediction priced are stated, defaults named as such, so a user sees the
+// framework choices they left out (the A100's default attention is FlashAttention-2, the H200's
+// cuDNN's; the scenario's own choice replaces the default and loses the note).
+TEST(CliFormat, PredictNamesTheKernelsItAssumed) {
+  const std::string scenario = kSource + "/scenarios/gpt3-1.3b-single-h200.yaml";
+  const CommandResult table = run("predict " + scenario);
+  ASSERT_EQ(table.code, 0) << table.output;
+  EXPECT_NE(table.output.find("attention cudnn (h200-sxm-141gb's default; plan.attention), eager element-wise kernels, "
+                              "fp32 loss"),
+            std::string::npos)
+      << table.output;
+  const CommandResult chosen =
+      run("predict " + scenario + " --set plan.attention=flash2 --set plan.kernels=fused --set plan.loss=fused");
+  ASSERT_EQ(chosen.code, 0) << chosen.output;
+  EXPECT_NE(chosen.output.find("attention flash2, fused element-wise kernels, fused loss"), std::string::npos)
+      << chosen.output;
+  const CommandResult fp8 =
+      run("predict " + scenario + " --json --set plan.precision=fp8 --set plan.fp8_recipe=delayed");
+  ASSERT_EQ(fp8.code, 0) << fp8.output;
+  const auto k = nlohmann::json::parse(fp8.output).at("kernels");
+  EXPECT_EQ(k.at("attention"), "cudnn");
+  EXPECT_TRUE(k.at("attention_is_default").get<bool>());
+  EXPECT_EQ(k.at("fp8_recipe"), "delayed");
+  const CommandResult a100 = run("predict " + kSource + "/scenarios/default.yaml --json");
+  ASSERT_EQ(a100.code, 0) << a100.output;
+  const auto d = nlohmann::json::parse(a100.output).at("kernels");
+  EXPECT_EQ(d.at("attention"), "flash2");
+  EXPECT_TRUE(d.at("fp8_recipe").is_null());
 }
 
 TEST(CliFormat, NoPipelineNoBubbleLine) {

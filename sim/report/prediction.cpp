@@ -35,6 +35,26 @@ StepResult estimated_step(const Scenario& sc) {
 }
 }  // namespace
 
+KernelChoices kernel_choices(const Scenario& sc) {
+  const auto& plan = sc.plan;
+  const auto& gpu = sc.cluster.topology.gpu;
+  KernelChoices k;
+  k.attention_default = plan.attention == Attention::flash;
+  k.attention = attention_name(k.attention_default ? gpu.kernels.default_attention : plan.attention);
+  k.elementwise = plan.kernels == Kernels::eager ? "eager" : "fused";
+  k.loss = loss_name(plan.loss);
+  if (plan.precision == Precision::fp8) k.fp8_recipe = fp8_recipe_name(plan.fp8_recipe);
+  return k;
+}
+
+std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
+  std::string text = "attention " + k.attention;
+  if (k.attention_default) text += " (" + gpu + "'s default; plan.attention)";
+  text += ", " + k.elementwise + " element-wise kernels, " + k.loss + " loss";
+  if (!k.fp8_recipe.empty()) text += ", fp8 " + k.fp8_recipe + " scaling";
+  return text;
+}
+
 Prediction predict_estimate(const Scenario& sc) {
   SimulationOptions options;
   options.estimate = true;
@@ -77,6 +97,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   p.gpus = sc.cluster.gpus;
   p.warnings = sc.warnings;
   p.fidelity = options.estimate ? "estimate" : "full";
+  p.kernels = kernel_choices(input);
   p.step = options.estimate ? estimated_step(sc) : simulate_step(sc, options);
   const auto& plan = sc.plan;
   const int shard = plan.dp * plan.cp;
@@ -247,6 +268,12 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"critical_stage", p.step.critical_stage},
       {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
       {"data_parallel", {{"mode", p.data_parallel_mode}, {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
+      {"kernels",
+       {{"attention", p.kernels.attention},
+        {"attention_is_default", p.kernels.attention_default},
+        {"elementwise", p.kernels.elementwise},
+        {"loss", p.kernels.loss},
+        {"fp8_recipe", p.kernels.fp8_recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.fp8_recipe)}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
       {"energy_per_step_j", p.energy_per_step_j},
       {"network_energy_per_step_j", p.step.network_energy_j},
@@ -373,6 +400,7 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   h.add({"plan", plan_summary(plan)});
   h.add({"", batch_summary(plan)});
   h.add({"", options});
+  h.add({"", kernel_summary(p.kernels, topology.gpu.name)});
   if (!sc.data.full_rows()) {
     char data[160];
     if (sc.data.batching == Batching::packed) {

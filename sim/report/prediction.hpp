@@ -26,6 +26,20 @@ struct PlanSuggestion {
 // stage it keeps), hybrid sharding's all-reduce across replicas added.
 double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan);
 
+// The kernels the prediction priced: what the plan names, or the defaults it left in place
+// (docs/scenario-format.md). These framework choices move a step by 5-30% (docs/accuracy.md,
+// "What a scenario leaves out"), so the report says which were assumed.
+struct KernelChoices {
+  std::string attention;          // the family priced (plan.attention, or the GPU's default)
+  bool attention_default = true;  // plan.attention left at flash: the GPU's default family
+  std::string elementwise;        // plan.kernels: fused | eager
+  std::string loss;               // plan.loss
+  std::string fp8_recipe;         // plan.fp8_recipe with precision fp8; empty otherwise
+};
+KernelChoices kernel_choices(const Scenario& scenario);
+// "attention cudnn (the H100's default; plan.attention), fused element-wise kernels, fp32 loss".
+std::string kernel_summary(const KernelChoices& k, const std::string& gpu);
+
 struct Prediction {
   std::string scenario;
   int gpus = 0;
@@ -46,6 +60,7 @@ struct Prediction {
   double checkpoint_bytes = 0;
   double dp_bytes_per_gpu = 0;  // data-parallel traffic one GPU sends per step (averaged over sync_every)
   std::string data_parallel_mode = "all-reduce";
+  KernelChoices kernels;
   // Facility energy: (GPUs (SimGrid host energy plugin) + NICs and switches (link energy plugin)
   // + hosts) x PUE. The parts are before PUE.
   double energy_per_step_j = 0;
