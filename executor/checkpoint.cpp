@@ -104,7 +104,8 @@ std::vector<int64_t> complete_steps(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("step-", 0) != 0 || !fs::exists(entry.path() / "COMPLETE")) continue;
+    std::error_code missing;
+    if (name.rfind("step-", 0) != 0 || !fs::exists(entry.path() / "COMPLETE", missing)) continue;
     try {
       steps.push_back(std::stoll(name.substr(5)));
     } catch (const std::exception&) {

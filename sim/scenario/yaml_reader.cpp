@@ -1,8 +1,10 @@
 #include "scenario/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,8 +89,13 @@ std::string read_input_file(const std::string& path, const std::string& what) {
   if (const auto size = std::filesystem::file_size(path, error); !error && size > kMaxInputBytes) {
     throw InputError({path, 0, 0}, "", "file is " + std::to_string(size) + " bytes; input files are limited to 4 MiB");
   }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path, 0, 0}, "", "cannot open " + what);
+  if (!in) {
+    const int reason = errno;  // set by the failed open on POSIX systems
+    throw InputError({path, 0, 0}, "",
+                     "cannot open " + what + (reason != 0 ? std::string(": ") + std::strerror(reason) : ""));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -96,7 +103,13 @@ std::string read_input_file(const std::string& path, const std::string& what) {
 
 bool path_exists(const std::string& path) noexcept {
   std::error_code error;
-  return std::filesystem::exists(path, error) && !error;
+  const bool found = std::filesystem::exists(path, error);
+  if (!error) return found;
+  // A path that cannot be looked at (a directory without search permission, an I/O error) is
+  // there as far as the user can tell: reading it then says why it cannot be read, where "no
+  // such file" would mislead. Names that cannot exist (too long, through a file) are not there.
+  return error != std::errc::no_such_file_or_directory && error != std::errc::not_a_directory &&
+         error != std::errc::filename_too_long && error != std::errc::invalid_argument;
 }
 
 YAML::Node load_yaml_file(const std::string& path) { return parse(read_input_file(path), path); }

@@ -19,8 +19,9 @@ namespace trainsim {
 // /dev/zero would be read forever). Throws InputError naming the file.
 std::string read_input_file(const std::string& path, const std::string& what = "the file");
 
-// Whether something exists at `path`; false, not an exception, where the system cannot look the
-// name up (too long, not a name: a scenario value that was never meant as a path).
+// Whether something exists at `path`; false, not an exception, where the name cannot be there (too
+// long, through a file, not a name: a scenario value that was never meant as a path); true where it
+// cannot be looked at (no search permission), so that reading it says why.
 bool path_exists(const std::string& path) noexcept;
 
 // Parses a whole YAML file or text; syntax errors become InputError with the line.
