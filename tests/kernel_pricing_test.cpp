@@ -351,8 +351,8 @@ TEST(KernelPricing, TheFp8RecipeReachesTheStep) {
   sc.plan.precision = Precision::fp8;
   sc.plan.fp8_recipe = Fp8Recipe::tensorwise;
   const double tensorwise = predict(sc).step.step_time;
-  const double tensorwise_estimate = predict(sc, SimulationOptions{.estimate = true}).step.step_time;
+  const double tensorwise_estimate = predict_estimate(sc).step.step_time;
   sc.plan.fp8_recipe = Fp8Recipe::blockwise;
   EXPECT_GT(predict(sc).step.step_time, 1.02 * tensorwise);
-  EXPECT_GT(predict(sc, SimulationOptions{.estimate = true}).step.step_time, 1.02 * tensorwise_estimate);
+  EXPECT_GT(predict_estimate(sc).step.step_time, 1.02 * tensorwise_estimate);
 }

@@ -862,7 +862,7 @@ plan: {tp: 8, pp: 2, dp: 2, micro_batch: 1, global_batch: 16, schedule: interlea
   // The search's closed form waits for the whole reduction too.
   const auto estimate = [&](bool overlap) {
     sc.plan.overlap_grad_reduce = overlap;
-    return predict(sc, SimulationOptions{.estimate = true}).step.step_time;
+    return predict_estimate(sc).step.step_time;
   };
   EXPECT_GT(estimate(false), estimate(true));
 }
@@ -883,7 +883,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
   const double hidden = overlapped.breakdown.exposed_comm.at("tp");
   EXPECT_LT(hidden, 0.5 * plain);
   EXPECT_GT(hidden, plain / 8 * 0.95);
-  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, overlapped.step_time,
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, overlapped.step_time,
               0.1 * overlapped.step_time);
   // Userbuffers: at least the forward's last reduce-scatter split (of 4, half the forward's
   // bytes) stays exposed; the backward's bulk and ring-exchange collectives only where their
@@ -893,7 +893,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
   const double ub = userbuffers.breakdown.exposed_comm.at("tp");
   EXPECT_LT(ub, hidden);
   EXPECT_GT(ub, plain / 2 / 8 * 0.95);  // the forward's share of `plain`, an eighth of it
-  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, userbuffers.step_time,
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, userbuffers.step_time,
               0.1 * userbuffers.step_time);
 }
 
@@ -952,7 +952,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true, recompu
   sc.plan.recompute = Recompute::op;
   const StepResult op = simulate_step(sc);
   EXPECT_NEAR(op.breakdown.exposed_comm.at("tp") / kept, 10.0 / 8.0, 0.02);
-  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, op.step_time, 0.1 * op.step_time);
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, op.step_time, 0.1 * op.step_time);
   sc.plan.sequence_parallel = false;  // all-reduces only: nothing gathered, nothing to gather again
   const double plain_op = simulate_step(sc).breakdown.exposed_comm.at("tp");
   sc.plan.recompute = Recompute::selective;
@@ -1116,7 +1116,7 @@ plan: {dp: 16, zero: 3, micro_batch: 1, global_batch: 16, overlap_param_gather: 
   EXPECT_EQ(gathers(sc).count, 12);
   // The search's closed form prices the same collectives.
   const double full = simulate_step(sc).step_time;
-  EXPECT_NEAR(predict(sc, SimulationOptions{.estimate = true}).step.step_time, full, 0.10 * full);
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, full, 0.10 * full);
   sc.plan.zero3_unit = Zero3Unit::layer;  // FSDP's unit: the recompute runs on the backward's gather
   EXPECT_EQ(gathers(sc).count, 8);
   // Per parameter, Llama's layer is 6 tensors (fused QKV, output, fused gate+up, down, two RMSNorm

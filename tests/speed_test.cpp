@@ -131,8 +131,12 @@ plan: {tp: 2, pp: 4, dp: 4, micro_batch: 1, global_batch: 240, schedule: gpipe}
     EXPECT_LT(extrapolated.simulated_micro_batches, 60) << variant;
     EXPECT_EQ(full.simulated_micro_batches, 60) << variant;
     EXPECT_EQ(extrapolated.critical_stage, full.critical_stage) << variant;
-    if (variant == 4) EXPECT_EQ(full.critical_stage, 1);
-    if (variant == 5) EXPECT_TRUE(sc.plan.caches_fp8_weights());
+    if (variant == 4) {
+      EXPECT_EQ(full.critical_stage, 1);
+    }
+    if (variant == 5) {
+      EXPECT_TRUE(sc.plan.caches_fp8_weights());
+    }
     for (std::size_t s = 0; s < full.stage_finish.size(); ++s) {
       EXPECT_LT(relative(extrapolated.stage_finish[s], full.stage_finish[s]), 1e-4) << variant << " stage " << s;
     }
