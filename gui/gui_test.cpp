@@ -228,6 +228,8 @@ class GuiTest : public QObject {
     const QString text = window.summary()->text();
     QVERIFY2(!text.contains("e+") && !text.contains("e-0"), qPrintable(text));
     QVERIFY(text.contains("Memory per GPU"));
+    // The kernels priced, the attention family marked as the GPU's default where the plan left it.
+    QVERIFY2(text.contains("attention flash2 (" + gpu + "'s default; plan.attention)"), qPrintable(text));
   }
 
   void theMemoryChartDrawsUsableCapacityAndReserve() {

@@ -102,6 +102,8 @@ void SummaryView::show(const Prediction& p, const Scenario& scenario) {
   html += row(tr("Pipeline bubble"), share(b.bubble));
   html += row(tr("Optimizer"), share(b.optimizer));
   html += row(tr("Bound by"), p.step.bound_by);
+  // The framework choices priced, defaults marked: what a user most often needs to correct.
+  html += row(tr("Kernels"), kernel_summary(p.kernels, scenario.cluster.topology.gpu.name));
   html += "</table>";
   figures_->setText(html);
 
