@@ -556,17 +556,46 @@ std::string group_of(const Scenario& sc) {
   return gpu + " " + precision;
 }
 
+// What a scenario that names only the model, cluster, parallel plan, batch, recomputation and
+// precision gets: every field that states what the row's framework runs (kernels, loss, ZeRO-3
+// and FP8 details, overlap, MoE dispatcher and expert GEMMs, recompute modules) at its default
+// (docs/accuracy.md, session 25: "What a scenario leaves out").
+void leave_framework_to_defaults(PlanSpec& p) {
+  const PlanSpec d;
+  p.attention = d.attention;
+  p.kernels = d.kernels;
+  p.loss = d.loss;
+  p.gradient_reduce_bytes = d.gradient_reduce_bytes;
+  p.sharded_master_weights = d.sharded_master_weights;
+  p.zero3_keeps_embeddings = d.zero3_keeps_embeddings;
+  p.zero3_unit = d.zero3_unit;
+  p.zero3_list_collectives = d.zero3_list_collectives;
+  p.overlap_param_gather = d.overlap_param_gather;
+  p.overlap_grad_reduce = d.overlap_grad_reduce;
+  p.fp8_weight_cache = d.fp8_weight_cache;
+  p.fp8_param_gather = d.fp8_param_gather;
+  p.tp_comm_overlap = d.tp_comm_overlap;
+  p.tp_overlap = d.tp_overlap;
+  p.moe_dispatcher = d.moe_dispatcher;
+  p.expert_gemm = d.expert_gemm;
+  p.recompute_modules = d.recompute_modules;
+  p.op_reruns_attention = d.op_reruns_attention;
+}
+
 }  // namespace
 
 constexpr const char* kUsage =
-    "usage: bench_accuracy [public_runs.csv] [--from ROW_ID] [--limit N] [--write DIR]\n"
+    "usage: bench_accuracy [public_runs.csv] [--from ROW_ID] [--limit N] [--write DIR] [--framework-defaults]\n"
     "  predicts every published run of the CSV (default ../shared/validation/public_runs.csv)\n"
-    "  and prints per-row, per-source and per GPU x precision errors\n";
+    "  and prints per-row, per-source and per GPU x precision errors; --framework-defaults\n"
+    "  leaves every field that states the row's framework at its default, as a user who\n"
+    "  names only model, cluster, parallel plan, batch, recomputation and precision gets\n";
 
 int main(int argc, char** argv) {
   std::string path = std::string(TRAINSIM_SOURCE_DIR) + "/../shared/validation/public_runs.csv";
   int limit = 1 << 30, from = 0;
   std::string write_dir;  // --write DIR: each row's scenario as DIR/row-N.yaml, to rerun with trainsim
+  bool framework_defaults = false;
   const auto usage_error = [](const std::string& what) {
     std::cerr << "bench_accuracy: " << what << "\n" << kUsage;
     return 2;
@@ -595,6 +624,8 @@ int main(int argc, char** argv) {
       (arg == "--limit" ? limit : from) = *n;
     } else if (arg == "--write") {
       write_dir = argv[++i];
+    } else if (arg == "--framework-defaults") {
+      framework_defaults = true;
     } else if (arg.rfind("--", 0) == 0) {
       return usage_error("unknown option " + arg);
     } else {
@@ -629,6 +660,7 @@ int main(int argc, char** argv) {
     Scenario sc;
     try {
       sc = scenario_of_row(get);
+      if (framework_defaults) leave_framework_to_defaults(sc.plan);
     } catch (const std::exception& e) {
       std::cerr << name << ": skipped, " << e.what() << "\n";
       ++skipped;
