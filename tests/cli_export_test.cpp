@@ -102,7 +102,8 @@ TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
   const CommandResult sequential =
       run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
           "--vocab-size 32000 --swiglu --num-experts 8 --moe-router-topk 2 --micro-batch-size 1 "
-          "--global-batch-size 8 --bf16\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+          "--global-batch-size 8 --bf16\" --topology dgx-h100-superpod --gpus 8 -o " +
+          out);
   ASSERT_EQ(sequential.code, 0) << sequential.output;
   EXPECT_NE(sequential.output.find("SequentialMLP"), std::string::npos) << sequential.output;
   const std::string streams = kSource + "/scenarios/qwen3-235b-256xh100.yaml";
@@ -187,6 +188,48 @@ TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
   const CommandResult equals = run("export --from=megatron \"" + args + "\"" + cluster + again);
   ASSERT_EQ(equals.code, 0) << equals.output;
   EXPECT_EQ(read_text(again), read_text(out));
+}
+
+// The attention kernels go out as Megatron-Core's --attention-backend and come back as the family
+// Transformer Engine runs for it: unfused round-trips, fused is cuDNN, auto leaves the GPU's default,
+// and a backend Megatron does not have is an input error.
+TEST(CliExport, MegatronAttentionBackendIsWrittenAndRead) {
+  std::string text = read_text(kSource + "/scenarios/gpt3-1.3b-32xa100.yaml");
+  const auto plan = text.find("plan: {");
+  ASSERT_NE(plan, std::string::npos);
+  text.insert(plan + 7, "attention: unfused, ");
+  const std::string unfused = testing::TempDir() + "/gpt-unfused.yaml";
+  std::ofstream(unfused) << text;
+  expect_round_trip("gpt-unfused", "megatron", unfused);
+  EXPECT_NE(read_text(testing::TempDir() + "/gpt-unfused.megatron").find("--attention-backend unfused"),
+            std::string::npos);
+  const std::string shape =
+      "--num-layers 4 --hidden-size 1024 --num-attention-heads 8 --seq-length 2048 --vocab-size 32000 "
+      "--micro-batch-size 1 --global-batch-size 8 --bf16";
+  const auto attention_read = [&](const std::string& backend) {
+    const std::string out = testing::TempDir() + "/attention-" + backend + ".yaml";
+    const CommandResult r = run("export --from megatron \"" + shape + " --attention-backend " + backend +
+                                "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+    EXPECT_EQ(r.code, 0) << r.output;
+    const std::string written = read_text(out);
+    const auto at = written.find("attention: ");
+    return at == std::string::npos ? std::string("(none)") : written.substr(at + 11, written.find('\n', at) - at - 11);
+  };
+  EXPECT_EQ(attention_read("fused"), "cudnn");
+  EXPECT_EQ(attention_read("local"), "unfused");
+  EXPECT_EQ(attention_read("flash"), "flash2");
+  EXPECT_EQ(attention_read("auto"), "(none)");
+  // The flag before --attention-backend existed: flash-attn through Megatron's legacy layers.
+  const std::string legacy = testing::TempDir() + "/attention-legacy.yaml";
+  ASSERT_EQ(run("export --from megatron \"" + shape + " --use-flash-attn\" --topology dgx-a100-superpod --gpus 8 -o " +
+                legacy)
+                .code,
+            0);
+  EXPECT_NE(read_text(legacy).find("attention: flash2"), std::string::npos) << read_text(legacy);
+  const CommandResult bad = run("export --from megatron \"" + shape +
+                                " --attention-backend xformers\" --topology dgx-h100-superpod --gpus 8");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--attention-backend"), std::string::npos) << bad.output;
 }
 
 TEST(CliExport, BadInputIsAnInputError) {

@@ -238,6 +238,27 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
+  // Megatron-Core's --attention-backend (flash, fused, unfused, local, auto; auto, the default,
+  // lets Transformer Engine choose: what the plan's default family stands for).
+  switch (p.attention) {
+    case Attention::flash:
+      break;
+    case Attention::cudnn:
+      f.add("--attention-backend", "fused");  // Transformer Engine's FusedAttention: cuDNN
+      break;
+    case Attention::unfused:
+      f.add("--attention-backend", "unfused");
+      break;
+    case Attention::flash2:
+    case Attention::flash3:
+      f.add("--attention-backend", "flash");  // TE's FlashAttention: the flash-attn package installed
+      break;
+    default:
+      r.notes.push_back(std::string("attention ") + attention_name(p.attention) +
+                        " has no Megatron-LM backend: --attention-backend flash written");
+      f.add("--attention-backend", "flash");
+      break;
+  }
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
   if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
   // The model's shape.
@@ -880,6 +901,27 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                         "--data-parallel-sharding-strategy"}) {
     used[f] = true;
   }
+  // Attention kernels: Transformer Engine's backend as --attention-backend names it; auto (the
+  // default) leaves the GPU's default family.
+  if (has("--attention-backend")) {
+    const std::string backend = need_value("--attention-backend");
+    const std::map<std::string, std::string> families = {
+        {"fused", "cudnn"}, {"flash", "flash2"}, {"unfused", "unfused"}, {"local", "unfused"}};
+    if (families.count(backend)) {
+      out.plan["attention"] = families.at(backend);
+      if (backend == "flash") {
+        out.notes.push_back(
+            "--attention-backend flash: read as FlashAttention-2 (flash-attn); with flash-attn 3 "
+            "installed on Hopper set plan.attention: flash3");
+      }
+    } else if (backend != "auto") {
+      throw InputError({source, 0, 0}, "--attention-backend",
+                       "expected flash, fused, unfused, local or auto, found \"" + backend + "\"");
+    }
+  }
+  // Megatron-LM's flag before --attention-backend (its legacy layers' flash-attn path).
+  if (has("--use-flash-attn") && !has("--attention-backend")) out.plan["attention"] = "flash2";
+  used["--attention-backend"] = used["--use-flash-attn"] = true;
   // Precision.
   out.plan["precision"] = has("--bf16") ? "bf16" : has("--fp16") ? "fp16" : "fp32";
   if (has("--fp8-format")) {
