@@ -27,8 +27,9 @@ struct PlanSuggestion {
 double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan);
 
 // The kernels the prediction priced: what the plan names, or the defaults it left in place
-// (docs/scenario-format.md). These framework choices move a step by 5-30% (docs/accuracy.md,
-// "What a scenario leaves out"), so the report says which were assumed.
+// (docs/scenario-format.md), on the topology's GPU. Left at their defaults these framework
+// choices moved the public rows' steps by 10-15% on average, up to 49% (docs/accuracy.md,
+// session 25), so the report says which were assumed.
 struct KernelChoices {
   std::string attention;          // the family priced (plan.attention, or the GPU's default)
   bool attention_default = true;  // plan.attention left at flash: the GPU's default family
@@ -37,7 +38,7 @@ struct KernelChoices {
   std::string fp8_recipe;         // plan.fp8_recipe with precision fp8; empty otherwise
 };
 KernelChoices kernel_choices(const Scenario& scenario);
-// "attention cudnn (the H100's default; plan.attention), fused element-wise kernels, fp32 loss".
+// "attention cudnn (h100-sxm-80gb's default; plan.attention), fused element-wise kernels, fp32 loss".
 std::string kernel_summary(const KernelChoices& k, const std::string& gpu);
 
 struct Prediction {
