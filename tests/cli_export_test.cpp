@@ -203,6 +203,14 @@ TEST(CliExport, MegatronAttentionBackendIsWrittenAndRead) {
   expect_round_trip("gpt-unfused", "megatron", unfused);
   EXPECT_NE(read_text(testing::TempDir() + "/gpt-unfused.megatron").find("--attention-backend unfused"),
             std::string::npos);
+  // NeMo's recipe sets the same field of Megatron-Core's TransformerConfig; the default family none.
+  const CommandResult nemo = run("export " + unfused + " --to nemo");
+  ASSERT_EQ(nemo.code, 0) << nemo.output;
+  EXPECT_NE(nemo.output.find("recipe.model.config.attention_backend = AttnBackend.unfused"), std::string::npos)
+      << nemo.output;
+  const CommandResult nemo_default = run("export " + kSource + "/scenarios/gpt3-1.3b-32xa100.yaml --to nemo");
+  ASSERT_EQ(nemo_default.code, 0) << nemo_default.output;
+  EXPECT_EQ(nemo_default.output.find("attention_backend"), std::string::npos) << nemo_default.output;
   const std::string shape =
       "--num-layers 4 --hidden-size 1024 --num-attention-heads 8 --seq-length 2048 --vocab-size 32000 "
       "--micro-batch-size 1 --global-batch-size 8 --bf16";

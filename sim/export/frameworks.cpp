@@ -87,6 +87,26 @@ class Flags {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
+// Megatron-Core's attention backend for a family (--attention-backend, TransformerConfig's
+// attention_backend: flash, fused, unfused, local, auto). None for the plan's default family:
+// auto, Megatron-Core's default, lets Transformer Engine choose, cuDNN on Hopper and Blackwell.
+std::optional<std::string> megatron_attention_backend(Attention a, std::vector<std::string>& notes) {
+  switch (a) {
+    case Attention::flash:
+      return std::nullopt;
+    case Attention::cudnn:
+      return "fused";  // Transformer Engine's FusedAttention: cuDNN
+    case Attention::unfused:
+      return "unfused";
+    case Attention::flash2:
+    case Attention::flash3:
+      return "flash";  // TE's FlashAttention: the flash-attn package installed
+    default:
+      notes.push_back(std::string("attention ") + attention_name(a) + " has no Megatron-LM backend: flash written");
+      return "flash";
+  }
+}
+
 const char* megatron_fp8_recipe(Fp8Recipe r) {
   switch (r) {
     case Fp8Recipe::delayed:
@@ -238,27 +258,7 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
-  // Megatron-Core's --attention-backend (flash, fused, unfused, local, auto; auto, the default,
-  // lets Transformer Engine choose: what the plan's default family stands for).
-  switch (p.attention) {
-    case Attention::flash:
-      break;
-    case Attention::cudnn:
-      f.add("--attention-backend", "fused");  // Transformer Engine's FusedAttention: cuDNN
-      break;
-    case Attention::unfused:
-      f.add("--attention-backend", "unfused");
-      break;
-    case Attention::flash2:
-    case Attention::flash3:
-      f.add("--attention-backend", "flash");  // TE's FlashAttention: the flash-attn package installed
-      break;
-    default:
-      r.notes.push_back(std::string("attention ") + attention_name(p.attention) +
-                        " has no Megatron-LM backend: --attention-backend flash written");
-      f.add("--attention-backend", "flash");
-      break;
-  }
+  if (const auto backend = megatron_attention_backend(p.attention, r.notes)) f.add("--attention-backend", *backend);
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
   if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
   // The model's shape.
@@ -491,6 +491,10 @@ ExportResult to_nemo(const Scenario& sc) {
       << "\n";
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
+  }
+  if (const auto backend = megatron_attention_backend(p.attention, r.notes)) {
+    t << "recipe.model.config.attention_backend = AttnBackend." << *backend
+      << "  # from megatron.core.transformer.enums import AttnBackend\n";
   }
   t << "recipe.optim.config.use_distributed_optimizer = " << (p.zero >= 1 ? "True" : "False") << "\n";
   if (p.zero >= 2)
