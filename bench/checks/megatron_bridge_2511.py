@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Predict the plans of NVIDIA's Megatron-Bridge performance table (25.11 NeMo container).
+
+A check on runs outside the public set, not a calibration: nothing here feeds the model.
+Source: NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md, "25.11 NeMo Container",
+"Pre-Training Performance" tables (tokens/s per GPU). The dispatcher and recompute modules of
+the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py;
+every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
+
+usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+# system, model preset, GPUs, precision, GBS, MBS, sequence, FSDP, TP, PP, CP, VP, EP, tokens/s/GPU
+PLANS = [
+    ("gb300", "llama3-8b", 8, "fp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 37556),
+    ("gb300", "llama3-8b", 8, "mxfp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 36108),
+    ("gb300", "llama3-70b", 64, "fp8", 256, 2, 8192, 1, 1, 1, 1, 1, 1, 4520),
+    ("gb300", "llama3.1-405b", 256, "fp8", 1536, 1, 8192, 0, 2, 8, 2, 4, 1, 999),
+    ("gb300", "deepseek-v3", 256, "bf16", 4096, 1, 4096, 0, 1, 2, 1, 4, 32, 3848),
+    ("gb300", "deepseek-v3", 256, "mxfp8", 4096, 1, 4096, 0, 1, 2, 1, 4, 32, 4357),
+    ("gb300", "gpt-oss-120b", 64, "bf16", 1280, 2, 8192, 0, 1, 1, 1, 1, 64, 18347),
+    ("gb300", "qwen3-30b-a3b", 8, "mxfp8", 512, 4, 4096, 0, 1, 1, 1, 1, 8, 28934),
+    ("gb300", "qwen3-235b-a22b", 256, "bf16", 8192, 2, 4096, 0, 1, 4, 1, 12, 16, 6131),
+    ("gb200", "llama3-8b", 8, "fp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 31508),
+    ("gb200", "llama3-8b", 8, "mxfp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 29789),
+    ("gb200", "llama3-70b", 64, "fp8", 256, 2, 8192, 1, 1, 1, 1, 1, 1, 4312),
+    ("gb200", "llama3.1-405b", 256, "fp8", 1536, 1, 8192, 0, 4, 16, 1, 4, 1, 813),
+    ("gb200", "deepseek-v3", 256, "bf16", 4096, 1, 4096, 0, 1, 4, 1, 4, 64, 3139),
+    ("gb200", "deepseek-v3", 256, "mxfp8", 4096, 1, 4096, 0, 1, 8, 1, 4, 32, 4018),
+    ("gb200", "gpt-oss-120b", 64, "bf16", 1280, 1, 8192, 0, 1, 1, 1, 1, 64, 15876),
+    ("gb200", "qwen3-30b-a3b", 8, "mxfp8", 512, 4, 4096, 0, 1, 1, 1, 1, 8, 23766),
+    ("gb200", "qwen3-235b-a22b", 256, "bf16", 8192, 1, 4096, 0, 1, 8, 1, 3, 32, 4916),
+    ("b200", "llama3-8b", 8, "fp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 30624),
+    ("b200", "llama3-8b", 8, "mxfp8", 128, 2, 8192, 0, 1, 1, 1, 1, 1, 29521),
+    ("b200", "llama3.1-405b", 128, "fp8", 64, 1, 8192, 0, 4, 8, 2, 8, 1, 661),
+    ("b200", "llama3.1-405b", 128, "mxfp8", 64, 1, 8192, 0, 4, 8, 2, 8, 1, 624),
+    ("b200", "deepseek-v3", 256, "mxfp8", 2048, 1, 4096, 0, 1, 16, 1, 1, 8, 2139),
+    ("b200", "gpt-oss-120b", 64, "bf16", 512, 4, 4096, 0, 1, 1, 1, 1, 8, 8213),
+    ("b200", "qwen3-30b-a3b", 8, "mxfp8", 512, 1, 4096, 0, 1, 1, 1, 1, 8, 9299),
+    ("b200", "qwen3-235b-a22b", 64, "mxfp8", 1024, 1, 4096, 0, 1, 8, 1, 2, 8, 3269),
+    ("h100", "llama3-8b", 8, "fp8", 128, 1, 8192, 1, 1, 1, 1, 1, 1, 14451),
+    ("h100", "llama3-70b", 64, "fp8", 128, 1, 8192, 0, 4, 8, 1, 5, 1, 1602),
+    ("h100", "llama3.1-405b", 1024, "fp8", 512, 1, 8192, 0, 8, 8, 2, 8, 1, 292),
+    ("h100", "gpt-oss-120b", 64, "bf16", 512, 4, 4096, 0, 1, 4, 1, 1, 8, 5630),
+    ("h100", "qwen3-30b-a3b", 16, "fp8", 512, 2, 4096, 0, 1, 2, 1, 24, 8, 5275),
+    # The H100 Qwen3-235B-A22B line has its columns shifted in the source: left out.
+]
+
+# topology, GPU preset, GPUs in one NVLink domain (64 of an NVL72 rack's 72, as NVIDIA runs them)
+SYSTEMS = {
+    "gb300": ("gb300-nvl72-superpod", "gb300-288gb", 64),
+    "gb200": ("gb200-nvl72-superpod", "gb200-186gb", 64),
+    "b200": ("dgx-b200-superpod", "b200-sxm-180gb", 8),
+    "h100": ("dgx-h100-superpod", "h100-sxm-80gb", 8),
+}
+
+
+def dispatcher(system, model):
+    if model == "deepseek-v3":
+        return "deepep" if system == "b200" else "hybridep"
+    if model == "qwen3-30b-a3b":
+        return "hybridep"
+    if model == "qwen3-235b-a22b":
+        return "hybridep" if system.startswith("gb") else "alltoall"
+    return "alltoall"
+
+
+def deepseek_recompute(system, precision):
+    return {("gb300", "bf16"): ["moe_act"], ("gb300", "mxfp8"): [], ("b200", "mxfp8"): ["mla_up_proj", "mlp"]}.get(
+        (system, precision), ["mla_up_proj"])
+
+
+def scenario(plan):
+    system, model, gpus, precision, gbs, mbs, seq, fsdp, tp, pp, cp, vp, ep, _ = plan
+    topology, gpu, domain = SYSTEMS[system]
+    mtp = ", mtp_layers: 1" if model == "deepseek-v3" else ""  # the recipes' layouts carry an 'm'
+    lines = [
+        f"name: {system} {model} {precision}",
+        f"model: {{preset: {model}, seq_len: {seq}{mtp}}}",
+        f"cluster: {{topology: {topology}, gpus: {gpus}, gpu: {gpu}, gpus_per_node: {min(domain, gpus)}}}",
+        "plan:",
+        f"  tp: {tp}", f"  pp: {pp}", f"  dp: {gpus // (tp * pp * cp)}", f"  cp: {cp}",
+        f"  micro_batch: {mbs}", f"  global_batch: {gbs}", f"  zero: {3 if fsdp else 1}",
+        f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
+        "  placement: [tp, cp, dp, pp]",
+    ]
+    if pp > 1 and vp > 1:
+        lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
+    if ep > 1:
+        lines += [f"  ep: {ep}", f"  moe_dispatcher: {dispatcher(system, model)}"]
+    if model == "deepseek-v3" and deepseek_recompute(system, precision):
+        lines += ["  recompute: selective", f"  recompute_modules: [{', '.join(deepseek_recompute(system, precision))}]"]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    trainsim = sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim"
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, plan in enumerate(PLANS):
+            system, model, gpus, precision, gbs, _, seq = plan[:7]
+            path = os.path.join(tmp, f"plan{i}.yaml")
+            with open(path, "w") as f:
+                f.write(scenario(plan))
+            run = subprocess.run([trainsim, "predict", "--json", path], capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{system:6s} {model:16s} {precision:6s} failed: {run.stderr.strip()}")
+                continue
+            report = json.loads(run.stdout)
+            measured = gbs * seq / (plan[-1] * gpus)
+            error = 100 * (report["step_time_s"] - measured) / measured
+            errors.append((system, model, error))
+            print(f"{system:6s} {model:16s} {precision:6s} {gpus:5d} GPUs  measured {measured:7.2f} s  "
+                  f"predicted {report['step_time_s']:7.2f} s  {error:+6.1f}%  fits {report['fits_in_memory']}")
+    for name, chosen in [("all", errors), ("dense", [e for e in errors if e[1].startswith("llama")]),
+                         ("DeepSeek-V3, Qwen3-235B", [e for e in errors if e[1] in ("deepseek-v3", "qwen3-235b-a22b")]),
+                         ("gpt-oss-120b, Qwen3-30B", [e for e in errors if e[1] in ("gpt-oss-120b", "qwen3-30b-a3b")])]:
+        values = [e[2] for e in chosen]
+        if values:
+            print(f"{name:24s} {len(values):2d} plans  MAPE {statistics.mean(map(abs, values)):5.1f}%  "
+                  f"signed {statistics.mean(values):+5.1f}%")
+
+
+if __name__ == "__main__":
+    main()
