@@ -123,6 +123,8 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   if (p.ep > 1) return "expert parallelism (ep) is not implemented in trainsim-exec";
   if (p.zero > 1) return "ZeRO stage " + std::to_string(p.zero) + " is not implemented (stages 0 and 1 are)";
   if (p.dp_shard > 0 && p.dp_shard < p.dp) return "hybrid sharding (dp_shard) is not implemented in trainsim-exec";
+  if (p.activation_offload_layers > 0)
+    return "activation offloading (activation_offload_layers) is not implemented in trainsim-exec";
   if (world != p.dp * p.tp * p.pp) {
     return "the plan needs dp*tp*pp = " + std::to_string(p.dp * p.tp * p.pp) + " ranks, but " + std::to_string(world) +
            " were started";

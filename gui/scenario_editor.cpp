@@ -112,6 +112,10 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   recompute_fraction_->setToolTip(
       tr("With recompute full: the share of layers checkpointed (the others keep "
          "their activations)"));
+  offload_ = spin(0, 4095);
+  offload_->setToolTip(
+      tr("Activation offloading (Megatron-Core's --cpu-offloading-num-layers): the first N layers keep "
+         "their activations in host memory; needs PP 1 and no recomputation"));
   precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
   plan_form->addRow(tr("TP"), tp_);
   plan_form->addRow(tr("PP"), pp_);
@@ -127,6 +131,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   plan_form->addRow(tr("ZeRO group (DP ranks)"), dp_shard_);
   plan_form->addRow(tr("Recompute"), recompute_);
   plan_form->addRow(tr("Layers recomputed"), recompute_fraction_);
+  plan_form->addRow(tr("Layers offloaded"), offload_);
   plan_form->addRow(tr("Precision"), precision_);
   layout->addWidget(plan_box);
 
@@ -224,6 +229,7 @@ void ScenarioEditor::setPlan(const PlanSpec& p) {
   dp_shard_->setValue(p.dp_shard);
   recompute_->setCurrentText(recompute_name(p.recompute));
   recompute_fraction_->setValue(p.recompute_fraction);
+  offload_->setValue(p.activation_offload_layers);
   precision_->setCurrentText(precision_name(p.precision));
   base_.plan.placement = p.placement;
   updating_ = false;
@@ -274,6 +280,7 @@ Scenario ScenarioEditor::scenario() const {
     if (recompute == recompute_name(candidate)) p.recompute = candidate;
   }
   p.recompute_fraction = recompute_fraction_->value();
+  p.activation_offload_layers = offload_->value();
   const std::string precision = precision_->currentText().toStdString();
   for (const Precision candidate :
        {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {

@@ -47,6 +47,7 @@ class ScenarioEditor : public QWidget {
   QSpinBox *layers_, *hidden_, *heads_, *kv_heads_, *ffn_, *vocab_, *seq_;
   QSpinBox *gpus_, *tp_, *pp_, *dp_, *cp_, *ep_, *micro_, *virtual_, *zero_;
   QSpinBox* dp_shard_;  // hybrid sharding: data-parallel ranks of a ZeRO group, 0 for all
+  QSpinBox* offload_;   // layers whose activations wait in host memory (activation_offload_layers)
   QLineEdit* global_batch_;
   QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_;
   QDoubleSpinBox* recompute_fraction_;  // with recompute full: the share of layers checkpointed

@@ -323,3 +323,20 @@ TEST(CliExport, TorchtitanCompileAndLossParallelAreRead) {
   const CommandResult out = run("export " + kSource + "/scenarios/llama3-8b-8xh100.yaml --to torchtitan");
   EXPECT_NE(out.output.find("[compile]\nenable = true\ncomponents = [\"model\"]"), std::string::npos) << out.output;
 }
+
+// Activation offloading: Megatron-Core's --cpu-offloading-num-layers both ways, NeMo's config
+// fields, and torchtitan saying it has none.
+TEST(CliExport, ActivationOffloadingIsWrittenAndRead) {
+  const std::string scenario = testing::TempDir() + "/llama-offload.yaml";
+  std::ofstream(scenario) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                             "plan: {dp: 8, micro_batch: 1, global_batch: 16, zero: 1, activation_offload_layers: 6}\n";
+  expect_round_trip("llama-offload", "megatron", scenario);
+  EXPECT_NE(read_text(testing::TempDir() + "/llama-offload.megatron").find("--cpu-offloading-num-layers 6"),
+            std::string::npos);
+  const CommandResult nemo = run("export " + scenario + " --to nemo");
+  ASSERT_EQ(nemo.code, 0) << nemo.output;
+  EXPECT_NE(nemo.output.find("recipe.model.config.cpu_offloading_num_layers = 6"), std::string::npos) << nemo.output;
+  const CommandResult titan = run("export " + scenario + " --to torchtitan");
+  ASSERT_EQ(titan.code, 0) << titan.output;
+  EXPECT_NE(titan.output.find("activation_offload_layers not written"), std::string::npos) << titan.output;
+}

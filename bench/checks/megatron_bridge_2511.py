@@ -4,8 +4,9 @@
 A check on runs outside the public set, not a calibration: nothing here feeds the model.
 Source: NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md, "25.11 NeMo Container",
 "Pre-Training Performance" tables (tokens/s per GPU). The dispatcher and recompute modules of
-the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py;
-every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
+the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py,
+the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py; every
+other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
 
 usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
 """
@@ -72,6 +73,12 @@ def dispatcher(system, model):
     return "alltoall"
 
 
+def offloaded_layers(system, model):
+    # llama3_workload_base_configs.py: the 70B Megatron-FSDP plans keep some layers' activations in
+    # the Grace CPU's memory (cpu_offloading_num_layers).
+    return {("gb300", "llama3-70b"): 20, ("gb200", "llama3-70b"): 40}.get((system, model), 0)
+
+
 def deepseek_recompute(system, precision):
     return {("gb300", "bf16"): ["moe_act"], ("gb300", "mxfp8"): [], ("b200", "mxfp8"): ["mla_up_proj", "mlp"]}.get(
         (system, precision), ["mla_up_proj"])
@@ -91,6 +98,8 @@ def scenario(plan):
         f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
         "  placement: [tp, cp, dp, pp]",
     ]
+    if offloaded_layers(system, model):
+        lines += [f"  activation_offload_layers: {offloaded_layers(system, model)}"]
     if pp > 1 and vp > 1:
         lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
     if ep > 1:

@@ -228,6 +228,8 @@ std::vector<std::pair<std::string, std::string>> preset_figures(const PresetText
     rows.emplace_back("NVLink", units::format_bandwidth(g.nvlink_bandwidth) + " each way");
     if (g.nvls_bandwidth > 0)
       rows.emplace_back("NVLS all-reduce", units::format_bandwidth(g.nvls_bandwidth) + " bus bandwidth");
+    if (g.host_link_bandwidth > 0)
+      rows.emplace_back("host link", units::format_bandwidth(g.host_link_bandwidth) + " each way");
     rows.emplace_back("SMs", std::to_string(g.sm_count));
     rows.emplace_back("board power", units::format_thousands(g.power_watts) + " W");
     rows.emplace_back("kernel overhead", units::format_duration(g.kernel_overhead_s));

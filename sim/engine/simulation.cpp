@@ -367,6 +367,24 @@ class StepSimulation {
     record(stage, "compute", label, start);
   }
 
+  // An offloaded layer's copy to or from the host that outlasts the compute it runs under: the
+  // compute stream waits for it (LayerWork::offload, reload), counted as exposed "offload" time.
+  void host_copy_wait(int stage, const Block& block, const std::string& label) {
+    const double t = block.time();
+    if (t <= 0) return;
+    if (defer_) {
+      stages_[stage].deferred.push_back({0, t, "offload"});
+      return;
+    }
+    const double start = sg4::Engine::get_clock();
+    sg4::this_actor::sleep_for(t);
+    stages_[stage].breakdown.exposed_comm["offload"] += t;
+    record(stage, "compute", label, start);
+  }
+  bool layer_offloaded(int virtual_stage, int l) const {
+    return first_layer(virtual_stage) + l < p_.activation_offload_layers;
+  }
+
   // Groups of GPUs for one collective of `axis`, for every sibling group that runs it at once.
   std::vector<std::vector<int>> tp_groups(int stage) const {
     std::vector<int> g;
@@ -755,6 +773,7 @@ class StepSimulation {
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
       tp_exchange(s, "mlp", layer.mlp_forward, TpPass::forward);
+      if (layer_offloaded(vs, l)) host_copy_wait(s, layer.offload, "activation offload" + mb);
     }
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
@@ -798,6 +817,7 @@ class StepSimulation {
           tp_exchange(s, "recompute mlp", layer.recompute, TpPass::regather);
         }
       }
+      if (layer_offloaded(vs, l)) host_copy_wait(s, layer.reload, "activation reload" + mb);
       tp_exchange(s, "mlp backward", layer.mlp_backward, TpPass::backward);
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);

@@ -258,6 +258,10 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
+  if (p.activation_offload_layers > 0) {
+    f.add("--cpu-offloading");
+    f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
+  }
   if (const auto backend = megatron_attention_backend(p.attention, r.notes)) f.add("--attention-backend", *backend);
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
   if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
@@ -324,6 +328,10 @@ ExportResult to_torchtitan(const Scenario& sc) {
   const PlanSpec& p = sc.plan;
   std::ostringstream t;
   if (!m.swiglu() || !m.causal()) r.notes.push_back("torchtitan trains Llama-style models; " + m.name + " is not one");
+  if (p.activation_offload_layers > 0) {
+    r.notes.push_back("torchtitan has no per-layer activation offloading (its CPU offload moves FSDP's weights, "
+                      "gradients and optimizer state): activation_offload_layers not written");
+  }
   if (p.zero == 1 || p.zero == 2) {
     r.notes.push_back("torchtitan has no ZeRO-" + std::to_string(p.zero) +
                       ": data parallel is replicated (DDP) or fully sharded (FSDP); DDP written");
@@ -491,6 +499,10 @@ ExportResult to_nemo(const Scenario& sc) {
       << "\n";
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
+  }
+  if (p.activation_offload_layers > 0) {
+    t << "recipe.model.config.cpu_offloading = True\nrecipe.model.config.cpu_offloading_num_layers = "
+      << p.activation_offload_layers << "\n";
   }
   if (const auto backend = megatron_attention_backend(p.attention, r.notes)) {
     t << "recipe.model.config.attention_backend = AttnBackend." << *backend
@@ -887,6 +899,11 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                         "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
   }
+  // Activation offloading (Transformer Engine's CPU offload context): the first N layers.
+  if (has("--cpu-offloading-num-layers")) {
+    if (const auto n = number("--cpu-offloading-num-layers", 0); n > 0) out.plan["activation_offload_layers"] = n;
+  }
+  used["--cpu-offloading"] = used["--cpu-offloading-num-layers"] = true;
   // Sharding of optimizer state, gradients and weights.
   out.plan["zero"] = has("--use-distributed-optimizer") ? 1 : 0;
   if (has("--use-megatron-fsdp") || has("--use-torch-fsdp2")) {

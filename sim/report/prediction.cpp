@@ -231,7 +231,7 @@ std::optional<TrainingTime> training_time(const Scenario& sc, double step_time) 
 
 nlohmann::json prediction_json(const Prediction& p) {
   nlohmann::json exposed = nlohmann::json::object();
-  for (const char* kind : {"tp", "cp", "ep", "pp", "dp"}) {
+  for (const char* kind : {"tp", "cp", "ep", "pp", "dp", "offload"}) {
     const auto it = p.step.breakdown.exposed_comm.find(kind);
     exposed[kind] = it == p.step.breakdown.exposed_comm.end() ? 0.0 : it->second;
   }
@@ -258,6 +258,7 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"optimizer", static_cast<std::int64_t>(p.memory.optimizer)},
         {"activations", static_cast<std::int64_t>(p.memory.activations)},
         {"buffers", static_cast<std::int64_t>(p.memory.buffers)},
+        {"offloaded_to_host", static_cast<std::int64_t>(p.memory.offloaded)},
         {"peak", static_cast<std::int64_t>(p.memory.peak)},
         {"capacity", static_cast<std::int64_t>(p.memory.capacity)},
         {"reserve", static_cast<std::int64_t>(p.memory.reserve)},
@@ -397,6 +398,8 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   std::string options = "zero " + std::to_string(plan.zero) + ", recompute " + recompute_label(plan) + ", " +
                         precision_name(plan.precision);
   if (plan.sequence_parallel) options += ", sequence parallel";
+  if (plan.activation_offload_layers > 0)
+    options += ", activations of " + std::to_string(plan.activation_offload_layers) + " layers offloaded";
   h.add({"plan", plan_summary(plan)});
   h.add({"", batch_summary(plan)});
   h.add({"", options});
@@ -470,6 +473,9 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   t.add({"  optimizer state", units::format_bytes(m.optimizer)});
   t.add({"  activations", units::format_bytes(m.activations)});
   t.add({"  buffers", units::format_bytes(m.buffers)});
+  if (m.offloaded > 0)
+    t.add({"  offloaded", units::format_bytes(m.offloaded),
+           "activations of " + std::to_string(plan.activation_offload_layers) + " layers in host memory, not counted"});
   t.add({"  peak", units::format_bytes(m.peak),
          "of " + units::format_bytes(m.usable()) + " usable (" + units::format_bytes(m.capacity) + " less a " +
              units::format_bytes(m.reserve) + " reserve)" + (m.fits() ? ", fits" : ", DOES NOT FIT")});

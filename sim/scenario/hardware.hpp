@@ -81,6 +81,10 @@ struct GpuSpec {
   double peak_fp4 = 0;          // nvfp4; 0: not supported
   bool mx_formats = false;      // block-scaled mxfp8 / nvfp4 tensor cores (Blackwell)
   double nvlink_bandwidth = 0;  // bytes/s per GPU per direction
+  // Copies between the GPU and its host's memory (PCIe, or NVLink-C2C to a Grace CPU), bytes/s per
+  // direction, achievable: what activation offloading moves (PlanSpec::activation_offload_layers).
+  // 0: not known for this GPU.
+  double host_link_bandwidth = 0;
   // NVLink SHARP (NVLS) all-reduce inside the NVLink domain, as nccl-tests' bus bandwidth
   // (2(n-1)/n S / t); 0: the switches do not reduce (A100's NVSwitch).
   double nvls_bandwidth = 0;

@@ -149,6 +149,13 @@ struct PlanSpec {
   // selective_ac_option "k" is 1/k; Megatron-LM's --recompute-method block with
   // --recompute-num-layers N of a chunk's L layers is N/L). Spread evenly over the model's layers.
   double recompute_fraction = 1;
+  // Activation offloading to host memory (Megatron-Core's --cpu-offloading-num-layers N, Transformer
+  // Engine's CPU offload context): the first N layers copy what their forward saved for backward to
+  // the host while the next layer computes, and bring it back while the layer after them runs its
+  // backward. The GPU holds the other layers' activations and one offloaded layer's in transit; a
+  // copy longer than the layer it hides under stalls the step (GpuSpec::host_link_bandwidth).
+  // Megatron-Core allows it only with pp 1 and no recomputation, and N below the layers.
+  int activation_offload_layers = 0;
   Precision precision = Precision::bf16;
   // Flash attention (fused, scores never stored), or the unfused kernels of older frameworks
   // (scores GEMM, softmax and, where the model trains with it, dropout over the s x s matrix in

@@ -86,6 +86,7 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.boolean("mx_formats")) gpu.mx_formats = *v;
   if (auto v = r.bandwidth("nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
   if (auto v = r.bandwidth("nvls_bandwidth")) gpu.nvls_bandwidth = *v;
+  if (auto v = r.bandwidth("host_link_bandwidth")) gpu.host_link_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
   if (auto v = r.watts("power_limit")) gpu.power_limit_watts = *v;
@@ -698,6 +699,26 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     warn("plan.recompute_fraction", std::string("is the share of layers fully recomputed; with recompute ") +
                                         recompute_name(p.recompute) + " it has no effect");
   const GpuSpec& gpu = c.topology.gpu;
+  if (p.activation_offload_layers > 0) {
+    // Megatron-Core's TransformerConfig checks, which the offload context relies on.
+    if (p.activation_offload_layers >= m.layers)
+      error("plan.activation_offload_layers", "must be below the layers (" + s(m.layers) +
+                                                  "): the last layer's activations stay on the GPU");
+    if (p.pp > 1)
+      error("plan.activation_offload_layers",
+            "needs pp 1 (Megatron-Core: \"no support for Pipeline parallelism with CPU offloading\")");
+    if (p.recompute != Recompute::none)
+      error("plan.activation_offload_layers",
+            std::string("needs recompute: none (Megatron-Core: CPU offloading does not work with activation "
+                        "recomputation); recompute is ") +
+                recompute_name(p.recompute));
+    std::vector<const GpuSpec*> kinds = {&gpu};
+    for (const auto& group : c.topology.node_groups) kinds.push_back(&group.gpu);
+    for (const GpuSpec* kind : kinds) {
+      if (kind->host_link_bandwidth <= 0)
+        error("plan.activation_offload_layers", kind->name + " has no host_link_bandwidth to copy over");
+    }
+  }
   if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
     error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");
   }
@@ -850,6 +871,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   if (auto v = r.boolean("zero3_list_collectives")) p.zero3_list_collectives = *v;
   if (auto v = r.number("recompute_fraction", 0, 1)) p.recompute_fraction = *v;
+  if (auto v = r.integer("activation_offload_layers", 0, 4096)) p.activation_offload_layers = static_cast<int>(*v);
   if (auto v = r.choice("reshard_after_forward", {"default", "always", "never"})) {
     for (const Reshard q : {Reshard::by_default, Reshard::always, Reshard::never}) {
       if (*v == reshard_name(q)) p.reshard_after_forward = q;

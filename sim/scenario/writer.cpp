@@ -81,6 +81,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.dp_shard > 0) out << YAML::Key << "dp_shard" << YAML::Value << p.dp_shard;
   out << YAML::Key << "recompute" << YAML::Value << recompute_name(p.recompute);
   if (p.recompute_fraction != 1) out << YAML::Key << "recompute_fraction" << YAML::Value << p.recompute_fraction;
+  if (p.activation_offload_layers > 0)
+    out << YAML::Key << "activation_offload_layers" << YAML::Value << p.activation_offload_layers;
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);
   if (p.precision == Precision::fp8) out << YAML::Key << "fp8_recipe" << YAML::Value << fp8_recipe_name(p.fp8_recipe);
   if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;

@@ -197,6 +197,8 @@ Estimate estimate_step(const Scenario& sc) {
     blend(L.mlp_forward, d.mlp_forward);
     blend(L.mlp_backward, d.mlp_backward);
     blend(L.recompute, d.recompute);
+    blend(L.offload, d.offload);
+    blend(L.reload, d.reload);
     L.parameters = moe_share * L.parameters + (1.0 - moe_share) * d.parameters;
   }
   // The share of layers that rerun their forward (under full recomputation, the layers
@@ -265,8 +267,10 @@ Estimate estimate_step(const Scenario& sc) {
   const double backward_comm = layer_comm - forward_comm + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
-  const double forward_layer = forward_compute + forward_comm;
-  const double backward_layer = backward_compute + backward_comm;
+  // Offloaded layers' copies beyond the compute they hide under, spread over the model's layers.
+  const double offloaded = std::min(1.0, double(p.activation_offload_layers) / sc.model.layers);
+  const double forward_layer = forward_compute + forward_comm + offloaded * L.offload.time();
+  const double backward_layer = backward_compute + backward_comm + offloaded * L.reload.time();
   const double embedding_forward = w.extras.embedding_forward.time();
   const double embedding_backward = w.extras.embedding_backward.time();
   const double head_forward = w.extras.head_forward.time();

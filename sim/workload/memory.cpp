@@ -120,6 +120,12 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.in_flight_microbatches = in_flight;
     const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
     double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer);
+    if (const int offloaded = std::min(p.activation_offload_layers, layers[stage]); offloaded > 0) {
+      // (No recomputation with offloading: every layer keeps per_layer.) The offloaded layers'
+      // activations wait in host memory; one layer's is on the GPU while it is copied out or back.
+      mb.offloaded = in_flight * offloaded * per_layer;
+      activations -= mb.offloaded - per_layer;
+    }
     if ((p.recompute == Recompute::full && rebuilt > 0) || p.recompute == Recompute::qkv) {
       // One layer rebuilt at a time needs its full activations during its backward.
       activations += per_kept_layer;

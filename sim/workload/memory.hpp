@@ -35,6 +35,9 @@ struct MemoryBreakdown {
   double reserve = 0;                 // not available to tensors (see above)
   int stage = 0;                      // the stage these numbers are for (the least headroom)
   double in_flight_microbatches = 0;  // micro-batches of activations held at the peak
+  // Activations held in the host's memory instead (PlanSpec::activation_offload_layers), not in
+  // `peak`: what the host must have free for each GPU.
+  double offloaded = 0;
   double usable() const { return capacity - reserve; }
   double headroom() const { return usable() - peak; }
   bool fits() const { return peak <= usable(); }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "scenario/plan.hpp"
+#include "workload/memory.hpp"
 #include "workload/sequences.hpp"
 
 namespace trainsim {
@@ -225,6 +226,8 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
                                &x.layer.recompute,          &x.dense_layer.attention_forward,
                                &x.dense_layer.mlp_forward,  &x.dense_layer.attention_backward,
                                &x.dense_layer.mlp_backward, &x.dense_layer.recompute,
+                               &x.layer.offload,            &x.layer.reload,
+                               &x.dense_layer.offload,      &x.dense_layer.reload,
                                &x.extras.embedding_forward, &x.extras.embedding_backward,
                                &x.extras.head_forward,      &x.extras.head_backward};
   };
@@ -493,6 +496,22 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         if (rerun(k.name)) L.recompute.kernels.push_back(k);
       }
     }
+  }
+
+  // ---- activation offloading (PlanSpec::activation_offload_layers) ----
+  // Transformer Engine's offload handler copies a layer's saved tensors out on a side stream while
+  // the next layer runs its forward, and waits for that copy before the layer after; in backward
+  // it fetches a layer back while the layer above runs its backward. A copy longer than that
+  // layer's compute holds the stream for the difference. (Layers of one kind run alike, so the
+  // next layer's time is this layer's; the copies' share of HBM bandwidth is not priced.)
+  L.offload.name = "activation offload";
+  L.reload.name = "activation reload";
+  if (p.activation_offload_layers > 0 && cost.gpu().host_link_bandwidth > 0) {
+    const double copy = activation_bytes_per_layer(m, p, p.attention != Attention::unfused) / cost.gpu().host_link_bandwidth;
+    const double forward = L.attention_forward.time() + L.mlp_forward.time();
+    const double backward = L.attention_backward.time() + L.mlp_backward.time();
+    L.offload.kernels.push_back({"activation offload (beyond the next layer's forward)", 0, 0, std::max(0.0, copy - forward)});
+    L.reload.kernels.push_back({"activation reload (beyond the next layer's backward)", 0, 0, std::max(0.0, copy - backward)});
   }
 
   // ---- parameters per GPU ----

@@ -50,6 +50,10 @@ struct LayerWork {
   Block attention_forward, mlp_forward;
   Block attention_backward, mlp_backward;
   Block recompute;        // forward work redone in backward (selective: attention core; full: the layer)
+  // An offloaded layer's copy of its saved activations to the host after its forward, and back
+  // before its backward, as far as it outlasts the next layer's forward (backward) under which it
+  // runs: the stall, one kernel-like entry each; empty without offloading.
+  Block offload, reload;
   double parameters = 0;  // of this layer held by one GPU (after tp and ep sharding)
   // The routed experts' part of `parameters`: their gradients are reduced, and their optimizer
   // state sharded, over the expert-data-parallel ranks only (PlanSpec::expert_dp).
