@@ -339,4 +339,10 @@ TEST(CliExport, ActivationOffloadingIsWrittenAndRead) {
   const CommandResult titan = run("export " + scenario + " --to torchtitan");
   ASSERT_EQ(titan.code, 0) << titan.output;
   EXPECT_NE(titan.output.find("activation_offload_layers not written"), std::string::npos) << titan.output;
+  // A launch line without the flag offloads nothing, whatever the base scenario did.
+  const std::string back = testing::TempDir() + "/llama-no-offload.yaml";
+  const CommandResult plain =
+      run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " + scenario + " -o " + back);
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  EXPECT_NE(read_text(back).find("activation_offload_layers: 0"), std::string::npos) << read_text(back);
 }

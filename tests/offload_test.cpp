@@ -30,18 +30,26 @@ double offload_seconds(const StepResult& r) {
 
 }  // namespace
 
-TEST(Offload, TheHostHoldsTheOffloadedLayersAndTheGpuOneInTransit) {
+TEST(Offload, TheHostHoldsTheOffloadedLayers) {
   const Scenario plain = llama_on_eight(0);
-  const Scenario offloaded = llama_on_eight(12);
   const CostModel cost(plain.cluster.topology.gpu, plain.plan.precision);
   const double per_layer = activation_bytes_per_layer(plain.model, plain.plan);
   const MemoryBreakdown before = peak_memory(plain, build_workload(plain.model, plain.plan, cost));
-  const MemoryBreakdown after = peak_memory(offloaded, build_workload(offloaded.model, offloaded.plan, cost));
+  const auto with = [&](int layers) {
+    const Scenario sc = llama_on_eight(layers);
+    return peak_memory(sc, build_workload(sc.model, sc.plan, cost));
+  };
   EXPECT_EQ(before.offloaded, 0);
-  EXPECT_NEAR(after.offloaded, 12 * per_layer, 1);
-  EXPECT_NEAR(before.activations - after.activations, 11 * per_layer, 1);
-  EXPECT_NEAR(before.peak - after.peak, 11 * per_layer, 1);
-  EXPECT_EQ(before.params + before.grads + before.optimizer, after.params + after.grads + after.optimizer);
+  // 12 of 32 layers: the peak is the forward's end, the 20 kept layers.
+  const MemoryBreakdown twelve = with(12);
+  EXPECT_NEAR(twelve.offloaded, 12 * per_layer, 1);
+  EXPECT_NEAR(before.activations - twelve.activations, 12 * per_layer, 1);
+  EXPECT_NEAR(before.peak - twelve.peak, 12 * per_layer, 1);
+  EXPECT_EQ(before.params + before.grads + before.optimizer, twelve.params + twelve.grads + twelve.optimizer);
+  // 31 of 32: a backward step holds two layers, the one running and the one fetched back.
+  const MemoryBreakdown all_but_one = with(31);
+  EXPECT_NEAR(all_but_one.offloaded, 31 * per_layer, 1);
+  EXPECT_NEAR(before.activations - all_but_one.activations, 30 * per_layer, 1);
 }
 
 TEST(Offload, CopiesCostOnlyWhatOutlastsTheNextLayer) {
@@ -58,7 +66,7 @@ TEST(Offload, CopiesCostOnlyWhatOutlastsTheNextLayer) {
   const double stall = std::max(0.0, copy - forward) + std::max(0.0, copy - backward);
   // PCIe Gen5 at 52 GB/s: a layer's 8192 tokens of activations take longer than its forward.
   ASSERT_GT(copy, forward);
-  EXPECT_NEAR(w.layer.offload.time() + w.layer.reload.time(), stall, 1e-12);
+  EXPECT_NEAR(offload_stall_forward(w.layer) + offload_stall_backward(w.layer), stall, 1e-12);
 
   const StepResult base = simulate_step(plain);
   const StepResult slow = simulate_step(offloaded);
@@ -68,6 +76,14 @@ TEST(Offload, CopiesCostOnlyWhatOutlastsTheNextLayer) {
   EXPECT_EQ(offload_seconds(base), 0);
   // The estimate adds the same stall.
   EXPECT_NEAR(estimate_step(offloaded).step_time - estimate_step(plain).step_time, expected, 0.02 * expected);
+
+  // On a node that computes twice as slowly the next layer hides more of each copy.
+  Scenario straggler = offloaded;
+  straggler.cluster.slow_nodes = {0};
+  straggler.cluster.slow_factor = 2;
+  const double slow_stall = std::max(0.0, copy - 2 * forward) + std::max(0.0, copy - 2 * backward);
+  ASSERT_LT(slow_stall, stall);
+  EXPECT_NEAR(offload_seconds(simulate_step(straggler)), 4.0 * layers * slow_stall, 1e-6 * expected);
 
   // A host link fast enough to hide every copy costs nothing.
   offloaded.cluster.topology.gpu.host_link_bandwidth = 1e15;

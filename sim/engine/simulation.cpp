@@ -368,9 +368,8 @@ class StepSimulation {
   }
 
   // An offloaded layer's copy to or from the host that outlasts the compute it runs under: the
-  // compute stream waits for it (LayerWork::offload, reload), counted as exposed "offload" time.
-  void host_copy_wait(int stage, const Block& block, const std::string& label) {
-    const double t = block.time();
+  // compute stream waits for it (offload_stall_forward/backward), counted as exposed "offload".
+  void host_copy_wait(int stage, double t, const std::string& label) {
     if (t <= 0) return;
     if (defer_) {
       stages_[stage].deferred.push_back({0, t, "offload"});
@@ -773,7 +772,8 @@ class StepSimulation {
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
       tp_exchange(s, "mlp", layer.mlp_forward, TpPass::forward);
-      if (layer_offloaded(vs, l)) host_copy_wait(s, layer.offload, "activation offload" + mb);
+      if (layer_offloaded(vs, l))
+        host_copy_wait(s, offload_stall_forward(layer, slowdown_[s]), "activation offload" + mb);
     }
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
@@ -817,7 +817,8 @@ class StepSimulation {
           tp_exchange(s, "recompute mlp", layer.recompute, TpPass::regather);
         }
       }
-      if (layer_offloaded(vs, l)) host_copy_wait(s, layer.reload, "activation reload" + mb);
+      if (layer_offloaded(vs, l))
+        host_copy_wait(s, offload_stall_backward(layer, slowdown_[s]), "activation reload" + mb);
       tp_exchange(s, "mlp backward", layer.mlp_backward, TpPass::backward);
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);

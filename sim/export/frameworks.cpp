@@ -899,10 +899,11 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                         "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
   }
-  // Activation offloading (Transformer Engine's CPU offload context): the first N layers.
-  if (has("--cpu-offloading-num-layers")) {
-    if (const auto n = number("--cpu-offloading-num-layers", 0); n > 0) out.plan["activation_offload_layers"] = n;
-  }
+  // Activation offloading (Transformer Engine's CPU offload context): the first N layers. Megatron-LM
+  // turns it on from the count (arguments.py: cpu_offloading when cpu_offloading_num_layers > 0);
+  // without the flag nothing is offloaded, whatever the base scenario said.
+  out.plan["activation_offload_layers"] =
+      has("--cpu-offloading-num-layers") ? number("--cpu-offloading-num-layers", 0) : std::int64_t{0};
   used["--cpu-offloading"] = used["--cpu-offloading-num-layers"] = true;
   // Sharding of optimizer state, gradients and weights.
   out.plan["zero"] = has("--use-distributed-optimizer") ? 1 : 0;
@@ -1034,6 +1035,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   };
   const std::int64_t tp = number("parallelism.tensor_parallel_degree", 1);
   const std::int64_t pp = number("parallelism.pipeline_parallel_degree", 1);
+  out.plan["activation_offload_layers"] = 0;  // torchtitan offloads no layer's activations
   const std::int64_t cp = number("parallelism.context_parallel_degree", 1);
   if (has("parallelism.enable_async_tensor_parallel") &&
       values.at("parallelism.enable_async_tensor_parallel") == "true")

@@ -152,8 +152,8 @@ struct PlanSpec {
   // Activation offloading to host memory (Megatron-Core's --cpu-offloading-num-layers N, Transformer
   // Engine's CPU offload context): the first N layers copy what their forward saved for backward to
   // the host while the next layer computes, and bring it back while the layer after them runs its
-  // backward. The GPU holds the other layers' activations and one offloaded layer's in transit; a
-  // copy longer than the layer it hides under stalls the step (GpuSpec::host_link_bandwidth).
+  // backward. The GPU's peak holds the other layers' activations (at least two layers', in a backward
+  // step); a copy longer than the layer it hides under stalls the step (GpuSpec::host_link_bandwidth).
   // Megatron-Core allows it only with pp 1 and no recomputation, and N below the layers.
   int activation_offload_layers = 0;
   Precision precision = Precision::bf16;

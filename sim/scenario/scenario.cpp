@@ -712,8 +712,15 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
             std::string("needs recompute: none (Megatron-Core: CPU offloading does not work with activation "
                         "recomputation); recompute is ") +
                 recompute_name(p.recompute));
-    std::vector<const GpuSpec*> kinds = {&gpu};
-    for (const auto& group : c.topology.node_groups) kinds.push_back(&group.gpu);
+    // The GPU kinds the job runs on: the topology's, or its node groups' up to cluster.gpus.
+    std::vector<const GpuSpec*> kinds;
+    std::int64_t covered = 0;
+    for (const auto& group : c.topology.node_groups) {
+      if (covered >= c.gpus) break;
+      kinds.push_back(&group.gpu);
+      covered += std::int64_t(group.nodes) * c.topology.gpus_per_node;
+    }
+    if (kinds.empty()) kinds.push_back(&gpu);
     for (const GpuSpec* kind : kinds) {
       if (kind->host_link_bandwidth <= 0)
         error("plan.activation_offload_layers", kind->name + " has no host_link_bandwidth to copy over");

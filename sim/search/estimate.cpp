@@ -167,7 +167,9 @@ Estimate estimate_step(const Scenario& sc) {
   const auto slowest =
       mixed
           ? std::max_element(setup.work.begin(), setup.work.end(),
-                             [&](const Workload& a, const Workload& b) { return layer_time(a, p) < layer_time(b, p); })
+                             [&](const Workload& a, const Workload& b) {
+                               return layer_time(a, p, offloaded_share(sc)) < layer_time(b, p, offloaded_share(sc));
+                             })
           : setup.work.end();
   const Workload w =
       mixed ? *slowest
@@ -197,8 +199,7 @@ Estimate estimate_step(const Scenario& sc) {
     blend(L.mlp_forward, d.mlp_forward);
     blend(L.mlp_backward, d.mlp_backward);
     blend(L.recompute, d.recompute);
-    blend(L.offload, d.offload);
-    blend(L.reload, d.reload);
+    L.offload_copy = moe_share * L.offload_copy + (1.0 - moe_share) * d.offload_copy;
     L.parameters = moe_share * L.parameters + (1.0 - moe_share) * d.parameters;
   }
   // The share of layers that rerun their forward (under full recomputation, the layers
@@ -269,8 +270,8 @@ Estimate estimate_step(const Scenario& sc) {
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
   // Offloaded layers' copies beyond the compute they hide under, spread over the model's layers.
   const double offloaded = std::min(1.0, double(p.activation_offload_layers) / sc.model.layers);
-  const double forward_layer = forward_compute + forward_comm + offloaded * L.offload.time();
-  const double backward_layer = backward_compute + backward_comm + offloaded * L.reload.time();
+  const double forward_layer = forward_compute + forward_comm + offloaded * offload_stall_forward(L);
+  const double backward_layer = backward_compute + backward_comm + offloaded * offload_stall_backward(L);
   const double embedding_forward = w.extras.embedding_forward.time();
   const double embedding_backward = w.extras.embedding_backward.time();
   const double head_forward = w.extras.head_forward.time();

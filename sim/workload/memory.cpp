@@ -122,9 +122,14 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer);
     if (const int offloaded = std::min(p.activation_offload_layers, layers[stage]); offloaded > 0) {
       // (No recomputation with offloading: every layer keeps per_layer.) The offloaded layers'
-      // activations wait in host memory; one layer's is on the GPU while it is copied out or back.
+      // activations wait in host memory. The GPU's peak is the forward's end, the kept layers of
+      // every micro-batch in flight (the last copy out has finished under the layers after it),
+      // or a backward step: the layer running and the one fetched back beside it, whichever is more.
+      const int kept = layers[stage] - offloaded;
       mb.offloaded = in_flight * offloaded * per_layer;
-      activations -= mb.offloaded - per_layer;
+      const double forward_end = in_flight * kept * per_layer;
+      const double backward_step = (in_flight - 1) * kept * per_layer + std::min(2, layers[stage]) * per_layer;
+      activations += std::max(forward_end, backward_step) - in_flight * layers[stage] * per_layer;
     }
     if ((p.recompute == Recompute::full && rebuilt > 0) || p.recompute == Recompute::qkv) {
       // One layer rebuilt at a time needs its full activations during its backward.

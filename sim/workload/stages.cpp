@@ -5,13 +5,17 @@
 
 namespace trainsim {
 
-double layer_time(const Workload& w, const PlanSpec& p) {
+double offloaded_share(const Scenario& sc) {
+  return std::min(1.0, double(sc.plan.activation_offload_layers) / std::max(1, sc.model.layers));
+}
+
+double layer_time(const Workload& w, const PlanSpec& p, double offloaded_share) {
   const LayerWork& L = w.layer;
   double t = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() + L.mlp_backward.time();
   if (p.recompute == Recompute::full) t += p.recompute_fraction * (L.attention_forward.time() + L.mlp_forward.time());
   if (p.recompute == Recompute::selective || p.recompute == Recompute::op || p.recompute == Recompute::qkv)
     t += L.recompute.time();
-  return t;
+  return t + offloaded_share * (offload_stall_forward(L) + offload_stall_backward(L));
 }
 
 std::vector<int> balanced_split(int layers, const std::vector<double>& layer_s, const std::vector<double>& extra_s,
@@ -87,7 +91,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
       double slowest_time = -1;
       memory = 1e300;
       for (const auto& [name, gpu] : kinds_in_stage(sc, s)) {
-        const double time = layer_time(work_on(*gpu), p);
+        const double time = layer_time(work_on(*gpu), p, offloaded_share(sc));
         if (time > slowest_time) {
           slowest_time = time;
           slowest = gpu;

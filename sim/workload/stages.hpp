@@ -29,8 +29,13 @@ StageSetup setup_stages(const Scenario& scenario, const CalibrationProfile& prof
 // Per stage: the smallest GPU memory among the stage's ranks (all the same on one GPU kind).
 std::vector<double> stage_memory_capacity(const Scenario& scenario);
 
-// Time of one micro-batch's forward and backward through one layer (recomputation included).
-double layer_time(const Workload& work, const PlanSpec& plan);
+// Time of one micro-batch's forward and backward through one layer (recomputation included), and
+// `offloaded_share` of an offloaded layer's exposed copies (PlanSpec::activation_offload_layers
+// over the model's layers): on a cluster of mixed GPUs, a faster GPU with a slower host link may
+// be the slowest.
+double layer_time(const Workload& work, const PlanSpec& plan, double offloaded_share = 0);
+// That share for a scenario.
+double offloaded_share(const Scenario& scenario);
 
 // Splits `layers` over stages whose per-layer times are `layer_s` and whose fixed extra work
 // (embedding, head) is `extra_s`, so that max(n_s * layer_s + extra_s) is least; each stage gets

@@ -61,6 +61,14 @@ std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan) 
   return stage_layers(model.layers, plan);
 }
 
+// Layers of one kind run alike, so the next layer's compute is this layer's.
+double offload_stall_forward(const LayerWork& L, double slowdown) {
+  return std::max(0.0, L.offload_copy - slowdown * (L.attention_forward.time() + L.mlp_forward.time()));
+}
+double offload_stall_backward(const LayerWork& L, double slowdown) {
+  return std::max(0.0, L.offload_copy - slowdown * (L.attention_backward.time() + L.mlp_backward.time()));
+}
+
 std::vector<int> dense_layers_per_stage(const ModelSpec& model, const PlanSpec& plan) {
   std::vector<int> dense(std::max(1, plan.pp), 0);
   if (!model.moe()) return dense;
@@ -226,13 +234,12 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
                                &x.layer.recompute,          &x.dense_layer.attention_forward,
                                &x.dense_layer.mlp_forward,  &x.dense_layer.attention_backward,
                                &x.dense_layer.mlp_backward, &x.dense_layer.recompute,
-                               &x.layer.offload,            &x.layer.reload,
-                               &x.dense_layer.offload,      &x.dense_layer.reload,
                                &x.extras.embedding_forward, &x.extras.embedding_backward,
                                &x.extras.head_forward,      &x.extras.head_backward};
   };
   const auto sum = blocks(w);
   for (Block* b : sum) clear(*b);
+  w.layer.offload_copy = w.dense_layer.offload_copy = 0;
   w.comm.tp_bytes = w.comm.tp_gather_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
   for (const auto& length : lengths) {
     ModelSpec shorter = m;
@@ -240,6 +247,8 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     Workload part = build_fixed_length(shorter, p, cost, shorter.seq_len);
     const auto add = blocks(part);
     for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
+    w.layer.offload_copy += length.share * part.layer.offload_copy;
+    w.dense_layer.offload_copy += length.share * part.dense_layer.offload_copy;
     w.comm.tp_bytes += length.share * part.comm.tp_bytes;
     w.comm.tp_gather_bytes += length.share * part.comm.tp_gather_bytes;
     w.comm.cp_bytes_per_step += length.share * part.comm.cp_bytes_per_step;
@@ -499,19 +508,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   }
 
   // ---- activation offloading (PlanSpec::activation_offload_layers) ----
-  // Transformer Engine's offload handler copies a layer's saved tensors out on a side stream while
-  // the next layer runs its forward, and waits for that copy before the layer after; in backward
-  // it fetches a layer back while the layer above runs its backward. A copy longer than that
-  // layer's compute holds the stream for the difference. (Layers of one kind run alike, so the
-  // next layer's time is this layer's; the copies' share of HBM bandwidth is not priced.)
-  L.offload.name = "activation offload";
-  L.reload.name = "activation reload";
+  // A layer's saved tensors over the host link, each way (offload_stall_* price what is exposed;
+  // the copies' share of HBM bandwidth is not priced).
   if (p.activation_offload_layers > 0 && cost.gpu().host_link_bandwidth > 0) {
-    const double copy = activation_bytes_per_layer(m, p, p.attention != Attention::unfused) / cost.gpu().host_link_bandwidth;
-    const double forward = L.attention_forward.time() + L.mlp_forward.time();
-    const double backward = L.attention_backward.time() + L.mlp_backward.time();
-    L.offload.kernels.push_back({"activation offload (beyond the next layer's forward)", 0, 0, std::max(0.0, copy - forward)});
-    L.reload.kernels.push_back({"activation reload (beyond the next layer's backward)", 0, 0, std::max(0.0, copy - backward)});
+    L.offload_copy =
+        activation_bytes_per_layer(m, p, p.attention != Attention::unfused) / cost.gpu().host_link_bandwidth;
   }
 
   // ---- parameters per GPU ----

@@ -50,10 +50,9 @@ struct LayerWork {
   Block attention_forward, mlp_forward;
   Block attention_backward, mlp_backward;
   Block recompute;        // forward work redone in backward (selective: attention core; full: the layer)
-  // An offloaded layer's copy of its saved activations to the host after its forward, and back
-  // before its backward, as far as it outlasts the next layer's forward (backward) under which it
-  // runs: the stall, one kernel-like entry each; empty without offloading.
-  Block offload, reload;
+  // One offloaded layer's copy of its saved activations to the host (or back), seconds; 0 without
+  // offloading (PlanSpec::activation_offload_layers).
+  double offload_copy = 0;
   double parameters = 0;  // of this layer held by one GPU (after tp and ep sharding)
   // The routed experts' part of `parameters`: their gradients are reduced, and their optimizer
   // state sharded, over the expert-data-parallel ranks only (PlanSpec::expert_dp).
@@ -107,6 +106,13 @@ int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerW
 // fp32 master weights, m and v, reads the gradient and writes the 16-bit weights, about 36 bytes
 // per parameter, at the GPU's achievable memory bandwidth.
 double optimizer_time(const Workload& work, double params);
+
+// What an offloaded layer's copy to the host (after its forward) and back (before its backward)
+// leaves exposed: Transformer Engine's handler runs it beside the next layer's forward (backward)
+// and waits for it before the one after. `slowdown`: the layer's compute on a slow node, which
+// hides more of the copy.
+double offload_stall_forward(const LayerWork& layer, double slowdown = 1);
+double offload_stall_backward(const LayerWork& layer, double slowdown = 1);
 
 // Layers on each pipeline stage (scenario/plan.hpp's stage_layers).
 std::vector<int> layers_per_stage(const ModelSpec& model, const PlanSpec& plan);
