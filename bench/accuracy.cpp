@@ -418,6 +418,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                 : has(pr, "bf16") || has(pr, "bfloat16")                 ? Precision::bf16
                 : has(pr, "16")                                          ? Precision::fp16
                                                                          : Precision::bf16;
+  // Transformer Engine under these frameworks (FP8 and MXFP8 linears alike).
+  const bool transformer_engine = megatron || has_ci(framework, "llm-foundry") || has_ci(framework, "Composer") ||
+                                  has_ci(framework, "Transformer Engine") || has_ci(precision, "Transformer Engine");
   if (p.precision == Precision::fp8) {
     // MaxText's `quantization: fp8` is Flax's nn.Fp8DotGeneralOp (MaxText layers/quantizations.py,
     // Fp8Quantization.dot_general_cls), which scales by amax histories of 1024 steps
@@ -426,8 +429,6 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     // Transformer Engine scales by amax histories unless told otherwise: fp8_autocast's recipe
     // defaults to DelayedScaling, as do Megatron-LM's --fp8-recipe and Composer's amp_fp8 (which
     // calls fp8_autocast with TE's default recipe). A row that names no recipe gets it there.
-    const bool transformer_engine = megatron || has_ci(framework, "llm-foundry") || has_ci(framework, "Composer") ||
-                                    has_ci(framework, "Transformer Engine") || has_ci(precision, "Transformer Engine");
     const bool recipe_named = has_ci(precision, "tensorwise") || has_ci(precision, "current");
     const bool delayed = has_ci(precision, "delayed") || flax_fp8 || (transformer_engine && !recipe_named);
     p.fp8_recipe = has_ci(precision, "rowwise")  ? Fp8Recipe::rowwise
@@ -441,6 +442,8 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
   if (low_precision(p.precision)) p.fp8_weight_cache = megatron;
+  // What the linear layers keep for backward: Transformer Engine's FP8 copy, torchao's 16-bit input.
+  if (low_precision(p.precision)) p.fp8_saved_inputs = transformer_engine;
   const bool blackwell = sc.cluster.topology.gpu.mx_formats;  // sm100's block-scaled tensor cores
   p.attention = attention_of_row(framework, blackwell, m);
   // torchtitan's per-op policy kept the FlashAttention and memory-efficient SDPA outputs only until
@@ -573,6 +576,7 @@ void leave_framework_to_defaults(PlanSpec& p) {
   p.overlap_param_gather = d.overlap_param_gather;
   p.overlap_grad_reduce = d.overlap_grad_reduce;
   p.fp8_weight_cache = d.fp8_weight_cache;
+  p.fp8_saved_inputs = d.fp8_saved_inputs;
   p.fp8_param_gather = d.fp8_param_gather;
   p.tp_comm_overlap = d.tp_comm_overlap;
   p.tp_overlap = d.tp_overlap;

@@ -543,6 +543,34 @@ TEST(Memory, ActivationsFollowKorthikanti) {
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, false), sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5 + 2 * a_s_h), 1);
 }
 
+// A low-precision linear layer keeps its quantized input for the weight gradient under Transformer
+// Engine (1 byte a value), its 16-bit input under torchao; behind fused attention the projection
+// keeps its FP8 input beside the attention output.
+TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
+  const ModelSpec llama = model_preset("llama3-8b");
+  PlanSpec q;
+  q.tp = 4;
+  q.sequence_parallel = true;
+  q.recompute = Recompute::selective;
+  const double sbh = double(llama.seq_len) * llama.hidden;
+  const double bf16 = sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5);
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
+  q.precision = Precision::fp8;
+  q.fp8_saved_inputs = true;
+  // QKV and MLP inputs 1 byte (6 of 8 sbh), projection input beside the output (2 + 1), second
+  // MLP GEMM's input 1 byte (5 of 6 x 3.5).
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 3 + 5 * 3.5), 1);
+  q.precision = Precision::mxfp8;
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 3 + 5 * 3.5), 1);
+  q.fp8_saved_inputs = false;  // torchao: the 16-bit inputs, cast again in backward
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
+  // Unset: Transformer Engine's under zero 0-2, torchao's under FSDP (as fp8_weight_cache).
+  q.fp8_saved_inputs.reset();
+  EXPECT_LT(activation_bytes_per_layer(llama, q, true), bf16);
+  q.zero = 3;
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
+}
+
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
   Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-7b}

@@ -5,8 +5,9 @@ A check on runs outside the public set, not a calibration: nothing here feeds th
 Source: NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md, "25.11 NeMo Container",
 "Pre-Training Performance" tables (tokens/s per GPU). The dispatcher and recompute modules of
 the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py,
-the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py; every
-other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
+the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py, and
+the low-precision plans run Transformer Engine (fp8_weight_cache, fp8_saved_inputs); every other
+field is the simulator's default. docs/accuracy.md ("session 26") has the results.
 
 usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
 """
@@ -98,6 +99,10 @@ def scenario(plan):
         f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
         "  placement: [tp, cp, dp, pp]",
     ]
+    if precision != "bf16":
+        # Transformer Engine under Megatron-Core, FSDP or not: weights cast once a step, the linear
+        # layers' quantized inputs kept for backward.
+        lines += ["  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
     if offloaded_layers(system, model):
         lines += [f"  activation_offload_layers: {offloaded_layers(system, model)}"]
     if pp > 1 and vp > 1:

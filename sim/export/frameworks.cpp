@@ -965,7 +965,7 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   if (has("--fp4-format")) out.plan["precision"] = "nvfp4";
   if (has("--fp8-param-gather") || has("--fp4-param-gather")) out.plan["fp8_param_gather"] = true;
   // Megatron-Core's Transformer Engine layers cast the weights on a step's first micro-batch only.
-  if (has("--fp8-format") || has("--fp4-format")) out.plan["fp8_weight_cache"] = true;
+  if (has("--fp8-format") || has("--fp4-format")) out.plan["fp8_weight_cache"] = out.plan["fp8_saved_inputs"] = true;
   out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
   out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
   for (const char* f :
@@ -1151,6 +1151,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   // Float8Linear and MX linears cast the weights in every forward, under any data parallelism
   // (an unset cache would follow zero 0-2 as Transformer Engine does).
   out.plan["fp8_weight_cache"] = false;
+  out.plan["fp8_saved_inputs"] = false;  // Float8Linear saves the 16-bit input and casts it again
   out.plan["fp8_param_gather"] = float8 && has("quantize.linear.float8.enable_fsdp_float8_all_gather") &&
                                  values.at("quantize.linear.float8.enable_fsdp_float8_all_gather") == "true";
   used["quantize.linear.float8.recipe_name"] = used["quantize.linear.float8.enable_fsdp_float8_all_gather"] = true;

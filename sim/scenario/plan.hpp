@@ -168,6 +168,11 @@ struct PlanSpec {
   // Megatron-Core and NeMo (is_first_microbatch); false: cast in every forward (torchao).
   // Unset: what the frameworks that run the plan's data parallelism do (caches_fp8_weights).
   std::optional<bool> fp8_weight_cache;
+  // What a low-precision linear layer keeps for its weight gradient: its quantized input, one byte
+  // a value (Transformer Engine: Linear and LayerNormLinear save the FP8 or MXFP8 copy), or its
+  // 16-bit input, cast again in backward (torchao's Float8Linear). Unset: as fp8_weight_cache's
+  // default, the framework that runs the plan's data parallelism (saves_low_precision_inputs).
+  std::optional<bool> fp8_saved_inputs;
   Kernels kernels = Kernels::fused;
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;
@@ -253,6 +258,7 @@ struct PlanSpec {
   // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward
   // (torchao's Float8Linear under torchtitan's FSDP2).
   bool caches_fp8_weights() const { return low_precision(precision) && fp8_weight_cache.value_or(zero < 3); }
+  bool saves_low_precision_inputs() const { return low_precision(precision) && fp8_saved_inputs.value_or(zero < 3); }
   // FSDP under pipeline parallelism as PyTorch's pipeline stages run it: each layer's weights
   // gathered once a step and kept, its gradients accumulated unsharded (in the reduce precision)
   // and reduce-scattered after the last micro-batch.

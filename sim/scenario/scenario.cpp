@@ -825,6 +825,11 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
       r.fail("fp8_weight_cache", "fp8_weight_cache goes with a low precision (fp8, mxfp8, nvfp4)");
     p.fp8_weight_cache = *v;
   }
+  if (auto v = r.boolean("fp8_saved_inputs")) {
+    if (*v && !low_precision(p.precision))
+      r.fail("fp8_saved_inputs", "fp8_saved_inputs goes with a low precision (fp8, mxfp8, nvfp4)");
+    p.fp8_saved_inputs = *v;
+  }
   if (auto v = r.choice("kernels", {"fused", "eager"})) p.kernels = *v == "eager" ? Kernels::eager : Kernels::fused;
   if (auto v = r.choice("attention", {"flash", "flash1", "flash2", "flash3", "flash4", "cudnn", "unfused"})) {
     for (const Attention a : {Attention::flash, Attention::flash1, Attention::flash2, Attention::flash3,

@@ -88,6 +88,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;
   if (p.fp8_weight_cache && low_precision(p.precision))
     out << YAML::Key << "fp8_weight_cache" << YAML::Value << *p.fp8_weight_cache;
+  if (p.fp8_saved_inputs && low_precision(p.precision))
+    out << YAML::Key << "fp8_saved_inputs" << YAML::Value << *p.fp8_saved_inputs;
   if (p.attention != Attention::flash) out << YAML::Key << "attention" << YAML::Value << attention_name(p.attention);
   if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
   if (!p.layers_per_stage.empty()) {
