@@ -346,3 +346,18 @@ TEST(CliExport, ActivationOffloadingIsWrittenAndRead) {
   ASSERT_EQ(plain.code, 0) << plain.output;
   EXPECT_NE(read_text(back).find("activation_offload_layers: 0"), std::string::npos) << read_text(back);
 }
+
+// A 16-bit launch line read onto a low-precision base scenario: the base's Transformer Engine
+// fields do not outlive its precision (they would be input errors on bf16).
+TEST(CliExport, A16BitLaunchLineClearsTheBasesLowPrecisionFields) {
+  const std::string base = testing::TempDir() + "/llama-fp8-base.yaml";
+  std::ofstream(base) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                         "plan: {dp: 8, micro_batch: 1, global_batch: 16, precision: fp8, fp8_weight_cache: true, "
+                         "fp8_saved_inputs: true}\n";
+  const std::string out = testing::TempDir() + "/llama-bf16-from-megatron.yaml";
+  const CommandResult r =
+      run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " + base + " -o " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(run("predict " + out).code, 0) << read_text(out);
+  EXPECT_NE(read_text(out).find("precision: bf16"), std::string::npos) << read_text(out);
+}

@@ -557,11 +557,17 @@ TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
   q.precision = Precision::fp8;
   q.fp8_saved_inputs = true;
-  // QKV and MLP inputs 1 byte (6 of 8 sbh), projection input beside the output (2 + 1), second
-  // MLP GEMM's input 1 byte (5 of 6 x 3.5).
-  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 3 + 5 * 3.5), 1);
+  // QKV and MLP inputs 1 byte (6 of 8 sbh), second MLP GEMM's input 1 byte (5 of 6 x 3.5); the
+  // attention core reruns (selective: core_attn), so the projection keeps only its FP8 input (1).
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 1 + 5 * 3.5), 1);
   q.precision = Precision::mxfp8;
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 1 + 5 * 3.5), 1);
+  // Nothing recomputed: the fused kernel keeps its output beside the projection's FP8 input (2 + 1).
+  q.recompute = Recompute::none;
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (6 + 2 + 1 + 3 + 5 * 3.5), 1);
+  EXPECT_NEAR(activation_bytes_per_layer(llama, q, false) - activation_bytes_per_layer(llama, q, true),
+              sbh / 4 * (-2 + 2.0 * llama.heads * llama.seq_len / llama.hidden), 1);  // unfused: 1, + scores
+  q.recompute = Recompute::selective;
   q.fp8_saved_inputs = false;  // torchao: the 16-bit inputs, cast again in backward
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
   // Unset: Transformer Engine's under zero 0-2, torchao's under FSDP (as fp8_weight_cache).
@@ -569,6 +575,16 @@ TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
   EXPECT_LT(activation_bytes_per_layer(llama, q, true), bf16);
   q.zero = 3;
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
+  // A MoE layer's router keeps the 16-bit MLP input: of the replicated terms only the QKV input
+  // shrinks. Mixtral 8x7B (top 2 of 14336-wide experts, hidden 4096), tp 1, nothing recomputed:
+  // -1 (QKV input) + 1 (projection) - 2 x 14336 / 4096 (the second GEMMs' inputs) = -7 sbh.
+  const ModelSpec mixtral = model_preset("mixtral-8x7b");
+  PlanSpec r;
+  const double mixtral_bf16 = activation_bytes_per_layer(mixtral, r, true);
+  r.precision = Precision::fp8;
+  r.fp8_saved_inputs = true;
+  EXPECT_NEAR(mixtral_bf16 - activation_bytes_per_layer(mixtral, r, true),
+              7.0 * mixtral.seq_len * mixtral.hidden, 1);
 }
 
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {

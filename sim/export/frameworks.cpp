@@ -258,6 +258,10 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
+  if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
+    r.notes.push_back("fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no Megatron-LM flag: "
+                      "Transformer Engine keeps the quantized ones");
+  }
   if (p.activation_offload_layers > 0) {
     f.add("--cpu-offloading");
     f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
@@ -328,6 +332,10 @@ ExportResult to_torchtitan(const Scenario& sc) {
   const PlanSpec& p = sc.plan;
   std::ostringstream t;
   if (!m.swiglu() || !m.causal()) r.notes.push_back("torchtitan trains Llama-style models; " + m.name + " is not one");
+  if (p.saves_low_precision_inputs()) {
+    r.notes.push_back("fp8_saved_inputs: true (quantized inputs kept for backward, as Transformer Engine) is not what "
+                      "torchao does: its linears keep the 16-bit inputs");
+  }
   if (p.activation_offload_layers > 0) {
     r.notes.push_back("torchtitan has no per-layer activation offloading (its CPU offload moves FSDP's weights, "
                       "gradients and optimizer state): activation_offload_layers not written");
@@ -499,6 +507,10 @@ ExportResult to_nemo(const Scenario& sc) {
       << "\n";
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
+  }
+  if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
+    r.notes.push_back("fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no NeMo setting: "
+                      "Transformer Engine keeps the quantized ones");
   }
   if (p.activation_offload_layers > 0) {
     t << "recipe.model.config.cpu_offloading = True\nrecipe.model.config.cpu_offloading_num_layers = "
@@ -965,7 +977,11 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   if (has("--fp4-format")) out.plan["precision"] = "nvfp4";
   if (has("--fp8-param-gather") || has("--fp4-param-gather")) out.plan["fp8_param_gather"] = true;
   // Megatron-Core's Transformer Engine layers cast the weights on a step's first micro-batch only.
-  if (has("--fp8-format") || has("--fp4-format")) out.plan["fp8_weight_cache"] = out.plan["fp8_saved_inputs"] = true;
+  // Transformer Engine's choices where it runs the linear layers in low precision; false otherwise,
+  // so that a base scenario's do not outlive its precision.
+  const bool transformer_engine_low = has("--fp8-format") || has("--fp4-format");
+  out.plan["fp8_weight_cache"] = transformer_engine_low;
+  out.plan["fp8_saved_inputs"] = transformer_engine_low;
   out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
   out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
   for (const char* f :

@@ -199,7 +199,6 @@ Estimate estimate_step(const Scenario& sc) {
     blend(L.mlp_forward, d.mlp_forward);
     blend(L.mlp_backward, d.mlp_backward);
     blend(L.recompute, d.recompute);
-    L.offload_copy = moe_share * L.offload_copy + (1.0 - moe_share) * d.offload_copy;
     L.parameters = moe_share * L.parameters + (1.0 - moe_share) * d.parameters;
   }
   // The share of layers that rerun their forward (under full recomputation, the layers
@@ -268,10 +267,14 @@ Estimate estimate_step(const Scenario& sc) {
   const double backward_comm = layer_comm - forward_comm + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
-  // Offloaded layers' copies beyond the compute they hide under, spread over the model's layers.
-  const double offloaded = std::min(1.0, double(p.activation_offload_layers) / sc.model.layers);
-  const double forward_layer = forward_compute + forward_comm + offloaded * offload_stall_forward(L);
-  const double backward_layer = backward_compute + backward_comm + offloaded * offload_stall_backward(L);
+  // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own, spread
+  // over the model's layers.
+  const double offloaded = offloaded_share(sc);
+  const auto stall = [&](double (*of)(const LayerWork&, double)) {
+    return moe_share < 1.0 ? moe_share * of(w.layer, 1) + (1.0 - moe_share) * of(w.dense_layer, 1) : of(w.layer, 1);
+  };
+  const double forward_layer = forward_compute + forward_comm + offloaded * stall(offload_stall_forward);
+  const double backward_layer = backward_compute + backward_comm + offloaded * stall(offload_stall_backward);
   const double embedding_forward = w.extras.embedding_forward.time();
   const double embedding_backward = w.extras.embedding_backward.time();
   const double head_forward = w.extras.head_forward.time();

@@ -46,14 +46,19 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   //   without dropout), gone with flash attention or selective recomputation.
   //   Where the linear layers keep their low-precision input for the weight gradient
   //   (PlanSpec::saves_low_precision_inputs, Transformer Engine), the QKV, MLP and second MLP
-  //   GEMMs' inputs take 1 byte a value, not 2; the projection's input too, but behind fused
-  //   attention it no longer shares the attention output the kernel keeps, so both stay (NVIDIA's
-  //   DeepSeek-V3 GB200 account, Megatron-LM docs/discussions/deepseek-v3-gb200-optimization 2.2.2:
-  //   "it actually saves 1.5 times the size").
+  //   GEMMs' inputs take 1 byte a value, not 2 (a MoE layer's router keeps the 16-bit MLP input
+  //   anyway); the projection's input too, but where a fused attention kernel keeps its output for
+  //   its own backward the two no longer share memory, so both stay (NVIDIA's DeepSeek-V3 GB200
+  //   account, Megatron-LM docs/discussions/deepseek-v3-gb200-optimization 2.2.2: "it actually
+  //   saves 1.5 times the size"); recomputing the attention core frees the kernel's copy.
   const bool low = p.saves_low_precision_inputs();
+  const bool core_reruns =
+      p.recompute == Recompute::selective &&
+      std::find(p.recompute_modules.begin(), p.recompute_modules.end(), "core_attn") != p.recompute_modules.end();
   const double inner = ((m.swiglu() ? 6.0 : 4.0) - (low ? 1.0 : 0.0)) * mlp_width / m.hidden;
-  const double replicated = ((m.dropout() ? 10 : 8) - (low ? 2 : 0)) / (p.sequence_parallel ? t : 1.0);
-  const double projection = low ? (flash_attention ? 1.0 : -1.0) : 0.0;
+  const double quantized_inputs = low ? (m.moe() ? 1 : 2) : 0;
+  const double replicated = ((m.dropout() ? 10 : 8) - quantized_inputs) / (p.sequence_parallel ? t : 1.0);
+  const double projection = low ? (flash_attention && !core_reruns ? 1.0 : -1.0) : 0.0;
   const double split = (4 + 4.0 * m.kv_hidden() / m.hidden + projection + inner) / t;
   const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
   const double scores = keep_scores ? (m.dropout() ? 5.0 : 2.0) * m.heads * s / m.hidden / t : 0.0;
