@@ -342,7 +342,8 @@ TEST(CliExport, ActivationOffloadingIsWrittenAndRead) {
   // A launch line without the flag offloads nothing, whatever the base scenario did.
   const std::string back = testing::TempDir() + "/llama-no-offload.yaml";
   const CommandResult plain =
-      run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " + scenario + " -o " + back);
+      run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " + scenario + " -o " +
+          back);
   ASSERT_EQ(plain.code, 0) << plain.output;
   EXPECT_NE(read_text(back).find("activation_offload_layers: 0"), std::string::npos) << read_text(back);
 }
@@ -355,8 +356,8 @@ TEST(CliExport, A16BitLaunchLineClearsTheBasesLowPrecisionFields) {
                          "plan: {dp: 8, micro_batch: 1, global_batch: 16, precision: fp8, fp8_weight_cache: true, "
                          "fp8_saved_inputs: true}\n";
   const std::string out = testing::TempDir() + "/llama-bf16-from-megatron.yaml";
-  const CommandResult r =
-      run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " + base + " -o " + out);
+  const CommandResult r = run("export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --bf16\" --base " +
+                              base + " -o " + out);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(run("predict " + out).code, 0) << read_text(out);
   EXPECT_NE(read_text(out).find("precision: bf16"), std::string::npos) << read_text(out);

@@ -104,7 +104,8 @@ TEST(Offload, MegatronCoreRulesAreInputErrors) {
     EXPECT_NE(r.output.find("'plan.activation_offload_layers'"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find(needle), std::string::npos) << needle << "\n" << r.output;
   };
-  expect_error("all-layers", "plan: {dp: 8, global_batch: 8, activation_offload_layers: 32}\n", "below the layers (32)");
+  expect_error("all-layers", "plan: {dp: 8, global_batch: 8, activation_offload_layers: 32}\n",
+               "below the layers (32)");
   expect_error("pipelined", "plan: {pp: 2, dp: 4, global_batch: 8, activation_offload_layers: 4}\n", "needs pp 1");
   expect_error("recomputed", "plan: {dp: 8, global_batch: 8, recompute: selective, activation_offload_layers: 4}\n",
                "recompute is selective");

@@ -583,8 +583,7 @@ TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
   const double mixtral_bf16 = activation_bytes_per_layer(mixtral, r, true);
   r.precision = Precision::fp8;
   r.fp8_saved_inputs = true;
-  EXPECT_NEAR(mixtral_bf16 - activation_bytes_per_layer(mixtral, r, true),
-              7.0 * mixtral.seq_len * mixtral.hidden, 1);
+  EXPECT_NEAR(mixtral_bf16 - activation_bytes_per_layer(mixtral, r, true), 7.0 * mixtral.seq_len * mixtral.hidden, 1);
 }
 
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
@@ -927,8 +926,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
   const double hidden = overlapped.breakdown.exposed_comm.at("tp");
   EXPECT_LT(hidden, 0.5 * plain);
   EXPECT_GT(hidden, plain / 8 * 0.95);
-  EXPECT_NEAR(predict_estimate(sc).step.step_time, overlapped.step_time,
-              0.1 * overlapped.step_time);
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, overlapped.step_time, 0.1 * overlapped.step_time);
   // Userbuffers: at least the forward's last reduce-scatter split (of 4, half the forward's
   // bytes) stays exposed; the backward's bulk and ring-exchange collectives only where their
   // GEMMs are shorter.
@@ -937,8 +935,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 16, sequence_parallel: true}
   const double ub = userbuffers.breakdown.exposed_comm.at("tp");
   EXPECT_LT(ub, hidden);
   EXPECT_GT(ub, plain / 2 / 8 * 0.95);  // the forward's share of `plain`, an eighth of it
-  EXPECT_NEAR(predict_estimate(sc).step.step_time, userbuffers.step_time,
-              0.1 * userbuffers.step_time);
+  EXPECT_NEAR(predict_estimate(sc).step.step_time, userbuffers.step_time, 0.1 * userbuffers.step_time);
 }
 
 // The forward's floor under userbuffers is the last of the reduce-scatter's 4 splits: an eighth

@@ -259,8 +259,9 @@ ExportResult to_megatron(const Scenario& sc) {
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
   if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
-    r.notes.push_back("fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no Megatron-LM flag: "
-                      "Transformer Engine keeps the quantized ones");
+    r.notes.push_back(
+        "fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no Megatron-LM flag: "
+        "Transformer Engine keeps the quantized ones");
   }
   if (p.activation_offload_layers > 0) {
     f.add("--cpu-offloading");
@@ -333,12 +334,14 @@ ExportResult to_torchtitan(const Scenario& sc) {
   std::ostringstream t;
   if (!m.swiglu() || !m.causal()) r.notes.push_back("torchtitan trains Llama-style models; " + m.name + " is not one");
   if (p.saves_low_precision_inputs()) {
-    r.notes.push_back("fp8_saved_inputs: true (quantized inputs kept for backward, as Transformer Engine) is not what "
-                      "torchao does: its linears keep the 16-bit inputs");
+    r.notes.push_back(
+        "fp8_saved_inputs: true (quantized inputs kept for backward, as Transformer Engine) is not what "
+        "torchao does: its linears keep the 16-bit inputs");
   }
   if (p.activation_offload_layers > 0) {
-    r.notes.push_back("torchtitan has no per-layer activation offloading (its CPU offload moves FSDP's weights, "
-                      "gradients and optimizer state): activation_offload_layers not written");
+    r.notes.push_back(
+        "torchtitan has no per-layer activation offloading (its CPU offload moves FSDP's weights, "
+        "gradients and optimizer state): activation_offload_layers not written");
   }
   if (p.zero == 1 || p.zero == 2) {
     r.notes.push_back("torchtitan has no ZeRO-" + std::to_string(p.zero) +
@@ -509,8 +512,9 @@ ExportResult to_nemo(const Scenario& sc) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
   }
   if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
-    r.notes.push_back("fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no NeMo setting: "
-                      "Transformer Engine keeps the quantized ones");
+    r.notes.push_back(
+        "fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no NeMo setting: "
+        "Transformer Engine keeps the quantized ones");
   }
   if (p.activation_offload_layers > 0) {
     t << "recipe.model.config.cpu_offloading = True\nrecipe.model.config.cpu_offloading_num_layers = "

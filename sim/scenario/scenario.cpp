@@ -702,8 +702,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (p.activation_offload_layers > 0) {
     // Megatron-Core's TransformerConfig checks, which the offload context relies on.
     if (p.activation_offload_layers >= m.layers)
-      error("plan.activation_offload_layers", "must be below the layers (" + s(m.layers) +
-                                                  "): the last layer's activations stay on the GPU");
+      error("plan.activation_offload_layers",
+            "must be below the layers (" + s(m.layers) + "): the last layer's activations stay on the GPU");
     if (p.pp > 1)
       error("plan.activation_offload_layers",
             "needs pp 1 (Megatron-Core: \"no support for Pipeline parallelism with CPU offloading\")");

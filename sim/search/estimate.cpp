@@ -165,12 +165,11 @@ Estimate estimate_step(const Scenario& sc) {
   const bool mixed = sc.cluster.topology.mixed(sc.cluster.gpus);
   const StageSetup setup = mixed ? setup_stages(sc) : StageSetup{};
   const auto slowest =
-      mixed
-          ? std::max_element(setup.work.begin(), setup.work.end(),
-                             [&](const Workload& a, const Workload& b) {
-                               return layer_time(a, p, offloaded_share(sc)) < layer_time(b, p, offloaded_share(sc));
-                             })
-          : setup.work.end();
+      mixed ? std::max_element(setup.work.begin(), setup.work.end(),
+                               [&](const Workload& a, const Workload& b) {
+                                 return layer_time(a, p, offloaded_share(sc)) < layer_time(b, p, offloaded_share(sc));
+                               })
+            : setup.work.end();
   const Workload w =
       mixed ? *slowest
             : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe), sc.data);

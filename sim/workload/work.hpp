@@ -49,7 +49,7 @@ struct Block {
 struct LayerWork {
   Block attention_forward, mlp_forward;
   Block attention_backward, mlp_backward;
-  Block recompute;        // forward work redone in backward (selective: attention core; full: the layer)
+  Block recompute;  // forward work redone in backward (selective: attention core; full: the layer)
   // One offloaded layer's copy of its saved activations to the host (or back), seconds; 0 without
   // offloading (PlanSpec::activation_offload_layers).
   double offload_copy = 0;
