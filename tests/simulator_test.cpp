@@ -508,6 +508,17 @@ plan: {dp: 8, micro_batch: 32, global_batch: 1024, precision: fp16, attention: u
             full_flash.model_tflops_per_gpu * full_flash.step.step_time);
 }
 
+namespace {
+// Tensor parallel 4 with sequence parallelism and Megatron's selective recomputation.
+PlanSpec tp4_selective() {
+  PlanSpec p;
+  p.tp = 4;
+  p.sequence_parallel = true;
+  p.recompute = Recompute::selective;
+  return p;
+}
+}  // namespace
+
 TEST(Memory, ActivationsFollowKorthikanti) {
   ModelSpec m = model_preset("gpt3-175b");
   PlanSpec p;
@@ -530,10 +541,7 @@ TEST(Memory, ActivationsFollowKorthikanti) {
   // flash attention: norms' inputs, QKV and MLP inputs 8 sbh; queries 2, keys and values
   // 4 x 1024/4096, projection input 2; gate and up outputs 4 x 3.5, SwiGLU output 2 x 3.5.
   const ModelSpec llama = model_preset("llama3-8b");
-  PlanSpec q;
-  q.tp = 4;
-  q.sequence_parallel = true;
-  q.recompute = Recompute::selective;
+  PlanSpec q = tp4_selective();
   const double sbh = double(llama.seq_len) * llama.hidden;
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5), 1);
   // Unfused attention without recomputation keeps the softmax's output only, 2as/h sbh/t: no
@@ -548,10 +556,7 @@ TEST(Memory, ActivationsFollowKorthikanti) {
 // keeps its FP8 input beside the attention output.
 TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
   const ModelSpec llama = model_preset("llama3-8b");
-  PlanSpec q;
-  q.tp = 4;
-  q.sequence_parallel = true;
-  q.recompute = Recompute::selective;
+  PlanSpec q = tp4_selective();
   const double sbh = double(llama.seq_len) * llama.hidden;
   const double bf16 = sbh / 4 * (8 + 2 + 1 + 2 + 6 * 3.5);
   EXPECT_NEAR(activation_bytes_per_layer(llama, q, true), bf16, 1);
