@@ -38,6 +38,19 @@ void expect_round_trip(const std::string& name, const std::string& framework, co
   EXPECT_EQ(original, read_back) << name << " via " << framework << "\n" << read_text(back);
 }
 
+// A shipped scenario with `field` written right after `marker` (where its plan opens), saved as
+// NAME.yaml in the test directory; its path.
+std::string shipped_with(const std::string& scenario, const std::string& marker, const std::string& field,
+                         const std::string& name) {
+  std::string text = read_text(kSource + "/scenarios/" + scenario + ".yaml");
+  const auto at = text.find(marker);
+  EXPECT_NE(at, std::string::npos) << scenario;
+  if (at != std::string::npos) text.insert(at + marker.size(), field);
+  const std::string path = testing::TempDir() + "/" + name + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
 }  // namespace
 
 TEST(CliExport, MegatronRoundTripsThePlan) {
@@ -87,12 +100,8 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
 // (streams); with --moe-use-legacy-grouped-gemm, one grouped kernel; without either it loops over
 // its experts, which is said. torchtitan's experts are one grouped GEMM.
 TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
-  std::string text = read_text(kSource + "/scenarios/qwen3-235b-256xh100.yaml");
-  const auto plan = text.find("plan:\n");
-  ASSERT_NE(plan, std::string::npos);
-  text.insert(plan + 6, "  expert_gemm: grouped\n");
-  const std::string grouped = testing::TempDir() + "/qwen3-grouped.yaml";
-  std::ofstream(grouped) << text;
+  const std::string grouped =
+      shipped_with("qwen3-235b-256xh100", "plan:\n", "  expert_gemm: grouped\n", "qwen3-grouped");
   expect_round_trip("qwen3-grouped", "megatron", grouped);
   EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped.megatron").find("--moe-use-legacy-grouped-gemm"),
             std::string::npos);
@@ -194,12 +203,7 @@ TEST(CliExport, FromMegatronWithATopologyWritesARunnableScenario) {
 // Transformer Engine runs for it: unfused round-trips, fused is cuDNN, auto leaves the GPU's default,
 // and a backend Megatron does not have is an input error.
 TEST(CliExport, MegatronAttentionBackendIsWrittenAndRead) {
-  std::string text = read_text(kSource + "/scenarios/gpt3-1.3b-32xa100.yaml");
-  const auto plan = text.find("plan: {");
-  ASSERT_NE(plan, std::string::npos);
-  text.insert(plan + 7, "attention: unfused, ");
-  const std::string unfused = testing::TempDir() + "/gpt-unfused.yaml";
-  std::ofstream(unfused) << text;
+  const std::string unfused = shipped_with("gpt3-1.3b-32xa100", "plan: {", "attention: unfused, ", "gpt-unfused");
   expect_round_trip("gpt-unfused", "megatron", unfused);
   EXPECT_NE(read_text(testing::TempDir() + "/gpt-unfused.megatron").find("--attention-backend unfused"),
             std::string::npos);

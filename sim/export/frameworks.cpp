@@ -87,6 +87,15 @@ class Flags {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
+// Megatron-LM and NeMo run Transformer Engine, which keeps a low-precision linear layer's quantized
+// input for backward: a plan that keeps the 16-bit input (fp8_saved_inputs: false) is said so.
+void note_saved_inputs(const PlanSpec& p, const std::string& what, std::vector<std::string>& notes) {
+  if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
+    notes.push_back("fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no " + what +
+                    ": Transformer Engine keeps the quantized ones");
+  }
+}
+
 // Megatron-Core's attention backend for a family (--attention-backend, TransformerConfig's
 // attention_backend: flash, fused, unfused, local, auto). None for the plan's default family:
 // auto, Megatron-Core's default, lets Transformer Engine choose, cuDNN on Hopper and Blackwell.
@@ -258,11 +267,7 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
-  if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
-    r.notes.push_back(
-        "fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no Megatron-LM flag: "
-        "Transformer Engine keeps the quantized ones");
-  }
+  note_saved_inputs(p, "Megatron-LM flag", r.notes);
   if (p.activation_offload_layers > 0) {
     f.add("--cpu-offloading");
     f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
@@ -511,11 +516,7 @@ ExportResult to_nemo(const Scenario& sc) {
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
   }
-  if (low_precision(p.precision) && !p.saves_low_precision_inputs()) {
-    r.notes.push_back(
-        "fp8_saved_inputs: false (16-bit inputs kept for backward, as torchao) has no NeMo setting: "
-        "Transformer Engine keeps the quantized ones");
-  }
+  note_saved_inputs(p, "NeMo setting", r.notes);
   if (p.activation_offload_layers > 0) {
     t << "recipe.model.config.cpu_offloading = True\nrecipe.model.config.cpu_offloading_num_layers = "
       << p.activation_offload_layers << "\n";

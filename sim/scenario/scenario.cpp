@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 
 #include "scenario/parse.hpp"
 #include "scenario/units.hpp"
@@ -712,19 +713,14 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
             std::string("needs recompute: none (Megatron-Core: CPU offloading does not work with activation "
                         "recomputation); recompute is ") +
                 recompute_name(p.recompute));
-    // The GPU kinds the job runs on: the topology's, or its node groups' up to cluster.gpus.
-    std::vector<const GpuSpec*> kinds;
-    std::int64_t covered = 0;
-    for (const auto& group : c.topology.node_groups) {
-      if (covered >= c.gpus) break;
-      kinds.push_back(&group.gpu);
-      covered += std::int64_t(group.nodes) * c.topology.gpus_per_node;
+    // The GPU kinds of the nodes the job runs on.
+    std::set<std::string> without_link;
+    const int per_node = std::max(1, c.topology.gpus_per_node);
+    for (int node = 0; node < (c.gpus + per_node - 1) / per_node; ++node) {
+      if (c.topology.gpu_of_node(node).host_link_bandwidth <= 0) without_link.insert(c.topology.gpu_of_node(node).name);
     }
-    if (kinds.empty()) kinds.push_back(&gpu);
-    for (const GpuSpec* kind : kinds) {
-      if (kind->host_link_bandwidth <= 0)
-        error("plan.activation_offload_layers", kind->name + " has no host_link_bandwidth to copy over");
-    }
+    for (const auto& name : without_link)
+      error("plan.activation_offload_layers", name + " has no host_link_bandwidth to copy over");
   }
   if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
     error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");

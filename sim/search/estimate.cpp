@@ -164,12 +164,12 @@ Estimate estimate_step(const Scenario& sc) {
   // follow the split the simulator uses; the slowest stage's work stands for the rest.
   const bool mixed = sc.cluster.topology.mixed(sc.cluster.gpus);
   const StageSetup setup = mixed ? setup_stages(sc) : StageSetup{};
-  const auto slowest =
-      mixed ? std::max_element(setup.work.begin(), setup.work.end(),
-                               [&](const Workload& a, const Workload& b) {
-                                 return layer_time(a, p, offloaded_share(sc)) < layer_time(b, p, offloaded_share(sc));
-                               })
-            : setup.work.end();
+  const double offloaded = offloaded_share(sc);
+  const auto slowest = mixed ? std::max_element(setup.work.begin(), setup.work.end(),
+                                                [&](const Workload& a, const Workload& b) {
+                                                  return layer_time(a, p, offloaded) < layer_time(b, p, offloaded);
+                                                })
+                             : setup.work.end();
   const Workload w =
       mixed ? *slowest
             : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe), sc.data);
@@ -266,14 +266,14 @@ Estimate estimate_step(const Scenario& sc) {
   const double backward_comm = layer_comm - forward_comm + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
-  // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own, spread
-  // over the model's layers.
-  const double offloaded = offloaded_share(sc);
-  const auto stall = [&](double (*of)(const LayerWork&, double)) {
-    return moe_share < 1.0 ? moe_share * of(w.layer, 1) + (1.0 - moe_share) * of(w.dense_layer, 1) : of(w.layer, 1);
-  };
-  const double forward_layer = forward_compute + forward_comm + offloaded * stall(offload_stall_forward);
-  const double backward_layer = backward_compute + backward_comm + offloaded * stall(offload_stall_backward);
+  // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own (a dense
+  // model's dense_layer is empty: no stall), spread over the model's layers.
+  const double stall_forward =
+      moe_share * offload_stall_forward(w.layer) + (1.0 - moe_share) * offload_stall_forward(w.dense_layer);
+  const double stall_backward =
+      moe_share * offload_stall_backward(w.layer) + (1.0 - moe_share) * offload_stall_backward(w.dense_layer);
+  const double forward_layer = forward_compute + forward_comm + offloaded * stall_forward;
+  const double backward_layer = backward_compute + backward_comm + offloaded * stall_backward;
   const double embedding_forward = w.extras.embedding_forward.time();
   const double embedding_backward = w.extras.embedding_backward.time();
   const double head_forward = w.extras.head_forward.time();
