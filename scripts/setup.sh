@@ -5,7 +5,7 @@ set -euo pipefail
 
 core=(build-essential cmake pkg-config ninja-build
       libsimgrid-dev libyaml-cpp-dev nlohmann-json3-dev libboost-graph-dev libcli11-dev
-      libgtest-dev libgmock-dev libopenmpi-dev openmpi-bin)
+      libgtest-dev libgmock-dev libopenmpi-dev openmpi-bin python3)
 gui=(qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev libegl-dev libglx-dev libxkbcommon-dev)
 executor=(libtorch-dev libgloo-dev libopenblas0-pthread iproute2)  # iproute2: ss, for the exposure test
 

@@ -5,19 +5,17 @@ A check on runs outside the public set, not a calibration: nothing here feeds th
 Source: NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md, "25.11 NeMo Container",
 "Pre-Training Performance" tables (tokens/s per GPU). The dispatcher and recompute modules of
 the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py,
-the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py, and
-the low-precision plans run Transformer Engine (fp8_weight_cache, fp8_saved_inputs); every other
-field is the simulator's default. docs/accuracy.md ("session 26") has the results.
+the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py, the
+tensor-parallel overlap (userbuffers) of the Llama plans with tp > 1 that of llama3_llm_pretrain.py
+and llama3.py, and the low-precision plans run Transformer Engine (fp8_weight_cache,
+fp8_saved_inputs); every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
 
 usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
 """
 
-import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
+
+from published_steps import predict_all, step_from_throughput, summarise
 
 # system, model preset, GPUs, precision, GBS, MBS, sequence, FSDP, TP, PP, CP, VP, EP, tokens/s/GPU
 PLANS = [
@@ -103,6 +101,10 @@ def scenario(plan):
         # Transformer Engine under Megatron-Core, FSDP or not: weights cast once a step, the linear
         # layers' quantized inputs kept for backward.
         lines += ["  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
+    if tp > 1:
+        # The Llama 3 70B and 405B configs (llama3_llm_pretrain.py, llama3.py) set a userbuffers
+        # tp_comm_overlap_cfg on every system; the 8B ones turn it on whenever tp > 1.
+        lines += ["  tp_comm_overlap: true"]
     if offloaded_layers(system, model):
         lines += [f"  activation_offload_layers: {offloaded_layers(system, model)}"]
     if pp > 1 and vp > 1:
@@ -116,31 +118,15 @@ def scenario(plan):
 
 def main():
     trainsim = sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim"
-    errors = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, plan in enumerate(PLANS):
-            system, model, gpus, precision, gbs, _, seq = plan[:7]
-            path = os.path.join(tmp, f"plan{i}.yaml")
-            with open(path, "w") as f:
-                f.write(scenario(plan))
-            run = subprocess.run([trainsim, "predict", "--json", path], capture_output=True, text=True)
-            if run.returncode != 0:
-                print(f"{system:6s} {model:16s} {precision:6s} failed: {run.stderr.strip()}")
-                continue
-            report = json.loads(run.stdout)
-            measured = gbs * seq / (plan[-1] * gpus)
-            error = 100 * (report["step_time_s"] - measured) / measured
-            errors.append((system, model, error))
-            print(f"{system:6s} {model:16s} {precision:6s} {gpus:5d} GPUs  measured {measured:7.2f} s  "
-                  f"predicted {report['step_time_s']:7.2f} s  {error:+6.1f}%  fits {report['fits_in_memory']}")
-    for name, chosen in [("all", errors), ("dense", [e for e in errors if e[1].startswith("llama")]),
-                         ("DeepSeek-V3, Qwen3-235B", [e for e in errors if e[1] in ("deepseek-v3", "qwen3-235b-a22b")]),
-                         ("gpt-oss-120b, Qwen3-30B", [e for e in errors if e[1] in ("gpt-oss-120b", "qwen3-30b-a3b")])]:
-        values = [e[2] for e in chosen]
-        if values:
-            print(f"{name:24s} {len(values):2d} plans  MAPE {statistics.mean(map(abs, values)):5.1f}%  "
-                  f"signed {statistics.mean(values):+5.1f}%")
+    cases = [(f"{plan[0]:6s} {plan[1]:16s} {plan[3]:6s}", scenario(plan), plan[2],
+              step_from_throughput(plan[4], plan[6], plan[2], plan[-1])) for plan in PLANS]
+    errors = predict_all(trainsim, cases)
+    for name, models in [("all", None), ("dense", ("llama3-8b", "llama3-70b", "llama3.1-405b")),
+                         ("DeepSeek-V3, Qwen3-235B", ("deepseek-v3", "qwen3-235b-a22b")),
+                         ("gpt-oss-120b, Qwen3-30B", ("gpt-oss-120b", "qwen3-30b-a3b"))]:
+        summarise(name, [e for label, e in errors if models is None or label.split()[1] in models])
+    return 0 if len(errors) == len(cases) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Shared by the checks: predict published plans and compare with their measured steps.
+
+A check writes each plan as the scenario a user would write, runs `trainsim predict --json` on it,
+and compares the predicted step with the published one (or the step a published throughput
+implies: global batch x sequence / (tokens/s per GPU x GPUs), step_from_throughput).
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+
+
+def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
+    return global_batch * sequence / (tokens_per_gpu * gpus)
+
+
+def predict_all(trainsim, cases):
+    """cases: (label, scenario text, GPUs, measured step in seconds) each.
+    Prints a line per case; returns (label, signed error in %) for those that ran."""
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, text, gpus, measured) in enumerate(cases):
+            path = os.path.join(tmp, f"plan{i}.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            run = subprocess.run([trainsim, "predict", "--json", path], capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{label} failed: {run.stderr.strip()}")
+                continue
+            report = json.loads(run.stdout)
+            error = 100 * (report["step_time_s"] - measured) / measured
+            errors.append((label, error))
+            print(f"{label} {gpus:5d} GPUs  measured {measured:7.2f} s  predicted {report['step_time_s']:7.2f} s  "
+                  f"{error:+6.1f}%  fits {report['fits_in_memory']}")
+    return errors
+
+
+def summarise(name, values):
+    if values:
+        print(f"{name:24s} {len(values):2d} plans  MAPE {statistics.mean(map(abs, values)):5.1f}%  "
+              f"signed {statistics.mean(values):+5.1f}%")
