@@ -20,7 +20,7 @@ usage: bench/checks/dgxc_2411.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import predict_all, summarise
+from published_steps import megatron_plan, predict_all, summarise
 
 # model preset, sequence, TP, PP, CP, VP, MBS, global batch per GPU,
 # {precision: ((GPUs, step s), (GPUs, step s))}: the smallest and largest scale of each table.
@@ -40,21 +40,12 @@ def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):
         f"name: dgxc 24.11 {model} {precision}",
         f"model: {{preset: {model}, seq_len: {seq}}}",
         f"cluster: {{topology: dgx-h100-superpod, gpus: {gpus}, gpu: h100-sxm-80gb}}",
-        "plan:",
-        f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
-        f"  micro_batch: {mbs}", f"  global_batch: {int(batch_per_gpu * gpus)}", "  zero: 1",
-        f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
+        *megatron_plan(gpus, tp, pp, cp, vp, mbs, int(batch_per_gpu * gpus), precision,
+                       fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
+                       recompute="selective" if model == "nemotron4-340b" else None),
     ]
-    if precision == "fp8":
-        lines += ["  fp8_recipe: delayed", "  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
-        if model == "gpt3-175b":
-            lines += ["  fp8_param_gather: true"]
-    if vp > 1:
-        lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
-    if model in USERBUFFERS:
-        lines += ["  tp_comm_overlap: true"]
-    if model == "nemotron4-340b":
-        lines += ["  recompute: selective"]
+    if precision == "fp8" and model == "gpt3-175b":
+        lines += ["  fp8_param_gather: true"]
     return "\n".join(lines) + "\n"
 
 

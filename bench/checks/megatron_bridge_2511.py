@@ -15,7 +15,7 @@ usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/
 
 import sys
 
-from published_steps import predict_all, step_from_throughput, summarise
+from published_steps import megatron_plan, predict_all, step_from_throughput, summarise
 
 # system, model preset, GPUs, precision, GBS, MBS, sequence, FSDP, TP, PP, CP, VP, EP, tokens/s/GPU
 PLANS = [
@@ -87,28 +87,17 @@ def scenario(plan):
     system, model, gpus, precision, gbs, mbs, seq, fsdp, tp, pp, cp, vp, ep, _ = plan
     topology, gpu, domain = SYSTEMS[system]
     mtp = ", mtp_layers: 1" if model == "deepseek-v3" else ""  # the recipes' layouts carry an 'm'
+    # The Llama 3 70B and 405B configs (llama3_llm_pretrain.py, llama3.py) set a userbuffers
+    # tp_comm_overlap_cfg on every system; the 8B ones turn it on whenever tp > 1.
     lines = [
         f"name: {system} {model} {precision}",
         f"model: {{preset: {model}, seq_len: {seq}{mtp}}}",
         f"cluster: {{topology: {topology}, gpus: {gpus}, gpu: {gpu}, gpus_per_node: {min(domain, gpus)}}}",
-        "plan:",
-        f"  tp: {tp}", f"  pp: {pp}", f"  dp: {gpus // (tp * pp * cp)}", f"  cp: {cp}",
-        f"  micro_batch: {mbs}", f"  global_batch: {gbs}", f"  zero: {3 if fsdp else 1}",
-        f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
+        *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, precision, zero=3 if fsdp else 1, userbuffers=True),
         "  placement: [tp, cp, dp, pp]",
     ]
-    if precision != "bf16":
-        # Transformer Engine under Megatron-Core, FSDP or not: weights cast once a step, the linear
-        # layers' quantized inputs kept for backward.
-        lines += ["  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
-    if tp > 1:
-        # The Llama 3 70B and 405B configs (llama3_llm_pretrain.py, llama3.py) set a userbuffers
-        # tp_comm_overlap_cfg on every system; the 8B ones turn it on whenever tp > 1.
-        lines += ["  tp_comm_overlap: true"]
     if offloaded_layers(system, model):
         lines += [f"  activation_offload_layers: {offloaded_layers(system, model)}"]
-    if pp > 1 and vp > 1:
-        lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
     if ep > 1:
         lines += [f"  ep: {ep}", f"  moe_dispatcher: {dispatcher(system, model)}"]
     if model == "deepseek-v3" and deepseek_recompute(system, precision):

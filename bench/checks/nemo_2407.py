@@ -16,7 +16,7 @@ usage: bench/checks/nemo_2407.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import predict_all, step_from_throughput, summarise
+from published_steps import megatron_plan, predict_all, step_from_throughput, summarise
 
 # NeMo's GPTConfig5B and GPTConfig20B (nemo/collections/llm/gpt/model/base.py) and
 # Nemotron3Config8B / 22B (nemotron.py): shapes the model presets do not carry.
@@ -55,18 +55,9 @@ def scenario(plan):
         f"name: nemo 24.07 {model}",
         f"model: {shape}",
         f"cluster: {{topology: dgx-h100-superpod, gpus: {gpus}, gpu: h100-sxm-80gb}}",
-        "plan:",
-        f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
-        f"  micro_batch: {mbs}", f"  global_batch: {gbs}", "  zero: 1",
-        "  precision: fp8", "  fp8_recipe: delayed", "  fp8_weight_cache: true", "  fp8_saved_inputs: true",
-        f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
+        *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, "fp8", fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
+                       recompute="selective" if model == "nemotron4-340b" else None),
     ]
-    if vp > 1:
-        lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
-    if tp > 1 and model in USERBUFFERS:
-        lines += ["  tp_comm_overlap: true"]
-    if model == "nemotron4-340b":
-        lines += ["  recompute: selective"]
     return "\n".join(lines) + "\n"
 
 

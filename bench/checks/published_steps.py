@@ -12,6 +12,31 @@ import subprocess
 import tempfile
 
 
+def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, zero=1, userbuffers=False,
+                  recompute=None, fp8_recipe=None):
+    """A Megatron-Core / NeMo plan as scenario lines: sequence parallelism with tp > 1, the
+    interleaved schedule with vp > 1, and in low precision what Transformer Engine does under
+    Megatron-Core, FSDP or not (weights cast once a step, the linear layers' quantized inputs
+    kept for backward)."""
+    lines = [
+        "plan:",
+        f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
+        f"  micro_batch: {micro_batch}", f"  global_batch: {global_batch}", f"  zero: {zero}",
+        f"  precision: {precision}", f"  sequence_parallel: {'true' if tp > 1 else 'false'}",
+    ]
+    if precision != "bf16":
+        lines += ["  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
+        if fp8_recipe:
+            lines += [f"  fp8_recipe: {fp8_recipe}"]
+    if pp > 1 and vp > 1:
+        lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
+    if userbuffers and tp > 1:
+        lines += ["  tp_comm_overlap: true"]
+    if recompute:
+        lines += [f"  recompute: {recompute}"]
+    return lines
+
+
 def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
     return global_batch * sequence / (tokens_per_gpu * gpus)
 
