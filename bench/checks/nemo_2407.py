@@ -9,7 +9,9 @@ columns plus what NeMo-Framework-Launcher's training configs of the table's date
 with FP8 delayed scaling (fp8_hybrid, an amax history of 1024), sequence parallelism with tp > 1,
 userbuffers tensor-parallel overlap where ub_tp_comm_overlap is true (GPT-3 20B, Llama 2 and 3
 70B, Nemotron 8B and 22B), no recomputation but Nemotron-340B's selective, dropout 0.1 in the
-GPT-3 models only. Every other field is the simulator's default. Results: docs/accuracy.md.
+GPT-3 models only, the fused cross-entropy loss where cross_entropy_loss_fusion is true (the Llama
+and Nemotron 8B/22B configs). Every other field is the simulator's default. Results:
+docs/accuracy.md.
 
 usage: bench/checks/nemo_2407.py [path/to/trainsim]   (default build/bin/trainsim)
 """
@@ -46,6 +48,8 @@ PLANS = [
 ]
 
 USERBUFFERS = ("gpt3-20b", "llama2-70b", "llama3-70b", "nemotron3-8b", "nemotron3-22b")
+# cross_entropy_loss_fusion: true in the Llama and Nemotron 8B/22B configs, absent (off) in GPT-3's and 340B's.
+FUSED_LOSS = ("llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b", "nemotron3-8b", "nemotron3-22b")
 
 
 def scenario(plan):
@@ -56,7 +60,7 @@ def scenario(plan):
         f"model: {shape}",
         f"cluster: {{topology: dgx-h100-superpod, gpus: {gpus}, gpu: h100-sxm-80gb}}",
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, "fp8", fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
-                       recompute="selective" if model == "nemotron4-340b" else None),
+                       recompute="selective" if model == "nemotron4-340b" else None, fused_loss=model in FUSED_LOSS),
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,11 +13,11 @@ import tempfile
 
 
 def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, zero=1, userbuffers=False,
-                  recompute=None, fp8_recipe=None):
+                  recompute=None, fp8_recipe=None, fused_loss=False):
     """A Megatron-Core / NeMo plan as scenario lines: sequence parallelism with tp > 1, the
     interleaved schedule with vp > 1, and in low precision what Transformer Engine does under
     Megatron-Core, FSDP or not (weights cast once a step, the linear layers' quantized inputs
-    kept for backward)."""
+    kept for backward). fused_loss: the config's cross_entropy_loss_fusion."""
     lines = [
         "plan:",
         f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
@@ -34,6 +34,8 @@ def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, ze
         lines += ["  tp_comm_overlap: true"]
     if recompute:
         lines += [f"  recompute: {recompute}"]
+    if fused_loss:
+        lines += ["  loss: fused"]
     return lines
 
 
