@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Predict the FP8 runs of NVIDIA's DGX Cloud benchmarking release 25.07 whose bf16 twins are public rows.
+
+A check on runs outside the public set, not a calibration: nothing here feeds the model.
+Source: NVIDIA/dgxc-benchmarking at commit 6be5ea0 (release 25.07, NeMo 25.04): llama3.1/README.md
+and nemotron/README.md, the FP8 tables beside the bf16 ones that ../shared/validation holds as
+rows 672-689 (S31). Each FP8 plan is the bench's scenario of its bf16 row (`bench_accuracy
+--write`) with the precision changed as the recipe runs it: Transformer Engine's FP8 with delayed
+scaling (NeMo 25.04's scripts/performance default, `--fp8_recipe ds`; the recipe's launch.sh sets
+no other), weights cast once a step and quantized inputs kept for backward. It prints each plan's
+FP8 step error and the FP8 gain over bf16, measured and predicted, so that what the FP8 pricing
+adds can be read apart from the bf16 row's own error. Needs ../shared/validation/public_runs.csv.
+
+usage: bench/checks/dgxc_2507_fp8.py [build/bin]   (the directory of trainsim and bench_accuracy)
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from published_steps import predict_all, summarise
+
+# public bf16 row: (label, bf16 step measured, FP8 step measured), both from the same README table
+TWINS = {
+    672: ("llama3.1-405b gb200", 9.347, 6.131),
+    673: ("llama3.1-405b gb200", 9.484, 6.183),
+    674: ("llama3.1-405b gb200", 9.508, 6.244),
+    678: ("llama3.1-405b h100 ", 19.810, 13.020),
+    680: ("nemotron4-15b h100 ", 2.746, 1.988),
+    682: ("nemotron4-340b h100", 4.606, 3.107),
+    684: ("nemotron4-340b gb200", 2.189, 1.483),
+    685: ("nemotron4-340b gb200", 2.229, 1.549),
+    688: ("nemotron4-340b gb200", 32.66, 21.83),
+    689: ("nemotron4-340b gb200", 8.468, 5.668),
+}
+
+FP8 = "precision: fp8\n  fp8_recipe: delayed\n  fp8_weight_cache: true\n  fp8_saved_inputs: true"
+
+
+def main():
+    bin_dir = sys.argv[1] if len(sys.argv) > 1 else "build/bin"
+    with tempfile.TemporaryDirectory() as tmp:
+        first, last = min(TWINS), max(TWINS)
+        subprocess.run([os.path.join(bin_dir, "bench_accuracy"), "--from", str(first), "--limit", str(last - first + 1),
+                        "--write", tmp], capture_output=True, check=True)
+        bf16, fp8 = [], []
+        for row, (label, bf16_step, fp8_step) in TWINS.items():
+            with open(os.path.join(tmp, f"row-{row}.yaml")) as f:
+                text = f.read()
+            gpus = int(text.split("gpus: ")[1].split()[0])
+            bf16.append((f"row {row} {label} bf16", text, gpus, bf16_step))
+            fp8.append((f"row {row} {label} fp8 ", text.replace("precision: bf16", FP8), gpus, fp8_step))
+    trainsim = os.path.join(bin_dir, "trainsim")
+    bf16_errors = dict(predict_all(trainsim, bf16))
+    fp8_errors = dict(predict_all(trainsim, fp8))
+    print("FP8 gain over bf16 (bf16 step / FP8 step), measured and predicted:")
+    gain_errors = []
+    for (label, _, _, bf16_step), (fp8_label, _, _, fp8_step) in zip(bf16, fp8):
+        if label in bf16_errors and fp8_label in fp8_errors:
+            measured = bf16_step / fp8_step
+            predicted = measured * (1 + bf16_errors[label] / 100) / (1 + fp8_errors[fp8_label] / 100)
+            gain_errors.append(100 * (predicted - measured) / measured)
+            print(f"{fp8_label}  measured {measured:5.2f}x  predicted {predicted:5.2f}x  {gain_errors[-1]:+6.1f}%")
+    summarise("bf16 (public rows)", list(bf16_errors.values()))
+    summarise("FP8", list(fp8_errors.values()))
+    summarise("FP8 gain", gain_errors)
+    return 0 if len(fp8_errors) == len(fp8) and len(bf16_errors) == len(bf16) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
