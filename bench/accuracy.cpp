@@ -455,6 +455,16 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.tp_comm_overlap = (has(lower, "asynctp") || has(lower, "async tp")) && !has(lower, "async tp = no") &&
                       !has(lower, "async tp=no") && !has(lower, "vanilla tp");
   p.tp_overlap = TpOverlap::async;
+  // NeMo 25.04's performance scripts for Llama 3.1 405B and Nemotron-4 take the recipes'
+  // performance callbacks, MegatronCommOverlapCallback(tp_comm_overlap=True), and set a
+  // userbuffers configuration for the GPU unless MXFP8 (scripts/performance/llm/
+  // pretrain_llama31_405b.py and pretrain_nemotron4_340b.py, recipes/llama31_405b.py,
+  // nemotron4_15b.py, nemotron4_340b.py at 457a949c); the DeepSeek-V3 script turns it off.
+  if (has_ci(framework, "scripts/performance/llm/pretrain_") && !has_ci(framework, "deepseek") && p.tp > 1 &&
+      p.precision != Precision::mxfp8) {
+    p.tp_comm_overlap = true;
+    p.tp_overlap = TpOverlap::userbuffers;
+  }
   // Megatron-Core's token dispatcher, where the row names it (--moe-token-dispatcher-type flex
   // with the DeepEP or HybridEP backend); otherwise its alltoall default.
   if (has(notes, "HybridEP"))
