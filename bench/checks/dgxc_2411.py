@@ -21,7 +21,7 @@ usage: bench/checks/dgxc_2411.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import megatron_plan, predict_all, summarise
+from published_steps import megatron_plan, predict_all, require_program, summarise
 
 # model preset, sequence, TP, PP, CP, VP, MBS, global batch per GPU,
 # {precision: ((GPUs, step s), (GPUs, step s))}: the smallest and largest scale of each table.
@@ -52,7 +52,7 @@ def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):
 
 
 def main():
-    trainsim = sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim"
+    trainsim = require_program(sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim")
     cases = []
     for model, seq, tp, pp, cp, vp, mbs, per_gpu, steps in PLANS:
         for precision, scales in steps.items():

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from published_steps import predict_all, summarise
+from published_steps import predict_all, require_program, summarise
 
 # public bf16 row: (label, bf16 step measured, FP8 step measured), both from the same README table
 TWINS = {
@@ -40,10 +40,16 @@ FP8 = "precision: fp8\n  fp8_recipe: delayed\n  fp8_weight_cache: true\n  fp8_sa
 
 def main():
     bin_dir = sys.argv[1] if len(sys.argv) > 1 else "build/bin"
+    bench_accuracy = require_program(os.path.join(bin_dir, "bench_accuracy"))
+    trainsim = require_program(os.path.join(bin_dir, "trainsim"))
     with tempfile.TemporaryDirectory() as tmp:
         first, last = min(TWINS), max(TWINS)
-        subprocess.run([os.path.join(bin_dir, "bench_accuracy"), "--from", str(first), "--limit", str(last - first + 1),
-                        "--write", tmp], capture_output=True, check=True)
+        bench = subprocess.run([bench_accuracy, "--from", str(first), "--limit", str(last - first + 1), "--write", tmp],
+                               capture_output=True, text=True)
+        if bench.returncode != 0 or not os.path.exists(os.path.join(tmp, f"row-{first}.yaml")):
+            print(f"bench_accuracy could not write the rows' scenarios (it reads "
+                  f"../shared/validation/public_runs.csv): {bench.stderr.strip()[-300:]}", file=sys.stderr)
+            return 2
         bf16, fp8 = [], []
         for row, (label, bf16_step, fp8_step) in TWINS.items():
             with open(os.path.join(tmp, f"row-{row}.yaml")) as f:
@@ -51,7 +57,6 @@ def main():
             gpus = int(text.split("gpus: ")[1].split()[0])
             bf16.append((f"row {row} {label} bf16", text, gpus, bf16_step))
             fp8.append((f"row {row} {label} fp8 ", text.replace("precision: bf16", FP8), gpus, fp8_step))
-    trainsim = os.path.join(bin_dir, "trainsim")
     bf16_errors = dict(predict_all(trainsim, bf16))
     fp8_errors = dict(predict_all(trainsim, fp8))
     print("FP8 gain over bf16 (bf16 step / FP8 step), measured and predicted:")

@@ -16,7 +16,7 @@ usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/
 
 import sys
 
-from published_steps import megatron_plan, predict_all, step_from_throughput, summarise
+from published_steps import megatron_plan, predict_all, require_program, step_from_throughput, summarise
 
 # system, model preset, GPUs, precision, GBS, MBS, sequence, FSDP, TP, PP, CP, VP, EP, tokens/s/GPU
 PLANS = [
@@ -109,7 +109,7 @@ def scenario(plan):
 
 
 def main():
-    trainsim = sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim"
+    trainsim = require_program(sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim")
     cases = [(f"{plan[0]:6s} {plan[1]:16s} {plan[3]:6s}", scenario(plan), plan[2],
               step_from_throughput(plan[4], plan[6], plan[2], plan[-1])) for plan in PLANS]
     errors = predict_all(trainsim, cases)

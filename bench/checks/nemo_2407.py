@@ -18,7 +18,7 @@ usage: bench/checks/nemo_2407.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import megatron_plan, predict_all, step_from_throughput, summarise
+from published_steps import megatron_plan, predict_all, require_program, step_from_throughput, summarise
 
 # NeMo's GPTConfig5B and GPTConfig20B (nemo/collections/llm/gpt/model/base.py) and
 # Nemotron3Config8B / 22B (nemotron.py): shapes the model presets do not carry.
@@ -66,7 +66,7 @@ def scenario(plan):
 
 
 def main():
-    trainsim = sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim"
+    trainsim = require_program(sys.argv[1] if len(sys.argv) > 1 else "build/bin/trainsim")
     cases = [(f"{plan[0]:15s}", scenario(plan), plan[1], step_from_throughput(plan[2], plan[4], plan[1], plan[-1]))
              for plan in PLANS]
     errors = predict_all(trainsim, cases)

@@ -9,7 +9,16 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
+
+
+def require_program(path):
+    """The built program the check runs, or exit 2 saying which is missing."""
+    if not os.access(path, os.X_OK):
+        print(f"{path}: no such program; build first (make build) or give its path", file=sys.stderr)
+        sys.exit(2)
+    return path
 
 
 def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, zero=1, userbuffers=False,
