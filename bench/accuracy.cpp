@@ -456,12 +456,13 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
                       !has(lower, "async tp=no") && !has(lower, "vanilla tp");
   p.tp_overlap = TpOverlap::async;
   // NeMo 25.04's performance scripts for Llama 3.1 405B and Nemotron-4 take the recipes'
-  // performance callbacks, MegatronCommOverlapCallback(tp_comm_overlap=True), and set a
-  // userbuffers configuration for the GPU unless MXFP8 (scripts/performance/llm/
-  // pretrain_llama31_405b.py and pretrain_nemotron4_340b.py, recipes/llama31_405b.py,
-  // nemotron4_15b.py, nemotron4_340b.py at 457a949c); the DeepSeek-V3 script turns it off.
-  if (has_ci(framework, "scripts/performance/llm/pretrain_") && !has_ci(framework, "deepseek") && p.tp > 1 &&
-      p.precision != Precision::mxfp8) {
+  // performance callbacks, MegatronCommOverlapCallback(tp_comm_overlap=True), with a userbuffers
+  // configuration for the GPU, unless MXFP8 (scripts/performance/llm/pretrain_llama31_405b.py,
+  // pretrain_nemotron4_15b.py and pretrain_nemotron4_340b.py; recipes/llama31_405b.py,
+  // nemotron4_15b.py, nemotron4_340b.py at 457a949c). Its DeepSeek-V3 script turns it off.
+  const bool nemo_2504_overlap = has_ci(framework, "NeMo 25.04") && (has_ci(framework, "pretrain_llama31_405b") ||
+                                                                     has_ci(framework, "pretrain_nemotron4_"));
+  if (nemo_2504_overlap && p.tp > 1 && p.precision != Precision::mxfp8) {
     p.tp_comm_overlap = true;
     p.tp_overlap = TpOverlap::userbuffers;
   }

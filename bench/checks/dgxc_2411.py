@@ -44,10 +44,8 @@ def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, int(batch_per_gpu * gpus), precision,
                        fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
                        recompute="selective" if model == "nemotron4-340b" else None,
-                       fused_loss=model != "gpt3-175b"),
+                       fused_loss=model != "gpt3-175b", fp8_param_gather=model == "gpt3-175b"),
     ]
-    if precision == "fp8" and model == "gpt3-175b":
-        lines += ["  fp8_param_gather: true"]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,8 @@ and nemotron/README.md, the FP8 tables beside the bf16 ones that ../shared/valid
 rows 672-689 (S31). Each FP8 plan is the bench's scenario of its bf16 row (`bench_accuracy
 --write`) with the precision changed as the recipe runs it: Transformer Engine's FP8 with delayed
 scaling (NeMo 25.04's scripts/performance default, `--fp8_recipe ds`; the recipe's launch.sh sets
-no other), weights cast once a step and quantized inputs kept for backward. It prints each plan's
+no other), whose precision plugin (bf16_with_fp8_mixed) also gathers FP8 parameters
+(fp8_param_gather), weights cast once a step and quantized inputs kept for backward. It prints each plan's
 FP8 step error and the FP8 gain over bf16, measured and predicted, so that what the FP8 pricing
 adds can be read apart from the bf16 row's own error. Needs ../shared/validation/public_runs.csv.
 
@@ -15,6 +16,7 @@ usage: bench/checks/dgxc_2507_fp8.py [build/bin]   (the directory of trainsim an
 """
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,7 +37,8 @@ TWINS = {
     689: ("nemotron4-340b gb200", 8.468, 5.668),
 }
 
-FP8 = "precision: fp8\n  fp8_recipe: delayed\n  fp8_weight_cache: true\n  fp8_saved_inputs: true"
+FP8 = ("  precision: fp8\n  fp8_recipe: delayed\n  fp8_weight_cache: true\n  fp8_saved_inputs: true\n"
+       "  fp8_param_gather: true")
 
 
 def main():
@@ -43,11 +46,14 @@ def main():
     bench_accuracy = require_program(os.path.join(bin_dir, "bench_accuracy"))
     trainsim = require_program(os.path.join(bin_dir, "trainsim"))
     with tempfile.TemporaryDirectory() as tmp:
-        first, last = min(TWINS), max(TWINS)
-        bench = subprocess.run([bench_accuracy, "--from", str(first), "--limit", str(last - first + 1), "--write", tmp],
+        first = min(TWINS)
+        # The rows between the twins are not in the public set: the first len(TWINS) rows from the
+        # first twin are the twins.
+        bench = subprocess.run([bench_accuracy, "--from", str(first), "--limit", str(len(TWINS)), "--write", tmp],
                                capture_output=True, text=True)
-        if bench.returncode != 0 or not os.path.exists(os.path.join(tmp, f"row-{first}.yaml")):
-            print(f"bench_accuracy could not write the rows' scenarios (it reads "
+        missing = [row for row in TWINS if not os.path.exists(os.path.join(tmp, f"row-{row}.yaml"))]
+        if bench.returncode != 0 or missing:
+            print(f"bench_accuracy wrote no scenario for rows {missing} (it reads "
                   f"../shared/validation/public_runs.csv): {bench.stderr.strip()[-300:]}", file=sys.stderr)
             return 2
         bf16, fp8 = [], []
@@ -55,8 +61,12 @@ def main():
             with open(os.path.join(tmp, f"row-{row}.yaml")) as f:
                 text = f.read()
             gpus = int(text.split("gpus: ")[1].split()[0])
+            as_fp8, replaced = re.subn(r"(?m)^  precision: bf16$", FP8, text)
+            if replaced != 1:
+                print(f"row {row}: the bench's scenario is not a bf16 plan", file=sys.stderr)
+                return 2
             bf16.append((f"row {row} {label} bf16", text, gpus, bf16_step))
-            fp8.append((f"row {row} {label} fp8 ", text.replace("precision: bf16", FP8), gpus, fp8_step))
+            fp8.append((f"row {row} {label} fp8 ", as_fp8, gpus, fp8_step))
     bf16_errors = dict(predict_all(trainsim, bf16))
     fp8_errors = dict(predict_all(trainsim, fp8))
     print("FP8 gain over bf16 (bf16 step / FP8 step), measured and predicted:")

@@ -22,11 +22,12 @@ def require_program(path):
 
 
 def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, zero=1, userbuffers=False,
-                  recompute=None, fp8_recipe=None, fused_loss=False):
+                  recompute=None, fp8_recipe=None, fused_loss=False, fp8_param_gather=False):
     """A Megatron-Core / NeMo plan as scenario lines: sequence parallelism with tp > 1, the
     interleaved schedule with vp > 1, and in low precision what Transformer Engine does under
     Megatron-Core, FSDP or not (weights cast once a step, the linear layers' quantized inputs
-    kept for backward). fused_loss: the config's cross_entropy_loss_fusion."""
+    kept for backward). fused_loss: the config's cross_entropy_loss_fusion; fp8_param_gather: its
+    precision plugin's."""
     lines = [
         "plan:",
         f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
@@ -37,6 +38,8 @@ def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, ze
         lines += ["  fp8_weight_cache: true", "  fp8_saved_inputs: true"]
         if fp8_recipe:
             lines += [f"  fp8_recipe: {fp8_recipe}"]
+        if fp8_param_gather:
+            lines += ["  fp8_param_gather: true"]
     if pp > 1 and vp > 1:
         lines += ["  schedule: interleaved", f"  virtual_stages: {vp}"]
     if userbuffers and tp > 1:
