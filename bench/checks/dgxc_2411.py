@@ -58,9 +58,9 @@ def main():
                 text = scenario(model, seq, tp, pp, cp, vp, mbs, per_gpu, precision, gpus)
                 cases.append((f"{model:15s} {precision:5s}", text, gpus, step))
     errors = predict_all(trainsim, cases)
-    summarise("all", [e for _, e in errors])
+    summarise("all", [e.error for e in errors])
     for precision in ("bf16", "fp8"):
-        summarise(precision, [e for label, e in errors if label.split()[1] == precision])
+        summarise(precision, [e.error for e in errors if e.label.split()[1] == precision])
     return 0 if len(errors) == len(cases) else 1
 
 

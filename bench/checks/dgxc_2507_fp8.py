@@ -67,21 +67,20 @@ def main():
                 return 2
             bf16.append((f"row {row} {label} bf16", text, gpus, bf16_step))
             fp8.append((f"row {row} {label} fp8 ", as_fp8, gpus, fp8_step))
-    bf16_errors = dict(predict_all(trainsim, bf16))
-    fp8_errors = dict(predict_all(trainsim, fp8))
+    bf16_runs = {r.label: r for r in predict_all(trainsim, bf16)}
+    fp8_runs = {r.label: r for r in predict_all(trainsim, fp8)}
     print("FP8 gain over bf16 (bf16 step / FP8 step), measured and predicted:")
     gain_errors = []
     for (label, _, _, bf16_step), (fp8_label, _, _, fp8_step) in zip(bf16, fp8):
-        if label in bf16_errors and fp8_label in fp8_errors:
+        if label in bf16_runs and fp8_label in fp8_runs:
             measured = bf16_step / fp8_step
-            predicted = measured * (1 + bf16_errors[label] / 100) / (1 + fp8_errors[fp8_label] / 100)
+            predicted = bf16_runs[label].step / fp8_runs[fp8_label].step
             gain_errors.append(100 * (predicted - measured) / measured)
             print(f"{fp8_label}  measured {measured:5.2f}x  predicted {predicted:5.2f}x  {gain_errors[-1]:+6.1f}%")
-    summarise("bf16 (public rows)", list(bf16_errors.values()))
-    summarise("FP8", list(fp8_errors.values()))
+    summarise("bf16 (public rows)", [r.error for r in bf16_runs.values()])
+    summarise("FP8", [r.error for r in fp8_runs.values()])
     summarise("FP8 gain", gain_errors)
-    return 0 if len(fp8_errors) == len(fp8) and len(bf16_errors) == len(bf16) else 1
-
+    return 0 if len(fp8_runs) == len(fp8) and len(bf16_runs) == len(bf16) else 1
 
 if __name__ == "__main__":
     sys.exit(main())

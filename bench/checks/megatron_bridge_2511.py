@@ -119,7 +119,7 @@ def main():
     for name, models in [("all", None), ("dense", ("llama3-8b", "llama3-70b", "llama3.1-405b")),
                          ("DeepSeek-V3, Qwen3-235B", ("deepseek-v3", "qwen3-235b-a22b")),
                          ("gpt-oss-120b, Qwen3-30B", ("gpt-oss-120b", "qwen3-30b-a3b"))]:
-        summarise(name, [e for label, e in errors if models is None or label.split()[1] in models])
+        summarise(name, [e.error for e in errors if models is None or e.label.split()[1] in models])
     return 0 if len(errors) == len(cases) else 1
 
 

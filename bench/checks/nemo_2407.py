@@ -70,7 +70,7 @@ def main():
     cases = [(f"{plan[0]:15s}", scenario(plan), plan[1], step_from_throughput(plan[2], plan[4], plan[1], plan[-1]))
              for plan in PLANS]
     errors = predict_all(trainsim, cases)
-    summarise("all", [e for _, e in errors])
+    summarise("all", [e.error for e in errors])
     return 0 if len(errors) == len(cases) else 1
 
 

@@ -5,6 +5,7 @@ and compares the predicted step with the published one (or the step a published 
 implies: global batch x sequence / (tokens/s per GPU x GPUs), step_from_throughput).
 """
 
+import collections
 import json
 import os
 import statistics
@@ -55,9 +56,13 @@ def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
     return global_batch * sequence / (tokens_per_gpu * gpus)
 
 
+Prediction = collections.namedtuple("Prediction", "label error step")
+
+
 def predict_all(trainsim, cases):
     """cases: (label, scenario text, GPUs, measured step in seconds) each.
-    Prints a line per case; returns (label, signed error in %) for those that ran."""
+    Prints a line per case; returns a Prediction (label, signed error in %, predicted step in
+    seconds) for each that ran."""
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, text, gpus, measured) in enumerate(cases):
@@ -70,7 +75,7 @@ def predict_all(trainsim, cases):
                 continue
             report = json.loads(run.stdout)
             error = 100 * (report["step_time_s"] - measured) / measured
-            errors.append((label, error))
+            errors.append(Prediction(label, error, report["step_time_s"]))
             print(f"{label} {gpus:5d} GPUs  measured {measured:7.2f} s  predicted {report['step_time_s']:7.2f} s  "
                   f"{error:+6.1f}%  fits {report['fits_in_memory']}")
     return errors
