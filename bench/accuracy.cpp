@@ -439,6 +439,9 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   p.fp8_param_gather =
       low_precision(p.precision) && (has_ci(precision, "all-gather") || has(notes, "float8 all-gather") ||
                                      has(zero, "float8 all-gather") || has(notes, "fp8 primary weights"));
+  // Adam's moments in bf16 where the row says so (Megatron-Core's precision-aware optimizer,
+  // --exp-avg-dtype/--exp-avg-sq-dtype bf16).
+  if (has_ci(notes, "BF16 optimizer states")) p.optimizer_moment_bytes = 2;
   // Transformer Engine under Megatron-Core casts the weights on a step's first micro-batch and
   // reuses the copies (is_first_microbatch); torchao casts them in every forward.
   if (low_precision(p.precision)) p.fp8_weight_cache = megatron;
@@ -581,6 +584,8 @@ void leave_framework_to_defaults(PlanSpec& p) {
   p.loss = d.loss;
   p.gradient_reduce_bytes = d.gradient_reduce_bytes;
   p.sharded_master_weights = d.sharded_master_weights;
+  p.optimizer_moment_bytes = d.optimizer_moment_bytes;
+  p.master_weights = d.master_weights;
   p.zero3_keeps_embeddings = d.zero3_keeps_embeddings;
   p.zero3_unit = d.zero3_unit;
   p.zero3_list_collectives = d.zero3_list_collectives;

@@ -366,3 +366,37 @@ TEST(CliExport, A16BitLaunchLineClearsTheBasesLowPrecisionFields) {
   EXPECT_EQ(run("predict " + out).code, 0) << read_text(out);
   EXPECT_NE(read_text(out).find("precision: bf16"), std::string::npos) << read_text(out);
 }
+
+// Adam's moments in bf16 are Megatron-LM's precision-aware optimizer flags, written and read back;
+// a launch line without them keeps fp32 moments and fp32 main params whatever the base said.
+TEST(CliExport, OptimizerStatePrecisionIsWrittenAndRead) {
+  const std::string scenario = testing::TempDir() + "/llama-bf16-moments.yaml";
+  std::ofstream(scenario) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                             "plan: {dp: 8, micro_batch: 1, global_batch: 16, zero: 1, optimizer_state: bf16}\n";
+  expect_round_trip("llama-bf16-moments", "megatron", scenario);
+  const std::string args = read_text(testing::TempDir() + "/llama-bf16-moments.megatron");
+  EXPECT_NE(args.find("--use-precision-aware-optimizer"), std::string::npos) << args;
+  EXPECT_NE(args.find("--exp-avg-sq-dtype bf16"), std::string::npos) << args;
+  const CommandResult nemo = run("export " + scenario + " --to nemo");
+  ASSERT_EQ(nemo.code, 0) << nemo.output;
+  EXPECT_NE(nemo.output.find("recipe.optim.config.exp_avg_dtype = torch.bfloat16"), std::string::npos) << nemo.output;
+  const std::string half = testing::TempDir() + "/llama-16bit-main-params.yaml";
+  std::ofstream(half) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                         "plan: {dp: 8, micro_batch: 1, global_batch: 16, zero: 1, master_weights: 16-bit}\n";
+  expect_round_trip("llama-16bit-main-params", "megatron", half);
+  EXPECT_NE(read_text(testing::TempDir() + "/llama-16bit-main-params.megatron").find("--main-params-dtype fp16"),
+            std::string::npos);
+  const std::string nemo1 = testing::TempDir() + "/llama-nemo1-adam.yaml";
+  std::ofstream(nemo1) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                          "plan: {dp: 8, micro_batch: 1, global_batch: 16, zero: 1, optimizer_state: bf16, "
+                          "master_weights: none}\n";
+  const std::string back = testing::TempDir() + "/llama-fp32-moments.yaml";
+  const CommandResult plain = run(
+      "export --from megatron \"--micro-batch-size 1 --global-batch-size 16 --fp16\" --base " + nemo1 + " -o " + back);
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  const std::string text = read_text(back);
+  EXPECT_NE(text.find("optimizer_state: fp32"), std::string::npos) << text;
+  EXPECT_NE(text.find("master_weights: fp32"), std::string::npos) << text;
+  EXPECT_NE(run("export " + nemo1 + " --to megatron").output.find("master_weights none is not exported"),
+            std::string::npos);
+}

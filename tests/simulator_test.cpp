@@ -591,6 +591,49 @@ TEST(Memory, TransformerEngineKeepsLowPrecisionInputs) {
   EXPECT_NEAR(mixtral_bf16 - activation_bytes_per_layer(mixtral, r, true), 7.0 * mixtral.seq_len * mixtral.hidden, 1);
 }
 
+// Megatron-Core's recompute modules keep nothing of what they rerun: `layernorm` frees the two
+// norms' 16-bit outputs (4 sbh), `moe_act` the routed experts' activation output (2 bytes for
+// each of top_k expert widths a token), `mlp` a dense layer's whole MLP inner activations.
+TEST(Memory, RecomputedModulesDropWhatTheyRerun) {
+  const ModelSpec oss = model_preset("gpt-oss-120b");
+  PlanSpec p;
+  p.recompute = Recompute::selective;
+  p.recompute_modules = {};
+  const double sbh = double(oss.seq_len) * oss.hidden;
+  const double kept = activation_bytes_per_layer(oss, p, true);
+  p.recompute_modules = {"layernorm"};
+  EXPECT_NEAR(kept - activation_bytes_per_layer(oss, p, true), 4 * sbh, 1);
+  p.recompute_modules = {"layernorm", "moe_act"};
+  const double routed = oss.top_k * oss.imbalance * double(oss.expert_ffn()) / oss.hidden;
+  EXPECT_NEAR(kept - activation_bytes_per_layer(oss, p, true), (4 + 2 * routed) * sbh, 1);
+  const ModelSpec llama = model_preset("llama3-8b");
+  p.recompute_modules = {};
+  const double dense = activation_bytes_per_layer(llama, p, true);
+  p.recompute_modules = {"mlp"};
+  EXPECT_NEAR(dense - activation_bytes_per_layer(llama, p, true),
+              6.0 * llama.ffn_hidden / llama.hidden * llama.seq_len * llama.hidden, 1);
+  // DeepSeek-V3's multi-head latent attention builds queries and keys of 192 and values of 128 per
+  // head, 128 heads: mla_up_proj drops all three.
+  const ModelSpec ds = model_preset("deepseek-v3");
+  p.recompute_modules = {};
+  const double mla = activation_bytes_per_layer(ds, p, true);
+  p.recompute_modules = {"mla_up_proj"};
+  const double qkv_bytes = 2.0 * ds.heads * (2 * 192 + 128) * double(ds.seq_len);
+  EXPECT_NEAR(mla - activation_bytes_per_layer(ds, p, true), qkv_bytes, 1);
+}
+
+// Queries, keys, values and the attention's output are kept at their own widths: doubling the
+// head dim of Llama 3 8B (32 query heads, 8 key/value heads) adds h for the queries and for the
+// output, h/4 for the keys and for the values, 2 bytes each.
+TEST(Memory, AttentionTensorsTakeTheirHeadWidths) {
+  ModelSpec wide = model_preset("llama3-8b");
+  PlanSpec p;
+  const double base = activation_bytes_per_layer(wide, p, true);
+  wide.head_size = 2 * wide.hidden / wide.heads;
+  const double sbh = double(wide.seq_len) * wide.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(wide, p, true) - base, 2 * (1 + 0.25 + 0.25 + 1) * sbh, 1);
+}
+
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
   Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-7b}
@@ -648,6 +691,65 @@ plan: {dp: 8, zero: 3, micro_batch: 1, global_batch: 8, grad_reduce_precision: f
   EXPECT_NEAR(states(), 16.0 / 8, 0.01);
   sc.plan.sharded_master_weights = false;
   EXPECT_NEAR(states(), 18.0 / 8, 0.01);
+}
+
+// The optimizer's state as the framework keeps it, over ZeRO-1's 8 ranks: Megatron's distributed
+// optimizer 12 bytes a parameter (fp32 master weights and moments); NeMo 1.x's Apex
+// DistributedFusedAdam with fp32 state 10 (the bf16 weights' 16 low bits instead of an fp32
+// copy), as a 16-bit copy does; with `optim.dtype: bf16` 4 (bf16 moments, no master copy). The optimizer step reads and
+// writes that state, so it shortens with it.
+TEST(Memory, OptimizerStateFollowsMasterWeightsAndMomentPrecision) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+plan: {dp: 8, zero: 1, micro_batch: 1, global_batch: 8}
+)",
+                                   "adam.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const double n = total_parameters(sc.model);
+  const auto optimizer = [&] { return peak_memory(sc, w).optimizer / n; };
+  EXPECT_NEAR(optimizer(), 12.0 / 8, 0.01);
+  const double full_step = optimizer_time(w, sc.plan, n);
+  sc.plan.master_weights = MasterWeights::remainders;
+  EXPECT_NEAR(optimizer(), 10.0 / 8, 0.01);
+  sc.plan.master_weights = MasterWeights::half;
+  EXPECT_NEAR(optimizer(), 10.0 / 8, 0.01);
+  sc.plan.master_weights = MasterWeights::none;
+  sc.plan.optimizer_moment_bytes = 2;
+  EXPECT_NEAR(optimizer(), 4.0 / 8, 0.01);
+  EXPECT_NEAR(optimizer_time(w, sc.plan, n) / full_step, (12.0 + 2 * 4) / (12.0 + 2 * 12), 1e-9);
+  // fp32 training has no separate master copy: Adam's two fp32 moments.
+  sc.plan.precision = Precision::fp32;
+  sc.plan.optimizer_moment_bytes = 4;
+  sc.plan.master_weights = MasterWeights::fp32;
+  EXPECT_NEAR(optimizer(), 8.0 / 8, 0.01);
+}
+
+TEST(Memory, OptimizerStateKeysAreReadAndChecked) {
+  const std::string base = R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 8}
+)";
+  const Scenario nemo =
+      load_scenario_text(base + "plan: {dp: 8, optimizer_state: bf16, master_weights: none}\n", "a.yaml");
+  EXPECT_EQ(nemo.plan.optimizer_moment_bytes, 2);
+  EXPECT_EQ(nemo.plan.master_weights, MasterWeights::none);
+  EXPECT_DOUBLE_EQ(nemo.plan.optimizer_state_bytes(), 4.0);
+  const auto message = [&](const std::string& plan) {
+    try {
+      load_scenario_text(base + plan, "bad.yaml");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("plan: {dp: 8, precision: fp32, master_weights: none}\n").find("16-bit or lower precision"),
+            std::string::npos);
+  EXPECT_NE(message("plan: {dp: 8, zero: 3, sharded_master_weights: true, master_weights: remainders}\n")
+                .find("sharded_master_weights"),
+            std::string::npos);
+  EXPECT_NE(message("plan: {dp: 8, optimizer_state: fp8}\n").find("expected one of fp32, bf16"), std::string::npos);
 }
 
 // At the loss's backward, the peak, ZeRO-3 has the LM head's weights gathered (its backward is

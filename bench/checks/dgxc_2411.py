@@ -12,7 +12,12 @@ tensor-parallel overlap where ub_tp_comm_overlap is true (Llama 3.1 70B, Nemotro
 175B), selective recomputation for Nemotron-4 340B only, FP8 delayed scaling (fp8_hybrid, amax
 history 1024) under Transformer Engine, FP8 parameters for GPT-3 175B (fp8_params), dropout 0.1
 for GPT-3 only, the fused cross-entropy loss in every recipe but GPT-3's
-(cross_entropy_loss_fusion). Every other field is the simulator's default. The 405B table is left out: its
+(cross_entropy_loss_fusion), and the optimizer state as NeMo 1.x's setup_optimization
+(megatron_base_model.py) makes Apex's DistributedFusedAdam keep it: Nemotron-4 340B's
+`optim.dtype: bf16` gives bf16 moments, with a bf16 copy of the weights where fp8_params is on
+(the FP8 runs: configure.sh) and none otherwise; the other recipes' fp32 state keeps the bf16
+weights' low 16 bits (store_param_remainders) in bf16, and an fp32 copy with fp8_params (FP8,
+and GPT-3 175B's yaml). Every other field is the simulator's default. The 405B table is left out: its
 columns' GPU counts do not match its plan (TP 8 x PP 9 x CP 2 is 144 GPUs; the first columns
 say 32 and 96). Results: docs/accuracy.md.
 
@@ -36,6 +41,16 @@ PLANS = [
 USERBUFFERS = ("llama3.1-70b", "nemotron4-15b", "gpt3-175b")
 
 
+def optimizer(model, precision):
+    """Adam's state under NeMo 1.x's DistributedFusedAdam: fp8_params (FP8 runs, GPT-3's yaml)
+    stores a copy of the weights in the state's dtype; without it a bf16 state is the weights
+    themselves and an fp32 one keeps only their low 16 bits."""
+    fp8_params = precision == "fp8" or model == "gpt3-175b"
+    if model == "nemotron4-340b":
+        return {"optimizer_state": "bf16", "master_weights": "16-bit" if fp8_params else "none"}
+    return {} if fp8_params else {"master_weights": "remainders"}
+
+
 def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):
     lines = [
         f"name: dgxc 24.11 {model} {precision}",
@@ -44,7 +59,8 @@ def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, int(batch_per_gpu * gpus), precision,
                        fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
                        recompute="selective" if model == "nemotron4-340b" else None,
-                       fused_loss=model != "gpt3-175b", fp8_param_gather=model == "gpt3-175b"),
+                       fused_loss=model != "gpt3-175b", fp8_param_gather=model == "gpt3-175b",
+                       **optimizer(model, precision)),
     ]
     return "\n".join(lines) + "\n"
 

@@ -4,7 +4,9 @@
 A check on runs outside the public set, not a calibration: nothing here feeds the model.
 Source: NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md, "25.11 NeMo Container",
 "Pre-Training Performance" tables (tokens/s per GPU). The dispatcher and recompute modules of
-the MoE plans are those of scripts/performance/configs/{deepseek,qwen}/*_workload_base_configs.py,
+the MoE plans are those of scripts/performance/configs/{deepseek,qwen,gpt_oss}/*workload_base_configs.py,
+DeepSeek-V3's optimizer keeps Adam's moments in bf16 (recipes/deepseek/deepseek_v3.py:
+exp_avg_dtype and exp_avg_sq_dtype torch.bfloat16 under use_precision_aware_optimizer),
 the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py, the
 tensor-parallel overlap (userbuffers) of the Llama plans with tp > 1 that of llama3_llm_pretrain.py
 and llama3.py, the fused cross-entropy loss GPTModelProvider's default, the FP8 parameter gather
@@ -84,6 +86,12 @@ def deepseek_recompute(system, precision):
         (system, precision), ["mla_up_proj"])
 
 
+def gpt_oss_recompute(system):
+    # gpt_oss/workload_base_configs.py: the GB200, B200 and H100 configs recompute the norms and
+    # the experts' activation function.
+    return [] if system == "gb300" else ["layernorm", "moe_act"]
+
+
 def scenario(plan):
     system, model, gpus, precision, gbs, mbs, seq, fsdp, tp, pp, cp, vp, ep, _ = plan
     topology, gpu, domain = SYSTEMS[system]
@@ -99,15 +107,18 @@ def scenario(plan):
         f"model: {{preset: {model}, seq_len: {seq}{mtp}}}",
         f"cluster: {{topology: {topology}, gpus: {gpus}, gpu: {gpu}, gpus_per_node: {min(domain, gpus)}}}",
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, precision, zero=3 if fsdp else 1,
-                       userbuffers=model.startswith("llama"), fused_loss=True, fp8_param_gather=precision == "fp8"),
+                       userbuffers=model.startswith("llama"), fused_loss=True, fp8_param_gather=precision == "fp8",
+                       optimizer_state="bf16" if model == "deepseek-v3" else None),
         "  placement: [tp, cp, dp, pp]",
     ]
     if offloaded_layers(system, model):
         lines += [f"  activation_offload_layers: {offloaded_layers(system, model)}"]
     if ep > 1:
         lines += [f"  ep: {ep}", f"  moe_dispatcher: {dispatcher(system, model)}"]
-    if model == "deepseek-v3" and deepseek_recompute(system, precision):
-        lines += ["  recompute: selective", f"  recompute_modules: [{', '.join(deepseek_recompute(system, precision))}]"]
+    modules = deepseek_recompute(system, precision) if model == "deepseek-v3" else \
+        gpt_oss_recompute(system) if model == "gpt-oss-120b" else []
+    if modules:
+        lines += ["  recompute: selective", f"  recompute_modules: [{', '.join(modules)}]"]
     return "\n".join(lines) + "\n"
 
 

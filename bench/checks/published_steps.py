@@ -23,12 +23,14 @@ def require_program(path):
 
 
 def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, zero=1, userbuffers=False,
-                  recompute=None, fp8_recipe=None, fused_loss=False, fp8_param_gather=False):
+                  recompute=None, fp8_recipe=None, fused_loss=False, fp8_param_gather=False,
+                  optimizer_state=None, master_weights=None):
     """A Megatron-Core / NeMo plan as scenario lines: sequence parallelism with tp > 1, the
     interleaved schedule with vp > 1, and in low precision what Transformer Engine does under
     Megatron-Core, FSDP or not (weights cast once a step, the linear layers' quantized inputs
     kept for backward). fused_loss: the config's cross_entropy_loss_fusion; fp8_param_gather: its
-    precision plugin's."""
+    precision plugin's; optimizer_state and master_weights: how its optimizer keeps Adam's
+    moments and the master weights (None: fp32 both, Megatron-Core's distributed optimizer)."""
     lines = [
         "plan:",
         f"  tp: {tp}", f"  pp: {pp}", f"  cp: {cp}", f"  dp: {gpus // (tp * pp * cp)}",
@@ -49,6 +51,10 @@ def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, ze
         lines += [f"  recompute: {recompute}"]
     if fused_loss:
         lines += ["  loss: fused"]
+    if optimizer_state:
+        lines += [f"  optimizer_state: {optimizer_state}"]
+    if master_weights:
+        lines += [f"  master_weights: {master_weights}"]
     return lines
 
 

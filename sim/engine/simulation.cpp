@@ -968,7 +968,7 @@ class StepSimulation {
     const double expert_params = moe_layers * w_.layer.expert_parameters;
     const double shard = p_.zero >= 1 ? double(p_.zero_shard()) : 1.0;
     const double expert_shard = p_.zero >= 1 ? double(p_.expert_dp()) : 1.0;
-    const double t = optimizer_time(setup_.work[s], (params - expert_params) / shard + expert_params / expert_shard) +
+    const double t = optimizer_time(setup_.work[s], p_, (params - expert_params) / shard + expert_params / expert_shard) +
                      setup_.gpu[s].kernel_overhead_s;
     sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;

@@ -237,6 +237,18 @@ ExportResult to_megatron(const Scenario& sc) {
       }
       break;
   }
+  if (p.optimizer_moment_bytes == 2) {
+    f.add("--use-precision-aware-optimizer");
+    f.add("--exp-avg-dtype", "bf16");
+    f.add("--exp-avg-sq-dtype", "bf16");
+  }
+  if (p.master_weights == MasterWeights::half) {
+    if (p.optimizer_moment_bytes != 2) f.add("--use-precision-aware-optimizer");
+    f.add("--main-params-dtype", "fp16");
+  } else if (p.master_weights != MasterWeights::fp32) {
+    r.notes.push_back(std::string("master_weights ") + master_weights_name(p.master_weights) +
+                      " is not exported: Megatron-LM keeps fp32 main params, or fp16 ones (master_weights: 16-bit)");
+  }
   switch (p.precision) {
     case Precision::fp16:
       f.add("--fp16");
@@ -526,6 +538,15 @@ ExportResult to_nemo(const Scenario& sc) {
       << "  # from megatron.core.transformer.enums import AttnBackend\n";
   }
   t << "recipe.optim.config.use_distributed_optimizer = " << (p.zero >= 1 ? "True" : "False") << "\n";
+  if (p.optimizer_moment_bytes == 2) {
+    t << "recipe.optim.config.use_precision_aware_optimizer = True\n"
+         "recipe.optim.config.exp_avg_dtype = torch.bfloat16\n"
+         "recipe.optim.config.exp_avg_sq_dtype = torch.bfloat16  # import torch\n";
+  }
+  if (p.master_weights != MasterWeights::fp32) {
+    r.notes.push_back(std::string("master_weights ") + master_weights_name(p.master_weights) +
+                      " is not exported: NeMo 2.0's Megatron optimizer keeps fp32 main params");
+  }
   if (p.zero >= 2)
     r.notes.push_back(
         "NeMo's distributed optimizer shards optimizer state (and gradients); ZeRO-3 needs Megatron FSDP");
@@ -939,6 +960,23 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   for (const char* f : {"--use-distributed-optimizer", "--use-megatron-fsdp", "--use-torch-fsdp2",
                         "--data-parallel-sharding-strategy"}) {
     used[f] = true;
+  }
+  // Adam's moments and the main params in 16 bits (Transformer Engine's precision-aware
+  // FusedAdam): the dtypes count only with --use-precision-aware-optimizer, as in Megatron-LM.
+  {
+    const auto dtype = [&](const char* flag) { return has(flag) ? need_value(flag) : std::string("fp32"); };
+    const std::string avg = dtype("--exp-avg-dtype"), avg_sq = dtype("--exp-avg-sq-dtype");
+    const bool aware = has("--use-precision-aware-optimizer");
+    out.plan["optimizer_state"] = aware && avg != "fp32" && avg_sq != "fp32" ? "bf16" : "fp32";
+    out.plan["master_weights"] = aware && dtype("--main-params-dtype") == "fp16" ? "16-bit" : "fp32";
+    if (aware && (avg != avg_sq || avg == "fp8")) {
+      out.notes.push_back("--exp-avg-dtype " + avg + ", --exp-avg-sq-dtype " + avg_sq + ": read as optimizer_state " +
+                          out.plan["optimizer_state"].as<std::string>() + " (both moments 2 bytes, or both 4)");
+    }
+    for (const char* f :
+         {"--use-precision-aware-optimizer", "--exp-avg-dtype", "--exp-avg-sq-dtype", "--main-params-dtype"}) {
+      used[f] = true;
+    }
   }
   // Attention kernels: Transformer Engine's backend as --attention-backend names it; auto (the
   // default) leaves the GPU's default family.

@@ -75,6 +75,20 @@ const char* reshard_name(Reshard r) {
 
 const char* zero3_unit_name(Zero3Unit u) { return u == Zero3Unit::parameter ? "parameter" : "layer"; }
 
+const char* master_weights_name(MasterWeights m) {
+  switch (m) {
+    case MasterWeights::half:
+      return "16-bit";
+    case MasterWeights::remainders:
+      return "remainders";
+    case MasterWeights::none:
+      return "none";
+    case MasterWeights::fp32:
+      break;
+  }
+  return "fp32";
+}
+
 const char* tp_overlap_name(TpOverlap o) { return o == TpOverlap::async ? "async" : "userbuffers"; }
 
 const char* expert_gemm_name(ExpertGemm g) { return g == ExpertGemm::grouped ? "grouped" : "streams"; }

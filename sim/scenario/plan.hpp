@@ -95,6 +95,17 @@ const char* reshard_name(Reshard r);
 enum class Zero3Unit { layer, parameter };
 const char* zero3_unit_name(Zero3Unit u);
 
+// The copy of the weights the optimizer updates in 16-bit (or lower) precision training: fp32,
+// 4 bytes (Megatron-Core's distributed optimizer, DeepSpeed ZeRO, PyTorch FSDP's fp32 shards);
+// `16-bit`, a 2-byte copy (Megatron-LM's --main-params-dtype fp16; Apex DistributedFusedAdam's
+// store_params with bf16 state, which NeMo 1.x sets with fp8_params and `optim.dtype: bf16`);
+// `remainders`, the 16 low bits that with the bf16 weight make the fp32 value, also 2 bytes
+// (Apex's store_param_remainders, NeMo 1.x's choice for a bf16 model with fp32 optimizer state);
+// `none`, the 16-bit weights updated in place (NeMo 1.x with `optim.dtype` equal to the model's
+// and no fp8_params: store_params false).
+enum class MasterWeights { fp32, half, remainders, none };
+const char* master_weights_name(MasterWeights m);
+
 const char* schedule_name(Schedule s);
 const char* recompute_name(Recompute r);
 struct PlanSpec;
@@ -197,6 +208,21 @@ struct PlanSpec {
   // 16-bit shard is kept beside the optimizer's: 16 bytes a parameter over the shard group, not 18
   // (DeepSpeed ZeRO-3 keeps a 16-bit partition and an fp32 copy).
   bool sharded_master_weights = false;
+  // Bytes of each of Adam's two moments: 4, or 2 where they are kept in bf16 (Megatron-Core's
+  // --use-precision-aware-optimizer with --exp-avg-dtype/--exp-avg-sq-dtype bf16; NeMo 1.x's
+  // `optim.dtype: bf16` under Apex's DistributedFusedAdam).
+  int optimizer_moment_bytes = 4;
+  MasterWeights master_weights = MasterWeights::fp32;
+  // Bytes of optimizer state per parameter: the two moments, and in 16-bit or lower precision
+  // training the master weights (fp32 training updates its weights, which are counted as such).
+  double optimizer_state_bytes() const {
+    const bool fp32_training = precision == Precision::fp32 || precision == Precision::tf32;
+    const double master = fp32_training                           ? 0.0
+                          : master_weights == MasterWeights::fp32 ? 4.0
+                          : master_weights == MasterWeights::none ? 0.0
+                                                                  : 2.0;
+    return 2.0 * optimizer_moment_bytes + master;
+  }
   // ZeRO-3 keeps the embedding (and the LM head) gathered from their forward through the
   // backward: PyTorch FSDP2 before 2.8 never resharded its root module after forward
   // (pytorch/pytorch#154704: "didn't really reshard parameters after forward"), and torchtitan's

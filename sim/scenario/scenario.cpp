@@ -835,6 +835,18 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   if (auto v = r.boolean("sharded_master_weights")) p.sharded_master_weights = *v;
   if (auto v = r.boolean("zero3_keeps_embeddings")) p.zero3_keeps_embeddings = *v;
+  if (auto v = r.choice("optimizer_state", {"fp32", "bf16"})) p.optimizer_moment_bytes = *v == "fp32" ? 4 : 2;
+  if (auto v = r.choice("master_weights", {"fp32", "16-bit", "remainders", "none"})) {
+    if (*v != "fp32" && (p.precision == Precision::fp32 || p.precision == Precision::tf32))
+      r.fail("master_weights",
+             "master_weights goes with 16-bit or lower precision (fp32 training updates its weights)");
+    if (*v != "fp32" && p.sharded_master_weights)
+      r.fail("master_weights", "sharded_master_weights keeps fp32 master weights; master_weights: fp32");
+    p.master_weights = *v == "16-bit"       ? MasterWeights::half
+                       : *v == "remainders" ? MasterWeights::remainders
+                       : *v == "none"       ? MasterWeights::none
+                                            : MasterWeights::fp32;
+  }
   if (auto v = r.choice("grad_reduce_precision", {"fp32", "bf16", "fp16"}))
     p.gradient_reduce_bytes = *v == "fp32" ? 4 : 2;
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());

@@ -140,6 +140,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
     out << YAML::Key << "zero3_unit" << YAML::Value << zero3_unit_name(p.zero3_unit);
   if (p.zero3_list_collectives) out << YAML::Key << "zero3_list_collectives" << YAML::Value << true;
   if (p.sharded_master_weights) out << YAML::Key << "sharded_master_weights" << YAML::Value << true;
+  if (p.optimizer_moment_bytes != 4) out << YAML::Key << "optimizer_state" << YAML::Value << "bf16";
+  if (p.master_weights != MasterWeights::fp32)
+    out << YAML::Key << "master_weights" << YAML::Value << master_weights_name(p.master_weights);
   if (p.zero3_keeps_embeddings) out << YAML::Key << "zero3_keeps_embeddings" << YAML::Value << true;
   if (p.reshard_after_forward != Reshard::by_default)
     out << YAML::Key << "reshard_after_forward" << YAML::Value << reshard_name(p.reshard_after_forward);

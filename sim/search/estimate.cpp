@@ -402,7 +402,7 @@ Estimate estimate_step(const Scenario& sc) {
   e.compute = m * stage_layers * layer_compute;
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
   double params = stage_layers * L.parameters + w.extras.embedding_parameters;
-  e.optimizer = optimizer_time(w, params / (p.zero >= 1 ? shard : 1));
+  e.optimizer = optimizer_time(w, p, params / (p.zero >= 1 ? shard : 1));
   e.step_time = pipeline + data_parallel_tail + e.optimizer;
   if (e.communication > e.compute)
     e.bound_by = "communication";

@@ -59,10 +59,48 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   const double quantized_inputs = low ? (m.moe() ? 1 : 2) : 0;
   const double replicated = ((m.dropout() ? 10 : 8) - quantized_inputs) / (p.sequence_parallel ? t : 1.0);
   const double projection = low ? (flash_attention && !core_reruns ? 1.0 : -1.0) : 0.0;
-  const double split = (4 + 4.0 * m.kv_hidden() / m.hidden + projection + inner) / t;
+  // Modules recomputed in backward (Megatron-Core's --recompute-modules) drop what they would keep
+  // for it: `layernorm` the two norms' outputs, the QKV and MLP inputs where they are kept in 16
+  // bits (under low precision the linear layers keep their own quantized copies, which stay, and
+  // a MoE router's 16-bit input goes); `moe_act` the routed experts' activation output, `mlp` a
+  // dense layer's MLP inner activations, `moe` a MoE layer's, `shared_experts` the shared
+  // experts'. (core_attn: the projection term above; mla_up_proj below.)
+  const auto listed = [&](const char* name) {
+    return p.recompute == Recompute::selective &&
+           std::find(p.recompute_modules.begin(), p.recompute_modules.end(), name) != p.recompute_modules.end();
+  };
+  const double routed_width = m.moe() ? m.top_k * m.imbalance * double(m.expert_ffn()) / m.hidden : 0.0;
+  const double shared_width = m.moe() ? m.shared_experts * double(m.expert_ffn()) / m.hidden : 0.0;
+  double dropped_replicated = listed("layernorm") ? 4 - 2 * quantized_inputs : 0.0;
+  double dropped_split = 0;
+  if (m.moe() && listed("moe")) {
+    dropped_split = inner;
+  } else if (m.moe()) {
+    if (listed("moe_act")) dropped_split += (2.0 - (low ? 1.0 : 0.0)) * routed_width;
+    if (listed("shared_experts")) dropped_split += ((m.swiglu() ? 6.0 : 4.0) - (low ? 1.0 : 0.0)) * shared_width;
+  } else if (listed("mlp")) {
+    dropped_split = inner;
+  }
+  dropped_replicated /= (p.sequence_parallel ? t : 1.0);
+  // The attention's tensors at their widths (a share of h): queries and keys of the query/key head
+  // dim, values and the attention's output (the projection's input) of the value head dim; h, h,
+  // kv_hidden and h for a model whose heads split h, wider where the head dim is given (Qwen3,
+  // gpt-oss) and for multi-head latent attention, whose keys are built per head (DeepSeek-V3: q
+  // and k 3.4 h, v and the output 2.3 h), which also keeps its normed latents (replicated:
+  // Megatron-Core's MLA runs its down projections on every tp rank). mla_up_proj reruns the up
+  // projections and drops the queries, keys and values they made.
+  const double q_width = m.heads * double(m.qk_head_dim()) / m.hidden;
+  const double k_width = m.kv_heads * double(m.qk_head_dim()) / m.hidden;
+  const double v_width = m.kv_heads * double(m.v_dim()) / m.hidden;
+  const double output_width = m.heads * double(m.v_dim()) / m.hidden;
+  const double qkv = 2 * (q_width + k_width + v_width);
+  if (m.mla && listed("mla_up_proj")) dropped_split += qkv;
+  // The latents' norms' inputs and the up projections' inputs, 16-bit, on every tp rank.
+  const double latents = m.mla ? 2.0 * (2 * m.q_lora_rank + 2 * m.kv_lora_rank + m.qk_rope_head_dim) / m.hidden : 0.0;
+  const double split = (qkv + (2 + projection) * output_width + inner - dropped_split) / t;
   const bool keep_scores = !flash_attention && p.recompute == Recompute::none;
   const double scores = keep_scores ? (m.dropout() ? 5.0 : 2.0) * m.heads * s / m.hidden / t : 0.0;
-  return sbh * (replicated + split + scores) * e;
+  return sbh * (replicated - dropped_replicated + latents + split + scores) * e;
 }
 
 std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload& w) {
@@ -79,7 +117,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   // Gradients are kept in the precision they are reduced in: Megatron's fp32 main-grad buffer,
   // FSDP2's fp32 reduce-scatter output (plan grad_reduce_precision).
   const double grad_bytes = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : fp32 ? 4 : 2;
-  const double optimizer_bytes = fp32 ? 8 : 12;  // Adam m, v (+ fp32 master weights)
+  const double optimizer_bytes = p.optimizer_state_bytes();  // Adam m, v (+ master weights)
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
   // A layer that is not recomputed (recompute_fraction < 1) keeps all its activations.

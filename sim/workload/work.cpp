@@ -626,6 +626,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
 
 }  // namespace
 
-double optimizer_time(const Workload& work, double params) { return params * 36.0 / work.memory_bandwidth; }
+double optimizer_time(const Workload& work, const PlanSpec& plan, double params) {
+  return params * (12.0 + 2.0 * plan.optimizer_state_bytes()) / work.memory_bandwidth;
+}
 
 }  // namespace trainsim

@@ -103,9 +103,10 @@ Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const Cost
 int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerWork& layer);
 
 // The optimizer step over `params` parameters (this rank's shard): fused Adam reads and writes
-// fp32 master weights, m and v, reads the gradient and writes the 16-bit weights, about 36 bytes
-// per parameter, at the GPU's achievable memory bandwidth.
-double optimizer_time(const Workload& work, double params);
+// its state (the master weights, m and v: PlanSpec::optimizer_state_bytes), reads the gradient
+// and writes the 16-bit weights, about 12 bytes a parameter besides the state's read and write
+// (36 with fp32 master weights and moments), at the GPU's achievable memory bandwidth.
+double optimizer_time(const Workload& work, const PlanSpec& plan, double params);
 
 // What an offloaded layer's copy to the host (after its forward) and back (before its backward)
 // leaves exposed: Transformer Engine's handler runs it beside the next layer's forward (backward)
