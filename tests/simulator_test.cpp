@@ -726,6 +726,29 @@ plan: {dp: 8, zero: 1, micro_batch: 1, global_batch: 8}
   EXPECT_NEAR(optimizer(), 8.0 / 8, 0.01);
 }
 
+// Transformer Engine's low-precision weights under Megatron-Core (zero 1): the weight cache keeps
+// an FP8 copy of each linear weight per layout beside the bf16 weights (two on an H100, whose FP8
+// GEMMs need a transposed copy; one on a B200 with tensor-wise scaling); FP8 primary weights
+// (fp8_param_gather) are those copies alone.
+TEST(Memory, LowPrecisionWeightsAreTheCopiesTransformerEngineKeeps) {
+  const auto params = [](const std::string& cluster, const std::string& plan) {
+    const Scenario sc = load_scenario_text("model: {preset: llama3-8b}\ncluster: {" + cluster + "}\nplan: {dp: 8, zero: 1, " +
+                                               plan + "}\n",
+                                           "fp8.yaml");
+    const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, {}, sc.plan.fp8_recipe);
+    const Workload w = build_workload(sc.model, sc.plan, cost);
+    return std::pair{peak_memory(sc, w).params, sc.model.layers * w.layer.parameters};
+  };
+  const std::string h100 = "topology: dgx-h100-superpod, gpus: 8";
+  const auto [bf16, layers] = params(h100, "precision: bf16");
+  EXPECT_NEAR(params(h100, "precision: fp8").first - bf16, 2.0 * layers, 1e3);
+  EXPECT_NEAR(params(h100, "precision: fp8, fp8_param_gather: true").first, bf16, 1e3);
+  EXPECT_NEAR(params(h100, "precision: fp8, fp8_weight_cache: false").first, bf16, 1e3);
+  const std::string b200 = "topology: dgx-b200-superpod, gpus: 8";
+  const double b200_bf16 = params(b200, "precision: bf16").first;
+  EXPECT_NEAR(params(b200, "precision: fp8, fp8_param_gather: true").first - b200_bf16, -1.0 * layers, 1e3);
+}
+
 TEST(Memory, OptimizerStateKeysAreReadAndChecked) {
   const std::string base = R"(
 model: {preset: llama2-7b}

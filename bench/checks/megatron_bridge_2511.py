@@ -9,8 +9,8 @@ DeepSeek-V3's optimizer keeps Adam's moments in bf16 (recipes/deepseek/deepseek_
 exp_avg_dtype and exp_avg_sq_dtype torch.bfloat16 under use_precision_aware_optimizer),
 the activation offloading of the Llama 3 70B plans that of llama3_workload_base_configs.py, the
 tensor-parallel overlap (userbuffers) of the Llama plans with tp > 1 that of llama3_llm_pretrain.py
-and llama3.py, the fused cross-entropy loss GPTModelProvider's default, the FP8 parameter gather
-of the FP8 current-scaling precision config, and the low-precision plans run Transformer Engine (fp8_weight_cache,
+and llama3.py, the fused cross-entropy loss GPTModelProvider's default, the low-precision
+parameter gather of the FP8 current-scaling and MXFP8 precision configs, and the low-precision plans run Transformer Engine (fp8_weight_cache,
 fp8_saved_inputs); every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
 
 usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
@@ -99,15 +99,15 @@ def scenario(plan):
     # The Llama 3 70B and 405B configs (llama3_llm_pretrain.py, llama3.py) set a userbuffers
     # tp_comm_overlap_cfg on every system; the 8B ones turn it on whenever tp > 1. Megatron-Bridge's
     # GPTModelProvider fuses the cross-entropy loss by default (cross_entropy_loss_fusion), and its
-    # FP8 current-scaling precision config gathers FP8 parameters (bf16_with_fp8_current_scaling_mixed:
-    # fp8_param_gather True; its MXFP8 config's setting changed between versions and is left at the
-    # default).
+    # FP8 current-scaling and MXFP8 precision configs gather low-precision parameters
+    # (bf16_with_fp8_current_scaling_mixed and bf16_with_mxfp8_mixed: fp8_param_gather True, at
+    # v0.2.0-v0.2.2 of training/mixed_precision.py).
     lines = [
         f"name: {system} {model} {precision}",
         f"model: {{preset: {model}, seq_len: {seq}{mtp}}}",
         f"cluster: {{topology: {topology}, gpus: {gpus}, gpu: {gpu}, gpus_per_node: {min(domain, gpus)}}}",
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, precision, zero=3 if fsdp else 1,
-                       userbuffers=model.startswith("llama"), fused_loss=True, fp8_param_gather=precision == "fp8",
+                       userbuffers=model.startswith("llama"), fused_loss=True, fp8_param_gather=precision != "bf16",
                        optimizer_state="bf16" if model == "deepseek-v3" else None),
         "  placement: [tp, cp, dp, pp]",
     ]

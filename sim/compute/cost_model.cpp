@@ -150,11 +150,17 @@ double CostModel::quantized_value_bytes() const {
 // (axiswise) scales of the column-wise layout are amaxes over a whole column, the token dimension:
 // torchao computes them as a reduction of their own before the cast (float8_utils.tensor_to_amax:
 // torch.amax(|x|, dim=axiswise_dim), then the scaled cast), one more read.
+int CostModel::quantized_layouts() const {
+  if (!low_precision(precision_)) return 0;
+  const bool two = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise || recipe_ == Fp8Recipe::blockwise ||
+                   gpu_.kernels.fp8_needs_transpose;
+  return two ? 2 : 1;
+}
+
 double CostModel::quantize_bytes(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   const double value = quantized_value_bytes();
-  const bool two_layouts = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise ||
-                           recipe_ == Fp8Recipe::blockwise || gpu_.kernels.fp8_needs_transpose;
+  const bool two_layouts = quantized_layouts() == 2;
   const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise;
   const double amax =
       precision_ == Precision::fp8 && (recipe_ == Fp8Recipe::tensorwise || recipe_ == Fp8Recipe::rowwise) ? 2 : 0;

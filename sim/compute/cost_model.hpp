@@ -88,6 +88,10 @@ class CostModel {
   double quantize_bytes(double elements, double shards = 1) const;
   // Bytes of one quantized value, its scales included (0 without a low-precision recipe).
   double quantized_value_bytes() const;
+  // Low-precision copies a GEMM operand needs, one per layout: 2 where the backward's GEMMs take
+  // a transposed copy (Hopper's FP8) or the recipe quantizes each layout along its own rows or
+  // blocks (row-wise, block-scaled, MXFP8, NVFP4); else 1. 0 without a low-precision recipe.
+  int quantized_layouts() const;
   // Whether the backward's GEMMs (input and weight gradients) run with unit scales and rescale
   // their outputs after: torchao's row-wise recipe accumulates them in full precision, and
   // without fast accumulation the row-wise CUTLASS kernel is slow enough that torchao calls the

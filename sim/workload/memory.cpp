@@ -118,6 +118,9 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   // FSDP2's fp32 reduce-scatter output (plan grad_reduce_precision).
   const double grad_bytes = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : fp32 ? 4 : 2;
   const double optimizer_bytes = p.optimizer_state_bytes();  // Adam m, v (+ master weights)
+  // One weight's low-precision copies (CostModel::quantized_layouts), on the cluster's GPU.
+  const CostModel cost(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe);
+  const double low_precision_copy_bytes = cost.quantized_value_bytes() * cost.quantized_layouts();
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
   // A layer that is not recomputed (recompute_fraction < 1) keeps all its activations.
@@ -151,6 +154,21 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.params = p.fsdp_keeps_for_backward()                        ? weight_bytes * params
                 : p.zero >= 3 && p.sharded_master_weights && !fp32 ? 0.0
                                                                    : held(weight_bytes, 3);
+    // Low-precision weights as Transformer Engine keeps them under Megatron-Core's data
+    // parallelism (zero < 3): the layers' linear weights (not the embedding, the LM head or the
+    // norms, a negligible share of a layer) as low-precision copies, one per layout the GEMMs
+    // take (quantized_layouts). With FP8 primary weights (fp8_param_gather: --fp8-param-gather
+    // makes them Float8Tensors) those copies are the weights; with the weight cache
+    // (fp8_weight_cache) they sit beside the 16-bit weights, kept from micro-batch to micro-batch
+    // as the modules' FP8 workspaces. Per-forward casts (torchao) live only in that forward.
+    if (low_precision(p.precision) && p.zero < 3) {
+      const double layer_params = moe_layers * w.layer.parameters + dense_layers[stage] * w.dense_layer.parameters;
+      const double copies = low_precision_copy_bytes * layer_params;
+      if (p.fp8_param_gather)
+        mb.params += copies - weight_bytes * layer_params;
+      else if (p.caches_fp8_weights())
+        mb.params += copies;
+    }
     mb.grads = p.fsdp_keeps_stage() ? grad_bytes * params : held(grad_bytes, 2);
     mb.optimizer = held(optimizer_bytes, 1);
     // Micro-batches in flight at this stage's peak (counting in layers of this stage):
