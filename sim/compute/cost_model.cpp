@@ -140,6 +140,13 @@ double CostModel::quantized_value_bytes() const {
   return precision_ == Precision::nvfp4 ? 0.5 + 1.0 / 16 : precision_ == Precision::mxfp8 ? 1.0 + 1.0 / 32 : 1.0;
 }
 
+int CostModel::quantized_layouts() const {
+  if (!low_precision(precision_)) return 0;
+  const bool two = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise || recipe_ == Fp8Recipe::blockwise ||
+                   gpu_.kernels.fp8_needs_transpose;
+  return two ? 2 : 1;
+}
+
 // Bytes a recipe moves per quantized operand value. Each cast reads the 16-bit value (2 B) and
 // writes one low-precision copy per layout the GEMMs need (1 B; fp4 0.5 B plus a scale per 16).
 // Current (tensorwise) scaling first reads the tensor once more for its amax; delayed scaling
@@ -150,13 +157,6 @@ double CostModel::quantized_value_bytes() const {
 // (axiswise) scales of the column-wise layout are amaxes over a whole column, the token dimension:
 // torchao computes them as a reduction of their own before the cast (float8_utils.tensor_to_amax:
 // torch.amax(|x|, dim=axiswise_dim), then the scaled cast), one more read.
-int CostModel::quantized_layouts() const {
-  if (!low_precision(precision_)) return 0;
-  const bool two = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise || recipe_ == Fp8Recipe::blockwise ||
-                   gpu_.kernels.fp8_needs_transpose;
-  return two ? 2 : 1;
-}
-
 double CostModel::quantize_bytes(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   const double value = quantized_value_bytes();
