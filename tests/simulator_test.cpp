@@ -632,6 +632,12 @@ TEST(Memory, AttentionTensorsTakeTheirHeadWidths) {
   wide.head_size = 2 * wide.hidden / wide.heads;
   const double sbh = double(wide.seq_len) * wide.hidden;
   EXPECT_NEAR(activation_bytes_per_layer(wide, p, true) - base, 2 * (1 + 0.25 + 0.25 + 1) * sbh, 1);
+  // Per-op checkpointing keeps q, v and the attention's output of those: h + h/4 + h more.
+  p.recompute = Recompute::op;
+  wide.head_size = 0;
+  const double op = activation_bytes_per_layer(wide, p, true);
+  wide.head_size = 2 * wide.hidden / wide.heads;
+  EXPECT_NEAR(activation_bytes_per_layer(wide, p, true) - op, 2 * (1 + 0.25 + 1) * sbh, 1);
 }
 
 TEST(Memory, MixedPrecisionAdamIsSixteenBytesPerParameterAndZeroShardsIt) {
@@ -732,9 +738,8 @@ plan: {dp: 8, zero: 1, micro_batch: 1, global_batch: 8}
 // (fp8_param_gather) are those copies alone.
 TEST(Memory, LowPrecisionWeightsAreTheCopiesTransformerEngineKeeps) {
   const auto params = [](const std::string& cluster, const std::string& plan) {
-    const Scenario sc = load_scenario_text("model: {preset: llama3-8b}\ncluster: {" + cluster + "}\nplan: {dp: 8, zero: 1, " +
-                                               plan + "}\n",
-                                           "fp8.yaml");
+    const Scenario sc = load_scenario_text(
+        "model: {preset: llama3-8b}\ncluster: {" + cluster + "}\nplan: {dp: 8, zero: 1, " + plan + "}\n", "fp8.yaml");
     const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision, {}, sc.plan.fp8_recipe);
     const Workload w = build_workload(sc.model, sc.plan, cost);
     return std::pair{peak_memory(sc, w).params, sc.model.layers * w.layer.parameters};

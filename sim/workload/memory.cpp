@@ -17,10 +17,18 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // Only the layer's input is kept; the rest is rebuilt one layer at a time.
     return 2 * sbh * e / (p.sequence_parallel ? t : 1);
   }
+  // The attention's tensors at their widths (a share of h): queries and keys of the query/key head
+  // dim, values and the attention's output (the projection's input) of the value head dim; h, h,
+  // kv_hidden and h for a model whose heads split h, wider where the head dim is given (Qwen3,
+  // gpt-oss) and for multi-head latent attention, whose keys are built per head (DeepSeek-V3: q
+  // and k 3.4 h, v and the output 2.3 h).
+  const double q_width = m.heads * double(m.qk_head_dim()) / m.hidden;
+  const double k_width = m.kv_heads * double(m.qk_head_dim()) / m.hidden;
+  const double v_width = m.kv_heads * double(m.v_dim()) / m.hidden;
+  const double output_width = m.heads * double(m.v_dim()) / m.hidden;
   if (p.recompute == Recompute::qkv) {
     // The layer's input and its query/key/value projections.
-    const double qkv = (m.hidden + 2.0 * m.kv_hidden()) / m.hidden;
-    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + qkv / t) * e;
+    return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (q_width + k_width + v_width) / t) * e;
   }
   // The MLP's inner width per token: a MoE layer's routed top_k experts (times the imbalance on
   // the most loaded rank) and its shared experts.
@@ -32,8 +40,8 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     // with the first: of q, k, v, output, gate, up, down it keeps q, v, gate and down (without a
     // gate: q, v, up), 2 bytes each.
     // (The attention's output is not kept where it reruns: PlanSpec::op_reruns_attention.)
-    const double kept_gemms = (m.hidden + m.kv_hidden() + mlp_width + (m.swiglu() ? m.hidden : 0.0)) / m.hidden;
-    const double attention_output = p.op_reruns_attention ? 0.0 : 1.0;
+    const double kept_gemms = q_width + v_width + (mlp_width + (m.swiglu() ? m.hidden : 0.0)) / m.hidden;
+    const double attention_output = p.op_reruns_attention ? 0.0 : output_width;
     return 2 * sbh * (1 / (p.sequence_parallel ? t : 1.0) + (kept_gemms + attention_output) / t) * e;
   }
   // Korthikanti et al. 2022, Eq. 1-2, generalised to any MLP width, grouped-query attention and
@@ -82,17 +90,9 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
     dropped_split = inner;
   }
   dropped_replicated /= (p.sequence_parallel ? t : 1.0);
-  // The attention's tensors at their widths (a share of h): queries and keys of the query/key head
-  // dim, values and the attention's output (the projection's input) of the value head dim; h, h,
-  // kv_hidden and h for a model whose heads split h, wider where the head dim is given (Qwen3,
-  // gpt-oss) and for multi-head latent attention, whose keys are built per head (DeepSeek-V3: q
-  // and k 3.4 h, v and the output 2.3 h), which also keeps its normed latents (replicated:
-  // Megatron-Core's MLA runs its down projections on every tp rank). mla_up_proj reruns the up
-  // projections and drops the queries, keys and values they made.
-  const double q_width = m.heads * double(m.qk_head_dim()) / m.hidden;
-  const double k_width = m.kv_heads * double(m.qk_head_dim()) / m.hidden;
-  const double v_width = m.kv_heads * double(m.v_dim()) / m.hidden;
-  const double output_width = m.heads * double(m.v_dim()) / m.hidden;
+  // Queries, keys and values at their widths (above). Multi-head latent attention also keeps its
+  // normed latents (replicated: Megatron-Core's MLA runs its down projections on every tp rank);
+  // mla_up_proj reruns the up projections and drops the queries, keys and values they made.
   const double qkv = 2 * (q_width + k_width + v_width);
   if (m.mla && listed("mla_up_proj")) dropped_split += qkv;
   // The latents' norms' inputs and the up projections' inputs, 16-bit, on every tp rank.
