@@ -283,6 +283,11 @@ struct PlanSpec {
   // ZeRO 0-2 with FP8 is Transformer Engine under Megatron-Core or NeMo, which casts the weights
   // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward
   // (torchao's Float8Linear under torchtitan's FSDP2).
+  // Whether selective recomputation reruns this Megatron-Core module (recompute_modules).
+  bool recomputes_module(const std::string& module) const {
+    return recompute == Recompute::selective &&
+           std::find(recompute_modules.begin(), recompute_modules.end(), module) != recompute_modules.end();
+  }
   bool caches_fp8_weights() const { return low_precision(precision) && fp8_weight_cache.value_or(zero < 3); }
   bool saves_low_precision_inputs() const { return low_precision(precision) && fp8_saved_inputs.value_or(zero < 3); }
   // FSDP under pipeline parallelism as PyTorch's pipeline stages run it: each layer's weights

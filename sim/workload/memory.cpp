@@ -60,9 +60,7 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   //   account, Megatron-LM docs/discussions/deepseek-v3-gb200-optimization 2.2.2: "it actually
   //   saves 1.5 times the size"); recomputing the attention core frees the kernel's copy.
   const bool low = p.saves_low_precision_inputs();
-  const bool core_reruns =
-      p.recompute == Recompute::selective &&
-      std::find(p.recompute_modules.begin(), p.recompute_modules.end(), "core_attn") != p.recompute_modules.end();
+  const bool core_reruns = p.recomputes_module("core_attn");
   const double inner = ((m.swiglu() ? 6.0 : 4.0) - (low ? 1.0 : 0.0)) * mlp_width / m.hidden;
   const double quantized_inputs = low ? (m.moe() ? 1 : 2) : 0;
   const double replicated = ((m.dropout() ? 10 : 8) - quantized_inputs) / (p.sequence_parallel ? t : 1.0);
@@ -73,10 +71,7 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   // a MoE router's 16-bit input goes); `moe_act` the routed experts' activation output, `mlp` a
   // dense layer's MLP inner activations, `moe` a MoE layer's, `shared_experts` the shared
   // experts'. (core_attn: the projection term above; mla_up_proj below.)
-  const auto listed = [&](const char* name) {
-    return p.recompute == Recompute::selective &&
-           std::find(p.recompute_modules.begin(), p.recompute_modules.end(), name) != p.recompute_modules.end();
-  };
+  const auto listed = [&](const char* name) { return p.recomputes_module(name); };
   const double routed_width = m.moe() ? m.top_k * m.imbalance * double(m.expert_ffn()) / m.hidden : 0.0;
   const double shared_width = m.moe() ? m.shared_experts * double(m.expert_ffn()) / m.hidden : 0.0;
   double dropped_replicated = listed("layernorm") ? 4 - 2 * quantized_inputs : 0.0;
@@ -118,9 +113,6 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   // FSDP2's fp32 reduce-scatter output (plan grad_reduce_precision).
   const double grad_bytes = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : fp32 ? 4 : 2;
   const double optimizer_bytes = p.optimizer_state_bytes();  // Adam m, v (+ master weights)
-  // One weight's low-precision copies (CostModel::quantized_layouts), on the cluster's GPU.
-  const CostModel cost(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe);
-  const double low_precision_copy_bytes = cost.quantized_value_bytes() * cost.quantized_layouts();
   const double micro_batches = double(p.micro_batches());
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
   // A layer that is not recomputed (recompute_fraction < 1) keeps all its activations.
@@ -163,7 +155,7 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // as the modules' FP8 workspaces. Per-forward casts (torchao) live only in that forward.
     if (low_precision(p.precision) && p.zero < 3) {
       const double layer_params = moe_layers * w.layer.parameters + dense_layers[stage] * w.dense_layer.parameters;
-      const double copies = low_precision_copy_bytes * layer_params;
+      const double copies = w.low_precision_weight_bytes * layer_params;
       if (p.fp8_param_gather)
         mb.params += copies - weight_bytes * layer_params;
       else if (p.caches_fp8_weights())

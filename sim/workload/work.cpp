@@ -300,6 +300,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   };
   w.tokens_per_microbatch = tokens;
   w.memory_bandwidth = cost.gpu().memory_bandwidth * cost.memory_efficiency();
+  w.low_precision_weight_bytes = cost.quantized_value_bytes() * cost.quantized_layouts();
   const bool eager = p.kernels == Kernels::eager;
   const double weight_casts = p.caches_fp8_weights() && p.micro_batch > 0 && p.dp > 0
                                   ? 1.0 / double(std::max<std::int64_t>(1, p.step_micro_batches()))
@@ -483,9 +484,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   } else if (p.recompute == Recompute::selective) {
     // The listed modules' kernels (Megatron-Core's --recompute-modules). core_attn is Korthikanti
     // et al. 2022's selective recomputation: the attention core (softmax, dropout, scores * V).
-    const auto listed = [&](const char* module) {
-      return std::find(p.recompute_modules.begin(), p.recompute_modules.end(), module) != p.recompute_modules.end();
-    };
+    const auto listed = [&](const char* module) { return p.recomputes_module(module); };
     const auto rerun = [&](const std::string& n) {
       const auto starts = [&](const char* prefix) { return n.rfind(prefix, 0) == 0; };
       if (listed("core_attn") && (n == "flash attention" || starts("attention ") || starts("softmax"))) return true;

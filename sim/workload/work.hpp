@@ -90,6 +90,9 @@ struct Workload {
   double tokens_per_microbatch = 0;  // per GPU (after cp), of a full-length micro-batch
   int padded_vocab = 0;
   double memory_bandwidth = 0;  // achievable on this GPU (datasheet x the profile's efficiency), B/s
+  // One weight's low-precision copies on this GPU, one per layout its GEMMs take
+  // (CostModel::quantized_layouts); 0 in 16-bit or fp32 training.
+  double low_precision_weight_bytes = 0;
 };
 
 // With data of several lengths (scenario/data.hpp), the blocks and the communication volumes are
