@@ -72,6 +72,29 @@ TEST(Cli, PredictWritesJsonAndATrace) {
   EXPECT_NE(text.find("\"traceEvents\""), std::string::npos);
 }
 
+// --kernels lists one layer's kernels after the report, each priced, and says how many.
+TEST(Cli, PredictListsOneLayersKernels) {
+  const CommandResult r = run("predict " + kSource + "/scenarios/llama3-8b-8xh100.yaml --kernels");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::size_t table = r.output.find("kernels of one micro-batch on h100");
+  ASSERT_NE(table, std::string::npos) << r.output;
+  const std::size_t header = r.output.find("  layer: ", table);
+  ASSERT_NE(header, std::string::npos);
+  const int said = std::stoi(r.output.substr(header + 9));
+  int rows = 0;
+  for (std::size_t at = r.output.find('\n', header); at != std::string::npos; at = r.output.find('\n', at + 1)) {
+    const std::string line = r.output.substr(at + 1, 14);
+    if (line.rfind("    forward", 0) == 0 || line.rfind("    backward", 0) == 0 || line.rfind("    recompute", 0) == 0)
+      ++rows;
+  }
+  EXPECT_EQ(rows, said);
+  EXPECT_GT(rows, 20);
+  EXPECT_NE(r.output.find("attention/qkv projection"), std::string::npos);
+  EXPECT_NE(r.output.find("mlp backward/down projection wgrad"), std::string::npos);
+  // A table, so not beside --json.
+  EXPECT_EQ(run("predict " + kSource + "/scenarios/llama3-8b-8xh100.yaml --kernels --json").code, 2);
+}
+
 TEST(Cli, DemoScenarioPredicts) {
   const CommandResult r = run("predict " + kSource + "/scenarios/default.yaml");
   EXPECT_EQ(r.code, 0) << r.output;

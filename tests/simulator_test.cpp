@@ -949,6 +949,30 @@ plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32, grad_reduce_prec
   EXPECT_NEAR(resharded.optimizer, kept.optimizer, 1);
 }
 
+// An interleaved step of as many micro-batches as stages runs every forward of the first stage
+// before its first backward: it holds each micro-batch through all of the stage's chunks, as
+// GPipe would, and never more (Korthikanti et al.'s pp (1 + (pp-1)/(pp v)) is for longer steps).
+TEST(Memory, InterleavedStepOfFewMicroBatchesHoldsThemAll) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: llama2-7b}
+cluster: {topology: dgx-h100-superpod, gpus: 32}
+plan: {tp: 4, pp: 8, schedule: interleaved, virtual_stages: 2, micro_batch: 1, global_batch: 8}
+)",
+                                   "interleaved-few.yaml");
+  const CostModel cost(sc.cluster.topology.gpu, sc.plan.precision);
+  const Workload w = build_workload(sc.model, sc.plan, cost);
+  const auto interleaved = memory_per_stage(sc, w).front();
+  EXPECT_DOUBLE_EQ(interleaved.in_flight_microbatches, 8);
+  sc.plan.schedule = Schedule::gpipe;
+  sc.plan.virtual_stages = 1;
+  EXPECT_NEAR(memory_per_stage(sc, w).front().activations, interleaved.activations, 1);
+  // With 64 micro-batches the warm-up bounds it: 8 (1 + 7/16).
+  sc.plan.schedule = Schedule::interleaved;
+  sc.plan.virtual_stages = 2;
+  sc.plan.global_batch = 64;
+  EXPECT_DOUBLE_EQ(memory_per_stage(sc, w).front().in_flight_microbatches, 8 * (1 + 7.0 / 16));
+}
+
 // Recomputing a share of the layers (fms-fsdp's selective_checkpointing, Megatron's block
 // method) costs that share of full recomputation's extra forward, and keeps the other layers'
 // activations whole: step time and activations lie between none and full, in proportion.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "network/platform.hpp"
+#include "report/kernel_table.hpp"
 #include "report/prediction.hpp"
 #include "scenario/overrides.hpp"
 #include "scenario/scenario.hpp"
@@ -102,6 +103,7 @@ int predict(const PredictOptions& options) {
   } else {
     std::cout << prediction_table(p, sc);
   }
+  if (options.kernels) std::cout << "\n" << kernel_table(sc, sim.profile.value_or(CalibrationProfile{}));
   return options.strict && !p.memory.fits() ? kExitDoesNotFit : 0;
 }
 

@@ -23,6 +23,7 @@ struct PredictOptions {
   // full: simulated, the steady state extended (engine/simulation.hpp); exhaustive: every
   // micro-batch and rank simulated; estimate: the search's closed form (report/prediction.hpp).
   std::string fidelity = "full";
+  bool kernels = false;  // also print one layer's kernels as priced (report/kernel_table.hpp)
 };
 int predict(const PredictOptions& options);
 

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   predict_cmd->add_flag("--json", predict.json, "Print one JSON object instead of the table");
   predict_cmd->add_option("--trace", predict.trace_file, "Write one simulated step as a Chrome/Perfetto trace");
   predict_cmd->add_option("--profile", predict.profile, "Calibration profile (JSON) for the GPU's compute model");
+  auto* json_flag = predict_cmd->get_option("--json");
+  predict_cmd
+      ->add_flag("--kernels", predict.kernels, "Also print every kernel of one layer as priced: FLOPs, bytes, time")
+      ->excludes(json_flag);
   predict_cmd->add_flag("--strict", predict.strict, "Exit with code 3 when the plan does not fit in GPU memory");
   predict_cmd
       ->add_option("--fidelity", predict.fidelity,

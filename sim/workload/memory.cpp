@@ -174,8 +174,10 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
         in_flight = std::min<double>(micro_batches, p.pp - stage);
         break;
       case Schedule::interleaved:
-        in_flight = std::min<double>(micro_batches * p.virtual_stages,
-                                     (p.pp - stage) * (1.0 + double(p.pp - 1) / (p.pp * p.virtual_stages)));
+        // At most every micro-batch through every chunk of the stage: a step of fewer
+        // micro-batches than the warm-up runs all its forwards first.
+        in_flight =
+            std::min<double>(micro_batches, (p.pp - stage) * (1.0 + double(p.pp - 1) / (p.pp * p.virtual_stages)));
         break;
     }
     mb.in_flight_microbatches = in_flight;
