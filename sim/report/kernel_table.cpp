@@ -1,5 +1,6 @@
 #include "report/kernel_table.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "scenario/units.hpp"
@@ -8,33 +9,43 @@
 namespace trainsim {
 namespace {
 
-void add_block(units::TextTable& table, const std::string& part, const Block& block, double& total_s, int& kernels) {
+struct Tally {
+  double time = 0;
+  int kernels = 0;
+  int at_floor = 0;
+};
+
+// `floor`: the launch interval (CostModel::kernel_overhead); a kernel priced at it is marked.
+void add_block(units::TextTable& table, const std::string& part, const Block& block, double floor, Tally& tally) {
   for (const auto& k : block.kernels) {
     if (k.time <= 0) continue;
+    const bool launch_bound = std::abs(k.time - floor) < 1e-12;
     table.add({part, block.name + "/" + k.name, units::format_thousands(k.flops / 1e9, 1),
-               units::format_thousands(k.bytes / 1e6, 1), units::format_thousands(k.time * 1e6, 1)});
-    total_s += k.time;
-    ++kernels;
+               units::format_thousands(k.bytes / 1e6, 1),
+               units::format_thousands(k.time * 1e6, 1) + (launch_bound ? " *" : "  ")});
+    tally.time += k.time;
+    ++tally.kernels;
+    tally.at_floor += launch_bound ? 1 : 0;
   }
 }
 
-std::string layer_table(const std::string& title, const LayerWork& layer) {
+std::string layer_table(const std::string& title, const LayerWork& layer, double floor) {
   using units::TextTable;
   TextTable table({TextTable::Align::left, TextTable::Align::left, TextTable::Align::right, TextTable::Align::right,
                    TextTable::Align::right},
                   "    ");
-  table.add({"pass", "block/kernel", "GFLOP", "MB", "us"});
-  double total = 0;
-  int kernels = 0;
-  add_block(table, "forward", layer.attention_forward, total, kernels);
-  add_block(table, "forward", layer.mlp_forward, total, kernels);
-  add_block(table, "recompute", layer.recompute, total, kernels);
-  add_block(table, "backward", layer.attention_backward, total, kernels);
-  add_block(table, "backward", layer.mlp_backward, total, kernels);
+  table.add({"pass", "block/kernel", "GFLOP", "MB", "us  "});
+  Tally tally;
+  add_block(table, "forward", layer.attention_forward, floor, tally);
+  add_block(table, "forward", layer.mlp_forward, floor, tally);
+  add_block(table, "recompute", layer.recompute, floor, tally);
+  add_block(table, "backward", layer.attention_backward, floor, tally);
+  add_block(table, "backward", layer.mlp_backward, floor, tally);
   std::ostringstream out;
-  out << "  " << title << ": " << kernels << " kernels, " << units::format_duration(total)
-      << " of compute per micro-batch (communication not included)\n"
-      << table.str();
+  out << "  " << title << ": " << tally.kernels << " kernels, " << units::format_duration(tally.time)
+      << " of compute per micro-batch (communication not included)";
+  if (tally.at_floor > 0) out << "; " << tally.at_floor << " at the launch interval (*)";
+  out << "\n" << table.str();
   return out.str();
 }
 
@@ -43,11 +54,14 @@ std::string layer_table(const std::string& title, const LayerWork& layer) {
 std::string kernel_table(const Scenario& sc, const CalibrationProfile& profile) {
   const StageSetup setup = setup_stages(sc, profile);
   const Workload& work = setup.work.front();
+  const CostModel cost(setup.gpu.front(), sc.plan.precision, profile, sc.plan.fp8_recipe);
+  const double floor = cost.kernel_overhead();
   std::ostringstream out;
-  out << "kernels of one micro-batch on " << setup.gpu.front().name << " (stage 0's GPU)\n";
+  out << "kernels of one micro-batch on " << setup.gpu.front().name << " (stage 0's GPU); * a kernel shorter than the "
+      << units::format_duration(floor) << " launch interval, which the host's issue rate sets\n";
   const bool moe = sc.model.experts > 0;
-  out << layer_table(moe ? "MoE layer" : "layer", work.layer);
-  if (moe && sc.model.moe_layers() < sc.model.layers) out << layer_table("dense layer", work.dense_layer);
+  out << layer_table(moe ? "MoE layer" : "layer", work.layer, floor);
+  if (moe && sc.model.moe_layers() < sc.model.layers) out << layer_table("dense layer", work.dense_layer, floor);
   return out.str();
 }
 
