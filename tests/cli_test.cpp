@@ -81,9 +81,11 @@ TEST(Cli, PredictListsOneLayersKernels) {
   const std::size_t header = r.output.find("  layer: ", table);
   ASSERT_NE(header, std::string::npos);
   const int said = std::stoi(r.output.substr(header + 9));
+  // The layer's table runs to the next title (two spaces in, not four).
   int rows = 0;
   for (std::size_t at = r.output.find('\n', header); at != std::string::npos; at = r.output.find('\n', at + 1)) {
     const std::string line = r.output.substr(at + 1, 14);
+    if (line.rfind("    ", 0) != 0) break;
     if (line.rfind("    forward", 0) == 0 || line.rfind("    backward", 0) == 0 || line.rfind("    recompute", 0) == 0)
       ++rows;
   }
@@ -91,6 +93,9 @@ TEST(Cli, PredictListsOneLayersKernels) {
   EXPECT_GT(rows, 20);
   EXPECT_NE(r.output.find("attention/qkv projection"), std::string::npos);
   EXPECT_NE(r.output.find("mlp backward/down projection wgrad"), std::string::npos);
+  // Then the stages' work besides their layers: the embedding, the head and its loss.
+  EXPECT_NE(r.output.find("first stage, besides its layers"), std::string::npos);
+  EXPECT_NE(r.output.find("lm head + loss/lm head"), std::string::npos);
   // A table, so not beside --json.
   EXPECT_EQ(run("predict " + kSource + "/scenarios/llama3-8b-8xh100.yaml --kernels --json").code, 2);
 }

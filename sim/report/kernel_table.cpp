@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "scenario/units.hpp"
 #include "workload/stages.hpp"
@@ -29,24 +31,32 @@ void add_block(units::TextTable& table, const std::string& part, const Block& bl
   }
 }
 
-std::string layer_table(const std::string& title, const LayerWork& layer, double floor) {
+// Blocks with the pass each belongs to, in the order a micro-batch runs them.
+std::string blocks_table(const std::string& title, const std::vector<std::pair<const char*, const Block*>>& blocks,
+                         double floor) {
   using units::TextTable;
   TextTable table({TextTable::Align::left, TextTable::Align::left, TextTable::Align::right, TextTable::Align::right,
                    TextTable::Align::right},
                   "    ");
   table.add({"pass", "block/kernel", "GFLOP", "MB", "us  "});
   Tally tally;
-  add_block(table, "forward", layer.attention_forward, floor, tally);
-  add_block(table, "forward", layer.mlp_forward, floor, tally);
-  add_block(table, "recompute", layer.recompute, floor, tally);
-  add_block(table, "backward", layer.attention_backward, floor, tally);
-  add_block(table, "backward", layer.mlp_backward, floor, tally);
+  for (const auto& [pass, block] : blocks) add_block(table, pass, *block, floor, tally);
   std::ostringstream out;
   out << "  " << title << ": " << tally.kernels << " kernels, " << units::format_duration(tally.time)
       << " of compute per micro-batch (communication not included)";
   if (tally.at_floor > 0) out << "; " << tally.at_floor << " at the launch interval (*)";
   out << "\n" << table.str();
   return out.str();
+}
+
+std::string layer_table(const std::string& title, const LayerWork& layer, double floor) {
+  return blocks_table(title,
+                      {{"forward", &layer.attention_forward},
+                       {"forward", &layer.mlp_forward},
+                       {"recompute", &layer.recompute},
+                       {"backward", &layer.attention_backward},
+                       {"backward", &layer.mlp_backward}},
+                      floor);
 }
 
 }  // namespace
@@ -62,6 +72,15 @@ std::string kernel_table(const Scenario& sc, const CalibrationProfile& profile) 
   const bool moe = sc.model.experts > 0;
   out << layer_table(moe ? "MoE layer" : "layer", work.layer, floor);
   if (moe && sc.model.moe_layers() < sc.model.layers) out << layer_table("dense layer", work.dense_layer, floor);
+  const StageExtras& first = work.extras;
+  out << blocks_table("first stage, besides its layers",
+                      {{"forward", &first.embedding_forward}, {"backward", &first.embedding_backward}}, floor);
+  // The last stage's GPU prices its head (a mixed cluster's stages may differ).
+  const StageExtras& last = setup.work.back().extras;
+  const double last_floor =
+      CostModel(setup.gpu.back(), sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
+  out << blocks_table("last stage, besides its layers",
+                      {{"forward", &last.head_forward}, {"backward", &last.head_backward}}, last_floor);
   return out.str();
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // `trainsim predict --kernels`: every kernel of one layer as the prediction priced it (llm.c's
 // accounting: name, FLOPs, bytes, time), forward, backward and recomputed, on the first stage's
-// GPU; the dense layers of a MoE model and the first and last stages' extra work after it. What
-// a user compares with a profiler's trace of the same layer.
+// GPU; then a MoE model's dense layer, the first stage's embedding and the last stage's head and
+// loss. What a user compares with a profiler's trace of the same layer.
 #include <string>
 
 #include "compute/cost_model.hpp"
