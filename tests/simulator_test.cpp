@@ -949,10 +949,11 @@ plan: {pp: 2, dp: 8, zero: 3, micro_batch: 1, global_batch: 32, grad_reduce_prec
   EXPECT_NEAR(resharded.optimizer, kept.optimizer, 1);
 }
 
-// An interleaved step of as many micro-batches as stages runs every forward of the first stage
+// A stage holds the micro-batches its schedule runs forward before its first backward. An
+// interleaved step of as many micro-batches as stages runs every forward of the first stage
 // before its first backward: it holds each micro-batch through all of the stage's chunks, as
 // GPipe would, and never more (Korthikanti et al.'s pp (1 + (pp-1)/(pp v)) is for longer steps).
-TEST(Memory, InterleavedStepOfFewMicroBatchesHoldsThemAll) {
+TEST(Memory, MicroBatchesInFlightFollowTheSchedulesWarmUp) {
   Scenario sc = load_scenario_text(R"(
 model: {preset: llama2-7b}
 cluster: {topology: dgx-h100-superpod, gpus: 32}
@@ -966,11 +967,21 @@ plan: {tp: 4, pp: 8, schedule: interleaved, virtual_stages: 2, micro_batch: 1, g
   sc.plan.schedule = Schedule::gpipe;
   sc.plan.virtual_stages = 1;
   EXPECT_NEAR(memory_per_stage(sc, w).front().activations, interleaved.activations, 1);
-  // With 64 micro-batches the warm-up bounds it: 8 (1 + 7/16).
+  // With 64 micro-batches the warm-up bounds it: 8 (1 + 7/16) at the first stage. A later stage
+  // runs 2 (pp - stage - 1) + (v - 1) pp chunk forwards before its first backward (Megatron-Core's
+  // get_num_warmup_microbatches), the last stage 8 of its first chunk: with the one the backward
+  // follows, 9 half-stages.
   sc.plan.schedule = Schedule::interleaved;
   sc.plan.virtual_stages = 2;
   sc.plan.global_batch = 64;
-  EXPECT_DOUBLE_EQ(memory_per_stage(sc, w).front().in_flight_microbatches, 8 * (1 + 7.0 / 16));
+  const auto stages = memory_per_stage(sc, w);
+  EXPECT_DOUBLE_EQ(stages.front().in_flight_microbatches, 8 * (1 + 7.0 / 16));
+  EXPECT_DOUBLE_EQ(stages[4].in_flight_microbatches, (2 * 3 + 8 + 1) / 2.0);
+  EXPECT_DOUBLE_EQ(stages.back().in_flight_microbatches, 9 / 2.0);
+  // 1F1B: pp - stage.
+  sc.plan.schedule = Schedule::one_f_one_b;
+  sc.plan.virtual_stages = 1;
+  EXPECT_DOUBLE_EQ(memory_per_stage(sc, w)[5].in_flight_microbatches, 3);
 }
 
 // Recomputing a share of the layers (fms-fsdp's selective_checkpointing, Megatron's block

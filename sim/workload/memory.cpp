@@ -1,7 +1,9 @@
 #include "workload/memory.hpp"
 
 #include <algorithm>
+#include <limits>
 
+#include "engine/schedule.hpp"
 #include "workload/stages.hpp"
 
 namespace trainsim {
@@ -114,6 +116,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
   const double grad_bytes = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : fp32 ? 4 : 2;
   const double optimizer_bytes = p.optimizer_state_bytes();  // Adam m, v (+ master weights)
   const double micro_batches = double(p.micro_batches());
+  const int scheduled_micro_batches =
+      static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
   const double per_layer = activation_bytes_per_layer(m, p, p.attention != Attention::unfused);
   // A layer that is not recomputed (recompute_fraction < 1) keeps all its activations.
   PlanSpec kept = p;
@@ -163,22 +167,17 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     }
     mb.grads = p.fsdp_keeps_stage() ? grad_bytes * params : held(grad_bytes, 2);
     mb.optimizer = held(optimizer_bytes, 1);
-    // Micro-batches in flight at this stage's peak (counting in layers of this stage):
-    // GPipe holds all; 1F1B holds pp - stage; interleaved adds (pp-1)/(pp*v) of a stage's layers.
-    double in_flight = 0;
-    switch (p.schedule) {
-      case Schedule::gpipe:
-        in_flight = micro_batches;
-        break;
-      case Schedule::one_f_one_b:
-        in_flight = std::min<double>(micro_batches, p.pp - stage);
-        break;
-      case Schedule::interleaved:
-        // At most every micro-batch through every chunk of the stage: a step of fewer
-        // micro-batches than the warm-up runs all its forwards first.
-        in_flight =
-            std::min<double>(micro_batches, (p.pp - stage) * (1.0 + double(p.pp - 1) / (p.pp * p.virtual_stages)));
-        break;
+    // Micro-batches in flight at this stage's peak, in whole stages' worth of activations: the
+    // forward passes the stage's schedule runs before its first backward, and the one that
+    // backward follows (engine/schedule.hpp's warm-up, Megatron-Core's and PyTorch's: 1F1B holds
+    // pp - stage; interleaved holds (2 (pp - stage - 1) + (v - 1) pp + 1) chunks of 1/v of the
+    // stage, Korthikanti et al.'s pp (1 + (pp-1)/(pp v)) at the first stage), never more than
+    // the step's micro-batches. GPipe holds them all.
+    double in_flight = micro_batches;
+    if (const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages)) {
+      const int chunks = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
+      const double units = double(scheduled_micro_batches) * chunks;
+      in_flight = std::min(units, steady->warmup + 1.0) / chunks;
     }
     mb.in_flight_microbatches = in_flight;
     const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
