@@ -978,6 +978,11 @@ plan: {tp: 4, pp: 8, schedule: interleaved, virtual_stages: 2, micro_batch: 1, g
   EXPECT_DOUBLE_EQ(stages.front().in_flight_microbatches, 8 * (1 + 7.0 / 16));
   EXPECT_DOUBLE_EQ(stages[4].in_flight_microbatches, (2 * 3 + 8 + 1) / 2.0);
   EXPECT_DOUBLE_EQ(stages.back().in_flight_microbatches, 9 / 2.0);
+  // Of those, one went through the model's last chunk, where multi-token prediction runs.
+  sc.model.mtp_layers = 1;
+  EXPECT_NEAR(memory_per_stage(sc, w).back().activations - stages.back().activations,
+              activation_bytes_per_layer(sc.model, sc.plan, true), 1);
+  sc.model.mtp_layers = 0;
   // 1F1B: pp - stage.
   sc.plan.schedule = Schedule::one_f_one_b;
   sc.plan.virtual_stages = 1;

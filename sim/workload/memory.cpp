@@ -174,10 +174,15 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // stage, Korthikanti et al.'s pp (1 + (pp-1)/(pp v)) at the first stage), never more than
     // the step's micro-batches. GPipe holds them all.
     double in_flight = micro_batches;
-    if (const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages)) {
+    // Of those, the ones through the model's last chunk (on the last stage): under 1F1B and
+    // interleaved its backward follows each forward, unless the step is too short for that.
+    double through_last_chunk = micro_batches;
+    const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages);
+    if (steady) {
       const int chunks = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
       const double units = double(scheduled_micro_batches) * chunks;
       in_flight = std::min(units, steady->warmup + 1.0) / chunks;
+      if (steady->warmup + 1.0 < units) through_last_chunk = 1;
     }
     mb.in_flight_microbatches = in_flight;
     const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
@@ -198,8 +203,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       activations += per_kept_layer;
     }
     if (stage == p.pp - 1) {
-      // The multi-token prediction modules' layers (one micro-batch in flight on the last stage).
-      activations += m.mtp_layers * in_flight * per_layer;
+      // The multi-token prediction modules' layers, in the model's last chunk.
+      activations += m.mtp_layers * through_last_chunk * per_layer;
       // One micro-batch's logits at the loss's backward: the fp32 log-probabilities and their
       // fp32 gradient, and the gradient cast back to the model's precision for the head's GEMMs
       // (all three live at once; measured on an H200 with trainsim-exec, docs/executor.md).
