@@ -64,8 +64,11 @@ std::string layer_table(const std::string& title, const LayerWork& layer, double
 std::string kernel_table(const Scenario& sc, const CalibrationProfile& profile) {
   const StageSetup setup = setup_stages(sc, profile);
   const Workload& work = setup.work.front();
-  const CostModel cost(setup.gpu.front(), sc.plan.precision, profile, sc.plan.fp8_recipe);
-  const double floor = cost.kernel_overhead();
+  // The launch interval on a stage's GPU (a profile may measure its own).
+  const auto launch_interval = [&](const GpuSpec& gpu) {
+    return CostModel(gpu, sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
+  };
+  const double floor = launch_interval(setup.gpu.front());
   std::ostringstream out;
   out << "kernels of one micro-batch on " << setup.gpu.front().name << " (stage 0's GPU); * a kernel shorter than the "
       << units::format_duration(floor) << " launch interval, which the host's issue rate sets\n";
@@ -77,10 +80,9 @@ std::string kernel_table(const Scenario& sc, const CalibrationProfile& profile) 
                       {{"forward", &first.embedding_forward}, {"backward", &first.embedding_backward}}, floor);
   // The last stage's GPU prices its head (a mixed cluster's stages may differ).
   const StageExtras& last = setup.work.back().extras;
-  const double last_floor =
-      CostModel(setup.gpu.back(), sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
   out << blocks_table("last stage, besides its layers",
-                      {{"forward", &last.head_forward}, {"backward", &last.head_backward}}, last_floor);
+                      {{"forward", &last.head_forward}, {"backward", &last.head_backward}},
+                      launch_interval(setup.gpu.back()));
   return out.str();
 }
 

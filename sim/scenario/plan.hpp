@@ -279,15 +279,15 @@ struct PlanSpec {
   std::int64_t step_micro_batches() const {
     return whole_step_micro_batches > 0 ? whole_step_micro_batches : micro_batches();
   }
-  // Low-precision weight copies kept for the step: as set, or by the data parallelism when unset.
-  // ZeRO 0-2 with FP8 is Transformer Engine under Megatron-Core or NeMo, which casts the weights
-  // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward
-  // (torchao's Float8Linear under torchtitan's FSDP2).
   // Whether selective recomputation reruns this Megatron-Core module (recompute_modules).
   bool recomputes_module(const std::string& module) const {
     return recompute == Recompute::selective &&
            std::find(recompute_modules.begin(), recompute_modules.end(), module) != recompute_modules.end();
   }
+  // Low-precision weight copies kept for the step: as set, or by the data parallelism when unset.
+  // ZeRO 0-2 with FP8 is Transformer Engine under Megatron-Core or NeMo, which casts the weights
+  // on a step's first micro-batch; ZeRO-3 / FSDP gathers and casts them in every forward
+  // (torchao's Float8Linear under torchtitan's FSDP2).
   bool caches_fp8_weights() const { return low_precision(precision) && fp8_weight_cache.value_or(zero < 3); }
   bool saves_low_precision_inputs() const { return low_precision(precision) && fp8_saved_inputs.value_or(zero < 3); }
   // FSDP under pipeline parallelism as PyTorch's pipeline stages run it: each layer's weights
