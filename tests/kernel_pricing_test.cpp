@@ -67,6 +67,29 @@ TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
 
 // Blackwell's tensor rate at board power is power-bound: GB300 has GB200's datasheet peaks at
 // 1400 W against 1200 W and runs its large GEMMs, bf16 and FP4 alike, 1400/1200 as fast.
+// A tile at the edge of a GEMM's output costs a whole tile: one more row than a tile boundary
+// adds a row of tiles, so the time never falls as rows grow (a MoE rank's expert GEMMs grow with
+// its routed tokens: the step must not get faster as routing gets less even). A side shorter than
+// the tile gets a narrower tile, not a mostly empty one.
+TEST(KernelPricing, EdgeTilesCostWholeTilesAndTimeNeverFallsWithMoreRows) {
+  const CostModel cost(gpu_preset("h100-sxm-80gb"), Precision::bf16);
+  double before = 0;
+  for (double m = 900; m <= 2200; m += 7) {
+    const double t = cost.gemm_time({m, 3072, 4096, 16});
+    EXPECT_GE(t, before * (1 - 1e-12)) << "m " << m;  // within rounding: a tile's rows cost the same
+    before = t;
+  }
+  // 16 experts x 1025 rows of 128-row tiles: 16 x 9 x 12 = 1728 tiles, 14 waves of 132 SMs, as
+  // many as 16 x 1152 rows take; 1024 rows fill 1536 tiles, 12 waves.
+  EXPECT_NEAR(cost.gemm_time({1025, 3072, 4096, 16}) / cost.gemm_time({1152, 3072, 4096, 16}), 1.0, 1e-9);
+  EXPECT_NEAR(cost.gemm_time({1025, 3072, 4096, 16}) / cost.gemm_time({1024, 3072, 4096, 16}), 14.0 / 12, 1e-9);
+  // A 64-wide output (attention over a head of 64) runs in 64-wide tiles, as efficiently as a
+  // 256-wide one of as many tiles; a 65-wide one in 128-wide tiles, about half of them empty.
+  const double wide = cost.gemm_efficiency({8192, 256, 512, 8});
+  EXPECT_NEAR(cost.gemm_efficiency({8192, 64, 512, 32}), wide, 1e-9);
+  EXPECT_NEAR(cost.gemm_efficiency({8192, 65, 512, 32}), wide * 65 / 128, 1e-9);
+}
+
 TEST(KernelPricing, Gb300GemmsRunAtGb200RatesTimesItsPower) {
   const GemmShape big{8192, 8192, 8192, 1};
   for (const Precision p : {Precision::bf16, Precision::fp8, Precision::nvfp4}) {

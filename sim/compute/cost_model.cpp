@@ -1,6 +1,7 @@
 #include "compute/cost_model.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -65,12 +66,21 @@ double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
 
 double CostModel::modelled_gemm_efficiency(const GemmShape& s, GemmKind kind) const {
   const bool linear = kind == GemmKind::linear;
-  // Output tiles spread over the SMs in waves; the last wave runs partly empty.
-  const double tiles = s.batch * std::ceil(s.m / profile_.gemm_tile_m) * std::ceil(s.n / profile_.gemm_tile_n);
+  // Output tiles spread over the SMs in waves; the last wave runs partly empty. A tile at the
+  // edge of the output costs a whole tile however few of its rows or columns are real (so more
+  // rows never take less time); a side shorter than the tile gets a tile cut to the power of two
+  // that holds it, as the libraries carry narrower tiles (CUTLASS's 64- and 128-wide shapes).
+  const auto tile_side = [](double extent, int tile) {
+    return extent >= tile ? double(tile)
+                          : double(std::bit_ceil(static_cast<unsigned>(std::max(1.0, std::ceil(extent)))));
+  };
+  const double tile_m = tile_side(s.m, profile_.gemm_tile_m), tile_n = tile_side(s.n, profile_.gemm_tile_n);
+  const double tiles = s.batch * std::ceil(s.m / tile_m) * std::ceil(s.n / tile_n);
+  const double filled = s.batch * (s.m / tile_m) * (s.n / tile_n);
   const double sms = s.sms > 0 ? std::min(s.sms, gpu_.sm_count) : gpu_.sm_count;
   const double waves = std::ceil(tiles / sms);
   // Of the whole GPU: with fewer SMs each wave does less.
-  const double wave_efficiency = tiles / (waves * gpu_.sm_count);
+  const double wave_efficiency = filled / (waves * gpu_.sm_count);
   // Short K leaves the tensor-core pipeline under-filled (prologue/epilogue per tile).
   const double k_efficiency = s.k / (s.k + profile_.gemm_k_half);
   const double top = linear ? linear_efficiency_ : profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);
