@@ -65,8 +65,6 @@ TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
   EXPECT_LT(gb300_bf16, 2174.0);
 }
 
-// Blackwell's tensor rate at board power is power-bound: GB300 has GB200's datasheet peaks at
-// 1400 W against 1200 W and runs its large GEMMs, bf16 and FP4 alike, 1400/1200 as fast.
 // A tile at the edge of a GEMM's output costs a whole tile: one more row than a tile boundary
 // adds a row of tiles, so the time never falls as rows grow (a MoE rank's expert GEMMs grow with
 // its routed tokens: the step must not get faster as routing gets less even). A side shorter than
@@ -90,6 +88,8 @@ TEST(KernelPricing, EdgeTilesCostWholeTilesAndTimeNeverFallsWithMoreRows) {
   EXPECT_NEAR(cost.gemm_efficiency({8192, 65, 512, 32}), wide * 65 / 128, 1e-9);
 }
 
+// Blackwell's tensor rate at board power is power-bound: GB300 has GB200's datasheet peaks at
+// 1400 W against 1200 W and runs its large GEMMs, bf16 and FP4 alike, 1400/1200 as fast.
 TEST(KernelPricing, Gb300GemmsRunAtGb200RatesTimesItsPower) {
   const GemmShape big{8192, 8192, 8192, 1};
   for (const Precision p : {Precision::bf16, Precision::fp8, Precision::nvfp4}) {
