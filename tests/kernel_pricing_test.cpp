@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "compute/cost_model.hpp"
 #include "report/prediction.hpp"
@@ -378,4 +379,27 @@ TEST(KernelPricing, TheFp8RecipeReachesTheStep) {
   sc.plan.fp8_recipe = Fp8Recipe::blockwise;
   EXPECT_GT(predict(sc).step.step_time, 1.02 * tensorwise);
   EXPECT_GT(predict_estimate(sc).step.step_time, 1.02 * tensorwise_estimate);
+}
+
+// Every shipped scenario that predicts (search spaces aside) reports a positive MFU, counts causal
+// attention whole at least as high as halved, and runs at least its model FLOP/s in hardware
+// FLOP/s: hardware FLOPs are the model's plus what recomputation and padding add, never fewer.
+TEST(KernelPricing, ShippedScenariosReportHardwareFlopsAtLeastModelFlops) {
+  int predicted = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios")) {
+    const std::string name = entry.path().filename().string();
+    Scenario sc;
+    try {
+      sc = load_scenario(entry.path().string());
+    } catch (const InputError&) {
+      continue;  // a plan space (lists or auto): the search ranks it
+    }
+    const Prediction p = predict_estimate(sc);
+    ++predicted;
+    EXPECT_GT(p.mfu, 0.0) << name;
+    EXPECT_GE(p.mfu_whole_attention, p.mfu) << name;
+    EXPECT_GT(p.model_tflops_per_gpu, 0.0) << name;
+    EXPECT_GE(p.hardware_tflops_per_gpu, p.model_tflops_per_gpu * (1 - 1e-9)) << name;
+  }
+  EXPECT_GE(predicted, 20);
 }
