@@ -102,8 +102,11 @@ double attended_keys(const ModelSpec& m, double span) {
 
 double model_flops_per_sequence(const ModelSpec& m, double length, double span) {
   // The input embedding is a lookup, not a matmul: count the output head once in its place,
-  // whether or not it is tied; positions and norms are negligible and left in.
-  const double matmul_parameters = active_parameters(m) - (m.tied_embeddings() ? 0.0 : double(m.vocab) * m.hidden);
+  // whether or not it is tied; positions and norms are negligible and left in. The head runs on
+  // the tokens that predict: a masked language model's masked ones only (head_token_share).
+  const double head = double(m.vocab) * m.hidden;
+  const double matmul_parameters =
+      active_parameters(m) - (m.tied_embeddings() ? 0.0 : head) - (1.0 - m.head_token_share()) * head;
   // Scores (d_qk) and values (d_v): 2 FLOPs per multiply-add, x3 for forward and backward.
   // Each multi-token prediction module: its projection, one (MoE) layer and the output head again.
   const double mtp_parameters =
