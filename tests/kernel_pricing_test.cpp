@@ -390,13 +390,10 @@ TEST(KernelPricing, ShippedScenariosReportHardwareFlopsAtLeastModelFlops) {
   int predicted = 0;
   for (const auto& entry : std::filesystem::directory_iterator(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios")) {
     const std::string name = entry.path().filename().string();
-    Scenario sc;
-    try {
-      sc = load_scenario(entry.path().string());
-    } catch (const InputError&) {
-      continue;  // a plan space (lists or auto): the search ranks it
-    }
-    const Prediction p = predict(sc);
+    // Plan spaces, as Scenario.EveryShippedScenarioLoads names them: the search ranks those.
+    if (entry.path().extension() != ".yaml" || name.rfind("search-", 0) == 0 || name.rfind("compare-", 0) == 0)
+      continue;
+    const Prediction p = predict(load_scenario(entry.path().string()));
     ++predicted;
     EXPECT_GT(p.mfu, 0.0) << name;
     EXPECT_GE(p.mfu_whole_attention, p.mfu) << name;
