@@ -109,6 +109,22 @@ plan: {tp: 16, micro_batch: 1, global_batch: 8, sequence_parallel: true}
   EXPECT_EQ(sc.warnings.front().key, "plan.tp");
 }
 
+// A power cap the clock relation cannot price is named: one at or above the board power (no
+// effect) and one below a third of it (past the measured range); a cap in between is silent.
+TEST(Scenario, PowerCapsOutsideTheMeasuredRangeAreNamed) {
+  const auto named = [](const std::string& cap) {
+    const Scenario sc = load_scenario_text(
+        "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: " + cap + "}\nplan: {}\n", "cap.yaml");
+    int n = 0;
+    for (const auto& w : sc.warnings) n += w.key == "cluster.power_limit";
+    return n;
+  };
+  EXPECT_EQ(named("500W"), 0);  // the H200's board power is 700 W
+  EXPECT_EQ(named("700W"), 1);
+  EXPECT_EQ(named("1kW"), 1);
+  EXPECT_EQ(named("200W"), 1);
+}
+
 // ZeRO-3's collective shape asked for with a lower ZeRO stage: named, and without effect.
 TEST(Scenario, Zero3FieldsWithoutZero3AreNamed) {
   const auto findings = [](const std::string& zero) {
@@ -281,6 +297,8 @@ const BadCase kBadCases[] = {
      "plan.recompute", 3, "none, selective, op, save_qkv_proj, full"},
     {"bad_power_limit", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 500}\nplan: {}\n",
      "cluster.power_limit", 2, "500W"},
+    {"zero_power_limit", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 0W}\nplan: {}\n",
+     "cluster.power_limit", 2, "above 0 W"},
     {"fp8_recipe_without_fp8", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {fp8_recipe: rowwise}\n",
      "plan.fp8_recipe", 3, "precision: fp8"},
     {"mxfp8_on_hopper", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {precision: mxfp8}\n",

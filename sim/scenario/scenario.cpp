@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 #include "scenario/parse.hpp"
 #include "scenario/units.hpp"
@@ -15,6 +16,16 @@ namespace trainsim {
 // ---- GPUs and models -------------------------------------------------------------------------
 
 namespace {
+// A power cap is a positive number of watts; 0 would read as "no cap" and hide a typo.
+std::optional<double> power_limit(MapReader& r, const std::string& key) {
+  const auto v = r.watts(key);
+  if (v && *v <= 0) {
+    std::ostringstream found;
+    found << *v;
+    r.fail(key, "expected a power above 0 W, such as 500W, found " + found.str() + " W");
+  }
+  return v;
+}
 
 const std::vector<std::pair<const char*, Attention>> kAttentionFamilies = {{"flash1", Attention::flash1},
                                                                            {"flash2", Attention::flash2},
@@ -90,7 +101,7 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.bandwidth("host_link_bandwidth")) gpu.host_link_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
-  if (auto v = r.watts("power_limit")) gpu.power_limit_watts = *v;
+  if (auto v = power_limit(r, "power_limit")) gpu.power_limit_watts = *v;
   if (auto v = r.duration("kernel_overhead")) gpu.kernel_overhead_s = *v;
   if (auto v = r.duration("kernel_interval")) gpu.kernel_interval_s = *v;
   if (auto kernels = r.map("kernels")) {
@@ -502,7 +513,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = power->number("host", 0, 1e6)) t.host_power_watts = *v;  // W per node
     if (auto v = power->number("pue", 1, 5)) t.pue = *v;
     // The power cap the system runs its GPUs at, below their board power (cluster.power_limit).
-    if (auto v = power->watts("gpu_limit")) {
+    if (auto v = power_limit(*power, "gpu_limit")) {
       t.gpu.power_limit_watts = *v;
       for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
     }
@@ -642,6 +653,26 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
          "Transformer Engine's userbuffers overlap needs sequence_parallel (Megatron-LM refuses --tp-comm-overlap "
          "without it): priced without overlap; set sequence_parallel: true, or tp_comm_overlap: async for "
          "PyTorch's async TP");
+  }
+  // The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
+  // measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
+  // third it is extrapolated, and a cap at or above board power changes nothing.
+  std::vector<GpuSpec> gpus{c.topology.gpu};
+  for (const auto& group : c.topology.node_groups) {
+    const bool seen = std::any_of(gpus.begin(), gpus.end(), [&](const GpuSpec& g) { return g.name == group.gpu.name; });
+    if (!seen) gpus.push_back(group.gpu);
+  }
+  for (const GpuSpec& g : gpus) {
+    if (g.power_limit_watts <= 0 || g.power_watts <= 0) continue;
+    const std::string board = s(static_cast<int>(g.power_watts)) + " W";
+    const std::string cap = s(static_cast<int>(g.power_limit_watts)) + " W";
+    if (g.power_limit_watts >= g.power_watts) {
+      warn("cluster.power_limit",
+           "a cap of " + cap + " is not below " + g.name + "'s board power (" + board + "): it changes nothing");
+    } else if (g.power_limit_watts < g.power_watts / 3) {
+      warn("cluster.power_limit", "a cap of " + cap + " is below a third of " + g.name + "'s board power (" + board +
+                                      "): its tensor rate is extrapolated past the measured range (down to 0.36)");
+    }
   }
   if (looks_like_tokens(m, p)) {
     warn("plan.global_batch", "global_batch (" + s(p.global_batch) + ") gives " + s(m_batches) +
@@ -1049,7 +1080,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.nodes = static_cast<int>((total + *v - 1) / *v);
   }
   if (auto v = cluster->integer("segment", 0, t.gpus_per_node)) t.segment = static_cast<int>(*v);
-  if (auto v = cluster->watts("power_limit")) {
+  if (auto v = power_limit(*cluster, "power_limit")) {
     t.gpu.power_limit_watts = *v;
     for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
   }
