@@ -66,6 +66,25 @@ TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
   EXPECT_LT(gb300_bf16, 2174.0);
 }
 
+// FP8 loses more of its rate at short K than 16-bit GEMMs do (its main loop is twice as fast per
+// element beside the same per-tile costs): Azure ND H100 v5's cuBLASLt FP8 sweep, M = N = K
+// 2048 to 16384 and one transformer-sized shape, each within 8%. With 16-bit's K half-point the
+// 2048^3 GEMM came out 19% too fast.
+TEST(KernelPricing, Fp8GemmsFollowTheAzureSizeSweep) {
+  const CostModel h100(bench("h100-sxm-80gb"), Precision::fp8);
+  const std::pair<double, double> square[] = {{2048, 1011.3}, {4096, 1216.9}, {8192, 1290.1}, {16384, 1377.3}};
+  for (const auto& [side, measured] : square) {
+    EXPECT_NEAR(gemm_tflops(h100, side, side, side), measured, 0.08 * measured) << side;
+  }
+  EXPECT_NEAR(gemm_tflops(h100, 6144, 12288, 12288), 1351.4, 0.08 * 1351.4);
+  // The same GPU's 16-bit GEMMs keep more of their rate at 2048^3 than its FP8 ones.
+  const CostModel bf16(bench("h100-sxm-80gb"), Precision::bf16);
+  const auto kept = [](const CostModel& c) {
+    return gemm_tflops(c, 2048, 2048, 2048) / gemm_tflops(c, 16384, 16384, 16384);
+  };
+  EXPECT_LT(kept(h100), 0.95 * kept(bf16));
+}
+
 // A tile at the edge of a GEMM's output costs a whole tile: one more row than a tile boundary
 // adds a row of tiles, so the time never falls as rows grow (a MoE rank's expert GEMMs grow with
 // its routed tokens: the step must not get faster as routing gets less even). A side shorter than

@@ -81,8 +81,18 @@ double CostModel::modelled_gemm_efficiency(const GemmShape& s, GemmKind kind) co
   const double waves = std::ceil(tiles / sms);
   // Of the whole GPU: with fewer SMs each wave does less.
   const double wave_efficiency = filled / (waves * gpu_.sm_count);
-  // Short K leaves the tensor-core pipeline under-filled (prologue/epilogue per tile).
-  const double k_efficiency = s.k / (s.k + profile_.gemm_k_half);
+  // Short K leaves the tensor-core pipeline under-filled: each tile pays a fixed time (pipeline
+  // fill, an epilogue writing 16-bit output) beside a main loop of K steps. FP8 runs the same
+  // tiles, in bytes, through a main loop twice as fast per element, so its K half-point (fitted
+  // on 16-bit GEMMs) is twice as large: FP8 loses more at short K than bf16 does (Azure ND H100
+  // v5, cuBLASLt: FP8 at 2048^3 runs 0.73 of its 16384^3 rate, fp16 on an A100 and bf16 on an
+  // H100 0.85-0.87 of their large-shape rates; KERNEL-FACTS 2b/2c). FP4 would shift it further by
+  // its rate, but Blackwell's FP4 GEMMs are power-bound (a B300 no faster than a B200), so its
+  // datasheet ratio would overstate the main loop's speed, and no FP4 size sweep is at hand:
+  // FP4 and formats slower than 16 bits keep the 16-bit fit.
+  const bool fp8_main_loop = linear && (precision_ == Precision::fp8 || precision_ == Precision::mxfp8);
+  const double k_half = profile_.gemm_k_half * (fp8_main_loop ? gpu_.peak(precision_) / gpu_.peak_bf16 : 1.0);
+  const double k_efficiency = s.k / (s.k + k_half);
   const double top = linear ? linear_efficiency_ : profile_.gemm_max_efficiency.value_or(gpu_.kernels.gemm_bf16);
   return std::max(1e-3, top * wave_efficiency * k_efficiency);
 }
