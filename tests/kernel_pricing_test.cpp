@@ -83,6 +83,19 @@ TEST(KernelPricing, Fp8GemmsFollowTheAzureSizeSweep) {
     return gemm_tflops(c, 2048, 2048, 2048) / gemm_tflops(c, 16384, 16384, 16384);
   };
   EXPECT_LT(kept(h100), 0.95 * kept(bf16));
+  // On Blackwell MXFP8 takes FP8's half-point; NVFP4 linear GEMMs, and a plan's 16-bit GEMMs
+  // outside its linear layers, keep the 16-bit one (same waves, same K term).
+  const auto shape_ratio = [](const CostModel& c, GemmKind kind) {
+    return c.gemm_efficiency({2048, 2048, 2048, 1}, kind) / c.gemm_efficiency({16384, 16384, 16384, 1}, kind);
+  };
+  const CostModel b200_bf16(bench("b200-sxm-180gb"), Precision::bf16);
+  const CostModel b200_mx(bench("b200-sxm-180gb"), Precision::mxfp8);
+  const CostModel b200_fp4(bench("b200-sxm-180gb"), Precision::nvfp4);
+  const double sixteen_bit = shape_ratio(b200_bf16, GemmKind::linear);
+  EXPECT_LT(shape_ratio(b200_mx, GemmKind::linear), 0.95 * sixteen_bit);
+  EXPECT_NEAR(shape_ratio(b200_fp4, GemmKind::linear), sixteen_bit, 1e-12);
+  EXPECT_NEAR(shape_ratio(b200_mx, GemmKind::other), sixteen_bit, 1e-12);
+  EXPECT_NEAR(shape_ratio(h100, GemmKind::other), shape_ratio(bf16, GemmKind::other), 1e-12);
 }
 
 // A tile at the edge of a GEMM's output costs a whole tile: one more row than a tile boundary

@@ -123,6 +123,17 @@ TEST(Scenario, PowerCapsOutsideTheMeasuredRangeAreNamed) {
   EXPECT_EQ(named("700W"), 1);
   EXPECT_EQ(named("1kW"), 1);
   EXPECT_EQ(named("200W"), 1);
+  // A cap the GPU's own map sets is named there, and one on a GPU with no board power changes nothing.
+  const auto keys = [](const std::string& gpu) {
+    const Scenario sc = load_scenario_text(
+        "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: " + gpu + "}\nplan: {}\n", "cap.yaml");
+    std::string found;
+    for (const auto& w : sc.warnings) found += w.key + ";";
+    return found;
+  };
+  EXPECT_EQ(keys("{preset: h200-sxm-141gb, power_limit: 900W}"), "cluster.gpu;");
+  EXPECT_EQ(keys("{preset: h200-sxm-141gb, power_limit: 600W}"), "");
+  EXPECT_EQ(keys("{preset: h200-sxm-141gb, power: 0, power_limit: 600W}"), "cluster.gpu;");
 }
 
 // ZeRO-3's collective shape asked for with a lower ZeRO stage: named, and without effect.

@@ -83,8 +83,9 @@ double CostModel::modelled_gemm_efficiency(const GemmShape& s, GemmKind kind) co
   const double wave_efficiency = filled / (waves * gpu_.sm_count);
   // Short K leaves the tensor-core pipeline under-filled: each tile pays a fixed time (pipeline
   // fill, an epilogue writing 16-bit output) beside a main loop of K steps. FP8 runs the same
-  // tiles, in bytes, through a main loop twice as fast per element, so its K half-point (fitted
-  // on 16-bit GEMMs) is twice as large: FP8 loses more at short K than bf16 does (Azure ND H100
+  // tiles, in bytes, through a main loop as many times faster per element as its peak is over
+  // 16-bit's (twice, on every preset), so its K half-point (fitted on 16-bit GEMMs) is as many
+  // times larger: FP8 loses more at short K than bf16 does (Azure ND H100
   // v5, cuBLASLt: FP8 at 2048^3 runs 0.73 of its 16384^3 rate, fp16 on an A100 and bf16 on an
   // H100 0.85-0.87 of their large-shape rates; KERNEL-FACTS 2b/2c). FP4 would shift it further by
   // its rate, but Blackwell's FP4 GEMMs are power-bound (a B300 no faster than a B200), so its

@@ -27,6 +27,36 @@ std::optional<double> power_limit(MapReader& r, const std::string& key) {
   return v;
 }
 
+// The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
+// measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
+// third it is extrapolated; a cap at or above board power, or on a GPU that gives none, changes
+// nothing. `key` names where the cap was set.
+std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string& key) {
+  std::vector<Finding> warnings;
+  std::vector<const GpuSpec*> gpus{&t.gpu};
+  for (const auto& group : t.node_groups) {
+    const bool seen =
+        std::any_of(gpus.begin(), gpus.end(), [&](const GpuSpec* g) { return g->name == group.gpu.name; });
+    if (!seen) gpus.push_back(&group.gpu);
+  }
+  const auto watts = [](double w) { return std::to_string(static_cast<long long>(std::lround(w))) + " W"; };
+  for (const GpuSpec* g : gpus) {
+    if (g->power_limit_watts <= 0) continue;
+    const std::string cap = "a cap of " + watts(g->power_limit_watts);
+    std::string problem;
+    if (g->power_watts <= 0) {
+      problem = cap + " changes nothing: " + g->name + " gives no board power (power) to scale from";
+    } else if (g->power_limit_watts >= g->power_watts) {
+      problem = cap + " is not below " + g->name + "'s board power (" + watts(g->power_watts) + "): it changes nothing";
+    } else if (g->power_limit_watts < g->power_watts / 3) {
+      problem = cap + " is below a third of " + g->name + "'s board power (" + watts(g->power_watts) +
+                "): its tensor rate is extrapolated past the measured range (down to 0.36)";
+    }
+    if (!problem.empty()) warnings.push_back({Finding::Severity::warning, key, problem});
+  }
+  return warnings;
+}
+
 const std::vector<std::pair<const char*, Attention>> kAttentionFamilies = {{"flash1", Attention::flash1},
                                                                            {"flash2", Attention::flash2},
                                                                            {"flash3", Attention::flash3},
@@ -654,26 +684,6 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
          "without it): priced without overlap; set sequence_parallel: true, or tp_comm_overlap: async for "
          "PyTorch's async TP");
   }
-  // The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
-  // measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
-  // third it is extrapolated, and a cap at or above board power changes nothing.
-  std::vector<GpuSpec> gpus{c.topology.gpu};
-  for (const auto& group : c.topology.node_groups) {
-    const bool seen = std::any_of(gpus.begin(), gpus.end(), [&](const GpuSpec& g) { return g.name == group.gpu.name; });
-    if (!seen) gpus.push_back(group.gpu);
-  }
-  for (const GpuSpec& g : gpus) {
-    if (g.power_limit_watts <= 0 || g.power_watts <= 0) continue;
-    const std::string board = s(static_cast<int>(g.power_watts)) + " W";
-    const std::string cap = s(static_cast<int>(g.power_limit_watts)) + " W";
-    if (g.power_limit_watts >= g.power_watts) {
-      warn("cluster.power_limit",
-           "a cap of " + cap + " is not below " + g.name + "'s board power (" + board + "): it changes nothing");
-    } else if (g.power_limit_watts < g.power_watts / 3) {
-      warn("cluster.power_limit", "a cap of " + cap + " is below a third of " + g.name + "'s board power (" + board +
-                                      "): its tensor rate is extrapolated past the measured range (down to 0.36)");
-    }
-  }
   if (looks_like_tokens(m, p)) {
     warn("plan.global_batch", "global_batch (" + s(p.global_batch) + ") gives " + s(m_batches) +
                                   " micro-batches per replica and " + s(p.global_batch * m.seq_len) +
@@ -1063,12 +1073,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     cluster->fail("topology", e.problem());
   }
   TopologySpec& t = sc.cluster.topology;
+  std::string cap_key = t.gpu.power_limit_watts > 0 ? "cluster.topology" : "";  // its power.gpu_limit
   if (cluster->has("gpu")) {
     // A preset, a GPU file (relative to this scenario) or an inline map (gpus.cpp).
     // The system's power cap (a topology's power.gpu_limit) stays unless the GPU sets its own.
     const double system_limit = t.gpu.power_limit_watts;
     t.gpu = read_gpu(*cluster, "gpu", base);
-    if (t.gpu.power_limit_watts <= 0) t.gpu.power_limit_watts = system_limit;
+    if (t.gpu.power_limit_watts <= 0) {
+      t.gpu.power_limit_watts = system_limit;
+    } else {
+      cap_key = "cluster.gpu";
+    }
     t.node_groups.clear();  // one kind of GPU for the whole cluster
   }
   if (auto v = cluster->integer("gpus_per_node", 1, kMaxNvlinkDomain)) {
@@ -1083,6 +1098,10 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto v = power_limit(*cluster, "power_limit")) {
     t.gpu.power_limit_watts = *v;
     for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
+    cap_key = "cluster.power_limit";
+  }
+  if (!cap_key.empty()) {
+    for (auto& w : power_cap_warnings(t, cap_key)) sc.warnings.push_back(std::move(w));
   }
   if (auto v = cluster->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
   if (auto v = cluster->choice("network", {"fat-tree", "rail-optimized"})) {
