@@ -27,6 +27,8 @@ double ring_all_reduce_estimate(double bytes, int n, double bandwidth, double la
   return 2.0 * (n - 1) / n * bytes / bandwidth + 2.0 * (n - 1) * latency;
 }
 
+double nvls_all_reduce_time(double transfer) { return std::min(29e-6 + transfer / 0.625, 80e-6 + transfer); }
+
 namespace {
 
 struct Flow {
@@ -313,7 +315,8 @@ void hierarchical(const Platform& platform, double bytes, const std::vector<std:
 // NVLink SHARP all-reduce: each GPU sends its buffer into the NVSwitches, which reduce it, and
 // receives the result once (NCCL's NVLS algorithm). Run as the ring's flows with the volume that
 // makes NCCL's bus bandwidth the GPU's published NVLS figure on an idle domain; concurrent
-// groups on the same NVLink ports still share them. Two steps of latency: into and out of the switch.
+// groups on the same NVLink ports still share them; then priced as NCCL's channels run it
+// (nvls_all_reduce_time).
 void nvls(const Platform& platform, double bytes, const std::vector<std::vector<int>>& groups, int mirrors) {
   std::vector<Flow> flows;
   for (const auto& g : groups) {
@@ -328,7 +331,7 @@ void nvls(const Platform& platform, double bytes, const std::vector<std::vector<
   const double start = sg4::Engine::get_clock();
   const double latency = run_flows(platform, flows, mirrors);
   const double transfer = std::max(0.0, sg4::Engine::get_clock() - start - latency);
-  sg4::this_actor::sleep_for(nccl_ring_time(2, latency, transfer, false) - (transfer + latency));
+  sg4::this_actor::sleep_for(std::max(0.0, nvls_all_reduce_time(transfer) - (transfer + latency)));
 }
 
 // NCCL runs NVLS for an all-reduce whose ranks share one NVLink domain with reducing switches,

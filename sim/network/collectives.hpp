@@ -49,6 +49,14 @@ double node_hit_probability(int experts, int top_k, double held);
 // Runs the collective to completion (blocking the calling actor); returns its duration.
 double run_collective(const Platform& platform, const Collective& c, int gpus_per_node);
 
+// The time of an NVLS all-reduce whose bytes take `transfer` at the GPU's NVLS bus bandwidth on
+// an idle domain. NCCL runs small buffers on fewer channels (less latency, less bandwidth) and
+// large ones on all of them: fitted on Azure's 8 x H200 sweep (NCCL 2.20.5, 1 MiB to 8 GiB, each
+// point within 4.2%; checked on its 8 x H100 one, NCCL 2.18.5, within 3% from 16 MiB up):
+// 29 us at 0.625 of the bus bandwidth, or 80 us at all of it, whichever is faster. NCCL's own
+// cost model puts NVLS at 23 us (src/graph/tuning.cc), short of what either sweep shows.
+double nvls_all_reduce_time(double transfer);
+
 // The alpha-beta closed form of a ring all-reduce on one group: 2(n-1)/n S/B + 2(n-1) alpha.
 double ring_all_reduce_estimate(double bytes, int n, double bandwidth, double latency);
 

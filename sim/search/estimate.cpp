@@ -40,7 +40,7 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const auto& t = sc.cluster.topology;
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local >= n && n >= 5 && t.gpu.nvls_bandwidth > 0)  // NVLink SHARP inside the domain
-    return 2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth + 2 * t.intra_latency;
+    return nvls_all_reduce_time(2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth);
   if (local >= n || (local <= 1 && !t.in_network_reduction)) return all_reduce(bytes, n, link_for(sc, stride, n));
   // Reduce-scatter and all-gather inside the node (none with one rank per node), then across.
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
