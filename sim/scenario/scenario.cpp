@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
-#include <sstream>
 
 #include "scenario/parse.hpp"
 #include "scenario/units.hpp"
@@ -19,11 +18,7 @@ namespace {
 // A power cap is a positive number of watts; 0 would read as "no cap" and hide a typo.
 std::optional<double> power_limit(MapReader& r, const std::string& key) {
   const auto v = r.watts(key);
-  if (v && *v <= 0) {
-    std::ostringstream found;
-    found << *v;
-    r.fail(key, "expected a power above 0 W, such as 500W, found " + found.str() + " W");
-  }
+  if (v && *v <= 0) r.fail(key, "expected a power above 0 W, such as 500W, found " + units::format_number(*v) + " W");
   return v;
 }
 
