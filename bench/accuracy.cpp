@@ -475,6 +475,10 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     p.moe_dispatcher = MoeDispatcher::hybridep;
   else if (has(notes, "DeepEP"))
     p.moe_dispatcher = MoeDispatcher::deepep;
+  // Megatron-Core's router fusion (--moe-router-fusion, from Megatron-Core 0.14): not in the
+  // NeMo 25.04 container's Megatron-Core (0.12); NVIDIA's DeepSeek-V3 GB200 account turns it on
+  // after its baseline (section 3's table, step "Router fusion").
+  if (has_ci(framework, "NeMo 25.04") || has(notes, "row \"Baseline\"")) p.moe_router_fusion = false;
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
   const bool compiled = (has_ci(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
@@ -597,6 +601,7 @@ void leave_framework_to_defaults(PlanSpec& p) {
   p.tp_comm_overlap = d.tp_comm_overlap;
   p.tp_overlap = d.tp_overlap;
   p.moe_dispatcher = d.moe_dispatcher;
+  p.moe_router_fusion = d.moe_router_fusion;
   p.expert_gemm = d.expert_gemm;
   p.recompute_modules = d.recompute_modules;
   p.op_reruns_attention = d.op_reruns_attention;

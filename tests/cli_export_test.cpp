@@ -98,7 +98,8 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
 
 // plan.expert_gemm: Megatron-Core's --moe-grouped-gemm is Transformer Engine's GroupedLinear
 // (streams); with --moe-use-legacy-grouped-gemm, one grouped kernel; without either it loops over
-// its experts, which is said. torchtitan's experts are one grouped GEMM.
+// its experts, which is said. torchtitan's experts are one grouped GEMM. plan.moe_router_fusion
+// is --moe-router-fusion.
 TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
   const std::string grouped =
       shipped_with("qwen3-235b-256xh100", "plan:\n", "  expert_gemm: grouped\n", "qwen3-grouped");
@@ -115,6 +116,10 @@ TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
           out);
   ASSERT_EQ(sequential.code, 0) << sequential.output;
   EXPECT_NE(sequential.output.find("SequentialMLP"), std::string::npos) << sequential.output;
+  // Router fusion (plan.moe_router_fusion, on by default) is --moe-router-fusion, which
+  // Megatron-Core leaves off unless given.
+  EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped.megatron").find("--moe-router-fusion"), std::string::npos);
+  EXPECT_NE(read_text(out).find("moe_router_fusion: false"), std::string::npos) << read_text(out);
   const std::string streams = kSource + "/scenarios/qwen3-235b-256xh100.yaml";
   const std::string toml = testing::TempDir() + "/qwen3.toml";
   const CommandResult to_titan = run("export " + streams + " --to torchtitan -o " + toml);

@@ -184,6 +184,7 @@ ExportResult to_megatron(const Scenario& sc) {
     // or the grouped_gemm package's one kernel.
     f.add("--moe-grouped-gemm");
     if (p.expert_gemm == ExpertGemm::grouped) f.add("--moe-use-legacy-grouped-gemm");
+    if (p.moe_router_fusion) f.add("--moe-router-fusion");
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
@@ -911,6 +912,9 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
         "priced as Transformer Engine's GroupedLinear (expert_gemm: streams), a lower bound");
   }
   used["--moe-grouped-gemm"] = used["--moe-use-legacy-grouped-gemm"] = true;
+  // Megatron-Core's default is the unfused router.
+  if (has("--num-experts") && !has("--moe-router-fusion")) out.plan["moe_router_fusion"] = false;
+  used["--moe-router-fusion"] = true;
   // Recomputation.
   out.plan["recompute"] = "none";
   if (has("--recompute-activations")) out.plan["recompute"] = "selective";

@@ -193,6 +193,18 @@ struct PlanSpec {
   CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
   MoeDispatcher moe_dispatcher = MoeDispatcher::alltoall;
   ExpertGemm expert_gemm = ExpertGemm::streams;
+  // The router's forward as Megatron-Core runs it: with --moe-router-fusion (Transformer
+  // Engine's fused top-k and score kernels, what NVIDIA's recipes set) or without (its many
+  // element-wise kernels). Each is a launch: router_kernels().
+  bool moe_router_fusion = true;
+  // Kernels of a MoE layer's router forward, its GEMM included, by NVIDIA's count for DeepSeek-V3
+  // on Megatron-Core (Megatron-LM docs/discussions/deepseek-v3-gb200-optimization, 2.1.4 and
+  // 2.2): 72, or 31 with router fusion; a flex dispatcher (DeepEP, HybridEP) fuses the
+  // dispatch preprocessing, 17 for router and preprocessing with fusion (14 fewer, so 58 without).
+  int router_kernels() const {
+    const bool flex = moe_dispatcher != MoeDispatcher::alltoall;
+    return moe_router_fusion ? (flex ? 17 : 31) : (flex ? 58 : 72);
+  }
   double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights

@@ -905,6 +905,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
       if (*v == dispatcher_name(d)) p.moe_dispatcher = d;
     }
   }
+  if (auto v = r.boolean("moe_router_fusion")) p.moe_router_fusion = *v;
   if (auto v = r.choice("expert_gemm", {"streams", "grouped"})) {
     p.expert_gemm = *v == "grouped" ? ExpertGemm::grouped : ExpertGemm::streams;
   }

@@ -117,6 +117,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.moe_dispatcher != MoeDispatcher::alltoall) {
     out << YAML::Key << "moe_dispatcher" << YAML::Value << dispatcher_name(p.moe_dispatcher);
   }
+  if (p.moe_router_fusion != PlanSpec{}.moe_router_fusion) {
+    out << YAML::Key << "moe_router_fusion" << YAML::Value << p.moe_router_fusion;
+  }
   if (p.expert_gemm != PlanSpec{}.expert_gemm) {
     out << YAML::Key << "expert_gemm" << YAML::Value << expert_gemm_name(p.expert_gemm);
   }

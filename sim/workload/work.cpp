@@ -370,6 +370,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
     if (m.moe()) {
       mlp.gemm("router", tokens, m.experts, h, 1, GemmKind::other);
+      // The rest of the router's forward (scores, top-k, probabilities, auxiliary-loss terms):
+      // small element-wise kernels over the tokens' expert logits, each a launch
+      // (PlanSpec::router_kernels). Their backward is priced as other element-wise work, one
+      // kernel moving twice the bytes: no count of its autograd kernels was found.
+      const double logits = tokens * m.experts;
+      const int launches = p.router_kernels() - 1;
+      mlp.block.kernels.push_back({"router scores and top-k", 0, 8 * logits * launches,
+                                   std::max(cost.memory_time(8 * logits * launches), launches * cost.kernel_overhead())});
       const double gates = m.swiglu() ? 2 : 1;
       const double ef = m.expert_ffn();
       if (m.shared_experts > 0) {
