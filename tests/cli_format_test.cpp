@@ -71,6 +71,15 @@ TEST(CliFormat, PredictNamesTheKernelsItAssumed) {
   const auto d = nlohmann::json::parse(a100.output).at("kernels");
   EXPECT_EQ(d.at("attention"), "flash2");
   EXPECT_TRUE(d.at("fp8_recipe").is_null());
+  EXPECT_TRUE(d.at("moe_router_kernels").is_null());
+  // A MoE model's router: its forward's launches, Megatron-Core's with and without router fusion.
+  const std::string moe = kSource + "/scenarios/mixtral-8x7b-64-h100.yaml";
+  const CommandResult fused = run("predict " + moe);
+  ASSERT_EQ(fused.code, 0) << fused.output;
+  EXPECT_NE(fused.output.find("router in 31 kernels (plan.moe_router_fusion)"), std::string::npos) << fused.output;
+  const CommandResult unfused = run("predict " + moe + " --json --set plan.moe_router_fusion=false");
+  ASSERT_EQ(unfused.code, 0) << unfused.output;
+  EXPECT_EQ(nlohmann::json::parse(unfused.output).at("kernels").at("moe_router_kernels"), 72);
 }
 
 TEST(CliFormat, NoPipelineNoBubbleLine) {

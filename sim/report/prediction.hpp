@@ -36,6 +36,7 @@ struct KernelChoices {
   std::string elementwise;        // plan.kernels: fused | eager
   std::string loss;               // plan.loss
   std::string fp8_recipe;         // plan.fp8_recipe with precision fp8; empty otherwise
+  int router_kernels = 0;         // a MoE router's forward launches (plan.moe_router_fusion); 0 without experts
 };
 KernelChoices kernel_choices(const Scenario& scenario);
 // "attention cudnn (h100-sxm-80gb's default; plan.attention), fused element-wise kernels, fp32 loss".
