@@ -172,8 +172,9 @@ TEST(KernelPricing, InStepAttentionMeasurementsAreReproducedInTheirFlopCount) {
   EXPECT_NEAR(attention_tflops(h200, Attention::flash3, 8192, true), 447 * 7.0 / 6, 0.05 * 447 * 7 / 6);
   EXPECT_NEAR(attention_tflops(b200, Attention::flash4, 8192, true), 834 * 7.0 / 6, 0.05 * 834 * 7 / 6);
   // cuDNN on Blackwell: FlashAttention-4 is "up to 1.3x" faster (FA4 abstract).
-  EXPECT_NEAR(attention_tflops(b200, Attention::flash4, 8192, true) / attention_tflops(b200, Attention::cudnn, 8192, true),
-              1.3, 0.02);
+  EXPECT_NEAR(
+      attention_tflops(b200, Attention::flash4, 8192, true) / attention_tflops(b200, Attention::cudnn, 8192, true), 1.3,
+      0.02);
 }
 
 // No Hopper measurement of FlashAttention-1 (or the 2023 Triton kernel) exists; both are

@@ -53,7 +53,8 @@ std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
   if (k.attention_default) text += " (" + gpu + "'s default; plan.attention)";
   text += ", " + k.elementwise + " element-wise kernels, " + k.loss + " loss";
   if (!k.fp8_recipe.empty()) text += ", fp8 " + k.fp8_recipe + " scaling";
-  if (k.router_kernels > 0) text += ", router in " + std::to_string(k.router_kernels) + " kernels (plan.moe_router_fusion)";
+  if (k.router_kernels > 0)
+    text += ", router in " + std::to_string(k.router_kernels) + " kernels (plan.moe_router_fusion)";
   return text;
 }
 
@@ -277,7 +278,8 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"elementwise", p.kernels.elementwise},
         {"loss", p.kernels.loss},
         {"fp8_recipe", p.kernels.fp8_recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.fp8_recipe)},
-        {"moe_router_kernels", p.kernels.router_kernels > 0 ? nlohmann::json(p.kernels.router_kernels) : nlohmann::json(nullptr)}}},
+        {"moe_router_kernels",
+         p.kernels.router_kernels > 0 ? nlohmann::json(p.kernels.router_kernels) : nlohmann::json(nullptr)}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
       {"energy_per_step_j", p.energy_per_step_j},
       {"network_energy_per_step_j", p.step.network_energy_j},

@@ -376,8 +376,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // kernel moving twice the bytes: no count of its autograd kernels was found.
       const double logits = tokens * m.experts;
       const int launches = p.router_kernels() - 1;
-      mlp.block.kernels.push_back({"router scores and top-k", 0, 8 * logits * launches,
-                                   std::max(cost.memory_time(8 * logits * launches), launches * cost.kernel_overhead())});
+      mlp.block.kernels.push_back(
+          {"router scores and top-k", 0, 8 * logits * launches,
+           std::max(cost.memory_time(8 * logits * launches), launches * cost.kernel_overhead())});
       const double gates = m.swiglu() ? 2 : 1;
       const double ef = m.expert_ffn();
       if (m.shared_experts > 0) {
