@@ -198,6 +198,10 @@ struct BlockBuilder {
   void attention(const std::string& name, double flops, double time) {
     block.kernels.push_back({name, flops, 0, time});
   }
+  // `launches` small kernels that stream `bytes` between them, each at least a launch.
+  void launches(const std::string& name, double bytes, int launches) {
+    block.kernels.push_back({name, 0, bytes, std::max(cost.memory_time(bytes), launches * cost.kernel_overhead())});
+  }
   // A copy into another order: its backward moves the same bytes the other way.
   void permutation(const std::string& name, double bytes) {
     Kernel k{name, 0, bytes, cost.memory_time(bytes)};
@@ -374,11 +378,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // small element-wise kernels over the tokens' expert logits, each a launch
       // (PlanSpec::router_kernels). Their backward is priced as other element-wise work, one
       // kernel moving twice the bytes: no count of its autograd kernels was found.
-      const double logits = tokens * m.experts;
       const int launches = p.router_kernels() - 1;
-      mlp.block.kernels.push_back(
-          {"router scores and top-k", 0, 8 * logits * launches,
-           std::max(cost.memory_time(8 * logits * launches), launches * cost.kernel_overhead())});
+      mlp.launches("router scores and top-k", 8 * tokens * m.experts * launches, launches);
       const double gates = m.swiglu() ? 2 : 1;
       const double ef = m.expert_ffn();
       if (m.shared_experts > 0) {
