@@ -226,6 +226,10 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     m.dropout_on = 0;
     m.tie_embeddings = 0;
   }
+  // MPT trains without dropout: llm-foundry's MptConfig sets attn_pdrop, resid_pdrop and emb_pdrop
+  // to 0.0 and its pretraining yamls leave them (llmfoundry/models/mpt/configuration_mpt.py and
+  // scripts/train/yamls/pretrain/mpt-*.yaml at b2a43a1, the commit of its A100 and H100 tables).
+  if (has(model_text, "MPT")) m.dropout_on = 0;
   m.layers = leading_int(get("layers"), 0);
   m.hidden = leading_int(get("hidden"), 0);
   m.heads = leading_int(get("heads"), 1);
@@ -496,6 +500,10 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
     // element-wise operations over the vocabulary-sharded logits.
     p.loss = p.tp > 1 ? Loss::decomposed : Loss::cast;
   }
+  // llm-foundry's MPT computes its loss with flash-attn's fused cross-entropy kernel (xentropy_cuda_lib,
+  // in the `gpu` extras) unless told otherwise: ComposerMPTCausalLM's loss_fn defaults to
+  // 'fused_crossentropy' (llmfoundry/models/mpt/modeling_mpt.py at b2a43a1).
+  if (has_ci(framework, "llm-foundry")) p.loss = Loss::fused;
   // Composer FSDP's DEFAULT mixed precision (S17) and torchtitan's FSDP2 (mixed_precision_reduce
   // float32 by default) reduce gradients in fp32.
   if (has_ci(precision, "DEFAULT") || has_ci(framework, "TorchTitan")) p.gradient_reduce_bytes = 4;
