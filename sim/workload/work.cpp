@@ -165,7 +165,8 @@ struct BlockBuilder {
     }
   }
   // A rank's local experts (PlanSpec::expert_gemm): one grouped kernel, or one GEMM per expert on
-  // kGroupedGemmStreams streams, up to that many sharing the SMs at once, each launched by the host.
+  // kGroupedGemmStreams streams, up to that many sharing the SMs at once, each dispatched by the
+  // host in kExpertGemmDispatch at best.
   void expert_gemm(const std::string& name, double m, double n, double k, double groups, ExpertGemm how) {
     gemm(name, m, n, k, groups);
     if (how == ExpertGemm::grouped) return;
@@ -174,10 +175,11 @@ struct BlockBuilder {
     const int rounds = experts / kGroupedGemmStreams, rest = experts % kGroupedGemmStreams;
     const auto concurrent = [&](int gemms) { return cost.gemm_time({m, n, k, double(gemms)}, GemmKind::linear); };
     g.time = std::max(rounds * concurrent(std::min(experts, kGroupedGemmStreams)) + (rest > 0 ? concurrent(rest) : 0.0),
-                      experts * cost.kernel_overhead());
+                      experts * std::max(kExpertGemmDispatch, cost.kernel_overhead()));
   }
   // Transformer Engine's compute streams for GroupedLinear (num_compute_streams, multi_stream.h).
   static constexpr int kGroupedGemmStreams = 4;
+
   // Transformer Engine's userbuffers (initialize_ub's defaults): compute streams a split GEMM's
   // chunks go to (NVTE_COMM_OVERLAP_MAX_STREAMS), the pipelined reduce-scatter's splits, and the
   // SMs the "pipeline" and "bulk" methods' communication kernels hold (num_sm 16, set_sm_margin:

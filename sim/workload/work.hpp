@@ -33,6 +33,14 @@ struct Kernel {
   double wgrad_time = 0;
 };
 
+// What one expert GEMM of Transformer Engine's multi-stream GroupedLinear path (plan.expert_gemm
+// `streams`) costs at least, where the GEMMs themselves are short: eight NVFP4 GEMMs of 128 x 2048
+// x 2048 through nvte_multi_tensor_gemm took 0.267 ms with their operands pre-swizzled and their
+// scales precomputed ("pure", SM100), against 0.069 ms as one CUTLASS grouped kernel
+// (NVIDIA/TransformerEngine PR #3134, its TN table): 33 us a GEMM of stream switches, events and
+// cuBLASLt calls, where eager PyTorch issues a kernel every 13 us (GpuSpec::kernel_overhead).
+inline constexpr double kExpertGemmDispatch = 33e-6;
+
 // A block is the compute between two tensor-parallel collectives.
 struct Block {
   std::string name;
