@@ -7,6 +7,7 @@
 // attention by kernel family, causal mask, sequence and head dim, streaming kernels at a fraction
 // of HBM bandwidth. A calibration profile measured on a device replaces what it measured (see
 // docs/compute-model.md).
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,13 @@ class CostModel {
   // Fraction of the 16-bit peak a fused attention kernel reaches, forward and backward together.
   double attention_efficiency(Attention family, double seq, double head_dim, bool causal) const;
   double attention_time(double flops, Attention family, double seq, double head_dim, bool causal) const;
+  // What unfused attention's parts (score GEMM, softmax, value GEMM) take together, over the sum of
+  // their own prices, on rows of `seq` keys at `head_dim` (GpuSpec::kernels.unfused); not
+  // extrapolated below the shortest measured rows.
+  double unfused_attention_factor(double seq, double head_dim) const {
+    const UnfusedAttention& u = gpu_.kernels.unfused;
+    return u.scale * (1 + u.per_head_dim * head_dim / std::max(seq, u.min_seq));
+  }
   // Fused attention runs its forward faster per FLOP than its backward (five GEMMs, the
   // dQ accumulation): at head dim 128 on an H100, FlashAttention-2 370 vs 322 TFLOP/s,
   // FlashAttention-3 648 vs 561, cuDNN 595 vs 516 (KERNEL-FACTS 3c, 16K, non-causal); on an A100

@@ -43,6 +43,17 @@ struct AttentionEfficiency {
   double hd64_ratio = 0;  // 0: the d_half term
 };
 
+// Attention as separate operations (plan.attention `unfused`: the score GEMM, the softmax, the
+// value GEMM, each a kernel) runs slower than its parts' prices, the more so on short sequences:
+// the parts' times x scale x (1 + per_head_dim x head_dim / sequence), forward and backward, the
+// sequence taken as at least min_seq, the shortest measured (docs/compute-model.md). 1 and 0: the
+// parts' prices.
+struct UnfusedAttention {
+  double scale = 1.0;
+  double per_head_dim = 0;
+  double min_seq = 512;
+};
+
 // How kernels run on this GPU, as fractions of its datasheet numbers (sim/presets/gpus.yaml cites
 // each). The compute model (compute/cost_model.hpp) prices every kernel from these.
 struct KernelData {
@@ -56,6 +67,7 @@ struct KernelData {
   double quantize = 0;
   std::map<Attention, AttentionEfficiency> attention;
   Attention default_attention = Attention::flash2;
+  UnfusedAttention unfused;
   // Whether FP8 GEMMs need both operand layouts materialised (Hopper's FP8 tensor cores take only
   // the TN layout: columnwise operands are transposed copies; TE performance_considerations.rst).
   bool fp8_needs_transpose = false;

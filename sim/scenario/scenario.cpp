@@ -73,6 +73,12 @@ void read_kernel_data(MapReader& r, KernelData& k) {
   if (auto v = r.boolean("fp8_needs_transpose")) k.fp8_needs_transpose = *v;
   if (auto v = r.number("sustained", 0.1, 1)) k.sustained = *v;
   if (auto v = r.number("sustained_fp8", 0.1, 1)) k.sustained_fp8 = *v;
+  if (auto unfused = r.map("unfused")) {
+    if (auto v = unfused->number("scale", 0.5, 3)) k.unfused.scale = *v;
+    if (auto v = unfused->number("per_head_dim", 0, 20)) k.unfused.per_head_dim = *v;
+    if (auto v = unfused->number("min_seq", 1, 1e6)) k.unfused.min_seq = *v;
+    unfused->finish();
+  }
   if (auto attention = r.map("attention")) {
     k.attention.clear();
     for (const auto& [name, family] : kAttentionFamilies) {

@@ -365,6 +365,12 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       const double dropout_bytes = m.dropout() ? 2 * e + 1 : 0;
       a.memory(m.dropout() ? "softmax + dropout" : "softmax", scores * (2 * e + dropout_bytes), 5 * scores);
       a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
+      // Run as three operations they take longer than those prices, the more so on short rows.
+      const double factor = cost.unfused_attention_factor(s, d);
+      for (auto it = a.block.kernels.end() - 3; it != a.block.kernels.end(); ++it) {
+        it->time *= factor;
+        it->time_factor = factor;
+      }
     }
     a.gemm_beside_tp("output projection", tokens, h, m.heads * dv / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
@@ -443,8 +449,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       } else if (k.permutation) {
         backward.kernels.push_back({k.name + " backward", 0, k.bytes, k.time});
       } else if (k.bytes > 0) {
-        backward.kernels.push_back(
-            {k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager)});
+        Kernel b{k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager) * k.time_factor};
+        b.time_factor = k.time_factor;
+        backward.kernels.push_back(b);
       } else {
         backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.dgrad_time > 0 ? k.dgrad_time : k.time});
         backward.kernels.push_back({k.name + " wgrad", k.flops, 0,

@@ -31,6 +31,9 @@ struct Kernel {
   // whole GEMM (PlanSpec::tp_overlap); 0: as `time` and `whole_time`.
   double dgrad_time = 0;
   double wgrad_time = 0;
+  // Its time is its roofline's times this (unfused attention's parts, CostModel::
+  // unfused_attention_factor); a backward priced from its bytes takes the same factor.
+  double time_factor = 1;
 };
 
 // What one expert GEMM of Transformer Engine's multi-stream GroupedLinear path (plan.expert_gemm
