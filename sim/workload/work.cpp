@@ -179,7 +179,6 @@ struct BlockBuilder {
   }
   // Transformer Engine's compute streams for GroupedLinear (num_compute_streams, multi_stream.h).
   static constexpr int kGroupedGemmStreams = 4;
-
   // Transformer Engine's userbuffers (initialize_ub's defaults): compute streams a split GEMM's
   // chunks go to (NVTE_COMM_OVERLAP_MAX_STREAMS), the pipelined reduce-scatter's splits, and the
   // SMs the "pipeline" and "bulk" methods' communication kernels hold (num_sm 16, set_sm_margin:
