@@ -203,6 +203,13 @@ struct BlockBuilder {
   void launches(const std::string& name, double bytes, int launches) {
     block.kernels.push_back({name, 0, bytes, std::max(cost.memory_time(bytes), launches * cost.kernel_overhead())});
   }
+  // The kernels from index `first` on take `factor` times their prices, their backward too.
+  void slower_since(std::size_t first, double factor) {
+    for (std::size_t i = first; i < block.kernels.size(); ++i) {
+      block.kernels[i].time *= factor;
+      block.kernels[i].time_factor = factor;
+    }
+  }
   // A copy into another order: its backward moves the same bytes the other way.
   void permutation(const std::string& name, double bytes) {
     Kernel k{name, 0, bytes, cost.memory_time(bytes)};
@@ -359,17 +366,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // and writes it and a byte mask. Models trained without dropout launch none (torch's
       // dropout returns its input at p = 0). The backward is priced at twice these bytes, where
       // the kernels move 3e (+ 2e + 1) a score: docs/accuracy.md, session 23, says why.
+      const std::size_t first = a.block.kernels.size();
       a.gemm("attention scores", s_local, s, d, b * heads_local, GemmKind::other);
       const double scores = b * heads_local * s_local * s;
       const double dropout_bytes = m.dropout() ? 2 * e + 1 : 0;
       a.memory(m.dropout() ? "softmax + dropout" : "softmax", scores * (2 * e + dropout_bytes), 5 * scores);
       a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
-      // Run as three operations they take longer than those prices, the more so on short rows.
-      const double factor = cost.unfused_attention_factor(s, d);
-      for (auto it = a.block.kernels.end() - 3; it != a.block.kernels.end(); ++it) {
-        it->time *= factor;
-        it->time_factor = factor;
-      }
+      // Run as separate operations they take longer than those prices, the more so on short rows.
+      a.slower_since(first, cost.unfused_attention_factor(s, d));
     }
     a.gemm_beside_tp("output projection", tokens, h, m.heads * dv / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
