@@ -128,6 +128,36 @@ TEST(MemoryReserve, ClusterKeyOverridesTheDefault) {
 
 // ---- predict on a plan that does not fit --------------------------------------------------------
 
+// A datasheet's "141 GB" is the HBM's size in GiB less what the driver keeps; the capacity a plan
+// must fit is what the driver reports (nvidia-smi's total, cited in sim/presets/gpus.yaml), not
+// that many 10^9 bytes, which is 7% less.
+TEST(MemoryReserve, AGpusMemoryIsWhatItsDriverReports) {
+  constexpr double kMiB = 1024.0 * 1024;
+  const struct {
+    const char* preset;
+    double datasheet_gb, driver_mib;
+  } gpus[] = {{"h100-sxm-80gb", 80, 81559},    {"h200-sxm-141gb", 141, 143771}, {"b200-sxm-180gb", 180, 183359},
+              {"gb200-186gb", 186, 189471},    {"b300-sxm-288gb", 288, 275040}, {"gb300-288gb", 288, 284208},
+              {"h100-sxm-96gb", 96, 95 * 1024}};
+  for (const auto& g : gpus) {
+    SCOPED_TRACE(g.preset);
+    const double memory = gpu_preset(g.preset).memory_bytes;
+    EXPECT_DOUBLE_EQ(memory, g.driver_mib * kMiB);
+    // Within 8% of the datasheet's figure read as GiB (B300's 288 GB is 10^9 bytes: 268.6 GiB).
+    EXPECT_NEAR(memory / (g.datasheet_gb * kGiB), 1.0, 0.08);
+  }
+  // An H200 plan whose tensors take 128 GiB fits under the default reserve (140.4 GiB less 9 GiB);
+  // against 141e9 bytes (131.3 GiB less 8.6 GiB) it would not.
+  MemoryBreakdown m;
+  m.capacity = gpu_preset("h200-sxm-141gb").memory_bytes;
+  m.reserve = default_memory_reserve(m.capacity);
+  m.peak = 128 * kGiB;
+  EXPECT_TRUE(m.fits());
+  m.capacity = 141e9;
+  m.reserve = default_memory_reserve(m.capacity);
+  EXPECT_FALSE(m.fits());
+}
+
 TEST(PredictFit, StrictExitsThreeAndJsonCarriesEveryWarning) {
   const std::string path = write_temp("too-big.yaml", kTooBig);
   EXPECT_EQ(run("predict " + path + " --strict").code, 3);
