@@ -213,7 +213,7 @@ struct BlockBuilder {
   // A copy into another order: its backward moves the same bytes the other way.
   void permutation(const std::string& name, double bytes) {
     Kernel k{name, 0, bytes, cost.memory_time(bytes)};
-    k.permutation = true;
+    k.same_bytes_backward = true;
     block.kernels.push_back(k);
   }
 };
@@ -366,14 +366,25 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // and writes it and a byte mask. Models trained without dropout launch none (torch's
       // dropout returns its input at p = 0). The backward is priced at twice these bytes, where
       // the kernels move 3e (+ 2e + 1) a score: docs/accuracy.md, session 23, says why.
+      // Run as separate operations they take longer than those prices, the more so on short rows
+      // (unfused_attention_factor, measured on PyTorch's kernels: so not slowed again as eager).
       const std::size_t first = a.block.kernels.size();
       a.gemm("attention scores", s_local, s, d, b * heads_local, GemmKind::other);
       const double scores = b * heads_local * s_local * s;
       const double dropout_bytes = m.dropout() ? 2 * e + 1 : 0;
+      a.eager = false;
+      if (eager && m.causal()) {
+        // As PyTorch operations the causal mask is a pass of its own over the scores (masked_fill,
+        // where, or adding a mask of -inf: nanoGPT, Hugging Face's eager attention, the
+        // FlashAttention benchmark's reference); Megatron's fused softmax masks inside it.
+        a.memory("causal mask", 2 * e * scores, scores);
+        a.block.kernels.back().same_bytes_backward = true;
+      }
       a.memory(m.dropout() ? "softmax + dropout" : "softmax", scores * (2 * e + dropout_bytes), 5 * scores);
+      a.eager = eager;
       a.gemm("attention values", s_local, dv, s, b * heads_local, GemmKind::other);
-      // Run as separate operations they take longer than those prices, the more so on short rows.
       a.slower_since(first, cost.unfused_attention_factor(s, d));
+      for (std::size_t i = first; i < a.block.kernels.size(); ++i) a.block.kernels[i].measured_eager = true;
     }
     a.gemm_beside_tp("output projection", tokens, h, m.heads * dv / t);
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
@@ -449,10 +460,11 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
           backward.kernels.push_back({k.name + " gradient rescale", k.rescaled_values, bytes,
                                       cost.memory_time(bytes) + cost.kernel_overhead()});
         }
-      } else if (k.permutation) {
+      } else if (k.same_bytes_backward) {
         backward.kernels.push_back({k.name + " backward", 0, k.bytes, k.time});
       } else if (k.bytes > 0) {
-        Kernel b{k.name + " backward", 2 * k.flops, 2 * k.bytes, cost.memory_time(2 * k.bytes, eager) * k.time_factor};
+        Kernel b{k.name + " backward", 2 * k.flops, 2 * k.bytes,
+                 cost.memory_time(2 * k.bytes, eager && !k.measured_eager) * k.time_factor};
         b.time_factor = k.time_factor;
         backward.kernels.push_back(b);
       } else {
@@ -509,7 +521,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     const auto listed = [&](const char* module) { return p.recomputes_module(module); };
     const auto rerun = [&](const std::string& n) {
       const auto starts = [&](const char* prefix) { return n.rfind(prefix, 0) == 0; };
-      if (listed("core_attn") && (n == "flash attention" || starts("attention ") || starts("softmax"))) return true;
+      if (listed("core_attn") &&
+          (n == "flash attention" || starts("attention ") || starts("softmax") || n == "causal mask"))
+        return true;
       if (listed("layernorm") && (n == "input norm" || n == "post-attention norm")) return true;
       if (listed("mla_up_proj") && (starts("q up projection") || starts("kv up projection"))) return true;
       if (listed("moe_act") && n == "expert activation") return true;

@@ -23,7 +23,9 @@ struct Kernel {
   // Its backward's GEMM outputs (input and weight gradients) where the recipe rescales them in a
   // separate pass (CostModel::rescales_gradient_gemms).
   double rescaled_values = 0;
-  bool permutation = false;  // a copy into another order (MoE tokens): its backward moves the same bytes
+  // Its backward moves the bytes its forward does (not twice): a copy into another order (MoE
+  // tokens), a mask (where's and masked_fill's backward mask the gradient the same way).
+  bool same_bytes_backward = false;
   // A GEMM split into chunks beside an overlapped tensor-parallel collective: its time as one
   // GEMM, which its weight gradient (not split) takes. 0: not split.
   double whole_time = 0;
@@ -34,6 +36,9 @@ struct Kernel {
   // Its time is its roofline's times this (unfused attention's parts, CostModel::
   // unfused_attention_factor); a backward priced from its bytes takes the same factor.
   double time_factor = 1;
+  // Priced at streaming bandwidth in an eager plan too, forward and backward: its price comes from
+  // a measurement of PyTorch's own kernels (unfused attention's parts).
+  bool measured_eager = false;
 };
 
 // What one expert GEMM of Transformer Engine's multi-stream GroupedLinear path (plan.expert_gemm
