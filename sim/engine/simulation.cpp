@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <simgrid/s4u.hpp>
 
@@ -329,6 +330,7 @@ class StepSimulation {
       shared = st.buckets_done < st.buckets_sent;
     }
     if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) shared = true;
+    if (auto it = syncing_.find(stage); it != syncing_.end() && it->second) shared = true;
     const auto execute = [&](double seconds) {
       const double start = sg4::Engine::get_clock();
       sg4::this_actor::execute(seconds * kHostSpeed);
@@ -710,6 +712,96 @@ class StepSimulation {
     return done;
   }
 
+  // Megatron-Core's distributed optimizer (zero 1-2) all-gathers the 16-bit weights it updated.
+  // With overlap_param_gather the next step's first forward waits for them module by module (a
+  // forward pre-hook per module: megatron/core/distributed/distributed_data_parallel.py), so in
+  // the periodic step each chunk's first forward waits for its layers' gathers and the step ends
+  // at the optimizer. Without it the gather follows the optimizer step, whole (optimizer_step).
+  // How the gathers are dispatched follows the schedule (Megatron-LM's align_param_gather, on
+  // with the interleaved schedule and off without it, arguments.py): interleaved, every stage
+  // dispatches its chunks' gathers at the step's start, all at once (aligned_param_sync); else
+  // each wait dispatches the next bucket's, so a stage's gathers start at its first forward and
+  // run one layer ahead of it, as ZeRO-3's prefetch does (param_sync).
+  bool gathers_in_first_forward() const {
+    return p_.zero >= 1 && p_.zero < 3 && p_.overlap_param_gather && data_parallel();
+  }
+  bool aligned_param_gather() const { return gathers_in_first_forward() && p_.schedule == Schedule::interleaved; }
+  // The weights a distributed optimizer gathers: the dense ones over the data-parallel group, the
+  // routed experts' over the expert-data-parallel group.
+  struct Gathered {
+    double dense = 0, experts = 0;
+  };
+  sg4::SemaphorePtr start_param_sync(int stage, Gathered g) {
+    auto done = sg4::Semaphore::create(0);
+    sg4::Actor::create("param-sync", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, g, done] {
+      holding_sms(stage, [&] { run_param_sync(stage, g); });
+      done->release();
+    });
+    return done;
+  }
+  double run_param_sync(int stage, const Gathered& g) const {
+    const double element = p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision);
+    const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
+    double took =
+        run_collective(platform_, dp_collective(stage, CollectiveKind::all_gather, g.dense * element), gpus_per_node);
+    if (g.experts > 0 && p_.expert_dp() > 1) {
+      Collective c = dp_collective(stage, CollectiveKind::all_gather, g.experts * bytes_per_element(p_.precision));
+      c.groups = edp_groups(stage);
+      c.mirrors = 0;
+      took += run_collective(platform_, c, gpus_per_node);
+    }
+    return took;
+  }
+  // A layer's weights as the distributed optimizer gathers them; the embedding's with the
+  // model's first layer, the LM head's with its last.
+  Gathered layer_gathered(int stage, int virtual_stage, int l) const {
+    const LayerWork& layer = layer_work(stage, virtual_stage, l);
+    Gathered g{layer.parameters - layer.expert_parameters, layer.expert_parameters};
+    if (virtual_stage == 0 && l == 0) g.dense += setup_.work[stage].extras.embedding_parameters;
+    if (virtual_stage == virtual_stages() - 1 && l == chunk_layers(virtual_stage) - 1)
+      g.dense += setup_.work[stage].extras.head_parameters;
+    return g;
+  }
+  // Aligned: the stage's gathers, every chunk's layers in forward order, one after another from
+  // the step's start; each layer's first forward waits for its own.
+  void aligned_param_sync(int stage) {
+    auto& done = aligned_gathers_[stage];
+    std::vector<std::pair<int, int>> order;  // (virtual stage, layer)
+    for (int c = 0; c < p_.virtual_stages; ++c) {
+      const int vs = c * p_.pp + stage;
+      for (int l = 0; l < chunk_layers(vs); ++l) {
+        order.emplace_back(vs, l);
+        done[{vs, l}] = sg4::Semaphore::create(0);
+      }
+    }
+    syncing_[stage] = true;
+    sg4::Actor::create("param-sync", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, order] {
+      holding_sms(stage, [&] {
+        for (const auto& [vs, l] : order) {
+          run_param_sync(stage, layer_gathered(stage, vs, l));
+          aligned_gathers_[stage][{vs, l}]->release();
+        }
+      });
+      syncing_[stage] = false;
+    });
+  }
+  void wait_aligned(int stage, int virtual_stage, int l) {
+    flush(stage);
+    const double start = sg4::Engine::get_clock();
+    aligned_gathers_[stage][{virtual_stage, l}]->acquire();
+    exposed(stage, "dp", "parameter all-gather", start);
+  }
+  // Waits for `now`'s weights (gathered here if nothing dispatched them), then dispatches `next`'s.
+  void param_sync(int stage, Gathered now, std::optional<Gathered> next) {
+    flush(stage);
+    auto& in_flight = prefetch_[stage];
+    if (!in_flight) in_flight = start_param_sync(stage, now);
+    const double start = sg4::Engine::get_clock();
+    in_flight->acquire();
+    exposed(stage, "dp", "parameter all-gather", start);
+    in_flight = next ? start_param_sync(stage, *next) : nullptr;
+  }
+
   void receive(int stage, const std::string& mailbox, const char* what) {
     flush(stage);
     const double start = sg4::Engine::get_clock();
@@ -762,9 +854,16 @@ class StepSimulation {
     const bool keep = p_.fsdp_keeps_stage();
     const bool gather = !keep || gathered_chunks_.insert({s, task.chunk}).second;
     const bool last_chunk_gathered = keep && task.chunk == p_.virtual_stages - 1;
+    const bool sync = gathers_in_first_forward() && param_synced_chunks_.insert({s, task.chunk}).second;
     for (int l = 0; l < chunk_layers(vs); ++l) {
       const LayerWork& layer = layer_work(s, vs, l);
       const bool moe = !dense_layer(vs, l);
+      if (sync && aligned_param_gather()) {
+        wait_aligned(s, vs, l);
+      } else if (sync) {
+        const bool more = l + 1 < chunk_layers(vs);
+        param_sync(s, layer_gathered(s, vs, l), more ? std::optional(layer_gathered(s, vs, l + 1)) : std::nullopt);
+      }
       if (gather) zero3_gather(s, "gather layer", !(last_chunk_gathered && l == chunk_layers(vs) - 1));
       attention(s, layer.attention_forward, "attention" + mb, 1);
       tp_exchange(s, "attention", layer.attention_forward, TpPass::forward);
@@ -865,6 +964,7 @@ class StepSimulation {
 
   void run_stage(int s) {
     const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    if (aligned_param_gather()) aligned_param_sync(s);
     const auto boundaries = period_boundaries(s);
     std::vector<int> backwards_done(p_.virtual_stages, 0);
     for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -968,25 +1068,16 @@ class StepSimulation {
     const double expert_params = moe_layers * w_.layer.expert_parameters;
     const double shard = p_.zero >= 1 ? double(p_.zero_shard()) : 1.0;
     const double expert_shard = p_.zero >= 1 ? double(p_.expert_dp()) : 1.0;
-    const double t = optimizer_time(setup_.work[s], p_, (params - expert_params) / shard + expert_params / expert_shard) +
-                     setup_.gpu[s].kernel_overhead_s;
+    const double t =
+        optimizer_time(setup_.work[s], p_, (params - expert_params) / shard + expert_params / expert_shard) +
+        setup_.gpu[s].kernel_overhead_s;
     sg4::this_actor::execute(t * kHostSpeed);
     st.breakdown.optimizer += t;
     record(s, "optimizer", "optimizer step", start);
-    if (p_.zero >= 1 && p_.zero < 3 && data_parallel()) {
-      // The distributed optimizer gathers the updated 16-bit weights.
-      Collective c =
-          dp_collective(s, CollectiveKind::all_gather,
-                        (params - expert_params) * (p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision)));
+    if (p_.zero >= 1 && p_.zero < 3 && data_parallel() && !gathers_in_first_forward()) {
+      // The distributed optimizer gathers the updated 16-bit weights, all before the next step.
       const double gather_start = sg4::Engine::get_clock();
-      double took = run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
-      if (expert_params > 0 && p_.expert_dp() > 1) {
-        c.bytes = expert_params * bytes_per_element(p_.precision);
-        c.groups = edp_groups(s);
-        c.mirrors = 0;
-        took += run_collective(platform_, c, sc_.cluster.topology.gpus_per_node);
-      }
-      st.breakdown.exposed_comm["dp"] += took;
+      st.breakdown.exposed_comm["dp"] += run_param_sync(s, {params - expert_params, expert_params});
       record(s, "dp", "parameter all-gather", gather_start);
     }
   }
@@ -1018,7 +1109,12 @@ class StepSimulation {
   std::vector<TraceEvent> trace_;
   std::map<int, std::deque<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends in flight
   std::map<int, sg4::SemaphorePtr> prefetch_;
-  std::set<std::pair<int, int>> gathered_chunks_;  // (stage, chunk) whose weights a kept stage holds
+  std::set<std::pair<int, int>> gathered_chunks_;      // (stage, chunk) whose weights a kept stage holds
+  std::set<std::pair<int, int>> param_synced_chunks_;  // (stage, chunk) whose first forward gathered its weights
+  // Aligned parameter gathers: per stage, one semaphore per (virtual stage, layer), released when
+  // that layer's weights have arrived; and whether the stage's gathers are still running.
+  std::map<int, std::map<std::pair<int, int>, sg4::SemaphorePtr>> aligned_gathers_;
+  std::map<int, bool> syncing_;
   std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
   std::map<int, int> ep_repeats_;  // per stage: simulated all-to-alls of a kind (ep_simulated_repeats)
 };

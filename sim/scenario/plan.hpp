@@ -207,7 +207,10 @@ struct PlanSpec {
   }
   double bucket_bytes = 40e6 * 2;  // DP gradient bucket (Megatron's default 40M elements, 16-bit)
   bool overlap_grad_reduce = true;
-  bool overlap_param_gather = true;  // ZeRO-3 prefetch of the next layer's weights
+  // ZeRO-3: the next layer's weights prefetched. ZeRO 1-2 (Megatron-Core's distributed optimizer,
+  // --overlap-param-gather): the updated weights gathered beside the next step's first forward,
+  // layer by layer, not whole after the optimizer step.
+  bool overlap_param_gather = true;
   Reshard reshard_after_forward = Reshard::by_default;
   Zero3Unit zero3_unit = Zero3Unit::layer;
   // ZeRO-3 collectives through torch.distributed's list API (all_gather / reduce_scatter of one

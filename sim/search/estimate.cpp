@@ -353,7 +353,21 @@ Estimate estimate_step(const Scenario& sc) {
       }
     } else {
       const double backward = stage_layers * (L.attention_backward.time() + L.mlp_backward.time());
-      const double gather = p.zero >= 1 ? dp_gather(params * 2) : 0;  // the distributed optimizer's
+      // The distributed optimizer's gather of the updated weights: whole after the optimizer
+      // step, or with overlap_param_gather beside each chunk's first forward (the simulator's
+      // gathers_in_first_forward): aligned (interleaved) from the step's start, so only the first
+      // layer's waits; otherwise a layer ahead of the stage's first forward, whose excess over
+      // that forward delays every later stage's too.
+      double gather = 0;
+      if (p.zero >= 1 && !p.overlap_param_gather) {
+        gather = dp_gather(params * 2);
+      } else if (p.zero >= 1) {
+        const double layer_gather = dp_gather(L.parameters * 2);
+        const double first = dp_gather((L.parameters + w.extras.embedding_parameters) * 2);
+        gather = p.schedule == Schedule::interleaved
+                     ? first
+                     : first + p.pp * stage_layers * std::max(0.0, layer_gather - forward_layer);
+      }
       // Without overlap_grad_reduce it all waits for the backward to end (Megatron-LM's local DDP).
       const double exposed_reduce = p.overlap_grad_reduce ? time_beside(backward, reduce, share) - backward : reduce;
       data_parallel_tail = exposed_reduce + gather;
