@@ -703,13 +703,19 @@ class StepSimulation {
     sms->cancel();
   }
 
-  sg4::SemaphorePtr start_async(int stage, const Collective& c) {
+  // Runs `gather` on its own actor beside the stage's compute, holding the collective's SMs; the
+  // semaphore is released when it is done.
+  template <class Gather>
+  sg4::SemaphorePtr start_async(int stage, Gather gather) {
     auto done = sg4::Semaphore::create(0);
-    sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, c, done] {
-      holding_sms(stage, [&] { run_zero3(stage, c); });
+    sg4::Actor::create("prefetch", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, gather, done] {
+      holding_sms(stage, gather);
       done->release();
     });
     return done;
+  }
+  sg4::SemaphorePtr start_async(int stage, const Collective& c) {
+    return start_async(stage, [this, stage, c] { run_zero3(stage, c); });
   }
 
   // Megatron-Core's distributed optimizer (zero 1-2) all-gathers the 16-bit weights it updated.
@@ -732,12 +738,7 @@ class StepSimulation {
     double dense = 0, experts = 0;
   };
   sg4::SemaphorePtr start_param_sync(int stage, Gathered g) {
-    auto done = sg4::Semaphore::create(0);
-    sg4::Actor::create("param-sync", platform_.gpu(gpu(0, 0, stage, 0)), [this, stage, g, done] {
-      holding_sms(stage, [&] { run_param_sync(stage, g); });
-      done->release();
-    });
-    return done;
+    return start_async(stage, [this, stage, g] { run_param_sync(stage, g); });
   }
   double run_param_sync(int stage, const Gathered& g) const {
     const double element = p_.fp8_param_gather ? 1.0 : bytes_per_element(p_.precision);
