@@ -85,6 +85,7 @@ struct RowResult {
   int gpus = 0, micro_batch = 0;
   double measured = 0, predicted = 0;
   double measured_memory = 0, predicted_memory = 0;  // bytes; 0 where the row publishes none
+  double host_bound_share = 0;                       // Prediction::host_bound_share
   double error() const { return (predicted - measured) / measured; }
 };
 
@@ -727,6 +728,7 @@ int main(int argc, char** argv) {
       const Prediction prediction = predict(sc);
       row.predicted = prediction.step.step_time;
       row.predicted_memory = prediction.memory.peak;
+      row.host_bound_share = prediction.host_bound_share;
     } catch (const std::exception& e) {
       std::cerr << sc.name << ": " << e.what() << "\n";
       ++skipped;
@@ -787,6 +789,17 @@ int main(int argc, char** argv) {
     });
     std::printf("worst row %s (%s, %s, %d GPUs): %+.1f%%\n", worst.id.c_str(), worst.source.c_str(),
                 worst.model.c_str(), worst.gpus, 100 * worst.error());
+    // Rows whose predictions warn that they are likely optimistic (kHostBoundWarning) against the rest.
+    std::vector<RowResult> launch_bound, rest;
+    for (const auto& r : results) (r.host_bound_share >= kHostBoundWarning ? launch_bound : rest).push_back(r);
+    std::printf("launch-bound share:");
+    for (const auto& [label, rs] : {std::pair{"below", &rest}, std::pair{"at or above", &launch_bound}}) {
+      double bias = 0;
+      for (const auto& r : *rs) bias += r.error();
+      std::printf("  %s %.0f%%: %zu rows, MAPE %.1f%%, mean signed error %+.1f%%", label, 100 * kHostBoundWarning,
+                  rs->size(), mape(*rs), rs->empty() ? 0.0 : 100 * bias / rs->size());
+    }
+    std::printf("\n");
     // Trend: signed error by micro-batch size.
     std::map<int, std::vector<RowResult>> by_micro_batch;
     for (const auto& r : results) by_micro_batch[r.micro_batch].push_back(r);

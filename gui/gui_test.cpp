@@ -254,6 +254,18 @@ class GuiTest : public QObject {
     QVERIFY(chart->title().contains(memory.fits() ? "fits" : "DOES NOT FIT"));
   }
 
+  void aLaunchBoundPlanSaysItIsLikelyOptimistic() {
+    MainWindow window;
+    auto outcome = predicted(window, "mixed-gpt3-13b.yaml");  // tp 8 at 2048 tokens: short kernels
+    QVERIFY(outcome.prediction);
+    QVERIFY(outcome.prediction->host_bound_share >= trainsim::kHostBoundWarning);
+    QVERIFY2(window.summary()->text().contains("likely optimistic"), qPrintable(window.summary()->text()));
+    outcome = predicted(window, "gpt3-1.3b-32xa100.yaml");
+    QVERIFY(outcome.prediction);
+    QVERIFY(outcome.prediction->host_bound_share < trainsim::kHostBoundWarning);
+    QVERIFY(!window.summary()->text().contains("likely optimistic"));
+  }
+
   void aPlanThatDoesNotFitSaysSo() {
     const QString path = QDir::temp().filePath("trainsim-gui-nofit.yaml");
     QFile file(path);

@@ -102,6 +102,12 @@ void SummaryView::show(const Prediction& p, const Scenario& scenario) {
   html += row(tr("Pipeline bubble"), share(b.bubble));
   html += row(tr("Optimizer"), share(b.optimizer));
   html += row(tr("Bound by"), p.step.bound_by);
+  // Where the host's issue rate times much of a layer, the step likely takes longer than shown.
+  if (p.host_bound_share >= kHostBoundWarning) {
+    html += "<tr><td style='padding-right:16px'>" + tr("Launch-bound") + "</td><td style='color:#8a6d00'><b>" +
+            QString::fromStdString(units::format_percent(p.host_bound_share)) + "</b> " +
+            tr("of a layer's compute at the host's issue rate: likely optimistic") + "</td></tr>";
+  }
   // The framework choices priced, defaults marked: what a user most often needs to correct.
   html += row(tr("Kernels"), kernel_summary(p.kernels, scenario.cluster.topology.gpu.name));
   html += "</table>";

@@ -131,6 +131,8 @@ def main():
                          ("DeepSeek-V3, Qwen3-235B", ("deepseek-v3", "qwen3-235b-a22b")),
                          ("gpt-oss-120b, Qwen3-30B", ("gpt-oss-120b", "qwen3-30b-a3b"))]:
         summarise(name, [e.error for e in errors if models is None or e.label.split()[1] in models])
+    summarise("launch-bound (warned)", [e.error for e in errors if e.launch_bound])
+    summarise("not launch-bound", [e.error for e in errors if not e.launch_bound])
     return 0 if len(errors) == len(cases) else 1
 
 

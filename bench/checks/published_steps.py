@@ -62,13 +62,17 @@ def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
     return global_batch * sequence / (tokens_per_gpu * gpus)
 
 
-Prediction = collections.namedtuple("Prediction", "label error step")
+Prediction = collections.namedtuple("Prediction", "label error step launch_bound")
+
+# trainsim's kHostBoundWarning (sim/report/prediction.hpp): from this share of a layer's compute in
+# kernels the host's issue rate times, a prediction warns that it is likely optimistic.
+LAUNCH_BOUND = 0.05
 
 
 def predict_all(trainsim, cases):
     """cases: (label, scenario text, GPUs, measured step in seconds) each.
     Prints a line per case; returns a Prediction (label, signed error in %, predicted step in
-    seconds) for each that ran."""
+    seconds, whether trainsim calls the plan launch-bound) for each that ran."""
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, text, gpus, measured) in enumerate(cases):
@@ -81,9 +85,11 @@ def predict_all(trainsim, cases):
                 continue
             report = json.loads(run.stdout)
             error = 100 * (report["step_time_s"] - measured) / measured
-            errors.append(Prediction(label, error, report["step_time_s"]))
+            share = report["host_bound_share"]
+            errors.append(Prediction(label, error, report["step_time_s"], share >= LAUNCH_BOUND))
             print(f"{label} {gpus:5d} GPUs  measured {measured:7.2f} s  predicted {report['step_time_s']:7.2f} s  "
-                  f"{error:+6.1f}%  fits {report['fits_in_memory']}")
+                  f"{error:+6.1f}%  fits {report['fits_in_memory']}"
+                  + (f"  launch-bound {100 * share:.0f}%" if share >= LAUNCH_BOUND else ""))
     return errors
 
 

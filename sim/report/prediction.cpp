@@ -147,6 +147,26 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   }
   p.stage_layers = stages.layers;
   for (const auto& gpu : stages.gpu) p.stage_gpus.push_back(gpu.name);
+  {
+    const CalibrationProfile profile = options.profile.value_or(CalibrationProfile{});
+    const double launch_interval =
+        CostModel(stages.gpu.front(), sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
+    p.host_bound_share = host_bound_share(stages.work.front().layer, launch_interval);
+    if (p.host_bound_share >= kHostBoundWarning) {
+      char share[16];
+      std::snprintf(share, sizeof share, "%.0f%%", 100 * p.host_bound_share);
+      p.warnings.push_back(
+          {Finding::Severity::warning, "plan",
+           std::string("likely optimistic: ") + share +
+               " of a layer's compute is in kernels whose time the host's issue rate sets (the launch interval, "
+               "or one dispatch per expert GEMM), and the host's other work (framework module calls, the MoE "
+               "dispatcher's wait for token counts) is not modelled; the 10 public runs this launch-bound (5% or "
+               "more, all MoE plans) ran 28% slower than predicted on average, from 6% faster to 50% slower "
+               "(docs/accuracy.md, "
+               "\"Launch-bound plans\"). Fewer, larger kernels (a larger micro-batch, grouped expert GEMMs) "
+               "make the prediction firmer"});
+    }
+  }
   // Tokens and model FLOPs of the data itself: padding is work the GPUs do, not training.
   p.tokens_per_sequence = mean_sequence_tokens(sc.data, sc.model.seq_len);
   for (const auto& l : padded_lengths(sc.data, sc.model.seq_len, sc.plan.micro_batch)) {
@@ -249,6 +269,7 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"mfu_whole_attention", p.mfu_whole_attention},
       {"model_tflops_per_gpu", p.model_tflops_per_gpu},
       {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
+      {"host_bound_share", p.host_bound_share},
       {"breakdown_s",
        {{"compute", p.step.breakdown.compute},
         {"exposed_comm", p.step.breakdown.exposed_total()},
@@ -470,6 +491,10 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   if (plan.pp > 1 || b.bubble > 0) t.add({"  pipeline bubble", units::format_duration(b.bubble), pct(b.bubble)});
   t.add({"  optimizer", units::format_duration(b.optimizer), pct(b.optimizer)});
   t.add({"  bound by", p.step.bound_by});
+  if (p.host_bound_share >= 0.01) {
+    t.add({"  launch-bound", units::format_percent(p.host_bound_share),
+           "of a layer's compute in kernels the host's issue rate times"});
+  }
   const auto& m = p.memory;
   t.title("");
   t.title("  memory per GPU (stage " + std::to_string(m.stage) + ")");

@@ -73,6 +73,9 @@ struct Prediction {
   std::optional<double> cost_to_train;  // price_per_gpu_hour x GPUs x hours, when the topology has a price
   // price_per_gpu_hour x GPUs x step time per million tokens of data (no failures), with a price.
   std::optional<double> cost_per_million_tokens;
+  // The share of a layer's compute per micro-batch (the MoE layer's in a MoE model; stage 0's GPU)
+  // in kernels whose time the host's issue rate sets (host_bound_share in workload/work.hpp).
+  double host_bound_share = 0;
   std::vector<Finding> warnings;
   std::vector<int> stage_layers;        // layers per pipeline stage
   std::vector<std::string> stage_gpus;  // the GPU whose pace each stage has
@@ -89,6 +92,11 @@ Prediction predict(const Scenario& scenario, const SimulationOptions& options = 
 // power while computing and the idle share otherwise; no network energy; no trace.
 // docs/speed.md states its error against the simulation.
 Prediction predict_estimate(const Scenario& scenario);
+
+// From this host_bound_share on a prediction warns that it is likely optimistic: the 10 public
+// rows at or above it ran 28% slower than predicted on average (6% faster to 50% slower), the 273
+// below it are at 7.8% MAPE (docs/accuracy.md, "Launch-bound plans"; session 35).
+constexpr double kHostBoundWarning = 0.05;
 
 // Power usage effectiveness when the topology gives none: 1.2, a recent AI data centre's (the
 // Uptime Institute's 2023 survey averages 1.58 over all sites; Google's fleet reported 1.10 for

@@ -16,6 +16,18 @@ double Block::time() const {
   return t;
 }
 
+double host_bound_share(const LayerWork& layer, double launch_interval) {
+  double all = 0, host = 0;
+  for (const Block* b : {&layer.attention_forward, &layer.mlp_forward, &layer.recompute, &layer.attention_backward,
+                         &layer.mlp_backward}) {
+    for (const auto& k : b->kernels) {
+      all += k.time;
+      if (k.host_bound || std::abs(k.time - launch_interval) <= 1e-9 * launch_interval) host += k.time;
+    }
+  }
+  return all > 0 ? host / all : 0.0;
+}
+
 namespace {
 bool linear_gemm(const Kernel& k) {
   return k.bytes == 0 && k.flops > 0 && k.name.find("attention") == std::string::npos &&
@@ -174,8 +186,11 @@ struct BlockBuilder {
     const int experts = std::max(1, static_cast<int>(std::lround(groups)));
     const int rounds = experts / kGroupedGemmStreams, rest = experts % kGroupedGemmStreams;
     const auto concurrent = [&](int gemms) { return cost.gemm_time({m, n, k, double(gemms)}, GemmKind::linear); };
-    g.time = std::max(rounds * concurrent(std::min(experts, kGroupedGemmStreams)) + (rest > 0 ? concurrent(rest) : 0.0),
-                      experts * std::max(kExpertGemmDispatch, cost.kernel_overhead()));
+    const double work =
+        rounds * concurrent(std::min(experts, kGroupedGemmStreams)) + (rest > 0 ? concurrent(rest) : 0.0);
+    const double dispatch = experts * std::max(kExpertGemmDispatch, cost.kernel_overhead());
+    g.time = std::max(work, dispatch);
+    g.host_bound = dispatch >= work;
   }
   // Transformer Engine's compute streams for GroupedLinear (num_compute_streams, multi_stream.h).
   static constexpr int kGroupedGemmStreams = 4;
@@ -201,7 +216,9 @@ struct BlockBuilder {
   }
   // `launches` small kernels that stream `bytes` between them, each at least a launch.
   void launches(const std::string& name, double bytes, int launches) {
-    block.kernels.push_back({name, 0, bytes, std::max(cost.memory_time(bytes), launches * cost.kernel_overhead())});
+    Kernel k{name, 0, bytes, std::max(cost.memory_time(bytes), launches * cost.kernel_overhead())};
+    k.host_bound = launches * cost.kernel_overhead() >= cost.memory_time(bytes);
+    block.kernels.push_back(k);
   }
   // The kernels from index `first` on take `factor` times their prices, their backward too.
   void slower_since(std::size_t first, double factor) {
@@ -468,11 +485,14 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         b.time_factor = k.time_factor;
         backward.kernels.push_back(b);
       } else {
-        backward.kernels.push_back({k.name + " dgrad", k.flops, 0, k.dgrad_time > 0 ? k.dgrad_time : k.time});
-        backward.kernels.push_back({k.name + " wgrad", k.flops, 0,
-                                    k.wgrad_time > 0   ? k.wgrad_time
-                                    : k.whole_time > 0 ? k.whole_time
-                                                       : k.time});
+        Kernel dgrad{k.name + " dgrad", k.flops, 0, k.dgrad_time > 0 ? k.dgrad_time : k.time};
+        Kernel wgrad{k.name + " wgrad", k.flops, 0,
+                     k.wgrad_time > 0   ? k.wgrad_time
+                     : k.whole_time > 0 ? k.whole_time
+                                        : k.time};
+        dgrad.host_bound = wgrad.host_bound = k.host_bound;  // the same dispatch, each gradient
+        backward.kernels.push_back(dgrad);
+        backward.kernels.push_back(wgrad);
       }
     }
   };

@@ -39,6 +39,10 @@ struct Kernel {
   // Priced at streaming bandwidth in an eager plan too, forward and backward: its price comes from
   // a measurement of PyTorch's own kernels (unfused attention's parts).
   bool measured_eager = false;
+  // Its time is set by the host's issue rate, not by its work: Transformer Engine's per-expert
+  // GEMM dispatch (kExpertGemmDispatch), or a run of launches (BlockBuilder::launches). A kernel
+  // priced at the launch interval is host-bound as well (host_bound_share).
+  bool host_bound = false;
 };
 
 // What one expert GEMM of Transformer Engine's multi-stream GroupedLinear path (plan.expert_gemm
@@ -116,6 +120,12 @@ struct Workload {
 // a run whose micro-batches vary. Parameters and tokens_per_microbatch (the memory peak) are
 // those of a full-length micro-batch, which any micro-batch may be.
 Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const CostModel& cost, const DataSpec& data = {});
+
+// The share of one micro-batch's compute through `layer` (forward, recomputation, backward) that
+// kernels take whose time the host's issue rate sets (Kernel::host_bound, or priced at
+// `launch_interval`). Where it is large the step depends on host work the model does not price
+// beyond those floors (docs/accuracy.md, "Launch-bound plans").
+double host_bound_share(const LayerWork& layer, double launch_interval);
 
 // The collectives one ZeRO-3 gather or reduce-scatter of a layer takes: one, or one per
 // parameter tensor (weights, biases, norm parameters), in turn (PlanSpec::zero3_unit).
