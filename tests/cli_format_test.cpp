@@ -137,3 +137,25 @@ TEST(CliFormat, SearchTableHasNoExponentOrLongDollars) {
   ASSERT_EQ(r.code, 0) << r.output;
   expect_human(r.output);
 }
+
+// Plans whose layers are launch-bound are marked in the search's table, with the mark explained;
+// a dense plan's table has neither (Prediction::host_bound_share, docs/accuracy.md).
+TEST(CliFormat, SearchMarksLaunchBoundPlans) {
+  const std::string path = testing::TempDir() + "/launch-bound-search.yaml";
+  std::ofstream(path) << "name: qwen3-30b on 8 B200\n"
+                         "model: {preset: qwen3-30b-a3b, seq_len: 4096}\n"
+                         "cluster: {topology: dgx-b200-superpod, gpus: 8, gpu: b200-sxm-180gb}\n"
+                         "plan: {tp: 1, ep: 8, micro_batch: [1, 4], global_batch: 64, precision: mxfp8}\n";
+  const CommandResult moe = run("search " + path);
+  ASSERT_EQ(moe.code, 0) << moe.output;
+  EXPECT_NE(moe.output.find(" s! "), std::string::npos) << moe.output;
+  EXPECT_NE(moe.output.find("! likely optimistic"), std::string::npos) << moe.output;
+  const CommandResult json = run("search " + path + " --json");
+  ASSERT_EQ(json.code, 0) << json.output;
+  const auto plans = nlohmann::json::parse(json.output.substr(json.output.find('{'))).at("plans");
+  ASSERT_FALSE(plans.empty());
+  EXPECT_GT(plans.front().at("host_bound_share").get<double>(), 0.05);
+  const CommandResult dense = run("search " + kSource + "/scenarios/search-llama2-7b.yaml --top 3");
+  ASSERT_EQ(dense.code, 0) << dense.output;
+  EXPECT_EQ(dense.output.find("likely optimistic"), std::string::npos) << dense.output;
+}

@@ -64,7 +64,7 @@ def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
 
 Prediction = collections.namedtuple("Prediction", "label error step launch_bound")
 
-# trainsim's kHostBoundWarning (sim/report/prediction.hpp): from this share of a layer's compute in
+# trainsim's kHostBoundWarning (sim/workload/work.hpp): from this share of a layer's compute in
 # kernels the host's issue rate times, a prediction warns that it is likely optimistic.
 LAUNCH_BOUND = 0.05
 

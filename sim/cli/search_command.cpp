@@ -82,6 +82,7 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
   j["mfu"] = c.mfu;
   j["peak_memory_bytes"] = c.estimate.memory.peak;
   j["bound_by"] = c.simulated ? c.simulated->bound_by : std::string(c.estimate.bound_by);
+  j["host_bound_share"] = c.estimate.host_bound_share;
   j["pareto"] = on_front;
   return j;
 }
@@ -434,25 +435,33 @@ int search(const SearchCliOptions& options) {
             << (result.cancelled ? (timed_out ? " (cut by the time limit: best so far)" : " (interrupted: best so far)")
                                  : "")
             << "\n\n";
-  std::cout << "rank  tp  pp   dp cp ep  mb  v zero recompute sp  placement    estimate  simulated   MFU   memory      "
-               "bound by          to train        cost"
-            << (options.pareto ? "  pareto" : "") << "\n";
+  std::cout
+      << "rank  tp  pp   dp cp ep  mb  v zero recompute sp  placement    estimate  simulated    MFU   memory      "
+         "bound by          to train        cost"
+      << (options.pareto ? "  pareto" : "") << "\n";
   // --top K: K rows (the simulated ones first); --top 0 estimates only and shows ten.
   const std::size_t shown = std::min<std::size_t>(result.plans.size(), options.top > 0 ? options.top : 10);
+  bool any_launch_bound = false;
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& c = result.plans[i];
     const auto f = training_figures(space.base, c.plan, c.step_time());
     const std::string cost_text = f.cost ? units::format_money(*f.cost) : "-";
     const char* cost = cost_text.c_str();
     char line[320];
-    std::snprintf(line, sizeof line, "%4zu %s %9s %9s %5.1f%% %10s  %-16s %9s %11s%s\n", i + 1,
+    const bool launch_bound = c.estimate.host_bound_share >= kHostBoundWarning;
+    any_launch_bound = any_launch_bound || launch_bound;
+    std::snprintf(line, sizeof line, "%4zu %s %9s %9s%s%5.1f%% %10s  %-16s %9s %11s%s\n", i + 1,
                   plan_label(c.plan).c_str(), units::format_duration(c.estimate.step_time).c_str(),
-                  c.simulated ? units::format_duration(c.simulated->step_time).c_str() : "-", 100 * c.mfu,
-                  units::format_bytes(c.estimate.memory.peak).c_str(),
+                  c.simulated ? units::format_duration(c.simulated->step_time).c_str() : "-",
+                  launch_bound ? "! " : "  ", 100 * c.mfu, units::format_bytes(c.estimate.memory.peak).c_str(),
                   c.simulated ? c.simulated->bound_by.c_str() : c.estimate.bound_by,
                   f.time_s ? units::format_duration(*f.time_s).c_str() : "-", cost,
                   options.pareto && front[i] ? "  *" : "");
     std::cout << line;
+  }
+  if (any_launch_bound) {
+    std::cout << "\n! likely optimistic: 5% or more of a layer's compute is launch-bound (docs/accuracy.md, "
+                 "\"Launch-bound plans\")\n";
   }
   if (none_fit) std::cout << "\n" << nothing << "\n";
   return code;

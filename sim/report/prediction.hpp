@@ -93,11 +93,6 @@ Prediction predict(const Scenario& scenario, const SimulationOptions& options = 
 // docs/speed.md states its error against the simulation.
 Prediction predict_estimate(const Scenario& scenario);
 
-// From this host_bound_share on a prediction warns that it is likely optimistic: the 10 public
-// rows at or above it ran 28% slower than predicted on average (6% faster to 50% slower), the 273
-// below it are at 7.8% MAPE (docs/accuracy.md, "Launch-bound plans"; session 35).
-constexpr double kHostBoundWarning = 0.05;
-
 // Power usage effectiveness when the topology gives none: 1.2, a recent AI data centre's (the
 // Uptime Institute's 2023 survey averages 1.58 over all sites; Google's fleet reported 1.10 for
 // 2023). docs/search.md "Energy and cost".

@@ -170,11 +170,11 @@ Estimate estimate_step(const Scenario& sc) {
                                                   return layer_time(a, p, offloaded) < layer_time(b, p, offloaded);
                                                 })
                              : setup.work.end();
-  const Workload w =
-      mixed ? *slowest
-            : build_workload(sc.model, p, CostModel(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe), sc.data);
+  const CostModel cost(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe);
+  const Workload w = mixed ? *slowest : build_workload(sc.model, p, cost, sc.data);
   Estimate e;
   e.memory = peak_memory(sc, w);
+  e.host_bound_share = host_bound_share(w.layer, cost.kernel_overhead());
   const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);
   const auto per_chunk = mixed ? setup.chunk_layers : chunk_layers(sc.model.layers, p);
   const int stage_layers = *std::max_element(layers.begin(), layers.end());

@@ -13,6 +13,7 @@ struct Estimate {
   double compute = 0, communication = 0, bubble = 0, optimizer = 0;
   MemoryBreakdown memory;
   const char* bound_by = "compute";
+  double host_bound_share = 0;  // a layer's, as Prediction::host_bound_share
 };
 
 Estimate estimate_step(const Scenario& scenario);

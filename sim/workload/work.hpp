@@ -126,6 +126,11 @@ Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const Cost
 // `launch_interval`). Where it is large the step depends on host work the model does not price
 // beyond those floors (docs/accuracy.md, "Launch-bound plans").
 double host_bound_share(const LayerWork& layer, double launch_interval);
+// From this share on a prediction (and a plan in the search's table) warns that it is likely
+// optimistic: the 10 public rows at or above it ran 28% slower than predicted on average (6%
+// faster to 50% slower), the 273 below it are at 7.8% MAPE (docs/accuracy.md, "Launch-bound
+// plans"; session 35).
+inline constexpr double kHostBoundWarning = 0.05;
 
 // The collectives one ZeRO-3 gather or reduce-scatter of a layer takes: one, or one per
 // parameter tensor (weights, biases, norm parameters), in turn (PlanSpec::zero3_unit).
