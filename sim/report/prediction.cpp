@@ -162,9 +162,8 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
                "or one dispatch per expert GEMM), and the host's other work (framework module calls, the MoE "
                "dispatcher's wait for token counts) is not modelled; the 10 public runs this launch-bound (5% or "
                "more, all MoE plans) ran 28% slower than predicted on average, from 6% faster to 50% slower "
-               "(docs/accuracy.md, "
-               "\"Launch-bound plans\"). Fewer, larger kernels (a larger micro-batch, grouped expert GEMMs) "
-               "make the prediction firmer"});
+               "(docs/accuracy.md, \"Launch-bound plans\"). Fewer, larger kernels (a larger micro-batch, "
+               "grouped expert GEMMs) make the prediction firmer"});
     }
   }
   // Tokens and model FLOPs of the data itself: padding is work the GPUs do, not training.
