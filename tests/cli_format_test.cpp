@@ -159,3 +159,13 @@ TEST(CliFormat, SearchMarksLaunchBoundPlans) {
   ASSERT_EQ(dense.code, 0) << dense.output;
   EXPECT_EQ(dense.output.find("likely optimistic"), std::string::npos) << dense.output;
 }
+
+// `compare` marks a launch-bound prediction's step the same way, and says what the mark means.
+TEST(CliFormat, CompareMarksLaunchBoundPredictions) {
+  const CommandResult r =
+      run("compare " + kSource + "/scenarios/mixed-gpt3-13b.yaml " + kSource + "/scenarios/gpt3-1.3b-32xa100.yaml");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(" s! "), std::string::npos) << r.output;   // mixed-gpt3-13b: 9.6% launch-bound
+  EXPECT_EQ(r.output.find(" ms! "), std::string::npos) << r.output;  // gpt3-1.3b-32xa100: 0.7%
+  EXPECT_NE(r.output.find("! likely optimistic"), std::string::npos) << r.output;
+}

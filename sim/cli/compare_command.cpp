@@ -2,6 +2,7 @@
 // cost and energy to train; as a table, a CSV file and an SVG chart for a slide.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -154,8 +155,8 @@ int compare(const CompareOptions& options) {
     }
     cells.push_back({r.scenario.name, r.scenario.cluster.topology.name,
                      units::format_thousands(r.scenario.cluster.gpus), plan_text(r.scenario.plan),
-                     units::format_duration(p.step.step_time), units::format_percent(p.mfu),
-                     p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-",
+                     units::format_duration(p.step.step_time) + (p.host_bound_share >= kHostBoundWarning ? "!" : ""),
+                     units::format_percent(p.mfu), p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-",
                      p.cost_to_train ? units::format_money(*p.cost_to_train) : "-", energy,
                      price > 0 ? units::format_money(price) : "-",
                      p.cost_per_million_tokens ? units::format_money(*p.cost_per_million_tokens) : "-"});
@@ -192,6 +193,12 @@ int compare(const CompareOptions& options) {
     TextTable plans({L, L});
     for (const auto& row : cells) plans.add({row[0], row[3]});
     std::printf("%s", plans.str().c_str());
+  }
+  if (std::any_of(rows.begin(), rows.end(),
+                  [](const auto& r) { return r.prediction.host_bound_share >= kHostBoundWarning; })) {
+    std::printf(
+        "! likely optimistic: 5%% or more of a layer's compute is launch-bound (docs/accuracy.md, "
+        "\"Launch-bound plans\")\n");
   }
   // Energy is a sum of parts with assumed defaults: say which, per cluster.
   if (!rows.empty()) std::printf("\nenergy counts\n");
