@@ -448,6 +448,7 @@ nlohmann::json candidate_to_json(const PlanCandidate& c) {
                       {"memory_peak", c.estimate.memory.peak},
                       {"memory_capacity", c.estimate.memory.capacity},
                       {"bound_by", c.estimate.bound_by},
+                      {"host_bound_share", c.estimate.host_bound_share},
                       {"mfu", c.mfu}};
   if (c.simulated) {
     j["simulated"] = {
@@ -483,6 +484,7 @@ PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base)
   c.estimate.optimizer = j.at("optimizer");
   c.estimate.memory.peak = j.at("memory_peak");
   c.estimate.memory.capacity = j.at("memory_capacity");
+  c.estimate.host_bound_share = j.at("host_bound_share");
   static const char* bounds[] = {"compute", "communication", "pipeline bubble"};
   for (const char* b : bounds) {
     if (j.at("bound_by") == b) c.estimate.bound_by = b;
