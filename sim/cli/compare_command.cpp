@@ -196,9 +196,7 @@ int compare(const CompareOptions& options) {
   }
   if (std::any_of(rows.begin(), rows.end(),
                   [](const auto& r) { return r.prediction.host_bound_share >= kHostBoundWarning; })) {
-    std::printf(
-        "! likely optimistic: 5%% or more of a layer's compute is launch-bound (docs/accuracy.md, "
-        "\"Launch-bound plans\")\n");
+    std::printf("%s\n", launch_bound_legend().c_str());
   }
   // Energy is a sum of parts with assumed defaults: say which, per cluster.
   if (!rows.empty()) std::printf("\nenergy counts\n");

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "report/prediction.hpp"
 #include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
@@ -460,8 +461,7 @@ int search(const SearchCliOptions& options) {
     std::cout << line;
   }
   if (any_launch_bound) {
-    std::cout << "\n! likely optimistic: 5% or more of a layer's compute is launch-bound (docs/accuracy.md, "
-                 "\"Launch-bound plans\")\n";
+    std::cout << "\n" << launch_bound_legend() << "\n";
   }
   if (none_fit) std::cout << "\n" << nothing << "\n";
   return code;

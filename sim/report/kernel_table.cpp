@@ -21,7 +21,7 @@ struct Tally {
 void add_block(units::TextTable& table, const std::string& part, const Block& block, double floor, Tally& tally) {
   for (const auto& k : block.kernels) {
     if (k.time <= 0) continue;
-    const bool launch_bound = std::abs(k.time - floor) < 1e-12;
+    const bool launch_bound = at_launch_interval(k, floor);
     table.add({part, block.name + "/" + k.name, units::format_thousands(k.flops / 1e9, 1),
                units::format_thousands(k.bytes / 1e6, 1),
                units::format_thousands(k.time * 1e6, 1) + (launch_bound ? " *" : "  ")});

@@ -58,6 +58,15 @@ std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
   return text;
 }
 
+std::string launch_bound_legend() {
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "! likely optimistic: %.0f%% or more of a layer's compute is launch-bound (docs/accuracy.md, "
+                "\"Launch-bound plans\")",
+                100 * kHostBoundWarning);
+  return text;
+}
+
 Prediction predict_estimate(const Scenario& sc) {
   SimulationOptions options;
   options.estimate = true;

@@ -86,6 +86,9 @@ struct Prediction {
 };
 
 Prediction predict(const Scenario& scenario, const SimulationOptions& options = {});
+// What a table's `!` after a step means (search, compare): the prediction is launch-bound
+// (host_bound_share at or above kHostBoundWarning).
+std::string launch_bound_legend();
 // The same report from the search's closed form (search/estimate.hpp), in milliseconds, without
 // SimGrid (`predict --fidelity estimate`): step time, breakdown (exposed communication not by
 // kind), memory. Hardware FLOPs are the model's (recomputation not counted); GPU energy is board

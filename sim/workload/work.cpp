@@ -16,13 +16,17 @@ double Block::time() const {
   return t;
 }
 
+bool at_launch_interval(const Kernel& k, double launch_interval) {
+  return std::abs(k.time - launch_interval) <= 1e-9 * launch_interval;
+}
+
 double host_bound_share(const LayerWork& layer, double launch_interval) {
   double all = 0, host = 0;
   for (const Block* b : {&layer.attention_forward, &layer.mlp_forward, &layer.recompute, &layer.attention_backward,
                          &layer.mlp_backward}) {
     for (const auto& k : b->kernels) {
       all += k.time;
-      if (k.host_bound || std::abs(k.time - launch_interval) <= 1e-9 * launch_interval) host += k.time;
+      if (k.host_bound || at_launch_interval(k, launch_interval)) host += k.time;
     }
   }
   return all > 0 ? host / all : 0.0;

@@ -126,6 +126,8 @@ Workload build_workload(const ModelSpec& model, const PlanSpec& plan, const Cost
 // `launch_interval`). Where it is large the step depends on host work the model does not price
 // beyond those floors (docs/accuracy.md, "Launch-bound plans").
 double host_bound_share(const LayerWork& layer, double launch_interval);
+// Whether `k` is priced at the launch interval (its work is shorter than one launch).
+bool at_launch_interval(const Kernel& k, double launch_interval);
 // From this share on a prediction (and a plan in the search's table) warns that it is likely
 // optimistic: the 10 public rows at or above it ran 28% slower than predicted on average (6%
 // faster to 50% slower), the 273 below it are at 7.8% MAPE (docs/accuracy.md, "Launch-bound
