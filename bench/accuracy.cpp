@@ -578,13 +578,7 @@ double published_memory(const std::string& text, const std::string& framework) {
   return 0;
 }
 
-std::string group_of(const Scenario& sc) {
-  std::string gpu = sc.cluster.topology.gpu.name;
-  gpu = gpu.substr(0, gpu.find('-'));
-  const Precision p = sc.plan.precision;
-  const std::string precision = p == Precision::fp16 || p == Precision::bf16 ? "16-bit" : precision_name(p);
-  return gpu + " " + precision;
-}
+std::string group_of(const Scenario& sc) { return public_error_group(sc.cluster.topology.gpu.name, sc.plan.precision); }
 
 // What a scenario that names only the model, cluster, parallel plan, batch, recomputation and
 // precision gets: every field that states what the row's framework runs (kernels, loss, ZeRO-3

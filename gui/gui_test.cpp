@@ -266,6 +266,17 @@ class GuiTest : public QObject {
     QVERIFY(!window.summary()->text().contains("likely optimistic"));
   }
 
+  void aPredictionSaysHowFirmItIs() {
+    MainWindow window;
+    auto outcome = predicted(window, "gpt3-1.3b-32xa100.yaml");
+    QVERIFY(outcome.prediction && outcome.prediction->public_error);
+    const QString a100 = window.summary()->text();
+    QVERIFY2(a100.contains("Public runs like it") && a100.contains("a100 16-bit runs"), qPrintable(a100));
+    outcome = predicted(window, "gpt3-1.3b-single-h200.yaml");  // no 16-bit H200 run is public
+    QVERIFY(outcome.prediction && !outcome.prediction->public_error);
+    QVERIFY(!window.summary()->text().contains("Public runs like it"));
+  }
+
   void aPlanThatDoesNotFitSaysSo() {
     const QString path = QDir::temp().filePath("trainsim-gui-nofit.yaml");
     QFile file(path);

@@ -161,6 +161,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     const double launch_interval =
         CostModel(stages.gpu.front(), sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
     p.host_bound_share = host_bound_share(stages.work.front().layer, launch_interval);
+    p.public_error = public_error(sc.cluster.topology.gpu.name, sc.plan.precision);
     if (p.host_bound_share >= kHostBoundWarning) {
       char share[16];
       std::snprintf(share, sizeof share, "%.0f%%", 100 * p.host_bound_share);
@@ -278,6 +279,11 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"model_tflops_per_gpu", p.model_tflops_per_gpu},
       {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
       {"host_bound_share", p.host_bound_share},
+      {"public_error", p.public_error ? nlohmann::json{{"group", p.public_error->group},
+                                                       {"rows", p.public_error->rows},
+                                                       {"mape", p.public_error->mape},
+                                                       {"mean_signed_error", p.public_error->mean_signed}}
+                                      : nlohmann::json(nullptr)},
       {"breakdown_s",
        {{"compute", p.step.breakdown.compute},
         {"exposed_comm", p.step.breakdown.exposed_total()},
@@ -462,6 +468,12 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   out << h.str() << "\n";
   TextTable t({TextTable::Align::left, TextTable::Align::right, TextTable::Align::left});
   t.add({"step time", units::format_duration(p.step.step_time)});
+  // How far such predictions missed the published runs (report/public_error.hpp).
+  if (const auto& e = p.public_error) {
+    t.add({"", units::format_percent(e->mape),
+           "MAPE on the " + std::to_string(e->rows) + " published " + e->group + " runs (mean signed " +
+               (e->mean_signed >= 0 ? "+" : "") + units::format_percent(e->mean_signed) + "; docs/accuracy.md)"});
+  }
   t.add({"tokens/s", units::format_thousands(p.tokens_per_s)});
   char text[200];
   std::snprintf(text, sizeof text, "%.1f model TFLOP/s per GPU, %.1f hardware", p.model_tflops_per_gpu,

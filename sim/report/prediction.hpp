@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/simulation.hpp"
+#include "report/public_error.hpp"
 #include "report/time_to_train.hpp"
 #include "workload/memory.hpp"
 
@@ -76,6 +77,9 @@ struct Prediction {
   // The share of a layer's compute per micro-batch (the MoE layer's in a MoE model; stage 0's GPU)
   // in kernels whose time the host's issue rate sets (host_bound_share in workload/work.hpp).
   double host_bound_share = 0;
+  // How far the simulator missed the public runs of this GPU and precision; none where the public
+  // set has too few of them (report/public_error.hpp).
+  std::optional<PublicError> public_error;
   std::vector<Finding> warnings;
   std::vector<int> stage_layers;        // layers per pipeline stage
   std::vector<std::string> stage_gpus;  // the GPU whose pace each stage has
