@@ -610,20 +610,36 @@ void leave_framework_to_defaults(PlanSpec& p) {
   p.op_reruns_attention = d.op_reruns_attention;
 }
 
+// The framework a user would name for the row (plan.framework), where one of the named ones ran
+// it: what `--framework-named` predicts with, every other framework field at its default.
+std::optional<Framework> framework_of_row(const std::string& framework, const PlanSpec& p) {
+  if (has(framework, "Megatron-LM (")) return p.zero >= 3 ? Framework::deepspeed_2021 : Framework::megatron_2021;
+  if (names_nemo(framework)) return Framework::nemo;
+  if (has_ci(framework, "Megatron")) return Framework::megatron;
+  if (has_ci(framework, "TorchTitan")) return Framework::torchtitan_2025;
+  if (has_ci(framework, "llm-foundry")) return Framework::llm_foundry_2023;
+  return std::nullopt;
+}
+
 }  // namespace
 
 constexpr const char* kUsage =
     "usage: bench_accuracy [public_runs.csv] [--from ROW_ID] [--limit N] [--write DIR] [--framework-defaults]\n"
+    "                      [--framework-named]\n"
     "  predicts every published run of the CSV (default ../shared/validation/public_runs.csv)\n"
     "  and prints per-row, per-source and per GPU x precision errors; --framework-defaults\n"
     "  leaves every field that states the row's framework at its default, as a user who\n"
-    "  names only model, cluster, parallel plan, batch, recomputation and precision gets\n";
+    "  names only model, cluster, parallel plan, batch, recomputation and precision gets;\n"
+    "  --framework-named keeps what a user sets for the run itself (tensor-parallel overlap,\n"
+    "  MoE dispatcher, recompute modules, torch.compile) and names the row's framework\n"
+    "  (plan.framework) where it is one trainsim knows\n";
 
 int main(int argc, char** argv) {
   std::string path = std::string(TRAINSIM_SOURCE_DIR) + "/../shared/validation/public_runs.csv";
   int limit = 1 << 30, from = 0;
   std::string write_dir;  // --write DIR: each row's scenario as DIR/row-N.yaml, to rerun with trainsim
   bool framework_defaults = false;
+  bool framework_named = false;  // --framework-defaults, then plan.framework as a user would name it
   const auto usage_error = [](const std::string& what) {
     std::cerr << "bench_accuracy: " << what << "\n" << kUsage;
     return 2;
@@ -654,6 +670,8 @@ int main(int argc, char** argv) {
       write_dir = argv[++i];
     } else if (arg == "--framework-defaults") {
       framework_defaults = true;
+    } else if (arg == "--framework-named") {
+      framework_named = true;
     } else if (arg.rfind("--", 0) == 0) {
       return usage_error("unknown option " + arg);
     } else {
@@ -688,7 +706,26 @@ int main(int argc, char** argv) {
     Scenario sc;
     try {
       sc = scenario_of_row(get);
-      if (framework_defaults) leave_framework_to_defaults(sc.plan);
+      const PlanSpec stated = sc.plan;
+      if (framework_defaults || framework_named) leave_framework_to_defaults(sc.plan);
+      if (framework_named) {
+        // What a user sets for the run itself whatever software runs it: the tensor-parallel
+        // overlap, the MoE dispatcher, the recomputed modules and torch.compile (fused kernels).
+        auto& p = sc.plan;
+        p.tp_comm_overlap = stated.tp_comm_overlap;
+        p.tp_overlap = stated.tp_overlap;
+        p.moe_dispatcher = stated.moe_dispatcher;
+        p.recompute_modules = stated.recompute_modules;
+        const std::string notes = get("notes");
+        const bool compiled =
+            (has_ci(get("framework"), "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+        if (compiled) p.kernels = stated.kernels;
+        if (const auto f = framework_of_row(get("framework"), p)) {
+          p.framework = f;
+          apply_framework(p, *f, sc.cluster.topology.gpu,
+                          [&](std::string_view key) { return compiled && key == "kernels"; });
+        }
+      }
     } catch (const std::exception& e) {
       std::cerr << name << ": skipped, " << e.what() << "\n";
       ++skipped;

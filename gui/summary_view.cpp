@@ -110,9 +110,7 @@ void SummaryView::show(const Prediction& p, const Scenario& scenario) {
   }
   // How firm a prediction of this kind has been on the published runs (report/public_error.hpp).
   if (const auto& e = p.public_error) {
-    html += row(tr("Public runs like it"),
-                "MAPE " + units::format_percent(e->mape) + ", mean signed " + (e->mean_signed >= 0 ? "+" : "") +
-                    units::format_percent(e->mean_signed) + " (" + std::to_string(e->rows) + " " + e->group + " runs)");
+    html += row(tr("Public runs like it"), units::format_percent(e->mape) + " " + public_error_text(*e));
   }
   // The framework choices priced, defaults marked: what a user most often needs to correct.
   html += row(tr("Kernels"), kernel_summary(p.kernels, scenario.cluster.topology.gpu.name));

@@ -45,17 +45,27 @@ KernelChoices kernel_choices(const Scenario& sc) {
   k.loss = loss_name(plan.loss);
   if (plan.precision == Precision::fp8) k.fp8_recipe = fp8_recipe_name(plan.fp8_recipe);
   if (sc.model.moe()) k.router_kernels = plan.router_kernels();
+  if (plan.framework) k.framework = framework_name(*plan.framework);
   return k;
 }
 
 std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
-  std::string text = "attention " + k.attention;
+  std::string text = k.framework.empty() ? "" : "as " + k.framework + " runs them: ";
+  text += "attention " + k.attention;
   if (k.attention_default) text += " (" + gpu + "'s default; plan.attention)";
   text += ", " + k.elementwise + " element-wise kernels, " + k.loss + " loss";
   if (!k.fp8_recipe.empty()) text += ", fp8 " + k.fp8_recipe + " scaling";
   if (k.router_kernels > 0)
     text += ", router in " + std::to_string(k.router_kernels) + " kernels (plan.moe_router_fusion)";
   return text;
+}
+
+std::string public_error_text(const PublicError& e) {
+  std::string text = "MAPE on the " + std::to_string(e.rows) + " public " + e.group + " runs";
+  if (e.basis == FrameworkBasis::named) text += " with their framework named, as here";
+  if (e.basis == FrameworkBasis::defaults) text += " with their framework's fields left at the defaults, as here";
+  text += " (mean signed " + std::string(e.mean_signed >= 0 ? "+" : "") + units::format_percent(e.mean_signed);
+  return text + (e.basis == FrameworkBasis::defaults ? "; name it: plan.framework)" : "; docs/accuracy.md)");
 }
 
 std::string launch_bound_legend() {
@@ -161,7 +171,8 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     const double launch_interval =
         CostModel(stages.gpu.front(), sc.plan.precision, profile, sc.plan.fp8_recipe).kernel_overhead();
     p.host_bound_share = host_bound_share(stages.work.front().layer, launch_interval);
-    p.public_error = public_error(sc.cluster.topology.gpu.name, sc.plan.precision);
+    // The bench's figures are of full simulations without a calibration profile.
+    if (!options.estimate && !options.profile) p.public_error = public_error(sc, stages.gpu);
     if (p.host_bound_share >= kHostBoundWarning) {
       char share[16];
       std::snprintf(share, sizeof share, "%.0f%%", 100 * p.host_bound_share);
@@ -282,7 +293,8 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"public_error", p.public_error ? nlohmann::json{{"group", p.public_error->group},
                                                        {"rows", p.public_error->rows},
                                                        {"mape", p.public_error->mape},
-                                                       {"mean_signed_error", p.public_error->mean_signed}}
+                                                       {"mean_signed_error", p.public_error->mean_signed},
+                                                       {"framework", framework_basis_name(p.public_error->basis)}}
                                       : nlohmann::json(nullptr)},
       {"breakdown_s",
        {{"compute", p.step.breakdown.compute},
@@ -313,6 +325,7 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"elementwise", p.kernels.elementwise},
         {"loss", p.kernels.loss},
         {"fp8_recipe", p.kernels.fp8_recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.fp8_recipe)},
+        {"framework", p.kernels.framework.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.framework)},
         {"moe_router_kernels",
          p.kernels.router_kernels > 0 ? nlohmann::json(p.kernels.router_kernels) : nlohmann::json(nullptr)}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
@@ -470,9 +483,7 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   t.add({"step time", units::format_duration(p.step.step_time)});
   // How far such predictions missed the published runs (report/public_error.hpp).
   if (const auto& e = p.public_error) {
-    t.add({"", units::format_percent(e->mape),
-           "MAPE on the " + std::to_string(e->rows) + " published " + e->group + " runs (mean signed " +
-               (e->mean_signed >= 0 ? "+" : "") + units::format_percent(e->mean_signed) + "; docs/accuracy.md)"});
+    t.add({"", units::format_percent(e->mape), public_error_text(*e)});
   }
   t.add({"tokens/s", units::format_thousands(p.tokens_per_s)});
   char text[200];

@@ -38,6 +38,7 @@ struct KernelChoices {
   std::string loss;               // plan.loss
   std::string fp8_recipe;         // plan.fp8_recipe with precision fp8; empty otherwise
   int router_kernels = 0;         // a MoE router's forward launches (plan.moe_router_fusion); 0 without experts
+  std::string framework;          // plan.framework, whose fields these are where the plan is silent; or empty
 };
 KernelChoices kernel_choices(const Scenario& scenario);
 // "attention cudnn (h100-sxm-80gb's default; plan.attention), fused element-wise kernels, fp32 loss".
@@ -93,6 +94,9 @@ Prediction predict(const Scenario& scenario, const SimulationOptions& options = 
 // What a table's `!` after a step means (search, compare): the prediction is launch-bound
 // (host_bound_share at or above kHostBoundWarning).
 std::string launch_bound_legend();
+// "MAPE on the 177 public a100 16-bit runs (mean signed -1.8%; docs/accuracy.md)": the table's
+// line under the step time, and the GUI's.
+std::string public_error_text(const PublicError& e);
 // The same report from the search's closed form (search/estimate.hpp), in milliseconds, without
 // SimGrid (`predict --fidelity estimate`): step time, breakdown (exposed communication not by
 // kind), memory. Hardware FLOPs are the model's (recomputation not counted); GPU energy is board

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "scenario/framework.hpp"
 #include "scenario/hardware.hpp"
 
 namespace trainsim {
@@ -130,6 +131,12 @@ inline bool fully_recomputed(Recompute recompute, double fraction, int index) {
 
 struct PlanSpec {
   int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1;
+  // The framework the plan names (plan.framework); its fields are already applied to this plan
+  // (apply_framework), so this is what the report says, not what prices the step.
+  std::optional<Framework> framework;
+  // With a framework, the fields it could set that the scenario states itself (their plan keys),
+  // so that a plan derived from this one (a search's candidates) reapplies it (reapply_framework).
+  std::vector<std::string> stated_framework_fields;
   // Expert tensor parallelism (Megatron-Core's expert_tensor_parallel_size; 0: tp, its default).
   // With MoE parallel folding (Liu et al. 2025, arXiv:2504.14960) the tp*cp*dp ranks of a stage
   // are regrouped for the experts as etp x ep x edp (innermost first): ep need not divide dp.

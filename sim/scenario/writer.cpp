@@ -152,6 +152,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.gradient_reduce_bytes > 0 && p.gradient_compression == 1) {
     out << YAML::Key << "grad_reduce_precision" << YAML::Value << (p.gradient_reduce_bytes == 4 ? "fp32" : "bf16");
   }
+  // Its fields are written above; the name says where they came from.
+  if (p.framework) out << YAML::Key << "framework" << YAML::Value << framework_name(*p.framework);
   out << YAML::EndMap;
   if (!sc.data.full_rows()) {
     out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;

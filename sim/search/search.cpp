@@ -200,6 +200,7 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
   for (;;) {
     PlanSpec p = space.base.plan;
     for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
+    reapply_framework(p);  // what it runs can follow tp and zero
     const int others = p.tp * p.pp * p.cp;
     bool ok = space.base.cluster.gpus % others == 0;
     if (ok && !dp_fixed) p.dp = space.base.cluster.gpus / others;
@@ -477,6 +478,7 @@ PlanCandidate candidate_from_json(const nlohmann::json& j, const PlanSpec& base)
   p.recompute_fraction = j.at("recompute_fraction").get<double>();
   p.sequence_parallel = j.at("sequence_parallel");
   p.placement = parse_placement(j.at("placement").get<std::string>());
+  reapply_framework(p);
   c.estimate.step_time = j.at("estimate");
   c.estimate.compute = j.at("compute");
   c.estimate.communication = j.at("communication");
