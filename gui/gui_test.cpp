@@ -1,5 +1,6 @@
 // Qt Test, under QT_QPA_PLATFORM=offscreen: drive the editor as a person would.
 #include <QChart>
+#include <QComboBox>
 #include <QChartView>
 #include <QDoubleSpinBox>
 #include <QGraphicsScene>
@@ -68,6 +69,29 @@ class GuiTest : public QObject {
     QVERIFY(editor->problems().contains("heads"));
     window.runPrediction();
     QVERIFY(window.statusText().contains("not valid"));
+  }
+
+  void choosingAFrameworkSetsWhatItRuns() {
+    MainWindow window;
+    QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));
+    auto* editor = window.editor();
+    QCOMPARE(editor->frameworkBox()->currentText(), QString("(not named)"));
+    editor->frameworkBox()->setCurrentText("llm-foundry-2023");
+    auto plan = editor->scenario().plan;
+    QVERIFY(plan.framework == trainsim::Framework::llm_foundry_2023);
+    QVERIFY(plan.attention == trainsim::Attention::flash1);
+    QVERIFY(plan.kernels == trainsim::Kernels::eager);
+    // Another framework replaces what the first set; none goes back to the defaults.
+    editor->frameworkBox()->setCurrentText("megatron-2021");
+    plan = editor->scenario().plan;
+    QVERIFY(plan.attention == trainsim::Attention::unfused);
+    QVERIFY(plan.kernels == trainsim::Kernels::fused);
+    QVERIFY(!plan.overlap_grad_reduce);
+    editor->frameworkBox()->setCurrentText("(not named)");
+    plan = editor->scenario().plan;
+    QVERIFY(!plan.framework);
+    QVERIFY(plan.attention == trainsim::Attention::flash);
+    QVERIFY(plan.overlap_grad_reduce);
   }
 
   void savedScenarioReopens() {

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 
 namespace trainsim::gui {
 
@@ -117,6 +118,13 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
       tr("Activation offloading (Megatron-Core's --cpu-offloading-num-layers): the first N layers keep "
          "their activations in host memory; needs PP 1 and no recomputation"));
   precision_ = combo({"fp32", "tf32", "bf16", "fp16", "fp8"});
+  std::vector<std::string> frameworks = {"(not named)"};
+  for (const auto& n : framework_names()) frameworks.push_back(n);
+  framework_ = combo(frameworks);
+  framework_->setToolTip(
+      tr("The software that runs the plan (plan.framework): choosing one sets the kernels, loss, gradient "
+         "precision and ZeRO-3 and FP8 details it runs, except those the file states (docs/scenario-format.md, "
+         "\"Naming your framework\")"));
   plan_form->addRow(tr("TP"), tp_);
   plan_form->addRow(tr("PP"), pp_);
   plan_form->addRow(tr("DP"), dp_);
@@ -133,6 +141,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   plan_form->addRow(tr("Layers recomputed"), recompute_fraction_);
   plan_form->addRow(tr("Layers offloaded"), offload_);
   plan_form->addRow(tr("Precision"), precision_);
+  plan_form->addRow(tr("Framework"), framework_);
   layout->addWidget(plan_box);
 
   status_ = new QLabel;
@@ -141,7 +150,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   layout->addWidget(status_);
   layout->addStretch();
 
-  for (QComboBox* box : {arch_, topology_, gpu_, schedule_, recompute_, precision_}) {
+  for (QComboBox* box : {arch_, topology_, gpu_, schedule_, recompute_, precision_, framework_}) {
     connect(box, &QComboBox::currentTextChanged, this, [this] { revalidate(); });
   }
   connect(model_preset_, &QComboBox::currentTextChanged, this, &ScenarioEditor::loadModelPreset);
@@ -231,6 +240,7 @@ void ScenarioEditor::setPlan(const PlanSpec& p) {
   recompute_fraction_->setValue(p.recompute_fraction);
   offload_->setValue(p.activation_offload_layers);
   precision_->setCurrentText(precision_name(p.precision));
+  framework_->setCurrentText(p.framework ? framework_name(*p.framework) : "(not named)");
   base_.plan.placement = p.placement;
   updating_ = false;
   revalidate();
@@ -285,6 +295,20 @@ Scenario ScenarioEditor::scenario() const {
   for (const Precision candidate :
        {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16, Precision::fp8}) {
     if (precision == precision_name(candidate)) p.precision = candidate;
+  }
+  // The framework chosen here sets what it runs for the plan as the form has it (its tp, zero,
+  // precision and GPU), as naming it in the file would, the file's own fields kept; another one
+  // replaces what the loaded one set, and "(not named)" goes back to the defaults.
+  const auto chosen = parse_framework(framework_->currentText().toStdString());
+  if (chosen || base_.plan.framework) {
+    clear_framework_fields(p);
+    p.framework = chosen;
+    if (chosen) {
+      const auto& stated = p.stated_framework_fields;
+      apply_framework(p, *chosen, sc.cluster.topology.gpu, [&](std::string_view key) {
+        return std::find(stated.begin(), stated.end(), key) != stated.end();
+      });
+    }
   }
   return sc;
 }

@@ -26,6 +26,7 @@ class ScenarioEditor : public QWidget {
   // For tests and the plan-space view: set one plan field.
   void setPlan(const PlanSpec& plan);
   QSpinBox* tpBox() const { return tp_; }
+  QComboBox* frameworkBox() const { return framework_; }
   QSpinBox* zeroGroupBox() const { return dp_shard_; }
   // Model fields from a Hugging Face config.json; false (reason in problems()) when unreadable.
   bool loadHfConfig(const QString& path);
@@ -43,7 +44,7 @@ class ScenarioEditor : public QWidget {
   Scenario base_;
   bool valid_ = false;
   bool updating_ = false;
-  QComboBox *model_preset_, *arch_, *topology_, *gpu_, *schedule_, *recompute_, *precision_;
+  QComboBox *model_preset_, *arch_, *topology_, *gpu_, *schedule_, *recompute_, *precision_, *framework_;
   QSpinBox *layers_, *hidden_, *heads_, *kv_heads_, *ffn_, *vocab_, *seq_;
   QSpinBox *gpus_, *tp_, *pp_, *dp_, *cp_, *ep_, *micro_, *virtual_, *zero_;
   QSpinBox* dp_shard_;  // hybrid sharding: data-parallel ranks of a ZeRO group, 0 for all

@@ -132,3 +132,38 @@ TEST(Framework, ASearchsCandidatesRunWhatTheFrameworkRunsForThem) {
   }
   EXPECT_EQ(seen, 4);
 }
+
+TEST(Framework, ItNeverMakesAPlanTheScenarioCouldNotState) {
+  // FlashAttention-1 never ran on Blackwell: there the GPU's default family stays.
+  EXPECT_EQ(with("b200-sxm-180gb", "dp: 16, framework: llm-foundry-2023").plan.attention, Attention::flash);
+  // FSDP's fp32 shards are the master weights only where the master weights are fp32.
+  EXPECT_FALSE(with("h100-sxm-80gb", "dp: 16, zero: 3, master_weights: 16-bit, framework: torchtitan")
+                   .plan.sharded_master_weights);
+  // gradient_compression: none reduces as usual, so the framework's fp32 reduce holds.
+  EXPECT_EQ(
+      with("h100-sxm-80gb", "dp: 16, gradient_compression: none, framework: torchtitan").plan.gradient_reduce_bytes, 4);
+  // The FP8 weight gather needs sharded weights (the distributed optimizer or FSDP).
+  EXPECT_FALSE(with("h100-sxm-80gb", "dp: 16, zero: 0, precision: fp8, framework: nemo").plan.fp8_param_gather);
+}
+
+TEST(Framework, StatedDefaultsSurviveAWriteAndTheFrameworkStillFollowsTp) {
+  // kernels: fused is the default, stated against torchtitan's eager (torch.compile on).
+  const Scenario sc = with(
+      "h100-sxm-80gb", "tp: 2, dp: 8, global_batch: 16, zero: 3, kernels: fused, loss: fp32, framework: torchtitan");
+  ASSERT_EQ(sc.plan.kernels, Kernels::fused);
+  const std::string yaml = scenario_to_yaml(sc);
+  EXPECT_NE(yaml.find("kernels: fused"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("sharded_master_weights"), std::string::npos) << "the framework's, not stated:\n" << yaml;
+  const Scenario back = load_scenario_text(yaml, "written");
+  EXPECT_EQ(back.plan.kernels, Kernels::fused);
+  EXPECT_EQ(back.plan.loss, Loss::fp32);
+  EXPECT_TRUE(back.plan.sharded_master_weights);
+  // Read back at tp 1, the framework's loss follows tp (cast, not loss_parallel's), the stated one stays.
+  std::string at_tp1 = yaml;
+  at_tp1.replace(at_tp1.find("tp: 2"), 5, "tp: 1");
+  at_tp1.replace(at_tp1.find("dp: 8"), 5, "dp: 16");
+  at_tp1.replace(at_tp1.find("loss: fp32"), 10, "dp_shard: 0");  // drop the stated loss
+  const PlanSpec tp1 = load_scenario_text(at_tp1, "tp1").plan;
+  EXPECT_EQ(tp1.loss, Loss::cast);
+  EXPECT_EQ(tp1.kernels, Kernels::fused);
+}

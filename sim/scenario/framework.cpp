@@ -49,14 +49,23 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
     if (!stated(key)) field = value;
   };
   const bool low = low_precision(p.precision);
-  const bool reduce_stated = stated("grad_reduce_precision") || stated("gradient_compression");
+  // gradient_compression other than none reduces in fp32 itself.
+  const bool reduce_stated =
+      stated("grad_reduce_precision") || (stated("gradient_compression") && p.gradient_compression != 1);
   const auto reduce_in_fp32 = [&] {
     if (!reduce_stated) p.gradient_reduce_bytes = 4;
   };
   // PyTorch FSDP (FSDP1 and FSDP2 under a mixed-precision policy) keeps the fp32 shard as the
   // master weight and casts it at each gather.
   const auto fsdp_shards_fp32 = [&] {
-    if (p.zero >= 3) set("sharded_master_weights", p.sharded_master_weights, true);
+    if (p.zero >= 3 && p.master_weights == MasterWeights::fp32)
+      set("sharded_master_weights", p.sharded_master_weights, true);
+  };
+  // A named attention family where the GPU's data has it; elsewhere the GPU's default stays
+  // (FlashAttention-1 never ran on Blackwell).
+  const auto attention = [&](Attention family) {
+    const auto& known = gpu.kernels.attention;
+    if (family == Attention::unfused || known.empty() || known.count(family)) set("attention", p.attention, family);
   };
   // torchao's Float8Linear casts the weight in every forward and saves the 16-bit input.
   const auto torchao_fp8 = [&] {
@@ -74,15 +83,17 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
       // Attention as separate score GEMM, fused scale-mask-softmax and value GEMM (no flash
       // attention before 2022), and `--DDP-impl local`: the gradient all-reduce once the backward
       // has returned (training.py, train_step), in the parameters' dtype.
-      set("attention", p.attention, Attention::unfused);
+      // bf16 already accumulated and reduced in fp32 (arguments.py's same block).
+      attention(Attention::unfused);
       set("overlap_grad_reduce", p.overlap_grad_reduce, false);
+      if (p.precision == Precision::bf16) reduce_in_fp32();
       break;
     case Framework::nemo:
       // GPTConfig / GPTModelProvider default cross_entropy_loss_fusion on; the FP8 and MXFP8
       // precision configs set fp8_param_gather; the performance scripts reduce in bf16
       // (scripts/performance/helpers.py: grad_reduce_in_fp32 = False), the default here.
       set("loss", p.loss, Loss::fused);
-      if (low) set("fp8_param_gather", p.fp8_param_gather, true);
+      if (low && p.zero >= 1) set("fp8_param_gather", p.fp8_param_gather, true);  // needs sharded weights
       break;
     case Framework::torchtitan:
     case Framework::torchtitan_2025:
@@ -96,7 +107,7 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
       torchao_fp8();
       // PyTorch's SDPA before 2.11 picks FlashAttention-2 on the A100 and Hopper, cuDNN on
       // Blackwell (torchtitan's "Add CuDNN on B200", pytorch/torchtitan#1196).
-      if (f == Framework::torchtitan_2025 && !gpu.mx_formats) set("attention", p.attention, Attention::flash2);
+      if (f == Framework::torchtitan_2025 && !gpu.mx_formats) attention(Attention::flash2);
       break;
     case Framework::llm_foundry:
     case Framework::llm_foundry_2023:
@@ -107,7 +118,7 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
       set("loss", p.loss, Loss::fused);
       reduce_in_fp32();
       fsdp_shards_fp32();
-      set("attention", p.attention, f == Framework::llm_foundry_2023 ? Attention::flash1 : Attention::flash2);
+      attention(f == Framework::llm_foundry_2023 ? Attention::flash1 : Attention::flash2);
       break;
     case Framework::deepspeed_2021:
       // ZeRO-3 before v0.6: one all-gather per parameter through torch.distributed's list API,
@@ -138,8 +149,31 @@ const std::vector<std::string>& framework_fields() {
   return keys;
 }
 
+void clear_framework_fields(PlanSpec& p) {
+  const PlanSpec d;
+  const auto& stated = p.stated_framework_fields;
+  const auto kept = [&](std::string_view key) { return std::find(stated.begin(), stated.end(), key) != stated.end(); };
+  if (!kept("attention")) p.attention = d.attention;
+  if (!kept("kernels")) p.kernels = d.kernels;
+  if (!kept("loss")) p.loss = d.loss;
+  if (!kept("grad_reduce_precision") && !(kept("gradient_compression") && p.gradient_compression != 1))
+    p.gradient_reduce_bytes = d.gradient_reduce_bytes;
+  if (!kept("sharded_master_weights")) p.sharded_master_weights = d.sharded_master_weights;
+  if (!kept("fp8_weight_cache")) p.fp8_weight_cache = d.fp8_weight_cache;
+  if (!kept("fp8_saved_inputs")) p.fp8_saved_inputs = d.fp8_saved_inputs;
+  if (!kept("fp8_param_gather")) p.fp8_param_gather = d.fp8_param_gather;
+  if (!kept("overlap_grad_reduce")) p.overlap_grad_reduce = d.overlap_grad_reduce;
+  if (!kept("overlap_param_gather")) p.overlap_param_gather = d.overlap_param_gather;
+  if (!kept("zero3_unit")) p.zero3_unit = d.zero3_unit;
+  if (!kept("zero3_list_collectives")) p.zero3_list_collectives = d.zero3_list_collectives;
+}
+
 void reapply_framework(PlanSpec& p) {
   if (!p.framework) return;
+  // What the framework set for the plan's old tp, zero or precision goes first.
+  const Attention attention = p.attention;
+  clear_framework_fields(p);
+  p.attention = attention;
   const auto& stated = p.stated_framework_fields;
   apply_framework(p, *p.framework, GpuSpec{}, [&](std::string_view key) {
     return key == "attention" || std::find(stated.begin(), stated.end(), key) != stated.end();

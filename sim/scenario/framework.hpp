@@ -39,6 +39,10 @@ void apply_framework(PlanSpec& plan, Framework f, const GpuSpec& gpu,
 // The plan keys apply_framework may set.
 const std::vector<std::string>& framework_fields();
 
+// Puts the fields a framework may set back to their defaults, except those the scenario states
+// (PlanSpec::stated_framework_fields): before another framework is applied (the GUI's editor).
+void clear_framework_fields(PlanSpec& plan);
+
 // Applies the plan's framework again after its tp, zero or precision changed (the search's
 // candidates, the plans suggested when one does not fit), keeping its stated fields and its
 // attention kernels (they follow the GPU, which does not change); nothing without a framework.

@@ -134,8 +134,9 @@ struct PlanSpec {
   // The framework the plan names (plan.framework); its fields are already applied to this plan
   // (apply_framework), so this is what the report says, not what prices the step.
   std::optional<Framework> framework;
-  // With a framework, the fields it could set that the scenario states itself (their plan keys),
-  // so that a plan derived from this one (a search's candidates) reapplies it (reapply_framework).
+  // The fields a framework could set that the scenario states itself (their plan keys), so that
+  // a plan derived from this one (a search's candidates, the GUI's editor) reapplies a framework
+  // without overriding them (reapply_framework, clear_framework_fields).
   std::vector<std::string> stated_framework_fields;
   // Expert tensor parallelism (Megatron-Core's expert_tensor_parallel_size; 0: tp, its default).
   // With MoE parallel folding (Liu et al. 2025, arXiv:2504.14960) the tp*cp*dp ranks of a stage

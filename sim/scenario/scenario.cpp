@@ -956,11 +956,11 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.integer("parameter_servers", 0, kMaxGpus)) p.parameter_servers = static_cast<int>(*v);
   if (auto v = r.integer("staleness", 0, 1000000)) p.staleness = static_cast<int>(*v);
   // Last: the framework fills in what the plan leaves out (scenario/framework.hpp).
+  for (const auto& key : framework_fields()) {
+    if (r.has(key)) p.stated_framework_fields.push_back(key);
+  }
   if (auto v = r.choice("framework", framework_names())) {
     p.framework = parse_framework(*v);
-    for (const auto& key : framework_fields()) {
-      if (r.has(key)) p.stated_framework_fields.push_back(key);
-    }
     const auto& stated = p.stated_framework_fields;
     apply_framework(p, *p.framework, cluster.topology.gpu,
                     [&](std::string_view key) { return std::find(stated.begin(), stated.end(), key) != stated.end(); });

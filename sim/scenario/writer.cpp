@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "scenario/scenario.hpp"
 
 namespace trainsim {
@@ -68,6 +70,13 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (c.memory_reserve) out << YAML::Key << "memory_reserve" << YAML::Value << std::to_string(*c.memory_reserve) + "B";
   out << YAML::EndMap;
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;
+  // With a framework named, a field it may set is written where the scenario states it (even at
+  // its default) and left out where the framework set it, so that reading back applies it alike.
+  const auto& stated = p.stated_framework_fields;
+  const auto write = [&](std::string_view key, bool unless_framework) {
+    if (!p.framework) return unless_framework;
+    return std::find(stated.begin(), stated.end(), key) != stated.end();
+  };
   out << YAML::Key << "tp" << YAML::Value << p.tp << YAML::Key << "pp" << YAML::Value << p.pp;
   out << YAML::Key << "dp" << YAML::Value << p.dp << YAML::Key << "cp" << YAML::Value << p.cp;
   out << YAML::Key << "ep" << YAML::Value << p.ep;
@@ -85,13 +94,16 @@ std::string scenario_to_yaml(const Scenario& sc) {
     out << YAML::Key << "activation_offload_layers" << YAML::Value << p.activation_offload_layers;
   out << YAML::Key << "precision" << YAML::Value << precision_name(p.precision);
   if (p.precision == Precision::fp8) out << YAML::Key << "fp8_recipe" << YAML::Value << fp8_recipe_name(p.fp8_recipe);
-  if (p.fp8_param_gather) out << YAML::Key << "fp8_param_gather" << YAML::Value << true;
-  if (p.fp8_weight_cache && low_precision(p.precision))
+  if (write("fp8_param_gather", p.fp8_param_gather))
+    out << YAML::Key << "fp8_param_gather" << YAML::Value << p.fp8_param_gather;
+  if (write("fp8_weight_cache", p.fp8_weight_cache && low_precision(p.precision)) && p.fp8_weight_cache)
     out << YAML::Key << "fp8_weight_cache" << YAML::Value << *p.fp8_weight_cache;
-  if (p.fp8_saved_inputs && low_precision(p.precision))
+  if (write("fp8_saved_inputs", p.fp8_saved_inputs && low_precision(p.precision)) && p.fp8_saved_inputs)
     out << YAML::Key << "fp8_saved_inputs" << YAML::Value << *p.fp8_saved_inputs;
-  if (p.attention != Attention::flash) out << YAML::Key << "attention" << YAML::Value << attention_name(p.attention);
-  if (p.kernels == Kernels::eager) out << YAML::Key << "kernels" << YAML::Value << "eager";
+  if (write("attention", p.attention != Attention::flash))
+    out << YAML::Key << "attention" << YAML::Value << attention_name(p.attention);
+  if (write("kernels", p.kernels == Kernels::eager))
+    out << YAML::Key << "kernels" << YAML::Value << (p.kernels == Kernels::eager ? "eager" : "fused");
   if (!p.layers_per_stage.empty()) {
     out << YAML::Key << "layers_per_stage" << YAML::Value << YAML::Flow << p.layers_per_stage;
   }
@@ -126,8 +138,10 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.bucket_bytes != PlanSpec{}.bucket_bytes) {
     out << YAML::Key << "bucket_size" << YAML::Value << std::to_string(p.bucket_bytes) + "B";
   }
-  if (!p.overlap_grad_reduce) out << YAML::Key << "overlap_grad_reduce" << YAML::Value << false;
-  if (!p.overlap_param_gather) out << YAML::Key << "overlap_param_gather" << YAML::Value << false;
+  if (write("overlap_grad_reduce", !p.overlap_grad_reduce))
+    out << YAML::Key << "overlap_grad_reduce" << YAML::Value << p.overlap_grad_reduce;
+  if (write("overlap_param_gather", !p.overlap_param_gather))
+    out << YAML::Key << "overlap_param_gather" << YAML::Value << p.overlap_param_gather;
   if (p.tp_comm_overlap) {
     out << YAML::Key << "tp_comm_overlap";
     if (p.tp_overlap == TpOverlap::async) {
@@ -138,18 +152,21 @@ std::string scenario_to_yaml(const Scenario& sc) {
   }
   if (p.collective_sms != PlanSpec{}.collective_sms)
     out << YAML::Key << "collective_sms" << YAML::Value << p.collective_sms;
-  if (p.loss != Loss::fp32) out << YAML::Key << "loss" << YAML::Value << loss_name(p.loss);
-  if (p.zero3_unit != Zero3Unit::layer)
+  if (write("loss", p.loss != Loss::fp32)) out << YAML::Key << "loss" << YAML::Value << loss_name(p.loss);
+  if (write("zero3_unit", p.zero3_unit != Zero3Unit::layer))
     out << YAML::Key << "zero3_unit" << YAML::Value << zero3_unit_name(p.zero3_unit);
-  if (p.zero3_list_collectives) out << YAML::Key << "zero3_list_collectives" << YAML::Value << true;
-  if (p.sharded_master_weights) out << YAML::Key << "sharded_master_weights" << YAML::Value << true;
+  if (write("zero3_list_collectives", p.zero3_list_collectives))
+    out << YAML::Key << "zero3_list_collectives" << YAML::Value << p.zero3_list_collectives;
+  if (write("sharded_master_weights", p.sharded_master_weights))
+    out << YAML::Key << "sharded_master_weights" << YAML::Value << p.sharded_master_weights;
   if (p.optimizer_moment_bytes != 4) out << YAML::Key << "optimizer_state" << YAML::Value << "bf16";
   if (p.master_weights != MasterWeights::fp32)
     out << YAML::Key << "master_weights" << YAML::Value << master_weights_name(p.master_weights);
   if (p.zero3_keeps_embeddings) out << YAML::Key << "zero3_keeps_embeddings" << YAML::Value << true;
   if (p.reshard_after_forward != Reshard::by_default)
     out << YAML::Key << "reshard_after_forward" << YAML::Value << reshard_name(p.reshard_after_forward);
-  if (p.gradient_reduce_bytes > 0 && p.gradient_compression == 1) {
+  if (write("grad_reduce_precision", p.gradient_reduce_bytes > 0) && p.gradient_reduce_bytes > 0 &&
+      p.gradient_compression == 1) {
     out << YAML::Key << "grad_reduce_precision" << YAML::Value << (p.gradient_reduce_bytes == 4 ? "fp32" : "bf16");
   }
   // Its fields are written above; the name says where they came from.
