@@ -405,3 +405,21 @@ TEST(CliExport, OptimizerStatePrecisionIsWrittenAndRead) {
   EXPECT_NE(run("export " + nemo1 + " --to megatron").output.find("master_weights none is not exported"),
             std::string::npos);
 }
+
+// A plan naming today's torchtitan runs the GPU's default attention (PyTorch 2.11's SDPA): the
+// export says so only when the plan runs something else; torchtitan-2025's is FlashAttention-2.
+TEST(CliExport, TorchtitanAttentionFollowsTheFrameworkTheScenarioNames) {
+  const std::string scenario = kSource + "/scenarios/llama3-8b-8xh100.yaml";
+  const CommandResult today =
+      run("export " + scenario + " --to torchtitan --set plan.framework=torchtitan --set plan.attention=flash");
+  ASSERT_EQ(today.code, 0) << today.output;
+  EXPECT_EQ(today.output.find("is not what torchtitan runs"), std::string::npos) << today.output;
+  const CommandResult stated = run("export " + scenario + " --to torchtitan --set plan.framework=torchtitan");
+  ASSERT_EQ(stated.code, 0) << stated.output;
+  EXPECT_NE(stated.output.find("attention flash2 is not what torchtitan runs on h100-sxm-96gb: PyTorch 2.11's SDPA"),
+            std::string::npos)
+      << stated.output;
+  const CommandResult older = run("export " + scenario + " --to torchtitan --set plan.framework=torchtitan-2025");
+  ASSERT_EQ(older.code, 0) << older.output;
+  EXPECT_EQ(older.output.find("is not what torchtitan runs"), std::string::npos) << older.output;
+}

@@ -400,12 +400,16 @@ ExportResult to_torchtitan(const Scenario& sc) {
         "(sharded_master_weights: true)");
   }
   const GpuSpec& gpu = sc.cluster.topology.gpu;
-  const Attention sdpa = torchtitan_attention(gpu.mx_formats);
+  // A plan naming today's torchtitan (PyTorch 2.11's SDPA) runs the GPU's default family.
+  const Attention sdpa =
+      p.framework == Framework::torchtitan ? gpu.kernels.default_attention : torchtitan_attention(gpu.mx_formats);
   const Attention runs = p.attention == Attention::flash ? gpu.kernels.default_attention : p.attention;
   if (runs != sdpa) {
+    const char* why = p.framework == Framework::torchtitan
+                          ? ": PyTorch 2.11's SDPA picks the GPU's default family (attention: "
+                          : ": its SDPA asks for FlashAttention first, cuDNN first on Blackwell only (attention: ";
     r.notes.push_back(std::string("attention ") + attention_name(runs) + " is not what torchtitan runs on " + gpu.name +
-                      ": its SDPA asks for FlashAttention first, cuDNN first on Blackwell only (attention: " +
-                      attention_name(sdpa) + ")");
+                      why + attention_name(sdpa) + ")");
   }
   if (p.loss == Loss::fp32 || (p.loss == Loss::decomposed && p.tp == 1)) {
     r.notes.push_back(std::string("loss ") + loss_name(p.loss) +
