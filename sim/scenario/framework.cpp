@@ -82,8 +82,8 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
     case Framework::megatron_2021:
       // Attention as separate score GEMM, fused scale-mask-softmax and value GEMM (no flash
       // attention before 2022), and `--DDP-impl local`: the gradient all-reduce once the backward
-      // has returned (training.py, train_step), in the parameters' dtype.
-      // bf16 already accumulated and reduced in fp32 (arguments.py's same block).
+      // has returned (training.py, train_step), in the parameters' dtype, or in fp32 with bf16
+      // (arguments.py's bf16 block, already then).
       attention(Attention::unfused);
       set("overlap_grad_reduce", p.overlap_grad_reduce, false);
       if (p.precision == Precision::bf16) reduce_in_fp32();
