@@ -106,6 +106,11 @@ bool has_ci(const std::string& text, const char* word) {
   return lowercase(text).find(lowercase(word)) != std::string::npos;
 }
 
+// Whether the row ran under torch.compile: its framework or notes say so, not "compile=off".
+bool compiled_row(const std::string& framework, const std::string& notes) {
+  return (has_ci(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+}
+
 // NVIDIA's NeMo in any case, not the Nemotron models a NeMo row may name.
 bool names_nemo(const std::string& framework) {
   const std::string t = lowercase(framework);
@@ -486,7 +491,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   if (has_ci(framework, "NeMo 25.04") || has(notes, "row \"Baseline\"")) p.moe_router_fusion = false;
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
-  const bool compiled = (has_ci(framework, "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+  const bool compiled = compiled_row(framework, notes);
   if (has_ci(framework, "llm-foundry") || (has_ci(framework, "TorchTitan") && !compiled)) p.kernels = Kernels::eager;
   // torchtitan compiles its loss with the model since build_loss_fn (pytorch/torchtitan#1033,
   // April 2025): the rows on torch 2.8 and later (or its nightly of 2025-06) ran it fused.
@@ -577,8 +582,6 @@ double published_memory(const std::string& text, const std::string& framework) {
   if (const auto v = number_before(after, "GB")) return *v * (has_ci(framework, "TorchTitan") ? gib : 1e9);
   return 0;
 }
-
-std::string group_of(const Scenario& sc) { return public_error_group(sc.cluster.topology.gpu.name, sc.plan.precision); }
 
 // What a scenario that names only the model, cluster, parallel plan, batch, recomputation and
 // precision gets: every field that states what the row's framework runs (kernels, loss, ZeRO-3
@@ -716,9 +719,7 @@ int main(int argc, char** argv) {
         p.tp_overlap = stated.tp_overlap;
         p.moe_dispatcher = stated.moe_dispatcher;
         p.recompute_modules = stated.recompute_modules;
-        const std::string notes = get("notes");
-        const bool compiled =
-            (has_ci(get("framework"), "compile") || has(notes, "compile")) && !has(notes, "compile=off");
+        const bool compiled = compiled_row(get("framework"), get("notes"));
         if (compiled) p.kernels = stated.kernels;
         if (const auto f = framework_of_row(get("framework"), p)) {
           p.framework = f;
@@ -750,7 +751,7 @@ int main(int argc, char** argv) {
     row.id = get("row_id");
     row.source = get("source_id");
     row.model = sc.model.name;
-    row.group = group_of(sc);
+    row.group = public_error_group(sc.cluster.topology.gpu.name, sc.plan.precision);
     row.gpus = sc.cluster.gpus;
     row.micro_batch = sc.plan.micro_batch;
     row.measured = std::stod(get("iteration_time_s"));

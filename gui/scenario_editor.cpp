@@ -12,7 +12,6 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <algorithm>
 
 namespace trainsim::gui {
 
@@ -303,12 +302,7 @@ Scenario ScenarioEditor::scenario() const {
   if (chosen || base_.plan.framework) {
     clear_framework_fields(p);
     p.framework = chosen;
-    if (chosen) {
-      const auto& stated = p.stated_framework_fields;
-      apply_framework(p, *chosen, sc.cluster.topology.gpu, [&](std::string_view key) {
-        return std::find(stated.begin(), stated.end(), key) != stated.end();
-      });
-    }
+    if (chosen) apply_framework(p, *chosen, sc.cluster.topology.gpu);
   }
   return sc;
 }

@@ -149,10 +149,18 @@ const std::vector<std::string>& framework_fields() {
   return keys;
 }
 
+bool states_framework_field(const PlanSpec& p, std::string_view key) {
+  const auto& stated = p.stated_framework_fields;
+  return std::find(stated.begin(), stated.end(), key) != stated.end();
+}
+
+void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu) {
+  apply_framework(p, f, gpu, [&](std::string_view key) { return states_framework_field(p, key); });
+}
+
 void clear_framework_fields(PlanSpec& p) {
   const PlanSpec d;
-  const auto& stated = p.stated_framework_fields;
-  const auto kept = [&](std::string_view key) { return std::find(stated.begin(), stated.end(), key) != stated.end(); };
+  const auto kept = [&](std::string_view key) { return states_framework_field(p, key); };
   if (!kept("attention")) p.attention = d.attention;
   if (!kept("kernels")) p.kernels = d.kernels;
   if (!kept("loss")) p.loss = d.loss;
@@ -174,10 +182,8 @@ void reapply_framework(PlanSpec& p) {
   const Attention attention = p.attention;
   clear_framework_fields(p);
   p.attention = attention;
-  const auto& stated = p.stated_framework_fields;
-  apply_framework(p, *p.framework, GpuSpec{}, [&](std::string_view key) {
-    return key == "attention" || std::find(stated.begin(), stated.end(), key) != stated.end();
-  });
+  apply_framework(p, *p.framework, GpuSpec{},
+                  [&](std::string_view key) { return key == "attention" || states_framework_field(p, key); });
 }
 
 }  // namespace trainsim

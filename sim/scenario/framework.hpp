@@ -36,6 +36,12 @@ std::vector<std::string> framework_names();
 void apply_framework(PlanSpec& plan, Framework f, const GpuSpec& gpu,
                      const std::function<bool(std::string_view key)>& stated);
 
+// apply_framework keeping the fields the plan states itself (PlanSpec::stated_framework_fields).
+void apply_framework(PlanSpec& plan, Framework f, const GpuSpec& gpu);
+
+// Whether the scenario states `key` itself (PlanSpec::stated_framework_fields).
+bool states_framework_field(const PlanSpec& plan, std::string_view key);
+
 // The plan keys apply_framework may set.
 const std::vector<std::string>& framework_fields();
 

@@ -961,9 +961,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   }
   if (auto v = r.choice("framework", framework_names())) {
     p.framework = parse_framework(*v);
-    const auto& stated = p.stated_framework_fields;
-    apply_framework(p, *p.framework, cluster.topology.gpu,
-                    [&](std::string_view key) { return std::find(stated.begin(), stated.end(), key) != stated.end(); });
+    apply_framework(p, *p.framework, cluster.topology.gpu);
   }
 }
 

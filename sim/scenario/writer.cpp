@@ -72,10 +72,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;
   // With a framework named, a field it may set is written where the scenario states it (even at
   // its default) and left out where the framework set it, so that reading back applies it alike.
-  const auto& stated = p.stated_framework_fields;
   const auto write = [&](std::string_view key, bool unless_framework) {
-    if (!p.framework) return unless_framework;
-    return std::find(stated.begin(), stated.end(), key) != stated.end();
+    return p.framework ? states_framework_field(p, key) : unless_framework;
   };
   out << YAML::Key << "tp" << YAML::Value << p.tp << YAML::Key << "pp" << YAML::Value << p.pp;
   out << YAML::Key << "dp" << YAML::Value << p.dp << YAML::Key << "cp" << YAML::Value << p.cp;
