@@ -232,6 +232,9 @@ const BadCase kBadCases[] = {
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  recompute: full\n  recompute_fraction: 1.5\n",
      "plan.recompute_fraction", 5, "expected"},
     {"no_cluster", "model: {preset: gpt2}\nplan: {}\n", "cluster", 0, "needs a 'cluster'"},
+    // A cluster given only its GPU: the error names the topology presets built on each GPU.
+    {"no_topology", "model: {preset: gpt2}\ncluster: {gpu: h100-sxm-80gb, gpus: 8}\nplan: {}\n", "cluster.topology", 2,
+     "dgx-h100-superpod (h100-sxm-80gb)"},
     {"no_plan", "model: {preset: gpt2}\ncluster: {topology: single-h200}\n", "plan", 0, "needs a 'plan'"},
     {"unknown_top_key", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\nplam: {}\n", "plam", 4,
      "did you mean 'plan'"},

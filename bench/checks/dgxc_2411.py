@@ -26,7 +26,7 @@ usage: bench/checks/dgxc_2411.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import megatron_plan, predict_all, require_program, summarise
+from published_steps import megatron_plan, nemo1_distributed_adam, predict_all, require_program, summarise
 
 # model preset, sequence, TP, PP, CP, VP, MBS, global batch per GPU,
 # {precision: ((GPUs, step s), (GPUs, step s))}: the smallest and largest scale of each table.
@@ -42,13 +42,9 @@ USERBUFFERS = ("llama3.1-70b", "nemotron4-15b", "gpt3-175b")
 
 
 def optimizer(model, precision):
-    """Adam's state under NeMo 1.x's DistributedFusedAdam: fp8_params (FP8 runs, GPT-3's yaml)
-    stores a copy of the weights in the state's dtype; without it a bf16 state is the weights
-    themselves and an fp32 one keeps only their low 16 bits."""
-    fp8_params = precision == "fp8" or model == "gpt3-175b"
-    if model == "nemotron4-340b":
-        return {"optimizer_state": "bf16", "master_weights": "16-bit" if fp8_params else "none"}
-    return {} if fp8_params else {"master_weights": "remainders"}
+    """fp8_params: the FP8 runs (configure.sh) and GPT-3's yaml; Nemotron-4 340B's yaml keeps a
+    bf16 state."""
+    return nemo1_distributed_adam(model == "nemotron4-340b", precision == "fp8" or model == "gpt3-175b")
 
 
 def scenario(model, seq, tp, pp, cp, vp, mbs, batch_per_gpu, precision, gpus):

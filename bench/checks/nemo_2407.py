@@ -10,7 +10,10 @@ with FP8 delayed scaling (fp8_hybrid, an amax history of 1024), sequence paralle
 userbuffers tensor-parallel overlap where ub_tp_comm_overlap is true (GPT-3 20B, Llama 2 and 3
 70B, Nemotron 8B and 22B), no recomputation but Nemotron-340B's selective, dropout 0.1 in the
 GPT-3 models only, the fused cross-entropy loss where cross_entropy_loss_fusion is true (the Llama
-and Nemotron 8B/22B configs). Every other field is the simulator's default. Results:
+and Nemotron 8B/22B configs), and Adam's state as Apex's DistributedFusedAdam (every config's
+`optim.name: distributed_fused_adam`, none sets fp8_params) keeps it: bf16 for Nemotron-340B
+(`optim.dtype: bf16`), fp32 moments beside the weights' low 16 bits for the rest. Every other
+field is the simulator's default. Results:
 docs/accuracy.md.
 
 usage: bench/checks/nemo_2407.py [path/to/trainsim]   (default build/bin/trainsim)
@@ -18,7 +21,7 @@ usage: bench/checks/nemo_2407.py [path/to/trainsim]   (default build/bin/trainsi
 
 import sys
 
-from published_steps import megatron_plan, predict_all, require_program, step_from_throughput, summarise
+from published_steps import megatron_plan, nemo1_distributed_adam, predict_all, require_program, step_from_throughput, summarise
 
 # NeMo's GPTConfig5B and GPTConfig20B (nemo/collections/llm/gpt/model/base.py) and
 # Nemotron3Config8B / 22B (nemotron.py): shapes the model presets do not carry.
@@ -60,7 +63,8 @@ def scenario(plan):
         f"model: {shape}",
         f"cluster: {{topology: dgx-h100-superpod, gpus: {gpus}, gpu: h100-sxm-80gb}}",
         *megatron_plan(gpus, tp, pp, cp, vp, mbs, gbs, "fp8", fp8_recipe="delayed", userbuffers=model in USERBUFFERS,
-                       recompute="selective" if model == "nemotron4-340b" else None, fused_loss=model in FUSED_LOSS),
+                       recompute="selective" if model == "nemotron4-340b" else None, fused_loss=model in FUSED_LOSS,
+                       **nemo1_distributed_adam(model == "nemotron4-340b", fp8_params=False)),
     ]
     return "\n".join(lines) + "\n"
 

@@ -58,6 +58,17 @@ def megatron_plan(gpus, tp, pp, cp, vp, micro_batch, global_batch, precision, ze
     return lines
 
 
+def nemo1_distributed_adam(bf16_state, fp8_params):
+    """Adam's state as NeMo 1.x's setup_optimization (megatron_base_model.py) makes Apex's
+    DistributedFusedAdam keep it, as optimizer_state / master_weights keyword arguments for
+    megatron_plan: a bf16 state (the yaml's `optim.dtype: bf16`) is the weights themselves, or
+    holds a bf16 copy of them where fp8_params is on; an fp32 state keeps only the bf16 weights'
+    low 16 bits (store_param_remainders), or an fp32 copy with fp8_params."""
+    if bf16_state:
+        return {"optimizer_state": "bf16", "master_weights": "16-bit" if fp8_params else "none"}
+    return {} if fp8_params else {"master_weights": "remainders"}
+
+
 def step_from_throughput(global_batch, sequence, gpus, tokens_per_gpu):
     return global_batch * sequence / (tokens_per_gpu * gpus)
 

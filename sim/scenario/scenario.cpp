@@ -1072,7 +1072,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   auto cluster = r.map("cluster");
   if (!cluster) r.fail_missing("cluster", "a scenario needs a 'cluster' (topology and gpus)");
   const auto topology = cluster->string("topology");
-  if (!topology) cluster->fail_missing("topology", "the cluster needs a 'topology' (a preset name or a file path)");
+  if (!topology) {
+    // Name each preset with the GPU it is built on: a user who wrote only `gpu:` sees which to pick.
+    std::string presets;
+    for (const auto& name : topology_preset_names()) {
+      const TopologySpec preset = load_topology(name);
+      std::string gpus = preset.node_groups.empty() ? preset.gpu.name : "";
+      for (const auto& group : preset.node_groups) gpus += (gpus.empty() ? "" : " + ") + group.gpu.name;
+      presets += (presets.empty() ? "" : ", ") + name + " (" + gpus + ")";
+    }
+    cluster->fail_missing("topology", "the cluster needs a 'topology', a file path or a preset: " + presets);
+  }
   try {
     const bool is_path = topology->find('/') != std::string::npos || topology->find(".y") != std::string::npos;
     const auto target =
