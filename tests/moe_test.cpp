@@ -627,3 +627,24 @@ TEST(Moe, HuggingFaceConfigsOfPresetModelsMatchThePresets) {
     EXPECT_EQ(e.key(), "text_config");
   }
 }
+
+// Expert groups of later replicas can straddle leaf switches the first replica's do not: 12
+// nodes, 3 under each leaf, expert groups of 2 nodes (ep 16), so the second group (nodes 2 and
+// 3) and the fifth (8 and 9) cross leaves while the first stays under one. With 16:1 uplinks the
+// step waits for those, and their all-to-alls take several times as long as on a non-blocking
+// tree; expert groups of one node each (ep 8) cross no leaf, and the uplinks do not matter.
+TEST(Moe, ExpertGroupsThatStraddleLeavesWaitOnOversubscribedUplinks) {
+  const auto expert_exchange = [](int ep, double oversubscription) {
+    Scenario sc = load_scenario_text(
+        "model: {preset: qwen3-30b-a3b, seq_len: 2048}\n"
+        "cluster: {topology: dgx-a100-superpod, gpus: 96}\n"
+        "plan: {dp: 96, ep: " +
+            std::to_string(ep) + ", micro_batch: 1, global_batch: 96, recompute: full}\n",
+        "straddle.yaml");
+    sc.cluster.topology.nodes_per_leaf = 3;
+    sc.cluster.topology.oversubscription = oversubscription;
+    return simulate_step(sc).breakdown.exposed_comm.at("ep");
+  };
+  EXPECT_GT(expert_exchange(16, 16), 3 * expert_exchange(16, 1));
+  EXPECT_NEAR(expert_exchange(8, 16), expert_exchange(8, 1), 0.01 * expert_exchange(8, 1));
+}

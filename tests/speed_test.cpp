@@ -230,6 +230,30 @@ plan: {tp: 4, pp: 1, dp: 8, ep: 8, etp: 4, micro_batch: 1, global_batch: 16, seq
   EXPECT_LT(relative(a.step_time, b.step_time), 1e-3);
   EXPECT_LT(relative(a.network_energy_j, b.network_energy_j), 1e-3);
   EXPECT_LT(relative(a.gpu_energy_j, b.gpu_energy_j), 1e-3);
+  // Two expert-data-parallel replicas (dp 16): the second's all-to-alls, and the expert gradients
+  // of every ep rank, mirrored, spend the network energy of simulating them all.
+  const Scenario replicas = load_scenario_text(R"(
+model: {preset: mixtral-8x7b, layers: 8, seq_len: 2048}
+cluster: {topology: dgx-h100-superpod, gpus: 64}
+plan: {tp: 4, pp: 1, dp: 16, ep: 8, etp: 4, micro_batch: 1, global_batch: 16, sequence_parallel: true, zero: 1}
+)",
+                                               "ep-replicas.yaml");
+  ASSERT_EQ(replicas.plan.expert_dp(), 2);
+  const auto [c, d] = fast_and_exhaustive(replicas);
+  EXPECT_LT(relative(c.step_time, d.step_time), 1e-3);
+  EXPECT_LT(relative(c.network_energy_j, d.network_energy_j), 1e-3);
+  // Where every link is watched (record_link_load: nothing mirrored) and no gradients move, the
+  // second replica's all-to-alls load the NICs of its GPUs (32-63), as the first's load theirs.
+  SimulationOptions watched;
+  watched.record_link_load = true;
+  watched.skip_data_parallel = true;
+  const StepResult loads = simulate_step(replicas, watched);
+  const auto nic_busy = [&](int gpu) {
+    const auto it = loads.link_utilisation.find("gpu" + std::to_string(gpu) + "-nic");
+    return it != loads.link_utilisation.end() && it->second > 0;
+  };
+  EXPECT_TRUE(nic_busy(0));
+  EXPECT_TRUE(nic_busy(40));
 }
 
 // A TP group that fills its node has the node's NVLink to itself: its collectives, priced at

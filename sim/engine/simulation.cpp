@@ -453,22 +453,66 @@ class StepSimulation {
   }
   // MoE parallel folding: a stage's tp*cp*dp ranks, flattened tp innermost, regrouped for the
   // experts as etp x ep x edp, innermost first (Megatron-Core's expert rank generator). The ep
-  // groups (or, with `data_parallel`, the expert-data-parallel groups) of the first replica
-  // (first edp, or first ep, rank), one per etp rank: those run at once as tp_groups' do.
-  std::vector<std::vector<int>> expert_groups(int stage, bool data_parallel) const {
+  // groups of expert-data-parallel rank `replica` (or, with `data_parallel`, the expert-data-
+  // parallel groups of ep rank `replica`), one per etp rank; every replica's run at once.
+  std::vector<std::vector<int>> expert_groups(int stage, bool data_parallel, int replica) const {
     const int etp = p_.expert_tp(), ep = p_.ep, edp = p_.expert_dp();
     const auto folded = [&](int i) { return folded_gpu(p_, stage, i); };
     std::vector<std::vector<int>> groups;
     for (int a = 0; a < etp; ++a) {
       std::vector<int> g;
       for (int k = 0; k < (data_parallel ? edp : ep); ++k)
-        g.push_back(folded(data_parallel ? a + etp * ep * k : a + etp * k));
+        g.push_back(folded(data_parallel ? a + etp * replica + etp * ep * k : a + etp * k + etp * ep * replica));
       groups.push_back(g);
     }
     return groups;
   }
-  std::vector<std::vector<int>> ep_groups(int stage) const { return expert_groups(stage, false); }
-  std::vector<std::vector<int>> edp_groups(int stage) const { return expert_groups(stage, true); }
+  int expert_replicas(bool data_parallel) const { return data_parallel ? p_.ep : p_.expert_dp(); }
+
+  // An expert collective as every replica of the stage runs it (all-to-alls over the ep groups, or
+  // with `data_parallel` the routed experts' gradients and weights over the edp groups). Where
+  // rails never contend one group is simulated and the others mirror it. Where links can bind
+  // (oversubscribed fat trees, tori, dragonflies) the replicas' groups need not be alike: some
+  // straddle leaf switches and share their uplinks, and the step waits for the slowest. All are
+  // simulated up to kExpertFlowBudget flows (SimGrid's cost grows with their square); beyond
+  // it the replica whose groups span the most leaves, then nodes, runs and the others mirror it.
+  static constexpr std::size_t kExpertFlowBudget = 8192;
+  Collective expert_collective(int stage, bool data_parallel, CollectiveKind kind, double bytes) const {
+    Collective c;
+    c.kind = kind;
+    c.bytes = bytes;
+    const int replicas = expert_replicas(data_parallel);
+    const int per_node = sc_.cluster.topology.gpus_per_node;
+    const auto nodes_of = [&](const std::vector<int>& g, int per) {
+      std::set<int> spanned;
+      for (const int gpu : g) spanned.insert(gpu / per);
+      return spanned.size();
+    };
+    if (mirror_dp_) {
+      c.groups = expert_groups(stage, data_parallel, 0);
+      c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
+      c.groups.resize(1);
+      return c;
+    }
+    std::size_t flows = 0;
+    std::pair<std::size_t, std::size_t> worst{0, 0};  // leaves, then nodes, its groups span
+    int worst_replica = 0;
+    const int per_leaf = per_node * std::max(1, sc_.cluster.topology.nodes_per_leaf);
+    for (int r = 0; r < replicas; ++r) {
+      std::pair<std::size_t, std::size_t> span{0, 0};
+      for (auto& g : expert_groups(stage, data_parallel, r)) {
+        flows += g.size() * nodes_of(g, per_node);
+        span = {span.first + nodes_of(g, per_leaf), span.second + nodes_of(g, per_node)};
+        c.groups.push_back(std::move(g));
+      }
+      if (span > worst) worst = span, worst_replica = r;
+    }
+    if (flows > kExpertFlowBudget) {
+      c.groups = expert_groups(stage, data_parallel, worst_replica);
+      c.mirrors = replicas - 1;
+    }
+    return c;
+  }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
     flush(stage);
@@ -598,16 +642,7 @@ class StepSimulation {
   void ep_exchange(int stage, const std::string& label) {
     if (p_.ep < 2 || !sc_.model.moe()) return;
     const auto simulate = [&] {
-      Collective c;
-      c.kind = CollectiveKind::all_to_all;
-      c.bytes = w_.comm.ep_bytes;
-      c.groups = ep_groups(stage);
-      // The etp groups hold disjoint GPUs: mirrored where rails never contend, as the
-      // data-parallel rings (an EP 128 all-to-all of 4 such groups was 32K flows).
-      if (mirror_dp_ && c.groups.size() > 1) {
-        c.mirrors = static_cast<int>(c.groups.size()) - 1;
-        c.groups.resize(1);
-      }
+      Collective c = expert_collective(stage, false, CollectiveKind::all_to_all, w_.comm.ep_bytes);
       if (p_.moe_dispatcher != MoeDispatcher::alltoall) {
         c.top_k = sc_.model.top_k;
         c.experts = sc_.model.experts;
@@ -624,10 +659,13 @@ class StepSimulation {
   int ep_simulated_repeats(int stage) {
     auto [it, fresh] = ep_repeats_.try_emplace(stage, kSimulatedRepeats);
     if (fresh) {
-      const auto group = ep_groups(stage).front();
-      std::set<int> nodes;
-      for (const int g : group) nodes.insert(g / sc_.cluster.topology.gpus_per_node);
-      if (group.size() * nodes.size() > 2048) it->second = 2;
+      std::size_t flows = 0;
+      for (const auto& group : expert_collective(stage, false, CollectiveKind::all_to_all, 0).groups) {
+        std::set<int> nodes;
+        for (const int g : group) nodes.insert(g / sc_.cluster.topology.gpus_per_node);
+        flows += group.size() * nodes.size();
+      }
+      if (flows > 2048) it->second = 2;
     }
     return it->second;
   }
@@ -746,9 +784,8 @@ class StepSimulation {
     double took =
         run_collective(platform_, dp_collective(stage, CollectiveKind::all_gather, g.dense * element), gpus_per_node);
     if (g.experts > 0 && p_.expert_dp() > 1) {
-      Collective c = dp_collective(stage, CollectiveKind::all_gather, g.experts * bytes_per_element(p_.precision));
-      c.groups = edp_groups(stage);
-      c.mirrors = 0;
+      const Collective c =
+          expert_collective(stage, true, CollectiveKind::all_gather, g.experts * bytes_per_element(p_.precision));
       took += run_collective(platform_, c, gpus_per_node);
     }
     return took;
@@ -1022,12 +1059,9 @@ class StepSimulation {
       for (const bool experts : {false, true}) {
         const double bytes = experts ? bucket.expert_bytes : bucket.bytes;
         if (bytes <= 0 || (experts && p_.expert_dp() < 2)) continue;
-        Collective c = dp_collective(s, p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
-                                     bytes / p_.gradient_compression);
-        if (experts) {
-          c.groups = edp_groups(s);
-          c.mirrors = 0;
-        }
+        const CollectiveKind kind = p_.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+        const double sent = bytes / p_.gradient_compression;
+        Collective c = experts ? expert_collective(s, true, kind, sent) : dp_collective(s, kind, sent);
         c.algorithm = p_.dp_algorithm;
         const double start = sg4::Engine::get_clock();
         holding_sms(s, [&] {
