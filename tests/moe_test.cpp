@@ -648,3 +648,24 @@ TEST(Moe, ExpertGroupsThatStraddleLeavesWaitOnOversubscribedUplinks) {
   EXPECT_GT(expert_exchange(16, 16), 3 * expert_exchange(16, 1));
   EXPECT_NEAR(expert_exchange(8, 16), expert_exchange(8, 1), 0.01 * expert_exchange(8, 1));
 }
+
+// Context-parallel rings of later data-parallel replicas can straddle leaf switches too: rings of
+// 16 GPUs (2 nodes) on 12 nodes, 3 under each leaf; the second replica's (nodes 2 and 3) crosses
+// leaves. With 16:1 uplinks its ring outlasts the attention it runs beside; on a non-blocking
+// tree it hides behind it.
+TEST(Attention, ContextParallelRingsThatStraddleLeavesWaitOnOversubscribedUplinks) {
+  const auto ring_exposed = [](double oversubscription) {
+    Scenario sc = load_scenario_text(
+        "model: {preset: llama3-8b, seq_len: 16384}\n"
+        "cluster: {topology: dgx-a100-superpod, gpus: 96}\n"
+        "plan: {tp: 1, cp: 16, dp: 6, micro_batch: 1, global_batch: 6, recompute: full}\n",
+        "cp-straddle.yaml");
+    sc.cluster.topology.nodes_per_leaf = 3;
+    sc.cluster.topology.oversubscription = oversubscription;
+    const auto exposed = simulate_step(sc).breakdown.exposed_comm;
+    const auto cp = exposed.find("cp");
+    return cp == exposed.end() ? 0.0 : cp->second;
+  };
+  EXPECT_EQ(ring_exposed(1), 0);
+  EXPECT_GT(ring_exposed(16), 0.05);
+}

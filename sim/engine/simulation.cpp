@@ -394,18 +394,17 @@ class StepSimulation {
   }
   // One group per TP rank of the stage: the GPUs of the first `cps` CP ranks and `dps` DP
   // ranks (CP outer, DP inner). All TP ranks run the collective at once, so all are returned.
-  std::vector<std::vector<int>> sibling_groups(int stage, int cps, int dps) const {
+  // The context-parallel rings of data-parallel replica d, one per TP rank; all replicas' run at
+  // once (replicated_collective).
+  std::vector<std::vector<int>> cp_groups(int stage, int d) const {
     std::vector<std::vector<int>> groups;
     for (int t = 0; t < p_.tp; ++t) {
       std::vector<int> g;
-      for (int c = 0; c < cps; ++c) {
-        for (int d = 0; d < dps; ++d) g.push_back(gpu(t, c, stage, d));
-      }
+      for (int c = 0; c < p_.cp; ++c) g.push_back(gpu(t, c, stage, d));
       groups.push_back(g);
     }
     return groups;
   }
-  std::vector<std::vector<int>> cp_groups(int stage) const { return sibling_groups(stage, p_.cp, 1); }
   // The ZeRO shard groups: a TP rank's cp x dp ranks, or with hybrid sharding (dp_shard) each of
   // its groups of dp_shard consecutive DP ranks; the replicas' groups run at once.
   std::vector<std::vector<int>> dp_groups(int stage) const {
@@ -467,51 +466,61 @@ class StepSimulation {
     }
     return groups;
   }
-  int expert_replicas(bool data_parallel) const { return data_parallel ? p_.ep : p_.expert_dp(); }
 
-  // An expert collective as every replica of the stage runs it (all-to-alls over the ep groups, or
-  // with `data_parallel` the routed experts' gradients and weights over the edp groups). Where
-  // rails never contend one group is simulated and the others mirror it. Where links can bind
-  // (oversubscribed fat trees, tori, dragonflies) the replicas' groups need not be alike: some
-  // straddle leaf switches and share their uplinks, and the step waits for the slowest. All are
-  // simulated up to kExpertFlowBudget flows (SimGrid's cost grows with their square); beyond
-  // it the replica whose groups span the most leaves, then nodes, runs and the others mirror it.
-  static constexpr std::size_t kExpertFlowBudget = 8192;
-  Collective expert_collective(int stage, bool data_parallel, CollectiveKind kind, double bytes) const {
+  // A collective that each of `replicas` replicas runs at once over its own groups (`groups_of(r)`,
+  // replica r's). Where rails never contend replica 0's groups run (with `one_group` only its
+  // first: the rest are alike) and the others mirror them, their network energy added. Where links
+  // can bind (oversubscribed fat trees, tori, dragonflies) the replicas' groups need not be alike:
+  // some straddle leaf switches and share their uplinks, and the step waits for the slowest. All
+  // are simulated up to kReplicatedFlowBudget flows (SimGrid's cost grows with the square of
+  // concurrent flows); beyond it the replica whose groups span the most leaves, then nodes, runs
+  // and the others mirror it.
+  static constexpr std::size_t kReplicatedFlowBudget = 8192;
+  template <typename GroupsOf>
+  Collective replicated_collective(int replicas, GroupsOf groups_of, bool one_group, CollectiveKind kind,
+                                   double bytes) const {
     Collective c;
     c.kind = kind;
     c.bytes = bytes;
-    const int replicas = expert_replicas(data_parallel);
-    const int per_node = sc_.cluster.topology.gpus_per_node;
-    const auto nodes_of = [&](const std::vector<int>& g, int per) {
-      std::set<int> spanned;
-      for (const int gpu : g) spanned.insert(gpu / per);
-      return spanned.size();
-    };
     if (mirror_dp_) {
-      c.groups = expert_groups(stage, data_parallel, 0);
-      c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
-      c.groups.resize(1);
+      c.groups = groups_of(0);
+      c.mirrors = replicas - 1;
+      if (one_group && c.groups.size() > 1) {
+        c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
+        c.groups.resize(1);
+      }
       return c;
     }
-    std::size_t flows = 0;
-    std::pair<std::size_t, std::size_t> worst{0, 0};  // leaves, then nodes, its groups span
-    int worst_replica = 0;
+    const int per_node = sc_.cluster.topology.gpus_per_node;
     const int per_leaf = per_node * std::max(1, sc_.cluster.topology.nodes_per_leaf);
+    const auto spanned = [](const std::vector<int>& g, int per) {
+      std::set<int> units;
+      for (const int gpu : g) units.insert(gpu / per);
+      return units.size();
+    };
+    std::size_t flows = 0;
+    std::pair<std::size_t, std::size_t> worst{0, 0};  // leaves, then nodes, a replica's groups span
+    int worst_replica = 0;
     for (int r = 0; r < replicas; ++r) {
       std::pair<std::size_t, std::size_t> span{0, 0};
-      for (auto& g : expert_groups(stage, data_parallel, r)) {
-        flows += g.size() * nodes_of(g, per_node);
-        span = {span.first + nodes_of(g, per_leaf), span.second + nodes_of(g, per_node)};
+      for (auto& g : groups_of(r)) {
+        flows += g.size() * spanned(g, per_node);
+        span = {span.first + spanned(g, per_leaf), span.second + spanned(g, per_node)};
         c.groups.push_back(std::move(g));
       }
       if (span > worst) worst = span, worst_replica = r;
     }
-    if (flows > kExpertFlowBudget) {
-      c.groups = expert_groups(stage, data_parallel, worst_replica);
+    if (flows > kReplicatedFlowBudget) {
+      c.groups = groups_of(worst_replica);
       c.mirrors = replicas - 1;
     }
     return c;
+  }
+  // An expert collective as every replica of the stage runs it: the all-to-alls over the ep
+  // groups, or with `data_parallel` the routed experts' gradients and weights over the edp groups.
+  Collective expert_collective(int stage, bool data_parallel, CollectiveKind kind, double bytes) const {
+    const auto groups_of = [this, stage, data_parallel](int r) { return expert_groups(stage, data_parallel, r); };
+    return replicated_collective(data_parallel ? p_.ep : p_.expert_dp(), groups_of, true, kind, bytes);
   }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
@@ -678,10 +687,9 @@ class StepSimulation {
     }
     flush(stage);
     auto done = sg4::Semaphore::create(0);
-    Collective ring;
-    ring.kind = CollectiveKind::all_gather;
-    ring.bytes = passes * w_.comm.cp_bytes_per_step * p_.cp;
-    ring.groups = cp_groups(stage);
+    const Collective ring = replicated_collective(
+        p_.dp, [this, stage](int d) { return cp_groups(stage, d); }, false, CollectiveKind::all_gather,
+        passes * w_.comm.cp_bytes_per_step * p_.cp);
     const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
     sg4::Actor::create("cp-ring", platform_.gpu(gpu(0, 0, stage, 0)), [this, ring, done, gpus_per_node] {
       run_collective(platform_, ring, gpus_per_node);
