@@ -232,6 +232,21 @@ const BadCase kBadCases[] = {
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  recompute: full\n  recompute_fraction: 1.5\n",
      "plan.recompute_fraction", 5, "expected"},
     {"no_cluster", "model: {preset: gpt2}\nplan: {}\n", "cluster", 0, "needs a 'cluster'"},
+    // Bandwidths a transfer cannot do without; a GPU map without NVLink in a node of 8; a reserve
+    // as large as the GPU's memory; a straggler outside the job.
+    {"nic_bandwidth_zero",
+     "model: {preset: gpt2}\ncluster: {topology: dgx-h100-superpod, nic_bandwidth: 0Gb/s}\nplan: {}\n",
+     "cluster.nic_bandwidth", 2, "above 0"},
+    {"custom_gpu_without_nvlink",
+     "model: {preset: gpt2}\ncluster:\n  topology: dgx-h100-superpod\n  gpus: 16\n"
+     "  gpu: {peak: {bf16: 1000TFLOP/s}, memory: 96GiB, memory_bandwidth: 4TB/s}\nplan: {}\n",
+     "cluster.gpu", 5, "nvlink_bandwidth"},
+    {"memory_reserve_above_memory",
+     "model: {preset: gpt2}\ncluster: {topology: dgx-h100-superpod, gpus: 8, memory_reserve: 100GiB}\nplan: {}\n",
+     "cluster.memory_reserve", 2, "leaves nothing"},
+    {"slow_node_outside_job",
+     "model: {preset: gpt2}\ncluster: {topology: dgx-h100-superpod, gpus: 16, slow_nodes: [2]}\nplan: {}\n",
+     "cluster.slow_nodes", 2, "outside the job's 2 nodes"},
     // A cluster given only its GPU: the error names the topology presets built on each GPU.
     {"no_topology", "model: {preset: gpt2}\ncluster: {gpu: h100-sxm-80gb, gpus: 8}\nplan: {}\n", "cluster.topology", 2,
      "dgx-h100-superpod (h100-sxm-80gb)"},

@@ -13,6 +13,7 @@
 #include "network/platform.hpp"
 #include "report/prediction.hpp"
 #include "scenario/scenario.hpp"
+#include "search/estimate.hpp"
 
 using namespace trainsim;
 
@@ -360,4 +361,42 @@ TEST(Speed, EstimateFidelityIsTheClosedFormNearTheSimulation) {
   // docs/speed.md gives the measured error; a loose bound here catches a broken closed form.
   EXPECT_LT(relative(estimate.step.step_time, simulated.step.step_time), 0.25);
   EXPECT_EQ(estimate.memory.peak, simulated.memory.peak);
+}
+
+// The estimate replays a long pipeline schedule at three shorter lengths and extends it by their
+// per-period step: past 268 micro-batches (pp 4) the steps it gives continue those of replaying
+// every micro-batch, for each schedule, and 65,536 micro-batches (a global batch in tokens)
+// estimate at once.
+TEST(Speed, EstimateExtendsLongPipelineReplays) {
+  for (const char* schedule : {"interleaved", "1f1b", "gpipe"}) {
+    const auto estimate = [&](int micro_batches) {
+      Scenario sc =
+          load_scenario_text(std::string("model: {preset: llama3-8b}\n"
+                                         "cluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                                         "plan: {tp: 2, pp: 4, dp: 1, micro_batch: 1, schedule: ") +
+                                 schedule + (std::string(schedule) == "interleaved" ? ", virtual_stages: 2" : "") +
+                                 ", global_batch: " + std::to_string(micro_batches) + "}\n",
+                             "long.yaml");
+      return estimate_step(sc).step_time;
+    };
+    const double replayed = estimate(268), extended = estimate(272), further = estimate(276);
+    EXPECT_NEAR(further - extended, extended - replayed, 1e-9 * further) << schedule;
+    EXPECT_GT(estimate(65536), 200 * replayed) << schedule;
+  }
+}
+
+// The estimate counts the FLOPs its kernels run, recomputation included, as the simulation does:
+// hardware over model FLOP/s is the simulated ratio (4/3 and more with full recomputation).
+TEST(Speed, EstimateCountsRecomputedFlops) {
+  for (const char* recompute : {"none", "selective", "full"}) {
+    const Scenario sc = load_scenario_text(std::string("model: {preset: llama3-8b}\n"
+                                                       "cluster: {topology: dgx-h100-superpod, gpus: 16}\n"
+                                                       "plan: {tp: 2, pp: 2, dp: 4, global_batch: 32, recompute: ") +
+                                               recompute + "}\n",
+                                           "flops.yaml");
+    const Prediction estimate = predict_estimate(sc), simulated = predict(sc);
+    const double ratio = estimate.hardware_tflops_per_gpu / estimate.model_tflops_per_gpu;
+    EXPECT_NEAR(ratio, simulated.hardware_tflops_per_gpu / simulated.model_tflops_per_gpu, 1e-3) << recompute;
+    if (std::string(recompute) == "full") EXPECT_GT(ratio, 1.3);
+  }
 }

@@ -25,8 +25,7 @@ StepResult estimated_step(const Scenario& sc) {
   r.breakdown.exposed_comm["estimated"] = e.communication;
   r.bound_by = e.bound_by;
   r.simulated_micro_batches = 0;
-  r.hardware_flops_per_gpu =
-      double(sc.plan.global_batch) * mean_model_flops_per_sequence(sc.model, sc.data) / sc.cluster.gpus;
+  r.hardware_flops_per_gpu = e.hardware_flops;
   // Busy at board power while computing, 20% of it otherwise (network/platform.cpp's GPU hosts).
   const double board = sc.cluster.topology.gpu.power_watts;
   const double busy = e.compute + e.optimizer;

@@ -22,6 +22,13 @@ std::optional<double> power_limit(MapReader& r, const std::string& key) {
   return v;
 }
 
+// A bandwidth a GPU or a network cannot do without: 0 would stall every transfer over it.
+std::optional<double> link_bandwidth(MapReader& r, const std::string& key) {
+  const auto v = r.bandwidth(key);
+  if (v && *v <= 0) r.fail(key, "expected a bandwidth above 0, such as 400Gb/s or 450GB/s");
+  return v;
+}
+
 // The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
 // measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
 // third it is extrapolated; a cap at or above board power, or on a GPU that gives none, changes
@@ -116,7 +123,7 @@ void read_kernel_data(MapReader& r, KernelData& k) {
 void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.string("source")) gpu.source = *v;
   if (auto v = r.bytes("memory")) gpu.memory_bytes = *v;
-  if (auto v = r.bandwidth("memory_bandwidth")) gpu.memory_bandwidth = *v;
+  if (auto v = link_bandwidth(r, "memory_bandwidth")) gpu.memory_bandwidth = *v;
   if (auto peak = r.map("peak")) {
     if (auto v = peak->rate("fp32")) gpu.peak_fp32 = *v;
     if (auto v = peak->rate("tf32")) gpu.peak_tf32 = *v;
@@ -127,7 +134,7 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
     peak->finish();
   }
   if (auto v = r.boolean("mx_formats")) gpu.mx_formats = *v;
-  if (auto v = r.bandwidth("nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
+  if (auto v = link_bandwidth(r, "nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
   if (auto v = r.bandwidth("nvls_bandwidth")) gpu.nvls_bandwidth = *v;
   if (auto v = r.bandwidth("host_link_bandwidth")) gpu.host_link_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
@@ -139,9 +146,11 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
     read_kernel_data(*kernels, gpu.kernels);
     kernels->finish();
   }
-  if (gpu.peak_bf16 <= 0 || gpu.memory_bytes <= 0 || gpu.memory_bandwidth <= 0) {
-    r.fail("peak", "a GPU needs at least peak.bf16, memory and memory_bandwidth");
-  }
+  const char* missing = gpu.peak_bf16 <= 0          ? "peak"
+                        : gpu.memory_bytes <= 0     ? "memory"
+                        : gpu.memory_bandwidth <= 0 ? "memory_bandwidth"
+                                                    : nullptr;
+  if (missing) r.fail(missing, "a GPU needs at least peak.bf16, memory and memory_bandwidth, each above 0");
 }
 
 void read_model_fields(MapReader& r, ModelSpec& m) {
@@ -480,7 +489,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     r.fail("gpu", "a topology needs 'gpu' (a GPU preset such as h100-sxm-80gb, a GPU file or a map) or 'node_groups'");
   }
   if (auto node = r.map("node")) {
-    if (auto v = node->bandwidth("nvlink_bandwidth")) {
+    if (auto v = link_bandwidth(*node, "nvlink_bandwidth")) {
       t.gpu.nvlink_bandwidth = *v;
       for (auto& group : t.node_groups) group.gpu.nvlink_bandwidth = *v;
     }
@@ -493,7 +502,7 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (kind == "rail-optimized") t.fabric = FabricKind::rail_optimized;
     if (kind == "torus") t.fabric = FabricKind::torus;
     if (kind == "dragonfly") t.fabric = FabricKind::dragonfly;
-    if (auto v = net->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
+    if (auto v = link_bandwidth(*net, "nic_bandwidth")) t.nic_bandwidth = *v;
     if (auto v = net->duration("nic_latency")) t.nic_latency = *v;
     if (auto v = net->duration("switch_latency")) t.switch_latency = *v;
     if (auto v = net->number("oversubscription", 1, 64)) t.oversubscription = *v;
@@ -501,14 +510,14 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = net->integer("nodes_per_leaf", 1, 4096)) t.nodes_per_leaf = static_cast<int>(*v);
     if (auto torus = net->map("torus")) {
       if (auto dims = torus->integer_list("dims", 1, 4096)) t.torus_dims.assign(dims->begin(), dims->end());
-      if (auto v = torus->bandwidth("link_bandwidth")) t.torus_link_bandwidth = *v;
+      if (auto v = link_bandwidth(*torus, "link_bandwidth")) t.torus_link_bandwidth = *v;
       torus->finish();
     }
     if (auto df = net->map("dragonfly")) {
       t.dragonfly_groups = static_cast<int>(df->integer("groups", 1, 4096).value_or(0));
       t.dragonfly_routers_per_group = static_cast<int>(df->integer("routers_per_group", 1, 4096).value_or(0));
       t.dragonfly_nodes_per_router = static_cast<int>(df->integer("nodes_per_router", 1, 4096).value_or(0));
-      if (auto v = df->bandwidth("global_bandwidth")) t.dragonfly_global_bandwidth = *v;
+      if (auto v = link_bandwidth(*df, "global_bandwidth")) t.dragonfly_global_bandwidth = *v;
       df->finish();
     }
     net->finish();
@@ -1123,7 +1132,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (!cap_key.empty()) {
     for (auto& w : power_cap_warnings(t, cap_key)) sc.warnings.push_back(std::move(w));
   }
-  if (auto v = cluster->bandwidth("nic_bandwidth")) t.nic_bandwidth = *v;
+  if (auto v = link_bandwidth(*cluster, "nic_bandwidth")) t.nic_bandwidth = *v;
   if (auto v = cluster->choice("network", {"fat-tree", "rail-optimized"})) {
     t.fabric = *v == "fat-tree" ? FabricKind::fat_tree : FabricKind::rail_optimized;
   }
@@ -1149,9 +1158,36 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
              " GPUs (its design: " + std::to_string(t.nodes_per_leaf) + " nodes per leaf, oversubscription " +
              units::format_number(t.oversubscription) + "; cluster.nodes sets the size)"});
   }
-  if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
+  if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) {
+    const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    for (const auto node : *v) {
+      if (node >= job_nodes) {
+        cluster->fail("slow_nodes", "node " + std::to_string(node) + " is outside the job's " +
+                                        std::to_string(job_nodes) + " nodes (numbered from 0)");
+      }
+    }
+    sc.cluster.slow_nodes.assign(v->begin(), v->end());
+  }
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
-  if (auto v = cluster->bytes("memory_reserve")) sc.cluster.memory_reserve = *v;
+  if (auto v = cluster->bytes("memory_reserve")) {
+    if (*v >= t.gpu.memory_bytes) {
+      cluster->fail("memory_reserve", "the reserve (" + units::format_bytes(*v) + ") leaves nothing of the GPU's " +
+                                          units::format_bytes(t.gpu.memory_bytes));
+    }
+    sc.cluster.memory_reserve = *v;
+  }
+  // A node of several GPUs moves data between them over NVLink: a GPU given as a map without it
+  // (nvlink_bandwidth 0) would stall every intra-node transfer.
+  if (t.gpus_per_node > 1) {
+    const bool no_nvlink =
+        t.gpu.nvlink_bandwidth <= 0 || std::any_of(t.node_groups.begin(), t.node_groups.end(),
+                                                   [](const NodeGroup& g) { return g.gpu.nvlink_bandwidth <= 0; });
+    if (no_nvlink) {
+      cluster->fail(cluster->has("gpu") ? "gpu" : "topology",
+                    "a node of " + std::to_string(t.gpus_per_node) +
+                        " GPUs needs the GPU's nvlink_bandwidth (per GPU, each way), such as 450GB/s");
+    }
+  }
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
   cluster->finish();
   place_in_segments(sc.cluster);

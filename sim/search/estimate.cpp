@@ -156,6 +156,36 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
   return r;
 }
 
+// A long replay from two shorter ones: with fixed task times a 1F1B or interleaved schedule is
+// periodic past its warm-up (a period of pp micro-batches interleaved, one otherwise) and GPipe's
+// finish is affine in its micro-batches (docs/speed.md, session 22), so each stage's finish and
+// busy time grow by the same amount per period. Replayed at `base`, base + period and base + 2
+// periods; when the two steps agree the rest is extended by them, else (not yet periodic) the
+// whole schedule is replayed. Tokens given as sequences make millions of micro-batches, which
+// replayed one by one took seconds a plan.
+constexpr int kReplayedMicroBatches = 256;
+Replay replay_extended(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
+                       const std::vector<std::vector<double>>& backward, double hop, const KeptStageGathers& gathers) {
+  const int period = p.schedule == Schedule::interleaved ? p.pp : 1;
+  const int base = (std::max(kReplayedMicroBatches, 4 * p.pp * p.virtual_stages) + period - 1) / period * period;
+  if (micro_batches <= base + 3 * period) return replay_pipeline(p, micro_batches, forward, backward, hop, gathers);
+  const Replay a = replay_pipeline(p, base, forward, backward, hop, gathers);
+  const Replay b = replay_pipeline(p, base + period, forward, backward, hop, gathers);
+  const Replay c = replay_pipeline(p, base + 2 * period, forward, backward, hop, gathers);
+  const double periods = double(micro_batches - base - 2 * period) / period;
+  Replay r = c;
+  for (std::size_t s = 0; s < r.finish.size(); ++s) {
+    const double step = c.finish[s] - b.finish[s], busy = c.busy[s] - b.busy[s];
+    if (std::abs(step - (b.finish[s] - a.finish[s])) > 1e-9 * c.finish[s] ||
+        std::abs(busy - (b.busy[s] - a.busy[s])) > 1e-9 * c.busy[s]) {
+      return replay_pipeline(p, micro_batches, forward, backward, hop, gathers);
+    }
+    r.finish[s] += periods * step;
+    r.busy[s] += periods * busy;
+  }
+  return r;
+}
+
 }  // namespace
 
 Estimate estimate_step(const Scenario& sc) {
@@ -208,6 +238,12 @@ Estimate estimate_step(const Scenario& sc) {
                        : p.recompute == Recompute::qkv ? 1
                                                        : 0;
   const double recompute_time = p.recompute == Recompute::full ? rerun * L.recompute.time() : L.recompute.time();
+  const double recompute_flops = p.recompute == Recompute::full ? rerun * L.recompute.flops() : L.recompute.flops();
+  const double layer_flops = L.attention_forward.flops() + L.mlp_forward.flops() + L.attention_backward.flops() +
+                             L.mlp_backward.flops() + recompute_flops;
+  const double extras_flops = w.extras.embedding_forward.flops() + w.extras.embedding_backward.flops() +
+                              w.extras.head_forward.flops() + w.extras.head_backward.flops();
+  e.hardware_flops = m * (sc.model.layers * layer_flops + extras_flops) / p.pp;
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
                                L.mlp_backward.time() + recompute_time;
   // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
@@ -408,7 +444,7 @@ Estimate estimate_step(const Scenario& sc) {
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
     if (kept.gather > 0) kept.chunk_layers.assign(per_chunk.begin(), per_chunk.end());
     const Replay r =
-        replay_pipeline(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
+        replay_extended(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
     const auto last = std::max_element(r.finish.begin(), r.finish.end());
     pipeline = *last;
     e.bubble = pipeline - r.busy[last - r.finish.begin()];

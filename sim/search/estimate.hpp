@@ -14,6 +14,9 @@ struct Estimate {
   MemoryBreakdown memory;
   const char* bound_by = "compute";
   double host_bound_share = 0;  // a layer's, as Prediction::host_bound_share
+  // FLOPs one GPU's kernels run in a step, recomputation included, averaged over the stages (as
+  // StepResult::hardware_flops_per_gpu).
+  double hardware_flops = 0;
 };
 
 Estimate estimate_step(const Scenario& scenario);
