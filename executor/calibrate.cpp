@@ -268,6 +268,7 @@ int calibrate(const CalibrateOptions& o) {
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   profile["measured"] = measured;
+  profile["gpu"] = gpu.name;  // the GPU data it was measured against: predict warns on another
   profile["source"] = std::string("trainsim-exec calibrate on ") + (cuda ? "cuda" : "cpu") + ", " + date +
                       ", datasheet peaks of the scenario's GPU preset " + gpu.name;
   write_file_atomically(o.out, profile.dump(2) + "\n");

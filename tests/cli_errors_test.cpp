@@ -74,3 +74,48 @@ TEST(CliErrors, HybridShardingGroupsMustDivideDpAndNeedZero) {
                "plan: {dp: 32, dp_shard: 8, global_batch: 64}\n",
                {"'plan.dp_shard'", "set zero: 1, 2 or 3"});
 }
+
+// Mistakes a new user makes on the command line, each an exit 2 that says what to write instead
+// (found by a helper's new-user review, session 37).
+TEST(CliErrors, CommandLineMistakesSayWhatToWrite) {
+  const std::string scenario = kSource + "/scenarios/llama3-8b-8xh100.yaml";
+  const auto expect = [](const std::string& command, const std::vector<std::string>& needles) {
+    const CommandResult r = run(command);
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
+    for (const auto& needle : needles)
+      EXPECT_NE(r.output.find(needle), std::string::npos) << needle << "\n" << r.output;
+  };
+  // A field without its section.
+  expect("predict " + scenario + " --set tp=8", {"'tp'", "plan.tp"});
+  // A scenario that searches, given to export.
+  const std::string space = testing::TempDir() + "/space.yaml";
+  write_text(space,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16}\nplan: {tp: [1, 2]}\n");
+  expect("export " + space + " --to megatron", {"'plan.tp'", "this scenario searches", "trainsim search"});
+  // A launch line without the vocabulary, read without a base scenario.
+  expect(
+      "export --from megatron \"--num-layers 32 --hidden-size 4096 --num-attention-heads 32 --seq-length 4096 "
+      "--micro-batch-size 1 --global-batch-size 64\" --topology dgx-h100-superpod --gpus 8",
+      {"--from megatron", "'model.vocab'", "add --vocab-size"});
+  // A JSON file that is not a calibration profile.
+  const std::string config = testing::TempDir() + "/config.json";
+  write_text(config, "{\"hidden_size\": 4096, \"num_hidden_layers\": 32}\n");
+  expect("predict " + scenario + " --profile " + config, {"not a calibration profile"});
+  // More GPUs than a topology without a network holds.
+  expect("predict " + scenario + " --set cluster.topology=single-h100", {"'cluster.gpus'", "no network between nodes"});
+}
+
+// search says what predict says about a batch in tokens, and why a space has no valid plan.
+TEST(CliErrors, SearchWarnsOfABatchInTokensAndSaysWhyNoPlanIsValid) {
+  const std::string tokens = testing::TempDir() + "/search-tokens.yaml";
+  write_text(tokens,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+             "plan: {tp: [1, 2], pp: 1, zero: [1], recompute: [none], global_batch: 4194304}\n");
+  const CommandResult warned = run("search " + tokens + " --top 1 --fidelity estimate");
+  EXPECT_NE(warned.output.find("global_batch counts sequences, not tokens"), std::string::npos) << warned.output;
+  const std::string invalid = testing::TempDir() + "/search-invalid.yaml";
+  write_text(invalid,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\nplan: {tp: [3]}\n");
+  const CommandResult none = run("search " + invalid);
+  EXPECT_NE(none.output.find("no valid plan on 64 GPUs (1 of 1 plans:"), std::string::npos) << none.output;
+}

@@ -423,3 +423,21 @@ TEST(CliExport, TorchtitanAttentionFollowsTheFrameworkTheScenarioNames) {
   ASSERT_EQ(older.code, 0) << older.output;
   EXPECT_EQ(older.output.find("is not what torchtitan runs"), std::string::npos) << older.output;
 }
+
+// Each FP8 recipe goes out as NeMo's own precision config for it (mixed_precision.py): current
+// scaling for the default tensorwise, delayed scaling, sub-channel (blockwise) scaling, MXFP8.
+TEST(CliExport, NemoWritesThePrecisionConfigOfEachFp8Recipe) {
+  const std::string scenario = kSource + "/scenarios/llama3-8b-8xh100.yaml";
+  for (const auto& [set, config] : std::vector<std::pair<std::string, std::string>>{
+           {"--set plan.precision=fp8", "bf16_with_fp8_current_scaling_mixed()"},
+           {"--set plan.precision=fp8 --set plan.fp8_recipe=delayed", "bf16_with_fp8_mixed()"},
+           {"--set plan.precision=fp8 --set plan.fp8_recipe=blockwise", "bf16_with_fp8_subchannel_scaling_mixed()"},
+           {"--set plan.precision=bf16", "bf16_mixed()"}}) {
+    const CommandResult nemo = run("export " + scenario + " --to nemo " + set);
+    ASSERT_EQ(nemo.code, 0) << nemo.output;
+    EXPECT_NE(nemo.output.find("recipe.trainer.plugins = " + config), std::string::npos) << set << "\n" << nemo.output;
+  }
+  const CommandResult mx = run("export " + kSource + "/scenarios/llama3-8b-64xb200-mxfp8.yaml --to nemo");
+  ASSERT_EQ(mx.code, 0) << mx.output;
+  EXPECT_NE(mx.output.find("recipe.trainer.plugins = bf16_with_mxfp8_mixed()"), std::string::npos) << mx.output;
+}

@@ -278,7 +278,7 @@ const BadCase kBadCases[] = {
      "does not divide"},
     // A fat tree grows to the job (tests/topology_test.cpp); a torus is sized by its dimensions.
     {"too_many_gpus", "model: {preset: gpt3-1.3b}\ncluster: {topology: torus-3d-h100, gpus: 65536}\nplan: {}\n",
-     "cluster.gpus", 2, "does not grow"},
+     "cluster.gpus", 2, "is sized by its torus or dragonfly dimensions"},
     {"heads_not_divisible", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {tp: 8}\n",
      "plan.tp", 3, "heads (12)"},
     {"interleaved_more_chunks_than_layers",  // uneven splits are allowed, empty chunks but

@@ -64,27 +64,40 @@ TopologySpec topology_named(const std::string& name_or_path) {
 
 }  // namespace
 
+namespace {
+// A scenario with lists or `auto` in its plan describes many plans: that is search's job.
+void refuse_plan_space(const YAML::Node& document, const std::string& file) {
+  if (const auto searched = searched_fields(document); !searched.empty()) {
+    const std::string& key = searched.front();
+    throw InputError(location_of(document["plan"][key], file), "plan." + key,
+                     "this scenario searches (" + key + " is " +
+                         (document["plan"][key].IsSequence() ? "a list" : "auto") + "); run trainsim search " + file +
+                         " (its --export writes the best plan as a scenario)");
+  }
+}
+}  // namespace
+
 Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides) {
-  return load_scenario_document(load_yaml_with_overrides(file, overrides), file);
+  const YAML::Node document = load_yaml_with_overrides(file, overrides);
+  refuse_plan_space(document, file);
+  return load_scenario_document(document, file);
 }
 
 int predict(const PredictOptions& options) {
-  // A scenario with lists or `auto` in its plan describes many plans: that is search's job.
-  const YAML::Node document = load_yaml_with_overrides(options.scenario, options.overrides);
-  if (const auto searched = searched_fields(document); !searched.empty()) {
-    const std::string& key = searched.front();
-    throw InputError(location_of(document["plan"][key], options.scenario), "plan." + key,
-                     "this scenario searches (" + key + " is " +
-                         (document["plan"][key].IsSequence() ? "a list" : "auto") + "); run trainsim search " +
-                         options.scenario);
-  }
-  const Scenario sc = load_scenario_document(document, options.scenario);
+  const Scenario sc = load_with_overrides(options.scenario, options.overrides);
   checked_graph(sc.cluster.topology,
                 (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node);
   SimulationOptions sim;
   sim.record_trace = !options.trace_file.empty();
   sim.periodic = sim.mirror_symmetric = options.fidelity != "exhaustive";
-  if (!options.profile.empty()) sim.profile = load_calibration(options.profile);
+  if (!options.profile.empty()) {
+    sim.profile = load_calibration(options.profile);
+    const std::string& gpu = sc.cluster.topology.gpu.name;
+    if (!sim.profile->gpu.empty() && sim.profile->gpu != gpu) {
+      std::cerr << "trainsim: warning: '--profile': measured on " << sim.profile->gpu << ", applied to " << gpu
+                << " (its efficiencies are that GPU's)\n";
+    }
+  }
   sim.estimate = options.fidelity == "estimate";
   // The scenario's own warnings (a global batch that looks like tokens) before the simulation,
   // which such a mistake can make long; the prediction's (memory) after it.

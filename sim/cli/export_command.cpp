@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "export/frameworks.hpp"
@@ -118,8 +119,22 @@ int export_from(const ExportOptions& o) {
       doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
     }
   }
-  // The result goes through every check a scenario file gets before it is written.
-  load_scenario_document(doc, o.base.empty() ? label : o.base);
+  // The result goes through every check a scenario file gets before it is written. Without a base,
+  // a model field it lacks is the configuration's to give.
+  try {
+    load_scenario_document(doc, o.base.empty() ? label : o.base);
+  } catch (const InputError& e) {
+    if (!o.base.empty() || e.key().rfind("model.", 0) != 0) throw;
+    static const std::map<std::string, std::string> kMegatronFlags = {
+        {"model.vocab", "--vocab-size"},          {"model.seq_len", "--seq-length"},
+        {"model.heads", "--num-attention-heads"}, {"model.hidden", "--hidden-size"},
+        {"model.layers", "--num-layers"},         {"model.ffn_hidden", "--ffn-hidden-size"}};
+    const auto flag = kMegatronFlags.find(e.key());
+    const std::string give = o.from == "megatron" && flag != kMegatronFlags.end() ? "add " + flag->second + " to it"
+                                                                                  : "give --base SCENARIO";
+    throw InputError({source, 0, 0}, e.key(),
+                     e.problem() + " (the " + o.from + " configuration does not say: " + give + ")");
+  }
   for (const auto& note : imported.notes) std::cerr << "trainsim: note: " << note << "\n";
   if (!imported.ignored.empty()) {
     std::string list;

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     return std::to_string(*seconds);
   };
   search_cmd
-      ->add_option("--time-limit", search.time_limit_s, "Stop after this long (30s, 2min) with the best plans so far")
+      ->add_option("--time-limit", search.time_limit_s,
+                   "Stop after this long (30s, 2min) with the best plans so far; 0: no limit (the default)")
       ->transform(duration);
   search_cmd->add_option("--export", search.export_file, "Write the best plan as a scenario file that predict runs");
   search_cmd->add_flag("--all", search.all, "With --json: also list refused and non-fitting plans with the reason");

@@ -2,6 +2,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -187,6 +189,12 @@ struct MpiSession {
 
 int search(const SearchCliOptions& options) {
   PlanSpace space = load_plan_space(load_yaml_with_overrides(options.scenario, options.overrides), options.scenario);
+  // The job's own warnings (a grown topology, a power cap), and a batch that looks like tokens:
+  // a plan's own warnings come with it, but every plan of the space shares these.
+  for (const auto& w : space.base.warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
+  if (const auto tokens = global_batch_in_tokens(space.base.model, space.base.plan.global_batch)) {
+    std::cerr << "trainsim: warning: 'plan.global_batch': " << *tokens << "\n";
+  }
   // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
   // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then
   // searched in full. Cost to train is price x GPUs x time, so at one size it ranks as time does.
@@ -243,9 +251,8 @@ int search(const SearchCliOptions& options) {
     if (need > options.max_memory) {
       throw InputError({options.scenario, 0, 0}, "plan",
                        "the plan space has " + std::to_string(combinations) + " combinations, about " +
-                           std::to_string(std::llround(need / 1048576)) + " MiB to evaluate, more than --max-memory " +
-                           std::to_string(std::llround(options.max_memory / 1048576)) +
-                           " MiB allows: narrow the lists or raise the limit");
+                           units::format_bytes(need) + " to evaluate, more than --max-memory " +
+                           units::format_bytes(options.max_memory) + " allows: narrow the lists or raise the limit");
     }
   }
   const MpiSession mpi;
@@ -348,6 +355,19 @@ int search(const SearchCliOptions& options) {
     nothing = result.not_fitting > 0 ? "no plan fits in GPU memory on " + std::to_string(space.base.cluster.gpus) +
                                            " GPUs (" + std::to_string(result.not_fitting) + " valid plans do not fit)"
                                      : "no valid plan on " + std::to_string(space.base.cluster.gpus) + " GPUs";
+    if (result.not_fitting == 0) {
+      // Why not: the reason most of the space's plans were refused.
+      std::vector<RejectedPlan> rejected;
+      enumerate_plans(space, nullptr, &rejected);
+      std::map<std::string, std::size_t> reasons;
+      for (const auto& r : rejected) ++reasons[r.reason];
+      const auto most = std::max_element(reasons.begin(), reasons.end(),
+                                         [](const auto& a, const auto& b) { return a.second < b.second; });
+      if (most != reasons.end()) {
+        nothing += " (" + std::to_string(most->second) + " of " + std::to_string(rejected.size()) +
+                   " plans: " + most->first + ")";
+      }
+    }
     if (fits_from) {
       nothing += "; the smallest job where one fits: " + std::to_string(*fits_from) + " GPUs (cluster.gpus)";
     } else if (result.not_fitting > 0) {

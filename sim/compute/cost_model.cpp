@@ -215,8 +215,19 @@ CalibrationProfile parse_calibration(const std::string& text, const std::string&
     throw InputError({path, 0, 0}, "", std::string("JSON error: ") + e.what());
   }
   if (!j.is_object()) throw InputError({path, 0, 0}, "", "expected a JSON object");
+  // Another JSON file (a model's config.json, an empty object) would change nothing, silently.
+  static const char* const kMeasured[] = {
+      "gemm_max_efficiency", "gemm_k_half", "attention_max_efficiency", "memory_efficiency", "elementwise_efficiency",
+      "kernel_overhead_s",   "gemm_flops"};
+  if (std::none_of(std::begin(kMeasured), std::end(kMeasured), [&](const char* key) { return j.contains(key); })) {
+    throw InputError({path, 0, 0}, "",
+                     "not a calibration profile: none of gemm_max_efficiency, memory_efficiency, "
+                     "attention_max_efficiency, elementwise_efficiency, kernel_overhead_s, gemm_flops "
+                     "(trainsim-exec calibrate writes one)");
+  }
   CalibrationProfile p;
   p.name = path;
+  if (j.contains("gpu") && j["gpu"].is_string()) p.gpu = j["gpu"].get<std::string>();
   auto number = [&](const char* key, double& into, double lo, double hi) {
     if (!j.contains(key)) return;
     if (!j[key].is_number() || j[key].get<double>() < lo || j[key].get<double>() > hi) {

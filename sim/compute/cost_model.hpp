@@ -28,6 +28,7 @@ struct GemmShape {
 // a device's measured profile sets them.
 struct CalibrationProfile {
   std::string name = "the GPU's published kernel data (sim/presets/gpus.yaml)";
+  std::string gpu;  // the GPU (preset name) it was measured on, where the profile says
   // Measured on a device (trainsim-exec calibrate); each value set replaces the GPU data's.
   std::optional<double> gemm_max_efficiency;  // of the bf16 peak, large well-shaped GEMMs
   std::optional<double> memory_efficiency;    // achieved / datasheet bandwidth

@@ -416,13 +416,31 @@ ExportResult to_torchtitan(const Scenario& sc) {
                       " is not torchtitan's: its uncompiled loss runs on an fp32 copy of the logits (loss: cast, "
                       "decomposed with tensor parallelism); [compile] components \"loss\" makes it fused");
   }
+  // torchtitan's llama3 model is dense with full-width heads; its mixtures of experts and MLA are
+  // other models (deepseek_v3, llama4, qwen3) whose flavors the user picks.
+  if (m.moe() || m.mla) {
+    r.notes.push_back(std::string("the model is ") + (m.moe() ? "a mixture of experts" : "") +
+                      (m.moe() && m.mla ? " with " : "") + (m.mla ? "multi-head latent attention" : "") +
+                      ", which torchtitan's llama3 model is not: set [model] name to its model of this family "
+                      "(deepseek_v3, llama4 or qwen3) and a flavor with the fields in the comment");
+  }
   t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
     << kTorchtitanVersion << "\n";
   for (const auto& note : r.notes) t << "# note: " << note << "\n";
   t << "\n[job]\ndescription = \"" << sc.name << " (trainsim export)\"\n";
   t << "\n[model]\nname = \"llama3\"\n# flavor: a model args entry with dim = " << m.hidden
     << ", n_layers = " << m.layers << ", n_heads = " << m.heads << ", n_kv_heads = " << m.kv_heads
-    << ", vocab_size = " << m.vocab << "\n";
+    << ", vocab_size = " << m.vocab;
+  if (m.moe()) {
+    t << ", routed experts = " << m.experts << ", top_k = " << m.top_k << ", shared experts = " << m.shared_experts
+      << ", expert hidden = " << m.expert_ffn() << ", dense layers = " << m.dense_layers;
+  }
+  if (m.mla) {
+    t << ", MLA: q_lora_rank = " << m.q_lora_rank << ", kv_lora_rank = " << m.kv_lora_rank
+      << ", qk_nope_head_dim = " << m.qk_nope_head_dim << ", qk_rope_head_dim = " << m.qk_rope_head_dim
+      << ", v_head_dim = " << m.v_head_dim;
+  }
+  t << "\n";
   const bool fp8 = p.precision == Precision::fp8;
   if (fp8) t << "converters = [\"quantize.linear.float8\"]\n";
   if (p.precision == Precision::mxfp8) t << "converters = [\"quantize.linear.mx\"]\n";
@@ -562,12 +580,30 @@ ExportResult to_nemo(const Scenario& sc) {
     case Precision::fp16:
       t << "recipe.trainer.plugins = fp16_mixed()\n";
       break;
+    // NeMo's precision configs, one per Transformer Engine recipe
+    // (nemo/collections/llm/recipes/precision/mixed_precision.py).
     case Precision::fp8:
+      switch (p.fp8_recipe) {
+        case Fp8Recipe::delayed:
+          t << "recipe.trainer.plugins = bf16_with_fp8_mixed()\n";
+          break;
+        case Fp8Recipe::blockwise:
+          t << "recipe.trainer.plugins = bf16_with_fp8_subchannel_scaling_mixed()\n";
+          break;
+        case Fp8Recipe::rowwise:
+          r.notes.push_back("fp8_recipe rowwise (torchao's) has no NeMo config: written as current scaling");
+          [[fallthrough]];
+        case Fp8Recipe::tensorwise:
+          t << "recipe.trainer.plugins = bf16_with_fp8_current_scaling_mixed()\n";
+          break;
+      }
+      break;
     case Precision::mxfp8:
-      t << "recipe.trainer.plugins = bf16_with_fp8_mixed()\n";
-      if (p.precision == Precision::mxfp8) t << "recipe.trainer.plugins.fp8_recipe = \"mxfp8\"\n";
+      t << "recipe.trainer.plugins = bf16_with_mxfp8_mixed()\n";
       break;
     default:
+      r.notes.push_back(std::string("precision ") + precision_name(p.precision) +
+                        " is not exported: NeMo's precision configs are bf16, fp16, FP8 and MXFP8");
       break;
   }
   for (const auto& note : r.notes) t << "# note: " << note << "\n";

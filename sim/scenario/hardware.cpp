@@ -103,11 +103,14 @@ double GpuSpec::fp8_clock_factor() const {
 }
 
 bool TopologySpec::resizable() const {
-  return (fabric == FabricKind::fat_tree || fabric == FabricKind::rail_optimized || fabric == FabricKind::none) &&
-         node_groups.empty();
+  // Without a network (fabric none) there is nothing to join more nodes with.
+  return (fabric == FabricKind::fat_tree || fabric == FabricKind::rail_optimized) && node_groups.empty();
 }
 
 std::string TopologySpec::resize_refusal() const {
+  if (fabric == FabricKind::none && node_groups.empty()) {
+    return "topology " + name + " has no network between nodes: give one with a network (such as dgx-h100-superpod)";
+  }
   return "topology " + name + " is sized by its " +
          (node_groups.empty() ? "torus or dragonfly dimensions" : "node_groups") +
          ": give a topology file with more nodes";

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <set>
 
 #include "scenario/yaml_reader.hpp"
 
@@ -41,6 +42,13 @@ Override parse_override(const std::string& text) {
   if (!valid_key(o.key)) {
     throw InputError(from_set(text), o.key,
                      "expected a dotted key such as plan.tp or cluster.gpus before '=', found \"" + o.key + "\"");
+  }
+  // A bare field (--set tp=8) is a plan's, cluster's or model's: say so rather than suggest a section.
+  static const std::set<std::string> kTopLevel = {"name", "model", "cluster", "plan", "data", "training"};
+  if (o.key.find('.') == std::string::npos && !kTopLevel.count(o.key)) {
+    throw InputError(from_set(text), o.key,
+                     "a field goes under its section: plan." + o.key + ", cluster." + o.key + " or model." + o.key +
+                         " (e.g. --set plan.tp=8)");
   }
   if (o.value.find_first_not_of(" \t") == std::string::npos) {
     throw InputError(from_set(text), o.key, "expected a value after '=' (e.g. --set " + o.key + "=8)");

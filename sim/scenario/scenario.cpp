@@ -590,6 +590,14 @@ bool looks_like_tokens(const ModelSpec& m, const PlanSpec& p) {
 }
 }  // namespace
 
+std::optional<std::string> global_batch_in_tokens(const ModelSpec& m, std::int64_t global_batch) {
+  if (double(global_batch) * m.seq_len <= kPlausibleTokensPerStep) return std::nullopt;
+  const auto s = [](std::int64_t v) { return std::to_string(v); };
+  return "global_batch (" + s(global_batch) + ") is " + s(global_batch * m.seq_len) +
+         " tokens per step: global_batch counts sequences, not tokens (" + s(global_batch) + " tokens would be about " +
+         s(std::max<std::int64_t>(1, global_batch / m.seq_len)) + " sequences of " + s(m.seq_len) + ")";
+}
+
 std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const PlanSpec& p) {
   std::vector<Finding> errors;
   std::vector<Finding> warnings;
@@ -606,12 +614,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                          s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs");
   }
   if (c.gpus > c.topology.total_gpus()) {
-    error(
-        "cluster.gpus",
-        "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " + s(c.topology.total_gpus()) +
-            (c.topology.node_groups.empty() ? " (a torus or dragonfly does not grow: give a topology file with larger "
-                                              "dimensions)"
-                                            : " (add nodes to its node_groups)"));
+    error("cluster.gpus", "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " +
+                              s(c.topology.total_gpus()) + " (" + c.topology.resize_refusal() + ")");
   }
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {

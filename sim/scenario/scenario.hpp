@@ -80,6 +80,10 @@ std::vector<Finding> check_plan(const ModelSpec& model, const ClusterSpec& clust
 
 // Topologies, models and GPUs by preset name or file path.
 TopologySpec load_topology(const std::string& name_or_path);
+// A global batch whose sequences make more tokens a step than any published run (256Mi): the
+// likely mistake of giving it in tokens, as a warning's message; nullopt when plausible.
+std::optional<std::string> global_batch_in_tokens(const ModelSpec& model, std::int64_t global_batch);
+
 std::vector<std::string> topology_preset_names();
 std::vector<std::string> model_preset_names();
 std::vector<std::string> gpu_preset_names();
