@@ -1162,16 +1162,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
              " GPUs (its design: " + std::to_string(t.nodes_per_leaf) + " nodes per leaf, oversubscription " +
              units::format_number(t.oversubscription) + "; cluster.nodes sets the size)"});
   }
-  if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) {
-    const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
-    for (const auto node : *v) {
-      if (node >= job_nodes) {
-        cluster->fail("slow_nodes", "node " + std::to_string(node) + " is outside the job's " +
-                                        std::to_string(job_nodes) + " nodes (numbered from 0)");
-      }
-    }
-    sc.cluster.slow_nodes.assign(v->begin(), v->end());
-  }
+  if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
   if (auto v = cluster->bytes("memory_reserve")) {
     if (*v >= t.gpu.memory_bytes) {
@@ -1195,6 +1186,14 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
   cluster->finish();
   place_in_segments(sc.cluster);
+  // Stragglers are nodes of the job, as placed (a segment makes its nodes smaller).
+  const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+  for (const int node : sc.cluster.slow_nodes) {
+    if (node >= job_nodes) {
+      cluster->fail("slow_nodes", "node " + std::to_string(node) + " is outside the job's " +
+                                      std::to_string(job_nodes) + " nodes (numbered from 0)");
+    }
+  }
   sc.locations["cluster"] = r.location_of("cluster");
 
   auto plan = r.map("plan");
