@@ -400,3 +400,25 @@ TEST(Speed, EstimateCountsRecomputedFlops) {
     if (std::string(recompute) == "full") EXPECT_GT(ratio, 1.3);
   }
 }
+
+// Where rails never contend one replica's expert groups stand for all, and it must be the most
+// spread one: on whole 72-GPU racks (segment 0) the second expert replica of ep 64 (GPUs 64-127)
+// straddles two racks and the first does not. The mirrored step is the exhaustive one, and several
+// times the all-to-all time of 64-GPU segments, where each replica fills a rack.
+TEST(Speed, MirroredReplicasAreTheMostSpreadOnes) {
+  Scenario sc = load_scenario_text(R"(
+model: {preset: qwen3-30b-a3b, seq_len: 4096}
+cluster: {topology: gb200-nvl72-superpod, gpus: 128, segment: 0}
+plan: {tp: 1, pp: 1, dp: 128, ep: 64, micro_batch: 1, global_batch: 128, recompute: full}
+)",
+                                   "nvl72-ep.yaml");
+  const auto [a, b] = fast_and_exhaustive(sc);
+  EXPECT_LT(relative(a.step_time, b.step_time), 1e-3);
+  const Scenario in_racks = load_scenario_text(R"(
+model: {preset: qwen3-30b-a3b, seq_len: 4096}
+cluster: {topology: gb200-nvl72-superpod, gpus: 128}
+plan: {tp: 1, pp: 1, dp: 128, ep: 64, micro_batch: 1, global_batch: 128, recompute: full}
+)",
+                                               "nvl72-ep-segments.yaml");
+  EXPECT_GT(a.breakdown.exposed_comm.at("ep"), 4 * simulate_step(in_racks).breakdown.exposed_comm.at("ep"));
+}

@@ -124,7 +124,7 @@ int export_from(const ExportOptions& o) {
   try {
     load_scenario_document(doc, o.base.empty() ? label : o.base);
   } catch (const InputError& e) {
-    if (!o.base.empty() || e.key().rfind("model.", 0) != 0) throw;
+    if (!o.base.empty() || e.key().rfind("model.", 0) != 0 || e.problem().find("needs") == std::string::npos) throw;
     static const std::map<std::string, std::string> kMegatronFlags = {
         {"model.vocab", "--vocab-size"},          {"model.seq_len", "--seq-length"},
         {"model.heads", "--num-attention-heads"}, {"model.hidden", "--hidden-size"},

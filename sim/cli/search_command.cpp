@@ -191,9 +191,14 @@ int search(const SearchCliOptions& options) {
   PlanSpace space = load_plan_space(load_yaml_with_overrides(options.scenario, options.overrides), options.scenario);
   // The job's own warnings (a grown topology, a power cap), and a batch that looks like tokens:
   // a plan's own warnings come with it, but every plan of the space shares these.
-  for (const auto& w : space.base.warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
-  if (const auto tokens = global_batch_in_tokens(space.base.model, space.base.plan.global_batch)) {
-    std::cerr << "trainsim: warning: 'plan.global_batch': " << *tokens << "\n";
+  // (Once: under mpirun, by rank 0.)
+  const char* mpi_rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (!mpi_rank || std::string(mpi_rank) == "0") {
+    for (const auto& w : space.base.warnings)
+      std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
+    if (const auto tokens = global_batch_in_tokens(space.base.model, space.base.plan.global_batch)) {
+      std::cerr << "trainsim: warning: 'plan.global_batch': " << *tokens << "\n";
+    }
   }
   // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
   // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then

@@ -392,8 +392,6 @@ class StepSimulation {
     for (int t = 0; t < p_.tp; ++t) g.push_back(gpu(t, 0, stage, 0));
     return {g};
   }
-  // One group per TP rank of the stage: the GPUs of the first `cps` CP ranks and `dps` DP
-  // ranks (CP outer, DP inner). All TP ranks run the collective at once, so all are returned.
   // The context-parallel rings of data-parallel replica d, one per TP rank; all replicas' run at
   // once (replicated_collective).
   std::vector<std::vector<int>> cp_groups(int stage, int d) const {
@@ -468,51 +466,59 @@ class StepSimulation {
   }
 
   // A collective that each of `replicas` replicas runs at once over its own groups (`groups_of(r)`,
-  // replica r's). Where rails never contend replica 0's groups run (with `one_group` only its
-  // first: the rest are alike) and the others mirror them, their network energy added. Where links
-  // can bind (oversubscribed fat trees, tori, dragonflies) the replicas' groups need not be alike:
-  // some straddle leaf switches and share their uplinks, and the step waits for the slowest. All
-  // are simulated up to kReplicatedFlowBudget flows (SimGrid's cost grows with the square of
-  // concurrent flows); beyond it the replica whose groups span the most leaves, then nodes, runs
-  // and the others mirror it.
+  // replica r's). The replicas' groups need not be placed alike: some cross node boundaries
+  // (72-GPU racks hold no power-of-two group whole) or leaf switches where others do not, and the
+  // step waits for the slowest. Where rails never contend the replica whose groups span the most
+  // leaves, then nodes, runs (with `one_group`, only its most spread group: the rest run beside it
+  // on their own ports) and the others mirror it, their network energy counted as its. Where links
+  // can bind (oversubscribed fat trees, tori, dragonflies) the replicas also share uplinks: all
+  // run, up to kReplicatedFlowBudget flows (SimGrid's cost grows with the square of concurrent
+  // flows), and beyond that the most spread replica runs and the others mirror it. `which` names
+  // the collective's groups for the per-stage choice (ReplicatedGroups).
   static constexpr std::size_t kReplicatedFlowBudget = 8192;
+  enum class ReplicatedGroups { expert_parallel, expert_data_parallel, context_parallel };
   template <typename GroupsOf>
-  Collective replicated_collective(int replicas, GroupsOf groups_of, bool one_group, CollectiveKind kind,
-                                   double bytes) const {
-    Collective c;
+  Collective replicated_collective(int stage, ReplicatedGroups which, int replicas, GroupsOf groups_of, bool one_group,
+                                   CollectiveKind kind, double bytes) const {
+    auto [chosen, fresh] = replicated_.try_emplace({stage, static_cast<int>(which)});
+    if (fresh) chosen->second = place_replicas(replicas, groups_of, one_group);
+    Collective c = chosen->second;
     c.kind = kind;
     c.bytes = bytes;
-    if (mirror_dp_) {
-      c.groups = groups_of(0);
-      c.mirrors = replicas - 1;
-      if (one_group && c.groups.size() > 1) {
-        c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
-        c.groups.resize(1);
-      }
-      return c;
-    }
+    return c;
+  }
+  template <typename GroupsOf>
+  Collective place_replicas(int replicas, GroupsOf groups_of, bool one_group) const {
     const int per_node = sc_.cluster.topology.gpus_per_node;
     const int per_leaf = per_node * std::max(1, sc_.cluster.topology.nodes_per_leaf);
-    const auto spanned = [](const std::vector<int>& g, int per) {
-      std::set<int> units;
-      for (const int gpu : g) units.insert(gpu / per);
-      return units.size();
+    using Span = std::pair<std::size_t, std::size_t>;  // leaves, then nodes
+    const auto span_of = [&](const std::vector<int>& g) {
+      std::set<int> leaves, nodes;
+      for (const int gpu : g) leaves.insert(gpu / per_leaf), nodes.insert(gpu / per_node);
+      return Span{leaves.size(), nodes.size()};
     };
+    Collective c;
     std::size_t flows = 0;
-    std::pair<std::size_t, std::size_t> worst{0, 0};  // leaves, then nodes, a replica's groups span
+    Span worst{0, 0};
     int worst_replica = 0;
     for (int r = 0; r < replicas; ++r) {
-      std::pair<std::size_t, std::size_t> span{0, 0};
+      Span span{0, 0};
       for (auto& g : groups_of(r)) {
-        flows += g.size() * spanned(g, per_node);
-        span = {span.first + spanned(g, per_leaf), span.second + spanned(g, per_node)};
-        c.groups.push_back(std::move(g));
+        const Span own = span_of(g);
+        flows += g.size() * own.second;
+        span = {span.first + own.first, span.second + own.second};
+        if (!mirror_dp_) c.groups.push_back(std::move(g));
       }
       if (span > worst) worst = span, worst_replica = r;
     }
-    if (flows > kReplicatedFlowBudget) {
-      c.groups = groups_of(worst_replica);
-      c.mirrors = replicas - 1;
+    if (!mirror_dp_ && flows <= kReplicatedFlowBudget) return c;
+    c.groups = groups_of(worst_replica);
+    c.mirrors = replicas - 1;
+    if (mirror_dp_ && one_group && c.groups.size() > 1) {
+      const auto widest = std::max_element(c.groups.begin(), c.groups.end(),
+                                           [&](const auto& a, const auto& b) { return span_of(a) < span_of(b); });
+      c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
+      c.groups = {*widest};
     }
     return c;
   }
@@ -520,7 +526,9 @@ class StepSimulation {
   // groups, or with `data_parallel` the routed experts' gradients and weights over the edp groups.
   Collective expert_collective(int stage, bool data_parallel, CollectiveKind kind, double bytes) const {
     const auto groups_of = [this, stage, data_parallel](int r) { return expert_groups(stage, data_parallel, r); };
-    return replicated_collective(data_parallel ? p_.ep : p_.expert_dp(), groups_of, true, kind, bytes);
+    return replicated_collective(
+        stage, data_parallel ? ReplicatedGroups::expert_data_parallel : ReplicatedGroups::expert_parallel,
+        data_parallel ? p_.ep : p_.expert_dp(), groups_of, true, kind, bytes);
   }
 
   void blocking(int stage, const char* kind, const Collective& c, const std::string& label) {
@@ -688,8 +696,8 @@ class StepSimulation {
     flush(stage);
     auto done = sg4::Semaphore::create(0);
     const Collective ring = replicated_collective(
-        p_.dp, [this, stage](int d) { return cp_groups(stage, d); }, false, CollectiveKind::all_gather,
-        passes * w_.comm.cp_bytes_per_step * p_.cp);
+        stage, ReplicatedGroups::context_parallel, p_.dp, [this, stage](int d) { return cp_groups(stage, d); }, false,
+        CollectiveKind::all_gather, passes * w_.comm.cp_bytes_per_step * p_.cp);
     const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
     sg4::Actor::create("cp-ring", platform_.gpu(gpu(0, 0, stage, 0)), [this, ring, done, gpus_per_node] {
       run_collective(platform_, ring, gpus_per_node);
@@ -1159,7 +1167,10 @@ class StepSimulation {
   std::map<int, std::map<std::pair<int, int>, sg4::SemaphorePtr>> aligned_gathers_;
   std::map<int, bool> syncing_;
   std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
-  std::map<int, int> ep_repeats_;  // per stage: simulated all-to-alls of a kind (ep_simulated_repeats)
+  std::map<int, int> ep_repeats_;
+  // Per stage and ReplicatedGroups: the groups a replicated collective runs and its mirrors.
+  mutable std::map<std::pair<int, int>, Collective>
+      replicated_;  // per stage: simulated all-to-alls of a kind (ep_simulated_repeats)
 };
 
 // A SimGrid engine with its logging quieted and the pinned model settings. Only one may exist

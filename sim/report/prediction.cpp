@@ -224,9 +224,9 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     std::snprintf(counts, sizeof counts, "GPUs, hosts (%.1f kW per node%s), %s x PUE %.2g%s", host_watts / nodes / 1e3,
                   t.host_power_watts ? "" : ", default",
                   p.step.network_energy_j > 0 ? "NICs and switches,"
-                  : t.nic_power_watts <= 0 && t.switch_power_watts <= 0
-                      ? "no network (no power.nic/switch),"
-                      : "no network (not estimated: --fidelity full),",
+                  : p.fidelity == "estimate" && (t.nic_power_watts > 0 || t.switch_power_watts > 0)
+                      ? "no network (not estimated: --fidelity full),"
+                      : "no network (no power.nic/switch),",
                   p.pue, t.pue ? "" : " (default)");
     p.energy_counts = counts;
     if (p.time_to_train_s) {

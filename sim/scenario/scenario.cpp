@@ -1165,9 +1165,11 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
   if (auto v = cluster->bytes("memory_reserve")) {
-    if (*v >= t.gpu.memory_bytes) {
+    double smallest = t.gpu.memory_bytes;
+    for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
+    if (*v >= smallest) {
       cluster->fail("memory_reserve", "the reserve (" + units::format_bytes(*v) + ") leaves nothing of the GPU's " +
-                                          units::format_bytes(t.gpu.memory_bytes));
+                                          units::format_bytes(smallest));
     }
     sc.cluster.memory_reserve = *v;
   }

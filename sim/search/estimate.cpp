@@ -156,7 +156,7 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
   return r;
 }
 
-// A long replay from two shorter ones: with fixed task times a 1F1B or interleaved schedule is
+// A long replay from three shorter ones: with fixed task times a 1F1B or interleaved schedule is
 // periodic past its warm-up (a period of pp micro-batches interleaved, one otherwise) and GPipe's
 // finish is affine in its micro-batches (docs/speed.md, session 22), so each stage's finish and
 // busy time grow by the same amount per period. Replayed at `base`, base + period and base + 2
