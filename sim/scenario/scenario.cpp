@@ -1173,16 +1173,16 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     }
     sc.cluster.memory_reserve = *v;
   }
-  // A node of several GPUs moves data between them over NVLink: a GPU given as a map without it
-  // (nvlink_bandwidth 0) would stall every intra-node transfer.
-  if (t.gpus_per_node > 1) {
+  // A job on several GPUs of a node moves data between them over NVLink: a GPU given as a map
+  // without it (nvlink_bandwidth 0) would stall every intra-node transfer.
+  if (std::min(sc.cluster.gpus, t.gpus_per_node) > 1) {
     const bool no_nvlink =
         t.gpu.nvlink_bandwidth <= 0 || std::any_of(t.node_groups.begin(), t.node_groups.end(),
                                                    [](const NodeGroup& g) { return g.gpu.nvlink_bandwidth <= 0; });
     if (no_nvlink) {
       cluster->fail(cluster->has("gpu") ? "gpu" : "topology",
-                    "a node of " + std::to_string(t.gpus_per_node) +
-                        " GPUs needs the GPU's nvlink_bandwidth (per GPU, each way), such as 450GB/s");
+                    "a job on several GPUs of a node (" + std::to_string(t.gpus_per_node) +
+                        " a node here) needs the GPU's nvlink_bandwidth (per GPU, each way), such as 450GB/s");
     }
   }
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
