@@ -17,11 +17,11 @@
 #include "topology/graph.hpp"
 
 namespace trainsim::cli {
-namespace {
-
 void print_warnings(const std::vector<Finding>& warnings) {
   for (const auto& w : warnings) std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
 }
+
+namespace {
 
 void write_output(const std::string& text, const std::string& out_file) {
   if (out_file.empty()) {

@@ -66,6 +66,8 @@ int validate(const ValidateOptions& options);
 
 // The scenario file with the --set overrides applied, read and checked (predict's input).
 Scenario load_with_overrides(const std::string& file, const std::vector<std::string>& overrides);
+// "trainsim: warning: 'KEY': MESSAGE" on stderr, one line each.
+void print_warnings(const std::vector<Finding>& warnings);
 
 struct ExportOptions {
   std::string input;        // --to: the scenario

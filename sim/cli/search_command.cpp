@@ -189,17 +189,6 @@ struct MpiSession {
 
 int search(const SearchCliOptions& options) {
   PlanSpace space = load_plan_space(load_yaml_with_overrides(options.scenario, options.overrides), options.scenario);
-  // The job's own warnings (a grown topology, a power cap), and a batch that looks like tokens:
-  // a plan's own warnings come with it, but every plan of the space shares these.
-  // (Once: under mpirun, by rank 0.)
-  const char* mpi_rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  if (!mpi_rank || std::string(mpi_rank) == "0") {
-    for (const auto& w : space.base.warnings)
-      std::cerr << "trainsim: warning: '" << w.key << "': " << w.message << "\n";
-    if (const auto tokens = global_batch_in_tokens(space.base.model, space.base.plan.global_batch)) {
-      std::cerr << "trainsim: warning: 'plan.global_batch': " << *tokens << "\n";
-    }
-  }
   // Objectives other than step time compare job sizes: the cluster's GPUs, halved while the
   // space has a valid plan. The size is chosen on estimates (cheap: no simulation), then
   // searched in full. Cost to train is price x GPUs x time, so at one size it ranks as time does.
@@ -261,6 +250,14 @@ int search(const SearchCliOptions& options) {
     }
   }
   const MpiSession mpi;
+  // The job's own warnings (a grown topology, a power cap), and a batch that looks like tokens:
+  // every plan of the space shares these. Once, by rank 0.
+  if (mpi.rank == 0) {
+    std::vector<Finding> shared = space.base.warnings;
+    if (const auto tokens = global_batch_in_tokens(space.base.model, space.base.plan.global_batch))
+      shared.push_back({Finding::Severity::warning, "plan.global_batch", *tokens});
+    print_warnings(shared);
+  }
   std::signal(SIGINT, on_interrupt);
   // --time-limit: the same stop as Ctrl-C, from a watcher thread; the best plans so far are kept.
   std::atomic<bool> finished{false};

@@ -588,14 +588,18 @@ bool looks_like_tokens(const ModelSpec& m, const PlanSpec& p) {
   if (p.micro_batch <= 0 || p.dp <= 0) return false;
   return p.micro_batches() > kPlausibleMicroBatches || double(p.global_batch) * m.seq_len > kPlausibleTokensPerStep;
 }
+// The likely mistake, said after what the batch amounts to.
+std::string sequences_not_tokens(const ModelSpec& m, std::int64_t global_batch) {
+  const auto s = [](std::int64_t v) { return std::to_string(v); };
+  return s(global_batch * m.seq_len) + " tokens per step: global_batch counts sequences, not tokens (" +
+         s(global_batch) + " tokens would be about " + s(std::max<std::int64_t>(1, global_batch / m.seq_len)) +
+         " sequences of " + s(m.seq_len) + ")";
+}
 }  // namespace
 
 std::optional<std::string> global_batch_in_tokens(const ModelSpec& m, std::int64_t global_batch) {
   if (double(global_batch) * m.seq_len <= kPlausibleTokensPerStep) return std::nullopt;
-  const auto s = [](std::int64_t v) { return std::to_string(v); };
-  return "global_batch (" + s(global_batch) + ") is " + s(global_batch * m.seq_len) +
-         " tokens per step: global_batch counts sequences, not tokens (" + s(global_batch) + " tokens would be about " +
-         s(std::max<std::int64_t>(1, global_batch / m.seq_len)) + " sequences of " + s(m.seq_len) + ")";
+  return "global_batch (" + std::to_string(global_batch) + ") is " + sequences_not_tokens(m, global_batch);
 }
 
 std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const PlanSpec& p) {
@@ -700,10 +704,7 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   }
   if (looks_like_tokens(m, p)) {
     warn("plan.global_batch", "global_batch (" + s(p.global_batch) + ") gives " + s(m_batches) +
-                                  " micro-batches per replica and " + s(p.global_batch * m.seq_len) +
-                                  " tokens per step: global_batch counts sequences, not tokens (" + s(p.global_batch) +
-                                  " tokens would be about " + s(std::max<std::int64_t>(1, p.global_batch / m.seq_len)) +
-                                  " sequences of " + s(m.seq_len) + ")");
+                                  " micro-batches per replica and " + sequences_not_tokens(m, p.global_batch));
   }
   if (p.pp > 1 && m_batches < p.pp) {
     warn("plan.global_batch",
