@@ -161,6 +161,12 @@ double CostModel::quantized_value_bytes() const {
   return precision_ == Precision::nvfp4 ? 0.5 + 1.0 / 16 : precision_ == Precision::mxfp8 ? 1.0 + 1.0 / 32 : 1.0;
 }
 
+bool CostModel::amax_pass() const {
+  const bool scaled_per_tensor_now =
+      precision_ == Precision::fp8 && (recipe_ == Fp8Recipe::tensorwise || recipe_ == Fp8Recipe::rowwise);
+  return scaled_per_tensor_now || precision_ == Precision::nvfp4;
+}
+
 int CostModel::quantized_layouts() const {
   if (!low_precision(precision_)) return 0;
   const bool two = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise || recipe_ == Fp8Recipe::blockwise ||
@@ -177,14 +183,17 @@ int CostModel::quantized_layouts() const {
 // pass (torchao float8 rowwise; TE mxfp8.rst: "row- and column-wise quantizations"). Row-wise
 // (axiswise) scales of the column-wise layout are amaxes over a whole column, the token dimension:
 // torchao computes them as a reduction of their own before the cast (float8_utils.tensor_to_amax:
-// torch.amax(|x|, dim=axiswise_dim), then the scaled cast), one more read.
+// torch.amax(|x|, dim=axiswise_dim), then the scaled cast), one more read. NVFP4's second
+// level of scaling is a per-tensor amax, "the extra memory pass for per-tensor amax computation"
+// (TE gemm_profiling.rst). On Blackwell, block scaling is "emulated via MXFP8" (same file), so
+// it quantizes in MXFP8's two passes.
 double CostModel::quantize_bytes(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
   const double value = quantized_value_bytes();
   const bool two_layouts = quantized_layouts() == 2;
-  const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise;
-  const double amax =
-      precision_ == Precision::fp8 && (recipe_ == Fp8Recipe::tensorwise || recipe_ == Fp8Recipe::rowwise) ? 2 : 0;
+  const bool separate_pass = precision_ != Precision::fp8 || recipe_ == Fp8Recipe::rowwise ||
+                             (recipe_ == Fp8Recipe::blockwise && gpu_.mx_formats);
+  const double amax = amax_pass() ? 2 : 0;
   if (shards > 1) {
     // The slice is read (twice under current scaling) and written once; the other layout is
     // read and written in low precision from the gathered tensor.
@@ -197,8 +206,10 @@ double CostModel::quantize_bytes(double elements, double shards) const {
 
 double CostModel::quantize_time(double elements, double shards) const {
   if (!low_precision(precision_)) return 0;
-  // One kernel per pass: amax (current scaling), cast, and a second layout where the recipe needs it.
-  const int kernels = 1 + (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise ? 1 : 0);
+  // One kernel per pass: amax (current scaling, NVFP4), cast, and a second layout where the recipe needs it.
+  const bool amax_kernel =
+      (precision_ == Precision::fp8 && recipe_ == Fp8Recipe::tensorwise) || precision_ == Precision::nvfp4;
+  const int kernels = 1 + (amax_kernel ? 1 : 0);
   const double bandwidth = gpu_.memory_bandwidth * quantize_efficiency_;
   return std::max(quantize_bytes(elements, shards) / bandwidth, kernels * overhead_);
 }

@@ -101,6 +101,9 @@ class CostModel {
   // a transposed copy (Hopper's FP8) or the recipe quantizes each layout along its own rows or
   // blocks (row-wise, block-scaled, MXFP8, NVFP4); else 1. 0 without a low-precision recipe.
   int quantized_layouts() const;
+  // Whether quantizing reads the tensor once more for a per-tensor amax first: current scaling
+  // and row-wise (computed now, not from history) and NVFP4's per-tensor second-level scale.
+  bool amax_pass() const;
   // Whether the backward's GEMMs (input and weight gradients) run with unit scales and rescale
   // their outputs after: torchao's row-wise recipe accumulates them in full precision, and
   // without fast accumulation the row-wise CUTLASS kernel is slow enough that torchao calls the
