@@ -61,6 +61,68 @@ TEST(CliExport, MegatronRoundTripsThePlan) {
   expect_round_trip("llama4-maverick-128xgb200", "megatron");    // experts in every other layer
 }
 
+// Megatron-Core lays ranks out tp, cp, (ep,) dp, pp, innermost first; --use-tp-pp-dp-mapping puts
+// dp outermost. A plan with dp outermost is exported with the flag, and read back without a base
+// scenario each launch line gives its own rank order (a MoE plan's expert groups depend on it).
+// Layers that do not divide into the stages are said so, with the split trainsim priced.
+TEST(CliExport, MegatronRankOrderAndUnevenStagesAreWrittenAndRead) {
+  const std::string scenario = kSource + "/scenarios/mixtral-8x7b-64-h100.yaml";
+  const CommandResult framework_order = run("export " + scenario + " --to megatron");
+  ASSERT_EQ(framework_order.code, 0) << framework_order.output;
+  EXPECT_EQ(framework_order.output.find("--use-tp-pp-dp-mapping"), std::string::npos) << framework_order.output;
+  const CommandResult dp_outermost =
+      run("export " + scenario + " --to megatron --set \"plan.placement=[tp, cp, pp, dp]\"");
+  ASSERT_EQ(dp_outermost.code, 0) << dp_outermost.output;
+  EXPECT_NE(dp_outermost.output.find("--use-tp-pp-dp-mapping"), std::string::npos) << dp_outermost.output;
+  const CommandResult other = run("export " + scenario + " --to megatron --set \"plan.placement=[dp, tp, cp, pp]\"");
+  EXPECT_NE(other.output.find("has no Megatron-LM rank order"), std::string::npos) << other.output;
+
+  const std::string args =
+      "--tensor-model-parallel-size 2 --pipeline-model-parallel-size 2 --num-layers 24 --hidden-size 2048 "
+      "--num-attention-heads 16 --seq-length 2048 --vocab-size 50257 --micro-batch-size 1 --global-batch-size 64 "
+      "--bf16";
+  const std::string cluster = " --topology dgx-h100-superpod --gpus 32 -o ";
+  const std::string plain = testing::TempDir() + "/rank-order.yaml",
+                    mapped = testing::TempDir() + "/rank-order-mapped.yaml";
+  ASSERT_EQ(run("export --from megatron \"" + args + "\"" + cluster + plain).code, 0);
+  ASSERT_EQ(run("export --from megatron \"" + args + " --use-tp-pp-dp-mapping\"" + cluster + mapped).code, 0);
+  EXPECT_NE(read_text(plain).find("placement: [tp, cp, dp, pp]"), std::string::npos) << read_text(plain);
+  EXPECT_NE(read_text(mapped).find("placement: [tp, cp, pp, dp]"), std::string::npos) << read_text(mapped);
+
+  const CommandResult uneven = run("export " + kSource + "/scenarios/deepseek-v3-256xgb200.yaml --to megatron " +
+                                   "--set plan.schedule=1f1b --set plan.virtual_stages=1");
+  ASSERT_EQ(uneven.code, 0) << uneven.output;
+  EXPECT_NE(uneven.output.find("61 layers do not divide into pp"), std::string::npos) << uneven.output;
+}
+
+// A mixture of experts with multi-head latent attention goes to NeMo with Megatron-Core's expert
+// and MLA fields (it was written as a dense model), from DeepSeek's recipe; to torchtitan with
+// the experts' MXFP8 grouped GEMM converter, and a note where its expert parallelism cannot take
+// ranks from a replicated data-parallel dimension.
+TEST(CliExport, ExpertsAndLatentAttentionReachNemoAndTorchtitan) {
+  const std::string scenario = kSource + "/scenarios/deepseek-v3-256xgb200.yaml";
+  const CommandResult nemo = run("export " + scenario + " --to nemo");
+  ASSERT_EQ(nemo.code, 0) << nemo.output;
+  for (const char* line :
+       {"llm.deepseek_v3.pretrain_recipe", "recipe.model.config.num_moe_experts = 256",
+        "recipe.model.config.moe_router_topk = 8", "recipe.model.config.moe_ffn_hidden_size = 2048",
+        "recipe.model.config.moe_shared_expert_intermediate_size = 2048",
+        "recipe.model.config.moe_layer_freq = ([0]*3+[1]*58)", "recipe.model.config.kv_lora_rank = 512",
+        "recipe.trainer.strategy.expert_tensor_parallel_size = 1"}) {
+    EXPECT_NE(nemo.output.find(line), std::string::npos) << line << "\n" << nemo.output;
+  }
+  EXPECT_EQ(nemo.output.find("num_query_groups"), std::string::npos) << nemo.output;
+
+  const CommandResult titan = run("export " + scenario + " --to torchtitan");
+  ASSERT_EQ(titan.code, 0) << titan.output;
+  EXPECT_NE(titan.output.find("\"quantize.grouped_mm.mx\""), std::string::npos) << titan.output;
+  EXPECT_NE(titan.output.find("[quantize.grouped_mm.mx]\nfqns = [\"experts\"]"), std::string::npos) << titan.output;
+  EXPECT_NE(titan.output.find("does not launch there"), std::string::npos) << titan.output;
+  const CommandResult fsdp = run("export " + scenario + " --to torchtitan --set plan.zero=3");
+  ASSERT_EQ(fsdp.code, 0) << fsdp.output;
+  EXPECT_EQ(fsdp.output.find("does not launch there"), std::string::npos) << fsdp.output;
+}
+
 // Megatron-LM's --moe-layer-freq: leading dense layers and every p-th layer are read from its
 // list expressions; a pattern neither describes is said so; a malformed one is an input error.
 TEST(CliExport, MegatronMoeLayerPatternsAreRead) {

@@ -168,6 +168,49 @@ plan: {tp: 1, pp: 1, dp: 512, micro_batch: 1, global_batch: 512}
   EXPECT_EQ(predict(sc).step.network_energy_j, 0.0);
 }
 
+// A capped GPU draws at most its cap (what the cap lowers its clock for): its average power over
+// a step stays under it, and the report says the GPUs are capped. A collective's kernels holding
+// a share of the SMs (collective_sms) draw that share of the busy power while the GPU waits, not
+// all of it. A GPU given without its power draws none, and the report says so.
+TEST(Energy, GpusDrawWhatTheirCapAndLoadAllow) {
+  const std::string text = R"(
+model: {preset: llama3-8b, seq_len: 4096}
+cluster: {topology: dgx-b200-superpod, gpus: 16}
+plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 64, zero: 1}
+)";
+  Scenario sc = load_scenario_text(text, "cap.yaml");
+  const double board = sc.cluster.topology.gpu.power_watts;
+  const auto average_watts = [](const Prediction& p, int gpus) {
+    return p.step.gpu_energy_j / p.step.step_time / gpus;
+  };
+  for (const double cap : {700.0, 400.0}) {
+    Scenario capped = sc;
+    capped.cluster.topology.gpu.power_limit_watts = cap;
+    const Prediction p = predict(capped);
+    EXPECT_LE(average_watts(p, 16), cap * 1.0001) << cap;
+    EXPECT_GT(average_watts(p, 16), 0.5 * cap) << cap;
+    EXPECT_NE(p.energy_counts.find("capped at"), std::string::npos) << p.energy_counts;
+  }
+  EXPECT_GT(average_watts(predict(sc), 16), 700.0);  // uncapped: up to the board's 1000 W
+
+  // A slow network: the gradients' reduce is exposed, and the GPUs wait with the collective's SMs held.
+  Scenario slow = sc;
+  slow.cluster.topology.nic_bandwidth = 25e9 / 8;
+  const Prediction held = predict(slow);
+  slow.plan.collective_sms = 0;
+  const Prediction free = predict(slow);
+  ASSERT_NEAR(held.step.step_time, free.step.step_time, 1e-6 * free.step.step_time);
+  const double exposed = held.step.breakdown.exposed_total();
+  ASSERT_GT(exposed, 0.2 * held.step.step_time);
+  const double share = sc.cluster.topology.gpu.sm_share(PlanSpec{}.collective_sms);
+  EXPECT_GT(held.step.gpu_energy_j, free.step.gpu_energy_j);
+  EXPECT_LT(held.step.gpu_energy_j - free.step.gpu_energy_j, 16 * 1.2 * share * 0.8 * board * exposed);
+
+  Scenario unpowered = sc;
+  unpowered.cluster.topology.gpu.power_watts = 0;
+  EXPECT_NE(predict(unpowered).energy_counts.find("no GPUs"), std::string::npos);
+}
+
 // Energy counts the hosts (CPUs, memory, fans: power.host per node) and the facility (power.pue),
 // and says so.
 TEST(Energy, HostsAndPueAreCountedAndOverridable) {

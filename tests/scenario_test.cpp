@@ -429,6 +429,26 @@ const BadCase kBadCases[] = {
      "network.nic_bandwidth", 0, "400Gb/s"},
     {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus",
      0, "multiply"},
+    // Fields only experts or multi-head latent attention read, on a model without them (ignored
+    // before; Megatron-Core refuses mla_up_proj without MLA).
+    {"moe_dispatcher_on_a_dense_model",
+     "model: {preset: llama3-8b}\ncluster: {topology: single-h200}\nplan:\n  moe_dispatcher: deepep\n",
+     "plan.moe_dispatcher", 4, "mixture-of-experts"},
+    {"expert_gemm_on_a_dense_model",
+     "model: {preset: llama3-8b}\ncluster: {topology: single-h200}\nplan: {expert_gemm: grouped}\n", "plan.expert_gemm",
+     3, "has none"},
+    {"moe_recompute_module_on_a_dense_model",
+     "model: {preset: llama3-8b}\ncluster: {topology: single-h200}\nplan:\n  recompute: selective\n"
+     "  recompute_modules: [core_attn, moe_act]\n",
+     "plan.recompute_modules", 5, "experts"},
+    {"mla_up_proj_without_mla",
+     "model: {preset: qwen3-30b-a3b}\ncluster: {topology: single-h200}\nplan:\n  recompute: selective\n"
+     "  recompute_modules: [mla_up_proj]\n",
+     "plan.recompute_modules", 5, "latent attention"},
+    {"shared_experts_module_without_shared_experts",
+     "model: {preset: qwen3-30b-a3b}\ncluster: {topology: single-h200}\nplan:\n  recompute: selective\n"
+     "  recompute_modules: [shared_experts]\n",
+     "plan.recompute_modules", 5, "shared experts"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),

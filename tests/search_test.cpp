@@ -57,6 +57,40 @@ TEST(Search, EnumeratesOnlyValidPlans) {
   }
 }
 
+// Plans the space would hold twice are counted once, and only where the twin is in the space:
+// tp 1 with sequence parallelism is the plan without it, and it is kept (as that plan) where the
+// space lists only `sequence_parallel: true`. Selective recomputation is the memory of `none`
+// with fused attention in 16 bits, but under a low-precision recipe that keeps its quantized
+// inputs, rerunning the attention core frees the kernel's own copy of its output: both stay.
+TEST(Search, SameWorkPlansAreDroppedOnlyWhereTheirTwinIsSearched) {
+  const auto plans = [](const std::string& plan, const std::string& gpu = "dgx-h100-superpod") {
+    return enumerate_plans(load_plan_space(write_temp("twin.yaml",
+                                                      "model: {preset: llama3-8b, seq_len: 4096}\n"
+                                                      "cluster: {topology: " +
+                                                          gpu +
+                                                          ", gpus: 16}\n"
+                                                          "plan: " +
+                                                          plan + "\n")));
+  };
+  const auto tp1 = [](const std::vector<PlanSpec>& ps) {
+    return std::count_if(ps.begin(), ps.end(), [](const PlanSpec& p) { return p.tp == 1; });
+  };
+  const auto only_sp = plans("{tp: [1, 2], sequence_parallel: true, global_batch: 64}");
+  EXPECT_EQ(tp1(only_sp), 1);
+  for (const auto& p : only_sp) EXPECT_EQ(p.sequence_parallel, p.tp > 1);
+  EXPECT_EQ(tp1(plans("{tp: [1, 2], sequence_parallel: [false, true], global_batch: 64}")), 1);
+
+  const auto recomputes = [&](const std::string& precision) {
+    std::set<Recompute> kinds;
+    for (const auto& p : plans("{tp: 2, sequence_parallel: true, recompute: [none, selective], precision: " +
+                               precision + ", global_batch: 64}"))
+      kinds.insert(p.recompute);
+    return kinds.size();
+  };
+  EXPECT_EQ(recomputes("bf16"), 1u);
+  EXPECT_EQ(recomputes("fp8"), 2u);
+}
+
 TEST(Search, TopFiveOfTheEstimateContainsTheBruteForceBest) {
   const PlanSpace space = load_plan_space(write_temp("small.yaml", kSmallSpace));
   SearchOptions options;
@@ -203,13 +237,15 @@ plan: {pp: 4, micro_batch: 1, global_batch: 8, schedule: )" +
 }
 
 // FSDP under pipeline parallelism keeps each stage's weights: they are gathered in each chunk's
-// first forward, which holds back every stage behind it. The estimate replays that delay through
+// first forward, which holds back every stage behind it (each stage's data-parallel ranks on eight
+// nodes, dp outermost, so the gathers cross the network). The estimate replays that delay through
 // the schedule, as the simulation runs it, rather than adding it once at the end.
 TEST(Search, EstimateCarriesAKeptStagesGathersThroughThePipeline) {
   Scenario sc = load_scenario_text(R"(
 model: {arch: gpt, layers: 32, hidden: 4096, heads: 32, vocab: 128, seq_len: 2048}
 cluster: {topology: dgx-a100-superpod, gpus: 64}
-plan: {pp: 8, dp: 8, zero: 3, micro_batch: 1, global_batch: 64, schedule: interleaved, virtual_stages: 2}
+plan: {pp: 8, dp: 8, zero: 3, micro_batch: 1, global_batch: 64, schedule: interleaved, virtual_stages: 2,
+       placement: [tp, cp, pp, dp]}
 )",
                                    "fsdp-pipeline.yaml");
   // From a slow network, where the gathers dominate, to one where the last chunk's reduce-scatter
@@ -357,6 +393,27 @@ plan: )" + plan + "\n",
   // Kept from forward to backward: one gather per micro-batch.
   EXPECT_NEAR(bytes("{dp: 16, micro_batch: 1, global_batch: 64, zero: 3, reshard_after_forward: never}") / zero1,
               2.0 * 4 / 2, 1e-12);
+}
+
+// A MoE model's routed experts reduce over the expert-data-parallel group, each GPU holding its
+// ep share of them: with ep = dp they are not reduced at all, and the traffic is the other
+// weights' alone (it counted every expert's gradients over dp before).
+TEST(Tradeoffs, ExpertGradientsReduceOverTheExpertDataParallelGroup) {
+  const auto plan_bytes = [](const std::string& plan) {
+    const Scenario sc = load_scenario_text(R"(
+model: {preset: qwen3-30b-a3b}
+cluster: {topology: dgx-h100-superpod, gpus: 16}
+plan: )" + plan + "\n",
+                                           "moe.yaml");
+    return std::pair{data_parallel_bytes_per_gpu(sc.model, sc.plan), sc.model};
+  };
+  const auto [ep16, model] = plan_bytes("{dp: 16, ep: 16, micro_batch: 1, global_batch: 64, zero: 1}");
+  const double experts = routed_expert_parameters(model) * model.moe_layers();
+  const double others = total_parameters(model) - experts;
+  EXPECT_NEAR(ep16, 2.0 * 15 / 16 * others * 2, 1e-6 * ep16);
+  // ep 8: each GPU holds 1/8 of the experts and reduces them with one other GPU.
+  const double ep8 = plan_bytes("{dp: 16, ep: 8, micro_batch: 1, global_batch: 64, zero: 1}").first;
+  EXPECT_NEAR(ep8 - ep16, 2.0 * 1 / 2 * experts / 8 * 2, 1e-6 * ep8);
 }
 
 TEST(Tradeoffs, LocalSgdAmortisesSynchronisation) {

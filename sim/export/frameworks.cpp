@@ -71,6 +71,14 @@ bool uneven_layers(const Scenario& sc) {
 
 // ---- Megatron-LM ------------------------------------------------------------------------------
 
+// Megatron-Core's rank order, innermost first (parallel_state.initialize_model_parallel).
+const std::vector<Axis> kMegatronPlacement = {Axis::tp, Axis::cp, Axis::dp, Axis::pp};
+
+PlanSpec with_placement(PlanSpec p, std::vector<Axis> placement) {
+  p.placement = std::move(placement);
+  return p;
+}
+
 class Flags {
  public:
   void add(const std::string& flag, const std::string& value = "") { items_.emplace_back(flag, value); }
@@ -168,6 +176,25 @@ ExportResult to_megatron(const Scenario& sc) {
     r.notes.push_back(
         "layers_per_stage is uneven: give Megatron-LM --decoder-first-pipeline-num-layers / "
         "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
+  } else if (p.virtual_stages == 1 && p.pp > 1 && m.layers % p.pp != 0) {
+    std::string split;
+    for (const int n : stage_layers(m.layers, p)) split += (split.empty() ? "" : ", ") + std::to_string(n);
+    r.notes.push_back(std::to_string(m.layers) + " layers do not divide into pp = " + std::to_string(p.pp) +
+                      " stages: trainsim splits them " + split +
+                      "; Megatron-LM needs --decoder-first-pipeline-num-layers / "
+                      "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
+  }
+  // Megatron-Core lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel's
+  // order "tp-cp-ep-dp-pp"); --use-tp-pp-dp-mapping swaps dp and pp.
+  const auto order = placement_in_use(p);
+  if (order != placement_in_use(with_placement(p, kMegatronPlacement))) {
+    if (order == placement_in_use(with_placement(p, {Axis::tp, Axis::cp, Axis::pp, Axis::dp}))) {
+      f.add("--use-tp-pp-dp-mapping");
+    } else {
+      r.notes.push_back("placement " + placement_name(p.placement) +
+                        " has no Megatron-LM rank order: it runs tp-cp-dp-pp, or tp-cp-pp-dp with "
+                        "--use-tp-pp-dp-mapping (a different step time)");
+    }
   }
   f.add("--context-parallel-size", str(p.cp));
   if (m.experts > 0) {
@@ -424,6 +451,22 @@ ExportResult to_torchtitan(const Scenario& sc) {
                       ", which torchtitan's llama3 model is not: set [model] name to its model of this family "
                       "(deepseek_v3, llama4 or qwen3) and a flavor with the fields in the comment");
   }
+  if (m.moe() && p.precision == Precision::fp8) {
+    r.notes.push_back(
+        "quantize.linear.float8 leaves the experts' grouped GEMMs in bf16; the prediction runs them in FP8");
+  }
+  if (m.moe() && p.ep > 1) {
+    // torchtitan's expert parallelism borrows from the FSDP shard, context and (with etp 1) tensor
+    // dimensions (ParallelDims._validate): a replicated (DDP) plan has no shard dimension to take.
+    const int etp = p.etp > 0 ? p.etp : p.tp;
+    const long long borrowed = (p.zero == 3 ? p.shard_dp() : 1LL) * p.cp * (etp == 1 ? p.tp : 1);
+    if (borrowed % p.ep != 0) {
+      r.notes.push_back("torchtitan needs expert_parallel_degree (" + std::to_string(p.ep) +
+                        ") to divide data_parallel_shard_degree x context_parallel_degree" +
+                        (etp == 1 ? std::string(" x tensor_parallel_degree") : std::string()) + " (" +
+                        std::to_string(borrowed) + "): this plan does not launch there; with zero: 3 it would");
+    }
+  }
   t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
     << kTorchtitanVersion << "\n";
   for (const auto& note : r.notes) t << "# note: " << note << "\n";
@@ -443,7 +486,13 @@ ExportResult to_torchtitan(const Scenario& sc) {
   t << "\n";
   const bool fp8 = p.precision == Precision::fp8;
   if (fp8) t << "converters = [\"quantize.linear.float8\"]\n";
-  if (p.precision == Precision::mxfp8) t << "converters = [\"quantize.linear.mx\"]\n";
+  // The experts' grouped GEMMs take their own converter (torchao's MXFP8 grouped GEMM, applied to
+  // the modules named in fqns); without it they run in bf16.
+  const bool mx_experts = p.precision == Precision::mxfp8 && m.moe();
+  if (p.precision == Precision::mxfp8)
+    t << (mx_experts ? "converters = [\"quantize.linear.mx\", \"quantize.grouped_mm.mx\"]\n"
+                     : "converters = [\"quantize.linear.mx\"]\n");
+
   // Sequences per data-parallel rank and step; with a pipeline, split into micro-batches.
   const std::int64_t local = p.pp > 1 ? p.global_batch / p.dp : p.micro_batch;
   t << "\n[training]\nlocal_batch_size = " << local << "\nglobal_batch_size = " << p.global_batch
@@ -510,6 +559,7 @@ ExportResult to_torchtitan(const Scenario& sc) {
       << (p.fp8_recipe == Fp8Recipe::rowwise ? "rowwise" : "tensorwise")
       << "\"\nenable_fsdp_float8_all_gather = " << (p.fp8_param_gather ? "true" : "false") << "\n";
   }
+  if (mx_experts) t << "\n[quantize.grouped_mm.mx]\nfqns = [\"experts\"]\n";
   r.text = t.str();
   return r;
 }
@@ -522,8 +572,11 @@ ExportResult to_nemo(const Scenario& sc) {
   const PlanSpec& p = sc.plan;
   const int per_node = sc.cluster.topology.gpus_per_node;
   std::ostringstream t;
+  // A recipe whose model config class has the model's attention and MLP: DeepSeek's for
+  // multi-head latent attention (MLATransformerConfig), Mixtral's for other mixtures of experts.
+  const char* recipe = m.mla ? "deepseek_v3" : m.moe() ? "mixtral_8x7b" : "llama3_8b";
   t << "# " << sc.name << ": overrides for a NeMo 2 pretraining recipe (nemo.collections.llm), e.g.\n"
-    << "#   recipe = llm.llama3_8b.pretrain_recipe(...)  then these lines, then nemo_run\n"
+    << "#   recipe = llm." << recipe << ".pretrain_recipe(...)  then these lines, then nemo_run\n"
     << "# names checked against " << kNemoVersion << "\n";
   t << "recipe.trainer.num_nodes = " << (sc.cluster.gpus + per_node - 1) / per_node << "\n";
   t << "recipe.trainer.devices = " << std::min(per_node, sc.cluster.gpus) << "\n";
@@ -542,7 +595,46 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.model.config.hidden_size = " << m.hidden << "\n";
   t << "recipe.model.config.ffn_hidden_size = " << m.ffn_hidden << "\n";
   t << "recipe.model.config.num_attention_heads = " << m.heads << "\n";
-  t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
+  if (!m.mla) t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
+  if (m.head_size > 0) t << "recipe.model.config.kv_channels = " << m.head_size << "\n";
+  // Megatron-Core's TransformerConfig and MLATransformerConfig fields, as Megatron-LM's flags above.
+  if (m.mla) {
+    if (m.q_lora_rank > 0) t << "recipe.model.config.q_lora_rank = " << m.q_lora_rank << "\n";
+    t << "recipe.model.config.kv_lora_rank = " << m.kv_lora_rank
+      << "\nrecipe.model.config.qk_head_dim = " << m.qk_nope_head_dim
+      << "\nrecipe.model.config.qk_pos_emb_head_dim = " << m.qk_rope_head_dim
+      << "\nrecipe.model.config.v_head_dim = " << m.v_head_dim << "\n";
+  }
+  if (m.moe()) {
+    t << "recipe.model.config.num_moe_experts = " << m.experts << "\nrecipe.model.config.moe_router_topk = " << m.top_k
+      << "\nrecipe.model.config.moe_ffn_hidden_size = " << m.expert_ffn() << "\n";
+    if (m.shared_experts > 0) {
+      t << "recipe.model.config.moe_shared_expert_intermediate_size = "
+        << std::int64_t(m.shared_experts) * m.expert_ffn() << "\n";
+    }
+    if (m.moe_layers() < m.layers) {
+      const std::string pattern = megatron_moe_layer_freq(m);  // a Python list expression, quoted for a shell
+      t << "recipe.model.config.moe_layer_freq = " << pattern.substr(1, pattern.size() - 2) << "\n";
+    }
+    t << "recipe.trainer.strategy.expert_tensor_parallel_size = " << (p.etp > 0 ? p.etp : p.tp) << "\n";
+    if (p.moe_dispatcher == MoeDispatcher::alltoall) {
+      t << "recipe.model.config.moe_token_dispatcher_type = \"alltoall\"\n";
+    } else {
+      t << "recipe.model.config.moe_token_dispatcher_type = \"flex\"\nrecipe.model.config.moe_flex_dispatcher_backend "
+           "= \""
+        << dispatcher_name(p.moe_dispatcher) << "\"\n";
+    }
+    t << "recipe.model.config.moe_grouped_gemm = True\n";
+    if (p.expert_gemm == ExpertGemm::grouped) t << "recipe.model.config.moe_use_legacy_grouped_gemm = True\n";
+    if (p.moe_router_fusion) t << "recipe.model.config.moe_router_fusion = True\n";
+  }
+  if (m.mtp_layers > 0) t << "recipe.model.config.mtp_num_layers = " << m.mtp_layers << "\n";
+  // Megatron-Core's rank order, or dp outermost with its use_tp_pp_dp_mapping.
+  if (placement_in_use(p) != placement_in_use(with_placement(p, kMegatronPlacement))) {
+    r.notes.push_back("placement " + placement_name(p.placement) +
+                      ": NeMo runs Megatron-Core's rank order tp-cp-dp-pp (or tp-cp-pp-dp with its "
+                      "use_tp_pp_dp_mapping), a different step time");
+  }
   if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
     const auto block = block_recompute_layers(sc, r.notes);
     t << "recipe.model.config.recompute_granularity = \"full\"\nrecipe.model.config.recompute_method = \""
@@ -550,6 +642,12 @@ ExportResult to_nemo(const Scenario& sc) {
       << "\n";
   } else if (p.recompute != Recompute::none) {
     t << "recipe.model.config.recompute_granularity = \"selective\"\n";
+    if (p.recompute == Recompute::selective && p.recompute_modules != PlanSpec{}.recompute_modules) {
+      t << "recipe.model.config.recompute_modules = [";
+      for (std::size_t i = 0; i < p.recompute_modules.size(); ++i)
+        t << (i > 0 ? ", " : "") << "\"" << p.recompute_modules[i] << "\"";
+      t << "]\n";
+    }
   }
   note_saved_inputs(p, "NeMo setting", r.notes);
   if (p.activation_offload_layers > 0) {
@@ -1069,6 +1167,14 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   const bool transformer_engine_low = has("--fp8-format") || has("--fp4-format");
   out.plan["fp8_weight_cache"] = transformer_engine_low;
   out.plan["fp8_saved_inputs"] = transformer_engine_low;
+  // Megatron-Core's rank order, or dp outside pp with --use-tp-pp-dp-mapping.
+  YAML::Node placement(YAML::NodeType::Sequence);
+  for (const Axis a :
+       has("--use-tp-pp-dp-mapping") ? std::vector<Axis>{Axis::tp, Axis::cp, Axis::pp, Axis::dp} : kMegatronPlacement)
+    placement.push_back(axis_name(a));
+  placement.SetStyle(YAML::EmitterStyle::Flow);
+  out.plan["placement"] = placement;
+  used["--use-tp-pp-dp-mapping"] = true;
   out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
   out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
   for (const char* f :

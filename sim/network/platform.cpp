@@ -127,12 +127,17 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       const Vertex v = c.gpus[index];
       hosts_[index] = zone->create_host("gpu" + std::to_string(index), 1e9);
       nvls_bandwidth_[index] = c.spec.gpu_of_node(n).nvls_bandwidth;
-      // For the energy plugin: board power when busy (the preset's) and, when idle, an assumed
-      // 20% of it (A100/H100 idle readings of 50-100 W are typical; not measured here).
-      const double board = c.spec.gpu_of_node(n).power_watts;
-      const double busy = board > 0 ? board : 1;
+      // For the energy plugin: when busy, board power (the preset's), or the cap where the cluster
+      // sets one (a capped GPU draws at most its cap: that is what the cap lowers its clock for);
+      // when idle, an assumed 20% of the board's (A100/H100 idle readings of 50-100 W are typical;
+      // not measured here); in between, linear in the share of the GPU in use (an execution
+      // bounded to the SMs a collective's kernels hold, PlanSpec::collective_sms).
+      const GpuSpec& gpu_spec = c.spec.gpu_of_node(n);
+      const double board = gpu_spec.power_watts > 0 ? gpu_spec.power_watts : 1;
+      const double busy = gpu_spec.power_limit_watts > 0 ? std::min(board, gpu_spec.power_limit_watts) : board;
+      const double idle = std::min(0.2 * board, busy);
       hosts_[index]->set_property("wattage_per_state",
-                                  std::to_string(0.2 * busy) + ":" + std::to_string(busy) + ":" + std::to_string(busy));
+                                  std::to_string(idle) + ":" + std::to_string(idle) + ":" + std::to_string(busy));
       std::size_t k = 0;
       for (auto [e, end] = boost::out_edges(v, g); e != end; ++e, ++k) {
         auto* link = gpu_links[index][k].second;

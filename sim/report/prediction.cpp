@@ -83,16 +83,14 @@ Prediction predict_estimate(const Scenario& sc) {
 }
 
 double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan) {
-  const int shard = plan.dp * plan.cp;
-  if (shard < 2) return 0;
-  const double params = total_parameters(model) / (double(plan.tp) * plan.pp);
-  const double grads =
-      params * (plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2) / plan.gradient_compression;
-  if (plan.zero == 0) return 2.0 * (shard - 1) / shard * grads;  // ring all-reduce
-  // A ZeRO group reduce-scatters gradients and all-gathers weights: (n-1)/n of the bytes each.
-  const double group = plan.zero_shard(), replicas = plan.shard_replicas();
-  const double weights = params * (plan.fp8_param_gather ? 1.0 : bytes_per_element(plan.precision));
-  const double across = 2.0 * (replicas - 1) / replicas * grads / group;  // hybrid: each shard's all-reduce
+  // A MoE model's routed experts are split over ep (and etp) and reduce over the expert data
+  // parallel group (Megatron-Core's expert_data_parallel group, its distributed optimizer's
+  // shards); the other weights over dp x cp.
+  const double experts = model.moe() ? routed_expert_parameters(model) * model.moe_layers() : 0.0;
+  const double dense = (total_parameters(model) - experts) / (double(plan.tp) * plan.pp);
+  const double expert_share = experts / (double(plan.pp) * plan.ep * plan.expert_tp());
+  const double reduce_bytes = plan.gradient_reduce_bytes > 0 ? plan.gradient_reduce_bytes : 2;
+  const double weight_bytes = plan.fp8_param_gather ? 1.0 : bytes_per_element(plan.precision);
   double gathers = 1, reduces = 1;  // the distributed optimizer, and a stage FSDP keeps
   if (plan.zero >= 3 && !plan.fsdp_keeps_stage()) {
     // FSDP gathers each micro-batch's weights for its forward, again for its backward unless
@@ -104,7 +102,26 @@ double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan)
     gathers = m * (1 + (plan.fsdp_keeps_for_backward() ? 0 : 1) + refetched);
     reduces = m;
   }
-  return (group - 1) / group * (gathers * weights + reduces * grads) + reduces * across;
+  double total = 0;
+  const int shard = plan.dp * plan.cp;
+  if (shard > 1) {
+    const double grads = dense * reduce_bytes / plan.gradient_compression;
+    if (plan.zero == 0) {
+      total += 2.0 * (shard - 1) / shard * grads;  // ring all-reduce
+    } else {
+      // A ZeRO group reduce-scatters gradients and all-gathers weights: (n-1)/n of the bytes each.
+      const double group = plan.zero_shard(), replicas = plan.shard_replicas();
+      const double across = 2.0 * (replicas - 1) / replicas * grads / group;  // hybrid: each shard's all-reduce
+      total += (group - 1) / group * (gathers * dense * weight_bytes + reduces * grads) + reduces * across;
+    }
+  }
+  const double edp = plan.expert_dp();
+  if (experts > 0 && edp > 1) {
+    const double grads = expert_share * reduce_bytes / plan.gradient_compression;
+    total += plan.zero == 0 ? 2.0 * (edp - 1) / edp * grads
+                            : (edp - 1) / edp * (gathers * expert_share * weight_bytes + reduces * grads);
+  }
+  return total;
 }
 
 Prediction predict(const Scenario& input, const SimulationOptions& options) {
@@ -220,9 +237,15 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     p.host_energy_per_step_j = host_watts * p.step.step_time;
     p.pue = t.pue.value_or(kDefaultPue);
     p.energy_per_step_j = (p.step.gpu_energy_j + p.step.network_energy_j + p.host_energy_per_step_j) * p.pue;
-    char counts[160];
-    std::snprintf(counts, sizeof counts, "GPUs, hosts (%.1f kW per node%s), %s x PUE %.2g%s", host_watts / nodes / 1e3,
-                  t.host_power_watts ? "" : ", default",
+    // A GPU given without its power draws none here: the report says so rather than print a sum
+    // that leaves it out.
+    const GpuSpec& gpu = t.gpu;
+    std::string gpus = gpu.power_watts > 0 ? "GPUs" : "no GPUs (the GPU gives no power)";
+    if (gpu.power_watts > 0 && gpu.power_limit_watts > 0 && gpu.power_limit_watts < gpu.power_watts)
+      gpus += " (capped at " + units::format_thousands(gpu.power_limit_watts) + " W)";
+    char counts[240];
+    std::snprintf(counts, sizeof counts, "%s, hosts (%.1f kW per node%s), %s x PUE %.2g%s", gpus.c_str(),
+                  host_watts / nodes / 1e3, t.host_power_watts ? "" : ", default",
                   p.step.network_energy_j > 0 ? "NICs and switches,"
                   : p.fidelity == "estimate" && (t.nic_power_watts > 0 || t.switch_power_watts > 0)
                       ? "no network (not estimated: --fidelity full),"

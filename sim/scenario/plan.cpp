@@ -191,6 +191,15 @@ std::string placement_name(const std::vector<Axis>& placement) {
   return name;
 }
 
+std::vector<Axis> placement_in_use(const PlanSpec& p) {
+  std::vector<Axis> order;
+  for (const Axis a : p.placement) {
+    const int size = a == Axis::tp ? p.tp : a == Axis::cp ? p.cp : a == Axis::pp ? p.pp : p.dp;
+    if (size > 1) order.push_back(a);
+  }
+  return order;
+}
+
 std::vector<Axis> parse_placement(const std::string& text) {
   std::vector<Axis> axes;
   std::size_t start = 0;

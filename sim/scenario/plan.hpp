@@ -196,7 +196,9 @@ struct PlanSpec {
   // Bytes per gradient element in data-parallel reductions; 0: as the weights (2 for 16-bit).
   int gradient_reduce_bytes = 0;
   std::vector<int> layers_per_stage;  // empty: even split (or the balanced one of stage_layers)
-  std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::pp, Axis::dp};
+  // Innermost first. Megatron-Core's order ("tp-cp-ep-dp-pp", parallel_state.py) and torchtitan's
+  // device mesh (pp, dp_replicate, dp_shard, cp, tp, outermost first) both put pp outermost.
+  std::vector<Axis> placement = {Axis::tp, Axis::cp, Axis::dp, Axis::pp};
   CollectiveAlgorithm dp_algorithm = CollectiveAlgorithm::automatic;
   CollectiveAlgorithm tp_algorithm = CollectiveAlgorithm::automatic;
   MoeDispatcher moe_dispatcher = MoeDispatcher::alltoall;
@@ -351,6 +353,10 @@ struct PlanSpec {
             (precision == Precision::fp8 && fp8_recipe != Fp8Recipe::rowwise));
   }
 };
+
+// The placement's axes of size > 1, innermost first: two placements with the same lay every rank
+// out alike.
+std::vector<Axis> placement_in_use(const PlanSpec& plan);
 
 // Layers of each model chunk: pp * virtual_stages of them in model order, chunk c running on
 // stage c % pp (Megatron-LM's interleaving; without it, one chunk per stage). The plan's

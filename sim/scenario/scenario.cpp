@@ -624,6 +624,10 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     error("plan.tp", "kv_heads (" + s(m.kv_heads) + ") and tp (" + s(p.tp) + ") must divide one another");
+  } else if (p.tp > m.kv_heads) {
+    warn("plan.tp", "tp " + s(p.tp) + " is more than the model's " + s(m.kv_heads) +
+                        " key/value heads: each is priced as copied on " + s(p.tp / m.kv_heads) +
+                        " ranks; Megatron-Core refuses this (it splits num_query_groups over tp)");
   }
   if (m.ffn_hidden % p.tp != 0) {
     error("plan.tp", "ffn_hidden (" + s(m.ffn_hidden) + ") must be divisible by tp (" + s(p.tp) + ")");
@@ -631,6 +635,10 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   if (p.tp > c.topology.gpus_per_node) {
     warn("plan.tp", "tp " + s(p.tp) + " spans nodes (" + s(c.topology.gpus_per_node) +
                         " GPUs per node): its all-reduces cross the network");
+  } else if (p.tp > 1 && c.topology.gpus_per_node % p.tp != 0) {
+    warn("plan.tp", "tp " + s(p.tp) + " does not divide the " + s(c.topology.gpus_per_node) +
+                        " GPUs of a node: some tensor-parallel groups straddle two nodes, and the simulation "
+                        "prices every group as the first, which does not");
   }
   const int chunks = p.pp * p.virtual_stages;
   const auto list = [&](const std::vector<int>& v) {
@@ -1244,6 +1252,31 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     } else if (sc.plan.recompute != Recompute::selective) {
       throw InputError(location_of(node, file), "plan.recompute_modules",
                        "recompute_modules goes with recompute: selective or op");
+    }
+  }
+  // Fields that only a mixture-of-experts model's experts, or multi-head latent attention, read:
+  // on another model they would be ignored, so they are refused (Megatron-Core refuses
+  // mla_up_proj without multi_latent_attention too).
+  for (const char* key : {"moe_dispatcher", "moe_router_fusion", "expert_gemm"}) {
+    if (plan->has(key) && !sc.model.moe()) {
+      throw InputError(location_of(document["plan"][key], file), std::string("plan.") + key,
+                       "applies to a mixture-of-experts model's experts, and this model has none (model.moe)");
+    }
+  }
+  if (plan->has("recompute_modules")) {
+    for (const auto& item : document["plan"]["recompute_modules"]) {
+      const std::string name = item.Scalar();
+      const bool experts_only = name == "moe_act" || name == "moe" || name == "shared_experts";
+      if ((experts_only && !sc.model.moe()) || (name == "shared_experts" && sc.model.shared_experts == 0)) {
+        throw InputError(location_of(item, file), "plan.recompute_modules",
+                         name + " recomputes a mixture-of-experts layer's " +
+                             (name == "shared_experts" ? "shared experts" : "experts") + ", and this model has none");
+      }
+      if (name == "mla_up_proj" && !sc.model.mla) {
+        throw InputError(location_of(item, file), "plan.recompute_modules",
+                         "mla_up_proj recomputes multi-head latent attention's up-projections, and this model has "
+                         "none (model.attention: mla)");
+      }
     }
   }
   plan->finish();

@@ -124,13 +124,14 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.tp_algorithm != CollectiveAlgorithm::automatic) {
     out << YAML::Key << "tp_algorithm" << YAML::Value << algorithm_name(p.tp_algorithm);
   }
-  if (p.moe_dispatcher != MoeDispatcher::alltoall) {
+  // The experts' fields mean nothing to a dense model, and reading them back with one is an error.
+  if (sc.model.moe() && p.moe_dispatcher != MoeDispatcher::alltoall) {
     out << YAML::Key << "moe_dispatcher" << YAML::Value << dispatcher_name(p.moe_dispatcher);
   }
-  if (p.moe_router_fusion != PlanSpec{}.moe_router_fusion) {
+  if (sc.model.moe() && p.moe_router_fusion != PlanSpec{}.moe_router_fusion) {
     out << YAML::Key << "moe_router_fusion" << YAML::Value << p.moe_router_fusion;
   }
-  if (p.expert_gemm != PlanSpec{}.expert_gemm) {
+  if (sc.model.moe() && p.expert_gemm != PlanSpec{}.expert_gemm) {
     out << YAML::Key << "expert_gemm" << YAML::Value << expert_gemm_name(p.expert_gemm);
   }
   if (p.bucket_bytes != PlanSpec{}.bucket_bytes) {

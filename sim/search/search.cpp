@@ -11,6 +11,7 @@
 
 #include "scenario/units.hpp"
 #include "scenario/yaml_reader.hpp"
+#include "workload/memory.hpp"
 #include "workload/sequences.hpp"
 
 namespace trainsim {
@@ -28,16 +29,6 @@ const std::vector<std::string> kSearchKeys = {"tp",
                                               "recompute_fraction",
                                               "sequence_parallel",
                                               "placement"};
-
-// The axes of size > 1 in placement order: two placements with the same are the same plan.
-std::vector<Axis> effective_order(const PlanSpec& p) {
-  std::vector<Axis> order;
-  for (const Axis a : p.placement) {
-    const int size = a == Axis::tp ? p.tp : a == Axis::cp ? p.cp : a == Axis::pp ? p.pp : p.dp;
-    if (size > 1) order.push_back(a);
-  }
-  return order;
-}
 
 std::vector<std::string> divisors_up_to(int n, int limit, bool powers_of_two) {
   std::vector<std::string> out;
@@ -76,10 +67,10 @@ std::vector<std::string> expand_auto(const std::string& key, const Scenario& sc)
   // Checkpointing a share of the layers trades memory for time between none and full.
   if (key == "recompute_fraction") return {"0.25", "0.5", "0.75", "1"};
   if (key == "sequence_parallel") return {"false", "true"};
-  // Megatron's order (stages spread over nodes, DP outermost), and DP inside PP (each stage on
-  // consecutive nodes: what a cluster mixing GPU kinds needs, and DP rings inside a node when
-  // tp is smaller than a node).
-  if (key == "placement") return {"tp-cp-pp-dp", "tp-cp-dp-pp"};
+  // Megatron-Core's and torchtitan's order (dp inside pp: each stage on consecutive nodes, what a
+  // cluster mixing GPU kinds needs, and data- and expert-parallel groups on the nearest ranks), and
+  // dp outermost (Megatron-LM's --use-tp-pp-dp-mapping: a replica's stages on consecutive nodes).
+  if (key == "placement") return {"tp-cp-dp-pp", "tp-cp-pp-dp"};
   return {};
 }
 
@@ -197,6 +188,11 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       shard_axis == space.choices.end()
           ? space.base.plan.dp_shard == 0
           : std::find(shard_axis->second.begin(), shard_axis->second.end(), "0") != shard_axis->second.end();
+  const auto sp_axis = space.choices.find("sequence_parallel");
+  const bool without_sequence_parallel_listed =
+      sp_axis == space.choices.end()
+          ? !space.base.plan.sequence_parallel
+          : std::find(sp_axis->second.begin(), sp_axis->second.end(), "false") != sp_axis->second.end();
   for (;;) {
     PlanSpec p = space.base.plan;
     for (std::size_t a = 0; a < axes.size(); ++a) apply(p, axes[a].first, axes[a].second[index[a]]);
@@ -212,9 +208,15 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
     if (!ok)
       reason = "tp x pp x cp = " + std::to_string(others) + " does not divide the " +
                std::to_string(space.base.cluster.gpus) + " GPUs";
-    if (ok && p.tp == 1 && p.sequence_parallel) {  // the same plan as without: count it once
-      ok = false;
-      reason = "the same work as sequence_parallel false (tp 1)";
+    // Without tensor parallelism sequence parallelism splits nothing: the plan is the one without
+    // it, counted once where the space holds both, else kept as that plan.
+    if (ok && p.tp == 1 && p.sequence_parallel) {
+      if (without_sequence_parallel_listed) {
+        ok = false;
+        reason = "the same work as sequence_parallel false (tp 1)";
+      } else {
+        p.sequence_parallel = false;
+      }
     }
     // A share of the layers goes with full recomputation only: any other plan takes the first
     // share listed (as 1) and is the same plan under the others; a share that recomputes as
@@ -250,9 +252,14 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       reason = p.zero == 0 ? "the same plan as dp_shard 0 (zero 0 shards nothing)"
                            : "the same plan as dp_shard 0 (one group holds all " + std::to_string(p.dp) + " ranks)";
     }
-    if (ok && none_searched && p.recompute == Recompute::selective && p.attention == Attention::flash) {
-      ok = false;
-      reason = "the same memory as recompute none with flash attention, and more time";
+    if (ok && none_searched && p.recompute == Recompute::selective && p.attention != Attention::unfused) {
+      // Unless the rerun frees a copy the kernel kept (a low-precision recipe's attention output).
+      PlanSpec none = p;
+      none.recompute = Recompute::none;
+      if (activation_bytes_per_layer(space.base.model, none) == activation_bytes_per_layer(space.base.model, p)) {
+        ok = false;
+        reason = "the same memory as recompute none with fused attention, and more time";
+      }
     }
     for (std::size_t a = 0; a < axes.size() && ok; ++a) {
       if (axes[a].first != "placement") continue;
@@ -260,7 +267,7 @@ std::vector<PlanSpec> enumerate_plans(const PlanSpace& space, std::size_t* inval
       for (std::size_t earlier = 0; earlier < index[a] && ok; ++earlier) {
         PlanSpec other = p;
         other.placement = parse_placement(axes[a].second[earlier]);
-        if (effective_order(other) == effective_order(p)) {
+        if (placement_in_use(other) == placement_in_use(p)) {
           ok = false;
           reason = "the same rank order as placement " + placement_name(other.placement);
         }
