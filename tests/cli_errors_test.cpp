@@ -38,6 +38,18 @@ TEST(CliErrors, MisspeltSectionsPointAtTheirLine) {
                {"'plan.tp_'", "did you mean 'tp'?"});
 }
 
+// compare reads a scenario that searches as search does, and a misspelt key in it is named at its
+// line (it said 1:1: the document was cloned, and yaml-cpp's clones have no marks).
+TEST(CliErrors, CompareNamesTheLineOfAMisspeltKeyInAPlanSpace) {
+  const std::string path = testing::TempDir() + "/compare-typo.yaml";
+  write_text(path,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 64, oversubscripton: 2}\n"
+             "plan: {tp: auto, pp: 1, global_batch: 64}\n");
+  const CommandResult r = run("compare " + path);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("compare-typo.yaml:2:50: 'cluster.oversubscripton'"), std::string::npos) << r.output;
+}
+
 TEST(CliErrors, UnknownPresetsAreListed) {
   expect_error("model-preset", "model: {preset: banana}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {}\n",
                {"'model.preset'", "presets:", "gpt3-1.3b", "llama3-8b"});

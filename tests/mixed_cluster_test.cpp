@@ -64,11 +64,12 @@ node_groups:
     EXPECT_NE(std::string(e.what()).find("cover 3 nodes"), std::string::npos) << e.what();
   }
   try {
-    parse_topology_text("name: bad\nnodes: 1\nnode_groups:\n  - {nodes: 1, gpu: h1000}\n", "bad.yaml");
+    parse_topology_text("name: bad\nnodes: 1\ngpus_per_node: 8\nnode_groups:\n  - {nodes: 1, gpu: h1000}\n",
+                        "bad.yaml");
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "node_groups[0].gpu");
-    EXPECT_EQ(e.where().line, 4);
+    EXPECT_EQ(e.where().line, 5);
   }
 }
 

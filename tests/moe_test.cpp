@@ -136,6 +136,7 @@ TEST(GpuAsData, TopologyNodeGroupsTakeInlineGpus) {
   const TopologySpec t = parse_topology_text(R"(
 gpus_per_node: 8
 nodes: 2
+network: {kind: fat-tree, nic_bandwidth: 400Gb/s}
 node_groups:
   - {nodes: 1, gpu: h100-sxm-80gb}
   - {nodes: 1, gpu: {preset: a100-80gb-sxm, name: a100-slow, peak: {bf16: 200TFLOP/s}}}

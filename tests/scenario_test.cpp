@@ -431,6 +431,10 @@ const BadCase kBadCases[] = {
      0, "multiply"},
     // Fields only experts or multi-head latent attention read, on a model without them (ignored
     // before; Megatron-Core refuses mla_up_proj without MLA).
+    {"gpu_memory_below_the_reserve",
+     "model: {preset: gpt3-1.3b}\ncluster:\n  topology: single-h200\n"
+     "  gpu: {name: tiny, peak: {bf16: 100TFLOP/s}, memory: 128MiB, memory_bandwidth: 1TB/s}\nplan: {}\n",
+     "cluster.gpu", 4, "check its unit"},
     {"moe_dispatcher_on_a_dense_model",
      "model: {preset: llama3-8b}\ncluster: {topology: single-h200}\nplan:\n  moe_dispatcher: deepep\n",
      "plan.moe_dispatcher", 4, "mixture-of-experts"},

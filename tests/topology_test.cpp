@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "scenario/errors.hpp"
 #include "scenario/scenario.hpp"
 #include "topology/graph.hpp"
 
@@ -53,6 +54,29 @@ TEST(Topology, NodesWithoutANetworkAreNamedUnreachable) {
   ASSERT_EQ(missing.size(), 8u);
   EXPECT_EQ(missing.front(), 8);
   EXPECT_EQ(missing.back(), 15);
+}
+
+// A topology file says how many GPUs a node holds and, for several nodes, the network's kind:
+// left out, the node held one GPU and an unnamed network joined nothing (an error about
+// unreachable GPUs, with no line).
+TEST(Topology, NodeSizeAndNetworkKindAreRequired) {
+  const auto error_of = [](const std::string& text) {
+    try {
+      parse_topology_text(text, "t.yaml");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of("name: t\ngpu: h100-sxm-80gb\nnodes: 4\nnetwork: {kind: fat-tree, nic_bandwidth: 400Gb/s}\n")
+                .find("'gpus_per_node'"),
+            std::string::npos);
+  const std::string no_kind =
+      error_of("name: t\ngpu: h100-sxm-80gb\ngpus_per_node: 8\nnodes: 4\nnetwork:\n  nic_bandwidth: 400Gb/s\n");
+  EXPECT_NE(no_kind.find("t.yaml:6:3: 'network.kind'"), std::string::npos) << no_kind;
+  EXPECT_NE(error_of("name: t\ngpu: h100-sxm-80gb\ngpus_per_node: 8\nnodes: 4\n").find("needs a 'network'"),
+            std::string::npos);
+  EXPECT_EQ(error_of("name: t\ngpu: h100-sxm-80gb\ngpus_per_node: 8\nnodes: 1\n"), "no error");
 }
 
 TEST(Topology, DotExportNamesEveryVertex) {

@@ -106,7 +106,9 @@ int compare(const CompareOptions& options) {
     std::string name;
     const YAML::Node document = load_yaml_with_overrides(file, options.overrides);
     if (!searched_fields(document).empty()) {
-      const PlanSpace space = load_plan_space(YAML::Clone(document), file);
+      // Not a clone: yaml-cpp's clones lose the line marks that errors cite; the document is not
+      // read again.
+      const PlanSpace space = load_plan_space(document, file);
       SearchOptions search;
       search.top_k = options.top;
       const SearchResult result = search_plans(space, search);

@@ -26,10 +26,14 @@ StepResult estimated_step(const Scenario& sc) {
   r.bound_by = e.bound_by;
   r.simulated_micro_batches = 0;
   r.hardware_flops_per_gpu = e.hardware_flops;
-  // Busy at board power while computing, 20% of it otherwise (network/platform.cpp's GPU hosts).
-  const double board = sc.cluster.topology.gpu.power_watts;
+  // Busy at board power (or the cap) while computing, 20% of board power otherwise
+  // (network/platform.cpp's GPU hosts).
+  const GpuSpec& gpu = sc.cluster.topology.gpu;
+  const double board = gpu.power_watts;
+  const double busy_watts = gpu.power_limit_watts > 0 ? std::min(board, gpu.power_limit_watts) : board;
   const double busy = e.compute + e.optimizer;
-  r.gpu_energy_j = sc.cluster.gpus * board * (busy + 0.2 * std::max(0.0, e.step_time - busy));
+  r.gpu_energy_j =
+      sc.cluster.gpus * (busy_watts * busy + std::min(0.2 * board, busy_watts) * std::max(0.0, e.step_time - busy));
   return r;
 }
 }  // namespace
@@ -326,7 +330,8 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"exposed_comm", p.step.breakdown.exposed_total()},
         {"bubble", p.step.breakdown.bubble},
         {"optimizer", p.step.breakdown.optimizer},
-        {"exposed_comm_by_kind", exposed}}},
+        // The closed form does not split its exposed communication by kind.
+        {"exposed_comm_by_kind", p.fidelity == "estimate" ? nlohmann::json(nullptr) : exposed}}},
       {"memory_per_gpu_bytes",
        {{"params", static_cast<std::int64_t>(p.memory.params)},
         {"grads", static_cast<std::int64_t>(p.memory.grads)},

@@ -9,6 +9,7 @@
 
 #include "scenario/parse.hpp"
 #include "scenario/units.hpp"
+#include "workload/memory.hpp"
 
 namespace trainsim {
 
@@ -456,7 +457,12 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   };
   const auto gpu = preset(r, "gpu");
   // A node is one NVLink domain: 8 GPUs on a DGX/HGX baseboard, 72 in an NVL72 rack.
-  t.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 1, kMaxNvlinkDomain).value_or(1));
+  const auto per_node = r.integer("gpus_per_node", 1, kMaxNvlinkDomain);
+  if (!per_node) {
+    r.fail_missing("gpus_per_node",
+                   "a topology needs 'gpus_per_node': the GPUs of one node, its NVLink domain (1 for a GPU alone)");
+  }
+  t.gpus_per_node = static_cast<int>(*per_node);
   t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
   t.segment = static_cast<int>(r.integer("segment", 0, t.gpus_per_node).value_or(0));
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
@@ -496,8 +502,15 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = node->duration("latency")) t.intra_latency = *v;
     node->finish();
   }
-  if (auto net = r.map("network")) {
+  auto net = r.map("network");
+  if (!net && t.nodes > 1) {
+    r.fail_missing("network", "a topology of " + std::to_string(t.nodes) +
+                                  " nodes needs a 'network' (kind: fat-tree, rail-optimized, torus or dragonfly, "
+                                  "nic_bandwidth, ...) to join them");
+  }
+  if (net) {
     const auto kind = net->choice("kind", {"none", "fat-tree", "rail-optimized", "torus", "dragonfly"});
+    if (!kind) net->fail_missing("kind", "a network needs 'kind': none, fat-tree, rail-optimized, torus or dragonfly");
     if (kind == "fat-tree") t.fabric = FabricKind::fat_tree;
     if (kind == "rail-optimized") t.fabric = FabricKind::rail_optimized;
     if (kind == "torus") t.fabric = FabricKind::torus;
@@ -1181,6 +1194,16 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
                                           units::format_bytes(smallest));
     }
     sc.cluster.memory_reserve = *v;
+  } else {
+    // The default reserve (workload/memory.hpp): CUDA context, NCCL buffers, allocator losses.
+    double smallest = t.gpu.memory_bytes;
+    for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
+    if (smallest > 0 && kReserveFixedBytes + kReserveFraction * smallest >= smallest) {
+      cluster->fail("gpu", "the GPU's memory (" + units::format_bytes(smallest) +
+                               ") is no more than what the CUDA context, NCCL and the allocator keep (" +
+                               units::format_bytes(kReserveFixedBytes + kReserveFraction * smallest) +
+                               "): check its unit (GiB?), or set cluster.memory_reserve");
+    }
   }
   // A job on several GPUs of a node moves data between them over NVLink: a GPU given as a map
   // without it (nvlink_bandwidth 0) would stall every intra-node transfer.
