@@ -3,10 +3,11 @@
 // as autograd operations (Megatron-LM's f and g, and sequence parallelism's
 // gather/scatter along the sequence).
 //
-// Rank layout follows the simulator's default placement: tensor parallel
-// fastest, then pipeline, then data parallel: rank = (dp_index * pp + pp_index)
-// * tp + tp_index. Gloo on CPU; NCCL when built with CUDA (TRAINSIM_EXEC_CUDA)
-// and the run is on a GPU.
+// Rank layout: tensor parallel fastest, then pipeline, then data parallel:
+// rank = (dp_index * pp + pp_index) * tp + tp_index, the simulator's placement
+// [tp, cp, pp, dp] (its default is [tp, cp, dp, pp] since session 38; on one
+// node, where the executor runs, the two price alike). Gloo on CPU; NCCL when
+// built with CUDA (TRAINSIM_EXEC_CUDA) and the run is on a GPU.
 #include <torch/torch.h>
 
 #include <chrono>

@@ -66,16 +66,27 @@ TEST(CliExport, MegatronRoundTripsThePlan) {
 // scenario each launch line gives its own rank order (a MoE plan's expert groups depend on it).
 // Layers that do not divide into the stages are said so, with the split trainsim priced.
 TEST(CliExport, MegatronRankOrderAndUnevenStagesAreWrittenAndRead) {
-  const std::string scenario = kSource + "/scenarios/mixtral-8x7b-64-h100.yaml";
-  const CommandResult framework_order = run("export " + scenario + " --to megatron");
+  // The flag on a line of its own (notes are comments).
+  const auto has_flag = [](const std::string& out) {
+    return out.find("\n--use-tp-pp-dp-mapping") != std::string::npos;
+  };
+  const std::string dense = kSource + "/scenarios/llama2-70b-512-h100.yaml";
+  const CommandResult framework_order = run("export " + dense + " --to megatron");
   ASSERT_EQ(framework_order.code, 0) << framework_order.output;
-  EXPECT_EQ(framework_order.output.find("--use-tp-pp-dp-mapping"), std::string::npos) << framework_order.output;
+  EXPECT_FALSE(has_flag(framework_order.output)) << framework_order.output;
   const CommandResult dp_outermost =
-      run("export " + scenario + " --to megatron --set \"plan.placement=[tp, cp, pp, dp]\"");
+      run("export " + dense + " --to megatron --set \"plan.placement=[tp, cp, pp, dp]\"");
   ASSERT_EQ(dp_outermost.code, 0) << dp_outermost.output;
-  EXPECT_NE(dp_outermost.output.find("--use-tp-pp-dp-mapping"), std::string::npos) << dp_outermost.output;
-  const CommandResult other = run("export " + scenario + " --to megatron --set \"plan.placement=[dp, tp, cp, pp]\"");
+  EXPECT_TRUE(has_flag(dp_outermost.output)) << dp_outermost.output;
+  // Megatron-LM refuses the flag with expert (or context) parallelism: a note instead.
+  const std::string experts = kSource + "/scenarios/mixtral-8x7b-64-h100.yaml";
+  const CommandResult refused = run("export " + experts + " --to megatron --set \"plan.placement=[tp, cp, pp, dp]\"");
+  ASSERT_EQ(refused.code, 0) << refused.output;
+  EXPECT_FALSE(has_flag(refused.output)) << refused.output;
+  EXPECT_NE(refused.output.find("refuses context and expert parallelism"), std::string::npos) << refused.output;
+  const CommandResult other = run("export " + dense + " --to megatron --set \"plan.placement=[dp, tp, cp, pp]\"");
   EXPECT_NE(other.output.find("has no Megatron-LM rank order"), std::string::npos) << other.output;
+  EXPECT_FALSE(has_flag(other.output)) << other.output;
 
   const std::string args =
       "--tensor-model-parallel-size 2 --pipeline-model-parallel-size 2 --num-layers 24 --hidden-size 2048 "
@@ -88,6 +99,11 @@ TEST(CliExport, MegatronRankOrderAndUnevenStagesAreWrittenAndRead) {
   ASSERT_EQ(run("export --from megatron \"" + args + " --use-tp-pp-dp-mapping\"" + cluster + mapped).code, 0);
   EXPECT_NE(read_text(plain).find("placement: [tp, cp, dp, pp]"), std::string::npos) << read_text(plain);
   EXPECT_NE(read_text(mapped).find("placement: [tp, cp, pp, dp]"), std::string::npos) << read_text(mapped);
+  const CommandResult with_cp =
+      run("export --from megatron \"" + args + " --context-parallel-size 2 --use-tp-pp-dp-mapping\"" + cluster +
+          testing::TempDir() + "/rank-order-cp.yaml");
+  EXPECT_EQ(with_cp.code, 2) << with_cp.output;
+  EXPECT_NE(with_cp.output.find("'--use-tp-pp-dp-mapping'"), std::string::npos) << with_cp.output;
 
   const CommandResult uneven = run("export " + kSource + "/scenarios/deepseek-v3-256xgb200.yaml --to megatron " +
                                    "--set plan.schedule=1f1b --set plan.virtual_stages=1");

@@ -429,12 +429,13 @@ const BadCase kBadCases[] = {
      "network.nic_bandwidth", 0, "400Gb/s"},
     {"topology_torus_dims", "model: {preset: gpt2}\ncluster: {topology: bad/torus.yaml}\nplan: {}\n", "network.torus",
      0, "multiply"},
-    // Fields only experts or multi-head latent attention read, on a model without them (ignored
-    // before; Megatron-Core refuses mla_up_proj without MLA).
+    // A GPU whose memory would not hold its own reserve: a unit slip, 128 MiB for 128 GiB.
     {"gpu_memory_below_the_reserve",
      "model: {preset: gpt3-1.3b}\ncluster:\n  topology: single-h200\n"
      "  gpu: {name: tiny, peak: {bf16: 100TFLOP/s}, memory: 128MiB, memory_bandwidth: 1TB/s}\nplan: {}\n",
      "cluster.gpu", 4, "check its unit"},
+    // Fields only experts or multi-head latent attention read, on a model without them (ignored
+    // before; Megatron-Core refuses mla_up_proj without MLA).
     {"moe_dispatcher_on_a_dense_model",
      "model: {preset: llama3-8b}\ncluster: {topology: single-h200}\nplan:\n  moe_dispatcher: deepep\n",
      "plan.moe_dispatcher", 4, "mixture-of-experts"},

@@ -185,15 +185,18 @@ ExportResult to_megatron(const Scenario& sc) {
                       "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
   }
   // Megatron-Core lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel's
-  // order "tp-cp-ep-dp-pp"); --use-tp-pp-dp-mapping swaps dp and pp.
+  // order "tp-cp-ep-dp-pp"); --use-tp-pp-dp-mapping swaps dp and pp, for plans without context or
+  // expert parallelism (arguments.py asserts context_parallel_size * expert_model_parallel_size <= 1).
   const auto order = placement_in_use(p);
   if (order != placement_in_use(with_placement(p, kMegatronPlacement))) {
-    if (order == placement_in_use(with_placement(p, {Axis::tp, Axis::cp, Axis::pp, Axis::dp}))) {
+    const bool mapping_allowed = p.cp * (m.experts > 0 ? p.ep : 1) <= 1;
+    if (mapping_allowed && order == placement_in_use(with_placement(p, {Axis::tp, Axis::cp, Axis::pp, Axis::dp}))) {
       f.add("--use-tp-pp-dp-mapping");
     } else {
-      r.notes.push_back("placement " + placement_name(p.placement) +
-                        " has no Megatron-LM rank order: it runs tp-cp-dp-pp, or tp-cp-pp-dp with "
-                        "--use-tp-pp-dp-mapping (a different step time)");
+      r.notes.push_back(
+          "placement " + placement_name(p.placement) +
+          " has no Megatron-LM rank order: it runs tp-cp-dp-pp (a different step time)" +
+          (mapping_allowed ? "" : "; its tp-cp-pp-dp mapping flag refuses context and expert parallelism"));
     }
   }
   f.add("--context-parallel-size", str(p.cp));
@@ -456,16 +459,27 @@ ExportResult to_torchtitan(const Scenario& sc) {
         "quantize.linear.float8 leaves the experts' grouped GEMMs in bf16; the prediction runs them in FP8");
   }
   if (m.moe() && p.ep > 1) {
-    // torchtitan's expert parallelism borrows from the FSDP shard, context and (with etp 1) tensor
-    // dimensions (ParallelDims._validate): a replicated (DDP) plan has no shard dimension to take.
+    // torchtitan's expert parallelism borrows all of cp (and of tp with etp 1) and part of the FSDP
+    // shard dimension (ParallelDims._validate): etp is 1 or tp; ep a multiple of cp (cp x tp with
+    // etp 1) dividing shard x cp (x tp). A replicated (DDP) plan has no shard dimension to take.
     const int etp = p.etp > 0 ? p.etp : p.tp;
-    const long long borrowed = (p.zero == 3 ? p.shard_dp() : 1LL) * p.cp * (etp == 1 ? p.tp : 1);
-    if (borrowed % p.ep != 0) {
+    const long long taken = etp == 1 ? 1LL * p.cp * p.tp : p.cp;
+    const long long borrowed = (p.zero == 3 ? p.shard_dp() : 1LL) * taken;
+    if (etp != 1 && etp != p.tp) {
+      r.notes.push_back("torchtitan's expert_tensor_parallel_degree is 1 or tensor_parallel_degree, not " +
+                        std::to_string(etp) + ": this plan does not launch there");
+    } else if (p.ep % taken != 0 || borrowed % p.ep != 0) {
       r.notes.push_back("torchtitan needs expert_parallel_degree (" + std::to_string(p.ep) +
-                        ") to divide data_parallel_shard_degree x context_parallel_degree" +
+                        ") to be a multiple of context_parallel_degree" +
                         (etp == 1 ? std::string(" x tensor_parallel_degree") : std::string()) + " (" +
-                        std::to_string(borrowed) + "): this plan does not launch there; with zero: 3 it would");
+                        std::to_string(taken) + ") dividing data_parallel_shard_degree times it (" +
+                        std::to_string(borrowed) + "): this plan does not launch there");
     }
+  }
+  // torchtitan's device mesh: pp, dp_replicate, dp_shard, cp, tp, outermost first.
+  if (placement_in_use(p) != placement_in_use(with_placement(p, kMegatronPlacement))) {
+    r.notes.push_back("placement " + placement_name(p.placement) +
+                      ": torchtitan's device mesh lays ranks out tp-cp-dp-pp (a different step time)");
   }
   t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
     << kTorchtitanVersion << "\n";
@@ -598,8 +612,10 @@ ExportResult to_nemo(const Scenario& sc) {
   if (!m.mla) t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
   if (m.head_size > 0) t << "recipe.model.config.kv_channels = " << m.head_size << "\n";
   // Megatron-Core's TransformerConfig and MLATransformerConfig fields, as Megatron-LM's flags above.
+  // The recipe's own config sets these for its model: each is written, None where this model has
+  // none (a DeepSeek recipe's q_lora_rank 1536 would otherwise stay).
   if (m.mla) {
-    if (m.q_lora_rank > 0) t << "recipe.model.config.q_lora_rank = " << m.q_lora_rank << "\n";
+    t << "recipe.model.config.q_lora_rank = " << (m.q_lora_rank > 0 ? std::to_string(m.q_lora_rank) : "None") << "\n";
     t << "recipe.model.config.kv_lora_rank = " << m.kv_lora_rank
       << "\nrecipe.model.config.qk_head_dim = " << m.qk_nope_head_dim
       << "\nrecipe.model.config.qk_pos_emb_head_dim = " << m.qk_rope_head_dim
@@ -608,13 +624,13 @@ ExportResult to_nemo(const Scenario& sc) {
   if (m.moe()) {
     t << "recipe.model.config.num_moe_experts = " << m.experts << "\nrecipe.model.config.moe_router_topk = " << m.top_k
       << "\nrecipe.model.config.moe_ffn_hidden_size = " << m.expert_ffn() << "\n";
-    if (m.shared_experts > 0) {
-      t << "recipe.model.config.moe_shared_expert_intermediate_size = "
-        << std::int64_t(m.shared_experts) * m.expert_ffn() << "\n";
-    }
+    t << "recipe.model.config.moe_shared_expert_intermediate_size = "
+      << (m.shared_experts > 0 ? std::to_string(std::int64_t(m.shared_experts) * m.expert_ffn()) : "None") << "\n";
     if (m.moe_layers() < m.layers) {
       const std::string pattern = megatron_moe_layer_freq(m);  // a Python list expression, quoted for a shell
       t << "recipe.model.config.moe_layer_freq = " << pattern.substr(1, pattern.size() - 2) << "\n";
+    } else {
+      t << "recipe.model.config.moe_layer_freq = 1\n";
     }
     t << "recipe.trainer.strategy.expert_tensor_parallel_size = " << (p.etp > 0 ? p.etp : p.tp) << "\n";
     if (p.moe_dispatcher == MoeDispatcher::alltoall) {
@@ -632,8 +648,8 @@ ExportResult to_nemo(const Scenario& sc) {
   // Megatron-Core's rank order, or dp outermost with its use_tp_pp_dp_mapping.
   if (placement_in_use(p) != placement_in_use(with_placement(p, kMegatronPlacement))) {
     r.notes.push_back("placement " + placement_name(p.placement) +
-                      ": NeMo runs Megatron-Core's rank order tp-cp-dp-pp (or tp-cp-pp-dp with its "
-                      "use_tp_pp_dp_mapping), a different step time");
+                      ": NeMo runs Megatron-Core's rank order tp-cp-dp-pp, a different step time (Megatron-LM's "
+                      "--use-tp-pp-dp-mapping gives tp-cp-pp-dp, without context or expert parallelism)");
   }
   if (p.recompute == Recompute::full || p.recompute == Recompute::qkv) {
     const auto block = block_recompute_layers(sc, r.notes);
@@ -929,7 +945,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     out.model["sliding_window"] = whole(source, "--window-size", v.substr(open + 1, comma - open - 1));
   }
   used["--window-size"] = true;
-  if (has("--moe-token-dispatcher-type")) {
+  // The experts' settings mean something only with experts (a dense model's scenario refuses them).
+  if (has("--moe-token-dispatcher-type") && has("--num-experts")) {
     const std::string type = need_value("--moe-token-dispatcher-type");
     const std::string backend =
         has("--moe-flex-dispatcher-backend") ? need_value("--moe-flex-dispatcher-backend") : "deepep";
@@ -1043,7 +1060,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--cross-entropy-loss-fusion"] = true;
   // Experts: Transformer Engine's GroupedLinear (the default, expert_gemm: streams), or the legacy
   // grouped_gemm package's one kernel over all experts.
-  if (has("--moe-grouped-gemm") && has("--moe-use-legacy-grouped-gemm")) out.plan["expert_gemm"] = "grouped";
+  if (has("--num-experts") && has("--moe-grouped-gemm") && has("--moe-use-legacy-grouped-gemm"))
+    out.plan["expert_gemm"] = "grouped";
   if (has("--num-experts") && !has("--moe-grouped-gemm")) {
     out.notes.push_back(
         "no --moe-grouped-gemm: Megatron-Core runs the experts one after another (SequentialMLP), "
@@ -1167,7 +1185,16 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   const bool transformer_engine_low = has("--fp8-format") || has("--fp4-format");
   out.plan["fp8_weight_cache"] = transformer_engine_low;
   out.plan["fp8_saved_inputs"] = transformer_engine_low;
-  // Megatron-Core's rank order, or dp outside pp with --use-tp-pp-dp-mapping.
+  // Megatron-Core's rank order, or dp outside pp with --use-tp-pp-dp-mapping (which Megatron-LM
+  // refuses with context or expert parallelism).
+  if (has("--use-tp-pp-dp-mapping")) {
+    const auto size = [&](const char* key) { return out.plan[key] ? out.plan[key].as<std::int64_t>() : 1; };
+    if (size("cp") * size("ep") > 1) {
+      throw InputError({source, 0, 0}, "--use-tp-pp-dp-mapping",
+                       "Megatron-LM refuses it with context or expert parallelism (context_parallel_size * "
+                       "expert_model_parallel_size must be 1)");
+    }
+  }
   YAML::Node placement(YAML::NodeType::Sequence);
   for (const Axis a :
        has("--use-tp-pp-dp-mapping") ? std::vector<Axis>{Axis::tp, Axis::cp, Axis::pp, Axis::dp} : kMegatronPlacement)
@@ -1268,13 +1295,18 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   out.plan["tp"] = tp;
   out.plan["pp"] = pp;
   out.plan["cp"] = cp;
-  if (has("parallelism.expert_parallel_degree")) {
-    out.plan["ep"] = number("parallelism.expert_parallel_degree", 1);
+  // Expert parallelism (and its tensor parallelism, which torchtitan reads only with it): a dense
+  // model's config may carry the defaults, 1, which a dense scenario would refuse as expert fields.
+  const std::int64_t ep =
+      has("parallelism.expert_parallel_degree") ? number("parallelism.expert_parallel_degree", 1) : 1;
+  if (has("parallelism.expert_parallel_degree")) out.plan["ep"] = ep;
+  if (ep > 1) {
     out.plan["expert_gemm"] = "grouped";  // torchtitan's MoE calls torch._grouped_mm
+    if (has("parallelism.expert_tensor_parallel_degree")) {
+      out.plan["etp"] = number("parallelism.expert_tensor_parallel_degree", 1);
+    }
   }
-  if (has("parallelism.expert_tensor_parallel_degree")) {
-    out.plan["etp"] = number("parallelism.expert_tensor_parallel_degree", 1);
-  }
+  used["parallelism.expert_parallel_degree"] = used["parallelism.expert_tensor_parallel_degree"] = true;
   // FSDP when weights are sharded (shard degree above 1, or -1: all that is left); DDP otherwise.
   const bool fsdp = shard != 1;
   out.plan["zero"] = fsdp ? 3 : 0;

@@ -133,7 +133,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       // not measured here); in between, linear in the share of the GPU in use (an execution
       // bounded to the SMs a collective's kernels hold, PlanSpec::collective_sms).
       const GpuSpec& gpu_spec = c.spec.gpu_of_node(n);
-      const double board = gpu_spec.power_watts > 0 ? gpu_spec.power_watts : 1;
+      const double board = std::max(0.0, gpu_spec.power_watts);  // none given: none counted (the report says so)
       const double busy = gpu_spec.power_limit_watts > 0 ? std::min(board, gpu_spec.power_limit_watts) : board;
       const double idle = std::min(0.2 * board, busy);
       hosts_[index]->set_property("wattage_per_state",

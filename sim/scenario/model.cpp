@@ -79,6 +79,13 @@ double total_parameters(const ModelSpec& m) {
          embedding_parameters(m);
 }
 
+bool has_recompute_module(const ModelSpec& m, const std::string& module) {
+  if (module == "moe_act" || module == "moe") return m.moe();
+  if (module == "shared_experts") return m.moe() && m.shared_experts > 0;
+  if (module == "mla_up_proj") return m.mla;
+  return true;
+}
+
 double active_parameters(const ModelSpec& m) {
   return (m.layers - m.moe_layers()) * dense_layer_parameters(m) + m.moe_layers() * layer_active_parameters(m) +
          embedding_parameters(m);

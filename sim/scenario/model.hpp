@@ -108,6 +108,9 @@ double layer_active_parameters(const ModelSpec& m);
 // Input embedding (+ learned positions) and, when untied, the output head; final norm.
 double embedding_parameters(const ModelSpec& m);
 double total_parameters(const ModelSpec& m);
+// Whether the model has what a Megatron-Core recompute module reruns: moe_act and moe need
+// experts, shared_experts shared ones, mla_up_proj multi-head latent attention.
+bool has_recompute_module(const ModelSpec& m, const std::string& module);
 double active_parameters(const ModelSpec& m);
 
 // Keys one query attends to on average in a sequence of `span` keys: span/2 when causal (span

@@ -1199,10 +1199,11 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     double smallest = t.gpu.memory_bytes;
     for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
     if (smallest > 0 && kReserveFixedBytes + kReserveFraction * smallest >= smallest) {
-      cluster->fail("gpu", "the GPU's memory (" + units::format_bytes(smallest) +
-                               ") is no more than what the CUDA context, NCCL and the allocator keep (" +
-                               units::format_bytes(kReserveFixedBytes + kReserveFraction * smallest) +
-                               "): check its unit (GiB?), or set cluster.memory_reserve");
+      cluster->fail(cluster->has("gpu") ? "gpu" : "topology",
+                    "the GPU's memory (" + units::format_bytes(smallest) +
+                        ") is no more than what the CUDA context, NCCL and the allocator keep (" +
+                        units::format_bytes(kReserveFixedBytes + kReserveFraction * smallest) +
+                        "): check its unit (GiB?), or set cluster.memory_reserve");
     }
   }
   // A job on several GPUs of a node moves data between them over NVLink: a GPU given as a map
@@ -1289,17 +1290,12 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (plan->has("recompute_modules")) {
     for (const auto& item : document["plan"]["recompute_modules"]) {
       const std::string name = item.Scalar();
-      const bool experts_only = name == "moe_act" || name == "moe" || name == "shared_experts";
-      if ((experts_only && !sc.model.moe()) || (name == "shared_experts" && sc.model.shared_experts == 0)) {
-        throw InputError(location_of(item, file), "plan.recompute_modules",
-                         name + " recomputes a mixture-of-experts layer's " +
-                             (name == "shared_experts" ? "shared experts" : "experts") + ", and this model has none");
-      }
-      if (name == "mla_up_proj" && !sc.model.mla) {
-        throw InputError(location_of(item, file), "plan.recompute_modules",
-                         "mla_up_proj recomputes multi-head latent attention's up-projections, and this model has "
-                         "none (model.attention: mla)");
-      }
+      if (has_recompute_module(sc.model, name)) continue;
+      const std::string what = name == "mla_up_proj"      ? "multi-head latent attention's up-projections"
+                               : name == "shared_experts" ? "a mixture-of-experts layer's shared experts"
+                                                          : "a mixture-of-experts layer's experts";
+      throw InputError(location_of(item, file), "plan.recompute_modules",
+                       name + " recomputes " + what + ", and this model has none");
     }
   }
   plan->finish();

@@ -108,10 +108,18 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (p.recompute == Recompute::op && p.op_reruns_attention) {
     out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq << "core_attn"
         << YAML::EndSeq;
-  } else if (p.recompute_modules != PlanSpec{}.recompute_modules) {
-    out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const auto& name : p.recompute_modules) out << name;
-    out << YAML::EndSeq;
+  } else if (p.recompute == Recompute::selective && p.recompute_modules != PlanSpec{}.recompute_modules) {
+    // Only modules this model has (a plan kept across a change of model may name others, which
+    // reading back refuses).
+    std::vector<std::string> kept;
+    for (const auto& name : p.recompute_modules) {
+      if (has_recompute_module(sc.model, name)) kept.push_back(name);
+    }
+    if (!kept.empty()) {
+      out << YAML::Key << "recompute_modules" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& name : kept) out << name;
+      out << YAML::EndSeq;
+    }
   }
   if (p.placement != PlanSpec{}.placement) {
     out << YAML::Key << "placement" << YAML::Value << YAML::Flow << YAML::BeginSeq;
