@@ -37,6 +37,20 @@ GpuSpec bench(const std::string& name) {
   return gpu;
 }
 
+// The 12 GEMMs of Transformer Engine's GEMM-profiling layer (a 5B model: hidden 4096, FFN 16384,
+// 15,872 tokens; fprop, dgrad and wgrad of QKV, output, up and down), with each operand's
+// quantization where `quantized`.
+double te_profiling_layer(const GpuSpec& gpu, Precision precision, Fp8Recipe recipe, bool quantized) {
+  const double m = 15872, h = 4096, f = 16384;
+  const CostModel cost(gpu, precision, {}, recipe);
+  double t = 0;
+  for (const auto& [out, in] : {std::pair{3 * h, h}, {h, h}, {f, h}, {h, f}}) {
+    t += 3 * cost.gemm_time({m, out, in, 1});  // fprop, dgrad, wgrad
+    if (quantized) t += cost.quantize_time(m * in + in * out) + cost.quantize_time(m * out);
+  }
+  return t;
+}
+
 }  // namespace
 
 TEST(KernelPricing, GemmsMatchPublishedCublasRates) {
@@ -209,15 +223,8 @@ TEST(KernelPricing, Fp8LinearLayerSpeedupMatchesTransformerEngine) {
   GpuSpec nvl = gpu_preset("h200-sxm-141gb");
   nvl.peak_bf16 = nvl.peak_fp16 = 835.5e12;  // H200 NVL datasheet, dense
   nvl.peak_fp8 = 1671e12;
-  const double m = 15872, h = 4096, f = 16384;
   auto layer = [&](Precision precision, Fp8Recipe recipe, bool quantized) {
-    const CostModel cost(nvl, precision, {}, recipe);
-    double t = 0;
-    for (const auto& [out, in] : {std::pair{3 * h, h}, {h, h}, {f, h}, {h, f}}) {
-      t += 3 * cost.gemm_time({m, out, in, 1});  // fprop, dgrad, wgrad
-      if (quantized) t += cost.quantize_time(m * in + in * out) + cost.quantize_time(m * out);
-    }
-    return t;
+    return te_profiling_layer(nvl, precision, recipe, quantized);
   };
   const double bf16 = layer(Precision::bf16, Fp8Recipe::tensorwise, true);
   EXPECT_NEAR(bf16, 32.014e-3, 0.10 * 32.014e-3);
@@ -236,15 +243,8 @@ TEST(KernelPricing, Fp8LinearLayerSpeedupMatchesTransformerEngine) {
 // more for its per-tensor amax.
 TEST(KernelPricing, BlackwellLinearLayerSpeedupsMatchTransformerEngine) {
   const GpuSpec b300 = gpu_preset("b300-sxm-288gb");
-  const double m = 15872, h = 4096, f = 16384;
   auto layer = [&](Precision precision, Fp8Recipe recipe, bool quantized) {
-    const CostModel cost(b300, precision, {}, recipe);
-    double t = 0;
-    for (const auto& [out, in] : {std::pair{3 * h, h}, {h, h}, {f, h}, {h, f}}) {
-      t += 3 * cost.gemm_time({m, out, in, 1});  // fprop, dgrad, wgrad
-      if (quantized) t += cost.quantize_time(m * in + in * out) + cost.quantize_time(m * out);
-    }
-    return t;
+    return te_profiling_layer(b300, precision, recipe, quantized);
   };
   const double bf16 = layer(Precision::bf16, Fp8Recipe::tensorwise, true);
   EXPECT_NEAR(bf16, 12.93e-3, 0.05 * 12.93e-3);

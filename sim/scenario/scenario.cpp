@@ -1186,9 +1186,10 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   }
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
+  // The reserve, given or the default, must leave something of the smallest GPU.
+  double smallest = t.gpu.memory_bytes;
+  for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
   if (auto v = cluster->bytes("memory_reserve")) {
-    double smallest = t.gpu.memory_bytes;
-    for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
     if (*v >= smallest) {
       cluster->fail("memory_reserve", "the reserve (" + units::format_bytes(*v) + ") leaves nothing of the GPU's " +
                                           units::format_bytes(smallest));
@@ -1196,8 +1197,6 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     sc.cluster.memory_reserve = *v;
   } else {
     // The default reserve (workload/memory.hpp): CUDA context, NCCL buffers, allocator losses.
-    double smallest = t.gpu.memory_bytes;
-    for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);
     if (smallest > 0 && kReserveFixedBytes + kReserveFraction * smallest >= smallest) {
       cluster->fail(cluster->has("gpu") ? "gpu" : "topology",
                     "the GPU's memory (" + units::format_bytes(smallest) +
