@@ -1,7 +1,8 @@
 // bench/speed: wall time and memory of simulating one step, for issue 18's targets (Llama 3 405B
-// on 16128 H100 with ZeRO 1 and 3, GPT-3 175B on 1024 A100 1F1B and interleaved, 100K GPUs, 2.5M
-// micro-batches) and for growing clusters and micro-batch counts. Each row also says how many
-// micro-batches per replica were simulated (the rest: the periodic steady state extended).
+// on 16128 H100 with ZeRO 1 and 3, GPT-3 175B on 1024 A100 1F1B and interleaved, 100K GPUs of
+// H100 and of GB200, 2.5M micro-batches) and for growing clusters (H100 pipelines, GB200 racks)
+// and micro-batch counts. Each row also says how many micro-batches per replica were simulated
+// (the rest: the periodic steady state extended).
 // Usage: bench_speed [--quick] (--quick leaves out the 16K- and 100K-GPU rows)
 #include <sys/resource.h>
 
@@ -29,6 +30,15 @@ Scenario scaled(const std::string& base, int dp, std::int64_t global_batch) {
   sc.plan.global_batch = global_batch;
   sc.cluster.gpus = sc.plan.gpus();
   return sc;
+}
+
+// Llama 3.1 70B on GB200 NVL72 racks, tp 2 and `dp` replicas of 4 micro-batches.
+Scenario gb200_data_parallel(int dp) {
+  std::string text = "model: {preset: llama3.1-70b}\n";
+  text += "cluster: {topology: gb200-nvl72-superpod, gpus: " + std::to_string(2 * dp) + "}\n";
+  text += "plan: {tp: 2, pp: 1, dp: " + std::to_string(dp) + ", micro_batch: 1, global_batch: ";
+  text += std::to_string(4 * dp) + ", zero: 1, recompute: full}\n";
+  return load_scenario_text(text, "gb200-dp.yaml");
 }
 
 }  // namespace
@@ -63,6 +73,8 @@ int main(int argc, char** argv) {
     run("Llama-3 405B, 16128 H100, interleaved, zero 3", zero3);
     run("Llama-3 405B, 100352 H100, interleaved",
         load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/bench/scenarios/llama3-405b-100k-h100.yaml"));
+    run("Llama-3 405B, 100352 GB200 (1568 NVL72 racks)",
+        load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/bench/scenarios/llama3-405b-100k-gb200.yaml"));
   }
   // A global batch written in tokens (9999996 "sequences" on 16 GPUs): 2.5M micro-batches.
   run("2.5M micro-batches (global batch in tokens)", load_scenario_text(R"(
@@ -83,6 +95,10 @@ plan: {tp: 2, pp: 2, dp: 4, micro_batch: 1, global_batch: 9999996, schedule: gpi
     if (quick && dp > 36) break;
     run("  dp " + std::to_string(dp), scaled("llama3-405b-16k-h100.yaml", dp, 14LL * dp));
   }
+  // Racks of 72 filled 64 at a time (the preset's segments): each rack holds 32 ranks of each
+  // data-parallel ring, run as 32 channels.
+  std::printf("\ngrowth with GPUs on GB200 NVL72 racks (Llama 3.1 70B, tp 2, pp 1, 64-GPU segments):\n");
+  for (const int dp : {64, 128, 256}) run("  dp " + std::to_string(dp), gb200_data_parallel(dp));
   std::printf("\ngrowth with micro-batches (GPT-3 175B, 1024 A100):\n");
   for (const int per_replica : {48, 96, 192, 384}) {
     run("  " + std::to_string(per_replica) + " micro-batches", scaled("default.yaml", 8, 8LL * per_replica));

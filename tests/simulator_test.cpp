@@ -160,6 +160,60 @@ TEST(Collectives, AlgorithmsMoveTheSameResult) {
   EXPECT_LT(simulate_collective(topology, 8, c), small_ring);
 }
 
+namespace {
+
+// The data-parallel rings of tp 2 on four GB200 NVL72 racks filled 64 at a time: even GPUs in
+// one ring, odd ones in the other, 32 of each ring in each rack.
+Collective rack_spanning_rings(double bytes) {
+  Collective c;
+  c.kind = CollectiveKind::all_reduce;
+  c.algorithm = CollectiveAlgorithm::ring;
+  c.bytes = bytes;
+  c.groups.resize(2);
+  for (int rack = 0; rack < 4; ++rack) {
+    for (int k = 0; k < 64; ++k) c.groups[k % 2].push_back(rack * 72 + k);
+  }
+  return c;
+}
+
+}  // namespace
+
+// NCCL runs a ring with 32 ranks in each node as 32 channels, each leaving a node through a
+// different GPU's NIC. Each GPU sends 31/32 of the ring's volume over NVLink (every channel but
+// its own passes through it) and 1/32 out of its NIC. Those 31 passes run as one flow, so the
+// ring takes its NVLink share at NCCL's effective rate (the extra for twice the bytes, LL128's
+// 120 of 128 bytes on the wire being NCCL's pick at this size).
+TEST(Collectives, RacksOfRanksSendMostOfARingOverNvlink) {
+  const TopologySpec topology = load_topology("gb200-nvl72-superpod");
+  const double bytes = 1e9;
+  const double once = simulate_collective(topology, 4, rack_spanning_rings(bytes));
+  const double twice = simulate_collective(topology, 4, rack_spanning_rings(2 * bytes));
+  const double volume = 2.0 * 127 / 128 * bytes;
+  const double nvlink = volume * 31 / 32 / nccl_nvlink_bandwidth(topology.gpu.nvlink_bandwidth);
+  const double nic = volume / 32 / topology.nic_bandwidth;
+  ASSERT_GT(nvlink, nic);
+  EXPECT_NEAR((twice - once) / (nvlink / (120.0 / 128)), 1.0, 0.01) << twice - once << " s";
+}
+
+// Past a few thousand flows, flows run between per-GPU actors instead of host to host
+// (network/collectives.cpp: SimGrid's engine-wide scan); the times are the same to the bit.
+TEST(Collectives, LargeFlowSetsRunByActorsTakeTheSameTime) {
+  const TopologySpec topology = load_topology("gb200-nvl72-superpod");
+  Collective all_to_all;
+  all_to_all.kind = CollectiveKind::all_to_all;
+  all_to_all.bytes = 64e6;
+  all_to_all.groups = {{}};
+  for (int gpu = 0; gpu < 128; ++gpu) all_to_all.groups[0].push_back(gpu / 64 * 72 + gpu % 64);
+  for (const Collective& c : {rack_spanning_rings(1e9), all_to_all}) {
+    const double host_to_host = simulate_collective(topology, 4, c);
+    set_actor_flow_threshold(0);
+    const double by_actors = simulate_collective(topology, 4, c);
+    set_actor_flow_threshold(4096);
+    EXPECT_EQ(host_to_host, by_actors) << collective_name(c.kind);
+    EXPECT_GT(by_actors, 0);
+  }
+}
+
 TEST(Pipeline, OneFOneBBubbleIsPMinusOneOverMPlusPMinusOne) {
   for (const int m : {4, 8, 16}) {
     const Scenario sc = pipeline_scenario("1f1b", 1, m);

@@ -36,24 +36,83 @@ struct Flow {
   double bytes;
 };
 
+// SimGrid 3.32 keeps every host-to-host comm (Comm::sendto_async) in one engine-wide list and
+// scans it whenever one completes: n concurrent flows cost n^2/2 steps. Past actor_flow_threshold,
+// flows run as mailbox comms between one short-lived actor per sending GPU and one per receiving
+// GPU, whose lists hold only their own flows. The comms start at the same date on the same routes
+// with the same sizes, so the simulated times are the same (Speed.LargeFlowSetsRunByActors...).
+// Making an actor costs tens of microseconds, so smaller sets stay host-to-host.
+std::size_t actor_flow_threshold = 4096;
+
+void run_direct(const Platform& platform, const std::vector<Flow>& flows) {
+  std::vector<sg4::CommPtr> comms;
+  comms.reserve(flows.size());
+  for (const Flow& f : flows) {
+    comms.push_back(sg4::Comm::sendto_async(platform.gpu(f.from), platform.gpu(f.to),
+                                            static_cast<std::uint64_t>(std::ceil(f.bytes))));
+  }
+  for (auto& comm : comms) comm->wait();
+}
+
+// These actors only post and wait on comms: a small stack (SimGrid's default is 8 MiB, whose
+// mapping and unmapping dominated).
+constexpr unsigned kFlowActorStack = 64 * 1024;
+
+void run_by_actors(const Platform& platform, const std::vector<Flow>& flows) {
+  std::map<int, int> received_by;  // flows arriving, by receiving GPU
+  std::map<int, sg4::Mailbox*> inbox;
+  std::map<int, std::vector<std::pair<int, std::uint64_t>>> sends;
+  for (const Flow& f : flows) {
+    sends[f.from].emplace_back(f.to, static_cast<std::uint64_t>(std::ceil(f.bytes)));
+    if (received_by[f.to]++ == 0) inbox[f.to] = platform.borrow_mailbox();
+  }
+  std::vector<sg4::ActorPtr> actors;
+  for (const auto& [gpu, count] : received_by) {
+    actors.push_back(sg4::Actor::init("flows-in", platform.gpu(gpu))
+                         ->set_stacksize(kFlowActorStack)
+                         ->start([box = inbox[gpu], count = count] {
+                           std::vector<void*> payloads(count);
+                           std::vector<sg4::CommPtr> comms;
+                           for (auto& payload : payloads) comms.push_back(box->get_async(&payload));
+                           for (auto& comm : comms) comm->wait();
+                         }));
+  }
+  for (const auto& [gpu, list] : sends) {
+    std::vector<std::pair<sg4::Mailbox*, std::uint64_t>> to;
+    for (const auto& [dst, bytes] : list) to.emplace_back(inbox[dst], bytes);
+    actors.push_back(
+        sg4::Actor::init("flows-out", platform.gpu(gpu))->set_stacksize(kFlowActorStack)->start([to = std::move(to)] {
+          static int payload = 0;  // SimGrid refuses a null payload; nothing reads it
+          std::vector<sg4::CommPtr> comms;
+          for (const auto& [box, bytes] : to) comms.push_back(box->put_async(&payload, bytes));
+          for (auto& comm : comms) comm->wait();
+        }));
+  }
+  for (const auto& actor : actors) actor->join();
+  for (const auto& [gpu, box] : inbox) platform.return_mailbox(box);
+}
+
 // Starts every flow at once, waits for all; returns the largest route latency among them. The
 // `mirrors` unsimulated copies of each flow add their links' dynamic energy.
 double run_flows(const Platform& platform, const std::vector<Flow>& flows, int mirrors = 0) {
-  std::vector<sg4::CommPtr> comms;
-  comms.reserve(flows.size());
+  std::vector<Flow> started;
+  started.reserve(flows.size());
   double worst_latency = 0;
   std::map<std::pair<int, int>, double> latency_cache;
   for (const Flow& f : flows) {
     if (f.from == f.to || f.bytes <= 0) continue;
-    comms.push_back(sg4::Comm::sendto_async(platform.gpu(f.from), platform.gpu(f.to),
-                                            static_cast<std::uint64_t>(std::ceil(f.bytes))));
+    started.push_back(f);
     const auto key = std::make_pair(f.from, f.to);
     auto it = latency_cache.find(key);
     if (it == latency_cache.end()) it = latency_cache.emplace(key, platform.latency(f.from, f.to)).first;
     worst_latency = std::max(worst_latency, it->second);
     if (mirrors > 0) platform.add_mirrored_flow(f.from, f.to, mirrors * std::ceil(f.bytes));
   }
-  for (auto& comm : comms) comm->wait();
+  if (started.size() > actor_flow_threshold) {
+    run_by_actors(platform, started);
+  } else {
+    run_direct(platform, started);
+  }
   return worst_latency;
 }
 
@@ -157,10 +216,20 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
     steps = std::max(steps, group_steps);
     const std::vector<int> g = representative_segment(whole, gpus_per_node);
     const int members = static_cast<int>(g.size());
+    // Every channel but one passes each node-internal hop (a GPU to the next of its node): those
+    // run as one flow with their bytes, as a single-node ring's hops do. Concurrent collectives
+    // on a GPU's NVLink port then share it one flow each, whatever their channel counts.
     const auto channels = ring_channels(g, gpus_per_node);
+    std::map<std::pair<int, int>, std::size_t> hop_flow;
     for (const auto& order : channels) {
       for (int i = 0; i < members; ++i) {
-        flows.push_back({order[i], order[(i + 1) % members], factor * bytes / channels.size()});
+        const Flow hop{order[i], order[(i + 1) % members], factor * bytes / channels.size()};
+        const auto [it, added] = hop_flow.try_emplace({hop.from, hop.to}, flows.size());
+        if (added) {
+          flows.push_back(hop);
+        } else {
+          flows[it->second].bytes += hop.bytes;
+        }
       }
     }
   }
@@ -357,6 +426,8 @@ bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_pe
 }
 
 }  // namespace
+
+void set_actor_flow_threshold(std::size_t flows) { actor_flow_threshold = flows; }
 
 double node_hit_probability(int experts, int top_k, double held) {
   double miss = 1;

@@ -13,6 +13,7 @@
 //   all-to-all:       every pair exchanges directly.
 // Every group passed is run at once, so concurrent identical groups (the other TP ranks' DP
 // rings, say) share links and contention shows. Must be called from inside a SimGrid actor.
+#include <cstddef>
 #include <vector>
 
 #include "network/platform.hpp"
@@ -46,6 +47,10 @@ CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective&
 // one of the `held` experts of a node (uniform routing): what DeepEP and HybridEP send a node.
 double node_hit_probability(int experts, int top_k, double held);
 
+// Sets of more than `flows` flows (4096 unless set) run as mailbox comms between one actor per
+// GPU, not as host-to-host comms, whose engine-wide list SimGrid 3.32 scans at every completion.
+// Either way gives the same times; tests lower it to check that.
+void set_actor_flow_threshold(std::size_t flows);
 // Runs the collective to completion (blocking the calling actor); returns its duration.
 double run_collective(const Platform& platform, const Collective& c, int gpus_per_node);
 

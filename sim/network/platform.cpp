@@ -232,6 +232,13 @@ void Platform::add_mirrored_flow(int a, int b, double bytes) const {
   mirrored_energy_j_ += bytes * it->second;
 }
 
+sg4::Mailbox* Platform::borrow_mailbox() const {
+  if (free_mailboxes_.empty()) return sg4::Mailbox::by_name("flows" + std::to_string(mailboxes_++));
+  sg4::Mailbox* box = free_mailboxes_.back();
+  free_mailboxes_.pop_back();
+  return box;
+}
+
 bool rails_never_contend(const TopologySpec& t) {
   if (t.fabric == FabricKind::none) return true;
   return (t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized) && t.oversubscription <= 1.0;

@@ -40,6 +40,10 @@ class Platform {
   // would have counted it.
   void add_mirrored_flow(int a, int b, double bytes) const;
   double mirrored_energy_j() const { return mirrored_energy_j_; }
+  // A mailbox no flow in flight uses (network/collectives.cpp runs large flow sets through them);
+  // give it back once its flows are done. Mailboxes live as long as the engine, so they are reused.
+  simgrid::s4u::Mailbox* borrow_mailbox() const;
+  void return_mailbox(simgrid::s4u::Mailbox* box) const { free_mailboxes_.push_back(box); }
   // The NVLS all-reduce bus bandwidth of a GPU's NVLink domain (its node); 0: none.
   double nvls_bandwidth(int gpu) const { return nvls_bandwidth_.at(gpu); }
   // Whether the network's switches reduce all-reduces between nodes (TopologySpec).
@@ -50,6 +54,8 @@ class Platform {
   std::vector<double> nvls_bandwidth_;
   bool in_network_reduction_ = false;
   mutable double mirrored_energy_j_ = 0;
+  mutable std::vector<simgrid::s4u::Mailbox*> free_mailboxes_;
+  mutable int mailboxes_ = 0;
   mutable std::map<std::pair<int, int>, double> joules_per_byte_;  // per route
 };
 
