@@ -51,6 +51,28 @@ TEST(GpuAsData, InlineMapWithThePresetsFieldsPredictsThePresetsStepTime) {
   EXPECT_EQ(simulate_step(inline_gpu).step_time, preset);
 }
 
+// A GPU given by its datasheet alone is priced at its short-run clock all step: the scenario says
+// so, naming the key that would fix it; a map that states kernels.sustained, or starts from a
+// preset, is not warned.
+TEST(GpuAsData, DatasheetOnlyGpuIsWarnedOfItsClock) {
+  auto sustained_warnings = [](const std::string& gpu) {
+    YAML::Node document = YAML::Load(kLlamaOnH100);
+    document["cluster"]["gpu"] = YAML::Load(gpu);
+    int n = 0;
+    for (const auto& w : load_scenario_text(YAML::Dump(document), "gpu.yaml").warnings) {
+      n += w.key == "cluster.gpu" && w.message.find("kernels.sustained") != std::string::npos;
+    }
+    return n;
+  };
+  const std::string datasheet =
+      "{peak: {bf16: 989TFLOP/s}, memory: 80GiB, memory_bandwidth: 3.35TB/s, "
+      "nvlink_bandwidth: 450GB/s";
+  EXPECT_EQ(sustained_warnings(datasheet + "}"), 1);
+  EXPECT_EQ(sustained_warnings(datasheet + ", kernels: {sustained: 0.85}}"), 0);
+  EXPECT_EQ(sustained_warnings("{preset: h100-sxm-80gb, memory: 96GiB}"), 0);
+  EXPECT_EQ(sustained_warnings("h100-sxm-80gb"), 0);
+}
+
 // The H800 is the H100's die with NVLink cut to 400 GB/s both ways: a step that all-reduces over
 // NVLink (tp 8) takes longer on it, and its TP collectives take NVLink's ratio longer (450/200,
 // less their latency), while one GPU alone runs the same step.

@@ -28,6 +28,7 @@ GpuSpec gpu_from_map(MapReader& r, const std::string& default_name) {
     gpu = gpu_preset(*preset);
   }
   if (const auto name = r.string("name")) gpu.name = *name;
+  if (!r.has("preset")) gpu.sustained_unstated = !(r.is_map("kernels") && r.map("kernels")->has("sustained"));
   read_gpu_fields(r, gpu);
   r.finish();
   return gpu;

@@ -109,6 +109,9 @@ struct GpuSpec {
   double kernel_interval_s = 0;
   double queued_kernel_interval() const { return kernel_interval_s > 0 ? kernel_interval_s : kernel_overhead_s; }
   KernelData kernels;
+  // Built without a preset and without kernels.sustained: its tensor rate is taken at the
+  // microbenchmark clock through the step, which the scenario warns of.
+  bool sustained_unstated = false;
   // The share of the GPU that `sms` of its SMs are (NCCL's kernels beside a GEMM,
   // PlanSpec::collective_sms), at most 0.9; 0 for a device without an SM count (a CPU).
   double sm_share(int sms) const { return sm_count > 1 ? std::min(0.9, double(sms) / sm_count) : 0.0; }
