@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_run.hpp"
@@ -125,6 +126,32 @@ TEST(Cli, CompareWritesTableCsvAndSvg) {
   const std::string chart((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(chart.rfind("<svg", 0), 0u);
   EXPECT_NE(chart.find("days"), std::string::npos);
+}
+
+// compare --json gives each cluster's plan and prediction; --fidelity estimate answers from the
+// closed form (nothing simulated), near the simulated answer for these dense plans.
+TEST(Cli, CompareJsonAndEstimateFidelity) {
+  const std::string files =
+      kSource + "/scenarios/compare-llama2-70b-a100.yaml " + kSource + "/scenarios/compare-llama2-70b-h100.yaml";
+  auto compare_json = [&](const std::string& fidelity) {
+    const CommandResult r = run("compare " + files + " --top 2 --json --fidelity " + fidelity);
+    EXPECT_EQ(r.code, 0) << r.output;
+    const auto start = r.output.find("{\n");
+    return start == std::string::npos ? nlohmann::json() : nlohmann::json::parse(r.output.substr(start));
+  };
+  const nlohmann::json full = compare_json("full"), estimate = compare_json("estimate");
+  ASSERT_EQ(full["clusters"].size(), 2u);
+  ASSERT_EQ(estimate["clusters"].size(), 2u);
+  EXPECT_EQ(estimate["fidelity"], "estimate");
+  for (int i = 0; i < 2; ++i) {
+    const auto& simulated = full["clusters"][i]["prediction"];
+    const auto& estimated = estimate["clusters"][i]["prediction"];
+    EXPECT_EQ(simulated["fidelity"], "full");
+    EXPECT_EQ(estimated["fidelity"], "estimate");
+    EXPECT_EQ(full["clusters"][i]["topology"], estimate["clusters"][i]["topology"]);
+    EXPECT_NEAR(estimated["step_time_s"].get<double>() / simulated["step_time_s"].get<double>(), 1.0, 0.1);
+  }
+  EXPECT_TRUE(estimate["not_compared"].empty());
 }
 
 TEST(Cli, SearchPrintsRankedPlansAndCsv) {

@@ -48,6 +48,8 @@ int search(const SearchCliOptions& options);
 struct CompareOptions {
   std::vector<std::string> scenarios;
   int top = 5;
+  std::string fidelity = "full";  // estimate: every plan and row from the closed form, nothing simulated
+  bool json = false;
   std::string csv_file;
   std::string svg_file;
   std::vector<std::string> overrides;  // --set KEY=VALUE, applied to every scenario

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -96,6 +97,8 @@ std::string svg_chart(const std::vector<Row>& rows) {
 }  // namespace
 
 int compare(const CompareOptions& options) {
+  SimulationOptions simulation;
+  simulation.estimate = options.fidelity == "estimate";
   std::vector<Row> rows;
   std::vector<std::string> not_compared;  // scenarios without a plan that fits, and why
   for (const auto& file : options.scenarios) {
@@ -110,20 +113,20 @@ int compare(const CompareOptions& options) {
       // read again.
       const PlanSpace space = load_plan_space(document, file);
       SearchOptions search;
-      search.top_k = options.top;
+      search.top_k = simulation.estimate ? 0 : options.top;
       const SearchResult result = search_plans(space, search);
       row.scenario = space.base;
       name = space.base.name;
       for (std::size_t i = 0; i < result.plans.size() && i < kPredictionsPerRow && !fits; ++i) {
         row.scenario.plan = result.plans[i].plan;
-        row.prediction = predict(row.scenario);
+        row.prediction = predict(row.scenario, simulation);
         fits = row.prediction.memory.fits();
       }
       if (!fits) fits_from = smallest_fitting_gpus(space);
     } else {
       row.scenario = load_scenario_document(document, file);
       name = row.scenario.name;
-      row.prediction = predict(row.scenario);
+      row.prediction = predict(row.scenario, simulation);
       fits = row.prediction.memory.fits();
       if (!fits) fits_from = smallest_fitting_gpus(nearby_plans(row.scenario));
     }
@@ -170,47 +173,67 @@ int compare(const CompareOptions& options) {
         << (price > 0 ? std::to_string(price) : "") << ','
         << (p.cost_per_million_tokens ? std::to_string(*p.cost_per_million_tokens) : "") << "\n";
   }
-  const std::vector<std::string> header = {"scenario", "cluster", "GPUs",   "best plan", "step",   "MFU",
-                                           "to train", "cost",    "energy", "$/GPU-h",   "$/M tok"};
-  const std::vector<TextTable::Align> align = {L, L, R, L, R, R, R, R, R, R, R};
-  const auto table = [&](bool with_plan) {
-    auto drop_plan = [&](std::vector<std::string> row) {
-      if (!with_plan) row.erase(row.begin() + 3);
-      return row;
-    };
-    std::vector<TextTable::Align> a = align;
-    if (!with_plan) a.erase(a.begin() + 3);
-    TextTable t(a, "");
-    t.add(drop_plan(header));
-    for (const auto& row : cells) t.add(drop_plan(row));
-    return t;
-  };
-  const char* columns = std::getenv("COLUMNS");
-  const std::size_t terminal = columns && std::atoi(columns) > 40 ? std::size_t(std::atoi(columns)) : 120;
-  const TextTable wide = table(true);
-  if (wide.width() <= terminal) {
-    std::printf("%s", wide.str().c_str());
+  if (options.json) {
+    nlohmann::json clusters = nlohmann::json::array();
+    for (const auto& r : rows) {
+      clusters.push_back({{"scenario", r.scenario.name},
+                          {"file", r.file},
+                          {"topology", r.scenario.cluster.topology.name},
+                          {"gpu", r.scenario.cluster.topology.gpu.name},
+                          {"gpus", r.scenario.cluster.gpus},
+                          {"plan", plan_text(r.scenario.plan)},
+                          {"prediction", prediction_json(r.prediction)}});
+    }
+    const nlohmann::json out = {{"fidelity", options.fidelity}, {"clusters", clusters}, {"not_compared", not_compared}};
+    std::cout << out.dump(2) << "\n";
   } else {
-    std::printf("%s\nbest plans\n", table(false).str().c_str());
-    TextTable plans({L, L});
-    for (const auto& row : cells) plans.add({row[0], row[3]});
-    std::printf("%s", plans.str().c_str());
+    const std::vector<std::string> header = {"scenario", "cluster", "GPUs",   "best plan", "step",   "MFU",
+                                             "to train", "cost",    "energy", "$/GPU-h",   "$/M tok"};
+    const std::vector<TextTable::Align> align = {L, L, R, L, R, R, R, R, R, R, R};
+    const auto table = [&](bool with_plan) {
+      auto drop_plan = [&](std::vector<std::string> row) {
+        if (!with_plan) row.erase(row.begin() + 3);
+        return row;
+      };
+      std::vector<TextTable::Align> a = align;
+      if (!with_plan) a.erase(a.begin() + 3);
+      TextTable t(a, "");
+      t.add(drop_plan(header));
+      for (const auto& row : cells) t.add(drop_plan(row));
+      return t;
+    };
+    const char* columns = std::getenv("COLUMNS");
+    const std::size_t terminal = columns && std::atoi(columns) > 40 ? std::size_t(std::atoi(columns)) : 120;
+    const TextTable wide = table(true);
+    if (wide.width() <= terminal) {
+      std::printf("%s", wide.str().c_str());
+    } else {
+      std::printf("%s\nbest plans\n", table(false).str().c_str());
+      TextTable plans({L, L});
+      for (const auto& row : cells) plans.add({row[0], row[3]});
+      std::printf("%s", plans.str().c_str());
+    }
+    if (std::any_of(rows.begin(), rows.end(),
+                    [](const auto& r) { return r.prediction.host_bound_share >= kHostBoundWarning; })) {
+      std::printf("%s\n", launch_bound_legend().c_str());
+    }
+    if (simulation.estimate && !rows.empty()) {
+      std::printf(
+          "estimates: plans and steps from the closed form, nothing simulated (on the shipped scenarios "
+          "3.1%% from the simulation on average, at most 18.5%%; docs/speed.md)\n");
+    }
+    // Energy is a sum of parts with assumed defaults: say which, per cluster.
+    if (!rows.empty()) std::printf("\nenergy counts\n");
+    TextTable counts({L, L});
+    for (const auto& r : rows) counts.add({r.scenario.name, r.prediction.energy_counts});
+    std::printf("%s", counts.str().c_str());
+    if (!not_compared.empty()) {
+      std::printf("\nnot compared (nothing fits in memory):\n");
+      for (const auto& why : not_compared) std::printf("  %s\n", why.c_str());
+      std::fflush(stdout);
+    }
   }
-  if (std::any_of(rows.begin(), rows.end(),
-                  [](const auto& r) { return r.prediction.host_bound_share >= kHostBoundWarning; })) {
-    std::printf("%s\n", launch_bound_legend().c_str());
-  }
-  // Energy is a sum of parts with assumed defaults: say which, per cluster.
-  if (!rows.empty()) std::printf("\nenergy counts\n");
-  TextTable counts({L, L});
-  for (const auto& r : rows) counts.add({r.scenario.name, r.prediction.energy_counts});
-  std::printf("%s", counts.str().c_str());
-  if (!not_compared.empty()) {
-    std::printf("\nnot compared (nothing fits in memory):\n");
-    for (const auto& why : not_compared) std::printf("  %s\n", why.c_str());
-    std::fflush(stdout);
-    for (const auto& why : not_compared) std::cerr << "trainsim: " << why << "\n";
-  }
+  for (const auto& why : not_compared) std::cerr << "trainsim: " << why << "\n";
   if (!options.csv_file.empty()) write_atomically(options.csv_file, csv.str());
   if (!options.svg_file.empty()) write_atomically(options.svg_file, svg_chart(rows));
   return not_compared.empty() ? 0 : kExitDoesNotFit;

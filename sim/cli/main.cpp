@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("scenarios", compare.scenarios, "Scenario files (plans may be 'auto')")->required();
   compare_cmd->add_option("--top", compare.top, "Plans confirmed by simulation per cluster")
       ->check(CLI::Range(1, 1000));
+  compare_cmd
+      ->add_option("--fidelity", compare.fidelity,
+                   "full (the best plans confirmed by simulation) or estimate (closed form only, milliseconds a plan)")
+      ->check(CLI::IsMember({"full", "estimate"}));
+  compare_cmd->add_flag("--json", compare.json, "Print the clusters' best plans and predictions as JSON");
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
   compare_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();
