@@ -212,6 +212,22 @@ plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 64, zero: 1}
   EXPECT_NE(predict(unpowered).energy_counts.find("no GPUs"), std::string::npos);
 }
 
+// The energy line names each GPU kind's cap in a mixed cluster (it read the first kind's only), and
+// a kind that gives no power.
+TEST(Energy, MixedClustersNameEachKindsCap) {
+  Scenario sc = mixed_scenario();
+  auto& groups = sc.cluster.topology.node_groups;
+  ASSERT_EQ(groups.size(), 2u);
+  groups[1].gpu.power_limit_watts = 300;  // the A100s only
+  const std::string capped = predict(sc).energy_counts;
+  EXPECT_NE(capped.find(groups[1].gpu.name + " capped at 300 W"), std::string::npos) << capped;
+  EXPECT_EQ(capped.find(groups[0].gpu.name + " capped"), std::string::npos) << capped;
+  groups[0].gpu.power_watts = 0;
+  const std::string half = predict(sc).energy_counts;
+  EXPECT_NE(half.find(groups[0].gpu.name + " gives no power"), std::string::npos) << half;
+  EXPECT_EQ(half.rfind("GPUs (", 0), 0u) << half;
+}
+
 // Energy counts the hosts (CPUs, memory, fans: power.host per node) and the facility (power.pue),
 // and says so.
 TEST(Energy, HostsAndPueAreCountedAndOverridable) {

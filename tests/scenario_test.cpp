@@ -454,6 +454,14 @@ const BadCase kBadCases[] = {
      "model: {preset: qwen3-30b-a3b}\ncluster: {topology: single-h200}\nplan:\n  recompute: selective\n"
      "  recompute_modules: [shared_experts]\n",
      "plan.recompute_modules", 5, "shared experts"},
+    // Checked after the cluster's overrides too: 4 GPUs per node make two nodes of one.
+    {"gpus_per_node_splits_a_node_without_network",
+     "model: {preset: llama3-8b}\ncluster:\n  topology: topologies/one-node.yaml\n  gpus_per_node: 4\nplan: {}\n",
+     "cluster.gpus_per_node", 4, "has no network"},
+    {"cluster_network_without_nic_bandwidth",
+     "model: {preset: llama3-8b}\ncluster:\n  topology: topologies/one-node.yaml\n  gpus_per_node: 4\n"
+     "  network: fat-tree\nplan: {}\n",
+     "cluster.network", 5, "nic_bandwidth"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),

@@ -1,5 +1,6 @@
 #include "report/prediction.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -242,11 +243,30 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     p.pue = t.pue.value_or(kDefaultPue);
     p.energy_per_step_j = (p.step.gpu_energy_j + p.step.network_energy_j + p.host_energy_per_step_j) * p.pue;
     // A GPU given without its power draws none here: the report says so rather than print a sum
-    // that leaves it out.
-    const GpuSpec& gpu = t.gpu;
-    std::string gpus = gpu.power_watts > 0 ? "GPUs" : "no GPUs (the GPU gives no power)";
-    if (gpu.power_watts > 0 && gpu.power_limit_watts > 0 && gpu.power_limit_watts < gpu.power_watts)
-      gpus += " (capped at " + units::format_thousands(gpu.power_limit_watts) + " W)";
+    // that leaves it out. Each kind of GPU the job's nodes hold is named where it matters.
+    std::vector<const GpuSpec*> kinds;
+    for (int node = 0; node < nodes; ++node) {
+      const GpuSpec& g = t.gpu_of_node(node);
+      if (std::none_of(kinds.begin(), kinds.end(), [&](const GpuSpec* k) { return k->name == g.name; }))
+        kinds.push_back(&g);
+    }
+    std::vector<std::string> notes;
+    int unpowered = 0;
+    for (const GpuSpec* g : kinds) {
+      const std::string who = kinds.size() > 1 ? g->name + " " : "";
+      if (g->power_watts <= 0) {
+        ++unpowered;
+        if (kinds.size() > 1) notes.push_back(g->name + " gives no power: not counted");
+      } else if (g->power_limit_watts > 0 && g->power_limit_watts < g->power_watts) {
+        notes.push_back(who + "capped at " + units::format_thousands(g->power_limit_watts) + " W");
+      }
+    }
+    std::string gpus = "no GPUs (the GPU gives no power)";
+    if (unpowered < int(kinds.size())) {
+      gpus = "GPUs";
+      for (std::size_t i = 0; i < notes.size(); ++i) gpus += (i == 0 ? " (" : "; ") + notes[i];
+      if (!notes.empty()) gpus += ")";
+    }
     char counts[240];
     std::snprintf(counts, sizeof counts, "%s, hosts (%.1f kW per node%s), %s x PUE %.2g%s", gpus.c_str(),
                   host_watts / nodes / 1e3, t.host_power_watts ? "" : ", default",

@@ -1185,6 +1185,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.fabric = *v == "fat-tree" ? FabricKind::fat_tree : FabricKind::rail_optimized;
   }
   if (auto v = cluster->number("oversubscription", 1, 64)) t.oversubscription = *v;
+  // Checked again after the overrides: gpus_per_node can split a network-less node in several.
+  if (t.nodes > 1 && t.fabric == FabricKind::none) {
+    cluster->fail(cluster->has("gpus_per_node") ? "gpus_per_node" : "topology",
+                  "topology " + t.name + " has no network, and at " + std::to_string(t.gpus_per_node) +
+                      " GPUs per node its GPUs make " + std::to_string(t.nodes) +
+                      " nodes: give cluster.network and cluster.nic_bandwidth, or a topology with a network "
+                      "(such as dgx-h100-superpod)");
+  }
+  if (t.fabric != FabricKind::none && t.nic_bandwidth <= 0) {
+    cluster->fail("network", "a network needs nic_bandwidth (per GPU), such as cluster.nic_bandwidth: 400Gb/s");
+  }
   if (auto v = cluster->number("price_per_gpu_hour", 0, 1e6)) t.price_per_gpu_hour = *v;
   // A fat tree or rail-optimized fabric is a design that grows: more nodes under more leaves (and
   // spines), as the topology's own nodes_per_leaf and oversubscription say. cluster.nodes sets
