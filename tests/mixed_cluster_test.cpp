@@ -213,7 +213,7 @@ plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 64, zero: 1}
 }
 
 // The energy line names each GPU kind's cap in a mixed cluster (it read the first kind's only), and
-// a kind that gives no power.
+// a kind that gives no power; kinds are told apart by power and cap as well as by name.
 TEST(Energy, MixedClustersNameEachKindsCap) {
   Scenario sc = mixed_scenario();
   auto& groups = sc.cluster.topology.node_groups;
@@ -226,6 +226,11 @@ TEST(Energy, MixedClustersNameEachKindsCap) {
   const std::string half = predict(sc).energy_counts;
   EXPECT_NE(half.find(groups[0].gpu.name + " gives no power"), std::string::npos) << half;
   EXPECT_EQ(half.rfind("GPUs (", 0), 0u) << half;
+  // Two kinds of one name, one capped (a preset and the same preset with a power_limit).
+  groups[0].gpu = groups[1].gpu;
+  groups[0].gpu.power_limit_watts = 0;
+  const std::string same_name = predict(sc).energy_counts;
+  EXPECT_NE(same_name.find("capped at 300 W"), std::string::npos) << same_name;
 }
 
 // Energy counts the hosts (CPUs, memory, fans: power.host per node) and the facility (power.pue),

@@ -182,6 +182,17 @@ TEST(Scenario, RecomputeFractionSpreadsTheCheckpointedLayers) {
   EXPECT_EQ(named, 1);
 }
 
+// A network-less node split by cluster.gpus_per_node still runs a job that fits in one of the
+// nodes it makes (the malformed cases below refuse the jobs that span two).
+TEST(Scenario, SplitNodeWithoutNetworkRunsAOneNodeJob) {
+  const Scenario sc = load_scenario_text(
+      "model: {preset: llama3-8b}\ncluster: {topology: topologies/one-node.yaml, gpus_per_node: 4, gpus: 4}\n"
+      "plan: {tp: 4, micro_batch: 1, global_batch: 4}\n",
+      "split.yaml", kSource + "/tests/data");
+  EXPECT_EQ(sc.cluster.topology.gpus_per_node, 4);
+  EXPECT_EQ(sc.cluster.gpus, 4);
+}
+
 // ---- Malformed input: each case names the key, the line and what was expected. ----------------
 
 struct BadCase {
@@ -457,7 +468,7 @@ const BadCase kBadCases[] = {
     // Checked after the cluster's overrides too: 4 GPUs per node make two nodes of one.
     {"gpus_per_node_splits_a_node_without_network",
      "model: {preset: llama3-8b}\ncluster:\n  topology: topologies/one-node.yaml\n  gpus_per_node: 4\nplan: {}\n",
-     "cluster.gpus_per_node", 4, "has no network"},
+     "cluster.gpus_per_node", 4, "make 2 nodes"},
     {"cluster_network_without_nic_bandwidth",
      "model: {preset: llama3-8b}\ncluster:\n  topology: topologies/one-node.yaml\n  gpus_per_node: 4\n"
      "  network: fat-tree\nplan: {}\n",

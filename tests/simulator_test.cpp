@@ -195,6 +195,25 @@ TEST(Collectives, RacksOfRanksSendMostOfARingOverNvlink) {
   EXPECT_NEAR((twice - once) / (nvlink / (120.0 / 128)), 1.0, 0.01) << twice - once << " s";
 }
 
+// A collective beside a rack-spanning ring on one GPU's NVLink port gets half of it: the ring's
+// 31 channel passes through that port are one flow, as the collective's hop is (NCCL runs both on
+// several channels; neither gets a share per channel). A 2-GPU all-reduce on GPUs 0 and 1 beside
+// the even GPUs' ring takes about twice its time alone (it took 32 times as long before).
+TEST(Collectives, ConcurrentCollectivesShareAnNvlinkPortOneFlowEach) {
+  const TopologySpec topology = load_topology("gb200-nvl72-superpod");
+  Collective ring = rack_spanning_rings(20e9);
+  ring.groups.resize(1);  // the even GPUs only: GPU 1's ports are free
+  Collective pair;
+  pair.kind = CollectiveKind::all_reduce;
+  pair.algorithm = CollectiveAlgorithm::ring;
+  pair.bytes = 1e8;
+  pair.groups = {{0, 1}};
+  const double alone = simulate_collective(topology, 4, pair);
+  const auto both = simulate_concurrent_collectives(topology, 4, {ring, pair});
+  ASSERT_GT(both[0], 10 * both[1]);  // the ring runs throughout the pair's all-reduce
+  EXPECT_NEAR(both[1] / alone, 2.0, 0.2) << both[1] << " s beside the ring, " << alone << " s alone";
+}
+
 // Past a few thousand flows, flows run between per-GPU actors instead of host to host
 // (network/collectives.cpp: SimGrid's engine-wide scan); the times are the same to the bit.
 TEST(Collectives, LargeFlowSetsRunByActorsTakeTheSameTime) {
@@ -206,9 +225,14 @@ TEST(Collectives, LargeFlowSetsRunByActorsTakeTheSameTime) {
   for (int gpu = 0; gpu < 128; ++gpu) all_to_all.groups[0].push_back(gpu / 64 * 72 + gpu % 64);
   for (const Collective& c : {rack_spanning_rings(1e9), all_to_all}) {
     const double host_to_host = simulate_collective(topology, 4, c);
-    set_actor_flow_threshold(0);
-    const double by_actors = simulate_collective(topology, 4, c);
-    set_actor_flow_threshold(4096);
+    struct AllByActors {
+      AllByActors() { set_actor_flow_threshold(0); }
+      ~AllByActors() { set_actor_flow_threshold(4096); }
+    };
+    const double by_actors = [&] {
+      const AllByActors all_by_actors;
+      return simulate_collective(topology, 4, c);
+    }();
     EXPECT_EQ(host_to_host, by_actors) << collective_name(c.kind);
     EXPECT_GT(by_actors, 0);
   }

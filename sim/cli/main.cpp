@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   compare_cmd
       ->add_option("--fidelity", compare.fidelity,
-                   "full (the best plans confirmed by simulation) or estimate (closed form only, milliseconds a plan)")
+                   "full (the best plans confirmed by simulation) or estimate (closed form only, milliseconds a "
+                   "plan; --top is not used)")
       ->check(CLI::IsMember({"full", "estimate"}));
   compare_cmd->add_flag("--json", compare.json, "Print the clusters' best plans and predictions as JSON");
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");

@@ -1460,18 +1460,25 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
 }
 
 double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective) {
+  return simulate_concurrent_collectives(topology, nodes, {collective}).front();
+}
+
+std::vector<double> simulate_concurrent_collectives(const TopologySpec& topology, int nodes,
+                                                    const std::vector<Collective>& collectives) {
   const auto result = run_isolated([&] {
     const auto engine_holder = quiet_engine();
     sg4::Engine& engine = *engine_holder;
     const ClusterGraph graph = build_cluster_graph(topology, nodes);
     const Platform platform(engine, graph);
-    double took = 0;
-    sg4::Actor::create("collective", platform.gpu(0),
-                       [&] { took = run_collective(platform, collective, topology.gpus_per_node); });
+    std::vector<double> took(collectives.size(), 0.0);
+    for (std::size_t i = 0; i < collectives.size(); ++i) {
+      sg4::Actor::create("collective" + std::to_string(i), platform.gpu(0),
+                         [&, i] { took[i] = run_collective(platform, collectives[i], topology.gpus_per_node); });
+    }
     engine.run();
     return nlohmann::json{{"seconds", took}};
   });
-  return result.at("seconds");
+  return result.at("seconds").get<std::vector<double>>();
 }
 
 }  // namespace trainsim

@@ -104,5 +104,8 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
 // Runs one collective alone on the first `nodes` nodes of a topology; returns its duration.
 struct Collective;
 double simulate_collective(const TopologySpec& topology, int nodes, const Collective& collective);
+// Runs the collectives at the same time, from one actor each; returns each one's duration.
+std::vector<double> simulate_concurrent_collectives(const TopologySpec& topology, int nodes,
+                                                    const std::vector<Collective>& collectives);
 
 }  // namespace trainsim

@@ -247,8 +247,10 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     std::vector<const GpuSpec*> kinds;
     for (int node = 0; node < nodes; ++node) {
       const GpuSpec& g = t.gpu_of_node(node);
-      if (std::none_of(kinds.begin(), kinds.end(), [&](const GpuSpec* k) { return k->name == g.name; }))
-        kinds.push_back(&g);
+      const auto same = [&](const GpuSpec* k) {
+        return k->name == g.name && k->power_watts == g.power_watts && k->power_limit_watts == g.power_limit_watts;
+      };
+      if (std::none_of(kinds.begin(), kinds.end(), same)) kinds.push_back(&g);
     }
     std::vector<std::string> notes;
     int unpowered = 0;
@@ -267,15 +269,15 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       for (std::size_t i = 0; i < notes.size(); ++i) gpus += (i == 0 ? " (" : "; ") + notes[i];
       if (!notes.empty()) gpus += ")";
     }
-    char counts[240];
-    std::snprintf(counts, sizeof counts, "%s, hosts (%.1f kW per node%s), %s x PUE %.2g%s", gpus.c_str(),
+    char hosts_and_pue[160];
+    std::snprintf(hosts_and_pue, sizeof hosts_and_pue, ", hosts (%.1f kW per node%s), %s x PUE %.2g%s",
                   host_watts / nodes / 1e3, t.host_power_watts ? "" : ", default",
                   p.step.network_energy_j > 0 ? "NICs and switches,"
                   : p.fidelity == "estimate" && (t.nic_power_watts > 0 || t.switch_power_watts > 0)
                       ? "no network (not estimated: --fidelity full),"
                       : "no network (no power.nic/switch),",
                   p.pue, t.pue ? "" : " (default)");
-    p.energy_counts = counts;
+    p.energy_counts = gpus + hosts_and_pue;
     if (p.time_to_train_s) {
       p.energy_to_train_j = p.energy_per_step_j * (*p.time_to_train_s / p.step.step_time);
       if (t.price_per_gpu_hour > 0)

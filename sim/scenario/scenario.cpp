@@ -72,9 +72,10 @@ std::vector<Finding> sustained_clock_warnings(const TopologySpec& t, const std::
     named.push_back(g->name);
     warnings.push_back({Finding::Severity::warning, key,
                         g->name + " gives no kernels.sustained: its tensor cores are priced at their short-run "
-                                  "clock through the whole step, where the H100, H200 and Blackwell presets keep "
-                                  "0.85 of it under minutes of load at the power limit (their GEMMs 18% longer); give "
-                                  "kernels.sustained, or start from a preset (preset: NAME)"});
+                                  "clock through the whole step (1.0, as the A100 presets), where the H100, H200 "
+                                  "and Blackwell presets keep 0.85 of it under minutes of load at the power limit "
+                                  "(their GEMMs 18% longer); give kernels.sustained (1.0 keeps it), or start from "
+                                  "a preset (preset: NAME)"});
   }
   return warnings;
 }
@@ -1185,14 +1186,6 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.fabric = *v == "fat-tree" ? FabricKind::fat_tree : FabricKind::rail_optimized;
   }
   if (auto v = cluster->number("oversubscription", 1, 64)) t.oversubscription = *v;
-  // Checked again after the overrides: gpus_per_node can split a network-less node in several.
-  if (t.nodes > 1 && t.fabric == FabricKind::none) {
-    cluster->fail(cluster->has("gpus_per_node") ? "gpus_per_node" : "topology",
-                  "topology " + t.name + " has no network, and at " + std::to_string(t.gpus_per_node) +
-                      " GPUs per node its GPUs make " + std::to_string(t.nodes) +
-                      " nodes: give cluster.network and cluster.nic_bandwidth, or a topology with a network "
-                      "(such as dgx-h100-superpod)");
-  }
   if (t.fabric != FabricKind::none && t.nic_bandwidth <= 0) {
     cluster->fail("network", "a network needs nic_bandwidth (per GPU), such as cluster.nic_bandwidth: 400Gb/s");
   }
@@ -1216,6 +1209,15 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
              " nodes of " + std::to_string(t.gpus_per_node) + " GPUs for " + std::to_string(sc.cluster.gpus) +
              " GPUs (its design: " + std::to_string(t.nodes_per_leaf) + " nodes per leaf, oversubscription " +
              units::format_number(t.oversubscription) + "; cluster.nodes sets the size)"});
+  }
+  // Checked again after the overrides: gpus_per_node can split a network-less node in several.
+  if (const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+      job_nodes > 1 && t.fabric == FabricKind::none && cluster->has("gpus_per_node")) {
+    cluster->fail("gpus_per_node", "topology " + t.name + " has no network, and at " + std::to_string(t.gpus_per_node) +
+                                       " GPUs per node the job's " + std::to_string(sc.cluster.gpus) + " GPUs make " +
+                                       std::to_string(job_nodes) +
+                                       " nodes: give cluster.network and cluster.nic_bandwidth, or a topology "
+                                       "with a network (such as dgx-h100-superpod)");
   }
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;

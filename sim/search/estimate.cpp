@@ -64,7 +64,8 @@ double group_gather(const Scenario& sc, double bytes, int n, int stride) {
 
 // Replays a pipeline schedule with fixed task times: each stage runs its tasks in the simulator's
 // own order (engine/schedule.hpp); a forward waits for the previous virtual stage's forward of
-// the micro-batch, a backward for the next virtual stage's backward, each `hop` seconds away.
+// the micro-batch, a backward for the next virtual stage's backward, and then for the `hop` of
+// its transfer, which starts when both are ready.
 // Returns when each stage finishes and how long it was busy.
 struct Replay {
   std::vector<double> finish, busy;
@@ -106,16 +107,18 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
       for (; next[s] < tasks[s].size(); ++next[s]) {
         const PipelineTask& t = tasks[s][next[s]];
         const int vs = t.chunk * pp + s;
-        double ready = 0;
+        // A transfer starts once it is sent and the stage asks for it (the simulation's rendezvous,
+        // engine/simulation.cpp receive()), and takes `hop`.
+        double sent = -1;
         if (t.forward && vs > 0) {
-          if (forward_done[at(vs - 1, t.micro_batch)] < 0) break;
-          ready = forward_done[at(vs - 1, t.micro_batch)] + hop;
+          sent = forward_done[at(vs - 1, t.micro_batch)];
+          if (sent < 0) break;
         } else if (!t.forward && vs < chunks - 1) {
-          if (backward_done[at(vs + 1, t.micro_batch)] < 0) break;
-          ready = backward_done[at(vs + 1, t.micro_batch)] + hop;
+          sent = backward_done[at(vs + 1, t.micro_batch)];
+          if (sent < 0) break;
         }
         double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
-        double start = std::max(r.finish[s], ready);
+        double start = sent < 0 ? r.finish[s] : std::max(r.finish[s], sent) + hop;
         const bool gathering = t.forward && t.micro_batch == 0 && !gathers.chunk_layers.empty();
         if (gathering) {
           start = t.chunk == 0 ? start + gathers.gather
