@@ -40,7 +40,8 @@ struct Flow {
 // scans it whenever one completes: n concurrent flows cost n^2/2 steps. Past actor_flow_threshold,
 // flows run as mailbox comms between one short-lived actor per sending GPU and one per receiving
 // GPU, whose lists hold only their own flows. The comms start at the same date on the same routes
-// with the same sizes, so the simulated times are the same (Speed.LargeFlowSetsRunByActors...).
+// with the same sizes, so the simulated times are the same (test
+// Collectives.LargeFlowSetsRunByActorsTakeTheSameTime).
 // Making an actor costs tens of microseconds, so smaller sets stay host-to-host.
 std::size_t actor_flow_threshold = 4096;
 

@@ -3,7 +3,10 @@
 // NCCL runs them (one channel, pipelined):
 //   ring:             n flows, one per ring edge, each carrying the ring's whole per-edge volume
 //                     (2(n-1)/n S for all-reduce, (n-1)/n S for all-gather / reduce-scatter),
-//                     plus the latency of the 2(n-1) (or n-1) steps;
+//                     plus the latency of the 2(n-1) (or n-1) steps; a ring with several ranks in
+//                     each of several nodes runs as NCCL's channels, one leaving each node through
+//                     each of its ranks' NICs, the channels' passes through a hop inside a node
+//                     as one flow;
 //   tree:             NCCL's double binary tree, S/2 up and down each tree's edges, 2 log2(n) steps;
 //   halving-doubling: Rabenseifner's all-reduce, log2(n) rounds of pairwise exchanges each way;
 //   hierarchical:     reduce-scatter inside each node, all-reduce across nodes, all-gather inside;
