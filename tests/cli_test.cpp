@@ -154,6 +154,20 @@ TEST(Cli, CompareJsonAndEstimateFidelity) {
   EXPECT_TRUE(estimate["not_compared"].empty());
 }
 
+// compare --time-limit cuts each cluster's search and keeps its best plan so far, and says so.
+TEST(Cli, CompareTimeLimitKeepsTheBestPlanSoFar) {
+  const CommandResult r =
+      run("compare " + kSource + "/scenarios/search-gpt3-175b.yaml --top 20 --time-limit 1s --json");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("search cut by --time-limit"), std::string::npos) << r.output;
+  const auto start = r.output.find("{\n");
+  ASSERT_NE(start, std::string::npos) << r.output;
+  const nlohmann::json out = nlohmann::json::parse(r.output.substr(start));
+  ASSERT_EQ(out["clusters"].size(), 1u);
+  EXPECT_TRUE(out["clusters"][0]["search_cut_by_time_limit"].get<bool>());
+  EXPECT_GT(out["clusters"][0]["prediction"]["step_time_s"].get<double>(), 0);
+}
+
 TEST(Cli, SearchPrintsRankedPlansAndCsv) {
   const std::string csv = testing::TempDir() + "/search.csv";
   const CommandResult r = run("search " + kSource + "/scenarios/search-llama2-7b.yaml --top 3 --pareto --csv " + csv);

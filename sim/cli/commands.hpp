@@ -50,6 +50,7 @@ struct CompareOptions {
   int top = 5;
   std::string fidelity = "full";  // estimate: every plan and row from the closed form, nothing simulated
   bool json = false;
+  double time_limit_s = 0;  // each cluster's search; 0: none
   std::string csv_file;
   std::string svg_file;
   std::vector<std::string> overrides;  // --set KEY=VALUE, applied to every scenario

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/time_limit.hpp"
 #include "report/prediction.hpp"
 #include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
@@ -24,6 +26,7 @@ struct Row {
   std::string file;
   Scenario scenario;
   Prediction prediction;
+  bool search_cut = false;  // by --time-limit: the best plan found by then
 };
 
 // The plans a searched row tries, best first, until one's prediction fits (the estimate and the
@@ -126,7 +129,18 @@ int compare(const CompareOptions& options) {
       const PlanSpace space = load_plan_space(document, file);
       SearchOptions search;
       search.top_k = simulation.estimate ? 0 : options.top;
-      const SearchResult result = search_plans(space, search);
+      std::atomic<bool> cut{false};
+      search.cancel = &cut;
+      const SearchResult result = [&] {
+        const TimeLimit time_limit(options.time_limit_s, cut);
+        return search_plans(space, search);
+      }();
+      row.search_cut = result.cancelled;
+      if (row.search_cut) {
+        std::cerr << "trainsim: " << file << ": search cut by --time-limit "
+                  << units::format_duration(options.time_limit_s) << " after " << result.enumerated
+                  << " plans: the best plan so far\n";
+      }
       row.scenario = space.base;
       name = space.base.name;
       for (std::size_t i = 0; i < result.plans.size() && i < kPredictionsPerRow && !fits; ++i) {
@@ -171,7 +185,8 @@ int compare(const CompareOptions& options) {
                         : units::format_thousands(mwh * 1000, 1) + " kWh";
     }
     cells.push_back({r.scenario.name, r.scenario.cluster.topology.name,
-                     units::format_thousands(r.scenario.cluster.gpus), plan_text(r.scenario.plan),
+                     units::format_thousands(r.scenario.cluster.gpus),
+                     plan_text(r.scenario.plan) + (r.search_cut ? " (search cut by --time-limit)" : ""),
                      units::format_duration(p.step.step_time) + (p.host_bound_share >= kHostBoundWarning ? "!" : ""),
                      units::format_percent(p.mfu), p.time_to_train_s ? units::format_duration(*p.time_to_train_s) : "-",
                      p.cost_to_train ? units::format_money(*p.cost_to_train) : "-", energy,
@@ -194,6 +209,7 @@ int compare(const CompareOptions& options) {
                           {"gpu", gpu_kinds(r.scenario.cluster.topology)},
                           {"gpus", r.scenario.cluster.gpus},
                           {"plan", plan_text(r.scenario.plan)},
+                          {"search_cut_by_time_limit", r.search_cut},
                           {"prediction", prediction_json(r.prediction)}});
     }
     const nlohmann::json out = {{"fidelity", options.fidelity}, {"clusters", clusters}, {"not_compared", not_compared}};

@@ -84,6 +84,11 @@ int main(int argc, char** argv) {
                    "plan; --top is not used)")
       ->check(CLI::IsMember({"full", "estimate"}));
   compare_cmd->add_flag("--json", compare.json, "Print the clusters' best plans and predictions as JSON");
+  compare_cmd
+      ->add_option("--time-limit", compare.time_limit_s,
+                   "Stop each cluster's search after this long (30s, 2min) with its best plan so far; 0: no "
+                   "limit (the default)")
+      ->transform(duration);
   compare_cmd->add_option("--csv", compare.csv_file, "Write the table as CSV");
   compare_cmd->add_option("--svg", compare.svg_file, "Write a chart (SVG)");
   compare_cmd->add_option("--set", overrides, set_help)->allow_extra_args(false)->take_all();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/time_limit.hpp"
 #include "report/prediction.hpp"
 #include "scenario/overrides.hpp"
 #include "scenario/units.hpp"
@@ -260,29 +261,7 @@ int search(const SearchCliOptions& options) {
   }
   std::signal(SIGINT, on_interrupt);
   // --time-limit: the same stop as Ctrl-C, from a watcher thread; the best plans so far are kept.
-  std::atomic<bool> finished{false};
-  std::atomic<bool> timed_out{false};
-  std::thread watcher;
-  if (options.time_limit_s > 0) {
-    watcher = std::thread([&] {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.time_limit_s);
-      while (!finished && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (!finished) {
-        timed_out = true;
-        interrupted = true;
-      }
-    });
-  }
-  struct JoinWatcher {
-    std::atomic<bool>& finished;
-    std::thread& watcher;
-    ~JoinWatcher() {
-      finished = true;
-      if (watcher.joinable()) watcher.join();
-    }
-  } join_watcher{finished, watcher};
+  const TimeLimit time_limit(options.time_limit_s, interrupted);
   SearchOptions search_options;
   search_options.top_k = options.fidelity == "estimate" ? 0 : options.top;
   search_options.threads = options.threads;
@@ -380,7 +359,7 @@ int search(const SearchCliOptions& options) {
   }
   // A time limit is a budget the user set: the best plans so far are the answer (exit 0);
   // Ctrl-C is an interruption (exit 1).
-  const bool cut = result.cancelled && timed_out;
+  const bool cut = result.cancelled && time_limit.reached();
   const int code = result.cancelled && !cut ? 1 : none_fit ? kExitDoesNotFit : 0;
   if (cut) {
     std::cerr << "trainsim: search cut by --time-limit " << units::format_duration(options.time_limit_s)
@@ -455,8 +434,9 @@ int search(const SearchCliOptions& options) {
   }
   std::cout << space.base.name << ": " << result.enumerated << " plans, " << result.invalid << " invalid, "
             << result.not_fitting << " do not fit, " << result.plans.size() << " ranked"
-            << (result.cancelled ? (timed_out ? " (cut by the time limit: best so far)" : " (interrupted: best so far)")
-                                 : "")
+            << (result.cancelled
+                    ? (time_limit.reached() ? " (cut by the time limit: best so far)" : " (interrupted: best so far)")
+                    : "")
             << "\n\n";
   std::cout
       << "rank  tp  pp   dp cp ep  mb  v zero recompute sp  placement    estimate  simulated    MFU   memory      "
