@@ -41,18 +41,6 @@ std::string plan_text(const PlanSpec& p) {
   return text;
 }
 
-// "h100-sxm-80gb", or a mixed cluster's kinds in node order: "h100-sxm-80gb + a100-80gb-sxm".
-std::string gpu_kinds(const TopologySpec& t) {
-  if (t.node_groups.empty()) return t.gpu.name;
-  std::vector<std::string> names;
-  for (const auto& group : t.node_groups) {
-    if (std::find(names.begin(), names.end(), group.gpu.name) == names.end()) names.push_back(group.gpu.name);
-  }
-  std::string kinds;
-  for (const auto& name : names) kinds += (kinds.empty() ? "" : " + ") + name;
-  return kinds;
-}
-
 void write_atomically(const std::string& path, const std::string& text) {
   const std::string partial = path + ".partial";
   {
@@ -192,7 +180,7 @@ int compare(const CompareOptions& options) {
                      p.cost_to_train ? units::format_money(*p.cost_to_train) : "-", energy,
                      price > 0 ? units::format_money(price) : "-",
                      p.cost_per_million_tokens ? units::format_money(*p.cost_per_million_tokens) : "-"});
-    csv << r.scenario.name << ',' << r.scenario.cluster.topology.name << ',' << gpu_kinds(r.scenario.cluster.topology)
+    csv << r.scenario.name << ',' << r.scenario.cluster.topology.name << ',' << r.scenario.cluster.topology.gpu_names()
         << ',' << r.scenario.cluster.gpus << ",\"" << plan_text(r.scenario.plan) << "\"," << p.step.step_time << ','
         << p.mfu << ',' << (p.time_to_train_s ? std::to_string(*p.time_to_train_s) : "") << ','
         << (p.cost_to_train ? std::to_string(*p.cost_to_train) : "") << ','
@@ -206,7 +194,7 @@ int compare(const CompareOptions& options) {
       clusters.push_back({{"scenario", r.scenario.name},
                           {"file", r.file},
                           {"topology", r.scenario.cluster.topology.name},
-                          {"gpu", gpu_kinds(r.scenario.cluster.topology)},
+                          {"gpu", r.scenario.cluster.topology.gpu_names()},
                           {"gpus", r.scenario.cluster.gpus},
                           {"plan", plan_text(r.scenario.plan)},
                           {"search_cut_by_time_limit", r.search_cut},

@@ -125,6 +125,22 @@ const GpuSpec& TopologySpec::gpu_of_node(int node) const {
   return gpu;
 }
 
+std::vector<const GpuSpec*> TopologySpec::gpu_kinds() const {
+  std::vector<const GpuSpec*> kinds{&gpu};
+  for (const auto& group : node_groups) {
+    const bool seen =
+        std::any_of(kinds.begin(), kinds.end(), [&](const GpuSpec* g) { return g->name == group.gpu.name; });
+    if (!seen) kinds.push_back(&group.gpu);
+  }
+  return kinds;
+}
+
+std::string TopologySpec::gpu_names() const {
+  std::string names;
+  for (const GpuSpec* g : gpu_kinds()) names += (names.empty() ? "" : " + ") + g->name;
+  return names;
+}
+
 bool TopologySpec::mixed(int gpus) const {
   const int nodes_used = (gpus + gpus_per_node - 1) / gpus_per_node;
   for (int n = 1; n < nodes_used; ++n) {

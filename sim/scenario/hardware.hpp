@@ -178,6 +178,10 @@ struct TopologySpec {
 
   int total_gpus() const { return gpus_per_node * nodes; }
   const GpuSpec& gpu_of_node(int node) const;
+  // Each kind of GPU once, by name, in node order; and their names joined: "h100-sxm-80gb +
+  // a100-80gb-sxm".
+  std::vector<const GpuSpec*> gpu_kinds() const;
+  std::string gpu_names() const;
   // Fat trees and rail-optimized fabrics grow (or shrink) on their own design: more nodes under
   // more leaves and spines. Tori, dragonflies and node-group clusters are sized by their layout;
   // for them resize_refusal() says so, as an error message's problem.

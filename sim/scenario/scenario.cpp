@@ -36,14 +36,8 @@ std::optional<double> link_bandwidth(MapReader& r, const std::string& key) {
 // nothing. `key` names where the cap was set.
 std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string& key) {
   std::vector<Finding> warnings;
-  std::vector<const GpuSpec*> gpus{&t.gpu};
-  for (const auto& group : t.node_groups) {
-    const bool seen =
-        std::any_of(gpus.begin(), gpus.end(), [&](const GpuSpec* g) { return g->name == group.gpu.name; });
-    if (!seen) gpus.push_back(&group.gpu);
-  }
   const auto watts = [](double w) { return std::to_string(static_cast<long long>(std::lround(w))) + " W"; };
-  for (const GpuSpec* g : gpus) {
+  for (const GpuSpec* g : t.gpu_kinds()) {
     if (g->power_limit_watts <= 0) continue;
     const std::string cap = "a cap of " + watts(g->power_limit_watts);
     std::string problem;
@@ -64,12 +58,8 @@ std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string
 // presets of Hopper and later GPUs keep 0.85 of it under minutes of load (sim/presets/gpus.yaml).
 std::vector<Finding> sustained_clock_warnings(const TopologySpec& t, const std::string& key) {
   std::vector<Finding> warnings;
-  std::vector<const GpuSpec*> gpus{&t.gpu};
-  for (const auto& group : t.node_groups) gpus.push_back(&group.gpu);
-  std::vector<std::string> named;
-  for (const GpuSpec* g : gpus) {
-    if (!g->sustained_unstated || std::find(named.begin(), named.end(), g->name) != named.end()) continue;
-    named.push_back(g->name);
+  for (const GpuSpec* g : t.gpu_kinds()) {
+    if (!g->sustained_unstated) continue;
     warnings.push_back({Finding::Severity::warning, key,
                         g->name + " gives no kernels.sustained: its tensor cores are priced at their short-run "
                                   "clock through the whole step (1.0, as the A100 presets), where the H100, H200 "
@@ -1132,9 +1122,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     std::string presets;
     for (const auto& name : topology_preset_names()) {
       const TopologySpec preset = load_topology(name);
-      std::string gpus = preset.node_groups.empty() ? preset.gpu.name : "";
-      for (const auto& group : preset.node_groups) gpus += (gpus.empty() ? "" : " + ") + group.gpu.name;
-      presets += (presets.empty() ? "" : ", ") + name + " (" + gpus + ")";
+      presets += (presets.empty() ? "" : ", ") + name + " (" + preset.gpu_names() + ")";
     }
     cluster->fail_missing("topology", "the cluster needs a 'topology', a file path or a preset: " + presets);
   }
