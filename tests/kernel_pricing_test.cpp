@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numbers>
 
 #include "compute/cost_model.hpp"
 #include "report/prediction.hpp"
@@ -310,6 +311,33 @@ TEST(KernelPricing, PowerCapSlowsTensorWorkLinearlyInPower) {
   const double ratio = gb300.tensor_clock_factor() / gpu_preset("gb300-288gb").tensor_clock_factor();
   EXPECT_GT(ratio, 617.0 / 2174);
   EXPECT_LT(ratio, 617.0 / 1600);
+}
+
+// A job runs at its slowest GPU's clock: 1 - spread x E[max of n standard normals], whose values
+// are tabulated (Harter 1961: 0.5642 for 2, 1.5388 for 10, 2.5076 for 100, 3.2414 for 1000).
+TEST(KernelPricing, SlowestGpuOfTheJobSetsTheClock) {
+  EXPECT_DOUBLE_EQ(slowest_clock_factor(0.01, 1), 1.0);
+  EXPECT_DOUBLE_EQ(slowest_clock_factor(0.0, 4096), 1.0);
+  EXPECT_NEAR(slowest_clock_factor(0.01, 2), 1 - 0.01 / std::sqrt(std::numbers::pi), 1e-7);
+  EXPECT_NEAR(slowest_clock_factor(0.01, 10), 1 - 0.01 * 1.5388, 1e-6);
+  EXPECT_NEAR(slowest_clock_factor(0.01, 100), 1 - 0.01 * 2.5076, 1e-6);
+  EXPECT_NEAR(slowest_clock_factor(0.01, 1000), 1 - 0.01 * 3.2414, 1e-6);
+  EXPECT_NEAR(slowest_clock_factor(0.02, 1000), 1 - 0.02 * 3.2414, 2e-6);
+
+  // Priced in the step: the same 8-GPU job with no spread has its tensor work 1.4% shorter.
+  Scenario sc = load_scenario("scenarios/llama3-8b-8xh100.yaml");
+  ASSERT_EQ(sc.plan.gpus(), 8);
+  EXPECT_DOUBLE_EQ(sc.cluster.clock_spread, 0.01);
+  const GemmShape big{8192, 8192, 8192, 1};
+  const auto gemm = [&](const Scenario& s) {
+    return CostModel(as_run_by_job(s, s.cluster.topology.gpu), Precision::bf16).gemm_time(big);
+  };
+  Scenario even = sc;
+  even.cluster.clock_spread = 0;
+  EXPECT_NEAR(gemm(even) / gemm(sc), slowest_clock_factor(0.01, 8), 1e-12);
+  const double spread_step = predict(sc).step.step_time, even_step = predict(even).step.step_time;
+  EXPECT_GT(spread_step, even_step);
+  EXPECT_LT(spread_step, even_step / slowest_clock_factor(0.01, 8) * (1 + 1e-9));
 }
 
 // A GPU's `sustained` fraction prices tensor work as it runs for minutes at its power limit, not

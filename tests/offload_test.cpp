@@ -57,7 +57,7 @@ TEST(Offload, CopiesCostOnlyWhatOutlastsTheNextLayer) {
   const Scenario plain = llama_on_eight(0);
   Scenario offloaded = llama_on_eight(layers);
   const GpuSpec& gpu = offloaded.cluster.topology.gpu;
-  const CostModel cost(gpu, offloaded.plan.precision);
+  const CostModel cost(as_run_by_job(offloaded, gpu), offloaded.plan.precision);  // at the job's slowest clock
   const Workload w = build_workload(offloaded.model, offloaded.plan, cost);
   // The stall a copy leaves: its bytes over the host link, less the next layer's compute.
   const double copy = activation_bytes_per_layer(offloaded.model, offloaded.plan) / gpu.host_link_bandwidth;

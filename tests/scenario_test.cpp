@@ -473,6 +473,10 @@ const BadCase kBadCases[] = {
      "model: {preset: llama3-8b}\ncluster:\n  topology: topologies/one-node.yaml\n  gpus_per_node: 4\n"
      "  network: fat-tree\nplan: {}\n",
      "cluster.network", 5, "nic_bandwidth"},
+    // A spread of clocks given in percent without its sign: 5 would be 500%.
+    {"gpu_clock_spread_out_of_range",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu_clock_spread: 5}\nplan: {}\n",
+     "cluster.gpu_clock_spread", 2, "such as 1%"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),

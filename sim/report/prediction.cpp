@@ -230,6 +230,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     const double whole = halved + (m.causal() ? 6.0 * m.layers * m.hidden * double(m.seq_len) * m.seq_len : 0.0);
     p.mfu_whole_attention = p.mfu * whole / halved;
   }
+  p.slowest_gpu_clock = slowest_clock_factor(sc.cluster.clock_spread, sc.plan.gpus());
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
   p.training = training_time(sc, p.step.step_time);
@@ -341,6 +342,7 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"model_tflops_per_gpu", p.model_tflops_per_gpu},
       {"hardware_tflops_per_gpu", p.hardware_tflops_per_gpu},
       {"host_bound_share", p.host_bound_share},
+      {"slowest_gpu_clock", p.slowest_gpu_clock},
       {"public_error", p.public_error ? nlohmann::json{{"group", p.public_error->group},
                                                        {"rows", p.public_error->rows},
                                                        {"mape", p.public_error->mape},
@@ -544,6 +546,11 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   t.add({"MFU", units::format_percent(p.mfu), text});
   if (sc.model.causal()) {
     t.add({"", units::format_percent(p.mfu_whole_attention), "counting causal attention whole (PaLM's convention)"});
+  }
+  if (p.slowest_gpu_clock < 1) {
+    t.add({"slowest GPU", units::format_percent(p.slowest_gpu_clock),
+           "of a typical GPU's tensor clock: the step waits for the slowest of " + units::format_thousands(p.gpus) +
+               " (clocks spread " + units::format_percent(sc.cluster.clock_spread) + ", cluster.gpu_clock_spread)"});
   }
   if (p.time_to_train_s) {
     t.add({"time to train", units::format_duration(*p.time_to_train_s),

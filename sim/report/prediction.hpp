@@ -57,8 +57,11 @@ struct Prediction {
   double model_flops_per_step = 0;  // all GPUs
   double model_tflops_per_gpu = 0;
   double hardware_tflops_per_gpu = 0;
-  double mfu = 0;                         // causal attention counted half, against the 16-bit peak
-  double mfu_whole_attention = 0;         // PaLM's convention: attention counted as if not causal
+  double mfu = 0;                  // causal attention counted half, against the 16-bit peak
+  double mfu_whole_attention = 0;  // PaLM's convention: attention counted as if not causal
+  // The tensor clock the step ran at, the slowest of the job's GPUs, over a typical GPU's
+  // (GpuSpec::slowest_clock; cluster.gpu_clock_spread).
+  double slowest_gpu_clock = 1;
   std::optional<double> time_to_train_s;  // expected wall time, failures included when modelled
   std::optional<TrainingTime> training;
   double checkpoint_bytes = 0;

@@ -2,6 +2,7 @@
 // The cluster: what a GPU can do and how GPUs are wired. Values come from presets
 // (sim/presets/gpus.yaml, topologies/*.yaml), each citing its source, or from the user's file.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -103,6 +104,9 @@ struct GpuSpec {
   int sm_count = 1;              // streaming multiprocessors: sets GEMM wave quantization
   double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
+  // The sustained clock of the job's slowest GPU over a typical one's (slowest_clock_factor): a
+  // synchronous step waits for it. 1: a typical GPU (one GPU, or no spread).
+  double slowest_clock = 1.0;
   double kernel_overhead_s = 0;  // fixed cost per kernel launch
   // The least time between kernels already queued on a stream (device side: C++ loops that issue
   // faster than the GPU runs them); 0: kernel_overhead_s.
@@ -119,11 +123,18 @@ struct GpuSpec {
   double peak(Precision p) const;
   // The tensor-core rate a training step sustains, as a fraction of the microbenchmark rates in
   // `kernels`: kernels.sustained at board power, times limit / board power under a lower cap
-  // (hardware.cpp says why linear).
+  // (hardware.cpp says why linear), times the job's slowest GPU's share (slowest_clock).
   double tensor_clock_factor() const;
   // tensor_clock_factor for FP8 GEMMs (KernelData::sustained_fp8).
   double fp8_clock_factor() const;
 };
+
+// GPUs of one kind do not all sustain the same clock: at the power limit each chip's clock is
+// what its own leakage and voltage curve allow. A synchronous step (every collective, every
+// pipeline hand-off) runs at the pace of its slowest GPU, so a job of n GPUs whose sustained clocks
+// spread with coefficient of variation `spread` runs at 1 - spread x E[max of n standard normal
+// draws] of a typical GPU's clock (hardware.cpp). 1 for one GPU or no spread.
+double slowest_clock_factor(double spread, std::int64_t gpus);
 
 enum class FabricKind { none, fat_tree, rail_optimized, torus, dragonfly };
 

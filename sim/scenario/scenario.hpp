@@ -23,6 +23,13 @@ struct ClusterSpec {
   int gpus = 0;                 // GPUs the job uses
   std::vector<int> slow_nodes;  // stragglers: these nodes compute slow_factor times slower
   double slow_factor = 1;
+  // How the sustained clocks of the cluster's GPUs spread (coefficient of variation); the job runs
+  // at its slowest GPU's (GpuSpec::slowest_clock). 1% by default: Sinha et al., "Not All GPUs Are
+  // Created Equal" (SC22, arXiv 2208.11035), measured 8% on average (22% at most) between the
+  // fastest and slowest GPUs of one SKU over 90% of the GPUs of clusters of hundreds to 27,000
+  // V100s and MI60s, outliers apart; a normal spread of sigma has its extremes 6-8 sigma apart at
+  // those sizes, so sigma is 1-1.3%, and the lower end is taken (docs/compute-model.md).
+  double clock_spread = 0.01;
   // Bytes per GPU the tensors cannot use (CUDA context, NCCL, fragmentation); unset: the
   // default of workload/memory.hpp.
   std::optional<double> memory_reserve;
@@ -56,6 +63,10 @@ struct Scenario {
   std::map<std::string, SourceLocation> locations;  // "plan.tp" -> where it was written
   std::vector<Finding> warnings;
 };
+
+// `gpu` as the job prices its kernels: at the sustained clock of the slowest of the plan's GPUs
+// (GpuSpec::slowest_clock, from cluster.clock_spread).
+GpuSpec as_run_by_job(const Scenario& sc, GpuSpec gpu);
 
 // Reads a scenario file. Throws InputError on malformed input or an impossible plan.
 Scenario load_scenario(const std::string& path);

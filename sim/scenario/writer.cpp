@@ -67,6 +67,8 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (c.topology.gpu.power_limit_watts != base.gpu.power_limit_watts && c.topology.gpu.power_limit_watts > 0) {
     out << YAML::Key << "power_limit" << YAML::Value << std::to_string(c.topology.gpu.power_limit_watts) + "W";
   }
+  if (c.clock_spread != ClusterSpec{}.clock_spread)
+    out << YAML::Key << "gpu_clock_spread" << YAML::Value << c.clock_spread;
   if (c.memory_reserve) out << YAML::Key << "memory_reserve" << YAML::Value << std::to_string(*c.memory_reserve) + "B";
   out << YAML::EndMap;
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;

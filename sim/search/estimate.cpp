@@ -203,7 +203,7 @@ Estimate estimate_step(const Scenario& sc) {
                                                   return layer_time(a, p, offloaded) < layer_time(b, p, offloaded);
                                                 })
                              : setup.work.end();
-  const CostModel cost(sc.cluster.topology.gpu, p.precision, {}, p.fp8_recipe);
+  const CostModel cost(as_run_by_job(sc, sc.cluster.topology.gpu), p.precision, {}, p.fp8_recipe);
   const Workload w = mixed ? *slowest : build_workload(sc.model, p, cost, sc.data);
   Estimate e;
   e.memory = peak_memory(sc, w);

@@ -78,7 +78,8 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
     if (it == priced.end()) {
       it = priced
                .emplace(gpu.name,
-                        build_workload(sc.model, p, CostModel(gpu, p.precision, profile, p.fp8_recipe), sc.data))
+                        build_workload(sc.model, p,
+                                       CostModel(as_run_by_job(sc, gpu), p.precision, profile, p.fp8_recipe), sc.data))
                .first;
     }
     return it->second;
