@@ -1,7 +1,7 @@
 // Qt Test, under QT_QPA_PLATFORM=offscreen: drive the editor as a person would.
 #include <QChart>
-#include <QComboBox>
 #include <QChartView>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QGraphicsScene>
 #include <QLabel>
@@ -223,6 +223,15 @@ class GuiTest : public QObject {
     // The NIC knob (Gbit/s) sets the topology's NIC bandwidth (bytes/s) of the scenario.
     editor->nicBandwidthBox()->setValue(100);
     QCOMPARE(editor->scenario().cluster.topology.nic_bandwidth, 100e9 / 8);
+    // The clock-spread knob (percent) is cluster.gpu_clock_spread, and a saved file keeps it.
+    QCOMPARE(editor->clockSpreadBox()->value(), 1.0);
+    editor->clockSpreadBox()->setValue(2.5);
+    QCOMPARE(editor->scenario().cluster.clock_spread, 0.025);
+    const QString spread_path = QDir::temp().filePath("trainsim-gui-spread.yaml");
+    QVERIFY(window.saveFile(spread_path));
+    MainWindow reopened;
+    QVERIFY(reopened.openFile(spread_path));
+    QCOMPARE(reopened.editor()->scenario().cluster.clock_spread, 0.025);
     // The ZeRO group field is the plan's dp_shard; one that does not divide dp is refused.
     const int dp = editor->scenario().plan.dp;
     editor->zeroGroupBox()->setValue(dp / 2);

@@ -86,6 +86,9 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   cluster_form->addRow(tr("NIC bandwidth"), nic_gbps_);
   cluster_form->addRow(tr("NIC latency"), nic_latency_us_);
   cluster_form->addRow(tr("Oversubscription"), oversubscription_);
+  // How the GPUs' sustained clocks spread: the step runs at its slowest GPU's (cluster.gpu_clock_spread).
+  clock_spread_ = real(0, 20, 2, " %");
+  cluster_form->addRow(tr("GPU clock spread"), clock_spread_);
   layout->addWidget(cluster_box);
 
   auto* plan_box = new QGroupBox(tr("Plan"));
@@ -153,7 +156,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
     connect(box, &QComboBox::currentTextChanged, this, [this] { revalidate(); });
   }
   connect(model_preset_, &QComboBox::currentTextChanged, this, &ScenarioEditor::loadModelPreset);
-  for (QDoubleSpinBox* box : {nic_gbps_, nic_latency_us_, oversubscription_, recompute_fraction_}) {
+  for (QDoubleSpinBox* box : {nic_gbps_, nic_latency_us_, oversubscription_, clock_spread_, recompute_fraction_}) {
     connect(box, &QDoubleSpinBox::valueChanged, this, [this] { revalidate(); });
   }
   // A new topology brings its own network values.
@@ -217,6 +220,7 @@ void ScenarioEditor::setScenario(const Scenario& sc) {
   gpu_->setCurrentText(QString::fromStdString(sc.cluster.topology.gpu.name));
   gpus_->setValue(sc.cluster.gpus);
   showNetwork(sc.cluster.topology);
+  clock_spread_->setValue(100 * sc.cluster.clock_spread);
   updating_ = false;
   setPlan(sc.plan);
 }
@@ -267,6 +271,7 @@ Scenario ScenarioEditor::scenario() const {
   sc.cluster.topology.nic_bandwidth = nic_gbps_->value() * 1e9 / 8;
   sc.cluster.topology.nic_latency = nic_latency_us_->value() * 1e-6;
   sc.cluster.topology.oversubscription = oversubscription_->value();
+  sc.cluster.clock_spread = clock_spread_->value() / 100;
   auto& p = sc.plan;
   p.tp = tp_->value();
   p.pp = pp_->value();

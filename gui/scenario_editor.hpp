@@ -31,6 +31,7 @@ class ScenarioEditor : public QWidget {
   // Model fields from a Hugging Face config.json; false (reason in problems()) when unreadable.
   bool loadHfConfig(const QString& path);
   QDoubleSpinBox* nicBandwidthBox() const { return nic_gbps_; }
+  QDoubleSpinBox* clockSpreadBox() const { return clock_spread_; }  // percent
 
  signals:
   void changed();
@@ -50,7 +51,7 @@ class ScenarioEditor : public QWidget {
   QSpinBox* dp_shard_;  // hybrid sharding: data-parallel ranks of a ZeRO group, 0 for all
   QSpinBox* offload_;   // layers whose activations wait in host memory (activation_offload_layers)
   QLineEdit* global_batch_;
-  QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_;
+  QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_, *clock_spread_;
   QDoubleSpinBox* recompute_fraction_;  // with recompute full: the share of layers checkpointed
   QCheckBox* sequence_parallel_;
   QLabel* status_;
