@@ -87,7 +87,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   cluster_form->addRow(tr("NIC latency"), nic_latency_us_);
   cluster_form->addRow(tr("Oversubscription"), oversubscription_);
   // How the GPUs' sustained clocks spread: the step runs at its slowest GPU's (cluster.gpu_clock_spread).
-  clock_spread_ = real(0, 20, 2, " %");
+  clock_spread_ = real(0, 20, 3, " %");
   cluster_form->addRow(tr("GPU clock spread"), clock_spread_);
   layout->addWidget(cluster_box);
 

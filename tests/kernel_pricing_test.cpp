@@ -335,6 +335,14 @@ TEST(KernelPricing, SlowestGpuOfTheJobSetsTheClock) {
   Scenario even = sc;
   even.cluster.clock_spread = 0;
   EXPECT_NEAR(gemm(even) / gemm(sc), slowest_clock_factor(0.01, 8), 1e-12);
+  // A GEMM measured on one GPU (a calibration profile) runs at the job's slowest clock too.
+  CalibrationProfile measured;
+  measured.gemm_measured["8192x8192x8192"] = 700e12;
+  const auto measured_gemm = [&](const Scenario& s) {
+    return CostModel(as_run_by_job(s, s.cluster.topology.gpu), Precision::bf16, measured).gemm_time(big);
+  };
+  EXPECT_NEAR(measured_gemm(even), 2.0 * 8192 * 8192 * 8192 / 700e12, 1e-12);
+  EXPECT_NEAR(measured_gemm(even) / measured_gemm(sc), slowest_clock_factor(0.01, 8), 1e-12);
   const double spread_step = predict(sc).step.step_time, even_step = predict(even).step.step_time;
   EXPECT_GT(spread_step, even_step);
   EXPECT_LT(spread_step, even_step / slowest_clock_factor(0.01, 8) * (1 + 1e-9));

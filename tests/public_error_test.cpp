@@ -105,6 +105,13 @@ TEST(PublicError, PredictionQuotesThePublicErrorOfItsGroup) {
   const auto n = nlohmann::json::parse(framework.output).at("public_error");
   EXPECT_EQ(n.at("framework"), "named");
   EXPECT_NEAR(n.at("mape").get<double>(), named_group.mape_percent / 100, 1e-12);
+  // The rows ran at the default clock spread: another spread quotes no group's error.
+  const CommandResult spread =
+      run("predict " + a100 + " --json --set plan.attention=flash2 --set cluster.gpu_clock_spread=2%");
+  ASSERT_EQ(spread.code, 0) << spread.output;
+  const auto s = nlohmann::json::parse(spread.output);
+  EXPECT_TRUE(s.at("public_error").is_null());
+  EXPECT_LT(s.at("slowest_gpu_clock").get<double>(), nlohmann::json::parse(named.output).at("slowest_gpu_clock"));
   const CommandResult table = run("predict " + a100);
   ASSERT_EQ(table.code, 0) << table.output;
   EXPECT_NE(table.output.find("MAPE on the " + std::to_string(stated.rows) +

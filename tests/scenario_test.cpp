@@ -193,6 +193,24 @@ TEST(Scenario, SplitNodeWithoutNetworkRunsAOneNodeJob) {
   EXPECT_EQ(sc.cluster.gpus, 4);
 }
 
+// A clock spread reads as a fraction or a percentage; one above 5% (likely a percentage written
+// as a bare number) is warned, the usual ones are not.
+TEST(Scenario, GpuClockSpreadReadsFractionsAndPercentages) {
+  const auto spread_of = [](const std::string& value) {
+    return load_scenario_text(
+        "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu_clock_spread: " + value + "}\nplan: {}\n",
+        "spread.yaml");
+  };
+  EXPECT_DOUBLE_EQ(spread_of("1.5%").cluster.clock_spread, 0.015);
+  EXPECT_DOUBLE_EQ(spread_of("0.015").cluster.clock_spread, 0.015);
+  EXPECT_TRUE(spread_of("2%").warnings.empty());
+  const Scenario bare = spread_of("0.1");
+  EXPECT_DOUBLE_EQ(bare.cluster.clock_spread, 0.1);
+  ASSERT_EQ(bare.warnings.size(), 1u);
+  EXPECT_EQ(bare.warnings[0].key, "cluster.gpu_clock_spread");
+  EXPECT_NE(bare.warnings[0].message.find("write 0.1%"), std::string::npos);
+}
+
 // ---- Malformed input: each case names the key, the line and what was expected. ----------------
 
 struct BadCase {

@@ -53,12 +53,13 @@ double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
     std::ostringstream key;
     key << static_cast<long long>(s.m) << "x" << static_cast<long long>(s.n) << "x" << static_cast<long long>(s.k);
     if (const auto it = profile_.gemm_measured.find(key.str()); it != profile_.gemm_measured.end()) {
-      // Measured on the whole GPU: with SMs held by a communication kernel the shape loses what
-      // its waves lose on fewer SMs.
-      if (s.sms <= 0 || s.sms >= gpu_.sm_count) return it->second / peak_;
+      // Measured on one whole GPU: the job runs it at its slowest GPU's clock (GpuSpec::slowest_clock),
+      // and with SMs held by a communication kernel the shape loses what its waves lose on fewer SMs.
+      const double measured = it->second * gpu_.slowest_clock / peak_;
+      if (s.sms <= 0 || s.sms >= gpu_.sm_count) return measured;
       GemmShape whole = s;
       whole.sms = 0;
-      return it->second / peak_ * modelled_gemm_efficiency(s, kind) / modelled_gemm_efficiency(whole, kind);
+      return measured * modelled_gemm_efficiency(s, kind) / modelled_gemm_efficiency(whole, kind);
     }
   }
   return modelled_gemm_efficiency(s, kind);

@@ -1227,7 +1227,17 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   }
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
-  if (auto v = share(*cluster, "gpu_clock_spread", 0.2)) sc.cluster.clock_spread = *v;
+  if (auto v = share(*cluster, "gpu_clock_spread", 0.2)) {
+    sc.cluster.clock_spread = *v;
+    // A bare 0.1 read as a fraction is 10%, several times what whole clusters were measured at.
+    if (*v > 0.05) {
+      sc.warnings.push_back({Finding::Severity::warning, "cluster.gpu_clock_spread",
+                             "a spread of " + units::format_percent(*v) +
+                                 " of the GPUs' clocks, where whole clusters were measured at 1-1.3% "
+                                 "(docs/compute-model.md); a bare number is a fraction: write 0.1% for a tenth "
+                                 "of a percent"});
+    }
+  }
   // The reserve, given or the default, must leave something of the smallest GPU.
   double smallest = t.gpu.memory_bytes;
   for (const auto& group : t.node_groups) smallest = std::min(smallest, group.gpu.memory_bytes);

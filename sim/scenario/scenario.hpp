@@ -25,10 +25,10 @@ struct ClusterSpec {
   double slow_factor = 1;
   // How the sustained clocks of the cluster's GPUs spread (coefficient of variation); the job runs
   // at its slowest GPU's (GpuSpec::slowest_clock). 1% by default: Sinha et al., "Not All GPUs Are
-  // Created Equal" (SC22, arXiv 2208.11035), measured 8% on average (22% at most) between the
-  // fastest and slowest GPUs of one SKU over 90% of the GPUs of clusters of hundreds to 27,000
-  // V100s and MI60s, outliers apart; a normal spread of sigma has its extremes 6-8 sigma apart at
-  // those sizes, so sigma is 1-1.3%, and the lower end is taken (docs/compute-model.md).
+  // Created Equal" (arXiv 2208.11035 v3), measured 8% on average (22% at most) between GPUs of
+  // one SKU over 90% of the GPUs of five clusters of hundreds to 27,000 GPUs; a normal spread of
+  // sigma has its extremes 6-8 sigma apart at those sizes, so sigma is 1-1.3%, and the lower end
+  // is taken (docs/compute-model.md).
   double clock_spread = 0.01;
   // Bytes per GPU the tensors cannot use (CUDA context, NCCL, fragmentation); unset: the
   // default of workload/memory.hpp.
