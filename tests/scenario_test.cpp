@@ -209,6 +209,14 @@ TEST(Scenario, GpuClockSpreadReadsFractionsAndPercentages) {
   ASSERT_EQ(bare.warnings.size(), 1u);
   EXPECT_EQ(bare.warnings[0].key, "cluster.gpu_clock_spread");
   EXPECT_NE(bare.warnings[0].message.find("write 0.1%"), std::string::npos);
+  // Written back as a percentage where that is exact, and read back the same.
+  for (const double spread : {0.015, 1.0 / 30, 0.0}) {
+    Scenario sc = spread_of("2%");
+    sc.cluster.clock_spread = spread;
+    const std::string text = scenario_to_yaml(sc);
+    if (spread == 0.015) EXPECT_NE(text.find("gpu_clock_spread: 1.5%"), std::string::npos) << text;
+    EXPECT_DOUBLE_EQ(load_scenario_text(text, "written.yaml").cluster.clock_spread, spread) << text;
+  }
 }
 
 // ---- Malformed input: each case names the key, the line and what was expected. ----------------

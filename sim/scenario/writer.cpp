@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <iomanip>
+#include <sstream>
 
 #include "scenario/scenario.hpp"
 
@@ -67,8 +69,18 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (c.topology.gpu.power_limit_watts != base.gpu.power_limit_watts && c.topology.gpu.power_limit_watts > 0) {
     out << YAML::Key << "power_limit" << YAML::Value << std::to_string(c.topology.gpu.power_limit_watts) + "W";
   }
-  if (c.clock_spread != ClusterSpec{}.clock_spread)
-    out << YAML::Key << "gpu_clock_spread" << YAML::Value << c.clock_spread;
+  if (c.clock_spread != ClusterSpec{}.clock_spread) {
+    // As a percentage where that reads back to the same value (1.5%, not 0.014999999999999999).
+    std::ostringstream percent;
+    percent << std::setprecision(12) << 100 * c.clock_spread;
+    const bool exact = std::stod(percent.str()) / 100 == c.clock_spread;
+    out << YAML::Key << "gpu_clock_spread" << YAML::Value;
+    if (exact) {
+      out << percent.str() + "%";
+    } else {
+      out << c.clock_spread;
+    }
+  }
   if (c.memory_reserve) out << YAML::Key << "memory_reserve" << YAML::Value << std::to_string(*c.memory_reserve) + "B";
   out << YAML::EndMap;
   out << YAML::Key << "plan" << YAML::Value << YAML::BeginMap;
