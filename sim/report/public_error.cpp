@@ -74,7 +74,7 @@ std::optional<PublicError> public_error(const Scenario& sc, const std::vector<Gp
   }
   if (stage_gpus.empty() && !unmodified_preset(gpu)) return std::nullopt;
   // The bench's rows run at the default clock spread.
-  if (sc.cluster.clock_spread != ClusterSpec{}.clock_spread) return std::nullopt;
+  if (sc.cluster.clock_spread != kDefaultClockSpread) return std::nullopt;
   // The attention kernels are the framework field that moved the public rows most
   // (docs/accuracy.md, session 25): a plan that states them reads as one that states its
   // framework's fields.

@@ -30,19 +30,6 @@ std::optional<double> link_bandwidth(MapReader& r, const std::string& key) {
   return v;
 }
 
-// A share written as a fraction (0.015) or a percentage ("1.5%"), from 0 to `most`.
-std::optional<double> share(MapReader& r, const std::string& key, double most) {
-  const auto text = r.string(key);
-  if (!text) return std::nullopt;
-  const bool percent = !text->empty() && text->back() == '%';
-  const auto value = units::parse_count(percent ? text->substr(0, text->size() - 1) : *text);
-  if (!value || *value / (percent ? 100 : 1) < 0 || *value / (percent ? 100 : 1) > most) {
-    r.fail(key,
-           "expected a share from 0 to " + units::format_percent(most, 0) + ", such as 1% or 0.01, found " + *text);
-  }
-  return *value / (percent ? 100 : 1);
-}
-
 // The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
 // measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
 // third it is extrapolated; a cap at or above board power, or on a GPU that gives none, changes
@@ -1227,7 +1214,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   }
   if (auto v = cluster->integer_list("slow_nodes", 0, kMaxGpus)) sc.cluster.slow_nodes.assign(v->begin(), v->end());
   if (auto v = cluster->number("slow_factor", 1, 1000)) sc.cluster.slow_factor = *v;
-  if (auto v = share(*cluster, "gpu_clock_spread", 0.2)) {
+  if (auto v = cluster->share("gpu_clock_spread", 0.2)) {
     sc.cluster.clock_spread = *v;
     // A bare 0.1 read as a fraction is 10%, several times what whole clusters were measured at.
     if (*v > 0.05) {

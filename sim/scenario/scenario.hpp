@@ -18,6 +18,9 @@ class Node;
 
 namespace trainsim {
 
+// cluster.gpu_clock_spread where a scenario gives none (ClusterSpec::clock_spread says why 1%).
+inline constexpr double kDefaultClockSpread = 0.01;
+
 struct ClusterSpec {
   TopologySpec topology;
   int gpus = 0;                 // GPUs the job uses
@@ -29,7 +32,7 @@ struct ClusterSpec {
   // one SKU over 90% of the GPUs of five clusters of hundreds to 27,000 GPUs; a normal spread of
   // sigma has its extremes 6-8 sigma apart at those sizes, so sigma is 1-1.3%, and the lower end
   // is taken (docs/compute-model.md).
-  double clock_spread = 0.01;
+  double clock_spread = kDefaultClockSpread;
   // Bytes per GPU the tensors cannot use (CUDA context, NCCL, fragmentation); unset: the
   // default of workload/memory.hpp.
   std::optional<double> memory_reserve;

@@ -69,7 +69,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (c.topology.gpu.power_limit_watts != base.gpu.power_limit_watts && c.topology.gpu.power_limit_watts > 0) {
     out << YAML::Key << "power_limit" << YAML::Value << std::to_string(c.topology.gpu.power_limit_watts) + "W";
   }
-  if (c.clock_spread != ClusterSpec{}.clock_spread) {
+  if (c.clock_spread != kDefaultClockSpread) {
     // As a percentage where that reads back to the same value (1.5%, not 0.014999999999999999).
     std::ostringstream percent;
     percent << std::setprecision(12) << 100 * c.clock_spread;

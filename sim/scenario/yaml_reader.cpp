@@ -224,6 +224,19 @@ std::optional<double> MapReader::number(const std::string& key, double min, doub
   return parsed;
 }
 
+std::optional<double> MapReader::share(const std::string& key, double most) {
+  const YAML::Node value = scalar_node(key, "a share");
+  if (!value) return std::nullopt;
+  const std::string& text = value.Scalar();
+  const bool percent = !text.empty() && text.back() == '%';
+  const auto parsed = units::parse_count(percent ? text.substr(0, text.size() - 1) : text);
+  const double fraction = parsed ? *parsed / (percent ? 100 : 1) : -1;
+  if (!parsed || fraction < 0 || fraction > most) {
+    fail(key, "expected a share from 0 to " + units::format_percent(most, 0) + ", such as 1% or 0.01, found " + text);
+  }
+  return fraction;
+}
+
 std::optional<std::string> MapReader::string(const std::string& key) {
   const YAML::Node value = scalar_node(key, "a text");
   if (!value) return std::nullopt;

@@ -38,6 +38,8 @@ class MapReader {
   bool is_map(const std::string& key) const;
   std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max);
   std::optional<double> number(const std::string& key, double min, double max);
+  // A share written as a fraction (0.015) or a percentage ("1.5%"), from 0 to `most`.
+  std::optional<double> share(const std::string& key, double most);
   std::optional<std::string> string(const std::string& key);
   std::optional<bool> boolean(const std::string& key);
   std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& allowed);
