@@ -489,6 +489,18 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // NeMo 25.04 container's Megatron-Core (0.12); NVIDIA's DeepSeek-V3 GB200 account turns it on
   // after its baseline (section 3's table, step "Router fusion").
   if (has_ci(framework, "NeMo 25.04") || has(notes, "row \"Baseline\"")) p.moe_router_fusion = false;
+  // Megatron-Core's partial CUDA graphs (--cuda-graph-impl transformer_engine), where the row
+  // names them: the scopes it lists, else those of NVIDIA's MoE accounts (attention, router and
+  // dispatcher preprocessing; Megatron-LM docs/discussions/deepseek-v3-gb200-optimization, 2.3).
+  if (has_ci(notes, "partial CUDA graphs")) {
+    p.cuda_graphs.clear();
+    for (const char* scope : {"attn", "moe_router", "moe_preprocess"}) {
+      if (!has(notes, "partial CUDA graphs (") || has(notes, scope)) p.cuda_graphs.emplace_back(scope);
+    }
+  } else if (has(notes, "CUDA graphs on") && !m.moe()) {
+    // NeMo's enable_cuda_graph: Megatron-Core captures each transformer layer whole.
+    p.cuda_graphs = {"attn", "mlp"};
+  }
   // Element-wise work runs in fused kernels (Megatron-LM, NVIDIA BERT, torch.compile, XLA) or one
   // PyTorch operation per kernel (llm-foundry's MPT blocks, torchtitan without torch.compile).
   const bool compiled = compiled_row(framework, notes);
@@ -611,6 +623,7 @@ void leave_framework_to_defaults(PlanSpec& p) {
   p.expert_gemm = d.expert_gemm;
   p.recompute_modules = d.recompute_modules;
   p.op_reruns_attention = d.op_reruns_attention;
+  p.cuda_graphs = d.cuda_graphs;
 }
 
 // The framework a user would name for the row (plan.framework), where one of the named ones ran
@@ -634,7 +647,7 @@ constexpr const char* kUsage =
     "  leaves every field that states the row's framework at its default, as a user who\n"
     "  names only model, cluster, parallel plan, batch, recomputation and precision gets;\n"
     "  --framework-named keeps what a user sets for the run itself (tensor-parallel overlap,\n"
-    "  MoE dispatcher, recompute modules, torch.compile) and names the row's framework\n"
+    "  MoE dispatcher, recompute modules, CUDA graphs, torch.compile) and names the row's framework\n"
     "  (plan.framework) where it is one trainsim knows\n";
 
 int main(int argc, char** argv) {
@@ -713,12 +726,14 @@ int main(int argc, char** argv) {
       if (framework_defaults || framework_named) leave_framework_to_defaults(sc.plan);
       if (framework_named) {
         // What a user sets for the run itself whatever software runs it: the tensor-parallel
-        // overlap, the MoE dispatcher, the recomputed modules and torch.compile (fused kernels).
+        // overlap, the MoE dispatcher, the recomputed modules, CUDA graphs and torch.compile
+        // (fused kernels).
         auto& p = sc.plan;
         p.tp_comm_overlap = stated.tp_comm_overlap;
         p.tp_overlap = stated.tp_overlap;
         p.moe_dispatcher = stated.moe_dispatcher;
         p.recompute_modules = stated.recompute_modules;
+        p.cuda_graphs = stated.cuda_graphs;
         const bool compiled = compiled_row(get("framework"), get("notes"));
         if (compiled) p.kernels = stated.kernels;
         if (const auto f = framework_of_row(get("framework"), p)) {

@@ -51,6 +51,13 @@ std::string shipped_with(const std::string& scenario, const std::string& marker,
   return path;
 }
 
+// What `export SCENARIO --to FRAMEWORK` prints (its exit code checked).
+std::string exported_as(const std::string& scenario, const std::string& framework) {
+  const CommandResult r = run("export " + scenario + " --to " + framework);
+  EXPECT_EQ(r.code, 0) << r.output;
+  return r.output;
+}
+
 }  // namespace
 
 TEST(CliExport, MegatronRoundTripsThePlan) {
@@ -207,6 +214,24 @@ TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
   const CommandResult from_titan = run("export --from torchtitan " + toml + " --base " + streams + " -o " + titan);
   ASSERT_EQ(from_titan.code, 0) << from_titan.output;
   EXPECT_NE(read_text(titan).find("expert_gemm: grouped"), std::string::npos) << read_text(titan);
+}
+
+// plan.cuda_graphs: Megatron-Core's --cuda-graph-impl and --cuda-graph-scope (NeMo's
+// cuda_graph_impl and cuda_graph_scope), read back as written; torchtitan has no such setting.
+TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
+  const std::string graphed = shipped_with("qwen3-235b-256xh100", "plan:\n",
+                                           "  cuda_graphs: [attn, moe_router, moe_preprocess]\n", "qwen3-graphs");
+  expect_round_trip("qwen3-graphs", "megatron", graphed);
+  const std::string args = read_text(testing::TempDir() + "/qwen3-graphs.megatron");
+  EXPECT_NE(args.find("--cuda-graph-impl transformer_engine"), std::string::npos) << args;
+  EXPECT_NE(args.find("--cuda-graph-scope attn moe_router moe_preprocess"), std::string::npos) << args;
+  const std::string back = read_text(testing::TempDir() + "/qwen3-graphs-from-megatron.yaml");
+  EXPECT_NE(back.find("cuda_graphs"), std::string::npos) << back;
+  EXPECT_NE(back.find("moe_preprocess"), std::string::npos) << back;
+  const std::string nemo = exported_as(graphed, "nemo");
+  EXPECT_NE(nemo.find("cuda_graph_scope = [\"attn\", \"moe_router\", \"moe_preprocess\"]"), std::string::npos) << nemo;
+  const std::string titan = exported_as(graphed, "torchtitan");
+  EXPECT_NE(titan.find("no CUDA graph setting"), std::string::npos) << titan;
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {

@@ -503,6 +503,16 @@ const BadCase kBadCases[] = {
     {"gpu_clock_spread_out_of_range",
      "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu_clock_spread: 5}\nplan: {}\n",
      "cluster.gpu_clock_spread", 2, "such as 1%"},
+    {"cuda_graph_scope_unknown",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  cuda_graphs: [attn, layer]\n",
+     "plan.cuda_graphs", 4, "CUDA graph scopes"},
+    {"cuda_graph_router_of_a_dense_model",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  cuda_graphs: [attn, moe_router]\n",
+     "plan.cuda_graphs", 4, "has none"},
+    {"cuda_graph_preprocess_without_router",
+     "model: {preset: qwen3-30b-a3b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\nplan:\n  dp: 8\n  ep: 8\n"
+     "  cuda_graphs: [moe_preprocess]\n",
+     "plan.cuda_graphs", 6, "add moe_router"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),

@@ -11,7 +11,8 @@ the activation offloading of the Llama 3 70B plans that of llama3_workload_base_
 tensor-parallel overlap (userbuffers) of the Llama plans with tp > 1 that of llama3_llm_pretrain.py
 and llama3.py, the fused cross-entropy loss GPTModelProvider's default, the low-precision
 parameter gather of the FP8 current-scaling and MXFP8 precision configs, and the low-precision plans run Transformer Engine (fp8_weight_cache,
-fp8_saved_inputs); every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
+fp8_saved_inputs), the CUDA graph scopes those of v0.2.1's workload_base_configs.py (cuda_graphs);
+every other field is the simulator's default. docs/accuracy.md ("session 26") has the results.
 
 usage: bench/checks/megatron_bridge_2511.py [path/to/trainsim]   (default build/bin/trainsim)
 """
@@ -86,6 +87,25 @@ def deepseek_recompute(system, precision):
         (system, precision), ["mla_up_proj"])
 
 
+def cuda_graphs(system, model, precision):
+    # Megatron-Bridge v0.2.1 (the 25.11 table's release), scripts/performance/configs/*/
+    # workload_base_configs.py: cuda_graph_impl "transformer_engine" with these cuda_graph_scope
+    # lists, or "local" with "full_iteration" (the Llama 3 8B plans but on H100).
+    if model == "llama3-8b":
+        return [] if system == "h100" else ["full_iteration"]
+    if model == "deepseek-v3":
+        return {"gb300": ["attn", "moe_router", "moe_preprocess"], "gb200": ["moe_router", "moe_preprocess"]}.get(system, [])
+    if model == "gpt-oss-120b":
+        return ["attn", "moe_router", "moe_preprocess"] if system == "gb300" else []
+    if model == "qwen3-235b-a22b":
+        return {"gb300": ["moe_router", "moe_preprocess"], "gb200": ["attn", "moe_router", "moe_preprocess"]}.get(system, [])
+    if model == "qwen3-30b-a3b":
+        if system == "gb200" and precision != "mxfp8":
+            return ["attn", "moe_router", "moe_preprocess"]
+        return [] if (system, precision) == ("h100", "fp8") else ["moe_router", "moe_preprocess"]
+    return []
+
+
 def gpt_oss_recompute(system):
     # gpt_oss/workload_base_configs.py: the GB200, B200 and H100 configs recompute the norms and
     # the experts' activation function.
@@ -119,6 +139,8 @@ def scenario(plan):
         gpt_oss_recompute(system) if model == "gpt-oss-120b" else []
     if modules:
         lines += ["  recompute: selective", f"  recompute_modules: [{', '.join(modules)}]"]
+    if cuda_graphs(system, model, precision):
+        lines += [f"  cuda_graphs: [{', '.join(cuda_graphs(system, model, precision))}]"]
     return "\n".join(lines) + "\n"
 
 

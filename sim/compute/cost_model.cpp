@@ -47,6 +47,13 @@ CostModel::CostModel(GpuSpec gpu, Precision precision, CalibrationProfile profil
   overhead_ = profile_.kernel_overhead_s.value_or(gpu_.kernel_overhead_s);
 }
 
+CostModel CostModel::replaying_graphs() const {
+  CostModel graphed = *this;
+  if (gpu_.kernel_interval_s > 0) graphed.overhead_ = std::min(overhead_, gpu_.kernel_interval_s);
+  graphed.replays_graphs_ = true;
+  return graphed;
+}
+
 double CostModel::gemm_efficiency(const GemmShape& s, GemmKind kind) const {
   const bool linear = kind == GemmKind::linear;
   if (!profile_.gemm_measured.empty() && !(linear && low_precision(precision_))) {

@@ -111,6 +111,11 @@ class CostModel {
   // element-wise pass (pytorch/ao#1325, addmm_float8_unwrapped; pytorch/pytorch#147971).
   bool rescales_gradient_gemms() const { return precision_ == Precision::fp8 && recipe_ == Fp8Recipe::rowwise; }
   double kernel_overhead() const { return overhead_; }
+  // The same GPU running kernels replayed from a CUDA graph: the host no longer issues them one
+  // by one, so the least time a kernel takes is the GPU's own back-to-back interval
+  // (GpuSpec::kernel_interval: 2.4-2.5 us a kernel queued on an H200 stream, KF section 7).
+  CostModel replaying_graphs() const;
+  bool replays_graphs() const { return replays_graphs_; }
   double peak() const { return peak_; }  // 16-bit (or fp32/tf32) peak under the power limit
   double memory_efficiency() const { return memory_efficiency_; }
   const GpuSpec& gpu() const { return gpu_; }
@@ -130,6 +135,7 @@ class CostModel {
   double memory_efficiency_;
   double quantize_efficiency_;  // KernelData::quantize, else memory_efficiency_
   double overhead_;
+  bool replays_graphs_ = false;
 };
 
 }  // namespace trainsim

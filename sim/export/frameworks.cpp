@@ -219,6 +219,14 @@ ExportResult to_megatron(const Scenario& sc) {
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
   if (p.loss == Loss::fused) f.add("--cross-entropy-loss-fusion");
+  // CUDA graphs: the whole step through Megatron-Core's own implementation, or parts of each
+  // layer through Transformer Engine's (the only one that captures parts).
+  if (!p.cuda_graphs.empty()) {
+    f.add("--cuda-graph-impl", p.graphs("full_iteration") ? "local" : "transformer_engine");
+    std::string scopes;
+    for (const auto& scope : p.cuda_graphs) scopes += (scopes.empty() ? "" : " ") + scope;
+    f.add("--cuda-graph-scope", scopes);
+  }
   f.add("--micro-batch-size", str(p.micro_batch));
   f.add("--global-batch-size", str(p.global_batch));
   switch (p.recompute) {
@@ -418,6 +426,9 @@ ExportResult to_torchtitan(const Scenario& sc) {
   }
   if (m.experts > 0 && p.expert_gemm == ExpertGemm::streams) {
     r.notes.push_back("torchtitan runs each rank's experts in one grouped GEMM (expert_gemm: grouped)");
+  }
+  if (!p.cuda_graphs.empty()) {
+    r.notes.push_back("torchtitan has no CUDA graph setting (cuda_graphs): not written, its kernels are launched");
   }
   if (p.zero3_keeps_embeddings) {
     r.notes.push_back(
@@ -643,6 +654,12 @@ ExportResult to_nemo(const Scenario& sc) {
     t << "recipe.model.config.moe_grouped_gemm = True\n";
     if (p.expert_gemm == ExpertGemm::grouped) t << "recipe.model.config.moe_use_legacy_grouped_gemm = True\n";
     if (p.moe_router_fusion) t << "recipe.model.config.moe_router_fusion = True\n";
+  }
+  if (!p.cuda_graphs.empty()) {
+    t << "recipe.model.config.cuda_graph_impl = \"" << (p.graphs("full_iteration") ? "local" : "transformer_engine")
+      << "\"\nrecipe.model.config.cuda_graph_scope = [";
+    for (std::size_t i = 0; i < p.cuda_graphs.size(); ++i) t << (i > 0 ? ", " : "") << "\"" << p.cuda_graphs[i] << "\"";
+    t << "]\n";
   }
   if (m.mtp_layers > 0) t << "recipe.model.config.mtp_num_layers = " << m.mtp_layers << "\n";
   // Megatron-Core's rank order, or dp outermost with its use_tp_pp_dp_mapping.
@@ -881,7 +898,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
       value = words[++i];
       // A list flag takes every word up to the next flag.
-      while (flag == "--recompute-modules" && i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0)
+      while ((flag == "--recompute-modules" || flag == "--cuda-graph-scope") && i + 1 < words.size() &&
+             words[i + 1].rfind("--", 0) != 0)
         value += " " + words[++i];
     }
     flags[flag] = value;
@@ -1097,6 +1115,20 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                         "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
   }
+  // CUDA graphs: the scopes named; Megatron-Core's own implementation without a scope captures
+  // each layer whole (attention and a dense MLP); none without the implementation flag.
+  out.plan["cuda_graphs"] = YAML::Node(YAML::NodeType::Sequence);
+  if (has("--cuda-graph-scope")) {
+    std::istringstream names(need_value("--cuda-graph-scope"));
+    for (std::string name; names >> name;) {
+      if (std::find(kCudaGraphScopes.begin(), kCudaGraphScopes.end(), name) == kCudaGraphScopes.end())
+        throw InputError({source, 0, 0}, "--cuda-graph-scope", "unknown scope \"" + name + "\"");
+      out.plan["cuda_graphs"].push_back(name);
+    }
+  } else if ((has("--cuda-graph-impl") && get("--cuda-graph-impl") == "local") || has("--enable-cuda-graph")) {
+    for (const char* scope : {"attn", "mlp"}) out.plan["cuda_graphs"].push_back(scope);
+  }
+  for (const char* f : {"--cuda-graph-impl", "--cuda-graph-scope", "--enable-cuda-graph"}) used[f] = true;
   // Activation offloading (Transformer Engine's CPU offload context): the first N layers. Megatron-LM
   // turns it on from the count (arguments.py: cpu_offloading when cpu_offloading_num_layers > 0);
   // without the flag nothing is offloaded, whatever the base scenario said.
@@ -1263,6 +1295,7 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   out.plan = YAML::Node(YAML::NodeType::Map);
   out.model = YAML::Node(YAML::NodeType::Map);
   const auto values = read_toml(toml_text, source);
+  out.plan["cuda_graphs"] = YAML::Node(YAML::NodeType::Sequence);  // torchtitan launches its kernels
   std::map<std::string, bool> used;
   const auto has = [&](const std::string& k) { return values.count(k) > 0; };
   const auto number = [&](const std::string& k, std::int64_t fallback, std::int64_t min = 1) {

@@ -50,6 +50,7 @@ KernelChoices kernel_choices(const Scenario& sc) {
   if (plan.precision == Precision::fp8) k.fp8_recipe = fp8_recipe_name(plan.fp8_recipe);
   if (sc.model.moe()) k.router_kernels = plan.router_kernels();
   if (plan.framework) k.framework = framework_name(*plan.framework);
+  k.cuda_graphs = plan.cuda_graphs;
   return k;
 }
 
@@ -61,6 +62,10 @@ std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
   if (!k.fp8_recipe.empty()) text += ", fp8 " + k.fp8_recipe + " scaling";
   if (k.router_kernels > 0)
     text += ", router in " + std::to_string(k.router_kernels) + " kernels (plan.moe_router_fusion)";
+  if (!k.cuda_graphs.empty()) {
+    text += ", CUDA graphs:";
+    for (const auto& scope : k.cuda_graphs) text += " " + scope;
+  }
   return text;
 }
 
@@ -381,7 +386,8 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"fp8_recipe", p.kernels.fp8_recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.fp8_recipe)},
         {"framework", p.kernels.framework.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.kernels.framework)},
         {"moe_router_kernels",
-         p.kernels.router_kernels > 0 ? nlohmann::json(p.kernels.router_kernels) : nlohmann::json(nullptr)}}},
+         p.kernels.router_kernels > 0 ? nlohmann::json(p.kernels.router_kernels) : nlohmann::json(nullptr)},
+        {"cuda_graphs", p.kernels.cuda_graphs}}},
       {"checkpoint_bytes", p.checkpoint_bytes},
       {"energy_per_step_j", p.energy_per_step_j},
       {"network_energy_per_step_j", p.step.network_energy_j},

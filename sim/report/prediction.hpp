@@ -32,13 +32,14 @@ double data_parallel_bytes_per_gpu(const ModelSpec& model, const PlanSpec& plan)
 // choices moved the public rows' steps by 10-15% on average, up to 49% (docs/accuracy.md,
 // session 25), so the report says which were assumed.
 struct KernelChoices {
-  std::string attention;          // the family priced (plan.attention, or the GPU's default)
-  bool attention_default = true;  // plan.attention left at flash: the GPU's default family
-  std::string elementwise;        // plan.kernels: fused | eager
-  std::string loss;               // plan.loss
-  std::string fp8_recipe;         // plan.fp8_recipe with precision fp8; empty otherwise
-  int router_kernels = 0;         // a MoE router's forward launches (plan.moe_router_fusion); 0 without experts
-  std::string framework;          // plan.framework, whose fields these are where the plan is silent; or empty
+  std::string attention;                 // the family priced (plan.attention, or the GPU's default)
+  bool attention_default = true;         // plan.attention left at flash: the GPU's default family
+  std::string elementwise;               // plan.kernels: fused | eager
+  std::string loss;                      // plan.loss
+  std::string fp8_recipe;                // plan.fp8_recipe with precision fp8; empty otherwise
+  int router_kernels = 0;                // a MoE router's forward launches (plan.moe_router_fusion); 0 without experts
+  std::string framework;                 // plan.framework, whose fields these are where the plan is silent; or empty
+  std::vector<std::string> cuda_graphs;  // plan.cuda_graphs: the parts replayed from CUDA graphs
 };
 KernelChoices kernel_choices(const Scenario& scenario);
 // "attention cudnn (h100-sxm-80gb's default; plan.attention), fused element-wise kernels, fp32 loss".

@@ -80,6 +80,14 @@ const char* loss_name(Loss l);
 inline const std::vector<std::string> kRecomputeModules = {"core_attn", "layernorm",      "moe_act",    "mlp",
                                                            "moe",       "shared_experts", "mla_up_proj"};
 
+// Megatron-Core's --cuda-graph-scope (with --cuda-graph-impl transformer_engine): the parts of each
+// layer captured in CUDA graphs and replayed, forward and backward: attention (its norm through
+// the residual add), a dense layer's MLP, a MoE layer whole (token-dropping MoE only), its router
+// (with the norm before it and the shared experts), the dispatcher's preprocessing before the
+// all-to-all; and full_iteration (--cuda-graph-impl local): the whole step.
+inline const std::vector<std::string> kCudaGraphScopes = {"attn",           "mlp",           "moe", "moe_router",
+                                                          "moe_preprocess", "full_iteration"};
+
 // When FSDP (ZeRO-3) frees a layer's gathered weights: torchtitan's reshard_after_forward_policy.
 // by_default: after every use without pipeline parallelism; kept for the whole step with it (a
 // stage runs each layer once per micro-batch, and PyTorch's pipeline stages also defer the
@@ -163,6 +171,10 @@ struct PlanSpec {
   // and memory-efficient kernels until December 2025 (pytorch/torchtitan#2095), so with cuDNN
   // attention (its choice on Blackwell) the attention's output was recomputed, not kept.
   bool op_reruns_attention = false;
+  // What runs from CUDA graphs (kCudaGraphScopes): a replayed graph costs the host one launch, and
+  // its kernels follow each other at the GPU's own pace (GpuSpec::kernel_interval), not the host's
+  // (GpuSpec::kernel_overhead). Empty: every kernel is launched eagerly.
+  std::vector<std::string> cuda_graphs;
   // With recompute: full, the share of layers checkpointed; the others keep all their activations
   // and rerun nothing (fms-fsdp's selective_checkpointing p; torchtitan's layer-wise
   // selective_ac_option "k" is 1/k; Megatron-LM's --recompute-method block with
@@ -303,6 +315,10 @@ struct PlanSpec {
   std::int64_t whole_step_micro_batches = 0;
   std::int64_t step_micro_batches() const {
     return whole_step_micro_batches > 0 ? whole_step_micro_batches : micro_batches();
+  }
+  // Whether this part of a layer (a kCudaGraphScopes name) runs from a CUDA graph.
+  bool graphs(const std::string& scope) const {
+    return std::find(cuda_graphs.begin(), cuda_graphs.end(), scope) != cuda_graphs.end();
   }
   // Whether selective recomputation reruns this Megatron-Core module (recompute_modules).
   bool recomputes_module(const std::string& module) const {

@@ -944,6 +944,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.integer_list("layers_per_stage", 1, 4096)) p.layers_per_stage.assign(v->begin(), v->end());
   r.accept("placement");          // a list, read by read_placement()
   r.accept("recompute_modules");  // a list, read after the plan
+  r.accept("cuda_graphs");        // a list, read after the plan
   auto algorithm = [&](const char* key) -> CollectiveAlgorithm {
     const auto v = r.choice(key, {"auto", "ring", "tree", "halving-doubling", "hierarchical", "nvls", "sharp"});
     if (!v || *v == "auto") return CollectiveAlgorithm::automatic;
@@ -1315,6 +1316,28 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
       throw InputError(location_of(node, file), "plan.recompute_modules",
                        "recompute_modules goes with recompute: selective or op");
     }
+  }
+  if (plan->has("cuda_graphs")) {
+    const YAML::Node node = document["plan"]["cuda_graphs"];
+    const auto fail = [&](const YAML::Node& at, const std::string& problem) {
+      throw InputError(location_of(at, file), "plan.cuda_graphs", problem);
+    };
+    std::string names;
+    for (const auto& name : kCudaGraphScopes) names += (names.empty() ? "" : ", ") + name;
+    if (!node.IsSequence())
+      fail(node, "expected a list of Megatron-Core CUDA graph scopes (" + names + "), found " + describe(node));
+    for (const auto& item : node) {
+      if (!item.IsScalar() ||
+          std::find(kCudaGraphScopes.begin(), kCudaGraphScopes.end(), item.Scalar()) == kCudaGraphScopes.end())
+        fail(item, "expected a list of Megatron-Core CUDA graph scopes (" + names + "), found " + describe(item));
+      const std::string scope = item.Scalar();
+      if ((scope == "moe" || scope == "moe_router" || scope == "moe_preprocess") && !sc.model.moe())
+        fail(item, scope + " captures a mixture-of-experts layer, and this model has none (model.moe)");
+      if (!sc.plan.graphs(scope)) sc.plan.cuda_graphs.push_back(scope);
+    }
+    // Megatron-Core refuses the dispatcher's preprocessing without the router before it.
+    if (sc.plan.graphs("moe_preprocess") && !sc.plan.graphs("moe_router") && !sc.plan.graphs("moe"))
+      fail(node, "moe_preprocess is captured with the router: add moe_router (Megatron-Core's rule)");
   }
   // Fields that only a mixture-of-experts model's experts, or multi-head latent attention, read:
   // on another model they would be ignored, so they are refused (Megatron-Core refuses

@@ -135,6 +135,12 @@ std::string scenario_to_yaml(const Scenario& sc) {
       out << YAML::EndSeq;
     }
   }
+  // Only scopes this model has (a plan kept across a change of model may name a MoE layer's).
+  std::vector<std::string> graphed;
+  for (const auto& scope : p.cuda_graphs) {
+    if (sc.model.moe() || scope.rfind("moe", 0) != 0) graphed.push_back(scope);
+  }
+  if (!graphed.empty()) out << YAML::Key << "cuda_graphs" << YAML::Value << YAML::Flow << graphed;
   if (p.placement != PlanSpec{}.placement) {
     out << YAML::Key << "placement" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const Axis a : p.placement) out << axis_name(a);

@@ -124,6 +124,11 @@ struct BlockBuilder {
   // Slices a column-parallel layer's input is quantized in before its all-gather
   // (PlanSpec::quantized_tp_gather: tp); 1: quantized whole, after it.
   double gather_shards = 1;
+  Part part = Part::other;  // of the kernels added from here on
+  void add(Kernel k) {
+    k.part = part;
+    block.kernels.push_back(std::move(k));
+  }
   // Linear layers in a low-precision recipe first quantize their input and weight (the backward
   // quantizes the output gradient); other GEMMs run in 16 bits. `gathered_input`: the input is
   // the sequence-parallel all-gather's output.
@@ -137,9 +142,9 @@ struct BlockBuilder {
       Kernel cast{name + " quantize", 0, cost.quantize_bytes(input, shards) + cost.quantize_bytes(weights),
                   cost.quantize_time(input, shards) + cost.quantize_time(weights), batch * m * n};
       if (cost.rescales_gradient_gemms()) cast.rescaled_values = batch * (m * k + k * n);
-      block.kernels.push_back(cast);
+      add(cast);
     }
-    block.kernels.push_back({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
+    add({name, 2 * batch * m * n * k, 0, cost.gemm_time(shape, kind)});
   }
   // A linear layer next to a tensor-parallel collective: after its all-gather (`gathered_input`:
   // QKV, FC1) or before its reduce-scatter (projection, FC2). With plan.tp_comm_overlap the GEMM
@@ -192,9 +197,12 @@ struct BlockBuilder {
     const auto concurrent = [&](int gemms) { return cost.gemm_time({m, n, k, double(gemms)}, GemmKind::linear); };
     const double work =
         rounds * concurrent(std::min(experts, kGroupedGemmStreams)) + (rest > 0 ? concurrent(rest) : 0.0);
-    const double dispatch = experts * std::max(kExpertGemmDispatch, cost.kernel_overhead());
+    // Replayed from a graph, the GEMMs follow each other at the GPU's pace (no host dispatch).
+    const double per_gemm =
+        cost.replays_graphs() ? cost.kernel_overhead() : std::max(kExpertGemmDispatch, cost.kernel_overhead());
+    const double dispatch = experts * per_gemm;
     g.time = std::max(work, dispatch);
-    g.host_bound = dispatch >= work;
+    g.host_bound = !cost.replays_graphs() && dispatch >= work;
   }
   // Transformer Engine's compute streams for GroupedLinear (num_compute_streams, multi_stream.h).
   static constexpr int kGroupedGemmStreams = 4;
@@ -210,19 +218,17 @@ struct BlockBuilder {
   // kernels' measured efficiency (CalibrationProfile::elementwise_efficiency).
   void memory(const std::string& name, double bytes, double flops = 0, double eager_bytes = 0) {
     if (eager && eager_bytes > 0) {
-      block.kernels.push_back({name, flops, eager_bytes, cost.memory_time(eager_bytes)});
+      add({name, flops, eager_bytes, cost.memory_time(eager_bytes)});
     } else {
-      block.kernels.push_back({name, flops, bytes, cost.memory_time(bytes, eager)});
+      add({name, flops, bytes, cost.memory_time(bytes, eager)});
     }
   }
-  void attention(const std::string& name, double flops, double time) {
-    block.kernels.push_back({name, flops, 0, time});
-  }
+  void attention(const std::string& name, double flops, double time) { add({name, flops, 0, time}); }
   // `launches` small kernels that stream `bytes` between them, each at least a launch.
   void launches(const std::string& name, double bytes, int launches) {
     Kernel k{name, 0, bytes, std::max(cost.memory_time(bytes), launches * cost.kernel_overhead())};
-    k.host_bound = launches * cost.kernel_overhead() >= cost.memory_time(bytes);
-    block.kernels.push_back(k);
+    k.host_bound = !cost.replays_graphs() && launches * cost.kernel_overhead() >= cost.memory_time(bytes);
+    add(k);
   }
   // The kernels from index `first` on take `factor` times their prices, their backward too.
   void slower_since(std::size_t first, double factor) {
@@ -235,7 +241,7 @@ struct BlockBuilder {
   void permutation(const std::string& name, double bytes) {
     Kernel k{name, 0, bytes, cost.memory_time(bytes)};
     k.same_bytes_backward = true;
-    block.kernels.push_back(k);
+    add(k);
   }
 };
 
@@ -255,22 +261,22 @@ void clear(Block& block) {
   for (auto& k : block.kernels) k.flops = k.bytes = k.time = 0;
 }
 
-}  // namespace
+std::vector<Block*> blocks_of(Workload& x) {
+  return std::vector<Block*>{&x.layer.attention_forward,  &x.layer.mlp_forward,
+                             &x.layer.attention_backward, &x.layer.mlp_backward,
+                             &x.layer.recompute,          &x.dense_layer.attention_forward,
+                             &x.dense_layer.mlp_forward,  &x.dense_layer.attention_backward,
+                             &x.dense_layer.mlp_backward, &x.dense_layer.recompute,
+                             &x.extras.embedding_forward, &x.extras.embedding_backward,
+                             &x.extras.head_forward,      &x.extras.head_backward};
+}
 
-Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
+// Every kernel launched by the host (`cost`'s launch interval as the least a kernel takes).
+Workload build_launched(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
   Workload w = build_fixed_length(m, p, cost, attention_span(data, m.seq_len));
   const auto lengths = padded_lengths(data, m.seq_len, p.micro_batch);
   if (lengths.size() == 1 && lengths.front().tokens == m.seq_len) return w;
-  auto blocks = [](Workload& x) {
-    return std::vector<Block*>{&x.layer.attention_forward,  &x.layer.mlp_forward,
-                               &x.layer.attention_backward, &x.layer.mlp_backward,
-                               &x.layer.recompute,          &x.dense_layer.attention_forward,
-                               &x.dense_layer.mlp_forward,  &x.dense_layer.attention_backward,
-                               &x.dense_layer.mlp_backward, &x.dense_layer.recompute,
-                               &x.extras.embedding_forward, &x.extras.embedding_backward,
-                               &x.extras.head_forward,      &x.extras.head_backward};
-  };
-  const auto sum = blocks(w);
+  const auto sum = blocks_of(w);
   for (Block* b : sum) clear(*b);
   w.layer.offload_copy = w.dense_layer.offload_copy = 0;
   w.comm.tp_bytes = w.comm.tp_gather_bytes = w.comm.cp_bytes_per_step = w.comm.ep_bytes = w.comm.pp_bytes = 0;
@@ -278,7 +284,7 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     ModelSpec shorter = m;
     shorter.seq_len = static_cast<int>(std::lround(length.tokens));
     Workload part = build_fixed_length(shorter, p, cost, shorter.seq_len);
-    const auto add = blocks(part);
+    const auto add = blocks_of(part);
     for (std::size_t i = 0; i < sum.size(); ++i) accumulate(*sum[i], *add[i], length.share);
     w.layer.offload_copy += length.share * part.layer.offload_copy;
     w.dense_layer.offload_copy += length.share * part.dense_layer.offload_copy;
@@ -287,6 +293,55 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
     w.comm.cp_bytes_per_step += length.share * part.comm.cp_bytes_per_step;
     w.comm.ep_bytes += length.share * part.comm.ep_bytes;
     w.comm.pp_bytes += length.share * part.comm.pp_bytes;
+  }
+  return w;
+}
+
+}  // namespace
+
+bool replayed_from_graph(const PlanSpec& plan, Part part) {
+  if (plan.graphs("full_iteration")) return true;
+  switch (part) {
+    case Part::attention:
+      return plan.graphs("attn");
+    case Part::dense_mlp:
+      return plan.graphs("mlp");
+    case Part::router:
+      return plan.graphs("moe_router") || plan.graphs("moe");
+    case Part::dispatch_preprocess:
+      return plan.graphs("moe_preprocess") || plan.graphs("moe");
+    case Part::experts:
+      return plan.graphs("moe");
+    case Part::other:
+    case Part::embedding:
+    case Part::head:
+      return false;
+  }
+  return false;
+}
+
+// The parts the plan captures in CUDA graphs take their kernels from the same work priced as
+// replayed (CostModel::replaying_graphs; same plan, so the same kernels in the same order). Each
+// run of captured kernels in a block is one graph, and launching it costs the host one launch:
+// its first kernel takes at least the launch interval.
+Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
+  Workload w = build_launched(m, p, cost, data);
+  if (p.cuda_graphs.empty()) return w;
+  Workload replayed = build_launched(m, p, cost.replaying_graphs(), data);
+  const auto launched_blocks = blocks_of(w);
+  const auto replayed_blocks = blocks_of(replayed);
+  for (std::size_t b = 0; b < launched_blocks.size(); ++b) {
+    std::vector<Kernel>& kernels = launched_blocks[b]->kernels;
+    bool in_graph = false;
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+      if (!replayed_from_graph(p, kernels[i].part)) {
+        in_graph = false;
+        continue;
+      }
+      kernels[i] = replayed_blocks[b]->kernels[i];
+      if (!in_graph) kernels[i].time = std::max(kernels[i].time, cost.kernel_overhead());
+      in_graph = true;
+    }
   }
   return w;
 }
@@ -346,7 +401,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // ---- one layer, forward ----
   LayerWork& L = w.layer;
   {
-    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap, gather_shards};
+    BlockBuilder a{cost, L.attention_forward, eager, weight_casts, overlap, gather_shards, Part::attention};
     L.attention_forward.name = "attention";
     a.memory("input norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     if (m.mla) {
@@ -411,7 +466,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     a.memory("dropout + residual", 4 * tokens * h * e / sp, 2 * tokens * h / sp);
   }
   {
-    BlockBuilder mlp{cost, L.mlp_forward, eager, weight_casts, overlap, gather_shards};
+    BlockBuilder mlp{
+        cost, L.mlp_forward, eager, weight_casts, overlap, gather_shards, m.moe() ? Part::router : Part::dense_mlp};
     L.mlp_forward.name = "mlp";
     mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
@@ -448,7 +504,9 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       // after it; DeepEP and HybridEP do both inside their kernels. Either way the received
       // tokens are sorted by local expert before the GEMMs and back after them.
       const bool alltoall = p.moe_dispatcher == MoeDispatcher::alltoall && p.ep > 1;
+      mlp.part = Part::dispatch_preprocess;
       if (alltoall) mlp.permutation("token permute", sent * h * e * (1 + m.top_k));
+      mlp.part = Part::experts;
       mlp.permutation("expert sort", 2 * routed * h * e);
       mlp.expert_gemm("expert up (+gate)", tokens_per_expert, gates * ef / etp, h, local_experts, p.expert_gemm);
       mlp.memory("expert activation", (gates + 1) * routed * ef / etp * e, 8 * routed * ef / etp);
@@ -468,6 +526,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   auto backward_of = [&](const Block& forward, Block& backward) {
     backward.name = forward.name + " backward";
     for (const auto& k : forward.kernels) {
+      const std::size_t first = backward.kernels.size();
       if (k.name == "flash attention") {
         backward.kernels.push_back({k.name + " backward", 2.5 * k.flops, 0,
                                     core_attention_time(2.5 * k.flops) * CostModel::attention_backward_scale()});
@@ -498,6 +557,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
         backward.kernels.push_back(dgrad);
         backward.kernels.push_back(wgrad);
       }
+      for (std::size_t i = first; i < backward.kernels.size(); ++i) backward.kernels[i].part = k.part;
     }
   };
   backward_of(L.attention_forward, L.attention_backward);
@@ -585,21 +645,21 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   // ---- embedding and head ----
   StageExtras& x = w.extras;
   {
-    BlockBuilder emb{cost, x.embedding_forward, eager};
+    BlockBuilder emb{cost, x.embedding_forward, eager, 1, nullptr, 1, Part::embedding};
     x.embedding_forward.name = "embedding";
     emb.memory("token + position embedding", 3 * tokens * h * e / sp);
-    BlockBuilder emb_b{cost, x.embedding_backward, eager};
+    BlockBuilder emb_b{cost, x.embedding_backward, eager, 1, nullptr, 1, Part::embedding};
     x.embedding_backward.name = "embedding backward";
     emb_b.memory("embedding gradient", 3 * tokens * h * e / sp);
   }
   const double head_tokens = m.head_token_share() * tokens;
   const double logits = head_tokens * v / t;  // this GPU's share of the vocabulary
   {
-    BlockBuilder head{cost, x.head_forward, eager};
+    BlockBuilder head{cost, x.head_forward, eager, 1, nullptr, 1, Part::head};
     x.head_forward.name = "lm head + loss";
     head.memory("final norm", 2 * tokens * h * e / sp);
     head.gemm("lm head", head_tokens, v / t, h, 1, GemmKind::other);
-    BlockBuilder head_b{cost, x.head_backward, eager};
+    BlockBuilder head_b{cost, x.head_backward, eager, 1, nullptr, 1, Part::head};
     x.head_backward.name = "lm head + loss backward";
     if (p.loss == Loss::fused) {
       // One kernel reads the 16-bit logits and writes their 16-bit gradient.
@@ -636,7 +696,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     }
     const std::vector<Kernel> head_and_loss_backward = x.head_backward.kernels;
     for (int d = 0; d < m.mtp_layers; ++d) {
-      BlockBuilder mtp{cost, x.head_forward, eager, weight_casts};
+      BlockBuilder mtp{cost, x.head_forward, eager, weight_casts, nullptr, 1, Part::head};
       mtp.memory("mtp norms", 4 * tokens * h * e / sp, 10 * tokens * h / sp);
       mtp.gemm("mtp projection", tokens, h / t, 2 * h);
       append(x.head_forward, L.attention_forward.kernels);
@@ -645,7 +705,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       append(x.head_backward, head_and_loss_backward);
       append(x.head_backward, L.attention_backward.kernels);
       append(x.head_backward, L.mlp_backward.kernels);
-      BlockBuilder mtp_b{cost, x.head_backward, eager, weight_casts};
+      BlockBuilder mtp_b{cost, x.head_backward, eager, weight_casts, nullptr, 1, Part::head};
       mtp_b.gemm("mtp projection dgrad", tokens, 2 * h, h / t);
       mtp_b.gemm("mtp projection wgrad", 2 * h, h / t, tokens);
     }

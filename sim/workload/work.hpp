@@ -2,6 +2,7 @@
 // Work per GPU: every kernel of one transformer layer, the embedding and the LM head, forward and
 // backward, with its FLOPs, bytes and time on this GPU; and the bytes each parallel dimension
 // moves. One layer's ops are listed once, top to bottom, as in a training step (llm.c style).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,12 @@
 #include "scenario/plan.hpp"
 
 namespace trainsim {
+
+// The part of a layer (or of the step) a kernel belongs to, as Megatron-Core's CUDA graph scopes
+// divide it (PlanSpec::cuda_graphs): attention (its norm through the residual add), a dense MLP,
+// a MoE layer's router (its norm, the router, the shared experts), the dispatcher's
+// preprocessing before the all-to-all, the routed experts (through the residual add).
+enum class Part : std::uint8_t { other, attention, dense_mlp, router, dispatch_preprocess, experts, embedding, head };
 
 struct Kernel {
   std::string name;
@@ -43,7 +50,11 @@ struct Kernel {
   // GEMM dispatch (kExpertGemmDispatch), or a run of launches (BlockBuilder::launches). A kernel
   // priced at the launch interval is host-bound as well (host_bound_share).
   bool host_bound = false;
+  Part part = Part::other;
 };
+
+// Whether the plan replays `part` from a CUDA graph (PlanSpec::cuda_graphs).
+bool replayed_from_graph(const PlanSpec& plan, Part part);
 
 // What one expert GEMM of Transformer Engine's multi-stream GroupedLinear path (plan.expert_gemm
 // `streams`) costs at least, where the GEMMs themselves are short: eight NVFP4 GEMMs of 128 x 2048
