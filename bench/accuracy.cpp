@@ -493,9 +493,13 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // names them: the scopes it lists, else those of NVIDIA's MoE accounts (attention, router and
   // dispatcher preprocessing; Megatron-LM docs/discussions/deepseek-v3-gb200-optimization, 2.3).
   if (has_ci(notes, "partial CUDA graphs")) {
-    p.cuda_graphs.clear();
-    for (const char* scope : {"attn", "moe_router", "moe_preprocess"}) {
-      if (!has(notes, "partial CUDA graphs (") || has(notes, scope)) p.cuda_graphs.emplace_back(scope);
+    p.cuda_graphs = {"attn", "moe_router", "moe_preprocess"};
+    if (const auto open = notes.find("partial CUDA graphs ("); open != std::string::npos) {
+      // The scopes listed, comma-separated, up to the closing parenthesis.
+      const auto first = open + std::string("partial CUDA graphs (").size();
+      std::istringstream listed(notes.substr(first, notes.find(')', first) - first));
+      p.cuda_graphs.clear();
+      for (std::string scope; std::getline(listed >> std::ws, scope, ',');) p.cuda_graphs.push_back(scope);
     }
   } else if (has(notes, "CUDA graphs on") && !m.moe()) {
     // NeMo's enable_cuda_graph: Megatron-Core captures each transformer layer whole.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_run.hpp"
+#include "scenario/scenario.hpp"
 
 using namespace trainsim_test;
 
@@ -224,7 +225,7 @@ TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
   expect_round_trip("qwen3-graphs", "megatron", graphed);
   const std::string args = read_text(testing::TempDir() + "/qwen3-graphs.megatron");
   EXPECT_NE(args.find("--cuda-graph-impl transformer_engine"), std::string::npos) << args;
-  EXPECT_NE(args.find("--cuda-graph-scope attn moe_router moe_preprocess"), std::string::npos) << args;
+  EXPECT_NE(args.find("--cuda-graph-modules attn moe_router moe_preprocess"), std::string::npos) << args;
   const std::string back = read_text(testing::TempDir() + "/qwen3-graphs-from-megatron.yaml");
   EXPECT_NE(back.find("cuda_graphs"), std::string::npos) << back;
   EXPECT_NE(back.find("moe_preprocess"), std::string::npos) << back;
@@ -232,6 +233,22 @@ TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
   EXPECT_NE(nemo.find("cuda_graph_scope = [\"attn\", \"moe_router\", \"moe_preprocess\"]"), std::string::npos) << nemo;
   const std::string titan = exported_as(graphed, "torchtitan");
   EXPECT_NE(titan.find("no CUDA graph setting"), std::string::npos) << titan;
+  // Megatron-LM's own spellings: no implementation means no graphs, whatever the modules; an
+  // implementation without modules captures each layer whole; full_iteration is the step.
+  const auto imported = [&](const std::string& flags) {
+    const std::string out = testing::TempDir() + "/graphs-imported.yaml";
+    const CommandResult r =
+        run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+            "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 " +
+            flags + "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return trainsim::load_scenario(out).plan.cuda_graphs;
+  };
+  EXPECT_TRUE(imported("--cuda-graph-modules attn mlp").empty());
+  EXPECT_EQ(imported("--cuda-graph-impl transformer_engine"), (std::vector<std::string>{"attn", "mlp"}));
+  EXPECT_EQ(imported("--enable-cuda-graph --cuda-graph-scope full"), (std::vector<std::string>{"attn", "mlp"}));
+  EXPECT_EQ(imported("--cuda-graph-impl local --cuda-graph-scope attn"), std::vector<std::string>{"attn"});
+  EXPECT_EQ(imported("--cuda-graph-impl full_iteration"), std::vector<std::string>{"full_iteration"});
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {

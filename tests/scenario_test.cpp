@@ -513,6 +513,20 @@ const BadCase kBadCases[] = {
      "model: {preset: qwen3-30b-a3b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\nplan:\n  dp: 8\n  ep: 8\n"
      "  cuda_graphs: [moe_preprocess]\n",
      "plan.cuda_graphs", 6, "add moe_router"},
+    {"cuda_graph_full_iteration_with_a_layer_part",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  cuda_graphs: [full_iteration, attn]\n",
+     "plan.cuda_graphs", 4, "list it alone"},
+    {"cuda_graph_moe_with_its_router",
+     "model: {preset: qwen3-30b-a3b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\nplan:\n  dp: 8\n  ep: 8\n"
+     "  cuda_graphs: [moe, moe_router]\n",
+     "plan.cuda_graphs", 6, "moe or moe_router"},
+    {"cuda_graph_dense_mlp_of_an_all_moe_model",
+     "model: {preset: qwen3-30b-a3b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\nplan:\n  dp: 8\n  ep: 8\n"
+     "  cuda_graphs: [attn, mlp]\n",
+     "plan.cuda_graphs", 6, "every layer of this model"},
+    {"cuda_graph_per_layer_with_full_recompute",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  recompute: full\n  cuda_graphs: [attn]\n",
+     "plan.cuda_graphs", 5, "full_iteration"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Inputs, MalformedScenario, ::testing::ValuesIn(kBadCases),

@@ -219,13 +219,20 @@ ExportResult to_megatron(const Scenario& sc) {
   if (p.sequence_parallel) f.add("--sequence-parallel");
   if (p.tp_comm_overlap) f.add("--tp-comm-overlap");
   if (p.loss == Loss::fused) f.add("--cross-entropy-loss-fusion");
-  // CUDA graphs: the whole step through Megatron-Core's own implementation, or parts of each
-  // layer through Transformer Engine's (the only one that captures parts).
-  if (!p.cuda_graphs.empty()) {
-    f.add("--cuda-graph-impl", p.graphs("full_iteration") ? "local" : "transformer_engine");
-    std::string scopes;
-    for (const auto& scope : p.cuda_graphs) scopes += (scopes.empty() ? "" : " ") + scope;
-    f.add("--cuda-graph-scope", scopes);
+  // CUDA graphs (megatron-core 0.20: --cuda-graph-impl full_iteration for the whole step; per-layer
+  // graphs through Transformer Engine with the parts listed in --cuda-graph-modules).
+  if (p.graphs("moe")) {
+    r.notes.push_back(
+        "cuda_graphs moe: Megatron-Core captures a MoE layer only with drop-and-pad routing "
+        "(--moe-expert-capacity-factor, --moe-pad-expert-input-to-capacity), not written here");
+  }
+  if (p.graphs("full_iteration")) {
+    f.add("--cuda-graph-impl", "full_iteration");
+  } else if (!p.cuda_graphs.empty()) {
+    f.add("--cuda-graph-impl", "transformer_engine");
+    std::string modules;
+    for (const auto& scope : p.cuda_graphs) modules += (modules.empty() ? "" : " ") + scope;
+    f.add("--cuda-graph-modules", modules);
   }
   f.add("--micro-batch-size", str(p.micro_batch));
   f.add("--global-batch-size", str(p.global_batch));
@@ -898,8 +905,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
       value = words[++i];
       // A list flag takes every word up to the next flag.
-      while ((flag == "--recompute-modules" || flag == "--cuda-graph-scope") && i + 1 < words.size() &&
-             words[i + 1].rfind("--", 0) != 0)
+      while ((flag == "--recompute-modules" || flag == "--cuda-graph-scope" || flag == "--cuda-graph-modules") &&
+             i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0)
         value += " " + words[++i];
     }
     flags[flag] = value;
@@ -1115,20 +1122,47 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                         "--recompute-num-layers", "--recompute-modules"}) {
     used[f] = true;
   }
-  // CUDA graphs: the scopes named; Megatron-Core's own implementation without a scope captures
-  // each layer whole (attention and a dense MLP); none without the implementation flag.
+  // CUDA graphs (megatron-core 0.20's arguments.py and cuda_graph_config.py): none unless an
+  // implementation is given (--cuda-graph-impl, or the deprecated --enable-cuda-graph: local,
+  // --external-cuda-graph: transformer_engine); full_iteration (as an implementation, or the
+  // deprecated module of that name) is the whole step; per-layer graphs capture the modules listed
+  // (--cuda-graph-modules, or the deprecated --cuda-graph-scope), and with none listed (or the
+  // deprecated "full") the whole layer: attention and the dense MLP or the MoE layer.
   out.plan["cuda_graphs"] = YAML::Node(YAML::NodeType::Sequence);
-  if (has("--cuda-graph-scope")) {
-    std::istringstream names(need_value("--cuda-graph-scope"));
-    for (std::string name; names >> name;) {
-      if (std::find(kCudaGraphScopes.begin(), kCudaGraphScopes.end(), name) == kCudaGraphScopes.end())
-        throw InputError({source, 0, 0}, "--cuda-graph-scope", "unknown scope \"" + name + "\"");
-      out.plan["cuda_graphs"].push_back(name);
+  {
+    std::string impl = has("--cuda-graph-impl") ? need_value("--cuda-graph-impl") : "none";
+    if (has("--enable-cuda-graph")) impl = "local";
+    if (has("--external-cuda-graph")) impl = "transformer_engine";
+    const char* list_flag = has("--cuda-graph-modules") ? "--cuda-graph-modules" : "--cuda-graph-scope";
+    std::vector<std::string> modules;
+    if (has(list_flag)) {
+      std::istringstream names(need_value(list_flag));
+      for (std::string name; names >> name;) {
+        if (name == "full") continue;
+        if (name == "full_iteration") {
+          if (impl != "none") impl = "full_iteration";
+          continue;
+        }
+        if (std::find(kCudaGraphScopes.begin(), kCudaGraphScopes.end(), name) == kCudaGraphScopes.end())
+          throw InputError({source, 0, 0}, list_flag, "unknown CUDA graph module \"" + name + "\"");
+        modules.push_back(name);
+      }
     }
-  } else if ((has("--cuda-graph-impl") && get("--cuda-graph-impl") == "local") || has("--enable-cuda-graph")) {
-    for (const char* scope : {"attn", "mlp"}) out.plan["cuda_graphs"].push_back(scope);
+    if (impl == "full_iteration") {
+      modules = {"full_iteration"};
+    } else if (impl == "none") {
+      modules.clear();
+    } else if (impl != "local" && impl != "transformer_engine") {
+      throw InputError({source, 0, 0}, "--cuda-graph-impl",
+                       "expected none, local, transformer_engine or full_iteration, found \"" + impl + "\"");
+    } else if (modules.empty()) {
+      modules = {"attn", has("--num-experts") ? "moe" : "mlp"};
+    }
+    for (const auto& name : modules) out.plan["cuda_graphs"].push_back(name);
   }
-  for (const char* f : {"--cuda-graph-impl", "--cuda-graph-scope", "--enable-cuda-graph"}) used[f] = true;
+  for (const char* f : {"--cuda-graph-impl", "--cuda-graph-modules", "--cuda-graph-scope", "--enable-cuda-graph",
+                        "--external-cuda-graph"})
+    used[f] = true;
   // Activation offloading (Transformer Engine's CPU offload context): the first N layers. Megatron-LM
   // turns it on from the count (arguments.py: cpu_offloading when cpu_offloading_num_layers > 0);
   // without the flag nothing is offloaded, whatever the base scenario said.

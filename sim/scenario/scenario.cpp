@@ -1335,9 +1335,22 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
         fail(item, scope + " captures a mixture-of-experts layer, and this model has none (model.moe)");
       if (!sc.plan.graphs(scope)) sc.plan.cuda_graphs.push_back(scope);
     }
-    // Megatron-Core refuses the dispatcher's preprocessing without the router before it.
-    if (sc.plan.graphs("moe_preprocess") && !sc.plan.graphs("moe_router") && !sc.plan.graphs("moe"))
+    // What Megatron-Core refuses (megatron-core 0.20, TransformerConfig.__post_init__).
+    const auto& p = sc.plan;
+    if (p.graphs("full_iteration") && p.cuda_graphs.size() > 1)
+      fail(node, "full_iteration captures the whole step: list it alone");
+    if (p.graphs("moe") && p.graphs("moe_router")) fail(node, "moe already holds the router: list moe or moe_router");
+    if (p.graphs("moe_preprocess") && !p.graphs("moe_router"))
       fail(node, "moe_preprocess is captured with the router: add moe_router (Megatron-Core's rule)");
+    if (p.graphs("mlp") && sc.model.moe() && sc.model.moe_layers() == sc.model.layers)
+      fail(node, "mlp captures a dense layer's MLP, and every layer of this model is a mixture of experts");
+    const bool per_layer = !p.cuda_graphs.empty() && !p.graphs("full_iteration");
+    if (per_layer && p.recompute == Recompute::full)
+      fail(node, "full recomputation runs only with full_iteration graphs (Megatron-Core's rule)");
+    if (per_layer && p.activation_offload_layers > 0)
+      fail(node, "per-layer CUDA graphs do not run with activation offloading (Megatron-Core's rule)");
+    if (p.graphs("moe_router") && p.recomputes_module("moe"))
+      fail(node, "the moe recompute module does not run with moe_router graphs (Megatron-Core's rule)");
   }
   // Fields that only a mixture-of-experts model's experts, or multi-head latent attention, read:
   // on another model they would be ignored, so they are refused (Megatron-Core refuses

@@ -323,7 +323,8 @@ bool replayed_from_graph(const PlanSpec& plan, Part part) {
 // The parts the plan captures in CUDA graphs take their kernels from the same work priced as
 // replayed (CostModel::replaying_graphs; same plan, so the same kernels in the same order). Each
 // run of captured kernels in a block is one graph, and launching it costs the host one launch:
-// its first kernel takes at least the launch interval.
+// its first kernel takes at least the launch interval (per-layer graphs; full_iteration's one
+// launch a step is not counted).
 Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& cost, const DataSpec& data) {
   Workload w = build_launched(m, p, cost, data);
   if (p.cuda_graphs.empty()) return w;
@@ -339,7 +340,8 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
         continue;
       }
       kernels[i] = replayed_blocks[b]->kernels[i];
-      if (!in_graph) kernels[i].time = std::max(kernels[i].time, cost.kernel_overhead());
+      // One graph for the whole step launches once a step: not counted.
+      if (!in_graph && !p.graphs("full_iteration")) kernels[i].time = std::max(kernels[i].time, cost.kernel_overhead());
       in_graph = true;
     }
   }
