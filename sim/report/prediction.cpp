@@ -207,10 +207,11 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
            std::string("likely optimistic: ") + share +
                " of a layer's compute is in kernels whose time the host's issue rate sets (the launch interval, "
                "or one dispatch per expert GEMM), and the host's other work (framework module calls, the MoE "
-               "dispatcher's wait for token counts) is not modelled; the 10 public runs this launch-bound (5% or "
-               "more, all MoE plans) ran 28% slower than predicted on average, from 6% faster to 50% slower "
-               "(docs/accuracy.md, \"Launch-bound plans\"). Fewer, larger kernels (a larger micro-batch, "
-               "grouped expert GEMMs) make the prediction firmer"});
+               "dispatcher's wait for token counts) is not modelled; the 9 public runs this launch-bound (5% or "
+               "more, all MoE plans) were predicted 30% short of their measured steps on average, from 6% over "
+               "to 46% short (docs/accuracy.md, \"Launch-bound plans\"). Fewer, larger kernels (a larger "
+               "micro-batch, grouped expert GEMMs) or CUDA graphs over the short ones (plan.cuda_graphs) make "
+               "the prediction firmer"});
     }
   }
   // Tokens and model FLOPs of the data itself: padding is work the GPUs do, not training.

@@ -140,9 +140,9 @@ double host_bound_share(const LayerWork& layer, double launch_interval);
 // Whether `k` is priced at the launch interval (its work is shorter than one launch).
 bool at_launch_interval(const Kernel& k, double launch_interval);
 // From this share on a prediction (and a plan in the search's table) warns that it is likely
-// optimistic: the 10 public rows at or above it ran 28% slower than predicted on average (6%
-// faster to 50% slower), the 273 below it are at 7.8% MAPE (docs/accuracy.md, "Launch-bound
-// plans"; session 35).
+// optimistic: the 9 public rows at or above it are predicted 30% short of their measured steps on
+// average (6% over to 46% short), the 274 below it are at 7.8% MAPE (docs/accuracy.md,
+// "Launch-bound plans"; sessions 35 and 41).
 inline constexpr double kHostBoundWarning = 0.05;
 
 // The collectives one ZeRO-3 gather or reduce-scatter of a layer takes: one, or one per
