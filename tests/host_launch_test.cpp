@@ -128,3 +128,27 @@ TEST(HostLaunch, CudaGraphScopesRoundTrip) {
   dense.plan.cuda_graphs = sc.plan.cuda_graphs;
   EXPECT_EQ(load_scenario_text(scenario_to_yaml(dense), "d2.yaml").plan.cuda_graphs, std::vector<std::string>{"attn"});
 }
+
+// What Megatron-Core refuses beside per-layer graphs is refused in any plan the search builds too
+// (check_plan), not only in a file: full recomputation, activation offloading.
+TEST(HostLaunch, PlansThatPairGraphsWithWhatMegatronRefusesAreErrors) {
+  const Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/llama3-8b-8xh100.yaml");
+  const auto graph_errors = [&](const PlanSpec& p) {
+    int n = 0;
+    for (const Finding& f : check_plan(sc.model, sc.cluster, p)) {
+      n += f.severity == Finding::Severity::error && f.key == "plan.cuda_graphs";
+    }
+    return n;
+  };
+  PlanSpec p = sc.plan;
+  p.cuda_graphs = {"attn", "mlp"};
+  EXPECT_EQ(graph_errors(p), 0);
+  p.recompute = Recompute::full;
+  EXPECT_EQ(graph_errors(p), 1);
+  p.cuda_graphs = {"full_iteration"};  // the whole step's graph holds the recomputation
+  EXPECT_EQ(graph_errors(p), 0);
+  p.recompute = Recompute::none;
+  p.cuda_graphs = {"attn"};
+  p.activation_offload_layers = 2;
+  EXPECT_EQ(graph_errors(p), 1);
+}

@@ -649,6 +649,15 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("cluster.gpus", "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " +
                               s(c.topology.total_gpus()) + " (" + c.topology.resize_refusal() + ")");
   }
+  // CUDA graphs beside what Megatron-Core refuses them with (megatron-core 0.20,
+  // TransformerConfig.__post_init__): the search varies these fields and must not pair them.
+  const bool per_layer_graphs = !p.cuda_graphs.empty() && !p.graphs("full_iteration");
+  if (per_layer_graphs && p.recompute == Recompute::full)
+    error("plan.cuda_graphs", "full recomputation runs only with full_iteration graphs (Megatron-Core's rule)");
+  if (per_layer_graphs && p.activation_offload_layers > 0)
+    error("plan.cuda_graphs", "per-layer CUDA graphs do not run with activation offloading (Megatron-Core's rule)");
+  if (p.graphs("moe_router") && p.recomputes_module("moe"))
+    error("plan.cuda_graphs", "the moe recompute module does not run with moe_router graphs (Megatron-Core's rule)");
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     error("plan.tp", "kv_heads (" + s(m.kv_heads) + ") and tp (" + s(p.tp) + ") must divide one another");
@@ -1344,13 +1353,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
       fail(node, "moe_preprocess is captured with the router: add moe_router (Megatron-Core's rule)");
     if (p.graphs("mlp") && sc.model.moe() && sc.model.moe_layers() == sc.model.layers)
       fail(node, "mlp captures a dense layer's MLP, and every layer of this model is a mixture of experts");
-    const bool per_layer = !p.cuda_graphs.empty() && !p.graphs("full_iteration");
-    if (per_layer && p.recompute == Recompute::full)
-      fail(node, "full recomputation runs only with full_iteration graphs (Megatron-Core's rule)");
-    if (per_layer && p.activation_offload_layers > 0)
-      fail(node, "per-layer CUDA graphs do not run with activation offloading (Megatron-Core's rule)");
-    if (p.graphs("moe_router") && p.recomputes_module("moe"))
-      fail(node, "the moe recompute module does not run with moe_router graphs (Megatron-Core's rule)");
+    sc.locations["plan.cuda_graphs"] = location_of(node, file);  // for check_plan's findings
   }
   // Fields that only a mixture-of-experts model's experts, or multi-head latent attention, read:
   // on another model they would be ignored, so they are refused (Megatron-Core refuses
