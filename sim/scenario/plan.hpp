@@ -80,11 +80,12 @@ const char* loss_name(Loss l);
 inline const std::vector<std::string> kRecomputeModules = {"core_attn", "layernorm",      "moe_act",    "mlp",
                                                            "moe",       "shared_experts", "mla_up_proj"};
 
-// Megatron-Core's --cuda-graph-scope (with --cuda-graph-impl transformer_engine): the parts of each
-// layer captured in CUDA graphs and replayed, forward and backward: attention (its norm through
-// the residual add), a dense layer's MLP, a MoE layer whole (token-dropping MoE only), its router
-// (with the norm before it and the shared experts), the dispatcher's preprocessing before the
-// all-to-all; and full_iteration (--cuda-graph-impl local): the whole step.
+// Megatron-Core's --cuda-graph-modules (--cuda-graph-scope before megatron-core 0.20), per-layer
+// graphs: the parts of each layer captured in CUDA graphs and replayed, forward and backward:
+// attention (its norm through the residual add), a dense layer's MLP, a MoE layer whole
+// (token-dropping MoE only), its router (with the norm before it and the shared experts), the
+// dispatcher's preprocessing before the all-to-all; and full_iteration (--cuda-graph-impl
+// full_iteration): the whole step.
 inline const std::vector<std::string> kCudaGraphScopes = {"attn",           "mlp",           "moe", "moe_router",
                                                           "moe_preprocess", "full_iteration"};
 
