@@ -139,8 +139,9 @@ def scenario(plan):
         gpt_oss_recompute(system) if model == "gpt-oss-120b" else []
     if modules:
         lines += ["  recompute: selective", f"  recompute_modules: [{', '.join(modules)}]"]
-    if cuda_graphs(system, model, precision):
-        lines += [f"  cuda_graphs: [{', '.join(cuda_graphs(system, model, precision))}]"]
+    graphed = cuda_graphs(system, model, precision)
+    if graphed:
+        lines += [f"  cuda_graphs: [{', '.join(graphed)}]"]
     return "\n".join(lines) + "\n"
 
 

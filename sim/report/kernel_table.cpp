@@ -74,7 +74,7 @@ std::string kernel_table(const Scenario& sc, const CalibrationProfile& profile) 
       << units::format_duration(floor) << " launch interval, which the host's issue rate sets\n";
   const bool moe = sc.model.experts > 0;
   out << layer_table(moe ? "MoE layer" : "layer", work.layer, floor);
-  if (moe && sc.model.moe_layers() < sc.model.layers) out << layer_table("dense layer", work.dense_layer, floor);
+  if (moe && sc.model.has_dense_layers()) out << layer_table("dense layer", work.dense_layer, floor);
   const StageExtras& first = work.extras;
   out << blocks_table("first stage, besides its layers",
                       {{"forward", &first.embedding_forward}, {"backward", &first.embedding_backward}}, floor);

@@ -70,6 +70,9 @@ struct ModelSpec {
   }
   // Layers whose MLP is a mixture of experts (the rest have a dense MLP of ffn_hidden).
   int moe_layers() const { return experts > 0 ? layers / moe_layer_frequency - dense_layers / moe_layer_frequency : 0; }
+  // Whether any layer has a dense MLP (every layer of a dense model; a MoE model's first or
+  // interleaved dense layers).
+  bool has_dense_layers() const { return moe_layers() < layers; }
   bool swiglu() const { return arch == Arch::llama; }
   bool causal() const { return arch != Arch::bert; }
   bool biases() const { return biases_on >= 0 ? biases_on == 1 : arch != Arch::llama; }

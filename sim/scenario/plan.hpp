@@ -88,6 +88,8 @@ inline const std::vector<std::string> kRecomputeModules = {"core_attn", "layerno
 // full_iteration): the whole step.
 inline const std::vector<std::string> kCudaGraphScopes = {"attn",           "mlp",           "moe", "moe_router",
                                                           "moe_preprocess", "full_iteration"};
+// The scopes that capture a mixture-of-experts layer's parts (moe, moe_router, moe_preprocess).
+inline bool moe_graph_scope(const std::string& scope) { return scope.rfind("moe", 0) == 0; }
 
 // When FSDP (ZeRO-3) frees a layer's gathered weights: torchtitan's reshard_after_forward_policy.
 // by_default: after every use without pipeline parallelism; kept for the whole step with it (a

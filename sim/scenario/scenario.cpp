@@ -1340,7 +1340,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
           std::find(kCudaGraphScopes.begin(), kCudaGraphScopes.end(), item.Scalar()) == kCudaGraphScopes.end())
         fail(item, "expected a list of Megatron-Core CUDA graph scopes (" + names + "), found " + describe(item));
       const std::string scope = item.Scalar();
-      if ((scope == "moe" || scope == "moe_router" || scope == "moe_preprocess") && !sc.model.moe())
+      if (moe_graph_scope(scope) && !sc.model.moe())
         fail(item, scope + " captures a mixture-of-experts layer, and this model has none (model.moe)");
       if (!sc.plan.graphs(scope)) sc.plan.cuda_graphs.push_back(scope);
     }
@@ -1351,7 +1351,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     if (p.graphs("moe") && p.graphs("moe_router")) fail(node, "moe already holds the router: list moe or moe_router");
     if (p.graphs("moe_preprocess") && !p.graphs("moe_router"))
       fail(node, "moe_preprocess is captured with the router: add moe_router (Megatron-Core's rule)");
-    if (p.graphs("mlp") && sc.model.moe() && sc.model.moe_layers() == sc.model.layers)
+    if (p.graphs("mlp") && !sc.model.has_dense_layers())
       fail(node, "mlp captures a dense layer's MLP, and every layer of this model is a mixture of experts");
     sc.locations["plan.cuda_graphs"] = location_of(node, file);  // for check_plan's findings
   }

@@ -138,9 +138,9 @@ std::string scenario_to_yaml(const Scenario& sc) {
   // Only scopes this model has (a plan kept across a change of model may name a MoE layer's, or a
   // dense MLP an all-MoE model lacks).
   std::vector<std::string> graphed;
-  const bool all_moe = sc.model.moe() && sc.model.moe_layers() == sc.model.layers;
   for (const auto& scope : p.cuda_graphs) {
-    if ((sc.model.moe() || scope.rfind("moe", 0) != 0) && !(all_moe && scope == "mlp")) graphed.push_back(scope);
+    if (moe_graph_scope(scope) ? sc.model.moe() : scope != "mlp" || sc.model.has_dense_layers())
+      graphed.push_back(scope);
   }
   if (!graphed.empty()) out << YAML::Key << "cuda_graphs" << YAML::Value << YAML::Flow << graphed;
   if (p.placement != PlanSpec{}.placement) {

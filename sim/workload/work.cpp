@@ -1,6 +1,7 @@
 #include "workload/work.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -329,19 +330,22 @@ Workload build_workload(const ModelSpec& m, const PlanSpec& p, const CostModel& 
   Workload w = build_launched(m, p, cost, data);
   if (p.cuda_graphs.empty()) return w;
   Workload replayed = build_launched(m, p, cost.replaying_graphs(), data);
+  std::array<bool, kParts> captured{};
+  for (std::size_t part = 0; part < kParts; ++part) captured[part] = replayed_from_graph(p, Part(part));
+  // One graph for the whole step launches once a step: not counted.
+  const bool launch_per_graph = !p.graphs("full_iteration");
   const auto launched_blocks = blocks_of(w);
   const auto replayed_blocks = blocks_of(replayed);
   for (std::size_t b = 0; b < launched_blocks.size(); ++b) {
     std::vector<Kernel>& kernels = launched_blocks[b]->kernels;
     bool in_graph = false;
     for (std::size_t i = 0; i < kernels.size(); ++i) {
-      if (!replayed_from_graph(p, kernels[i].part)) {
+      if (!captured[std::size_t(kernels[i].part)]) {
         in_graph = false;
         continue;
       }
       kernels[i] = replayed_blocks[b]->kernels[i];
-      // One graph for the whole step launches once a step: not counted.
-      if (!in_graph && !p.graphs("full_iteration")) kernels[i].time = std::max(kernels[i].time, cost.kernel_overhead());
+      if (!in_graph && launch_per_graph) kernels[i].time = std::max(kernels[i].time, cost.kernel_overhead());
       in_graph = true;
     }
   }
@@ -736,7 +740,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
 
   // A MoE model's dense layers (its first ones, or those between its MoE layers): the same layer
   // with a dense MLP of ffn_hidden.
-  if (m.moe() && m.moe_layers() < m.layers) {
+  if (m.moe() && m.has_dense_layers()) {
     ModelSpec dense = m;
     dense.experts = dense.top_k = dense.shared_experts = dense.dense_layers = 0;
     dense.moe_layer_frequency = 1;

@@ -18,6 +18,7 @@ namespace trainsim {
 // a MoE layer's router (its norm, the router, the shared experts), the dispatcher's
 // preprocessing before the all-to-all, the routed experts (through the residual add).
 enum class Part : std::uint8_t { other, attention, dense_mlp, router, dispatch_preprocess, experts, embedding, head };
+inline constexpr std::size_t kParts = std::size_t(Part::head) + 1;  // head is the last
 
 struct Kernel {
   std::string name;
