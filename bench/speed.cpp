@@ -16,8 +16,15 @@ using namespace trainsim;
 
 namespace {
 
+// A case that simulates in under a second runs three times and reports its fastest run: on a
+// shared 2-core machine single runs of 0.1-0.3 s vary by up to 50% from one to the next, and the
+// fastest is the one least disturbed by other work.
 void run(const std::string& label, const Scenario& sc) {
-  const StepResult r = simulate_step(sc);
+  StepResult r = simulate_step(sc);
+  for (int again = 0; again < 2 && r.wall_seconds < 1.0; ++again) {
+    const StepResult next = simulate_step(sc);
+    if (next.wall_seconds < r.wall_seconds) r = next;
+  }
   std::printf("%-46s %6d GPUs  %7lld micro-batches (%3lld simulated)  step %10.3f s  simulated in %7.2f s\n",
               label.c_str(), sc.cluster.gpus, static_cast<long long>(sc.plan.micro_batches()),
               static_cast<long long>(r.simulated_micro_batches), r.step_time, r.wall_seconds);
