@@ -123,6 +123,7 @@ TEST(Scenario, PowerCapsOutsideTheMeasuredRangeAreNamed) {
   EXPECT_EQ(named("700W"), 1);
   EXPECT_EQ(named("1kW"), 1);
   EXPECT_EQ(named("200W"), 1);
+  EXPECT_EQ(named("141W"), 1);  // just above what it draws idle (20%); at or below, an error (kBadCases)
   // A cap the GPU's own map sets is named there, and one on a GPU with no board power changes nothing.
   const auto keys = [](const std::string& gpu) {
     const Scenario sc = load_scenario_text(
@@ -365,6 +366,40 @@ const BadCase kBadCases[] = {
      "cluster.power_limit", 2, "500W"},
     {"zero_power_limit", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 0W}\nplan: {}\n",
      "cluster.power_limit", 2, "above 0 W"},
+    // Quantities past any machine made infinite durations: a stalled simulation (rc 1) or inf
+    // in the report (found by an adversarial pass over the CLI, session 42).
+    {"denormal_power_limit",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 1e-300W}\nplan: {}\n", "cluster.power_limit",
+     2, "from 1mW to 10MW"},
+    {"power_limit_past_a_long",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 1e19W}\nplan: {}\n", "cluster.power_limit",
+     2, "from 1mW to 10MW"},
+    {"power_limit_below_idle", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 100W}\nplan: {}\n",
+     "cluster.power_limit", 2, "draws idle"},
+    {"denormal_memory_bandwidth",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200,\n  gpu: {preset: h200-sxm-141gb, memory_bandwidth: "
+     "1e-300GB/s}}\nplan: {}\n",
+     "cluster.gpu.memory_bandwidth", 3, "from 1kB/s to 1PB/s"},
+    {"negative_bandwidth",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: {preset: h200-sxm-141gb, nvls_bandwidth: "
+     "-5GB/s}}\nplan: {}\n",
+     "cluster.gpu.nvls_bandwidth", 2, "expected a bandwidth"},
+    {"denormal_peak_rate",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200, gpu: {preset: h200-sxm-141gb, peak: {bf16: "
+     "1e-300TFLOP/s}}}\nplan: {}\n",
+     "cluster.gpu.peak.bf16", 2, "1MFLOP/s"},
+    {"checkpoint_interval_zero",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining: {tokens: 1e9, "
+     "checkpoint_interval: 0s}\n",
+     "training.checkpoint_interval", 4, "above 0"},
+    {"mtbf_zero",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining:\n  tokens: 1e9\n"
+     "  failures: {mtbf_per_node: 0h}\n",
+     "training.failures.mtbf_per_node", 6, "above 0"},
+    {"failure_rate_given_twice",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining:\n  tokens: 1e9\n"
+     "  failures: {mtbf_per_node: 1000h, gpu_failures_per_day: 0.001}\n",
+     "training.failures.gpu_failures_per_day", 6, "once"},
     {"fp8_recipe_without_fp8", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {fp8_recipe: rowwise}\n",
      "plan.fp8_recipe", 3, "precision: fp8"},
     {"mxfp8_on_hopper", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {precision: mxfp8}\n",

@@ -358,6 +358,28 @@ training: {tokens: 30e9, failures: {mtbf_per_node: 10d, restart_time: 15min}}
   EXPECT_GT(p.training->expected_failures, 0);
 }
 
+// Failures faster than a checkpoint and a restart: Daly's expected wall time is infinite. The
+// report says the job would never finish and gives no time, energy or cost to train (it printed
+// "inf MWh" and "$infB").
+TEST(TimeToTrain, AJobThatFailsFasterThanItCheckpointsNeverFinishes) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b}
+cluster: {topology: dgx-a100-superpod, gpus: 64}
+plan: {tp: 8, micro_batch: 1, global_batch: 64}
+training: {tokens: 30e9, failures: {mtbf_per_node: 1us, restart_time: 15min}}
+)",
+                                         "f.yaml");
+  const Prediction p = predict(sc);
+  EXPECT_FALSE(p.training);
+  EXPECT_FALSE(p.time_to_train_s);
+  EXPECT_FALSE(p.energy_to_train_j);
+  EXPECT_FALSE(p.cost_to_train);
+  int named = 0;
+  for (const auto& w : p.warnings) named += w.key == "training.failures";
+  EXPECT_EQ(named, 1);
+  EXPECT_GT(p.step.step_time, 0);  // the step itself is still predicted
+}
+
 TEST(Tradeoffs, CompressionByKDividesGradientTrafficByK) {
   const std::string base = R"(
 model: {preset: gpt3-1.3b}

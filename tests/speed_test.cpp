@@ -86,6 +86,29 @@ TEST(Speed, PeriodicExtensionMatchesSimulatingEveryMicroBatch) {
   }
 }
 
+// Layers split unevenly over the chunks (26 over 4 x 2) settle after more periods, and were
+// simulated whole: a global batch of a million sequences then ran for minutes. They are tried
+// with more measured periods (kUnevenMeasuredPeriods) and extended where the periods repeat.
+TEST(Speed, UnevenChunksExtendTheirSteadyStateToo) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: gpt3-1.3b, layers: 26}
+cluster: {topology: dgx-a100-superpod, gpus: 32}
+plan: {tp: 2, pp: 4, dp: 4, micro_batch: 1, global_batch: 1024, schedule: interleaved, virtual_stages: 2,
+       sequence_parallel: true, zero: 1, recompute: selective}
+)",
+                                         "uneven.yaml");
+  const StepResult extended = simulate_step(sc);
+  SimulationOptions every;
+  every.periodic = false;
+  const StepResult full = simulate_step(sc, every);
+  ASSERT_TRUE(extended.extended);
+  EXPECT_LT(extended.simulated_micro_batches, sc.plan.micro_batches() / 2);
+  EXPECT_LT(relative(extended.step_time, full.step_time), 1e-6);
+  EXPECT_LT(relative(extended.breakdown.compute, full.breakdown.compute), 1e-6);
+  EXPECT_LT(relative(extended.breakdown.bubble + 1, full.breakdown.bubble + 1), 1e-6);
+  EXPECT_LT(relative(extended.gpu_energy_j, full.gpu_energy_j), 1e-6);
+}
+
 // A run's size does not grow with the micro-batches: 48 and 384 per replica simulate as many.
 TEST(Speed, SimulatedMicroBatchesDoNotGrowWithTheBatch) {
   Scenario sc = load_scenario("scenarios/default.yaml");

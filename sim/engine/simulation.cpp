@@ -1238,19 +1238,27 @@ StepResult from_json(const nlohmann::json& j) {
 // Steady periods a shortened run must show each stage: the first may still settle, the last two
 // are compared, and the one after them is left out (period_boundaries).
 constexpr int kMeasuredPeriods = 4;
-
-// Micro-batches per replica to simulate: all of them, or enough for the periodic extension.
 // Layers split unevenly over the chunks make stages of different speed whose slack in the
 // schedule drains over many periods before they settle on the slowest one's pace (qwen3-235b's
-// 94 layers in 32 chunks: not settled after four periods); those are simulated in full rather
-// than tried twice.
+// 94 layers in 32 chunks: not settled after four periods). Such a step is first tried with this
+// many periods, then four times as many (simulate_step), then in full: a step of millions of
+// micro-batches (a global batch written in tokens) stays bounded where its periods repeat.
+constexpr int kUnevenMeasuredPeriods = 16;
+
+bool even_chunks(const StageSetup& setup) {
+  const auto& chunks = setup.chunk_layers;
+  return std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
+}
+
+// Micro-batches per replica to simulate: all of them, or enough for the periodic extension.
 int simulated_micro_batches(const Scenario& sc, const StageSetup& setup, const SimulationOptions& options) {
   const auto& p = sc.plan;
   const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
-  const auto& chunks = setup.chunk_layers;
-  const bool even = std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
-  if (!options.periodic || options.record_link_load || !even) return all;
-  return periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, kMeasuredPeriods);
+  if (!options.periodic || options.record_link_load) return all;
+  const int periods = options.measured_periods > 0 ? options.measured_periods
+                      : even_chunks(setup)         ? kMeasuredPeriods
+                                                   : kUnevenMeasuredPeriods;
+  return periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods);
 }
 
 StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
@@ -1387,6 +1395,13 @@ StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
     quick = extrapolate_gpipe(gpipe_probes(sc, options), sc.plan.micro_batches());
   } else if (StepResult r = run(sc, options); !r.not_periodic) {
     quick = r;
+  } else if (options.periodic && options.measured_periods == 0 && r.simulated_micro_batches < sc.plan.micro_batches() &&
+             !even_chunks(setup_stages(sc, options.profile.value_or(CalibrationProfile{})))) {
+    // Uneven chunks still settling: once more with four times the periods, where that is still
+    // shorter than the step.
+    SimulationOptions longer = options;
+    longer.measured_periods = 4 * kUnevenMeasuredPeriods;
+    if (StepResult again = run(sc, longer); !again.not_periodic) quick = again;
   }
   StepResult r;
   if (quick) {

@@ -82,6 +82,10 @@ struct SimulationOptions {
   // over the other micro-batches when its periods repeat (else the whole step is simulated).
   // Off with record_link_load, whose per-link bytes are not extended.
   bool periodic = true;
+  // Steady periods the shortened run shows each stage before its last two are compared; 0: the
+  // default (engine/simulation.cpp kMeasuredPeriods). simulate_step raises it where the periods
+  // did not repeat in time (layers split unevenly over the chunks).
+  int measured_periods = 0;
   // Simulate the data-parallel collectives of TP rank 0 only where the other TP ranks' copies
   // cannot slow them (network/platform.hpp rails_never_contend); off with record_link_load.
   bool mirror_symmetric = true;

@@ -129,13 +129,13 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
       nvls_bandwidth_[index] = c.spec.gpu_of_node(n).nvls_bandwidth;
       // For the energy plugin: when busy, board power (the preset's), or the cap where the cluster
       // sets one (a capped GPU draws at most its cap: that is what the cap lowers its clock for);
-      // when idle, an assumed 20% of the board's (A100/H100 idle readings of 50-100 W are typical;
-      // not measured here); in between, linear in the share of the GPU in use (an execution
-      // bounded to the SMs a collective's kernels hold, PlanSpec::collective_sms).
+      // when idle, an assumed share of the board's (GpuSpec::kIdlePowerShare); in between, linear
+      // in the share of the GPU in use (an execution bounded to the SMs a collective's kernels
+      // hold, PlanSpec::collective_sms).
       const GpuSpec& gpu_spec = c.spec.gpu_of_node(n);
       const double board = std::max(0.0, gpu_spec.power_watts);  // none given: none counted (the report says so)
       const double busy = gpu_spec.power_limit_watts > 0 ? std::min(board, gpu_spec.power_limit_watts) : board;
-      const double idle = std::min(0.2 * board, busy);
+      const double idle = std::min(GpuSpec::kIdlePowerShare * board, busy);
       hosts_[index]->set_property("wattage_per_state",
                                   std::to_string(idle) + ":" + std::to_string(idle) + ":" + std::to_string(busy));
       std::size_t k = 0;

@@ -1,6 +1,7 @@
 #include "report/prediction.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -240,6 +241,12 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
   p.training = training_time(sc, p.step.step_time);
+  if (p.training && !std::isfinite(p.training->wall_s)) {
+    p.warnings.push_back({Finding::Severity::warning, "training.failures",
+                          "the job would never finish: it fails faster than it can write a checkpoint and restart "
+                          "(Daly's expected wall time is not finite), so no time, energy or cost to train is given"});
+    p.training.reset();
+  }
   if (p.training) p.time_to_train_s = p.training->wall_s;
   {
     const auto& t = sc.cluster.topology;

@@ -104,6 +104,10 @@ struct GpuSpec {
   int sm_count = 1;              // streaming multiprocessors: sets GEMM wave quantization
   double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none
+  // What a GPU draws idle, as a share of its board power: an assumption (A100/H100 idle readings
+  // of 50-100 W are typical; not measured here). The energy model's idle draw, and the floor of a
+  // power cap: a GPU capped at what it draws doing nothing could not run.
+  static constexpr double kIdlePowerShare = 0.2;
   // The sustained clock of the job's slowest GPU over a typical one's (slowest_clock_factor): a
   // synchronous step waits for it. 1: a typical GPU (one GPU, or no spread).
   double slowest_clock = 1.0;

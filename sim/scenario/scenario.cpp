@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
@@ -33,13 +34,21 @@ std::optional<double> link_bandwidth(MapReader& r, const std::string& key) {
 // The clock-vs-power relation (GpuSpec::tensor_clock_factor) is linear in the cap, and its one
 // measurement reaches down to 0.36 of board power (a GB300 at 500 of 1400 W): below about a
 // third it is extrapolated; a cap at or above board power, or on a GPU that gives none, changes
-// nothing. `key` names where the cap was set.
-std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string& key) {
+// nothing. A cap at or below what the GPU draws idle is an error (`fail`, at the key that set
+// it). `key` names where the cap was set.
+std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string& key,
+                                        const std::function<void(const std::string&)>& fail) {
   std::vector<Finding> warnings;
-  const auto watts = [](double w) { return std::to_string(static_cast<long long>(std::lround(w))) + " W"; };
+  const auto watts = [](double w) { return units::format_number(w) + " W"; };
   for (const GpuSpec* g : t.gpu_kinds()) {
     if (g->power_limit_watts <= 0) continue;
     const std::string cap = "a cap of " + watts(g->power_limit_watts);
+    const double idle = GpuSpec::kIdlePowerShare * g->power_watts;
+    if (g->power_watts > 0 && g->power_limit_watts <= idle) {
+      fail("expected a power cap above what " + g->name + " draws idle (" + watts(idle) + ", " +
+           units::format_percent(GpuSpec::kIdlePowerShare, 0) + " of its " + watts(g->power_watts) +
+           " board power), found " + cap);
+    }
     std::string problem;
     if (g->power_watts <= 0) {
       problem = cap + " changes nothing: " + g->name + " gives no board power (power) to scale from";
@@ -1179,7 +1188,9 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     cap_key = "cluster.power_limit";
   }
   if (!cap_key.empty()) {
-    for (auto& w : power_cap_warnings(t, cap_key)) sc.warnings.push_back(std::move(w));
+    const std::string set_at = cap_key.substr(cap_key.find('.') + 1);  // power_limit, gpu or topology
+    const auto fail = [&](const std::string& problem) { cluster->fail(set_at, problem); };
+    for (auto& w : power_cap_warnings(t, cap_key, fail)) sc.warnings.push_back(std::move(w));
   }
   for (auto& w : sustained_clock_warnings(t, cluster->has("gpu") ? "cluster.gpu" : "cluster.topology")) {
     sc.warnings.push_back(std::move(w));
@@ -1385,13 +1396,23 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
 
   if (auto training = r.map("training")) {
     sc.training.tokens = training->count("tokens", 1, 1e18);
+    // A mean time between failures or a checkpoint interval of 0 would divide by zero (Daly's
+    // formula); 0 is not "none" here: leave the key out for that.
+    const auto positive = [](MapReader& reader, const std::string& key) {
+      const auto v = reader.duration(key);
+      if (v && *v <= 0) reader.fail(key, "expected a duration above 0, such as 30min (leave the key out for none)");
+      return v;
+    };
     if (auto failures = training->map("failures")) {
-      sc.training.mtbf_per_node_s = failures->duration("mtbf_per_node");
+      sc.training.mtbf_per_node_s = positive(*failures, "mtbf_per_node");
       sc.training.gpu_failures_per_day = failures->number("gpu_failures_per_day", 0, 1e3);
+      if (sc.training.mtbf_per_node_s && sc.training.gpu_failures_per_day) {
+        failures->fail("gpu_failures_per_day", "give the failure rate once: mtbf_per_node or gpu_failures_per_day");
+      }
       if (auto v = failures->duration("restart_time")) sc.training.restart_s = *v;
       failures->finish();
     }
-    if (auto v = training->duration("checkpoint_interval")) sc.training.checkpoint_interval_s = *v;
+    if (auto v = positive(*training, "checkpoint_interval")) sc.training.checkpoint_interval_s = *v;
     training->finish();
   }
   r.finish();

@@ -273,10 +273,18 @@ bool bare_number(const std::string& text) {
   return value && text.find_first_not_of("0123456789.eE+- \t") == std::string::npos;
 }
 
+// The values a quantity may take besides 0: wide of any machine, yet narrow enough that products
+// and quotients of them stay finite (a 1e-300 GB/s link made an infinite transfer, which stalled
+// the simulation; 1e19 W overflowed a warning's integer).
+struct Envelope {
+  double least, most;
+  const char* words;  // the range as written in errors
+};
+
 // `unit` is the unit to suggest when a bare number is written ("Gb/s" for 400 -> "400Gb/s").
 template <typename Parse>
 std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, const std::string& key, Parse parse,
-                                const char* expected, const char* unit) {
+                                const char* expected, const char* unit, const Envelope& envelope) {
   if (!value) return std::nullopt;
   // A bare number is ambiguous (bits or bytes? GB or GiB? seconds or microseconds?): refused.
   if (bare_number(value.Scalar())) {
@@ -284,26 +292,34 @@ std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, cons
   }
   const auto parsed = parse(value.Scalar());
   if (!parsed) reader.fail(key, std::string("expected ") + expected + ", found " + describe(value));
+  if (!std::isfinite(*parsed) || *parsed < 0 ||
+      (*parsed > 0 && (*parsed < envelope.least || *parsed > envelope.most))) {
+    reader.fail(key,
+                std::string("expected ") + expected + ", 0 or from " + envelope.words + ", found " + describe(value));
+  }
   return parsed;
 }
 }  // namespace
 
 std::optional<double> MapReader::bytes(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB", "GiB");
+  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB", "GiB",
+                   {1, 1e18, "1B to 1EB"});
 }
 std::optional<double> MapReader::bandwidth(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a bandwidth"), key, units::parse_bandwidth,
-                   "a bandwidth such as 400Gb/s or 50GB/s", "Gb/s");
+                   "a bandwidth such as 400Gb/s or 50GB/s", "Gb/s", {1e3, 1e15, "1kB/s to 1PB/s"});
 }
 std::optional<double> MapReader::watts(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a power"), key, units::parse_watts, "a power such as 500W or 1.2kW", "W");
+  return read_unit(*this, scalar_node(key, "a power"), key, units::parse_watts, "a power such as 500W or 1.2kW", "W",
+                   {1e-3, 1e7, "1mW to 10MW"});
 }
 std::optional<double> MapReader::duration(const std::string& key) {
   return read_unit(*this, scalar_node(key, "a duration"), key, units::parse_duration,
-                   "a duration such as 2us, 1.5ms or 3h", "s");
+                   "a duration such as 2us, 1.5ms or 3h", "s", {1e-12, 1e12, "1ps to 1e12s (31,700 years)"});
 }
 std::optional<double> MapReader::rate(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a rate"), key, units::parse_rate, "a rate such as 312TFLOP/s", "TFLOP/s");
+  return read_unit(*this, scalar_node(key, "a rate"), key, units::parse_rate, "a rate such as 312TFLOP/s", "TFLOP/s",
+                   {1e6, 1e19, "1MFLOP/s to 10EFLOP/s"});
 }
 std::optional<double> MapReader::count(const std::string& key, double min, double max) {
   const YAML::Node node = scalar_node(key, "a count");
