@@ -382,6 +382,20 @@ TEST(Validation, PredictOnASearchScenarioPointsToSearch) {
   EXPECT_NE(r.err.find("search-llama2-7b.yaml:6"), std::string::npos) << r.err;
 }
 
+// A searched key the best plan leaves at its default (no hybrid sharding, every layer recomputed
+// or none) is taken out of the exported file: left as `auto` or a list, predict refused the file
+// as a search (found by an adversarial pass over the CLI, session 42).
+TEST(SearchDecision, ExportedBestPlanKeepsNoSearchedKey) {
+  const std::string scenario = testing::TempDir() + "/shard-auto.yaml";
+  std::ofstream(scenario) << "model: {preset: llama2-7b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+                             "plan: {zero: 1, dp_shard: auto, recompute_fraction: [0.5, 1], global_batch: 256}\n";
+  const std::string best = testing::TempDir() + "/shard-best.yaml";
+  const CommandResult searched = run("search " + scenario + " --fidelity estimate --export " + best);
+  ASSERT_EQ(searched.code, 0) << searched.err;
+  const CommandResult predicted = run("predict " + best);
+  EXPECT_EQ(predicted.code, 0) << predicted.err;
+}
+
 // The search ends in a decision: the best plan exported as a scenario predicts the step the
 // search simulated, to the bit; --top K prints K rows; --json --all lists the plans not ranked
 // with the reason; progress goes to stderr when it is not a terminal.

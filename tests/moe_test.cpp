@@ -649,6 +649,17 @@ TEST(Moe, HuggingFaceConfigsOfPresetModelsMatchThePresets) {
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "text_config");
   }
+  // More experts per token than experts: an error, as in a YAML model's moe map (it was priced).
+  const auto routed = std::filesystem::temp_directory_path() / "mixtral-top4-of-2.json";
+  std::ofstream(routed) << R"({"model_type": "mixtral", "num_hidden_layers": 2, "hidden_size": 256,
+    "num_attention_heads": 4, "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 512,
+    "num_local_experts": 2, "num_experts_per_tok": 4})";
+  try {
+    load_hf_config(routed.string());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "num_experts_per_tok");
+  }
 }
 
 // Expert groups of later replicas can straddle leaf switches the first replica's do not: 12

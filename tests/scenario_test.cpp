@@ -396,6 +396,14 @@ const BadCase kBadCases[] = {
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining:\n  tokens: 1e9\n"
      "  failures: {mtbf_per_node: 0h}\n",
      "training.failures.mtbf_per_node", 6, "above 0"},
+    {"collective_sms_all_of_the_gpu",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  collective_sms: 1000\n", "plan.collective_sms",
+     0, "fewer than h200-sxm-141gb's 132 SMs"},
+    {"more_parameter_servers_than_nodes",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  parameter_servers: 4\n",
+     "plan.parameter_servers", 0, "at most the job's 1 nodes"},
+    {"empty_gradient_bucket", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  bucket_size: 0MB\n",
+     "plan.bucket_size", 4, "above 0"},
     {"failure_rate_given_twice",
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining:\n  tokens: 1e9\n"
      "  failures: {mtbf_per_node: 1000h, gpu_failures_per_day: 0.001}\n",

@@ -126,9 +126,17 @@ std::string export_yaml(const std::string& scenario_file, const std::vector<std:
   plan["virtual_stages"] = p.virtual_stages;
   plan["schedule"] = schedule_name(p.schedule);
   plan["zero"] = p.zero;
-  if (p.dp_shard > 0) plan["dp_shard"] = p.dp_shard;
+  // Keys the best plan leaves at their defaults go, where the file searched them ("auto", a list):
+  // left in, the exported file would still be a search, not a plan predict can run.
+  if (p.dp_shard > 0)
+    plan["dp_shard"] = p.dp_shard;
+  else
+    plan.remove("dp_shard");
   plan["recompute"] = recompute_name(p.recompute);
-  if (p.recompute_fraction != 1) plan["recompute_fraction"] = p.recompute_fraction;
+  if (p.recompute_fraction != 1)
+    plan["recompute_fraction"] = p.recompute_fraction;
+  else
+    plan.remove("recompute_fraction");
   plan["sequence_parallel"] = p.sequence_parallel;
   YAML::Node placement(YAML::NodeType::Sequence);
   for (const Axis a : p.placement) placement.push_back(axis_name(a));

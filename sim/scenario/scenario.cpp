@@ -452,6 +452,12 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   if ((m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) || m.heads % m.kv_heads != 0) {
     throw InputError({path, 0, 0}, "num_attention_heads", "heads must divide hidden and be divisible by kv heads");
   }
+  // The rule a YAML model's moe map has (read_model): a token routes to at most every expert.
+  if (m.top_k > m.experts) {
+    throw InputError(
+        {path, 0, 0}, "num_experts_per_tok",
+        "expected at most the experts (" + std::to_string(m.experts) + "), found " + std::to_string(m.top_k));
+  }
   return m;
 }
 
@@ -667,6 +673,19 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("plan.cuda_graphs", "per-layer CUDA graphs do not run with activation offloading (Megatron-Core's rule)");
   if (p.graphs("moe_router") && p.recomputes_module("moe"))
     error("plan.cuda_graphs", "the moe recompute module does not run with moe_router graphs (Megatron-Core's rule)");
+  // SMs a collective holds are a share of each GPU's (PlanSpec::collective_sms): all of them
+  // would leave the compute beside it none.
+  for (const GpuSpec* g : c.topology.gpu_kinds()) {
+    if (p.collective_sms >= g->sm_count && g->sm_count > 1) {
+      error("plan.collective_sms",
+            "expected fewer than " + g->name + "'s " + s(g->sm_count) + " SMs, found " + s(p.collective_sms));
+    }
+  }
+  const int job_nodes = (c.gpus + c.topology.gpus_per_node - 1) / c.topology.gpus_per_node;
+  if (p.parameter_servers > job_nodes) {
+    error("plan.parameter_servers",
+          "expected at most the job's " + s(job_nodes) + " nodes, found " + s(p.parameter_servers));
+  }
   if (m.heads % p.tp != 0) error("plan.tp", "heads (" + s(m.heads) + ") must be divisible by tp (" + s(p.tp) + ")");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     error("plan.tp", "kv_heads (" + s(m.kv_heads) + ") and tp (" + s(p.tp) + ") must divide one another");
@@ -984,7 +1003,10 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.choice("expert_gemm", {"streams", "grouped"})) {
     p.expert_gemm = *v == "grouped" ? ExpertGemm::grouped : ExpertGemm::streams;
   }
-  if (auto v = r.bytes("bucket_size")) p.bucket_bytes = std::max(*v, 1.0);
+  if (auto v = r.bytes("bucket_size")) {
+    if (*v <= 0) r.fail("bucket_size", "expected a bucket above 0, such as 40MB");
+    p.bucket_bytes = *v;
+  }
   if (auto v = r.boolean("overlap_grad_reduce")) p.overlap_grad_reduce = *v;
   if (auto v = r.boolean("overlap_param_gather")) p.overlap_param_gather = *v;
   // true (Megatron-LM's flag: Transformer Engine's userbuffers), userbuffers, async (torch's async TP).
