@@ -404,6 +404,13 @@ const BadCase kBadCases[] = {
      "plan.parameter_servers", 0, "at most the job's 1 nodes"},
     {"empty_gradient_bucket", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  bucket_size: 0MB\n",
      "plan.bucket_size", 4, "above 0"},
+    {"recompute_modules_empty",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  recompute: selective\n  recompute_modules: "
+     "[]\n",
+     "plan.recompute_modules", 5, "found an empty list"},
+    {"placement_of_three_axes",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  placement: [tp, dp, pp]\n", "plan.placement", 4,
+     "found a list of 3 items"},
     {"failure_rate_given_twice",
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {}\ntraining:\n  tokens: 1e9\n"
      "  failures: {mtbf_per_node: 1000h, gpu_failures_per_day: 0.001}\n",
@@ -667,6 +674,9 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
       {"{\"tokens_per_s\": 3}", "step_time_s"},
       {"{\"step_time_s\": \"fast\"}", "step_time_s"},
       {"{\"step_time_s\": -1}", "step_time_s"},
+      {"{\"step_time_s\": 1e-300}", "step_time_s"},
+      {"{\"step_time_s\": 1, \"memory_per_gpu_bytes\": {\"peak\": -1}}", "peak"},
+      {"{\"step_time_s\": 1, \"breakdown_s\": {\"compute\": -0.5}}", "compute"},
       {"{\"step_time_s\": 1, \"plan\": 7}", "plan"},
       {"{\"step_time_s\": 1, \"device\": 7}", "device"},
       {"{\"step_time_s\": 1,", ""},

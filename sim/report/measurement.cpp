@@ -112,7 +112,8 @@ nlohmann::json parse_measurement(const std::string& input, const std::string& pa
     throw InputError({path, 0, 0}, "", std::string("JSON error: ") + e.what());
   }
   if (!run.is_object()) throw InputError({path, 0, 0}, "", "expected a JSON object (trainsim-exec --out)");
-  if (!number(run, "step_time_s", path, 0, 1e9)) {
+  // A measured step shorter than a microsecond is no step (its error ran to 150 digits).
+  if (!number(run, "step_time_s", path, 1e-6, 1e9)) {
     throw InputError({path, 0, 0}, "step_time_s", "missing: not a trainsim-exec measurement");
   }
   for (const char* key : {"tokens_per_s", "model_tflops_per_gpu", "hardware_tflops_per_gpu", "mfu"}) {
@@ -122,6 +123,17 @@ nlohmann::json parse_measurement(const std::string& input, const std::string& pa
   for (const char* section : {"breakdown_s", "memory_per_gpu_bytes", "model", "plan"}) {
     if (run.contains(section) && !run[section].is_object())
       throw InputError({path, 0, 0}, section, "expected an object");
+  }
+  // The parts of a step and the bytes on a GPU are never negative (a peak of -1 B was compared).
+  if (run.contains("breakdown_s")) {
+    for (const auto& [key, value] : run["breakdown_s"].items()) {
+      if (value.is_number()) number(run["breakdown_s"], key.c_str(), path, 0, 1e9);
+    }
+  }
+  if (run.contains("memory_per_gpu_bytes")) {
+    for (const auto& [key, value] : run["memory_per_gpu_bytes"].items()) {
+      if (value.is_number()) number(run["memory_per_gpu_bytes"], key.c_str(), path, 0, 1e18);
+    }
   }
   return run;
 }

@@ -133,8 +133,10 @@ std::string describe(const YAML::Node& node) {
           !text.empty() && units::parse_count(text) && text.find_first_not_of("0123456789.eE+-") == std::string::npos;
       return number ? text : quoted(text);
     }
-    case YAML::NodeType::Sequence:
-      return "a list";
+    case YAML::NodeType::Sequence:  // its length: what a list of the wrong size got wrong
+      return node.size() == 0   ? "an empty list"
+             : node.size() == 1 ? "a list of 1 item"
+                                : "a list of " + std::to_string(node.size()) + " items";
     case YAML::NodeType::Map:
       return "a map";
     default:
