@@ -251,6 +251,20 @@ TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
   EXPECT_EQ(imported("--cuda-graph-impl full_iteration"), std::vector<std::string>{"full_iteration"});
 }
 
+// The experts' flags without --num-experts change nothing the reader writes: it says so (they
+// were dropped without a word, neither read nor listed as unread).
+TEST(CliExport, ExpertFlagsWithoutExpertsAreNamed) {
+  const std::string out = testing::TempDir() + "/topk-alone.yaml";
+  const CommandResult r =
+      run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+          "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 --moe-router-topk 4\" "
+          "--topology dgx-h100-superpod --gpus 8 -o " +
+          out);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--moe-router-topk: not read without --num-experts"), std::string::npos) << r.output;
+  EXPECT_FALSE(trainsim::load_scenario(out).model.moe());
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

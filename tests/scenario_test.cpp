@@ -109,6 +109,24 @@ plan: {tp: 16, micro_batch: 1, global_batch: 8, sequence_parallel: true}
   EXPECT_EQ(sc.warnings.front().key, "plan.tp");
 }
 
+// A fabric grows by the nodes a job needs in its segments (GPUs of each node it fills), not by
+// whole nodes: 32 GPUs in segments of 3 take 11 nodes. It was refused ("has 12 ... sized by its
+// torus or dragonfly dimensions") on a fat tree of 4 such nodes.
+TEST(Scenario, AFabricGrowsByTheNodesAJobFillsInSegments) {
+  const std::string topology = testing::TempDir() + "/segment3.yaml";
+  std::ofstream(topology) << "name: t\ngpu: h100-sxm-80gb\ngpus_per_node: 8\nsegment: 3\nnodes: 4\n"
+                             "node: {latency: 1us}\nnetwork: {kind: fat-tree, nic_bandwidth: 400Gb/s, "
+                             "nic_latency: 2us, switch_latency: 130ns, nodes_per_leaf: 2}\n";
+  const Scenario sc = load_scenario_text(
+      "model: {preset: gpt2}\ncluster: {topology: " + topology + ", gpus: 32}\nplan: {dp: 32, global_batch: 32}\n",
+      "grow.yaml");
+  EXPECT_EQ(sc.cluster.topology.gpus_per_node, 3);
+  EXPECT_EQ(sc.cluster.topology.nodes, 11);
+  int grown = 0;
+  for (const auto& w : sc.warnings) grown += w.key == "cluster.gpus";
+  EXPECT_EQ(grown, 1);
+}
+
 // A power cap the clock relation cannot price is named: one at or above the board power (no
 // effect) and one below a third of it (past the measured range); a cap in between is silent.
 TEST(Scenario, PowerCapsOutsideTheMeasuredRangeAreNamed) {

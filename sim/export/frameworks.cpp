@@ -1047,10 +1047,17 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     }
     out.model["moe"] = moe;
   }
-  for (const char* f : {"--num-experts", "--moe-router-topk", "--moe-ffn-hidden-size",
-                        "--moe-shared-expert-intermediate-size", "--moe-layer-freq"}) {
+  // Without --num-experts the experts' flags describe nothing this reader can write (the base
+  // scenario's model stays as it is): said, not dropped without a word.
+  std::string unread_moe;
+  for (const char* f :
+       {"--num-experts", "--moe-router-topk", "--moe-ffn-hidden-size", "--moe-shared-expert-intermediate-size",
+        "--moe-layer-freq", "--moe-token-dispatcher-type", "--moe-flex-dispatcher-backend"}) {
+    if (!has("--num-experts") && has(f)) unread_moe += std::string(unread_moe.empty() ? "" : " ") + f;
     used[f] = true;
   }
+  if (!unread_moe.empty())
+    out.notes.push_back(unread_moe + ": not read without --num-experts (the model's experts are kept as they are)");
   // Interleaving: layers per virtual stage (current Megatron-LM) or the virtual size (older).
   if (has("--num-layers-per-virtual-pipeline-stage")) {
     const std::int64_t per_chunk = number("--num-layers-per-virtual-pipeline-stage");

@@ -1236,15 +1236,21 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.nodes = static_cast<int>(*v);
   }
   sc.cluster.gpus = static_cast<int>(cluster->integer("gpus", 1, kMaxGpus).value_or(t.total_gpus()));
-  if (sc.cluster.gpus > t.total_gpus() && growable) {
+  // A job of more than one segment fills `segment` GPUs of each node (place_in_segments): that
+  // many count toward it, and the fabric grows by as many nodes as that takes.
+  const bool in_segments = t.segment > 0 && t.segment < t.gpus_per_node && sc.cluster.gpus > t.segment;
+  const int job_gpus_per_node = in_segments ? t.segment : t.gpus_per_node;
+  if (sc.cluster.gpus > std::int64_t(job_gpus_per_node) * t.nodes && growable) {
     const int before = t.nodes;
-    t.nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+    t.nodes = (sc.cluster.gpus + job_gpus_per_node - 1) / job_gpus_per_node;
     sc.warnings.push_back(
         {Finding::Severity::warning, "cluster.gpus",
          "topology " + t.name + " grown from " + std::to_string(before) + " to " + std::to_string(t.nodes) +
-             " nodes of " + std::to_string(t.gpus_per_node) + " GPUs for " + std::to_string(sc.cluster.gpus) +
-             " GPUs (its design: " + std::to_string(t.nodes_per_leaf) + " nodes per leaf, oversubscription " +
-             units::format_number(t.oversubscription) + "; cluster.nodes sets the size)"});
+             " nodes of " + std::to_string(t.gpus_per_node) + " GPUs" +
+             (in_segments ? " (" + std::to_string(job_gpus_per_node) + " of each for the job: its segment)" : "") +
+             " for " + std::to_string(sc.cluster.gpus) + " GPUs (its design: " + std::to_string(t.nodes_per_leaf) +
+             " nodes per leaf, oversubscription " + units::format_number(t.oversubscription) +
+             "; cluster.nodes sets the size)"});
   }
   // Checked again after the overrides: gpus_per_node can split a network-less node in several.
   if (const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
