@@ -59,6 +59,15 @@ std::string exported_as(const std::string& scenario, const std::string& framewor
   return r.output;
 }
 
+// `export --from megatron` of a small model (8 layers, hidden 1024, 8 heads, 1024 tokens, bf16)
+// on 8 H100s with `flags` added, writing the scenario to `out`.
+CommandResult from_megatron(const std::string& flags, const std::string& out) {
+  return run(
+      "export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+      "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 " +
+      flags + "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+}
+
 }  // namespace
 
 TEST(CliExport, MegatronRoundTripsThePlan) {
@@ -195,11 +204,7 @@ TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
   EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped-from-megatron.yaml").find("expert_gemm: grouped"),
             std::string::npos);
   const std::string out = testing::TempDir() + "/sequential.yaml";
-  const CommandResult sequential =
-      run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
-          "--vocab-size 32000 --swiglu --num-experts 8 --moe-router-topk 2 --micro-batch-size 1 "
-          "--global-batch-size 8 --bf16\" --topology dgx-h100-superpod --gpus 8 -o " +
-          out);
+  const CommandResult sequential = from_megatron("--swiglu --num-experts 8 --moe-router-topk 2", out);
   ASSERT_EQ(sequential.code, 0) << sequential.output;
   EXPECT_NE(sequential.output.find("SequentialMLP"), std::string::npos) << sequential.output;
   // Router fusion (plan.moe_router_fusion, on by default) is --moe-router-fusion, which
@@ -237,10 +242,7 @@ TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
   // implementation without modules captures each layer whole; full_iteration is the step.
   const auto imported = [&](const std::string& flags) {
     const std::string out = testing::TempDir() + "/graphs-imported.yaml";
-    const CommandResult r =
-        run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
-            "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 " +
-            flags + "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+    const CommandResult r = from_megatron(flags, out);
     EXPECT_EQ(r.code, 0) << r.output;
     return trainsim::load_scenario(out).plan.cuda_graphs;
   };
@@ -255,11 +257,7 @@ TEST(CliExport, CudaGraphScopesAreWrittenAndReadBack) {
 // were dropped without a word, neither read nor listed as unread).
 TEST(CliExport, ExpertFlagsWithoutExpertsAreNamed) {
   const std::string out = testing::TempDir() + "/topk-alone.yaml";
-  const CommandResult r =
-      run("export --from megatron \"--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
-          "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 --moe-router-topk 4\" "
-          "--topology dgx-h100-superpod --gpus 8 -o " +
-          out);
+  const CommandResult r = from_megatron("--moe-router-topk 4", out);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("--moe-router-topk: not read without --num-experts"), std::string::npos) << r.output;
   EXPECT_FALSE(trainsim::load_scenario(out).model.moe());
