@@ -396,6 +396,25 @@ TEST(SearchDecision, ExportedBestPlanKeepsNoSearchedKey) {
   EXPECT_EQ(predicted.code, 0) << predicted.err;
 }
 
+// A job that fails faster than it checkpoints never finishes: the search says so ("never", and
+// null in --json), as predict's warning does; it printed "$infB".
+TEST(SearchDecision, AJobThatNeverFinishesSaysSo) {
+  const std::string scenario = testing::TempDir() + "/never.yaml";
+  std::ofstream(scenario) << "model: {preset: gpt3-1.3b}\ncluster: {topology: dgx-a100-superpod, gpus: 64, "
+                             "price_per_gpu_hour: 2}\nplan: {tp: auto, micro_batch: 1, global_batch: 64}\n"
+                             "training: {tokens: 30e9, failures: {mtbf_per_node: 1us}}\n";
+  const CommandResult table = run("search " + scenario + " --fidelity estimate");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("never"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("inf"), std::string::npos) << table.out;
+  const CommandResult json = run("search " + scenario + " --fidelity estimate --json");
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  ASSERT_FALSE(j["plans"].empty());
+  EXPECT_TRUE(j["plans"][0]["time_to_train_s"].is_null());
+  EXPECT_TRUE(j["plans"][0]["cost_to_train"].is_null());
+}
+
 // The search ends in a decision: the best plan exported as a scenario predicts the step the
 // search simulated, to the bit; --top K prints K rows; --json --all lists the plans not ranked
 // with the reason; progress goes to stderr when it is not a terminal.

@@ -127,6 +127,17 @@ TEST(Scenario, AFabricGrowsByTheNodesAJobFillsInSegments) {
   EXPECT_EQ(grown, 1);
 }
 
+// collective_sms is checked against the GPU's SMs where the scenario writes it: its default (24)
+// on a GPU of 20 SMs is the GPU's share cap's to handle, not an error at a key nobody wrote.
+TEST(Scenario, CollectiveSmsIsCheckedWhereWritten) {
+  const std::string small =
+      "model: {preset: gpt2}\ncluster: {topology: single-h100, gpu: {preset: h100-sxm-80gb, "
+      "sm_count: 20}}\nplan: {";
+  EXPECT_NO_THROW(load_scenario_text(small + "}\n", "sm.yaml"));
+  EXPECT_NO_THROW(load_scenario_text(small + "collective_sms: 8}\n", "sm.yaml"));
+  EXPECT_THROW(load_scenario_text(small + "collective_sms: 24}\n", "sm.yaml"), InputError);
+}
+
 // A power cap the clock relation cannot price is named: one at or above the board power (no
 // effect) and one below a third of it (past the measured range); a cap in between is silent.
 TEST(Scenario, PowerCapsOutsideTheMeasuredRangeAreNamed) {

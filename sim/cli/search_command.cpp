@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -91,15 +92,19 @@ nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
   return j;
 }
 
-// Time and cost to train a plan at a step time (nullopt without training.tokens or a price).
+// Time and cost to train a plan at a step time (nullopt without training.tokens or a price, and
+// where the job fails faster than it checkpoints: `never`, as predict's warning says).
 struct TrainingFigures {
   std::optional<double> time_s, cost;
+  bool never = false;
 };
 TrainingFigures training_figures(const Scenario& base, const PlanSpec& plan, double step_time) {
   Scenario sc = base;
   sc.plan = plan;
   TrainingFigures f;
   if (const auto t = training_time(sc, step_time)) {
+    f.never = !std::isfinite(t->wall_s);
+    if (f.never) return f;
     f.time_s = t->wall_s;
     const double price = sc.cluster.topology.price_per_gpu_hour;
     if (price > 0) f.cost = price * sc.cluster.gpus * t->wall_s / 3600;
@@ -224,7 +229,7 @@ int search(const SearchCliOptions& options) {
         const auto f = training_figures(sized.base, r.plans.front().plan, r.plans.front().step_time());
         const double time = f.time_s.value_or(0);
         const double cost = f.cost.value_or(0);
-        const bool in_time = options.deadline_s <= 0 || time <= options.deadline_s;
+        const bool in_time = options.deadline_s <= 0 || (!f.never && time <= options.deadline_s);
         // Fewest GPUs: the smallest size in time (sizes go down, so the last one found);
         // cost: the cheapest in time.
         if (in_time && (options.objective == "gpus" || !chosen || cost < chosen_cost)) {
@@ -466,8 +471,10 @@ int search(const SearchCliOptions& options) {
                   c.simulated ? units::format_duration(c.simulated->step_time).c_str() : "-",
                   launch_bound ? "! " : "  ", 100 * c.mfu, units::format_bytes(c.estimate.memory.peak).c_str(),
                   c.simulated ? c.simulated->bound_by.c_str() : c.estimate.bound_by,
-                  f.time_s ? units::format_duration(*f.time_s).c_str() : "-", cost,
-                  options.pareto && front[i] ? "  *" : "");
+                  f.time_s  ? units::format_duration(*f.time_s).c_str()
+                  : f.never ? "never"
+                            : "-",
+                  cost, options.pareto && front[i] ? "  *" : "");
     std::cout << line;
   }
   if (any_launch_bound) {

@@ -1440,10 +1440,16 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
     if (on_done) on_done(items * scenarios.size() / std::max<std::size_t>(1, work.size()));
   };
   const auto results = run_isolated_batch(work, parallel, stop, item_done);
-  // The step in full, where the quick way could not give it; none if it fails or the batch stops.
-  const auto in_full = [&](std::size_t i) -> std::optional<StepResult> {
+  // The step in full, where the quick way could not give it (uneven chunks: first with four
+  // times the periods, as simulate_step does); none if it fails or the batch stops.
+  const auto in_full = [&](std::size_t i, bool periodic_first) -> std::optional<StepResult> {
     if (stop && stop()) return std::nullopt;
     try {
+      if (periodic_first && !even_chunks(setup_stages(scenarios[i]))) {
+        SimulationOptions longer;
+        longer.measured_periods = 4 * kUnevenMeasuredPeriods;
+        return simulate_step(scenarios[i], longer);  // in full where these do not repeat either
+      }
       SimulationOptions full;
       full.periodic = false;
       StepResult r = simulate_step(scenarios[i], full);
@@ -1471,10 +1477,10 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
       if (auto r = extrapolate_gpipe(parts, scenarios[i].plan.micro_batches())) {
         steps[i] = *r;
       } else {
-        steps[i] = in_full(i);
+        steps[i] = in_full(i, false);
       }
     } else if (parts.front().not_periodic) {
-      steps[i] = in_full(i);  // not periodic after all (rare, so one at a time)
+      steps[i] = in_full(i, true);  // not periodic after all (rare, so one at a time)
     } else {
       steps[i] = parts.front();
     }

@@ -673,14 +673,6 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("plan.cuda_graphs", "per-layer CUDA graphs do not run with activation offloading (Megatron-Core's rule)");
   if (p.graphs("moe_router") && p.recomputes_module("moe"))
     error("plan.cuda_graphs", "the moe recompute module does not run with moe_router graphs (Megatron-Core's rule)");
-  // SMs a collective holds are a share of each GPU's (PlanSpec::collective_sms): all of them
-  // would leave the compute beside it none.
-  for (const GpuSpec* g : c.topology.gpu_kinds()) {
-    if (p.collective_sms >= g->sm_count && g->sm_count > 1) {
-      error("plan.collective_sms",
-            "expected fewer than " + g->name + "'s " + s(g->sm_count) + " SMs, found " + s(p.collective_sms));
-    }
-  }
   const int job_nodes = (c.gpus + c.topology.gpus_per_node - 1) / c.topology.gpus_per_node;
   if (p.parameter_servers > job_nodes) {
     error("plan.parameter_servers",
@@ -1014,7 +1006,17 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     p.tp_comm_overlap = *v != "false" && *v != "no" && *v != "off";
     p.tp_overlap = *v == "async" ? TpOverlap::async : TpOverlap::userbuffers;
   }
-  if (auto v = r.integer("collective_sms", 0, 1024)) p.collective_sms = static_cast<int>(*v);
+  if (auto v = r.integer("collective_sms", 0, 1024)) {
+    // SMs a collective holds are a share of each GPU's (PlanSpec::collective_sms): all of them
+    // would leave the compute beside it none. (The default, 24, is capped by the GPU's share.)
+    for (const GpuSpec* g : cluster.topology.gpu_kinds()) {
+      if (*v >= g->sm_count && g->sm_count > 1) {
+        r.fail("collective_sms", "expected fewer than " + g->name + "'s " + std::to_string(g->sm_count) +
+                                     " SMs, found " + std::to_string(*v));
+      }
+    }
+    p.collective_sms = static_cast<int>(*v);
+  }
   if (auto v = r.choice("loss", {"fp32", "cast", "decomposed", "fused"})) {
     for (const Loss l : {Loss::fp32, Loss::cast, Loss::decomposed, Loss::fused}) {
       if (*v == loss_name(l)) p.loss = l;
@@ -1434,7 +1436,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     if (auto failures = training->map("failures")) {
       sc.training.mtbf_per_node_s = positive(*failures, "mtbf_per_node");
       sc.training.gpu_failures_per_day = failures->number("gpu_failures_per_day", 0, 1e3);
-      if (sc.training.mtbf_per_node_s && sc.training.gpu_failures_per_day) {
+      if (sc.training.mtbf_per_node_s && sc.training.gpu_failures_per_day.value_or(0) > 0) {
         failures->fail("gpu_failures_per_day", "give the failure rate once: mtbf_per_node or gpu_failures_per_day");
       }
       if (auto v = failures->duration("restart_time")) sc.training.restart_s = *v;
