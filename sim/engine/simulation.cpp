@@ -1211,6 +1211,7 @@ nlohmann::json to_json(const StepResult& r) {
           {"simulated_micro_batches", r.simulated_micro_batches},
           {"extended", r.extended},
           {"not_periodic", r.not_periodic},
+          {"measured_periods", r.measured_periods},
           {"trace", trace}};
 }
 
@@ -1231,6 +1232,7 @@ StepResult from_json(const nlohmann::json& j) {
   r.simulated_micro_batches = j.at("simulated_micro_batches");
   r.extended = j.at("extended");
   r.not_periodic = j.at("not_periodic");
+  r.measured_periods = j.at("measured_periods");
   for (const auto& e : j.at("trace")) r.trace.push_back({e[0], e[1], e[2], e[3], e[4]});
   return r;
 }
@@ -1250,15 +1252,29 @@ bool even_chunks(const StageSetup& setup) {
   return std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
 }
 
-// Micro-batches per replica to simulate: all of them, or enough for the periodic extension.
-int simulated_micro_batches(const Scenario& sc, const StageSetup& setup, const SimulationOptions& options) {
+// The steady periods a shortened run shows each stage; 0: the step is simulated whole.
+int measured_periods(const StageSetup& setup, const SimulationOptions& options) {
+  if (!options.periodic || options.record_link_load) return 0;
+  return options.measured_periods > 0 ? options.measured_periods
+         : even_chunks(setup)         ? kMeasuredPeriods
+                                      : kUnevenMeasuredPeriods;
+}
+
+// Micro-batches per replica to simulate: all of them, or enough for `periods` (periodic extension).
+int simulated_micro_batches(const Scenario& sc, int periods) {
   const auto& p = sc.plan;
   const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
-  if (!options.periodic || options.record_link_load) return all;
-  const int periods = options.measured_periods > 0 ? options.measured_periods
-                      : even_chunks(setup)         ? kMeasuredPeriods
-                                                   : kUnevenMeasuredPeriods;
-  return periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods);
+  return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods) : all;
+}
+
+// A shortened run of uneven chunks whose periods did not repeat in kUnevenMeasuredPeriods: worth
+// one more try with four times as many before the whole step.
+bool settles_with_more_periods(const StepResult& r) {
+  return r.not_periodic && r.measured_periods == kUnevenMeasuredPeriods;
+}
+SimulationOptions with_more_periods(SimulationOptions options) {
+  options.measured_periods = 4 * kUnevenMeasuredPeriods;
+  return options;
 }
 
 StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& options) {
@@ -1279,7 +1295,8 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const Platform platform(engine, graph);
   const StageSetup setup = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
   const Workload& work = setup.work.front();
-  StepSimulation simulation(sc, setup, platform, options, simulated_micro_batches(sc, setup, options));
+  const int periods = measured_periods(setup, options);
+  StepSimulation simulation(sc, setup, platform, options, simulated_micro_batches(sc, periods));
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);
     const int b = gpu_of(sc.plan, 0, 0, 1, 0);
@@ -1291,6 +1308,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   simulation.start();
   engine.run();
   StepResult result = simulation.result();
+  result.measured_periods = periods;
   if (result.not_periodic) return result;
   result.network_energy_j = simulation.network_energy() + simulation.skipped_network_energy();
   if (options.record_link_load && result.step_time > 0) {
@@ -1395,13 +1413,8 @@ StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
     quick = extrapolate_gpipe(gpipe_probes(sc, options), sc.plan.micro_batches());
   } else if (StepResult r = run(sc, options); !r.not_periodic) {
     quick = r;
-  } else if (options.periodic && options.measured_periods == 0 && r.simulated_micro_batches < sc.plan.micro_batches() &&
-             !even_chunks(setup_stages(sc, options.profile.value_or(CalibrationProfile{})))) {
-    // Uneven chunks still settling: once more with four times the periods, where that is still
-    // shorter than the step.
-    SimulationOptions longer = options;
-    longer.measured_periods = 4 * kUnevenMeasuredPeriods;
-    if (StepResult again = run(sc, longer); !again.not_periodic) quick = again;
+  } else if (settles_with_more_periods(r)) {
+    if (StepResult again = run(sc, with_more_periods(options)); !again.not_periodic) quick = again;
   }
   StepResult r;
   if (quick) {
@@ -1440,16 +1453,13 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
     if (on_done) on_done(items * scenarios.size() / std::max<std::size_t>(1, work.size()));
   };
   const auto results = run_isolated_batch(work, parallel, stop, item_done);
-  // The step in full, where the quick way could not give it (uneven chunks: first with four
-  // times the periods, as simulate_step does); none if it fails or the batch stops.
-  const auto in_full = [&](std::size_t i, bool periodic_first) -> std::optional<StepResult> {
+  // The step in full, where the quick way could not give it (uneven chunks: first with more
+  // periods, as simulate_step does); none if it fails or the batch stops.
+  const auto in_full = [&](std::size_t i, bool more_periods_first) -> std::optional<StepResult> {
     if (stop && stop()) return std::nullopt;
     try {
-      if (periodic_first && !even_chunks(setup_stages(scenarios[i]))) {
-        SimulationOptions longer;
-        longer.measured_periods = 4 * kUnevenMeasuredPeriods;
-        return simulate_step(scenarios[i], longer);  // in full where these do not repeat either
-      }
+      // In full where these do not repeat either.
+      if (more_periods_first) return simulate_step(scenarios[i], with_more_periods({}));
       SimulationOptions full;
       full.periodic = false;
       StepResult r = simulate_step(scenarios[i], full);
@@ -1480,7 +1490,7 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
         steps[i] = in_full(i, false);
       }
     } else if (parts.front().not_periodic) {
-      steps[i] = in_full(i, true);  // not periodic after all (rare, so one at a time)
+      steps[i] = in_full(i, settles_with_more_periods(parts.front()));  // rare, so one at a time
     } else {
       steps[i] = parts.front();
     }

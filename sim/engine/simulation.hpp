@@ -67,6 +67,9 @@ struct StepResult {
   bool extended = false;
   // The shortened run's steady periods did not repeat: simulate_step reran it in full.
   bool not_periodic = false;
+  // The steady periods the run was given to show each stage (SimulationOptions::measured_periods
+  // as resolved: more where the layers split unevenly over the chunks); 0: none.
+  int measured_periods = 0;
   // With record_link_load: bytes each link carried over the step / (bandwidth x step time), per
   // link name (the busier direction of a duplex link), links that carried nothing left out.
   // Under the simulation's symmetry only representative ranks move data: read the busiest links.
