@@ -25,7 +25,7 @@ void run(const std::string& label, const Scenario& sc) {
     const StepResult next = simulate_step(sc);
     if (next.wall_seconds < r.wall_seconds) r = next;
   }
-  std::printf("%-46s %6d GPUs  %7lld micro-batches (%3lld simulated)  step %10.3f s  simulated in %7.2f s\n",
+  std::printf("%-46s %6d GPUs  %7lld micro-batches (%3lld simulated)  step %10.3f s  simulated in %7.3f s\n",
               label.c_str(), sc.cluster.gpus, static_cast<long long>(sc.plan.micro_batches()),
               static_cast<long long>(r.simulated_micro_batches), r.step_time, r.wall_seconds);
   std::fflush(stdout);

@@ -59,7 +59,7 @@ int periodic_micro_batches(Schedule schedule, int p, int m, int v, int periods) 
   // Stage 0 has the longest warm-up, so the fewest steady pairs: it decides.
   for (int shorter = full->period_micro_batches; shorter < m; shorter += full->period_micro_batches) {
     const auto steady = steady_state(schedule, p, 0, shorter, v);
-    if (steady->pairs / steady->period_pairs >= periods && (m - shorter) % steady->period_micro_batches == 0) {
+    if ((steady->pairs - 2) / steady->period_pairs >= periods && (m - shorter) % steady->period_micro_batches == 0) {
       return shorter;
     }
   }

@@ -33,9 +33,11 @@ struct SteadyState {
 std::optional<SteadyState> steady_state(Schedule schedule, int stages, int stage, int micro_batches,
                                         int virtual_stages);
 
-// The fewest micro-batches whose run shows every stage at least `periods` whole steady periods,
-// in whole periods less than micro_batches (the rest are priced by extending the steady state:
-// engine/simulation.cpp); micro_batches itself when no shorter run has that many.
+// The fewest micro-batches whose run shows stage 0 (the longest warm-up, so the fewest steady
+// pairs) at least `periods` whole steady periods between its first steady pair and its last one
+// (which the measured periods leave out: engine/simulation.cpp period_boundaries), in whole
+// periods less than micro_batches (the rest are priced by extending the steady state);
+// micro_batches itself when no shorter run has that many.
 int periodic_micro_batches(Schedule schedule, int stages, int micro_batches, int virtual_stages, int periods);
 
 }  // namespace trainsim

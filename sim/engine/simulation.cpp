@@ -16,6 +16,8 @@
 #include <optional>
 #include <set>
 #include <simgrid/s4u.hpp>
+#include <string_view>
+#include <tuple>
 
 #include "engine/isolated.hpp"
 #include "engine/schedule.hpp"
@@ -93,7 +95,10 @@ struct DeferredWork {
 };
 
 struct StageState {
-  std::vector<PeriodSnapshot> snapshots;  // at the boundaries of the last measured periods
+  std::vector<PeriodSnapshot> snapshots;  // at each steady-period boundary (period_boundaries)
+  // When the stage started its first task that a longer steady state would not have repeated:
+  // its cool-down, or a chunk's last backward, which hands the gradients on. -1: not yet.
+  double steady_end = -1;
   std::vector<DeferredWork> deferred;
   StepBreakdown breakdown;
   double flops = 0;
@@ -200,9 +205,10 @@ class StepSimulation {
   }
   // The network energy of the skipped periods (stage 0's last period, times their count).
   double skipped_network_energy() const {
-    if (skipped_periods_ == 0 || stages_.empty() || stages_[0].snapshots.size() < 3) return 0;
+    const auto k = last_period(0);
+    if (skipped_periods_ == 0 || !k) return 0;
     const auto& snaps = stages_[0].snapshots;
-    return skipped_periods_ * (snaps[2].network_energy_j - snaps[1].network_energy_j);
+    return skipped_periods_ * (snaps[*k].network_energy_j - snaps[*k - 1].network_energy_j);
   }
 
  private:
@@ -229,21 +235,44 @@ class StepSimulation {
   // The last measured period of a stage times the skipped periods (zero when none are skipped).
   PeriodSnapshot skipped(int s) const {
     PeriodSnapshot d;
-    const auto& snaps = stages_[s].snapshots;
-    if (skipped_periods_ == 0 || snaps.size() < 3) return d;
+    const auto last = last_period(s);
+    if (skipped_periods_ == 0 || !last) return d;
+    const PeriodSnapshot &from = stages_[s].snapshots[*last - 1], &to = stages_[s].snapshots[*last];
     const double k = static_cast<double>(skipped_periods_);
-    d.clock = k * (snaps[2].clock - snaps[1].clock);
-    d.flops = k * (snaps[2].flops - snaps[1].flops);
-    d.gpu_energy_j = k * (snaps[2].gpu_energy_j - snaps[1].gpu_energy_j);
-    d.breakdown.compute = k * (snaps[2].breakdown.compute - snaps[1].breakdown.compute);
-    d.breakdown.bubble = k * (snaps[2].breakdown.bubble - snaps[1].breakdown.bubble);
-    d.breakdown.optimizer = k * (snaps[2].breakdown.optimizer - snaps[1].breakdown.optimizer);
-    for (const auto& [kind, seconds] : snaps[2].breakdown.exposed_comm) {
-      const auto before = snaps[1].breakdown.exposed_comm.find(kind);
+    d.clock = k * (to.clock - from.clock);
+    d.flops = k * (to.flops - from.flops);
+    d.gpu_energy_j = k * (to.gpu_energy_j - from.gpu_energy_j);
+    d.breakdown.compute = k * (to.breakdown.compute - from.breakdown.compute);
+    d.breakdown.bubble = k * (to.breakdown.bubble - from.breakdown.bubble);
+    d.breakdown.optimizer = k * (to.breakdown.optimizer - from.breakdown.optimizer);
+    for (const auto& [kind, seconds] : to.breakdown.exposed_comm) {
+      const auto before = from.breakdown.exposed_comm.find(kind);
       d.breakdown.exposed_comm[kind] =
-          k * (seconds - (before == snaps[1].breakdown.exposed_comm.end() ? 0.0 : before->second));
+          k * (seconds - (before == from.breakdown.exposed_comm.end() ? 0.0 : before->second));
     }
     return d;
+  }
+
+  // The moment the first stage left the steady state (StageState::steady_end). Nothing before it
+  // can differ from a longer step's steady state, whatever came after.
+  double steady_cut() const {
+    double cut = std::numeric_limits<double>::infinity();
+    for (const auto& st : stages_) {
+      if (st.steady_end >= 0) cut = std::min(cut, st.steady_end);
+    }
+    return cut;
+  }
+
+  // The snapshot closing stage s's last measured period: the latest boundary the stage reached by
+  // steady_cut(), with two whole periods before it (the first of which may still be settling
+  // from the warm-up: periodic() tells). None when the stage has no two such periods.
+  std::optional<std::size_t> last_period(int s) const {
+    const auto& snaps = stages_[s].snapshots;
+    const double cut = steady_cut();
+    for (std::size_t k = snaps.size(); k-- > 2;) {
+      if (snaps[k].clock <= cut) return k;
+    }
+    return std::nullopt;
   }
 
   // The steady state repeats when, on every stage, the last two measured periods last the same
@@ -252,9 +281,10 @@ class StepSimulation {
   bool periodic(double step_time) const {
     const double tolerance = 1e-4 * step_time / static_cast<double>(skipped_periods_);
     double period = -1;
-    for (const auto& st : stages_) {
-      const auto& snaps = st.snapshots;
-      if (snaps.size() < 3) return false;
+    for (int s = 0; s < p_.pp; ++s) {
+      const auto k = last_period(s);
+      if (!k) return false;
+      const PeriodSnapshot* snaps = &stages_[s].snapshots[*k - 2];
       const double first = snaps[1].clock - snaps[0].clock, last = snaps[2].clock - snaps[1].clock;
       if (std::abs(first - last) > tolerance) return false;
       if (snaps[0].bucket_backlog != snaps[1].bucket_backlog || snaps[1].bucket_backlog != snaps[2].bucket_backlog)
@@ -288,25 +318,38 @@ class StepSimulation {
     snap.flops = st.flops;
     snap.gpu_energy_j = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0)));
     if (s == 0) snap.network_energy_j = network_energy();
-    {
-      std::unique_lock lock(*st.mutex);
-      snap.bucket_backlog = st.buckets_sent - st.buckets_done;
-    }
+    snap.bucket_backlog = st.buckets_sent - st.buckets_done;  // a read: no lock (see flush)
     st.snapshots.push_back(snap);
   }
 
-  // The task indices of stage s at which the measured periods start and end: the boundaries of
-  // its steady periods before the last one (the last may hold a chunk's final backward, which
-  // hands its gradients to the data-parallel stream), three of them.
+  // The task indices of stage s at which its whole steady periods start and end; last_period
+  // picks the ones to measure once the run is over. None when nothing is extended. A steady
+  // pair is a forward and the backward of unit `pair`; every stage's periods end after the same
+  // backward units, and stage 0's last one with its steady state: a later stage does each
+  // backward unit before stage 0 can, so it reaches each boundary first. The pairs left over at
+  // the start give the pipeline time to fill.
   std::vector<std::size_t> period_boundaries(int s) const {
     if (skipped_periods_ == 0) return {};
+    const auto first = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
     const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
-    const int periods = steady->pairs / steady->period_pairs;
     std::vector<std::size_t> boundaries;
-    for (int k = periods - 3; k < periods; ++k) {
-      if (k >= 0) boundaries.push_back(static_cast<std::size_t>(steady->warmup + 2 * steady->period_pairs * k));
+    const int q = first->period_pairs;
+    for (int pair = (first->pairs - 2) % q + 1; pair < first->pairs; pair += q) {
+      boundaries.push_back(static_cast<std::size_t>(steady->warmup + 2 * pair));
     }
     return boundaries;
+  }
+
+  // The task index at which stage s leaves the steady state (StageState::steady_end).
+  std::size_t steady_end_task(int s, const std::vector<PipelineTask>& tasks) const {
+    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    std::vector<int> backwards(p_.virtual_stages, 0);
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      if (!tasks[i].forward && ++backwards[tasks[i].chunk] == micro_batches_) {
+        return std::min(i, static_cast<std::size_t>(steady->warmup + 2 * steady->pairs));
+      }
+    }
+    return static_cast<std::size_t>(steady->warmup + 2 * steady->pairs);
   }
 
   void record(int stage, const char* stream, const std::string& name, double start) {
@@ -324,11 +367,9 @@ class StepSimulation {
   void flush(int stage) {
     StageState& st = stages_[stage];
     if (st.deferred.empty()) return;
-    bool shared = false;
-    {
-      std::unique_lock lock(*st.mutex);
-      shared = st.buckets_done < st.buckets_sent;
-    }
+    // SimGrid runs one actor at a time and switches only at its calls, so reading the counters
+    // needs no lock (taking one is a call into SimGrid's kernel, twice per stage task).
+    bool shared = st.buckets_done < st.buckets_sent;
     if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) shared = true;
     if (auto it = syncing_.find(stage); it != syncing_.end() && it->second) shared = true;
     const auto execute = [&](double seconds) {
@@ -578,9 +619,14 @@ class StepSimulation {
   // contention of the simulated ones.
   static constexpr int kSimulatedRepeats = 8;
   template <class Simulate, class Exposed>
-  void repeated(int stage, const char* kind, const std::string& label, Simulate simulate, Exposed exposed,
-                int simulated_repeats = kSimulatedRepeats) {
-    auto& [count, total] = repeat_times_[{stage, std::string(kind) + " " + label}];
+  void repeated(int stage, const char* kind, std::string_view label, std::string_view variant, Simulate simulate,
+                Exposed exposed, int simulated_repeats = kSimulatedRepeats) {
+    // Looked up without building the name: several times a layer and micro-batch.
+    auto found = repeat_times_.find(std::tuple{stage, std::string_view(kind), label, variant});
+    if (found == repeat_times_.end()) {
+      found = repeat_times_.emplace(RepeatKey{stage, kind, label, variant}, std::pair{0, 0.0}).first;
+    }
+    auto& [count, total] = found->second;
     if (count >= simulated_repeats && defer_) {
       const double took = exposed(total / count);
       stages_[stage].deferred.push_back({0, took, kind});
@@ -592,7 +638,7 @@ class StepSimulation {
       const double took = exposed(total / count);
       sg4::this_actor::sleep_for(took);
       stages_[stage].breakdown.exposed_comm[kind] += took;
-      record(stage, kind, label, start);
+      if (trace_enabled_) record(stage, kind, std::string(label) + std::string(variant), start);
       return;
     }
     simulate();
@@ -606,7 +652,7 @@ class StepSimulation {
   // PlanSpec::tp_overlap_exposed leaves of T beside G, the GEMMs' time. A forward's all-gathers may move quantized
   // values (Communication::tp_gather_bytes); regather: the sequence-parallel all-gather alone (a recomputation's).
   enum class TpPass { forward, backward, regather };
-  void tp_exchange(int stage, const std::string& label, const Block& overlapped, TpPass pass) {
+  void tp_exchange(int stage, const char* label, const Block& overlapped, TpPass pass) {
     if (p_.tp < 2) return;
     const bool gather_only = pass == TpPass::regather;
     if (!p_.tp_comm_overlap) {
@@ -614,11 +660,11 @@ class StepSimulation {
       // leaves the node through its NICs): each of its collectives takes the same time, so after
       // a few it is priced at what they took.
       if (tp_fills_node_) {
-        const std::string name = label + (gather_only            ? " all-gather"
-                                          : p_.sequence_parallel ? " reduce-scatter + all-gather"
-                                                                 : " all-reduce");
+        const char* variant = gather_only            ? " all-gather"
+                              : p_.sequence_parallel ? " reduce-scatter + all-gather"
+                                                     : " all-reduce";
         repeated(
-            stage, "tp", name, [&] { tp_collectives(stage, label, pass); }, [](double t) { return t; });
+            stage, "tp", label, variant, [&] { tp_collectives(stage, label, pass); }, [](double t) { return t; });
       } else {
         tp_collectives(stage, label, pass);
       }
@@ -628,7 +674,7 @@ class StepSimulation {
     const double gathered = p_.sequence_parallel ? w_.comm.tp_gather_bytes : w_.comm.tp_bytes;
     const double rs_share = w_.comm.tp_bytes / std::max(1.0, w_.comm.tp_bytes + gathered);
     repeated(
-        stage, "tp", label + (gather_only ? " all-gather (overlapped)" : " (overlapped)"),
+        stage, "tp", label, gather_only ? " all-gather (overlapped)" : " (overlapped)",
         [&] { tp_collectives(stage, label, pass); },
         [&](double t) { return p_.tp_overlap_exposed(t, gemms, pass == TpPass::forward, rs_share); });
   }
@@ -667,7 +713,7 @@ class StepSimulation {
       blocking(stage, "ep", c, label);
     };
     repeated(
-        stage, "ep", label, simulate, [](double t) { return t; }, ep_simulated_repeats(stage));
+        stage, "ep", label, "", simulate, [](double t) { return t; }, ep_simulated_repeats(stage));
   }
 
   // SimGrid 3.32 scans its live activities at each completion (../shared/SIMGRID-NOTES.md): an
@@ -865,7 +911,7 @@ class StepSimulation {
     const double transfer = std::min(waited, pp_transfer_time_);
     stages_[stage].breakdown.exposed_comm["pp"] += transfer;
     stages_[stage].breakdown.bubble += waited - transfer;
-    if (waited > 0) record(stage, "pp", std::string("wait ") + what, start);
+    if (waited > 0 && trace_enabled_) record(stage, "pp", std::string("wait ") + what, start);
   }
 
   void send(int stage, int to_stage, const std::string& mailbox) {
@@ -903,14 +949,15 @@ class StepSimulation {
     }
   }
 
-  static std::string box(const char* kind, int virtual_stage, int micro_batch) {
-    return std::string(kind) + std::to_string(virtual_stage) + "-" + std::to_string(micro_batch);
-  }
+  // One mailbox per virtual stage and direction: its sender posts the micro-batches in the order
+  // its receiver asks for them (both follow the schedule's micro-batch order within a chunk), so
+  // SimGrid's first-come matching pairs each with its own.
+  static std::string box(const char* kind, int virtual_stage) { return kind + std::to_string(virtual_stage); }
 
   void forward(int s, const PipelineTask& task) {
     const int vs = task.chunk * p_.pp + s;
-    const std::string mb = " mb" + std::to_string(task.micro_batch);
-    if (vs > 0) receive(s, box("act", vs, task.micro_batch), "activation");
+    const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
+    if (vs > 0) receive(s, box("act", vs), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
     // A stage that keeps its weights gathers each chunk's once, at its first micro-batch.
     const bool keep = p_.fsdp_keeps_stage();
@@ -939,15 +986,15 @@ class StepSimulation {
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
     } else {
-      send(s, (vs + 1) % p_.pp, box("act", vs + 1, task.micro_batch));
+      send(s, (vs + 1) % p_.pp, box("act", vs + 1));
     }
   }
 
   void backward(int s, const PipelineTask& task, bool last_of_chunk) {
     const int vs = task.chunk * p_.pp + s;
-    const std::string mb = " mb" + std::to_string(task.micro_batch);
+    const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
     if (vs < virtual_stages() - 1)
-      receive(s, box("grad", vs, task.micro_batch), "gradient");
+      receive(s, box("grad", vs), "gradient");
     else
       compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
@@ -1011,7 +1058,7 @@ class StepSimulation {
         }
       }
     }
-    if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1, task.micro_batch));
+    if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1));
   }
 
   void push_bucket(int s, double bytes, double expert_bytes = 0) {
@@ -1028,10 +1075,15 @@ class StepSimulation {
     const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
     if (aligned_param_gather()) aligned_param_sync(s);
     const auto boundaries = period_boundaries(s);
+    const std::size_t steady_end = boundaries.empty() ? tasks.size() : steady_end_task(s, tasks);
     std::vector<int> backwards_done(p_.virtual_stages, 0);
     for (std::size_t i = 0; i < tasks.size(); ++i) {
       const auto& task = tasks[i];
       if (std::find(boundaries.begin(), boundaries.end(), i) != boundaries.end()) snapshot(s);
+      if (i == steady_end) {
+        flush(s);
+        stages_[s].steady_end = sg4::Engine::get_clock();
+      }
       if (task.forward) {
         forward(s, task);
       } else {
@@ -1174,7 +1226,8 @@ class StepSimulation {
   // that layer's weights have arrived; and whether the stage's gathers are still running.
   std::map<int, std::map<std::pair<int, int>, sg4::SemaphorePtr>> aligned_gathers_;
   std::map<int, bool> syncing_;
-  std::map<std::pair<int, std::string>, std::pair<int, double>> repeat_times_;  // count, seconds (repeated)
+  using RepeatKey = std::tuple<int, std::string, std::string, std::string>;  // stage, kind, label, variant
+  std::map<RepeatKey, std::pair<int, double>, std::less<>> repeat_times_;    // count, seconds (repeated)
   std::map<int, int> ep_repeats_;
   // Per stage and ReplicatedGroups: the groups a replicated collective runs and its mirrors.
   mutable std::map<std::pair<int, int>, Collective>
@@ -1237,22 +1290,26 @@ StepResult from_json(const nlohmann::json& j) {
   return r;
 }
 
-// Steady periods a shortened run must show each stage: the first may still settle, the last two
-// are compared, and the one after them is left out (period_boundaries).
-constexpr int kMeasuredPeriods = 4;
+// Whole steady periods a shortened run first shows stage 0 (the stage with the longest warm-up):
+// the last two before any stage leaves the steady state are compared (last_period), so two
+// suffice where they already repeat. Where they do not (a first period still settling from the
+// warm-up), the run is tried again with four times as many, then in full (simulate_step).
+constexpr int kMeasuredPeriods = 2;
 // Layers split unevenly over the chunks make stages of different speed whose slack in the
 // schedule drains over many periods before they settle on the slowest one's pace (qwen3-235b's
 // 94 layers in 32 chunks: not settled after four periods). Such a step is first tried with this
-// many periods, then four times as many (simulate_step), then in full: a step of millions of
-// micro-batches (a global batch written in tokens) stays bounded where its periods repeat.
+// many periods: a step of millions of micro-batches (a global batch written in tokens) stays
+// bounded where its periods repeat.
 constexpr int kUnevenMeasuredPeriods = 16;
+// Each retry shows this many times the periods of the try before it; one retry before the whole.
+constexpr int kMorePeriods = 4;
 
 bool even_chunks(const StageSetup& setup) {
   const auto& chunks = setup.chunk_layers;
   return std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
 }
 
-// The steady periods a shortened run shows each stage; 0: the step is simulated whole.
+// The steady periods a shortened run shows stage 0; 0: the step is simulated whole.
 int measured_periods(const StageSetup& setup, const SimulationOptions& options) {
   if (!options.periodic || options.record_link_load) return 0;
   return options.measured_periods > 0 ? options.measured_periods
@@ -1267,13 +1324,13 @@ int simulated_micro_batches(const Scenario& sc, int periods) {
   return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods) : all;
 }
 
-// A shortened run of uneven chunks whose periods did not repeat in kUnevenMeasuredPeriods: worth
-// one more try with four times as many before the whole step.
+// A first shortened run whose periods did not repeat: worth one more try with kMorePeriods times
+// as many before the whole step.
 bool settles_with_more_periods(const StepResult& r) {
-  return r.not_periodic && r.measured_periods == kUnevenMeasuredPeriods;
+  return r.not_periodic && (r.measured_periods == kMeasuredPeriods || r.measured_periods == kUnevenMeasuredPeriods);
 }
-SimulationOptions with_more_periods(SimulationOptions options) {
-  options.measured_periods = 4 * kUnevenMeasuredPeriods;
+SimulationOptions with_more_periods(SimulationOptions options, const StepResult& first) {
+  options.measured_periods = kMorePeriods * first.measured_periods;
   return options;
 }
 
@@ -1414,7 +1471,7 @@ StepResult simulate_step(const Scenario& sc, const SimulationOptions& options) {
   } else if (StepResult r = run(sc, options); !r.not_periodic) {
     quick = r;
   } else if (settles_with_more_periods(r)) {
-    if (StepResult again = run(sc, with_more_periods(options)); !again.not_periodic) quick = again;
+    if (StepResult again = run(sc, with_more_periods(options, r)); !again.not_periodic) quick = again;
   }
   StepResult r;
   if (quick) {
@@ -1455,11 +1512,11 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
   const auto results = run_isolated_batch(work, parallel, stop, item_done);
   // The step in full, where the quick way could not give it (uneven chunks: first with more
   // periods, as simulate_step does); none if it fails or the batch stops.
-  const auto in_full = [&](std::size_t i, bool more_periods_first) -> std::optional<StepResult> {
+  const auto in_full = [&](std::size_t i, const StepResult* first) -> std::optional<StepResult> {
     if (stop && stop()) return std::nullopt;
     try {
       // In full where these do not repeat either.
-      if (more_periods_first) return simulate_step(scenarios[i], with_more_periods({}));
+      if (first && settles_with_more_periods(*first)) return simulate_step(scenarios[i], with_more_periods({}, *first));
       SimulationOptions full;
       full.periodic = false;
       StepResult r = simulate_step(scenarios[i], full);
@@ -1487,10 +1544,10 @@ std::vector<std::optional<StepResult>> simulate_steps(const std::vector<Scenario
       if (auto r = extrapolate_gpipe(parts, scenarios[i].plan.micro_batches())) {
         steps[i] = *r;
       } else {
-        steps[i] = in_full(i, false);
+        steps[i] = in_full(i, nullptr);
       }
     } else if (parts.front().not_periodic) {
-      steps[i] = in_full(i, settles_with_more_periods(parts.front()));  // rare, so one at a time
+      steps[i] = in_full(i, &parts.front());  // rare, so one at a time
     } else {
       steps[i] = parts.front();
     }

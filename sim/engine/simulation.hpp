@@ -7,10 +7,13 @@
 //
 // Periodic steady state: a 1F1B or interleaved step is a warm-up, a steady state that repeats
 // per micro-batch (per pp micro-batches when interleaved), and a cool-down. With
-// SimulationOptions::periodic only the micro-batches needed to see several steady periods are
-// simulated; when the last periods of every stage repeat (same length, same gradient-bucket
-// backlog: contention included) the step is extended by the skipped periods, each costing what
-// the last measured one did. Else the step is simulated in full. GPipe (all forwards, then all
+// SimulationOptions::periodic only the micro-batches needed to see two steady periods are
+// simulated. The two measured are the last ones before stage 0's last steady pair: every stage
+// has done them before any stage meets the step's end (its cool-down, a chunk's last backward),
+// which the run also checks by time. When they repeat on every stage (same length, same
+// gradient-bucket backlog: contention included) the step is extended by the skipped periods,
+// each costing what the last measured one did; else the run is retried with four times as many
+// periods, then simulated in full. GPipe (all forwards, then all
 // backwards) has no such state within a run, but its step is affine in the micro-batches: a long
 // one is extrapolated from three short runs whose two differences agree (simulation.cpp,
 // extrapolate_gpipe).
@@ -85,9 +88,9 @@ struct SimulationOptions {
   // over the other micro-batches when its periods repeat (else the whole step is simulated).
   // Off with record_link_load, whose per-link bytes are not extended.
   bool periodic = true;
-  // Steady periods the shortened run shows each stage before its last two are compared; 0: the
-  // default (engine/simulation.cpp kMeasuredPeriods). simulate_step raises it where the periods
-  // did not repeat in time (layers split unevenly over the chunks).
+  // Whole steady periods the shortened run shows stage 0, the last two of which are compared; 0:
+  // the default (engine/simulation.cpp kMeasuredPeriods, more where layers split unevenly over
+  // the chunks). simulate_step retries with more where the periods did not repeat.
   int measured_periods = 0;
   // Simulate the data-parallel collectives of TP rank 0 only where the other TP ranks' copies
   // cannot slow them (network/platform.hpp rails_never_contend); off with record_link_load.

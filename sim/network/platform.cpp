@@ -197,21 +197,18 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   top->seal();
 }
 
-double Platform::latency(int a, int b) const {
+const Platform::RouteFacts& Platform::route_facts(int a, int b) const {
+  if (const auto it = route_facts_.find({a, b}); it != route_facts_.end()) return it->second;
   std::vector<sg4::Link*> links;
-  double latency = 0;
-  hosts_.at(a)->route_to(hosts_.at(b), links, &latency);
-  return latency;
+  RouteFacts facts;
+  hosts_.at(a)->route_to(hosts_.at(b), links, &facts.latency);
+  facts.bandwidth = 1e30;  // a GPU to itself: no link
+  for (const auto* link : links) facts.bandwidth = std::min(facts.bandwidth, link->get_bandwidth());
+  return route_facts_.emplace(std::make_pair(a, b), facts).first->second;
 }
 
-double Platform::bandwidth(int a, int b) const {
-  std::vector<sg4::Link*> links;
-  double latency = 0;
-  hosts_.at(a)->route_to(hosts_.at(b), links, &latency);
-  double narrowest = 1e30;
-  for (const auto* link : links) narrowest = std::min(narrowest, link->get_bandwidth());
-  return links.empty() ? 1e30 : narrowest;
-}
+double Platform::latency(int a, int b) const { return route_facts(a, b).latency; }
+double Platform::bandwidth(int a, int b) const { return route_facts(a, b).bandwidth; }
 
 void Platform::add_mirrored_flow(int a, int b, double bytes) const {
   auto it = joules_per_byte_.find({a, b});

@@ -57,6 +57,14 @@ class Platform {
   mutable std::vector<simgrid::s4u::Mailbox*> free_mailboxes_;
   mutable int mailboxes_ = 0;
   mutable std::map<std::pair<int, int>, double> joules_per_byte_;  // per route
+  // Latency and narrowest bandwidth per route, as first looked up: collectives ask for the same
+  // routes over and over, and each SimGrid lookup walks the zone tree.
+  struct RouteFacts {
+    double latency = 0;
+    double bandwidth = 0;
+  };
+  const RouteFacts& route_facts(int a, int b) const;
+  mutable std::map<std::pair<int, int>, RouteFacts> route_facts_;
 };
 
 // Whether identical collectives on disjoint GPU sets (the TP ranks' data-parallel rings) never
