@@ -100,6 +100,7 @@ struct StageState {
   // its cool-down, or a chunk's last backward, which hands the gradients on. -1: not yet.
   double steady_end = -1;
   std::vector<DeferredWork> deferred;
+  double waits_in_executions_s = 0;  // priced waits run inside an execution (flush)
   StepBreakdown breakdown;
   double flops = 0;
   double finish = 0;
@@ -190,7 +191,7 @@ class StepSimulation {
     r.trace = trace_;
     // GPU energy of one step: the representative GPU of each stage stands for its tp*cp*dp peers.
     for (int s = 0; s < p_.pp; ++s) {
-      const double joules = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0))) + skipped(s).gpu_energy_j;
+      const double joules = gpu_energy_j(s) + skipped(s).gpu_energy_j;
       r.gpu_energy_j += joules * p_.tp * p_.cp * p_.dp;
     }
     r.bound_by = largest_part(r.breakdown);
@@ -316,7 +317,7 @@ class StepSimulation {
     snap.clock = sg4::Engine::get_clock();
     snap.breakdown = st.breakdown;
     snap.flops = st.flops;
-    snap.gpu_energy_j = sg_host_get_consumed_energy(platform_.gpu(gpu(0, 0, s, 0)));
+    snap.gpu_energy_j = gpu_energy_j(s);
     if (s == 0) snap.network_energy_j = network_energy();
     snap.bucket_backlog = st.buckets_sent - st.buckets_done;  // a read: no lock (see flush)
     st.snapshots.push_back(snap);
@@ -387,11 +388,22 @@ class StepSimulation {
       exec += d.exec_s;
       sleep += d.sleep_s;
     }
-    if (!shared) {
-      if (exec > 0) execute(exec);
-      if (sleep > 0) sg4::this_actor::sleep_for(sleep);
+    if (!shared && exec + sleep > 0) {
+      // The GPU alone: one execution as long as the compute and the waits, a SimGrid activity
+      // fewer per stage task; gpu_energy_j counts the waits at idle power.
+      sg4::this_actor::execute((exec + sleep) * kHostSpeed);
+      st.breakdown.compute += exec;
+      st.waits_in_executions_s += sleep;
     }
     st.deferred.clear();
+  }
+
+  // The GPU energy of stage s's representative GPU so far: SimGrid's energy plugin, less the
+  // busy-minus-idle power over the waits that flush ran inside executions.
+  double gpu_energy_j(int s) const {
+    sg4::Host* host = platform_.gpu(gpu(0, 0, s, 0));
+    const double busy_minus_idle = sg_host_get_wattmax_at(host, 0) - sg_host_get_wattmin_at(host, 0);
+    return sg_host_get_consumed_energy(host) - busy_minus_idle * stages_[s].waits_in_executions_s;
   }
 
   void compute(int stage, const Block& block, const std::string& label) {
