@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -914,10 +915,10 @@ class StepSimulation {
     in_flight = next ? start_param_sync(stage, *next) : nullptr;
   }
 
-  void receive(int stage, const std::string& mailbox, const char* what) {
+  void receive(int stage, sg4::Mailbox* mailbox, const char* what) {
     flush(stage);
     const double start = sg4::Engine::get_clock();
-    sg4::Mailbox::by_name(mailbox)->get<int>();
+    mailbox->get<int>();
     const double waited = sg4::Engine::get_clock() - start;
     // The transfer itself is pipeline communication; the rest of the wait is bubble.
     const double transfer = std::min(waited, pp_transfer_time_);
@@ -926,7 +927,7 @@ class StepSimulation {
     if (waited > 0 && trace_enabled_) record(stage, "pp", std::string("wait ") + what, start);
   }
 
-  void send(int stage, int to_stage, const std::string& mailbox) {
+  void send(int stage, int to_stage, sg4::Mailbox* mailbox) {
     flush(stage);
     static int token = 0;
     auto& pending = pending_[stage];
@@ -939,8 +940,7 @@ class StepSimulation {
       pending.front()->wait();
       pending.pop_front();
     }
-    const sg4::CommPtr first =
-        sg4::Mailbox::by_name(mailbox)->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
+    const sg4::CommPtr first = mailbox->put_init(&token, static_cast<std::uint64_t>(w_.comm.pp_bytes));
     // The other TP ranks send their slices at the same time, to their peers. Where rails never
     // contend, each TP group fills its node (the sends leave it, never meeting another group's
     // NVLink traffic) and the TP ranks' other traffic is alike (no expert all-to-all or context
@@ -963,13 +963,22 @@ class StepSimulation {
 
   // One mailbox per virtual stage and direction: its sender posts the micro-batches in the order
   // its receiver asks for them (both follow the schedule's micro-batch order within a chunk), so
-  // SimGrid's first-come matching pairs each with its own.
-  static std::string box(const char* kind, int virtual_stage) { return kind + std::to_string(virtual_stage); }
+  // SimGrid's first-come matching pairs each with its own. Looked up once.
+  enum class Flow { activation, gradient };
+  sg4::Mailbox* box(Flow flow, int virtual_stage) {
+    auto& boxes = boxes_[static_cast<int>(flow)];
+    if (boxes.empty()) boxes.assign(virtual_stages(), nullptr);
+    sg4::Mailbox*& box = boxes.at(virtual_stage);
+    if (box == nullptr) {
+      box = sg4::Mailbox::by_name((flow == Flow::activation ? "act" : "grad") + std::to_string(virtual_stage));
+    }
+    return box;
+  }
 
   void forward(int s, const PipelineTask& task) {
     const int vs = task.chunk * p_.pp + s;
     const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
-    if (vs > 0) receive(s, box("act", vs), "activation");
+    if (vs > 0) receive(s, box(Flow::activation, vs), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
     // A stage that keeps its weights gathers each chunk's once, at its first micro-batch.
     const bool keep = p_.fsdp_keeps_stage();
@@ -998,7 +1007,7 @@ class StepSimulation {
     if (vs == virtual_stages() - 1) {
       compute(s, setup_.work[s].extras.head_forward, "lm head + loss" + mb);
     } else {
-      send(s, (vs + 1) % p_.pp, box("act", vs + 1));
+      send(s, (vs + 1) % p_.pp, box(Flow::activation, vs + 1));
     }
   }
 
@@ -1006,7 +1015,7 @@ class StepSimulation {
     const int vs = task.chunk * p_.pp + s;
     const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
     if (vs < virtual_stages() - 1)
-      receive(s, box("grad", vs), "gradient");
+      receive(s, box(Flow::gradient, vs), "gradient");
     else
       compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
     // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
@@ -1070,7 +1079,7 @@ class StepSimulation {
         }
       }
     }
-    if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box("grad", vs - 1));
+    if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box(Flow::gradient, vs - 1));
   }
 
   void push_bucket(int s, double bytes, double expert_bytes = 0) {
@@ -1238,6 +1247,7 @@ class StepSimulation {
   // that layer's weights have arrived; and whether the stage's gathers are still running.
   std::map<int, std::map<std::pair<int, int>, sg4::SemaphorePtr>> aligned_gathers_;
   std::map<int, bool> syncing_;
+  std::array<std::vector<sg4::Mailbox*>, 2> boxes_;                          // per Flow and virtual stage (box)
   using RepeatKey = std::tuple<int, std::string, std::string, std::string>;  // stage, kind, label, variant
   std::map<RepeatKey, std::pair<int, double>, std::less<>> repeat_times_;    // count, seconds (repeated)
   std::map<int, int> ep_repeats_;
