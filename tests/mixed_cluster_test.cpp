@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "report/prediction.hpp"
 #include "scenario/errors.hpp"
@@ -71,6 +73,47 @@ node_groups:
     EXPECT_EQ(e.key(), "node_groups[0].gpu");
     EXPECT_EQ(e.where().line, 5);
   }
+}
+
+// A node group may cap a GPU kind that the topology's `gpu` names uncapped: the cap is checked
+// against what that GPU draws idle all the same, as a cap set in the scenario is.
+TEST(MixedCluster, NodeGroupCapBelowIdleIsRefused) {
+  const std::string dir = ::testing::TempDir() + "node-group-cap";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/topology.yaml") << R"(name: capped-groups
+gpu: h100-sxm-80gb
+gpus_per_node: 8
+nodes: 2
+node_groups:
+  - {nodes: 1, gpu: {preset: h100-sxm-80gb, power_limit: 100W}}
+  - {nodes: 1, gpu: a100-80gb-sxm}
+network: {kind: fat-tree, nic_bandwidth: 200Gb/s}
+)";
+  const std::string scenario = R"(model: {preset: gpt3-1.3b}
+cluster: {topology: topology.yaml, gpus: 16}
+plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 16}
+)";
+  std::ofstream(dir + "/scenario.yaml") << scenario;
+  try {
+    load_scenario(dir + "/scenario.yaml");
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "cluster.topology");
+    EXPECT_EQ(e.where().line, 2);
+    EXPECT_NE(std::string(e.what()).find("draws idle (140.0 W"), std::string::npos) << e.what();
+  }
+  // A cap the GPU can run at is taken, with the node's own GPU.
+  std::ofstream(dir + "/topology.yaml", std::ios::trunc) << R"(name: capped-groups
+gpu: h100-sxm-80gb
+gpus_per_node: 8
+nodes: 2
+node_groups:
+  - {nodes: 1, gpu: {preset: h100-sxm-80gb, power_limit: 500W}}
+  - {nodes: 1, gpu: a100-80gb-sxm}
+network: {kind: fat-tree, nic_bandwidth: 200Gb/s}
+)";
+  const Scenario sc = load_scenario(dir + "/scenario.yaml");
+  EXPECT_DOUBLE_EQ(sc.cluster.topology.gpu_of_node(0).power_limit_watts, 500);
 }
 
 TEST(MixedCluster, BalancedSplitFollowsSpeed) {

@@ -40,8 +40,15 @@ std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string
                                         const std::function<void(const std::string&)>& fail) {
   std::vector<Finding> warnings;
   const auto watts = [](double w) { return units::format_number(w) + " W"; };
-  for (const GpuSpec* g : t.gpu_kinds()) {
-    if (g->power_limit_watts <= 0) continue;
+  // Every GPU with its own cap: a node group may cap a kind the topology's `gpu` names uncapped.
+  std::vector<const GpuSpec*> capped{&t.gpu};
+  for (const auto& group : t.node_groups) capped.push_back(&group.gpu);
+  for (std::size_t i = 0; i < capped.size(); ++i) {
+    const GpuSpec* g = capped[i];
+    const auto same = [&](const GpuSpec* other) {
+      return other->name == g->name && other->power_limit_watts == g->power_limit_watts;
+    };
+    if (g->power_limit_watts <= 0 || std::any_of(capped.begin(), capped.begin() + i, same)) continue;
     const std::string cap = "a cap of " + watts(g->power_limit_watts);
     const double idle = GpuSpec::kIdlePowerShare * g->power_watts;
     if (g->power_watts > 0 && g->power_limit_watts <= idle) {
@@ -1184,7 +1191,11 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     cluster->fail("topology", e.problem());
   }
   TopologySpec& t = sc.cluster.topology;
-  std::string cap_key = t.gpu.power_limit_watts > 0 ? "cluster.topology" : "";  // its power.gpu_limit
+  // The topology's power.gpu_limit, or a cap on one of its node groups' GPUs.
+  const bool topology_caps =
+      t.gpu.power_limit_watts > 0 || std::any_of(t.node_groups.begin(), t.node_groups.end(),
+                                                 [](const NodeGroup& g) { return g.gpu.power_limit_watts > 0; });
+  std::string cap_key = topology_caps ? "cluster.topology" : "";
   if (cluster->has("gpu")) {
     // A preset, a GPU file (relative to this scenario) or an inline map (gpus.cpp).
     // The system's power cap (a topology's power.gpu_limit) stays unless the GPU sets its own.
