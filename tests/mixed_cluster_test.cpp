@@ -80,15 +80,16 @@ node_groups:
 TEST(MixedCluster, NodeGroupCapBelowIdleIsRefused) {
   const std::string dir = ::testing::TempDir() + "node-group-cap";
   std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/topology.yaml") << R"(name: capped-groups
-gpu: h100-sxm-80gb
-gpus_per_node: 8
-nodes: 2
-node_groups:
-  - {nodes: 1, gpu: {preset: h100-sxm-80gb, power_limit: 100W}}
-  - {nodes: 1, gpu: a100-80gb-sxm}
-network: {kind: fat-tree, nic_bandwidth: 200Gb/s}
-)";
+  const auto write_topology = [&](const std::string& cap) {
+    std::ofstream(dir + "/topology.yaml", std::ios::trunc)
+        << "name: capped-groups\ngpu: h100-sxm-80gb\n"
+           "gpus_per_node: 8\nnodes: 2\nnode_groups:\n"
+           "  - {nodes: 1, gpu: {preset: h100-sxm-80gb, power_limit: "
+        << cap
+        << "}}\n  - {nodes: 1, gpu: a100-80gb-sxm}\n"
+           "network: {kind: fat-tree, nic_bandwidth: 200Gb/s}\n";
+  };
+  write_topology("100W");
   const std::string scenario = R"(model: {preset: gpt3-1.3b}
 cluster: {topology: topology.yaml, gpus: 16}
 plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 16}
@@ -103,15 +104,7 @@ plan: {tp: 1, pp: 1, dp: 16, micro_batch: 1, global_batch: 16}
     EXPECT_NE(std::string(e.what()).find("draws idle (140.0 W"), std::string::npos) << e.what();
   }
   // A cap the GPU can run at is taken, with the node's own GPU.
-  std::ofstream(dir + "/topology.yaml", std::ios::trunc) << R"(name: capped-groups
-gpu: h100-sxm-80gb
-gpus_per_node: 8
-nodes: 2
-node_groups:
-  - {nodes: 1, gpu: {preset: h100-sxm-80gb, power_limit: 500W}}
-  - {nodes: 1, gpu: a100-80gb-sxm}
-network: {kind: fat-tree, nic_bandwidth: 200Gb/s}
-)";
+  write_topology("500W");
   const Scenario sc = load_scenario(dir + "/scenario.yaml");
   EXPECT_DOUBLE_EQ(sc.cluster.topology.gpu_of_node(0).power_limit_watts, 500);
 }
