@@ -403,6 +403,8 @@ const BadCase kBadCases[] = {
     {"power_limit_past_a_long",
      "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 1e19W}\nplan: {}\n", "cluster.power_limit",
      2, "from 1mW to 10MW"},
+    {"hf_config_missing", "model: {hf_config: nowhere/config.json}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.hf_config", 1, "no Hugging Face config.json at"},
     {"power_limit_below_idle", "model: {preset: gpt2}\ncluster: {topology: single-h200, power_limit: 100W}\nplan: {}\n",
      "cluster.power_limit", 2, "draws idle"},
     {"denormal_memory_bandwidth",

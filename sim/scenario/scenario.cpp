@@ -1154,6 +1154,9 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (auto hf = model->string("hf_config")) {
     if (model->has("preset")) model->fail("hf_config", "give either preset or hf_config, not both");
     const auto path = std::filesystem::path(*hf).is_absolute() ? std::filesystem::path(*hf) : base / *hf;
+    // A missing file is this key's fault; an error inside the file keeps the file's location.
+    if (!std::filesystem::is_regular_file(path))
+      model->fail("hf_config", "no Hugging Face config.json at \"" + *hf + "\"");
     sc.model = load_hf_config(path.string());
   }
   const int preset_ffn = sc.model.ffn_hidden;
