@@ -729,6 +729,18 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
         R"({"step_time_s": 1, "plan": {"sequence_parallel": 3}})"}) {
     EXPECT_THROW(apply_measurement(sc, parse_measurement(bad, "run.json"), "run.json"), InputError) << bad;
   }
+  // A measured model of a shape no scenario could give (validate --force would price it) is
+  // refused as a scenario's would be, at the key at fault.
+  for (const auto& [bad, key] :
+       {std::pair{R"({"step_time_s": 1, "model": {"hidden": 100, "heads": 3}})", "model.heads"},
+        std::pair{R"({"step_time_s": 1, "model": {"heads": 4, "kv_heads": 3}})", "model.kv_heads"}}) {
+    try {
+      apply_measurement(sc, parse_measurement(bad, "run.json"), "run.json");
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.key(), key) << e.what();
+    }
+  }
 }
 
 // Layers that do not divide by pp: the remainder goes to the middle stages, then the first, then

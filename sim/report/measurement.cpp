@@ -156,6 +156,10 @@ void apply_measurement(Scenario& sc, const nlohmann::json& run, const std::strin
       sc.model.ffn_hidden = int(*v);
     else
       sc.model.ffn_hidden = 4 * sc.model.hidden;
+    // The rules a scenario's model is read under: a run of another shape is priced as one.
+    if (const auto problem = model_shape_problem(sc.model)) {
+      throw InputError({path, 0, 0}, "model." + problem->first, problem->second);
+    }
   }
   if (run.contains("plan")) {
     const auto& p = run["plan"];

@@ -246,6 +246,18 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   }
 }
 
+std::optional<std::pair<std::string, std::string>> model_shape_problem(const ModelSpec& m) {
+  if (m.heads > 0 && m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) {
+    return std::pair{"heads", "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" +
+                                  std::to_string(m.heads) + "), or give head_dim"};
+  }
+  if (m.kv_heads > 0 && m.heads % m.kv_heads != 0) {
+    return std::pair{"kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
+                                     std::to_string(m.kv_heads) + ")"};
+  }
+  return std::nullopt;
+}
+
 void complete_model(ModelSpec& m, const MapReader& r) {
   for (const auto& [key, value] : {std::pair{"layers", m.layers},
                                    {"hidden", m.hidden},
@@ -259,14 +271,7 @@ void complete_model(ModelSpec& m, const MapReader& r) {
     // SwiGLU keeps the MLP's parameters at 8h^2 with a 2/3 width, rounded up to 256 (Llama).
     m.ffn_hidden = m.swiglu() ? (8 * m.hidden / 3 + 255) / 256 * 256 : 4 * m.hidden;
   }
-  if (m.hidden % m.heads != 0 && m.head_size == 0 && !m.mla) {
-    r.fail("heads", "hidden (" + std::to_string(m.hidden) + ") must be divisible by heads (" + std::to_string(m.heads) +
-                        "), or give head_dim");
-  }
-  if (m.heads % m.kv_heads != 0) {
-    r.fail("kv_heads", "heads (" + std::to_string(m.heads) + ") must be divisible by kv_heads (" +
-                           std::to_string(m.kv_heads) + ")");
-  }
+  if (const auto problem = model_shape_problem(m)) r.fail(problem->first, problem->second);
   if (m.moe() && m.moe_layers() == 0) {
     r.fail("moe", "no layer has experts: the " + std::to_string(m.layers) + " layers, past dense_layers " +
                       std::to_string(m.dense_layers) + ", hold none that layer_frequency " +

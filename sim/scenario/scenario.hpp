@@ -88,6 +88,11 @@ std::vector<Axis> read_placement(const YAML::Node& node, const std::string& file
 // on a ClusterSpec built in code once `gpus` is set.
 void place_in_segments(ClusterSpec& cluster);
 
+// What is wrong with a model's attention shape (hidden by heads, heads by kv_heads), as the key
+// at fault and the problem; none when it is sound. A scenario's model is held to it when read;
+// a measurement's model (report/measurement.cpp) too.
+std::optional<std::pair<std::string, std::string>> model_shape_problem(const ModelSpec& model);
+
 // Checks the plan against model and cluster; errors first. The GUI and the search use this
 // directly; load_scenario throws on the first error.
 std::vector<Finding> check_plan(const ModelSpec& model, const ClusterSpec& cluster, const PlanSpec& plan);
