@@ -342,18 +342,6 @@ class StepSimulation {
     return boundaries;
   }
 
-  // The task index at which stage s leaves the steady state (StageState::steady_end).
-  std::size_t steady_end_task(int s, const std::vector<PipelineTask>& tasks) const {
-    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
-    std::vector<int> backwards(p_.virtual_stages, 0);
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-      if (!tasks[i].forward && ++backwards[tasks[i].chunk] == micro_batches_) {
-        return std::min(i, static_cast<std::size_t>(steady->warmup + 2 * steady->pairs));
-      }
-    }
-    return static_cast<std::size_t>(steady->warmup + 2 * steady->pairs);
-  }
-
   void record(int stage, const char* stream, const std::string& name, double start) {
     if (!trace_enabled_) return;
     trace_.push_back({gpu(0, 0, stage, 0), stream, name, start, sg4::Engine::get_clock()});
@@ -1096,19 +1084,25 @@ class StepSimulation {
     const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
     if (aligned_param_gather()) aligned_param_sync(s);
     const auto boundaries = period_boundaries(s);
-    const std::size_t steady_end = boundaries.empty() ? tasks.size() : steady_end_task(s, tasks);
+    // Where a shortened run's stage leaves the steady state (StageState::steady_end): its
+    // cool-down, or a chunk's last backward, whichever comes first.
+    const std::size_t cool_down = boundaries.empty() ? tasks.size() : [&] {
+      const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+      return static_cast<std::size_t>(steady->warmup + 2 * steady->pairs);
+    }();
     std::vector<int> backwards_done(p_.virtual_stages, 0);
     for (std::size_t i = 0; i < tasks.size(); ++i) {
       const auto& task = tasks[i];
       if (std::find(boundaries.begin(), boundaries.end(), i) != boundaries.end()) snapshot(s);
-      if (i == steady_end) {
+      const bool last = !task.forward && backwards_done[task.chunk] + 1 == micro_batches_;
+      if (!boundaries.empty() && stages_[s].steady_end < 0 && (i >= cool_down || last)) {
         flush(s);
         stages_[s].steady_end = sg4::Engine::get_clock();
       }
       if (task.forward) {
         forward(s, task);
       } else {
-        const bool last = ++backwards_done[task.chunk] == micro_batches_;
+        ++backwards_done[task.chunk];
         backward(s, task, last);
       }
     }

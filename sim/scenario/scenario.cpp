@@ -41,14 +41,14 @@ std::vector<Finding> power_cap_warnings(const TopologySpec& t, const std::string
   std::vector<Finding> warnings;
   const auto watts = [](double w) { return units::format_number(w) + " W"; };
   // Every GPU with its own cap: a node group may cap a kind the topology's `gpu` names uncapped.
-  std::vector<const GpuSpec*> capped{&t.gpu};
-  for (const auto& group : t.node_groups) capped.push_back(&group.gpu);
-  for (std::size_t i = 0; i < capped.size(); ++i) {
-    const GpuSpec* g = capped[i];
+  std::vector<const GpuSpec*> gpus{&t.gpu};
+  for (const auto& group : t.node_groups) gpus.push_back(&group.gpu);
+  for (std::size_t i = 0; i < gpus.size(); ++i) {
+    const GpuSpec* g = gpus[i];
     const auto same = [&](const GpuSpec* other) {
       return other->name == g->name && other->power_limit_watts == g->power_limit_watts;
     };
-    if (g->power_limit_watts <= 0 || std::any_of(capped.begin(), capped.begin() + i, same)) continue;
+    if (g->power_limit_watts <= 0 || std::any_of(gpus.begin(), gpus.begin() + i, same)) continue;
     const std::string cap = "a cap of " + watts(g->power_limit_watts);
     const double idle = GpuSpec::kIdlePowerShare * g->power_watts;
     if (g->power_watts > 0 && g->power_limit_watts <= idle) {
