@@ -214,9 +214,18 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       // (torch.distributed's loss_parallel: grad = (one_hot + exp(logp)) * grad_out), the
       // backward holds the log-probabilities, the scattered one-hot, their sum and the product:
       // four. A fused loss holds only the 16-bit logits and their 16-bit gradient.
+      // Where the loss works on an fp32 copy (cast, decomposed), the 16-bit logits are freed
+      // before the backward, but the block they leave is half the size of every fp32 tensor the
+      // backward then asks for: PyTorch's caching allocator places a tensor only where it fits
+      // and never moves one, so the process still holds those 2 bytes a logit at the peak (with
+      // expandable segments too, which grow a segment only at its end). torchtitan logs that
+      // reserved memory: its runs with this loss measure about 2 GiB per 8192 tokens of a
+      // 128,256 vocabulary above the tensors, the 16-bit logits' size (docs/accuracy.md,
+      // session 44). At fp32 the copy is the logits themselves, and nothing is left behind.
+      const double left_behind = bytes_per_element(p.precision) == 2 ? 2.0 : 0.0;
       const double per_logit = p.loss == Loss::fused        ? 2.0 * 2
-                               : p.loss == Loss::decomposed ? 4.0 * 4
-                               : p.loss == Loss::cast       ? 3.0 * 4
+                               : p.loss == Loss::decomposed ? 4.0 * 4 + left_behind
+                               : p.loss == Loss::cast       ? 3.0 * 4 + left_behind
                                                             : 2.0 * 4 + bytes_per_element(p.precision);
       activations += w.tokens_per_microbatch * w.padded_vocab / p.tp * per_logit;
     }
