@@ -518,6 +518,29 @@ TEST(KernelPricing, ShippedScenariosReportHardwareFlopsAtLeastModelFlops) {
   EXPECT_GE(predicted, 20);
 }
 
+// PaLM's convention counts attention as if the causal mask cut nothing, but within a sliding
+// window: Mistral 7B's 4096-token window at 131,072 tokens adds back the window's masked
+// triangle, L x heads x 6 (d_qk + d_v) x w^2/2 per sequence, not the whole sequence's, which a
+// windowed model never computes (counted so, an 8-GPU plan's MFU came out at 138%).
+TEST(KernelPricing, WholeAttentionCountsASlidingWindowWhole) {
+  const Scenario sc = load_scenario_text(R"(
+model: {preset: mistral-7b, seq_len: 131072}
+cluster: {topology: dgx-h200-superpod, gpus: 8}
+plan: {dp: 8, micro_batch: 1, global_batch: 8, zero: 1, recompute: full}
+)",
+                                         "mistral-long.yaml");
+  const ModelSpec& m = sc.model;
+  ASSERT_EQ(m.sliding_window, 4096);
+  const double w = m.sliding_window;
+  const double triangle = 6.0 * m.layers * m.heads * (m.qk_head_dim() + m.v_dim()) * w * w / 2;
+  EXPECT_NEAR(model_flops_per_sequence_unmasked(m, m.seq_len) - model_flops_per_sequence(m, m.seq_len), triangle,
+              1e-9 * triangle);
+  const Prediction p = predict(sc);
+  EXPECT_NEAR(p.mfu_whole_attention / p.mfu,
+              model_flops_per_sequence_unmasked(m, m.seq_len) / model_flops_per_sequence(m, m.seq_len), 1e-12);
+  EXPECT_LT(p.mfu_whole_attention, 1.0);
+}
+
 // Unfused attention as the flash-attention repo's figures measure it (KERNEL-FACTS 3a, 3b: the
 // PyTorch bars, baddbmm + softmax + einsum, forward and backward, 16k tokens of a 2048-wide model,
 // FLOPs halved when causal; assets/flash2_{a100,h100}_fwd_bwd_benchmark.png). Non-causal: the

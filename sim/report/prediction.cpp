@@ -231,12 +231,10 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   // convention (Chowdhery et al. 2022, appendix B; nanoGPT, torchtitan, fms-fsdp, MosaicML) counts
   // it whole: 12 L h s per token. Both are against the 16-bit peak (mfu_precision).
   p.mfu = p.model_tflops_per_gpu * 1e12 / mean_peak(sc.cluster, sc.plan.precision);
-  {
-    const ModelSpec& m = sc.model;
-    const double halved = model_flops_per_sequence(m, m.seq_len);
-    const double whole = halved + (m.causal() ? 6.0 * m.layers * m.hidden * double(m.seq_len) * m.seq_len : 0.0);
-    p.mfu_whole_attention = p.mfu * whole / halved;
-  }
+  // Within a sliding window "whole" is the window, not the sequence: a windowed model never
+  // does the rest, and counting it would put MFU above 100%.
+  p.mfu_whole_attention = p.mfu * model_flops_per_sequence_unmasked(sc.model, sc.model.seq_len) /
+                          model_flops_per_sequence(sc.model, sc.model.seq_len);
   p.slowest_gpu_clock = slowest_clock_factor(sc.cluster.clock_spread, sc.plan.gpus());
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);

@@ -107,7 +107,21 @@ double attended_keys(const ModelSpec& m, double span) {
   return w - w * w / (2 * span);
 }
 
-double model_flops_per_sequence(const ModelSpec& m, double length, double span) {
+double unmasked_keys(const ModelSpec& m, double span) {
+  if (m.sliding_window > 0 && m.sliding_window_pattern > 1) {
+    ModelSpec windowed = m, global = m;
+    windowed.sliding_window_pattern = 1;
+    global.sliding_window = 0;
+    const double p = m.sliding_window_pattern;
+    return (p - 1) / p * unmasked_keys(windowed, span) + unmasked_keys(global, span) / p;
+  }
+  return m.sliding_window > 0 ? std::min(span, double(m.sliding_window)) : span;
+}
+
+namespace {
+
+// Model FLOPs of a sequence of `length` tokens whose queries each attend to `keys` keys.
+double model_flops(const ModelSpec& m, double length, double keys) {
   // The input embedding is a lookup, not a matmul: count the output head once in its place,
   // whether or not it is tied; positions and norms are negligible and left in. The head runs on
   // the tokens that predict: a masked language model's masked ones only (head_token_share).
@@ -118,9 +132,18 @@ double model_flops_per_sequence(const ModelSpec& m, double length, double span) 
   // Each multi-token prediction module: its projection, one (MoE) layer and the output head again.
   const double mtp_parameters =
       m.mtp_layers * (2.0 * m.hidden * m.hidden + layer_active_parameters(m) + double(m.vocab) * m.hidden);
-  const double attention =
-      6.0 * (m.layers + m.mtp_layers) * m.heads * double(m.qk_head_dim() + m.v_dim()) * attended_keys(m, span);
+  const double attention = 6.0 * (m.layers + m.mtp_layers) * m.heads * double(m.qk_head_dim() + m.v_dim()) * keys;
   return (6.0 * (matmul_parameters + mtp_parameters) + attention) * length;
+}
+
+}  // namespace
+
+double model_flops_per_sequence(const ModelSpec& m, double length, double span) {
+  return model_flops(m, length, attended_keys(m, span));
+}
+
+double model_flops_per_sequence_unmasked(const ModelSpec& m, double length) {
+  return model_flops(m, length, unmasked_keys(m, length));
 }
 
 double model_flops_per_token(const ModelSpec& m) { return model_flops_per_sequence(m, m.seq_len) / m.seq_len; }

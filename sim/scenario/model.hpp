@@ -119,6 +119,9 @@ double active_parameters(const ModelSpec& m);
 // Keys one query attends to on average in a sequence of `span` keys: span/2 when causal (span
 // without the mask), a sliding window's w - w^2/(2 span) when causal and shorter than the span.
 double attended_keys(const ModelSpec& m, double span);
+// The keys one query would attend to if the causal mask cut nothing: the span, or a sliding-window
+// layer's whole window (PaLM's MFU convention, Chowdhery et al. 2022, appendix B).
+double unmasked_keys(const ModelSpec& m, double span);
 
 // Model FLOPs per token of training, no recomputation (the MFU numerator):
 // 6 * active parameters + attention scores and values, 6 * layers * heads * (d_qk + d_v) * keys
@@ -132,6 +135,8 @@ double model_flops_per_sequence(const ModelSpec& m, double length, double span);
 inline double model_flops_per_sequence(const ModelSpec& m, double length) {
   return model_flops_per_sequence(m, length, length);
 }
+// The same with attention counted over unmasked_keys: what PaLM's convention calls model FLOPs.
+double model_flops_per_sequence_unmasked(const ModelSpec& m, double length);
 
 // Narayanan et al., SC'21, Eq. 3: FLOPs of one iteration of batch B with full recomputation,
 // 96*B*s*l*h^2*(1 + s/(6h) + V/(16*l*h)); 72 instead of 96 without recomputation.
