@@ -450,6 +450,15 @@ const BadCase kBadCases[] = {
      "plan.fp8_recipe", 3, "precision: fp8"},
     {"mxfp8_on_hopper", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {precision: mxfp8}\n",
      "plan.precision", 3, "Blackwell"},
+    // Blackwell's data has no fp32 tensor rate; refused at the key, not when the step is priced.
+    {"fp32_on_gb200",
+     "model: {preset: gpt2}\ncluster: {topology: gb200-nvl72-superpod, gpus: 4}\nplan: {precision: fp32}\n",
+     "plan.precision", 3, "not supported by gb200"},
+    // A mixed cluster's every GPU kind must run the precision: its A100 nodes have no FP8.
+    {"fp8_on_mixed_cluster_a100_nodes",
+     "model: {preset: gpt3-13b}\ncluster: {topology: mixed-h100-a100, gpus: 256}\n"
+     "plan: {tp: 8, pp: 2, dp: 16, global_batch: 128, precision: fp8}\n",
+     "plan.precision", 3, "a100-80gb-sxm"},
     {"flash3_on_a100",
      "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\nplan: {dp: 8, attention: flash3}\n",
      "plan.attention", 3, "flash2"},

@@ -855,16 +855,28 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     for (const auto& name : without_link)
       error("plan.activation_offload_layers", name + " has no host_link_bandwidth to copy over");
   }
-  if (p.precision == Precision::fp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
-    error("plan.precision", "fp8 is not supported by " + gpu.name + " (no FP8 peak or FP8 GEMM data)");
+  // Every GPU kind the job runs on (a mixed cluster's node groups too) must price the precision.
+  std::map<std::string, const GpuSpec*> kinds;
+  const int gpus_per_node = std::max(1, c.topology.gpus_per_node);
+  for (int node = 0; node < (c.gpus + gpus_per_node - 1) / gpus_per_node; ++node) {
+    const GpuSpec& kind = c.topology.gpu_of_node(node);
+    kinds.emplace(kind.name, &kind);
   }
-  if ((p.precision == Precision::mxfp8 || p.precision == Precision::nvfp4) && !gpu.mx_formats) {
-    error("plan.precision", std::string(precision_name(p.precision)) + " needs block-scaled (MX) tensor cores, which " +
-                                gpu.name + " does not have (Blackwell and later do)");
-  } else if (p.precision == Precision::mxfp8 && (gpu.peak_fp8 <= 0 || gpu.kernels.gemm_fp8 <= 0)) {
-    error("plan.precision", "mxfp8 needs an FP8 peak and FP8 GEMM data for " + gpu.name);
-  } else if (p.precision == Precision::nvfp4 && (gpu.peak_fp4 <= 0 || gpu.kernels.gemm_fp4 <= 0)) {
-    error("plan.precision", "nvfp4 needs an FP4 peak and FP4 GEMM data for " + gpu.name);
+  for (const auto& [name, kind] : kinds) {
+    if ((p.precision == Precision::mxfp8 || p.precision == Precision::nvfp4) && !kind->mx_formats) {
+      error("plan.precision", std::string(precision_name(p.precision)) +
+                                  " needs block-scaled (MX) tensor cores, which " + name +
+                                  " does not have (Blackwell and later do)");
+    } else if (p.precision == Precision::fp8 && (kind->peak_fp8 <= 0 || kind->kernels.gemm_fp8 <= 0)) {
+      error("plan.precision", "fp8 is not supported by " + name + " (no FP8 peak or FP8 GEMM data)");
+    } else if (p.precision == Precision::mxfp8 && (kind->peak_fp8 <= 0 || kind->kernels.gemm_fp8 <= 0)) {
+      error("plan.precision", "mxfp8 needs an FP8 peak and FP8 GEMM data for " + name);
+    } else if (p.precision == Precision::nvfp4 && (kind->peak_fp4 <= 0 || kind->kernels.gemm_fp4 <= 0)) {
+      error("plan.precision", "nvfp4 needs an FP4 peak and FP4 GEMM data for " + name);
+    } else if (kind->peak(p.precision) <= 0) {
+      error("plan.precision", std::string(precision_name(p.precision)) + " is not supported by " + name + " (no " +
+                                  precision_name(p.precision) + " peak in its data)");
+    }
   }
   if (p.attention != Attention::flash && p.attention != Attention::unfused && !gpu.kernels.attention.empty() &&
       !gpu.kernels.attention.count(p.attention)) {
@@ -874,9 +886,6 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     error("plan.attention", std::string("no ") + attention_name(p.attention) + " kernels for " + gpu.name +
                                 " (its data has " + known + "; flash picks its default, " +
                                 attention_name(gpu.kernels.default_attention) + ")");
-  }
-  if (p.precision == Precision::tf32 && c.topology.gpu.peak_tf32 <= 0) {
-    error("plan.precision", "tf32 is not supported by " + c.topology.gpu.name);
   }
   errors.insert(errors.end(), warnings.begin(), warnings.end());
   return errors;
