@@ -203,3 +203,15 @@ TEST(Cli, ScenarioCannotNameFilesToWrite) {
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("trace"), std::string::npos) << r.output;
 }
+
+// MFU is against the 16-bit peak whatever the GEMMs run in (how FP8 runs are published), so an
+// FP8 or FP4 plan can pass 100%; the line says which peak where the plan is low-precision.
+TEST(Cli, LowPrecisionMfuNamesItsPeak) {
+  const std::string scenario = kSource + "/scenarios/llama3-8b-8xh100.yaml";
+  const CommandResult bf16 = run("predict " + scenario);
+  ASSERT_EQ(bf16.code, 0) << bf16.output;
+  EXPECT_EQ(bf16.output.find("of the bf16 peak"), std::string::npos) << bf16.output;
+  const CommandResult fp8 = run("predict " + scenario + " --set plan.precision=fp8");
+  ASSERT_EQ(fp8.code, 0) << fp8.output;
+  EXPECT_NE(fp8.output.find("of the bf16 peak"), std::string::npos) << fp8.output;
+}
