@@ -126,6 +126,8 @@ class StepSimulation {
         skip_data_parallel_(options.skip_data_parallel),
         shortcuts_(options.mirror_symmetric && !options.record_link_load),
         mirror_dp_(shortcuts_ && rails_never_contend(sc.cluster.topology)),
+        tree_fabric_(sc.cluster.topology.fabric == FabricKind::fat_tree ||
+                     sc.cluster.topology.fabric == FabricKind::rail_optimized),
         tp_fills_node_(shortcuts_ && tp_group_fills_a_node(sc)),
         defer_(shortcuts_ && !trace_enabled_),
         stages_(p_.pp) {
@@ -139,19 +141,7 @@ class StepSimulation {
       const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
       skipped_periods_ = (p_.micro_batches() - micro_batches_) / steady->period_micro_batches;
     }
-    // A stage is as slow as its slowest GPU in any replica: the step synchronises them all.
-    slowdown_.assign(p_.pp, 1.0);
-    for (const int node : sc.cluster.slow_nodes) {
-      for (int s = 0; s < p_.pp; ++s) {
-        for (int d = 0; d < p_.dp && slowdown_[s] == 1.0; ++d) {
-          for (int t = 0; t < p_.tp; ++t) {
-            for (int c = 0; c < p_.cp; ++c) {
-              if (gpu(t, c, s, d) / sc.cluster.topology.gpus_per_node == node) slowdown_[s] = sc.cluster.slow_factor;
-            }
-          }
-        }
-      }
-    }
+    slowdown_ = stage_slowdowns(sc);
   }
 
   void start() {
@@ -543,20 +533,26 @@ class StepSimulation {
     std::size_t flows = 0;
     Span worst{0, 0};
     int worst_replica = 0;
+    // Groups that each stay under one leaf switch of a tree never reach its uplinks, the only
+    // links an oversubscribed tree shares between nodes: they run on their own ports, as where
+    // rails never contend (context-parallel pairs of neighbouring nodes, say).
+    bool under_one_leaf = tree_fabric_;
     for (int r = 0; r < replicas; ++r) {
       Span span{0, 0};
       for (auto& g : groups_of(r)) {
         const Span own = span_of(g);
         flows += g.size() * own.second;
         span = {span.first + own.first, span.second + own.second};
-        if (!mirror_dp_) c.groups.push_back(std::move(g));
+        under_one_leaf = under_one_leaf && own.first == 1;
+        c.groups.push_back(std::move(g));
       }
       if (span > worst) worst = span, worst_replica = r;
     }
-    if (!mirror_dp_ && flows <= kReplicatedFlowBudget) return c;
+    const bool mirror = mirror_dp_ || (shortcuts_ && under_one_leaf);
+    if (!mirror && flows <= kReplicatedFlowBudget) return c;
     c.groups = groups_of(worst_replica);
     c.mirrors = replicas - 1;
-    if (mirror_dp_ && one_group && c.groups.size() > 1) {
+    if (mirror && one_group && c.groups.size() > 1) {
       const auto widest = std::max_element(c.groups.begin(), c.groups.end(),
                                            [&](const auto& a, const auto& b) { return span_of(a) < span_of(b); });
       c.mirrors = static_cast<int>(c.groups.size()) * replicas - 1;
@@ -1222,6 +1218,7 @@ class StepSimulation {
   bool skip_data_parallel_;
   bool shortcuts_;      // alike collectives priced once simulated (not exhaustive, no link loads)
   bool mirror_dp_;      // dp_collective
+  bool tree_fabric_;    // a fat tree or rail-optimized: leaves, and uplinks to a spine
   bool tp_fills_node_;  // each TP group is one whole node (tp_group_fills_a_node)
   bool defer_;          // compute and priced waits run as one execution per stretch (flush)
   std::vector<StageState> stages_;

@@ -24,7 +24,8 @@ StepResult estimated_step(const Scenario& sc) {
   r.breakdown.compute = e.compute;
   r.breakdown.bubble = e.bubble;
   r.breakdown.optimizer = e.optimizer;
-  r.breakdown.exposed_comm["estimated"] = e.communication;
+  r.breakdown.exposed_comm["estimated"] = e.communication - e.data_parallel;
+  if (e.data_parallel > 0) r.breakdown.exposed_comm["dp"] = e.data_parallel;
   r.bound_by = e.bound_by;
   r.simulated_micro_batches = 0;
   r.hardware_flops_per_gpu = e.hardware_flops;
@@ -156,7 +157,15 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;
     local.record_trace = false;
-    const StepResult without = options.estimate ? p.step : simulate_step(sc, local);
+    StepResult without = p.step;
+    if (options.estimate) {
+      // The closed form's data-parallel tail is what a step without synchronisation leaves out.
+      const double dp = without.breakdown.exposed_comm["dp"];
+      without.step_time -= dp;
+      without.breakdown.exposed_comm.erase("dp");
+    } else {
+      without = simulate_step(sc, local);
+    }
     if (plan.parameter_servers > 0) {
       // Every replica pushes its gradients and pulls the weights through the servers' NICs.
       const auto& t = sc.cluster.topology;

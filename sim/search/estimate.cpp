@@ -413,11 +413,17 @@ Estimate estimate_step(const Scenario& sc) {
     }
   }
 
+  // A stage with a rank on a slow node computes slower (cluster.slow_nodes); its communication
+  // does not.
+  const std::vector<double> slowdown = stage_slowdowns(sc);
+  const double slowest_node = *std::max_element(slowdown.begin(), slowdown.end());
   double pipeline = 0;
   if (p.pp == 1) {
-    pipeline =
-        m * (stage_layers * (forward_layer + backward_layer + forward_exposed + backward_exposed) + forward_start +
-             backward_start + embedding_forward + embedding_backward + head_forward + head_backward);
+    const double slower = slowdown.front() - 1;
+    pipeline = m * (stage_layers * (forward_layer + backward_layer + forward_exposed + backward_exposed +
+                                    slower * (forward_compute + backward_compute)) +
+                    forward_start + backward_start +
+                    (1 + slower) * (embedding_forward + embedding_backward + head_forward + head_backward));
     e.bubble = 0;
   } else {
     // Each chunk's forward and backward on each stage; the embedding rides on the first virtual
@@ -426,8 +432,9 @@ Estimate estimate_step(const Scenario& sc) {
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
     const std::vector<int> first_layer = first_layers(per_chunk);  // for the layers each recomputes
     for (int s = 0; s < p.pp; ++s) {
-      // A stage on a faster GPU computes faster; its communication is the same.
-      const double speed = mixed ? layer_time(setup.work[s], p) / layer_time(w, p) : 1.0;
+      // A stage on a faster GPU computes faster, one on a slow node slower; its communication is
+      // the same.
+      const double speed = (mixed ? layer_time(setup.work[s], p) / layer_time(w, p) : 1.0) * slowdown[s];
       for (int c = 0; c < v; ++c) {
         const int vs = c * p.pp + s;
         const double chunk_size = per_chunk[vs];
@@ -452,8 +459,9 @@ Estimate estimate_step(const Scenario& sc) {
     pipeline = *last;
     e.bubble = pipeline - r.busy[last - r.finish.begin()];
   }
-  e.compute = m * stage_layers * layer_compute;
+  e.compute = m * stage_layers * layer_compute * slowest_node;
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
+  e.data_parallel = data_parallel_tail;
   double params = stage_layers * L.parameters + w.extras.embedding_parameters;
   e.optimizer = optimizer_time(w, p, params / (p.zero >= 1 ? shard : 1));
   e.step_time = pipeline + data_parallel_tail + e.optimizer;

@@ -11,6 +11,9 @@ namespace trainsim {
 struct Estimate {
   double step_time = 0;
   double compute = 0, communication = 0, bubble = 0, optimizer = 0;
+  // Of `communication`: the data-parallel collectives' tail after the backward (what local SGD,
+  // plan.sync_every, saves on the steps that do not synchronise).
+  double data_parallel = 0;
   MemoryBreakdown memory;
   const char* bound_by = "compute";
   double host_bound_share = 0;  // a layer's, as Prediction::host_bound_share

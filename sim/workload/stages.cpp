@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace trainsim {
 
@@ -133,6 +134,24 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
     }
   }
   return setup;
+}
+
+std::vector<double> stage_slowdowns(const Scenario& sc) {
+  const PlanSpec& p = sc.plan;
+  std::vector<double> slowdown(p.pp, 1.0);
+  const std::set<int> slow(sc.cluster.slow_nodes.begin(), sc.cluster.slow_nodes.end());
+  if (slow.empty()) return slowdown;
+  const int per_node = std::max(1, sc.cluster.topology.gpus_per_node);
+  for (int s = 0; s < p.pp; ++s) {
+    for (int d = 0; d < p.dp && slowdown[s] == 1.0; ++d) {
+      for (int t = 0; t < p.tp && slowdown[s] == 1.0; ++t) {
+        for (int c = 0; c < p.cp; ++c) {
+          if (slow.count(gpu_of(p, t, c, s, d) / per_node)) slowdown[s] = sc.cluster.slow_factor;
+        }
+      }
+    }
+  }
+  return slowdown;
 }
 
 }  // namespace trainsim

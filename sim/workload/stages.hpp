@@ -43,4 +43,8 @@ double offloaded_share(const Scenario& scenario);
 std::vector<int> balanced_split(int layers, const std::vector<double>& layer_s, const std::vector<double>& extra_s,
                                 int unit = 1);
 
+// Per stage, the factor its compute is slowed by: cluster.slow_factor where any rank of the stage,
+// in any replica, sits on one of cluster.slow_nodes (the step waits for every replica), else 1.
+std::vector<double> stage_slowdowns(const Scenario& scenario);
+
 }  // namespace trainsim
