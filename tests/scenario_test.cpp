@@ -385,6 +385,9 @@ const BadCase kBadCases[] = {
      "plan.schedule", 3, "did you mean 1f1b"},
     {"bad_precision", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {precision: bf32}\n",
      "plan.precision", 3, "one of fp32"},
+    // "8k" tokens usually means 8192, a count of 8k 8000: a dimension is written out in full.
+    {"seq_len_with_a_suffix", "model: {preset: gpt2, seq_len: 8k}\ncluster: {topology: single-h200}\nplan: {}\n",
+     "model.seq_len", 1, "8192 (8 x 1024) or 8000"},
     {"fp8_on_a100", "model: {preset: gpt2}\ncluster: {topology: dgx-a100-superpod, gpus: 1}\nplan: {precision: fp8}\n",
      "plan.precision", 3, "not supported"},
     {"zero_out_of_range", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {zero: 4}\n", "plan.zero", 3,
@@ -433,6 +436,11 @@ const BadCase kBadCases[] = {
     {"more_parameter_servers_than_nodes",
      "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  parameter_servers: 4\n",
      "plan.parameter_servers", 0, "at most the job's 1 nodes"},
+    // A bare number for a gradient bucket is most likely megabytes (DeepSpeed's and Megatron's
+    // bucket sizes are tens of MB): the hint says so, not GiB.
+    {"gradient_bucket_without_a_unit",
+     "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan: {bucket_size: 25}\n", "plan.bucket_size", 3,
+     "25 needs a unit: 25MB"},
     {"empty_gradient_bucket", "model: {preset: gpt2}\ncluster: {topology: single-h200}\nplan:\n  bucket_size: 0MB\n",
      "plan.bucket_size", 4, "above 0"},
     {"recompute_modules_empty",

@@ -185,15 +185,15 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
     m.arch = *v == "gpt" ? Arch::gpt : *v == "llama" ? Arch::llama : Arch::bert;
   }
   if (auto v = r.integer("layers", 1, 4096)) m.layers = static_cast<int>(*v);
-  if (auto v = r.integer("hidden", 1, 1 << 20)) m.hidden = static_cast<int>(*v);
+  if (auto v = r.dimension("hidden", 1, 1 << 20)) m.hidden = static_cast<int>(*v);
   if (auto v = r.integer("heads", 1, 65536)) m.heads = static_cast<int>(*v);
   if (auto v = r.integer("kv_heads", 1, 65536)) m.kv_heads = static_cast<int>(*v);
-  if (auto v = r.integer("ffn_hidden", 1, 1 << 22)) m.ffn_hidden = static_cast<int>(*v);
-  if (auto v = r.integer("vocab", 1, 16'000'000)) m.vocab = static_cast<int>(*v);
-  if (auto v = r.integer("seq_len", 1, 16'000'000)) m.seq_len = static_cast<int>(*v);
+  if (auto v = r.dimension("ffn_hidden", 1, 1 << 22)) m.ffn_hidden = static_cast<int>(*v);
+  if (auto v = r.dimension("vocab", 1, 16'000'000)) m.vocab = static_cast<int>(*v);
+  if (auto v = r.dimension("seq_len", 1, 16'000'000)) m.seq_len = static_cast<int>(*v);
   if (auto v = r.string("source")) m.source = *v;
-  if (auto v = r.integer("head_dim", 1, 65536)) m.head_size = static_cast<int>(*v);
-  if (auto v = r.integer("sliding_window", 1, 16'000'000)) m.sliding_window = static_cast<int>(*v);
+  if (auto v = r.dimension("head_dim", 1, 65536)) m.head_size = static_cast<int>(*v);
+  if (auto v = r.dimension("sliding_window", 1, 16'000'000)) m.sliding_window = static_cast<int>(*v);
   if (auto v = r.integer("mtp_layers", 0, 16)) m.mtp_layers = static_cast<int>(*v);
   if (auto v = r.integer("sliding_window_pattern", 1, 1024)) m.sliding_window_pattern = static_cast<int>(*v);
   if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
@@ -1016,7 +1016,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (auto v = r.choice("expert_gemm", {"streams", "grouped"})) {
     p.expert_gemm = *v == "grouped" ? ExpertGemm::grouped : ExpertGemm::streams;
   }
-  if (auto v = r.bytes("bucket_size")) {
+  if (auto v = r.bytes("bucket_size", "MB")) {
     if (*v <= 0) r.fail("bucket_size", "expected a bucket above 0, such as 40MB");
     p.bucket_bytes = *v;
   }

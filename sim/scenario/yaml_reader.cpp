@@ -1,6 +1,7 @@
 #include "scenario/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -214,6 +215,24 @@ std::optional<std::int64_t> MapReader::integer(const std::string& key, std::int6
   return static_cast<std::int64_t>(*parsed);
 }
 
+std::optional<std::int64_t> MapReader::dimension(const std::string& key, std::int64_t min, std::int64_t max) {
+  const auto expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  const YAML::Node value = scalar_node(key, expected.c_str());
+  if (!value) return std::nullopt;
+  const std::string& text = value.Scalar();
+  if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) {
+    const auto parsed = units::parse_count(text);
+    std::string hint;
+    if (parsed && *parsed >= 1000 && std::fmod(*parsed, 1000) == 0) {
+      const auto thousands = static_cast<std::int64_t>(*parsed / 1000);
+      hint = ": write " + std::to_string(thousands * 1024) + " (" + std::to_string(thousands) + " x 1024) or " +
+             std::to_string(thousands * 1000);
+    }
+    fail(key, "expected " + expected + " written out, found " + describe(value) + " (ambiguous" + hint + ")");
+  }
+  return integer(key, min, max);
+}
+
 std::optional<double> MapReader::number(const std::string& key, double min, double max) {
   const YAML::Node value = scalar_node(key, "a number");
   if (!value) return std::nullopt;
@@ -303,8 +322,8 @@ std::optional<double> read_unit(MapReader& reader, const YAML::Node& value, cons
 }
 }  // namespace
 
-std::optional<double> MapReader::bytes(const std::string& key) {
-  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB", "GiB",
+std::optional<double> MapReader::bytes(const std::string& key, const char* usual) {
+  return read_unit(*this, scalar_node(key, "a size"), key, units::parse_bytes, "a size such as 80GiB or 40GB", usual,
                    {1, 1e18, "1B to 1EB"});
 }
 std::optional<double> MapReader::bandwidth(const std::string& key) {

@@ -37,13 +37,18 @@ class MapReader {
   // Whether the key holds a map (rather than a scalar or a list).
   bool is_map(const std::string& key) const;
   std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max);
+  // A model dimension (tokens, widths, vocabulary): an integer written out in full. "8k" is
+  // refused, not read: for a sequence length it usually means 8192, for a count 8000.
+  std::optional<std::int64_t> dimension(const std::string& key, std::int64_t min, std::int64_t max);
   std::optional<double> number(const std::string& key, double min, double max);
   // A share written as a fraction (0.015) or a percentage ("1.5%"), from 0 to `most`.
   std::optional<double> share(const std::string& key, double most);
   std::optional<std::string> string(const std::string& key);
   std::optional<bool> boolean(const std::string& key);
   std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& allowed);
-  std::optional<double> bytes(const std::string& key);
+  // `usual`: the unit a bare number is most likely meant in, suggested in the error ("25 needs a
+  // unit: 25MB" for a gradient bucket, GiB for a GPU's memory).
+  std::optional<double> bytes(const std::string& key, const char* usual = "GiB");
   std::optional<double> bandwidth(const std::string& key);
   std::optional<double> watts(const std::string& key);
   std::optional<double> duration(const std::string& key);
