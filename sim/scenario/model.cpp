@@ -91,31 +91,36 @@ double active_parameters(const ModelSpec& m) {
          embedding_parameters(m);
 }
 
+namespace {
+
+// A per-layer count of keys over the model's layers: where a sliding window holds on all but every
+// p-th layer, the mean of the windowed layers' and the global layers' counts.
+template <class Keys>
+double over_the_layers(const ModelSpec& m, double span, const Keys& keys) {
+  if (m.sliding_window <= 0 || m.sliding_window_pattern <= 1) return keys(m, span);
+  ModelSpec windowed = m, global = m;
+  windowed.sliding_window_pattern = 1;
+  global.sliding_window = 0;
+  const double p = m.sliding_window_pattern;
+  return (p - 1) / p * keys(windowed, span) + keys(global, span) / p;
+}
+
+}  // namespace
+
 double attended_keys(const ModelSpec& m, double span) {
-  if (m.sliding_window > 0 && m.sliding_window_pattern > 1) {
-    // The mean over the layers: every p-th attends to the whole span.
-    ModelSpec windowed = m, global = m;
-    windowed.sliding_window_pattern = 1;
-    global.sliding_window = 0;
-    const double p = m.sliding_window_pattern;
-    return (p - 1) / p * attended_keys(windowed, span) + attended_keys(global, span) / p;
-  }
-  const double w = m.sliding_window;
-  if (!m.causal()) return w > 0 ? std::min(span, w) : span;
-  if (w <= 0 || w >= span) return span / 2;
-  // Query i attends to min(i + 1, w) keys: s*w - w^2/2 in all, over s queries.
-  return w - w * w / (2 * span);
+  return over_the_layers(m, span, [](const ModelSpec& layer, double s) {
+    const double w = layer.sliding_window;
+    if (!layer.causal()) return w > 0 ? std::min(s, w) : s;
+    if (w <= 0 || w >= s) return s / 2;
+    // Query i attends to min(i + 1, w) keys: s*w - w^2/2 in all, over s queries.
+    return w - w * w / (2 * s);
+  });
 }
 
 double unmasked_keys(const ModelSpec& m, double span) {
-  if (m.sliding_window > 0 && m.sliding_window_pattern > 1) {
-    ModelSpec windowed = m, global = m;
-    windowed.sliding_window_pattern = 1;
-    global.sliding_window = 0;
-    const double p = m.sliding_window_pattern;
-    return (p - 1) / p * unmasked_keys(windowed, span) + unmasked_keys(global, span) / p;
-  }
-  return m.sliding_window > 0 ? std::min(span, double(m.sliding_window)) : span;
+  return over_the_layers(m, span, [](const ModelSpec& layer, double s) {
+    return layer.sliding_window > 0 ? std::min(s, double(layer.sliding_window)) : s;
+  });
 }
 
 namespace {
