@@ -336,3 +336,25 @@ TEST(MixedCluster, SearchFindsThePlacementThatGroupsStagesByGpu) {
   // The estimate prices each stage on its own GPU: close to the simulation.
   EXPECT_NEAR(best.estimate.step_time / best.simulated->step_time, 1.0, 0.1);
 }
+
+// Expert groups of eight inside each node: on the A100 nodes their all-to-alls run over NVLink 3
+// (300 GB/s), on the H100 nodes over NVLink 4 (450 GB/s). Every replica runs at once and the
+// step waits for the slowest, so on the mixed cluster the A100 groups set the exposed time,
+// about 1.5x the all-H100 cluster's; a replica mirrored from the H100 nodes hid that.
+TEST(MixedCluster, ExpertGroupsOnTheSlowerNodesSetTheirTime) {
+  const auto exposed_ep = [](const std::string& topology, const std::string& oversubscription) {
+    const Scenario sc = load_scenario_text(
+        "model: {preset: mixtral-8x7b, seq_len: 4096}\n"
+        "cluster: {topology: " +
+            topology + ", gpus: 256, oversubscription: " + oversubscription +
+            "}\n"
+            "plan: {ep: 8, dp: 256, micro_batch: 1, global_batch: 256, zero: 1, "
+            "recompute: full}\n",
+        "mixed-ep.yaml");
+    return predict(sc).step.breakdown.exposed_comm.at("ep");
+  };
+  const double h100 = exposed_ep("dgx-h100-superpod", "1");
+  for (const char* oversubscription : {"1", "2"}) {
+    EXPECT_GT(exposed_ep("mixed-h100-a100", oversubscription), 1.3 * h100) << oversubscription;
+  }
+}

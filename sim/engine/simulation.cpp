@@ -126,6 +126,7 @@ class StepSimulation {
         skip_data_parallel_(options.skip_data_parallel),
         shortcuts_(options.mirror_symmetric && !options.record_link_load),
         mirror_dp_(shortcuts_ && rails_never_contend(sc.cluster.topology)),
+        one_gpu_kind_(!sc.cluster.topology.mixed(sc.cluster.gpus)),
         tree_fabric_(sc.cluster.topology.fabric == FabricKind::fat_tree ||
                      sc.cluster.topology.fabric == FabricKind::rail_optimized),
         tp_fills_node_(shortcuts_ && tp_group_fills_a_node(sc)),
@@ -548,7 +549,9 @@ class StepSimulation {
       }
       if (span > worst) worst = span, worst_replica = r;
     }
-    const bool mirror = mirror_dp_ || (shortcuts_ && under_one_leaf);
+    // Replicas on GPUs of other kinds (a mixed cluster's node groups) are not alike: their NVLink
+    // differs, and the slowest sets the time. They all run, up to the flow budget.
+    const bool mirror = (mirror_dp_ || (shortcuts_ && under_one_leaf)) && one_gpu_kind_;
     if (!mirror && flows <= kReplicatedFlowBudget) return c;
     c.groups = groups_of(worst_replica);
     c.mirrors = replicas - 1;
@@ -1218,6 +1221,7 @@ class StepSimulation {
   bool skip_data_parallel_;
   bool shortcuts_;      // alike collectives priced once simulated (not exhaustive, no link loads)
   bool mirror_dp_;      // dp_collective
+  bool one_gpu_kind_;   // every node of the job holds the same GPU
   bool tree_fabric_;    // a fat tree or rail-optimized: leaves, and uplinks to a spine
   bool tp_fills_node_;  // each TP group is one whole node (tp_group_fills_a_node)
   bool defer_;          // compute and priced waits run as one execution per stretch (flush)

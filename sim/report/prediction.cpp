@@ -17,8 +17,8 @@ namespace trainsim {
 
 namespace {
 // The closed form as a simulated step would report it (see predict_estimate).
-StepResult estimated_step(const Scenario& sc) {
-  const Estimate e = estimate_step(sc);
+StepResult estimated_step(const Scenario& sc, bool data_parallel = true) {
+  const Estimate e = estimate_step(sc, data_parallel);
   StepResult r;
   r.step_time = e.step_time;
   r.breakdown.compute = e.compute;
@@ -157,15 +157,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;
     local.record_trace = false;
-    StepResult without = p.step;
-    if (options.estimate) {
-      // The closed form's data-parallel tail is what a step without synchronisation leaves out.
-      const double dp = without.breakdown.exposed_comm["dp"];
-      without.step_time -= dp;
-      without.breakdown.exposed_comm.erase("dp");
-    } else {
-      without = simulate_step(sc, local);
-    }
+    const StepResult without = options.estimate ? estimated_step(sc, false) : simulate_step(sc, local);
     if (plan.parameter_servers > 0) {
       // Every replica pushes its gradients and pulls the weights through the servers' NICs.
       const auto& t = sc.cluster.topology;
@@ -238,12 +230,13 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   p.hardware_tflops_per_gpu = p.step.hardware_flops_per_gpu / p.step.step_time / 1e12;
   // MFU counts causal attention half (Megatron-Core's num_floating_point_operations, NeMo); PaLM's
   // convention (Chowdhery et al. 2022, appendix B; nanoGPT, torchtitan, fms-fsdp, MosaicML) counts
-  // it whole: 12 L h s per token. Both are against the 16-bit peak (mfu_precision).
+  // it whole: 12 L h s per token. Both are against the peak of mfu_precision (bf16 for FP8/FP4).
   p.mfu = p.model_tflops_per_gpu * 1e12 / mean_peak(sc.cluster, sc.plan.precision);
-  // Within a sliding window "whole" is the window, not the sequence: a windowed model never
-  // does the rest, and counting it would put MFU above 100%.
-  p.mfu_whole_attention = p.mfu * model_flops_per_sequence_unmasked(sc.model, sc.model.seq_len) /
-                          model_flops_per_sequence(sc.model, sc.model.seq_len);
+  // "Whole" is a sliding window's whole window and a packed document's whole length, not the
+  // row: a windowed or document-masked model never does the rest (counted, a windowed plan
+  // printed 138%).
+  p.mfu_whole_attention = p.mfu * mean_model_flops_per_sequence_unmasked(sc.model, sc.data) /
+                          mean_model_flops_per_sequence(sc.model, sc.data);
   p.slowest_gpu_clock = slowest_clock_factor(sc.cluster.clock_spread, sc.plan.gpus());
   // Checkpoints hold the 16-bit weights and the fp32 optimizer state (14 bytes per parameter).
   p.checkpoint_bytes = 14.0 * total_parameters(sc.model);
@@ -374,7 +367,8 @@ nlohmann::json prediction_json(const Prediction& p) {
         {"exposed_comm", p.step.breakdown.exposed_total()},
         {"bubble", p.step.breakdown.bubble},
         {"optimizer", p.step.breakdown.optimizer},
-        // The closed form does not split its exposed communication by kind.
+        // The closed form splits its exposed communication by kind only so far as its
+        // data-parallel tail ("dp") goes; the rest is one "estimated" sum, not reported by kind.
         {"exposed_comm_by_kind", p.fidelity == "estimate" ? nlohmann::json(nullptr) : exposed}}},
       {"memory_per_gpu_bytes",
        {{"params", static_cast<std::int64_t>(p.memory.params)},

@@ -150,8 +150,8 @@ double model_flops_per_sequence(const ModelSpec& m, double length, double span) 
   return model_flops(m, length, attended_keys(m, span));
 }
 
-double model_flops_per_sequence_unmasked(const ModelSpec& m, double length) {
-  return model_flops(m, length, unmasked_keys(m, length));
+double model_flops_per_sequence_unmasked(const ModelSpec& m, double length, double span) {
+  return model_flops(m, length, unmasked_keys(m, span));
 }
 
 double model_flops_per_token(const ModelSpec& m) { return model_flops_per_sequence(m, m.seq_len) / m.seq_len; }

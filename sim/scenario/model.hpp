@@ -136,7 +136,10 @@ inline double model_flops_per_sequence(const ModelSpec& m, double length) {
   return model_flops_per_sequence(m, length, length);
 }
 // The same with attention counted over unmasked_keys: what PaLM's convention calls model FLOPs.
-double model_flops_per_sequence_unmasked(const ModelSpec& m, double length);
+double model_flops_per_sequence_unmasked(const ModelSpec& m, double length, double span);
+inline double model_flops_per_sequence_unmasked(const ModelSpec& m, double length) {
+  return model_flops_per_sequence_unmasked(m, length, length);
+}
 
 // Narayanan et al., SC'21, Eq. 3: FLOPs of one iteration of batch B with full recomputation,
 // 96*B*s*l*h^2*(1 + s/(6h) + V/(16*l*h)); 72 instead of 96 without recomputation.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "scenario/units.hpp"
 
@@ -221,12 +222,20 @@ std::optional<std::int64_t> MapReader::dimension(const std::string& key, std::in
   if (!value) return std::nullopt;
   const std::string& text = value.Scalar();
   if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) {
+    // Both readings of a whole number with a prefix: its powers of 1024 and of 1000, those in range.
     const auto parsed = units::parse_count(text);
+    const double mantissa = std::strtod(text.c_str(), nullptr);
     std::string hint;
-    if (parsed && *parsed >= 1000 && std::fmod(*parsed, 1000) == 0) {
-      const auto thousands = static_cast<std::int64_t>(*parsed / 1000);
-      hint = ": write " + std::to_string(thousands * 1024) + " (" + std::to_string(thousands) + " x 1024) or " +
-             std::to_string(thousands * 1000);
+    if (parsed && mantissa >= 1 && mantissa == std::floor(mantissa)) {
+      const int power = static_cast<int>(std::lround(std::log10(*parsed / mantissa) / 3));
+      const double binary = mantissa * std::pow(1024.0, power);
+      std::vector<std::string> readings;
+      if (binary >= double(min) && binary <= double(max)) {
+        readings.push_back(std::to_string(std::int64_t(binary)) + " (" + std::to_string(std::int64_t(mantissa)) +
+                           " x 1024" + (power > 1 ? "^" + std::to_string(power) : "") + ")");
+      }
+      if (*parsed >= double(min) && *parsed <= double(max)) readings.push_back(std::to_string(std::int64_t(*parsed)));
+      for (std::size_t i = 0; i < readings.size(); ++i) hint += (i == 0 ? ": write " : " or ") + readings[i];
     }
     fail(key, "expected " + expected + " written out, found " + describe(value) + " (ambiguous" + hint + ")");
   }

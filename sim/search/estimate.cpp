@@ -191,7 +191,7 @@ Replay replay_extended(const PlanSpec& p, int micro_batches, const std::vector<s
 
 }  // namespace
 
-Estimate estimate_step(const Scenario& sc) {
+Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   const PlanSpec& p = sc.plan;
   // On a cluster that mixes GPU kinds each stage is priced on its own (slowest) GPU and the layers
   // follow the split the simulator uses; the slowest stage's work stands for the rest.
@@ -331,7 +331,7 @@ Estimate estimate_step(const Scenario& sc) {
   // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
   // stage behind, so the replay carries them.
   KeptStageGathers kept;
-  if (ranks > 1) {
+  if (ranks > 1 && data_parallel) {
     const double params =
         stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
     const double grad_element = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2;

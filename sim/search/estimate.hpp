@@ -22,6 +22,8 @@ struct Estimate {
   double hardware_flops = 0;
 };
 
-Estimate estimate_step(const Scenario& scenario);
+// `data_parallel` false: the step without its data-parallel collectives (ZeRO-3's gathers
+// included), as a local-SGD step that does not synchronise runs it (plan.sync_every).
+Estimate estimate_step(const Scenario& scenario, bool data_parallel = true);
 
 }  // namespace trainsim

@@ -64,17 +64,35 @@ double mean_sequence_tokens(const DataSpec& data, int seq_len) {
   return data.batching == Batching::packed ? seq_len : mean_length(data, seq_len);
 }
 
-double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data) {
-  if (data.full_rows()) return model_flops_per_sequence(model, model.seq_len);
+namespace {
+
+// `flops(model, length, span)` of one of the plan's sequences, on average over the data.
+template <class Flops>
+double mean_over_the_data(const ModelSpec& model, const DataSpec& data, const Flops& flops) {
+  if (data.full_rows()) return flops(model, model.seq_len, model.seq_len);
   if (data.batching == Batching::packed) {
-    return model_flops_per_sequence(model, model.seq_len, attention_span(data, model.seq_len));
+    return flops(model, model.seq_len, attention_span(data, model.seq_len));
   }
-  double total = 0, flops = 0;
+  double total = 0, sum = 0;
   for (std::size_t i = 0; i < data.length_counts.size(); ++i) {
     total += data.length_counts[i];
-    flops += data.length_counts[i] * model_flops_per_sequence(model, double(i + 1));
+    sum += data.length_counts[i] * flops(model, double(i + 1), double(i + 1));
   }
-  return flops / total;
+  return sum / total;
+}
+
+}  // namespace
+
+double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data) {
+  return mean_over_the_data(model, data, [](const ModelSpec& m, double length, double span) {
+    return model_flops_per_sequence(m, length, span);
+  });
+}
+
+double mean_model_flops_per_sequence_unmasked(const ModelSpec& model, const DataSpec& data) {
+  return mean_over_the_data(model, data, [](const ModelSpec& m, double length, double span) {
+    return model_flops_per_sequence_unmasked(m, length, span);
+  });
 }
 
 }  // namespace trainsim

@@ -33,5 +33,8 @@ double mean_sequence_tokens(const DataSpec& data, int seq_len);
 // Mean model FLOPs of training on one of the plan's sequences (model_flops_per_sequence over the
 // lengths; packed: a full row with the attention span above).
 double mean_model_flops_per_sequence(const ModelSpec& model, const DataSpec& data);
+// The same with attention counted whole within each document (model_flops_per_sequence_unmasked):
+// PaLM's convention, over the data's own lengths.
+double mean_model_flops_per_sequence_unmasked(const ModelSpec& model, const DataSpec& data);
 
 }  // namespace trainsim
