@@ -159,6 +159,17 @@ std::vector<const GpuSpec*> TopologySpec::gpu_kinds() const {
   return kinds;
 }
 
+std::vector<const GpuSpec*> TopologySpec::gpu_kinds(int gpus) const {
+  std::vector<const GpuSpec*> kinds;
+  const int per_node = std::max(1, gpus_per_node);
+  for (int n = 0; n < (gpus + per_node - 1) / per_node; ++n) {
+    const GpuSpec& g = gpu_of_node(n);
+    if (std::none_of(kinds.begin(), kinds.end(), [&](const GpuSpec* k) { return k->name == g.name; }))
+      kinds.push_back(&g);
+  }
+  return kinds;
+}
+
 std::string TopologySpec::gpu_names() const {
   std::string names;
   for (const GpuSpec* g : gpu_kinds()) names += (names.empty() ? "" : " + ") + g->name;

@@ -196,6 +196,8 @@ struct TopologySpec {
   // Each kind of GPU once, by name, in node order; and their names joined: "h100-sxm-80gb +
   // a100-80gb-sxm".
   std::vector<const GpuSpec*> gpu_kinds() const;
+  // The same for the nodes the first `gpus` GPUs (a job's) sit on.
+  std::vector<const GpuSpec*> gpu_kinds(int gpus) const;
   std::string gpu_names() const;
   // Fat trees and rail-optimized fabrics grow (or shrink) on their own design: more nodes under
   // more leaves and spines. Tori, dragonflies and node-group clusters are sized by their layout;

@@ -847,22 +847,14 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                         "recomputation); recompute is ") +
                 recompute_name(p.recompute));
     // The GPU kinds of the nodes the job runs on.
-    std::set<std::string> without_link;
-    const int per_node = std::max(1, c.topology.gpus_per_node);
-    for (int node = 0; node < (c.gpus + per_node - 1) / per_node; ++node) {
-      if (c.topology.gpu_of_node(node).host_link_bandwidth <= 0) without_link.insert(c.topology.gpu_of_node(node).name);
+    for (const GpuSpec* kind : c.topology.gpu_kinds(c.gpus)) {
+      if (kind->host_link_bandwidth <= 0)
+        error("plan.activation_offload_layers", kind->name + " has no host_link_bandwidth to copy over");
     }
-    for (const auto& name : without_link)
-      error("plan.activation_offload_layers", name + " has no host_link_bandwidth to copy over");
   }
   // Every GPU kind the job runs on (a mixed cluster's node groups too) must price the precision.
-  std::map<std::string, const GpuSpec*> kinds;
-  const int gpus_per_node = std::max(1, c.topology.gpus_per_node);
-  for (int node = 0; node < (c.gpus + gpus_per_node - 1) / gpus_per_node; ++node) {
-    const GpuSpec& kind = c.topology.gpu_of_node(node);
-    kinds.emplace(kind.name, &kind);
-  }
-  for (const auto& [name, kind] : kinds) {
+  for (const GpuSpec* kind : c.topology.gpu_kinds(c.gpus)) {
+    const std::string& name = kind->name;
     if ((p.precision == Precision::mxfp8 || p.precision == Precision::nvfp4) && !kind->mx_formats) {
       error("plan.precision", std::string(precision_name(p.precision)) +
                                   " needs block-scaled (MX) tensor cores, which " + name +
