@@ -274,25 +274,35 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       regather_comm = 2 * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
     }
   }
+  double moe_exchange = 0;  // a MoE layer's four all-to-alls
   if (p.ep > 1 && sc.model.moe()) {
-    // What one rank sends, at the group's slowest link (the simulated NCCL all-to-all of a group
-    // spanning nodes takes ep_bytes over the NIC). DeepEP and HybridEP send a token once to each
-    // other node any of its top_k experts is on (deduplicated_all_to_all).
-    const auto link = link_for(sc, stride_of(p, Axis::dp), p.ep);
-    double bytes = w.comm.ep_bytes;
-    // The first group's GPUs, folded as the simulator folds them (Megatron-Core's expert ranks).
+    // As the simulator runs an all-to-all (network/collectives.cpp): a rank's copies for its node
+    // mates over NVLink, those for other nodes over its NIC, both at once. The group's GPUs are
+    // the first group's, folded as the simulator folds them (Megatron-Core's expert ranks).
+    const auto& t = sc.cluster.topology;
     const int n = p.ep;
     std::map<int, int> per_node;
-    for (int k = 0; k < n; ++k) per_node[folded_gpu(p, 0, p.expert_tp() * k) / sc.cluster.topology.gpus_per_node]++;
+    for (int k = 0; k < n; ++k) per_node[folded_gpu(p, 0, p.expert_tp() * k) / t.gpus_per_node]++;
     const int nodes = static_cast<int>(per_node.size());
     const int local = per_node.begin()->second;
+    const double bytes = w.comm.ep_bytes;  // one rank's copies to the other n - 1
+    double in_node = bytes * (local - 1) / (n - 1);
+    double across = bytes * (n - local) / (n - 1);
     if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1) {
+      // DeepEP and HybridEP send a token once to each other node any of its top_k experts is on;
+      // the receiver forwards the node's other copies over NVLink (deduplicated_all_to_all).
       const auto& m = sc.model;
-      const double one_copy = bytes * n / ((n - 1) * double(m.top_k));
-      bytes = bytes * (local - 1) / (n - 1) +
-              (nodes - 1) * one_copy * node_hit_probability(m.experts, m.top_k, double(m.experts) * local / n);
+      const double once = bytes * n / ((n - 1) * double(m.top_k)) *
+                          node_hit_probability(m.experts, m.top_k, double(m.experts) * local / n);
+      across = (nodes - 1) * once;
+      in_node += (nodes - 1) * std::max(0.0, bytes * local / (n - 1) - once);
     }
-    layer_comm += moe_share * 4 * (bytes / link.first + (p.ep - 1) * link.second);
+    const double nvlink = nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth);
+    const double exchange =
+        nodes > 1 ? std::max(across / t.nic_bandwidth, in_node / nvlink) + t.nic_latency + 3 * t.switch_latency
+                  : in_node / nvlink + t.intra_latency;
+    moe_exchange = 4 * exchange;
+    layer_comm += moe_share * moe_exchange;
   }
   if (p.cp > 1) {
     const auto link = link_for(sc, stride_of(p, Axis::cp), p.cp);
@@ -311,6 +321,16 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       moe_share * offload_stall_forward(w.layer) + (1.0 - moe_share) * offload_stall_forward(w.dense_layer);
   const double stall_backward =
       moe_share * offload_stall_backward(w.layer) + (1.0 - moe_share) * offload_stall_backward(w.dense_layer);
+  // What a MoE layer takes beyond a dense one (its experts and all-to-alls): a pipeline chunk
+  // holds its own mix of the two, not the model's (DeepSeek-V3's first stage has its 3 dense layers).
+  const double moe_extra_forward = moe_share < 1 ? w.layer.mlp_forward.time() - w.dense_layer.mlp_forward.time() : 0.0;
+  const double moe_extra_recompute = moe_share < 1 ? w.layer.recompute.time() - w.dense_layer.recompute.time() : 0.0;
+  const double moe_extra_backward = moe_share < 1
+                                        ? w.layer.mlp_backward.time() - w.dense_layer.mlp_backward.time() +
+                                              (p.recompute == Recompute::full ? rerun : 1.0) * moe_extra_recompute
+                                        : 0.0;
+  const double moe_exchange_forward = moe_exchange / (2.0 + rerun);
+  const double moe_exchange_backward = moe_exchange - moe_exchange_forward;
   const double forward_layer = forward_compute + forward_comm + offloaded * stall_forward;
   const double backward_layer = backward_compute + backward_comm + offloaded * stall_backward;
   const double embedding_forward = w.extras.embedding_forward.time();
@@ -331,11 +351,22 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   // A kept FSDP stage's gathers, exposed in each chunk's first forward; they hold back every
   // stage behind, so the replay carries them.
   KeptStageGathers kept;
-  if (ranks > 1 && data_parallel) {
+  // Routed experts' weights and gradients go over the expert-data-parallel ranks (a stage's ranks
+  // regrouped etp x ep x edp, innermost first), the rest over the data-parallel ones; the
+  // simulator runs the two one after the other.
+  const int edp = sc.model.moe() ? p.expert_dp() : 1;
+  const double layer_experts = sc.model.moe() ? moe_share * w.layer.expert_parameters : 0.0;
+  const double layer_dense = L.parameters - layer_experts;
+  const int edp_stride =
+      edp > 1 ? std::max(1, std::abs(folded_gpu(p, 0, p.expert_tp() * p.ep) - folded_gpu(p, 0, 0))) : 1;
+  const auto expert_gather = [&](double bytes) { return edp > 1 ? group_gather(sc, bytes, edp, edp_stride) : 0.0; };
+  if ((ranks > 1 || edp > 1) && data_parallel) {
+    const double experts = stage_layers * layer_experts;
     const double params =
-        stage_layers * L.parameters + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
+        stage_layers * layer_dense + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
     const double grad_element = p.gradient_reduce_bytes > 0 ? p.gradient_reduce_bytes : 2;
     const double grad_bytes = params * grad_element / p.gradient_compression;
+    const double expert_grad_bytes = experts * grad_element / p.gradient_compression;
     // The group spans dp x cp ranks; an axis of size 1 does not spread it.
     const int stride = p.cp > 1 ? std::min(stride_of(p, Axis::dp), stride_of(p, Axis::cp)) : stride_of(p, Axis::dp);
     const auto dp_all_reduce = [&](double bytes) { return group_all_reduce(sc, bytes, shard, stride); };
@@ -346,8 +377,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
                  ? group_all_reduce(sc, bytes / shard, p.shard_replicas(), stride_of(p, Axis::dp) * p.shard_dp())
                  : 0.0;
     };
-    const double reduce =
-        (p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes)) + across_replicas(grad_bytes);
+    const double reduce = (p.zero >= 1 ? dp_gather(grad_bytes) : dp_all_reduce(grad_bytes)) +
+                          across_replicas(grad_bytes) +
+                          (p.zero >= 1 ? expert_gather(expert_grad_bytes)
+                                       : (edp > 1 ? group_all_reduce(sc, expert_grad_bytes, edp, edp_stride) : 0.0));
     const double share = sc.cluster.topology.gpu.sm_share(p.collective_sms);  // NCCL's SMs
     if (p.zero >= 3) {
       // Per layer: the next layer's gather hides behind this layer's forward; in backward a
@@ -360,8 +393,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       const double copies =
           p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.queued_kernel_interval() : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
-      const double layer_gather = zero3(L.parameters * 2);
-      const double layer_reduce = zero3(L.parameters * grad_element) + across_replicas(L.parameters * grad_element);
+      const double layer_gather = zero3(layer_dense * 2) + expert_gather(layer_experts * 2);
+      const double layer_reduce = zero3(layer_dense * grad_element) + across_replicas(layer_dense * grad_element) +
+                                  expert_gather(layer_experts * grad_element);
       if (p.fsdp_keeps_stage()) {
         // Gathered once a step (each chunk's first forward, layer by layer) and reduced once per
         // chunk after its last backward: both replayed with the pipeline below.
@@ -399,10 +433,11 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       // that forward delays every later stage's too.
       double gather = 0;
       if (p.zero >= 1 && !p.overlap_param_gather) {
-        gather = dp_gather(params * 2);
+        gather = dp_gather(params * 2) + expert_gather(experts * 2);
       } else if (p.zero >= 1) {
-        const double layer_gather = dp_gather(L.parameters * 2);
-        const double first = dp_gather((L.parameters + w.extras.embedding_parameters) * 2);
+        const double layer_gather = dp_gather(layer_dense * 2) + expert_gather(layer_experts * 2);
+        const double first =
+            dp_gather((layer_dense + w.extras.embedding_parameters) * 2) + expert_gather(layer_experts * 2);
         gather = p.schedule == Schedule::interleaved
                      ? first
                      : first + p.pp * stage_layers * std::max(0.0, layer_gather - forward_layer);
@@ -444,6 +479,13 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
         backward[s][c] = chunk_size * (speed * backward_compute + backward_comm + backward_exposed) +
                          (c == v - 1 ? backward_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
+        if (moe_share < 1) {
+          int moe_layers = 0;
+          for (int i = first_layer[vs]; i < first_layer[vs] + per_chunk[vs]; ++i) moe_layers += sc.model.moe_layer(i);
+          const double extra = moe_layers - moe_share * chunk_size;
+          forward[s][c] += extra * (speed * moe_extra_forward + moe_exchange_forward);
+          backward[s][c] += extra * (speed * moe_extra_backward + moe_exchange_backward);
+        }
         // A share of the layers recomputed: this chunk's own count, not the model's average.
         if (p.recompute == Recompute::full) {
           const double own = p.recomputed_layers(first_layer[vs], per_chunk[vs]) - rerun * chunk_size;
@@ -462,8 +504,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   e.compute = m * stage_layers * layer_compute * slowest_node;
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
   e.data_parallel = data_parallel_tail;
-  double params = stage_layers * L.parameters + w.extras.embedding_parameters;
-  e.optimizer = optimizer_time(w, p, params / (p.zero >= 1 ? shard : 1));
+  const double dense_params = stage_layers * layer_dense + w.extras.embedding_parameters;
+  const double expert_params = stage_layers * layer_experts;
+  e.optimizer =
+      optimizer_time(w, p, p.zero >= 1 ? dense_params / shard + expert_params / edp : dense_params + expert_params);
   e.step_time = pipeline + data_parallel_tail + e.optimizer;
   if (e.communication > e.compute)
     e.bound_by = "communication";
