@@ -393,7 +393,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       const double copies =
           p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.queued_kernel_interval() : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
-      const double layer_gather = zero3(layer_dense * 2) + expert_gather(layer_experts * 2);
+      // The simulator gathers a layer's weights over the data-parallel ranks, experts included
+      // (engine/simulation.cpp zero3_gather), and reduces the experts' gradients over theirs.
+      const double layer_gather = zero3(L.parameters * 2);
       const double layer_reduce = zero3(layer_dense * grad_element) + across_replicas(layer_dense * grad_element) +
                                   expert_gather(layer_experts * grad_element);
       if (p.fsdp_keeps_stage()) {
