@@ -337,6 +337,16 @@ TEST(MixedCluster, SearchFindsThePlacementThatGroupsStagesByGpu) {
   EXPECT_NEAR(best.estimate.step_time / best.simulated->step_time, 1.0, 0.1);
 }
 
+// The estimate's breakdown counts the compute of the stage that finishes last, on its own GPU
+// and with its own layers (the H100 stage holds more of them). It took the most layers at the
+// slowest GPU's pace before: 2.83 s of compute in a 1.76 s step.
+TEST(MixedCluster, EstimateCountsTheCriticalStagesOwnCompute) {
+  const Scenario sc = load_scenario(std::string(TRAINSIM_SOURCE_DIR) + "/scenarios/mixed-gpt3-13b.yaml");
+  const Estimate e = estimate_step(sc);
+  EXPECT_LT(e.compute + e.bubble, e.step_time);
+  EXPECT_NEAR(e.compute / simulate_step(sc).breakdown.compute, 1.0, 0.05);
+}
+
 // Expert groups of eight inside each node: on the A100 nodes their all-to-alls run over NVLink 3
 // (300 GB/s), on the H100 nodes over NVLink 4 (450 GB/s). Every replica runs at once and the
 // step waits for the slowest, so on the mixed cluster the A100 groups set the exposed time,

@@ -501,9 +501,14 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
         replay_extended(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
     const auto last = std::max_element(r.finish.begin(), r.finish.end());
     pipeline = *last;
-    e.bubble = pipeline - r.busy[last - r.finish.begin()];
+    const auto critical = static_cast<std::size_t>(last - r.finish.begin());
+    e.bubble = pipeline - r.busy[critical];
+    // The stage that finishes last: its own layers, on its own GPU (a mixed cluster gives the
+    // faster GPUs more layers) and node.
+    const double speed = (mixed ? layer_time(setup.work[critical], p) / layer_time(w, p) : 1.0) * slowdown[critical];
+    e.compute = m * layers[critical] * layer_compute * speed;
   }
-  e.compute = m * stage_layers * layer_compute * slowest_node;
+  if (p.pp == 1) e.compute = m * stage_layers * layer_compute * slowest_node;
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
   e.data_parallel = data_parallel_tail;
   const double dense_params = stage_layers * layer_dense + w.extras.embedding_parameters;
