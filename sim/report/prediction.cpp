@@ -21,6 +21,7 @@ StepResult estimated_step(const Scenario& sc, bool data_parallel = true) {
   const Estimate e = estimate_step(sc, data_parallel);
   StepResult r;
   r.step_time = e.step_time;
+  r.critical_stage = e.critical_stage;
   r.breakdown.compute = e.compute;
   r.breakdown.bubble = e.bubble;
   r.breakdown.optimizer = e.optimizer;

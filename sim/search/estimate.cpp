@@ -503,6 +503,7 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     pipeline = *last;
     const auto critical = static_cast<std::size_t>(last - r.finish.begin());
     e.bubble = pipeline - r.busy[critical];
+    e.critical_stage = static_cast<int>(critical);
     // The stage that finishes last: its own layers, on its own GPU (a mixed cluster gives the
     // faster GPUs more layers) and node.
     const double speed = (mixed ? layer_time(setup.work[critical], p) / layer_time(w, p) : 1.0) * slowdown[critical];

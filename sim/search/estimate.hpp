@@ -14,6 +14,7 @@ struct Estimate {
   // Of `communication`: the data-parallel collectives' tail after the backward (what local SGD,
   // plan.sync_every, saves on the steps that do not synchronise).
   double data_parallel = 0;
+  int critical_stage = 0;  // the pipeline stage that finishes last
   MemoryBreakdown memory;
   const char* bound_by = "compute";
   double host_bound_share = 0;  // a layer's, as Prediction::host_bound_share
