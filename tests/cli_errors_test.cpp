@@ -131,3 +131,28 @@ TEST(CliErrors, SearchWarnsOfABatchInTokensAndSaysWhyNoPlanIsValid) {
   const CommandResult none = run("search " + invalid);
   EXPECT_NE(none.output.find("no valid plan on 64 GPUs (1 of 1 plans:"), std::string::npos) << none.output;
 }
+
+// What a new user got wrong, each answered with what to write (session 45's new-user pass): a key
+// under the wrong section, a framework or precision written as people say it, a plan whose axes do
+// not fill the job, a node's NIC total written per GPU.
+TEST(CliErrors, NewUsersSlipsAreAnsweredWithTheFix) {
+  const std::string cluster = "cluster: {topology: dgx-h100-superpod, gpus: 16}\n";
+  const auto plan = [&](const std::string& extra) {
+    return "model: {preset: llama3-8b}\n" + cluster + "plan: {tp: 8, dp: 2, global_batch: 64" + extra + "}\n";
+  };
+  expect_error("seq-len-in-plan", plan(", seq_len: 8192"), {"'plan.seq_len'", "seq_len belongs under model:"});
+  expect_error("gpus-in-model", "model: {preset: llama3-8b, gpus: 8}\n" + cluster + "plan: {tp: 8}\n",
+               {"'model.gpus'", "gpus belongs under cluster:"});
+  expect_error("deepspeed", plan(", framework: deepspeed"), {"'plan.framework'", "did you mean deepspeed-2021?"});
+  expect_error("bf16-mixed", plan(", precision: bf16-mixed"), {"'plan.precision'", "did you mean bf16?"});
+  expect_error("pp-alone", plan(", pp: 2"), {"'plan.dp'", "but the job uses 16 GPUs (dp 1 fills them)"});
+
+  const std::string node_total = testing::TempDir() + "/node-total.yaml";
+  write_text(node_total,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16, nic_bandwidth: "
+             "3.2Tbps}\nplan: {tp: 8, dp: 2, global_batch: 64}\n");
+  const CommandResult r = run("predict " + node_total);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("'cluster.nic_bandwidth': 400 GB/s per GPU is more than any GPU's NIC"), std::string::npos)
+      << r.output;
+}

@@ -2,6 +2,7 @@
 // separators in large numbers, money and token counts in their usual forms.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -30,6 +31,8 @@ TEST(CliFormat, PredictTableIsHuman) {
   ASSERT_EQ(r.code, 0) << r.output;
   expect_human(r.output);
   EXPECT_NE(r.output.find("1,024 x a100"), std::string::npos) << r.output;
+  // The parameter count, so a model written from fields can be checked against its paper.
+  EXPECT_NE(r.output.find("gpt3-175b (175B parameters) on"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("for 300B tokens"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("micro-batch 1, 192 accumulation steps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("pipeline bubble"), std::string::npos) << r.output;
@@ -39,7 +42,12 @@ TEST(CliFormat, PredictTableIsHuman) {
     const auto start = r.output.find("\n  " + label) + 1;
     return r.output.substr(start, r.output.find('\n', start) - start);
   };
-  EXPECT_EQ(line_of("step time").size(), line_of("tokens/s").size()) << r.output;
+  // tokens/s carries a note (per GPU) after its value, which ends in the same column.
+  const std::string tokens = line_of("tokens/s");
+  ASSERT_GT(tokens.size(), line_of("step time").size()) << r.output;
+  EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(tokens[line_of("step time").size() - 1]))) << r.output;
+  EXPECT_EQ(tokens[line_of("step time").size()], ' ') << r.output;
+  EXPECT_NE(tokens.find(" per GPU"), std::string::npos) << r.output;
   EXPECT_EQ(line_of("energy to train").size(), line_of("step time").size()) << r.output;
 }
 
@@ -168,4 +176,20 @@ TEST(CliFormat, CompareMarksLaunchBoundPredictions) {
   EXPECT_NE(r.output.find(" s! "), std::string::npos) << r.output;   // mixed-gpt3-13b: 9.6% launch-bound
   EXPECT_EQ(r.output.find(" ms! "), std::string::npos) << r.output;  // gpt3-1.3b-32xa100: 0.7%
   EXPECT_NE(r.output.find("! likely optimistic"), std::string::npos) << r.output;
+}
+
+// Hybrid sharding is named with its shard group, in the plan line and the JSON's data-parallel mode.
+TEST(CliFormat, HybridShardingNamesItsShardGroup) {
+  const std::string path = testing::TempDir() + "/hybrid.yaml";
+  write_text(path,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16}\n"
+             "plan: {dp: 16, dp_shard: 8, zero: 3, micro_batch: 1, global_batch: 64}\n");
+  const CommandResult table = run("predict " + path);
+  ASSERT_EQ(table.code, 0) << table.output;
+  EXPECT_NE(table.output.find("dp 16 (ZeRO shards over 8, 2 replicas)"), std::string::npos) << table.output;
+  const CommandResult json = run("predict " + path + " --json");
+  ASSERT_EQ(json.code, 0) << json.output;
+  const auto j = nlohmann::json::parse(json.output);
+  EXPECT_EQ(j["data_parallel"]["mode"], "hybrid-zero-3");
+  EXPECT_EQ(j["data_parallel"]["shard_group"], 8);
 }

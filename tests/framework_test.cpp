@@ -68,6 +68,7 @@ TEST(Framework, EachNameSetsWhatItsFrameworkRuns) {
   EXPECT_EQ(deepspeed.zero3_unit, Zero3Unit::parameter);
   EXPECT_TRUE(deepspeed.zero3_list_collectives);
   EXPECT_FALSE(deepspeed.overlap_param_gather);
+  EXPECT_EQ(deepspeed.attention, Attention::unfused);  // before flash attention (2022)
   EXPECT_TRUE(with("h100-sxm-80gb", "dp: 16, zero: 1, framework: deepspeed-2021").plan.overlap_param_gather);
 }
 

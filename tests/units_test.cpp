@@ -80,3 +80,10 @@ TEST(Units, TextTableAlignsColumns) {
   EXPECT_EQ(text, "  compute             21.5 s\n  dp comm (exposed)  59.4 ms\nsection\n");
   EXPECT_EQ(t.width(), std::string("  dp comm (exposed)  59.4 ms").size());
 }
+
+// Bandwidths as NIC datasheets write them.
+TEST(Units, BandwidthInBitsPerSecondAndBytesPerSecondSpellings) {
+  EXPECT_DOUBLE_EQ(*parse_bandwidth("400Gbit/s"), 50e9);
+  EXPECT_DOUBLE_EQ(*parse_bandwidth("50GBps"), 50e9);
+  EXPECT_DOUBLE_EQ(*parse_bandwidth("400Gbps"), 50e9);
+}

@@ -76,7 +76,8 @@ std::string public_error_text(const PublicError& e) {
   std::string text = "MAPE on the " + std::to_string(e.rows) + " public " + e.group + " runs";
   if (e.basis == FrameworkBasis::named) text += " with their framework named, as here";
   if (e.basis == FrameworkBasis::defaults) text += " with their framework's fields left at the defaults, as here";
-  text += " (mean signed " + std::string(e.mean_signed >= 0 ? "+" : "") + units::format_percent(e.mean_signed);
+  text += " (mean signed " + std::string(e.mean_signed >= 0 ? "+" : "") + units::format_percent(e.mean_signed) +
+          ", - too fast";
   return text + (e.basis == FrameworkBasis::defaults ? "; name it: plan.framework)" : "; docs/accuracy.md)");
 }
 
@@ -154,6 +155,11 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
   const int shard = plan.dp * plan.cp;
   const double params_per_gpu = total_parameters(sc.model) / (double(plan.tp) * plan.pp);
   p.dp_bytes_per_gpu = data_parallel_bytes_per_gpu(sc.model, plan);
+  // ZeRO's stage, and with hybrid sharding (dp_shard) the shard group it runs in.
+  if (plan.zero >= 1) {
+    p.data_parallel_mode = (plan.shard_replicas() > 1 ? "hybrid-zero-" : "zero-") + std::to_string(plan.zero);
+    p.zero_shard_group = plan.zero_shard();
+  }
   if (shard > 1 && (plan.sync_every > 1 || plan.parameter_servers > 0)) {
     SimulationOptions local = options;
     local.skip_data_parallel = true;
@@ -387,7 +393,10 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"bound_by", p.step.bound_by},
       {"critical_stage", p.step.critical_stage},
       {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
-      {"data_parallel", {{"mode", p.data_parallel_mode}, {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
+      {"data_parallel",
+       {{"mode", p.data_parallel_mode},
+        {"shard_group", p.zero_shard_group},
+        {"bytes_per_gpu_per_step", p.dp_bytes_per_gpu}}},
       {"kernels",
        {{"attention", p.kernels.attention},
         {"attention_is_default", p.kernels.attention_default},
@@ -457,6 +466,10 @@ std::string plan_summary(const PlanSpec& plan) {
     text += ")";
   }
   text += ", dp " + std::to_string(plan.dp);
+  if (plan.zero >= 1 && plan.shard_replicas() > 1) {
+    text += " (ZeRO shards over " + std::to_string(plan.zero_shard()) + ", " + std::to_string(plan.shard_replicas()) +
+            " replicas)";
+  }
   if (plan.cp > 1) text += ", cp " + std::to_string(plan.cp);
   if (plan.ep > 1) text += ", ep " + std::to_string(plan.ep);
   return text;
@@ -501,7 +514,10 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
     }
     out << "\n";
   }
-  out << sc.name << ": " << sc.model.name << " on ";
+  // The parameter count says what a model written from fields came to (embeddings included).
+  out << sc.name << ": " << sc.model.name << " (" << units::format_count(total_parameters(sc.model)) << " parameters";
+  if (sc.model.moe()) out << ", " << units::format_count(active_parameters(sc.model)) << " active";
+  out << ") on ";
   if (mixed) {
     std::map<std::string, int> count;  // GPUs of each kind in the job
     for (int g = 0; g < p.gpus; ++g) ++count[topology.gpu_of_node(g / topology.gpus_per_node).name];
@@ -555,7 +571,8 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   if (const auto& e = p.public_error) {
     t.add({"", units::format_percent(e->mape), public_error_text(*e)});
   }
-  t.add({"tokens/s", units::format_thousands(p.tokens_per_s)});
+  t.add({"tokens/s", units::format_thousands(p.tokens_per_s),
+         units::format_thousands(p.tokens_per_s / p.gpus) + " per GPU"});
   char text[200];
   std::snprintf(text, sizeof text, "%.1f model TFLOP/s per GPU, %.1f hardware", p.model_tflops_per_gpu,
                 p.hardware_tflops_per_gpu);

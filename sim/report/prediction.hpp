@@ -67,7 +67,8 @@ struct Prediction {
   std::optional<TrainingTime> training;
   double checkpoint_bytes = 0;
   double dp_bytes_per_gpu = 0;  // data-parallel traffic one GPU sends per step (averaged over sync_every)
-  std::string data_parallel_mode = "all-reduce";
+  std::string data_parallel_mode = "all-reduce";  // zero-N, hybrid-zero-N, parameter-server, local-sgd
+  int zero_shard_group = 1;                       // ranks ZeRO shards over (dp_shard x cp with hybrid sharding)
   KernelChoices kernels;
   // Facility energy: (GPUs (SimGrid host energy plugin) + NICs and switches (link energy plugin)
   // + hosts) x PUE. The parts are before PUE.

@@ -121,6 +121,9 @@ void apply_framework(PlanSpec& p, Framework f, const GpuSpec& gpu,
       attention(f == Framework::llm_foundry_2023 ? Attention::flash1 : Attention::flash2);
       break;
     case Framework::deepspeed_2021:
+      // Attention as score GEMM, softmax and value GEMM: DeepSpeed v0.5 (2021) predates flash
+      // attention (Dao et al., May 2022), as Megatron-LM of the time did.
+      attention(Attention::unfused);
       // ZeRO-3 before v0.6: one all-gather per parameter through torch.distributed's list API,
       // after a synchronize, with no working prefetch (PR #1188, issue #1069).
       if (p.zero >= 3) {

@@ -635,13 +635,17 @@ double mean_peak(const ClusterSpec& c, Precision precision) {
 
 // A global batch written in tokens instead of sequences: more micro-batches per replica than any
 // published run (hundreds to a few thousand), or more tokens per step than any (Llama 3 405B:
-// 16M; DeepSeek-V3: 63M) by far.
+// 16M; DeepSeek-V3: 63M) by far from a thousand micro-batches a replica or more (a token count
+// spreads over the replicas as thousands of micro-batches; a huge cluster with one sequence a
+// GPU, or a huge seq_len, does not).
 namespace {
 constexpr std::int64_t kPlausibleMicroBatches = 100'000;
+constexpr std::int64_t kTokenCountMicroBatches = 1'000;
 constexpr double kPlausibleTokensPerStep = 256.0 * 1024 * 1024;
 bool looks_like_tokens(const ModelSpec& m, const PlanSpec& p) {
   if (p.micro_batch <= 0 || p.dp <= 0) return false;
-  return p.micro_batches() > kPlausibleMicroBatches || double(p.global_batch) * m.seq_len > kPlausibleTokensPerStep;
+  return p.micro_batches() > kPlausibleMicroBatches ||
+         (p.micro_batches() >= kTokenCountMicroBatches && double(p.global_batch) * m.seq_len > kPlausibleTokensPerStep);
 }
 // The likely mistake, said after what the batch amounts to.
 std::string sequences_not_tokens(const ModelSpec& m, std::int64_t global_batch) {
@@ -669,8 +673,21 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   const auto s = [](auto v) { return std::to_string(v); };
 
   if (std::int64_t(p.tp) * p.pp * p.dp * p.cp != c.gpus) {
+    // The dp that fills the job, where one does (the usual slip: pp or tp changed alone).
+    const std::int64_t others = std::int64_t(p.tp) * p.pp * p.cp;
+    const std::string fix = c.gpus % others == 0
+                                ? " (dp " + s(c.gpus / others) + " fills them)"
+                                : " (" + s(c.gpus) + " GPUs do not divide by tp*pp*cp = " + s(others) + ")";
     error("plan.dp", "tp*pp*dp*cp = " + s(p.tp) + "*" + s(p.pp) + "*" + s(p.dp) + "*" + s(p.cp) + " = " +
-                         s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs");
+                         s(std::int64_t(p.tp) * p.pp * p.dp * p.cp) + ", but the job uses " + s(c.gpus) + " GPUs" +
+                         fix);
+  }
+  // The fastest NIC a GPU has is 800 Gb/s (ConnectX-8, 2025): more per GPU is likely a node's
+  // total written as the per-GPU figure.
+  if (c.topology.nic_bandwidth > 1.6e12 / 8 && c.topology.fabric != FabricKind::none) {
+    warn("cluster.nic_bandwidth", units::format_bandwidth(c.topology.nic_bandwidth) +
+                                      " per GPU is more than any GPU's NIC (800 Gb/s, ConnectX-8): nic_bandwidth is "
+                                      "per GPU, not a node's total");
   }
   if (c.gpus > c.topology.total_gpus()) {
     error("cluster.gpus", "the job uses " + s(c.gpus) + " GPUs but topology " + c.topology.name + " has " +
@@ -1133,6 +1150,33 @@ DataSpec read_data(MapReader& r, const ModelSpec& m, const std::filesystem::path
   return d;
 }
 
+// The keys other sections hold, for the error at a key written under the wrong one ("seq_len"
+// under plan belongs under model). Keys two sections share (attention) are left out.
+std::map<std::string, std::string> keys_elsewhere(const std::string& section) {
+  static const std::map<std::string, std::vector<std::string>> kSections = {
+      {"model",
+       {"preset", "hf_config", "arch", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
+        "head_dim", "sliding_window", "tied_embeddings", "dropout", "biases", "positions", "mtp_layers", "moe"}},
+      {"cluster",
+       {"topology", "gpus", "gpu", "gpus_per_node", "nic_bandwidth", "network", "oversubscription",
+        "price_per_gpu_hour", "power_limit", "gpu_clock_spread", "memory_reserve", "slow_nodes", "slow_factor",
+        "segment", "nodes"}},
+      {"plan",
+       {"framework", "tp", "pp", "dp", "cp", "ep", "etp", "micro_batch", "global_batch", "schedule", "virtual_stages",
+        "sequence_parallel", "zero", "dp_shard", "recompute", "precision", "fp8_recipe", "kernels", "placement"}},
+      {"data", {"lengths", "batching", "bin_size"}},
+      {"training", {"tokens", "failures", "checkpoint_interval"}},
+  };
+  std::map<std::string, std::string> elsewhere;
+  for (const auto& [name, keys] : kSections) {
+    if (name == section) continue;
+    for (const auto& key : keys) elsewhere.emplace(key, name);
+  }
+  for (const auto& key : kSections.count(section) ? kSections.at(section) : std::vector<std::string>{})
+    elsewhere.erase(key);
+  return elsewhere;
+}
+
 Scenario parse_scenario(const YAML::Node& document, const std::string& file, const std::filesystem::path& base,
                         bool check = true) {
   MapReader r(document, file, "");
@@ -1174,7 +1218,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
   if (sc.model.hidden != preset_hidden && !model->has("ffn_hidden") && preset_ffn != 0) sc.model.ffn_hidden = 0;
   if (sc.model.heads != preset_heads && !model->has("kv_heads") && preset_kv == preset_heads) sc.model.kv_heads = 0;
   if (sc.model.name.empty()) sc.model.name = "custom";
-  model->finish();
+  model->finish(keys_elsewhere("model"));
   complete_model(sc.model, *model);
 
   // Cluster: a topology, then overrides.
@@ -1328,7 +1372,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     }
   }
   if (cluster->has("gpus")) sc.locations["cluster.gpus"] = cluster->location_of("gpus");
-  cluster->finish();
+  cluster->finish(keys_elsewhere("cluster"));
   place_in_segments(sc.cluster);
   // Stragglers are nodes of the job, as placed (a segment makes its nodes smaller).
   const int job_nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
@@ -1436,12 +1480,12 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
                        name + " recomputes " + what + ", and this model has none");
     }
   }
-  plan->finish();
+  plan->finish(keys_elsewhere("plan"));
   sc.locations["plan"] = r.location_of("plan");
 
   if (auto data = r.map("data")) {
     sc.data = read_data(*data, sc.model, base);
-    data->finish();
+    data->finish(keys_elsewhere("data"));
   }
 
   if (auto training = r.map("training")) {
@@ -1463,7 +1507,7 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
       failures->finish();
     }
     if (auto v = positive(*training, "checkpoint_interval")) sc.training.checkpoint_interval_s = *v;
-    training->finish();
+    training->finish(keys_elsewhere("training"));
   }
   r.finish();
   if (!check) return sc;

@@ -119,6 +119,12 @@ std::optional<double> parse_bandwidth(const std::string& text) {
   if (ends_with(unit, "bps")) {
     unit.resize(unit.size() - 3);
     per_unit = 1.0 / 8;
+  } else if (ends_with(unit, "Bps")) {
+    unit.resize(unit.size() - 3);
+    per_unit = 1.0;
+  } else if (ends_with(unit, "bit/s")) {
+    unit.resize(unit.size() - 5);
+    per_unit = 1.0 / 8;
   } else if (ends_with(unit, "b/s")) {
     unit.resize(unit.size() - 3);
     per_unit = 1.0 / 8;

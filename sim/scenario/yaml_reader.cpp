@@ -291,8 +291,13 @@ std::optional<std::string> MapReader::choice(const std::string& key, const std::
     if (value.Scalar() == a) return a;
   }
   std::string problem = "expected one of " + list + ", found " + describe(value);
-  if (const auto hint = did_you_mean(value.Scalar(), allowed); !hint.empty())
-    problem += " (did you mean " + hint + "?)";
+  // A near miss, a value in another case or a start of one ("BF16", "deepspeed"), or a value
+  // with a suffix ("bf16-mixed").
+  std::string hint = name_hint(value.Scalar(), allowed);
+  for (const auto& a : allowed) {
+    if (hint.empty() && a.size() >= 3 && value.Scalar().rfind(a, 0) == 0) hint = a;
+  }
+  if (!hint.empty()) problem += " (did you mean " + hint + "?)";
   fail(key, problem);
 }
 
@@ -404,13 +409,15 @@ std::optional<std::vector<std::int64_t>> MapReader::integer_list(const std::stri
   return out;
 }
 
-void MapReader::finish() const {
+void MapReader::finish(const std::map<std::string, std::string>& elsewhere) const {
   const std::vector<std::string> known(known_.begin(), known_.end());
   for (const auto& entry : node_) {
     const std::string& key = entry.first.Scalar();
     if (known_.count(key)) continue;
     std::string problem = "unknown key";
-    if (const auto hint = did_you_mean(key, known); !hint.empty()) {
+    if (const auto section = elsewhere.find(key); section != elsewhere.end()) {
+      problem += " here: " + key + " belongs under " + section->second + ":";
+    } else if (const auto hint = did_you_mean(key, known); !hint.empty()) {
       problem += " (did you mean '" + hint + "'?)";
     } else {
       std::string list;

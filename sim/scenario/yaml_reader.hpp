@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,8 +62,9 @@ class MapReader {
   // Marks a key as known without reading it (read by someone else).
   void accept(const std::string& key);
 
-  // Errors on any key not read or accepted, suggesting the nearest known key.
-  void finish() const;
+  // Errors on any key not read or accepted, suggesting the nearest known key, or the section a
+  // key belongs to where `elsewhere` (key -> section) has it ("seq_len" in plan: "model").
+  void finish(const std::map<std::string, std::string>& elsewhere = {}) const;
 
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
   // A required key is missing: when a key of the map not read yet is a near miss of it
