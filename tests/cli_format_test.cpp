@@ -193,3 +193,23 @@ TEST(CliFormat, HybridShardingNamesItsShardGroup) {
   EXPECT_EQ(j["data_parallel"]["mode"], "hybrid-zero-3");
   EXPECT_EQ(j["data_parallel"]["shard_group"], 8);
 }
+
+// The stage that finishes last is not always the one the others wait for: with Llama 3 8B over
+// 8 stages the last holds the 128K-vocabulary head and its loss, and the first stage's time is
+// mostly bubble. The table names the busiest stage and its parts; the JSON gives every stage's.
+TEST(CliFormat, TheBusiestStageIsNamedWhereItIsNotTheLastToFinish) {
+  const std::string path = testing::TempDir() + "/busiest.yaml";
+  write_text(path,
+             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+             "plan: {tp: 1, pp: 8, micro_batch: 1, global_batch: 16}\n");
+  const CommandResult table = run("predict " + path);
+  ASSERT_EQ(table.code, 0) << table.output;
+  EXPECT_NE(table.output.find("where the time goes (stage 0, the last to finish)"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("busiest stage             7  compute"), std::string::npos) << table.output;
+  const CommandResult json = run("predict " + path + " --json");
+  ASSERT_EQ(json.code, 0) << json.output;
+  const auto stages = nlohmann::json::parse(json.output)["stages"];
+  ASSERT_EQ(stages.size(), 8u);
+  EXPECT_LT(stages[7]["bubble_s"].get<double>(), 0.5 * stages[0]["bubble_s"].get<double>());
+  EXPECT_GT(stages[7]["compute_s"].get<double>(), stages[0]["compute_s"].get<double>());
+}

@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
   trainsim::cli::ValidateOptions validate;
   auto* validate_cmd = app.add_subcommand("validate", "Put a prediction next to a trainsim-exec measurement");
   validate_cmd->add_option("scenario", validate.scenario, "Scenario file (YAML)")->required();
-  validate_cmd->add_option("--measured", validate.measured, "run.json written by trainsim-exec --out")->required();
+  validate_cmd->add_option("--measured", validate.measured, "run.json written by trainsim-exec --out, or a published run by hand: "
+                            "{\"step_time_s\": 8.0} (tokens_per_s, mfu, memory_per_gpu_bytes.peak optional)")->required();
   validate_cmd->add_flag("--force", validate.force,
                          "Compare even when the run's model, plan or device differ (predicts the run's job)");
   validate_cmd->add_option("--profile", validate.profile,

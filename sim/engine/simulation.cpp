@@ -171,12 +171,16 @@ class StepSimulation {
       }
       extend(r);
     }
-    r.breakdown = stages_[r.critical_stage].breakdown;
-    const StepBreakdown extra = skipped(r.critical_stage).breakdown;
-    r.breakdown.compute += extra.compute;
-    r.breakdown.bubble += extra.bubble;
-    r.breakdown.optimizer += extra.optimizer;
-    for (const auto& [kind, seconds] : extra.exposed_comm) r.breakdown.exposed_comm[kind] += seconds;
+    for (int s = 0; s < p_.pp; ++s) {
+      StepBreakdown b = stages_[s].breakdown;
+      const StepBreakdown extra = skipped(s).breakdown;
+      b.compute += extra.compute;
+      b.bubble += extra.bubble;
+      b.optimizer += extra.optimizer;
+      for (const auto& [kind, seconds] : extra.exposed_comm) b.exposed_comm[kind] += seconds;
+      r.stage_breakdowns.push_back(b);
+    }
+    r.breakdown = r.stage_breakdowns[r.critical_stage];
     // Averaged over the stages, as model FLOPs are over all GPUs: a stage with fewer layers than
     // the critical one would otherwise make hardware FLOP/s read below model FLOP/s.
     for (int s = 0; s < p_.pp; ++s) r.hardware_flops_per_gpu += (stages_[s].flops + skipped(s).flops) / p_.pp;
@@ -1266,7 +1270,10 @@ std::unique_ptr<sg4::Engine> quiet_engine() {
 nlohmann::json to_json(const StepResult& r) {
   nlohmann::json trace = nlohmann::json::array();
   for (const auto& e : r.trace) trace.push_back({e.gpu, e.stream, e.name, e.start, e.end});
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& b : r.stage_breakdowns) stages.push_back({b.compute, b.bubble, b.optimizer, b.exposed_comm});
   return {{"step_time", r.step_time},
+          {"stages", stages},
           {"critical_stage", r.critical_stage},
           {"compute", r.breakdown.compute},
           {"bubble", r.breakdown.bubble},
@@ -1294,6 +1301,9 @@ StepResult from_json(const nlohmann::json& j) {
   r.breakdown.optimizer = j.at("optimizer");
   r.breakdown.exposed_comm = j.at("exposed").get<std::map<std::string, double>>();
   r.stage_finish = j.at("stage_finish").get<std::vector<double>>();
+  for (const auto& b : j.at("stages")) {
+    r.stage_breakdowns.push_back({b[0], b[1], b[2], b[3].get<std::map<std::string, double>>()});
+  }
   r.hardware_flops_per_gpu = j.at("flops");
   r.bound_by = j.at("bound_by");
   r.gpu_energy_j = j.at("gpu_energy_j");
@@ -1438,15 +1448,24 @@ std::optional<StepResult> extrapolate_gpipe(const std::vector<StepResult>& probe
   for (const double finish : r.stage_finish) {
     if (finish > r.stage_finish[r.critical_stage] * (1 + 1e-6)) return std::nullopt;
   }
-  r.breakdown.compute = line(a.breakdown.compute, b.breakdown.compute, c.breakdown.compute);
-  r.breakdown.bubble = line(a.breakdown.bubble, b.breakdown.bubble, c.breakdown.bubble);
-  r.breakdown.optimizer = line(a.breakdown.optimizer, b.breakdown.optimizer, c.breakdown.optimizer);
-  const auto exposed = [](const StepResult& x, const std::string& kind) {
-    const auto it = x.breakdown.exposed_comm.find(kind);
-    return it == x.breakdown.exposed_comm.end() ? 0.0 : it->second;
+  const auto extrapolated = [&](const StepBreakdown& x, const StepBreakdown& y, const StepBreakdown& z) {
+    StepBreakdown out;
+    out.compute = line(x.compute, y.compute, z.compute);
+    out.bubble = line(x.bubble, y.bubble, z.bubble);
+    out.optimizer = line(x.optimizer, y.optimizer, z.optimizer);
+    const auto exposed = [](const StepBreakdown& from, const std::string& kind) {
+      const auto it = from.exposed_comm.find(kind);
+      return it == from.exposed_comm.end() ? 0.0 : it->second;
+    };
+    for (const auto& [kind, seconds] : z.exposed_comm) out.exposed_comm[kind] = line(exposed(x, kind), exposed(y, kind), seconds);
+    return out;
   };
-  for (const auto& [kind, seconds] : c.breakdown.exposed_comm) {
-    r.breakdown.exposed_comm[kind] = line(exposed(a, kind), exposed(b, kind), seconds);
+  r.breakdown = extrapolated(a.breakdown, b.breakdown, c.breakdown);
+  if (a.stage_breakdowns.size() == c.stage_breakdowns.size() && b.stage_breakdowns.size() == c.stage_breakdowns.size()) {
+    for (std::size_t s = 0; s < c.stage_breakdowns.size(); ++s)
+      r.stage_breakdowns[s] = extrapolated(a.stage_breakdowns[s], b.stage_breakdowns[s], c.stage_breakdowns[s]);
+  } else {
+    r.stage_breakdowns.clear();
   }
   r.hardware_flops_per_gpu = line(a.hardware_flops_per_gpu, b.hardware_flops_per_gpu, c.hardware_flops_per_gpu);
   r.gpu_energy_j = line(a.gpu_energy_j, b.gpu_energy_j, c.gpu_energy_j);

@@ -55,6 +55,9 @@ struct StepResult {
   int critical_stage = 0;
   StepBreakdown breakdown;            // of the critical stage; adds up to step_time
   std::vector<double> stage_finish;   // per stage
+  // Each stage's own (empty where the step was not simulated stage by stage): the busiest stage,
+  // the one the others wait for, need not be the critical one that finishes last.
+  std::vector<StepBreakdown> stage_breakdowns;
   double hardware_flops_per_gpu = 0;  // FLOPs one GPU executed, averaged over the pipeline stages
   std::string bound_by;               // the largest part of the critical stage's time
   std::vector<TraceEvent> trace;      // when asked for

@@ -72,6 +72,20 @@ std::string kernel_summary(const KernelChoices& k, const std::string& gpu) {
   return text;
 }
 
+// Each pipeline stage's parts of the step, as breakdown_s gives the critical stage's.
+nlohmann::json stage_breakdowns_json(const StepResult& step) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (std::size_t s = 0; s < step.stage_breakdowns.size(); ++s) {
+    const auto& b = step.stage_breakdowns[s];
+    stages.push_back({{"stage", s},
+                      {"compute_s", b.compute},
+                      {"bubble_s", b.bubble},
+                      {"optimizer_s", b.optimizer},
+                      {"exposed_comm_by_kind_s", b.exposed_comm}});
+  }
+  return stages;
+}
+
 std::string public_error_text(const PublicError& e) {
   std::string text = "MAPE on the " + std::to_string(e.rows) + " public " + e.group + " runs";
   if (e.basis == FrameworkBasis::named) text += " with their framework named, as here";
@@ -392,6 +406,7 @@ nlohmann::json prediction_json(const Prediction& p) {
       {"fits_in_memory", p.memory.fits()},
       {"bound_by", p.step.bound_by},
       {"critical_stage", p.step.critical_stage},
+      {"stages", stage_breakdowns_json(p.step)},
       {"time_to_train_s", p.time_to_train_s ? nlohmann::json(*p.time_to_train_s) : nlohmann::json(nullptr)},
       {"data_parallel",
        {{"mode", p.data_parallel_mode},
@@ -618,6 +633,23 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   if (plan.pp > 1 || b.bubble > 0) t.add({"  pipeline bubble", units::format_duration(b.bubble), pct(b.bubble)});
   t.add({"  optimizer", units::format_duration(b.optimizer), pct(b.optimizer)});
   t.add({"  bound by", p.step.bound_by});
+  // The stage the others wait for: the least bubble. Where it is not the one that finishes last
+  // and waits noticeably less, its own parts say what holds the step back (DeepSeek-V3's first
+  // stage, three dense layers of four, shows bubble; its MoE stages show the all-to-alls).
+  const auto& stages = p.step.stage_breakdowns;
+  if (stages.size() > 1) {
+    const auto busiest = std::min_element(stages.begin(), stages.end(),
+                                          [](const auto& x, const auto& y) { return x.bubble < y.bubble; });
+    const auto index = static_cast<int>(busiest - stages.begin());
+    if (index != p.step.critical_stage && b.bubble - busiest->bubble > 0.05 * p.step.step_time) {
+      std::string parts = "compute " + units::format_duration(busiest->compute);
+      for (const auto& [kind, seconds] : busiest->exposed_comm) {
+        if (seconds > 0.01 * p.step.step_time) parts += ", " + kind + " " + units::format_duration(seconds);
+      }
+      parts += ", bubble " + units::format_duration(busiest->bubble);
+      t.add({"  busiest stage", std::to_string(index), parts + " (the others wait for it)"});
+    }
+  }
   if (p.host_bound_share >= 0.01) {
     t.add({"  launch-bound", units::format_percent(p.host_bound_share),
            "of a layer's compute in kernels the host's issue rate times"});
