@@ -657,7 +657,11 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   const auto& m = p.memory;
   t.title("");
   t.title("  memory per GPU (stage " + std::to_string(m.stage) + ")");
-  t.add({"  parameters", units::format_bytes(m.params)});
+  if (m.params <= 0 && plan.sharded_master_weights) {
+    t.add({"  parameters", units::format_bytes(m.params), "the fp32 shards in the optimizer state are the weights"});
+  } else {
+    t.add({"  parameters", units::format_bytes(m.params)});
+  }
   t.add({"  gradients", units::format_bytes(m.grads)});
   t.add({"  optimizer state", units::format_bytes(m.optimizer)});
   t.add({"  activations", units::format_bytes(m.activations)});
