@@ -91,7 +91,7 @@ std::string public_error_text(const PublicError& e) {
   if (e.basis == FrameworkBasis::named) text += " with their framework named, as here";
   if (e.basis == FrameworkBasis::defaults) text += " with their framework's fields left at the defaults, as here";
   text += " (mean signed " + std::string(e.mean_signed >= 0 ? "+" : "") + units::format_percent(e.mean_signed) +
-          ", - too fast";
+          ", negative: too fast";
   return text + (e.basis == FrameworkBasis::defaults ? "; name it: plan.framework)" : "; docs/accuracy.md)");
 }
 
@@ -189,9 +189,12 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       const double step = plan.staleness > 0 ? std::max(without.step_time, ps_time) : without.step_time + ps_time;
       p.step = without;
       p.step.breakdown.exposed_comm["dp"] += step - without.step_time;
+      if (std::size_t(p.step.critical_stage) < p.step.stage_breakdowns.size())
+        p.step.stage_breakdowns[p.step.critical_stage].exposed_comm["dp"] += step - without.step_time;
       p.step.step_time = step;
       p.dp_bytes_per_gpu = 2.0 * params_per_gpu * 2 / plan.gradient_compression;
       p.data_parallel_mode = "parameter-server";
+      p.zero_shard_group = 1;
     } else {
       // Local SGD: k-1 steps without synchronisation, then one with it.
       const double k = plan.sync_every;
@@ -199,6 +202,8 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       p.step = without;
       p.step.step_time = without.step_time + exposed_sync / k;
       p.step.breakdown.exposed_comm["dp"] += exposed_sync / k;
+      if (std::size_t(p.step.critical_stage) < p.step.stage_breakdowns.size())
+        p.step.stage_breakdowns[p.step.critical_stage].exposed_comm["dp"] += exposed_sync / k;
       p.dp_bytes_per_gpu /= k;
       p.data_parallel_mode = "local-sgd";
     }
@@ -482,8 +487,9 @@ std::string plan_summary(const PlanSpec& plan) {
   }
   text += ", dp " + std::to_string(plan.dp);
   if (plan.zero >= 1 && plan.shard_replicas() > 1) {
-    text += " (ZeRO shards over " + std::to_string(plan.zero_shard()) + ", " + std::to_string(plan.shard_replicas()) +
-            " replicas)";
+    text += " (ZeRO shards over " + std::to_string(plan.shard_dp()) + " dp" +
+            (plan.cp > 1 ? " x " + std::to_string(plan.cp) + " cp" : std::string()) + " ranks, " +
+            std::to_string(plan.shard_replicas()) + " replicas)";
   }
   if (plan.cp > 1) text += ", cp " + std::to_string(plan.cp);
   if (plan.ep > 1) text += ", ep " + std::to_string(plan.ep);
@@ -633,15 +639,18 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   if (plan.pp > 1 || b.bubble > 0) t.add({"  pipeline bubble", units::format_duration(b.bubble), pct(b.bubble)});
   t.add({"  optimizer", units::format_duration(b.optimizer), pct(b.optimizer)});
   t.add({"  bound by", p.step.bound_by});
-  // The stage the others wait for: the least bubble. Where it is not the one that finishes last
-  // and waits noticeably less, its own parts say what holds the step back (DeepSeek-V3's first
-  // stage, three dense layers of four, shows bubble; its MoE stages show the all-to-alls).
+  // The stage the others wait for: the most busy time (compute, exposed communication and
+  // optimizer; a later stage's smaller bubble only says it finishes sooner). Where it is not the
+  // one that finishes last and is busier by more than 5% of the step, its own parts say what
+  // holds the step back (a last stage with the head and loss of a large vocabulary).
   const auto& stages = p.step.stage_breakdowns;
-  if (stages.size() > 1) {
-    const auto busiest = std::min_element(stages.begin(), stages.end(),
-                                          [](const auto& x, const auto& y) { return x.bubble < y.bubble; });
+  const auto busy = [](const StepBreakdown& x) { return x.compute + x.exposed_total() + x.optimizer; };
+  if (stages.size() > 1 && std::size_t(p.step.critical_stage) < stages.size()) {
+    const auto busiest =
+        std::max_element(stages.begin(), stages.end(), [&](const auto& x, const auto& y) { return busy(x) < busy(y); });
     const auto index = static_cast<int>(busiest - stages.begin());
-    if (index != p.step.critical_stage && b.bubble - busiest->bubble > 0.05 * p.step.step_time) {
+    if (index != p.step.critical_stage &&
+        busy(*busiest) - busy(stages[p.step.critical_stage]) > 0.05 * p.step.step_time) {
       std::string parts = "compute " + units::format_duration(busiest->compute);
       for (const auto& [kind, seconds] : busiest->exposed_comm) {
         if (seconds > 0.01 * p.step.step_time) parts += ", " + kind + " " + units::format_duration(seconds);

@@ -291,11 +291,13 @@ std::optional<std::string> MapReader::choice(const std::string& key, const std::
     if (value.Scalar() == a) return a;
   }
   std::string problem = "expected one of " + list + ", found " + describe(value);
-  // A near miss, a value in another case or a start of one ("BF16", "deepspeed"), or a value
-  // with a suffix ("bf16-mixed").
+  // A near miss, a value in another case or a start of one ("BF16", "deepspeed"), or the longest
+  // value written inside it ("bf16-mixed": bf16; "1f1b-interleaved": interleaved).
   std::string hint = name_hint(value.Scalar(), allowed);
-  for (const auto& a : allowed) {
-    if (hint.empty() && a.size() >= 3 && value.Scalar().rfind(a, 0) == 0) hint = a;
+  if (hint.empty()) {
+    for (const auto& a : allowed) {
+      if (a.size() >= 3 && a.size() > hint.size() && value.Scalar().find(a) != std::string::npos) hint = a;
+    }
   }
   if (!hint.empty()) problem += " (did you mean " + hint + "?)";
   fail(key, problem);

@@ -288,21 +288,20 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const double bytes = w.comm.ep_bytes;  // one rank's copies to the other n - 1
     double in_node = bytes * (local - 1) / (n - 1);
     double across = bytes * (n - local) / (n - 1);
-    if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1) {
+    if (p.moe_dispatcher != MoeDispatcher::alltoall && nodes > 1 && sc.model.experts > sc.model.top_k) {
       // DeepEP and HybridEP send a token once to each other node any of its top_k experts is on;
       // the receiver forwards the node's other copies over NVLink (deduplicated_all_to_all).
       const auto& m = sc.model;
       const double once = bytes * n / ((n - 1) * double(m.top_k)) *
                           node_hit_probability(m.experts, m.top_k, double(m.experts) * local / n);
       across = (nodes - 1) * once;
-      in_node += (nodes - 1) * std::max(0.0, bytes * local / (n - 1) - once);
+      if (local > 1) in_node += (nodes - 1) * std::max(0.0, bytes * local / (n - 1) - once);
     }
     const double nvlink = nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth);
     const double exchange =
         nodes > 1 ? std::max(across / t.nic_bandwidth, in_node / nvlink) + t.nic_latency + 3 * t.switch_latency
                   : in_node / nvlink + t.intra_latency;
     moe_exchange = 4 * exchange;
-    layer_comm += moe_share * moe_exchange;
   }
   if (p.cp > 1) {
     const auto link = link_for(sc, stride_of(p, Axis::cp), p.cp);
@@ -310,9 +309,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     layer_comm += std::max(0.0, ring - (L.attention_forward.time() + L.attention_backward.time()));
   }
   // The blocking communication of a layer splits between its forward and backward as the
-  // collectives do (a third in forward with full recomputation, else half).
-  const double forward_comm = layer_comm / (2.0 + rerun);
-  const double backward_comm = layer_comm - forward_comm + regather_comm;
+  // collectives do (a third in forward with full recomputation, else half); the expert
+  // all-to-alls half and half (a recomputed forward reruns none, as the simulator's).
+  const double forward_comm = layer_comm / (2.0 + rerun) + moe_share * moe_exchange / 2;
+  const double backward_comm = layer_comm - layer_comm / (2.0 + rerun) + moe_share * moe_exchange / 2 + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
   // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own (a dense
@@ -329,8 +329,8 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
                                         ? w.layer.mlp_backward.time() - w.dense_layer.mlp_backward.time() +
                                               (p.recompute == Recompute::full ? rerun : 1.0) * moe_extra_recompute
                                         : 0.0;
-  const double moe_exchange_forward = moe_exchange / (2.0 + rerun);
-  const double moe_exchange_backward = moe_exchange - moe_exchange_forward;
+  const double moe_exchange_forward = moe_exchange / 2;
+  const double moe_exchange_backward = moe_exchange / 2;
   const double forward_layer = forward_compute + forward_comm + offloaded * stall_forward;
   const double backward_layer = backward_compute + backward_comm + offloaded * stall_backward;
   const double embedding_forward = w.extras.embedding_forward.time();
@@ -360,7 +360,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   const int edp_stride =
       edp > 1 ? std::max(1, std::abs(folded_gpu(p, 0, p.expert_tp() * p.ep) - folded_gpu(p, 0, 0))) : 1;
   const auto expert_gather = [&](double bytes) { return edp > 1 ? group_gather(sc, bytes, edp, edp_stride) : 0.0; };
-  if ((ranks > 1 || edp > 1) && data_parallel) {
+  // (No data-parallel collective at all without data or context parallelism, as in the
+  // simulator, though Megatron-Core would still reduce the experts' gradients over edp ranks.)
+  if (ranks > 1 && data_parallel) {
     const double experts = stage_layers * layer_experts;
     const double params =
         stage_layers * layer_dense + std::max(w.extras.embedding_parameters, w.extras.head_parameters);
@@ -393,9 +395,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       const double copies =
           p.zero3_list_collectives ? tensors * shard * sc.cluster.topology.gpu.queued_kernel_interval() : 0;
       const auto zero3 = [&](double bytes) { return tensors * dp_gather(bytes / tensors) + copies; };
-      // The simulator gathers a layer's weights over the data-parallel ranks, experts included
-      // (engine/simulation.cpp zero3_gather), and reduces the experts' gradients over theirs.
-      const double layer_gather = zero3(L.parameters * 2);
+      // The simulator gathers a MoE layer's weights for every layer, over the data-parallel ranks,
+      // experts included (engine/simulation.cpp zero3_gather), and reduces the experts' gradients
+      // over theirs.
+      const double layer_gather = zero3(w.layer.parameters * 2);
       const double layer_reduce = zero3(layer_dense * grad_element) + across_replicas(layer_dense * grad_element) +
                                   expert_gather(layer_experts * grad_element);
       if (p.fsdp_keeps_stage()) {
@@ -504,8 +507,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const auto critical = static_cast<std::size_t>(last - r.finish.begin());
     e.bubble = pipeline - r.busy[critical];
     e.critical_stage = static_cast<int>(critical);
-    // The stage that finishes last: its own layers, on its own GPU (a mixed cluster gives the
-    // faster GPUs more layers) and node.
+    // The stage that finishes last: its count of layers, on its own GPU (a mixed cluster gives the
+    // faster GPUs more layers) and node; each priced as the model's mean layer (its own mix of MoE
+    // and dense layers, recomputation, embedding and head fall to `communication`).
     const double speed = (mixed ? layer_time(setup.work[critical], p) / layer_time(w, p) : 1.0) * slowdown[critical];
     e.compute = m * layers[critical] * layer_compute * speed;
   }
