@@ -178,18 +178,28 @@ TEST(CliFormat, CompareMarksLaunchBoundPredictions) {
   EXPECT_NE(r.output.find("! likely optimistic"), std::string::npos) << r.output;
 }
 
+namespace {
+// Llama 3 8B on `gpus` H100s with `plan`, predicted as a table and as JSON (both must succeed).
+std::pair<std::string, nlohmann::json> predict_llama3_8b(const std::string& name, int gpus, const std::string& plan) {
+  const std::string path = testing::TempDir() + "/" + name + ".yaml";
+  write_text(path, "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: " + std::to_string(gpus) +
+                       "}\nplan: " + plan + "\n");
+  const CommandResult table = run("predict " + path);
+  const CommandResult json = run("predict " + path + " --json");
+  EXPECT_EQ(table.code, 0) << table.output;
+  EXPECT_EQ(json.code, 0) << json.output;
+  // (The JSON from its first brace: warnings, as on stderr, come first.)
+  const auto brace = json.output.find('{');
+  return {table.output, json.code == 0 && brace != std::string::npos ? nlohmann::json::parse(json.output.substr(brace))
+                                                                     : nlohmann::json()};
+}
+}  // namespace
+
 // Hybrid sharding is named with its shard group, in the plan line and the JSON's data-parallel mode.
 TEST(CliFormat, HybridShardingNamesItsShardGroup) {
-  const std::string path = testing::TempDir() + "/hybrid.yaml";
-  write_text(path,
-             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16}\n"
-             "plan: {dp: 16, dp_shard: 8, zero: 3, micro_batch: 1, global_batch: 64}\n");
-  const CommandResult table = run("predict " + path);
-  ASSERT_EQ(table.code, 0) << table.output;
-  EXPECT_NE(table.output.find("dp 16 (ZeRO shards over 8 dp ranks, 2 replicas)"), std::string::npos) << table.output;
-  const CommandResult json = run("predict " + path + " --json");
-  ASSERT_EQ(json.code, 0) << json.output;
-  const auto j = nlohmann::json::parse(json.output);
+  const auto [table, j] =
+      predict_llama3_8b("hybrid", 16, "{dp: 16, dp_shard: 8, zero: 3, micro_batch: 1, global_batch: 64}");
+  EXPECT_NE(table.find("dp 16 (ZeRO shards over 8 dp ranks, 2 replicas)"), std::string::npos) << table;
   EXPECT_EQ(j["data_parallel"]["mode"], "hybrid-zero-3");
   EXPECT_EQ(j["data_parallel"]["shard_group"], 8);
 }
@@ -198,27 +208,18 @@ TEST(CliFormat, HybridShardingNamesItsShardGroup) {
 // 8 stages the last holds the 128K-vocabulary head and its loss, and the first stage's time is
 // mostly bubble. The table names the busiest stage and its parts; the JSON gives every stage's.
 TEST(CliFormat, TheBusiestStageIsNamedWhereItIsNotTheLastToFinish) {
-  const std::string path = testing::TempDir() + "/busiest.yaml";
-  write_text(path,
-             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
-             "plan: {tp: 1, pp: 8, micro_batch: 1, global_batch: 16}\n");
-  const CommandResult table = run("predict " + path);
-  ASSERT_EQ(table.code, 0) << table.output;
-  EXPECT_NE(table.output.find("where the time goes (stage 0, the last to finish)"), std::string::npos) << table.output;
-  EXPECT_TRUE(std::regex_search(table.output, std::regex("busiest stage +7 +compute"))) << table.output;
-  const CommandResult json = run("predict " + path + " --json");
-  ASSERT_EQ(json.code, 0) << json.output;
-  const auto stages = nlohmann::json::parse(json.output)["stages"];
+  const auto [table, j] = predict_llama3_8b("busiest", 8, "{tp: 1, pp: 8, micro_batch: 1, global_batch: 16}");
+  EXPECT_NE(table.find("where the time goes (stage 0, the last to finish)"), std::string::npos) << table;
+  EXPECT_TRUE(std::regex_search(table, std::regex("busiest stage +7 +compute"))) << table;
+  const auto stages = j["stages"];
   ASSERT_EQ(stages.size(), 8u);
   EXPECT_LT(stages[7]["bubble_s"].get<double>(), 0.5 * stages[0]["bubble_s"].get<double>());
   EXPECT_GT(stages[7]["compute_s"].get<double>(), stages[0]["compute_s"].get<double>());
   // The first stage made the heaviest (11 layers of 32): it finishes last and is the busiest, and
   // the later stages' smaller bubbles (they finish sooner) name no other.
-  write_text(path,
-             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
-             "plan: {tp: 1, pp: 8, micro_batch: 1, global_batch: 16, layers_per_stage: [11, 3, 3, 3, 3, 3, 3, 3]}\n");
-  const CommandResult heavy_first = run("predict " + path);
-  ASSERT_EQ(heavy_first.code, 0) << heavy_first.output;
-  EXPECT_NE(heavy_first.output.find("(stage 0, the last to finish)"), std::string::npos) << heavy_first.output;
-  EXPECT_EQ(heavy_first.output.find("busiest stage"), std::string::npos) << heavy_first.output;
+  const auto [heavy_first, unused] = predict_llama3_8b(
+      "heavy-first", 8,
+      "{tp: 1, pp: 8, micro_batch: 1, global_batch: 16, layers_per_stage: [11, 3, 3, 3, 3, 3, 3, 3]}");
+  EXPECT_NE(heavy_first.find("(stage 0, the last to finish)"), std::string::npos) << heavy_first;
+  EXPECT_EQ(heavy_first.find("busiest stage"), std::string::npos) << heavy_first;
 }
