@@ -638,7 +638,7 @@ std::string prediction_table(const Prediction& p, const Scenario& sc) {
   }
   if (plan.pp > 1 || b.bubble > 0) t.add({"  pipeline bubble", units::format_duration(b.bubble), pct(b.bubble)});
   t.add({"  optimizer", units::format_duration(b.optimizer), pct(b.optimizer)});
-  t.add({"  bound by", p.step.bound_by});
+  t.add({"  bound by", "", p.step.bound_by});
   // The stage the others wait for: the most busy time (compute, exposed communication and
   // optimizer; a later stage's smaller bubble only says it finishes sooner). Where it is not the
   // one that finishes last and is busier by more than 5% of the step, its own parts say what
