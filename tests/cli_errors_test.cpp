@@ -146,6 +146,11 @@ TEST(CliErrors, NewUsersSlipsAreAnsweredWithTheFix) {
   expect_error("deepspeed", plan(", framework: deepspeed"), {"'plan.framework'", "did you mean deepspeed-2021?"});
   expect_error("bf16-mixed", plan(", precision: bf16-mixed"), {"'plan.precision'", "did you mean bf16?"});
   expect_error("pp-alone", plan(", pp: 2"), {"'plan.dp'", "but the job uses 16 GPUs (dp 1 fills them)"});
+  // OPT-175B's published batch of 1,024 sequences on 992 GPUs at tp 8 (dp 124).
+  expect_error("batch-does-not-divide",
+               "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 992}\n"
+               "plan: {tp: 8, global_batch: 1024}\n",
+               {"'plan.global_batch'", "micro_batch*dp (124): 992 or 1116 would be"});
 
   const std::string node_total = testing::TempDir() + "/node-total.yaml";
   write_text(node_total,

@@ -775,9 +775,12 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     }
   }
   if (p.pp > m.layers) error("plan.pp", "pp (" + s(p.pp) + ") exceeds the layers (" + s(m.layers) + ")");
-  if (p.global_batch % (std::int64_t(p.micro_batch) * p.dp) != 0) {
+  if (const std::int64_t unit = std::int64_t(p.micro_batch) * p.dp; unit > 0 && p.global_batch % unit != 0) {
+    // The nearest batches that divide (a published batch often does not, for the plan's dp).
+    const std::int64_t below = p.global_batch / unit * unit, above = below + unit;
     error("plan.global_batch", "global_batch (" + s(p.global_batch) + ") must be divisible by micro_batch*dp (" +
-                                   s(std::int64_t(p.micro_batch) * p.dp) + ")");
+                                   s(unit) + "): " + (below > 0 ? s(below) + " or " : std::string()) + s(above) +
+                                   " would be");
   }
   const std::int64_t m_batches = p.micro_batches();
   if (p.schedule == Schedule::interleaved) {
