@@ -10,11 +10,16 @@ using namespace trainsim_test;
 
 namespace {
 
-// predict on TEXT: exit 2 and each needle in the message.
-void expect_error(const std::string& name, const std::string& text, const std::vector<std::string>& needles) {
+// predict on TEXT, written as NAME.yaml.
+CommandResult predict_text(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + "/" + name + ".yaml";
   write_text(path, text);
-  const CommandResult r = run("predict " + path);
+  return run("predict " + path);
+}
+
+// predict on TEXT: exit 2 and each needle in the message.
+void expect_error(const std::string& name, const std::string& text, const std::vector<std::string>& needles) {
+  const CommandResult r = predict_text(name, text);
   EXPECT_EQ(r.code, 2) << r.output;
   for (const auto& needle : needles) EXPECT_NE(r.output.find(needle), std::string::npos) << needle << "\n" << r.output;
 }
@@ -152,11 +157,9 @@ TEST(CliErrors, NewUsersSlipsAreAnsweredWithTheFix) {
                "plan: {tp: 8, global_batch: 1024}\n",
                {"'plan.global_batch'", "micro_batch*dp (124): 992 or 1116 would be"});
 
-  const std::string node_total = testing::TempDir() + "/node-total.yaml";
-  write_text(node_total,
-             "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16, nic_bandwidth: "
-             "3.2Tbps}\nplan: {tp: 8, dp: 2, global_batch: 64}\n");
-  const CommandResult r = run("predict " + node_total);
+  const CommandResult r = predict_text("node-total",
+                                       "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 16, "
+                                       "nic_bandwidth: 3.2Tbps}\nplan: {tp: 8, dp: 2, global_batch: 64}\n");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("'cluster.nic_bandwidth': 400 GB/s per GPU is more than any GPU's NIC"), std::string::npos)
       << r.output;

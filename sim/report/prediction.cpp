@@ -179,6 +179,12 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
     local.skip_data_parallel = true;
     local.record_trace = false;
     const StepResult without = options.estimate ? estimated_step(sc, false) : simulate_step(sc, local);
+    // Data-parallel time the mode adds, to the critical stage's parts and its entry among the stages'.
+    const auto add_dp = [&p](double seconds) {
+      p.step.breakdown.exposed_comm["dp"] += seconds;
+      if (std::size_t(p.step.critical_stage) < p.step.stage_breakdowns.size())
+        p.step.stage_breakdowns[p.step.critical_stage].exposed_comm["dp"] += seconds;
+    };
     if (plan.parameter_servers > 0) {
       // Every replica pushes its gradients and pulls the weights through the servers' NICs.
       const auto& t = sc.cluster.topology;
@@ -188,9 +194,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       // With staleness > 0 the exchange overlaps the next steps' compute; with 0 it is serial.
       const double step = plan.staleness > 0 ? std::max(without.step_time, ps_time) : without.step_time + ps_time;
       p.step = without;
-      p.step.breakdown.exposed_comm["dp"] += step - without.step_time;
-      if (std::size_t(p.step.critical_stage) < p.step.stage_breakdowns.size())
-        p.step.stage_breakdowns[p.step.critical_stage].exposed_comm["dp"] += step - without.step_time;
+      add_dp(step - without.step_time);
       p.step.step_time = step;
       p.dp_bytes_per_gpu = 2.0 * params_per_gpu * 2 / plan.gradient_compression;
       p.data_parallel_mode = "parameter-server";
@@ -201,9 +205,7 @@ Prediction predict(const Scenario& input, const SimulationOptions& options) {
       const double exposed_sync = p.step.step_time - without.step_time;
       p.step = without;
       p.step.step_time = without.step_time + exposed_sync / k;
-      p.step.breakdown.exposed_comm["dp"] += exposed_sync / k;
-      if (std::size_t(p.step.critical_stage) < p.step.stage_breakdowns.size())
-        p.step.stage_breakdowns[p.step.critical_stage].exposed_comm["dp"] += exposed_sync / k;
+      add_dp(exposed_sync / k);
       p.dp_bytes_per_gpu /= k;
       p.data_parallel_mode = "local-sgd";
     }

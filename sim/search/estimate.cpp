@@ -329,8 +329,6 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
                                         ? w.layer.mlp_backward.time() - w.dense_layer.mlp_backward.time() +
                                               (p.recompute == Recompute::full ? rerun : 1.0) * moe_extra_recompute
                                         : 0.0;
-  const double moe_exchange_forward = moe_exchange / 2;
-  const double moe_exchange_backward = moe_exchange / 2;
   const double forward_layer = forward_compute + forward_comm + offloaded * stall_forward;
   const double backward_layer = backward_compute + backward_comm + offloaded * stall_backward;
   const double embedding_forward = w.extras.embedding_forward.time();
@@ -488,8 +486,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
           int moe_layers = 0;
           for (int i = first_layer[vs]; i < first_layer[vs] + per_chunk[vs]; ++i) moe_layers += sc.model.moe_layer(i);
           const double extra = moe_layers - moe_share * chunk_size;
-          forward[s][c] += extra * (speed * moe_extra_forward + moe_exchange_forward);
-          backward[s][c] += extra * (speed * moe_extra_backward + moe_exchange_backward);
+          // (Half of a MoE layer's all-to-alls in its forward, half in its backward.)
+          forward[s][c] += extra * (speed * moe_extra_forward + moe_exchange / 2);
+          backward[s][c] += extra * (speed * moe_extra_backward + moe_exchange / 2);
         }
         // A share of the layers recomputed: this chunk's own count, not the model's average.
         if (p.recompute == Recompute::full) {
