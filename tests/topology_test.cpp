@@ -39,6 +39,26 @@ TEST(Topology, TorusBisectionCountsWrapLinks) {
   EXPECT_EQ(s.diameter_hops, 2 + 6);  // NIC hops plus 2+2+2 torus hops
 }
 
+// A ring over the nodes, every GPU of a node sending to its place in the next node: on a
+// non-blocking tree each flow has its NIC; on the torus (100 GB/s links, eight 50 GB/s NICs a
+// node) the eight flows of a node share the link to the next node, and the hops that wrap a
+// dimension take two links, one of which another wrapping hop also crosses.
+TEST(Topology, RingFlowsShareTheLinksBetweenNodes) {
+  const TopologySpec tree = load_topology("dgx-h100-superpod");
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(build_cluster_graph(tree, 8), 1, 8, 8), tree.nic_bandwidth);
+
+  const TopologySpec torus = load_topology("torus-3d-h100");
+  const ClusterGraph graph = build_cluster_graph(torus);
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 2, 1), torus.nic_bandwidth);  // one flow: its NIC
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 2, 8), 100e9 / 8);            // both ways a link each
+  const double ring = ring_flow_bandwidth(graph, 1, 8, 8);                     // nodes 0-3 and 4-7: two rows of x
+  EXPECT_LT(ring, 100e9 / 8);
+  EXPECT_GE(ring, 100e9 / 24);
+  // Nodes 0 and 2: two links along x each way, one flow on each.
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 2, 2, 1), torus.nic_bandwidth);
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 4, 8), 100e9 / 8);  // one row of x, wrap link included
+}
+
 TEST(Topology, SingleNodeHasNoNetwork) {
   const GraphSummary s = summarize(build_cluster_graph(load_topology("cpu-loopback")));
   EXPECT_EQ(s.gpus, 8);

@@ -3,21 +3,59 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <sstream>
 
 #include "engine/schedule.hpp"
 #include "network/collectives.hpp"
+#include "topology/graph.hpp"
 #include "workload/stages.hpp"
 #include "workload/work.hpp"
 
 namespace trainsim {
 namespace {
 
+// A torus, a dragonfly or an oversubscribed tree can give a ring's flows less than their NICs:
+// the rings of a node's GPUs all head for the same next node and share the links between (a 4x4x4
+// torus of 100 GB/s links, eight 50 GB/s NICs a node: a quarter of a NIC, less at its wraps).
+// What a flow gets, its NIC at most, as topology/graph.hpp's ring_flow_bandwidth finds it for the
+// group's nodes, with every GPU of a stage's nodes in such a ring at once. Found once per fabric
+// and ring: a search asks for the same few thousands of times, from several threads.
+double ring_share(const Scenario& sc, int stride, int size) {
+  const auto& t = sc.cluster.topology;
+  const bool contended = t.fabric == FabricKind::torus || t.fabric == FabricKind::dragonfly || t.oversubscription > 1;
+  if (!contended) return t.nic_bandwidth;
+  const int per_node = t.gpus_per_node;
+  const int local = stride >= per_node ? 1 : std::max(1, std::min(size, per_node / stride));
+  const int node_stride = stride >= per_node ? stride / per_node : 1;
+  const int members = size / local;
+  const auto& p = sc.plan;
+  const int flows = std::min<std::int64_t>(per_node, std::int64_t(p.tp) * p.cp * p.dp);
+  const int nodes = (sc.cluster.gpus + per_node - 1) / per_node;
+  std::ostringstream key;
+  key << t.name << ' ' << int(t.fabric) << ' ' << nodes << ' ' << per_node << ' ' << t.nic_bandwidth << ' '
+      << t.oversubscription << ' ' << t.nodes_per_leaf << ' ' << t.torus_link_bandwidth << ' ' << t.dragonfly_groups
+      << ' ' << t.dragonfly_routers_per_group << ' ' << t.dragonfly_nodes_per_router << ' '
+      << t.dragonfly_global_bandwidth;
+  for (const int d : t.torus_dims) key << 'x' << d;
+  const std::string fabric = key.str();
+  key << " ring " << node_stride << ' ' << members << ' ' << flows;
+  static std::mutex mutex;
+  static std::map<std::string, double> shares;
+  static std::map<std::string, ClusterGraph> graphs;
+  const std::lock_guard lock(mutex);
+  if (const auto it = shares.find(key.str()); it != shares.end()) return it->second;
+  auto graph = graphs.find(fabric);
+  if (graph == graphs.end()) graph = graphs.emplace(fabric, build_cluster_graph(t, nodes)).first;
+  return shares[key.str()] = ring_flow_bandwidth(graph->second, node_stride, members, flows);
+}
+
 // Bandwidth and latency between the members of a group whose ranks are `stride` apart.
 std::pair<double, double> link_for(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
   if (std::int64_t(stride) * size <= t.gpus_per_node)
     return {nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth), t.intra_latency};
-  return {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency};
+  return {ring_share(sc, stride, size), t.nic_latency + 3 * t.switch_latency};
 }
 
 int stride_of(const PlanSpec& p, Axis axis) {
@@ -45,7 +83,7 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   // Reduce-scatter and all-gather inside the node (none with one rank per node), then across.
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
                          2 * (local - 1) * t.intra_latency;
-  const std::pair<double, double> nic = {t.nic_bandwidth, t.nic_latency + 3 * t.switch_latency};
+  const std::pair<double, double> nic = {ring_share(sc, stride, n), t.nic_latency + 3 * t.switch_latency};
   if (t.in_network_reduction)  // SHARP: the switches reduce, each NIC carries its share once
     return in_node + bytes / local / nic.first + 2 * nic.second;
   return in_node + all_reduce(bytes / local, n / local, nic);

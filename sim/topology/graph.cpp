@@ -5,6 +5,7 @@
 #include <boost/graph/push_relabel_max_flow.hpp>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -279,6 +280,67 @@ std::vector<NodeLink> node_links(const ClusterGraph& c, int node) {
 }
 
 }  // namespace
+
+double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, int flows_per_node) {
+  const Graph& g = c.graph;
+  const int per_node = c.spec.gpus_per_node;
+  members = std::min(members, (c.nodes - 1) / std::max(1, node_stride) + 1);
+  flows_per_node = std::clamp(flows_per_node, 1, per_node);
+  if (members < 2) return c.spec.nic_bandwidth;
+  const auto is_fabric = [&](Vertex v) { return g[v].kind != VertexKind::gpu && g[v].kind != VertexKind::node_switch; };
+  // Fewest links from one fabric vertex to another, through fabric vertices only (a route leaves
+  // a node by its NIC, never through another GPU); ties go to the first edge in the graph's order.
+  std::map<std::pair<Vertex, Vertex>, std::vector<std::pair<Vertex, Vertex>>> paths;
+  const auto fabric_path = [&](Vertex from, Vertex to) -> const std::vector<std::pair<Vertex, Vertex>>& {
+    auto [it, fresh] = paths.try_emplace({from, to});
+    if (!fresh || from == to) return it->second;
+    std::vector<Vertex> parent(boost::num_vertices(g), boost::graph_traits<Graph>::null_vertex());
+    std::vector<Vertex> queue{from};
+    parent[from] = from;
+    for (std::size_t head = 0; head < queue.size() && parent[to] == boost::graph_traits<Graph>::null_vertex(); ++head) {
+      for (auto [e, end] = boost::out_edges(queue[head], g); e != end; ++e) {
+        const Vertex w = boost::target(*e, g);
+        if (!is_fabric(w) || parent[w] != boost::graph_traits<Graph>::null_vertex()) continue;
+        parent[w] = queue[head];
+        queue.push_back(w);
+      }
+    }
+    if (parent[to] == boost::graph_traits<Graph>::null_vertex()) return it->second;  // unreachable: NICs only
+    for (Vertex v = to; v != from; v = parent[v]) it->second.emplace_back(parent[v], v);
+    return it->second;
+  };
+  const auto nic_of = [&](Vertex gpu) {
+    for (auto [e, end] = boost::out_edges(gpu, g); e != end; ++e) {
+      if (g[*e].kind != LinkKind::nvlink) return boost::target(*e, g);
+    }
+    return boost::graph_traits<Graph>::null_vertex();
+  };
+  // Every flow's directed links (NICs included), then how many flows each carries.
+  std::vector<std::vector<std::pair<Vertex, Vertex>>> flows;
+  std::map<std::pair<Vertex, Vertex>, int> load;
+  for (int m = 0; m < members; ++m) {
+    const int a = m * node_stride, b = ((m + 1) % members) * node_stride;
+    for (int place = 0; place < flows_per_node; ++place) {
+      const Vertex from = c.gpus[std::size_t(a) * per_node + place], to = c.gpus[std::size_t(b) * per_node + place];
+      const Vertex out = nic_of(from), in = nic_of(to);
+      if (out == boost::graph_traits<Graph>::null_vertex() || in == boost::graph_traits<Graph>::null_vertex()) continue;
+      std::vector<std::pair<Vertex, Vertex>> route{{from, out}};
+      const auto& middle = fabric_path(out, in);
+      route.insert(route.end(), middle.rbegin(), middle.rend());
+      route.emplace_back(in, to);
+      for (const auto& hop : route) ++load[hop];
+      flows.push_back(std::move(route));
+    }
+  }
+  double slowest = c.spec.nic_bandwidth;
+  for (const auto& route : flows) {
+    for (const auto& [from, to] : route) {
+      const double bandwidth = g[boost::edge(from, to, g).first].bandwidth;
+      slowest = std::min(slowest, bandwidth / load.at({from, to}));
+    }
+  }
+  return slowest;
+}
 
 std::vector<int> unreachable_gpus(const ClusterGraph& c) {
   std::vector<int> missing;

@@ -8,7 +8,6 @@
 // ECMP would spread over many spines; SimGrid routes single-path). A rail-optimized fabric groups
 // nodes in scalable units the same way. Tori and dragonflies keep every router and link.
 #include <boost/graph/adjacency_list.hpp>
-
 #include <string>
 #include <vector>
 
@@ -40,9 +39,9 @@ using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 struct ClusterGraph {
   TopologySpec spec;
-  int nodes = 0;              // nodes in the graph (all of the topology, or those a job uses)
+  int nodes = 0;  // nodes in the graph (all of the topology, or those a job uses)
   Graph graph;
-  std::vector<Vertex> gpus;   // by global GPU index
+  std::vector<Vertex> gpus;           // by global GPU index
   std::vector<Vertex> node_switches;  // by node (absent for 1-GPU nodes: graph_traits null)
 };
 
@@ -51,12 +50,22 @@ ClusterGraph build_cluster_graph(const TopologySpec& spec, int nodes = 0);
 
 struct GraphSummary {
   int gpus = 0, nodes = 0, switches = 0, links = 0;
-  int diameter_hops = 0;            // longest shortest path between two GPUs, in links
-  double diameter_latency = 0;      // its latency
-  double bisection_bandwidth = 0;   // bytes/s, per direction: max flow between the two halves of the nodes
-  double injection_bandwidth = 0;   // bytes/s, per GPU off the node
+  int diameter_hops = 0;           // longest shortest path between two GPUs, in links
+  double diameter_latency = 0;     // its latency
+  double bisection_bandwidth = 0;  // bytes/s, per direction: max flow between the two halves of the nodes
+  double injection_bandwidth = 0;  // bytes/s, per GPU off the node
 };
 GraphSummary summarize(const ClusterGraph& cluster);
+
+// What each flow of a ring over nodes gets from the fabric when `flows_per_node` GPUs of every
+// member node (local places 0, 1, ...) send to the same place in the next member at once, as a
+// data-parallel collective's rings do: members are nodes 0, node_stride, 2 node_stride, ... (the
+// last sends to node 0); each flow takes a shortest path (fewest links) through the fabric, and a
+// link splits its bandwidth evenly over the flows that cross it in one direction. Returns the
+// slowest flow's share in bytes/s (a NIC's bandwidth where nothing but the NICs limits it).
+// Routes are found here, not by SimGrid: where several shortest paths exist the two may choose
+// differently, which on a torus moves the busiest link's count by a route or two.
+double ring_flow_bandwidth(const ClusterGraph& cluster, int node_stride, int members, int flows_per_node);
 
 // GPU indices that GPU 0 cannot reach; an error for any topology that has them.
 std::vector<int> unreachable_gpus(const ClusterGraph& cluster);
