@@ -465,7 +465,9 @@ TEST(Speed, EstimateCountsRecomputedFlops) {
     const Prediction estimate = predict_estimate(sc), simulated = predict(sc);
     const double ratio = estimate.hardware_tflops_per_gpu / estimate.model_tflops_per_gpu;
     EXPECT_NEAR(ratio, simulated.hardware_tflops_per_gpu / simulated.model_tflops_per_gpu, 1e-3) << recompute;
-    if (std::string(recompute) == "full") EXPECT_GT(ratio, 1.3);
+    if (std::string(recompute) == "full") {
+      EXPECT_GT(ratio, 1.3);
+    }
   }
 }
 
