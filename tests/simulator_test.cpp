@@ -67,6 +67,27 @@ TEST(Collectives, RingAllReduceMatchesAlphaBetaClosedForm) {
   EXPECT_NEAR(simulated / expected, 1.0, 0.01) << simulated << " vs " << expected;
 }
 
+// Eight rings over 32 nodes of the 4x4x4 torus (GPU t of every node: the tp ranks' data-parallel
+// rings): each flow gets its share of the busiest link on its way, and at 32 nodes the hops that
+// wrap a dimension share more than in a ring of the first 16, which the simulation once ran for
+// any ring of more than 16 nodes (network/collectives.cpp, simulated_ring_nodes).
+TEST(Collectives, LongRingsOnATorusLoadTheLinksTheirWrapsShare) {
+  const TopologySpec torus = load_topology("torus-3d-h100");
+  const ClusterGraph graph = build_cluster_graph(torus, 32);
+  const double whole = ring_flow_bandwidth(graph, 1, 32, 8), first_16 = ring_flow_bandwidth(graph, 1, 16, 8);
+  EXPECT_LT(whole, first_16);
+  Collective c;
+  c.kind = CollectiveKind::all_gather;
+  c.algorithm = CollectiveAlgorithm::ring;
+  c.bytes = 1e9;
+  for (int place = 0; place < 8; ++place) {
+    std::vector<int> ring;
+    for (int node = 0; node < 32; ++node) ring.push_back(node * 8 + place);
+    c.groups.push_back(ring);
+  }
+  EXPECT_NEAR(simulate_collective(torus, 32, c) / (31.0 / 32 * c.bytes / whole), 1.0, 0.05);
+}
+
 TEST(Collectives, TwoAllReducesSharingLinksTakeTwiceAsLong) {
   const TopologySpec topology = load_topology("dgx-a100-superpod");
   Collective c;

@@ -185,20 +185,13 @@ std::vector<std::vector<int>> ring_channels(const std::vector<int>& g, int gpus_
   return channels;
 }
 
-// A ring spanning more than kRingNodes nodes is simulated on the members in its first kRingNodes
-// nodes, with the per-edge volume and the step count of the whole ring. Every edge of a ring
-// carries the same bytes at the same time and every node's links are alike, so the representative
-// segment sees the link loads the whole ring would (the flows that cross leaf switches are a
-// few per segment either way); it keeps a 2240-GPU ZeRO-3 gather at about a thousand flows
-// instead of eighteen thousand, which SimGrid's sharing solver could not finish in minutes.
-constexpr int kRingNodes = 16;
-
-std::vector<int> representative_segment(const std::vector<int>& g, int gpus_per_node) {
+// The members of a ring in its first `max_nodes` nodes.
+std::vector<int> representative_segment(const std::vector<int>& g, int gpus_per_node, int max_nodes) {
   std::vector<int> nodes, kept;
   for (const int gpu : g) {
     const int node = gpu / gpus_per_node;
     if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) {
-      if (int(nodes.size()) == kRingNodes) continue;
+      if (int(nodes.size()) == max_nodes) continue;
       nodes.push_back(node);
     }
     kept.push_back(gpu);
@@ -215,7 +208,8 @@ void ring(const Platform& platform, CollectiveKind kind, double bytes, const std
     if (n < 2) continue;
     const auto [factor, group_steps] = ring_shape(kind, n);
     steps = std::max(steps, group_steps);
-    const std::vector<int> g = representative_segment(whole, gpus_per_node);
+    const std::vector<int> g =
+        representative_segment(whole, gpus_per_node, simulated_ring_nodes(platform.nodes_alike()));
     const int members = static_cast<int>(g.size());
     // Every channel but one passes each node-internal hop (a GPU to the next of its node): those
     // run as one flow with their bytes, as a single-node ring's hops do. Concurrent collectives
@@ -427,6 +421,8 @@ bool spans_nodes_with_several_local_ranks(const std::vector<int>& g, int gpus_pe
 }
 
 }  // namespace
+
+int simulated_ring_nodes(bool nodes_alike) { return nodes_alike ? 16 : 64; }
 
 void set_actor_flow_threshold(std::size_t flows) { actor_flow_threshold = flows; }
 

@@ -43,6 +43,15 @@ struct Collective {
   int mirrors = 0;
 };
 
+// How many of a ring's nodes the simulation runs (the first ones; each edge with the whole
+// ring's volume and step count): on a tree, whose nodes all meet the network alike
+// (Platform::nodes_alike), a segment of 16 loads links as the whole ring does and keeps a
+// 2240-GPU ZeRO-3 gather at about a thousand flows instead of eighteen thousand, which SimGrid's
+// sharing solver could not finish in minutes. On a torus or dragonfly the hops that wrap a
+// dimension or cross groups share links the others do not: 64 nodes, two planes of a 4x4x4 torus
+// (whose 32- and 64-node rings load their busiest link alike) or two dragonfly groups of 32.
+int simulated_ring_nodes(bool nodes_alike);
+
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.
 CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node);
 

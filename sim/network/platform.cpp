@@ -91,6 +91,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   hosts_.resize(c.gpus.size());
   nvls_bandwidth_.resize(c.gpus.size());
   in_network_reduction_ = c.spec.in_network_reduction;
+  nodes_alike_ = c.spec.fabric == FabricKind::fat_tree || c.spec.fabric == FabricKind::rail_optimized;
   std::vector<simgrid::kernel::routing::NetPoint*> node_gateway(c.nodes);
   std::vector<sg4::NetZone*> node_zone(c.nodes);
   // Which network vertex each node's NICs attach to (the same for all GPUs of a node).

@@ -48,11 +48,16 @@ class Platform {
   double nvls_bandwidth(int gpu) const { return nvls_bandwidth_.at(gpu); }
   // Whether the network's switches reduce all-reduces between nodes (TopologySpec).
   bool in_network_reduction() const { return in_network_reduction_; }
+  // Whether every node meets the network alike (a fat tree or rail-optimized tree: each node's
+  // NICs go up to a leaf), so a few nodes of a ring load links as the whole ring's nodes do. On a
+  // torus or dragonfly the hops that wrap a dimension or leave a group load other links.
+  bool nodes_alike() const { return nodes_alike_; }
 
  private:
   std::vector<simgrid::s4u::Host*> hosts_;
   std::vector<double> nvls_bandwidth_;
   bool in_network_reduction_ = false;
+  bool nodes_alike_ = true;
   mutable double mirrored_energy_j_ = 0;
   mutable std::vector<simgrid::s4u::Mailbox*> free_mailboxes_;
   mutable int mailboxes_ = 0;

@@ -28,7 +28,9 @@ double ring_share(const Scenario& sc, int stride, int size) {
   const int per_node = t.gpus_per_node;
   const int local = stride >= per_node ? 1 : std::max(1, std::min(size, per_node / stride));
   const int node_stride = stride >= per_node ? stride / per_node : 1;
-  const int members = size / local;
+  // The simulation runs a long ring on its first nodes (simulated_ring_nodes); so does this.
+  const bool alike = t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized;
+  const int members = std::min(size / local, simulated_ring_nodes(alike));
   const auto& p = sc.plan;
   const int flows = std::min<std::int64_t>(per_node, std::int64_t(p.tp) * p.cp * p.dp);
   const int nodes = (sc.cluster.gpus + per_node - 1) / per_node;

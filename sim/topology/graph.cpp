@@ -289,24 +289,42 @@ double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, 
   if (members < 2) return c.spec.nic_bandwidth;
   const auto is_fabric = [&](Vertex v) { return g[v].kind != VertexKind::gpu && g[v].kind != VertexKind::node_switch; };
   // Fewest links from one fabric vertex to another, through fabric vertices only (a route leaves
-  // a node by its NIC, never through another GPU); ties go to the first edge in the graph's order.
+  // a node by its NIC, never through another GPU). Among equal paths, the one SimGrid's Dijkstra
+  // zone takes (network/platform.cpp puts the fabric in one): it pops vertices by (links, id) and
+  // keeps the first predecessor that reaches a vertex, so each vertex's predecessor is its
+  // lowest-numbered neighbour one link nearer the source (the platform numbers switches in this
+  // graph's order).
+  const Vertex none = boost::graph_traits<Graph>::null_vertex();
+  std::map<Vertex, std::vector<int>> distances;
   std::map<std::pair<Vertex, Vertex>, std::vector<std::pair<Vertex, Vertex>>> paths;
   const auto fabric_path = [&](Vertex from, Vertex to) -> const std::vector<std::pair<Vertex, Vertex>>& {
     auto [it, fresh] = paths.try_emplace({from, to});
     if (!fresh || from == to) return it->second;
-    std::vector<Vertex> parent(boost::num_vertices(g), boost::graph_traits<Graph>::null_vertex());
-    std::vector<Vertex> queue{from};
-    parent[from] = from;
-    for (std::size_t head = 0; head < queue.size() && parent[to] == boost::graph_traits<Graph>::null_vertex(); ++head) {
-      for (auto [e, end] = boost::out_edges(queue[head], g); e != end; ++e) {
-        const Vertex w = boost::target(*e, g);
-        if (!is_fabric(w) || parent[w] != boost::graph_traits<Graph>::null_vertex()) continue;
-        parent[w] = queue[head];
-        queue.push_back(w);
+    auto [known, first] = distances.try_emplace(from);
+    std::vector<int>& distance = known->second;
+    if (first) {
+      distance.assign(boost::num_vertices(g), -1);
+      std::vector<Vertex> queue{from};
+      distance[from] = 0;
+      for (std::size_t head = 0; head < queue.size(); ++head) {
+        for (auto [e, end] = boost::out_edges(queue[head], g); e != end; ++e) {
+          const Vertex w = boost::target(*e, g);
+          if (!is_fabric(w) || distance[w] >= 0) continue;
+          distance[w] = distance[queue[head]] + 1;
+          queue.push_back(w);
+        }
       }
     }
-    if (parent[to] == boost::graph_traits<Graph>::null_vertex()) return it->second;  // unreachable: NICs only
-    for (Vertex v = to; v != from; v = parent[v]) it->second.emplace_back(parent[v], v);
+    if (distance[to] < 0) return it->second;  // unreachable: NICs only
+    for (Vertex v = to; v != from;) {
+      Vertex previous = none;
+      for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
+        const Vertex w = boost::target(*e, g);
+        if (is_fabric(w) && distance[w] == distance[v] - 1 && (previous == none || w < previous)) previous = w;
+      }
+      it->second.emplace_back(previous, v);
+      v = previous;
+    }
     return it->second;
   };
   const auto nic_of = [&](Vertex gpu) {

@@ -63,8 +63,8 @@ GraphSummary summarize(const ClusterGraph& cluster);
 // last sends to node 0); each flow takes a shortest path (fewest links) through the fabric, and a
 // link splits its bandwidth evenly over the flows that cross it in one direction. Returns the
 // slowest flow's share in bytes/s (a NIC's bandwidth where nothing but the NICs limits it).
-// Routes are found here, not by SimGrid: where several shortest paths exist the two may choose
-// differently, which on a torus moves the busiest link's count by a route or two.
+// Among several shortest paths it takes the one SimGrid's Dijkstra routing takes in the
+// simulator's platform (network/platform.cpp), so both load the same links.
 double ring_flow_bandwidth(const ClusterGraph& cluster, int node_stride, int members, int flows_per_node);
 
 // GPU indices that GPU 0 cannot reach; an error for any topology that has them.
