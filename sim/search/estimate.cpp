@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "engine/schedule.hpp"
@@ -15,16 +17,43 @@
 namespace trainsim {
 namespace {
 
-// A torus, a dragonfly or an oversubscribed tree can give a ring's flows less than their NICs:
-// the rings of a node's GPUs all head for the same next node and share the links between (a 4x4x4
-// torus of 100 GB/s links, eight 50 GB/s NICs a node: a quarter of a NIC, less at its wraps).
-// What a flow gets, its NIC at most, as topology/graph.hpp's ring_flow_bandwidth finds it for the
-// group's nodes, with every GPU of a stage's nodes in such a ring at once. Found once per fabric
-// and ring: a search asks for the same few thousands of times, from several threads.
+// A torus, a dragonfly or an oversubscribed tree can give a collective's flows less than their
+// NICs: the rings of a node's GPUs all head for the same next node and share the links between
+// (a 4x4x4 torus of 100 GB/s links, eight 50 GB/s NICs a node: a quarter of a NIC, less at its
+// wraps), and an all-to-all's flows cross the fabric's narrow links together. Such shares come
+// from the cluster graph (topology/graph.hpp), found once per fabric and collective and kept: a
+// search asks for the same few thousands of times, from several threads.
+bool fabric_may_bind(const TopologySpec& t) {
+  return t.fabric == FabricKind::torus || t.fabric == FabricKind::dragonfly || t.oversubscription > 1;
+}
+
+template <typename Find>
+double kept_share(const Scenario& sc, const std::string& collective, Find find) {
+  const auto& t = sc.cluster.topology;
+  const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
+  std::ostringstream key;
+  key << t.name << ' ' << int(t.fabric) << ' ' << nodes << ' ' << t.gpus_per_node << ' ' << t.nic_bandwidth << ' '
+      << t.oversubscription << ' ' << t.nodes_per_leaf << ' ' << t.torus_link_bandwidth << ' ' << t.dragonfly_groups
+      << ' ' << t.dragonfly_routers_per_group << ' ' << t.dragonfly_nodes_per_router << ' '
+      << t.dragonfly_global_bandwidth;
+  for (const int d : t.torus_dims) key << 'x' << d;
+  const std::string fabric = key.str();
+  key << ' ' << collective;
+  static std::mutex mutex;
+  static std::map<std::string, double> shares;
+  static std::map<std::string, ClusterGraph> graphs;
+  const std::lock_guard lock(mutex);
+  if (const auto it = shares.find(key.str()); it != shares.end()) return it->second;
+  auto graph = graphs.find(fabric);
+  if (graph == graphs.end()) graph = graphs.emplace(fabric, build_cluster_graph(t, nodes)).first;
+  return shares[key.str()] = find(graph->second);
+}
+
+// What a flow of a ring over the group's nodes gets (ring_flow_bandwidth), its NIC at most, with
+// every GPU of a stage's nodes in such a ring at once.
 double ring_share(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
-  const bool contended = t.fabric == FabricKind::torus || t.fabric == FabricKind::dragonfly || t.oversubscription > 1;
-  if (!contended) return t.nic_bandwidth;
+  if (!fabric_may_bind(t)) return t.nic_bandwidth;
   const int per_node = t.gpus_per_node;
   const int local = stride >= per_node ? 1 : std::max(1, std::min(size, per_node / stride));
   const int node_stride = stride >= per_node ? stride / per_node : 1;
@@ -33,23 +62,71 @@ double ring_share(const Scenario& sc, int stride, int size) {
   const int members = std::min(size / local, simulated_ring_nodes(alike));
   const auto& p = sc.plan;
   const int flows = std::min<std::int64_t>(per_node, std::int64_t(p.tp) * p.cp * p.dp);
-  const int nodes = (sc.cluster.gpus + per_node - 1) / per_node;
-  std::ostringstream key;
-  key << t.name << ' ' << int(t.fabric) << ' ' << nodes << ' ' << per_node << ' ' << t.nic_bandwidth << ' '
-      << t.oversubscription << ' ' << t.nodes_per_leaf << ' ' << t.torus_link_bandwidth << ' ' << t.dragonfly_groups
-      << ' ' << t.dragonfly_routers_per_group << ' ' << t.dragonfly_nodes_per_router << ' '
-      << t.dragonfly_global_bandwidth;
-  for (const int d : t.torus_dims) key << 'x' << d;
-  const std::string fabric = key.str();
-  key << " ring " << node_stride << ' ' << members << ' ' << flows;
-  static std::mutex mutex;
-  static std::map<std::string, double> shares;
-  static std::map<std::string, ClusterGraph> graphs;
-  const std::lock_guard lock(mutex);
-  if (const auto it = shares.find(key.str()); it != shares.end()) return it->second;
-  auto graph = graphs.find(fabric);
-  if (graph == graphs.end()) graph = graphs.emplace(fabric, build_cluster_graph(t, nodes)).first;
-  return shares[key.str()] = ring_flow_bandwidth(graph->second, node_stride, members, flows);
+  std::ostringstream what;
+  what << "ring " << node_stride << ' ' << members << ' ' << flows;
+  return kept_share(sc, what.str(),
+                    [&](const ClusterGraph& graph) { return ring_flow_bandwidth(graph, node_stride, members, flows); });
+}
+
+// The simulator's kReplicatedFlowBudget (engine/simulation.cpp): concurrent replicas of a
+// collective that together hold more flows run as one.
+constexpr std::size_t kSimulatedReplicaFlows = 8192;
+
+// What the slowest flow between nodes of a stage's expert all-to-alls gets, every expert group of
+// the stage exchanging at once, as the simulator runs them (its `expert_groups`, and
+// network/collectives.cpp: a flow to every rank of another node, or with DeepEP and HybridEP one
+// to a rank of each other node); infinity where nothing binds but the NICs' own flow counts.
+double expert_exchange_share(const Scenario& sc, bool once_per_node) {
+  const auto& t = sc.cluster.topology;
+  if (!fabric_may_bind(t)) return std::numeric_limits<double>::infinity();
+  const auto& p = sc.plan;
+  std::ostringstream what;
+  what << "a2a " << p.tp << ' ' << p.cp << ' ' << p.dp << ' ' << p.pp << ' ' << p.ep << ' ' << p.expert_tp() << ' '
+       << placement_name(p.placement) << ' ' << once_per_node;
+  return kept_share(sc, what.str(), [&](const ClusterGraph& graph) {
+    const int etp = p.expert_tp(), per_node = t.gpus_per_node;
+    const int per_leaf = per_node * std::max(1, t.nodes_per_leaf);
+    // Every replica's groups, unless they hold more flows than the simulator runs at once: then
+    // the one spread over the most leaves, then nodes, alone (its place_replicas).
+    std::vector<std::vector<std::vector<int>>> replicas(p.expert_dp());
+    std::size_t counted = 0;
+    std::pair<std::size_t, std::size_t> widest{0, 0};
+    int chosen = 0;
+    for (int r = 0; r < p.expert_dp(); ++r) {
+      std::pair<std::size_t, std::size_t> span{0, 0};
+      for (int a = 0; a < etp; ++a) {
+        std::vector<int> group;
+        std::set<int> leaves, nodes;
+        for (int k = 0; k < p.ep; ++k) {
+          group.push_back(folded_gpu(p, 0, a + etp * k + etp * p.ep * r));
+          leaves.insert(group.back() / per_leaf), nodes.insert(group.back() / per_node);
+        }
+        counted += group.size() * nodes.size();
+        span = {span.first + leaves.size(), span.second + nodes.size()};
+        replicas[r].push_back(std::move(group));
+      }
+      if (span > widest) widest = span, chosen = r;
+    }
+    if (counted > kSimulatedReplicaFlows) replicas = {replicas[chosen]};
+    std::vector<std::pair<int, int>> flows;
+    for (const auto& groups : replicas) {
+      for (const auto& group : groups) {
+        std::map<int, std::vector<int>> by_node;
+        for (const int gpu : group) by_node[gpu / per_node].push_back(gpu);
+        for (std::size_t i = 0; i < group.size(); ++i) {
+          for (const auto& [node, members] : by_node) {
+            if (node == group[i] / per_node) continue;
+            if (once_per_node) {
+              flows.emplace_back(group[i], members[i % members.size()]);
+            } else {
+              for (const int to : members) flows.emplace_back(group[i], to);
+            }
+          }
+        }
+      }
+    }
+    return slowest_flow_share(graph, flows);
+  });
 }
 
 // Bandwidth and latency between the members of a group whose ranks are `stride` apart.
@@ -338,9 +415,14 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
       if (local > 1) in_node += (nodes - 1) * std::max(0.0, bytes * local / (n - 1) - once);
     }
     const double nvlink = nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth);
-    const double exchange =
-        nodes > 1 ? std::max(across / t.nic_bandwidth, in_node / nvlink) + t.nic_latency + 3 * t.switch_latency
-                  : in_node / nvlink + t.intra_latency;
+    // Each flow between nodes carries the same bytes: where the fabric binds, the slowest share
+    // of its flows sets the time (a torus's or dragonfly's narrow links), else each NIC's count.
+    const bool once_per_node = p.moe_dispatcher != MoeDispatcher::alltoall && sc.model.experts > sc.model.top_k;
+    const double per_flow = once_per_node ? across / std::max(1, nodes - 1) : bytes / (n - 1);
+    const double across_time =
+        nodes > 1 ? std::max(across / t.nic_bandwidth, per_flow / expert_exchange_share(sc, once_per_node)) : 0;
+    const double exchange = nodes > 1 ? std::max(across_time, in_node / nvlink) + t.nic_latency + 3 * t.switch_latency
+                                      : in_node / nvlink + t.intra_latency;
     moe_exchange = 4 * exchange;
   }
   if (p.cp > 1) {

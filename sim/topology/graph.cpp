@@ -281,12 +281,8 @@ std::vector<NodeLink> node_links(const ClusterGraph& c, int node) {
 
 }  // namespace
 
-double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, int flows_per_node) {
+double slowest_flow_share(const ClusterGraph& c, const std::vector<std::pair<int, int>>& gpu_flows) {
   const Graph& g = c.graph;
-  const int per_node = c.spec.gpus_per_node;
-  members = std::min(members, (c.nodes - 1) / std::max(1, node_stride) + 1);
-  flows_per_node = std::clamp(flows_per_node, 1, per_node);
-  if (members < 2) return c.spec.nic_bandwidth;
   const auto is_fabric = [&](Vertex v) { return g[v].kind != VertexKind::gpu && g[v].kind != VertexKind::node_switch; };
   // Fewest links from one fabric vertex to another, through fabric vertices only (a route leaves
   // a node by its NIC, never through another GPU). Among equal paths, the one SimGrid's Dijkstra
@@ -331,33 +327,45 @@ double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, 
     for (auto [e, end] = boost::out_edges(gpu, g); e != end; ++e) {
       if (g[*e].kind != LinkKind::nvlink) return boost::target(*e, g);
     }
-    return boost::graph_traits<Graph>::null_vertex();
+    return none;
   };
   // Every flow's directed links (NICs included), then how many flows each carries.
-  std::vector<std::vector<std::pair<Vertex, Vertex>>> flows;
+  std::vector<std::vector<std::pair<Vertex, Vertex>>> routes;
   std::map<std::pair<Vertex, Vertex>, int> load;
-  for (int m = 0; m < members; ++m) {
-    const int a = m * node_stride, b = ((m + 1) % members) * node_stride;
-    for (int place = 0; place < flows_per_node; ++place) {
-      const Vertex from = c.gpus[std::size_t(a) * per_node + place], to = c.gpus[std::size_t(b) * per_node + place];
-      const Vertex out = nic_of(from), in = nic_of(to);
-      if (out == boost::graph_traits<Graph>::null_vertex() || in == boost::graph_traits<Graph>::null_vertex()) continue;
-      std::vector<std::pair<Vertex, Vertex>> route{{from, out}};
-      const auto& middle = fabric_path(out, in);
-      route.insert(route.end(), middle.rbegin(), middle.rend());
-      route.emplace_back(in, to);
-      for (const auto& hop : route) ++load[hop];
-      flows.push_back(std::move(route));
-    }
+  for (const auto& [a, b] : gpu_flows) {
+    const Vertex from = c.gpus.at(std::size_t(a)), to = c.gpus.at(std::size_t(b));
+    const Vertex out = nic_of(from), in = nic_of(to);
+    if (g[from].node == g[to].node || out == none || in == none) continue;
+    std::vector<std::pair<Vertex, Vertex>> route{{from, out}};
+    const auto& middle = fabric_path(out, in);
+    route.insert(route.end(), middle.rbegin(), middle.rend());
+    route.emplace_back(in, to);
+    for (const auto& hop : route) ++load[hop];
+    routes.push_back(std::move(route));
   }
-  double slowest = c.spec.nic_bandwidth;
-  for (const auto& route : flows) {
+  double slowest = std::numeric_limits<double>::infinity();
+  for (const auto& route : routes) {
     for (const auto& [from, to] : route) {
       const double bandwidth = g[boost::edge(from, to, g).first].bandwidth;
       slowest = std::min(slowest, bandwidth / load.at({from, to}));
     }
   }
   return slowest;
+}
+
+double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, int flows_per_node) {
+  const int per_node = c.spec.gpus_per_node;
+  members = std::min(members, (c.nodes - 1) / std::max(1, node_stride) + 1);
+  flows_per_node = std::clamp(flows_per_node, 1, per_node);
+  std::vector<std::pair<int, int>> flows;
+  for (int offset = 0; offset < node_stride && offset + (members - 1) * node_stride < c.nodes; ++offset) {
+    for (int m = 0; members > 1 && m < members; ++m) {
+      const int a = offset + m * node_stride, b = offset + ((m + 1) % members) * node_stride;
+      for (int place = 0; place < flows_per_node; ++place)
+        flows.emplace_back(a * per_node + place, b * per_node + place);
+    }
+  }
+  return std::min(c.spec.nic_bandwidth, slowest_flow_share(c, flows));
 }
 
 std::vector<int> unreachable_gpus(const ClusterGraph& c) {

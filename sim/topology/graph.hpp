@@ -9,6 +9,7 @@
 // nodes in scalable units the same way. Tori and dragonflies keep every router and link.
 #include <boost/graph/adjacency_list.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scenario/hardware.hpp"
@@ -57,14 +58,21 @@ struct GraphSummary {
 };
 GraphSummary summarize(const ClusterGraph& cluster);
 
+// Point-to-point flows between GPUs (global indices), all at once; those between GPUs of one
+// node (NVLink) are left out. Each takes the route the simulator's platform gives it: its GPU's
+// NIC, the shortest path through the fabric that SimGrid's Dijkstra routing takes among equal
+// ones (network/platform.cpp), the other GPU's NIC; each link's bandwidth is split evenly over the
+// flows that cross it in one direction. Returns the smallest share in bytes/s (infinity: none).
+double slowest_flow_share(const ClusterGraph& cluster, const std::vector<std::pair<int, int>>& gpu_flows);
+
 // What each flow of a ring over nodes gets from the fabric when `flows_per_node` GPUs of every
 // member node (local places 0, 1, ...) send to the same place in the next member at once, as a
 // data-parallel collective's rings do: members are nodes 0, node_stride, 2 node_stride, ... (the
-// last sends to node 0); each flow takes a shortest path (fewest links) through the fabric, and a
-// link splits its bandwidth evenly over the flows that cross it in one direction. Returns the
-// slowest flow's share in bytes/s (a NIC's bandwidth where nothing but the NICs limits it).
-// Among several shortest paths it takes the one SimGrid's Dijkstra routing takes in the
-// simulator's platform (network/platform.cpp), so both load the same links.
+// last sends to node 0), and the nodes between run rings of their own beside it (offsets 1 to
+// node_stride - 1: the other ranks of a wider tensor- or context-parallel group); each flow takes a shortest path
+// (fewest links) through the fabric, and a link splits its bandwidth evenly over the flows that cross it in one
+// direction (slowest_flow_share). Returns the slowest flow's share in bytes/s (a NIC's bandwidth where nothing but the
+// NICs limits it).
 double ring_flow_bandwidth(const ClusterGraph& cluster, int node_stride, int members, int flows_per_node);
 
 // GPU indices that GPU 0 cannot reach; an error for any topology that has them.
