@@ -44,19 +44,23 @@ TEST(Topology, TorusBisectionCountsWrapLinks) {
 // node) the eight flows of a node share the link to the next node, and the hops that wrap a
 // dimension take two links, one of which another wrapping hop also crosses.
 TEST(Topology, RingFlowsShareTheLinksBetweenNodes) {
+  const std::vector<int> one{0}, two{0, 1}, eight{0, 1, 2, 3, 4, 5, 6, 7};
   const TopologySpec tree = load_topology("dgx-h100-superpod");
-  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(build_cluster_graph(tree, 8), 1, 8, 8), tree.nic_bandwidth);
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(build_cluster_graph(tree, 8), {0}, 1, 8, eight), tree.nic_bandwidth);
 
   const TopologySpec torus = load_topology("torus-3d-h100");
   const ClusterGraph graph = build_cluster_graph(torus);
-  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 2, 1), torus.nic_bandwidth);  // one flow: its NIC
-  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 2, 8), 100e9 / 8);            // both ways a link each
-  const double ring = ring_flow_bandwidth(graph, 1, 8, 8);                     // nodes 0-3 and 4-7: two rows of x
-  EXPECT_LT(ring, 100e9 / 8);
-  EXPECT_GE(ring, 100e9 / 24);
-  // Nodes 0 and 2: two links along x each way, one flow on each.
-  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 2, 2, 1), torus.nic_bandwidth);
-  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, 1, 4, 8), 100e9 / 8);  // one row of x, wrap link included
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0}, 1, 2, one), torus.nic_bandwidth);  // one flow: its NIC
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0}, 1, 2, eight), 100e9 / 8);          // a link each way
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0}, 1, 4, eight), 100e9 / 8);  // one row of x, wrap link included
+  // Nodes 0-3 and 4-7, two rows of x: the hop 3 -> 4 takes the wrap 3 -> 0, then 0 -> 4, and the
+  // hop 7 -> 0 takes 7 -> 3 (y), then the same wrap 3 -> 0.
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0}, 1, 8, eight), 100e9 / 16);
+  // Nodes 0 and 2, two links along x: 0 -> 2 goes 0 -> 1 -> 2, and with nodes 1 and 3 running a
+  // ring beside it (a context-parallel pair of nodes, say) 3 -> 1 goes 3 -> 0 -> 1, so the link
+  // 0 -> 1 carries two flows of each.
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0}, 2, 2, two), torus.nic_bandwidth);
+  EXPECT_DOUBLE_EQ(ring_flow_bandwidth(graph, {0, 1}, 2, 2, two), 100e9 / 4);
 }
 
 TEST(Topology, SingleNodeHasNoNetwork) {

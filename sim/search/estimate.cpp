@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -27,11 +28,15 @@ bool fabric_may_bind(const TopologySpec& t) {
   return t.fabric == FabricKind::torus || t.fabric == FabricKind::dragonfly || t.oversubscription > 1;
 }
 
-template <typename Find>
-double kept_share(const Scenario& sc, const std::string& collective, Find find) {
+// The share `find` gives on the scenario's fabric for `collective` (a key naming all it depends
+// on), found once. Shares and cluster graphs are kept for the process: a search asks for the same
+// few thousands of times, from several threads, and one fabric's graph serves every collective.
+double kept_share(const Scenario& sc, const std::string& collective,
+                  const std::function<double(const ClusterGraph&)>& find) {
   const auto& t = sc.cluster.topology;
   const int nodes = (sc.cluster.gpus + t.gpus_per_node - 1) / t.gpus_per_node;
   std::ostringstream key;
+  key.precision(17);
   key << t.name << ' ' << int(t.fabric) << ' ' << nodes << ' ' << t.gpus_per_node << ' ' << t.nic_bandwidth << ' '
       << t.oversubscription << ' ' << t.nodes_per_leaf << ' ' << t.torus_link_bandwidth << ' ' << t.dragonfly_groups
       << ' ' << t.dragonfly_routers_per_group << ' ' << t.dragonfly_nodes_per_router << ' '
@@ -49,8 +54,21 @@ double kept_share(const Scenario& sc, const std::string& collective, Find find) 
   return shares[key.str()] = find(graph->second);
 }
 
-// What a flow of a ring over the group's nodes gets (ring_flow_bandwidth), its NIC at most, with
-// every GPU of a stage's nodes in such a ring at once.
+int stride_of(const PlanSpec& p, Axis axis) {
+  int stride = 1;
+  for (const Axis a : p.placement) {
+    if (a == axis) return stride;
+    stride *= a == Axis::tp ? p.tp : a == Axis::cp ? p.cp : a == Axis::pp ? p.pp : p.dp;
+  }
+  return stride;
+}
+
+// What a flow of a ring over the group's nodes gets (ring_flow_bandwidth), its NIC at most. The
+// stage's collectives of one kind run at once: every GPU of the first stage on the ring's nodes
+// is in such a ring, and nodes between the ring's members that hold first-stage GPUs (the other
+// ranks of a tensor- or context-parallel group wider than a node) run rings of their own beside
+// it. Other stages' GPUs on those nodes (pipeline stages placed inside a node) reduce at other
+// times.
 double ring_share(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
   if (!fabric_may_bind(t)) return t.nic_bandwidth;
@@ -61,11 +79,24 @@ double ring_share(const Scenario& sc, int stride, int size) {
   const bool alike = t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized;
   const int members = std::min(size / local, simulated_ring_nodes(alike));
   const auto& p = sc.plan;
-  const int flows = std::min<std::int64_t>(per_node, std::int64_t(p.tp) * p.cp * p.dp);
+  const int pp_stride = stride_of(p, Axis::pp);
+  const auto first_stage = [&](int gpu) { return (gpu / pp_stride) % p.pp == 0; };
+  std::vector<int> places, first_nodes;
+  for (int place = 0; place < per_node; ++place) {
+    if (first_stage(place)) places.push_back(place);
+  }
+  for (int node = 0; node < node_stride; ++node) {
+    bool holds = false;
+    for (int place = 0; place < per_node && !holds; ++place) holds = first_stage(node * per_node + place);
+    if (holds) first_nodes.push_back(node);
+  }
   std::ostringstream what;
-  what << "ring " << node_stride << ' ' << members << ' ' << flows;
-  return kept_share(sc, what.str(),
-                    [&](const ClusterGraph& graph) { return ring_flow_bandwidth(graph, node_stride, members, flows); });
+  what << "ring " << node_stride << ' ' << members;
+  for (const int place : places) what << " p" << place;
+  for (const int node : first_nodes) what << " n" << node;
+  return kept_share(sc, what.str(), [&](const ClusterGraph& graph) {
+    return ring_flow_bandwidth(graph, first_nodes, node_stride, members, places);
+  });
 }
 
 // The simulator's kReplicatedFlowBudget (engine/simulation.cpp): concurrent replicas of a
@@ -74,15 +105,16 @@ constexpr std::size_t kSimulatedReplicaFlows = 8192;
 
 // What the slowest flow between nodes of a stage's expert all-to-alls gets, every expert group of
 // the stage exchanging at once, as the simulator runs them (its `expert_groups`, and
-// network/collectives.cpp: a flow to every rank of another node, or with DeepEP and HybridEP one
-// to a rank of each other node); infinity where nothing binds but the NICs' own flow counts.
-double expert_exchange_share(const Scenario& sc, bool once_per_node) {
+// network/collectives.cpp's all_to_all and deduplicated_all_to_all: rank i of a group sends one
+// flow to each other node, to its member i modulo their count); infinity where nothing binds but
+// the NICs' own flow counts.
+double expert_exchange_share(const Scenario& sc) {
   const auto& t = sc.cluster.topology;
   if (!fabric_may_bind(t)) return std::numeric_limits<double>::infinity();
   const auto& p = sc.plan;
   std::ostringstream what;
   what << "a2a " << p.tp << ' ' << p.cp << ' ' << p.dp << ' ' << p.pp << ' ' << p.ep << ' ' << p.expert_tp() << ' '
-       << placement_name(p.placement) << ' ' << once_per_node;
+       << placement_name(p.placement);
   return kept_share(sc, what.str(), [&](const ClusterGraph& graph) {
     const int etp = p.expert_tp(), per_node = t.gpus_per_node;
     const int per_leaf = per_node * std::max(1, t.nodes_per_leaf);
@@ -115,12 +147,7 @@ double expert_exchange_share(const Scenario& sc, bool once_per_node) {
         for (const int gpu : group) by_node[gpu / per_node].push_back(gpu);
         for (std::size_t i = 0; i < group.size(); ++i) {
           for (const auto& [node, members] : by_node) {
-            if (node == group[i] / per_node) continue;
-            if (once_per_node) {
-              flows.emplace_back(group[i], members[i % members.size()]);
-            } else {
-              for (const int to : members) flows.emplace_back(group[i], to);
-            }
+            if (node != group[i] / per_node) flows.emplace_back(group[i], members[i % members.size()]);
           }
         }
       }
@@ -135,15 +162,6 @@ std::pair<double, double> link_for(const Scenario& sc, int stride, int size) {
   if (std::int64_t(stride) * size <= t.gpus_per_node)
     return {nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth), t.intra_latency};
   return {ring_share(sc, stride, size), t.nic_latency + 3 * t.switch_latency};
-}
-
-int stride_of(const PlanSpec& p, Axis axis) {
-  int stride = 1;
-  for (const Axis a : p.placement) {
-    if (a == axis) return stride;
-    stride *= a == Axis::tp ? p.tp : a == Axis::cp ? p.cp : a == Axis::pp ? p.pp : p.dp;
-  }
-  return stride;
 }
 
 double all_reduce(double bytes, int n, std::pair<double, double> link) {
@@ -417,10 +435,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const double nvlink = nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth);
     // Each flow between nodes carries the same bytes: where the fabric binds, the slowest share
     // of its flows sets the time (a torus's or dragonfly's narrow links), else each NIC's count.
-    const bool once_per_node = p.moe_dispatcher != MoeDispatcher::alltoall && sc.model.experts > sc.model.top_k;
-    const double per_flow = once_per_node ? across / std::max(1, nodes - 1) : bytes / (n - 1);
-    const double across_time =
-        nodes > 1 ? std::max(across / t.nic_bandwidth, per_flow / expert_exchange_share(sc, once_per_node)) : 0;
+    // A rank's copies for one other node go as one flow: all the node's members' (NCCL's), or one
+    // per token that node's experts need (DeepEP, HybridEP), as `across` counts them.
+    const double per_flow = across / std::max(1, nodes - 1);
+    const double across_time = nodes > 1 ? std::max(across / t.nic_bandwidth, per_flow / expert_exchange_share(sc)) : 0;
     const double exchange = nodes > 1 ? std::max(across_time, in_node / nvlink) + t.nic_latency + 3 * t.switch_latency
                                       : in_node / nvlink + t.intra_latency;
     moe_exchange = 4 * exchange;

@@ -353,16 +353,18 @@ double slowest_flow_share(const ClusterGraph& c, const std::vector<std::pair<int
   return slowest;
 }
 
-double ring_flow_bandwidth(const ClusterGraph& c, int node_stride, int members, int flows_per_node) {
+double ring_flow_bandwidth(const ClusterGraph& c, const std::vector<int>& first_nodes, int node_stride, int members,
+                           const std::vector<int>& places) {
   const int per_node = c.spec.gpus_per_node;
-  members = std::min(members, (c.nodes - 1) / std::max(1, node_stride) + 1);
-  flows_per_node = std::clamp(flows_per_node, 1, per_node);
+  node_stride = std::max(1, node_stride);
   std::vector<std::pair<int, int>> flows;
-  for (int offset = 0; offset < node_stride && offset + (members - 1) * node_stride < c.nodes; ++offset) {
-    for (int m = 0; members > 1 && m < members; ++m) {
-      const int a = offset + m * node_stride, b = offset + ((m + 1) % members) * node_stride;
-      for (int place = 0; place < flows_per_node; ++place)
-        flows.emplace_back(a * per_node + place, b * per_node + place);
+  for (const int first : first_nodes) {
+    const int ring = std::min(members, (c.nodes - 1 - first) / node_stride + 1);
+    for (int m = 0; ring > 1 && m < ring; ++m) {
+      const int a = first + m * node_stride, b = first + ((m + 1) % ring) * node_stride;
+      for (const int place : places) {
+        if (place >= 0 && place < per_node) flows.emplace_back(a * per_node + place, b * per_node + place);
+      }
     }
   }
   return std::min(c.spec.nic_bandwidth, slowest_flow_share(c, flows));

@@ -65,15 +65,13 @@ GraphSummary summarize(const ClusterGraph& cluster);
 // flows that cross it in one direction. Returns the smallest share in bytes/s (infinity: none).
 double slowest_flow_share(const ClusterGraph& cluster, const std::vector<std::pair<int, int>>& gpu_flows);
 
-// What each flow of a ring over nodes gets from the fabric when `flows_per_node` GPUs of every
-// member node (local places 0, 1, ...) send to the same place in the next member at once, as a
-// data-parallel collective's rings do: members are nodes 0, node_stride, 2 node_stride, ... (the
-// last sends to node 0), and the nodes between run rings of their own beside it (offsets 1 to
-// node_stride - 1: the other ranks of a wider tensor- or context-parallel group); each flow takes a shortest path
-// (fewest links) through the fabric, and a link splits its bandwidth evenly over the flows that cross it in one
-// direction (slowest_flow_share). Returns the slowest flow's share in bytes/s (a NIC's bandwidth where nothing but the
-// NICs limits it).
-double ring_flow_bandwidth(const ClusterGraph& cluster, int node_stride, int members, int flows_per_node);
+// What each flow gets from the fabric when rings over nodes run at once, as a data-parallel
+// collective's do: each ring starts at one of `first_nodes` and visits first, first + node_stride,
+// first + 2 node_stride, ... (`members` nodes; the last sends back to the first), and on each of
+// its nodes the GPUs at `places` (indices within the node) send to the same places in the next.
+// Returns the slowest flow's share (slowest_flow_share), a NIC's bandwidth at most.
+double ring_flow_bandwidth(const ClusterGraph& cluster, const std::vector<int>& first_nodes, int node_stride,
+                           int members, const std::vector<int>& places);
 
 // GPU indices that GPU 0 cannot reach; an error for any topology that has them.
 std::vector<int> unreachable_gpus(const ClusterGraph& cluster);
