@@ -63,12 +63,39 @@ int stride_of(const PlanSpec& p, Axis axis) {
   return stride;
 }
 
-// What a flow of a ring over the group's nodes gets (ring_flow_bandwidth), its NIC at most. The
-// stage's collectives of one kind run at once: every GPU of the first stage on the ring's nodes
-// is in such a ring, and nodes between the ring's members that hold first-stage GPUs (the other
-// ranks of a tensor- or context-parallel group wider than a node) run rings of their own beside
-// it. Other stages' GPUs on those nodes (pipeline stages placed inside a node) reduce at other
+// The first stage's GPUs on node 0 (their places in the node), and the nodes before
+// `node_stride` that hold first-stage GPUs: what runs a stage's collective of one kind at once.
+// Other stages' GPUs on those nodes (pipeline stages placed inside a node) run theirs at other
 // times.
+struct StageRanks {
+  std::vector<int> places, first_nodes;
+};
+StageRanks stage_ranks(const PlanSpec& p, int per_node, int node_stride) {
+  const int pp_stride = stride_of(p, Axis::pp);
+  const auto first_stage = [&](int gpu) { return (gpu / pp_stride) % p.pp == 0; };
+  StageRanks r;
+  for (int place = 0; place < per_node; ++place) {
+    if (first_stage(place)) r.places.push_back(place);
+  }
+  for (int node = 0; node < node_stride; ++node) {
+    bool holds = false;
+    for (int place = 0; place < per_node && !holds; ++place) holds = first_stage(node * per_node + place);
+    if (holds) r.first_nodes.push_back(node);
+  }
+  return r;
+}
+
+std::string describe(const StageRanks& r) {
+  std::ostringstream out;
+  for (const int place : r.places) out << " p" << place;
+  for (const int node : r.first_nodes) out << " n" << node;
+  return out.str();
+}
+
+// What a flow of a ring over the group's nodes gets (ring_flow_bandwidth), its NIC at most, the
+// stage's rings of the kind all running at once (stage_ranks): nodes between the ring's members
+// that hold first-stage GPUs (the other ranks of a tensor- or context-parallel group wider than a
+// node) run rings of their own beside it.
 double ring_share(const Scenario& sc, int stride, int size) {
   const auto& t = sc.cluster.topology;
   if (!fabric_may_bind(t)) return t.nic_bandwidth;
@@ -78,25 +105,53 @@ double ring_share(const Scenario& sc, int stride, int size) {
   // The simulation runs a long ring on its first nodes (simulated_ring_nodes); so does this.
   const bool alike = t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized;
   const int members = std::min(size / local, simulated_ring_nodes(alike));
-  const auto& p = sc.plan;
-  const int pp_stride = stride_of(p, Axis::pp);
-  const auto first_stage = [&](int gpu) { return (gpu / pp_stride) % p.pp == 0; };
-  std::vector<int> places, first_nodes;
-  for (int place = 0; place < per_node; ++place) {
-    if (first_stage(place)) places.push_back(place);
-  }
-  for (int node = 0; node < node_stride; ++node) {
-    bool holds = false;
-    for (int place = 0; place < per_node && !holds; ++place) holds = first_stage(node * per_node + place);
-    if (holds) first_nodes.push_back(node);
-  }
+  const StageRanks ranks = stage_ranks(sc.plan, per_node, node_stride);
   std::ostringstream what;
-  what << "ring " << node_stride << ' ' << members;
-  for (const int place : places) what << " p" << place;
-  for (const int node : first_nodes) what << " n" << node;
+  what << "ring " << node_stride << ' ' << members << describe(ranks);
   return kept_share(sc, what.str(), [&](const ClusterGraph& graph) {
-    return ring_flow_bandwidth(graph, first_nodes, node_stride, members, places);
+    return ring_flow_bandwidth(graph, ranks.first_nodes, node_stride, members, ranks.places);
   });
+}
+
+// An all-reduce over n ranks `stride` apart, one a node, on a fabric where links bind, where the
+// simulator's automatic choice (network/collectives.cpp choose_algorithm, per gradient bucket)
+// runs NCCL's double binary tree: its two trees over the ranks in order and mirrored, every
+// parent-child pair exchanging half the bytes each way at once, all the stage's groups together.
+// Far-apart ranks of a large group then cross a torus's or dragonfly's narrow links many at a
+// time. Returns its time, or a negative number where the simulator runs a ring.
+double tree_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
+  const auto& t = sc.cluster.topology;
+  const auto& p = sc.plan;
+  if (!fabric_may_bind(t) || stride < t.gpus_per_node || n <= 2) return -1;
+  const double bucket = p.overlap_grad_reduce ? std::min(bytes, p.bucket_bytes) : bytes;
+  const double latency = t.nic_latency + 3 * t.switch_latency;
+  const int depth = static_cast<int>(std::ceil(std::log2(double(n))));
+  const double ring_time = ring_all_reduce_estimate(bucket, n, t.nic_bandwidth, latency);
+  if (2.0 * bucket / (0.8 * t.nic_bandwidth) + 2 * depth * latency >= ring_time) return -1;
+  const int per_node = t.gpus_per_node, node_stride = stride / per_node;
+  const StageRanks ranks = stage_ranks(p, per_node, node_stride);
+  std::ostringstream what;
+  what << "tree " << node_stride << ' ' << n << describe(ranks);
+  const double share = kept_share(sc, what.str(), [&](const ClusterGraph& graph) {
+    std::vector<std::pair<int, int>> flows;
+    for (const int first : ranks.first_nodes) {
+      for (const int place : ranks.places) {
+        const auto rank = [&](int mirror, int i) {
+          return (first + (mirror ? n - 1 - i : i) * node_stride) * per_node + place;
+        };
+        if (first + (n - 1) * node_stride >= graph.nodes) continue;
+        for (int mirror = 0; mirror < 2; ++mirror) {
+          for (int child = 1; child < n; ++child) {
+            flows.emplace_back(rank(mirror, child), rank(mirror, (child - 1) / 2));
+            flows.emplace_back(rank(mirror, (child - 1) / 2), rank(mirror, child));
+          }
+        }
+      }
+    }
+    return slowest_flow_share(graph, flows);
+  });
+  if (!std::isfinite(share)) return -1;
+  return bytes / 2 / share + std::ceil(bytes / bucket) * (2 * depth - 1) * latency;
 }
 
 // The simulator's kReplicatedFlowBudget (engine/simulation.cpp): concurrent replicas of a
@@ -176,7 +231,10 @@ double group_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   const int local = stride >= t.gpus_per_node ? 1 : std::min(n, t.gpus_per_node / stride);
   if (local >= n && n >= 5 && t.gpu.nvls_bandwidth > 0)  // NVLink SHARP inside the domain
     return nvls_all_reduce_time(2.0 * (n - 1) / n * bytes / t.gpu.nvls_bandwidth);
-  if (local >= n || (local <= 1 && !t.in_network_reduction)) return all_reduce(bytes, n, link_for(sc, stride, n));
+  if (local >= n || (local <= 1 && !t.in_network_reduction)) {
+    const double tree = local < n ? tree_all_reduce(sc, bytes, n, stride) : -1;
+    return tree >= 0 ? tree : all_reduce(bytes, n, link_for(sc, stride, n));
+  }
   // Reduce-scatter and all-gather inside the node (none with one rank per node), then across.
   const double in_node = 2.0 * (local - 1) / local * bytes / nccl_nvlink_bandwidth(t.gpu.nvlink_bandwidth) +
                          2 * (local - 1) * t.intra_latency;
