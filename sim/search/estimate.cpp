@@ -21,9 +21,8 @@ namespace {
 // A torus, a dragonfly or an oversubscribed tree can give a collective's flows less than their
 // NICs: the rings of a node's GPUs all head for the same next node and share the links between
 // (a 4x4x4 torus of 100 GB/s links, eight 50 GB/s NICs a node: a quarter of a NIC, less at its
-// wraps), and an all-to-all's flows cross the fabric's narrow links together. Such shares come
-// from the cluster graph (topology/graph.hpp), found once per fabric and collective and kept: a
-// search asks for the same few thousands of times, from several threads.
+// wraps), and an all-to-all's or a tree's flows cross the fabric's narrow links together. Such
+// shares come from the cluster graph (topology/graph.hpp).
 bool fabric_may_bind(const TopologySpec& t) {
   return t.fabric == FabricKind::torus || t.fabric == FabricKind::dragonfly || t.oversubscription > 1;
 }
