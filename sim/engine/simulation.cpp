@@ -509,10 +509,9 @@ class StepSimulation {
   // leaves, then nodes, runs (with `one_group`, only its most spread group: the rest run beside it
   // on their own ports) and the others mirror it, their network energy counted as its. Where links
   // can bind (oversubscribed fat trees, tori, dragonflies) the replicas also share uplinks: all
-  // run, up to kReplicatedFlowBudget flows (SimGrid's cost grows with the square of concurrent
-  // flows), and beyond that the most spread replica runs and the others mirror it. `which` names
-  // the collective's groups for the per-stage choice (ReplicatedGroups).
-  static constexpr std::size_t kReplicatedFlowBudget = 8192;
+  // run, up to kReplicatedFlowBudget flows (network/collectives.hpp), and beyond that the most
+  // spread replica runs and the others mirror it. `which` names the collective's groups for the
+  // per-stage choice (ReplicatedGroups).
   enum class ReplicatedGroups { expert_parallel, expert_data_parallel, context_parallel };
   template <typename GroupsOf>
   Collective replicated_collective(int stage, ReplicatedGroups which, int replicas, GroupsOf groups_of, bool one_group,
@@ -1457,11 +1456,13 @@ std::optional<StepResult> extrapolate_gpipe(const std::vector<StepResult>& probe
       const auto it = from.exposed_comm.find(kind);
       return it == from.exposed_comm.end() ? 0.0 : it->second;
     };
-    for (const auto& [kind, seconds] : z.exposed_comm) out.exposed_comm[kind] = line(exposed(x, kind), exposed(y, kind), seconds);
+    for (const auto& [kind, seconds] : z.exposed_comm)
+      out.exposed_comm[kind] = line(exposed(x, kind), exposed(y, kind), seconds);
     return out;
   };
   r.breakdown = extrapolated(a.breakdown, b.breakdown, c.breakdown);
-  if (a.stage_breakdowns.size() == c.stage_breakdowns.size() && b.stage_breakdowns.size() == c.stage_breakdowns.size()) {
+  if (a.stage_breakdowns.size() == c.stage_breakdowns.size() &&
+      b.stage_breakdowns.size() == c.stage_breakdowns.size()) {
     for (std::size_t s = 0; s < c.stage_breakdowns.size(); ++s)
       r.stage_breakdowns[s] = extrapolated(a.stage_breakdowns[s], b.stage_breakdowns[s], c.stage_breakdowns[s]);
   } else {

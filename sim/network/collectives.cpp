@@ -450,10 +450,13 @@ CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective&
     bandwidth = std::min(bandwidth, platform.bandwidth(g[i], g[(i + 1) % n]));
     latency = std::max(latency, platform.latency(g[i], g[(i + 1) % n]));
   }
-  const double ring_time = ring_all_reduce_estimate(c.bytes, n, bandwidth, latency);
+  return tree_beats_ring(c.bytes, n, bandwidth, latency) ? CollectiveAlgorithm::tree : CollectiveAlgorithm::ring;
+}
+
+bool tree_beats_ring(double bytes, int n, double bandwidth, double latency) {
   // NCCL's tuner rates the tree's bandwidth below the ring's; 0.8 is this model's derating.
-  const double tree_time = 2.0 * c.bytes / (0.8 * bandwidth) + 2 * std::ceil(std::log2(n)) * latency;
-  return tree_time < ring_time ? CollectiveAlgorithm::tree : CollectiveAlgorithm::ring;
+  const double tree_time = 2.0 * bytes / (0.8 * bandwidth) + 2 * std::ceil(std::log2(n)) * latency;
+  return tree_time < ring_all_reduce_estimate(bytes, n, bandwidth, latency);
 }
 
 double run_collective(const Platform& platform, const Collective& c, int gpus_per_node) {

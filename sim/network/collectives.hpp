@@ -52,6 +52,16 @@ struct Collective {
 // (whose 32- and 64-node rings load their busiest link alike) or two dragonfly groups of 32.
 int simulated_ring_nodes(bool nodes_alike);
 
+// Concurrent replicas of a collective that together hold more flows than this run as one, the
+// others mirroring it (engine/simulation.cpp, place_replicas): SimGrid's cost grows with the
+// square of concurrent flows.
+inline constexpr std::size_t kReplicatedFlowBudget = 8192;
+
+// Whether NCCL's double binary tree beats the ring for an all-reduce of `bytes` over n ranks
+// whose narrowest link is `bandwidth` and whose route latency is `latency`, by the alpha-beta
+// model choose_algorithm applies (the tree's bandwidth derated as NCCL's tuner rates it).
+bool tree_beats_ring(double bytes, int n, double bandwidth, double latency);
+
 // The algorithm `automatic` resolves to: the lowest alpha-beta estimate, as NCCL's tuner picks.
 CollectiveAlgorithm choose_algorithm(const Platform& platform, const Collective& c, int gpus_per_node);
 

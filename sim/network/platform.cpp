@@ -91,7 +91,7 @@ Platform::Platform(sg4::Engine& engine, const ClusterGraph& c) {
   hosts_.resize(c.gpus.size());
   nvls_bandwidth_.resize(c.gpus.size());
   in_network_reduction_ = c.spec.in_network_reduction;
-  nodes_alike_ = c.spec.fabric == FabricKind::fat_tree || c.spec.fabric == FabricKind::rail_optimized;
+  nodes_alike_ = trainsim::nodes_alike(c.spec);
   std::vector<simgrid::kernel::routing::NetPoint*> node_gateway(c.nodes);
   std::vector<sg4::NetZone*> node_zone(c.nodes);
   // Which network vertex each node's NICs attach to (the same for all GPUs of a node).
@@ -237,9 +237,13 @@ sg4::Mailbox* Platform::borrow_mailbox() const {
   return box;
 }
 
+bool nodes_alike(const TopologySpec& t) {
+  return t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized;
+}
+
 bool rails_never_contend(const TopologySpec& t) {
   if (t.fabric == FabricKind::none) return true;
-  return (t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized) && t.oversubscription <= 1.0;
+  return nodes_alike(t) && t.oversubscription <= 1.0;
 }
 
 std::string platform_xml(const ClusterGraph& c) {

@@ -48,9 +48,7 @@ class Platform {
   double nvls_bandwidth(int gpu) const { return nvls_bandwidth_.at(gpu); }
   // Whether the network's switches reduce all-reduces between nodes (TopologySpec).
   bool in_network_reduction() const { return in_network_reduction_; }
-  // Whether every node meets the network alike (a fat tree or rail-optimized tree: each node's
-  // NICs go up to a leaf), so a few nodes of a ring load links as the whole ring's nodes do. On a
-  // torus or dragonfly the hops that wrap a dimension or leave a group load other links.
+  // The platform's fabric's nodes_alike() (below).
   bool nodes_alike() const { return nodes_alike_; }
 
  private:
@@ -78,6 +76,11 @@ class Platform {
 // <= 1), which cannot be the narrowest link of any flow. Torus and dragonfly fabrics route
 // through links that can bind: false.
 bool rails_never_contend(const TopologySpec& topology);
+
+// Whether every node meets the network alike: a fat tree or rail-optimized tree, each node's NICs
+// going up to a leaf, so a few nodes of a ring load links as the whole ring's nodes do. On a
+// torus or dragonfly the hops that wrap a dimension or leave a group load other links.
+bool nodes_alike(const TopologySpec& topology);
 
 // The platform as SimGrid XML (platform DTD 4.1), equivalent to what Platform builds.
 std::string platform_xml(const ClusterGraph& cluster);

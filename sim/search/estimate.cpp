@@ -102,8 +102,7 @@ double ring_share(const Scenario& sc, int stride, int size) {
   const int local = stride >= per_node ? 1 : std::max(1, std::min(size, per_node / stride));
   const int node_stride = stride >= per_node ? stride / per_node : 1;
   // The simulation runs a long ring on its first nodes (simulated_ring_nodes); so does this.
-  const bool alike = t.fabric == FabricKind::fat_tree || t.fabric == FabricKind::rail_optimized;
-  const int members = std::min(size / local, simulated_ring_nodes(alike));
+  const int members = std::min(size / local, simulated_ring_nodes(nodes_alike(t)));
   const StageRanks ranks = stage_ranks(sc.plan, per_node, node_stride);
   std::ostringstream what;
   what << "ring " << node_stride << ' ' << members << describe(ranks);
@@ -124,9 +123,8 @@ double tree_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   if (!fabric_may_bind(t) || stride < t.gpus_per_node || n <= 2) return -1;
   const double bucket = p.overlap_grad_reduce ? std::min(bytes, p.bucket_bytes) : bytes;
   const double latency = t.nic_latency + 3 * t.switch_latency;
+  if (!tree_beats_ring(bucket, n, t.nic_bandwidth, latency)) return -1;
   const int depth = static_cast<int>(std::ceil(std::log2(double(n))));
-  const double ring_time = ring_all_reduce_estimate(bucket, n, t.nic_bandwidth, latency);
-  if (2.0 * bucket / (0.8 * t.nic_bandwidth) + 2 * depth * latency >= ring_time) return -1;
   const int per_node = t.gpus_per_node, node_stride = stride / per_node;
   const StageRanks ranks = stage_ranks(p, per_node, node_stride);
   std::ostringstream what;
@@ -152,10 +150,6 @@ double tree_all_reduce(const Scenario& sc, double bytes, int n, int stride) {
   if (!std::isfinite(share)) return -1;
   return bytes / 2 / share + std::ceil(bytes / bucket) * (2 * depth - 1) * latency;
 }
-
-// The simulator's kReplicatedFlowBudget (engine/simulation.cpp): concurrent replicas of a
-// collective that together hold more flows run as one.
-constexpr std::size_t kSimulatedReplicaFlows = 8192;
 
 // What the slowest flow between nodes of a stage's expert all-to-alls gets, every expert group of
 // the stage exchanging at once, as the simulator runs them (its `expert_groups`, and
@@ -193,7 +187,7 @@ double expert_exchange_share(const Scenario& sc) {
       }
       if (span > widest) widest = span, chosen = r;
     }
-    if (counted > kSimulatedReplicaFlows) replicas = {replicas[chosen]};
+    if (counted > kReplicatedFlowBudget) replicas = {replicas[chosen]};
     std::vector<std::pair<int, int>> flows;
     for (const auto& groups : replicas) {
       for (const auto& group : groups) {
