@@ -106,6 +106,7 @@ std::string unsupported_model(const ModelSpec& m) {
   if (m.mla) return "multi-head latent attention (model.attention: mla)" + missing;
   if (m.sliding_window > 0) return "sliding-window attention (model.sliding_window)" + missing;
   if (m.mtp_layers > 0) return "multi-token prediction (model.mtp_layers)" + missing;
+  if (m.parallel_blocks) return "parallel attention and MLP blocks (model.parallel_blocks)" + missing;
   if (m.head_size > 0 && m.head_size * m.heads != m.hidden) return "a head_dim other than hidden / heads" + missing;
   ModelSpec by_arch;
   by_arch.arch = m.arch;

@@ -263,6 +263,19 @@ TEST(CliExport, ExpertFlagsWithoutExpertsAreNamed) {
   EXPECT_FALSE(trainsim::load_scenario(out).model.moe());
 }
 
+// The frameworks export writes build sequential blocks only: a parallel-block model (Falcon) is
+// written as its sequential twin, and each export says so.
+TEST(CliExport, ParallelBlocksAreNamedWhereNoFrameworkBuildsThem) {
+  const std::string scenario = testing::TempDir() + "/falcon-40b.yaml";
+  std::ofstream(scenario) << "model: {preset: falcon-40b}\ncluster: {topology: dgx-a100-superpod, gpus: 64}\n"
+                             "plan: {tp: 8, pp: 4, dp: 2, micro_batch: 1, global_batch: 64}\n";
+  for (const char* framework : {"megatron", "nemo", "torchtitan"}) {
+    const CommandResult r = run("export " + scenario + " --to " + framework);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("parallel_blocks: "), std::string::npos) << framework << "\n" << r.output;
+  }
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <tuple>
 
 #include "scenario/scenario.hpp"
@@ -58,6 +60,39 @@ TEST(Model, NewerPresetsMatchTheirPublishersTotals) {
     const ModelSpec m = model_preset(name);
     EXPECT_NEAR((total_parameters(m) - rest) / embedding, 1.0, 0.05) << name;
   }
+}
+
+// The parallel-block models (attention and MLP side by side): GPT-NeoX-20B's preset holds its
+// paper's 20.55B parameters, and the Hugging Face configs of GPT-NeoX-20B and Falcon-180B
+// (transformers' gpt_neox and falcon model types; Falcon's first configs name the shape RW's way)
+// import as the presets, parallel blocks included; use_parallel_residual false is sequential.
+TEST(Model, ParallelBlockModelsImportAsThePresets) {
+  EXPECT_NEAR(total_parameters(model_preset("gpt-neox-20b")) / 20.55e9, 1.0, 0.01);  // arXiv:2204.06745
+  for (const auto& [file, preset] : {std::pair{"gpt_neox", "gpt-neox-20b"}, {"falcon", "falcon-180b"}}) {
+    const ModelSpec hf = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/" + file + ".json");
+    const ModelSpec expected = model_preset(preset);
+    EXPECT_TRUE(hf.parallel_blocks && expected.parallel_blocks) << file;
+    EXPECT_DOUBLE_EQ(total_parameters(hf), total_parameters(expected)) << file;
+    EXPECT_EQ(hf.kv_heads, expected.kv_heads) << file;
+    EXPECT_EQ(hf.ffn_hidden, expected.ffn_hidden) << file;
+    EXPECT_EQ(hf.seq_len, expected.seq_len) << file;
+    EXPECT_EQ(hf.learned_positions(), expected.learned_positions()) << file;
+    EXPECT_EQ(hf.tied_embeddings(), expected.tied_embeddings()) << file;
+    EXPECT_EQ(hf.dropout(), expected.dropout()) << file;
+  }
+  const auto path = std::filesystem::temp_directory_path() / "pythia-sequential.json";
+  std::ofstream(path) << R"({"model_type": "gpt_neox", "num_hidden_layers": 2, "hidden_size": 256,
+    "num_attention_heads": 4, "intermediate_size": 1024, "vocab_size": 1000, "max_position_embeddings": 512,
+    "use_parallel_residual": false})";
+  EXPECT_FALSE(load_hf_config(path.string()).parallel_blocks);
+  const auto rw = std::filesystem::temp_directory_path() / "falcon-rw.json";
+  std::ofstream(rw) << R"({"model_type": "falcon", "n_layer": 2, "hidden_size": 256, "n_head": 4,
+    "vocab_size": 1000, "multi_query": true, "parallel_attn": true})";
+  const ModelSpec small = load_hf_config(rw.string());
+  EXPECT_EQ(small.layers, 2);
+  EXPECT_EQ(small.kv_heads, 1);
+  EXPECT_EQ(small.ffn_hidden, 1024);
+  EXPECT_EQ(small.seq_len, 2048);
 }
 
 TEST(Model, MixtureOfExpertsActivatesTopK) {

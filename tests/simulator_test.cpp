@@ -1722,6 +1722,40 @@ model: {arch: gpt, layers: 4, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 
   EXPECT_EQ(again.model.dropout_on, 0);
 }
 
+// Parallel attention and MLP blocks (GPT-NeoX, Falcon, PaLM) sum their two branches' partial
+// outputs in one tensor-parallel exchange a pass where the sequential block needs two: the
+// simulation's exposed tensor-parallel time halves, the estimate's too, the kernels stay the
+// same, and the layer keeps one norm input fewer; the field is written back with the scenario.
+TEST(Workload, ParallelBlocksExchangeOnceALayer) {
+  const std::string text = R"(
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {tp: 8, dp: 2, micro_batch: 1, global_batch: 4, sequence_parallel: true, recompute: none}
+model: {arch: gpt, layers: 8, hidden: 8192, heads: 64, kv_heads: 8, vocab: 65024, seq_len: 2048, positions: rotary,
+        dropout: false, biases: false)";
+  const Scenario sequential = load_scenario_text(text + "}\n", "sequential.yaml");
+  const Scenario parallel = load_scenario_text(text + ", parallel_blocks: true}\n", "parallel.yaml");
+  ASSERT_TRUE(parallel.model.parallel_blocks);
+  ASSERT_FALSE(sequential.model.parallel_blocks);
+  EXPECT_DOUBLE_EQ(total_parameters(parallel.model), total_parameters(sequential.model));
+  const StepResult one = simulate_step(parallel), two = simulate_step(sequential);
+  const double tp_one = one.breakdown.exposed_comm.at("tp"), tp_two = two.breakdown.exposed_comm.at("tp");
+  EXPECT_NEAR(tp_one / tp_two, 0.5, 0.05) << tp_one << " s against " << tp_two << " s";
+  EXPECT_NEAR(one.breakdown.compute, two.breakdown.compute, 1e-3 * two.breakdown.compute);
+  // The step gains what the exchanges took, less what the data-parallel reduce, now less hidden
+  // behind a shorter backward, gives back.
+  EXPECT_GT(two.step_time - one.step_time, 0.5 * (tp_two - tp_one));
+  EXPECT_LT(two.step_time - one.step_time, 1.01 * (tp_two - tp_one));
+  const Estimate quick_one = estimate_step(parallel), quick_two = estimate_step(sequential);
+  EXPECT_NEAR(quick_two.step_time - quick_one.step_time, tp_two - tp_one, 0.25 * (tp_two - tp_one));
+  EXPECT_NEAR(quick_one.step_time / one.step_time, 1.0, 0.1);
+  // One 16-bit norm input (the layer's input feeds both branches' norms), sequence-parallel.
+  const double sbh = double(parallel.model.seq_len) * parallel.model.hidden;
+  EXPECT_NEAR(activation_bytes_per_layer(sequential.model, sequential.plan, true) -
+                  activation_bytes_per_layer(parallel.model, parallel.plan, true),
+              2 * sbh / 8, 1.0);
+  EXPECT_TRUE(load_scenario_text(scenario_to_yaml(parallel), "again.yaml").model.parallel_blocks);
+}
+
 // A shape a calibration profile measured on the whole GPU loses, beside a collective holding
 // SMs, what its waves lose on the SMs left.
 TEST(Workload, MeasuredGemmShapesKeepTheirRateOnlyWithEverySm) {

@@ -967,6 +967,8 @@ class StepSimulation {
 
   void forward(int s, const PipelineTask& task) {
     const int vs = task.chunk * p_.pp + s;
+    // Parallel blocks sum both branches' outputs in one exchange, after the MLP's (ModelSpec).
+    const bool parallel_blocks = sc_.model.parallel_blocks;
     const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
     if (vs > 0) receive(s, box(Flow::activation, vs), "activation");
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_forward, "embedding" + mb);
@@ -986,7 +988,7 @@ class StepSimulation {
       }
       if (gather) zero3_gather(s, "gather layer", !(last_chunk_gathered && l == chunk_layers(vs) - 1));
       attention(s, layer.attention_forward, "attention" + mb, 1);
-      tp_exchange(s, "attention", layer.attention_forward, TpPass::forward);
+      if (!parallel_blocks) tp_exchange(s, "attention", layer.attention_forward, TpPass::forward);
       if (moe) ep_exchange(s, "dispatch");
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
@@ -1003,6 +1005,7 @@ class StepSimulation {
 
   void backward(int s, const PipelineTask& task, bool last_of_chunk) {
     const int vs = task.chunk * p_.pp + s;
+    const bool parallel_blocks = sc_.model.parallel_blocks;
     const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
     if (vs < virtual_stages() - 1)
       receive(s, box(Flow::gradient, vs), "gradient");
@@ -1020,19 +1023,19 @@ class StepSimulation {
       if (p_.recompute == Recompute::full) {
         if (p_.layer_recomputed(first_layer(vs) + l)) {  // else it kept its activations
           attention(s, layer.attention_forward, "recompute attention" + mb, 1);
-          tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
+          if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
           compute(s, layer.mlp_forward, "recompute mlp" + mb);
           tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
           if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
         }
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
-        tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
+        if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
         tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
         if (p_.recompute_regathers_inputs()) {
-          tp_exchange(s, "recompute attention", layer.recompute, TpPass::regather);
+          if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.recompute, TpPass::regather);
           tp_exchange(s, "recompute mlp", layer.recompute, TpPass::regather);
         }
       }
@@ -1042,7 +1045,7 @@ class StepSimulation {
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);
       if (moe) ep_exchange(s, "dispatch backward");
-      tp_exchange(s, "attention backward", layer.attention_backward, TpPass::backward);
+      if (!parallel_blocks) tp_exchange(s, "attention backward", layer.attention_backward, TpPass::backward);
       attention(s, layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
         const LayerWork& params = moe ? w_.layer : w_.dense_layer;

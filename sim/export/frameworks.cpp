@@ -107,6 +107,15 @@ void note_saved_inputs(const PlanSpec& p, const std::string& what, std::vector<s
 // Megatron-Core's attention backend for a family (--attention-backend, TransformerConfig's
 // attention_backend: flash, fused, unfused, local, auto). None for the plan's default family:
 // auto, Megatron-Core's default, lets Transformer Engine choose, cuDNN on Hopper and Blackwell.
+// Megatron-Core, NeMo and torchtitan build sequential blocks only: a parallel-block model
+// (ModelSpec::parallel_blocks) is exported as its sequential twin, which exchanges twice as often.
+void note_parallel_blocks(const ModelSpec& m, const char* framework, std::vector<std::string>& notes) {
+  if (m.parallel_blocks)
+    notes.push_back(std::string("parallel_blocks: ") + framework +
+                    " runs attention and MLP in sequence: written as the sequential model (two tensor-parallel "
+                    "exchanges a layer, not one)");
+}
+
 std::optional<std::string> megatron_attention_backend(Attention a, std::vector<std::string>& notes) {
   switch (a) {
     case Attention::flash:
@@ -151,6 +160,7 @@ ExportResult to_megatron(const Scenario& sc) {
   ExportResult r;
   const ModelSpec& m = sc.model;
   const PlanSpec& p = sc.plan;
+  note_parallel_blocks(m, "Megatron-LM", r.notes);
   Flags f;
   f.add("--tensor-model-parallel-size", str(p.tp));
   f.add("--pipeline-model-parallel-size", str(p.pp));
@@ -396,6 +406,7 @@ ExportResult to_torchtitan(const Scenario& sc) {
   const PlanSpec& p = sc.plan;
   std::ostringstream t;
   if (!m.swiglu() || !m.causal()) r.notes.push_back("torchtitan trains Llama-style models; " + m.name + " is not one");
+  note_parallel_blocks(m, "torchtitan", r.notes);
   if (p.saves_low_precision_inputs()) {
     r.notes.push_back(
         "fp8_saved_inputs: true (quantized inputs kept for backward, as Transformer Engine) is not what "
@@ -602,6 +613,7 @@ ExportResult to_nemo(const Scenario& sc) {
   ExportResult r;
   const ModelSpec& m = sc.model;
   const PlanSpec& p = sc.plan;
+  note_parallel_blocks(m, "NeMo", r.notes);
   const int per_node = sc.cluster.topology.gpus_per_node;
   std::ostringstream t;
   // A recipe whose model config class has the model's attention and MLP: DeepSeek's for

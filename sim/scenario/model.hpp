@@ -51,6 +51,13 @@ struct ModelSpec {
   // normed hidden state and next token's embedding (2h -> h), one more transformer layer, and the
   // shared output head and loss, on the last pipeline stage (Megatron-Core --mtp-num-layers).
   int mtp_layers = 0;
+  // Attention and MLP side by side on the layer's input, their outputs added to it (GPT-J;
+  // GPT-NeoX's use_parallel_residual, Black et al. 2022 section 2.1; PaLM, Chowdhery et al. 2022
+  // section 2, "Parallel Layers"; Falcon's parallel_attn), where the sequential block feeds the
+  // attention's output to the MLP. Under tensor parallelism the two branches' partial outputs are
+  // summed by one all-reduce (one reduce-scatter with sequence parallelism) instead of two, and
+  // their input gradients by one in the backward: half the tensor-parallel exchanges.
+  bool parallel_blocks = false;
   // BERT's masked-LM head: only over the masked positions (Google's TensorFlow BERT gathers them
   // first; NVIDIA DeepLearningExamples' PyTorch BERT since March 2022, its "dense sequence
   // output", on by default), or over every position (Hugging Face's BertForPreTraining, and

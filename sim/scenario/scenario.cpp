@@ -200,6 +200,7 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.boolean("dropout")) m.dropout_on = *v ? 1 : 0;
   if (auto v = r.boolean("biases")) m.biases_on = *v ? 1 : 0;
   if (auto v = r.choice("positions", {"learned", "rotary"})) m.rotary_on = *v == "rotary" ? 1 : 0;
+  if (auto v = r.boolean("parallel_blocks")) m.parallel_blocks = *v;
   if (auto v = r.choice("mlm_predictions", {"all", "masked"})) {
     if (m.arch != Arch::bert) r.fail("mlm_predictions", "mlm_predictions goes with arch: bert");
     m.mlm_masked_only = *v == "masked";  // default: masked
@@ -450,14 +451,54 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.biases_on = flag("attention_bias", false) || flag("mlp_bias", false) ? 1 : 0;
     m.dropout_on = config.value("attention_dropout", 0.0) > 0 ? 1 : 0;
     m.tie_embeddings = flag("tie_word_embeddings", false) ? 1 : 0;
+  } else if (type == "gpt_neox" || type == "gptj" || type == "falcon") {
+    // GPT-shaped (LayerNorm, an ungated GELU MLP) with rotary positions and, but for GPT-NeoX's
+    // use_parallel_residual false, attention and MLP side by side (transformers' GPTNeoXConfig,
+    // GPTJConfig, FalconConfig; their modelling code). No dropout: the configs default to 0.
+    m.arch = Arch::gpt;
+    m.rotary_on = 1;
+    m.dropout_on = 0;
+    if (type == "gptj") {
+      m.layers = integer({"n_layer"}, true);
+      m.hidden = integer({"n_embd"}, true);
+      m.heads = integer({"n_head"}, true);
+      m.ffn_hidden = integer({"n_inner"}, false);
+      m.vocab = integer({"vocab_size"}, true);
+      m.seq_len = integer({"n_positions"}, true);
+      m.parallel_blocks = true;
+    } else if (type == "gpt_neox") {
+      read_shape();
+      m.parallel_blocks = flag("use_parallel_residual", true);
+      m.biases_on = flag("attention_bias", true) ? 1 : 0;
+    } else {
+      // Falcon: the first configs name the shape as RW did (n_layer, n_head, n_head_kv); a
+      // missing max_position_embeddings is FalconConfig's 2048. ALiBi (alibi: true) has no
+      // position table either, priced as rotary (docs/scenario-format.md).
+      m.layers = integer({"num_hidden_layers", "n_layer"}, true);
+      m.hidden = integer({"hidden_size"}, true);
+      m.heads = integer({"num_attention_heads", "n_head"}, true);
+      m.vocab = integer({"vocab_size"}, true);
+      m.seq_len = integer({"max_position_embeddings"}, false);
+      if (m.seq_len == 0) m.seq_len = 2048;
+      m.ffn_hidden = integer({"ffn_hidden_size"}, false);
+      if (flag("new_decoder_architecture", false))
+        m.kv_heads = integer({"num_kv_heads", "n_head_kv"}, true);
+      else if (flag("multi_query", true))
+        m.kv_heads = 1;
+      m.parallel_blocks = flag("parallel_attn", true) || flag("new_decoder_architecture", false);
+      m.biases_on = flag("bias", false) ? 1 : 0;
+      m.tie_embeddings = flag("tie_word_embeddings", true) ? 1 : 0;
+    }
+    if (type != "falcon") m.tie_embeddings = flag("tie_word_embeddings", false) ? 1 : 0;
+    if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;
   } else if (type == "bert") {
     m.arch = Arch::bert;
     read_shape();
   } else {
     throw InputError(
         {path, 0, 0}, "model_type",
-        "expected gpt2, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2, deepseek_v3, gemma2, gpt_oss, "
-        "nemotron or bert, found \"" +
+        "expected gpt2, gpt_neox, gptj, falcon, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2, "
+        "deepseek_v3, gemma2, gpt_oss, nemotron or bert, found \"" +
             type + "\"");
   }
   if (m.kv_heads == 0) m.kv_heads = m.heads;
@@ -1159,7 +1200,8 @@ std::map<std::string, std::string> keys_elsewhere(const std::string& section) {
   static const std::map<std::string, std::vector<std::string>> kSections = {
       {"model",
        {"preset", "hf_config", "arch", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
-        "head_dim", "sliding_window", "tied_embeddings", "dropout", "biases", "positions", "mtp_layers", "moe"}},
+        "head_dim", "sliding_window", "tied_embeddings", "dropout", "biases", "positions", "parallel_blocks",
+        "mtp_layers", "moe"}},
       {"cluster",
        {"topology", "gpus", "gpu", "gpus_per_node", "nic_bandwidth", "network", "oversubscription",
         "price_per_gpu_hour", "power_limit", "gpu_clock_spread", "memory_reserve", "slow_nodes", "slow_factor",

@@ -435,7 +435,7 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   e.hardware_flops = m * (sc.model.layers * layer_flops + extras_flops) / p.pp;
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
                                L.mlp_backward.time() + recompute_time;
-  // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation).
+  // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation; half with parallel blocks).
   double layer_comm = 0;
   double rerun_comm = 0;     // a recomputed layer's forward collectives, once more
   double regather_comm = 0;  // per-op recomputation's all-gathers, in backward
@@ -452,12 +452,15 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const auto exposed = [&](const Block& b, double t, bool forward) {
       return p.tp_overlap_exposed(t, b.linear_gemm_time(), forward, one / 2 / std::max(1e-30, one_forward));
     };
-    layer_comm += exposed(L.attention_backward, one, false) + exposed(L.mlp_backward, one, false);
-    rerun_comm = exposed(L.attention_forward, one_forward, true) + exposed(L.mlp_forward, one_forward, true);
+    // Parallel blocks exchange once a pass, beside the MLP's GEMMs (ModelSpec::parallel_blocks).
+    const bool parallel = sc.model.parallel_blocks;
+    layer_comm += (parallel ? 0 : exposed(L.attention_backward, one, false)) + exposed(L.mlp_backward, one, false);
+    rerun_comm =
+        (parallel ? 0 : exposed(L.attention_forward, one_forward, true)) + exposed(L.mlp_forward, one_forward, true);
     layer_comm += (1 + rerun) * rerun_comm;
-    // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs).
+    // All-gathers in backward, one a block (PlanSpec::recompute_regathers_inputs).
     if (p.recompute_regathers_inputs()) {
-      regather_comm = 2 * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
+      regather_comm = (parallel ? 1 : 2) * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
     }
   }
   double moe_exchange = 0;  // a MoE layer's four all-to-alls

@@ -65,7 +65,9 @@ double activation_bytes_per_layer(const ModelSpec& m, const PlanSpec& p, bool fl
   const bool core_reruns = p.recomputes_module("core_attn");
   const double inner = ((m.swiglu() ? 6.0 : 4.0) - (low ? 1.0 : 0.0)) * mlp_width / m.hidden;
   const double quantized_inputs = low ? (m.moe() ? 1 : 2) : 0;
-  const double replicated = ((m.dropout() ? 10 : 8) - quantized_inputs) / (p.sequence_parallel ? t : 1.0);
+  // Parallel blocks norm the layer's input for both branches: one norm input kept, not two.
+  const double replicated =
+      ((m.dropout() ? 10 : 8) - quantized_inputs - (m.parallel_blocks ? 2 : 0)) / (p.sequence_parallel ? t : 1.0);
   const double projection = low ? (flash_attention && !core_reruns ? 1.0 : -1.0) : 0.0;
   // Modules recomputed in backward (Megatron-Core's --recompute-modules) drop what they would keep
   // for it: `layernorm` the two norms' outputs, the QKV and MLP inputs where they are kept in 16

@@ -475,7 +475,10 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     BlockBuilder mlp{
         cost, L.mlp_forward, eager, weight_casts, overlap, gather_shards, m.moe() ? Part::router : Part::dense_mlp};
     L.mlp_forward.name = "mlp";
-    mlp.memory("post-attention norm", 2 * tokens * h * e / sp, 5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
+    // A parallel block's MLP norms the layer's input (GPT-NeoX and Falcon-40B a norm of its own;
+    // GPT-J and PaLM share the attention's, priced here as a second one).
+    mlp.memory(m.parallel_blocks ? "mlp input norm" : "post-attention norm", 2 * tokens * h * e / sp,
+               5 * tokens * h / sp, norm_eager_bytes * tokens * h / sp);
     const double up_width = (m.swiglu() ? 2 : 1) * f / t;
     if (m.moe()) {
       mlp.gemm("router", tokens, m.experts, h, 1, GemmKind::other);
@@ -614,7 +617,8 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
       if (listed("core_attn") &&
           (n == "flash attention" || starts("attention ") || starts("softmax") || n == "causal mask"))
         return true;
-      if (listed("layernorm") && (n == "input norm" || n == "post-attention norm")) return true;
+      if (listed("layernorm") && (n == "input norm" || n == "post-attention norm" || n == "mlp input norm"))
+        return true;
       if (listed("mla_up_proj") && (starts("q up projection") || starts("kv up projection"))) return true;
       if (listed("moe_act") && n == "expert activation") return true;
       if (listed("shared_experts") && starts("shared expert")) return true;
@@ -724,7 +728,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   if (p.tp > 1) {
     c.tp_bytes = tokens * h * e;
     c.tp_gather_bytes = p.quantized_tp_gather() ? tokens * h * cost.quantized_value_bytes() : c.tp_bytes;
-    c.tp_per_layer = 2;
+    c.tp_per_layer = m.parallel_blocks ? 1 : 2;
   }
   if (p.cp > 1) {
     // This rank's K and V (MLA: the up-projected per-head keys and values).
