@@ -227,7 +227,7 @@ Scenario scenario_of_row(const std::function<std::string(const char*)>& get) {
   // Nemotron-4 is GPT-shaped but has rotary positions, no biases and no dropout (Parmar et al.
   // 2024, arXiv:2402.16819, section 2; NeMo's Nemotron4 configs), as its presets say.
   if (has(model_text, "Nemotron-4")) {
-    m.rotary_on = 1;
+    m.positions = Positions::rotary;
     m.biases_on = 0;
     m.dropout_on = 0;
     m.tie_embeddings = 0;

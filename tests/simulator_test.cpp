@@ -1687,7 +1687,7 @@ plan: {tp: 8, micro_batch: 1, global_batch: 1, attention: unfused}
 
 // A GPT-shaped model told it has rotary positions, no biases and no dropout (Nemotron-4) loses
 // the learned position table and the biases from its parameters, gains the rotary kernel, keeps
-// no dropout masks, and writes the three fields back.
+// no dropout masks, and writes the three fields back; one told ALiBi has neither table nor kernel.
 TEST(Workload, GptShapedModelsCanTrainAsNemotronDoes) {
   const std::string base = R"(
 cluster: {topology: dgx-a100-superpod, gpus: 8}
@@ -1717,9 +1717,17 @@ model: {arch: gpt, layers: 4, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 
       activation_bytes_per_layer(gpt.model, gpt.plan, true) - activation_bytes_per_layer(m, nemotron.plan, true),
       2 * sbh / (nemotron.plan.sequence_parallel ? 8 : 1), 1.0);
   const Scenario again = load_scenario_text(scenario_to_yaml(nemotron), "again.yaml");
-  EXPECT_EQ(again.model.rotary_on, 1);
+  EXPECT_EQ(again.model.positions, Positions::rotary);
   EXPECT_EQ(again.model.biases_on, 0);
   EXPECT_EQ(again.model.dropout_on, 0);
+  // ALiBi (BLOOM): no position table and no rotary kernel; the attention kernel adds the bias.
+  const Scenario alibi = load_scenario_text(base + ", positions: alibi}\n", "alibi.yaml");
+  EXPECT_FALSE(alibi.model.learned_positions());
+  EXPECT_FALSE(alibi.model.rotary_positions());
+  EXPECT_DOUBLE_EQ(total_parameters(gpt.model) - total_parameters(alibi.model), m.seq_len * h);
+  const auto& biased = build_workload(alibi.model, alibi.plan, cost).layer.attention_forward.kernels;
+  EXPECT_TRUE(std::none_of(biased.begin(), biased.end(), [](const Kernel& k) { return k.name == "rotary embedding"; }));
+  EXPECT_EQ(load_scenario_text(scenario_to_yaml(alibi), "again.yaml").model.positions, Positions::alibi);
 }
 
 // Parallel attention and MLP blocks (GPT-NeoX, Falcon, PaLM) sum their two branches' partial

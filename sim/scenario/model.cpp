@@ -16,6 +16,20 @@ const char* arch_name(Arch arch) {
   return "?";
 }
 
+const char* positions_name(Positions positions) {
+  switch (positions) {
+    case Positions::by_arch:
+      return "";
+    case Positions::learned:
+      return "learned";
+    case Positions::rotary:
+      return "rotary";
+    case Positions::alibi:
+      return "alibi";
+  }
+  return "?";
+}
+
 double mlp_parameters(const ModelSpec& m, double width) {
   const double h = m.hidden;
   if (m.swiglu()) return 3 * h * width;  // gate, up, down; no biases in Llama

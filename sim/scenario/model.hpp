@@ -8,6 +8,14 @@ namespace trainsim {
 
 enum class Arch { gpt, llama, bert };
 
+// How a model knows token order: a learned table of seq_len x hidden added to the embedding (GPT-2,
+// GPT-3, BERT), rotary embeddings of queries and keys (RoFormer; Llama and most since), or ALiBi's
+// per-head linear bias on the attention scores (Press et al. 2022; BLOOM, the released MPT models,
+// Falcon-RW; llm-foundry's benchmark yamls leave MptConfig's learned table on): no table, no
+// kernel of its own (the attention kernel adds the bias: Megatron-DeepSpeed through baddbmm's
+// input, FlashAttention-2 and llm-foundry's Triton kernel from the heads' slopes).
+enum class Positions { by_arch, learned, rotary, alibi };
+
 struct ModelSpec {
   std::string name;
   Arch arch = Arch::gpt;
@@ -46,7 +54,8 @@ struct ModelSpec {
   // What the arch implies unless the model says otherwise (1, 0; -1: by arch): dropout in
   // training, rotary rather than learned positions, biases beside the weight matrices.
   // Nemotron-4 is GPT-shaped (LayerNorm, an ungated MLP) with RoPE, no biases and no dropout.
-  int dropout_on = -1, rotary_on = -1, biases_on = -1;
+  int dropout_on = -1, biases_on = -1;
+  Positions positions = Positions::by_arch;  // by_arch: learned for gpt and bert, rotary for llama
   // Multi-token prediction modules (DeepSeek-V3 section 2.2: depth 1): each a projection of the
   // normed hidden state and next token's embedding (2h -> h), one more transformer layer, and the
   // shared output head and loss, on the last pipeline stage (Megatron-Core --mtp-num-layers).
@@ -88,7 +97,12 @@ struct ModelSpec {
   bool dropout() const { return dropout_on >= 0 ? dropout_on == 1 : arch != Arch::llama; }
   // Tensors of one norm: RMSNorm a scale, LayerNorm a scale and a shift.
   int norm_tensors() const { return arch == Arch::llama ? 1 : 2; }
-  bool learned_positions() const { return rotary_on >= 0 ? rotary_on == 0 : arch != Arch::llama; }
+  bool learned_positions() const {
+    return positions == Positions::by_arch ? arch != Arch::llama : positions == Positions::learned;
+  }
+  bool rotary_positions() const {
+    return positions == Positions::by_arch ? arch == Arch::llama : positions == Positions::rotary;
+  }
   bool tied_embeddings() const { return tie_embeddings >= 0 ? tie_embeddings == 1 : arch != Arch::llama; }
   bool moe() const { return experts > 0; }
   // Positions the output head and loss run over, as a share of the tokens: BERT's masked-LM head
@@ -98,6 +112,7 @@ struct ModelSpec {
 };
 
 const char* arch_name(Arch arch);
+const char* positions_name(Positions positions);  // as a scenario writes it; "" for by_arch
 
 // Parameters of one MLP `width` wide (SwiGLU: gate, up and down).
 double mlp_parameters(const ModelSpec& m, double width);

@@ -199,7 +199,9 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
   if (auto v = r.boolean("dropout")) m.dropout_on = *v ? 1 : 0;
   if (auto v = r.boolean("biases")) m.biases_on = *v ? 1 : 0;
-  if (auto v = r.choice("positions", {"learned", "rotary"})) m.rotary_on = *v == "rotary" ? 1 : 0;
+  if (auto v = r.choice("positions", {"learned", "rotary", "alibi"})) {
+    m.positions = *v == "rotary" ? Positions::rotary : *v == "alibi" ? Positions::alibi : Positions::learned;
+  }
   if (auto v = r.boolean("parallel_blocks")) m.parallel_blocks = *v;
   if (auto v = r.choice("mlm_predictions", {"all", "masked"})) {
     if (m.arch != Arch::bert) r.fail("mlm_predictions", "mlm_predictions goes with arch: bert");
@@ -447,7 +449,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     if (config.contains("attention_dropout") && !config["attention_dropout"].is_number())
       throw InputError({path, 0, 0}, "attention_dropout",
                        "expected a number, found " + config["attention_dropout"].dump());
-    m.rotary_on = 1;
+    m.positions = Positions::rotary;
     m.biases_on = flag("attention_bias", false) || flag("mlp_bias", false) ? 1 : 0;
     m.dropout_on = config.value("attention_dropout", 0.0) > 0 ? 1 : 0;
     m.tie_embeddings = flag("tie_word_embeddings", false) ? 1 : 0;
@@ -456,7 +458,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     // use_parallel_residual false, attention and MLP side by side (transformers' GPTNeoXConfig,
     // GPTJConfig, FalconConfig; their modelling code). No dropout: the configs default to 0.
     m.arch = Arch::gpt;
-    m.rotary_on = 1;
+    m.positions = Positions::rotary;
     m.dropout_on = 0;
     if (type == "gptj") {
       m.layers = integer({"n_layer"}, true);
@@ -472,8 +474,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.biases_on = flag("attention_bias", true) ? 1 : 0;
     } else {
       // Falcon: the first configs name the shape as RW did (n_layer, n_head, n_head_kv); a
-      // missing max_position_embeddings is FalconConfig's 2048. ALiBi (alibi: true) has no
-      // position table either, priced as rotary (docs/scenario-format.md).
+      // missing max_position_embeddings is FalconConfig's 2048. Falcon-RW's alibi: true is ALiBi.
       m.layers = integer({"num_hidden_layers", "n_layer"}, true);
       m.hidden = integer({"hidden_size"}, true);
       m.heads = integer({"num_attention_heads", "n_head"}, true);
@@ -486,6 +487,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       else if (flag("multi_query", true))
         m.kv_heads = 1;
       m.parallel_blocks = flag("parallel_attn", true) || flag("new_decoder_architecture", false);
+      if (flag("alibi", false)) m.positions = Positions::alibi;
       m.biases_on = flag("bias", false) ? 1 : 0;
       m.tie_embeddings = flag("tie_word_embeddings", true) ? 1 : 0;
     }

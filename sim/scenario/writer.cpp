@@ -32,7 +32,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   if (m.tie_embeddings >= 0) out << YAML::Key << "tied_embeddings" << YAML::Value << (m.tie_embeddings == 1);
   if (m.dropout_on >= 0) out << YAML::Key << "dropout" << YAML::Value << (m.dropout_on == 1);
   if (m.biases_on >= 0) out << YAML::Key << "biases" << YAML::Value << (m.biases_on == 1);
-  if (m.rotary_on >= 0) out << YAML::Key << "positions" << YAML::Value << (m.rotary_on == 1 ? "rotary" : "learned");
+  if (m.positions != Positions::by_arch) out << YAML::Key << "positions" << YAML::Value << positions_name(m.positions);
   if (m.parallel_blocks) out << YAML::Key << "parallel_blocks" << YAML::Value << true;
   if (!m.mlm_masked_only) out << YAML::Key << "mlm_predictions" << YAML::Value << "all";
   if (m.mla) {

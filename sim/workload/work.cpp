@@ -428,7 +428,7 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
     } else {
       a.gemm_beside_tp("qkv projection", tokens, (q_width + 2 * kv) / t, h, true);
     }
-    if (!m.learned_positions()) {
+    if (m.rotary_positions()) {
       // Rotary embedding of queries and keys (MLA: their rope dimensions): fused, one read and
       // one write of each.
       const double rotated = m.mla ? tokens * (m.heads * double(m.qk_rope_head_dim) / t + m.qk_rope_head_dim)
