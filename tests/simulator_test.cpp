@@ -1730,6 +1730,27 @@ model: {arch: gpt, layers: 4, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 
   EXPECT_EQ(load_scenario_text(scenario_to_yaml(alibi), "again.yaml").model.positions, Positions::alibi);
 }
 
+// ZeRO-3 with nothing to shard over (dp = cp = 1) gathers nothing: no gather buffers, the same
+// memory as ZeRO 0 (they were counted: 178 MiB on Llama 3 8B at tp 8).
+TEST(Memory, Zero3WithOneDataParallelRankHoldsNoGatherBuffers) {
+  const std::string text = R"(
+model: {preset: llama3-8b}
+cluster: {topology: dgx-a100-superpod, gpus: 8, gpu: a100-80gb-sxm}
+plan: {tp: 8, micro_batch: 1, global_batch: 4, zero: )";
+  const Scenario zero0 = load_scenario_text(text + "0}\n", "z0.yaml");
+  const Scenario zero3 = load_scenario_text(text + "3}\n", "z3.yaml");
+  const CostModel cost(zero3.cluster.topology.gpu, zero3.plan.precision);
+  const MemoryBreakdown with = peak_memory(zero3, build_workload(zero3.model, zero3.plan, cost));
+  const MemoryBreakdown without = peak_memory(zero0, build_workload(zero0.model, zero0.plan, cost));
+  EXPECT_DOUBLE_EQ(with.buffers, 0.0);
+  EXPECT_DOUBLE_EQ(with.peak, without.peak);
+  // With two replicas the gathered layer and the prefetched one are held.
+  Scenario two = zero3;
+  two.plan.dp = 2;
+  two.cluster.gpus = 16;
+  EXPECT_GT(peak_memory(two, build_workload(two.model, two.plan, cost)).buffers, 0.0);
+}
+
 // Parallel attention and MLP blocks (GPT-NeoX, Falcon, PaLM) sum their two branches' partial
 // outputs in one tensor-parallel exchange a pass where the sequential block needs two: the
 // simulation's exposed tensor-parallel time halves, the estimate's too, the kernels stay the

@@ -349,14 +349,21 @@ class StepSimulation {
   // anything another actor sees: a mailbox, a simulated collective, a bucket, a snapshot. With
   // traces or `--fidelity exhaustive` nothing is deferred. Per micro-batch the simulation then
   // costs a few activities a stage, not one per block.
+  // Whether the stage's data-parallel collectives are running beside its compute: gradient
+  // buckets, ZeRO-3's prefetched gather, the distributed optimizer's parameter gathers. SimGrid
+  // runs one actor at a time and switches only at its calls, so reading the counters needs no
+  // lock (taking one is a call into SimGrid's kernel, twice per stage task).
+  bool data_parallel_in_flight(int stage) const {
+    if (stages_[stage].buckets_done < stages_[stage].buckets_sent) return true;
+    if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) return true;
+    if (auto it = syncing_.find(stage); it != syncing_.end() && it->second) return true;
+    return false;
+  }
+
   void flush(int stage) {
     StageState& st = stages_[stage];
     if (st.deferred.empty()) return;
-    // SimGrid runs one actor at a time and switches only at its calls, so reading the counters
-    // needs no lock (taking one is a call into SimGrid's kernel, twice per stage task).
-    bool shared = st.buckets_done < st.buckets_sent;
-    if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) shared = true;
-    if (auto it = syncing_.find(stage); it != syncing_.end() && it->second) shared = true;
+    const bool shared = data_parallel_in_flight(stage);
     const auto execute = [&](double seconds) {
       const double start = sg4::Engine::get_clock();
       sg4::this_actor::execute(seconds * kHostSpeed);
@@ -737,9 +744,31 @@ class StepSimulation {
   }
 
   // Attention with context parallelism: K/V blocks travel the ring while the block computes.
+  // The rings of a stage and pass (forward, backward) are alike in every layer and micro-batch:
+  // the first kSimulatedRepeats that run alone on the network are simulated, the others wait what
+  // their mean outlasts the block (as `repeated` prices the expert all-to-alls), unless every
+  // collective is simulated. Rings beside the stage's data-parallel traffic (the parameter
+  // gathers of the first forward, the gradient buckets of the last backward) are simulated, and
+  // not counted in the mean.
   void attention(int stage, const Block& block, const std::string& label, int passes) {
     if (p_.cp < 2) {
       compute(stage, block, label);
+      return;
+    }
+    auto& [count, total] = cp_ring_times_[{stage, passes}];
+    const bool alone = !data_parallel_in_flight(stage);
+    if (shortcuts_ && alone && count >= kSimulatedRepeats) {
+      compute(stage, block, label);
+      const double wait = total / count - block.time() * slowdown_[stage];
+      if (wait <= 0) return;
+      if (defer_) {
+        stages_[stage].deferred.push_back({0, wait, "cp"});
+        return;
+      }
+      const double start = sg4::Engine::get_clock();
+      sg4::this_actor::sleep_for(wait);
+      stages_[stage].breakdown.exposed_comm["cp"] += wait;
+      record(stage, "cp", "ring attention exchange", start);
       return;
     }
     flush(stage);
@@ -748,14 +777,21 @@ class StepSimulation {
         stage, ReplicatedGroups::context_parallel, p_.dp, [this, stage](int d) { return cp_groups(stage, d); }, false,
         CollectiveKind::all_gather, passes * w_.comm.cp_bytes_per_step * p_.cp);
     const int gpus_per_node = sc_.cluster.topology.gpus_per_node;
-    sg4::Actor::create("cp-ring", platform_.gpu(gpu(0, 0, stage, 0)), [this, ring, done, gpus_per_node] {
+    const double ring_start = sg4::Engine::get_clock();
+    auto ring_end = std::make_shared<double>(ring_start);
+    sg4::Actor::create("cp-ring", platform_.gpu(gpu(0, 0, stage, 0)), [this, ring, done, gpus_per_node, ring_end] {
       run_collective(platform_, ring, gpus_per_node);
+      *ring_end = sg4::Engine::get_clock();
       done->release();
     });
     compute(stage, block, label);
     flush(stage);  // the block computes while the ring runs
     const double start = sg4::Engine::get_clock();
     done->acquire();
+    if (alone) {
+      ++count;
+      total += *ring_end - ring_start;
+    }
     const double waited = sg4::Engine::get_clock() - start;
     if (waited > 0) {
       stages_[stage].breakdown.exposed_comm["cp"] += waited;
@@ -1252,6 +1288,7 @@ class StepSimulation {
   using RepeatKey = std::tuple<int, std::string, std::string, std::string>;  // stage, kind, label, variant
   std::map<RepeatKey, std::pair<int, double>, std::less<>> repeat_times_;    // count, seconds (repeated)
   std::map<int, int> ep_repeats_;
+  std::map<std::pair<int, int>, std::pair<int, double>> cp_ring_times_;  // (stage, passes): count, seconds
   // Per stage and ReplicatedGroups: the groups a replicated collective runs and its mirrors.
   mutable std::map<std::pair<int, int>, Collective>
       replicated_;  // per stage: simulated all-to-alls of a kind (ep_simulated_repeats)

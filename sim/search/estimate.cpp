@@ -662,6 +662,7 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     // stage, the head on the last.
     const int v = p.virtual_stages, chunks = p.pp * v;
     std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
+    std::vector<double> computing(p.pp, 0.0);                      // of a micro-batch's tasks: the kernels' part
     const std::vector<int> first_layer = first_layers(per_chunk);  // for the layers each recomputes
     for (int s = 0; s < p.pp; ++s) {
       // A stage on a faster GPU computes faster, one on a slow node slower; its communication is
@@ -676,6 +677,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
         backward[s][c] = chunk_size * (speed * backward_compute + backward_comm + backward_exposed) +
                          (c == v - 1 ? backward_start : 0) +
                          speed * ((vs == 0 ? embedding_backward : 0) + (vs == chunks - 1 ? head_backward : 0));
+        computing[s] += speed * (chunk_size * (forward_compute + backward_compute) +
+                                 (vs == 0 ? embedding_forward + embedding_backward : 0) +
+                                 (vs == chunks - 1 ? head_forward + head_backward : 0));
         if (moe_share < 1) {
           int moe_layers = 0;
           for (int i = first_layer[vs]; i < first_layer[vs] + per_chunk[vs]; ++i) moe_layers += sc.model.moe_layer(i);
@@ -683,11 +687,13 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
           // (Half of a MoE layer's all-to-alls in its forward, half in its backward.)
           forward[s][c] += extra * (speed * moe_extra_forward + moe_exchange / 2);
           backward[s][c] += extra * (speed * moe_extra_backward + moe_exchange / 2);
+          computing[s] += extra * speed * (moe_extra_forward + moe_extra_backward);
         }
         // A share of the layers recomputed: this chunk's own count, not the model's average.
         if (p.recompute == Recompute::full) {
           const double own = p.recomputed_layers(first_layer[vs], per_chunk[vs]) - rerun * chunk_size;
           backward[s][c] += own * (speed * L.recompute.time() + rerun_comm);
+          computing[s] += own * speed * L.recompute.time();
         }
       }
     }
@@ -700,11 +706,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const auto critical = static_cast<std::size_t>(last - r.finish.begin());
     e.bubble = pipeline - r.busy[critical];
     e.critical_stage = static_cast<int>(critical);
-    // The stage that finishes last: its count of layers, on its own GPU (a mixed cluster gives the
-    // faster GPUs more layers) and node; each priced as the model's mean layer (its own mix of MoE
-    // and dense layers, recomputation, embedding and head fall to `communication`).
-    const double speed = (mixed ? layer_time(setup.work[critical], p) / layer_time(w, p) : 1.0) * slowdown[critical];
-    e.compute = m * layers[critical] * layer_compute * speed;
+    // The stage that finishes last: its own chunks' kernels (its mix of MoE and dense layers, its
+    // recomputed layers, the embedding or head it holds), on its own GPU and node, so that with
+    // its bubble and communication it adds up to the pipeline's time.
+    e.compute = std::min(m * computing[critical], r.busy[critical]);
   }
   if (p.pp == 1) e.compute = m * stage_layers * layer_compute * slowest_node;
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;

@@ -234,8 +234,8 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.
     mb.buffers = (double(p.dp) * p.cp > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
-    if (p.zero >= 3 && !p.fsdp_keeps_for_backward()) {
-      // A gathered layer and the next one prefetched; at the last stage's peak, the loss's
+    if (p.zero >= 3 && !p.fsdp_keeps_for_backward() && double(p.dp) * p.cp > 1) {
+      // A gathered layer and the next one prefetched (none with nothing to gather from); at the last stage's peak, the loss's
       // backward, the LM head's weights gathered for the backward that follows, beside the last
       // layer's. The embedding too where ZeRO-3 keeps it gathered (zero3_keeps_embeddings).
       const double head = stage == p.pp - 1 ? w.extras.head_parameters : 0.0;
