@@ -111,7 +111,8 @@ std::string unsupported_model(const ModelSpec& m) {
   ModelSpec by_arch;
   by_arch.arch = m.arch;
   if (m.dropout() != by_arch.dropout() || m.biases() != by_arch.biases() ||
-      m.learned_positions() != by_arch.learned_positions() || m.tied_embeddings() != by_arch.tied_embeddings()) {
+      m.learned_positions() != by_arch.learned_positions() || m.rotary_positions() != by_arch.rotary_positions() ||
+      m.tied_embeddings() != by_arch.tied_embeddings()) {
     return std::string("model.dropout, biases, positions or tied_embeddings other than arch ") + arch_name(m.arch) +
            "'s" + missing;
   }

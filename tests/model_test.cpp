@@ -65,7 +65,8 @@ TEST(Model, NewerPresetsMatchTheirPublishersTotals) {
 // The parallel-block models (attention and MLP side by side): GPT-NeoX-20B's preset holds its
 // paper's 20.55B parameters, and the Hugging Face configs of GPT-NeoX-20B and Falcon-180B
 // (transformers' gpt_neox and falcon model types; Falcon's first configs name the shape RW's way)
-// import as the presets, parallel blocks included; use_parallel_residual false is sequential.
+// import as the presets, parallel blocks included; use_parallel_residual false is sequential;
+// Falcon-RW's alibi and GPT-J's null n_inner are read.
 TEST(Model, ParallelBlockModelsImportAsThePresets) {
   EXPECT_NEAR(total_parameters(model_preset("gpt-neox-20b")) / 20.55e9, 1.0, 0.01);  // arXiv:2204.06745
   for (const auto& [file, preset] : {std::pair{"gpt_neox", "gpt-neox-20b"}, {"falcon", "falcon-180b"}}) {
@@ -93,6 +94,20 @@ TEST(Model, ParallelBlockModelsImportAsThePresets) {
   EXPECT_EQ(small.kv_heads, 1);
   EXPECT_EQ(small.ffn_hidden, 1024);
   EXPECT_EQ(small.seq_len, 2048);
+  EXPECT_EQ(small.positions, Positions::rotary);
+  const auto alibi = std::filesystem::temp_directory_path() / "falcon-rw-alibi.json";
+  std::ofstream(alibi) << R"({"model_type": "falcon", "n_layer": 2, "hidden_size": 256, "n_head": 4,
+    "vocab_size": 1000, "multi_query": false, "parallel_attn": false, "alibi": true})";
+  const ModelSpec falcon_rw = load_hf_config(alibi.string());
+  EXPECT_EQ(falcon_rw.positions, Positions::alibi);
+  EXPECT_EQ(falcon_rw.kv_heads, 4);
+  EXPECT_FALSE(falcon_rw.parallel_blocks);
+  // EleutherAI/gpt-j-6b's config (its null n_inner is 4 x n_embd): 6.05B parameters.
+  const ModelSpec gptj = load_hf_config(std::string(TRAINSIM_SOURCE_DIR) + "/tests/data/hf/gptj.json");
+  EXPECT_TRUE(gptj.parallel_blocks);
+  EXPECT_EQ(gptj.ffn_hidden, 4 * 4096);
+  EXPECT_EQ(gptj.layers, 28);
+  EXPECT_NEAR(total_parameters(gptj) / 6.05e9, 1.0, 0.015);
 }
 
 TEST(Model, MixtureOfExpertsActivatesTopK) {

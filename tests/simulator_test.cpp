@@ -1744,40 +1744,67 @@ plan: {tp: 8, micro_batch: 1, global_batch: 4, zero: )";
   const MemoryBreakdown without = peak_memory(zero0, build_workload(zero0.model, zero0.plan, cost));
   EXPECT_DOUBLE_EQ(with.buffers, 0.0);
   EXPECT_DOUBLE_EQ(with.peak, without.peak);
-  // With two replicas the gathered layer and the prefetched one are held.
+  // With two replicas the gathered layer and the prefetched one are held beside the gradient
+  // buckets; not where each replica is its own shard group (dp_shard 1: nothing gathered).
   Scenario two = zero3;
   two.plan.dp = 2;
   two.cluster.gpus = 16;
-  EXPECT_GT(peak_memory(two, build_workload(two.model, two.plan, cost)).buffers, 0.0);
+  Scenario buckets_only = two;
+  buckets_only.plan.zero = 1;
+  const double buckets = peak_memory(buckets_only, build_workload(two.model, buckets_only.plan, cost)).buffers;
+  EXPECT_GT(peak_memory(two, build_workload(two.model, two.plan, cost)).buffers, buckets);
+  two.plan.dp_shard = 1;
+  EXPECT_DOUBLE_EQ(peak_memory(two, build_workload(two.model, two.plan, cost)).buffers, buckets);
 }
 
-// Parallel attention and MLP blocks (GPT-NeoX, Falcon, PaLM) sum their two branches' partial
-// outputs in one tensor-parallel exchange a pass where the sequential block needs two: the
-// simulation's exposed tensor-parallel time halves, the estimate's too, the kernels stay the
-// same, and the layer keeps one norm input fewer; the field is written back with the scenario.
-TEST(Workload, ParallelBlocksExchangeOnceALayer) {
-  const std::string text = R"(
+// Parallel attention and MLP blocks (GPT-NeoX, Falcon, PaLM) reduce their two branches' summed
+// outputs once a forward, where the sequential block reduces each; as GPT-NeoX builds them each
+// branch still gathers its own input (sequence parallelism) and reduces its own input gradient.
+// Of the sequential layer's tensor-parallel exchanges (2 a forward, recomputed forward included,
+// and 2 a backward) that leaves 1 a forward and 2 a backward without sequence parallelism, 1.5
+// and 1.5 with it: the simulation's exposed tensor-parallel time and the estimate's step follow,
+// the kernels stay the same, the layer keeps one norm input fewer, and the field is written back.
+TEST(Workload, ParallelBlocksReduceTheirBranchesOnce) {
+  for (const bool sp : {false, true}) {
+    for (const char* recompute : {"none", "full"}) {
+      const std::string text = std::string(R"(
 cluster: {topology: dgx-a100-superpod, gpus: 16}
-plan: {tp: 8, dp: 2, micro_batch: 1, global_batch: 4, sequence_parallel: true, recompute: none}
+plan: {tp: 8, dp: 2, micro_batch: 1, global_batch: 4, sequence_parallel: )") +
+                               (sp ? "true" : "false") + ", recompute: " + recompute + R"(}
 model: {arch: gpt, layers: 8, hidden: 8192, heads: 64, kv_heads: 8, vocab: 65024, seq_len: 2048, positions: rotary,
         dropout: false, biases: false)";
-  const Scenario sequential = load_scenario_text(text + "}\n", "sequential.yaml");
-  const Scenario parallel = load_scenario_text(text + ", parallel_blocks: true}\n", "parallel.yaml");
-  ASSERT_TRUE(parallel.model.parallel_blocks);
-  ASSERT_FALSE(sequential.model.parallel_blocks);
-  EXPECT_DOUBLE_EQ(total_parameters(parallel.model), total_parameters(sequential.model));
-  const StepResult one = simulate_step(parallel), two = simulate_step(sequential);
-  const double tp_one = one.breakdown.exposed_comm.at("tp"), tp_two = two.breakdown.exposed_comm.at("tp");
-  EXPECT_NEAR(tp_one / tp_two, 0.5, 0.05) << tp_one << " s against " << tp_two << " s";
-  EXPECT_NEAR(one.breakdown.compute, two.breakdown.compute, 1e-3 * two.breakdown.compute);
-  // The step gains what the exchanges took, less what the data-parallel reduce, now less hidden
-  // behind a shorter backward, gives back.
-  EXPECT_GT(two.step_time - one.step_time, 0.5 * (tp_two - tp_one));
-  EXPECT_LT(two.step_time - one.step_time, 1.01 * (tp_two - tp_one));
-  const Estimate quick_one = estimate_step(parallel), quick_two = estimate_step(sequential);
-  EXPECT_NEAR(quick_two.step_time - quick_one.step_time, tp_two - tp_one, 0.25 * (tp_two - tp_one));
-  EXPECT_NEAR(quick_one.step_time / one.step_time, 1.0, 0.1);
+      const Scenario sequential = load_scenario_text(text + "}\n", "sequential.yaml");
+      const Scenario parallel = load_scenario_text(text + ", parallel_blocks: true}\n", "parallel.yaml");
+      ASSERT_TRUE(parallel.model.parallel_blocks);
+      ASSERT_FALSE(sequential.model.parallel_blocks);
+      EXPECT_DOUBLE_EQ(total_parameters(parallel.model), total_parameters(sequential.model));
+      const double forwards = std::string(recompute) == "full" ? 2 : 1;
+      const double expected = ((sp ? 1.5 : 1.0) * forwards + (sp ? 1.5 : 2.0)) / (2 * forwards + 2);
+      const StepResult one = simulate_step(parallel), two = simulate_step(sequential);
+      const double tp_one = one.breakdown.exposed_comm.at("tp"), tp_two = two.breakdown.exposed_comm.at("tp");
+      EXPECT_NEAR(tp_one / tp_two, expected, 0.03) << sp << " " << recompute;
+      // (The kernels are the same; the gradient reduce beside them, which takes SMs, moves a little.)
+      EXPECT_NEAR(one.breakdown.compute, two.breakdown.compute, 1e-2 * two.breakdown.compute);
+      // The step gains what the exchanges took, less what the data-parallel reduce, now less
+      // hidden behind a shorter backward, gives back.
+      EXPECT_GT(two.step_time - one.step_time, 0.5 * (tp_two - tp_one)) << sp << " " << recompute;
+      EXPECT_LT(two.step_time - one.step_time, 1.01 * (tp_two - tp_one)) << sp << " " << recompute;
+      const Estimate quick_one = estimate_step(parallel), quick_two = estimate_step(sequential);
+      EXPECT_NEAR(quick_two.step_time - quick_one.step_time, tp_two - tp_one, 0.25 * (tp_two - tp_one))
+          << sp << " " << recompute;
+      EXPECT_NEAR(quick_one.step_time / one.step_time, 1.0, 0.1);
+    }
+  }
   // One 16-bit norm input (the layer's input feeds both branches' norms), sequence-parallel.
+  const Scenario parallel = load_scenario_text(R"(
+cluster: {topology: dgx-a100-superpod, gpus: 16}
+plan: {tp: 8, dp: 2, micro_batch: 1, global_batch: 4, sequence_parallel: true, recompute: none}
+model: {arch: gpt, layers: 8, hidden: 8192, heads: 64, kv_heads: 8, vocab: 65024, seq_len: 2048, dropout: false,
+        parallel_blocks: true}
+)",
+                                               "parallel.yaml");
+  Scenario sequential = parallel;
+  sequential.model.parallel_blocks = false;
   const double sbh = double(parallel.model.seq_len) * parallel.model.hidden;
   EXPECT_NEAR(activation_bytes_per_layer(sequential.model, sequential.plan, true) -
                   activation_bytes_per_layer(parallel.model, parallel.plan, true),

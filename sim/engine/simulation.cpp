@@ -349,13 +349,16 @@ class StepSimulation {
   // anything another actor sees: a mailbox, a simulated collective, a bucket, a snapshot. With
   // traces or `--fidelity exhaustive` nothing is deferred. Per micro-batch the simulation then
   // costs a few activities a stage, not one per block.
-  // Whether the stage's data-parallel collectives are running beside its compute: gradient
-  // buckets, ZeRO-3's prefetched gather, the distributed optimizer's parameter gathers. SimGrid
-  // runs one actor at a time and switches only at its calls, so reading the counters needs no
-  // lock (taking one is a call into SimGrid's kernel, twice per stage task).
-  bool data_parallel_in_flight(int stage) const {
+  // Whether the stage's data-parallel collectives may be running beside its compute: gradient
+  // buckets, ZeRO-3's prefetched gather (`unfinished`: only while it runs; else as long as one
+  // is pending), the distributed optimizer's parameter gathers. SimGrid runs one actor at a time
+  // and switches only at its calls, so reading the counters needs no lock (taking one is a call
+  // into SimGrid's kernel, twice per stage task).
+  bool data_parallel_in_flight(int stage, bool unfinished = false) const {
     if (stages_[stage].buckets_done < stages_[stage].buckets_sent) return true;
-    if (auto it = prefetch_.find(stage); it != prefetch_.end() && it->second) return true;
+    if (auto it = prefetch_.find(stage);
+        it != prefetch_.end() && it->second && (!unfinished || it->second->would_block()))
+      return true;
     if (auto it = syncing_.find(stage); it != syncing_.end() && it->second) return true;
     return false;
   }
@@ -660,17 +663,21 @@ class StepSimulation {
   // tp_comm_overlap the collectives run beside the chunks of the block's linear GEMMs
   // (`overlapped`): once their time T is learned (repeated), they expose what
   // PlanSpec::tp_overlap_exposed leaves of T beside G, the GEMMs' time. A forward's all-gathers may move quantized
-  // values (Communication::tp_gather_bytes); regather: the sequence-parallel all-gather alone (a recomputation's).
-  enum class TpPass { forward, backward, regather };
+  // values (Communication::tp_gather_bytes); regather: the sequence-parallel all-gather alone (a recomputation's,
+  // or a parallel block's attention branch's input); reduce: the backward's reduction alone (a parallel block's
+  // attention branch's input gradient: a reduce-scatter with sequence parallelism, else an all-reduce).
+  enum class TpPass { forward, backward, regather, reduce };
   void tp_exchange(int stage, const char* label, const Block& overlapped, TpPass pass) {
     if (p_.tp < 2) return;
     const bool gather_only = pass == TpPass::regather;
+    const bool reduce_only = pass == TpPass::reduce && p_.sequence_parallel;
     if (!p_.tp_comm_overlap) {
       // A TP group that is a whole node has the node's NVLink ports to itself (every other axis
       // leaves the node through its NICs): each of its collectives takes the same time, so after
       // a few it is priced at what they took.
       if (tp_fills_node_) {
         const char* variant = gather_only            ? " all-gather"
+                              : reduce_only          ? " reduce-scatter"
                               : p_.sequence_parallel ? " reduce-scatter + all-gather"
                                                      : " all-reduce";
         repeated(
@@ -684,9 +691,23 @@ class StepSimulation {
     const double gathered = p_.sequence_parallel ? w_.comm.tp_gather_bytes : w_.comm.tp_bytes;
     const double rs_share = w_.comm.tp_bytes / std::max(1.0, w_.comm.tp_bytes + gathered);
     repeated(
-        stage, "tp", label, gather_only ? " all-gather (overlapped)" : " (overlapped)",
+        stage, "tp", label,
+        gather_only   ? " all-gather (overlapped)"
+        : reduce_only ? " reduce-scatter (overlapped)"
+                      : " (overlapped)",
         [&] { tp_collectives(stage, label, pass); },
         [&](double t) { return p_.tp_overlap_exposed(t, gemms, pass == TpPass::forward, rs_share); });
+  }
+
+  // The exchange after a layer's attention in a forward. Parallel blocks (ModelSpec::
+  // parallel_blocks, as GPT-NeoX builds them: each branch's first linear layer takes its own
+  // copy of its input) reduce the two branches' sum once, after the MLP's: here only the
+  // attention branch's own input all-gather runs, with sequence parallelism.
+  void attention_exchange(int stage, const char* label, const Block& attention, bool parallel_blocks) {
+    if (!parallel_blocks)
+      tp_exchange(stage, label, attention, TpPass::forward);
+    else if (p_.sequence_parallel)
+      tp_exchange(stage, label, attention, TpPass::regather);
   }
 
   void tp_collectives(int stage, const std::string& label, TpPass pass) {
@@ -702,6 +723,7 @@ class StepSimulation {
         c.kind = CollectiveKind::reduce_scatter;
         blocking(stage, "tp", c, label + " reduce-scatter");
       }
+      if (pass == TpPass::reduce) return;
       if (pass != TpPass::backward) c.bytes = w_.comm.tp_gather_bytes;
       c.kind = CollectiveKind::all_gather;
       blocking(stage, "tp", c, label + " all-gather");
@@ -756,7 +778,7 @@ class StepSimulation {
       return;
     }
     auto& [count, total] = cp_ring_times_[{stage, passes}];
-    const bool alone = !data_parallel_in_flight(stage);
+    const bool alone = !data_parallel_in_flight(stage, /*unfinished=*/true);
     if (shortcuts_ && alone && count >= kSimulatedRepeats) {
       compute(stage, block, label);
       const double wait = total / count - block.time() * slowdown_[stage];
@@ -1003,7 +1025,6 @@ class StepSimulation {
 
   void forward(int s, const PipelineTask& task) {
     const int vs = task.chunk * p_.pp + s;
-    // Parallel blocks sum both branches' outputs in one exchange, after the MLP's (ModelSpec).
     const bool parallel_blocks = sc_.model.parallel_blocks;
     const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
     if (vs > 0) receive(s, box(Flow::activation, vs), "activation");
@@ -1024,7 +1045,7 @@ class StepSimulation {
       }
       if (gather) zero3_gather(s, "gather layer", !(last_chunk_gathered && l == chunk_layers(vs) - 1));
       attention(s, layer.attention_forward, "attention" + mb, 1);
-      if (!parallel_blocks) tp_exchange(s, "attention", layer.attention_forward, TpPass::forward);
+      attention_exchange(s, "attention", layer.attention_forward, parallel_blocks);
       if (moe) ep_exchange(s, "dispatch");
       compute(s, layer.mlp_forward, "mlp" + mb);
       if (moe) ep_exchange(s, "combine");
@@ -1059,19 +1080,19 @@ class StepSimulation {
       if (p_.recompute == Recompute::full) {
         if (p_.layer_recomputed(first_layer(vs) + l)) {  // else it kept its activations
           attention(s, layer.attention_forward, "recompute attention" + mb, 1);
-          if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
+          attention_exchange(s, "recompute attention", layer.attention_forward, parallel_blocks);
           compute(s, layer.mlp_forward, "recompute mlp" + mb);
           tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
           if (p_.zero3_refetches_for_recompute()) zero3_gather(s, "gather layer");
         }
       } else if (p_.recompute == Recompute::qkv) {  // the layer but its QKV projections
         compute(s, layer.recompute, "recompute layer" + mb);
-        if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.attention_forward, TpPass::forward);
+        attention_exchange(s, "recompute attention", layer.attention_forward, parallel_blocks);
         tp_exchange(s, "recompute mlp", layer.mlp_forward, TpPass::forward);
       } else if (p_.recompute != Recompute::none) {  // selective or op: the layer's recompute block
         compute(s, layer.recompute, "recompute attention core" + mb);
         if (p_.recompute_regathers_inputs()) {
-          if (!parallel_blocks) tp_exchange(s, "recompute attention", layer.recompute, TpPass::regather);
+          tp_exchange(s, "recompute attention", layer.recompute, TpPass::regather);
           tp_exchange(s, "recompute mlp", layer.recompute, TpPass::regather);
         }
       }
@@ -1081,7 +1102,8 @@ class StepSimulation {
       if (moe) ep_exchange(s, "combine backward");
       compute(s, layer.mlp_backward, "mlp backward" + mb);
       if (moe) ep_exchange(s, "dispatch backward");
-      if (!parallel_blocks) tp_exchange(s, "attention backward", layer.attention_backward, TpPass::backward);
+      tp_exchange(s, "attention backward", layer.attention_backward,
+                  parallel_blocks ? TpPass::reduce : TpPass::backward);
       attention(s, layer.attention_backward, "attention backward" + mb, 2);
       if (reduce_now) {
         const LayerWork& params = moe ? w_.layer : w_.dense_layer;

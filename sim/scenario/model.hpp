@@ -64,8 +64,10 @@ struct ModelSpec {
   // GPT-NeoX's use_parallel_residual, Black et al. 2022 section 2.1; PaLM, Chowdhery et al. 2022
   // section 2, "Parallel Layers"; Falcon's parallel_attn), where the sequential block feeds the
   // attention's output to the MLP. Under tensor parallelism the two branches' partial outputs are
-  // summed by one all-reduce (one reduce-scatter with sequence parallelism) instead of two, and
-  // their input gradients by one in the backward: half the tensor-parallel exchanges.
+  // summed by one reduction instead of two; as GPT-NeoX builds the block (megatron/model/
+  // transformer.py, gpt_j_residual), each branch's first linear layer still takes its own copy of
+  // its input, so its gather (sequence parallelism) and its input gradient's reduction stay: 3 of
+  // the sequential block's 4 exchanges a layer.
   bool parallel_blocks = false;
   // BERT's masked-LM head: only over the masked positions (Google's TensorFlow BERT gathers them
   // first; NVIDIA DeepLearningExamples' PyTorch BERT since March 2022, its "dense sequence

@@ -322,7 +322,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
   }
   auto integer = [&](std::initializer_list<const char*> names, bool required) -> int {
     for (const char* name : names) {
-      if (config.contains(name)) {
+      if (config.contains(name) && !config[name].is_null()) {  // null: unset (GPT-J's n_inner)
         const auto& v = config[name];
         if (!v.is_number_integer() || v.get<std::int64_t>() <= 0 || v.get<std::int64_t>() > (1 << 24)) {
           throw InputError({path, 0, 0}, name, "expected a positive integer, found " + v.dump());

@@ -435,7 +435,7 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   e.hardware_flops = m * (sc.model.layers * layer_flops + extras_flops) / p.pp;
   const double layer_compute = L.attention_forward.time() + L.mlp_forward.time() + L.attention_backward.time() +
                                L.mlp_backward.time() + recompute_time;
-  // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation; half with parallel blocks).
+  // Tensor parallel: 4 all-reduce volumes per layer (6 with full recomputation; 3 and 4 with parallel blocks).
   double layer_comm = 0;
   double rerun_comm = 0;     // a recomputed layer's forward collectives, once more
   double regather_comm = 0;  // per-op recomputation's all-gathers, in backward
@@ -452,15 +452,22 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     const auto exposed = [&](const Block& b, double t, bool forward) {
       return p.tp_overlap_exposed(t, b.linear_gemm_time(), forward, one / 2 / std::max(1e-30, one_forward));
     };
-    // Parallel blocks exchange once a pass, beside the MLP's GEMMs (ModelSpec::parallel_blocks).
+    // Parallel blocks (ModelSpec::parallel_blocks) reduce the branches' sum once a forward: the
+    // attention branch keeps only its input's all-gather (sequence parallelism) and, in the
+    // backward, its input gradient's reduction (a reduce-scatter, or an all-reduce without).
     const bool parallel = sc.model.parallel_blocks;
-    layer_comm += (parallel ? 0 : exposed(L.attention_backward, one, false)) + exposed(L.mlp_backward, one, false);
-    rerun_comm =
-        (parallel ? 0 : exposed(L.attention_forward, one_forward, true)) + exposed(L.mlp_forward, one_forward, true);
+    const double attention_forward = !parallel ? exposed(L.attention_forward, one_forward, true)
+                                     : p.sequence_parallel
+                                         ? p.tp_overlap_exposed(gather, L.attention_forward.linear_gemm_time(), true)
+                                         : 0.0;
+    const double attention_backward =
+        exposed(L.attention_backward, parallel && p.sequence_parallel ? one / 2 : one, false);
+    layer_comm += attention_backward + exposed(L.mlp_backward, one, false);
+    rerun_comm = attention_forward + exposed(L.mlp_forward, one_forward, true);
     layer_comm += (1 + rerun) * rerun_comm;
-    // All-gathers in backward, one a block (PlanSpec::recompute_regathers_inputs).
+    // Two all-gathers in backward (PlanSpec::recompute_regathers_inputs).
     if (p.recompute_regathers_inputs()) {
-      regather_comm = (parallel ? 1 : 2) * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
+      regather_comm = 2 * p.tp_overlap_exposed(gather, L.recompute.linear_gemm_time(), false);
     }
   }
   double moe_exchange = 0;  // a MoE layer's four all-to-alls
@@ -711,7 +718,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     // its bubble and communication it adds up to the pipeline's time.
     e.compute = std::min(m * computing[critical], r.busy[critical]);
   }
-  if (p.pp == 1) e.compute = m * stage_layers * layer_compute * slowest_node;
+  if (p.pp == 1)
+    e.compute = m * slowest_node *
+                (stage_layers * layer_compute + embedding_forward + embedding_backward + head_forward + head_backward);
   e.communication = std::max(0.0, pipeline - e.bubble - e.compute) + data_parallel_tail;
   e.data_parallel = data_parallel_tail;
   const double dense_params = stage_layers * layer_dense + w.extras.embedding_parameters;

@@ -234,10 +234,10 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     mb.activations = activations;
     // DP gradient buckets in flight (two) and the pipeline's send/receive buffers.
     mb.buffers = (double(p.dp) * p.cp > 1 ? 2 * p.bucket_bytes : 0) + (p.pp > 1 ? 4 * w.comm.pp_bytes : 0);
-    if (p.zero >= 3 && !p.fsdp_keeps_for_backward() && double(p.dp) * p.cp > 1) {
-      // A gathered layer and the next one prefetched (none with nothing to gather from); at the last stage's peak, the loss's
-      // backward, the LM head's weights gathered for the backward that follows, beside the last
-      // layer's. The embedding too where ZeRO-3 keeps it gathered (zero3_keeps_embeddings).
+    if (p.zero >= 3 && !p.fsdp_keeps_for_backward() && (shard > 1 || (experts > 0 && expert_shard > 1))) {
+      // A gathered layer and the next one prefetched (none with nothing to gather from); at the last stage's peak, the
+      // loss's backward, the LM head's weights gathered for the backward that follows, beside the last layer's. The
+      // embedding too where ZeRO-3 keeps it gathered (zero3_keeps_embeddings).
       const double head = stage == p.pp - 1 ? w.extras.head_parameters : 0.0;
       mb.buffers += (w.layer.parameters + std::max(w.layer.parameters, head)) * weight_bytes;
       if (p.zero3_keeps_embeddings && stage == 0) mb.buffers += w.extras.embedding_parameters * weight_bytes;

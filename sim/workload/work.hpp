@@ -99,8 +99,8 @@ struct StageExtras {
 
 struct Communication {
   // Tensor parallel: one collective moves a [tokens, hidden] activation; 2 per layer forward and
-  // 2 per layer backward (all-reduce, or all-gather + reduce-scatter with sequence parallel), 1 and
-  // 1 with parallel blocks (tp_per_layer).
+  // 2 per layer backward (all-reduce, or all-gather + reduce-scatter with sequence parallel); a
+  // parallel block's attention branch keeps half of its two (engine/simulation.cpp).
   double tp_bytes = 0;
   // The forward's all-gathers (recomputation's too) under sequence parallelism: low-precision
   // values where the recipe quantizes before gathering (PlanSpec::quantized_tp_gather), else tp_bytes.
