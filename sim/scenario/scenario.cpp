@@ -483,7 +483,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       if (m.seq_len == 0) m.seq_len = 2048;
       m.ffn_hidden = integer({"ffn_hidden_size"}, false);
       if (flag("new_decoder_architecture", false))
-        m.kv_heads = integer({"num_kv_heads", "n_head_kv"}, true);
+        m.kv_heads = integer({"num_kv_heads", "n_head_kv"}, false);  // absent: FalconConfig's heads
       else if (flag("multi_query", true))
         m.kv_heads = 1;
       m.parallel_blocks = flag("parallel_attn", true) || flag("new_decoder_architecture", false);
