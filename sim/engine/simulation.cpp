@@ -342,13 +342,6 @@ class StepSimulation {
     trace_.push_back({gpu(0, 0, stage, 0), stream, name, start, sg4::Engine::get_clock()});
   }
 
-  // A stretch of compute and priced collective waits touches no other actor: SimGrid need not
-  // see each piece. It runs as one execution and one wait of the same lengths (the GPU's energy
-  // and the step alike), unless something on the stage's GPU shares it meanwhile (a data-parallel
-  // collective holding SMs, a ZeRO-3 prefetch): then piece by piece, in order. Called before
-  // anything another actor sees: a mailbox, a simulated collective, a bucket, a snapshot. With
-  // traces or `--fidelity exhaustive` nothing is deferred. Per micro-batch the simulation then
-  // costs a few activities a stage, not one per block.
   // Whether the stage's data-parallel collectives may be running beside its compute: gradient
   // buckets, ZeRO-3's prefetched gather (`unfinished`: only while it runs; else as long as one
   // is pending), the distributed optimizer's parameter gathers. SimGrid runs one actor at a time
@@ -363,6 +356,13 @@ class StepSimulation {
     return false;
   }
 
+  // A stretch of compute and priced collective waits touches no other actor: SimGrid need not
+  // see each piece. It runs as one execution and one wait of the same lengths (the GPU's energy
+  // and the step alike), unless something on the stage's GPU shares it meanwhile (a data-parallel
+  // collective holding SMs, a ZeRO-3 prefetch): then piece by piece, in order. Called before
+  // anything another actor sees: a mailbox, a simulated collective, a bucket, a snapshot. With
+  // traces or `--fidelity exhaustive` nothing is deferred. Per micro-batch the simulation then
+  // costs a few activities a stage, not one per block.
   void flush(int stage) {
     StageState& st = stages_[stage];
     if (st.deferred.empty()) return;
