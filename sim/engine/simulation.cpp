@@ -419,15 +419,20 @@ class StepSimulation {
   // An offloaded layer's copy to or from the host that outlasts the compute it runs under: the
   // compute stream waits for it (offload_stall_forward/backward), counted as exposed "offload".
   void host_copy_wait(int stage, double t, const std::string& label) {
+    priced_wait(stage, t, "offload", "compute", label);
+  }
+
+  // A wait priced, not simulated, counted as exposed `kind` (deferred into the stage's stretch).
+  void priced_wait(int stage, double t, const char* kind, const char* stream, const std::string& label) {
     if (t <= 0) return;
     if (defer_) {
-      stages_[stage].deferred.push_back({0, t, "offload"});
+      stages_[stage].deferred.push_back({0, t, kind});
       return;
     }
     const double start = sg4::Engine::get_clock();
     sg4::this_actor::sleep_for(t);
-    stages_[stage].breakdown.exposed_comm["offload"] += t;
-    record(stage, "compute", label, start);
+    stages_[stage].breakdown.exposed_comm[kind] += t;
+    record(stage, stream, label, start);
   }
   bool layer_offloaded(int virtual_stage, int l) const {
     return first_layer(virtual_stage) + l < p_.activation_offload_layers;
@@ -781,16 +786,7 @@ class StepSimulation {
     const bool alone = !data_parallel_in_flight(stage, /*unfinished=*/true);
     if (shortcuts_ && alone && count >= kSimulatedRepeats) {
       compute(stage, block, label);
-      const double wait = total / count - block.time() * slowdown_[stage];
-      if (wait <= 0) return;
-      if (defer_) {
-        stages_[stage].deferred.push_back({0, wait, "cp"});
-        return;
-      }
-      const double start = sg4::Engine::get_clock();
-      sg4::this_actor::sleep_for(wait);
-      stages_[stage].breakdown.exposed_comm["cp"] += wait;
-      record(stage, "cp", "ring attention exchange", start);
+      priced_wait(stage, total / count - block.time() * slowdown_[stage], "cp", "cp", "ring attention exchange");
       return;
     }
     flush(stage);
