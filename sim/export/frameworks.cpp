@@ -104,18 +104,18 @@ void note_saved_inputs(const PlanSpec& p, const std::string& what, std::vector<s
   }
 }
 
-// Megatron-Core's attention backend for a family (--attention-backend, TransformerConfig's
-// attention_backend: flash, fused, unfused, local, auto). None for the plan's default family:
-// auto, Megatron-Core's default, lets Transformer Engine choose, cuDNN on Hopper and Blackwell.
 // Megatron-Core, NeMo and torchtitan build sequential blocks only: a parallel-block model
-// (ModelSpec::parallel_blocks) is exported as its sequential twin, which exchanges twice as often.
+// (ModelSpec::parallel_blocks) is exported as its sequential twin, which exchanges more often.
 void note_parallel_blocks(const ModelSpec& m, const char* framework, std::vector<std::string>& notes) {
   if (m.parallel_blocks)
     notes.push_back(std::string("parallel_blocks: ") + framework +
-                    " runs attention and MLP in sequence: written as the sequential model (two tensor-parallel "
-                    "exchanges a layer, not one)");
+                    " runs attention and MLP in sequence: written as the sequential model (four tensor-parallel "
+                    "exchanges a layer, not three)");
 }
 
+// Megatron-Core's attention backend for a family (--attention-backend, TransformerConfig's
+// attention_backend: flash, fused, unfused, local, auto). None for the plan's default family:
+// auto, Megatron-Core's default, lets Transformer Engine choose, cuDNN on Hopper and Blackwell.
 std::optional<std::string> megatron_attention_backend(Attention a, std::vector<std::string>& notes) {
   switch (a) {
     case Attention::flash:

@@ -353,14 +353,18 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       throw InputError({path, 0, 0}, name, "expected true or false, found " + config[name].dump());
     return config[name].get<bool>();
   };
-  if (type == "gpt2") {
-    m.arch = Arch::gpt;
+  // The shape as GPT2Config and GPTJConfig name it (n_inner null or absent: 4h).
+  const auto read_gpt2_shape = [&] {
     m.layers = integer({"n_layer"}, true);
     m.hidden = integer({"n_embd"}, true);
     m.heads = integer({"n_head"}, true);
     m.ffn_hidden = integer({"n_inner"}, false);
     m.vocab = integer({"vocab_size"}, true);
     m.seq_len = integer({"n_positions", "n_ctx"}, true);
+  };
+  if (type == "gpt2") {
+    m.arch = Arch::gpt;
+    read_gpt2_shape();
   } else if (type == "llama" || type == "mistral" || type == "mixtral" || type == "qwen2" || type == "qwen3" ||
              type == "qwen3_moe" || type == "deepseek_v2" || type == "deepseek_v3" || type == "gemma2" ||
              type == "llama4_text" || type == "gpt_oss") {
@@ -461,12 +465,7 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
     m.positions = Positions::rotary;
     m.dropout_on = 0;
     if (type == "gptj") {
-      m.layers = integer({"n_layer"}, true);
-      m.hidden = integer({"n_embd"}, true);
-      m.heads = integer({"n_head"}, true);
-      m.ffn_hidden = integer({"n_inner"}, false);
-      m.vocab = integer({"vocab_size"}, true);
-      m.seq_len = integer({"n_positions"}, true);
+      read_gpt2_shape();
       m.parallel_blocks = true;
     } else if (type == "gpt_neox") {
       read_shape();
@@ -489,9 +488,9 @@ ModelSpec parse_hf_config(const std::string& text, const std::string& path) {
       m.parallel_blocks = flag("parallel_attn", true) || flag("new_decoder_architecture", false);
       if (flag("alibi", false)) m.positions = Positions::alibi;
       m.biases_on = flag("bias", false) ? 1 : 0;
-      m.tie_embeddings = flag("tie_word_embeddings", true) ? 1 : 0;
     }
-    if (type != "falcon") m.tie_embeddings = flag("tie_word_embeddings", false) ? 1 : 0;
+    // Untied but for Falcon (FalconConfig's tie_word_embeddings defaults to true).
+    m.tie_embeddings = flag("tie_word_embeddings", type == "falcon") ? 1 : 0;
     if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;
   } else if (type == "bert") {
     m.arch = Arch::bert;

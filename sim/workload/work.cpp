@@ -728,7 +728,6 @@ Workload build_fixed_length(const ModelSpec& m, const PlanSpec& p, const CostMod
   if (p.tp > 1) {
     c.tp_bytes = tokens * h * e;
     c.tp_gather_bytes = p.quantized_tp_gather() ? tokens * h * cost.quantized_value_bytes() : c.tp_bytes;
-    c.tp_per_layer = 2;
   }
   if (p.cp > 1) {
     // This rank's K and V (MLA: the up-projected per-head keys and values).

@@ -105,7 +105,6 @@ struct Communication {
   // The forward's all-gathers (recomputation's too) under sequence parallelism: low-precision
   // values where the recipe quantizes before gathering (PlanSpec::quantized_tp_gather), else tp_bytes.
   double tp_gather_bytes = 0;
-  int tp_per_layer = 0;
   // Context parallel: K and V blocks passed around the ring, per layer forward (twice in backward).
   double cp_bytes_per_step = 0;
   int cp_steps = 0;
