@@ -276,6 +276,62 @@ TEST(CliExport, ParallelBlocksAreNamedWhereNoFrameworkBuildsThem) {
   }
 }
 
+// The layer's make-up reaches the frameworks whose defaults are another model's: Megatron-LM's are
+// GPT's (LayerNorm, GeLU, learned positions, biases, tied embeddings, dropout 0.1), NeMo's recipes
+// Llama's. Nemotron-4 is GPT-shaped with rotary positions, no biases, untied embeddings and no
+// dropout; each of those is written, and read back from Megatron-LM's flags.
+TEST(CliExport, ModelsKeepTheirLayerThroughMegatronAndNemo) {
+  const auto scenario = [](const std::string& preset) {
+    const std::string path = testing::TempDir() + "/shape-" + preset + ".yaml";
+    std::ofstream(path) << "model: {preset: " << preset << "}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+                        << "plan: {tp: 8, pp: 1, dp: 8, micro_batch: 1, global_batch: 64, sequence_parallel: true}\n";
+    return path;
+  };
+  const auto has = [](const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+  };
+  const std::string nemotron = exported_as(scenario("nemotron4-15b"), "megatron");
+  for (const char* flag :
+       {"--position-embedding-type rope", "--disable-bias-linear", "--untie-embeddings-and-output-weights",
+        "--attention-dropout 0.0", "--hidden-dropout 0.0"}) {
+    EXPECT_TRUE(has(nemotron, flag)) << flag << "\n" << nemotron;
+  }
+  EXPECT_FALSE(has(nemotron, "--swiglu") || has(nemotron, "RMSNorm")) << nemotron;
+  const std::string gpt3 = exported_as(scenario("gpt3-175b"), "megatron");
+  for (const char* flag : {"--position-embedding-type", "--disable-bias-linear", "--untie", "dropout", "--swiglu"})
+    EXPECT_FALSE(has(gpt3, flag)) << flag << "\n" << gpt3;
+  const std::string llama = exported_as(scenario("llama3-8b"), "megatron");
+  for (const char* flag :
+       {"--swiglu", "--normalization RMSNorm", "--position-embedding-type rope", "--hidden-dropout 0.0"})
+    EXPECT_TRUE(has(llama, flag)) << flag << "\n" << llama;
+  // Read back, each model predicts as the scenario it came from.
+  for (const char* preset : {"nemotron4-15b", "gpt3-175b", "llama3-8b"}) {
+    const std::string args = testing::TempDir() + "/shape-" + preset + ".args";
+    ASSERT_EQ(run("export " + scenario(preset) + " --to megatron -o " + args).code, 0);
+    const std::string back = testing::TempDir() + "/shape-" + preset + "-back.yaml";
+    const CommandResult from =
+        run("export --from megatron \"$(cat " + args + ")\" --topology dgx-h100-superpod --gpus 64 -o " + back);
+    ASSERT_EQ(from.code, 0) << from.output;
+    EXPECT_EQ(prediction(scenario(preset))["step_time_s"], prediction(back)["step_time_s"]) << preset << "\n"
+                                                                                            << read_text(back);
+  }
+  // Megatron-LM's dropout applies unless the flags turn it off: a Llama launch line without them trains with it.
+  const std::string no_flags = testing::TempDir() + "/swiglu-dropout.yaml";
+  ASSERT_EQ(from_megatron("--swiglu --position-embedding-type rope --disable-bias-linear", no_flags).code, 0);
+  EXPECT_TRUE(has(read_text(no_flags), "dropout: true")) << read_text(no_flags);
+  // NeMo's recipes are Llama-shaped: GPT-3 says every way it is not; Llama 3 needs none of it.
+  const std::string nemo_gpt3 = exported_as(scenario("gpt3-175b"), "nemo");
+  for (const char* line : {"normalization = \"LayerNorm\"", "gated_linear_unit = False", "activation_func = F.gelu",
+                           "position_embedding_type = \"learned_absolute\"", "add_bias_linear = True",
+                           "share_embeddings_and_output_weights = True", "hidden_dropout = 0.1"}) {
+    EXPECT_TRUE(has(nemo_gpt3, line)) << line << "\n" << nemo_gpt3;
+  }
+  const std::string nemo_llama = exported_as(scenario("llama3-8b"), "nemo");
+  for (const char* line : {"normalization", "gated_linear_unit", "position_embedding_type", "add_bias_linear",
+                           "share_embeddings", "dropout ="})
+    EXPECT_FALSE(has(nemo_llama, line)) << line << "\n" << nemo_llama;
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

@@ -357,12 +357,20 @@ ExportResult to_megatron(const Scenario& sc) {
   f.add("--seq-length", str(m.seq_len));
   f.add("--max-position-embeddings", str(m.seq_len));
   f.add("--vocab-size", str(m.vocab));
-  if (m.swiglu()) {
-    f.add("--swiglu");
-    f.add("--normalization", "RMSNorm");
-    f.add("--position-embedding-type", "rope");
-    if (!m.tied_embeddings()) f.add("--untie-embeddings-and-output-weights");
-    f.add("--disable-bias-linear");
+  // Megatron-LM's defaults are GPT's (LayerNorm, GeLU, learned positions, biases, tied
+  // embeddings, dropout 0.1): each way the model differs is a flag.
+  if (m.swiglu()) f.add("--swiglu");
+  if (m.norm_tensors() == 1) f.add("--normalization", "RMSNorm");
+  if (m.rotary_positions()) f.add("--position-embedding-type", "rope");
+  if (m.positions == Positions::alibi) {
+    f.add("--position-embedding-type", "none");
+    r.notes.push_back("positions: alibi: Megatron-LM has no ALiBi; written without positions");
+  }
+  if (!m.tied_embeddings()) f.add("--untie-embeddings-and-output-weights");
+  if (!m.biases()) f.add("--disable-bias-linear");
+  if (!m.dropout()) {
+    f.add("--attention-dropout", "0.0");
+    f.add("--hidden-dropout", "0.0");
   }
   if (m.sliding_window > 0) f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
   if (m.mtp_layers > 0) f.add("--mtp-num-layers", str(m.mtp_layers));
@@ -644,6 +652,23 @@ ExportResult to_nemo(const Scenario& sc) {
   // Megatron-Core's TransformerConfig and MLATransformerConfig fields, as Megatron-LM's flags above.
   // The recipe's own config sets these for its model: each is written, None where this model has
   // none (a DeepSeek recipe's q_lora_rank 1536 would otherwise stay).
+  // The three recipes' configs (LlamaConfig, MixtralConfig, DeepSeekConfig) are Llama-shaped:
+  // RMSNorm, SwiGLU, rotary positions, no biases, untied embeddings, no dropout. A model that
+  // differs says how.
+  if (m.norm_tensors() != 1) t << "recipe.model.config.normalization = \"LayerNorm\"\n";
+  if (!m.swiglu()) {
+    t << "recipe.model.config.gated_linear_unit = False\n"
+         "recipe.model.config.activation_func = F.gelu  # import torch.nn.functional as F\n";
+  }
+  if (!m.rotary_positions()) {
+    t << "recipe.model.config.position_embedding_type = \"" << (m.learned_positions() ? "learned_absolute" : "none")
+      << "\"\n";
+  }
+  if (m.positions == Positions::alibi)
+    r.notes.push_back("positions: alibi: Megatron-Core has no ALiBi; written without positions");
+  if (m.biases()) t << "recipe.model.config.add_bias_linear = True\n";
+  if (m.tied_embeddings()) t << "recipe.model.config.share_embeddings_and_output_weights = True\n";
+  if (m.dropout()) t << "recipe.model.config.attention_dropout = 0.1\nrecipe.model.config.hidden_dropout = 0.1\n";
   if (m.mla) {
     t << "recipe.model.config.q_lora_rank = " << (m.q_lora_rank > 0 ? std::to_string(m.q_lora_rank) : "None") << "\n";
     t << "recipe.model.config.kv_lora_rank = " << m.kv_lora_rank
@@ -896,6 +921,44 @@ void set_recompute(YAML::Node& plan, const std::string& granularity, const std::
     throw InputError({source, 0, 0}, key, "expected full or selective, found \"" + granularity + "\"");
 }
 
+// The layer's make-up from Megatron-LM's flags, whose defaults are GPT's (LayerNorm, GeLU, learned
+// positions, biases, tied embeddings, dropout 0.1): the arch from the MLP (--swiglu), and each
+// field the arch would imply otherwise written out.
+void read_megatron_shape(const std::map<std::string, std::string>& flags, const std::string& source,
+                         ImportedPlan& out) {
+  const auto value_of = [&](const char* f, const char* fallback) {
+    const auto it = flags.find(f);
+    if (it == flags.end()) return std::string(fallback);
+    if (it->second.empty()) throw InputError({source, 0, 0}, f, "expected a value after the flag");
+    return it->second;
+  };
+  const bool llama = flags.count("--swiglu") > 0;
+  out.model["arch"] = llama ? "llama" : "gpt";
+  const std::string positions = value_of("--position-embedding-type", "learned_absolute");
+  const bool rotary = positions == "rope" || positions == "yarn" || positions == "mrope";
+  if (rotary != llama) out.model["positions"] = rotary ? "rotary" : "learned";
+  if (!rotary && positions != "learned_absolute")
+    out.notes.push_back("--position-embedding-type " + positions + ": priced as learned positions");
+  const bool biases = flags.count("--disable-bias-linear") == 0;
+  if (biases == llama) out.model["biases"] = biases;
+  const bool tied = flags.count("--untie-embeddings-and-output-weights") == 0;
+  if (tied == llama) out.model["tied_embeddings"] = tied;
+  bool dropout = false;
+  for (const char* f : {"--attention-dropout", "--hidden-dropout"}) {
+    const std::string v = value_of(f, "0.1");
+    const auto p = units::parse_count(v);
+    if (!p || *p < 0 || *p >= 1)
+      throw InputError({source, 0, 0}, f, "expected a probability in [0, 1), found \"" + v + "\"");
+    dropout = dropout || *p > 0;
+  }
+  if (dropout == llama) out.model["dropout"] = dropout;
+  if ((value_of("--normalization", "LayerNorm") == "RMSNorm") != llama) {
+    out.notes.push_back("--normalization " + value_of("--normalization", "LayerNorm") + " with" + (llama ? "" : "out") +
+                        " --swiglu: priced with " + (llama ? "RMSNorm" : "LayerNorm") + ", as the " +
+                        (llama ? "Llama" : "GPT") + " layer has it");
+  }
+}
+
 }  // namespace
 
 ImportedPlan from_megatron(const std::string& arguments, const std::string& source) {
@@ -965,10 +1028,10 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--num-query-groups"] = used["--group-query-attention"] = true;
   if (has("--multi-latent-attention")) out.model["attention"] = "mla";
   used["--multi-latent-attention"] = true;
-  if (out.model.size() > 0) out.model["arch"] = has("--swiglu") ? "llama" : "gpt";
+  if (out.model.size() > 0) read_megatron_shape(flags, source, out);
   for (const char* f :
        {"--swiglu", "--normalization", "--position-embedding-type", "--untie-embeddings-and-output-weights",
-        "--disable-bias-linear", "--max-position-embeddings"}) {
+        "--disable-bias-linear", "--max-position-embeddings", "--attention-dropout", "--hidden-dropout"}) {
     used[f] = true;
   }
   if (has("--window-size")) {
