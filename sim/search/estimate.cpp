@@ -392,7 +392,14 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   const CostModel cost(as_run_by_job(sc, sc.cluster.topology.gpu), p.precision, {}, p.fp8_recipe);
   const Workload w = mixed ? *slowest : build_workload(sc.model, p, cost, sc.data);
   Estimate e;
-  e.memory = peak_memory(sc, w);
+  if (mixed && setup.balanced) {
+    // Memory on the split the stages run (as `predict` sizes it), not the plan's even one.
+    Scenario split = sc;
+    split.plan.layers_per_stage = setup.layers;
+    e.memory = peak_memory(split, w);
+  } else {
+    e.memory = peak_memory(sc, w);
+  }
   e.host_bound_share = host_bound_share(w.layer, cost.kernel_overhead());
   const auto layers = mixed ? setup.layers : layers_per_stage(sc.model, p);
   const auto per_chunk = mixed ? setup.chunk_layers : chunk_layers(sc.model.layers, p);
