@@ -198,11 +198,22 @@ TEST(CliExport, MegatronMoeLayerPatternsAreRead) {
 TEST(CliExport, ExpertGemmsAreWrittenAndReadAsTheFrameworksRunThem) {
   const std::string grouped =
       shipped_with("qwen3-235b-256xh100", "plan:\n", "  expert_gemm: grouped\n", "qwen3-grouped");
-  expect_round_trip("qwen3-grouped", "megatron", grouped);
-  EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped.megatron").find("--moe-use-legacy-grouped-gemm"),
-            std::string::npos);
-  EXPECT_NE(read_text(testing::TempDir() + "/qwen3-grouped-from-megatron.yaml").find("expert_gemm: grouped"),
-            std::string::npos);
+  // The grouped_gemm package's kernel left Megatron-Core (GroupedMLP, #3410, March 2026): the
+  // export says so and writes TE's GroupedLinear, which reads back as streams over a grouped base.
+  const std::string megatron = exported_as(grouped, "megatron");
+  EXPECT_NE(megatron.find("#3410"), std::string::npos) << megatron;
+  EXPECT_EQ(megatron.find("\n--moe-use-legacy-grouped-gemm"), std::string::npos) << megatron;
+  const std::string args = testing::TempDir() + "/qwen3-grouped.args", back = testing::TempDir() + "/qwen3-back.yaml";
+  ASSERT_EQ(run("export " + grouped + " --to megatron -o " + args).code, 0);
+  ASSERT_EQ(run("export --from megatron \"$(cat " + args + ")\" --base " + grouped + " -o " + back).code, 0);
+  EXPECT_NE(read_text(back).find("expert_gemm: streams"), std::string::npos) << read_text(back);
+  // An older launch line with the legacy flag still reads as the one kernel.
+  const std::string legacy = testing::TempDir() + "/legacy.yaml";
+  ASSERT_EQ(from_megatron(
+                "--swiglu --num-experts 8 --moe-router-topk 2 --moe-grouped-gemm --moe-use-legacy-grouped-gemm", legacy)
+                .code,
+            0);
+  EXPECT_NE(read_text(legacy).find("expert_gemm: grouped"), std::string::npos) << read_text(legacy);
   const std::string out = testing::TempDir() + "/sequential.yaml";
   const CommandResult sequential = from_megatron("--swiglu --num-experts 8 --moe-router-topk 2", out);
   ASSERT_EQ(sequential.code, 0) << sequential.output;
@@ -330,6 +341,22 @@ TEST(CliExport, ModelsKeepTheirLayerThroughMegatronAndNemo) {
   for (const char* line : {"normalization", "gated_linear_unit", "position_embedding_type", "add_bias_linear",
                            "share_embeddings", "dropout ="})
     EXPECT_FALSE(has(nemo_llama, line)) << line << "\n" << nemo_llama;
+}
+
+// A whole launch line reads as its script's arguments: the launcher's own flags and values
+// (torchrun's, written with a space or '=') come before the Python file.
+TEST(CliExport, MegatronLaunchLinesReadFromTheScript) {
+  const std::string out = testing::TempDir() + "/launch.yaml";
+  for (const char* launcher : {"torchrun --nproc-per-node 8 --nnodes 1 --master_port 6000 pretrain_gpt.py",
+                               "python -m torch.distributed.run --nproc_per_node=8 /opt/megatron/pretrain_gpt.py"}) {
+    const CommandResult line = run(std::string("export --from megatron \"") + launcher +
+                                   " --num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+                                   "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 "
+                                   "--tensor-model-parallel-size 2\" --topology dgx-h100-superpod --gpus 8 -o " +
+                                   out);
+    ASSERT_EQ(line.code, 0) << launcher << "\n" << line.output;
+    EXPECT_NE(read_text(out).find("tp: 2"), std::string::npos) << read_text(out);
+  }
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
@@ -543,6 +570,8 @@ TEST(CliExport, ActivationOffloadingIsWrittenAndRead) {
   expect_round_trip("llama-offload", "megatron", scenario);
   EXPECT_NE(read_text(testing::TempDir() + "/llama-offload.megatron").find("--cpu-offloading-num-layers 6"),
             std::string::npos);
+  // The count alone turns it on: Megatron-LM has no --cpu-offloading switch (arguments.py).
+  EXPECT_EQ(read_text(testing::TempDir() + "/llama-offload.megatron").find("--cpu-offloading "), std::string::npos);
   const CommandResult nemo = run("export " + scenario + " --to nemo");
   ASSERT_EQ(nemo.code, 0) << nemo.output;
   EXPECT_NE(nemo.output.find("recipe.model.config.cpu_offloading_num_layers = 6"), std::string::npos) << nemo.output;
@@ -605,6 +634,13 @@ TEST(CliExport, OptimizerStatePrecisionIsWrittenAndRead) {
   EXPECT_NE(text.find("master_weights: fp32"), std::string::npos) << text;
   EXPECT_NE(run("export " + nemo1 + " --to megatron").output.find("master_weights none is not exported"),
             std::string::npos);
+  // Megatron-LM refuses the precision-aware optimizer without its distributed optimizer: said, not written.
+  const std::string replicated = testing::TempDir() + "/llama-bf16-moments-zero0.yaml";
+  std::ofstream(replicated) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                               "plan: {dp: 8, micro_batch: 1, global_batch: 16, zero: 0, optimizer_state: bf16}\n";
+  const std::string zero0 = exported_as(replicated, "megatron");
+  EXPECT_EQ(zero0.find("\n--use-precision-aware-optimizer"), std::string::npos) << zero0;
+  EXPECT_NE(zero0.find("need Megatron-LM's distributed optimizer"), std::string::npos) << zero0;
 }
 
 // A plan naming today's torchtitan runs the GPU's default attention (PyTorch 2.11's SDPA): the

@@ -220,10 +220,15 @@ ExportResult to_megatron(const Scenario& sc) {
       f.add("--moe-token-dispatcher-type", "flex");
       f.add("--moe-flex-dispatcher-backend", dispatcher_name(p.moe_dispatcher));
     }
-    // Transformer Engine's GroupedLinear (without the flag Megatron-Core loops over its experts),
-    // or the grouped_gemm package's one kernel.
+    // Transformer Engine's GroupedLinear (without the flag Megatron-Core loops over its experts).
+    // The grouped_gemm package's one kernel (GroupedMLP) left Megatron-Core in March 2026 (#3410).
     f.add("--moe-grouped-gemm");
-    if (p.expert_gemm == ExpertGemm::grouped) f.add("--moe-use-legacy-grouped-gemm");
+    if (p.expert_gemm == ExpertGemm::grouped) {
+      r.notes.push_back(
+          "expert_gemm: grouped (the grouped_gemm package's one kernel, --moe-use-legacy-grouped-gemm) left "
+          "Megatron-Core with GroupedMLP (NVIDIA/Megatron-LM#3410): the experts run as Transformer Engine's "
+          "GroupedLinear (expert_gemm: streams)");
+    }
     if (p.moe_router_fusion) f.add("--moe-router-fusion");
   }
   if (p.sequence_parallel) f.add("--sequence-parallel");
@@ -293,15 +298,22 @@ ExportResult to_megatron(const Scenario& sc) {
       }
       break;
   }
-  if (p.optimizer_moment_bytes == 2) {
+  // 16-bit moments and main params are Transformer Engine's precision-aware optimizer, which
+  // Megatron-LM runs only as the distributed optimizer (megatron/core/optimizer/__init__.py).
+  const bool aware_optimizer = p.optimizer_moment_bytes == 2 || p.master_weights == MasterWeights::half;
+  if (aware_optimizer && p.zero == 0) {
+    r.notes.push_back(
+        "16-bit optimizer state or main params (optimizer_state, master_weights) need Megatron-LM's distributed "
+        "optimizer (--use-precision-aware-optimizer is refused without it): not written; zero: 1 would write them");
+  } else if (aware_optimizer) {
     f.add("--use-precision-aware-optimizer");
-    f.add("--exp-avg-dtype", "bf16");
-    f.add("--exp-avg-sq-dtype", "bf16");
+    if (p.optimizer_moment_bytes == 2) {
+      f.add("--exp-avg-dtype", "bf16");
+      f.add("--exp-avg-sq-dtype", "bf16");
+    }
+    if (p.master_weights == MasterWeights::half) f.add("--main-params-dtype", "fp16");
   }
-  if (p.master_weights == MasterWeights::half) {
-    if (p.optimizer_moment_bytes != 2) f.add("--use-precision-aware-optimizer");
-    f.add("--main-params-dtype", "fp16");
-  } else if (p.master_weights != MasterWeights::fp32) {
+  if (p.master_weights != MasterWeights::half && p.master_weights != MasterWeights::fp32) {
     r.notes.push_back(std::string("master_weights ") + master_weights_name(p.master_weights) +
                       " is not exported: Megatron-LM keeps fp32 main params, or fp16 ones (master_weights: 16-bit)");
   }
@@ -337,8 +349,14 @@ ExportResult to_megatron(const Scenario& sc) {
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
   note_saved_inputs(p, "Megatron-LM flag", r.notes);
   if (p.activation_offload_layers > 0) {
-    f.add("--cpu-offloading");
+    // The count alone turns offloading on (arguments.py sets cpu_offloading from it); Megatron-Core
+    // refuses it beside pipeline parallelism and recomputation (TransformerConfig).
     f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
+    if (p.pp > 1 || p.recompute != Recompute::none) {
+      r.notes.push_back(
+          "activation_offload_layers: Megatron-Core offloads only without pipeline parallelism and "
+          "recomputation (TransformerConfig refuses the rest)");
+    }
   }
   if (const auto backend = megatron_attention_backend(p.attention, r.notes)) f.add("--attention-backend", *backend);
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
@@ -967,7 +985,13 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   out.model = YAML::Node(YAML::NodeType::Map);
   std::map<std::string, std::string> flags;  // flag -> value ("" for a switch)
   const auto words = shell_words(arguments);
-  for (std::size_t i = 0; i < words.size(); ++i) {
+  // A launch line's own flags (torchrun --nproc-per-node 8 pretrain_gpt.py ...) come before the
+  // script: the arguments start after the first Python file named.
+  const auto script = std::find_if(words.begin(), words.end(), [](const std::string& w) {
+    return w.size() > 3 && w.compare(w.size() - 3, 3, ".py") == 0;
+  });
+  const std::size_t first = script == words.end() ? 0 : static_cast<std::size_t>(script - words.begin()) + 1;
+  for (std::size_t i = first; i < words.size(); ++i) {
     std::string flag = words[i];
     if (flag.rfind("--", 0) != 0) {
       if (flags.empty()) continue;  // the launcher and script before the flags (torchrun ... pretrain_gpt.py)
@@ -1167,8 +1191,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--cross-entropy-loss-fusion"] = true;
   // Experts: Transformer Engine's GroupedLinear (the default, expert_gemm: streams), or the legacy
   // grouped_gemm package's one kernel over all experts.
-  if (has("--num-experts") && has("--moe-grouped-gemm") && has("--moe-use-legacy-grouped-gemm"))
-    out.plan["expert_gemm"] = "grouped";
+  if (has("--num-experts") && has("--moe-grouped-gemm"))
+    out.plan["expert_gemm"] = has("--moe-use-legacy-grouped-gemm") ? "grouped" : "streams";
   if (has("--num-experts") && !has("--moe-grouped-gemm")) {
     out.notes.push_back(
         "no --moe-grouped-gemm: Megatron-Core runs the experts one after another (SequentialMLP), "
