@@ -359,6 +359,23 @@ TEST(CliExport, MegatronLaunchLinesReadFromTheScript) {
   }
 }
 
+// gpt-oss windows every other layer: Megatron-LM and NeMo say which (window_attn_skip_freq), and
+// Megatron-LM's forms read back: the count, a layer list, and the window without parentheses.
+TEST(CliExport, SlidingWindowPatternsReachTheFrameworks) {
+  const std::string scenario = testing::TempDir() + "/gpt-oss.yaml";
+  std::ofstream(scenario) << "model: {preset: gpt-oss-120b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+                             "plan: {tp: 1, dp: 64, ep: 8, micro_batch: 1, global_batch: 64}\n";
+  expect_round_trip("gpt-oss", "megatron", scenario);
+  EXPECT_NE(read_text(testing::TempDir() + "/gpt-oss.megatron").find("--window-attn-skip-freq 2"), std::string::npos);
+  EXPECT_NE(exported_as(scenario, "nemo").find("window_attn_skip_freq = 2"), std::string::npos);
+  const std::string out = testing::TempDir() + "/windows.yaml";
+  ASSERT_EQ(from_megatron("--window-size 1024,0 --window-attn-skip-freq ([1,1,0]*2)", out).code, 0);
+  EXPECT_NE(read_text(out).find("sliding_window: 1024"), std::string::npos) << read_text(out);
+  EXPECT_NE(read_text(out).find("sliding_window_pattern: 3"), std::string::npos) << read_text(out);
+  ASSERT_EQ(from_megatron("--window-size '(512,0)' --window-attn-skip-freq 4", out).code, 0);
+  EXPECT_NE(read_text(out).find("sliding_window_pattern: 4"), std::string::npos) << read_text(out);
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

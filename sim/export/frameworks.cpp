@@ -390,7 +390,12 @@ ExportResult to_megatron(const Scenario& sc) {
     f.add("--attention-dropout", "0.0");
     f.add("--hidden-dropout", "0.0");
   }
-  if (m.sliding_window > 0) f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
+  if (m.sliding_window > 0) {
+    f.add("--window-size", "\"(" + str(m.sliding_window) + ",0)\"");
+    // Every p-th layer (p, 2p, ... from 1) attends to the whole sequence: Megatron-Core's
+    // window_attn_skip_freq p (transformer/utils.py, is_layer_window_attention).
+    if (m.sliding_window_pattern > 1) f.add("--window-attn-skip-freq", str(m.sliding_window_pattern));
+  }
   if (m.mtp_layers > 0) f.add("--mtp-num-layers", str(m.mtp_layers));
   if (m.mla) {
     f.add("--multi-latent-attention");
@@ -687,6 +692,11 @@ ExportResult to_nemo(const Scenario& sc) {
   if (m.biases()) t << "recipe.model.config.add_bias_linear = True\n";
   if (m.tied_embeddings()) t << "recipe.model.config.share_embeddings_and_output_weights = True\n";
   if (m.dropout()) t << "recipe.model.config.attention_dropout = 0.1\nrecipe.model.config.hidden_dropout = 0.1\n";
+  if (m.sliding_window > 0) {
+    t << "recipe.model.config.window_size = (" << m.sliding_window << ", 0)\n";
+    if (m.sliding_window_pattern > 1)
+      t << "recipe.model.config.window_attn_skip_freq = " << m.sliding_window_pattern << "\n";
+  }
   if (m.mla) {
     t << "recipe.model.config.q_lora_rank = " << (m.q_lora_rank > 0 ? std::to_string(m.q_lora_rank) : "None") << "\n";
     t << "recipe.model.config.kv_lora_rank = " << m.kv_lora_rank
@@ -865,21 +875,21 @@ std::int64_t whole(const std::string& source, const std::string& key, const std:
   return static_cast<std::int64_t>(*parsed);
 }
 
-// Megatron-LM's --moe-layer-freq as a list of 0/1 per layer: a count N (every N-th layer from the
-// first) or a Python list expression of brackets, '+' and '*' ("([0]*3+[1]*58)", "([0,1]*24)").
-// Throws InputError on anything else.
-std::vector<int> moe_layer_pattern(const std::string& source, const std::string& text, int layers) {
+// A Megatron-LM layer pattern (--moe-layer-freq, --window-attn-skip-freq; `key` names it in
+// errors) as a list of 0/1 per layer: a count N (every N-th layer from the first) or a Python list expression of
+// brackets, '+' and '*' ("([0]*3+[1]*58)", "([0,1]*24)"). Throws InputError on anything else.
+std::vector<int> layer_pattern(const std::string& source, const std::string& key, const std::string& text, int layers) {
   std::string v;
   for (const char c : text) {
     if (c != ' ' && c != '"' && c != '\'') v += c;
   }
   const auto bad = [&] {
-    throw InputError({source, 0, 0}, "--moe-layer-freq",
+    throw InputError({source, 0, 0}, key,
                      "expected a count or a list expression such as \"([0]*3+[1]*58)\", found \"" + text + "\"");
   };
   if (v.size() > 4096) bad();  // a layer list, not a program: also bounds the parser's recursion
   if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
-    const std::int64_t every = whole(source, "--moe-layer-freq", v);
+    const std::int64_t every = whole(source, key, v);
     std::vector<int> pattern;
     for (int i = 0; i < layers; ++i) pattern.push_back(i % every == 0 ? 1 : 0);
     return pattern;
@@ -906,7 +916,7 @@ std::vector<int> moe_layer_pattern(const std::string& source, const std::string&
     }
     while (at < v.size() && v[at] == '*') {
       const std::size_t end = v.find_first_not_of("0123456789", ++at);
-      const std::int64_t times = whole(source, "--moe-layer-freq", v.substr(at, end - at), 0);
+      const std::int64_t times = whole(source, key, v.substr(at, end - at), 0);
       if (times > 65536 || double(times) * double(list.size()) > 1e6) bad();  // more layers than any model
       at = end == std::string::npos ? v.size() : end;
       std::vector<int> repeated;
@@ -937,6 +947,37 @@ void set_recompute(YAML::Node& plan, const std::string& granularity, const std::
     plan["recompute"] = "selective";
   else
     throw InputError({source, 0, 0}, key, "expected full or selective, found \"" + granularity + "\"");
+}
+
+// --window-attn-skip-freq: a count p (every p-th layer, from 1, attends to the whole sequence)
+// or a list of 1 (windowed) and 0 (whole) per layer; a list is read where it is such a period.
+void read_window_pattern(const std::string& source, const std::string& value, ImportedPlan& out) {
+  if (value.find_first_not_of("0123456789") == std::string::npos) {
+    const std::int64_t every = whole(source, "--window-attn-skip-freq", value);
+    // 1: every layer attends to the whole sequence (layer_number % 1 is never 0).
+    if (every == 1)
+      out.model["sliding_window"] = 0;
+    else
+      out.model["sliding_window_pattern"] = every;
+    return;
+  }
+  const std::vector<int> pattern = layer_pattern(source, "--window-attn-skip-freq", value, 0);
+  const int n = static_cast<int>(pattern.size());
+  if (std::all_of(pattern.begin(), pattern.end(), [](int x) { return x == 1; })) return;  // every layer windowed
+  if (std::all_of(pattern.begin(), pattern.end(), [](int x) { return x == 0; })) {
+    out.model["sliding_window"] = 0;
+    return;
+  }
+  for (int p = 2; p <= n; ++p) {
+    bool periodic = true;
+    for (int i = 0; i < n && periodic; ++i) periodic = pattern[i] == ((i + 1) % p != 0 ? 1 : 0);
+    if (periodic) {
+      out.model["sliding_window_pattern"] = p;
+      return;
+    }
+  }
+  out.notes.push_back("--window-attn-skip-freq " + value +
+                      ": not every p-th layer attending to the whole sequence; priced as every layer windowed");
 }
 
 // The layer's make-up from Megatron-LM's flags, whose defaults are GPT's (LayerNorm, GeLU, learned
@@ -1060,15 +1101,18 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   }
   if (has("--window-size")) {
     // "(4096,0)": tokens before and after.
+    // "(4096,0)" or "4096,0" (Megatron-LM's tuple_type strips the parentheses).
     const std::string v = need_value("--window-size");
     const auto open = v.find('('), comma = v.find(',');
-    if (open == std::string::npos || comma == std::string::npos) {
+    const std::size_t left = open == std::string::npos ? 0 : open + 1;
+    if (comma == std::string::npos || comma < left) {
       throw InputError({source, 0, 0}, "--window-size",
                        "expected \"(LEFT,RIGHT)\" such as \"(4096,0)\", found \"" + v + "\"");
     }
-    out.model["sliding_window"] = whole(source, "--window-size", v.substr(open + 1, comma - open - 1));
+    out.model["sliding_window"] = whole(source, "--window-size", v.substr(left, comma - left));
+    if (has("--window-attn-skip-freq")) read_window_pattern(source, need_value("--window-attn-skip-freq"), out);
   }
-  used["--window-size"] = true;
+  used["--window-size"] = used["--window-attn-skip-freq"] = true;
   // The experts' settings mean something only with experts (a dense model's scenario refuses them).
   if (has("--moe-token-dispatcher-type") && has("--num-experts")) {
     const std::string type = need_value("--moe-token-dispatcher-type");
@@ -1101,7 +1145,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       // Leading dense layers ("([0]*3+[1]*58)", DeepSeek-V3) and every p-th layer ("([0,1]*24)",
       // Llama 4 Maverick) are what ModelSpec::moe_layer describes.
       const int layers = has("--num-layers") ? static_cast<int>(number("--num-layers")) : 0;
-      const std::vector<int> pattern = moe_layer_pattern(source, need_value("--moe-layer-freq"), layers);
+      const std::vector<int> pattern =
+          layer_pattern(source, "--moe-layer-freq", need_value("--moe-layer-freq"), layers);
       if (pattern.size() > 4096 || (layers > 0 && static_cast<int>(pattern.size()) != layers)) {
         throw InputError(
             {source, 0, 0}, "--moe-layer-freq",
