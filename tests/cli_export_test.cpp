@@ -81,7 +81,7 @@ TEST(CliExport, MegatronRoundTripsThePlan) {
 // Megatron-Core lays ranks out tp, cp, (ep,) dp, pp, innermost first; --use-tp-pp-dp-mapping puts
 // dp outermost. A plan with dp outermost is exported with the flag, and read back without a base
 // scenario each launch line gives its own rank order (a MoE plan's expert groups depend on it).
-// Layers that do not divide into the stages are said so, with the split trainsim priced.
+// Layers that do not divide into the stages go as the layout of the split trainsim priced.
 TEST(CliExport, MegatronRankOrderAndUnevenStagesAreWrittenAndRead) {
   // The flag on a line of its own (notes are comments).
   const auto has_flag = [](const std::string& out) {
@@ -125,7 +125,9 @@ TEST(CliExport, MegatronRankOrderAndUnevenStagesAreWrittenAndRead) {
   const CommandResult uneven = run("export " + kSource + "/scenarios/deepseek-v3-256xgb200.yaml --to megatron " +
                                    "--set plan.schedule=1f1b --set plan.virtual_stages=1");
   ASSERT_EQ(uneven.code, 0) << uneven.output;
-  EXPECT_NE(uneven.output.find("61 layers do not divide into pp"), std::string::npos) << uneven.output;
+  EXPECT_NE(uneven.output.find("--pipeline-model-parallel-layout \"Et*7|t*8|t*8|t*8|t*8|t*8|t*7|t*7L\""),
+            std::string::npos)
+      << uneven.output;
 }
 
 // A mixture of experts with multi-head latent attention goes to NeMo with Megatron-Core's expert
@@ -374,6 +376,45 @@ TEST(CliExport, SlidingWindowPatternsReachTheFrameworks) {
   EXPECT_NE(read_text(out).find("sliding_window_pattern: 3"), std::string::npos) << read_text(out);
   ASSERT_EQ(from_megatron("--window-size '(512,0)' --window-attn-skip-freq 4", out).code, 0);
   EXPECT_NE(read_text(out).find("sliding_window_pattern: 4"), std::string::npos) << read_text(out);
+}
+
+// A split Megatron-LM would not make by itself travels as --pipeline-model-parallel-layout, and
+// each of Megatron-LM's ways to give one reads back as its stages hold them
+// (get_num_layers_to_build); a launch line without one splits evenly whatever the base did.
+TEST(CliExport, UnevenSplitsTravelAsMegatronLayouts) {
+  const std::string scenario = testing::TempDir() + "/llama-uneven.yaml";
+  std::ofstream(scenario) << "model: {preset: llama3-70b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+                             "plan: {tp: 8, pp: 4, dp: 2, micro_batch: 1, global_batch: 64, "
+                             "layers_per_stage: [18, 22, 22, 18]}\n";
+  expect_round_trip("llama-uneven", "megatron", scenario);
+  const std::string args = read_text(testing::TempDir() + "/llama-uneven.megatron");
+  EXPECT_NE(args.find("--pipeline-model-parallel-layout \"Et*18|t*22|t*22|t*18L\""), std::string::npos) << args;
+  expect_round_trip("deepseek-v3-256xgb200", "megatron");  // 61 layers in 32 chunks, the first and last short
+  const auto split = [](const std::string& flags) {
+    const std::string out = testing::TempDir() + "/split.yaml";
+    const CommandResult r =
+        run("export --from megatron \"--num-layers 80 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 "
+            "--vocab-size 32000 --micro-batch-size 1 --global-batch-size 8 --bf16 " +
+            flags + "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
+    EXPECT_EQ(r.code, 0) << flags << "\n" << r.output;
+    return prediction(out)["pipeline"]["layers_per_stage"].dump();
+  };
+  EXPECT_EQ(split("--pipeline-model-parallel-size 4 --decoder-first-pipeline-num-layers 18 "
+                  "--decoder-last-pipeline-num-layers 18"),
+            "[18,22,22,18]");
+  EXPECT_EQ(split("--pipeline-model-parallel-size 4 --decoder-last-pipeline-num-layers 17"), "[21,21,21,17]");
+  EXPECT_EQ(split("--pipeline-model-parallel-size 2 --account-for-embedding-in-pipeline-split "
+                  "--account-for-loss-in-pipeline-split"),
+            "[40,40]");
+  EXPECT_EQ(split("--pipeline-model-parallel-size 2 --pipeline-model-parallel-layout 'Et*9|t*10|(t*15)*2|t*31L'"),
+            "[39,41]");
+  const std::string back = testing::TempDir() + "/llama-even.yaml";
+  ASSERT_EQ(run("export --from megatron \"--tensor-model-parallel-size 8 --pipeline-model-parallel-size 4 "
+                "--micro-batch-size 1 --global-batch-size 64 --bf16\" --base " +
+                scenario + " -o " + back)
+                .code,
+            0);
+  EXPECT_EQ(prediction(back)["pipeline"]["layers_per_stage"].dump(), "[20,20,20,20]");
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {

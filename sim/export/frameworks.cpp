@@ -6,6 +6,7 @@
 #include <functional>
 #include <iomanip>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <sstream>
 
@@ -67,6 +68,21 @@ bool uneven_layers(const Scenario& sc) {
     if (n != sc.plan.layers_per_stage.front()) return true;
   }
   return false;
+}
+
+// Megatron-Core's --pipeline-model-parallel-layout for a chunk split (pp x virtual stages, chunk c
+// on stage c % pp, in the model's order): "E" the embedding, "t" a layer, "m" an MTP module, "L"
+// the loss, "|" between chunks ("Et*15|t*16|...|t*14mL"; pipeline_parallel_layer_layout.py).
+std::string megatron_layout(const std::vector<int>& chunks, int mtp_layers) {
+  std::string layout;
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    if (c > 0) layout += "|";
+    if (c == 0) layout += "E";
+    if (chunks[c] == 1) layout += "t";
+    if (chunks[c] > 1) layout += "t*" + std::to_string(chunks[c]);
+    if (c + 1 == chunks.size()) layout += std::string(std::size_t(std::max(0, mtp_layers)), 'm') + "L";
+  }
+  return layout;
 }
 
 // ---- Megatron-LM ------------------------------------------------------------------------------
@@ -164,16 +180,14 @@ ExportResult to_megatron(const Scenario& sc) {
   Flags f;
   f.add("--tensor-model-parallel-size", str(p.tp));
   f.add("--pipeline-model-parallel-size", str(p.pp));
-  if (p.virtual_stages > 1) {
-    if (const int per_chunk = layers_per_chunk(sc)) {
-      f.add("--num-layers-per-virtual-pipeline-stage", str(per_chunk));
-    } else {
-      f.add("--num-virtual-stages-per-pipeline-rank", str(p.virtual_stages));
-      r.notes.push_back(std::to_string(m.layers) +
-                        " layers do not divide into pp x virtual_stages = " + std::to_string(p.pp * p.virtual_stages) +
-                        " chunks: trainsim's split leaves the first and last chunks a layer short; give Megatron-LM "
-                        "--pipeline-model-parallel-layout to match it");
-    }
+  // Megatron-LM splits layers evenly over the chunks unless given the split: a layout where the
+  // priced one is not even (uneven layers_per_stage, layers that do not divide).
+  const std::vector<int> chunks = chunk_layers(m.layers, p);
+  const bool even = std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
+  if (!even) {
+    f.add("--pipeline-model-parallel-layout", "\"" + megatron_layout(chunks, m.mtp_layers) + "\"");
+  } else if (p.virtual_stages > 1) {
+    f.add("--num-layers-per-virtual-pipeline-stage", str(chunks.front()));
   }
   if (p.schedule == Schedule::gpipe && p.pp > 1) {
     r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
@@ -181,18 +195,6 @@ ExportResult to_megatron(const Scenario& sc) {
       r.notes.push_back(
           "tp_comm_overlap async is PyTorch's async TP; Megatron-LM's --tp-comm-overlap is Transformer Engine's "
           "userbuffers overlap (tp_comm_overlap: true), written");
-  }
-  if (uneven_layers(sc)) {
-    r.notes.push_back(
-        "layers_per_stage is uneven: give Megatron-LM --decoder-first-pipeline-num-layers / "
-        "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
-  } else if (p.virtual_stages == 1 && p.pp > 1 && m.layers % p.pp != 0) {
-    std::string split;
-    for (const int n : stage_layers(m.layers, p)) split += (split.empty() ? "" : ", ") + std::to_string(n);
-    r.notes.push_back(std::to_string(m.layers) + " layers do not divide into pp = " + std::to_string(p.pp) +
-                      " stages: trainsim splits them " + split +
-                      "; Megatron-LM needs --decoder-first-pipeline-num-layers / "
-                      "--decoder-last-pipeline-num-layers or --pipeline-model-parallel-layout");
   }
   // Megatron-Core lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel's
   // order "tp-cp-ep-dp-pp"); --use-tp-pp-dp-mapping swaps dp and pp, for plans without context or
@@ -659,6 +661,11 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.trainer.strategy.pipeline_model_parallel_size = " << p.pp << "\n";
   t << "recipe.trainer.strategy.virtual_pipeline_model_parallel_size = "
     << (p.virtual_stages > 1 ? std::to_string(p.virtual_stages) : "None") << "\n";
+  if (const auto chunks = chunk_layers(m.layers, p);
+      std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) != chunks.end()) {
+    t << "recipe.trainer.strategy.pipeline_model_parallel_layout = \"" << megatron_layout(chunks, m.mtp_layers)
+      << "\"\n";
+  }
   t << "recipe.trainer.strategy.context_parallel_size = " << p.cp << "\n";
   t << "recipe.trainer.strategy.expert_model_parallel_size = " << p.ep << "\n";
   t << "recipe.trainer.strategy.sequence_parallel = " << (p.sequence_parallel ? "True" : "False") << "\n";
@@ -949,6 +956,120 @@ void set_recompute(YAML::Node& plan, const std::string& granularity, const std::
     throw InputError({source, 0, 0}, key, "expected full or selective, found \"" + granularity + "\"");
 }
 
+// Layers per chunk of a --pipeline-model-parallel-layout (pipeline_parallel_layer_layout.py:
+// "(...)*n" and "x*n" repeat, commas are cosmetic, "|" ends a chunk; chunk c is on stage c % pp).
+std::vector<int> megatron_layout_chunks(const std::string& source, const std::string& text, std::int64_t pp,
+                                        std::int64_t layers) {
+  const char* key = "--pipeline-model-parallel-layout";
+  const auto bad = [&](const std::string& why) {
+    throw InputError({source, 0, 0}, key, why + " (a layout such as \"Et*3|(t*4|)*6,t*3L\"), found \"" + text + "\"");
+  };
+  std::string v;
+  for (const char c : text) {
+    if (c != ',' && c != ' ' && c != '"' && c != '\'') v += c;
+  }
+  if (v.size() > 4096) bad("too long");
+  const auto count_after = [&](std::size_t& at) {
+    const std::size_t end = v.find_first_not_of("0123456789", at);
+    const std::string digits = v.substr(at, end - at);
+    if (digits.empty() || digits.size() > 5) bad("expected a count after '*'");
+    at = end == std::string::npos ? v.size() : end;
+    return std::stoi(digits);
+  };
+  // Parentheses first (Megatron-Core's own order), then single characters.
+  for (std::size_t open; (open = v.find('(')) != std::string::npos;) {
+    const std::size_t close = v.find(')', open);
+    if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != '*') bad("expected \"(...)*N\"");
+    std::size_t at = close + 2;
+    const int times = count_after(at);
+    std::string repeated;
+    for (int k = 0; k < times && repeated.size() <= 1 << 16; ++k) repeated += v.substr(open + 1, close - open - 1);
+    v = v.substr(0, open) + repeated + v.substr(at);
+  }
+  std::string flat;
+  for (std::size_t at = 0; at < v.size();) {
+    const char c = v[at++];
+    if (std::string("ELtm|").find(c) == std::string::npos) bad(std::string("unknown layer character '") + c + "'");
+    if (at < v.size() && v[at] == '*') {
+      ++at;
+      flat.append(std::size_t(count_after(at)), c);
+    } else {
+      flat += c;
+    }
+    if (flat.size() > 1 << 16) bad("too long");
+  }
+  std::vector<int> chunks(1, 0);
+  for (const char c : flat) {
+    if (c == '|') chunks.push_back(0);
+    if (c == 't') ++chunks.back();
+  }
+  if (flat.empty() || flat.front() != 'E' || flat.back() != 'L' || std::count(flat.begin(), flat.end(), 'E') != 1 ||
+      std::count(flat.begin(), flat.end(), 'L') != 1)
+    bad("expected the embedding E first and the loss L last, once each");
+  if (static_cast<std::int64_t>(chunks.size()) % pp != 0)
+    bad(std::to_string(chunks.size()) + " chunks do not divide over " + std::to_string(pp) + " pipeline stages");
+  if (std::accumulate(chunks.begin(), chunks.end(), std::int64_t{0}) != layers)
+    bad("its layers do not add up to --num-layers " + std::to_string(layers));
+  if (std::find(chunks.begin(), chunks.end(), 0) != chunks.end())
+    bad("a chunk without layers (a stage of the embedding or loss alone), which trainsim does not price");
+  return chunks;
+}
+
+// Layers per chunk as Megatron-Core builds them from the first and last stages' counts and the
+// embedding or loss counted as a layer (transformer_block.py, get_num_layers_to_build).
+std::vector<int> megatron_uneven_chunks(const std::string& source, const std::map<std::string, std::string>& flags,
+                                        std::int64_t pp, std::int64_t v, std::int64_t layers) {
+  const auto count = [&](const char* f) -> std::optional<std::int64_t> {
+    const auto it = flags.find(f);
+    if (it == flags.end()) return std::nullopt;
+    return whole(source, f, it->second, 0);
+  };
+  const auto first = count("--decoder-first-pipeline-num-layers"), last = count("--decoder-last-pipeline-num-layers");
+  std::vector<std::int64_t> stage(std::size_t(pp), 0);
+  const char* key = first ? "--decoder-first-pipeline-num-layers" : "--decoder-last-pipeline-num-layers";
+  if (first || last) {
+    if (flags.count("--account-for-embedding-in-pipeline-split") || flags.count("--account-for-loss-in-pipeline-split"))
+      throw InputError(
+          {source, 0, 0}, key,
+          "Megatron-Core takes uneven first and last stages or the embedding and loss in the split, not both");
+    std::int64_t rest = layers - first.value_or(0) - last.value_or(0);
+    const std::int64_t middle = pp - (first ? 1 : 0) - (last ? 1 : 0);
+    if (rest < 0 || (middle > 0 && rest % middle != 0) || (middle <= 0 && rest != 0))
+      throw InputError({source, 0, 0}, key,
+                       "the other stages' " + std::to_string(rest) + " layers do not divide over " +
+                           std::to_string(std::max<std::int64_t>(middle, 0)) + " stages");
+    for (auto& n : stage) n = middle > 0 ? rest / middle : 0;
+    if (first) stage.front() = *first;
+    if (last) stage.back() = *last;
+  } else {
+    key = "--account-for-embedding-in-pipeline-split";
+    const int embedding = flags.count("--account-for-embedding-in-pipeline-split") ? 1 : 0;
+    const int loss = flags.count("--account-for-loss-in-pipeline-split") ? 1 : 0;
+    if ((layers + embedding + loss) % pp != 0)
+      throw InputError({source, 0, 0}, key,
+                       std::to_string(layers + embedding + loss) + " layers and modules do not divide over " +
+                           std::to_string(pp) + " stages");
+    for (auto& n : stage) n = (layers + embedding + loss) / pp;
+  }
+  // Each stage's layers in v equal chunks; the embedding's and the loss's places in the split come
+  // off the model's first and last chunks.
+  std::vector<int> chunks(std::size_t(pp * v), 0);
+  for (std::int64_t s = 0; s < pp; ++s) {
+    if (stage[s] % v != 0)
+      throw InputError({source, 0, 0}, key,
+                       "stage " + std::to_string(s) + "'s " + std::to_string(stage[s]) + " layers do not divide into " +
+                           std::to_string(v) + " virtual stages");
+    for (std::int64_t c = 0; c < v; ++c) chunks[c * pp + s] = static_cast<int>(stage[s] / v);
+  }
+  if (!first && !last) {
+    chunks.front() -= flags.count("--account-for-embedding-in-pipeline-split") ? 1 : 0;
+    chunks.back() -= flags.count("--account-for-loss-in-pipeline-split") ? 1 : 0;
+  }
+  if (std::any_of(chunks.begin(), chunks.end(), [](int n) { return n < 1; }))
+    throw InputError({source, 0, 0}, key, "a model chunk without layers, which trainsim does not price");
+  return chunks;
+}
+
 // --window-attn-skip-freq: a count p (every p-th layer, from 1, attends to the whole sequence)
 // or a list of 1 (windowed) and 0 (whole) per layer; a list is read where it is such a period.
 void read_window_pattern(const std::string& source, const std::string& value, ImportedPlan& out) {
@@ -1202,6 +1323,35 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   }
   if (!unread_moe.empty())
     out.notes.push_back(unread_moe + ": not read without --num-experts (the model's experts are kept as they are)");
+  // The split over pipeline stages: a layout, the first and last stages' counts, or even.
+  const std::int64_t pipeline = has("--pipeline-model-parallel-size") ? number("--pipeline-model-parallel-size") : 1;
+  const auto split_layers = [&](const char* f) {
+    if (!has("--num-layers")) throw InputError({source, 0, 0}, f, "needs --num-layers to split the layers");
+    return number("--num-layers");
+  };
+  out.plan["layers_per_stage"] = YAML::Node(YAML::NodeType::Sequence);  // even, unless the flags say otherwise
+  if (has("--pipeline-model-parallel-layout")) {
+    for (const char* f : {"--num-layers-per-virtual-pipeline-stage", "--num-virtual-stages-per-pipeline-rank",
+                          "--virtual-pipeline-model-parallel-size"}) {
+      if (has(f))
+        throw InputError({source, 0, 0}, f, "Megatron-LM takes it or --pipeline-model-parallel-layout, not both");
+    }
+    const std::vector<int> chunks = megatron_layout_chunks(source, need_value("--pipeline-model-parallel-layout"),
+                                                           pipeline, split_layers("--pipeline-model-parallel-layout"));
+    for (const int n : chunks) out.plan["layers_per_stage"].push_back(n);
+    out.plan["virtual_stages"] = static_cast<int>(chunks.size() / pipeline);
+  } else if (has("--decoder-first-pipeline-num-layers") || has("--decoder-last-pipeline-num-layers") ||
+             has("--account-for-embedding-in-pipeline-split") || has("--account-for-loss-in-pipeline-split")) {
+    const std::int64_t virtual_stages =
+        has("--num-virtual-stages-per-pipeline-rank") ? number("--num-virtual-stages-per-pipeline-rank") : 1;
+    for (const int n : megatron_uneven_chunks(source, flags, pipeline, virtual_stages,
+                                              split_layers("--decoder-first-pipeline-num-layers")))
+      out.plan["layers_per_stage"].push_back(n);
+  }
+  for (const char* f :
+       {"--pipeline-model-parallel-layout", "--decoder-first-pipeline-num-layers", "--decoder-last-pipeline-num-layers",
+        "--account-for-embedding-in-pipeline-split", "--account-for-loss-in-pipeline-split"})
+    used[f] = true;
   // Interleaving: layers per virtual stage (current Megatron-LM) or the virtual size (older).
   if (has("--num-layers-per-virtual-pipeline-stage")) {
     const std::int64_t per_chunk = number("--num-layers-per-virtual-pipeline-stage");
