@@ -417,6 +417,37 @@ TEST(CliExport, UnevenSplitsTravelAsMegatronLayouts) {
   EXPECT_EQ(prediction(back)["pipeline"]["layers_per_stage"].dump(), "[20,20,20,20]");
 }
 
+// What a framework's configuration decides is read from it, not kept from the base scenario: a
+// bf16 launch line over an MXFP8 base gathers no FP8 parameters and has no FP8 recipe; the
+// distributed optimizer's instances (hybrid sharding, plan.dp_shard) read back as dp over them.
+TEST(CliExport, TheConfigurationDecidesWhatItSetsOverABase) {
+  const std::string fp8_base = kSource + "/scenarios/llama3-8b-64xb200-mxfp8.yaml";
+  const std::string bf16 = testing::TempDir() + "/bf16-over-mxfp8.yaml";
+  const CommandResult plain = run(
+      "export --from megatron \"--tensor-model-parallel-size 1 --micro-batch-size 1 --global-batch-size 64 --bf16\" "
+      "--base " +
+      fp8_base + " -o " + bf16);
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  EXPECT_NE(read_text(bf16).find("fp8_param_gather: false"), std::string::npos) << read_text(bf16);
+  const std::string scenario = testing::TempDir() + "/llama-instances.yaml";
+  std::ofstream(scenario) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 64}\n"
+                             "plan: {tp: 2, micro_batch: 1, global_batch: 128, sequence_parallel: true, zero: 1, "
+                             "dp_shard: 8}\n";
+  expect_round_trip("llama-instances", "megatron", scenario);
+  const std::string args = testing::TempDir() + "/llama-instances.megatron";
+  EXPECT_NE(read_text(args).find("--num-distributed-optimizer-instances 4"), std::string::npos) << read_text(args);
+  const std::string back = testing::TempDir() + "/llama-instances-back.yaml";
+  ASSERT_EQ(
+      run("export --from megatron \"$(cat " + args + ")\" --topology dgx-h100-superpod --gpus 64 -o " + back).code, 0);
+  const nlohmann::json peak = prediction(scenario)["memory_per_gpu_bytes"]["peak"];
+  ASSERT_TRUE(peak.is_number());
+  EXPECT_EQ(prediction(back)["memory_per_gpu_bytes"]["peak"], peak);
+  const CommandResult odd = run("export --from megatron \"$(cat " + args +
+                                ") --num-distributed-optimizer-instances 3\" --topology dgx-h100-superpod --gpus 64");
+  EXPECT_EQ(odd.code, 2) << odd.output;
+  EXPECT_NE(odd.output.find("'--num-distributed-optimizer-instances'"), std::string::npos) << odd.output;
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

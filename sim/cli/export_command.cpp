@@ -101,10 +101,13 @@ int export_from(const ExportOptions& o) {
   }
   if (!doc["plan"] || !doc["plan"].IsMap()) doc["plan"] = YAML::Node(YAML::NodeType::Map);
   if (!imported.plan["dp"]) doc["plan"].remove("dp");  // what the GPUs leave, as the framework derives it
+  for (const auto& key : imported.clear) doc["plan"].remove(key);
   merge(doc["plan"], imported.plan);
-  const std::string label = o.output.empty() ? source : o.output;
+  // Errors of the merged job name where its fields came from: the base, or the configuration read
+  // (not the output file, which does not exist yet).
+  const std::string label = o.base.empty() ? source : o.base + " (under " + source + ")";
   // What depends on the merged job: the GPUs' kind, the layers per pipeline rank.
-  if (!imported.attention_on_blackwell.empty() || imported.layers_per_chunk > 0) {
+  if (!imported.attention_on_blackwell.empty() || imported.layers_per_chunk > 0 || imported.optimizer_instances > 1) {
     const Scenario shape = load_scenario_unchecked(doc, label);
     if (!imported.attention_on_blackwell.empty() && shape.cluster.topology.gpu.mx_formats) {
       doc["plan"]["attention"] = imported.attention_on_blackwell;
@@ -118,11 +121,20 @@ int export_from(const ExportOptions& o) {
       }
       doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
     }
+    if (imported.optimizer_instances > 1) {
+      const int instances = imported.optimizer_instances, dp = shape.plan.dp;
+      if (dp % instances != 0) {
+        throw InputError({source, 0, 0}, "--num-distributed-optimizer-instances",
+                         std::to_string(instances) + " instances do not divide the " + std::to_string(dp) +
+                             " data-parallel ranks the GPUs leave");
+      }
+      doc["plan"]["dp_shard"] = dp / instances;
+    }
   }
   // The result goes through every check a scenario file gets before it is written. Without a base,
   // a model field it lacks is the configuration's to give.
   try {
-    load_scenario_document(doc, o.base.empty() ? label : o.base);
+    load_scenario_document(doc, label);
   } catch (const InputError& e) {
     if (!o.base.empty() || e.key().rfind("model.", 0) != 0 || e.problem().find("needs") == std::string::npos) throw;
     static const std::map<std::string, std::string> kMegatronFlags = {

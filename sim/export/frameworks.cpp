@@ -1329,7 +1329,6 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     if (!has("--num-layers")) throw InputError({source, 0, 0}, f, "needs --num-layers to split the layers");
     return number("--num-layers");
   };
-  out.plan["layers_per_stage"] = YAML::Node(YAML::NodeType::Sequence);  // even, unless the flags say otherwise
   if (has("--pipeline-model-parallel-layout")) {
     for (const char* f : {"--num-layers-per-virtual-pipeline-stage", "--num-virtual-stages-per-pipeline-rank",
                           "--virtual-pipeline-model-parallel-size"}) {
@@ -1378,6 +1377,10 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     out.plan["virtual_stages"] = 1;
     out.plan["schedule"] = "1f1b";
   }
+  // The distributed optimizer's copies, each sharded over dp / instances ranks (plan.dp_shard).
+  if (has("--num-distributed-optimizer-instances"))
+    out.optimizer_instances = static_cast<int>(number("--num-distributed-optimizer-instances"));
+  used["--num-distributed-optimizer-instances"] = true;
   out.plan["sequence_parallel"] = has("--sequence-parallel");
   used["--sequence-parallel"] = true;
   if (has("--tp-comm-overlap")) out.plan["tp_comm_overlap"] = true;
@@ -1545,7 +1548,7 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     }
   }
   if (has("--fp4-format")) out.plan["precision"] = "nvfp4";
-  if (has("--fp8-param-gather") || has("--fp4-param-gather")) out.plan["fp8_param_gather"] = true;
+  out.plan["fp8_param_gather"] = has("--fp8-param-gather") || has("--fp4-param-gather");
   // Megatron-Core's Transformer Engine layers cast the weights on a step's first micro-batch only.
   // Transformer Engine's choices where it runs the linear layers in low precision; false otherwise,
   // so that a base scenario's do not outlive its precision.

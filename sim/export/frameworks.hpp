@@ -42,6 +42,12 @@ struct ImportedPlan {
   std::vector<std::string> ignored;
   std::vector<std::string> notes;
   int layers_per_chunk = 0;  // torchtitan's pipeline_parallel_layers_per_stage: virtual stages need the layers
+  // Plan keys the configuration decides whether or not it sets them: a base scenario's go before
+  // the merge (a bf16 launch line keeps no FP8 recipe, an even split no layers_per_stage).
+  std::vector<std::string> clear = {"fp8_recipe", "recompute_modules", "recompute_fraction", "dp_shard",
+                                    "layers_per_stage"};
+  // Megatron-LM's --num-distributed-optimizer-instances: dp_shard is dp over it, and dp the GPUs'.
+  int optimizer_instances = 0;
   // The attention family the framework runs on Blackwell GPUs (GpuSpec::mx_formats) where it
   // differs from plan.attention; empty: the same.
   std::string attention_on_blackwell;
