@@ -448,6 +448,24 @@ TEST(CliExport, TheConfigurationDecidesWhatItSetsOverABase) {
   EXPECT_NE(odd.output.find("'--num-distributed-optimizer-instances'"), std::string::npos) << odd.output;
 }
 
+// Where the written flags run something else than the plan priced, the file says so: TF32 (off in
+// PyTorch, never turned on by Megatron-LM or torchtitan), FlashAttention-3 (Megatron-LM's flag
+// names the backend, not the version), PyTorch's async TP (Megatron-LM's overlap is userbuffers).
+TEST(CliExport, WhatAFrameworkRunsDifferentlyIsSaid) {
+  const std::string tf32 = testing::TempDir() + "/tf32.yaml";
+  std::ofstream(tf32) << "model: {preset: gpt3-350m}\ncluster: {topology: dgx-a100-superpod, gpus: 8}\n"
+                         "plan: {micro_batch: 4, global_batch: 64, precision: tf32}\n";
+  EXPECT_NE(exported_as(tf32, "megatron").find("# note: precision tf32"), std::string::npos);
+  EXPECT_NE(exported_as(tf32, "torchtitan").find("precision tf32"), std::string::npos);
+  const std::string hopper = testing::TempDir() + "/flash3-async.yaml";
+  std::ofstream(hopper) << "model: {preset: llama3-8b}\ncluster: {topology: dgx-h100-superpod, gpus: 8}\n"
+                           "plan: {tp: 2, micro_batch: 1, global_batch: 8, sequence_parallel: true, attention: flash3, "
+                           "tp_comm_overlap: async}\n";
+  const std::string args = exported_as(hopper, "megatron");
+  EXPECT_NE(args.find("# note: attention flash3"), std::string::npos) << args;
+  EXPECT_NE(args.find("# note: tp_comm_overlap async"), std::string::npos) << args;
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

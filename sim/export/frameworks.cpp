@@ -141,8 +141,14 @@ std::optional<std::string> megatron_attention_backend(Attention a, std::vector<s
     case Attention::unfused:
       return "unfused";
     case Attention::flash2:
-    case Attention::flash3:
       return "flash";  // TE's FlashAttention: the flash-attn package installed
+    case Attention::flash3:
+      // TE runs FlashAttention-3 on Hopper where the flash_attn_3 package is installed, else the
+      // flash-attn package's FlashAttention-2; the flag names the backend, not the version.
+      notes.push_back(
+          "attention flash3: --attention-backend flash runs FlashAttention-3 only where its package "
+          "(flash_attn_3) is installed; read back, the flag means FlashAttention-2");
+      return "flash";
     default:
       notes.push_back(std::string("attention ") + attention_name(a) + " has no Megatron-LM backend: flash written");
       return "flash";
@@ -191,11 +197,11 @@ ExportResult to_megatron(const Scenario& sc) {
   }
   if (p.schedule == Schedule::gpipe && p.pp > 1) {
     r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
-    if (p.tp_comm_overlap && p.tp_overlap == TpOverlap::async)
-      r.notes.push_back(
-          "tp_comm_overlap async is PyTorch's async TP; Megatron-LM's --tp-comm-overlap is Transformer Engine's "
-          "userbuffers overlap (tp_comm_overlap: true), written");
   }
+  if (p.tp_comm_overlap && p.tp_overlap == TpOverlap::async)
+    r.notes.push_back(
+        "tp_comm_overlap async is PyTorch's async TP; Megatron-LM's --tp-comm-overlap is Transformer Engine's "
+        "userbuffers overlap (tp_comm_overlap: true), written");
   // Megatron-Core lays ranks out tp, cp, (ep,) dp, then pp outermost (initialize_model_parallel's
   // order "tp-cp-ep-dp-pp"); --use-tp-pp-dp-mapping swaps dp and pp, for plans without context or
   // expert parallelism (arguments.py asserts context_parallel_size * expert_model_parallel_size <= 1).
@@ -323,8 +329,14 @@ ExportResult to_megatron(const Scenario& sc) {
     case Precision::fp16:
       f.add("--fp16");
       break;
-    case Precision::fp32:
     case Precision::tf32:
+      // PyTorch leaves TF32 matmuls off (torch.backends.cuda.matmul.allow_tf32, since 1.12) and
+      // Megatron-LM never turns them on.
+      r.notes.push_back(
+          "precision tf32: Megatron-LM has no TF32 switch and PyTorch keeps TF32 matmuls off, so these "
+          "arguments train in fp32 math (precision: fp32), several times slower on tensor cores");
+      break;
+    case Precision::fp32:
       break;  // Megatron-LM's default: fp32 parameters and math
     case Precision::bf16:
       f.add("--bf16");
@@ -571,6 +583,11 @@ ExportResult to_torchtitan(const Scenario& sc) {
 
   // Sequences per data-parallel rank and step; with a pipeline, split into micro-batches.
   const std::int64_t local = p.pp > 1 ? p.global_batch / p.dp : p.micro_batch;
+  if (p.precision == Precision::tf32) {
+    r.notes.push_back(
+        "precision tf32: torchtitan leaves PyTorch's TF32 matmuls off (its default), so float32 trains in fp32 math "
+        "(precision: fp32), several times slower on tensor cores");
+  }
   t << "\n[training]\nlocal_batch_size = " << local << "\nglobal_batch_size = " << p.global_batch
     << "\nseq_len = " << m.seq_len << "\nmixed_precision_param = \""
     << (p.precision == Precision::fp32 || p.precision == Precision::tf32 ? "float32" : "bfloat16") << "\"\n";
