@@ -728,6 +728,11 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
       {"{\"step_time_s\": 1, \"plan\": 7}", "plan"},
       {"{\"step_time_s\": 1, \"device\": 7}", "device"},
       {"{\"step_time_s\": 1,", ""},
+      {"{\"step_time_s\": 1, \"tokens_per_s\": 0}", "tokens_per_s"},
+      {"{\"step_time_s\": 1, \"mfu\": 7}", "mfu"},
+      {"{\"step_time_s\": 1, \"step_times_s\": [0.1, -5, 1e308]}", "step_times_s"},
+      {"{\"step_time_s\": 1, \"step_times_s\": 0.6}", "step_times_s"},
+      {"{\"step_time_s\": 1, \"warmup\": -2}", "warmup"},
   };
   for (const auto& [text, key] : cases) {
     try {
