@@ -466,6 +466,17 @@ TEST(CliExport, WhatAFrameworkRunsDifferentlyIsSaid) {
   EXPECT_NE(args.find("# note: tp_comm_overlap async"), std::string::npos) << args;
 }
 
+// A GB200 NVL72 rack is one NVLink domain of 18 hosts (compute trays) of 4 GPUs: launch lines are
+// per host, whatever the node the simulator prices (topology gpus_per_host).
+TEST(CliExport, LaunchLinesArePerHost) {
+  const std::string racks = kSource + "/scenarios/llama3-70b-512xgb200.yaml";
+  EXPECT_NE(exported_as(racks, "megatron").find("--nproc-per-node 4 on 128 hosts"), std::string::npos);
+  const std::string nemo = exported_as(racks, "nemo");
+  EXPECT_NE(nemo.find("recipe.trainer.num_nodes = 128\nrecipe.trainer.devices = 4"), std::string::npos) << nemo;
+  EXPECT_NE(exported_as(kSource + "/scenarios/default.yaml", "megatron").find("--nproc-per-node 8 on 128 hosts"),
+            std::string::npos);
+}
+
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
   expect_round_trip("llama3-8b-8xh100", "torchtitan");  // FSDP, per-op checkpointing
 }

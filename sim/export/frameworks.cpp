@@ -431,9 +431,9 @@ ExportResult to_megatron(const Scenario& sc) {
   std::ostringstream out;
   out << "# " << sc.name << ": Megatron-LM pretrain_gpt.py arguments for " << sc.cluster.gpus << " GPUs (data parallel "
       << p.dp << " follows from the world size; launch with torchrun --nproc-per-node "
-      << sc.cluster.topology.gpus_per_node << " on "
-      << (sc.cluster.gpus + sc.cluster.topology.gpus_per_node - 1) / sc.cluster.topology.gpus_per_node
-      << " nodes)\n# flag names checked against " << kMegatronVersion << "\n";
+      << std::min(sc.cluster.topology.host_gpus(), sc.cluster.gpus) << " on "
+      << (sc.cluster.gpus + sc.cluster.topology.host_gpus() - 1) / sc.cluster.topology.host_gpus()
+      << " hosts)\n# flag names checked against " << kMegatronVersion << "\n";
   for (const auto& note : r.notes) out << "# note: " << note << "\n";
   r.text = out.str() + f.str();
   return r;
@@ -664,7 +664,7 @@ ExportResult to_nemo(const Scenario& sc) {
   const ModelSpec& m = sc.model;
   const PlanSpec& p = sc.plan;
   note_parallel_blocks(m, "NeMo", r.notes);
-  const int per_node = sc.cluster.topology.gpus_per_node;
+  const int per_node = sc.cluster.topology.host_gpus();  // Lightning's nodes are hosts
   std::ostringstream t;
   // A recipe whose model config class has the model's attention and MLP: DeepSeek's for
   // multi-head latent attention (MLATransformerConfig), Mixtral's for other mixtures of experts.

@@ -157,6 +157,13 @@ struct TopologySpec {
   GpuSpec gpu;
   int gpus_per_node = 1;
   int nodes = 1;
+  // The GPUs one host drives (its operating system, its launcher's processes): the node's unless
+  // a node holds several hosts, as a GB200 NVL72 rack's NVLink domain spans 18 trays of 4 GPUs.
+  // Only what a launch line says depends on it (export: processes per host, hosts).
+  int gpus_per_host = 0;
+  int host_gpus() const {
+    return gpus_per_host > 0 && gpus_per_node % gpus_per_host == 0 ? gpus_per_host : gpus_per_node;
+  }
   // A job larger than one NVLink domain gets this many GPUs of each domain it spans (a scheduler's
   // block or segment: Slurm's --segment in trays x GPUs per tray); 0: whole domains. Applied when
   // the scenario is read (each node then holds `segment` GPUs).

@@ -544,6 +544,10 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   t.gpus_per_node = static_cast<int>(*per_node);
   t.nodes = static_cast<int>(r.integer("nodes", 1, kMaxGpus).value_or(1));
   t.segment = static_cast<int>(r.integer("segment", 0, t.gpus_per_node).value_or(0));
+  t.gpus_per_host = static_cast<int>(r.integer("gpus_per_host", 1, t.gpus_per_node).value_or(0));
+  if (t.gpus_per_host > 0 && t.gpus_per_node % t.gpus_per_host != 0)
+    r.fail("gpus_per_host",
+           "a node's " + std::to_string(t.gpus_per_node) + " GPUs are whole hosts: expected a divisor");
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
     r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
   }
