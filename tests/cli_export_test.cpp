@@ -610,6 +610,16 @@ TEST(CliExport, BadInputIsAnInputError) {
   EXPECT_EQ(impossible.code, 2) << impossible.output;
   EXPECT_NE(impossible.output.find("'plan.tp'"), std::string::npos) << impossible.output;
   EXPECT_EQ(run("export " + kSource + "/scenarios/default.yaml --to deepspeed").code, 2);
+  // What Megatron-LM itself refuses: both 16-bit formats; full recomputation without its method.
+  const std::string out = testing::TempDir() + "/refused.yaml";
+  for (const auto& [flags, key] : {std::pair{"--fp16", "'--fp16'"},
+                                   {"--recompute-granularity full", "'--recompute-granularity'"},
+                                   {"--pipeline-model-parallel-size 2 --pipeline-model-parallel-layout 'Et*4|t*3L'",
+                                    "'--pipeline-model-parallel-layout'"}}) {
+    const CommandResult refused = from_megatron(flags, out);
+    EXPECT_EQ(refused.code, 2) << flags << "\n" << refused.output;
+    EXPECT_NE(refused.output.find(key), std::string::npos) << refused.output;
+  }
   const std::string toml = testing::TempDir() + "/bad.toml";
   write_text(toml, "[parallelism]\ntensor_parallel_degree = two\n");
   const CommandResult bad_toml =

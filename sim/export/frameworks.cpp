@@ -1431,6 +1431,12 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
       out.plan["recompute_modules"].push_back(name);
     }
   }
+  // Megatron-Core refuses full recomputation without a method and a layer count (TransformerConfig).
+  if (out.plan["recompute"].as<std::string>() == "full" &&
+      (!has("--recompute-method") || !has("--recompute-num-layers")))
+    throw InputError({source, 0, 0}, "--recompute-granularity",
+                     "full recomputation needs --recompute-method (uniform or block) and --recompute-num-layers, as "
+                     "Megatron-Core asks");
   // --recompute-method block recomputes the first N layers of every chunk: a share of them.
   if (out.plan["recompute"].as<std::string>() == "full" && has("--recompute-method") &&
       need_value("--recompute-method") == "block" && has("--recompute-num-layers") && has("--num-layers")) {
@@ -1547,6 +1553,7 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   if (has("--use-flash-attn") && !has("--attention-backend")) out.plan["attention"] = "flash2";
   used["--attention-backend"] = used["--use-flash-attn"] = true;
   // Precision.
+  if (has("--bf16") && has("--fp16")) throw InputError({source, 0, 0}, "--fp16", "give --bf16 or --fp16, not both");
   out.plan["precision"] = has("--bf16") ? "bf16" : has("--fp16") ? "fp16" : "fp32";
   if (has("--fp8-format")) {
     const std::string format = need_value("--fp8-format");
