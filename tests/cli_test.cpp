@@ -150,6 +150,11 @@ TEST(Cli, CompareJsonAndEstimateFidelity) {
     EXPECT_EQ(estimated["fidelity"], "estimate");
     EXPECT_EQ(full["clusters"][i]["topology"], estimate["clusters"][i]["topology"]);
     EXPECT_NEAR(estimated["step_time_s"].get<double>() / simulated["step_time_s"].get<double>(), 1.0, 0.1);
+    // The best plan as fields a script can read, as search --json gives them.
+    const auto& fields = full["clusters"][i]["plan_fields"];
+    ASSERT_TRUE(fields.is_object());
+    EXPECT_EQ(fields["tp"].get<int>() * fields["pp"].get<int>() * fields["dp"].get<int>() * fields["cp"].get<int>(),
+              full["clusters"][i]["gpus"].get<int>());
   }
   EXPECT_TRUE(estimate["not_compared"].empty());
 }

@@ -197,6 +197,7 @@ int compare(const CompareOptions& options) {
                           {"gpu", r.scenario.cluster.topology.gpu_names()},
                           {"gpus", r.scenario.cluster.gpus},
                           {"plan", plan_text(r.scenario.plan)},
+                          {"plan_fields", plan_json(r.scenario.plan)},
                           {"search_cut_by_time_limit", r.search_cut},
                           {"prediction", prediction_json(r.prediction)}});
     }

@@ -63,23 +63,6 @@ std::vector<bool> pareto_front(const std::vector<PlanCandidate>& plans) {
   return front;
 }
 
-nlohmann::json plan_json(const PlanSpec& p) {
-  return {{"tp", p.tp},
-          {"pp", p.pp},
-          {"dp", p.dp},
-          {"cp", p.cp},
-          {"ep", p.ep},
-          {"micro_batch", p.micro_batch},
-          {"virtual_stages", p.virtual_stages},
-          {"schedule", schedule_name(p.schedule)},
-          {"zero", p.zero},
-          {"dp_shard", p.dp_shard},
-          {"recompute", recompute_name(p.recompute)},
-          {"recompute_fraction", p.recompute_fraction},
-          {"sequence_parallel", p.sequence_parallel},
-          {"placement", placement_name(p.placement)}};
-}
-
 nlohmann::json candidate_json(const PlanCandidate& c, bool on_front) {
   nlohmann::json j = plan_json(c.plan);
   j["estimated_step_time_s"] = c.estimate.step_time;

@@ -365,6 +365,23 @@ std::optional<TrainingTime> training_time(const Scenario& sc, double step_time) 
   return expected_training_time(*sc.training.tokens / tokens_per_step * step_time, failures);
 }
 
+nlohmann::json plan_json(const PlanSpec& p) {
+  return {{"tp", p.tp},
+          {"pp", p.pp},
+          {"dp", p.dp},
+          {"cp", p.cp},
+          {"ep", p.ep},
+          {"micro_batch", p.micro_batch},
+          {"virtual_stages", p.virtual_stages},
+          {"schedule", schedule_name(p.schedule)},
+          {"zero", p.zero},
+          {"dp_shard", p.dp_shard},
+          {"recompute", recompute_name(p.recompute)},
+          {"recompute_fraction", p.recompute_fraction},
+          {"sequence_parallel", p.sequence_parallel},
+          {"placement", placement_name(p.placement)}};
+}
+
 nlohmann::json prediction_json(const Prediction& p) {
   nlohmann::json exposed = nlohmann::json::object();
   for (const char* kind : {"tp", "cp", "ep", "pp", "dp", "offload"}) {

@@ -125,6 +125,8 @@ double host_power_watts(const TopologySpec& topology, int node);
 std::optional<TrainingTime> training_time(const Scenario& scenario, double step_time);
 
 nlohmann::json prediction_json(const Prediction& p);
+// A plan's parallel layout and memory choices as JSON fields (search and compare rows).
+nlohmann::json plan_json(const PlanSpec& plan);
 std::string prediction_table(const Prediction& p, const Scenario& scenario);
 // "tp 8, pp 16 (interleaved, 3 virtual stages), dp 8": a plan's parallel axes in words.
 std::string plan_summary(const PlanSpec& plan);
