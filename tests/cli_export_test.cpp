@@ -464,6 +464,14 @@ TEST(CliExport, WhatAFrameworkRunsDifferentlyIsSaid) {
   const std::string args = exported_as(hopper, "megatron");
   EXPECT_NE(args.find("# note: attention flash3"), std::string::npos) << args;
   EXPECT_NE(args.find("# note: tp_comm_overlap async"), std::string::npos) << args;
+  // Written otherwise, a plan can stop fitting: Llama 3 405B at 16K tokens with per-op
+  // checkpointing fits an H100, with Megatron-LM's selective recomputation it does not.
+  const CommandResult op =
+      run("export " + kSource + "/scenarios/llama3-405b-16k-h100.yaml --to megatron --set plan.recompute=op");
+  EXPECT_NE(op.output.find("written with recompute selective does not fit"), std::string::npos) << op.output;
+  const CommandResult fits =
+      run("export " + kSource + "/scenarios/llama3-405b-16k-h100.yaml --to megatron --set plan.recompute=full");
+  EXPECT_EQ(fits.output.find("does not fit"), std::string::npos) << fits.output;
 }
 
 // A GB200 NVL72 rack is one NVLink domain of 18 hosts (compute trays) of 4 GPUs: launch lines are

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "scenario/units.hpp"
+#include "workload/memory.hpp"
+#include "workload/stages.hpp"
 
 namespace trainsim {
 
@@ -60,6 +62,29 @@ std::optional<int> block_recompute_layers(const Scenario& sc, std::vector<std::s
                     " written, " + std::to_string(block) + " layers");
   }
   return n;
+}
+
+// Where a framework runs the plan otherwise (`change`: what it was written as), a note when that
+// plan no longer fits in GPU memory though the scenario's did: the written plan is not the one
+// priced, and the difference can be a job that does not start.
+void note_fit(const Scenario& sc, const std::function<void(PlanSpec&)>& change, const std::string& written,
+              std::vector<std::string>& notes) {
+  const auto peak = [](Scenario s) {
+    const StageSetup stages = setup_stages(s);
+    if (stages.balanced) s.plan.layers_per_stage = stages.layers;
+    return peak_memory(s, stages.work.front());
+  };
+  try {
+    Scenario as_written = sc;
+    change(as_written.plan);
+    const MemoryBreakdown m = peak(as_written);
+    if (!m.fits() && peak(sc).fits()) {
+      notes.push_back(written + " does not fit: stage " + std::to_string(m.stage) + " needs " +
+                      units::format_bytes(m.peak) + " per GPU of " + units::format_bytes(m.usable()) + " usable");
+    }
+  } catch (const InputError&) {
+    // A plan the simulator would refuse is the other notes' business.
+  }
 }
 
 bool uneven_layers(const Scenario& sc) {
@@ -264,6 +289,8 @@ ExportResult to_megatron(const Scenario& sc) {
       break;
     case Recompute::op:
       r.notes.push_back("recompute op (torchtitan's per-op checkpointing) has no Megatron-LM flag: selective written");
+      note_fit(
+          sc, [](PlanSpec& q) { q.recompute = Recompute::selective; }, "written with recompute selective", r.notes);
       [[fallthrough]];
     case Recompute::selective: {
       f.add("--recompute-granularity", "selective");
@@ -465,10 +492,19 @@ ExportResult to_torchtitan(const Scenario& sc) {
   if (p.zero == 1 || p.zero == 2) {
     r.notes.push_back("torchtitan has no ZeRO-" + std::to_string(p.zero) +
                       ": data parallel is replicated (DDP) or fully sharded (FSDP); DDP written");
+    note_fit(
+        sc,
+        [](PlanSpec& q) {
+          q.zero = 0;
+          q.dp_shard = 0;
+        },
+        "as DDP (zero 0), the plan", r.notes);
   }
   if (p.recompute == Recompute::selective) {
     r.notes.push_back(
         "recompute selective (Megatron's attention core) has no torchtitan option: per-op selective written");
+    note_fit(
+        sc, [](PlanSpec& q) { q.recompute = Recompute::op; }, "with per-op recomputation, the plan", r.notes);
   }
   if (p.recompute == Recompute::qkv)
     r.notes.push_back("recompute save_qkv_proj (MaxText's policy) has no torchtitan option: full written");
