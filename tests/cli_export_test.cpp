@@ -371,7 +371,7 @@ TEST(CliExport, SlidingWindowPatternsReachTheFrameworks) {
   EXPECT_NE(read_text(testing::TempDir() + "/gpt-oss.megatron").find("--window-attn-skip-freq 2"), std::string::npos);
   EXPECT_NE(exported_as(scenario, "nemo").find("window_attn_skip_freq = 2"), std::string::npos);
   const std::string out = testing::TempDir() + "/windows.yaml";
-  ASSERT_EQ(from_megatron("--window-size 1024,0 --window-attn-skip-freq ([1,1,0]*2)", out).code, 0);
+  ASSERT_EQ(from_megatron("--window-size 1024,0 --window-attn-skip-freq ([1,1,0]*2+[1,1])", out).code, 0);
   EXPECT_NE(read_text(out).find("sliding_window: 1024"), std::string::npos) << read_text(out);
   EXPECT_NE(read_text(out).find("sliding_window_pattern: 3"), std::string::npos) << read_text(out);
   ASSERT_EQ(from_megatron("--window-size '(512,0)' --window-attn-skip-freq 4", out).code, 0);
@@ -390,6 +390,12 @@ TEST(CliExport, UnevenSplitsTravelAsMegatronLayouts) {
   const std::string args = read_text(testing::TempDir() + "/llama-uneven.megatron");
   EXPECT_NE(args.find("--pipeline-model-parallel-layout \"Et*18|t*22|t*22|t*18L\""), std::string::npos) << args;
   expect_round_trip("deepseek-v3-256xgb200", "megatron");  // 61 layers in 32 chunks, the first and last short
+  // NeMo's DeepSeek-V3 recipe splits 3 / 2 and builds one MTP module: the plan's replace them
+  // (Megatron-Core refuses a layout beside first/last-stage counts).
+  const std::string nemo = exported_as(kSource + "/scenarios/deepseek-v3-256xgb200.yaml", "nemo");
+  for (const char* line : {"num_layers_in_first_pipeline_stage = None", "num_layers_in_last_pipeline_stage = None",
+                           "mtp_num_layers = None", "pipeline_model_parallel_layout = \"Et|t*2|"})
+    EXPECT_NE(nemo.find(line), std::string::npos) << line << "\n" << nemo;
   const auto split = [](const std::string& flags) {
     const std::string out = testing::TempDir() + "/split.yaml";
     const CommandResult r =
@@ -406,6 +412,11 @@ TEST(CliExport, UnevenSplitsTravelAsMegatronLayouts) {
   EXPECT_EQ(split("--pipeline-model-parallel-size 2 --account-for-embedding-in-pipeline-split "
                   "--account-for-loss-in-pipeline-split"),
             "[40,40]");
+  // With chunks of a given size, the embedding and loss count too: 30 layers + 2 on 4 stages are 4
+  // chunks of 2 a stage, the model's first and last chunks a layer short.
+  EXPECT_EQ(split("--num-layers 30 --pipeline-model-parallel-size 4 --num-layers-per-virtual-pipeline-stage 2 "
+                  "--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split"),
+            "[7,8,8,7]");
   EXPECT_EQ(split("--pipeline-model-parallel-size 2 --pipeline-model-parallel-layout 'Et*9|t*10|(t*15)*2|t*31L'"),
             "[39,41]");
   const std::string back = testing::TempDir() + "/llama-even.yaml";
@@ -483,6 +494,48 @@ TEST(CliExport, LaunchLinesArePerHost) {
   EXPECT_NE(nemo.find("recipe.trainer.num_nodes = 128\nrecipe.trainer.devices = 4"), std::string::npos) << nemo;
   EXPECT_NE(exported_as(kSource + "/scenarios/default.yaml", "megatron").find("--nproc-per-node 8 on 128 hosts"),
             std::string::npos);
+  // A segment of a rack is whole trays.
+  const CommandResult trays = run("predict " + racks + " --set cluster.segment=18");
+  EXPECT_EQ(trays.code, 2) << trays.output;
+  EXPECT_NE(trays.output.find("'cluster.segment'"), std::string::npos) << trays.output;
+}
+
+// A launch line's model replaces a base's whole layer, whatever the base (or its preset) had: a
+// GPT line over a Llama base is GPT; a line without a window has none, without dropout flags has
+// Megatron-LM's; --window-attn-skip-freq 1 windows no layer. Arguments alone are read whole, a
+// value ending in .py included; a launch line skips its launcher's flags.
+TEST(CliExport, ALaunchLinesModelReplacesTheBases) {
+  const std::string base = testing::TempDir() + "/windowed-base.yaml";
+  std::ofstream(base) << "model: {preset: llama3-8b, sliding_window: 1024, sliding_window_pattern: 6, dropout: true}\n"
+                         "cluster: {topology: dgx-h100-superpod, gpus: 8}\nplan: {micro_batch: 1, global_batch: 8}\n";
+  const std::string shape =
+      "--num-layers 8 --hidden-size 1024 --num-attention-heads 8 --seq-length 1024 --vocab-size 32000 "
+      "--micro-batch-size 1 --global-batch-size 8 --bf16";
+  const auto read = [&](const std::string& flags) {
+    const std::string out = testing::TempDir() + "/line-over-base.yaml";
+    const CommandResult r = run("export --from megatron \"" + shape + " " + flags + "\" --base " + base + " -o " + out);
+    EXPECT_EQ(r.code, 0) << flags << "\n" << r.output;
+    return trainsim::load_scenario(out).model;
+  };
+  const trainsim::ModelSpec gpt = read("");
+  EXPECT_EQ(gpt.arch, trainsim::Arch::gpt);
+  EXPECT_EQ(gpt.sliding_window, 0);
+  EXPECT_TRUE(gpt.dropout() && gpt.biases() && gpt.learned_positions() && gpt.tied_embeddings());
+  EXPECT_EQ(gpt.kv_heads, 8);
+  const trainsim::ModelSpec llama = read("--swiglu --window-size 512,0 --attention-dropout 0.0 --hidden-dropout 0.0");
+  EXPECT_EQ(llama.arch, trainsim::Arch::llama);
+  EXPECT_EQ(llama.sliding_window, 512);
+  EXPECT_EQ(llama.sliding_window_pattern, 1);
+  EXPECT_FALSE(llama.dropout());
+  EXPECT_EQ(read("--window-size 512,0 --window-attn-skip-freq 1").sliding_window, 0);
+  const std::string out = testing::TempDir() + "/tensorboard.yaml";
+  ASSERT_EQ(from_megatron("--tensor-model-parallel-size 2 --tensorboard-dir runs/v1.py", out).code, 0);
+  EXPECT_EQ(trainsim::load_scenario(out).plan.tp, 2);
+  ASSERT_EQ(run("export --from megatron \"torchrun --rdzv-conf=join.py --nproc-per-node 8 pretrain_gpt.py " + shape +
+                " --tensor-model-parallel-size 2\" --topology dgx-h100-superpod --gpus 8 -o " + out)
+                .code,
+            0);
+  EXPECT_EQ(trainsim::load_scenario(out).plan.tp, 2);
 }
 
 TEST(CliExport, TorchtitanRoundTripsThePlan) {
@@ -583,7 +636,7 @@ TEST(CliExport, MegatronAttentionBackendIsWrittenAndRead) {
                                 "\" --topology dgx-h100-superpod --gpus 8 -o " + out);
     EXPECT_EQ(r.code, 0) << r.output;
     const std::string written = read_text(out);
-    const auto at = written.find("attention: ");
+    const auto at = written.find("attention: ", written.find("plan:"));  // the plan's, not the model's (mha)
     return at == std::string::npos ? std::string("(none)") : written.substr(at + 11, written.find('\n', at) - at - 11);
   };
   EXPECT_EQ(attention_read("fused"), "cudnn");
@@ -651,6 +704,14 @@ TEST(CliExport, HybridShardingRoundTripsThroughTorchtitan) {
   for (const char* key : {"data_parallel_replicate_degree = 4", "data_parallel_shard_degree = 8"})
     EXPECT_NE(torchtitan.output.find(key), std::string::npos) << torchtitan.output;
   expect_round_trip("hsdp", "torchtitan", scenario);
+  // An automatic shard degree (-1) beside replicas shards over what the GPUs leave: 32 / 4 = 8.
+  const std::string toml = testing::TempDir() + "/hsdp-auto.toml";
+  std::ofstream(toml) << "[parallelism]\ndata_parallel_replicate_degree = 4\ndata_parallel_shard_degree = -1\n"
+                         "[training]\nlocal_batch_size = 2\nglobal_batch_size = 64\nseq_len = 2048\n";
+  const std::string back = testing::TempDir() + "/hsdp-auto.yaml";
+  const CommandResult read = run("export --from torchtitan " + toml + " --base " + scenario + " -o " + back);
+  ASSERT_EQ(read.code, 0) << read.output;
+  EXPECT_NE(read_text(back).find("dp_shard: 8"), std::string::npos) << read_text(back);
 }
 
 // torchtitan's torch.compile components and loss parallelism: an uncompiled model runs eager

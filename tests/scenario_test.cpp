@@ -729,7 +729,7 @@ TEST(Measurement, MalformedIsAnInputErrorNamingTheKey) {
       {"{\"step_time_s\": 1, \"device\": 7}", "device"},
       {"{\"step_time_s\": 1,", ""},
       {"{\"step_time_s\": 1, \"tokens_per_s\": 0}", "tokens_per_s"},
-      {"{\"step_time_s\": 1, \"mfu\": 7}", "mfu"},
+      {"{\"step_time_s\": 1, \"mfu\": -0.5}", "mfu"},
       {"{\"step_time_s\": 1, \"step_times_s\": [0.1, -5, 1e308]}", "step_times_s"},
       {"{\"step_time_s\": 1, \"step_times_s\": 0.6}", "step_times_s"},
       {"{\"step_time_s\": 1, \"warmup\": -2}", "warmup"},

@@ -92,8 +92,10 @@ int export_from(const ExportOptions& o) {
   }
   doc["name"] = (doc["name"] && doc["name"].IsScalar() ? doc["name"].Scalar() : std::string("job")) + "-from-" + o.from;
   if (imported.model.size() > 0) {
-    // "gpt" is what arguments without --swiglu say; a base model's own kind (BERT) stays.
-    if (doc["model"] && doc["model"].IsMap() && imported.model["arch"] && imported.model["arch"].Scalar() == "gpt") {
+    // "gpt" is what arguments without --swiglu say; a BERT base stays BERT (pretrain_bert.py's
+    // arguments are GPT's), any other base takes the line's arch.
+    if (doc["model"] && doc["model"].IsMap() && imported.model["arch"] && imported.model["arch"].Scalar() == "gpt" &&
+        load_scenario_unchecked(doc, o.base).model.arch == Arch::bert) {
       imported.model.remove("arch");
     }
     if (!doc["model"] || !doc["model"].IsMap()) doc["model"] = YAML::Node(YAML::NodeType::Map);
@@ -107,7 +109,7 @@ int export_from(const ExportOptions& o) {
   // (not the output file, which does not exist yet).
   const std::string label = o.base.empty() ? source : o.base + " (under " + source + ")";
   // What depends on the merged job: the GPUs' kind, the layers per pipeline rank.
-  if (!imported.attention_on_blackwell.empty() || imported.layers_per_chunk > 0 || imported.optimizer_instances > 1) {
+  if (!imported.attention_on_blackwell.empty() || imported.layers_per_chunk > 0 || imported.shard_replicas > 1) {
     const Scenario shape = load_scenario_unchecked(doc, label);
     if (!imported.attention_on_blackwell.empty() && shape.cluster.topology.gpu.mx_formats) {
       doc["plan"]["attention"] = imported.attention_on_blackwell;
@@ -121,12 +123,15 @@ int export_from(const ExportOptions& o) {
       }
       doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
     }
-    if (imported.optimizer_instances > 1) {
-      const int instances = imported.optimizer_instances, dp = shape.plan.dp;
+    if (imported.shard_replicas > 1) {
+      const int instances = imported.shard_replicas, dp = shape.plan.dp;
       if (dp % instances != 0) {
-        throw InputError({source, 0, 0}, "--num-distributed-optimizer-instances",
-                         std::to_string(instances) + " instances do not divide the " + std::to_string(dp) +
-                             " data-parallel ranks the GPUs leave");
+        throw InputError({source, 0, 0},
+                         o.from == "megatron" ? "--num-distributed-optimizer-instances"
+                                              : "parallelism.data_parallel_replicate_degree",
+                         std::to_string(instances) + " copies do not divide the " + std::to_string(dp) +
+                             " data-parallel ranks the GPUs leave (trainsim shards over whole data-parallel "
+                             "groups, with their context-parallel ranks)");
       }
       doc["plan"]["dp_shard"] = dp / instances;
     }

@@ -389,16 +389,9 @@ ExportResult to_megatron(const Scenario& sc) {
   }
   if (p.fp8_param_gather) f.add(p.precision == Precision::nvfp4 ? "--fp4-param-gather" : "--fp8-param-gather");
   note_saved_inputs(p, "Megatron-LM flag", r.notes);
-  if (p.activation_offload_layers > 0) {
-    // The count alone turns offloading on (arguments.py sets cpu_offloading from it); Megatron-Core
-    // refuses it beside pipeline parallelism and recomputation (TransformerConfig).
-    f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
-    if (p.pp > 1 || p.recompute != Recompute::none) {
-      r.notes.push_back(
-          "activation_offload_layers: Megatron-Core offloads only without pipeline parallelism and "
-          "recomputation (TransformerConfig refuses the rest)");
-    }
-  }
+  // The count alone turns offloading on (arguments.py sets cpu_offloading from it).
+  if (p.activation_offload_layers > 0) f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
+
   if (const auto backend = megatron_attention_backend(p.attention, r.notes)) f.add("--attention-backend", *backend);
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
   if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
@@ -714,6 +707,14 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.trainer.strategy.pipeline_model_parallel_size = " << p.pp << "\n";
   t << "recipe.trainer.strategy.virtual_pipeline_model_parallel_size = "
     << (p.virtual_stages > 1 ? std::to_string(p.virtual_stages) : "None") << "\n";
+  if (m.mla) {
+    // DeepSeek-V3's recipe splits its 61 layers 3 / 2 on the first and last stages and builds one
+    // MTP module (recipes/deepseek_v3.py): the plan's own split and MTP count replace them.
+    t << "recipe.trainer.strategy.num_layers_in_first_pipeline_stage = None\n"
+         "recipe.trainer.strategy.num_layers_in_last_pipeline_stage = None\n"
+         "recipe.model.config.mtp_num_layers = "
+      << (m.mtp_layers > 0 ? std::to_string(m.mtp_layers) : "None") << "\n";
+  }
   if (const auto chunks = chunk_layers(m.layers, p);
       std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) != chunks.end()) {
     t << "recipe.trainer.strategy.pipeline_model_parallel_layout = \"" << megatron_layout(chunks, m.mtp_layers)
@@ -793,7 +794,7 @@ ExportResult to_nemo(const Scenario& sc) {
     for (std::size_t i = 0; i < p.cuda_graphs.size(); ++i) t << (i > 0 ? ", " : "") << "\"" << p.cuda_graphs[i] << "\"";
     t << "]\n";
   }
-  if (m.mtp_layers > 0) t << "recipe.model.config.mtp_num_layers = " << m.mtp_layers << "\n";
+  if (m.mtp_layers > 0 && !m.mla) t << "recipe.model.config.mtp_num_layers = " << m.mtp_layers << "\n";
   // Megatron-Core's rank order, or dp outermost with its use_tp_pp_dp_mapping.
   if (placement_in_use(p) != placement_in_use(with_placement(p, kMegatronPlacement))) {
     r.notes.push_back("placement " + placement_name(p.placement) +
@@ -1125,7 +1126,7 @@ std::vector<int> megatron_uneven_chunks(const std::string& source, const std::ma
 
 // --window-attn-skip-freq: a count p (every p-th layer, from 1, attends to the whole sequence)
 // or a list of 1 (windowed) and 0 (whole) per layer; a list is read where it is such a period.
-void read_window_pattern(const std::string& source, const std::string& value, ImportedPlan& out) {
+void read_window_pattern(const std::string& source, const std::string& value, std::int64_t layers, ImportedPlan& out) {
   if (value.find_first_not_of("0123456789") == std::string::npos) {
     const std::int64_t every = whole(source, "--window-attn-skip-freq", value);
     // 1: every layer attends to the whole sequence (layer_number % 1 is never 0).
@@ -1137,6 +1138,9 @@ void read_window_pattern(const std::string& source, const std::string& value, Im
   }
   const std::vector<int> pattern = layer_pattern(source, "--window-attn-skip-freq", value, 0);
   const int n = static_cast<int>(pattern.size());
+  if (layers > 0 && n != layers)  // Megatron-Core indexes the list by layer
+    throw InputError({source, 0, 0}, "--window-attn-skip-freq",
+                     "the list gives " + std::to_string(n) + " layers, --num-layers " + std::to_string(layers));
   if (std::all_of(pattern.begin(), pattern.end(), [](int x) { return x == 1; })) return;  // every layer windowed
   if (std::all_of(pattern.begin(), pattern.end(), [](int x) { return x == 0; })) {
     out.model["sliding_window"] = 0;
@@ -1167,15 +1171,15 @@ void read_megatron_shape(const std::map<std::string, std::string>& flags, const 
   };
   const bool llama = flags.count("--swiglu") > 0;
   out.model["arch"] = llama ? "llama" : "gpt";
+  // Every field of the layer is written, not only where it differs from the arch's default: the
+  // line describes the model, over whatever a base scenario's model (or its preset) had.
   const std::string positions = value_of("--position-embedding-type", "learned_absolute");
   const bool rotary = positions == "rope" || positions == "yarn" || positions == "mrope";
-  if (rotary != llama) out.model["positions"] = rotary ? "rotary" : "learned";
+  out.model["positions"] = rotary ? "rotary" : "learned";
   if (!rotary && positions != "learned_absolute")
     out.notes.push_back("--position-embedding-type " + positions + ": priced as learned positions");
-  const bool biases = flags.count("--disable-bias-linear") == 0;
-  if (biases == llama) out.model["biases"] = biases;
-  const bool tied = flags.count("--untie-embeddings-and-output-weights") == 0;
-  if (tied == llama) out.model["tied_embeddings"] = tied;
+  out.model["biases"] = flags.count("--disable-bias-linear") == 0;
+  out.model["tied_embeddings"] = flags.count("--untie-embeddings-and-output-weights") == 0;
   bool dropout = false;
   for (const char* f : {"--attention-dropout", "--hidden-dropout"}) {
     const std::string v = value_of(f, "0.1");
@@ -1184,7 +1188,23 @@ void read_megatron_shape(const std::map<std::string, std::string>& flags, const 
       throw InputError({source, 0, 0}, f, "expected a probability in [0, 1), found \"" + v + "\"");
     dropout = dropout || *p > 0;
   }
-  if (dropout == llama) out.model["dropout"] = dropout;
+  out.model["dropout"] = dropout;
+  out.model["parallel_blocks"] = false;  // Megatron-LM builds the sequential layer
+  out.model["attention"] = flags.count("--multi-latent-attention") ? "mla" : "mha";
+  // No window (0) and no MTP unless the flags give them (the window is read after this); as many
+  // key/value heads as heads, and heads hidden / heads wide, unless given.
+  out.model["sliding_window"] = 0;
+  out.model["sliding_window_pattern"] = 1;
+  if (!flags.count("--mtp-num-layers")) out.model["mtp_layers"] = 0;
+  const auto whole_of = [&](const char* f) { return whole(source, f, value_of(f, "0"), 1); };
+  if (flags.count("--num-attention-heads") &&
+      !(flags.count("--group-query-attention") && flags.count("--num-query-groups")))
+    out.model["kv_heads"] = whole_of("--num-attention-heads");
+  if (flags.count("--num-attention-heads") && flags.count("--hidden-size") && !flags.count("--kv-channels") &&
+      !flags.count("--multi-latent-attention")) {
+    const std::int64_t hidden = whole_of("--hidden-size"), heads = whole_of("--num-attention-heads");
+    if (hidden % heads == 0) out.model["head_dim"] = hidden / heads;
+  }
   if ((value_of("--normalization", "LayerNorm") == "RMSNorm") != llama) {
     out.notes.push_back("--normalization " + value_of("--normalization", "LayerNorm") + " with" + (llama ? "" : "out") +
                         " --swiglu: priced with " + (llama ? "RMSNorm" : "LayerNorm") + ", as the " +
@@ -1200,12 +1220,16 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   out.model = YAML::Node(YAML::NodeType::Map);
   std::map<std::string, std::string> flags;  // flag -> value ("" for a switch)
   const auto words = shell_words(arguments);
-  // A launch line's own flags (torchrun --nproc-per-node 8 pretrain_gpt.py ...) come before the
-  // script: the arguments start after the first Python file named.
+  // A launch line (it starts with a program, not a flag) has its own flags before the script:
+  // torchrun --nproc-per-node 8 pretrain_gpt.py ...; the arguments start after the first Python
+  // file named as a word of its own. Arguments alone (they start with a flag) are read whole, a
+  // value such as --tensorboard-dir runs/v1.py included.
+  const bool launch_line = !words.empty() && words.front().rfind("--", 0) != 0;
   const auto script = std::find_if(words.begin(), words.end(), [](const std::string& w) {
-    return w.size() > 3 && w.compare(w.size() - 3, 3, ".py") == 0;
+    return w.size() > 3 && w.front() != '-' && w.compare(w.size() - 3, 3, ".py") == 0;
   });
-  const std::size_t first = script == words.end() ? 0 : static_cast<std::size_t>(script - words.begin()) + 1;
+  const std::size_t first =
+      !launch_line || script == words.end() ? 0 : static_cast<std::size_t>(script - words.begin()) + 1;
   for (std::size_t i = first; i < words.size(); ++i) {
     std::string flag = words[i];
     if (flag.rfind("--", 0) != 0) {
@@ -1274,7 +1298,6 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     used[f] = true;
   }
   if (has("--window-size")) {
-    // "(4096,0)": tokens before and after.
     // "(4096,0)" or "4096,0" (Megatron-LM's tuple_type strips the parentheses).
     const std::string v = need_value("--window-size");
     const auto open = v.find('('), comma = v.find(',');
@@ -1284,7 +1307,9 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                        "expected \"(LEFT,RIGHT)\" such as \"(4096,0)\", found \"" + v + "\"");
     }
     out.model["sliding_window"] = whole(source, "--window-size", v.substr(left, comma - left));
-    if (has("--window-attn-skip-freq")) read_window_pattern(source, need_value("--window-attn-skip-freq"), out);
+    if (has("--window-attn-skip-freq"))
+      read_window_pattern(source, need_value("--window-attn-skip-freq"),
+                          has("--num-layers") ? number("--num-layers") : 0, out);
   }
   used["--window-size"] = used["--window-attn-skip-freq"] = true;
   // The experts' settings mean something only with experts (a dense model's scenario refuses them).
@@ -1376,12 +1401,31 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   }
   if (!unread_moe.empty())
     out.notes.push_back(unread_moe + ": not read without --num-experts (the model's experts are kept as they are)");
-  // The split over pipeline stages: a layout, the first and last stages' counts, or even.
   const std::int64_t pipeline = has("--pipeline-model-parallel-size") ? number("--pipeline-model-parallel-size") : 1;
   const auto split_layers = [&](const char* f) {
     if (!has("--num-layers")) throw InputError({source, 0, 0}, f, "needs --num-layers to split the layers");
     return number("--num-layers");
   };
+  // The embedding and the loss counted as layers in the split (arguments.py adds them before
+  // dividing; get_num_layers_to_build takes them off the first and last chunks).
+  const int in_split = (has("--account-for-embedding-in-pipeline-split") ? 1 : 0) +
+                       (has("--account-for-loss-in-pipeline-split") ? 1 : 0);
+  // Interleaving: layers per virtual stage (current Megatron-LM) or the virtual size (older).
+  if (has("--num-layers-per-virtual-pipeline-stage")) {
+    const std::int64_t per_chunk = number("--num-layers-per-virtual-pipeline-stage");
+    const std::int64_t layers = split_layers("--num-layers-per-virtual-pipeline-stage") + in_split;
+    if (layers % (per_chunk * pipeline) != 0) {
+      throw InputError({source, 0, 0}, "--num-layers-per-virtual-pipeline-stage",
+                       std::to_string(layers) + " layers" + (in_split > 0 ? " (embedding and loss counted)" : "") +
+                           " are not a whole number of chunks of " + std::to_string(per_chunk) + " on " +
+                           std::to_string(pipeline) + " pipeline stages");
+    }
+    out.plan["virtual_stages"] = layers / (per_chunk * pipeline);
+  }
+  used["--num-layers-per-virtual-pipeline-stage"] = true;
+  plan_int("--virtual-pipeline-model-parallel-size", "virtual_stages");  // Megatron-LM before core 0.10
+  plan_int("--num-virtual-stages-per-pipeline-rank", "virtual_stages");
+  // The split over pipeline stages: a layout, the first and last stages' counts, or even.
   if (has("--pipeline-model-parallel-layout")) {
     for (const char* f : {"--num-layers-per-virtual-pipeline-stage", "--num-virtual-stages-per-pipeline-rank",
                           "--virtual-pipeline-model-parallel-size"}) {
@@ -1392,10 +1436,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
                                                            pipeline, split_layers("--pipeline-model-parallel-layout"));
     for (const int n : chunks) out.plan["layers_per_stage"].push_back(n);
     out.plan["virtual_stages"] = static_cast<int>(chunks.size() / pipeline);
-  } else if (has("--decoder-first-pipeline-num-layers") || has("--decoder-last-pipeline-num-layers") ||
-             has("--account-for-embedding-in-pipeline-split") || has("--account-for-loss-in-pipeline-split")) {
-    const std::int64_t virtual_stages =
-        has("--num-virtual-stages-per-pipeline-rank") ? number("--num-virtual-stages-per-pipeline-rank") : 1;
+  } else if (has("--decoder-first-pipeline-num-layers") || has("--decoder-last-pipeline-num-layers") || in_split > 0) {
+    const std::int64_t virtual_stages = out.plan["virtual_stages"] ? out.plan["virtual_stages"].as<std::int64_t>() : 1;
     for (const int n : megatron_uneven_chunks(source, flags, pipeline, virtual_stages,
                                               split_layers("--decoder-first-pipeline-num-layers")))
       out.plan["layers_per_stage"].push_back(n);
@@ -1404,25 +1446,6 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
        {"--pipeline-model-parallel-layout", "--decoder-first-pipeline-num-layers", "--decoder-last-pipeline-num-layers",
         "--account-for-embedding-in-pipeline-split", "--account-for-loss-in-pipeline-split"})
     used[f] = true;
-  // Interleaving: layers per virtual stage (current Megatron-LM) or the virtual size (older).
-  if (has("--num-layers-per-virtual-pipeline-stage")) {
-    const std::int64_t per_chunk = number("--num-layers-per-virtual-pipeline-stage");
-    if (!has("--num-layers")) {
-      throw InputError({source, 0, 0}, "--num-layers-per-virtual-pipeline-stage",
-                       "needs --num-layers to count the chunks");
-    }
-    const std::int64_t layers = number("--num-layers");
-    const std::int64_t pp = has("--pipeline-model-parallel-size") ? number("--pipeline-model-parallel-size") : 1;
-    if (layers % (per_chunk * pp) != 0) {
-      throw InputError({source, 0, 0}, "--num-layers-per-virtual-pipeline-stage",
-                       std::to_string(layers) + " layers are not a whole number of chunks of " +
-                           std::to_string(per_chunk) + " on " + std::to_string(pp) + " pipeline stages");
-    }
-    out.plan["virtual_stages"] = layers / (per_chunk * pp);
-  }
-  used["--num-layers-per-virtual-pipeline-stage"] = true;
-  plan_int("--virtual-pipeline-model-parallel-size", "virtual_stages");  // Megatron-LM before core 0.10
-  plan_int("--num-virtual-stages-per-pipeline-rank", "virtual_stages");
   // Megatron-LM runs 1F1B, interleaved with virtual stages; it has no GPipe.
   if (out.plan["virtual_stages"] && out.plan["virtual_stages"].as<int>() > 1) {
     out.plan["schedule"] = "interleaved";
@@ -1430,9 +1453,8 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
     out.plan["virtual_stages"] = 1;
     out.plan["schedule"] = "1f1b";
   }
-  // The distributed optimizer's copies, each sharded over dp / instances ranks (plan.dp_shard).
-  if (has("--num-distributed-optimizer-instances"))
-    out.optimizer_instances = static_cast<int>(number("--num-distributed-optimizer-instances"));
+  // The distributed optimizer's copies, each sharded over dp / instances ranks (plan.dp_shard);
+  // without the distributed optimizer there is nothing to shard (read after the optimizer, below).
   used["--num-distributed-optimizer-instances"] = true;
   out.plan["sequence_parallel"] = has("--sequence-parallel");
   used["--sequence-parallel"] = true;
@@ -1634,6 +1656,13 @@ ImportedPlan from_megatron(const std::string& arguments, const std::string& sour
   used["--use-tp-pp-dp-mapping"] = true;
   out.plan["overlap_grad_reduce"] = has("--overlap-grad-reduce");
   out.plan["overlap_param_gather"] = has("--overlap-param-gather") || out.plan["zero"].as<int>() == 0;
+  if (has("--num-distributed-optimizer-instances")) {
+    if (out.plan["zero"].as<int>() == 1) {
+      out.shard_replicas = static_cast<int>(number("--num-distributed-optimizer-instances"));
+    } else {
+      out.notes.push_back("--num-distributed-optimizer-instances: not read without --use-distributed-optimizer");
+    }
+  }
   for (const char* f :
        {"--bf16", "--fp16", "--fp8-format", "--fp8-recipe", "--fp4-format", "--fp4-recipe", "--fp8-param-gather",
         "--fp4-param-gather", "--overlap-grad-reduce", "--overlap-param-gather"}) {
@@ -1743,6 +1772,10 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
   out.plan["zero"] = fsdp ? 3 : 0;
   out.plan["sharded_master_weights"] = fsdp;                     // FSDP2's fp32 shards are the master weights
   if (replicate > 1 && shard > 1) out.plan["dp_shard"] = shard;  // HSDP
+  if (replicate > 1 && shard < 0) out.shard_replicas = static_cast<int>(replicate);  // HSDP over what the GPUs leave
+  // torchtitan's own pipeline split (its first and last stages a layer short by default) is not
+  // read: a base scenario's layers_per_stage stays.
+  out.clear.erase(std::remove(out.clear.begin(), out.clear.end(), "layers_per_stage"), out.clear.end());
   if (shard > 0 || !fsdp) out.plan["dp"] = (shard > 0 ? shard : 1) * replicate;
   out.plan["sequence_parallel"] = tp > 1;
   const std::string schedule =

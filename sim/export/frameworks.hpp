@@ -46,8 +46,10 @@ struct ImportedPlan {
   // the merge (a bf16 launch line keeps no FP8 recipe, an even split no layers_per_stage).
   std::vector<std::string> clear = {"fp8_recipe", "recompute_modules", "recompute_fraction", "dp_shard",
                                     "layers_per_stage"};
-  // Megatron-LM's --num-distributed-optimizer-instances: dp_shard is dp over it, and dp the GPUs'.
-  int optimizer_instances = 0;
+  // Copies of the sharded state (Megatron-LM's --num-distributed-optimizer-instances, torchtitan's
+  // data_parallel_replicate_degree beside an automatic shard degree): dp_shard is dp over it, dp
+  // being what the GPUs leave.
+  int shard_replicas = 0;
   // The attention family the framework runs on Blackwell GPUs (GpuSpec::mx_formats) where it
   // differs from plan.attention; empty: the same.
   std::string attention_on_blackwell;

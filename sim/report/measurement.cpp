@@ -51,7 +51,8 @@ std::vector<ComparedField> compare_with_measurement(const nlohmann::json& predic
   add("step time", Kind::seconds, predicted, run, "step_time_s");
   add("tokens/s", Kind::tokens_per_s, predicted, run, "tokens_per_s");
   add("model TFLOP/s per GPU", Kind::tflops, predicted, run, "model_tflops_per_gpu");
-  if (run.is_object() && run.value("mfu", 0.0) > 0) add("MFU", Kind::fraction, predicted, run, "mfu");
+  if (run.is_object() && run.value("mfu", 0.0) > 0 && run.value("mfu", 0.0) <= 1)
+    add("MFU", Kind::fraction, predicted, run, "mfu");
   if (predicted.contains("breakdown_s") && run.contains("breakdown_s")) {
     for (const auto& [key, label] : {std::pair{"compute", "compute"},
                                      {"exposed_comm", "exposed communication"},
@@ -116,13 +117,14 @@ nlohmann::json parse_measurement(const std::string& input, const std::string& pa
   if (!number(run, "step_time_s", path, 1e-6, 1e9)) {
     throw InputError({path, 0, 0}, "step_time_s", "missing: not a trainsim-exec measurement");
   }
-  // Rates a run measured are positive (a measured 0 tokens/s was compared as a 0% error); MFU is a
-  // fraction of the peak, as trainsim-exec writes it (700% was taken).
+  // Rates a run measured are positive (a measured 0 tokens/s was compared as a 0% error).
   for (const char* key : {"tokens_per_s", "model_tflops_per_gpu", "hardware_tflops_per_gpu"}) {
     if (const auto v = number(run, key, path, 0, 1e18); v && *v <= 0)
       throw InputError({path, 0, 0}, key, "expected a positive number, found 0");
   }
-  number(run, "mfu", path, 0, 1);  // 0: the device's peak is not known (trainsim-exec on a CPU), not compared
+  // 0: the device's peak is not known (trainsim-exec on a CPU); above 1: the run's device was
+  // faster than the scenario's GPU whose peak trainsim-exec divides by. Neither is compared.
+  number(run, "mfu", path, 0, 1000);
   // Each step listed is a step as step_time_s is one; warm-up counts steps.
   if (run.contains("step_times_s")) {
     if (!run["step_times_s"].is_array()) throw InputError({path, 0, 0}, "step_times_s", "expected a list of seconds");

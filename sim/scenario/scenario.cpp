@@ -193,7 +193,7 @@ void read_model_fields(MapReader& r, ModelSpec& m) {
   if (auto v = r.dimension("seq_len", 1, 16'000'000)) m.seq_len = static_cast<int>(*v);
   if (auto v = r.string("source")) m.source = *v;
   if (auto v = r.dimension("head_dim", 1, 65536)) m.head_size = static_cast<int>(*v);
-  if (auto v = r.dimension("sliding_window", 1, 16'000'000)) m.sliding_window = static_cast<int>(*v);
+  if (auto v = r.dimension("sliding_window", 0, 16'000'000)) m.sliding_window = static_cast<int>(*v);  // 0: none
   if (auto v = r.integer("mtp_layers", 0, 16)) m.mtp_layers = static_cast<int>(*v);
   if (auto v = r.integer("sliding_window_pattern", 1, 1024)) m.sliding_window_pattern = static_cast<int>(*v);
   if (auto v = r.boolean("tied_embeddings")) m.tie_embeddings = *v ? 1 : 0;
@@ -548,6 +548,8 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   if (t.gpus_per_host > 0 && t.gpus_per_node % t.gpus_per_host != 0)
     r.fail("gpus_per_host",
            "a node's " + std::to_string(t.gpus_per_node) + " GPUs are whole hosts: expected a divisor");
+  if (t.gpus_per_host > 0 && t.segment % t.gpus_per_host != 0)
+    r.fail("segment", "a segment is whole hosts of " + std::to_string(t.gpus_per_host) + " GPUs");
   if (std::int64_t(t.nodes) * t.gpus_per_node > kMaxGpus) {
     r.fail("nodes", "at most " + std::to_string(kMaxGpus) + " GPUs per topology");
   }
@@ -1319,7 +1321,12 @@ Scenario parse_scenario(const YAML::Node& document, const std::string& file, con
     t.gpus_per_node = static_cast<int>(*v);
     t.nodes = static_cast<int>((total + *v - 1) / *v);
   }
-  if (auto v = cluster->integer("segment", 0, t.gpus_per_node)) t.segment = static_cast<int>(*v);
+  if (auto v = cluster->integer("segment", 0, t.gpus_per_node)) {
+    if (t.gpus_per_host > 0 && *v % t.gpus_per_host != 0)
+      cluster->fail("segment", "a segment is whole hosts: a multiple of topology " + t.name + "'s " +
+                                   std::to_string(t.gpus_per_host) + " GPUs per host");
+    t.segment = static_cast<int>(*v);
+  }
   if (auto v = power_limit(*cluster, "power_limit")) {
     t.gpu.power_limit_watts = *v;
     for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
