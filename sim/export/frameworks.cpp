@@ -391,7 +391,6 @@ ExportResult to_megatron(const Scenario& sc) {
   note_saved_inputs(p, "Megatron-LM flag", r.notes);
   // The count alone turns offloading on (arguments.py sets cpu_offloading from it).
   if (p.activation_offload_layers > 0) f.add("--cpu-offloading-num-layers", str(p.activation_offload_layers));
-
   if (const auto backend = megatron_attention_backend(p.attention, r.notes)) f.add("--attention-backend", *backend);
   if (p.overlap_grad_reduce) f.add("--overlap-grad-reduce");
   if (p.overlap_param_gather && p.zero > 0) f.add("--overlap-param-gather");
@@ -733,9 +732,6 @@ ExportResult to_nemo(const Scenario& sc) {
   t << "recipe.model.config.num_attention_heads = " << m.heads << "\n";
   if (!m.mla) t << "recipe.model.config.num_query_groups = " << m.kv_heads << "\n";
   if (m.head_size > 0) t << "recipe.model.config.kv_channels = " << m.head_size << "\n";
-  // Megatron-Core's TransformerConfig and MLATransformerConfig fields, as Megatron-LM's flags above.
-  // The recipe's own config sets these for its model: each is written, None where this model has
-  // none (a DeepSeek recipe's q_lora_rank 1536 would otherwise stay).
   // The three recipes' configs (LlamaConfig, MixtralConfig, DeepSeekConfig) are Llama-shaped:
   // RMSNorm, SwiGLU, rotary positions, no biases, untied embeddings, no dropout. A model that
   // differs says how.
@@ -758,6 +754,9 @@ ExportResult to_nemo(const Scenario& sc) {
     if (m.sliding_window_pattern > 1)
       t << "recipe.model.config.window_attn_skip_freq = " << m.sliding_window_pattern << "\n";
   }
+  // Megatron-Core's TransformerConfig and MLATransformerConfig fields, as Megatron-LM's flags above.
+  // The recipe's own config sets these for its model: each is written, None where this model has
+  // none (a DeepSeek recipe's q_lora_rank 1536 would otherwise stay).
   if (m.mla) {
     t << "recipe.model.config.q_lora_rank = " << (m.q_lora_rank > 0 ? std::to_string(m.q_lora_rank) : "None") << "\n";
     t << "recipe.model.config.kv_lora_rank = " << m.kv_lora_rank
@@ -1159,8 +1158,8 @@ void read_window_pattern(const std::string& source, const std::string& value, st
 }
 
 // The layer's make-up from Megatron-LM's flags, whose defaults are GPT's (LayerNorm, GeLU, learned
-// positions, biases, tied embeddings, dropout 0.1): the arch from the MLP (--swiglu), and each
-// field the arch would imply otherwise written out.
+// positions, biases, tied embeddings, dropout 0.1): the arch from the MLP (--swiglu), and every
+// field of the layer written out, so that a base scenario's model (or its preset) keeps none.
 void read_megatron_shape(const std::map<std::string, std::string>& flags, const std::string& source,
                          ImportedPlan& out) {
   const auto value_of = [&](const char* f, const char* fallback) {
