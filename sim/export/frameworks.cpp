@@ -95,10 +95,14 @@ bool uneven_layers(const Scenario& sc) {
   return false;
 }
 
-// Megatron-Core's --pipeline-model-parallel-layout for a chunk split (pp x virtual stages, chunk c
-// on stage c % pp, in the model's order): "E" the embedding, "t" a layer, "m" an MTP module, "L"
-// the loss, "|" between chunks ("Et*15|t*16|...|t*14mL"; pipeline_parallel_layer_layout.py).
-std::string megatron_layout(const std::vector<int>& chunks, int mtp_layers) {
+// Megatron-Core's --pipeline-model-parallel-layout for the plan's chunk split (pp x virtual
+// stages, chunk c on stage c % pp, in the model's order): "E" the embedding, "t" a layer, "m" an
+// MTP module, "L" the loss, "|" between chunks ("Et*15|t*16|...|t*14mL";
+// pipeline_parallel_layer_layout.py). None where the split is even, which Megatron-LM makes itself.
+std::optional<std::string> megatron_layout(const Scenario& sc) {
+  const std::vector<int> chunks = chunk_layers(sc.model.layers, sc.plan);
+  if (std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end()) return std::nullopt;
+  const int mtp_layers = sc.model.mtp_layers;
   std::string layout;
   for (std::size_t c = 0; c < chunks.size(); ++c) {
     if (c > 0) layout += "|";
@@ -213,12 +217,10 @@ ExportResult to_megatron(const Scenario& sc) {
   f.add("--pipeline-model-parallel-size", str(p.pp));
   // Megatron-LM splits layers evenly over the chunks unless given the split: a layout where the
   // priced one is not even (uneven layers_per_stage, layers that do not divide).
-  const std::vector<int> chunks = chunk_layers(m.layers, p);
-  const bool even = std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) == chunks.end();
-  if (!even) {
-    f.add("--pipeline-model-parallel-layout", "\"" + megatron_layout(chunks, m.mtp_layers) + "\"");
+  if (const auto layout = megatron_layout(sc)) {
+    f.add("--pipeline-model-parallel-layout", "\"" + *layout + "\"");
   } else if (p.virtual_stages > 1) {
-    f.add("--num-layers-per-virtual-pipeline-stage", str(chunks.front()));
+    f.add("--num-layers-per-virtual-pipeline-stage", str(m.layers / (p.pp * p.virtual_stages)));
   }
   if (p.schedule == Schedule::gpipe && p.pp > 1) {
     r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
@@ -714,11 +716,8 @@ ExportResult to_nemo(const Scenario& sc) {
          "recipe.model.config.mtp_num_layers = "
       << (m.mtp_layers > 0 ? std::to_string(m.mtp_layers) : "None") << "\n";
   }
-  if (const auto chunks = chunk_layers(m.layers, p);
-      std::adjacent_find(chunks.begin(), chunks.end(), std::not_equal_to<>()) != chunks.end()) {
-    t << "recipe.trainer.strategy.pipeline_model_parallel_layout = \"" << megatron_layout(chunks, m.mtp_layers)
-      << "\"\n";
-  }
+  if (const auto layout = megatron_layout(sc))
+    t << "recipe.trainer.strategy.pipeline_model_parallel_layout = \"" << *layout << "\"\n";
   t << "recipe.trainer.strategy.context_parallel_size = " << p.cp << "\n";
   t << "recipe.trainer.strategy.expert_model_parallel_size = " << p.ep << "\n";
   t << "recipe.trainer.strategy.sequence_parallel = " << (p.sequence_parallel ? "True" : "False") << "\n";
