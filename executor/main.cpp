@@ -127,6 +127,9 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   if (p.dp_shard > 0 && p.dp_shard < p.dp) return "hybrid sharding (dp_shard) is not implemented in trainsim-exec";
   if (p.activation_offload_layers > 0)
     return "activation offloading (activation_offload_layers) is not implemented in trainsim-exec";
+  if (p.zero_bubble && p.pp > 1)
+    return "zero-bubble pipelining (zero_bubble: backwards split into input and weight passes) is not implemented in "
+           "trainsim-exec";
   if (world != p.dp * p.tp * p.pp) {
     return "the plan needs dp*tp*pp = " + std::to_string(p.dp * p.tp * p.pp) + " ranks, but " + std::to_string(world) +
            " were started";

@@ -103,6 +103,10 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   schedule_ = combo({"gpipe", "1f1b", "interleaved"});
   virtual_ = spin(1, 1024);
   sequence_parallel_ = new QCheckBox(tr("sequence parallel"));
+  zero_bubble_ = new QCheckBox(tr("zero bubble"));
+  zero_bubble_->setToolTip(
+      tr("Split each backward into input- and weight-gradient passes and defer the weight passes into the "
+         "pipeline's idle time (ZB-H1; PyTorch's ScheduleInterleavedZeroBubble). 1F1B or interleaved."));
   zero_ = spin(0, 3);
   dp_shard_ = spin(0, 262144);
   dp_shard_->setSpecialValueText(tr("all of DP"));
@@ -136,6 +140,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   plan_form->addRow(tr("Global batch"), global_batch_);
   plan_form->addRow(tr("Schedule"), schedule_);
   plan_form->addRow(tr("Virtual stages"), virtual_);
+  plan_form->addRow(QString(), zero_bubble_);
   plan_form->addRow(QString(), sequence_parallel_);
   plan_form->addRow(tr("ZeRO"), zero_);
   plan_form->addRow(tr("ZeRO group (DP ranks)"), dp_shard_);
@@ -169,6 +174,7 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   });
   connect(global_batch_, &QLineEdit::textChanged, this, [this] { revalidate(); });
   connect(sequence_parallel_, &QCheckBox::toggled, this, [this] { revalidate(); });
+  connect(zero_bubble_, &QCheckBox::toggled, this, [this] { revalidate(); });
 }
 
 void ScenarioEditor::loadModelPreset(const QString& name) {
@@ -236,6 +242,7 @@ void ScenarioEditor::setPlan(const PlanSpec& p) {
   global_batch_->setText(QString::number(p.global_batch));
   schedule_->setCurrentText(schedule_name(p.schedule));
   virtual_->setValue(p.virtual_stages);
+  zero_bubble_->setChecked(p.zero_bubble);
   sequence_parallel_->setChecked(p.sequence_parallel);
   zero_->setValue(p.zero);
   dp_shard_->setValue(p.dp_shard);
@@ -285,6 +292,7 @@ Scenario ScenarioEditor::scenario() const {
                : schedule == "1f1b" ? Schedule::one_f_one_b
                                     : Schedule::interleaved;
   p.virtual_stages = virtual_->value();
+  p.zero_bubble = zero_bubble_->isChecked();
   p.sequence_parallel = sequence_parallel_->isChecked();
   p.zero = zero_->value();
   p.dp_shard = dp_shard_->value();

@@ -54,6 +54,7 @@ class ScenarioEditor : public QWidget {
   QDoubleSpinBox *nic_gbps_, *nic_latency_us_, *oversubscription_, *clock_spread_;
   QDoubleSpinBox* recompute_fraction_;  // with recompute full: the share of layers checkpointed
   QCheckBox* sequence_parallel_;
+  QCheckBox* zero_bubble_;  // plan.zero_bubble
   QLabel* status_;
 };
 

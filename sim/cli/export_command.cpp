@@ -122,6 +122,11 @@ int export_from(const ExportOptions& o) {
                              std::to_string(per) + " on " + std::to_string(pp) + " pipeline ranks");
       }
       doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
+      // A multi-stage schedule with one stage a rank runs 1F1B's order (zero bubble's: ZB-H1).
+      if (shape.model.layers == pp * per && doc["plan"]["schedule"] &&
+          doc["plan"]["schedule"].as<std::string>() == "interleaved") {
+        doc["plan"]["schedule"] = "1f1b";
+      }
     }
     if (imported.shard_replicas > 1) {
       const int instances = imported.shard_replicas, dp = shape.plan.dp;

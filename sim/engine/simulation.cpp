@@ -139,7 +139,7 @@ class StepSimulation {
     micro_batches_ = simulated_micro_batches;
     skipped_periods_ = 0;
     if (simulated_micro_batches < p_.micro_batches()) {
-      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
+      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.zero_bubble);
       skipped_periods_ = (p_.micro_batches() - micro_batches_) / steady->period_micro_batches;
     }
     slowdown_ = stage_slowdowns(sc);
@@ -327,12 +327,12 @@ class StepSimulation {
   // the start give the pipeline time to fill.
   std::vector<std::size_t> period_boundaries(int s) const {
     if (skipped_periods_ == 0) return {};
-    const auto first = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages);
-    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const auto first = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
     std::vector<std::size_t> boundaries;
     const int q = first->period_pairs;
     for (int pair = (first->pairs - 2) % q + 1; pair < first->pairs; pair += q) {
-      boundaries.push_back(static_cast<std::size_t>(steady->warmup + 2 * pair));
+      boundaries.push_back(steady->pair_task(pair));
     }
     return boundaries;
   }
@@ -1056,6 +1056,52 @@ class StepSimulation {
     }
   }
 
+  // A backward block as the pass runs it: whole, or under zero bubble its input gradients (the
+  // weight gradients wait for weight_gradients()). Split once per block.
+  const Block& backward_part(const Block& block, bool weights) {
+    if (!p_.zero_bubble) return block;
+    auto it = split_blocks_.find(&block);
+    if (it == split_blocks_.end()) {
+      it = split_blocks_.emplace(&block, std::pair{block.input_gradients(), block.weight_gradients()}).first;
+    }
+    return weights ? it->second.second : it->second.first;
+  }
+
+  // Whether a chunk's gradients leave for the data-parallel reduction as its backward (or, under
+  // zero bubble, its weight pass) finishes: Megatron (ZeRO 0-2) accumulates them locally and
+  // reduces them once, after the last micro-batch; ZeRO-3 / FSDP keeps only a shard, so it
+  // reduce-scatters every micro-batch, unless the stage keeps its weights and gradients whole
+  // for the step (fsdp_keeps_stage).
+  bool reduces_now(bool last_of_chunk) const {
+    return data_parallel() && (last_of_chunk || (p_.zero >= 3 && !p_.fsdp_keeps_stage()));
+  }
+
+  // One layer's gradients are complete: under ZeRO-3, or once a bucket's worth is, they leave.
+  void layer_gradients_done(int s, bool moe, double& ready_bytes, double& ready_expert_bytes) {
+    const LayerWork& params = moe ? w_.layer : w_.dense_layer;
+    ready_bytes += (params.parameters - params.expert_parameters) * gradient_bytes_per_element();
+    ready_expert_bytes += params.expert_parameters * gradient_bytes_per_element();
+    if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes + ready_expert_bytes >= p_.bucket_bytes)) {
+      push_bucket(s, ready_bytes, ready_expert_bytes);
+      ready_bytes = ready_expert_bytes = 0;
+    }
+  }
+
+  // A chunk's gradients are complete: the embedding's or head's, and what no bucket took, leave.
+  void chunk_gradients_done(int s, int vs, double ready_bytes, double ready_expert_bytes) {
+    if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
+    if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
+    if (ready_bytes + ready_expert_bytes <= 0) return;
+    // Without overlap (Megatron-LM's local DDP, Megatron-Core's finalize_model_grads) every
+    // chunk's gradients are reduced once the whole pipeline schedule has run, not as the chunk
+    // finishes its last backward while others still compute.
+    if (p_.overlap_grad_reduce || p_.zero >= 3) {
+      push_bucket(s, ready_bytes, ready_expert_bytes);
+    } else {
+      stages_[s].held.push_back({ready_bytes, ready_expert_bytes});
+    }
+  }
+
   void backward(int s, const PipelineTask& task, bool last_of_chunk) {
     const int vs = task.chunk * p_.pp + s;
     const bool parallel_blocks = sc_.model.parallel_blocks;
@@ -1064,10 +1110,7 @@ class StepSimulation {
       receive(s, box(Flow::gradient, vs), "gradient");
     else
       compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
-    // Megatron (ZeRO 0-2) accumulates gradients locally and reduces them once, after the last
-    // micro-batch; ZeRO-3 / FSDP keeps only a shard, so it reduce-scatters every micro-batch,
-    // unless the stage keeps its weights and gradients whole for the step (fsdp_keeps_stage).
-    const bool reduce_now = data_parallel() && (last_of_chunk || (p_.zero >= 3 && !p_.fsdp_keeps_stage()));
+    const bool reduce_now = !p_.zero_bubble && reduces_now(last_of_chunk);
     double ready_bytes = 0, ready_expert_bytes = 0;
     for (int l = 0; l < chunk_layers(vs); ++l) {
       const LayerWork& layer = layer_work(s, vs, l);
@@ -1094,39 +1137,35 @@ class StepSimulation {
       }
       if (layer_offloaded(vs, l))
         host_copy_wait(s, offload_stall_backward(layer, slowdown_[s]), "activation reload" + mb);
-      tp_exchange(s, "mlp backward", layer.mlp_backward, TpPass::backward);
+      const Block& mlp_backward = backward_part(layer.mlp_backward, false);
+      const Block& attention_backward = backward_part(layer.attention_backward, false);
+      tp_exchange(s, "mlp backward", mlp_backward, TpPass::backward);
       if (moe) ep_exchange(s, "combine backward");
-      compute(s, layer.mlp_backward, "mlp backward" + mb);
+      compute(s, mlp_backward, "mlp backward" + mb);
       if (moe) ep_exchange(s, "dispatch backward");
-      tp_exchange(s, "attention backward", layer.attention_backward,
-                  parallel_blocks ? TpPass::reduce : TpPass::backward);
-      attention(s, layer.attention_backward, "attention backward" + mb, 2);
-      if (reduce_now) {
-        const LayerWork& params = moe ? w_.layer : w_.dense_layer;
-        ready_bytes += (params.parameters - params.expert_parameters) * gradient_bytes_per_element();
-        ready_expert_bytes += params.expert_parameters * gradient_bytes_per_element();
-        if (p_.zero >= 3 || (p_.overlap_grad_reduce && ready_bytes + ready_expert_bytes >= p_.bucket_bytes)) {
-          push_bucket(s, ready_bytes, ready_expert_bytes);
-          ready_bytes = ready_expert_bytes = 0;
-        }
-      }
+      tp_exchange(s, "attention backward", attention_backward, parallel_blocks ? TpPass::reduce : TpPass::backward);
+      attention(s, attention_backward, "attention backward" + mb, 2);
+      if (reduce_now) layer_gradients_done(s, moe, ready_bytes, ready_expert_bytes);
     }
     if (vs == 0) compute(s, setup_.work[s].extras.embedding_backward, "embedding backward" + mb);
-    if (reduce_now) {
-      if (vs == 0) ready_bytes += w_.extras.embedding_parameters * gradient_bytes_per_element();
-      if (vs == virtual_stages() - 1) ready_bytes += w_.extras.head_parameters * gradient_bytes_per_element();
-      if (ready_bytes + ready_expert_bytes > 0) {
-        // Without overlap (Megatron-LM's local DDP, Megatron-Core's finalize_model_grads) every
-        // chunk's gradients are reduced once the whole pipeline schedule has run, not as the
-        // chunk finishes its last backward while others still compute.
-        if (p_.overlap_grad_reduce || p_.zero >= 3) {
-          push_bucket(s, ready_bytes, ready_expert_bytes);
-        } else {
-          stages_[s].held.push_back({ready_bytes, ready_expert_bytes});
-        }
-      }
-    }
+    if (reduce_now) chunk_gradients_done(s, vs, ready_bytes, ready_expert_bytes);
     if (vs > 0) send(s, (vs - 1 + p_.pp) % p_.pp, box(Flow::gradient, vs - 1));
+  }
+
+  // Zero bubble's deferred pass: the weight gradients of a backward that has run (its layers in
+  // the backward's order), after which they are complete and may leave.
+  void weight_gradients(int s, const PipelineTask& task, bool last_of_chunk) {
+    const int vs = task.chunk * p_.pp + s;
+    const std::string mb = trace_enabled_ ? " mb" + std::to_string(task.micro_batch) : std::string();
+    const bool reduce_now = reduces_now(last_of_chunk);
+    double ready_bytes = 0, ready_expert_bytes = 0;
+    for (int l = 0; l < chunk_layers(vs); ++l) {
+      const LayerWork& layer = layer_work(s, vs, l);
+      compute(s, backward_part(layer.mlp_backward, true), "mlp weight gradients" + mb);
+      compute(s, backward_part(layer.attention_backward, true), "attention weight gradients" + mb);
+      if (reduce_now) layer_gradients_done(s, !dense_layer(vs, l), ready_bytes, ready_expert_bytes);
+    }
+    if (reduce_now) chunk_gradients_done(s, vs, ready_bytes, ready_expert_bytes);
   }
 
   void push_bucket(int s, double bytes, double expert_bytes = 0) {
@@ -1140,26 +1179,28 @@ class StepSimulation {
   }
 
   void run_stage(int s) {
-    const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
+    const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
     if (aligned_param_gather()) aligned_param_sync(s);
     const auto boundaries = period_boundaries(s);
     // Where a shortened run's stage leaves the steady state (StageState::steady_end): its
     // cool-down, or a chunk's last backward, whichever comes first.
     const std::size_t cool_down = boundaries.empty() ? tasks.size() : [&] {
-      const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages);
-      return static_cast<std::size_t>(steady->warmup + 2 * steady->pairs);
+      const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+      return steady->pair_task(steady->pairs);
     }();
-    std::vector<int> backwards_done(p_.virtual_stages, 0);
+    std::vector<int> backwards_done(p_.virtual_stages, 0), weights_done(p_.virtual_stages, 0);
     for (std::size_t i = 0; i < tasks.size(); ++i) {
       const auto& task = tasks[i];
       if (std::find(boundaries.begin(), boundaries.end(), i) != boundaries.end()) snapshot(s);
-      const bool last = !task.forward && backwards_done[task.chunk] + 1 == micro_batches_;
+      const bool last = !task.forward && !task.weight && backwards_done[task.chunk] + 1 == micro_batches_;
       if (!boundaries.empty() && stages_[s].steady_end < 0 && (i >= cool_down || last)) {
         flush(s);
         stages_[s].steady_end = sg4::Engine::get_clock();
       }
       if (task.forward) {
         forward(s, task);
+      } else if (task.weight) {
+        weight_gradients(s, task, ++weights_done[task.chunk] == micro_batches_);
       } else {
         ++backwards_done[task.chunk];
         backward(s, task, last);
@@ -1296,7 +1337,8 @@ class StepSimulation {
   std::vector<TraceEvent> trace_;
   std::map<int, std::deque<sg4::CommPtr>> pending_;  // per stage: sibling pipeline sends in flight
   std::map<int, sg4::SemaphorePtr> prefetch_;
-  std::set<std::pair<int, int>> gathered_chunks_;      // (stage, chunk) whose weights a kept stage holds
+  std::set<std::pair<int, int>> gathered_chunks_;                 // (stage, chunk) whose weights a kept stage holds
+  std::map<const Block*, std::pair<Block, Block>> split_blocks_;  // zero bubble: input, weight gradients
   std::set<std::pair<int, int>> param_synced_chunks_;  // (stage, chunk) whose first forward gathered its weights
   // Aligned parameter gathers: per stage, one semaphore per (virtual stage, layer), released when
   // that layer's weights have arrived; and whether the stage's gathers are still running.
@@ -1394,18 +1436,21 @@ bool even_chunks(const StageSetup& setup) {
 }
 
 // The steady periods a shortened run shows stage 0; 0: the step is simulated whole.
-int measured_periods(const StageSetup& setup, const SimulationOptions& options) {
+int measured_periods(const PlanSpec& plan, const StageSetup& setup, const SimulationOptions& options) {
   if (!options.periodic || options.record_link_load) return 0;
+  // Zero-bubble 1F1B (periods of one micro-batch): the stages before the slowest one start with
+  // a lead, the weight passes they deferred, which drains over tens of micro-batches.
+  const bool slow_to_settle = !even_chunks(setup) || (plan.zero_bubble && plan.schedule != Schedule::interleaved);
   return options.measured_periods > 0 ? options.measured_periods
-         : even_chunks(setup)         ? kMeasuredPeriods
-                                      : kUnevenMeasuredPeriods;
+         : slow_to_settle             ? kUnevenMeasuredPeriods
+                                      : kMeasuredPeriods;
 }
 
 // Micro-batches per replica to simulate: all of them, or enough for `periods` (periodic extension).
 int simulated_micro_batches(const Scenario& sc, int periods) {
   const auto& p = sc.plan;
   const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
-  return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods) : all;
+  return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods, p.zero_bubble) : all;
 }
 
 // A first shortened run whose periods did not repeat: worth one more try with kMorePeriods times
@@ -1436,7 +1481,7 @@ StepResult run_in_this_process(const Scenario& sc, const SimulationOptions& opti
   const Platform platform(engine, graph);
   const StageSetup setup = setup_stages(sc, options.profile.value_or(CalibrationProfile{}));
   const Workload& work = setup.work.front();
-  const int periods = measured_periods(setup, options);
+  const int periods = measured_periods(sc.plan, setup, options);
   StepSimulation simulation(sc, setup, platform, options, simulated_micro_batches(sc, periods));
   if (sc.plan.pp > 1) {
     const int a = gpu_of(sc.plan, 0, 0, 0, 0);

@@ -151,6 +151,16 @@ void note_saved_inputs(const PlanSpec& p, const std::string& what, std::vector<s
 
 // Megatron-Core, NeMo and torchtitan build sequential blocks only: a parallel-block model
 // (ModelSpec::parallel_blocks) is exported as its sequential twin, which exchanges more often.
+// Megatron-Core has no zero-bubble schedule (its 1F1B and interleaved orders run each backward
+// whole).
+void note_zero_bubble(const PlanSpec& p, const std::string& framework, std::vector<std::string>& notes) {
+  if (p.zero_bubble && p.pp > 1) {
+    notes.push_back(framework +
+                    " has no zero-bubble schedule: it runs each backward whole, 1F1B or interleaved (a longer "
+                    "bubble, and interleaved's longer warm-up holds more activations)");
+  }
+}
+
 void note_parallel_blocks(const ModelSpec& m, const char* framework, std::vector<std::string>& notes) {
   if (m.parallel_blocks)
     notes.push_back(std::string("parallel_blocks: ") + framework +
@@ -225,6 +235,7 @@ ExportResult to_megatron(const Scenario& sc) {
   if (p.schedule == Schedule::gpipe && p.pp > 1) {
     r.notes.push_back("Megatron-LM has no GPipe schedule: it runs 1F1B (a different step time and memory)");
   }
+  note_zero_bubble(p, "Megatron-LM", r.notes);
   if (p.tp_comm_overlap && p.tp_overlap == TpOverlap::async)
     r.notes.push_back(
         "tp_comm_overlap async is PyTorch's async TP; Megatron-LM's --tp-comm-overlap is Transformer Engine's "
@@ -637,13 +648,21 @@ ExportResult to_torchtitan(const Scenario& sc) {
       << "\n";
   }
   if (p.pp > 1) {
-    const char* schedule = p.schedule == Schedule::gpipe         ? "GPipe"
+    // PyTorch's zero-bubble order (ScheduleInterleavedZeroBubble) is a multi-stage schedule, which
+    // torchtitan gives two stages a rank unless told the layers of one.
+    const char* schedule = p.zero_bubble                         ? "InterleavedZeroBubble"
+                           : p.schedule == Schedule::gpipe       ? "GPipe"
                            : p.schedule == Schedule::interleaved ? "Interleaved1F1B"
                                                                  : "1F1B";
     t << "pipeline_parallel_schedule = \"" << schedule << "\"\npipeline_parallel_microbatch_size = " << p.micro_batch
       << "\n";
-    if (p.virtual_stages > 1) {
+    if (p.virtual_stages > 1 || p.zero_bubble) {
       if (const int per_chunk = layers_per_chunk(sc)) t << "pipeline_parallel_layers_per_stage = " << per_chunk << "\n";
+    }
+    if (p.zero_bubble && p.kernels == Kernels::fused) {
+      r.notes.push_back(
+          "zero_bubble: PyTorch's pipelining does not support the input/weight backward split under torch.compile "
+          "(_check_torch_compile_compatibility); without [compile] the element-wise kernels are eager");
     }
   }
   // torchtitan checkpoints a share of the layers as its layer-wise selective mode: every k-th
@@ -694,6 +713,7 @@ ExportResult to_nemo(const Scenario& sc) {
   const ModelSpec& m = sc.model;
   const PlanSpec& p = sc.plan;
   note_parallel_blocks(m, "NeMo", r.notes);
+  note_zero_bubble(p, "NeMo (Megatron-Core)", r.notes);
   const int per_node = sc.cluster.topology.host_gpus();  // Lightning's nodes are hosts
   std::ostringstream t;
   // A recipe whose model config class has the model's attention and MLP: DeepSeek's for
@@ -1786,7 +1806,17 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
       out.plan["schedule"] = "1f1b";
     else if (schedule == "Interleaved1F1B")
       out.plan["schedule"] = "interleaved";
-    else
+    else if (schedule == "InterleavedZeroBubble" || schedule == "ZBVZeroBubble" || schedule == "DualPipeV") {
+      // One stage a rank (pipeline_parallel_layers_per_stage) makes it 1F1B's (the caller's).
+      out.plan["schedule"] = "interleaved";
+      out.plan["zero_bubble"] = true;
+      if (!has("parallelism.pipeline_parallel_layers_per_stage")) out.plan["virtual_stages"] = 2;
+      if (schedule != "InterleavedZeroBubble") {
+        out.notes.push_back("pipeline schedule " + schedule +
+                            " is read as interleaved zero bubble with two stages a rank: its V-shaped placement "
+                            "(stages r and 2p-1-r on rank r) is not modelled");
+      }
+    } else
       out.notes.push_back("pipeline schedule " + schedule + " is read as interleaved 1F1B");
   }
   const std::int64_t local = number("training.local_batch_size", 8);  // torchtitan's default

@@ -374,6 +374,7 @@ nlohmann::json plan_json(const PlanSpec& p) {
           {"micro_batch", p.micro_batch},
           {"virtual_stages", p.virtual_stages},
           {"schedule", schedule_name(p.schedule)},
+          {"zero_bubble", p.zero_bubble},
           {"zero", p.zero},
           {"dp_shard", p.dp_shard},
           {"recompute", recompute_name(p.recompute)},
@@ -502,6 +503,7 @@ std::string plan_summary(const PlanSpec& plan) {
   if (plan.pp > 1) {
     text += std::string(" (") + schedule_name(plan.schedule);
     if (plan.virtual_stages > 1) text += ", " + std::to_string(plan.virtual_stages) + " virtual stages";
+    if (plan.zero_bubble) text += ", zero bubble";
     text += ")";
   }
   text += ", dp " + std::to_string(plan.dp);

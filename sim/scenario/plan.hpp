@@ -157,6 +157,14 @@ struct PlanSpec {
   std::int64_t global_batch = 1;  // sequences per optimizer step
   Schedule schedule = Schedule::one_f_one_b;
   int virtual_stages = 1;
+  // Zero-bubble pipelining (Qi et al., ICLR 2024, "Zero Bubble Pipeline Parallelism"): each
+  // backward splits into the input-gradient pass, sent on at once, and the weight-gradient pass
+  // (the weight matrices' wgrad GEMMs), which a stage defers to fill its idle time. As PyTorch's
+  // ScheduleInterleavedZeroBubble orders it (torch.distributed.pipelining, _get_1f1b_rank_ops
+  // with enable_zero_bubble): stage r warms up with (v-1)*pp + pp-1-r forwards, and from its
+  // (r+1)-th steady pair on follows each backward with the oldest deferred weight pass. With one
+  // virtual stage that is ZB-H1; 1f1b or interleaved only (engine/schedule.cpp).
+  bool zero_bubble = false;
   bool sequence_parallel = false;
   int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
   // Hybrid sharding (HSDP): the ZeRO shards span groups of dp_shard consecutive data-parallel

@@ -841,6 +841,10 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
   } else if (p.virtual_stages > 1) {
     error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
   }
+  if (p.zero_bubble && p.schedule == Schedule::gpipe) {
+    error("plan.zero_bubble",
+          "zero_bubble defers 1F1B's weight-gradient passes: it needs schedule 1f1b or interleaved");
+  }
   if (p.tp_comm_overlap && p.tp > 1 && p.tp_overlap == TpOverlap::userbuffers && !p.sequence_parallel) {
     warn("plan.tp_comm_overlap",
          "Transformer Engine's userbuffers overlap needs sequence_parallel (Megatron-LM refuses --tp-comm-overlap "
@@ -993,6 +997,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
   if (p.schedule != Schedule::interleaved && !r.has("schedule") && p.virtual_stages > 1) {
     p.schedule = Schedule::interleaved;  // virtual stages imply the interleaved schedule
   }
+  p.zero_bubble = r.boolean("zero_bubble").value_or(false);
   p.sequence_parallel = r.boolean("sequence_parallel").value_or(false);
   p.zero = static_cast<int>(r.integer("zero", 0, 3).value_or(0));
   if (auto v = r.integer("dp_shard", 0, max_gpus)) p.dp_shard = static_cast<int>(*v);

@@ -98,6 +98,7 @@ std::string scenario_to_yaml(const Scenario& sc) {
   out << YAML::Key << "global_batch" << YAML::Value << p.global_batch;
   out << YAML::Key << "schedule" << YAML::Value << schedule_name(p.schedule);
   out << YAML::Key << "virtual_stages" << YAML::Value << p.virtual_stages;
+  if (p.zero_bubble) out << YAML::Key << "zero_bubble" << YAML::Value << true;
   out << YAML::Key << "sequence_parallel" << YAML::Value << p.sequence_parallel;
   out << YAML::Key << "zero" << YAML::Value << p.zero;
   if (p.dp_shard > 0) out << YAML::Key << "dp_shard" << YAML::Value << p.dp_shard;

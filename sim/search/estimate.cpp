@@ -275,12 +275,19 @@ struct KeptStageGathers {
   std::vector<double> chunk_layers;  // by virtual stage; empty: no kept stage
 };
 
-Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
-                       const std::vector<std::vector<double>>& backward, double hop,
+// Chunk times by stage and chunk: forward, backward, and (zero bubble) the weight passes the
+// backward leaves out.
+struct ChunkTimes {
+  std::vector<std::vector<double>> forward, backward, weight;
+};
+
+Replay replay_pipeline(const PlanSpec& p, int micro_batches, const ChunkTimes& times, double hop,
                        const KeptStageGathers& gathers = {}) {
   const int pp = p.pp, v = p.virtual_stages, chunks = pp * v;
+  const auto& forward = times.forward;
+  const auto& backward = times.backward;
   std::vector<std::vector<PipelineTask>> tasks(pp);
-  for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v);
+  for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v, p.zero_bubble);
   // Finish times by virtual stage and micro-batch; < 0: not yet run.
   std::vector<double> forward_done(std::size_t(chunks) * micro_batches, -1), backward_done = forward_done;
   auto at = [&](int virtual_stage, int mb) { return std::size_t(virtual_stage) * micro_batches + mb; };
@@ -299,11 +306,11 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
         if (t.forward && vs > 0) {
           sent = forward_done[at(vs - 1, t.micro_batch)];
           if (sent < 0) break;
-        } else if (!t.forward && vs < chunks - 1) {
+        } else if (!t.forward && !t.weight && vs < chunks - 1) {
           sent = backward_done[at(vs + 1, t.micro_batch)];
           if (sent < 0) break;
         }
-        double took = t.forward ? forward[s][t.chunk] : backward[s][t.chunk];
+        double took = t.forward ? forward[s][t.chunk] : t.weight ? times.weight[s][t.chunk] : backward[s][t.chunk];
         double start = sent < 0 ? r.finish[s] : std::max(r.finish[s], sent) + hop;
         const bool gathering = t.forward && t.micro_batch == 0 && !gathers.chunk_layers.empty();
         if (gathering) {
@@ -313,7 +320,7 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
           const double beside = time_beside(gathers.layer, gathers.gather, gathers.share);
           took += std::max(0.0, gathers.chunk_layers[vs] - 1) * (beside - gathers.layer);
         }
-        if (!t.forward && t.micro_batch == micro_batches - 1 && !gathers.chunk_layers.empty()) {
+        if (!t.forward && !t.weight && t.micro_batch == micro_batches - 1 && !gathers.chunk_layers.empty()) {
           // The last backward's layers run beside the reduce-scatters of the layers before them.
           // Only the compute slows: a reduce that outlasts its layer is the queue's, below.
           const double layers = std::max(1.0, gathers.chunk_layers[vs]), per = took / layers, sh = gathers.share;
@@ -322,7 +329,7 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
         r.finish[s] = start + took;
         if (gathering) first_forward_end[s][t.chunk] = r.finish[s];
         r.busy[s] += took;
-        (t.forward ? forward_done : backward_done)[at(vs, t.micro_batch)] = r.finish[s];
+        if (!t.weight) (t.forward ? forward_done : backward_done)[at(vs, t.micro_batch)] = r.finish[s];
         progress = true;
       }
     }
@@ -353,21 +360,21 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const std::vector<s
 // whole schedule is replayed. Tokens given as sequences make millions of micro-batches, which
 // replayed one by one took seconds a plan.
 constexpr int kReplayedMicroBatches = 256;
-Replay replay_extended(const PlanSpec& p, int micro_batches, const std::vector<std::vector<double>>& forward,
-                       const std::vector<std::vector<double>>& backward, double hop, const KeptStageGathers& gathers) {
+Replay replay_extended(const PlanSpec& p, int micro_batches, const ChunkTimes& times, double hop,
+                       const KeptStageGathers& gathers) {
   const int period = p.schedule == Schedule::interleaved ? p.pp : 1;
   const int base = (std::max(kReplayedMicroBatches, 4 * p.pp * p.virtual_stages) + period - 1) / period * period;
-  if (micro_batches <= base + 3 * period) return replay_pipeline(p, micro_batches, forward, backward, hop, gathers);
-  const Replay a = replay_pipeline(p, base, forward, backward, hop, gathers);
-  const Replay b = replay_pipeline(p, base + period, forward, backward, hop, gathers);
-  const Replay c = replay_pipeline(p, base + 2 * period, forward, backward, hop, gathers);
+  if (micro_batches <= base + 3 * period) return replay_pipeline(p, micro_batches, times, hop, gathers);
+  const Replay a = replay_pipeline(p, base, times, hop, gathers);
+  const Replay b = replay_pipeline(p, base + period, times, hop, gathers);
+  const Replay c = replay_pipeline(p, base + 2 * period, times, hop, gathers);
   const double periods = double(micro_batches - base - 2 * period) / period;
   Replay r = c;
   for (std::size_t s = 0; s < r.finish.size(); ++s) {
     const double step = c.finish[s] - b.finish[s], busy = c.busy[s] - b.busy[s];
     if (std::abs(step - (b.finish[s] - a.finish[s])) > 1e-9 * c.finish[s] ||
         std::abs(busy - (b.busy[s] - a.busy[s])) > 1e-9 * c.busy[s]) {
-      return replay_pipeline(p, micro_batches, forward, backward, hop, gathers);
+      return replay_pipeline(p, micro_batches, times, hop, gathers);
     }
     r.finish[s] += periods * step;
     r.busy[s] += periods * busy;
@@ -523,6 +530,9 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   const double backward_comm = layer_comm - layer_comm / (2.0 + rerun) + moe_share * moe_exchange / 2 + regather_comm;
   const double forward_compute = L.attention_forward.time() + L.mlp_forward.time();
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
+  // Zero bubble: the part of a layer's backward its deferred weight pass runs (the mean layer's).
+  const double weight_compute =
+      p.zero_bubble ? L.attention_backward.weight_gradients().time() + L.mlp_backward.weight_gradients().time() : 0.0;
   // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own (a dense
   // model's dense_layer is empty: no stall), spread over the model's layers.
   const double stall_forward =
@@ -675,7 +685,10 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
     // Each chunk's forward and backward on each stage; the embedding rides on the first virtual
     // stage, the head on the last.
     const int v = p.virtual_stages, chunks = p.pp * v;
-    std::vector<std::vector<double>> forward(p.pp, std::vector<double>(v)), backward = forward;
+    ChunkTimes times{std::vector<std::vector<double>>(p.pp, std::vector<double>(v)), {}, {}};
+    times.backward = times.weight = times.forward;
+    auto& forward = times.forward;
+    auto& backward = times.backward;
     std::vector<double> computing(p.pp, 0.0);                      // of a micro-batch's tasks: the kernels' part
     const std::vector<int> first_layer = first_layers(per_chunk);  // for the layers each recomputes
     for (int s = 0; s < p.pp; ++s) {
@@ -709,12 +722,13 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
           backward[s][c] += own * (speed * L.recompute.time() + rerun_comm);
           computing[s] += own * speed * L.recompute.time();
         }
+        times.weight[s][c] = chunk_size * speed * weight_compute;
+        backward[s][c] -= times.weight[s][c];
       }
     }
     const auto link = link_for(sc, stride_of(p, Axis::pp), 2);
     if (kept.gather > 0) kept.chunk_layers.assign(per_chunk.begin(), per_chunk.end());
-    const Replay r =
-        replay_extended(p, micro_batches, forward, backward, w.comm.pp_bytes / link.first + link.second, kept);
+    const Replay r = replay_extended(p, micro_batches, times, w.comm.pp_bytes / link.first + link.second, kept);
     const auto last = std::max_element(r.finish.begin(), r.finish.end());
     pipeline = *last;
     const auto critical = static_cast<std::size_t>(last - r.finish.begin());

@@ -179,11 +179,15 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // Of those, the ones through the model's last chunk (on the last stage): under 1F1B and
     // interleaved its backward follows each forward, unless the step is too short for that.
     double through_last_chunk = micro_batches;
-    const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages);
+    const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages, p.zero_bubble);
     if (steady) {
       const int chunks = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
       const double units = double(scheduled_micro_batches) * chunks;
-      in_flight = std::min(units, steady->warmup + 1.0) / chunks;
+      // Zero bubble: the deferred weight passes keep what their GEMMs read (the linear layers'
+      // inputs, the output gradients), counted here as the whole units' activations: an upper
+      // bound, which makes every stage hold what the first does (Qi et al. 2024: ZB-H1 peaks
+      // as 1F1B does).
+      in_flight = std::min(units, steady->warmup + 1.0 + steady->weight_lag) / chunks;
       if (steady->warmup + 1.0 < units) through_last_chunk = 1;
     }
     mb.in_flight_microbatches = in_flight;

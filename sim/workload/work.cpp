@@ -63,6 +63,22 @@ int zero3_collectives(const ModelSpec& model, const PlanSpec& plan, const LayerW
   return std::max(1, weights + biases + norms + router);
 }
 
+namespace {
+bool weight_gradient(const Kernel& k) {
+  return k.name.ends_with(" wgrad") && k.name.find("attention") == std::string::npos;
+}
+Block part_of(const Block& block, bool weights, const char* suffix) {
+  Block part{block.name + suffix, {}};
+  for (const auto& k : block.kernels) {
+    if (weight_gradient(k) == weights) part.kernels.push_back(k);
+  }
+  return part;
+}
+}  // namespace
+
+Block Block::input_gradients() const { return part_of(*this, false, " (input gradients)"); }
+Block Block::weight_gradients() const { return part_of(*this, true, " (weight gradients)"); }
+
 double Block::flops() const {
   double f = 0;
   for (const auto& k : kernels) f += k.flops;

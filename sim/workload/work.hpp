@@ -76,6 +76,11 @@ struct Block {
   double linear_gemm_time() const;
   // How many of them there are: the block's weight matrices (a fused projection counts once).
   int linear_gemms() const;
+  // A backward block's halves under zero-bubble pipelining (PlanSpec::zero_bubble): the weight
+  // gradients of its weight matrices (the linear layers', the router's), which can wait, and the
+  // rest, which the previous stage waits for. Attention's score and value GEMMs have no weights.
+  Block input_gradients() const;
+  Block weight_gradients() const;
 };
 
 struct LayerWork {
