@@ -13,8 +13,18 @@ std::vector<torch::Tensor> one(const torch::Tensor& t) { return {t}; }
 
 }  // namespace
 
+// Gloo (LibTorch 1.13) reduces and gathers no bf16 tensors ("Invalid scalar type"): on CPUs
+// a bf16 run's tensor-parallel activations travel as fp32 and are rounded back after.
+static bool gloo_lacks_dtype(const torch::Tensor& t) { return t.is_cpu() && t.scalar_type() == torch::kBFloat16; }
+
 void Group::all_reduce(torch::Tensor& t, c10d::ReduceOp op) const {
   if (!backend_) return;  // one rank (the world group of one GPU still has NCCL)
+  if (gloo_lacks_dtype(t)) {
+    auto wide = t.to(torch::kFloat);
+    all_reduce(wide, op);
+    t.copy_(wide);
+    return;
+  }
   auto tensors = one(t);
   c10d::AllreduceOptions options;
   options.reduceOp = op;
@@ -23,12 +33,17 @@ void Group::all_reduce(torch::Tensor& t, c10d::ReduceOp op) const {
 
 c10::intrusive_ptr<Work> Group::all_reduce_async(torch::Tensor& t) const {
   if (size_ == 1) return {};
+  if (gloo_lacks_dtype(t)) {  // (the fp32 copy must outlive the work: reduced here, in place)
+    all_reduce(t);
+    return {};
+  }
   auto tensors = one(t);
   return backend_->allreduce(tensors);
 }
 
 torch::Tensor Group::all_gather(const torch::Tensor& t, int64_t dim) const {
   if (size_ == 1) return t;
+  if (gloo_lacks_dtype(t)) return all_gather(t.to(torch::kFloat), dim).to(t.scalar_type());
   const auto input = t.contiguous();
   std::vector<std::vector<torch::Tensor>> outputs(1);
   for (int r = 0; r < size_; ++r) outputs[0].push_back(torch::empty_like(input));

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <thread>
 
 #include "calibrate.hpp"
@@ -78,7 +79,10 @@ ModelShape shape_of(const Scenario& sc, const RunOptions& o) {
   s.hidden = o.hidden.value_or(sc.model.hidden);
   s.heads = o.heads.value_or(sc.model.heads);
   s.kv_heads = o.kv_heads.value_or(o.heads ? *o.heads : sc.model.kv_heads);
-  s.ffn = o.ffn.value_or(o.hidden ? (s.arch == Arch::llama ? *o.hidden * 8 / 3 : 4 * *o.hidden) : sc.model.ffn_hidden);
+  // A scaled width's MLP as the scenario loader sizes one it is not given (scenario/scenario.cpp):
+  // SwiGLU's 8h/3 rounded up to a multiple of 256, else 4h.
+  s.ffn = o.ffn.value_or(o.hidden ? (s.arch == Arch::llama ? (8 * *o.hidden / 3 + 255) / 256 * 256 : 4 * *o.hidden)
+                                  : sc.model.ffn_hidden);
   s.seq_len = o.seq_len.value_or(sc.model.seq_len);
   s.vocab = o.vocab.value_or(sc.model.vocab);
   return s;
@@ -132,12 +136,31 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
            "trainsim-exec";
   if (world != p.dp * p.tp * p.pp) {
     return "the plan needs dp*tp*pp = " + std::to_string(p.dp * p.tp * p.pp) + " ranks, but " + std::to_string(world) +
-           " were started";
+           (world == 1 ? " was" : " were") + " started";
+  }
+  if (p.recompute == Recompute::op || p.recompute == Recompute::qkv)
+    return std::string("recompute: ") + recompute_name(p.recompute) +
+           " is not implemented in trainsim-exec (none, selective and full are)";
+  if (p.recompute == Recompute::selective && p.recompute_modules != std::vector<std::string>{"core_attn"})
+    return "recompute_modules other than [core_attn] is not implemented in trainsim-exec (selective recomputes the "
+           "attention core)";
+  if (!p.layers_per_stage.empty()) {
+    const int sum = std::accumulate(p.layers_per_stage.begin(), p.layers_per_stage.end(), 0);
+    if (sum != s.layers) {
+      return "plan.layers_per_stage splits " + std::to_string(sum) + " layers, the model run has " +
+             std::to_string(s.layers) + " (--layers): give a split of those in a copy of the scenario";
+    }
+  }
+  if (p.schedule == Schedule::interleaved && p.micro_batches() % p.pp != 0) {
+    return "the interleaved schedule needs the micro-batches per step (" + std::to_string(p.micro_batches()) +
+           ") divisible by pp (" + std::to_string(p.pp) + ")";
   }
   if (s.hidden % s.heads != 0) return "hidden must be divisible by heads";
   if (s.heads % s.kv_heads != 0) return "heads must be divisible by kv_heads";
   if (s.heads % p.tp || s.kv_heads % p.tp || s.ffn % p.tp || s.vocab % p.tp) {
-    return "tp " + std::to_string(p.tp) + " must divide heads, kv_heads, the MLP width and the vocab";
+    return "tp " + std::to_string(p.tp) + " must divide heads (" + std::to_string(s.heads) + "), kv_heads (" +
+           std::to_string(s.kv_heads) + "), the MLP width (" + std::to_string(s.ffn) + ") and the vocab (" +
+           std::to_string(s.vocab) + ")";
   }
   if (p.sequence_parallel && s.seq_len % p.tp) return "sequence parallelism needs seq_len divisible by tp";
   const int chunks = p.pp * (p.schedule == Schedule::interleaved ? p.virtual_stages : 1);
@@ -148,13 +171,51 @@ std::string unsupported(const ModelShape& s, const PlanSpec& p, int world) {
   return "";
 }
 
-int train(const RunOptions& o, const Scenario& sc) {
+PlanSpec plan_of(const Scenario& sc, const RunOptions& o) {
   PlanSpec plan = sc.plan;
   if (o.micro_batch) plan.micro_batch = *o.micro_batch;
   if (o.global_batch) plan.global_batch = *o.global_batch;
+  return plan;
+}
+
+// A file the run writes at its end: its folder must exist and take it, so that a bad path fails
+// before the run, not after it.
+std::string unwritable(const std::string& path, const char* option) {
+  if (path.empty()) return "";
+  namespace fs = std::filesystem;
+  const fs::path file(path);
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return std::string(option) + " " + path + ": a directory, not a file";
+  const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec)) return std::string(option) + " " + path + ": no folder " + folder.string();
+  if (::access(folder.c_str(), W_OK) != 0)
+    return std::string(option) + " " + path + ": cannot write in " + folder.string();
+  return "";
+}
+
+// Everything the run would refuse, checked once before any rank starts (and again in each rank a
+// launcher started): the plan as overridden, the model as scaled, the data, the output files.
+std::string preflight(const RunOptions& o, const Scenario& sc, int world) {
+  const ModelShape shape = shape_of(sc, o);
+  if (auto why = unsupported(shape, plan_of(sc, o), world); !why.empty()) return why;
+  if ((o.resume || o.checkpoint_every > 0) && o.checkpoint_dir.empty())
+    return std::string(o.resume ? "--resume" : "--checkpoint-every") + " needs --checkpoint-dir";
+  for (const auto& [path, option] : {std::pair{o.out, "--out"}, {o.trace, "--trace"}}) {
+    if (auto why = unwritable(path, option); !why.empty()) return why;
+  }
+  try {
+    open_dataset(o.data, shape);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+int train(const RunOptions& o, const Scenario& sc) {
+  const PlanSpec plan = plan_of(sc, o);
   const ModelShape shape = shape_of(sc, o);
   const int rank = env_int("RANK", 0), world = env_int("WORLD_SIZE", 1);
-  if (const auto why = unsupported(shape, plan, world); !why.empty()) {
+  if (const auto why = preflight(o, sc, world); !why.empty()) {
     std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
     return 2;
   }
@@ -209,6 +270,13 @@ int train(const RunOptions& o, const Scenario& sc) {
     }
   }
 
+  if (first_step >= o.steps) {
+    if (rank == 0) {
+      std::cerr << "trainsim-exec: the checkpoint at step " << first_step << " has run --steps " << o.steps
+                << ": nothing left to run or measure (raise --steps to go on)\n";
+    }
+    return 0;
+  }
 #ifdef TRAINSIM_EXEC_CUDA
   if (cuda) cuda_reset_peak(config.device.index());
 #endif
@@ -287,7 +355,7 @@ int train(const RunOptions& o, const Scenario& sc) {
   }
 
   if (rank != 0) return 0;
-  const int skip = std::min<int>(o.warmup, int(step_times.size()) - 1);
+  const int skip = std::max(0, std::min<int>(o.warmup, int(step_times.size()) - 1));
   auto median = [&](std::vector<double> v) {
     v.erase(v.begin(), v.begin() + skip);
     std::sort(v.begin(), v.end());
@@ -359,9 +427,10 @@ int train(const RunOptions& o, const Scenario& sc) {
   std::cerr << "trainsim-exec: wrote " << wrote << "\n";
   char loss[96] = "";
   if (!losses.empty()) std::snprintf(loss, sizeof loss, ", loss %.3f -> %.3f", losses.front(), losses.back());
-  std::cerr << "trainsim-exec: " << sc.name << ": " << step_times.size() << " steps on " << world << " ranks ("
-            << (cuda ? "cuda" : "cpu") << "), step time " << units::format_duration(step_time) << " (median after "
-            << skip << " warm-up), " << units::format_thousands(tokens / step_time) << " tokens/s" << loss << "\n";
+  std::cerr << "trainsim-exec: " << sc.name << ": " << step_times.size() << " steps on " << world
+            << (world == 1 ? " rank (" : " ranks (") << (cuda ? "cuda" : "cpu") << "), step time "
+            << units::format_duration(step_time) << " (median after " << skip << " warm-up), "
+            << units::format_thousands(tokens / step_time) << " tokens/s" << loss << "\n";
   return 0;
 }
 
@@ -465,18 +534,28 @@ int main(int argc, char** argv) {
     // Not when a launcher (torchrun, mpirun, SLURM) started this process as one of the ranks.
     const bool launched = std::getenv("WORLD_SIZE") || std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") ||
                           std::getenv("SLURM_NTASKS");
+    const std::int64_t plan_ranks = std::int64_t(sc.plan.tp) * sc.plan.pp * sc.plan.dp * sc.plan.cp;
+    const bool nproc_given = o.nproc > 0;
     if (o.nproc == 0 && !launched && !std::getenv("TRAINSIM_EXEC_CHILD")) {
-      const std::int64_t ranks = std::int64_t(sc.plan.tp) * sc.plan.pp * sc.plan.dp * sc.plan.cp;
+      const std::int64_t ranks = plan_ranks;
       if (ranks > 1024) {
         throw InputError({o.scenario, 0, 0}, "plan",
                          "the plan has " + std::to_string(ranks) +
                              " ranks, more than trainsim-exec starts on one machine (1024): give --nproc, or scale "
                              "the plan down in a copy of the scenario");
       }
-      if (ranks > 1) {
-        std::cerr << "trainsim-exec: starting the plan's " << ranks << " ranks (tp " << sc.plan.tp << " x pp "
+      if (ranks > 1) o.nproc = static_cast<int>(ranks);
+    }
+    if (!std::getenv("TRAINSIM_EXEC_CHILD")) {
+      // Refused here, once, not by each of the ranks after they start.
+      const int world = o.nproc > 0 ? o.nproc : launched ? env_int("WORLD_SIZE", 1) : 1;
+      if (const auto why = preflight(o, sc, world); !why.empty()) {
+        std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
+        return 2;
+      }
+      if (!nproc_given && o.nproc > 1) {
+        std::cerr << "trainsim-exec: starting the plan's " << plan_ranks << " ranks (tp " << sc.plan.tp << " x pp "
                   << sc.plan.pp << " x dp " << sc.plan.dp << " x cp " << sc.plan.cp << "; --nproc to change)\n";
-        o.nproc = static_cast<int>(ranks);
       }
     }
     if (o.nproc > 0 && !std::getenv("TRAINSIM_EXEC_CHILD")) return launch_local_ranks(o.nproc, o.timeout_s, argv);

@@ -272,7 +272,9 @@ void Trainer::synchronise_gradients() {
       slices.push_back(grad_.narrow(0, at, std::min(bucket, padded_ - at)));
       works.push_back(mesh_.dp().all_reduce_async(slices.back()));
     }
-    for (auto& w : works) w->wait();
+    for (auto& w : works) {
+      if (w) w->wait();  // (none where the reduction ran in place: Group::all_reduce_async)
+    }
   }
 }
 

@@ -244,6 +244,36 @@ class GuiTest : public QObject {
     QVERIFY(editor->isValid());
   }
 
+  // A topology and a GPU the scenario gives as files stay its own, not the lists' first presets.
+  void aTopologyAndGpuFromFilesAreKept() {
+    const QDir dir(QDir::temp().filePath("trainsim-gui-files"));
+    QVERIFY(dir.mkpath("."));
+    auto write = [&](const QString& name, const QByteArray& text) {
+      QFile f(dir.filePath(name));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(text);
+    };
+    write("tree.yaml",
+          "{name: my-tree, gpu: h100-sxm-80gb, gpus_per_node: 8, nodes: 4, node: {latency: 1us}, network: {kind: "
+          "fat-tree, nic_bandwidth: 400Gb/s, nic_latency: 2us, switch_latency: 130ns, nodes_per_leaf: 2, "
+          "oversubscription: 1}}\n");
+    write("fast.yaml", "{preset: h100-sxm-80gb, name: fast-h100, peak: {bf16: 3000TFLOP/s}}\n");
+    write("job.yaml",
+          "model: {preset: gpt3-1.3b}\ncluster: {topology: tree.yaml, gpus: 32, gpu: fast.yaml}\n"
+          "plan: {tp: 2, pp: 2, dp: 8, micro_batch: 2, global_batch: 128, zero: 1}\n");
+    MainWindow window;
+    QVERIFY(window.openFile(dir.filePath("job.yaml")));
+    const auto sc = window.editor()->scenario();
+    QCOMPARE(QString::fromStdString(sc.cluster.topology.name), QString("my-tree"));
+    QCOMPARE(sc.cluster.topology.nodes, 4);
+    QCOMPARE(QString::fromStdString(sc.cluster.topology.gpu.name), QString("fast-h100"));
+    QVERIFY(window.editor()->isValid());
+    const auto cli = trainsim::load_scenario(dir.filePath("job.yaml").toStdString());
+    QCOMPARE(sc.cluster.topology.gpu.peak(trainsim::Precision::bf16),
+             cli.cluster.topology.gpu.peak(trainsim::Precision::bf16));
+    QCOMPARE(sc.cluster.topology.nic_bandwidth, cli.cluster.topology.nic_bandwidth);
+  }
+
   void theSummaryHeaderNamesScenarioGpusAndPlan() {
     MainWindow window;
     QVERIFY(window.openFile(QString(TRAINSIM_SOURCE_DIR) + "/scenarios/gpt3-1.3b-32xa100.yaml"));

@@ -168,7 +168,8 @@ ScenarioEditor::ScenarioEditor(QWidget* parent) : QWidget(parent) {
   connect(topology_, &QComboBox::currentTextChanged, this, [this](const QString& name) {
     if (updating_) return;
     try {
-      showNetwork(load_topology(name.toStdString()));
+      const std::string chosen = name.toStdString();
+      showNetwork(chosen == base_.cluster.topology.name ? base_.cluster.topology : load_topology(chosen));
     } catch (const std::exception&) {
     }
   });
@@ -222,8 +223,14 @@ void ScenarioEditor::setScenario(const Scenario& sc) {
   ffn_->setValue(m.ffn_hidden);
   vocab_->setValue(m.vocab);
   seq_->setValue(m.seq_len);
-  topology_->setCurrentText(QString::fromStdString(sc.cluster.topology.name));
-  gpu_->setCurrentText(QString::fromStdString(sc.cluster.topology.gpu.name));
+  // A topology or GPU the scenario describes itself (a file, a map) joins its list under its own
+  // name, and scenario() keeps its description while it is chosen.
+  for (const auto& [box, name] :
+       {std::pair{topology_, sc.cluster.topology.name}, {gpu_, sc.cluster.topology.gpu.name}}) {
+    const QString text = QString::fromStdString(name);
+    if (box->findText(text) < 0) box->addItem(text);
+    box->setCurrentText(text);
+  }
   gpus_->setValue(sc.cluster.gpus);
   showNetwork(sc.cluster.topology);
   clock_spread_->setValue(100 * sc.cluster.clock_spread);
@@ -271,8 +278,11 @@ Scenario ScenarioEditor::scenario() const {
   if (model_preset_->currentIndex() == 0) m.name = "custom";
   const std::string topology = topology_->currentText().toStdString();
   if (topology != sc.cluster.topology.name) sc.cluster.topology = load_topology(topology);
-  if (gpu_->currentText().toStdString() != sc.cluster.topology.gpu.name) {
-    sc.cluster.topology.gpu = gpu_preset(gpu_->currentText().toStdString());
+  const std::string gpu = gpu_->currentText().toStdString();
+  if (gpu == base_.cluster.topology.gpu.name) {
+    sc.cluster.topology.gpu = base_.cluster.topology.gpu;  // the scenario's own, perhaps not a preset
+  } else if (gpu != sc.cluster.topology.gpu.name) {
+    sc.cluster.topology.gpu = gpu_preset(gpu);
   }
   sc.cluster.gpus = gpus_->value();
   sc.cluster.topology.nic_bandwidth = nic_gbps_->value() * 1e9 / 8;

@@ -19,14 +19,16 @@ std::string unknown_gpu(const std::string& name) {
 }
 
 // The keys of a GPU preset, read over an optional starting preset (`preset: NAME`): the keys
-// given replace the preset's, so a map that repeats a preset's numbers is that preset.
-GpuSpec gpu_from_map(MapReader& r, const std::string& default_name) {
+// given replace the preset's, so a map that repeats a preset's numbers is that preset. Its name:
+// `name`, else a file's stem, else the preset's, else `custom-gpu` (`file_name` empty for a map).
+GpuSpec gpu_from_map(MapReader& r, const std::string& file_name) {
   GpuSpec gpu;
-  gpu.name = default_name;
+  gpu.name = "custom-gpu";
   if (const auto preset = r.string("preset")) {
     if (!has_gpu_preset(*preset)) r.fail("preset", unknown_gpu(*preset));
     gpu = gpu_preset(*preset);
   }
+  if (!file_name.empty()) gpu.name = file_name;
   if (const auto name = r.string("name")) gpu.name = *name;
   if (!r.has("preset")) gpu.sustained_unstated = !(r.is_map("kernels") && r.map("kernels")->has("sustained"));
   read_gpu_fields(r, gpu);
@@ -46,7 +48,7 @@ bool looks_like_path(const std::string& text) {
 GpuSpec read_gpu(MapReader& parent, const std::string& key, const std::filesystem::path& base) {
   if (parent.is_map(key)) {
     auto inline_gpu = parent.map(key);
-    return gpu_from_map(*inline_gpu, "custom-gpu");
+    return gpu_from_map(*inline_gpu, "");
   }
   const auto value = parent.string(key);
   if (!value) parent.fail(key, "expected a GPU: a preset name, a GPU file or a map of its fields");

@@ -147,6 +147,12 @@ void read_kernel_data(MapReader& r, KernelData& k) {
 
 }  // namespace
 
+// NVLink SHARP runs on the NVLink ports: a GPU whose NVLink is given another bandwidth, and its
+// NVLS not, reduces at the preset's NVLS bus bandwidth in proportion (H100: 480 GB/s over 450).
+void scale_nvls_with_nvlink(GpuSpec& gpu, double nvlink_before) {
+  if (nvlink_before > 0 && gpu.nvls_bandwidth > 0) gpu.nvls_bandwidth *= gpu.nvlink_bandwidth / nvlink_before;
+}
+
 void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
   if (auto v = r.string("source")) gpu.source = *v;
   if (auto v = r.bytes("memory")) gpu.memory_bytes = *v;
@@ -161,8 +167,13 @@ void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
     peak->finish();
   }
   if (auto v = r.boolean("mx_formats")) gpu.mx_formats = *v;
+  const double nvlink_before = gpu.nvlink_bandwidth;
   if (auto v = link_bandwidth(r, "nvlink_bandwidth")) gpu.nvlink_bandwidth = *v;
-  if (auto v = r.bandwidth("nvls_bandwidth")) gpu.nvls_bandwidth = *v;
+  if (auto v = r.bandwidth("nvls_bandwidth")) {
+    gpu.nvls_bandwidth = *v;
+  } else {
+    scale_nvls_with_nvlink(gpu, nvlink_before);
+  }
   if (auto v = r.bandwidth("host_link_bandwidth")) gpu.host_link_bandwidth = *v;
   if (auto v = r.integer("sm_count", 1, 100000)) gpu.sm_count = static_cast<int>(*v);
   if (auto v = r.number("power", 0, 100000)) gpu.power_watts = *v;
@@ -581,8 +592,13 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
   }
   if (auto node = r.map("node")) {
     if (auto v = link_bandwidth(*node, "nvlink_bandwidth")) {
-      t.gpu.nvlink_bandwidth = *v;
-      for (auto& group : t.node_groups) group.gpu.nvlink_bandwidth = *v;
+      const auto set_nvlink = [&](GpuSpec& gpu) {
+        const double before = gpu.nvlink_bandwidth;
+        gpu.nvlink_bandwidth = *v;
+        scale_nvls_with_nvlink(gpu, before);
+      };
+      set_nvlink(t.gpu);
+      for (auto& group : t.node_groups) set_nvlink(group.gpu);
     }
     if (auto v = node->duration("latency")) t.intra_latency = *v;
     node->finish();
@@ -654,11 +670,17 @@ TopologySpec parse_topology(const YAML::Node& document, const std::string& file)
     if (auto v = power_limit(*power, "gpu_limit")) {
       t.gpu.power_limit_watts = *v;
       for (auto& group : t.node_groups) group.gpu.power_limit_watts = *v;
+      // A cap the topology's own GPUs cannot run under is this file's error (its warnings come
+      // with a scenario that uses it).
+      power_cap_warnings(t, "power.gpu_limit", [&](const std::string& problem) { power->fail("gpu_limit", problem); });
     }
     power->finish();
   }
   if (auto storage = r.map("storage")) {
-    if (auto v = storage->bandwidth("bandwidth")) t.storage_bandwidth = *v;
+    if (auto v = storage->bandwidth("bandwidth")) {
+      if (*v <= 0) storage->fail("bandwidth", "expected a bandwidth above 0, such as 10GB/s");
+      t.storage_bandwidth = *v;
+    }
     storage->finish();
   }
   r.finish();
@@ -774,6 +796,19 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                         " GPUs of a node: some tensor-parallel groups straddle two nodes, and the simulation "
                         "prices every group as the first, which does not");
   }
+  // An algorithm the hardware lacks runs as NCCL would fall back: a ring.
+  const auto kinds = c.topology.gpu_kinds();
+  for (const auto& [key, algorithm] :
+       {std::pair{"plan.dp_algorithm", p.dp_algorithm}, {"plan.tp_algorithm", p.tp_algorithm}}) {
+    if (algorithm == CollectiveAlgorithm::sharp && !c.topology.in_network_reduction) {
+      warn(key, "sharp: " + c.topology.name +
+                    "'s switches do not reduce (network.sharp is not true): its collectives run as rings");
+    }
+    if (algorithm == CollectiveAlgorithm::nvls &&
+        std::any_of(kinds.begin(), kinds.end(), [](const GpuSpec* g) { return g->nvls_bandwidth <= 0; })) {
+      warn(key, "nvls: a GPU here has no NVLink SHARP (nvls_bandwidth): its collectives run as rings");
+    }
+  }
   const int chunks = p.pp * p.virtual_stages;
   const auto list = [&](const std::vector<int>& v) {
     std::string text;
@@ -811,7 +846,8 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
                                     "): the first chunk holds only the embedding" +
                                     (chunks == m.layers + 2 ? " and the last only the LM head and loss" : "") +
                                     " (Megatron-Core's --account-for-embedding/loss-in-pipeline-split)");
-  } else if (m.layers % chunks != 0 && p.pp <= m.layers) {
+  } else if (m.layers % chunks != 0 && p.pp <= m.layers && !(p.pp > 1 && c.topology.mixed(c.gpus))) {
+    // (On a cluster that mixes GPU kinds the layers follow stage speed, which the report shows.)
     if (p.virtual_stages > 1) {
       warn("plan.virtual_stages", "layers (" + s(m.layers) + ") do not divide by pp*virtual_stages (" + s(chunks) +
                                       "): uneven split " + list(stage_layers(m.layers, p)) + " per stage, chunks of " +
@@ -1096,7 +1132,7 @@ void read_plan(MapReader& r, const ClusterSpec& cluster, PlanSpec& p, std::map<s
     // SMs a collective holds are a share of each GPU's (PlanSpec::collective_sms): all of them
     // would leave the compute beside it none. (The default, 24, is capped by the GPU's share.)
     for (const GpuSpec* g : cluster.topology.gpu_kinds()) {
-      if (*v >= g->sm_count && g->sm_count > 1) {
+      if (*v > 0 && *v >= g->sm_count) {
         r.fail("collective_sms", "expected fewer than " + g->name + "'s " + std::to_string(g->sm_count) +
                                      " SMs, found " + std::to_string(*v));
       }
