@@ -121,6 +121,20 @@ TEST(MixedCluster, BalancedSplitFollowsSpeed) {
   EXPECT_EQ(balanced_split(3, {1.0, 100.0, 100.0}, {0, 0, 0}), (std::vector<int>{1, 1, 1}));
 }
 
+// Layers that do not divide by pp are split by stage speed on a mixed cluster: the even-split
+// warning would name a split the stages do not run (found by a fuzzing pass).
+TEST(MixedCluster, NoEvenSplitIsAnnouncedWhereSpeedSplitsTheLayers) {
+  for (const int pp : {3, 6}) {  // gpt3-13b's 40 layers divide by neither; 240 GPUs span both groups
+    const Scenario sc = load_scenario_text(
+        "model: {preset: gpt3-13b}\ncluster: {topology: mixed-h100-a100, gpus: 240}"
+        "\nplan: {tp: 8, pp: " +
+            std::to_string(pp) + ", dp: " + std::to_string(30 / pp) + ", global_batch: 40}\n",
+        "mixed.yaml");
+    ASSERT_TRUE(sc.cluster.topology.mixed(sc.cluster.gpus));
+    for (const auto& w : sc.warnings) EXPECT_EQ(w.message.find("uneven split"), std::string::npos) << w.message;
+  }
+}
+
 TEST(MixedCluster, StagesGoAtTheirSlowestGpuAndTheSplitBalancesThem) {
   const Scenario sc = mixed_scenario();
   const StageSetup setup = setup_stages(sc);

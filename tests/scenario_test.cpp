@@ -136,6 +136,64 @@ TEST(Scenario, CollectiveSmsIsCheckedWhereWritten) {
   EXPECT_NO_THROW(load_scenario_text(small + "}\n", "sm.yaml"));
   EXPECT_NO_THROW(load_scenario_text(small + "collective_sms: 8}\n", "sm.yaml"));
   EXPECT_THROW(load_scenario_text(small + "collective_sms: 24}\n", "sm.yaml"), InputError);
+  // A device of one SM (the cpu preset's) leaves a collective none to hold.
+  const std::string one =
+      "model: {preset: gpt2}\ncluster: {topology: single-h100, gpu: {preset: h100-sxm-80gb, "
+      "sm_count: 1}}\nplan: {";
+  EXPECT_NO_THROW(load_scenario_text(one + "collective_sms: 0}\n", "sm.yaml"));
+  EXPECT_THROW(load_scenario_text(one + "collective_sms: 24}\n", "sm.yaml"), InputError);
+}
+
+// NVLink SHARP runs on the NVLink ports: a GPU given a slower or faster NVLink, and no NVLS of its
+// own, reduces at the preset's NVLS bus bandwidth in proportion (found by a fuzzing pass: NVLS at
+// 480 GB/s over a 1 GB/s NVLink).
+TEST(Scenario, NvlsFollowsAnOverriddenNvlink) {
+  const auto nvls = [](const std::string& gpu) {
+    return load_scenario_text(
+               "model: {preset: gpt2}\ncluster: {topology: dgx-h100-superpod, gpus: 8, gpu: " + gpu + "}\nplan: {}\n",
+               "nvls.yaml")
+        .cluster.topology.gpu.nvls_bandwidth;
+  };
+  const double preset = nvls("h100-sxm-80gb");
+  EXPECT_NEAR(nvls("{preset: h100-sxm-80gb, nvlink_bandwidth: 900GB/s}"), 2 * preset, 1e-6 * preset);
+  EXPECT_NEAR(nvls("{preset: h100-sxm-80gb, nvlink_bandwidth: 45GB/s}"), preset / 10, 1e-6 * preset);
+  EXPECT_DOUBLE_EQ(nvls("{preset: h100-sxm-80gb, nvlink_bandwidth: 900GB/s, nvls_bandwidth: 500GB/s}"), 500e9);
+  // A topology's node NVLink does the same to its GPUs.
+  const TopologySpec t = parse_topology_text(
+      "{name: t, gpu: h100-sxm-80gb, gpus_per_node: 8, nodes: 1, node: {nvlink_bandwidth: 225GB/s}}\n", "t.yaml");
+  EXPECT_NEAR(t.gpu.nvls_bandwidth, preset / 2, 1e-6 * preset);
+}
+
+// A GPU file is named by its stem even when it starts from a preset: a modified preset is not
+// the preset; a map keeps its preset's name.
+TEST(Scenario, AGpuFileIsNamedByItsStem) {
+  const auto named = [](const std::string& gpu) {
+    return load_scenario_text("model: {preset: gpt2}\ncluster: {topology: single-h100, gpu: " + gpu + "}\nplan: {}\n",
+                              "gpu.yaml", kSource + "/tests/data")
+        .cluster.topology.gpu.name;
+  };
+  EXPECT_EQ(named("gpus/h100-at-500w.yaml"), "h100-at-500w");
+  EXPECT_EQ(named("{preset: h100-sxm-80gb, memory: 96GiB}"), "h100-sxm-80gb");
+  EXPECT_EQ(named("{preset: h100-sxm-80gb, name: mine}"), "mine");
+}
+
+// An algorithm the hardware lacks (SHARP without reducing switches, NVLS without NVLink SHARP)
+// runs as a ring, and says so.
+TEST(Scenario, AnAlgorithmTheHardwareLacksIsNamed) {
+  const auto warned = [](const std::string& topology, const std::string& plan) {
+    const Scenario sc = load_scenario_text("model: {preset: gpt2}\ncluster: {topology: " + topology +
+                                               ", gpus: 16}\nplan: {dp: 16, global_batch: 32, " + plan + "}\n",
+                                           "alg.yaml");
+    std::string keys;
+    for (const auto& w : sc.warnings) {
+      if (w.message.find("run as rings") != std::string::npos) keys += w.key + ";";
+    }
+    return keys;
+  };
+  EXPECT_EQ(warned("dgx-h100-superpod", "dp_algorithm: sharp"), "plan.dp_algorithm;");
+  EXPECT_EQ(warned("dgx-a100-superpod", "tp_algorithm: nvls"), "plan.tp_algorithm;");
+  EXPECT_EQ(warned("dgx-h100-superpod", "tp_algorithm: nvls"), "");
+  EXPECT_EQ(warned("dgx-h100-superpod", "dp_algorithm: ring"), "");
 }
 
 // A power cap the clock relation cannot price is named: one at or above the board power (no
@@ -293,6 +351,11 @@ const BadCase kBadCases[] = {
     {"topology_name_no_file_system_takes", kTopologyUnlookable.c_str(), "cluster.topology", 2, "no topology file"},
     {"lengths_name_no_file_system_takes", kLengthsUnlookable.c_str(), "data.lengths", 4, "no dataset preset"},
     {"syntax", "model: {preset: gpt2\ncluster: x\n", "", 0, "YAML syntax error"},
+    {"topology_cap_below_idle",
+     "model: {preset: gpt2}\ncluster: {topology: topologies/capped-too-low.yaml}\nplan: {}\n", "power.gpu_limit", 6,
+     "draws idle"},
+    {"topology_storage_zero", "model: {preset: gpt2}\ncluster: {topology: topologies/no-storage.yaml}\nplan: {}\n",
+     "storage.bandwidth", 6, "above 0"},
     {"not_a_map", "- a\n- b\n", "", 1, "expected a map"},
     {"no_model", "cluster: {topology: single-h200}\nplan: {}\n", "model", 0, "needs a 'model'"},
     {"recompute_fraction_above_one",
