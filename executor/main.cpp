@@ -22,6 +22,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 #include <thread>
 
 #include "calibrate.hpp"
@@ -211,6 +212,20 @@ std::string preflight(const RunOptions& o, const Scenario& sc, int world) {
   return "";
 }
 
+// What every rank of one run must agree on: the model as scaled, the plan as overridden, the
+// steps and the arithmetic. Ranks a launcher started with different options would otherwise
+// train different models together, or fail inside a collective.
+std::string run_fingerprint(const ModelShape& s, const PlanSpec& p, const RunOptions& o) {
+  std::ostringstream f;
+  f << "model " << arch_name(s.arch) << " layers " << s.layers << " hidden " << s.hidden << " heads " << s.heads
+    << " kv_heads " << s.kv_heads << " ffn " << s.ffn << " vocab " << s.vocab << " seq_len " << s.seq_len
+    << "; plan tp " << p.tp << " pp " << p.pp << " dp " << p.dp << " micro_batch " << p.micro_batch << " global_batch "
+    << p.global_batch << " " << schedule_name(p.schedule) << " v " << p.virtual_stages << " zero " << p.zero << " "
+    << recompute_name(p.recompute) << "; steps " << o.steps << " precision "
+    << (o.precision.empty() ? "default" : o.precision) << " data " << o.data << " device " << o.device;
+  return f.str();
+}
+
 int train(const RunOptions& o, const Scenario& sc) {
   const PlanSpec plan = plan_of(sc, o);
   const ModelShape shape = shape_of(sc, o);
@@ -249,6 +264,16 @@ int train(const RunOptions& o, const Scenario& sc) {
   const std::string host = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
   const Mesh mesh(rank, {plan.dp, plan.tp, plan.pp}, host, env_int("MASTER_PORT", 29500),
                   std::chrono::seconds(o.timeout_s), cuda, rendezvous_file());
+  // Each rank posts its run; each compares with rank 0's, and rank 0 with every rank's.
+  const std::string mine = run_fingerprint(shape, plan, o);
+  mesh.store_set("run/" + std::to_string(rank), mine);
+  for (int r = 0; r < (rank == 0 ? world : 1); ++r) {
+    if (const std::string theirs = mesh.store_get("run/" + std::to_string(r)); theirs != mine) {
+      std::cerr << "trainsim-exec: rank " << rank << ": the ranks were started with different scenarios or options\n"
+                << "  rank " << r << ": " << theirs << "\n  rank " << rank << ": " << mine << "\n";
+      return 2;
+    }
+  }
   Trainer trainer(config, mesh, *data);
 
   int64_t first_step = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What trainsim-exec cannot run is refused once, with exit code 2 and the reason, before any rank
 # starts: plans, overrides, data and output paths alike. A resumed run with no steps left says so
-# and exits 0; tensor parallelism runs in bf16 on CPUs (Gloo's collectives in fp32).
+# and exits 0; tensor parallelism runs in bf16 on CPUs (Gloo's collectives in fp32); ranks started
+# with different options refuse to train together.
 #   preflight_check.sh TRAINSIM_EXEC SOURCE_DIR
 set -euo pipefail
 exec_bin=$1
@@ -52,4 +53,17 @@ grep -q "nothing left to run" again.log || { echo "FAIL: a finished run resumed 
 "$exec_bin" tp2.yaml --steps 3 --warmup 1 --precision bf16 --out tp2.json 2> tp2.log
 cat tp2.log
 grep -q '"precision": "bf16' tp2.json || { echo "FAIL: the tp2 bf16 run did not report bf16"; exit 1; }
+# Ranks a launcher started with different options refuse to train together, each saying how.
+scenario pp2 2 '{pp: 2, micro_batch: 2, global_batch: 8, precision: fp32}'
+set +e
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29731 RANK=0 LOCAL_RANK=0 "$exec_bin" pp2.yaml --steps 3 --timeout 60 2> r0.log &
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29731 RANK=1 LOCAL_RANK=1 "$exec_bin" pp2.yaml --steps 3 --timeout 60 \
+  --layers 6 2> r1.log &
+wait %1; code0=$?
+wait %2; code1=$?
+set -e
+cat r0.log r1.log
+[ "$code0" -eq 2 ] && [ "$code1" -eq 2 ] || { echo "FAIL: mismatched ranks exited $code0 and $code1, not 2"; exit 1; }
+grep -q "started with different scenarios or options" r0.log || { echo "FAIL: rank 0 gave no reason"; exit 1; }
+grep -q "layers 6" r1.log || { echo "FAIL: rank 1 did not show the difference"; exit 1; }
 echo "ok"
