@@ -875,3 +875,43 @@ TEST(CliExport, NemoWritesThePrecisionConfigOfEachFp8Recipe) {
   ASSERT_EQ(mx.code, 0) << mx.output;
   EXPECT_NE(mx.output.find("recipe.trainer.plugins = bf16_with_mxfp8_mixed()"), std::string::npos) << mx.output;
 }
+
+// Zero bubble goes to torchtitan as PyTorch's ScheduleInterleavedZeroBubble with its layers per
+// stage (one stage a rank: ZB-H1) and comes back with the same schedule and virtual stages; the
+// V-shaped schedules read as it with a note; Megatron-LM, which has none, gets a note.
+TEST(CliExport, ZeroBubbleTravelsToTorchtitanAndBack) {
+  const std::string base = testing::TempDir() + "/zb.yaml";
+  std::ofstream(base) << "name: zb\nmodel: {preset: llama3.1-70b}\ncluster: {topology: dgx-h100-superpod, gpus: 256}\n"
+                         "plan: {tp: 8, pp: 8, dp: 4, micro_batch: 1, global_batch: 128, zero: 3, recompute: full, "
+                         "sequence_parallel: true, zero_bubble: true}\n";
+  for (const int v : {1, 2}) {
+    const std::string set = " --set plan.virtual_stages=" + std::to_string(v) +
+                            (v > 1 ? " --set plan.schedule=interleaved" : " --set plan.schedule=1f1b");
+    const std::string toml = testing::TempDir() + "/zb" + std::to_string(v) + ".toml";
+    const CommandResult to = run("export " + base + set + " --to torchtitan -o " + toml);
+    ASSERT_EQ(to.code, 0) << to.output;
+    const std::string text = read_text(toml);
+    EXPECT_NE(text.find("pipeline_parallel_schedule = \"InterleavedZeroBubble\""), std::string::npos) << text;
+    EXPECT_NE(text.find("pipeline_parallel_layers_per_stage = " + std::to_string(80 / (8 * v))), std::string::npos)
+        << text;
+    const std::string back = testing::TempDir() + "/zb" + std::to_string(v) + "-back.yaml";
+    const CommandResult from = run("export --from torchtitan " + toml + " --base " + base + " -o " + back);
+    ASSERT_EQ(from.code, 0) << from.output;
+    const trainsim::Scenario sc = trainsim::load_scenario(back);
+    EXPECT_TRUE(sc.plan.zero_bubble);
+    EXPECT_EQ(sc.plan.virtual_stages, v);
+    EXPECT_EQ(sc.plan.schedule, v > 1 ? trainsim::Schedule::interleaved : trainsim::Schedule::one_f_one_b);
+  }
+  const std::string zbv = testing::TempDir() + "/zbv.toml";
+  std::ofstream(zbv) << "[parallelism]\npipeline_parallel_degree = 8\ntensor_parallel_degree = 8\n"
+                        "data_parallel_shard_degree = 4\npipeline_parallel_schedule = \"ZBVZeroBubble\"\n";
+  const CommandResult from = run("export --from torchtitan " + zbv + " --base " + base + " -o " + zbv + ".yaml");
+  ASSERT_EQ(from.code, 0) << from.output;
+  EXPECT_NE(from.output.find("V-shaped placement"), std::string::npos) << from.output;
+  const trainsim::Scenario sc = trainsim::load_scenario(zbv + ".yaml");
+  EXPECT_TRUE(sc.plan.zero_bubble);
+  EXPECT_EQ(sc.plan.virtual_stages, 2);
+  const CommandResult megatron = run("export " + base + " --to megatron");
+  ASSERT_EQ(megatron.code, 0) << megatron.output;
+  EXPECT_NE(megatron.output.find("Megatron-LM has no zero-bubble schedule"), std::string::npos) << megatron.output;
+}
