@@ -237,7 +237,7 @@ int compare(const CompareOptions& options) {
     if (simulation.estimate && !rows.empty()) {
       std::printf(
           "estimates: plans and steps from the closed form, nothing simulated (on the shipped scenarios "
-          "1.7%% from the simulation on average, at most 7.9%%; docs/speed.md)\n");
+          "1.7%% from the simulation on average, at most 8.1%%; docs/speed.md)\n");
     }
     // Energy is a sum of parts with assumed defaults: say which, per cluster.
     if (!rows.empty()) std::printf("\nenergy counts\n");

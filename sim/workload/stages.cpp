@@ -19,6 +19,20 @@ double layer_time(const Workload& w, const PlanSpec& p, double offloaded_share) 
   return t + offloaded_share * (offload_stall_forward(L) + offload_stall_backward(L));
 }
 
+namespace {
+// What a layer's tensor-parallel exchanges take on a GPU's NVLink when nothing hides them: four a
+// layer (two forward, two backward; a fully recomputed forward two more), each an all-reduce or
+// an all-gather with a reduce-scatter, 2(t-1)/t of the activation over a ring. Stages of another
+// GPU kind may have a slower NVLink (A100: 300 GB/s against H100's 450), which a split by compute
+// alone would load with as many layers (found by a fuzzing pass: a faster A100 group slowed the
+// step). Not the simulation's price, only what the split weighs.
+double tp_exchange_time(const Workload& w, const PlanSpec& p, const GpuSpec& gpu) {
+  if (p.tp < 2 || p.tp_comm_overlap || gpu.nvlink_bandwidth <= 0) return 0;
+  const double exchanges = 4 + (p.recompute == Recompute::full ? 2 * p.recompute_fraction : 0);
+  return exchanges * 2.0 * (p.tp - 1) / p.tp * w.comm.tp_bytes / gpu.nvlink_bandwidth;
+}
+}  // namespace
+
 std::vector<int> balanced_split(int layers, const std::vector<double>& layer_s, const std::vector<double>& extra_s,
                                 int unit) {
   const int stages = static_cast<int>(layer_s.size());
@@ -113,7 +127,7 @@ StageSetup setup_stages(const Scenario& sc, const CalibrationProfile& profile) {
     std::vector<double> per_layer, extra;
     for (int s = 0; s < p.pp; ++s) {
       const Workload& w = setup.work[s];
-      per_layer.push_back(layer_time(w, p));
+      per_layer.push_back(layer_time(w, p) + tp_exchange_time(w, p, setup.gpu[s]));
       double e = 0;
       if (s == 0) e += w.extras.embedding_forward.time() + w.extras.embedding_backward.time();
       if (s == p.pp - 1) e += w.extras.head_forward.time() + w.extras.head_backward.time();
