@@ -197,12 +197,14 @@ std::string unwritable(const std::string& path, const char* option) {
 
 // Everything the run would refuse, checked once before any rank starts (and again in each rank a
 // launcher started): the plan as overridden, the model as scaled, the data, the output files.
-std::string preflight(const RunOptions& o, const Scenario& sc, int world) {
+std::string preflight(const RunOptions& o, const Scenario& sc, int world, bool writes_outputs) {
   const ModelShape shape = shape_of(sc, o);
   if (auto why = unsupported(shape, plan_of(sc, o), world); !why.empty()) return why;
   if ((o.resume || o.checkpoint_every > 0) && o.checkpoint_dir.empty())
     return std::string(o.resume ? "--resume" : "--checkpoint-every") + " needs --checkpoint-dir";
+  // (Only rank 0 writes them: another machine's ranks may not have its folders.)
   for (const auto& [path, option] : {std::pair{o.out, "--out"}, {o.trace, "--trace"}}) {
+    if (!writes_outputs) break;
     if (auto why = unwritable(path, option); !why.empty()) return why;
   }
   try {
@@ -231,7 +233,7 @@ int train(const RunOptions& o, const Scenario& sc) {
   const PlanSpec plan = plan_of(sc, o);
   const ModelShape shape = shape_of(sc, o);
   const int rank = env_int("RANK", 0), world = env_int("WORLD_SIZE", 1);
-  if (const auto why = preflight(o, sc, world); !why.empty()) {
+  if (const auto why = preflight(o, sc, world, rank == 0); !why.empty()) {
     std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
     return 2;
   }
@@ -575,7 +577,7 @@ int main(int argc, char** argv) {
     if (!std::getenv("TRAINSIM_EXEC_CHILD")) {
       // Refused here, once, not by each of the ranks after they start.
       const int world = o.nproc > 0 ? o.nproc : launched ? env_int("WORLD_SIZE", 1) : 1;
-      if (const auto why = preflight(o, sc, world); !why.empty()) {
+      if (const auto why = preflight(o, sc, world, env_int("RANK", 0) == 0); !why.empty()) {
         std::cerr << "trainsim-exec: " << o.scenario << ": " << why << "\n";
         return 2;
       }

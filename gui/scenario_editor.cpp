@@ -13,6 +13,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "scenario/parse.hpp"
+
 namespace trainsim::gui {
 
 namespace {
@@ -279,10 +281,12 @@ Scenario ScenarioEditor::scenario() const {
   const std::string topology = topology_->currentText().toStdString();
   if (topology != sc.cluster.topology.name) sc.cluster.topology = load_topology(topology);
   const std::string gpu = gpu_->currentText().toStdString();
-  if (gpu == base_.cluster.topology.gpu.name) {
+  if (gpu == base_.cluster.topology.gpu.name && topology == base_.cluster.topology.name) {
     sc.cluster.topology.gpu = base_.cluster.topology.gpu;  // the scenario's own, perhaps not a preset
   } else if (gpu != sc.cluster.topology.gpu.name) {
-    sc.cluster.topology.gpu = gpu_preset(gpu);
+    // On another topology the scenario's own GPU (its caps and overrides were its system's) gives
+    // way to the preset of its name; one that is no preset stays as described.
+    sc.cluster.topology.gpu = has_gpu_preset(gpu) ? gpu_preset(gpu) : base_.cluster.topology.gpu;
   }
   sc.cluster.gpus = gpus_->value();
   sc.cluster.topology.nic_bandwidth = nic_gbps_->value() * 1e9 / 8;

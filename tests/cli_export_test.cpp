@@ -877,40 +877,66 @@ TEST(CliExport, NemoWritesThePrecisionConfigOfEachFp8Recipe) {
 }
 
 // Zero bubble goes to torchtitan as PyTorch's ScheduleInterleavedZeroBubble with its layers per
-// stage (one stage a rank: ZB-H1) and comes back with the same schedule and virtual stages; the
-// V-shaped schedules read as it with a note; Megatron-LM, which has none, gets a note.
+// stage and no lighter first and last stages (torchtitan counts ceil((layers + 1 + 1) / per)
+// stages by default), and comes back with the same schedule and virtual stages. torchtitan runs it
+// with two stages a rank or more: ZB-H1 (one) goes out as 1F1B with a note. The V-shaped schedules
+// read as it with a note; Megatron-LM, which has none, gets a note, and its lines clear it.
 TEST(CliExport, ZeroBubbleTravelsToTorchtitanAndBack) {
   const std::string base = testing::TempDir() + "/zb.yaml";
   std::ofstream(base) << "name: zb\nmodel: {preset: llama3.1-70b}\ncluster: {topology: dgx-h100-superpod, gpus: 256}\n"
                          "plan: {tp: 8, pp: 8, dp: 4, micro_batch: 1, global_batch: 128, zero: 3, recompute: full, "
-                         "sequence_parallel: true, zero_bubble: true}\n";
-  for (const int v : {1, 2}) {
-    const std::string set = " --set plan.virtual_stages=" + std::to_string(v) +
-                            (v > 1 ? " --set plan.schedule=interleaved" : " --set plan.schedule=1f1b");
-    const std::string toml = testing::TempDir() + "/zb" + std::to_string(v) + ".toml";
-    const CommandResult to = run("export " + base + set + " --to torchtitan -o " + toml);
-    ASSERT_EQ(to.code, 0) << to.output;
-    const std::string text = read_text(toml);
-    EXPECT_NE(text.find("pipeline_parallel_schedule = \"InterleavedZeroBubble\""), std::string::npos) << text;
-    EXPECT_NE(text.find("pipeline_parallel_layers_per_stage = " + std::to_string(80 / (8 * v))), std::string::npos)
-        << text;
-    const std::string back = testing::TempDir() + "/zb" + std::to_string(v) + "-back.yaml";
-    const CommandResult from = run("export --from torchtitan " + toml + " --base " + base + " -o " + back);
-    ASSERT_EQ(from.code, 0) << from.output;
-    const trainsim::Scenario sc = trainsim::load_scenario(back);
-    EXPECT_TRUE(sc.plan.zero_bubble);
-    EXPECT_EQ(sc.plan.virtual_stages, v);
-    EXPECT_EQ(sc.plan.schedule, v > 1 ? trainsim::Schedule::interleaved : trainsim::Schedule::one_f_one_b);
-  }
+                         "sequence_parallel: true, zero_bubble: true, schedule: interleaved, virtual_stages: 2}\n";
+  const std::string toml = testing::TempDir() + "/zb2.toml";
+  const CommandResult to = run("export " + base + " --to torchtitan -o " + toml);
+  ASSERT_EQ(to.code, 0) << to.output;
+  const std::string text = read_text(toml);
+  EXPECT_NE(text.find("pipeline_parallel_schedule = \"InterleavedZeroBubble\""), std::string::npos) << text;
+  EXPECT_NE(text.find("pipeline_parallel_layers_per_stage = 5\npipeline_parallel_first_stage_less_layers = 0\n"
+                      "pipeline_parallel_last_stage_less_layers = 0"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# note: zero_bubble: PyTorch's pipelining does not split backwards under torch.compile"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("\"model\""), std::string::npos) << text;  // [compile] leaves the model out
+  const std::string back = testing::TempDir() + "/zb2-back.yaml";
+  const CommandResult from = run("export --from torchtitan " + toml + " --base " + base + " -o " + back);
+  ASSERT_EQ(from.code, 0) << from.output;
+  const trainsim::Scenario sc = trainsim::load_scenario(back);
+  EXPECT_TRUE(sc.plan.zero_bubble);
+  EXPECT_EQ(sc.plan.virtual_stages, 2);
+  EXPECT_EQ(sc.plan.schedule, trainsim::Schedule::interleaved);
+
+  // One stage a rank: 1F1B, said; read back without zero bubble.
+  const std::string toml1 = testing::TempDir() + "/zb1.toml";
+  const CommandResult one =
+      run("export " + base + " --set plan.virtual_stages=1 --set plan.schedule=1f1b --to torchtitan -o " + toml1);
+  ASSERT_EQ(one.code, 0) << one.output;
+  EXPECT_NE(one.output.find("zero_bubble with one stage a rank (ZB-H1)"), std::string::npos) << one.output;
+  EXPECT_NE(read_text(toml1).find("pipeline_parallel_schedule = \"1F1B\""), std::string::npos);
+  const CommandResult from1 = run("export --from torchtitan " + toml1 + " --base " + base + " -o " + toml1 + ".yaml");
+  ASSERT_EQ(from1.code, 0) << from1.output;
+  EXPECT_FALSE(trainsim::load_scenario(toml1 + ".yaml").plan.zero_bubble);
+
+  // torchtitan's own count refuses a layers_per_stage that leaves a rank one stage of a
+  // multi-stage schedule (80 layers, 10 a stage, 1 + 1 less: 9 stages on 8 ranks).
+  const std::string bad = testing::TempDir() + "/zb-bad.toml";
+  std::ofstream(bad) << "[parallelism]\npipeline_parallel_degree = 8\ntensor_parallel_degree = 8\n"
+                        "data_parallel_shard_degree = 4\npipeline_parallel_schedule = \"InterleavedZeroBubble\"\n"
+                        "pipeline_parallel_layers_per_stage = 10\n";
+  const CommandResult refused = run("export --from torchtitan " + bad + " --base " + base + " -o " + bad + ".yaml");
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("pipeline_parallel_layers_per_stage"), std::string::npos) << refused.output;
+
   const std::string zbv = testing::TempDir() + "/zbv.toml";
   std::ofstream(zbv) << "[parallelism]\npipeline_parallel_degree = 8\ntensor_parallel_degree = 8\n"
                         "data_parallel_shard_degree = 4\npipeline_parallel_schedule = \"ZBVZeroBubble\"\n";
-  const CommandResult from = run("export --from torchtitan " + zbv + " --base " + base + " -o " + zbv + ".yaml");
-  ASSERT_EQ(from.code, 0) << from.output;
-  EXPECT_NE(from.output.find("V-shaped placement"), std::string::npos) << from.output;
-  const trainsim::Scenario sc = trainsim::load_scenario(zbv + ".yaml");
-  EXPECT_TRUE(sc.plan.zero_bubble);
-  EXPECT_EQ(sc.plan.virtual_stages, 2);
+  const CommandResult v = run("export --from torchtitan " + zbv + " --base " + base + " -o " + zbv + ".yaml");
+  ASSERT_EQ(v.code, 0) << v.output;
+  EXPECT_NE(v.output.find("V-shaped placement"), std::string::npos) << v.output;
+  const trainsim::Scenario vshape = trainsim::load_scenario(zbv + ".yaml");
+  EXPECT_TRUE(vshape.plan.zero_bubble);
+  EXPECT_EQ(vshape.plan.virtual_stages, 2);
   const CommandResult megatron = run("export " + base + " --to megatron");
   ASSERT_EQ(megatron.code, 0) << megatron.output;
   EXPECT_NE(megatron.output.find("Megatron-LM has no zero-bubble schedule"), std::string::npos) << megatron.output;

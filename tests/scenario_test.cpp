@@ -162,6 +162,12 @@ TEST(Scenario, NvlsFollowsAnOverriddenNvlink) {
   const TopologySpec t = parse_topology_text(
       "{name: t, gpu: h100-sxm-80gb, gpus_per_node: 8, nodes: 1, node: {nvlink_bandwidth: 225GB/s}}\n", "t.yaml");
   EXPECT_NEAR(t.gpu.nvls_bandwidth, preset / 2, 1e-6 * preset);
+  // An NVLS the GPU's own map states stays as stated.
+  const TopologySpec stated = parse_topology_text(
+      "{name: t, gpu: {preset: h100-sxm-80gb, nvls_bandwidth: 480GB/s}, gpus_per_node: 8, nodes: 1, "
+      "node: {nvlink_bandwidth: 225GB/s}}\n",
+      "t.yaml");
+  EXPECT_DOUBLE_EQ(stated.gpu.nvls_bandwidth, 480e9);
 }
 
 // A GPU file is named by its stem even when it starts from a preset: a modified preset is not

@@ -115,18 +115,22 @@ int export_from(const ExportOptions& o) {
       doc["plan"]["attention"] = imported.attention_on_blackwell;
     }
     if (imported.layers_per_chunk > 0) {
+      // torchtitan's count (pipeline_parallel.py): ceil((layers + first_less + last_less) / per)
+      // stages, a whole number a rank; one a rank for 1F1B and GPipe, two or more otherwise.
       const int pp = shape.plan.pp, per = imported.layers_per_chunk;
-      if (shape.model.layers % (pp * per) != 0) {
+      const int stages = (shape.model.layers + imported.stage_less_layers + per - 1) / per;
+      const bool multi = doc["plan"]["schedule"] && doc["plan"]["schedule"].as<std::string>() == "interleaved";
+      const auto refuse = [&](const std::string& problem) {
         throw InputError({o.from_source, 0, 0}, "parallelism.pipeline_parallel_layers_per_stage",
-                         std::to_string(shape.model.layers) + " layers are not a whole number of stages of " +
-                             std::to_string(per) + " on " + std::to_string(pp) + " pipeline ranks");
-      }
-      doc["plan"]["virtual_stages"] = shape.model.layers / (pp * per);
-      // A multi-stage schedule with one stage a rank runs 1F1B's order (zero bubble's: ZB-H1).
-      if (shape.model.layers == pp * per && doc["plan"]["schedule"] &&
-          doc["plan"]["schedule"].as<std::string>() == "interleaved") {
-        doc["plan"]["schedule"] = "1f1b";
-      }
+                         std::to_string(shape.model.layers) + " layers, " + std::to_string(per) + " a stage (and " +
+                             std::to_string(imported.stage_less_layers) + " less on the first and last) make " +
+                             std::to_string(stages) + " stages: " + problem);
+      };
+      if (stages % pp != 0)
+        refuse("not a whole number on " + std::to_string(pp) + " pipeline ranks, which torchtitan refuses");
+      if (multi && stages / pp < 2) refuse("fewer than the two a rank torchtitan's multi-stage schedules need");
+      if (!multi && stages / pp != 1) refuse("not the one a rank torchtitan's single-stage schedules need");
+      doc["plan"]["virtual_stages"] = stages / pp;
     }
     if (imported.shard_replicas > 1) {
       const int instances = imported.shard_replicas, dp = shape.plan.dp;

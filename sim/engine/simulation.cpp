@@ -139,7 +139,7 @@ class StepSimulation {
     micro_batches_ = simulated_micro_batches;
     skipped_periods_ = 0;
     if (simulated_micro_batches < p_.micro_batches()) {
-      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+      const auto steady = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.splits_backward());
       skipped_periods_ = (p_.micro_batches() - micro_batches_) / steady->period_micro_batches;
     }
     slowdown_ = stage_slowdowns(sc);
@@ -327,8 +327,8 @@ class StepSimulation {
   // the start give the pipeline time to fill.
   std::vector<std::size_t> period_boundaries(int s) const {
     if (skipped_periods_ == 0) return {};
-    const auto first = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.zero_bubble);
-    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+    const auto first = steady_state(p_.schedule, p_.pp, 0, micro_batches_, p_.virtual_stages, p_.splits_backward());
+    const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.splits_backward());
     std::vector<std::size_t> boundaries;
     const int q = first->period_pairs;
     for (int pair = (first->pairs - 2) % q + 1; pair < first->pairs; pair += q) {
@@ -1059,7 +1059,7 @@ class StepSimulation {
   // A backward block as the pass runs it: whole, or under zero bubble its input gradients (the
   // weight gradients wait for weight_gradients()). Split once per block.
   const Block& backward_part(const Block& block, bool weights) {
-    if (!p_.zero_bubble) return block;
+    if (!p_.splits_backward()) return block;
     auto it = split_blocks_.find(&block);
     if (it == split_blocks_.end()) {
       it = split_blocks_.emplace(&block, std::pair{block.input_gradients(), block.weight_gradients()}).first;
@@ -1110,7 +1110,7 @@ class StepSimulation {
       receive(s, box(Flow::gradient, vs), "gradient");
     else
       compute(s, setup_.work[s].extras.head_backward, "lm head backward" + mb);
-    const bool reduce_now = !p_.zero_bubble && reduces_now(last_of_chunk);
+    const bool reduce_now = !p_.splits_backward() && reduces_now(last_of_chunk);
     double ready_bytes = 0, ready_expert_bytes = 0;
     for (int l = 0; l < chunk_layers(vs); ++l) {
       const LayerWork& layer = layer_work(s, vs, l);
@@ -1179,13 +1179,13 @@ class StepSimulation {
   }
 
   void run_stage(int s) {
-    const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+    const auto tasks = stage_schedule(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.splits_backward());
     if (aligned_param_gather()) aligned_param_sync(s);
     const auto boundaries = period_boundaries(s);
     // Where a shortened run's stage leaves the steady state (StageState::steady_end): its
     // cool-down, or a chunk's last backward, whichever comes first.
     const std::size_t cool_down = boundaries.empty() ? tasks.size() : [&] {
-      const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.zero_bubble);
+      const auto steady = steady_state(p_.schedule, p_.pp, s, micro_batches_, p_.virtual_stages, p_.splits_backward());
       return steady->pair_task(steady->pairs);
     }();
     std::vector<int> backwards_done(p_.virtual_stages, 0), weights_done(p_.virtual_stages, 0);
@@ -1440,7 +1440,7 @@ int measured_periods(const PlanSpec& plan, const StageSetup& setup, const Simula
   if (!options.periodic || options.record_link_load) return 0;
   // Zero-bubble 1F1B (periods of one micro-batch): the stages before the slowest one start with
   // a lead, the weight passes they deferred, which drains over tens of micro-batches.
-  const bool slow_to_settle = !even_chunks(setup) || (plan.zero_bubble && plan.schedule != Schedule::interleaved);
+  const bool slow_to_settle = !even_chunks(setup) || (plan.splits_backward() && plan.schedule != Schedule::interleaved);
   return options.measured_periods > 0 ? options.measured_periods
          : slow_to_settle             ? kUnevenMeasuredPeriods
                                       : kMeasuredPeriods;
@@ -1450,7 +1450,8 @@ int measured_periods(const PlanSpec& plan, const StageSetup& setup, const Simula
 int simulated_micro_batches(const Scenario& sc, int periods) {
   const auto& p = sc.plan;
   const auto all = static_cast<int>(std::min<std::int64_t>(p.micro_batches(), std::numeric_limits<int>::max()));
-  return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods, p.zero_bubble) : all;
+  return periods > 0 ? periodic_micro_batches(p.schedule, p.pp, all, p.virtual_stages, periods, p.splits_backward())
+                     : all;
 }
 
 // A first shortened run whose periods did not repeat: worth one more try with kMorePeriods times

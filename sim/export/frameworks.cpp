@@ -596,6 +596,21 @@ ExportResult to_torchtitan(const Scenario& sc) {
     r.notes.push_back("placement " + placement_name(p.placement) +
                       ": torchtitan's device mesh lays ranks out tp-cp-dp-pp (a different step time)");
   }
+  // torchtitan runs PyTorch's zero-bubble order (ScheduleInterleavedZeroBubble, a multi-stage
+  // schedule) with two stages a rank or more (pipeline_parallel.py refuses fewer), and PyTorch
+  // runs no input/weight split under torch.compile (_check_torch_compile_compatibility).
+  const bool zero_bubble = p.splits_backward() && p.virtual_stages >= 2;
+  if (p.splits_backward() && !zero_bubble) {
+    r.notes.push_back(
+        "zero_bubble with one stage a rank (ZB-H1): torchtitan runs InterleavedZeroBubble with two stages a rank or "
+        "more; written as 1F1B (a longer bubble), or give the plan virtual_stages: 2");
+  }
+  const bool compile_model = p.kernels == Kernels::fused && !zero_bubble;
+  if (p.kernels == Kernels::fused && zero_bubble) {
+    r.notes.push_back(
+        "zero_bubble: PyTorch's pipelining does not split backwards under torch.compile; [compile] leaves the model "
+        "out, so its element-wise kernels run eager (the plan prices them fused)");
+  }
   t << "# " << sc.name << ": a torchtitan job config for " << sc.cluster.gpus << " GPUs\n# keys checked against "
     << kTorchtitanVersion << "\n";
   for (const auto& note : r.notes) t << "# note: " << note << "\n";
@@ -648,21 +663,19 @@ ExportResult to_torchtitan(const Scenario& sc) {
       << "\n";
   }
   if (p.pp > 1) {
-    // PyTorch's zero-bubble order (ScheduleInterleavedZeroBubble) is a multi-stage schedule, which
-    // torchtitan gives two stages a rank unless told the layers of one.
-    const char* schedule = p.zero_bubble                         ? "InterleavedZeroBubble"
+    const char* schedule = zero_bubble                           ? "InterleavedZeroBubble"
                            : p.schedule == Schedule::gpipe       ? "GPipe"
                            : p.schedule == Schedule::interleaved ? "Interleaved1F1B"
                                                                  : "1F1B";
     t << "pipeline_parallel_schedule = \"" << schedule << "\"\npipeline_parallel_microbatch_size = " << p.micro_batch
       << "\n";
-    if (p.virtual_stages > 1 || p.zero_bubble) {
-      if (const int per_chunk = layers_per_chunk(sc)) t << "pipeline_parallel_layers_per_stage = " << per_chunk << "\n";
-    }
-    if (p.zero_bubble && p.kernels == Kernels::fused) {
-      r.notes.push_back(
-          "zero_bubble: PyTorch's pipelining does not support the input/weight backward split under torch.compile "
-          "(_check_torch_compile_compatibility); without [compile] the element-wise kernels are eager");
+    if (p.virtual_stages > 1) {
+      // torchtitan counts ceil((layers + first_less + last_less) / layers_per_stage) stages, a layer
+      // less on the first and the last by default: 0 and 0 keep the chunks even, as priced.
+      if (const int per_chunk = layers_per_chunk(sc)) {
+        t << "pipeline_parallel_layers_per_stage = " << per_chunk
+          << "\npipeline_parallel_first_stage_less_layers = 0\npipeline_parallel_last_stage_less_layers = 0\n";
+      }
     }
   }
   // torchtitan checkpoints a share of the layers as its layer-wise selective mode: every k-th
@@ -687,7 +700,7 @@ ExportResult to_torchtitan(const Scenario& sc) {
   if (layer_ac_every > 0) t << "selective_ac_option = \"" << layer_ac_every << "\"\n";
   // torch.compile: the model (fused element-wise kernels) and the loss (one fused kernel).
   std::vector<std::string> compiled;
-  if (p.kernels == Kernels::fused) compiled.emplace_back("\"model\"");
+  if (compile_model) compiled.emplace_back("\"model\"");
   if (p.loss == Loss::fused) compiled.emplace_back("\"loss\"");
   t << "\n[compile]\nenable = " << (compiled.empty() ? "false" : "true");
   if (!compiled.empty()) {
@@ -1800,6 +1813,8 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
       has("parallelism.pipeline_parallel_schedule") ? values.at("parallelism.pipeline_parallel_schedule") : "1F1B";
   used["parallelism.pipeline_parallel_schedule"] = true;
   if (pp > 1) {
+    // Single-stage schedules run one stage a rank.
+    if (schedule == "GPipe" || schedule == "1F1B") out.plan["virtual_stages"] = 1;
     if (schedule == "GPipe")
       out.plan["schedule"] = "gpipe";
     else if (schedule == "1F1B")
@@ -1836,7 +1851,13 @@ ImportedPlan from_torchtitan(const std::string& toml_text, const std::string& so
     out.notes.push_back("pipeline_parallel_layers_per_stage " + std::to_string(per_stage) +
                         ": virtual stages follow from the model's layers");
     out.layers_per_chunk = static_cast<int>(per_stage);  // resolved by the caller against the model
+    // torchtitan's stage count also adds these (1 each by default: the first and last stages a
+    // layer short); its uneven split is not read, the chunks stay even.
+    out.stage_less_layers = static_cast<int>(number("parallelism.pipeline_parallel_first_stage_less_layers", 1, 0) +
+                                             number("parallelism.pipeline_parallel_last_stage_less_layers", 1, 0));
   }
+  used["parallelism.pipeline_parallel_first_stage_less_layers"] =
+      used["parallelism.pipeline_parallel_last_stage_less_layers"] = true;
   // Activation checkpointing.
   const std::string mode = has("activation_checkpoint.mode") ? values.at("activation_checkpoint.mode") : "selective";
   const std::string option =

@@ -41,11 +41,13 @@ struct ImportedPlan {
   YAML::Node plan;
   std::vector<std::string> ignored;
   std::vector<std::string> notes;
-  int layers_per_chunk = 0;  // torchtitan's pipeline_parallel_layers_per_stage: virtual stages need the layers
+  int layers_per_chunk = 0;   // torchtitan's pipeline_parallel_layers_per_stage: virtual stages need the layers
+  int stage_less_layers = 0;  // torchtitan's first + last stage_less_layers (stages: ceil((layers + these) / per))
   // Plan keys the configuration decides whether or not it sets them: a base scenario's go before
-  // the merge (a bf16 launch line keeps no FP8 recipe, an even split no layers_per_stage).
-  std::vector<std::string> clear = {"fp8_recipe", "recompute_modules", "recompute_fraction", "dp_shard",
-                                    "layers_per_stage"};
+  // the merge (a bf16 launch line keeps no FP8 recipe, an even split no layers_per_stage, a
+  // schedule other than torchtitan's zero-bubble one no zero_bubble).
+  std::vector<std::string> clear = {"fp8_recipe", "recompute_modules", "recompute_fraction",
+                                    "dp_shard",   "layers_per_stage",  "zero_bubble"};
   // Copies of the sharded state (Megatron-LM's --num-distributed-optimizer-instances, torchtitan's
   // data_parallel_replicate_degree beside an automatic shard degree): dp_shard is dp over it, dp
   // being what the GPUs leave.

@@ -31,6 +31,7 @@ GpuSpec gpu_from_map(MapReader& r, const std::string& file_name) {
   if (!file_name.empty()) gpu.name = file_name;
   if (const auto name = r.string("name")) gpu.name = *name;
   if (!r.has("preset")) gpu.sustained_unstated = !(r.is_map("kernels") && r.map("kernels")->has("sustained"));
+  if (r.has("nvls_bandwidth")) gpu.nvls_stated = true;
   read_gpu_fields(r, gpu);
   r.finish();
   return gpu;

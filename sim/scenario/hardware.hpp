@@ -101,6 +101,7 @@ struct GpuSpec {
   // NVLink SHARP (NVLS) all-reduce inside the NVLink domain, as nccl-tests' bus bandwidth
   // (2(n-1)/n S / t); 0: the switches do not reduce (A100's NVSwitch).
   double nvls_bandwidth = 0;
+  bool nvls_stated = false;      // given by the user's GPU map or file: a new NVLink does not rescale it
   int sm_count = 1;              // streaming multiprocessors: sets GEMM wave quantization
   double power_watts = 0;        // board power (the peaks' power), for energy
   double power_limit_watts = 0;  // a lower power cap the GPUs run at; 0: none

@@ -165,6 +165,9 @@ struct PlanSpec {
   // (r+1)-th steady pair on follows each backward with the oldest deferred weight pass. With one
   // virtual stage that is ZB-H1; 1f1b or interleaved only (engine/schedule.cpp).
   bool zero_bubble = false;
+  // Whether the backwards split: zero bubble on a pipeline (with one stage there is nothing to defer
+  // into, and the plan runs as written without it).
+  bool splits_backward() const { return zero_bubble && pp > 1 && schedule != Schedule::gpipe; }
   bool sequence_parallel = false;
   int zero = 0;  // 1: optimizer state sharded, 2: + gradients, 3: + weights (FSDP)
   // Hybrid sharding (HSDP): the ZeRO shards span groups of dp_shard consecutive data-parallel

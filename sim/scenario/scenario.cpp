@@ -150,7 +150,8 @@ void read_kernel_data(MapReader& r, KernelData& k) {
 // NVLink SHARP runs on the NVLink ports: a GPU whose NVLink is given another bandwidth, and its
 // NVLS not, reduces at the preset's NVLS bus bandwidth in proportion (H100: 480 GB/s over 450).
 void scale_nvls_with_nvlink(GpuSpec& gpu, double nvlink_before) {
-  if (nvlink_before > 0 && gpu.nvls_bandwidth > 0) gpu.nvls_bandwidth *= gpu.nvlink_bandwidth / nvlink_before;
+  if (nvlink_before > 0 && gpu.nvls_bandwidth > 0 && !gpu.nvls_stated)
+    gpu.nvls_bandwidth *= gpu.nvlink_bandwidth / nvlink_before;
 }
 
 void read_gpu_fields(MapReader& r, GpuSpec& gpu) {
@@ -876,6 +877,9 @@ std::vector<Finding> check_plan(const ModelSpec& m, const ClusterSpec& c, const 
     }
   } else if (p.virtual_stages > 1) {
     error("plan.virtual_stages", "virtual_stages > 1 needs schedule: interleaved");
+  }
+  if (p.zero_bubble && p.pp == 1) {
+    warn("plan.zero_bubble", "pp 1: no pipeline, no idle time to defer weight passes into; the plan runs without it");
   }
   if (p.zero_bubble && p.schedule == Schedule::gpipe) {
     error("plan.zero_bubble",

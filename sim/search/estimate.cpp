@@ -287,7 +287,7 @@ Replay replay_pipeline(const PlanSpec& p, int micro_batches, const ChunkTimes& t
   const auto& forward = times.forward;
   const auto& backward = times.backward;
   std::vector<std::vector<PipelineTask>> tasks(pp);
-  for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v, p.zero_bubble);
+  for (int s = 0; s < pp; ++s) tasks[s] = stage_schedule(p.schedule, pp, s, micro_batches, v, p.splits_backward());
   // Finish times by virtual stage and micro-batch; < 0: not yet run.
   std::vector<double> forward_done(std::size_t(chunks) * micro_batches, -1), backward_done = forward_done;
   auto at = [&](int virtual_stage, int mb) { return std::size_t(virtual_stage) * micro_batches + mb; };
@@ -532,7 +532,8 @@ Estimate estimate_step(const Scenario& sc, bool data_parallel) {
   const double backward_compute = L.attention_backward.time() + L.mlp_backward.time() + recompute_time;
   // Zero bubble: the part of a layer's backward its deferred weight pass runs (the mean layer's).
   const double weight_compute =
-      p.zero_bubble ? L.attention_backward.weight_gradients().time() + L.mlp_backward.weight_gradients().time() : 0.0;
+      p.splits_backward() ? L.attention_backward.weight_gradients().time() + L.mlp_backward.weight_gradients().time()
+                          : 0.0;
   // Offloaded layers' copies beyond the compute they hide under, each kind of layer's own (a dense
   // model's dense_layer is empty: no stall), spread over the model's layers.
   const double stall_forward =

@@ -175,24 +175,26 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
     // pp - stage; interleaved holds (2 (pp - stage - 1) + (v - 1) pp + 1) chunks of 1/v of the
     // stage, Korthikanti et al.'s pp (1 + (pp-1)/(pp v)) at the first stage), never more than
     // the step's micro-batches. GPipe holds them all.
-    double in_flight = micro_batches;
+    double in_flight = micro_batches, deferred = 0;
     // Of those, the ones through the model's last chunk (on the last stage): under 1F1B and
     // interleaved its backward follows each forward, unless the step is too short for that.
     double through_last_chunk = micro_batches;
-    const auto steady = steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages, p.zero_bubble);
+    const auto steady =
+        steady_state(p.schedule, p.pp, stage, scheduled_micro_batches, p.virtual_stages, p.splits_backward());
     if (steady) {
       const int chunks = p.schedule == Schedule::interleaved ? p.virtual_stages : 1;
       const double units = double(scheduled_micro_batches) * chunks;
-      // Zero bubble: the deferred weight passes keep what their GEMMs read (the linear layers'
-      // inputs, the output gradients), counted here as the whole units' activations: an upper
-      // bound, which makes every stage hold what the first does (Qi et al. 2024: ZB-H1 peaks
-      // as 1F1B does).
-      in_flight = std::min(units, steady->warmup + 1.0 + steady->weight_lag) / chunks;
+      in_flight = std::min(units, steady->warmup + 1.0) / chunks;
+      // Zero bubble: a unit whose weight pass waits keeps its autograd graph until then (PyTorch's
+      // stage_backward_input retains it for stage_backward_weight): its layers' activations as
+      // the backward rebuilt them, whole (a recomputed layer's too).
+      deferred = std::min(units - steady->warmup - 1.0, double(steady->weight_lag)) / chunks;
       if (steady->warmup + 1.0 < units) through_last_chunk = 1;
     }
-    mb.in_flight_microbatches = in_flight;
+    mb.in_flight_microbatches = in_flight + std::max(0.0, deferred);
     const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
-    double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer);
+    double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer) +
+                         std::max(0.0, deferred) * layers[stage] * per_kept_layer;
     if (const int offloaded = std::min(p.activation_offload_layers, layers[stage]); offloaded > 0) {
       // (No recomputation with offloading: every layer keeps per_layer.) The offloaded layers'
       // activations wait in host memory. The GPU's peak is the forward's end, the kept layers of
