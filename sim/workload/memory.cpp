@@ -188,13 +188,13 @@ std::vector<MemoryBreakdown> memory_per_stage(const Scenario& sc, const Workload
       // Zero bubble: a unit whose weight pass waits keeps its autograd graph until then (PyTorch's
       // stage_backward_input retains it for stage_backward_weight): its layers' activations as
       // the backward rebuilt them, whole (a recomputed layer's too).
-      deferred = std::min(units - steady->warmup - 1.0, double(steady->weight_lag)) / chunks;
+      deferred = std::max(0.0, std::min(units - steady->warmup - 1.0, double(steady->weight_lag))) / chunks;
       if (steady->warmup + 1.0 < units) through_last_chunk = 1;
     }
-    mb.in_flight_microbatches = in_flight + std::max(0.0, deferred);
+    mb.in_flight_microbatches = in_flight + deferred;
     const int rebuilt = p.recompute == Recompute::full ? recomputed[stage] : layers[stage];
     double activations = in_flight * (rebuilt * per_layer + (layers[stage] - rebuilt) * per_kept_layer) +
-                         std::max(0.0, deferred) * layers[stage] * per_kept_layer;
+                         deferred * layers[stage] * per_kept_layer;
     if (const int offloaded = std::min(p.activation_offload_layers, layers[stage]); offloaded > 0) {
       // (No recomputation with offloading: every layer keeps per_layer.) The offloaded layers'
       // activations wait in host memory. The GPU's peak is the forward's end, the kept layers of
